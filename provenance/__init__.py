@@ -1,0 +1,6 @@
+"""Knows evidence: hashes, the store and its ledger, timestamps, OCR, verification, bundles.
+
+The command line (``provenance.cli``) is a thin layer over this package and :mod:`archive`.
+"""
+
+__version__ = "0.1.0"

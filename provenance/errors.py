@@ -1,0 +1,52 @@
+"""Errors raised by :mod:`provenance`. Each carries one line a user can act on.
+
+::
+
+    ProvenanceError
+     ├── UsageError        bad input from the user (exit code 2)
+     │    └── ImageError   not an image, truncated, a decompression bomb
+     ├── StoreError        the store cannot be used (a file where a folder should be, unwritable)
+     ├── LedgerError       the ledger is unreadable or refuses a write
+     ├── TimestampError    a time-stamp authority failed or sent a reply that does not verify
+     └── OcrUnavailable    Tesseract or one of its languages is missing (exit code 2)
+"""
+
+from __future__ import annotations
+
+
+class ProvenanceError(Exception):
+    """Base of every error this package raises on purpose."""
+
+    exit_code = 1
+
+
+class UsageError(ProvenanceError):
+    """The user asked for something that cannot be done as asked."""
+
+    exit_code = 2
+
+
+class ImageError(UsageError):
+    """The file is not an image we can read safely."""
+
+
+class StoreError(ProvenanceError):
+    """The evidence store cannot be opened or written."""
+
+    exit_code = 2
+
+
+class LedgerError(ProvenanceError):
+    """The ledger cannot be read or refuses a write."""
+
+    exit_code = 2
+
+
+class TimestampError(ProvenanceError):
+    """A time-stamp authority failed, or its reply does not verify."""
+
+
+class OcrUnavailable(ProvenanceError):
+    """Tesseract or a language pack it needs is not installed."""
+
+    exit_code = 2
