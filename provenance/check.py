@@ -125,8 +125,6 @@ def check_files(ledger: Ledger, store: Store) -> Iterator[Problem]:
 
 def check_warcs(ledger: Ledger, store: Store) -> Iterator[Problem]:
     """Each WARC's own block and payload digests, as any WARC tool would check them."""
-    from archive.warc import verify_warc
-
     checked: set[str] = set()
     for seq, entry in _named_files(ledger):
         relative = str(entry.get("path", ""))
@@ -137,6 +135,8 @@ def check_warcs(ledger: Ledger, store: Store) -> Iterator[Problem]:
             path = store.path(relative)
             if not path.exists():
                 continue  # already reported by check_files
+            from archive.warc import verify_warc
+
             problems = verify_warc(str(path))
         except OSError as exc:
             yield Problem(f"WARC unreadable: {exc.strerror}", seq, relative)

@@ -85,8 +85,15 @@ def build_body(
     seq: int, kind: str, time: str, subject: str | None, prev: str, data: dict[str, Any]
 ) -> bytes:
     return canonical_json(
-        {"v": FORMAT_VERSION, "seq": seq, "kind": kind, "time": time,
-         "subject": subject, "prev": prev, "data": data}
+        {
+            "v": FORMAT_VERSION,
+            "seq": seq,
+            "kind": kind,
+            "time": time,
+            "subject": subject,
+            "prev": prev,
+            "data": data,
+        }
     )
 
 
@@ -123,9 +130,7 @@ class Ledger:
         """Append one record in its own transaction and return it."""
         return self.append_many([(kind, data, subject)])[0]
 
-    def append_many(
-        self, items: Iterable[tuple[str, dict[str, Any], str | None]]
-    ) -> list[Record]:
+    def append_many(self, items: Iterable[tuple[str, dict[str, Any], str | None]]) -> list[Record]:
         """Append several records in one transaction: all of them or none."""
         with self._lock:
             try:
@@ -183,7 +188,9 @@ class Ledger:
             clauses.append("subject = ?")
             params.append(subject)
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-        return self._query(f"SELECT {self._COLUMNS} FROM records{where} ORDER BY seq", tuple(params))
+        return self._query(
+            f"SELECT {self._COLUMNS} FROM records{where} ORDER BY seq", tuple(params)
+        )
 
     def get(self, seq: int) -> Record | None:
         return next(self._query(f"SELECT {self._COLUMNS} FROM records WHERE seq = ?", (seq,)), None)

@@ -18,6 +18,7 @@ import os
 import shutil
 import stat
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -124,7 +125,9 @@ class Store:
             self._publish(temp_path, target)
         return StoredFile(role, relative, hexdigest, size)
 
-    def put_file(self, source: str | os.PathLike[str], *, role: str, suffix: str = "") -> StoredFile:
+    def put_file(
+        self, source: str | os.PathLike[str], *, role: str, suffix: str = ""
+    ) -> StoredFile:
         with open(source, "rb") as handle:
             return self.put_stream(handle, role=role, suffix=suffix)
 
@@ -135,11 +138,18 @@ class Store:
         os.replace(temp_path, target)
         _fsync_dir(target.parent)
 
-    def clean_temp(self) -> int:
-        """Remove what a killed run left half-written; returns how many files."""
+    def clean_temp(self, min_age: float = 3600.0) -> int:
+        """Remove what a killed run left half-written; returns how many files.
+
+        Only files older than ``min_age`` seconds go, so a second process writing to the
+        same store at the same time never loses a file in flight.
+        """
         removed = 0
+        now = time.time()
         for leftover in self.tmp.iterdir():
             try:
+                if now - leftover.stat().st_mtime < min_age:
+                    continue
                 if leftover.is_dir():
                     shutil.rmtree(leftover)
                 else:
@@ -173,7 +183,9 @@ class _TempFile:
         try:
             fd, self.path = tempfile.mkstemp(dir=self.folder, suffix=".partial")
         except OSError as exc:
-            raise StoreError(f"cannot write to store {self.folder.parent}: {exc.strerror}") from None
+            raise StoreError(
+                f"cannot write to store {self.folder.parent}: {exc.strerror}"
+            ) from None
         self.handle = os.fdopen(fd, "wb")
         return self.handle, self.path
 

@@ -1,0 +1,141 @@
+"""Capturing a URL into the store: fetch, keep the WARC and text, append the ledger record.
+
+:func:`archive.capture.capture` does the web part; this module makes it evidence. A capture
+is recorded only once its files are safely on disk, so a run killed at any point leaves
+either a complete capture or none (half-written files stay in ``tmp/`` and are cleared).
+Witness archives and time-stamps come after the capture record and are records of their
+own: a witness or TSA that fails never costs the local capture.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from archive.capture import Capture, capture
+from archive.fetch import Fetcher
+
+from archive.errors import ArchiveError
+from provenance.ledger import Ledger, Record
+from provenance.store import Store
+
+CAPTURE = "capture"
+FETCH_FAILED = "fetch_failed"
+
+
+@dataclass
+class CaptureOutcome:
+    """What happened to one URL: a capture record, or the error that prevented one."""
+
+    url: str
+    record: Record | None = None
+    error: str | None = None
+    reason: str | None = None
+    skipped: bool = False
+    witnesses: list[dict[str, Any]] = field(default_factory=list)
+    timestamps: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.record is not None
+
+    def to_json(self) -> dict[str, Any]:
+        if self.record is None:
+            return {"url": self.url, "error": self.error, "reason": self.reason}
+        return capture_json(self.record, witnesses=self.witnesses, timestamps=self.timestamps,
+                            skipped=self.skipped)
+
+
+def capture_json(record: Record, *, witnesses: list[dict[str, Any]] | None = None,
+                 timestamps: list[dict[str, Any]] | None = None,
+                 skipped: bool = False) -> dict[str, Any]:
+    """The contract's JSON for one capture record."""
+    data = record.data
+    warc = next((f["path"] for f in record.files if f.get("role") == "warc"), None)
+    result: dict[str, Any] = {
+        "id": record.id,
+        "url": data.get("url"),
+        "final_url": data.get("final_url"),
+        "http_status": data.get("http_status"),
+        "fetched_at": data.get("fetched_at"),
+        "sha256": data.get("sha256"),
+        "warc": warc,
+        "text_sha256": data.get("text_sha256"),
+        "title": data.get("title"),
+        "witnesses": witnesses or [],
+        "timestamps": timestamps or [],
+        "ledger_seq": record.seq,
+        "record_hash": record.record_hash,
+    }
+    if skipped:
+        result["skipped"] = True
+    return result
+
+
+def record_capture(store: Store, ledger: Ledger, cap: Capture, *,
+                   batch: str | None = None) -> Record:
+    """Write a capture's files, then its ledger record (in that order, always)."""
+    warc = store.put_bytes(cap.warc, role="warc", suffix=".warc.gz")
+    text = store.put_bytes(cap.text.text.encode("utf-8"), role="text", suffix=".txt")
+    result = cap.result
+    final = result.final
+    data: dict[str, Any] = {
+        "url": result.url,
+        "final_url": result.final_url,
+        "redirects": list(result.redirects),
+        "http_status": final.status,
+        "content_type": _header(final.headers, "content-type"),
+        "fetched_at": result.fetched_at,
+        "ip_address": final.ip_address,
+        "sha256": cap.sha256,
+        "text_sha256": cap.text_sha256,
+        "title": cap.text.title,
+        "canonical_url": cap.text.canonical_url,
+        "published": cap.text.published,
+        "modified": cap.text.modified,
+        "charset": cap.text.charset,
+        "files": [warc.to_json(), text.to_json()],
+    }
+    if batch:
+        data["batch"] = batch
+    return ledger.append(CAPTURE, data, subject=result.url)
+
+
+def _header(headers: Sequence[tuple[str, str]], name: str) -> str | None:
+    for key, value in headers:
+        if key.lower() == name:
+            return value
+    return None
+
+
+WitnessStep = Callable[[Ledger, Record, Capture], list[dict[str, Any]]]
+
+
+class Capturer:
+    """Captures URLs into one store; :meth:`capture_one` is safe to call from many threads."""
+
+    def __init__(self, store: Store, ledger: Ledger, fetcher: Fetcher, *,
+                 witness_step: WitnessStep | None = None,
+                 record_failures: bool = True) -> None:
+        self.store = store
+        self.ledger = ledger
+        self.fetcher = fetcher
+        self.witness_step = witness_step
+        self.record_failures = record_failures
+
+    def capture_one(self, url: str, *, batch: str | None = None) -> CaptureOutcome:
+        try:
+            cap = capture(url, self.fetcher)
+        except ArchiveError as exc:
+            reason = getattr(exc, "reason", "error")
+            if self.record_failures:
+                # That a page could not be reached at a given time is itself evidence.
+                self.ledger.append(FETCH_FAILED, {"url": url, "error": str(exc),
+                                                  "reason": reason}, subject=url)
+            return CaptureOutcome(url, error=str(exc), reason=reason)
+        record = record_capture(self.store, self.ledger, cap, batch=batch)
+        outcome = CaptureOutcome(url, record=record)
+        if self.witness_step is not None:
+            outcome.witnesses = self.witness_step(self.ledger, record, cap)
+        return outcome

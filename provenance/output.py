@@ -1,0 +1,67 @@
+"""Where the CLI writes: JSON Lines on stdout for scripts, words for people.
+
+With ``--json`` stdout carries nothing but one JSON object per line; everything meant
+for a person (notes, warnings, the progress bar) goes to stderr, so a pipe into ``jq``
+never sees a stray line.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Iterator
+from typing import Any, TextIO, TypeVar
+
+T = TypeVar("T")
+
+
+class Output:
+    def __init__(self, *, json_mode: bool = False, quiet: bool = False, verbose: bool = False,
+                 stdout: TextIO | None = None, stderr: TextIO | None = None) -> None:
+        self.json_mode = json_mode
+        self.quiet = quiet
+        self.verbose = verbose
+        self.stdout = stdout or sys.stdout
+        self.stderr = stderr or sys.stderr
+
+    def item(self, obj: dict[str, Any], human: str | None = None) -> None:
+        """One result: a JSON line, or (without ``--json``) its human summary."""
+        if self.json_mode:
+            self.stdout.write(json.dumps(obj, ensure_ascii=False, sort_keys=False) + "\n")
+            self.stdout.flush()
+        elif human is not None:
+            self.stdout.write(human.rstrip("\n") + "\n")
+            self.stdout.flush()
+
+    def say(self, message: str) -> None:
+        """A note for a person; always on stderr, silenced by ``-q``."""
+        if not self.quiet:
+            self.stderr.write(message.rstrip("\n") + "\n")
+
+    def detail(self, message: str) -> None:
+        if self.verbose and not self.quiet:
+            self.stderr.write(message.rstrip("\n") + "\n")
+
+    def error(self, message: str) -> None:
+        """A problem: one line on stderr, never silenced."""
+        self.stderr.write(f"provenance: {message}".rstrip("\n") + "\n")
+
+    def progress(self, items: Iterable[T], *, total: int | None, desc: str) -> Iterator[T]:
+        """A progress bar on stderr when it is a terminal; nothing otherwise."""
+        show = not self.quiet and total is not None and total > 1 and _is_tty(self.stderr)
+        if not show:
+            yield from items
+            return
+        from tqdm import tqdm
+
+        with tqdm(total=total, desc=desc, file=self.stderr, unit="item", leave=False) as bar:
+            for item in items:
+                yield item
+                bar.update(1)
+
+
+def _is_tty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False

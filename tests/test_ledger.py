@@ -1,0 +1,87 @@
+"""The ledger: append-only, hash-chained, one transaction per write."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+
+from provenance.errors import LedgerError
+from provenance.hashing import canonical_json, record_hash
+from provenance.ledger import GENESIS, Ledger
+from provenance.store import Store
+
+
+@pytest.fixture
+def ledger(tmp_path):
+    with Ledger(Store(tmp_path / "ev")) as opened:
+        yield opened
+
+
+def test_records_chain_to_each_other(ledger):
+    first = ledger.append("capture", {"url": "http://a", "n": 1}, subject="http://a")
+    second = ledger.append("capture", {"url": "http://b", "n": 2}, subject="http://b")
+    assert first.prev_hash == GENESIS
+    assert second.prev_hash == first.record_hash
+    body = json.loads(second.body)
+    assert body["prev"] == first.record_hash and body["seq"] == 2
+    assert record_hash(canonical_json(body)) == second.record_hash
+
+
+def test_record_hash_covers_kind_time_and_data(ledger):
+    record = ledger.append("capture", {"url": "http://a", "sha256": "00" * 32})
+    body = json.loads(record.body)
+    for key, value in [("kind", "verify"), ("time", "2022-03-21T14:03:07Z"),
+                       ("data", {"url": "http://a", "sha256": "11" * 32})]:
+        changed = dict(body, **{key: value})
+        assert record_hash(canonical_json(changed)) != record.record_hash
+
+
+def test_updates_and_deletes_are_refused(ledger):
+    ledger.append("capture", {"url": "http://a"})
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        ledger._db.execute("UPDATE records SET kind = 'x'")
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        ledger._db.execute("DELETE FROM records")
+    assert ledger.count() == 1
+
+
+def test_append_many_is_all_or_nothing(ledger):
+    ledger.append("capture", {"n": 0})
+    with pytest.raises(ValueError):
+        ledger.append_many([("capture", {"n": 1}, None), ("capture", {"bad": float("nan")}, None)])
+    assert ledger.count() == 1
+    assert [r.data["n"] for r in ledger.records()] == [0]
+
+
+def test_find_by_seq_and_hash_prefix(ledger):
+    record = ledger.append("capture", {"url": "http://a"}, subject="http://a")
+    assert ledger.find("1") == record
+    assert ledger.find(record.id) == record
+    assert ledger.find(record.record_hash) == record
+    assert ledger.find("zzzzzz") is None
+    assert ledger.find("999") is None
+
+
+def test_head_file_follows_the_last_record(ledger):
+    ledger.append("capture", {"n": 1})
+    last = ledger.append("capture", {"n": 2})
+    assert ledger.read_head() == {"seq": 2, "record_hash": last.record_hash}
+
+
+def test_corrupted_ledger_file_is_one_clear_error(tmp_path):
+    store = Store(tmp_path / "ev")
+    store.ledger_path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(LedgerError, match="damaged or not a provenance ledger"):
+        Ledger(store)
+    assert store.ledger_path.read_bytes() == b"this is not sqlite" * 100
+
+
+def test_two_ledgers_on_one_store_keep_one_chain(tmp_path):
+    store = Store(tmp_path / "ev")
+    with Ledger(store) as one, Ledger(store) as two:
+        a = one.append("capture", {"n": 1})
+        b = two.append("capture", {"n": 2})
+        c = one.append("capture", {"n": 3})
+    assert b.prev_hash == a.record_hash and c.prev_hash == b.record_hash
