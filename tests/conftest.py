@@ -1,0 +1,24 @@
+"""Shared fixtures. Each engineer appends their own section; keep sections independent."""
+
+from __future__ import annotations
+
+import pytest
+
+# --- trusted time-stamps (issue 5): a real TSA on 127.0.0.1 built on `openssl ts -reply` ---
+
+
+@pytest.fixture(scope="session")
+def tsa_pki(tmp_path_factory):
+    """Root CA → intermediate CA → TSA certificate (timeStamping EKU), made with openssl."""
+    from tsaserver import make_pki
+
+    return make_pki(tmp_path_factory.mktemp("tsa-pki"))
+
+
+@pytest.fixture
+def tsa(tsa_pki):
+    """A fresh loopback TSA per test (its knobs start at their defaults)."""
+    from tsaserver import TsaServer
+
+    with TsaServer(tsa_pki) as server:
+        yield server
