@@ -16,6 +16,7 @@ from typing import Any
 from provenance.errors import StoreError
 from provenance.hashing import record_hash, sha256_file
 from provenance.ledger import FORMAT_VERSION, GENESIS, Ledger
+from provenance.stamping import check_timestamps
 from provenance.store import Store
 
 
@@ -180,7 +181,7 @@ def check_warcs(ctx: CheckContext) -> Iterator[Problem]:
             yield Problem(f"WARC digest check failed: {problem}", seq, relative)
 
 
-CHECKERS: list[Checker] = [check_chain, check_files, check_warcs]
+CHECKERS: list[Checker] = [check_chain, check_files, check_warcs, check_timestamps]
 
 
 def check_store(store: Store, ledger: Ledger) -> CheckReport:
