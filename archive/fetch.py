@@ -1,0 +1,488 @@
+"""Fetching a page and keeping every byte of every HTTP hop, as it went over the wire.
+
+A capture is evidence, so each hop (redirects included) is kept as an :class:`Exchange`: the
+request head exactly as sent, the response head exactly as received and the body as received
+(transfer framing removed, ``Content-Encoding`` kept). Redirects are followed here rather than
+by requests so that no hop goes unrecorded and every target is checked again (a page must not
+redirect us to ``file:``). Every limit (connect/read timeouts, a total deadline, a size cap, a
+redirect limit) ends in a :class:`~archive.errors.FetchError` with a one-word ``reason``.
+
+The exact heads come from two small hooks on urllib3's connection (what was passed to
+``send`` and what ``readline`` returned while the status line and headers were parsed); with
+an injected session those hooks are absent and the heads are rebuilt from the parsed values.
+"""
+
+from __future__ import annotations
+
+import errno
+import http.client
+import socket
+import ssl
+import threading
+import time
+import zlib
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import urldefrag, urljoin
+
+import requests
+import urllib3
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+from archive.errors import BadUrl, FetchError
+from archive.urls import normalize_url
+
+try:  # optional: only asked for when we can undo it
+    import brotli  # type: ignore[import-not-found]
+except ImportError:  # pragma: no cover - depends on the environment
+    brotli = None
+
+TOOL_VERSION = "0.1.0"
+DEFAULT_USER_AGENT = (
+    f"provenance/{TOOL_VERSION} (+https://github.com/provenance-tool/provenance; evidence capture)"
+)
+ACCEPT_ENCODING = "gzip, deflate, br" if brotli is not None else "gzip, deflate"
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+CHUNK = 64 * 1024
+DEFAULT_MAX_DECODED = 500_000_000
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One HTTP hop: what was sent and what came back, byte for byte."""
+
+    url: str
+    method: str
+    request_head: bytes
+    status: int
+    reason: str
+    http_version: str
+    response_head: bytes
+    headers: list[tuple[str, str]]
+    body: bytes
+    ip_address: str | None
+    started_at: str
+    elapsed: float
+
+    def header(self, name: str) -> str | None:
+        """First value of a response header, case-insensitively."""
+        name = name.lower()
+        return next((v for k, v in self.headers if k.lower() == name), None)
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """Every hop from the URL asked for to the final response."""
+
+    url: str
+    final_url: str
+    exchanges: list[Exchange] = field(default_factory=list)
+    fetched_at: str = ""
+
+    @property
+    def final(self) -> Exchange:
+        return self.exchanges[-1]
+
+    @property
+    def redirects(self) -> list[str]:
+        """URLs of the hops before the final one, in order."""
+        return [ex.url for ex in self.exchanges[:-1]]
+
+
+def utc_now() -> str:
+    """RFC 3339 UTC to the second, as the contract writes times."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# --- hooks that keep the exact heads --------------------------------------------------------
+
+
+class _HeadTee:
+    """Wraps the socket file while http.client parses the head, keeping each line it reads."""
+
+    def __init__(self, fp: Any) -> None:
+        self.fp = fp
+        self.buf = bytearray()
+
+    def readline(self, limit: int = -1) -> bytes:
+        line = self.fp.readline(limit)
+        self.buf += line
+        return line
+
+    def close(self) -> None:
+        self.fp.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.fp, name)
+
+
+class _RecordingResponse(http.client.HTTPResponse):
+    raw_head: bytes = b""
+
+    def begin(self) -> None:
+        real = self.fp
+        tee = _HeadTee(real)
+        self.fp = tee  # type: ignore[assignment]
+        try:
+            super().begin()
+        finally:
+            if self.fp is tee:
+                self.fp = real
+            self.raw_head = bytes(tee.buf)
+
+
+class _RecordingMixin:
+    """Keeps the bytes given to ``send`` since the last ``putrequest``, and the peer address."""
+
+    response_class = _RecordingResponse
+    _prov_sent: bytearray
+
+    def putrequest(self, *args: Any, **kwargs: Any) -> None:
+        self._prov_sent = bytearray()
+        super().putrequest(*args, **kwargs)  # type: ignore[misc]
+
+    def send(self, data: Any) -> None:
+        if isinstance(data, (bytes, bytearray)) and hasattr(self, "_prov_sent"):
+            self._prov_sent += data
+        super().send(data)  # type: ignore[misc]
+
+    def getresponse(self) -> Any:
+        sent = bytes(getattr(self, "_prov_sent", b""))
+        peer: str | None = None
+        try:
+            peer = self.sock.getpeername()[0]  # type: ignore[attr-defined]
+        except (OSError, AttributeError, IndexError, TypeError):
+            peer = None
+        response = super().getresponse()  # type: ignore[misc]
+        response._prov_request_bytes = sent
+        response._prov_peer = peer
+        return response
+
+
+class _RecHTTPConnection(_RecordingMixin, HTTPConnection):
+    pass
+
+
+class _RecHTTPSConnection(_RecordingMixin, HTTPSConnection):
+    pass
+
+
+class _RecHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _RecHTTPConnection
+
+
+class _RecHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _RecHTTPSConnection
+
+
+class RecordingAdapter(HTTPAdapter):
+    """A requests adapter whose connections keep the exact request and response heads."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _RecHTTPPool, "https": _RecHTTPSPool}
+
+
+def new_session() -> requests.Session:
+    """A session whose connections record heads exactly; no proxies from the environment."""
+    session = requests.Session()
+    session.trust_env = False  # a capture must not silently go through an ambient proxy
+    adapter = RecordingAdapter()
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+# --- the fetcher ----------------------------------------------------------------------------
+
+
+class Fetcher:
+    """Fetches URLs with limits; one instance may be shared by many threads."""
+
+    def __init__(
+        self,
+        session: requests.Session | None = None,
+        *,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 30.0,
+        total_timeout: float = 120.0,
+        max_redirects: int = 10,
+        max_bytes: int = 50_000_000,
+        user_agent: str = DEFAULT_USER_AGENT,
+    ) -> None:
+        self._session = session
+        self._local = threading.local()
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self.total_timeout = total_timeout
+        self.max_redirects = max_redirects
+        self.max_bytes = max_bytes
+        self.user_agent = user_agent
+
+    def session(self) -> requests.Session:
+        """The injected session, else this thread's own (requests sessions are not thread-safe)."""
+        if self._session is not None:
+            return self._session
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = new_session()
+        return session
+
+    def fetch(self, url: str) -> FetchResult:
+        """Fetch ``url``, following redirects; raises BadUrl or FetchError."""
+        url = normalize_url(url)
+        session = self.session()
+        if self._session is None:
+            session.cookies.clear()  # what a capture sees must not depend on earlier captures
+        fetched_at = utc_now()
+        deadline = time.monotonic() + self.total_timeout
+        exchanges: list[Exchange] = []
+        seen: set[str] = set()
+        current = url
+        while True:
+            key = urldefrag(current)[0]
+            if key in seen:
+                raise FetchError(f"redirect loop: {current} was already visited "
+                                 f"(from {url})", reason="redirect-loop")
+            seen.add(key)
+            exchange = self._hop(session, current, deadline)
+            exchanges.append(exchange)
+            location = exchange.header("location")
+            if exchange.status not in REDIRECT_STATUSES or not location:
+                return FetchResult(url=url, final_url=current, exchanges=exchanges,
+                                   fetched_at=fetched_at)
+            if len(exchanges) > self.max_redirects:
+                raise FetchError(f"too many redirects (more than {self.max_redirects}) "
+                                 f"from {url}", reason="too-many-redirects")
+            try:
+                current = normalize_url(urljoin(current, location.strip()))
+            except BadUrl as exc:
+                raise FetchError(f"refused redirect from {current}: {exc}",
+                                 reason="bad-redirect") from None
+
+    def _hop(self, session: requests.Session, url: str, deadline: float) -> Exchange:
+        started_at = utc_now()
+        start = time.monotonic()
+        remaining = deadline - start
+        if remaining <= 0:
+            raise FetchError(f"timeout: gave up on {url} after {self.total_timeout:g} s in all",
+                             reason="timeout")
+        headers = {"User-Agent": self.user_agent, "Accept-Encoding": ACCEPT_ENCODING}
+        try:
+            resp = session.get(url, headers=headers, stream=True, allow_redirects=False,
+                               timeout=(min(self.connect_timeout, remaining),
+                                        min(self.read_timeout, remaining)))
+        except requests.RequestException as exc:
+            raise _fetch_error(url, exc, self) from None
+        try:
+            body = self._read_body(resp, url, deadline)
+            return _exchange(resp, url, body, started_at, time.monotonic() - start)
+        finally:
+            resp.close()
+
+    def _read_body(self, resp: requests.Response, url: str, deadline: float) -> bytes:
+        """The body as received, within the byte cap and the total deadline."""
+        raw = resp.raw
+        declared = resp.headers.get("content-length", "")
+        if declared.strip().isdigit() and int(declared) > self.max_bytes:
+            raise _too_large(url, self.max_bytes, f"it declares {int(declared)} bytes")
+        parts: list[bytes] = []
+        size = 0
+        try:
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise FetchError(f"timeout: {url} was still sending after "
+                                     f"{self.total_timeout:g} s", reason="timeout")
+                _set_socket_timeout(raw, min(self.read_timeout, remaining))
+                chunk = raw.read1(CHUNK, decode_content=False)
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > self.max_bytes:
+                    raise _too_large(url, self.max_bytes, "the body is larger")
+                parts.append(chunk)
+        except FetchError:
+            raise
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError,
+                http.client.HTTPException) as exc:
+            raise _fetch_error(url, exc, self) from None
+        return b"".join(parts)
+
+
+def _set_socket_timeout(raw: Any, seconds: float) -> None:
+    conn = getattr(raw, "connection", None)
+    sock = getattr(conn, "sock", None)
+    if sock is not None:
+        try:
+            sock.settimeout(max(seconds, 0.001))
+        except OSError:
+            pass
+
+
+def _too_large(url: str, cap: int, why: str) -> FetchError:
+    return FetchError(f"too large: {url} is over the {cap}-byte cap ({why}); "
+                      f"raise the cap with max_bytes (--max-bytes)", reason="too-large")
+
+
+def _exchange(resp: requests.Response, url: str, body: bytes, started_at: str,
+              elapsed: float) -> Exchange:
+    raw = resp.raw
+    original = getattr(raw, "_original_response", None)
+    version = {9: "HTTP/0.9", 10: "HTTP/1.0", 11: "HTTP/1.1", 20: "HTTP/2"}.get(
+        getattr(original, "version", 11), "HTTP/1.1")
+    headers = list(original.msg.items()) if original is not None else list(resp.headers.items())
+    response_head = getattr(original, "raw_head", b"") or _rebuild_response_head(
+        version, resp.status_code, resp.reason or "", headers)
+    request_head = _request_head(getattr(raw, "_prov_request_bytes", b"")) or \
+        _rebuild_request_head(resp.request)
+    return Exchange(
+        url=url,
+        method=resp.request.method or "GET",
+        request_head=request_head,
+        status=resp.status_code,
+        reason=resp.reason or "",
+        http_version=version,
+        response_head=response_head,
+        headers=headers,
+        body=body,
+        ip_address=getattr(raw, "_prov_peer", None) or _peer_of(raw),
+        started_at=started_at,
+        elapsed=elapsed,
+    )
+
+
+def _request_head(sent: bytes) -> bytes:
+    end = sent.find(b"\r\n\r\n")
+    return sent[: end + 4] if end >= 0 else b""
+
+
+def _rebuild_request_head(req: requests.PreparedRequest) -> bytes:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(req.url or "")
+    lines = [f"{req.method} {req.path_url} HTTP/1.1"]
+    if not any(k.lower() == "host" for k in req.headers):
+        lines.append(f"Host: {parts.netloc}")
+    lines += [f"{k}: {v}" for k, v in req.headers.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
+
+
+def _rebuild_response_head(version: str, status: int, reason: str,
+                           headers: list[tuple[str, str]]) -> bytes:
+    lines = [f"{version} {status} {reason}"] + [f"{k}: {v}" for k, v in headers]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
+
+
+def _peer_of(raw: Any) -> str | None:
+    try:
+        return str(raw.connection.sock.getpeername()[0])
+    except (AttributeError, OSError, IndexError, TypeError):
+        return None
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """The exception and everything it wraps (requests nests urllib3 nests socket errors)."""
+    found: list[BaseException] = []
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        item = todo.pop()
+        if item is None or item in found:
+            continue
+        found.append(item)
+        todo += [item.__cause__, item.__context__]
+        todo += [a for a in getattr(item, "args", ()) if isinstance(a, BaseException)]
+        reason = getattr(item, "reason", None)
+        if isinstance(reason, BaseException):
+            todo.append(reason)
+    return found
+
+
+def _fetch_error(url: str, exc: BaseException, fetcher: Fetcher) -> FetchError:
+    """One line and one reason word for a transport failure."""
+    causes = _causes(exc)
+    if any(isinstance(c, (socket.gaierror, urllib3.exceptions.NameResolutionError))
+           for c in causes):
+        return FetchError(f"DNS lookup failed for {url}: the host name does not resolve",
+                          reason="dns")
+    if any(isinstance(c, ConnectionRefusedError) or getattr(c, "errno", None) ==
+           errno.ECONNREFUSED for c in causes):
+        return FetchError(f"connection refused by {url}", reason="refused")
+    if any(isinstance(c, (requests.Timeout, socket.timeout, TimeoutError,
+                          urllib3.exceptions.TimeoutError)) for c in causes):
+        return FetchError(f"timeout: {url} did not answer within "
+                          f"{fetcher.connect_timeout:g} s (connect) / "
+                          f"{fetcher.read_timeout:g} s (read)", reason="timeout")
+    if any(isinstance(c, (ssl.SSLError, requests.exceptions.SSLError)) for c in causes):
+        return FetchError(f"TLS error with {url}: {_first_line(exc)}", reason="tls")
+    if any(isinstance(c, (ConnectionResetError, ConnectionAbortedError)) for c in causes):
+        return FetchError(f"connection reset by {url}", reason="connection")
+    if any(isinstance(c, (urllib3.exceptions.ProtocolError, http.client.HTTPException,
+                          requests.exceptions.ChunkedEncodingError)) for c in causes):
+        return FetchError(f"broken HTTP response from {url}: {_first_line(exc)}",
+                          reason="protocol")
+    return FetchError(f"could not fetch {url}: {_first_line(exc)}", reason="connection")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:300] if text else type(exc).__name__
+
+
+# --- content decoding -----------------------------------------------------------------------
+
+
+def decoded_body(ex: Exchange, max_bytes: int = DEFAULT_MAX_DECODED) -> bytes:
+    """The body with its Content-Encoding undone (what a browser renders), at most ``max_bytes``.
+
+    The stored evidence stays the encoded bytes; this is for text extraction. A body that
+    expands beyond ``max_bytes`` (a decompression bomb) raises FetchError ``too-large``.
+    """
+    encodings = [e.strip().lower() for e in (ex.header("content-encoding") or "").split(",")]
+    data = ex.body
+    for encoding in reversed([e for e in encodings if e and e != "identity"]):
+        data = _decode_one(data, encoding, max_bytes, ex.url)
+    return data
+
+
+def _decode_one(data: bytes, encoding: str, max_bytes: int, url: str) -> bytes:
+    if encoding in ("gzip", "x-gzip", "deflate"):
+        if encoding == "deflate" and data[:1] != b"\x78":
+            decomp = zlib.decompressobj(-zlib.MAX_WBITS)  # raw deflate, as some servers send
+        else:
+            decomp = zlib.decompressobj(zlib.MAX_WBITS | 32 if encoding != "deflate"
+                                        else zlib.MAX_WBITS)
+        try:
+            out = decomp.decompress(data, max_bytes + 1)
+        except zlib.error as exc:
+            raise FetchError(f"cannot decode {encoding} body of {url}: {exc}",
+                             reason="bad-encoding") from None
+        if len(out) > max_bytes or decomp.unconsumed_tail:
+            raise FetchError(f"too large: the {encoding} body of {url} expands beyond "
+                             f"{max_bytes} bytes", reason="too-large")
+        return out
+    if encoding == "br" and brotli is not None:
+        try:
+            out = _brotli_bounded(data, max_bytes)
+        except brotli.error as exc:
+            raise FetchError(f"cannot decode br body of {url}: {exc}",
+                             reason="bad-encoding") from None
+        if len(out) > max_bytes:
+            raise FetchError(f"too large: the br body of {url} expands beyond {max_bytes} bytes",
+                             reason="too-large")
+        return out
+    raise FetchError(f"cannot decode Content-Encoding {encoding!r} of {url}",
+                     reason="bad-encoding")
+
+
+def _brotli_bounded(data: bytes, max_bytes: int) -> bytes:  # pragma: no cover - optional
+    decomp = brotli.Decompressor()
+    out = bytearray()
+    for i in range(0, len(data), CHUNK):
+        out += decomp.process(data[i:i + CHUNK])
+        if len(out) > max_bytes:
+            break
+    return bytes(out)

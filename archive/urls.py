@@ -1,0 +1,78 @@
+"""Checking a URL before anything is fetched or recorded.
+
+Evidence must name exactly what was asked for, so a URL is never guessed at: a missing scheme
+is an error that says what to add, not a silent ``https://``. Only ``http`` and ``https`` are
+fetched; ``file:``, ``ftp:``, ``javascript:`` and friends are refused (also as redirect targets,
+where they would let a web page read local files).
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit, urlunsplit
+
+from archive.errors import BadUrl
+
+ALLOWED_SCHEMES = ("http", "https")
+_CONTROL = re.compile(r"[\x00-\x20\x7f]")
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
+_HOST_PORT = re.compile(r"^[^/:?#]+:[0-9]+(?:[/?#]|$)")  # "localhost:8080/x" has no scheme
+_HOST_CHARS = re.compile(r"^[A-Za-z0-9.\-_]+$")
+
+
+def normalize_url(raw: str) -> str:
+    """Return ``raw`` as a fetchable http(s) URL, or raise :class:`BadUrl` saying why not.
+
+    Normalization is minimal and loss-free: the scheme and host are lower-cased, an IDN host
+    becomes punycode, an empty path becomes ``/``; the rest is kept as written.
+    """
+    if not isinstance(raw, str):
+        raise BadUrl(f"not a URL: {raw!r}")
+    url = raw.strip()
+    if not url:
+        raise BadUrl("empty URL")
+    if _CONTROL.search(url):
+        raise BadUrl(f"URL contains spaces or control characters: {url!r}")
+    if not _SCHEME.match(url) or _HOST_PORT.match(url):
+        raise BadUrl(f"URL has no scheme: {url!r} (write it with https:// or http://)")
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        raise BadUrl(f"malformed URL {url!r}: {exc}") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ALLOWED_SCHEMES:
+        raise BadUrl(f"unsupported scheme {scheme + ':'!r} in {url!r}: only http and https")
+    if not url[len(scheme) + 1:].startswith("//"):
+        raise BadUrl(f"malformed URL {url!r}: expected {scheme}://host/...")
+    try:
+        host = parts.hostname
+        port = parts.port
+    except ValueError as exc:
+        raise BadUrl(f"malformed URL {url!r}: {exc}") from None
+    if not host:
+        raise BadUrl(f"URL has no host: {url!r}")
+    host = _ascii_host(host, url)
+    if port is not None and not 0 < port < 65536:
+        raise BadUrl(f"bad port in {url!r}")
+    netloc = host if ":" not in host else f"[{host}]"
+    if port is not None:
+        netloc = f"{netloc}:{port}"
+    if parts.username is not None or parts.password is not None:
+        userinfo = parts.netloc.rpartition("@")[0]
+        netloc = f"{userinfo}@{netloc}"
+    return urlunsplit((scheme, netloc, parts.path or "/", parts.query, parts.fragment))
+
+
+def _ascii_host(host: str, url: str) -> str:
+    """The host as DNS sees it: lower-case, internationalized names as punycode."""
+    if ":" in host:  # IPv6 literal, already validated by urlsplit
+        return host.lower()
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise BadUrl(f"invalid international host name in {url!r}") from None
+    host = host.lower()
+    if not _HOST_CHARS.match(host) or ".." in host or host.startswith(("-", ".")):
+        raise BadUrl(f"invalid host {host!r} in {url!r}")
+    return host
