@@ -1,0 +1,162 @@
+"""Evidence bundles: checkable with sha256sum and openssl alone; every tampering caught."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import zipfile
+
+import pytest
+import requests
+
+from provenance.bundle import export_bundle, verify_bundle
+from provenance.ledger import Ledger
+from provenance.stamping import stamp
+from provenance.store import Store
+
+
+@pytest.fixture
+def bundle(tmp_path, tsa):
+    store = Store(tmp_path / "store")
+    ledger = Ledger(store)
+    items = []
+    for i in range(5):
+        warc = store.put_bytes(f"WARC/1.1\r\n\r\npage {i}".encode(), role="warc",
+                               suffix=".warc.gz")
+        text = store.put_bytes(f"потеряли {9861 + i} человек".encode(), role="text",
+                               suffix=".txt")
+        items.append(("capture", {"url": f"http://x/{i}", "files": [warc.to_json(),
+                                                                    text.to_json()]},
+                      f"http://x/{i}"))
+    records = ledger.append_many(items)
+    single = ledger.append("capture", {"url": "http://y/", "files": []}, subject="http://y/")
+    with requests.Session() as session:
+        stamp(ledger, store, records, [tsa.url], session, timeout=5)
+        stamp(ledger, store, [single], [tsa.url], session, timeout=5)
+    out = tmp_path / "out" / "evidence.zip"
+    summary = export_bundle(ledger, store, [records[1].id, str(records[3].seq), single.id], out)
+    assert summary["timestamps"] == 2
+    assert not [p for p in os.listdir(out.parent) if p.endswith(".partial")]
+    return out
+
+
+def test_intact_bundle_has_no_problems(bundle):
+    assert verify_bundle(bundle) == []
+
+
+def test_third_party_checks_with_sha256sum_and_openssl_only(bundle, tmp_path):
+    where = tmp_path / "third-party"
+    with zipfile.ZipFile(bundle) as archive:
+        archive.extractall(where)
+    verify_md = (where / "VERIFY.md").read_text()
+    commands = re.findall(r"^(openssl ts -verify .*)$", verify_md, re.MULTILINE)
+    assert len(commands) == 2
+    script = "set -e\nsha256sum -c --quiet MANIFEST.sha256\n" + "\n".join(commands) + "\n"
+    env = {"PATH": os.path.dirname(shutil.which("openssl")) + ":/usr/bin:/bin"}
+    done = subprocess.run(["sh", "-c", script], cwd=where, env=env, capture_output=True,
+                          text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("Verification: OK") == 2
+    # The Merkle path: each step's SHA-256 is inside the next, the last is what was stamped.
+    for proof in (where / "proofs").glob("*/*"):
+        steps = sorted(proof.glob("step-*.bin"))
+        record = hashlib.sha256((where / f"records/{proof.name}.record").read_bytes()).digest()
+        assert steps[0].read_bytes() == b"\x00" + record
+        for before, after in zip(steps, steps[1:], strict=False):
+            assert hashlib.sha256(before.read_bytes()).digest() in after.read_bytes()
+        assert steps[-1].read_bytes() == (where / f"timestamps/{proof.parent.name}.data"
+                                          ).read_bytes()
+    # And a changed byte makes sha256sum fail.
+    target = next((where / "objects").rglob("*.txt"))
+    os.chmod(target, 0o644)
+    target.write_bytes(target.read_bytes() + b"!")
+    done = subprocess.run(["sh", "-c", script], cwd=where, env=env, capture_output=True)
+    assert done.returncode != 0
+
+
+def rewrite_bundle(path, change):
+    """Rewrite the zip with ``change(name, data) -> data | None`` (None drops the entry)."""
+    with zipfile.ZipFile(path) as archive:
+        entries = [(info.filename, archive.read(info)) for info in archive.infolist()]
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in entries:
+            data = change(name, data)
+            if data is not None:
+                archive.writestr(name, data)
+
+
+def names(path):
+    with zipfile.ZipFile(path) as archive:
+        return archive.namelist()
+
+
+def test_every_changed_file_is_caught(bundle, tmp_path):
+    for name in names(bundle):
+        copy = tmp_path / "copy.zip"
+        shutil.copy(bundle, copy)
+
+        def flip(entry, data, name=name):
+            if entry != name:
+                return data
+            at = len(data) // 2
+            return data[:at] + bytes([data[at] ^ 1]) + data[at + 1:]
+
+        rewrite_bundle(copy, flip)
+        assert verify_bundle(copy), name
+
+
+def test_changed_file_with_fixed_manifest_is_still_caught(bundle, tmp_path):
+    """Someone who edits a file and its MANIFEST line: the records and tokens still say no."""
+    for name in names(bundle):
+        if name in ("MANIFEST.sha256", "VERIFY.md", "chain.tsv", "bundle.json"):
+            continue
+        if name.startswith("proofs/"):
+            continue  # explanatory copies of the path; bundle.json's proofs are checked
+        copy = tmp_path / "copy.zip"
+        shutil.copy(bundle, copy)
+        changed = {}
+
+        def edit(entry, data, name=name, changed=changed):
+            if entry == name:
+                changed["old"] = hashlib.sha256(data).hexdigest()
+                at = len(data) // 2
+                data = data[:at] + bytes([data[at] ^ 1]) + data[at + 1:]
+                changed["new"] = hashlib.sha256(data).hexdigest()
+            return data
+
+        def fix_manifest(entry, data, changed=changed):
+            if entry != "MANIFEST.sha256":
+                return data
+            return data.replace(changed["old"].encode(), changed["new"].encode())
+
+        rewrite_bundle(copy, edit)
+        rewrite_bundle(copy, fix_manifest)
+        assert verify_bundle(copy), name
+
+
+def test_missing_and_extra_files_are_caught(bundle, tmp_path):
+    victim = next(n for n in names(bundle) if n.endswith(".tsr"))
+    copy = tmp_path / "missing.zip"
+    shutil.copy(bundle, copy)
+    rewrite_bundle(copy, lambda name, data: None if name == victim else data)
+    assert any("missing" in p for p in verify_bundle(copy))
+    with zipfile.ZipFile(copy, "a") as archive:
+        archive.writestr("objects/zz/extra.txt", b"planted")
+    assert any("not listed" in p for p in verify_bundle(copy))
+
+
+def test_unknown_id_is_a_usage_error(tmp_path):
+    from provenance.errors import UsageError
+
+    store = Store(tmp_path / "s")
+    with pytest.raises(UsageError):
+        export_bundle(Ledger(store), store, ["abcdef123456"], tmp_path / "x.zip")
+
+
+def test_not_a_zip(tmp_path):
+    path = tmp_path / "x.zip"
+    path.write_bytes(b"nope")
+    assert verify_bundle(path)
