@@ -120,10 +120,11 @@ def _tsa_urls(values: list[str] | None) -> list[str]:
     if values is None:
         env = os.environ.get("PROVENANCE_TSA", "")
         values = [v for v in env.split() if v] or ["none"]
-    urls = [v for v in values if v.strip().lower() != "none"]
-    if urls:
-        raise UsageError(f"time-stamp authority {urls[0]!r} is not supported yet: use --tsa none")
-    return []
+    urls = [v.strip() for v in values if v.strip().lower() != "none"]
+    for url in urls:
+        if not url.startswith(("http://", "https://")):
+            raise UsageError(f"time-stamp authority {url!r} is not an http(s) URL")
+    return list(dict.fromkeys(urls))
 
 
 def _cmd_archive(args: argparse.Namespace, out: Output) -> int:
@@ -139,7 +140,7 @@ def _cmd_archive(args: argparse.Namespace, out: Output) -> int:
         raise UsageError("no URL given: name one or more URLs, or -i FILE")
     urls = validate_urls(raw)  # every URL is checked before anything is written
     _witness_specs(args.to)
-    _tsa_urls(args.tsa)
+    tsas = _tsa_urls(args.tsa)
 
     store, ledger = _open_store(args)
     with ledger:
@@ -158,6 +159,7 @@ def _cmd_archive(args: argparse.Namespace, out: Output) -> int:
         capturer = Capturer(store, ledger, fetcher)
         failures = 0
         outcomes = run_batch(capturer, todo, jobs=args.jobs)
+        unstamped: list[Any] = []  # stamped together: one TSA request per 1,000 captures
         for outcome in out.progress(outcomes, total=len(todo), desc="capturing"):
             if not outcome.ok:
                 failures += 1
@@ -165,8 +167,34 @@ def _cmd_archive(args: argparse.Namespace, out: Output) -> int:
                 if out.json_mode:
                     out.item(outcome.to_json())
                 continue
-            out.item(outcome.to_json(), _human_capture(outcome))
+            unstamped.append(outcome)
+            if len(unstamped) >= STAMP_BATCH:
+                _stamp_and_print(store, ledger, unstamped, tsas, args, out)
+        _stamp_and_print(store, ledger, unstamped, tsas, args, out)
     return EXIT_NEGATIVE if failures else EXIT_OK
+
+
+STAMP_BATCH = 1000
+
+
+def _stamp_and_print(store: Store, ledger: Ledger, outcomes: list[Any], tsas: list[str],
+                     args: argparse.Namespace, out: Output) -> None:
+    """Time-stamp the captures (a Merkle root if several), then print them; empties the list."""
+    from provenance.stamping import stamp, trust_roots_from_env
+
+    if outcomes and tsas:
+        results = stamp(ledger, store, [o.record for o in outcomes], tsas,
+                        timeout=args.timeout, roots=trust_roots_from_env())
+        for result in results:
+            if result["status"] != "granted":
+                out.error(f"time-stamp pending ({result['error']}); "
+                          "'provenance retry' asks again")
+        for outcome in outcomes:
+            outcome.timestamps = [{"tsa": r["tsa"], "status": r["status"], "token": r["token"],
+                                   "gen_time": r["gen_time"]} for r in results]
+    for outcome in outcomes:
+        out.item(outcome.to_json(), _human_capture(outcome))
+    outcomes.clear()
 
 
 def _human_capture(outcome: Any) -> str:
@@ -184,6 +212,8 @@ def _register_check(commands: Any) -> argparse.ArgumentParser:
         "check", help="verify every file, WARC digest, ledger link and timestamp",
         description="Recompute every stored file's hash, every WARC's digests and the "
         "ledger's hash chain. Prints each problem; exit 1 if any, 0 if the store is intact.")
+    sub.add_argument("--bundle", metavar="FILE",
+                     help="check an exported evidence bundle (zip) instead of the store")
     sub.set_defaults(handler=_cmd_check)
     return sub
 
@@ -191,6 +221,8 @@ def _register_check(commands: Any) -> argparse.ArgumentParser:
 def _cmd_check(args: argparse.Namespace, out: Output) -> int:
     from provenance.check import check_store
 
+    if getattr(args, "bundle", None):
+        return _check_bundle(args.bundle, out)
     store, ledger = _open_store(args, create=False)
     with ledger:
         report = check_store(store, ledger)
@@ -211,9 +243,80 @@ def _cmd_check(args: argparse.Namespace, out: Output) -> int:
     return EXIT_OK if report.intact else EXIT_NEGATIVE
 
 
+def _check_bundle(path: str, out: Output) -> int:
+    from provenance.bundle import verify_bundle
+
+    if not os.path.isfile(path):
+        raise UsageError(f"no bundle file {path}")
+    problems = verify_bundle(path)
+    for problem in problems:
+        if out.json_mode:
+            out.item({"problem": problem, "bundle": path})
+        else:
+            out.error(problem)
+    summary = {"intact": not problems, "bundle": path, "problems": len(problems)}
+    out.item(summary, f"intact: {path}" if not problems
+             else f"DAMAGED: {len(problems)} problem(s) in {path}")
+    return EXIT_NEGATIVE if problems else EXIT_OK
+
+
+# --- export -------------------------------------------------------------------------------
+
+def _register_export(commands: Any) -> argparse.ArgumentParser:
+    sub = commands.add_parser(
+        "export", help="write a self-contained evidence bundle (zip)",
+        description="Write the records ID... with their WARC files, text, time-stamp tokens, "
+        "TSA certificates, Merkle proofs and ledger links into one zip, with a "
+        "MANIFEST.sha256 and a VERIFY.md giving the sha256sum and openssl ts -verify "
+        "commands to check it without this tool.")
+    sub.add_argument("ids", nargs="+", metavar="ID", help="record id (hash prefix) or seq")
+    sub.add_argument("--out", required=True, metavar="FILE", help="bundle to write (.zip)")
+    sub.set_defaults(handler=_cmd_export)
+    return sub
+
+
+def _cmd_export(args: argparse.Namespace, out: Output) -> int:
+    from provenance.bundle import export_bundle
+
+    store, ledger = _open_store(args, create=False)
+    with ledger:
+        summary = export_bundle(ledger, store, args.ids, args.out)
+    out.item(summary, f"wrote {args.out}: {len(summary['records'])} records, "
+             f"{summary['timestamps']} time-stamps, {summary['files']} files")
+    return EXIT_OK
+
+
+# --- retry --------------------------------------------------------------------------------
+
+def _register_retry(commands: Any) -> argparse.ArgumentParser:
+    sub = commands.add_parser(
+        "retry", help="ask again for pending time-stamps (and witnesses)",
+        description="Ask each time-stamp authority that failed before for its pending "
+        "stamps. Exit 1 if any is still pending.")
+    sub.add_argument("--timeout", type=_positive_float, default=30.0, metavar="SECONDS",
+                     help="timeout per request (default 30 s)")
+    sub.set_defaults(handler=_cmd_retry)
+    return sub
+
+
+def _cmd_retry(args: argparse.Namespace, out: Output) -> int:
+    from provenance.stamping import retry_pending_stamps, trust_roots_from_env
+
+    store, ledger = _open_store(args, create=False)
+    with ledger:
+        results = retry_pending_stamps(ledger, store, timeout=args.timeout,
+                                       roots=trust_roots_from_env())
+    for result in results:
+        out.item(result, f"time-stamp #{result['seq']} from {result['tsa']}: {result['status']}"
+                 + (f" ({result['error']})" if result["error"] else ""))
+    if not results:
+        out.say("nothing pending")
+    return EXIT_NEGATIVE if any(r["status"] != "granted" for r in results) else EXIT_OK
+
+
 # --- plumbing -----------------------------------------------------------------------------
 
-REGISTRY = [_register_archive, _register_check]
+REGISTRY = [_register_archive, _register_check, _register_export, _register_retry]
 
 
 def _open_store(args: argparse.Namespace, *, create: bool = True) -> tuple[Store, Ledger]:

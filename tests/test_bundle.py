@@ -160,3 +160,30 @@ def test_not_a_zip(tmp_path):
     path = tmp_path / "x.zip"
     path.write_bytes(b"nope")
     assert verify_bundle(path)
+
+
+def test_cli_export_check_bundle_and_retry(tmp_path, tsa, capsys):
+    from provenance.cli import main
+
+    store = Store(tmp_path / "store")
+    ledger = Ledger(store)
+    records = ledger.append_many([("capture", {"url": f"http://x/{i}", "files": []},
+                                   f"http://x/{i}") for i in range(3)])
+    tsa.down = True
+    with requests.Session() as session:
+        [pending] = stamp(ledger, store, records, [tsa.url], session, timeout=5)
+    ledger.close()
+    assert pending["status"] == "pending"
+    base = ["--store", str(store.root)]
+    assert main([*base, "retry", "--timeout", "5"]) == 1
+    tsa.down = False
+    assert main([*base, "--json", "retry", "--timeout", "5"]) == 0
+    assert '"status": "granted"' in capsys.readouterr().out.replace('":"', '": "')
+    assert main([*base, "check"]) == 0
+    out = tmp_path / "b.zip"
+    assert main([*base, "export", records[0].id, "--out", str(out)]) == 0
+    assert main(["check", "--bundle", str(out)]) == 0
+    rewrite_bundle(out, lambda name, data: data + b"x" if name.endswith(".tsr") else data)
+    assert main(["check", "--bundle", str(out)]) == 1
+    assert main(["check", "--bundle", str(tmp_path / "nope.zip")]) == 2
+    assert main([*base, "export", "ffffffffffff", "--out", str(out)]) == 2
