@@ -46,9 +46,12 @@ def normalize_url(raw: str) -> str:
         raise BadUrl(f"malformed URL {url!r}: expected {scheme}://host/...")
     try:
         host = parts.hostname
-        port = parts.port
     except ValueError as exc:
         raise BadUrl(f"malformed URL {url!r}: {exc}") from None
+    try:
+        port = parts.port
+    except ValueError:
+        raise BadUrl(f"bad port in {url!r}: a port is a number from 1 to 65535") from None
     if not host:
         raise BadUrl(f"URL has no host: {url!r}")
     host = _ascii_host(host, url)

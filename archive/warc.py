@@ -170,12 +170,14 @@ def verify_warc(path_or_fileobj: str | Any) -> list[str]:
     """
     problems: list[str] = []
     with _open(path_or_fileobj) as fh:
-        try:
-            with gzip.GzipFile(fileobj=fh) as gz:
-                while gz.read(1 << 20):
-                    pass
-        except (OSError, EOFError, zlib.error) as exc:
-            problems.append(f"gzip stream damaged: {exc}")
+        if fh.read(2) == b"\x1f\x8b":  # gzip: every member's CRC and length, and truncation
+            fh.seek(0)
+            try:
+                with gzip.GzipFile(fileobj=fh) as gz:
+                    while gz.read(1 << 20):
+                        pass
+            except (OSError, EOFError, zlib.error) as exc:
+                problems.append(f"gzip stream damaged: {exc}")
         fh.seek(0)
         count = 0
         try:

@@ -22,3 +22,15 @@ def tsa(tsa_pki):
 
     with TsaServer(tsa_pki) as server:
         yield server
+
+
+# --- the web (issue 2): a loopback HTTP server with Russian pages and misbehaving routes ---
+
+
+@pytest.fixture(scope="session")
+def web():
+    """One :class:`webfixtures.WebServer` for the session; add routes with ``web.add_route``."""
+    from webfixtures import WebServer
+
+    with WebServer() as server:
+        yield server

@@ -31,7 +31,8 @@ ARTICLE = [
     "В ведомстве подчеркнули, что эти сведения уточняются.",
     "Ранее официально сообщалось о 498 погибших военнослужащих.",
 ]
-ARTICLE_TEXT = "\n".join(ARTICLE)
+DATE_TEXT = "20 марта 2022"
+ARTICLE_TEXT = "\n".join([ARTICLE[0], DATE_TEXT, *ARTICLE[1:]])  # what extraction must give
 NAV_WORDS = ["Главная", "Политика", "Экономика"]
 FOOTER_TEXT = "Все права защищены"
 AD_TEXT = "Купите наши курсы"
@@ -58,7 +59,7 @@ def article_html(meta_charset: str | None = None) -> str:
 <div class="cookie-banner">{COOKIE_TEXT} <button>OK</button></div>
 <main><article>
 <h1>{head}</h1>
-<time datetime="{PUBLISHED}">20 марта 2022</time>
+<time datetime="{PUBLISHED}">{DATE_TEXT}</time>
 <p>{lead}</p>
 
 <p>{rest}<script>document.write("реклама");</script></p>

@@ -1,0 +1,53 @@
+"""One URL in, one capture out: the fetch, its WARC bytes, its text and their hashes.
+
+This is the single call the evidence side (``provenance``) makes per URL; it holds no store
+and writes no file, so it can be used, and tested, on its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+from typing import Any
+
+from archive.errors import FetchError
+from archive.fetch import Fetcher, FetchResult, decoded_body
+from archive.text import PageText, extract_text
+from archive.warc import write_capture_warc
+
+DECODED_FACTOR = 4  # a compressed body may expand to this many times the fetch byte cap
+
+
+@dataclass
+class Capture:
+    """A fetched page ready to be stored: ``sha256`` is of the final body as received."""
+
+    result: FetchResult
+    warc: bytes
+    text: PageText
+    sha256: str
+    text_sha256: str
+
+
+def capture(url: str, fetcher: Fetcher, *, metadata: dict[str, Any] | None = None) -> Capture:
+    """Fetch ``url`` and build its WARC and text; raises BadUrl or FetchError."""
+    result = fetcher.fetch(url)
+    final = result.final
+    buffer = io.BytesIO()
+    write_capture_warc(result, buffer, metadata=metadata)
+    try:
+        body = decoded_body(final, max_bytes=max(fetcher.max_bytes, 1) * DECODED_FACTOR)
+        text = extract_text(body, final.header("content-type"), result.final_url)
+    except FetchError as exc:
+        if exc.reason != "bad-encoding":
+            raise
+        # The server sent bytes it mislabelled; they are still evidence, the text is not known.
+        text = PageText(title=None, text="")
+    return Capture(
+        result=result,
+        warc=buffer.getvalue(),
+        text=text,
+        sha256=hashlib.sha256(final.body).hexdigest(),
+        text_sha256=hashlib.sha256(text.text.encode("utf-8")).hexdigest(),
+    )

@@ -1,0 +1,379 @@
+"""The readable text of a captured page: what a reader of the article saw, one passage a line.
+
+The text is what later comparisons (a screenshot's claim, a later capture) work on, so it must
+be the article and only the article: navigation, headers, footers, asides, forms, scripts and
+cookie banners are dropped, and each paragraph is one line so a diff points at a passage.
+
+Decoding follows what browsers do and what Russian sites need: the charset declared in
+Content-Type, then in ``<meta>``, then detection. A declaration is trusted only if it decodes
+cleanly and does not look like mojibake (UTF-8 bytes labelled windows-1251, KOI8-R labelled
+windows-1251 ...); otherwise the bytes decide.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from urllib.parse import urljoin
+
+import charset_normalizer
+from bs4 import BeautifulSoup, CData, NavigableString, Tag
+
+BINARY_PREFIXES = ("image/", "audio/", "video/", "font/", "model/")
+BINARY_TYPES = {"application/pdf", "application/octet-stream", "application/zip",
+                "application/gzip", "application/x-gzip", "application/msword",
+                "application/vnd.ms-excel", "application/wasm"}
+HTML_TYPES = {"text/html", "application/xhtml+xml"}
+DROP_TAGS = ["script", "style", "noscript", "template", "nav", "aside", "form", "iframe",
+             "svg", "button", "input", "select", "textarea", "object", "embed", "canvas",
+             "dialog", "menu"]
+PAGE_CHROME = ["header", "footer"]
+DROP_ROLES = {"navigation", "banner", "contentinfo", "complementary", "search", "dialog",
+              "alertdialog", "menu", "menubar"}
+_CLUTTER = re.compile(r"(^|[\s_-])(cookie|cookies|consent|gdpr|ad|ads|adv|advert|advertisement|"
+                      r"banner-ad|promo|sponsored|share|social|subscribe|newsletter|paywall)"
+                      r"($|[\s_-])", re.I)
+BLOCK_TAGS = {"address", "article", "blockquote", "br", "dd", "details", "div", "dl", "dt",
+              "fieldset", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "header",
+              "footer", "hr", "li", "main", "ol", "p", "pre", "section", "summary", "table",
+              "tbody", "thead", "tfoot", "td", "th", "tr", "ul", "caption", "body", "html"}
+_SPACES = re.compile(r"[ \t\r\n\f\v]+")  # not NBSP or thin spaces: "9 861" keeps its space
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
+_CYRILLIC_SINGLE_BYTE = ("cp1251", "koi8_r", "koi8_u", "iso8859_5", "mac_cyrillic", "cp866")
+_COMMON_RU = set("оеаинтсрвлкмдпуяы")
+_BOMS = [(codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16"),
+         (codecs.BOM_UTF16_BE, "utf-16")]
+
+
+@dataclass
+class PageText:
+    """What a page says, in plain text, with the metadata a court asks about."""
+
+    title: str | None
+    text: str
+    canonical_url: str | None = None
+    published: str | None = None
+    modified: str | None = None
+    charset: str | None = None
+    language: str | None = None
+
+
+def extract_text(body: bytes, content_type: str | None, url: str) -> PageText:
+    """The page's text; ``body`` must already be content-decoded (see ``decoded_body``)."""
+    mime, declared = _parse_content_type(content_type)
+    if mime in BINARY_TYPES or mime.startswith(BINARY_PREFIXES):
+        return PageText(title=None, text="")
+    if not mime:
+        mime = _sniff(body)
+        if mime == "binary":
+            return PageText(title=None, text="")
+    if mime in HTML_TYPES or mime.endswith("+html"):
+        text, charset = decode_bytes(body, declared, html=True)
+        return _from_html(text, url, charset)
+    text, charset = decode_bytes(body, declared, html=False)
+    return PageText(title=None, text=text, charset=charset)
+
+
+# --- decoding -------------------------------------------------------------------------------
+
+
+def decode_bytes(body: bytes, declared: str | None, *, html: bool) -> tuple[str, str]:
+    """Decode ``body``: BOM, declared charset, ``<meta>``, then detection; returns the codec."""
+    for bom, name in _BOMS:
+        if body.startswith(bom):
+            return body[len(bom):].decode(name, errors="replace"), name
+    candidates = [declared]
+    if html:
+        match = _META_CHARSET.search(body[:8192])
+        candidates.append(match.group(1).decode("ascii") if match else None)
+    for candidate in candidates:
+        codec = _codec(candidate)
+        if codec is None:
+            continue
+        try:
+            text = body.decode(codec)
+        except UnicodeDecodeError:
+            continue  # mislabelled: let the bytes decide
+        better = _unmojibake(body, codec, text)
+        return better if better else (text, codec)
+    return _detect(body)
+
+
+def _codec(name: str | None) -> str | None:
+    """Python's codec for a declared charset, following the WHATWG aliases that matter."""
+    if not name:
+        return None
+    name = name.strip().strip("\"'").lower()
+    if name in ("iso-8859-1", "latin1", "latin-1", "us-ascii", "ascii", "iso8859-1"):
+        name = "cp1252"  # browsers read these labels as windows-1252
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return None
+
+
+def _unmojibake(body: bytes, codec: str, text: str) -> tuple[str, str] | None:
+    """A better reading when the declared single-byte charset is evidently wrong."""
+    if codec in ("utf-8", "utf-16", "utf-32") or body.isascii():
+        return None
+    try:
+        return body.decode("utf-8"), "utf-8"  # valid non-ASCII UTF-8 is never an accident
+    except UnicodeDecodeError:
+        pass
+    if codec in _CYRILLIC_SINGLE_BYTE or _cyrillic_letters(text) > 20:
+        best = _best_cyrillic(body)
+        if best and best[1] != codec and _russian_score(best[0]) > _russian_score(text) + 0.2:
+            return best
+    return None
+
+
+def _detect(body: bytes) -> tuple[str, str]:
+    if body.isascii():
+        return body.decode("ascii"), "ascii"
+    try:
+        return body.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    best = charset_normalizer.from_bytes(body).best()
+    codec = _codec(best.encoding) if best is not None else None
+    text = body.decode(codec or "cp1252", errors="replace")
+    if _cyrillic_letters(text) > 20 or codec in _CYRILLIC_SINGLE_BYTE:
+        cyr = _best_cyrillic(body)
+        if cyr and _russian_score(cyr[0]) >= _russian_score(text):
+            return cyr
+    return text, codec or "cp1252"
+
+
+def _best_cyrillic(body: bytes) -> tuple[str, str] | None:
+    readings = []
+    for codec in ("cp1251", "koi8_r", "iso8859_5", "cp866", "mac_cyrillic"):
+        try:
+            readings.append((body.decode(codec), codecs.lookup(codec).name))
+        except UnicodeDecodeError:
+            continue
+    return max(readings, key=lambda r: _russian_score(r[0]), default=None)
+
+
+def _cyrillic_letters(text: str) -> int:
+    return sum(1 for ch in text if "\u0400" <= ch <= "\u04ff")
+
+
+def _russian_score(text: str) -> float:
+    """Share of non-ASCII characters that are common lower-case Russian letters (high = real
+    Russian text; a wrong Cyrillic codec gives capitals, symbols and rare letters)."""
+    non_ascii = [ch for ch in text if ord(ch) > 127]
+    if not non_ascii:
+        return 0.0
+    return sum(1 for ch in non_ascii if ch in _COMMON_RU) / len(non_ascii)
+
+
+def _parse_content_type(value: str | None) -> tuple[str, str | None]:
+    if not value:
+        return "", None
+    parts = [p.strip() for p in value.split(";")]
+    charset = None
+    for param in parts[1:]:
+        key, _, val = param.partition("=")
+        if key.strip().lower() == "charset":
+            charset = val.strip().strip("\"'") or None
+    return parts[0].lower(), charset
+
+
+def _sniff(body: bytes) -> str:
+    head = body[:1024].lstrip().lower()
+    if head.startswith((b"<!doctype html", b"<html", b"<head", b"<body")) or b"<html" in head:
+        return "text/html"
+    if b"\0" in body[:4096] and not body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "binary"
+    return "text/plain"
+
+
+# --- HTML -----------------------------------------------------------------------------------
+
+
+def _from_html(markup: str, url: str, charset: str) -> PageText:
+    soup = BeautifulSoup(markup, "html.parser")
+    page = PageText(
+        title=_title(soup),
+        text="",
+        canonical_url=_canonical(soup, url),
+        published=_first_time(soup, ["article:published_time", "datePublished",
+                                     "pubdate", "publishdate", "dc.date.issued", "date"],
+                              "datePublished", use_time_tag=True),
+        modified=_first_time(soup, ["article:modified_time", "og:updated_time",
+                                    "dateModified", "last-modified", "dc.date.modified"],
+                             "dateModified", use_time_tag=False),
+        charset=charset,
+        language=_language(soup),
+    )
+    page.text = visible_text(soup)
+    return page
+
+
+def visible_text(soup: BeautifulSoup) -> str:
+    """The article's visible text, one block (paragraph, heading, list item) per line."""
+    for tag in soup.find_all(DROP_TAGS):
+        tag.decompose()
+    for tag in soup.find_all(_is_clutter):
+        tag.decompose()
+    root = _content_root(soup)
+    for tag in root.find_all(PAGE_CHROME):
+        # An article's own <header> holds its headline; any other header or footer is chrome.
+        if tag.name == "footer" or (tag.find_parent("article") is None and tag is not root):
+            tag.decompose()
+    lines: list[str] = []
+    current: list[str] = []
+    for piece in _walk(root):
+        if piece is None:
+            _flush(current, lines)
+        else:
+            current.append(piece)
+    _flush(current, lines)
+    return "\n".join(lines)
+
+
+def _is_clutter(tag: Tag) -> bool:
+    if tag.name in ("html", "body", "main", "article"):
+        return False
+    attrs = tag.attrs or {}
+    if "hidden" in attrs or str(attrs.get("aria-hidden", "")).lower() == "true":
+        return True
+    style = str(attrs.get("style", "")).replace(" ", "").lower()
+    if "display:none" in style or "visibility:hidden" in style:
+        return True
+    if str(attrs.get("role", "")).lower() in DROP_ROLES:
+        return True
+    classes = attrs.get("class") or []
+    names = " ".join(classes if isinstance(classes, list) else [str(classes)])
+    return bool(_CLUTTER.search(names) or _CLUTTER.search(str(attrs.get("id", ""))))
+
+
+def _content_root(soup: BeautifulSoup) -> Tag:
+    articles = soup.find_all("article")
+    if len(articles) == 1:
+        return articles[0]
+    body_prop = soup.find(attrs={"itemprop": "articleBody"})
+    if isinstance(body_prop, Tag) and not articles:
+        return body_prop
+    main = soup.find("main") or soup.find(attrs={"role": "main"})
+    if isinstance(main, Tag):
+        return main
+    return soup.body or soup
+
+
+def _walk(node: Tag) -> Iterator[str | None]:
+    """Text pieces in document order; ``None`` marks a block boundary."""
+    for child in node.children:
+        if isinstance(child, Tag):
+            block = child.name in BLOCK_TAGS
+            if block:
+                yield None
+            if child.name == "br":
+                continue
+            if child.name == "pre":
+                yield from (line for line in child.get_text().splitlines())
+                yield None
+                continue
+            yield from _walk(child)
+            if block:
+                yield None
+        elif type(child) is NavigableString or isinstance(child, CData):
+            yield str(child)
+
+
+def _flush(current: list[str], lines: list[str]) -> None:
+    line = _SPACES.sub(" ", "".join(current)).strip()
+    current.clear()
+    if line:
+        lines.append(line)
+
+
+def _title(soup: BeautifulSoup) -> str | None:
+    candidates = [soup.title.get_text() if soup.title else None,
+                  _meta(soup, "og:title"), _meta(soup, "twitter:title")]
+    h1 = soup.find("h1")
+    candidates.append(h1.get_text() if h1 else None)
+    for value in candidates:
+        if value and value.strip():
+            return _SPACES.sub(" ", value).strip()
+    return None
+
+
+def _meta(soup: BeautifulSoup, key: str) -> str | None:
+    key = key.lower()
+    for tag in soup.find_all("meta"):
+        names = [str(tag.get(a, "")).lower() for a in ("property", "name", "itemprop")]
+        if key in names and tag.get("content"):
+            return str(tag["content"]).strip()
+    return None
+
+
+def _canonical(soup: BeautifulSoup, url: str) -> str | None:
+    for link in soup.find_all("link", href=True):
+        rel = link.get("rel") or []
+        rels = rel if isinstance(rel, list) else str(rel).split()
+        if "canonical" in [r.lower() for r in rels]:
+            return urljoin(url, str(link["href"]).strip())
+    og = _meta(soup, "og:url")
+    return urljoin(url, og) if og else None
+
+
+def _first_time(soup: BeautifulSoup, meta_keys: list[str], ld_key: str, *,
+                use_time_tag: bool) -> str | None:
+    for key in meta_keys:
+        value = _meta(soup, key)
+        if value:
+            return value
+    for tag in soup.find_all(attrs={"itemprop": ld_key}):
+        value = tag.get("datetime") or tag.get("content")
+        if value:
+            return str(value).strip()
+    value = _json_ld(soup, ld_key)
+    if value:
+        return value
+    if use_time_tag:
+        tag = soup.find("time", datetime=True)
+        if tag is not None:
+            return str(tag["datetime"]).strip()
+    return None
+
+
+def _json_ld(soup: BeautifulSoup, key: str) -> str | None:
+    for script in soup.find_all("script", type="application/ld+json"):
+        try:
+            data = json.loads(script.string or "")
+        except ValueError:
+            continue
+        found = _find_key(data, key)
+        if found:
+            return found
+    return None
+
+
+def _find_key(data: object, key: str) -> str | None:
+    if isinstance(data, dict):
+        if isinstance(data.get(key), str):
+            return str(data[key]).strip()
+        items: list[object] = list(data.values())
+    elif isinstance(data, list):
+        items = list(data)
+    else:
+        return None
+    for item in items:
+        found = _find_key(item, key)
+        if found:
+            return found
+    return None
+
+
+def _language(soup: BeautifulSoup) -> str | None:
+    html = soup.find("html")
+    if isinstance(html, Tag) and html.get("lang"):
+        return str(html["lang"]).strip() or None
+    for tag in soup.find_all("meta", attrs={"http-equiv": True}):
+        if str(tag["http-equiv"]).lower() == "content-language" and tag.get("content"):
+            return str(tag["content"]).strip()
+    return _meta(soup, "og:locale")

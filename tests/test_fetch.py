@@ -1,0 +1,194 @@
+"""Fetcher against a real loopback server: every hop kept, every limit a FetchError."""
+
+from __future__ import annotations
+
+import gzip
+import threading
+import time
+
+import pytest
+import requests
+from webfixtures import CHUNKS, GZIP_BODY, GZIP_HTML, RU_UTF8, closed_port, page_body
+
+from archive.errors import BadUrl, FetchError
+from archive.fetch import DEFAULT_USER_AGENT, Exchange, Fetcher, decoded_body
+
+
+@pytest.fixture
+def fetcher():
+    return Fetcher(connect_timeout=2, read_timeout=2, total_timeout=10, max_bytes=1_000_000)
+
+
+def test_plain_page_is_kept_byte_for_byte(web, fetcher):
+    result = fetcher.fetch(web.url("/ru/utf8"))
+    ex = result.final
+    assert ex.status == 200 and ex.reason == "OK" and ex.http_version == "HTTP/1.1"
+    assert ex.body == RU_UTF8
+    assert ex.ip_address == "127.0.0.1"
+    assert result.redirects == [] and result.final_url == web.url("/ru/utf8")
+    assert ex.request_head.startswith(b"GET /ru/utf8 HTTP/1.1\r\n")
+    assert ex.request_head.endswith(b"\r\n\r\n")
+    assert f"User-Agent: {DEFAULT_USER_AGENT}\r\n".encode() in ex.request_head
+    assert ex.response_head.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert ex.response_head.endswith(b"\r\n\r\n")
+    assert f"Content-Length: {len(RU_UTF8)}\r\n".encode() in ex.response_head
+    assert ("Content-Type", "text/html; charset=utf-8") in ex.headers
+    assert result.fetched_at.endswith("Z") and ex.started_at.endswith("Z")
+    assert ex.elapsed >= 0
+
+
+def test_gzip_body_is_kept_compressed(web, fetcher):
+    ex = fetcher.fetch(web.url("/gzip")).final
+    assert ex.body == GZIP_BODY
+    assert ex.header("content-encoding") == "gzip"
+    assert decoded_body(ex) == GZIP_HTML
+
+
+def test_chunked_body_is_dechunked(web, fetcher):
+    ex = fetcher.fetch(web.url("/chunked")).final
+    assert ex.body == b"".join(CHUNKS)
+    assert b"Transfer-Encoding: chunked\r\n" in ex.response_head
+
+
+def test_redirect_chain_is_recorded_hop_by_hop(web, fetcher):
+    result = fetcher.fetch(web.url("/redirect/3"))
+    assert [ex.status for ex in result.exchanges] == [302, 302, 302, 200]
+    assert result.redirects == [web.url("/redirect/3"), web.url("/redirect/2"),
+                                web.url("/redirect/1")]
+    assert result.final_url == web.url("/ru/utf8")
+    assert result.url == web.url("/redirect/3")
+    assert result.final.body == RU_UTF8
+    assert all(ex.request_head.startswith(f"GET {ex.url[len(web.base):]} ".encode())
+               for ex in result.exchanges)
+
+
+def test_404_is_evidence_not_an_error(web, fetcher):
+    ex = fetcher.fetch(web.url("/404")).final
+    assert ex.status == 404 and b"Not found" in ex.body
+
+
+def test_redirect_loop(web, fetcher):
+    with pytest.raises(FetchError) as info:
+        fetcher.fetch(web.url("/loop/a"))
+    assert info.value.reason == "redirect-loop"
+
+
+def test_too_many_redirects(web):
+    with pytest.raises(FetchError) as info:
+        Fetcher(max_redirects=2).fetch(web.url("/redirect/3"))
+    assert info.value.reason == "too-many-redirects"
+    assert Fetcher(max_redirects=3).fetch(web.url("/redirect/3")).final.status == 200
+
+
+def test_redirect_to_file_is_refused(web, fetcher):
+    with pytest.raises(FetchError) as info:
+        fetcher.fetch(web.url("/to-file"))
+    assert info.value.reason == "bad-redirect"
+    assert "file:" in str(info.value)
+
+
+def test_connection_refused(fetcher):
+    with pytest.raises(FetchError) as info:
+        fetcher.fetch(f"http://127.0.0.1:{closed_port()}/")
+    assert info.value.reason == "refused"
+
+
+def test_dns_failure(fetcher):
+    with pytest.raises(FetchError) as info:
+        fetcher.fetch("http://no-such-host.invalid/")
+    assert info.value.reason == "dns"
+    assert "no-such-host.invalid" in str(info.value)
+
+
+def test_slow_server_times_out(web):
+    start = time.monotonic()
+    with pytest.raises(FetchError) as info:
+        Fetcher(read_timeout=0.3).fetch(web.url("/slow"))
+    assert info.value.reason == "timeout"
+    assert time.monotonic() - start < 1.5
+
+
+def test_endless_body_hits_the_total_deadline(web):
+    start = time.monotonic()
+    with pytest.raises(FetchError) as info:
+        Fetcher(read_timeout=5, total_timeout=0.5, max_bytes=10**9).fetch(web.url("/endless"))
+    assert info.value.reason == "timeout"
+    assert time.monotonic() - start < 2
+
+
+def test_endless_body_hits_the_byte_cap(web):
+    with pytest.raises(FetchError) as info:
+        Fetcher(max_bytes=50_000).fetch(web.url("/endless"))
+    assert info.value.reason == "too-large"
+    assert "50000" in str(info.value) and "max_bytes" in str(info.value)
+
+
+def test_declared_length_over_the_cap(web):
+    with pytest.raises(FetchError) as info:
+        Fetcher(max_bytes=1000).fetch(web.url("/big"))
+    assert info.value.reason == "too-large"
+
+
+def test_bad_url_is_refused_before_any_traffic(fetcher):
+    with pytest.raises(BadUrl):
+        fetcher.fetch("file:///etc/passwd")
+    with pytest.raises(BadUrl):
+        fetcher.fetch("example.com/x")
+
+
+def test_one_fetcher_shared_by_eight_threads(web):
+    fetcher = Fetcher()
+    results: dict[int, bytes] = {}
+    errors: list[BaseException] = []
+
+    def work(start: int) -> None:
+        try:
+            for n in range(start, 80, 8):
+                results[n] = fetcher.fetch(web.url(f"/page/{n}")).final.body
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert results == {n: page_body(n) for n in range(80)}
+
+
+def test_injected_session_is_used(web):
+    session = requests.Session()
+    ex = Fetcher(session).fetch(web.url("/ru/utf8")).final
+    assert ex.body == RU_UTF8
+    assert ex.request_head.startswith(b"GET /ru/utf8 HTTP/1.1\r\n")
+    assert ex.response_head.startswith(b"HTTP/1.1 200")
+
+
+def _exchange(body: bytes, encoding: str | None) -> Exchange:
+    headers = [("Content-Encoding", encoding)] if encoding else []
+    return Exchange(url="http://x/", method="GET", request_head=b"", status=200, reason="OK",
+                    http_version="HTTP/1.1", response_head=b"", headers=headers, body=body,
+                    ip_address=None, started_at="", elapsed=0.0)
+
+
+def test_decoded_body_refuses_a_decompression_bomb():
+    bomb = gzip.compress(b"\0" * 5_000_000)
+    assert len(bomb) < 10_000
+    with pytest.raises(FetchError) as info:
+        decoded_body(_exchange(bomb, "gzip"), max_bytes=1_000_000)
+    assert info.value.reason == "too-large"
+    assert decoded_body(_exchange(bomb, "gzip"), max_bytes=5_000_000) == b"\0" * 5_000_000
+
+
+def test_decoded_body_deflate_and_identity():
+    import zlib
+
+    assert decoded_body(_exchange(zlib.compress(b"hello"), "deflate")) == b"hello"
+    raw = zlib.compressobj(wbits=-15)
+    data = raw.compress(b"hello") + raw.flush()
+    assert decoded_body(_exchange(data, "deflate")) == b"hello"
+    assert decoded_body(_exchange(b"plain", None)) == b"plain"
+    with pytest.raises(FetchError) as info:
+        decoded_body(_exchange(b"not gzip", "gzip"))
+    assert info.value.reason == "bad-encoding"

@@ -1,0 +1,112 @@
+"""Extracted text: the article only, one passage a line, Russian decoded right however served."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from webfixtures import (
+    AD_TEXT,
+    ARTICLE_TEXT,
+    CANONICAL,
+    COOKIE_TEXT,
+    FOOTER_TEXT,
+    MODIFIED,
+    NAV_WORDS,
+    PUBLISHED,
+    RU_CP1251,
+    RU_KOI8,
+    RU_UTF8,
+    TITLE,
+)
+
+from archive.fetch import Fetcher, decoded_body
+from archive.text import extract_text
+
+
+@pytest.mark.parametrize("path, charset", [
+    ("/ru/utf8", "utf-8"),
+    ("/ru/cp1251", "cp1251"),
+    ("/ru/koi8", "koi8-r"),
+    ("/ru/cp1251-undeclared", "cp1251"),
+    ("/gzip", "utf-8"),
+])
+def test_russian_pages_as_served(web, path, charset):
+    result = Fetcher().fetch(web.url(path))
+    ex = result.final
+    page = extract_text(decoded_body(ex), ex.header("content-type"), result.final_url)
+    assert page.text == ARTICLE_TEXT
+    assert page.charset == charset
+    assert page.title == TITLE
+    assert page.canonical_url == CANONICAL
+    assert page.published == PUBLISHED
+    assert page.modified == MODIFIED
+    assert page.language == "ru"
+
+
+@pytest.mark.parametrize("body, content_type", [
+    (RU_UTF8, "text/html; charset=windows-1251"),   # UTF-8 labelled windows-1251
+    (RU_CP1251, "text/html; charset=utf-8"),         # windows-1251 labelled UTF-8
+    (RU_KOI8, "text/html; charset=windows-1251"),    # KOI8-R labelled windows-1251
+    (RU_CP1251, None),                               # nothing declared at all
+    (RU_KOI8.replace(b"koi8-r", b"cp1251"), "text/html"),  # <meta> lies
+])
+def test_mislabelled_russian_pages(body, content_type):
+    assert extract_text(body, content_type, "http://x/").text == ARTICLE_TEXT
+
+
+def test_clutter_is_left_out():
+    text = extract_text(RU_UTF8, "text/html; charset=utf-8", "http://x/").text
+    for word in [*NAV_WORDS, FOOTER_TEXT, AD_TEXT, COOKIE_TEXT, "Метрика", "реклама",
+                 "Подписаться", "font-family", "Комсомольская"]:
+        assert word not in text
+    assert "9 861 человек убитыми, 16 153 ранеными" in text
+
+
+def test_paragraphs_one_per_line():
+    html = """<html><body><nav>menu</nav><p>One
+    two</p><p></p><div>Three <b>bold</b> four<br>Five</div><ul><li>a</li><li>b</li></ul>
+    <p>Nine&nbsp;861</p></body></html>"""
+    page = extract_text(html.encode(), "text/html", "http://x/")
+    assert page.text == "One two\nThree bold four\nFive\na\nb\nNine\xa0861"
+    assert page.title is None
+
+
+def test_body_when_there_is_no_article():
+    html = b"<html><head><title> T </title></head><body><header>Site</header><div>Text</div>" \
+           b"<footer>foot</footer></body></html>"
+    page = extract_text(html, "text/html", "http://x/")
+    assert page.text == "Text" and page.title == "T"
+
+
+def test_metadata_from_json_ld_og_and_itemprop():
+    ld = {"@context": "https://schema.org", "@graph": [{"@type": "NewsArticle",
+          "datePublished": "2022-03-20T13:04:00Z", "dateModified": "2022-03-21T08:30:00Z"}]}
+    html = f"""<html><head><meta property="og:url" content="/news/1">
+    <meta property="og:title" content="OG title">
+    <script type="application/ld+json">{json.dumps(ld)}</script></head>
+    <body><main><p>x</p></main></body></html>"""
+    page = extract_text(html.encode(), "text/html; charset=utf-8", "https://site.example/a")
+    assert page.canonical_url == "https://site.example/news/1"
+    assert page.title == "OG title"
+    assert page.published == "2022-03-20T13:04:00Z"
+    assert page.modified == "2022-03-21T08:30:00Z"
+    html2 = b"""<html><body><article><span itemprop="datePublished" content="2021-01-01">
+    </span><time datetime="2020-01-01">then</time><div itemprop="articleBody">Body</div>
+    </article></body></html>"""
+    page2 = extract_text(html2, "text/html", "http://x/")
+    assert page2.published == "2021-01-01"
+    assert page2.modified is None
+    assert page2.text == "then\nBody"
+
+
+def test_non_html_and_binary():
+    plain = extract_text("Привет,\r\nмир".encode("cp1251"), "text/plain; charset=windows-1251",
+                         "http://x/")
+    assert plain.text == "Привет,\r\nмир" and plain.title is None
+    data = extract_text(b'{"a": 1}', "application/json", "http://x/")
+    assert data.text == '{"a": 1}'
+    for ctype in ["image/png", "application/pdf", "application/octet-stream"]:
+        page = extract_text(b"\x89PNG\r\n\x1a\n\0\0", ctype, "http://x/")
+        assert page.text == "" and page.title is None
+    assert extract_text(b"\x00\x01\x02binary", None, "http://x/").text == ""
