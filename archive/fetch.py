@@ -137,7 +137,7 @@ class _RecordingResponse(http.client.HTTPResponse):
 class _RecordingMixin:
     """Keeps the bytes given to ``send`` since the last ``putrequest``, and the peer address."""
 
-    response_class = _RecordingResponse
+    response_class: Any = _RecordingResponse
     _prov_sent: bytearray
 
     def putrequest(self, *args: Any, **kwargs: Any) -> None:
@@ -363,12 +363,16 @@ def _request_head(sent: bytes) -> bytes:
 def _rebuild_request_head(req: requests.PreparedRequest) -> bytes:
     from urllib.parse import urlsplit
 
-    parts = urlsplit(req.url or "")
+    parts = urlsplit(str(req.url or ""))
     lines = [f"{req.method} {req.path_url} HTTP/1.1"]
     if not any(k.lower() == "host" for k in req.headers):
-        lines.append(f"Host: {parts.netloc}")
-    lines += [f"{k}: {v}" for k, v in req.headers.items()]
+        lines.append(f"Host: {parts.netloc!s}")
+    lines += [f"{_text(k)}: {_text(v)}" for k, v in req.headers.items()]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode("latin-1") if isinstance(value, bytes) else str(value)
 
 
 def _rebuild_response_head(version: str, status: int, reason: str,

@@ -17,6 +17,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urljoin
 
 import charset_normalizer
@@ -246,19 +247,24 @@ def _is_clutter(tag: Tag) -> bool:
         return True
     if str(attrs.get("role", "")).lower() in DROP_ROLES:
         return True
-    classes = attrs.get("class") or []
+    classes: Any = attrs.get("class") or []
     names = " ".join(classes if isinstance(classes, list) else [str(classes)])
     return bool(_CLUTTER.search(names) or _CLUTTER.search(str(attrs.get("id", ""))))
+
+
+def _attrs(**values: str) -> Any:
+    """An attribute filter for bs4 (its type stubs reject a plain dict of strings)."""
+    return values
 
 
 def _content_root(soup: BeautifulSoup) -> Tag:
     articles = soup.find_all("article")
     if len(articles) == 1:
         return articles[0]
-    body_prop = soup.find(attrs={"itemprop": "articleBody"})
+    body_prop = soup.find(attrs=_attrs(itemprop="articleBody"))
     if isinstance(body_prop, Tag) and not articles:
         return body_prop
-    main = soup.find("main") or soup.find(attrs={"role": "main"})
+    main = soup.find("main") or soup.find(attrs=_attrs(role="main"))
     if isinstance(main, Tag):
         return main
     return soup.body or soup
@@ -313,7 +319,7 @@ def _meta(soup: BeautifulSoup, key: str) -> str | None:
 
 def _canonical(soup: BeautifulSoup, url: str) -> str | None:
     for link in soup.find_all("link", href=True):
-        rel = link.get("rel") or []
+        rel: Any = link.get("rel") or []
         rels = rel if isinstance(rel, list) else str(rel).split()
         if "canonical" in [r.lower() for r in rels]:
             return urljoin(url, str(link["href"]).strip())
@@ -327,17 +333,17 @@ def _first_time(soup: BeautifulSoup, meta_keys: list[str], ld_key: str, *,
         value = _meta(soup, key)
         if value:
             return value
-    for tag in soup.find_all(attrs={"itemprop": ld_key}):
-        value = tag.get("datetime") or tag.get("content")
-        if value:
-            return str(value).strip()
+    for tag in soup.find_all(attrs=_attrs(itemprop=ld_key)):
+        found = tag.get("datetime") or tag.get("content")
+        if found:
+            return str(found).strip()
     value = _json_ld(soup, ld_key)
     if value:
         return value
     if use_time_tag:
-        tag = soup.find("time", datetime=True)
-        if tag is not None:
-            return str(tag["datetime"]).strip()
+        time_tag = soup.find("time", datetime=True)
+        if time_tag is not None:
+            return str(time_tag["datetime"]).strip()
     return None
 
 

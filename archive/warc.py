@@ -48,6 +48,12 @@ class _Sha256WARCWriter(WARCWriter):
         return Digester(DIGEST_ALGORITHM)
 
 
+class _QuietIterator(ArchiveIterator):
+    """warcio's iterator without its stderr warning; verify_warc reports ``err_count``."""
+
+    INC_RECORD = ""
+
+
 class _ExactHeaders(StatusAndHeaders):
     """HTTP headers that serialize to exactly the bytes they were parsed from."""
 
@@ -154,7 +160,7 @@ def _warc_date(rfc3339: str) -> str:
 
 @contextmanager
 def _open(path_or_fileobj: str | Any) -> Iterator[BinaryIO]:
-    if hasattr(path_or_fileobj, "read"):
+    if not isinstance(path_or_fileobj, (str, bytes)) and hasattr(path_or_fileobj, "read"):
         path_or_fileobj.seek(0)
         yield path_or_fileobj
     else:
@@ -181,7 +187,7 @@ def verify_warc(path_or_fileobj: str | Any) -> list[str]:
         fh.seek(0)
         count = 0
         try:
-            iterator = ArchiveIterator(fh, check_digests=True)
+            iterator = _QuietIterator(fh, check_digests=True)
             for record in iterator:
                 count += 1
                 rid = record.rec_headers.get_header("WARC-Record-ID") or f"#{count}"
@@ -193,11 +199,19 @@ def verify_warc(path_or_fileobj: str | Any) -> list[str]:
                 target = record.rec_headers.get_header("WARC-Target-URI") or ""
                 for problem in record.digest_checker.problems:
                     problems.append(f"{where} <{target}>: {problem}")
+            if iterator.err_count:
+                problems.append(f"{iterator.err_count} record(s) not followed by a blank line "
+                                "(a Content-Length does not match its record)")
         except (ArchiveLoadFailed, OSError, EOFError, zlib.error, ValueError) as exc:
-            problems.append(f"WARC unreadable after {count} records: {exc}")
+            problems.append(f"WARC unreadable after {count} records: {_first_line(exc)}")
         if count == 0 and not problems:
             problems.append("no WARC records")
     return problems
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0][:200] if lines else type(exc).__name__
 
 
 def read_response_payload(path_or_fileobj: str | Any, url: str | None = None) -> bytes:

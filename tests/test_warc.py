@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import io
 import json
@@ -130,7 +131,11 @@ def test_any_flipped_byte_is_reported(warc_bytes, position, flip):
     warc = bytearray(warc_bytes)
     index = int(position * len(warc))
     warc[index] ^= flip
-    assert verify_warc(io.BytesIO(bytes(warc))), f"byte {index} changed, not reported"
+    if verify_warc(io.BytesIO(bytes(warc))):
+        return
+    # Only bytes no checksum covers may pass: a gzip member's MTIME/XFL/OS header fields,
+    # which change nothing in the WARC itself (the store's file hash still catches them).
+    assert gzip.decompress(bytes(warc)) == gzip.decompress(warc_bytes), f"byte {index} missed"
 
 
 def test_flipped_payload_byte_in_an_uncompressed_warc(redirected):
