@@ -1,0 +1,403 @@
+"""Does a screenshot show a claimed text? The verdict, and the evidence for it.
+
+Two questions are answered separately, because they fail differently:
+
+1. **Is the passage there?** Words are compared leniently, since OCR confuses look-alike
+   letters: case, punctuation, ``ё``/``е``, ``й``/``и`` and Cyrillic/Latin twins
+   (``а``/``a``, ``е``/``e``, ``о``/``o``, ``р``/``p``, ``с``/``c``, ``х``/``x``...) are folded
+   before a fuzzy alignment (rapidfuzz) over windows of consecutive lines in Tesseract's
+   reading order. Digits are never folded or approximated.
+2. **Are the figures the same?** Each number of the claim must appear, by exact value
+   (:mod:`provenance.figures`), at its own place in the aligned passage. "Its own place"
+   comes from a word-level alignment (Levenshtein opcodes over tokens): a figure counts as
+   found only when it aligns with an equal figure, or sits in the same differing stretch
+   of words. So a screenshot where two figures were swapped is not a match either.
+
+Verdicts (CONTRACT.md): ``match`` passage present and every claimed figure found exactly;
+``mismatch`` passage present but a figure differs or is missing; ``absent`` no passage
+corresponds. A screenshot with one digit changed can be ``mismatch`` or, if OCR also
+damaged the words, ``absent``, but never ``match``: a match needs every figure's digits.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from rapidfuzz import fuzz
+from rapidfuzz.distance import Levenshtein
+
+from provenance.clock import utc_now
+from provenance.errors import UsageError
+from provenance.figures import extract_figures
+from provenance.ocr import OcrResult
+
+PRESENT_SCORE = 0.72
+"""Lowest aligned similarity (0-1) for a passage to count as present. Measured on the
+evaluation set (tests/evalset.py): genuine passages align at 0.85-1.0 even through JPEG
+and downscaling; unrelated texts of the same language at 0.35-0.6."""
+
+PRESENT_WORDS = 0.5
+"""And at least this share of the claim's words must be found exactly (after folding)."""
+
+MAX_WINDOW_LINES = 14
+
+_FOLD = str.maketrans({
+    "а": "a", "в": "b", "е": "e", "ё": "e", "є": "e", "к": "k", "м": "m", "н": "h", "о": "o",
+    "р": "p", "с": "c", "т": "t", "у": "y", "х": "x", "і": "i", "ї": "i", "ј": "j", "ѕ": "s",
+    "й": "и", "ґ": "г",
+})
+_WORD_RE = re.compile(r"[^\W\d_]+")
+
+
+def fold(word: str) -> str:
+    """A word as compared: lower case, look-alike letters merged. Digits untouched."""
+    return word.lower().translate(_FOLD)
+
+
+@dataclass(frozen=True)
+class Token:
+    norm: str                 # folded word, or a figure's canonical value
+    raw: str                  # as written
+    value: str | None         # figure value, None for a word
+    start: int                # span in the text it came from
+    end: int
+    words: tuple[int, ...] = ()   # OCR word indices it covers (screenshots only)
+
+
+def tokenize(text: str, word_at: Sequence[int] | None = None) -> list[Token]:
+    """Figures and words of ``text`` in order; ``word_at[i]`` names the OCR word of char i."""
+    tokens: list[Token] = []
+    taken = 0
+    spans: list[tuple[int, int, str | None]] = []
+    for figure in extract_figures(text):
+        for m in _WORD_RE.finditer(text, taken, figure.start):
+            spans.append((m.start(), m.end(), None))
+        spans.append((figure.start, figure.end, figure.value))
+        taken = figure.end
+    for m in _WORD_RE.finditer(text, taken):
+        spans.append((m.start(), m.end(), None))
+    for start, end, value in spans:
+        raw = text[start:end]
+        words: tuple[int, ...] = ()
+        if word_at is not None:
+            words = tuple(sorted({word_at[i] for i in range(start, end) if word_at[i] >= 0}))
+        tokens.append(Token(value if value is not None else fold(raw), raw, value, start, end,
+                            words))
+    return tokens
+
+
+def _joined(tokens: Sequence[Token]) -> tuple[str, list[int]]:
+    """Tokens as one comparison string, and where each token starts in it."""
+    starts, parts, pos = [], [], 0
+    for token in tokens:
+        starts.append(pos)
+        parts.append(token.norm)
+        pos += len(token.norm) + 1
+    return " ".join(parts), starts
+
+
+@dataclass
+class FigureCheck:
+    value: str
+    claim_text: str
+    found_as: str | None
+    status: str               # found | differs | missing
+    boxes: list[list[int]] = field(default_factory=list)
+    claim_index: int = field(default=-1, repr=False)   # token of the claim
+    found_index: int = field(default=-1, repr=False)   # token of the passage, -1 if none
+
+    def to_json(self) -> dict[str, Any]:
+        return {"value": self.value, "claim_text": self.claim_text, "found_as": self.found_as,
+                "status": self.status}
+
+
+@dataclass
+class Verification:
+    verdict: str                       # match | mismatch | absent
+    score: float
+    claim: str
+    found: str
+    figures: list[FigureCheck]
+    reasons: list[str]
+    image: str
+    image_sha256: str
+    boxes: list[list[int]] = field(default_factory=list)   # passage words (green)
+    checked_at: str = field(default_factory=utc_now)
+    against: str = "text"              # text | page
+
+    @property
+    def differing_boxes(self) -> list[list[int]]:
+        """Boxes of figures that differ from the claim (red)."""
+        return [box for f in self.figures if f.status == "differs" for box in f.boxes]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "verdict": self.verdict,
+            "score": self.score,
+            "claim": self.claim,
+            "found": self.found,
+            "figures": [f.to_json() for f in self.figures],
+            "reasons": self.reasons,
+            "image": self.image,
+            "image_sha256": self.image_sha256,
+            "against": self.against,
+            "checked_at": self.checked_at,
+        }
+
+
+@dataclass
+class _Alignment:
+    score: float
+    word_share: float
+    passage: list[Token]      # the aligned tokens, with a little context each side
+    shown: list[Token]        # the part of it that corresponds to the claim
+    figures: list[FigureCheck]
+    found_text: str
+
+
+class _Haystack:
+    """Lines to search, each with the OCR word index of every character (or -1)."""
+
+    def __init__(self, lines: list[tuple[str, list[int]]]) -> None:
+        self.lines = lines
+
+    @classmethod
+    def from_ocr(cls, ocr: OcrResult) -> _Haystack:
+        lines = []
+        for line in ocr.lines:
+            text, owner = "", []
+            for index in line.words:
+                if text:
+                    text += " "
+                    owner.append(-1)
+                word = ocr.words[index].text
+                text += word
+                owner.extend([index] * len(word))
+            lines.append((text, owner))
+        return cls(lines)
+
+    @classmethod
+    def from_text(cls, text: str) -> _Haystack:
+        lines = [ln.strip() for ln in text.splitlines()]
+        return cls([(ln, [-1] * len(ln)) for ln in lines if ln])
+
+    def window(self, first: int, last: int) -> tuple[str, list[int]]:
+        """Lines ``first..last`` joined; a word hyphenated at a line end is rejoined."""
+        text, owner = "", []
+        for i in range(first, last + 1):
+            line, words = self.lines[i]
+            if text and re.search(r"[^\W\d_]-$", text) and line[:1].islower():
+                text, owner = text[:-1], owner[:-1]
+            elif text:
+                text += " "
+                owner.append(-1)
+            text += line
+            owner.extend(words)
+        return text, owner
+
+
+def _align(claim: list[Token], hay: _Haystack) -> _Alignment | None:
+    """The window of consecutive lines that best contains the claim, and its figures."""
+    claim_str, _ = _joined(claim)
+    if not claim_str or not hay.lines:
+        return None
+    best: tuple[float, int, int, int, int] | None = None  # score, -lines, first, start, end
+    best_tokens: list[Token] = []
+    best_starts: list[int] = []
+    for first in range(len(hay.lines)):
+        for last in range(first, min(len(hay.lines), first + MAX_WINDOW_LINES)):
+            text, owner = hay.window(first, last)
+            tokens = tokenize(text, owner)
+            window_str, starts = _joined(tokens)
+            if not window_str:
+                continue
+            if len(window_str) >= len(claim_str):
+                hit = fuzz.partial_ratio_alignment(claim_str, window_str)
+                score, start, end = hit.score, hit.dest_start, hit.dest_end
+            else:
+                score, start, end = fuzz.ratio(claim_str, window_str), 0, len(window_str)
+            candidate = (score, first - last, first, start, end)
+            if best is None or candidate[:2] > best[:2]:
+                best, best_tokens, best_starts = candidate, tokens, starts
+            if len(window_str) >= 1.3 * len(claim_str) + 10:
+                break
+    if best is None:
+        return None
+    score, _, _, start, end = best
+    inside = [i for i, s in enumerate(best_starts)
+              if s < end and s + len(best_tokens[i].norm) > start]
+    lo = max(0, inside[0] - 2) if inside else 0
+    hi = min(len(best_tokens), inside[-1] + 3) if inside else len(best_tokens)
+    passage = best_tokens[lo:hi]
+    return _compare(claim, passage, score / 100.0)
+
+
+def _compare(claim: list[Token], passage: list[Token], score: float) -> _Alignment:
+    """Word-level alignment of claim and passage: figure checks and the shown passage."""
+    ops = Levenshtein.opcodes([t.norm for t in claim], [t.norm for t in passage])
+    equal_words = 0
+    claim_words = sum(1 for t in claim if t.value is None)
+    used: set[int] = set()
+    checks: dict[int, FigureCheck] = {}
+    matched: list[int] = []
+
+    def check(ci: int, pj: int, status: str) -> None:
+        found_as = passage[pj].raw if pj >= 0 else None
+        checks[ci] = FigureCheck(claim[ci].value or "", claim[ci].raw, found_as, status,
+                                 claim_index=ci, found_index=pj)
+        if pj >= 0:
+            used.add(pj)
+
+    for op in ops:
+        if op.tag == "equal":
+            for k in range(op.src_end - op.src_start):
+                ci, pj = op.src_start + k, op.dest_start + k
+                matched.append(pj)
+                if claim[ci].value is None:
+                    equal_words += 1
+                else:
+                    check(ci, pj, "found")
+    for op in ops:
+        if op.tag == "equal":
+            continue
+        block = range(op.dest_start, op.dest_end)
+        for ci in range(op.src_start, op.src_end):
+            value = claim[ci].value
+            if value is None:
+                continue
+            same = [pj for pj in block if passage[pj].value == value and pj not in used]
+            other = [pj for pj in block if passage[pj].value is not None and pj not in used]
+            if same:
+                matched.append(same[0])
+                check(ci, same[0], "found")
+            elif other:
+                check(ci, other[0], "differs")
+            else:
+                check(ci, -1, "missing")
+    lo, hi = (min(matched), max(matched) + 1) if matched else (0, len(passage))
+    found_text = " ".join(t.raw for t in passage[lo:hi])
+    figures = [checks[i] for i in sorted(checks)]
+    share = equal_words / claim_words if claim_words else 1.0
+    return _Alignment(round(score, 3), share, passage, passage[lo:hi], figures, found_text)
+
+
+def _word_boxes(ocr: OcrResult, tokens: Sequence[Token]) -> list[list[int]]:
+    indices = sorted({w for t in tokens for w in t.words})
+    return [list(ocr.words[i].box) for i in indices]
+
+
+def _decide(alignment: _Alignment | None, what: str) -> tuple[str, list[str]]:
+    if alignment is None:
+        return "absent", [f"no text to compare ({what} is empty)"]
+    reasons = []
+    present = alignment.score >= PRESENT_SCORE and alignment.word_share >= PRESENT_WORDS
+    reasons.append(f"best passage aligns at {alignment.score:.2f} "
+                   f"(present from {PRESENT_SCORE}), {alignment.word_share:.0%} of the words "
+                   f"exactly (present from {PRESENT_WORDS:.0%})")
+    if not present:
+        reasons.append(f"no passage of the {what} corresponds to the claim")
+        return "absent", reasons
+    bad = [f for f in alignment.figures if f.status != "found"]
+    for f in alignment.figures:
+        if f.status == "differs":
+            reasons.append(f"figure {f.claim_text} differs: the {what} shows {f.found_as}")
+        elif f.status == "missing":
+            reasons.append(f"figure {f.claim_text} is not in the {what}'s passage")
+    if bad:
+        return "mismatch", reasons
+    if alignment.figures:
+        reasons.append(f"all {len(alignment.figures)} figures found exactly")
+    else:
+        reasons.append("the claim has no figures; only the words were compared")
+    return "match", reasons
+
+
+def verify_text(ocr: OcrResult, claim: str) -> Verification:
+    """Does the screenshot read as ``ocr`` show ``claim``? See the module docstring."""
+    claim_tokens = tokenize(claim)
+    if not claim_tokens:
+        raise UsageError("the claim has no words or figures to look for")
+    alignment = _align(claim_tokens, _Haystack.from_ocr(ocr))
+    verdict, reasons = _decide(alignment, "screenshot")
+    if alignment is None:
+        return Verification(verdict, 0.0, claim, "", [
+            FigureCheck(t.value or "", t.raw, None, "missing") for t in claim_tokens if t.value
+        ], reasons, ocr.image, ocr.sha256)
+    figures = alignment.figures
+    for check in figures:
+        if check.status == "differs":
+            words = alignment.passage[check.found_index].words
+            check.boxes = [list(ocr.words[w].box) for w in words]
+    if verdict == "absent":
+        for check in figures:  # nothing was found, so no figure was found either
+            check.found_as, check.status, check.boxes = None, "missing", []
+    boxes = _word_boxes(ocr, alignment.shown) if verdict != "absent" else []
+    return Verification(verdict, alignment.score, claim,
+                        alignment.found_text if verdict != "absent" else "",
+                        figures, reasons, ocr.image, ocr.sha256, boxes)
+
+
+MIN_PARAGRAPH_WORDS = 4
+"""Screenshot paragraphs with fewer words are UI chrome ("Reply  Repost"), not evidence."""
+
+
+def verify_against_text(ocr: OcrResult, page_text: str) -> Verification:
+    """Which passage of a captured page does the screenshot show, and is it really there?
+
+    Every paragraph of the screenshot (Tesseract's block/paragraph structure) is looked
+    for in the page. ``claim`` in the result is the screenshot's text that was looked for,
+    ``found`` the page's corresponding passage, and ``figures`` the screenshot's figures
+    with how the page writes them. ``match``: the screenshot's paragraphs are on the page
+    with the same figures; ``mismatch``: a paragraph is there but a figure differs;
+    ``absent``: none of the screenshot's text is on the page.
+    """
+    hay = _Haystack.from_text(page_text)
+    paragraphs: dict[tuple[int, int, int], list[int]] = {}
+    for line in ocr.lines:
+        paragraphs.setdefault((line.block, line.column, line.par), []).extend(line.words)
+    shown, found, figures, reasons, boxes = [], [], [], [], []
+    scores = []
+    verdict = "absent"
+    skipped = 0
+    for word_indices in paragraphs.values():
+        text = " ".join(ocr.words[i].text for i in word_indices)
+        owner: list[int] = []
+        for n, i in enumerate(word_indices):
+            if n:
+                owner.append(-1)
+            owner.extend([i] * len(ocr.words[i].text))
+        tokens = tokenize(text, owner)
+        if sum(1 for t in tokens if t.value is None and len(t.norm) > 1) < MIN_PARAGRAPH_WORDS:
+            skipped += 1
+            continue
+        alignment = _align(tokens, hay)
+        part, part_reasons = _decide(alignment, "page")
+        if alignment is None or part == "absent":
+            reasons.append(f"not on the page: {text[:80]!r}")
+            continue
+        scores.append(alignment.score)
+        shown.append(text)
+        found.append(alignment.found_text)
+        for check in alignment.figures:
+            # Here the "claim" is the screenshot: its figures, with the page's writing.
+            if check.status != "found":
+                words = tokens[check.claim_index].words
+                check.boxes = [list(ocr.words[w].box) for w in words]
+            figures.append(check)
+        boxes.extend(list(ocr.words[i].box) for i in word_indices)
+        reasons.extend(r for r in part_reasons[1:] if not r.startswith("all "))
+        if part == "mismatch":
+            verdict = "mismatch"
+        elif verdict == "absent":
+            verdict = "match"
+    if skipped:
+        reasons.append(f"{skipped} short screenshot paragraphs (UI chrome) not looked for")
+    if verdict == "absent":
+        reasons.insert(0, "no paragraph of the screenshot is on the page")
+    score = round(sum(scores) / len(scores), 3) if scores else 0.0
+    return Verification(verdict, score, "\n".join(shown), "\n".join(found), figures, reasons,
+                        ocr.image, ocr.sha256, boxes if verdict != "absent" else [],
+                        against="page")

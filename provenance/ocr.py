@@ -1,0 +1,413 @@
+"""Reading the text of a screenshot with Tesseract: words, boxes, lines and blocks.
+
+``ocr_image(path)`` loads the image safely (:mod:`provenance.images`), prepares it
+(:mod:`provenance.preprocess`), runs Tesseract once or twice, and returns an
+:class:`OcrResult` whose word boxes are in the ORIGINAL image's pixels (orientation
+applied), so an annotation drawn on the screenshot lands on the words.
+
+Tesseract keeps a page's structure: blocks (a column, a banner), paragraphs and lines in
+reading order. We keep it too (:attr:`OcrResult.lines`), so a passage that runs down the
+left column is read down the left column, not across into the right one.
+
+Language ``auto`` reads once with ``rus+ukr+eng`` and looks at the letters it found:
+Ukrainian-only letters (і ї є ґ) choose ``ukr+rus``, Russian-only letters (ы э ъ ё)
+choose ``rus``, Latin letters add (or are) ``eng``. When that choice differs from the first
+pass, the image is read again with it, and :attr:`OcrResult.lang` says what was used.
+
+Tesseract runs as a subprocess with ``OMP_THREAD_LIMIT=1`` unless the caller's
+environment sets it: on a 2-core machine its OpenMP threads spin against each other and
+one image took 7 times longer. Parallelism comes from :func:`ocr_many` instead, one
+process per core.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import multiprocessing
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from provenance.errors import ImageError, OcrUnavailable, ProvenanceError, UsageError
+from provenance.images import load_image
+from provenance.preprocess import jpeg_is_coarse, prepare
+
+AUTO_FIRST_PASS = "rus+ukr+eng"
+KNOWN_LANGS = ("eng", "rus", "ukr")
+TESSERACT_TIMEOUT = 180.0
+"""Seconds one Tesseract run may take; a 30 Mpx page takes about 20 s on one core."""
+
+DEBIAN_PACKAGE = {"eng": "tesseract-ocr-eng", "rus": "tesseract-ocr-rus",
+                  "ukr": "tesseract-ocr-ukr"}
+
+_UKR_ONLY = set("іїєґІЇЄҐ")
+_RUS_ONLY = set("ыэъёЫЭЪЁ")
+
+
+@dataclass
+class Word:
+    text: str
+    conf: float           # Tesseract's confidence 0-100
+    box: list[int]        # [x, y, w, h] in the original image
+    block: int
+    par: int
+    line: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"text": self.text, "conf": self.conf, "box": self.box}
+
+
+@dataclass
+class Line:
+    """One text line in reading order; ``words`` index :attr:`OcrResult.words`."""
+
+    text: str
+    words: list[int]
+    block: int
+    par: int
+    box: list[int]
+    column: int = 0       # 0, or 1 for the right column of a block we split at a gutter
+
+
+@dataclass
+class OcrResult:
+    image: str
+    sha256: str
+    phash: str
+    width: int
+    height: int
+    lang: str
+    text: str
+    confidence: float
+    words: list[Word]
+    lines: list[Line]
+    preprocessing: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    exif: dict[str, str] = field(default_factory=dict)
+    engine: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """The contract's keys (``image`` ... ``words``) plus structure and provenance."""
+        return {
+            "image": self.image,
+            "sha256": self.sha256,
+            "phash": self.phash,
+            "width": self.width,
+            "height": self.height,
+            "lang": self.lang,
+            "text": self.text,
+            "confidence": self.confidence,
+            "words": [w.to_json() for w in self.words],
+            "lines": [{"text": ln.text, "words": ln.words, "block": ln.block, "par": ln.par,
+                       "column": ln.column, "box": ln.box} for ln in self.lines],
+            "preprocessing": self.preprocessing,
+            "notes": self.notes,
+            "exif": self.exif,
+            "engine": self.engine,
+        }
+
+    def cache_json(self) -> dict[str, Any]:
+        """Everything needed to rebuild this result without Tesseract (see from_json)."""
+        data = self.to_json()
+        data["words"] = [asdict(w) for w in self.words]
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> OcrResult:
+        words = [Word(w["text"], w["conf"], list(w["box"]), w.get("block", 0), w.get("par", 0),
+                      w.get("line", 0)) for w in data["words"]]
+        lines = [Line(ln["text"], list(ln["words"]), ln["block"], ln["par"], list(ln["box"]),
+                      ln.get("column", 0)) for ln in data["lines"]]
+        return cls(data["image"], data["sha256"], data["phash"], data["width"], data["height"],
+                   data["lang"], data["text"], data["confidence"], words, lines,
+                   list(data.get("preprocessing", [])), list(data.get("notes", [])),
+                   dict(data.get("exif", {})), data.get("engine", ""))
+
+
+# -- Tesseract itself -------------------------------------------------------------------------
+
+
+def _tesseract_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("OMP_THREAD_LIMIT", "1")
+    return env
+
+
+@functools.lru_cache(maxsize=8)
+def _installed(tesseract: str) -> tuple[str, frozenset[str]]:
+    """(version line, installed languages) of a Tesseract binary; cached per process."""
+    if shutil.which(tesseract) is None:
+        raise OcrUnavailable(f"Tesseract is not installed ({tesseract} not found): "
+                             f"apt-get install tesseract-ocr")
+    try:
+        version = subprocess.run([tesseract, "--version"], capture_output=True, text=True,
+                                 timeout=30, env=_tesseract_env())
+        langs = subprocess.run([tesseract, "--list-langs"], capture_output=True, text=True,
+                               timeout=30, env=_tesseract_env())
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise OcrUnavailable(f"Tesseract ({tesseract}) does not run: {exc}") from None
+    first = (version.stdout or version.stderr).strip().splitlines()
+    names = {line.strip() for line in langs.stdout.splitlines()[1:] if line.strip()}
+    return (first[0] if first else "tesseract"), frozenset(names)
+
+
+def check_tesseract(lang: str = "auto", tesseract: str = "tesseract") -> str:
+    """Raise :class:`OcrUnavailable` unless Tesseract and every language of ``lang`` are
+    installed; return Tesseract's version line. Called up front, before any image."""
+    version, installed = _installed(tesseract)
+    wanted = KNOWN_LANGS if lang == "auto" else tuple(parse_lang(lang).split("+"))
+    for name in wanted:
+        if name not in installed:
+            package = DEBIAN_PACKAGE.get(name, f"tesseract-ocr-{name}")
+            raise OcrUnavailable(f"Tesseract has no '{name}' language data: "
+                                 f"apt-get install {package}")
+    return version
+
+
+def parse_lang(lang: str) -> str:
+    """Validate ``auto`` or ``rus+eng``-style language lists (Tesseract's own syntax)."""
+    lang = lang.strip()
+    if lang == "auto":
+        return lang
+    parts = lang.split("+")
+    if not all(re.fullmatch(r"[a-z]{3}(_[a-z]+)?", p) for p in parts):
+        raise UsageError(f"--lang must be 'auto' or names like 'rus+eng', not {lang!r}")
+    return "+".join(parts)
+
+
+def _run_tesseract(png: bytes, lang: str, tesseract: str, name: str) -> str:
+    """Tesseract's TSV for one image given as PNG bytes on stdin."""
+    try:
+        done = subprocess.run(
+            [tesseract, "stdin", "stdout", "-l", lang, "--psm", "3", "tsv"],
+            input=png, capture_output=True, timeout=TESSERACT_TIMEOUT, env=_tesseract_env(),
+        )
+    except subprocess.TimeoutExpired:
+        raise ImageError(f"{name}: Tesseract gave up after {TESSERACT_TIMEOUT:.0f} s") from None
+    except OSError as exc:
+        raise OcrUnavailable(f"Tesseract ({tesseract}) does not run: {exc.strerror}") from None
+    if done.returncode != 0:
+        lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        reason = lines[-1] if lines else f"exit status {done.returncode}"
+        raise ImageError(f"{name}: Tesseract failed ({reason})")
+    return done.stdout.decode("utf-8", "replace")
+
+
+@dataclass
+class _RawWord:
+    text: str
+    conf: float
+    box: tuple[int, int, int, int]
+    block: int
+    par: int
+    line: int
+
+
+def _parse_tsv(tsv: str) -> list[_RawWord]:
+    words = []
+    for row in tsv.splitlines()[1:]:
+        cols = row.split("\t")
+        if len(cols) < 12 or cols[0] != "5":
+            continue
+        text = cols[11].strip()
+        if not text:
+            continue
+        conf = float(cols[10])
+        words.append(_RawWord(text, max(0.0, round(conf, 2)),
+                              (int(cols[6]), int(cols[7]), int(cols[8]), int(cols[9])),
+                              int(cols[2]), int(cols[3]), int(cols[4])))
+    return words
+
+
+def choose_lang(words: Iterable[_RawWord] | str) -> str:
+    """The language list for a text, from its letters (see the module docstring)."""
+    text = words if isinstance(words, str) else " ".join(w.text for w in words)
+    letters = [c for c in text if c.isalpha()]
+    cyrillic = sum(1 for c in letters if "\u0400" <= c <= "\u04ff")
+    latin = sum(1 for c in letters if c.isascii())
+    ukr = sum(1 for c in letters if c in _UKR_ONLY)
+    rus = sum(1 for c in letters if c in _RUS_ONLY)
+    if cyrillic <= 0.15 * (cyrillic + latin):
+        return "eng"  # a few Cyrillic letters in English text are OCR noise
+    if ukr and rus:
+        langs = ["ukr", "rus"] if ukr >= rus else ["rus", "ukr"]
+    elif ukr:
+        langs = ["ukr", "rus"]
+    elif rus:
+        langs = ["rus"]
+    else:
+        langs = ["rus", "ukr"]
+    # Latin letters inside Cyrillic text are mostly OCR confusions (a/а, o/о); a real
+    # English part is a sizeable share of the letters.
+    if latin >= max(8, 0.15 * len(letters)):
+        langs.append("eng")
+    return "+".join(langs)
+
+
+def _reading_order(raw: list[_RawWord], words: list[Word]) -> list[Line]:
+    """Tesseract's lines in reading order, with two-column blocks read column by column.
+
+    Tesseract's layout analysis sometimes keeps two columns with a narrow gutter in one
+    block and reads each row straight across both. Within a block, a gap between words
+    wider than 1.5 line heights is a gutter; when one is found, every line of the block is
+    cut there and the left column is read before the right one.
+    """
+    keyed: dict[tuple[int, int, int], list[int]] = {}
+    for index, rw in enumerate(raw):
+        keyed.setdefault((rw.block, rw.par, rw.line), []).append(index)
+    segments: list[tuple[int, int, list[int]]] = []  # block, par, word indices
+    gutters: dict[int, int] = {}
+    for (block, par, _), indices in keyed.items():
+        height = sorted(raw[i].box[3] for i in indices)[len(indices) // 2]
+        current = [indices[0]]
+        for prev, nxt in zip(indices, indices[1:], strict=False):
+            gap = raw[nxt].box[0] - (raw[prev].box[0] + raw[prev].box[2])
+            if gap > max(1.5 * height, 12):
+                segments.append((block, par, current))
+                current = []
+                x = raw[nxt].box[0] - gap // 2
+                gutters[block] = min(gutters.get(block, x), x)
+            current.append(nxt)
+        segments.append((block, par, current))
+    ordered: list[tuple[int, int, int, int, list[int]]] = []
+    for order, (block, par, indices) in enumerate(segments):
+        gutter = gutters.get(block)
+        column = int(gutter is not None and raw[indices[0]].box[0] >= gutter)
+        ordered.append((block, column, order, par, indices))
+    ordered.sort(key=lambda item: item[:3])
+    lines = []
+    for block, column, _, par, indices in ordered:
+        boxes = [words[i].box for i in indices]
+        x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
+        x1 = max(b[0] + b[2] for b in boxes)
+        y1 = max(b[1] + b[3] for b in boxes)
+        lines.append(Line(" ".join(words[i].text for i in indices), indices, block, par,
+                          [x0, y0, x1 - x0, y1 - y0], column))
+    return lines
+
+
+# -- one image --------------------------------------------------------------------------------
+
+
+def ocr_image(path: str | os.PathLike[str], lang: str = "auto", *,
+              tesseract: str = "tesseract") -> OcrResult:
+    """Read the text of one image. Raises ImageError (bad image) or OcrUnavailable."""
+    lang = parse_lang(lang)
+    version = check_tesseract(lang, tesseract)
+    name = os.fspath(path)
+    loaded = load_image(name)
+    with open(name, "rb") as handle:  # JPEG quality needs the undecoded header
+        from PIL import Image
+
+        try:
+            coarse = jpeg_is_coarse(Image.open(handle))
+        except Exception:  # noqa: BLE001 - already decoded once; this is only a hint
+            coarse = False
+    prepared = prepare(loaded.image, coarse_jpeg=coarse)
+    buffer = io.BytesIO()
+    prepared.image.save(buffer, "PNG", compress_level=1)
+    png = buffer.getvalue()
+
+    notes = list(loaded.notes)
+    if lang == "auto":
+        raw = _parse_tsv(_run_tesseract(png, AUTO_FIRST_PASS, tesseract, name))
+        used = choose_lang(raw)
+        if used != AUTO_FIRST_PASS and raw:
+            raw = _parse_tsv(_run_tesseract(png, used, tesseract, name))
+            notes.append(f"language auto: read with {AUTO_FIRST_PASS}, then {used} "
+                         f"chosen from the letters found")
+        else:
+            used = AUTO_FIRST_PASS
+            notes.append(f"language auto: read with {AUTO_FIRST_PASS}")
+    else:
+        used = lang
+        raw = _parse_tsv(_run_tesseract(png, lang, tesseract, name))
+
+    words = [Word(rw.text, rw.conf, prepared.geometry.to_original(rw.box), rw.block, rw.par,
+                  rw.line) for rw in raw]
+    lines = _reading_order(raw, words)
+
+    parts: list[str] = []
+    previous: tuple[int, int, int] | None = None
+    for ln in lines:
+        if previous is not None and (ln.block, ln.column, ln.par) != previous:
+            parts.append("")
+        parts.append(ln.text)
+        previous = (ln.block, ln.column, ln.par)
+    total = sum(len(w.text) for w in words)
+    confidence = (round(sum(w.conf * len(w.text) for w in words) / total, 2) if total else 0.0)
+    if not words:
+        notes.append("no text found in the image")
+
+    return OcrResult(
+        image=name, sha256=loaded.sha256, phash=loaded.phash, width=loaded.width,
+        height=loaded.height, lang=used, text="\n".join(parts), confidence=confidence,
+        words=words, lines=lines, preprocessing=prepared.steps, notes=notes,
+        exif=loaded.exif, engine=version,
+    )
+
+
+# -- many images, one process per core -------------------------------------------------------
+
+
+def _worker(path: str, lang: str, tesseract: str) -> OcrResult | ProvenanceError:
+    """Runs in a pool process: errors about one image come back as values, so one bad
+    file does not end the batch (a bug still raises and shows its traceback)."""
+    try:
+        return ocr_image(path, lang, tesseract=tesseract)
+    except ImageError as exc:
+        return exc
+
+
+def ocr_many(
+    paths: Iterable[str | os.PathLike[str]],
+    lang: str = "auto",
+    jobs: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    *,
+    tesseract: str = "tesseract",
+) -> Iterator[tuple[str, OcrResult | ProvenanceError]]:
+    """OCR several images on ``jobs`` processes (default: every core); yields
+    ``(path, result or ImageError)`` in the order given, and calls ``progress(done, total)``
+    as each image finishes.
+
+    Tesseract and the languages are checked once, up front, so a missing language pack
+    is one OcrUnavailable before any work, not one error per image. The pool uses the
+    ``spawn`` start method: safe with threads in the parent and the same on every OS
+    (callers' scripts need the usual ``if __name__ == "__main__":`` guard).
+    """
+    names = [os.fspath(p) for p in paths]
+    lang = parse_lang(lang)
+    check_tesseract(lang, tesseract)
+    total = len(names)
+    jobs = max(1, min(jobs or os.cpu_count() or 1, total or 1))
+    if jobs == 1 or total <= 1:
+        for done, name in enumerate(names, 1):
+            result = _worker(name, lang, tesseract)
+            if progress:
+                progress(done, total)
+            yield name, result
+        return
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        futures: list[Future[OcrResult | ProvenanceError]] = [
+            pool.submit(_worker, name, lang, tesseract) for name in names
+        ]
+        finished = 0
+
+        def tick(_: Future[Any]) -> None:
+            nonlocal finished
+            finished += 1
+            if progress:
+                progress(finished, total)
+
+        for future in futures:
+            future.add_done_callback(tick)
+        for name, future in zip(names, futures, strict=True):
+            yield name, future.result()
