@@ -1,0 +1,69 @@
+"""Drawing the verdict onto a copy of the screenshot: passage in green, differing figures in red.
+
+The annotated picture is a new file; the screenshot itself is never touched. It is written
+to a temporary file next to the target and renamed into place, so a reader never sees a
+half-written PNG.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+
+from PIL import Image, ImageDraw
+
+from provenance.images import load_image
+from provenance.match import Verification
+
+GREEN = (0, 170, 60)
+RED = (220, 0, 0)
+RIM = (255, 220, 0)
+
+
+def draw_boxes(image: Image.Image, verification: Verification) -> Image.Image:
+    """A copy of ``image`` with the passage boxed green and differing figures red."""
+    image = image.copy()
+    draw = ImageDraw.Draw(image)
+    width = max(2, round(min(image.size) / 300))
+    pad = width + 1
+    for x, y, w, h in verification.boxes:
+        draw.rectangle((x - pad, y - pad, x + w + pad, y + h + pad), outline=GREEN, width=width)
+    for x, y, w, h in verification.differing_boxes:
+        # A yellow rim keeps the red box visible on a red banner.
+        outer = 2 * pad + width + 1
+        draw.rectangle((x - outer, y - outer, x + w + outer, y + h + outer), outline=RIM,
+                       width=width)
+        draw.rectangle((x - 2 * pad, y - 2 * pad, x + w + 2 * pad, y + h + 2 * pad),
+                       outline=RED, width=width + 1)
+    return image
+
+
+def write_atomic(target: str | os.PathLike[str], data: bytes) -> str:
+    """Write ``data`` to a temporary file beside ``target``, flush it, rename it over."""
+    name = os.fspath(target)
+    fd, temp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(name)), suffix=".partial")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, name)
+    except BaseException:
+        if os.path.exists(temp):
+            os.unlink(temp)
+        raise
+    return name
+
+
+def png_bytes(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def annotate(image_path: str | os.PathLike[str], verification: Verification,
+             out_png: str | os.PathLike[str]) -> str:
+    """Write ``out_png``: the screenshot (orientation applied) with boxes; returns its path."""
+    image = draw_boxes(load_image(image_path).image, verification)
+    return write_atomic(out_png, png_bytes(image))
