@@ -1,0 +1,84 @@
+"""Figures compare by exact value: grouping, decimals, adjacent numbers, never fuzzy."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from provenance.figures import extract_figures, figure_value, same_figure
+
+
+def values(text: str) -> list[str]:
+    return [f.value for f in extract_figures(text)]
+
+
+@pytest.mark.parametrize("written", ["9861", "9 861", "9\u00a0861", "9\u2009861",
+                                     "9\u202f861", "9,861", "9.861"])
+def test_every_thousands_writing_is_the_same_value(written):
+    assert figure_value(written) == "9861"
+    assert same_figure(written, "9861")
+
+
+def test_a_figure_is_never_close_enough():
+    assert not same_figure("9881", "9861")
+    assert not same_figure("9 881", "9,861")
+    assert not same_figure("986", "9861")
+
+
+def test_the_kp_sentence():
+    text = "потеряли 9 861 человек убитыми и 16 153 ранеными"
+    assert values(text) == ["9861", "16153"]
+    assert [f.text for f in extract_figures(text)] == ["9 861", "16 153"]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("2022 9 861", ["2022", "9861"]),          # a four-digit run never starts a group
+    ("9 861 16 153", ["9861", "16153"]),       # a two-digit group cannot continue one
+    ("12 345", ["12345"]),                     # documented: read greedily
+    ("1 234 567", ["1234567"]),
+    ("1,234,567", ["1234567"]),
+])
+def test_adjacent_numbers(text, expected):
+    assert values(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("3,5", "3.5"), ("3.5", "3.5"), ("67.4", "67.4"), ("0,50", "0.5"),
+    ("1 234,5", "1234.5"), ("1,234.5", "1234.5"), ("1234.567", "1234.567"),
+])
+def test_decimals(text, expected):
+    assert figure_value(text) == expected
+
+
+def test_dates_and_times_are_whole_figures():
+    assert values("24.02.2022 в 14:03") == ["24.02.2022", "14:03"]
+    assert not same_figure("24.02.2022", "24.02.2021")
+
+
+def test_positions_point_into_the_text():
+    text = "убито 9 861, ранено 16 153."
+    for figure in extract_figures(text):
+        assert text[figure.start:figure.end] == figure.text
+
+
+def test_not_a_single_figure():
+    assert figure_value("9861 человек") is None
+    assert figure_value("") is None
+
+
+@given(st.integers(min_value=1000, max_value=10**9),
+       st.sampled_from([" ", "\u00a0", "\u2009", "\u202f", ",", "."]))
+def test_grouped_writing_round_trips(number, separator):
+    written = f"{number:,}".replace(",", separator)
+    assert figure_value(written) == str(number)
+
+
+@given(st.integers(min_value=0, max_value=10**7), st.integers(min_value=0, max_value=8))
+def test_changing_one_digit_changes_the_value(number, position):
+    text = str(number)
+    position %= len(text)
+    changed = text[:position] + str((int(text[position]) + 1) % 10) + text[position + 1:]
+    if changed.lstrip("0") == text.lstrip("0"):
+        return
+    assert not same_figure(text, changed)

@@ -1,0 +1,147 @@
+"""Verdicts from OCR results: the passage search, letter folding, and exact figures.
+
+Most tests build an :class:`OcrResult` from known lines (what Tesseract would have read),
+so each rule is tested on its own; ``test_real_screenshot`` runs Tesseract end to end.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from provenance.errors import UsageError
+from provenance.match import fold, verify_against_text, verify_text
+from provenance.ocr import Line, OcrResult, Word
+
+CLAIM = "потеряли 9861 человек убитыми и 16 153 ранеными"
+
+
+def ocr_of(*paragraphs: str) -> OcrResult:
+    """An OCR result whose lines are the given text lines (paragraphs split on '\\n')."""
+    words: list[Word] = []
+    lines: list[Line] = []
+    y = 0
+    for block, paragraph in enumerate(paragraphs, 1):
+        for text in paragraph.split("\n"):
+            indices, x = [], 0
+            for token in text.split():
+                indices.append(len(words))
+                words.append(Word(token, 95.0, [x, y, 10 * len(token), 20], block, 1, len(lines)))
+                x += 10 * len(token) + 8
+            lines.append(Line(text, indices, block, 1, [0, y, x, 20]))
+            y += 30
+    return OcrResult("shot.png", "0" * 64, "0" * 16, 800, y, "rus", "\n".join(paragraphs), 95.0,
+                     words, lines)
+
+
+GENUINE = ocr_of("Спецоперация на Украине",
+                 "По данным Минобороны, российские войска потеряли\n"
+                 "9 861 человек убитыми и 16 153 ранеными. Ведомство не\nуточнило период.")
+
+
+def test_genuine_is_a_match_with_every_figure():
+    result = verify_text(GENUINE, CLAIM)
+    assert result.verdict == "match"
+    assert result.score > 0.9
+    assert [(f.value, f.found_as) for f in result.figures] == [("9861", "9 861"),
+                                                               ("16153", "16 153")]
+    assert "9 861 человек убитыми" in result.found
+    assert result.boxes and not result.differing_boxes
+
+
+def test_one_digit_changed_is_a_mismatch_with_the_red_box():
+    forged = ocr_of("По данным Минобороны, российские войска потеряли\n"
+                    "9 881 человек убитыми и 16 153 ранеными.")
+    result = verify_text(forged, CLAIM)
+    assert result.verdict == "mismatch"
+    differing = [f for f in result.figures if f.status == "differs"]
+    assert [(f.claim_text, f.found_as) for f in differing] == [("9861", "9 881")]
+    nine, eight = (w for w in forged.words if w.text in ("9", "881"))
+    assert result.differing_boxes == [nine.box, eight.box]
+
+
+def test_swapped_figures_are_a_mismatch():
+    swapped = ocr_of("российские войска потеряли 16 153 человек убитыми и 9 861 ранеными")
+    assert verify_text(swapped, CLAIM).verdict == "mismatch"
+
+
+def test_missing_figure_is_a_mismatch():
+    cut = ocr_of("российские войска потеряли человек убитыми и 16 153 ранеными")
+    result = verify_text(cut, CLAIM)
+    assert result.verdict == "mismatch"
+    assert result.figures[0].found_as is None
+
+
+def test_unrelated_text_is_absent():
+    other = ocr_of("Синоптики обещают в выходные теплую погоду: днем до плюс 18 градусов")
+    result = verify_text(other, CLAIM)
+    assert result.verdict == "absent"
+    assert result.found == "" and all(f.found_as is None for f in result.figures)
+
+
+def test_no_text_at_all_is_absent():
+    assert verify_text(ocr_of(), CLAIM).verdict == "absent"
+
+
+def test_ocr_letter_confusions_are_tolerated_digits_are_not():
+    # Latin look-alikes, ё, lost breve, case, punctuation: still the passage.
+    confused = ocr_of("ПОТЕРЯЛИ 9 861 чeлoвeк yбитыми, и 16 153 paнеными!!")
+    assert verify_text(confused, CLAIM).verdict == "match"
+    # But an OCR'd "O" for a zero is a different figure, never corrected.
+    assert verify_text(ocr_of("потеряли 98б1 человек убитыми и 16 153 ранеными"),
+                       CLAIM).verdict != "match"
+
+
+def test_fold_never_touches_digits():
+    assert fold("0123456789") == "0123456789"
+    assert fold("Ёлка") == fold("елка") == fold("eлкa")
+
+
+def test_passage_across_lines_and_hyphenation():
+    wrapped = ocr_of("войска поте-\nряли 9 861 человек\nубитыми и 16 153\nранеными")
+    assert verify_text(wrapped, CLAIM).verdict == "match"
+
+
+def test_thousands_written_differently():
+    for written in ("9,861", "9.861", "9\u2009861", "9861"):
+        shot = ocr_of(f"потеряли {written} человек убитыми и 16153 ранеными")
+        assert verify_text(shot, CLAIM).verdict == "match", written
+
+
+def test_claim_without_figures():
+    result = verify_text(GENUINE, "российские войска потеряли")
+    assert result.verdict == "match" and result.figures == []
+
+
+def test_empty_claim_is_a_usage_error():
+    with pytest.raises(UsageError):
+        verify_text(GENUINE, " ,. ")
+
+
+def test_json_has_the_contract_keys():
+    data = verify_text(GENUINE, CLAIM).to_json()
+    assert {"verdict", "score", "claim", "found", "figures", "image_sha256"} <= set(data)
+    assert 0.0 <= data["score"] <= 1.0
+    assert set(data["figures"][0]) >= {"value", "claim_text", "found_as"}
+
+
+PAGE = """Спецоперация на Украине: данные Минобороны
+
+По данным Минобороны, с начала специальной операции российские войска потеряли 9 861 человек
+убитыми и 16 153 ранеными. Ведомство не уточнило, за какой период.
+
+Позднее публикация была удалена с сайта."""
+
+
+def test_against_page_match_mismatch_absent():
+    shot = ocr_of("Новости 24", "с начала специальной операции российские войска потеряли\n"
+                  "9 861 человек убитыми и 16 153 ранеными.")
+    assert verify_against_text(shot, PAGE).verdict == "match"
+    forged = ocr_of("с начала специальной операции российские войска потеряли\n"
+                    "9 861 человек убитыми и 18 153 ранеными.")
+    result = verify_against_text(forged, PAGE)
+    assert result.verdict == "mismatch"
+    assert [(f.claim_text, f.found_as) for f in result.figures if f.status != "found"] == [
+        ("18 153", "16 153")]
+    assert result.differing_boxes
+    other = ocr_of("Синоптики обещают в выходные теплую погоду и заморозки ночью")
+    assert verify_against_text(other, PAGE).verdict == "absent"
