@@ -120,6 +120,8 @@ def load_image_bytes(data: bytes, name: str = "<image>") -> LoadedImage:
             raise ImageError(f"{name}: refused as a decompression bomb "
                              f"(more pixels than Pillow's safety limit)") from None
         except (OSError, SyntaxError, ValueError) as exc:
+            if "truncated" in str(exc).lower():
+                raise ImageError(f"{name}: the file is truncated (cut off in its header)") from None
             raise ImageError(f"{name}: not a readable image ({exc})") from None
         fmt = image.format or "unknown"
         width, height = image.size
@@ -141,7 +143,7 @@ def load_image_bytes(data: bytes, name: str = "<image>") -> LoadedImage:
                              f"(more pixels than Pillow's safety limit)") from None
         except (OSError, SyntaxError, ValueError) as exc:
             message = str(exc)
-            if "truncated" in message or "broken data stream" in message:
+            if "truncated" in message.lower() or "broken data stream" in message:
                 raise ImageError(f"{name}: the {fmt} file is truncated "
                                  f"(cut off before the end of the image)") from None
             raise ImageError(f"{name}: cannot decode the {fmt} image ({message})") from None
