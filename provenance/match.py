@@ -186,7 +186,8 @@ class _Haystack:
 
     def window(self, first: int, last: int) -> tuple[str, list[int]]:
         """Lines ``first..last`` joined; a word hyphenated at a line end is rejoined."""
-        text, owner = "", []
+        text = ""
+        owner: list[int] = []
         for i in range(first, last + 1):
             line, words = self.lines[i]
             if text and re.search(r"[^\W\d_]-$", text) and line[:1].islower():
@@ -216,6 +217,8 @@ def _align(claim: list[Token], hay: _Haystack) -> _Alignment | None:
                 continue
             if len(window_str) >= len(claim_str):
                 hit = fuzz.partial_ratio_alignment(claim_str, window_str)
+                if hit is None:  # only when a score_cutoff is given; kept for the type checker
+                    continue
                 score, start, end = hit.score, hit.dest_start, hit.dest_end
             else:
                 score, start, end = fuzz.ratio(claim_str, window_str), 0, len(window_str)
@@ -358,8 +361,12 @@ def verify_against_text(ocr: OcrResult, page_text: str) -> Verification:
     paragraphs: dict[tuple[int, int, int], list[int]] = {}
     for line in ocr.lines:
         paragraphs.setdefault((line.block, line.column, line.par), []).extend(line.words)
-    shown, found, figures, reasons, boxes = [], [], [], [], []
-    scores = []
+    shown: list[str] = []
+    found: list[str] = []
+    figures: list[FigureCheck] = []
+    reasons: list[str] = []
+    boxes: list[list[int]] = []
+    scores: list[float] = []
     verdict = "absent"
     skipped = 0
     for word_indices in paragraphs.values():

@@ -44,9 +44,9 @@ class Geometry:
         """``[x, y, w, h]`` in the preprocessed image -> the same region in the original."""
         x, y, w, h = box
         corners = [(x, y), (x + w, y), (x, y + h), (x + w, y + h)]
-        points = []
-        for px, py in corners:
-            px, py = px / self.scale, py / self.scale
+        points: list[tuple[float, float]] = []
+        for cx0, cy0 in corners:
+            px, py = cx0 / self.scale, cy0 / self.scale
             if self.angle:
                 # PIL rotates counter-clockwise about the centre; undo it about the centres
                 # of the rotated (expanded) and original canvases.
