@@ -34,3 +34,25 @@ def web():
 
     with WebServer() as server:
         yield server
+
+
+# --- witness archives (issue 3): a loopback Wayback Machine and a real pywb -----------------
+
+
+@pytest.fixture
+def wayback():
+    """A fresh :class:`waybackserver.WaybackServer` per test (knobs at their defaults)."""
+    from waybackserver import WaybackServer
+
+    with WaybackServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def pywb(tmp_path_factory):
+    """A real pywb (``wayback --record --live -a``) with collection ``news``, for the session."""
+    pytest.importorskip("pywb", reason="pywb is not installed (pip install -e '.[dev]')")
+    from pywbserver import PywbServer
+
+    with PywbServer(tmp_path_factory.mktemp("pywb")) as server:
+        yield server

@@ -1,0 +1,294 @@
+"""The Internet Archive's Wayback Machine as a witness: SavePageNow, availability, CDX, raw copies.
+
+* With keys (``IA_ACCESS_KEY`` / ``IA_SECRET_KEY``, from https://archive.org/account/s3.php)
+  SavePageNow 2: ``POST /save`` with ``Authorization: LOW key:secret`` and
+  ``Accept: application/json`` returns a ``job_id``; ``GET /save/status/<job_id>`` reads
+  ``pending`` until ``success`` (with ``timestamp`` and ``original_url``) or ``error`` (with
+  ``status_ext`` such as ``error:not-found``). The service forgets a job after about an
+  hour and then reads ``pending`` forever, so a job still pending at its deadline is
+  ``unknown`` (retryable), never ``archived``.
+* Without keys, the anonymous SavePageNow 1: ``GET /save/<url>`` and the memento read from
+  ``Content-Location`` / ``Location`` / ``Link``. It is tried once: a ``401`` or ``429`` means
+  keys are needed, said in one line, and the submission stays pending.
+* ``/wayback/available``, ``/cdx/search/cdx?output=json`` and ``/web/<ts>id_/<url>``.
+
+``PROVENANCE_WAYBACK`` replaces ``https://web.archive.org`` in every one of these. waybackpy
+is not used for the calls themselves: it hard-codes ``web.archive.org`` (and
+``archive.org/wayback/available``), builds its own sessions and sleeps fixed 5-10 s between
+tries; these few endpoints are simpler to speak directly with an injected session.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from archive.cdx import CdxRow, parse_cdx_json
+from archive.errors import WitnessError
+from archive.memento import (
+    ARCHIVED,
+    FAILED,
+    PENDING,
+    UNKNOWN,
+    RawCopy,
+    Submission,
+    fetch_raw,
+    memento_from_response,
+)
+from archive.ratelimit import (
+    IA_ANONYMOUS_INTERVAL,
+    IA_KEYED_INTERVAL,
+    IA_POLL_INTERVAL,
+    IA_READ_INTERVAL,
+    RETRY_STATUSES,
+    RateLimiter,
+    Throttle,
+)
+
+DEFAULT_BASE = "https://web.archive.org"
+BASE_ENV = "PROVENANCE_WAYBACK"
+KEYS_PAGE = "https://archive.org/account/s3.php"
+NEED_KEYS = ("the Internet Archive refused an anonymous save (HTTP {code}): set IA_ACCESS_KEY "
+             f"and IA_SECRET_KEY (get them at {KEYS_PAGE}) and run 'provenance retry'")
+# SPN2 job errors that may go away if we ask again later; any other error:* is final.
+RETRYABLE_JOB_ERRORS = frozenset({
+    "error:bad-gateway", "error:bandwidth-limit-exceeded", "error:browsing-timeout",
+    "error:cannot-fetch", "error:capture-location-error", "error:celery",
+    "error:gateway-timeout", "error:internal-server-error", "error:invalid-server-response",
+    "error:job-failed", "error:no-browsers-available", "error:proxy-error",
+    "error:read-timeout", "error:service-unavailable", "error:soft-time-limit-exceeded",
+    "error:too-many-daily-captures", "error:too-many-requests", "error:user-session-limit",
+})
+
+
+def resolve_base(explicit: str | None = None, env: Mapping[str, str] | None = None) -> str:
+    """``explicit``, else ``$PROVENANCE_WAYBACK``, else ``https://web.archive.org``."""
+    env = os.environ if env is None else env
+    return (explicit or env.get(BASE_ENV) or DEFAULT_BASE).rstrip("/")
+
+
+@dataclass(frozen=True)
+class Keys:
+    """Internet Archive S3-style keys, as SPN2 wants them."""
+
+    access: str
+    secret: str = field(repr=False)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Keys | None:
+        env = os.environ if env is None else env
+        access, secret = env.get("IA_ACCESS_KEY", ""), env.get("IA_SECRET_KEY", "")
+        return cls(access, secret) if access and secret else None
+
+    @property
+    def header(self) -> str:
+        return f"LOW {self.access}:{self.secret}"
+
+
+@dataclass(frozen=True)
+class SaveOptions:
+    """SPN2 options: skip a fresh duplicate, keep embedded resources, no first-archive mail."""
+
+    if_not_archived_within: str | None = None  # e.g. "10m", "1d"; None: always a new capture
+    capture_all: bool = True  # also keep 4xx/5xx pages: an error page is evidence too
+    skip_first_archive: bool = True  # faster; we do not need the "first archive" flag
+
+    def form(self, url: str) -> dict[str, str]:
+        data = {"url": url}
+        if self.if_not_archived_within:
+            data["if_not_archived_within"] = self.if_not_archived_within
+        if self.capture_all:
+            data["capture_all"] = "1"
+        if self.skip_first_archive:
+            data["skip_first_archive"] = "1"
+        return data
+
+
+class WaybackClient:
+    """One Wayback Machine (or a mirror at ``base``); share one instance between threads."""
+
+    name = "ia"
+
+    def __init__(
+        self,
+        base: str | None = None,
+        *,
+        session: requests.Session | None = None,
+        keys: Keys | None = None,
+        timeout: Any = (10, 120),
+        options: SaveOptions | None = None,
+        save_throttle: Throttle | None = None,
+        read_throttle: Throttle | None = None,
+        poll_interval: float = IA_POLL_INTERVAL,
+        job_deadline: float = 600.0,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.base = resolve_base(base)
+        self.session = session or requests.Session()
+        self.keys = keys
+        self.timeout = timeout
+        self.options = options or SaveOptions()
+        interval = IA_KEYED_INTERVAL if keys else IA_ANONYMOUS_INTERVAL
+        self.save_throttle = save_throttle or Throttle(RateLimiter(interval))
+        self.read_throttle = read_throttle or Throttle(RateLimiter(IA_READ_INTERVAL))
+        self.poll_interval = poll_interval
+        self.job_deadline = job_deadline
+        self._sleep = sleep
+        self._clock = clock
+
+    # -- saving ------------------------------------------------------------------------------
+
+    def save(self, url: str) -> Submission:
+        """Ask the Wayback Machine to archive ``url`` now. Never raises WitnessError."""
+        try:
+            return self._save_spn2(url) if self.keys else self._save_anonymous(url)
+        except WitnessError as exc:
+            return Submission.from_error(exc)
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"Accept": "application/json"}
+        if self.keys:
+            headers["Authorization"] = self.keys.header
+        return headers
+
+    def _save_anonymous(self, url: str) -> Submission:
+        target = f"{self.base}/save/{url}"
+        response = self.save_throttle.send(
+            lambda: self.session.get(target, timeout=self.timeout, allow_redirects=False),
+            what="Wayback Machine save", retry_statuses=RETRY_STATUSES - {429})
+        with response:
+            code = response.status_code
+            if code in (401, 403, 429):
+                return Submission(PENDING, error=NEED_KEYS.format(code=code), retryable=True)
+            if code >= 400:
+                return Submission(FAILED, error=f"Wayback Machine save answered HTTP {code}",
+                                  retryable=False)
+            found = memento_from_response(response, self.base)
+        if found is None:
+            return Submission(UNKNOWN, retryable=True,
+                              error="the Wayback Machine answered without naming a snapshot")
+        memento, stamp = found
+        return Submission(ARCHIVED, url=memento, timestamp=stamp, original=url)
+
+    def _save_spn2(self, url: str) -> Submission:
+        response = self.save_throttle.send(
+            lambda: self.session.post(f"{self.base}/save", data=self.options.form(url),
+                                      headers=self._headers(), timeout=self.timeout),
+            what="Wayback Machine save")
+        with response:
+            if response.status_code in (401, 403):
+                return Submission(FAILED, retryable=False, error=(
+                    f"the Internet Archive refused the keys (HTTP {response.status_code}): "
+                    f"check IA_ACCESS_KEY / IA_SECRET_KEY at {KEYS_PAGE}"))
+            answer = _json(response, "Wayback Machine save")
+        if answer.get("status") == "error":
+            return self._job_error(answer, None)
+        job_id = answer.get("job_id")
+        if not job_id:
+            if answer.get("timestamp"):  # "the same snapshot had been made N minutes ago"
+                return self._archived(answer, url)
+            return Submission(UNKNOWN, retryable=True, error=(
+                "the Wayback Machine accepted the save but gave no job id"
+                + (f": {answer['message']}" if answer.get("message") else "")))
+        return self.wait_for_job(str(job_id), url)
+
+    def wait_for_job(self, job_id: str, url: str) -> Submission:
+        """Poll ``/save/status/<job_id>`` until success or error; ``unknown`` at the deadline."""
+        deadline = self._clock() + self.job_deadline
+        while True:
+            try:
+                response = self.read_throttle.send(
+                    lambda: self.session.get(f"{self.base}/save/status/{quote(job_id)}",
+                                             headers=self._headers(), timeout=self.timeout),
+                    what="Wayback Machine job status")
+                with response:
+                    answer = _json(response, "Wayback Machine job status")
+            except WitnessError as exc:
+                return Submission.from_error(exc, status=UNKNOWN, job_id=job_id)
+            status = answer.get("status")
+            if status == "success":
+                return self._archived(answer, url, job_id)
+            if status == "error":
+                return self._job_error(answer, job_id)
+            if self._clock() + self.poll_interval > deadline:
+                return Submission(UNKNOWN, retryable=True, job_id=job_id, error=(
+                    f"Wayback Machine job {job_id} still pending after "
+                    f"{self.job_deadline:g} s"))
+            self._sleep(self.poll_interval)
+
+    def _archived(self, answer: dict[str, Any], url: str, job_id: str | None = None
+                  ) -> Submission:
+        stamp = str(answer.get("timestamp") or "")
+        original = str(answer.get("original_url") or url)
+        if not (stamp.isdigit() and len(stamp) == 14):
+            return Submission(UNKNOWN, retryable=True, job_id=job_id,
+                              error=f"Wayback Machine job gave no usable timestamp ({stamp!r})")
+        return Submission(ARCHIVED, url=f"{self.base}/web/{stamp}/{original}",
+                          timestamp=stamp, original=original, job_id=job_id)
+
+    def _job_error(self, answer: dict[str, Any], job_id: str | None) -> Submission:
+        code = str(answer.get("status_ext") or "error:unknown")
+        message = " ".join(str(answer.get("message") or "").split())
+        retryable = code in RETRYABLE_JOB_ERRORS
+        return Submission(PENDING if retryable else FAILED, job_id=job_id, retryable=retryable,
+                          error=f"Wayback Machine: {code}" + (f" ({message})" if message else ""))
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def _read(self, url: str, params: dict[str, str] | None = None) -> requests.Response:
+        return self.read_throttle.send(
+            lambda: self.session.get(url, params=params, timeout=self.timeout),
+            what="Wayback Machine")
+
+    def available(self, url: str, timestamp: str | None = None) -> CdxRow | None:
+        """The closest snapshot per ``/wayback/available``, or None."""
+        params = {"url": url}
+        if timestamp:
+            params["timestamp"] = timestamp
+        with self._read(f"{self.base}/wayback/available", params) as response:
+            answer = _json(response, "Wayback Machine availability")
+        closest = (answer.get("archived_snapshots") or {}).get("closest") or {}
+        if not closest.get("available") or not closest.get("timestamp"):
+            return None
+        status = str(closest.get("status") or "")
+        return CdxRow(timestamp=str(closest["timestamp"]), original=url,
+                      statuscode=int(status) if status.isdigit() else None,
+                      digest=None, mimetype=None, length=None)
+
+    def snapshots(self, url: str, *, limit: int = 1000) -> list[CdxRow]:
+        """Every snapshot the CDX server lists for ``url`` (exact match), oldest first."""
+        params = {"url": url, "output": "json", "limit": str(limit),
+                  "fl": "timestamp,original,mimetype,statuscode,digest,length"}
+        with self._read(f"{self.base}/cdx/search/cdx", params) as response:
+            if response.status_code != 200:
+                raise WitnessError(f"Wayback Machine CDX answered HTTP {response.status_code}")
+            return parse_cdx_json(response.text, source="Wayback Machine CDX")
+
+    def raw_url(self, timestamp: str, url: str) -> str:
+        return f"{self.base}/web/{timestamp}id_/{url}"
+
+    def raw(self, timestamp: str, url: str) -> RawCopy:
+        return fetch_raw(self.session, self.raw_url(timestamp, url), timeout=self.timeout,
+                         timestamp=timestamp,
+                         send=lambda req: self.read_throttle.send(req, what="Wayback raw copy"))
+
+
+def _json(response: requests.Response, what: str) -> dict[str, Any]:
+    if response.status_code >= 400:
+        raise WitnessError(f"{what} answered HTTP {response.status_code}",
+                           retryable=response.status_code >= 500 or response.status_code == 429)
+    try:
+        answer = response.json()
+    except ValueError:
+        raise WitnessError(f"{what} did not answer JSON (HTTP {response.status_code})") from None
+    if not isinstance(answer, dict):
+        raise WitnessError(f"{what} answered JSON that is not an object")
+    return answer
+

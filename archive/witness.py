@@ -1,0 +1,242 @@
+"""Witness archives behind one interface: ``--to`` specs, submitting, snapshots.
+
+A *witness* is an archive run by someone else (the Internet Archive) or at least outside
+our store (a newsroom's pywb) that keeps its own copy of a page. ``--to`` names them::
+
+    ia              the Internet Archive's Wayback Machine (PROVENANCE_WAYBACK overrides its URL)
+    pywb=BASE       a pywb collection in record mode, e.g. pywb=http://127.0.0.1:8080/news
+    none            no witness
+
+:func:`submit` asks a witness to archive a URL and, once it answers, fetches the witness's
+raw copy and hashes it (``raw_sha256``, Content-Encoding undone) so the caller can tell
+whether the witness holds what we captured. It never raises for a witness that is down,
+slow or refusing: that is a result with ``status`` ``pending`` / ``unknown`` / ``failed``
+and a one-line ``error``; ``retryable`` says whether asking again later may help.
+
+Clients are cached per spec, configuration, base URL and keys, so every thread (and every
+call) sending to one witness shares its rate limiter.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from archive.cdx import CdxRow, ts_to_rfc3339
+from archive.errors import ArchiveError, WitnessError
+from archive.memento import ARCHIVED, STATUSES, Submission
+from archive.pywb import PywbClient
+from archive.ratelimit import (
+    IA_ANONYMOUS_INTERVAL,
+    IA_KEYED_INTERVAL,
+    IA_POLL_INTERVAL,
+    IA_READ_INTERVAL,
+    Backoff,
+    RateLimiter,
+    Throttle,
+)
+from archive.wayback import Keys, WaybackClient, resolve_base
+
+__all__ = [
+    "BadWitnessSpec", "STATUSES", "Witness", "WitnessConfig", "WitnessResult", "WitnessSpec",
+    "open_witness", "parse_specs", "submit",
+]
+
+
+class BadWitnessSpec(ArchiveError, ValueError):
+    """A ``--to`` value that names no witness we know (a usage error)."""
+
+
+@dataclass(frozen=True)
+class WitnessSpec:
+    """A parsed ``--to`` value."""
+
+    kind: str  # "ia" | "pywb" | "none"
+    base: str | None = None
+
+    @property
+    def name(self) -> str:
+        return f"pywb={self.base}" if self.kind == "pywb" else self.kind
+
+    def __str__(self) -> str:
+        return self.name
+
+    @classmethod
+    def parse(cls, text: str) -> WitnessSpec:
+        value = (text or "").strip()
+        lowered = value.lower()
+        if lowered in ("ia", "none"):
+            return cls(lowered)
+        if lowered.startswith("pywb="):
+            base = value[5:].strip().rstrip("/")
+            parts = urlsplit(base)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise BadWitnessSpec(
+                    f"--to {value}: pywb needs a collection URL, e.g. pywb=http://127.0.0.1:8080/news")
+            if parts.path.strip("/") == "" or parts.query or parts.fragment:
+                raise BadWitnessSpec(
+                    f"--to {value}: name the collection too, e.g. pywb={base}/news")
+            return cls("pywb", base)
+        if lowered == "pywb":
+            raise BadWitnessSpec("--to pywb needs a collection URL: pywb=http://HOST:PORT/COLL")
+        raise BadWitnessSpec(f"--to {value!r}: unknown witness (use ia, pywb=BASE or none)")
+
+
+def parse_specs(values: Iterable[str] | None, *, default: str = "ia") -> list[WitnessSpec]:
+    """Every ``--to``; none given means ``default``; ``none`` means no witness at all."""
+    given = list(values or [default])
+    specs = [WitnessSpec.parse(value) for value in given]
+    if any(spec.kind == "none" for spec in specs):
+        if len(specs) > 1:
+            raise BadWitnessSpec("--to none cannot be combined with other witnesses")
+        return []
+    unique: list[WitnessSpec] = []
+    for spec in specs:
+        if spec not in unique:
+            unique.append(spec)
+    return unique
+
+
+@dataclass(frozen=True)
+class WitnessResult:
+    """What one witness did with one URL."""
+
+    name: str
+    status: str  # archived | pending | failed | unknown
+    url: str | None = None  # the memento
+    archived_at: str | None = None  # RFC 3339 UTC
+    error: str | None = None  # one line, or None
+    raw_sha256: str | None = None  # of the witness's raw payload; None if it could not be read
+    retryable: bool = False
+    retry_after: float | None = None
+    raw_url: str | None = None
+    job_id: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "status": self.status, "url": self.url,
+            "archived_at": self.archived_at, "error": self.error,
+            "raw_sha256": self.raw_sha256, "retryable": self.retryable,
+        }
+
+
+@dataclass(frozen=True)
+class WitnessConfig:
+    """How to talk to witnesses; the defaults respect the Internet Archive's limits."""
+
+    timeout: Any = (10, 120)
+    session: requests.Session | None = None
+    ia_keys: Keys | None = None  # None: from IA_ACCESS_KEY / IA_SECRET_KEY
+    ia_save_interval: float | None = None  # None: 5 s with keys, 10 s without (ratelimit.py)
+    ia_read_interval: float = IA_READ_INTERVAL
+    ia_poll_interval: float = IA_POLL_INTERVAL
+    ia_job_deadline: float = 600.0
+    pywb_interval: float = 0.0
+    pywb_confirm_deadline: float = 45.0
+    pywb_confirm_interval: float = 0.5
+    backoff: Backoff = field(default_factory=Backoff)
+
+
+class Witness:
+    """One witness client: submit URLs, list snapshots, fetch raw copies."""
+
+    def __init__(self, spec: WitnessSpec, client: WaybackClient | PywbClient) -> None:
+        self.spec = spec
+        self.client = client
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def submit(self, url: str) -> WitnessResult:
+        """Archive ``url`` now, then hash the witness's raw copy of that snapshot."""
+        sub = self.client.save(url)
+        return self._result(sub, url)
+
+    def _result(self, sub: Submission, url: str) -> WitnessResult:
+        archived_at = ts_to_rfc3339(sub.timestamp) if sub.timestamp else None
+        common = {"name": self.name, "url": sub.url, "archived_at": archived_at,
+                  "job_id": sub.job_id}
+        if sub.status != ARCHIVED or not sub.timestamp:
+            return WitnessResult(status=sub.status, error=sub.error, retryable=sub.retryable,
+                                 retry_after=sub.retry_after, **common)
+        raw_url = self.client.raw_url(sub.timestamp, sub.original or url)
+        try:
+            raw = self.client.raw(sub.timestamp, sub.original or url)
+        except WitnessError as exc:
+            return WitnessResult(status=ARCHIVED, raw_url=raw_url,
+                                 error=f"archived, but its copy could not be read: {exc}",
+                                 **common)
+        return WitnessResult(status=ARCHIVED, raw_sha256=raw.sha256, raw_url=raw_url, **common)
+
+    def snapshots(self, url: str) -> list[CdxRow]:
+        """The witness's CDX rows for ``url``, oldest first (raises WitnessError)."""
+        return self.client.snapshots(url)
+
+    def snapshot_url(self, row: CdxRow) -> str:
+        if isinstance(self.client, WaybackClient):
+            return f"{self.client.base}/web/{row.timestamp}/{row.original}"
+        return f"{self.client.base}/{row.timestamp}/{row.original}"
+
+
+def open_witness(spec: WitnessSpec, config: WitnessConfig | None = None,
+                 env: Mapping[str, str] | None = None) -> Witness:
+    """A new client for ``spec`` (use :func:`shared_witness` to share its rate limiter)."""
+    config = config or WitnessConfig()
+    env = os.environ if env is None else env
+    session = config.session or requests.Session()
+    if spec.kind == "ia":
+        keys = config.ia_keys or Keys.from_env(env)
+        save_throttle = None
+        if config.ia_save_interval is not None:
+            save_throttle = Throttle(RateLimiter(config.ia_save_interval), config.backoff)
+        client: WaybackClient | PywbClient = WaybackClient(
+            resolve_base(None, env), session=session, keys=keys, timeout=config.timeout,
+            save_throttle=save_throttle or _default_ia_throttle(keys, config.backoff),
+            read_throttle=Throttle(RateLimiter(config.ia_read_interval), config.backoff),
+            poll_interval=config.ia_poll_interval, job_deadline=config.ia_job_deadline)
+    elif spec.kind == "pywb" and spec.base:
+        client = PywbClient(
+            spec.base, session=session, timeout=config.timeout,
+            throttle=Throttle(RateLimiter(config.pywb_interval), config.backoff),
+            confirm_deadline=config.pywb_confirm_deadline,
+            confirm_interval=config.pywb_confirm_interval)
+    else:
+        raise BadWitnessSpec(f"--to {spec.name}: nothing to send to")
+    return Witness(spec, client)
+
+
+def _default_ia_throttle(keys: Keys | None, backoff: Backoff) -> Throttle:
+    return Throttle(RateLimiter(IA_KEYED_INTERVAL if keys else IA_ANONYMOUS_INTERVAL), backoff)
+
+
+_shared: dict[tuple[Any, ...], Witness] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_witness(spec: WitnessSpec, config: WitnessConfig | None = None,
+                   env: Mapping[str, str] | None = None) -> Witness:
+    """The process's one client for this witness (same base URL, keys and configuration)."""
+    config = config or WitnessConfig()
+    env = os.environ if env is None else env
+    key = (spec, config, resolve_base(None, env) if spec.kind == "ia" else None,
+           (config.ia_keys or Keys.from_env(env)) if spec.kind == "ia" else None)
+    with _shared_lock:
+        witness = _shared.get(key)
+        if witness is None:
+            witness = _shared[key] = open_witness(spec, config, env)
+        return witness
+
+
+def submit(spec: WitnessSpec | str, url: str, *, config: WitnessConfig | None = None,
+           env: Mapping[str, str] | None = None) -> WitnessResult:
+    """Send ``url`` to one witness and hash its raw copy; never raises for a witness failure."""
+    if isinstance(spec, str):
+        spec = WitnessSpec.parse(spec)
+    return shared_witness(spec, config, env).submit(url)

@@ -1,0 +1,66 @@
+"""--to specs and CDX rows: the parts of the witness interface that need no server."""
+
+from __future__ import annotations
+
+import pytest
+
+from archive.cdx import parse_cdx_json, rfc3339_to_ts, ts_to_rfc3339
+from archive.errors import WitnessError
+from archive.memento import parse_links, ts_from_url
+from archive.witness import BadWitnessSpec, WitnessSpec, parse_specs
+
+
+def test_parse_specs():
+    assert parse_specs(None) == [WitnessSpec("ia")]
+    assert parse_specs(["none"]) == []
+    assert parse_specs(["ia", "pywb=http://127.0.0.1:8080/news/", "ia"]) == [
+        WitnessSpec("ia"), WitnessSpec("pywb", "http://127.0.0.1:8080/news")]
+    assert WitnessSpec.parse("pywb=http://127.0.0.1:8080/news").name == \
+        "pywb=http://127.0.0.1:8080/news"
+    with pytest.raises(BadWitnessSpec, match="cannot be combined"):
+        parse_specs(["none", "ia"])
+    with pytest.raises(BadWitnessSpec, match="unknown witness"):
+        parse_specs(["archive.today"])
+
+
+def test_ia_cdx_table():
+    text = ('[["urlkey","timestamp","original","mimetype","statuscode","digest","length"],'
+            '["x","20220321140307","https://a/","text/html","200","ABC","123"],'
+            '["x","20220320000000","https://a/","warc/revisit","-","-","-"]]')
+    rows = parse_cdx_json(text)
+    assert [r.timestamp for r in rows] == ["20220320000000", "20220321140307"]
+    assert rows[1].captured_at == "2022-03-21T14:03:07Z"
+    assert (rows[1].statuscode, rows[1].digest, rows[1].length) == (200, "ABC", 123)
+    assert (rows[0].statuscode, rows[0].digest, rows[0].length) == (None, None, None)
+    assert parse_cdx_json("[]") == [] and parse_cdx_json("") == []
+
+
+def test_pywb_cdx_lines():
+    text = ('{"urlkey": "k", "timestamp": "20261125085609", "url": "http://h/p", '
+            '"mime": "text/html", "status": "200", "digest": "D", "length": "402"}\n')
+    (row,) = parse_cdx_json(text)
+    assert (row.original, row.mimetype, row.statuscode, row.length) == \
+        ("http://h/p", "text/html", 200, 402)
+
+
+def test_unreadable_cdx_is_a_witness_error():
+    with pytest.raises(WitnessError):
+        parse_cdx_json("[[oops")
+
+
+def test_timestamps_round_trip():
+    assert ts_to_rfc3339("2022") == "2022-01-01T00:00:00Z"
+    assert rfc3339_to_ts("2022-03-21T17:03:07+03:00") == "20220321140307"
+    with pytest.raises(ValueError):
+        ts_to_rfc3339("yesterday")
+
+
+def test_memento_links():
+    header = ('<http://h/p>; rel="original", '
+              '<http://w/web/20220321140307/http://h/p>; rel="memento"; datetime="Mon, 21 Mar '
+              '2022 14:03:07 GMT"')
+    links = parse_links(header)
+    assert links[1][0] == "http://w/web/20220321140307/http://h/p"
+    assert links[1][1]["rel"] == "memento"
+    assert ts_from_url(links[1][0]) == ("20220321140307", "http://h/p")
+    assert ts_from_url("/web/20220321140307id_/http://h/p") == ("20220321140307", "http://h/p")
