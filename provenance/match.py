@@ -44,6 +44,10 @@ PRESENT_WORDS = 0.5
 
 MAX_WINDOW_LINES = 14
 
+LOW_CONFIDENCE = 60.0
+"""A figure Tesseract read with less confidence is flagged in the reasons: OCR can misread a
+forged digit back into the genuine one, and only a human look at the image rules that out."""
+
 _FOLD = str.maketrans({
     "а": "a", "в": "b", "е": "e", "ё": "e", "є": "e", "к": "k", "м": "m", "н": "h", "о": "o",
     "р": "p", "с": "c", "т": "t", "у": "y", "х": "x", "і": "i", "ї": "i", "ј": "j", "ѕ": "s",
@@ -334,6 +338,12 @@ def verify_text(ocr: OcrResult, claim: str) -> Verification:
         if check.status == "differs":
             words = alignment.passage[check.found_index].words
             check.boxes = [list(ocr.words[w].box) for w in words]
+        elif check.status == "found" and verdict != "absent":
+            words = alignment.passage[check.found_index].words
+            conf = min((ocr.words[w].conf for w in words), default=100.0)
+            if conf < LOW_CONFIDENCE:
+                reasons.append(f"figure {check.found_as} was read with low OCR confidence "
+                               f"({conf:.0f}): compare it with the image by eye")
     if verdict == "absent":
         for check in figures:  # nothing was found, so no figure was found either
             check.found_as, check.status, check.boxes = None, "missing", []

@@ -145,3 +145,13 @@ def test_against_page_match_mismatch_absent():
     assert result.differing_boxes
     other = ocr_of("Синоптики обещают в выходные теплую погоду и заморозки ночью")
     assert verify_against_text(other, PAGE).verdict == "absent"
+
+
+def test_a_figure_read_with_low_confidence_is_flagged():
+    shot = ocr_of("потеряли 9 861 человек убитыми и 16 153 ранеными")
+    for word in shot.words:
+        if word.text == "861":
+            word.conf = 31.0
+    result = verify_text(shot, CLAIM)
+    assert result.verdict == "match"
+    assert any("low OCR confidence (31)" in reason for reason in result.reasons)
