@@ -38,7 +38,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from provenance.errors import UsageError
+from provenance.errors import TimestampError, UsageError
 from provenance.hashing import RECORD_PREFIX, canonical_json
 from provenance.ledger import Ledger, Record
 from provenance.merkle import MerkleTree, leaf_hash, node_hash, verify_inclusion
@@ -350,7 +350,10 @@ def _verify_stamp(ts: dict[str, Any], read: Any, hashes: dict[int, str]) -> list
                 problems.append(f"time-stamp {ts['seq']}: Merkle proof of record {seq} fails")
     elif hashlib.sha256(data).hexdigest() != (leaves or [None])[0]:
         problems.append(f"{ts['data']}: not the record time-stamp {ts['seq']} covers")
-    certs = load_certificates(read(ts["certs"]) or b"") if ts.get("certs") else []
+    try:
+        certs = load_certificates(read(ts["certs"]) or b"") if ts.get("certs") else []
+    except TimestampError as exc:
+        return [*problems, f"{ts['certs']}: {exc}"]
     result = verify_token(token, message=data, certs=certs)
     if result.passed is not True:
         problems.append(f"{ts['token']}: time-stamp does not verify ({result.reason})")

@@ -236,7 +236,11 @@ def _check_one(store: Store, seq: int, data: dict[str, Any], by_seq: dict[int, A
                           expected=data.get("merkle_root"), found=tree.root.hex())
         yield from _check_proofs(store, seq, files, leaves, tree.root, problem)
     certs_pem, _ = _read(store, files, CERTS_ROLE)
-    certs = load_certificates(certs_pem) if certs_pem else []
+    try:
+        certs = load_certificates(certs_pem) if certs_pem else []
+    except TimestampError as exc:
+        yield problem(str(exc), seq, token_path)
+        return
     message = stamped_message(leaves, bodies)
     result = verify_token(token, message=message, certs=certs, roots=roots)
     if result.passed is False:

@@ -25,6 +25,7 @@ TSA is); else the TSA's own certificates with ``-partial_chain`` (signature only
 
 from __future__ import annotations
 
+import binascii
 import hashlib
 import os
 import shutil
@@ -161,12 +162,19 @@ def certificates_pem(certificates: Sequence[bytes]) -> bytes:
 
 
 def load_certificates(data: bytes) -> list[bytes]:
-    """DER certificates from PEM (one or many) or a single DER certificate."""
+    """DER certificates from PEM (one or many) or a single DER certificate.
+
+    A damaged file raises TimestampError: check and bundle verification report it as a
+    problem rather than stopping on it.
+    """
     from asn1crypto import pem
 
-    if pem.detect(data):
+    if not pem.detect(data):
+        return [data] if data else []
+    try:
         return [der for kind, _, der in pem.unarmor(data, multiple=True) if kind == "CERTIFICATE"]
-    return [data] if data else []
+    except (ValueError, binascii.Error) as exc:
+        raise TimestampError(f"certificates are not readable PEM: {exc}") from None
 
 
 def _is_self_signed(der: bytes) -> bool:
