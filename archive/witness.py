@@ -49,6 +49,10 @@ __all__ = [
 ]
 
 
+IA_INTERVAL_ENV = "PROVENANCE_IA_INTERVAL"
+TRIES_ENV = "PROVENANCE_WITNESS_TRIES"
+
+
 class BadWitnessSpec(ArchiveError, ValueError):
     """A ``--to`` value that names no witness we know (a usage error)."""
 
@@ -142,6 +146,27 @@ class WitnessConfig:
     pywb_confirm_interval: float = 0.5
     backoff: Backoff = field(default_factory=Backoff)
 
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> WitnessConfig:
+        """Defaults, with ``PROVENANCE_IA_INTERVAL`` (seconds between Internet Archive saves)
+        and ``PROVENANCE_WITNESS_TRIES`` (tries per request before a submission stays
+        pending) when set."""
+        env = os.environ if env is None else env
+        interval, tries = env.get(IA_INTERVAL_ENV, "").strip(), env.get(TRIES_ENV, "").strip()
+        values: dict[str, Any] = {}
+        if interval:
+            try:
+                values["ia_save_interval"] = float(interval)
+            except ValueError:
+                values["ia_save_interval"] = -1.0
+            if not values["ia_save_interval"] >= 0:
+                raise BadWitnessSpec(f"{IA_INTERVAL_ENV}={interval!r}: give seconds, e.g. 10")
+        if tries:
+            if not tries.isdigit() or int(tries) < 1:
+                raise BadWitnessSpec(f"{TRIES_ENV}={tries!r}: give a whole number of at least 1")
+            values["backoff"] = Backoff(tries=int(tries))
+        return cls(**values)
+
 
 class Witness:
     """One witness client: submit URLs, list snapshots, fetch raw copies."""
@@ -222,9 +247,11 @@ _shared_lock = threading.Lock()
 
 def shared_witness(spec: WitnessSpec, config: WitnessConfig | None = None,
                    env: Mapping[str, str] | None = None) -> Witness:
-    """The process's one client for this witness (same base URL, keys and configuration)."""
-    config = config or WitnessConfig()
+    """The process's one client for this witness (same base URL, keys and configuration).
+
+    Without ``config``, :meth:`WitnessConfig.from_env`."""
     env = os.environ if env is None else env
+    config = config or WitnessConfig.from_env(env)
     key = (spec, config, resolve_base(None, env) if spec.kind == "ia" else None,
            (config.ia_keys or Keys.from_env(env)) if spec.kind == "ia" else None)
     with _shared_lock:

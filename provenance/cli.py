@@ -108,12 +108,16 @@ def _positive_float(text: str) -> float:
 
 
 def _witness_specs(values: list[str] | None) -> list[Any]:
-    """``--to`` values; ``none`` alone means no witness."""
-    values = values or ["none"]
-    specs = [v for v in values if v.strip().lower() != "none"]
-    if specs:
-        raise UsageError(f"witness {specs[0]!r} is not supported yet: use --to none")
-    return []
+    """``--to`` values, else ``$PROVENANCE_TO`` (space-separated), else ``ia``; ``none``: []."""
+    from archive.witness import BadWitnessSpec, WitnessConfig, parse_specs
+
+    if values is None:
+        values = os.environ.get("PROVENANCE_TO", "").split() or ["ia"]
+    try:
+        WitnessConfig.from_env()  # a bad PROVENANCE_IA_INTERVAL is a usage error, said now
+        return parse_specs(values)
+    except BadWitnessSpec as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _tsa_urls(values: list[str] | None) -> list[str]:
@@ -139,7 +143,7 @@ def _cmd_archive(args: argparse.Namespace, out: Output) -> int:
     if not raw:
         raise UsageError("no URL given: name one or more URLs, or -i FILE")
     urls = validate_urls(raw)  # every URL is checked before anything is written
-    _witness_specs(args.to)
+    specs = _witness_specs(args.to)
     tsas = _tsa_urls(args.tsa)
 
     store, ledger = _open_store(args)
@@ -156,7 +160,7 @@ def _cmd_archive(args: argparse.Namespace, out: Output) -> int:
                 out.say(f"resuming: {len(done)} of {len(urls)} URLs already captured, "
                         f"{len(todo)} to go")
         fetcher = Fetcher(read_timeout=args.timeout, max_bytes=args.max_bytes)
-        capturer = Capturer(store, ledger, fetcher)
+        capturer = Capturer(store, ledger, fetcher, witness_step=_witness_step(specs))
         failures = 0
         outcomes = run_batch(capturer, todo, jobs=args.jobs)
         unstamped: list[Any] = []  # stamped together: one TSA request per 1,000 captures
@@ -167,6 +171,7 @@ def _cmd_archive(args: argparse.Namespace, out: Output) -> int:
                 if out.json_mode:
                     out.item(outcome.to_json())
                 continue
+            _say_witnesses(outcome.url, outcome.witnesses, out)
             unstamped.append(outcome)
             if len(unstamped) >= STAMP_BATCH:
                 _stamp_and_print(store, ledger, unstamped, tsas, args, out)
@@ -175,6 +180,25 @@ def _cmd_archive(args: argparse.Namespace, out: Output) -> int:
 
 
 STAMP_BATCH = 1000
+
+
+def _witness_step(specs: list[Any]) -> Any:
+    from provenance.witnessing import witness_step
+
+    return witness_step(specs) if specs else None
+
+
+def _say_witnesses(url: str, witnesses: list[dict[str, Any]], out: Output) -> None:
+    """One stderr line per witness that did not confirm our copy (the capture is kept)."""
+    for w in witnesses:
+        if w["status"] != "archived":
+            out.error(f"{url}: witness {w['name']} {w['status']} ({w['error']}); "
+                      "'provenance retry' sends it again")
+        elif w["agrees"] is False:
+            out.error(f"{url}: witness {w['name']} holds a DIFFERENT copy "
+                      f"(sha256 {w['witness_sha256']}) at {w['url']}")
+        elif w["error"]:
+            out.error(f"{url}: witness {w['name']}: {w['error']}")
 
 
 def _stamp_and_print(store: Store, ledger: Ledger, outcomes: list[Any], tsas: list[str],
@@ -290,9 +314,10 @@ def _cmd_export(args: argparse.Namespace, out: Output) -> int:
 
 def _register_retry(commands: Any) -> argparse.ArgumentParser:
     sub = commands.add_parser(
-        "retry", help="ask again for pending time-stamps (and witnesses)",
-        description="Ask each time-stamp authority that failed before for its pending "
-        "stamps. Exit 1 if any is still pending.")
+        "retry", help="ask again for pending witnesses and time-stamps",
+        description="Send every capture whose witness archive is pending, unknown or failed "
+        "in a way that may pass (within the same rate limits), then ask each time-stamp "
+        "authority that failed before for its pending stamps. Exit 1 if any is still pending.")
     sub.add_argument("--timeout", type=_positive_float, default=30.0, metavar="SECONDS",
                      help="timeout per request (default 30 s)")
     sub.set_defaults(handler=_cmd_retry)
@@ -304,19 +329,82 @@ def _cmd_retry(args: argparse.Namespace, out: Output) -> int:
 
     store, ledger = _open_store(args, create=False)
     with ledger:
+        unconfirmed = _retry_witnesses(ledger, store, out)
         results = retry_pending_stamps(ledger, store, timeout=args.timeout,
                                        roots=trust_roots_from_env())
     for result in results:
         out.item(result, f"time-stamp #{result['seq']} from {result['tsa']}: {result['status']}"
                  + (f" ({result['error']})" if result["error"] else ""))
-    if not results:
+    if not results and unconfirmed is None:
         out.say("nothing pending")
+    if unconfirmed:
+        return EXIT_NEGATIVE
     return EXIT_NEGATIVE if any(r["status"] != "granted" for r in results) else EXIT_OK
+
+
+def _retry_witnesses(ledger: Ledger, store: Store, out: Output) -> int | None:
+    """Send pending witness submissions again; how many are still unconfirmed (None: none)."""
+    from provenance.witnessing import retry_pending
+
+    sent = unconfirmed = 0
+    for result in retry_pending(ledger, store):
+        sent += 1
+        unconfirmed += result["status"] != "archived"
+        out.item({"kind": "witness", **result},
+                 f"witness {result['name']} for #{result['capture_seq']} "
+                 f"{result['url_captured']}: {result['status']}"
+                 + (f" ({result['error']})" if result["error"] else ""))
+        if result["agrees"] is False:
+            out.error(f"{result['url_captured']}: witness {result['name']} holds a DIFFERENT "
+                      f"copy at {result['url']}")
+    return unconfirmed if sent else None
+
+
+# --- history ------------------------------------------------------------------------------
+
+def _register_history(commands: Any) -> argparse.ArgumentParser:
+    sub = commands.add_parser(
+        "history", help="every capture of a URL: local and in witness archives",
+        description="List every local capture of URL and every snapshot the witness archives' "
+        "CDX indexes hold, oldest first, with time, HTTP status, digest and where it lives; "
+        "local captures say what changed since the previous one.")
+    sub.add_argument("url", metavar="URL", help="the http(s) URL")
+    sub.add_argument("--to", action="append", metavar="WITNESS", default=None,
+                     help="witness archives to ask: ia, pywb=BASE or none (repeatable; "
+                     "default as for archive)")
+    sub.set_defaults(handler=_cmd_history)
+    return sub
+
+
+def _cmd_history(args: argparse.Namespace, out: Output) -> int:
+    from provenance.batch import validate_urls
+    from provenance.witnessing import history
+
+    (url,) = validate_urls([args.url])
+    specs = _witness_specs(args.to)
+    store, ledger = _open_store(args, create=False)
+    with ledger:
+        items = history(ledger, url, specs)
+    for item in items:
+        if item.get("error"):
+            if out.json_mode:
+                out.item(item)
+            out.error(f"{item['source']}: {item['error']}")
+            continue
+        changed = item.get("changed") or {}
+        what = [k for k in ("body", "text", "status", "final_url") if changed.get(k)]
+        note = (f"  changed: {', '.join(what)}" if what else "  unchanged") if changed else ""
+        out.item(item, f"{item['time']}  {item['source']:<6}  {item['status'] or '-'}  "
+                 f"{item['digest'] or '-'}  {item['where']}{note}")
+    if not items:
+        out.say(f"no captures of {url}")
+    return EXIT_OK if any(not i.get("error") for i in items) else EXIT_NEGATIVE
 
 
 # --- plumbing -----------------------------------------------------------------------------
 
-REGISTRY = [_register_archive, _register_check, _register_export, _register_retry]
+REGISTRY = [_register_archive, _register_check, _register_export, _register_retry,
+            _register_history]
 
 
 def _open_store(args: argparse.Namespace, *, create: bool = True) -> tuple[Store, Ledger]:

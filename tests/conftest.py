@@ -56,3 +56,16 @@ def pywb(tmp_path_factory):
 
     with PywbServer(tmp_path_factory.mktemp("pywb")) as server:
         yield server
+
+
+@pytest.fixture(autouse=True)
+def _no_real_witness(monkeypatch):
+    """No test reaches web.archive.org: ``archive`` without ``--to`` sends to no witness, and
+    ``--to ia`` goes to a closed loopback port unless a test points PROVENANCE_WAYBACK at the
+    ``wayback`` fixture."""
+    from webfixtures import closed_port
+
+    monkeypatch.setenv("PROVENANCE_TO", "none")
+    monkeypatch.setenv("PROVENANCE_WAYBACK", f"http://127.0.0.1:{closed_port()}")
+    for name in ("IA_ACCESS_KEY", "IA_SECRET_KEY"):
+        monkeypatch.delenv(name, raising=False)

@@ -1,0 +1,250 @@
+"""Witness records: what each witness archive did with a capture, and whether it agrees.
+
+After a capture record, every ``--to`` witness gets the URL (:mod:`archive.witness`) and one
+``witness`` record is appended per witness::
+
+    {capture_seq, capture_hash, witness, status, url, archived_at, error, retryable,
+     agrees, witness_sha256, payload_sha256, attempt, previous_seq}
+
+``agrees`` compares the SHA-256 of the witness's raw copy (``id_``) with the SHA-256 of our
+capture's payload (``payload_sha256``: the final response body with Content-Encoding undone,
+as the witness serves it): ``true``/``false``, or ``null`` when there was no copy to compare
+(pending, failed, or a copy that could not be read) — could not check, never a guess.
+
+A witness that is down, refusing or slow never costs the capture: its record says
+``pending``/``unknown``/``failed`` with a one-line error, and :func:`retry_pending` asks again
+for every capture whose latest record for a witness is pending, unknown or a retryable
+failure. Records are never changed: a retry is a new record naming the earlier one
+(``previous_seq``) with ``attempt`` one higher.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
+
+from archive.capture import Capture
+from archive.errors import ArchiveError, WitnessError
+from archive.fetch import decoded_body
+from archive.memento import ARCHIVED, FAILED, PENDING, UNKNOWN
+from archive.urls import normalize_url
+from archive.witness import (
+    WitnessConfig,
+    WitnessResult,
+    WitnessSpec,
+    shared_witness,
+)
+from provenance.capture import CAPTURE
+from provenance.errors import LedgerError
+from provenance.hashing import CHUNK_SIZE
+from provenance.ledger import Ledger, Record
+from provenance.store import Store
+
+WITNESS = "witness"
+RETRY_STATUSES = (PENDING, UNKNOWN)
+
+
+def capture_payload_sha256(cap: Capture) -> str | None:
+    """Our payload hash for a fresh capture: the final body with Content-Encoding undone."""
+    try:
+        return hashlib.sha256(decoded_body(cap.result.final)).hexdigest()
+    except ArchiveError:
+        return None  # a body we cannot decode cannot be compared: agrees stays null
+
+
+def stored_payload_sha256(store: Store | None, capture_record: Record) -> str | None:
+    """The same hash from the capture's stored WARC (warcio undoes Content-Encoding)."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    warc = next((f for f in capture_record.files if f.get("role") == "warc"), None)
+    if store is None or warc is None:
+        return None
+    digest = None
+    try:
+        with open(store.path(warc["path"]), "rb") as handle:
+            for record in ArchiveIterator(handle):
+                if record.rec_type == "response":
+                    hasher = hashlib.sha256()
+                    stream = record.content_stream()
+                    for block in iter(lambda s=stream: s.read(CHUNK_SIZE), b""):
+                        hasher.update(block)
+                    digest = hasher.hexdigest()  # the last response is the final hop
+    except (OSError, ValueError, ArchiveError, zlib.error):
+        return None
+    return digest
+
+
+def witness_json(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The contract's per-witness JSON (``witnesses`` list item) from a witness record."""
+    keys = ("status", "url", "archived_at", "error", "agrees", "witness_sha256", "attempt")
+    return {"name": data.get("witness"), **{k: data.get(k) for k in keys}}
+
+
+def _record_data(capture_record: Record, result: WitnessResult, *, capture_sha256: str | None,
+                 attempt: int, previous_seq: int | None) -> dict[str, Any]:
+    agrees = None
+    if result.status == ARCHIVED and result.raw_sha256 and capture_sha256:
+        agrees = result.raw_sha256 == capture_sha256
+    return {
+        "capture_seq": capture_record.seq,
+        "capture_hash": capture_record.record_hash,
+        "witness": result.name,
+        "status": result.status,
+        "url": result.url,
+        "archived_at": result.archived_at,
+        "error": result.error,
+        "retryable": result.retryable,
+        "job_id": result.job_id,
+        "agrees": agrees,
+        "witness_sha256": result.raw_sha256,
+        "payload_sha256": capture_sha256,
+        "attempt": attempt,
+        "previous_seq": previous_seq,
+    }
+
+
+def record_witnesses(
+    ledger: Ledger,
+    capture_record: Record,
+    specs: Iterable[WitnessSpec],
+    *,
+    capture_sha256: str | None,
+    config: WitnessConfig | None = None,
+    env: Mapping[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """Send one capture to every witness; append one ``witness`` record each; their JSON.
+
+    ``capture_sha256`` is our payload hash (Content-Encoding undone) to compare with.
+    """
+    env = os.environ if env is None else env
+    url = str(capture_record.data.get("url") or capture_record.subject)
+    out = []
+    for spec in specs:
+        result = shared_witness(spec, config, env).submit(url)
+        data = _record_data(capture_record, result, capture_sha256=capture_sha256,
+                            attempt=1, previous_seq=None)
+        record = ledger.append(WITNESS, data, subject=capture_record.subject)
+        out.append({**witness_json(data), "ledger_seq": record.seq})
+    return out
+
+
+def witness_step(specs: list[WitnessSpec], config: WitnessConfig | None = None,
+                 env: Mapping[str, str] | None = None
+                 ) -> Callable[[Ledger, Record, Capture], list[dict[str, Any]]]:
+    """The :class:`provenance.capture.Capturer` hook that witnesses each new capture."""
+
+    def step(ledger: Ledger, record: Record, cap: Capture) -> list[dict[str, Any]]:
+        return record_witnesses(ledger, record, specs, capture_sha256=capture_payload_sha256(cap),
+                                config=config, env=env)
+
+    return step
+
+
+def latest_witness_records(ledger: Ledger) -> dict[tuple[int, str], Record]:
+    """The newest ``witness`` record per (capture seq, witness name)."""
+    latest: dict[tuple[int, str], Record] = {}
+    for record in ledger.records(kind=WITNESS):
+        key = (int(record.data.get("capture_seq", 0)), str(record.data.get("witness")))
+        latest[key] = record  # records come in seq order: the last one wins
+    return latest
+
+
+def needs_retry(data: Mapping[str, Any]) -> bool:
+    status = data.get("status")
+    return status in RETRY_STATUSES or (status == FAILED and bool(data.get("retryable")))
+
+
+def retry_pending(
+    ledger: Ledger,
+    store: Store | None = None,
+    *,
+    config: WitnessConfig | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Ask each witness again for every capture it has not confirmed; yields each outcome."""
+    env = os.environ if env is None else env
+    for (capture_seq, name), previous in sorted(latest_witness_records(ledger).items()):
+        if not needs_retry(previous.data):
+            continue
+        capture_record = ledger.get(capture_seq)
+        if capture_record is None or capture_record.kind != CAPTURE:
+            raise LedgerError(f"witness record #{previous.seq} names capture #{capture_seq}, "
+                              "which is not a capture record")
+        try:
+            spec = WitnessSpec.parse(name)
+        except ValueError:
+            continue  # a witness this version no longer knows: leave its record as it is
+        ours = previous.data.get("payload_sha256") or stored_payload_sha256(store,
+                                                                            capture_record)
+        url = str(capture_record.data.get("url") or capture_record.subject)
+        result = shared_witness(spec, config, env).submit(url)
+        data = _record_data(capture_record, result, capture_sha256=ours,
+                            attempt=int(previous.data.get("attempt") or 1) + 1,
+                            previous_seq=previous.seq)
+        record = ledger.append(WITNESS, data, subject=capture_record.subject)
+        yield {**witness_json(data), "url_captured": url, "capture_seq": capture_seq,
+               "capture_id": capture_record.id, "ledger_seq": record.seq}
+
+
+def history(
+    ledger: Ledger,
+    url: str,
+    specs: Iterable[WitnessSpec],
+    *,
+    config: WitnessConfig | None = None,
+    env: Mapping[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """Every local capture and every witness snapshot of ``url``, oldest first.
+
+    Each item: ``source`` (``local`` or the witness name), ``time`` (RFC 3339), ``status``
+    (HTTP), ``digest`` (``sha256:…`` for ours, the witness's ``sha1:…`` CDX digest), ``where``
+    (store path or memento URL). Local captures also say what ``changed`` since the
+    previous local capture. A witness whose index cannot be read gives one item with
+    ``error`` (and no ``time``), listed last.
+    """
+    env = os.environ if env is None else env
+    try:
+        url = normalize_url(url)
+    except ArchiveError:
+        pass
+    items: list[dict[str, Any]] = []
+    previous: dict[str, Any] | None = None
+    for record in ledger.records(kind=CAPTURE, subject=url):
+        data = record.data
+        warc = next((f["path"] for f in record.files if f.get("role") == "warc"), None)
+        item: dict[str, Any] = {
+            "source": "local", "time": data.get("fetched_at"), "status": data.get("http_status"),
+            "digest": f"sha256:{data.get('sha256')}", "where": warc, "id": record.id,
+            "ledger_seq": record.seq, "final_url": data.get("final_url"),
+            "text_sha256": data.get("text_sha256"),
+        }
+        if previous is not None:
+            item["changed"] = {
+                "body": previous["sha256"] != data.get("sha256"),
+                "text": previous["text_sha256"] != data.get("text_sha256"),
+                "status": previous["http_status"] != data.get("http_status"),
+                "final_url": previous["final_url"] != data.get("final_url"),
+                "since_id": previous["id"],
+            }
+        previous = {**data, "id": record.id}
+        items.append(item)
+    errors = []
+    for spec in specs:
+        witness = shared_witness(spec, config, env)
+        try:
+            rows = witness.snapshots(url)
+        except WitnessError as exc:
+            errors.append({"source": spec.name, "time": None, "error": str(exc)})
+            continue
+        for row in rows:
+            items.append({
+                "source": spec.name, "time": row.captured_at, "status": row.statuscode,
+                "digest": f"sha1:{row.digest}" if row.digest else None,
+                "where": witness.snapshot_url(row), "mimetype": row.mimetype,
+                "length": row.length,
+            })
+    items.sort(key=lambda item: (item["time"] or "", item["source"] != "local"))
+    return items + errors

@@ -1,0 +1,208 @@
+"""Witnesses through the CLI: archive --to, retry, history; ledger records and check."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+
+import pytest
+from webfixtures import GZIP_HTML, closed_port, page_body
+
+from provenance.cli import main
+from provenance.ledger import Ledger
+from provenance.store import Store
+from provenance.witnessing import WITNESS, stored_payload_sha256
+
+
+@pytest.fixture
+def ia_env(monkeypatch, wayback):
+    monkeypatch.setenv("PROVENANCE_WAYBACK", wayback.base)
+    monkeypatch.setenv("PROVENANCE_IA_INTERVAL", "0")
+    monkeypatch.setenv("PROVENANCE_WITNESS_TRIES", "2")
+    return wayback
+
+
+def run(capsys, *argv):
+    code = main(["--json", *argv])
+    captured = capsys.readouterr()
+    items = [json.loads(line) for line in captured.out.splitlines() if line.strip()]
+    return code, items, captured.err
+
+
+def witness_records(store):
+    with Ledger(Store(store)) as ledger:
+        return [r.data for r in ledger.records(kind=WITNESS)]
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def test_archive_to_ia_records_an_agreeing_witness(tmp_path, capsys, web, ia_env):
+    store = str(tmp_path / "ev")
+    url = web.url("/page/11")
+    code, items, err = run(capsys, "--store", store, "archive", url, "--to", "ia",
+                           "--tsa", "none")
+    assert code == 0, err
+    (item,) = items
+    (w,) = item["witnesses"]
+    assert (w["name"], w["status"], w["agrees"]) == ("ia", "archived", True)
+    assert w["url"].startswith(ia_env.base + "/web/") and w["archived_at"].endswith("Z")
+    (record,) = witness_records(store)
+    assert record["capture_seq"] == item["ledger_seq"]
+    assert record["capture_hash"] == item["record_hash"]
+    assert record["witness_sha256"] == record["payload_sha256"] == sha(page_body(11))
+    assert record["attempt"] == 1 and record["previous_seq"] is None
+    assert main(["--store", store, "check"]) == 0
+
+
+def test_both_witnesses_at_once_with_jobs(tmp_path, capsys, web, ia_env, pywb):
+    store = str(tmp_path / "ev")
+    urls = [web.url(f"/page/{n}") for n in range(20, 24)]
+    code, items, err = run(capsys, "--store", store, "archive", *urls, "--to", "ia",
+                           "--to", f"pywb={pywb.base}", "--jobs", "4", "--tsa", "none")
+    assert code == 0, err
+    assert len(items) == 4
+    for item in items:
+        assert [w["name"] for w in item["witnesses"]] == ["ia", f"pywb={pywb.base}"]
+        assert all(w["status"] == "archived" and w["agrees"] is True
+                   for w in item["witnesses"]), item["witnesses"]
+    assert len(witness_records(store)) == 8
+
+
+def test_gzip_page_agrees_after_decoding(tmp_path, capsys, web, ia_env):
+    store = str(tmp_path / "ev")
+    code, items, _ = run(capsys, "--store", store, "archive", web.url("/gzip"), "--to", "ia",
+                         "--tsa", "none")
+    assert code == 0
+    assert items[0]["witnesses"][0]["agrees"] is True
+    assert items[0]["sha256"] != sha(GZIP_HTML)  # ours is the body as received (gzipped)
+    with Ledger(Store(store)) as ledger:
+        capture = next(ledger.records(kind="capture"))
+        assert stored_payload_sha256(Store(store), capture) == sha(GZIP_HTML)
+
+
+def test_tampering_witness_disagrees(tmp_path, capsys, web, ia_env):
+    ia_env.tamper = True
+    store = str(tmp_path / "ev")
+    code, items, err = run(capsys, "--store", store, "archive", web.url("/ru/utf8"),
+                           "--to", "ia", "--tsa", "none")
+    assert code == 0
+    w = items[0]["witnesses"][0]
+    assert w["status"] == "archived" and w["agrees"] is False
+    assert "DIFFERENT copy" in err
+
+
+def test_down_witness_keeps_the_capture_and_retry_delivers(tmp_path, capsys, web, ia_env,
+                                                           monkeypatch):
+    store = str(tmp_path / "ev")
+    url = web.url("/page/12")
+    monkeypatch.setenv("PROVENANCE_WAYBACK", f"http://127.0.0.1:{closed_port()}")
+    code, items, err = run(capsys, "--store", store, "archive", url, "--to", "ia",
+                           "--tsa", "none")
+    assert code == 0  # the capture is made; the witness is pending, not a failure to capture
+    w = items[0]["witnesses"][0]
+    assert w["status"] == "pending" and w["agrees"] is None and "refused" in w["error"]
+    assert "'provenance retry'" in err
+    assert main(["--store", store, "check"]) == 0
+    capsys.readouterr()
+
+    monkeypatch.setenv("PROVENANCE_WAYBACK", ia_env.base)  # the witness is back
+    code, items, err = run(capsys, "--store", store, "retry")
+    assert code == 0, err
+    (result,) = [i for i in items if i.get("kind") == "witness"]
+    assert (result["status"], result["agrees"], result["attempt"]) == ("archived", True, 2)
+    first, second = witness_records(store)
+    assert second["previous_seq"] is not None and second["capture_seq"] == first["capture_seq"]
+    code, items, _ = run(capsys, "--store", store, "retry")  # nothing left to send
+    assert code == 0 and not [i for i in items if i.get("kind") == "witness"]
+    assert main(["--store", store, "check"]) == 0
+
+
+def test_anonymous_refusal_is_pending_with_one_line_about_keys(tmp_path, capsys, web, ia_env):
+    ia_env.anonymous_status = 429
+    store = str(tmp_path / "ev")
+    code, items, err = run(capsys, "--store", store, "archive", web.url("/page/13"),
+                           "--to", "ia", "--tsa", "none")
+    assert code == 0
+    w = items[0]["witnesses"][0]
+    assert w["status"] == "pending"
+    assert "https://archive.org/account/s3.php" in w["error"]
+    lines = [line for line in err.splitlines() if "IA_ACCESS_KEY" in line]
+    assert len(lines) == 1
+    assert len(ia_env.hits("/save/")) == 1
+    code, items, _ = run(capsys, "--store", store, "retry")
+    assert code == 1  # still pending: said, and the exit code says so
+
+
+def test_spn2_job_that_never_ends_is_unknown_then_retried(tmp_path, capsys, web, ia_env,
+                                                          monkeypatch):
+    """Keys in the environment switch to SPN2; a job pending past its deadline is unknown."""
+    from archive.witness import WitnessConfig
+
+    ia_env.keys = ("k", "s")
+    ia_env.job_never_ends = True
+    monkeypatch.setenv("IA_ACCESS_KEY", "k")
+    monkeypatch.setenv("IA_SECRET_KEY", "s")
+    from_env = WitnessConfig.from_env
+    deadline = {"seconds": 0.2}
+
+    def short_deadline(env=None):
+        return dataclasses.replace(from_env(env), ia_job_deadline=deadline["seconds"],
+                                   ia_poll_interval=0.05)
+
+    monkeypatch.setattr(WitnessConfig, "from_env", short_deadline)
+    store = str(tmp_path / "ev")
+    code, items, _ = run(capsys, "--store", store, "archive", web.url("/page/14"),
+                         "--to", "ia", "--tsa", "none")
+    assert code == 0
+    assert items[0]["witnesses"][0]["status"] == "unknown"
+    ia_env.job_never_ends = False
+    deadline["seconds"] = 30.0
+    code, items, err = run(capsys, "--store", store, "retry")
+    assert code == 0, [(i["status"], i["error"]) for i in items]
+    assert [i["status"] for i in items if i.get("kind") == "witness"] == ["archived"]
+
+
+def test_history_merges_local_and_witness_snapshots(tmp_path, capsys, web, ia_env):
+    store = str(tmp_path / "ev")
+    url = web.url("/page/15")
+    for _ in range(2):
+        assert main(["--store", store, "archive", url, "--to", "ia", "--tsa", "none"]) == 0
+    capsys.readouterr()
+    code, items, err = run(capsys, "--store", store, "history", url, "--to", "ia")
+    assert code == 0, err
+    sources = [i["source"] for i in items]
+    assert sources.count("local") == 2 and sources.count("ia") == 2
+    times = [i["time"] for i in items]
+    assert times == sorted(times)
+    local = [i for i in items if i["source"] == "local"]
+    assert "changed" not in local[0]
+    assert local[1]["changed"]["body"] is False and local[1]["changed"]["since_id"]
+    ia_rows = [i for i in items if i["source"] == "ia"]
+    assert all(r["where"].startswith(ia_env.base + "/web/") for r in ia_rows)
+    assert all(r["digest"].startswith("sha1:") and r["status"] == 200 for r in ia_rows)
+
+
+def test_history_with_a_witness_down_still_lists_local(tmp_path, capsys, web):
+    store = str(tmp_path / "ev")
+    url = web.url("/page/16")
+    assert main(["--store", store, "archive", url, "--to", "none", "--tsa", "none"]) == 0
+    capsys.readouterr()
+    code, items, err = run(capsys, "--store", store, "history", url, "--to", "ia")
+    assert code == 0
+    assert [i["source"] for i in items] == ["local", "ia"]
+    assert items[1]["error"] and "ia:" in err
+
+
+@pytest.mark.parametrize("spec", ["wayback", "pywb", "pywb=http://127.0.0.1:1", "none,ia"])
+def test_bad_witness_is_a_usage_error(tmp_path, capsys, spec):
+    store = tmp_path / "ev"
+    argv = ["--store", str(store), "archive", "http://127.0.0.1:9/x", "--tsa", "none"]
+    for value in spec.split(","):
+        argv += ["--to", value]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("provenance: ")
+    assert not store.exists()
