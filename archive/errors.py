@@ -3,7 +3,7 @@
 ::
 
     ArchiveError
-     ├── BadUrl        the URL itself is unusable (malformed, not http/https, no host): a usage error
+     ├── BadUrl        the URL is unusable (malformed, not http/https, no host): a usage error
      ├── FetchError    the page could not be fetched (refused, DNS, timeout, redirect loop, too big)
      └── WitnessError  a witness archive (Wayback Machine, pywb) did not take or return a copy
 """

@@ -133,7 +133,6 @@ def _tsa_urls(values: list[str] | None) -> list[str]:
 
 def _cmd_archive(args: argparse.Namespace, out: Output) -> int:
     from archive.fetch import Fetcher
-
     from provenance.batch import already_captured, read_url_list, run_batch, validate_urls
     from provenance.capture import Capturer
 

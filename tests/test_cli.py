@@ -1,0 +1,114 @@
+"""The command line: help for every command, exit codes, one clear line for bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from provenance.cli import build_parser, main
+
+
+def commands():
+    return sorted(build_parser()._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
+
+
+def test_every_command_has_help(capsys):
+    assert {"archive", "check"} <= set(commands())
+    for name in commands():
+        with pytest.raises(SystemExit) as exit_info:
+            main([name, "--help"])
+        assert exit_info.value.code == 0
+        out = capsys.readouterr().out
+        assert f"usage: provenance {name}" in out
+        assert len(out.splitlines()) > 3, f"{name} --help says too little"
+
+
+def test_global_options_work_before_and_after_the_command(tmp_path, capsys):
+    store = str(tmp_path / "ev")
+    assert main(["--store", store, "archive", "--to", "none", "-i", "/nonexistent"]) == 2
+    assert main(["archive", "--store", store, "-i", "/nonexistent"]) == 2
+    assert "cannot read URL list /nonexistent" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("url,message", [
+    ("ftp://example.org/file", "http"),
+    ("file:///etc/passwd", "http"),
+    ("javascript:alert(1)", "http"),
+    ("http://", "host"),
+    ("not a url", ""),
+    ("http://exa mple.org/", ""),
+])
+def test_bad_urls_are_one_line_and_exit_2_and_leave_no_store(tmp_path, capsys, url, message):
+    store = tmp_path / "ev"
+    code = main(["--store", str(store), "archive", url])
+    captured = capsys.readouterr()
+    assert code == 2
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("provenance: ")
+    assert message in lines[0]
+    assert "Traceback" not in captured.err
+    assert not store.exists(), "bad input must not create or touch the store"
+
+
+def test_one_bad_url_in_a_list_captures_nothing(tmp_path, capsys):
+    listing = tmp_path / "urls.txt"
+    listing.write_text("# a comment\nhttp://127.0.0.1:9/ok\nfile:///etc/passwd\n")
+    store = tmp_path / "ev"
+    assert main(["--store", str(store), "archive", "-i", str(listing)]) == 2
+    assert "file:///etc/passwd" in capsys.readouterr().err
+    assert not store.exists()
+
+
+def test_store_path_that_is_a_file(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("keep me")
+    assert main(["--store", str(blocker), "check"]) == 2
+    assert "is a file" in capsys.readouterr().err
+    assert blocker.read_text() == "keep me"
+
+
+def test_corrupted_ledger_is_exit_2_and_kept(tmp_path, capsys):
+    store = tmp_path / "ev"
+    store.mkdir()
+    (store / "ledger.sqlite3").write_bytes(b"\x00garbage" * 512)
+    assert main(["--store", str(store), "check"]) == 2
+    err = capsys.readouterr().err
+    assert "damaged or not a provenance ledger" in err and "Traceback" not in err
+    assert (store / "ledger.sqlite3").read_bytes() == b"\x00garbage" * 512
+
+
+def test_check_on_a_missing_store_is_a_usage_error(tmp_path, capsys):
+    assert main(["--store", str(tmp_path / "none"), "check"]) == 2
+    assert "no evidence store" in capsys.readouterr().err
+
+
+def test_check_json_is_clean_json_lines(tmp_path, capsys):
+    store = tmp_path / "ev"
+    from provenance.ledger import Ledger
+    from provenance.store import Store
+
+    Ledger(Store(store)).append("note", {"text": "hello"})
+    assert main(["--store", str(store), "--json", "check"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [json.loads(line)["intact"] for line in lines] == [True]
+
+
+def test_unknown_option_is_exit_2_without_traceback(capsys):
+    assert _exit_code(["archive", "--no-such-option"]) == 2
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_python_dash_m_runs_the_cli():
+    done = subprocess.run([sys.executable, "-m", "provenance", "--version"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.startswith("provenance ")
+
+
+def _exit_code(argv):
+    try:
+        return main(argv)
+    except SystemExit as exc:
+        return exc.code
