@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -163,6 +164,7 @@ def _cmd_archive(args: argparse.Namespace, out: Output) -> int:
         failures = 0
         outcomes = run_batch(capturer, todo, jobs=args.jobs)
         unstamped: list[Any] = []  # stamped together: one TSA request per 1,000 captures
+        first_unstamped = 0.0
         for outcome in out.progress(outcomes, total=len(todo), desc="capturing"):
             if not outcome.ok:
                 failures += 1
@@ -171,14 +173,20 @@ def _cmd_archive(args: argparse.Namespace, out: Output) -> int:
                     out.item(outcome.to_json())
                 continue
             _say_witnesses(outcome.url, outcome.witnesses, out)
+            if not unstamped:
+                first_unstamped = time.monotonic()
             unstamped.append(outcome)
-            if len(unstamped) >= STAMP_BATCH:
+            # Without a TSA each capture is reported as soon as it is recorded; with one, a
+            # batch shares one request but never waits longer than STAMP_WAIT seconds.
+            if (not tsas or len(unstamped) >= STAMP_BATCH
+                    or time.monotonic() - first_unstamped >= STAMP_WAIT):
                 _stamp_and_print(store, ledger, unstamped, tsas, args, out)
         _stamp_and_print(store, ledger, unstamped, tsas, args, out)
     return EXIT_NEGATIVE if failures else EXIT_OK
 
 
 STAMP_BATCH = 1000
+STAMP_WAIT = 30.0
 
 
 def _witness_step(specs: list[Any]) -> Any:
