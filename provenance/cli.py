@@ -151,9 +151,12 @@ def _cmd_archive(args: argparse.Namespace, out: Output) -> int:
         todo = urls
         if args.input and not args.again:
             done = already_captured(ledger, urls)
+            unsent = _witness_unsent(store, ledger, done.values(), specs)
             for url in urls:
                 if url in done:
                     outcome = done[url]
+                    outcome.witnesses = unsent.get(outcome.record.seq, [])
+                    _say_witnesses(url, outcome.witnesses, out)
                     out.item(outcome.to_json(), _human_capture(outcome))
             todo = [url for url in urls if url not in done]
             if done:
@@ -193,6 +196,16 @@ def _witness_step(specs: list[Any]) -> Any:
     from provenance.witnessing import witness_step
 
     return witness_step(specs) if specs else None
+
+
+def _witness_unsent(store: Store, ledger: Ledger, done: Any, specs: list[Any]
+                    ) -> dict[int, list[dict[str, Any]]]:
+    """Resume: captures already made but never sent to a witness named now are sent now."""
+    if not specs:
+        return {}
+    from provenance.witnessing import witness_unsent
+
+    return witness_unsent(ledger, store, [o.record for o in done], specs)
 
 
 def _say_witnesses(url: str, witnesses: list[dict[str, Any]], out: Output) -> None:

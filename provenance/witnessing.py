@@ -143,6 +143,32 @@ def witness_step(specs: list[WitnessSpec], config: WitnessConfig | None = None,
     return step
 
 
+def witness_unsent(
+    ledger: Ledger,
+    store: Store | None,
+    captures: Iterable[Record],
+    specs: list[WitnessSpec],
+    *,
+    config: WitnessConfig | None = None,
+    env: Mapping[str, str] | None = None,
+) -> dict[int, list[dict[str, Any]]]:
+    """Send earlier captures to the witnesses that never got them; per capture seq, their JSON.
+
+    A run killed between recording a capture and its witness record, or a capture made with
+    ``--to none``, is resumed with a witness: the rerun of the batch delivers it.
+    """
+    sent = {(seq, name) for seq, name in latest_witness_records(ledger)}
+    out: dict[int, list[dict[str, Any]]] = {}
+    for capture_record in captures:
+        missing = [s for s in specs if (capture_record.seq, s.name) not in sent]
+        if missing:
+            out[capture_record.seq] = record_witnesses(
+                ledger, capture_record, missing,
+                capture_sha256=stored_payload_sha256(store, capture_record),
+                config=config, env=env)
+    return out
+
+
 def latest_witness_records(ledger: Ledger) -> dict[tuple[int, str], Record]:
     """The newest ``witness`` record per (capture seq, witness name)."""
     latest: dict[tuple[int, str], Record] = {}

@@ -178,3 +178,25 @@ def test_kill_9_mid_batch_then_resume_loses_nothing_and_repeats_nothing(tmp_path
     assert sorted(subjects) == sorted(urls)  # every URL once: nothing lost, nothing twice
     assert subprocess.run([sys.executable, "-m", "provenance", "--store", str(store), "check"],
                           env=env, capture_output=True).returncode == 0
+
+
+def test_rerun_with_a_witness_sends_what_the_first_run_did_not(tmp_path, capsys, web, wayback,
+                                                                monkeypatch):
+    """Captured with --to none (or killed before the witness answered): the rerun of the
+    list sends those captures to the witness without fetching the pages again."""
+    monkeypatch.setenv("PROVENANCE_WAYBACK", wayback.base)
+    monkeypatch.setenv("PROVENANCE_IA_INTERVAL", "0")
+    store = tmp_path / "ev"
+    (list_file := tmp_path / "urls.txt").write_text(
+        f"{web.url('/page/21')}\n{web.url('/page/22')}\n")
+    run(capsys, "--store", str(store), "archive", "-i", str(list_file), "--to", "none")
+    hits = web.hits("/page/21")
+    code, items, _ = run(capsys, "--store", str(store), "archive", "-i", str(list_file),
+                         "--to", "ia")
+    assert code == 0 and web.hits("/page/21") == hits + 1  # once, by the witness only
+    assert [w["status"] for i in items for w in i["witnesses"]] == ["archived", "archived"]
+    assert all(w["agrees"] is True for i in items for w in i["witnesses"])
+    code, items, _ = run(capsys, "--store", str(store), "archive", "-i", str(list_file),
+                         "--to", "ia")
+    assert code == 0 and [i["witnesses"] for i in items] == [[], []]  # nothing sent twice
+    assert main(["--store", str(store), "check"]) == 0
