@@ -3,8 +3,8 @@
 Three pieces, used together through :class:`Throttle`:
 
 * :class:`RateLimiter` — a minimum interval between requests to one witness, shared by every
-  thread that talks to it (slots are reserved under a lock, then slept for outside it, so
-  ``--jobs 4`` never sends faster than one job would);
+  thread that talks to it (callers take turns and each grant is spaced from the previous
+  grant as actually given, so ``--jobs 4`` never sends faster than one job would);
 * :func:`parse_retry_after` — ``Retry-After`` as seconds or as an HTTP date;
 * :class:`Backoff` — exponential backoff with jitter on 429 and 5xx, never sooner than the
   server's ``Retry-After``, for a bounded number of tries. When the tries run out, or the
@@ -74,7 +74,15 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
 
 
 class RateLimiter:
-    """At most one request per ``min_interval`` seconds, across threads."""
+    """At least ``min_interval`` seconds between any two grants, across threads.
+
+    A grant is the moment :meth:`wait` returns, read from the limiter's clock *after* any
+    sleep: callers take turns (one sleeps at a time, in the order they got the turn), and
+    the next grant is reserved from the time the previous one was actually given, not
+    from when it was planned. So a thread that oversleeps (a busy machine) delays the ones
+    after it instead of letting them through closer together, and a sleep that returns
+    early just sleeps again. The returned grant times are the spacing guarantee.
+    """
 
     def __init__(
         self,
@@ -88,18 +96,21 @@ class RateLimiter:
         self.min_interval = float(min_interval)
         self._clock = clock
         self._sleep = sleep
-        self._lock = threading.Lock()
+        self._turn = threading.Lock()  # held while waiting: one caller at a time
+        self._lock = threading.Lock()  # guards _next (defer() may change it mid-wait)
         self._next = float("-inf")
 
     def wait(self) -> float:
-        """Block until this caller's slot; returns the clock time of the slot."""
-        with self._lock:
-            now = self._clock()
-            slot = max(now, self._next)
-            self._next = slot + self.min_interval
-        if slot > now:
-            self._sleep(slot - now)
-        return slot
+        """Block until this caller may go; returns the clock time it was let go."""
+        with self._turn:
+            while True:
+                with self._lock:
+                    now = self._clock()
+                    if now >= self._next:
+                        self._next = now + self.min_interval
+                        return now
+                    delay = self._next - now
+                self._sleep(delay)
 
     def defer(self, seconds: float) -> None:
         """No request before ``seconds`` from now (a Retry-After or a backoff)."""
