@@ -50,6 +50,7 @@ __all__ = [
 
 
 IA_INTERVAL_ENV = "PROVENANCE_IA_INTERVAL"
+IA_READ_INTERVAL_ENV = "PROVENANCE_IA_READ_INTERVAL"
 TRIES_ENV = "PROVENANCE_WITNESS_TRIES"
 
 
@@ -148,19 +149,24 @@ class WitnessConfig:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> WitnessConfig:
-        """Defaults, with ``PROVENANCE_IA_INTERVAL`` (seconds between Internet Archive saves)
-        and ``PROVENANCE_WITNESS_TRIES`` (tries per request before a submission stays
-        pending) when set."""
+        """Defaults, with ``PROVENANCE_IA_INTERVAL`` (seconds between Internet Archive saves),
+        ``PROVENANCE_IA_READ_INTERVAL`` (seconds between its reads: raw copies, CDX,
+        availability) and ``PROVENANCE_WITNESS_TRIES`` (tries per request before a
+        submission stays pending) when set."""
         env = os.environ if env is None else env
-        interval, tries = env.get(IA_INTERVAL_ENV, "").strip(), env.get(TRIES_ENV, "").strip()
         values: dict[str, Any] = {}
-        if interval:
+        for name, key in ((IA_INTERVAL_ENV, "ia_save_interval"),
+                          (IA_READ_INTERVAL_ENV, "ia_read_interval")):
+            text = env.get(name, "").strip()
+            if not text:
+                continue
             try:
-                values["ia_save_interval"] = float(interval)
+                values[key] = float(text)
             except ValueError:
-                values["ia_save_interval"] = -1.0
-            if not values["ia_save_interval"] >= 0:
-                raise BadWitnessSpec(f"{IA_INTERVAL_ENV}={interval!r}: give seconds, e.g. 10")
+                values[key] = -1.0
+            if not values[key] >= 0:
+                raise BadWitnessSpec(f"{name}={text!r}: give seconds, e.g. 10")
+        tries = env.get(TRIES_ENV, "").strip()
         if tries:
             if not tries.isdigit() or int(tries) < 1:
                 raise BadWitnessSpec(f"{TRIES_ENV}={tries!r}: give a whole number of at least 1")

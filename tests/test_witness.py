@@ -64,3 +64,18 @@ def test_memento_links():
     assert links[1][1]["rel"] == "memento"
     assert ts_from_url(links[1][0]) == ("20220321140307", "http://h/p")
     assert ts_from_url("/web/20220321140307id_/http://h/p") == ("20220321140307", "http://h/p")
+
+
+def test_config_from_env_intervals_and_tries():
+    from archive.witness import WitnessConfig
+
+    config = WitnessConfig.from_env({"PROVENANCE_IA_INTERVAL": "2.5",
+                                     "PROVENANCE_IA_READ_INTERVAL": "0",
+                                     "PROVENANCE_WITNESS_TRIES": "2"})
+    assert (config.ia_save_interval, config.ia_read_interval, config.backoff.tries) == (
+        2.5, 0.0, 2)
+    assert WitnessConfig.from_env({}) == WitnessConfig()
+    for name, value in (("PROVENANCE_IA_READ_INTERVAL", "-1"), ("PROVENANCE_IA_INTERVAL", "x"),
+                        ("PROVENANCE_WITNESS_TRIES", "0")):
+        with pytest.raises(BadWitnessSpec, match=name):
+            WitnessConfig.from_env({name: value})

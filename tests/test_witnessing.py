@@ -196,6 +196,37 @@ def test_history_with_a_witness_down_still_lists_local(tmp_path, capsys, web):
     assert items[1]["error"] and "ia:" in err
 
 
+@pytest.mark.slow
+def test_batch_of_100_urls_respects_the_save_interval(tmp_path, capsys, web, ia_env,
+                                                     monkeypatch):
+    """``archive -i FILE --jobs 4 --to ia``: the spacing is read from the times the server
+    received the saves, never from wall time."""
+    interval = 0.05
+    monkeypatch.setenv("PROVENANCE_IA_INTERVAL", str(interval))
+    monkeypatch.setenv("PROVENANCE_IA_READ_INTERVAL", "0")
+    urls = [web.url(f"/page/{n}") for n in range(100, 200)]
+    listing = tmp_path / "urls.txt"
+    listing.write_text("# a batch\n" + "\n".join(urls) + "\n")
+    store = str(tmp_path / "ev")
+    code, items, err = run(capsys, "--store", store, "archive", "-i", str(listing),
+                           "--jobs", "4", "--to", "ia", "--tsa", "none")
+    assert code == 0, err
+    assert sorted(i["url"] for i in items) == sorted(urls)
+    bad = [i["witnesses"] for i in items
+           if i["witnesses"][0]["status"] != "archived" or not i["witnesses"][0]["agrees"]]
+    assert not bad, bad[:3]
+    saves = sorted(h.time for h in ia_env.hits("/save/", method="GET"))
+    assert len(saves) == 100  # one save each: nothing was throttled into a retry
+    gaps = [b - a for a, b in zip(saves, saves[1:], strict=False)]
+    # The limiter spaces its grants exactly; a request then still takes a moment to reach
+    # the server, so one request's worth of slack. Over any run of k saves: >= (k-1) gaps.
+    slack = interval
+    for i in range(len(saves)):
+        for j in range(i + 1, len(saves)):
+            assert saves[j] - saves[i] >= (j - i) * interval - slack, (i, j, min(gaps))
+    assert sum(gaps) / len(gaps) >= interval  # and on average at least the interval
+
+
 @pytest.mark.parametrize("spec", ["wayback", "pywb", "pywb=http://127.0.0.1:1", "none,ia"])
 def test_bad_witness_is_a_usage_error(tmp_path, capsys, spec):
     store = tmp_path / "ev"
