@@ -16,6 +16,7 @@ from typing import Any
 
 from archive.errors import ArchiveError, BadUrl
 from provenance import __version__
+from provenance.cli_screens import REGISTER as SCREEN_COMMANDS
 from provenance.errors import ProvenanceError, UsageError
 from provenance.ledger import Ledger
 from provenance.output import Output
@@ -424,7 +425,7 @@ def _cmd_history(args: argparse.Namespace, out: Output) -> int:
 # --- plumbing -----------------------------------------------------------------------------
 
 REGISTRY = [_register_archive, _register_check, _register_export, _register_retry,
-            _register_history]
+            _register_history, *SCREEN_COMMANDS]
 
 
 def _open_store(args: argparse.Namespace, *, create: bool = True) -> tuple[Store, Ledger]:

@@ -1,0 +1,352 @@
+"""The screenshot commands: ``provenance ocr`` and ``provenance verify``.
+
+Thin, like the rest of the CLI: arguments are checked, then the library does the work
+(:mod:`provenance.screenshots` reads and caches, :mod:`provenance.match` decides,
+:mod:`provenance.annotate` and :mod:`provenance.report` draw). Everything a user can get
+wrong is checked before the store is opened, so a bad image, a missing Tesseract or a
+mistyped capture id changes nothing.
+
+:mod:`provenance.cli` imports this module for its ``REGISTRY``, so the helpers shared with
+it (store opening, ``--tsa``/``--to`` parsing) are imported inside the functions here.
+
+Exit codes (CONTRACT.md): ``ocr`` 0, or 2 for an image it cannot read; ``verify`` 0 only
+for ``match``, 1 for ``mismatch`` or ``absent``, 2 when it could not check at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+from provenance.errors import ImageError, ProvenanceError, StoreError, UsageError
+from provenance.ledger import Ledger, Record
+from provenance.output import Output
+from provenance.store import Store, resolve_store_path
+
+TESSERACT_ENV = "PROVENANCE_TESSERACT"
+"""The Tesseract program to run (default ``tesseract`` on the PATH)."""
+
+LANG_HELP = ("OCR languages: auto (choose among eng, rus, ukr per image; the default) or "
+             "Tesseract names joined with + (rus+eng)")
+
+
+def _tesseract() -> str:
+    return os.environ.get(TESSERACT_ENV) or "tesseract"
+
+
+def _add_reading_options(sub: argparse.ArgumentParser) -> None:
+    """--lang, --tsa and --timeout, as ``ocr`` and ``verify`` both take them."""
+    from provenance.cli import _positive_float
+
+    sub.add_argument("--lang", default="auto", metavar="auto|LANGS", help=LANG_HELP)
+    sub.add_argument("--tsa", action="append", metavar="URL", default=None,
+                     help="RFC 3161 time-stamp authority URL, or none (repeatable; "
+                     "env PROVENANCE_TSA)")
+    sub.add_argument("--timeout", type=_positive_float, default=30.0, metavar="SECONDS",
+                     help="timeout per network request (default 30 s)")
+
+
+# --- ocr ----------------------------------------------------------------------------------
+
+def _register_ocr(commands: Any) -> argparse.ArgumentParser:
+    from provenance.cli import _positive_int
+
+    sub = commands.add_parser(
+        "ocr", help="read the text of screenshots (kept and cached in the store)",
+        description="Read each image with Tesseract: text, words with boxes and confidences, "
+        "SHA-256 and perceptual hash. The image and its reading are kept in the store and "
+        "recorded in the ledger; an image read before is not read again. "
+        f"Env {TESSERACT_ENV} names the Tesseract program.")
+    sub.add_argument("images", nargs="+", metavar="IMAGE", help="PNG, JPEG, WebP, GIF... files")
+    sub.add_argument("--jobs", type=_positive_int, default=None, metavar="N",
+                     help="read N images at once (default: one per core)")
+    _add_reading_options(sub)
+    sub.set_defaults(handler=_cmd_ocr)
+    return sub
+
+
+def _cmd_ocr(args: argparse.Namespace, out: Output) -> int:
+    from provenance.cli import EXIT_OK, EXIT_USAGE
+    from provenance.screenshots import ocr_many_cached
+
+    lang, tsas = _check_inputs(args.images, args.lang, args.tsa)
+    store, ledger = _open_for_ocr(args, lang)
+    failures = 0
+    new: list[Record] = []
+    held: list[dict[str, Any]] = []  # with --tsa, printed once their stamp is known
+    with ledger:
+        rows = ocr_many_cached(store, ledger, args.images, lang, args.jobs,
+                               tesseract=_tesseract())
+        for _name, result, record, cached in out.progress(rows, total=len(args.images),
+                                                         desc="reading"):
+            if isinstance(result, ProvenanceError) or record is None:
+                failures += 1
+                out.error(str(result))
+                continue
+            data = {**result.to_json(), "cached": cached, "ledger_seq": record.seq,
+                    "record_hash": record.record_hash, "timestamps": []}
+            if not cached:
+                new.append(record)
+            if tsas and not cached:
+                held.append(data)
+            else:
+                out.item(data, _human_ocr(data))
+        timestamps = _stamp(store, ledger, new, tsas, args.timeout, out)
+    for data in held:
+        data["timestamps"] = timestamps
+        out.item(data, _human_ocr(data))
+    return EXIT_USAGE if failures else EXIT_OK
+
+
+def _human_ocr(data: dict[str, Any]) -> str:
+    cached = ", cached" if data["cached"] else ""
+    head = (f"== {data['image']}  ({data['lang']}, confidence {data['confidence']:.0f}{cached}, "
+            f"ledger #{data['ledger_seq']})")
+    return head + "\n" + (data["text"] or "(no text found)") + "\n"
+
+
+# --- verify -------------------------------------------------------------------------------
+
+def _register_verify(commands: Any) -> argparse.ArgumentParser:
+    sub = commands.add_parser(
+        "verify", help="does a screenshot show the claimed text? match / mismatch / absent",
+        description="Find the screenshot's passage that corresponds to the claim (or to a "
+        "captured page) and compare every figure exactly: 9 861 = 9,861 = 9861, but 9881 is "
+        "never 9861. Exit 0 for match, 1 for mismatch or absent, 2 if it could not check. "
+        "Every verification is a ledger record with the image's hash.")
+    sub.add_argument("image", metavar="IMAGE", help="the screenshot")
+    what = sub.add_mutually_exclusive_group(required=True)
+    what.add_argument("--text", metavar="CLAIM", help="the text the screenshot is said to show")
+    what.add_argument("--against", metavar="URL_OR_CAPTURE_ID",
+                      help="a stored capture (ledger number or record hash prefix), or a URL: "
+                      "its latest capture, captured now if there is none")
+    sub.add_argument("--annotate", metavar="OUT.png",
+                     help="write the screenshot with the passage boxed green and each "
+                     "differing figure red")
+    sub.add_argument("--report", metavar="OUT.html",
+                     help="write a self-contained HTML report (image embedded, opens offline)")
+    sub.add_argument("--to", action="append", metavar="WITNESS", default=None,
+                     help="with --against URL, when a capture is made: witness archive ia, "
+                     "pywb=BASE or none (repeatable; default as for archive)")
+    _add_reading_options(sub)
+    sub.set_defaults(handler=_cmd_verify)
+    return sub
+
+
+def _cmd_verify(args: argparse.Namespace, out: Output) -> int:
+    from provenance.cli import EXIT_NEGATIVE, EXIT_OK, _open_store, _witness_specs
+    from provenance.match import tokenize
+
+    lang, tsas = _check_inputs([args.image], args.lang, args.tsa)
+    for target in (args.annotate, args.report):
+        if target:
+            _check_writable(target)
+    url = _against_url(args)
+    if args.text is not None and not tokenize(args.text):
+        raise UsageError("the claim has no words or figures to look for")
+    if args.to is not None and url is None:
+        raise UsageError("--to applies only to --against URL (when a capture is made)")
+    specs = _witness_specs(args.to) if url is not None else []
+
+    if args.against is not None and url is None:
+        store, ledger = _open_store(args, create=False)
+    else:
+        store, ledger = _open_for_ocr(args, lang)
+    with ledger:
+        capture = _capture_by_id(ledger, args.against) if url is None and args.against else None
+        verification, ocr, ocr_record, new = _verify_in_store(
+            store, ledger, args, lang, url, specs, capture, out)
+        timestamps = _stamp(store, ledger, new, tsas, args.timeout, out)
+    record = new[-1]
+    if args.annotate:
+        from provenance.annotate import annotate
+
+        _write(lambda: annotate(args.image, verification, args.annotate), args.annotate)
+    if args.report:
+        from provenance.report import html_report
+
+        _write(lambda: html_report(verification, ocr, args.image, args.report), args.report)
+    data = {**verification.to_json(), "against": record.data["against"],
+            "ocr_cached": ocr_record not in new,
+            "ocr_record": record.data["ocr_record"], "ledger_seq": record.seq,
+            "record_hash": record.record_hash, "id": record.id, "timestamps": timestamps,
+            "annotated": args.annotate, "report": args.report}
+    out.item(data, _human_verification(data))
+    return EXIT_OK if verification.verdict == "match" else EXIT_NEGATIVE
+
+
+def _verify_in_store(store: Store, ledger: Ledger, args: argparse.Namespace, lang: str,
+                     url: str | None, specs: list[Any], capture: Record | None,
+                     out: Output) -> tuple[Any, Any, Record, list[Record]]:
+    """OCR (or the cache), the capture to compare with, the verdict and its record.
+    Returns ``(verification, ocr, ocr record, new records to stamp)``."""
+    from provenance.match import verify_against_text, verify_text
+    from provenance.screenshots import ocr_cached, record_verification
+
+    ocr, ocr_record, cached = ocr_cached(store, ledger, args.image, lang,
+                                         tesseract=_tesseract())
+    new = [] if cached else [ocr_record]
+    if url is not None:
+        capture, made = _capture_url(store, ledger, url, specs, args.timeout, out)
+        if made:
+            new.append(capture)
+    if capture is None:
+        verification = verify_text(ocr, args.text)
+        against = None
+    else:
+        verification = verify_against_text(ocr, _capture_text(store, capture))
+        against = {"kind": "page", "capture": capture.id, "seq": capture.seq,
+                   "url": capture.data.get("url"),
+                   "text_sha256": capture.data.get("text_sha256")}
+    new.append(record_verification(ledger, verification, ocr_record, against=against))
+    return verification, ocr, ocr_record, new
+
+
+def _against_url(args: argparse.Namespace) -> str | None:
+    """The normalised URL if ``--against`` names one (checked now), else None."""
+    from provenance.batch import validate_urls
+
+    ref = args.against
+    if ref is None or ("://" not in ref and not ref.lower().startswith(("http:", "https:"))):
+        return None
+    (url,) = validate_urls([ref])
+    return url
+
+
+def _capture_by_id(ledger: Ledger, ref: str) -> Record:
+    from provenance.capture import CAPTURE
+
+    record = ledger.find(ref)
+    if record is None:
+        raise UsageError(f"no record {ref} in the ledger (give a capture's ledger number, "
+                         "a record hash prefix of 6 or more digits, or a URL)")
+    if record.kind != CAPTURE:
+        raise UsageError(f"record #{record.seq} is a {record.kind} record, not a capture")
+    return record
+
+
+def _capture_url(store: Store, ledger: Ledger, url: str, specs: list[Any], timeout: float,
+                 out: Output) -> tuple[Record, bool]:
+    """The latest capture of ``url``, or a new one (``True``) made as ``archive`` makes it."""
+    from archive.fetch import Fetcher
+    from provenance.batch import already_captured
+    from provenance.capture import Capturer
+    from provenance.cli import _say_witnesses, _witness_step
+
+    known = already_captured(ledger, [url]).get(url)
+    if known is not None and known.record is not None:
+        out.say(f"comparing with capture #{known.record.seq} of {url} "
+                f"({known.record.data.get('fetched_at')})")
+        return known.record, False
+    out.say(f"capturing {url}")
+    capturer = Capturer(store, ledger, Fetcher(read_timeout=timeout),
+                        witness_step=_witness_step(specs))
+    outcome = capturer.capture_one(url)
+    if outcome.record is None:
+        raise UsageError(f"{url}: could not capture the page to compare with ({outcome.error})")
+    _say_witnesses(url, outcome.witnesses, out)
+    return outcome.record, True
+
+
+def _capture_text(store: Store, capture: Record) -> str:
+    """The capture's extracted text, re-hashed first: an edited file is never compared."""
+    from provenance.hashing import sha256_bytes
+
+    entry = next((f for f in capture.files if f.get("role") == "text"), None)
+    if entry is None:
+        raise UsageError(f"capture #{capture.seq} has no extracted text to compare with")
+    try:
+        raw = store.path(entry["path"]).read_bytes()
+    except OSError as exc:
+        raise StoreError(f"capture #{capture.seq}: cannot read its text {entry['path']} "
+                         f"({exc.strerror}); run 'provenance check'") from None
+    if sha256_bytes(raw) != entry.get("sha256"):
+        raise StoreError(f"capture #{capture.seq}: its text file {entry['path']} was altered; "
+                         "run 'provenance check'")
+    return raw.decode("utf-8")
+
+
+def _human_verification(data: dict[str, Any]) -> str:
+    lines = [f"{data['verdict'].upper()}  score {data['score']:.2f}  {data['image']}"]
+    against = data["against"]
+    if against.get("capture"):
+        lines.append(f"  against capture #{against['seq']} {against['url']}")
+    lines.append(f"  claim: {data['claim']}")
+    lines.append(f"  found: {data['found'] or '(nothing corresponding)'}")
+    for figure in data["figures"]:
+        shown = figure["found_as"] if figure["found_as"] is not None else "not found"
+        lines.append(f"  figure {figure['claim_text']}: {figure['status']} ({shown})")
+    lines.extend(f"  - {reason}" for reason in data["reasons"])
+    lines.append(f"  image sha256 {data['image_sha256']}  ledger #{data['ledger_seq']}")
+    for key, what in (("annotated", "annotated image"), ("report", "report")):
+        if data[key]:
+            lines.append(f"  {what}: {data[key]}")
+    return "\n".join(lines)
+
+
+# --- shared -------------------------------------------------------------------------------
+
+def _check_inputs(images: list[str], lang: str, tsa: list[str] | None
+                  ) -> tuple[str, list[str]]:
+    """Everything about the command line that can be wrong, before the store is touched:
+    the language list, the TSA URLs, and each image (decoded once, then let go)."""
+    from provenance.cli import _tsa_urls
+    from provenance.images import load_image
+    from provenance.ocr import parse_lang
+
+    lang = parse_lang(lang)
+    tsas = _tsa_urls(tsa)
+    for image in images:
+        if os.path.isdir(image):
+            raise ImageError(f"{image}: is a folder, not an image")
+        load_image(image)
+    return lang, tsas
+
+
+def _open_for_ocr(args: argparse.Namespace, lang: str) -> tuple[Store, Ledger]:
+    """Open (or create) the store; with no store yet nothing can be cached, so a missing
+    Tesseract or language is said before the store is created."""
+    from provenance.cli import _open_store
+    from provenance.ocr import check_tesseract
+
+    if not (resolve_store_path(args.store) / "ledger.sqlite3").exists():
+        check_tesseract(lang, _tesseract())
+    return _open_store(args)
+
+
+def _check_writable(target: str) -> None:
+    folder = os.path.dirname(os.path.abspath(target))
+    if os.path.isdir(target):
+        raise UsageError(f"{target} is a folder; name the file to write")
+    if not os.path.isdir(folder):
+        raise UsageError(f"cannot write {target}: no folder {folder}")
+    if not os.access(folder, os.W_OK):
+        raise UsageError(f"cannot write {target}: folder {folder} is not writable")
+
+
+def _write(write: Any, target: str) -> None:
+    try:
+        write()
+    except OSError as exc:
+        raise UsageError(f"cannot write {target}: {exc.strerror or exc}") from None
+
+
+def _stamp(store: Store, ledger: Ledger, records: list[Record], tsas: list[str],
+           timeout: float, out: Output) -> list[dict[str, Any]]:
+    """Time-stamp the new records together (one request per TSA); a TSA that fails leaves
+    a pending stamp that ``provenance retry`` asks for again."""
+    from provenance.stamping import stamp, trust_roots_from_env
+
+    if not records or not tsas:
+        return []
+    results = stamp(ledger, store, records, tsas, timeout=timeout,
+                    roots=trust_roots_from_env())
+    for result in results:
+        if result["status"] != "granted":
+            out.error(f"time-stamp pending ({result['error']}); 'provenance retry' asks again")
+    return [{"tsa": r["tsa"], "status": r["status"], "token": r["token"],
+             "gen_time": r["gen_time"]} for r in results]
+
+
+REGISTER = [_register_ocr, _register_verify]
