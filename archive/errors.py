@@ -5,7 +5,8 @@
     ArchiveError
      ├── BadUrl        the URL is unusable (malformed, not http/https, no host): a usage error
      ├── FetchError    the page could not be fetched (refused, DNS, timeout, redirect loop, too big)
-     └── WitnessError  a witness archive (Wayback Machine, pywb) did not take or return a copy
+     ├── WitnessError  a witness archive (Wayback Machine, pywb) did not take or return a copy
+     └── ConfigError   a setting or config file (e.g. Internet Archive keys) is unusable
 """
 
 from __future__ import annotations
@@ -36,3 +37,7 @@ class WitnessError(ArchiveError):
         super().__init__(message)
         self.retryable = retryable
         self.retry_after = retry_after
+
+
+class ConfigError(ArchiveError, ValueError):
+    """A setting or config file cannot be used as it is: a usage error, said in one line."""

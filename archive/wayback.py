@@ -1,12 +1,13 @@
 """The Internet Archive's Wayback Machine as a witness: SavePageNow, availability, CDX, raw copies.
 
-* With keys (``IA_ACCESS_KEY`` / ``IA_SECRET_KEY``, from https://archive.org/account/s3.php)
-  SavePageNow 2: ``POST /save`` with ``Authorization: LOW key:secret`` and
-  ``Accept: application/json`` returns a ``job_id``; ``GET /save/status/<job_id>`` reads
-  ``pending`` until ``success`` (with ``timestamp`` and ``original_url``) or ``error`` (with
-  ``status_ext`` such as ``error:not-found``). The service forgets a job after about an
-  hour and then reads ``pending`` forever, so a job still pending at its deadline is
-  ``unknown`` (retryable), never ``archived``.
+* With keys (``IA_ACCESS_KEY`` / ``IA_SECRET_KEY``, from https://archive.org/account/s3.php,
+  or a config file: see :class:`Keys`) SavePageNow 2: ``POST /save`` with
+  ``Authorization: LOW key:secret`` and ``Accept: application/json`` returns a
+  ``job_id``; ``GET /save/status/<job_id>`` reads ``pending`` until ``success`` (with
+  ``timestamp`` and ``original_url``) or ``error`` (with ``status_ext`` such as
+  ``error:not-found``). The service forgets a job after about an hour and then reads
+  ``pending`` forever, so a job still pending at its deadline is ``unknown`` (retryable),
+  never ``archived``.
 * Without keys, the anonymous SavePageNow 1: ``GET /save/<url>`` and the memento read from
   ``Content-Location`` / ``Location`` / ``Link``. It is tried once: a ``401`` or ``429`` means
   keys are needed, said in one line, and the submission stays pending.
@@ -20,6 +21,7 @@ tries; these few endpoints are simpler to speak directly with an injected sessio
 
 from __future__ import annotations
 
+import configparser
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -30,7 +32,7 @@ from urllib.parse import quote
 import requests
 
 from archive.cdx import CdxRow, parse_cdx_json
-from archive.errors import WitnessError
+from archive.errors import ConfigError, WitnessError
 from archive.memento import (
     ARCHIVED,
     FAILED,
@@ -54,8 +56,10 @@ from archive.ratelimit import (
 DEFAULT_BASE = "https://web.archive.org"
 BASE_ENV = "PROVENANCE_WAYBACK"
 KEYS_PAGE = "https://archive.org/account/s3.php"
+CONFIG_ENV = "PROVENANCE_IA_CONFIG"
 NEED_KEYS = ("the Internet Archive refused an anonymous save (HTTP {code}): set IA_ACCESS_KEY "
-             f"and IA_SECRET_KEY (get them at {KEYS_PAGE}) and run 'provenance retry'")
+             "and IA_SECRET_KEY or put them in ~/.config/provenance/ia.ini (get them at "
+             f"{KEYS_PAGE}) and run 'provenance retry'")
 # SPN2 job errors that may go away if we ask again later; any other error:* is final.
 RETRYABLE_JOB_ERRORS = frozenset({
     "error:bad-gateway", "error:bandwidth-limit-exceeded", "error:browsing-timeout",
@@ -67,6 +71,15 @@ RETRYABLE_JOB_ERRORS = frozenset({
 })
 
 
+def config_paths(env: Mapping[str, str]) -> list[str]:
+    """Where keys are looked for when the environment has none, in order."""
+    home = env.get("HOME") or os.path.expanduser("~")
+    config_home = env.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")
+    ia_tool = env.get("IA_CONFIG_FILE") or os.path.join(config_home, "internetarchive",
+                                                         "ia.ini")
+    return [os.path.join(config_home, "provenance", "ia.ini"), ia_tool]
+
+
 def resolve_base(explicit: str | None = None, env: Mapping[str, str] | None = None) -> str:
     """``explicit``, else ``$PROVENANCE_WAYBACK``, else ``https://web.archive.org``."""
     env = os.environ if env is None else env
@@ -75,7 +88,18 @@ def resolve_base(explicit: str | None = None, env: Mapping[str, str] | None = No
 
 @dataclass(frozen=True)
 class Keys:
-    """Internet Archive S3-style keys, as SPN2 wants them."""
+    """Internet Archive S3-style keys, as SPN2 wants them.
+
+    Found, first match wins: the environment (``IA_ACCESS_KEY`` and ``IA_SECRET_KEY``),
+    then a config file: ``$PROVENANCE_IA_CONFIG`` if set, else
+    ``$XDG_CONFIG_HOME/provenance/ia.ini`` (``~/.config/provenance/ia.ini``), else the
+    file the ``ia`` command's ``ia configure`` writes (``$IA_CONFIG_FILE``, else
+    ``$XDG_CONFIG_HOME/internetarchive/ia.ini``). Every one of these files is INI with::
+
+        [s3]
+        access = YOUR_ACCESS_KEY
+        secret = YOUR_SECRET_KEY
+    """
 
     access: str
     secret: str = field(repr=False)
@@ -85,6 +109,41 @@ class Keys:
         env = os.environ if env is None else env
         access, secret = env.get("IA_ACCESS_KEY", ""), env.get("IA_SECRET_KEY", "")
         return cls(access, secret) if access and secret else None
+
+    @classmethod
+    def load(cls, env: Mapping[str, str] | None = None) -> Keys | None:
+        """Keys from the environment, else from the first config file that exists."""
+        env = os.environ if env is None else env
+        keys = cls.from_env(env)
+        if keys is not None:
+            return keys
+        explicit = env.get(CONFIG_ENV, "").strip()
+        if explicit:
+            if not os.path.isfile(explicit):
+                raise ConfigError(f"{CONFIG_ENV}={explicit}: no such file")
+            return cls.from_file(explicit)
+        for path in config_paths(env):
+            if os.path.isfile(path):
+                return cls.from_file(path)
+        return None
+
+    @classmethod
+    def from_file(cls, path: str) -> Keys:
+        """``access`` and ``secret`` under ``[s3]`` in an INI file (ConfigError if not)."""
+        parser = configparser.ConfigParser(interpolation=None)
+        try:
+            with open(path, encoding="utf-8") as handle:
+                parser.read_file(handle)
+        except (OSError, UnicodeDecodeError, configparser.Error) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else type(exc).__name__
+            raise ConfigError(f"cannot read Internet Archive keys from {path}: {reason}"
+                              ) from None
+        access = parser.get("s3", "access", fallback="").strip()
+        secret = parser.get("s3", "secret", fallback="").strip()
+        if not (access and secret):
+            raise ConfigError(f"{path}: put 'access = ...' and 'secret = ...' under [s3] "
+                              f"(keys from {KEYS_PAGE})")
+        return cls(access, secret)
 
     @property
     def header(self) -> str:

@@ -137,7 +137,7 @@ class WitnessConfig:
 
     timeout: Any = (10, 120)
     session: requests.Session | None = None
-    ia_keys: Keys | None = None  # None: from IA_ACCESS_KEY / IA_SECRET_KEY
+    ia_keys: Keys | None = None  # None: Keys.load (environment, then config file)
     ia_save_interval: float | None = None  # None: 5 s with keys, 10 s without (ratelimit.py)
     ia_read_interval: float = IA_READ_INTERVAL
     ia_poll_interval: float = IA_POLL_INTERVAL
@@ -223,7 +223,7 @@ def open_witness(spec: WitnessSpec, config: WitnessConfig | None = None,
     env = os.environ if env is None else env
     session = config.session or requests.Session()
     if spec.kind == "ia":
-        keys = config.ia_keys or Keys.from_env(env)
+        keys = config.ia_keys or Keys.load(env)
         save_throttle = None
         if config.ia_save_interval is not None:
             save_throttle = Throttle(RateLimiter(config.ia_save_interval), config.backoff)
@@ -259,7 +259,7 @@ def shared_witness(spec: WitnessSpec, config: WitnessConfig | None = None,
     env = os.environ if env is None else env
     config = config or WitnessConfig.from_env(env)
     key = (spec, config, resolve_base(None, env) if spec.kind == "ia" else None,
-           (config.ia_keys or Keys.from_env(env)) if spec.kind == "ia" else None)
+           (config.ia_keys or Keys.load(env)) if spec.kind == "ia" else None)
     with _shared_lock:
         witness = _shared.get(key)
         if witness is None:

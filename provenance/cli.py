@@ -111,14 +111,19 @@ def _positive_float(text: str) -> float:
 
 def _witness_specs(values: list[str] | None) -> list[Any]:
     """``--to`` values, else ``$PROVENANCE_TO`` (space-separated), else ``ia``; ``none``: []."""
+    from archive.errors import ConfigError
+    from archive.wayback import Keys
     from archive.witness import BadWitnessSpec, WitnessConfig, parse_specs
 
     if values is None:
         values = os.environ.get("PROVENANCE_TO", "").split() or ["ia"]
     try:
         WitnessConfig.from_env()  # a bad PROVENANCE_IA_INTERVAL is a usage error, said now
-        return parse_specs(values)
-    except BadWitnessSpec as exc:
+        specs = parse_specs(values)
+        if any(spec.kind == "ia" for spec in specs):
+            Keys.load()  # so is an unreadable keys file
+        return specs
+    except (BadWitnessSpec, ConfigError) as exc:
         raise UsageError(str(exc)) from None
 
 

@@ -59,7 +59,7 @@ def pywb(tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
-def _no_real_witness(monkeypatch):
+def _no_real_witness(monkeypatch, tmp_path_factory):
     """No test reaches web.archive.org: ``archive`` without ``--to`` sends to no witness, and
     ``--to ia`` goes to a closed loopback port unless a test points PROVENANCE_WAYBACK at the
     ``wayback`` fixture."""
@@ -67,5 +67,7 @@ def _no_real_witness(monkeypatch):
 
     monkeypatch.setenv("PROVENANCE_TO", "none")
     monkeypatch.setenv("PROVENANCE_WAYBACK", f"http://127.0.0.1:{closed_port()}")
-    for name in ("IA_ACCESS_KEY", "IA_SECRET_KEY"):
+    for name in ("IA_ACCESS_KEY", "IA_SECRET_KEY", "IA_CONFIG_FILE", "PROVENANCE_IA_CONFIG"):
         monkeypatch.delenv(name, raising=False)
+    # No keys from the machine's own config files (~/.config/provenance, internetarchive).
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("no-config")))

@@ -223,3 +223,40 @@ def test_keys_from_env_need_both_halves():
     keys = Keys.from_env({"IA_ACCESS_KEY": "a", "IA_SECRET_KEY": "s"})
     assert keys is not None and keys.header == "LOW a:s"
     assert "s" not in repr(keys).replace("access", "").replace("Keys", "")
+
+
+def _ini(path, access="file-access", secret="file-secret"):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"[s3]\naccess = {access}\nsecret = {secret}\n")
+    return path
+
+
+def test_keys_from_config_files_env_wins(tmp_path):
+    from archive.errors import ConfigError
+
+    home = tmp_path / "home"
+    env = {"HOME": str(home)}
+    assert Keys.load(env) is None
+    # The `ia` command's file (ia configure) is used when ours is absent...
+    _ini(home / ".config/internetarchive/ia.ini", "ia-tool", "s1")
+    assert Keys.load(env) == Keys("ia-tool", "s1")
+    # ...ours (~/.config/provenance/ia.ini, or under $XDG_CONFIG_HOME) comes first...
+    _ini(home / ".config/provenance/ia.ini")
+    assert Keys.load(env) == Keys("file-access", "file-secret")
+    xdg = tmp_path / "xdg"
+    _ini(xdg / "provenance/ia.ini", "xdg", "s2")
+    assert Keys.load({**env, "XDG_CONFIG_HOME": str(xdg)}) == Keys("xdg", "s2")
+    explicit = _ini(tmp_path / "elsewhere.ini", "explicit", "s3")
+    assert Keys.load({**env, "PROVENANCE_IA_CONFIG": str(explicit)}) == Keys("explicit", "s3")
+    # ...and the environment wins over every file.
+    assert Keys.load({**env, "IA_ACCESS_KEY": "e", "IA_SECRET_KEY": "s"}) == Keys("e", "s")
+    assert "file-secret" not in repr(Keys.load(env))
+    # A file that is there but unusable is said, in one line, never silently ignored.
+    (home / ".config/provenance/ia.ini").write_text("[s3]\naccess = only-half\n")
+    with pytest.raises(ConfigError, match=r"under \[s3\]"):
+        Keys.load(env)
+    (home / ".config/provenance/ia.ini").write_text("not an ini file")
+    with pytest.raises(ConfigError, match="cannot read"):
+        Keys.load(env)
+    with pytest.raises(ConfigError, match="no such file"):
+        Keys.load({**env, "PROVENANCE_IA_CONFIG": str(tmp_path / "missing.ini")})

@@ -165,6 +165,42 @@ def test_spn2_job_that_never_ends_is_unknown_then_retried(tmp_path, capsys, web,
     assert [i["status"] for i in items if i.get("kind") == "witness"] == ["archived"]
 
 
+def test_keys_from_the_config_file_switch_to_spn2(tmp_path, capsys, web, ia_env,
+                                                  monkeypatch):
+    """~/.config/provenance/ia.ini (here under XDG_CONFIG_HOME) gives the keys; the
+    environment's keys win over the file's; an unusable file is a usage error."""
+    config = tmp_path / "config"
+    (config / "provenance").mkdir(parents=True)
+    (config / "provenance" / "ia.ini").write_text("[s3]\naccess = fk\nsecret = fs\n")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(config))
+    ia_env.keys = ("fk", "fs")
+    ia_env.pending_polls = 0
+    store = str(tmp_path / "ev")
+    code, items, err = run(capsys, "--store", store, "archive", web.url("/page/17"),
+                           "--to", "ia", "--tsa", "none")
+    assert code == 0, err
+    assert items[0]["witnesses"][0]["status"] == "archived"
+    (post,) = ia_env.hits("/save", method="POST")
+    assert post.authorization == "LOW fk:fs"
+    assert not [h for h in ia_env.hits("/save/", method="GET")
+                if not h.path.startswith("/save/status/")]  # no anonymous save
+
+    monkeypatch.setenv("IA_ACCESS_KEY", "ek")
+    monkeypatch.setenv("IA_SECRET_KEY", "es")
+    ia_env.keys = ("ek", "es")
+    code, items, err = run(capsys, "--store", store, "archive", web.url("/page/18"),
+                           "--to", "ia", "--tsa", "none")
+    assert code == 0 and items[0]["witnesses"][0]["status"] == "archived", err
+    assert ia_env.hits("/save", method="POST")[-1].authorization == "LOW ek:es"
+
+    monkeypatch.delenv("IA_ACCESS_KEY")
+    (config / "provenance" / "ia.ini").write_text("[s3]\naccess = half\n")
+    code, items, err = run(capsys, "--store", store, "archive", web.url("/page/19"),
+                           "--to", "ia", "--tsa", "none")
+    assert code == 2 and not items
+    assert len(err.strip().splitlines()) == 1 and "ia.ini" in err
+
+
 def test_history_merges_local_and_witness_snapshots(tmp_path, capsys, web, ia_env):
     store = str(tmp_path / "ev")
     url = web.url("/page/15")
