@@ -181,7 +181,15 @@ def check_warcs(ctx: CheckContext) -> Iterator[Problem]:
             yield Problem(f"WARC digest check failed: {problem}", seq, relative)
 
 
-CHECKERS: list[Checker] = [check_chain, check_files, check_warcs, check_timestamps]
+def check_witness_records(ctx: CheckContext) -> Iterator[Problem]:
+    """Witness records against the captures they name (:mod:`provenance.witnessing`)."""
+    from provenance.witnessing import check_witnesses
+
+    yield from check_witnesses(ctx)
+
+
+CHECKERS: list[Checker] = [check_chain, check_files, check_warcs, check_timestamps,
+                           check_witness_records]
 
 
 def check_store(store: Store, ledger: Ledger) -> CheckReport:

@@ -215,6 +215,53 @@ def retry_pending(
                "capture_id": capture_record.id, "ledger_seq": record.seq}
 
 
+# --- check --------------------------------------------------------------------------------
+
+def check_witnesses(ctx: Any) -> Iterator[Any]:
+    """``check`` step: each witness record names an earlier capture record by its seq and its
+    record hash, a retry names an earlier record of the same witness for the same capture,
+    and ``agrees`` says what its two hashes say."""
+    from provenance.check import Problem
+
+    by_seq = {row.seq: row for row in ctx.rows}
+    for row in ctx.rows:
+        if row.kind != WITNESS or row.parsed is None:
+            continue
+        data = row.parsed.get("data")
+        if not isinstance(data, dict):
+            yield Problem("witness record has no data", row.seq)
+            continue
+        seq = data.get("capture_seq")
+        capture = by_seq.get(seq) if isinstance(seq, int) else None
+        if capture is None or capture.kind != CAPTURE or capture.seq >= row.seq:
+            yield Problem(f"witness record names capture {seq!r}, which is not an earlier "
+                          "capture record", row.seq)
+            continue
+        if data.get("capture_hash") != capture.record_hash:
+            yield Problem(f"witness record names capture {seq} by another hash", row.seq,
+                          expected=capture.record_hash, found=str(data.get("capture_hash")))
+        if row.subject != capture.subject:
+            yield Problem(f"witness record's URL is not capture {seq}'s", row.seq,
+                          expected=capture.subject, found=row.subject)
+        previous = data.get("previous_seq")
+        if previous is not None:
+            earlier = by_seq.get(previous) if isinstance(previous, int) else None
+            earlier_data = ((earlier.parsed or {}).get("data") or {}) if earlier else {}
+            if (earlier is None or earlier.kind != WITNESS or earlier.seq >= row.seq
+                    or earlier_data.get("capture_seq") != seq
+                    or earlier_data.get("witness") != data.get("witness")):
+                yield Problem(f"witness retry names record {previous!r}, which is not an "
+                              f"earlier {data.get('witness')} record for capture {seq}",
+                              row.seq)
+        agrees, theirs, ours = (data.get("agrees"), data.get("witness_sha256"),
+                                data.get("payload_sha256"))
+        comparable = data.get("status") == ARCHIVED and bool(theirs) and bool(ours)
+        if agrees != ((theirs == ours) if comparable else None):
+            yield Problem("witness record's 'agrees' contradicts its hashes", row.seq,
+                          expected=str((theirs == ours) if comparable else None),
+                          found=str(agrees))
+
+
 def history(
     ledger: Ledger,
     url: str,

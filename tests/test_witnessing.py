@@ -201,6 +201,40 @@ def test_keys_from_the_config_file_switch_to_spn2(tmp_path, capsys, web, ia_env,
     assert len(err.strip().splitlines()) == 1 and "ia.ini" in err
 
 
+def test_check_catches_witness_records_that_do_not_fit_their_capture(tmp_path, capsys, web,
+                                                                     ia_env):
+    """Each witness record must name an earlier capture by seq and hash, a retry an earlier
+    record of the same witness, and ``agrees`` must follow its hashes. (A chain-valid
+    ledger can still say such things if a buggy or forged writer appended them.)"""
+    from provenance.check import CHECKERS, check_store, check_witness_records
+
+    assert check_witness_records in CHECKERS
+    store = str(tmp_path / "ev")
+    code, items, err = run(capsys, "--store", store, "archive", web.url("/page/30"),
+                           "--to", "ia", "--tsa", "none")
+    assert code == 0, err
+    assert main(["--store", store, "check"]) == 0
+    with Ledger(Store(store)) as ledger:
+        capture = next(ledger.records(kind="capture"))
+        (good,) = ledger.records(kind=WITNESS)
+        base = dict(good.data)
+        bad = [
+            dict(base, capture_hash="0" * 64),                         # another capture's hash
+            dict(base, capture_seq=good.seq),                          # not a capture record
+            dict(base, capture_seq=10_000),                            # no such record
+            dict(base, previous_seq=capture.seq),                      # retry of a non-witness
+            dict(base, agrees=False),                                  # hashes are equal
+            dict(base, status="pending", agrees=True),                 # nothing to compare
+        ]
+        first = ledger.append_many([(WITNESS, d, capture.subject) for d in bad])[0].seq
+        ledger.append(WITNESS, base, subject="http://127.0.0.1:9/other")  # another URL
+        report = check_store(Store(store), ledger)
+    flagged = sorted({p.seq for p in report.problems})
+    assert flagged == list(range(first, first + len(bad) + 1)), report.problems
+    assert main(["--store", store, "check"]) == 1
+    assert "witness record" in capsys.readouterr().err
+
+
 def test_history_merges_local_and_witness_snapshots(tmp_path, capsys, web, ia_env):
     store = str(tmp_path / "ev")
     url = web.url("/page/15")
