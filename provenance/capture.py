@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from archive.capture import Capture, capture
-from archive.fetch import Fetcher
-
 from archive.errors import ArchiveError
+from archive.fetch import Fetcher
 from provenance.ledger import Ledger, Record
 from provenance.store import Store
 
@@ -35,6 +34,7 @@ class CaptureOutcome:
     skipped: bool = False
     witnesses: list[dict[str, Any]] = field(default_factory=list)
     timestamps: list[dict[str, Any]] = field(default_factory=list)
+    changed: dict[str, Any] | None = None  # vs the previous capture (provenance.timeline)
 
     @property
     def ok(self) -> bool:
@@ -43,8 +43,9 @@ class CaptureOutcome:
     def to_json(self) -> dict[str, Any]:
         if self.record is None:
             return {"url": self.url, "error": self.error, "reason": self.reason}
-        return capture_json(self.record, witnesses=self.witnesses, timestamps=self.timestamps,
-                            skipped=self.skipped)
+        return {**capture_json(self.record, witnesses=self.witnesses,
+                               timestamps=self.timestamps, skipped=self.skipped),
+                "changed": self.changed}
 
 
 def capture_json(record: Record, *, witnesses: list[dict[str, Any]] | None = None,
@@ -135,7 +136,10 @@ class Capturer:
                                                   "reason": reason}, subject=url)
             return CaptureOutcome(url, error=str(exc), reason=reason)
         record = record_capture(self.store, self.ledger, cap, batch=batch)
-        outcome = CaptureOutcome(url, record=record)
+        from provenance.timeline import record_change  # imports this module
+
+        outcome = CaptureOutcome(url, record=record,
+                                 changed=record_change(self.store, self.ledger, record))
         if self.witness_step is not None:
             outcome.witnesses = self.witness_step(self.ledger, record, cap)
         return outcome

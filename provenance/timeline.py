@@ -1,0 +1,291 @@
+"""A URL across time: ``changed`` records, the diffed history, a screenshot against every capture.
+
+When a capture of a URL is recorded and an earlier capture of that URL exists,
+:func:`record_change` compares their extracted texts (:mod:`provenance.changes`) and, only if
+something changed, appends one ``changed`` record::
+
+    {url, from: {seq, record_hash, id, fetched_at, http_status, text_sha256},
+     to: {…the same for the new capture…}, removed: [passage…], added: [passage…],
+     figures: [{old, new, old_text, new_text, passage}…], http_status: {from, to} | absent,
+     final_url: {from, to} | absent, differ}
+
+No record means no change. Records are never changed later: a ``changed`` record is a
+statement made when the later capture was taken, with both captures named by hash.
+
+:func:`timeline` is what ``provenance history`` shows: :func:`provenance.witnessing.history`
+(local captures and witness CDX snapshots), with each item that has a text diffed against the
+previous one. Witness snapshots get a text only with ``fetch_witnesses``: their raw copies
+(``id_``) are fetched, at the witness's read rate, and their text extracted exactly as for our
+own captures, so an edit seen only by the Wayback Machine shows up too.
+
+:func:`screenshot_timeline` runs one verification (a screenshot against a page text) on every
+capture of a URL: "shown at T1, absent at T2 and later".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from archive.errors import ArchiveError
+from archive.memento import ts_from_url
+from archive.ratelimit import RateLimiter
+from archive.urls import normalize_url
+from archive.witness import WitnessConfig, WitnessSpec, shared_witness
+from provenance.capture import CAPTURE
+from provenance.changes import DIFFER, Changes, diff_texts
+from provenance.errors import StoreError
+from provenance.ledger import Ledger, Record
+from provenance.store import Store
+
+CHANGED = "changed"
+
+
+def capture_ref(record: Record) -> dict[str, Any]:
+    """How a ``changed`` record names a capture: by seq and hash, with what was seen."""
+    data = record.data
+    return {"seq": record.seq, "record_hash": record.record_hash, "id": record.id,
+            "fetched_at": data.get("fetched_at"), "http_status": data.get("http_status"),
+            "text_sha256": data.get("text_sha256")}
+
+
+def capture_text(store: Store, record: Record) -> str | None:
+    """A capture's stored text, re-hashed first; None if missing or altered (``check`` says
+    which). Never a text that does not match its record."""
+    entry = next((f for f in record.files if f.get("role") == "text"), None)
+    if entry is None:
+        return None
+    try:
+        data = store.path(str(entry["path"])).read_bytes()
+    except (OSError, StoreError, KeyError):
+        return None
+    if hashlib.sha256(data).hexdigest() != entry.get("sha256"):
+        return None
+    return data.decode("utf-8", errors="replace")
+
+
+def previous_capture(ledger: Ledger, record: Record) -> Record | None:
+    """The latest capture of the same URL recorded before ``record``."""
+    previous = None
+    for candidate in ledger.records(kind=CAPTURE, subject=record.subject):
+        if candidate.seq >= record.seq:
+            break
+        previous = candidate
+    return previous
+
+
+def compare(old: Mapping[str, Any], new: Mapping[str, Any], old_text: str,
+            new_text: str) -> dict[str, Any] | None:
+    """What changed between two captures' data and texts; None when nothing did."""
+    changes = diff_texts(old_text, new_text)
+    result: dict[str, Any] = changes.to_json()
+    for key in ("http_status", "final_url"):
+        if old.get(key) != new.get(key):
+            result[key] = {"from": old.get(key), "to": new.get(key)}
+    if not changes and len(result) == 3:
+        return None
+    return result
+
+
+def record_change(store: Store, ledger: Ledger, record: Record) -> dict[str, Any] | None:
+    """Compare a new capture with the previous one; append a ``changed`` record if they differ.
+
+    Returns the capture JSON's ``changed`` value: None (first capture, or nothing changed, or
+    a previous text that is missing or altered — ``check`` reports that), else the change.
+    """
+    previous = previous_capture(ledger, record)
+    if previous is None:
+        return None
+    old_text, new_text = capture_text(store, previous), capture_text(store, record)
+    if old_text is None or new_text is None:
+        return None
+    found = compare(previous.data, record.data, old_text, new_text)
+    if found is None:
+        return None
+    data = {"url": record.subject, "from": capture_ref(previous), "to": capture_ref(record),
+            **found, "differ": DIFFER}
+    written = ledger.append(CHANGED, data, subject=record.subject)
+    return {"since": previous.id, "since_seq": previous.seq, **found,
+            "ledger_seq": written.seq, "id": written.id}
+
+
+def changed_records(ledger: Ledger, url: str) -> dict[int, Record]:
+    """``changed`` records of ``url`` by the seq of their later capture."""
+    return {int(r.data.get("to", {}).get("seq", 0)): r
+            for r in ledger.records(kind=CHANGED, subject=url)}
+
+
+# --- history with diffs ----------------------------------------------------------------------
+
+def timeline(
+    ledger: Ledger,
+    store: Store,
+    url: str,
+    specs: Iterable[WitnessSpec],
+    *,
+    fetch_witnesses: bool = False,
+    fetcher: Any = None,
+    config: WitnessConfig | None = None,
+    env: Mapping[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """:func:`provenance.witnessing.history`, each item with a text diffed against the last.
+
+    Items that were compared get ``diff``: None when nothing changed, else ``since``
+    (the earlier item's source, time and id or address), ``removed``, ``added``,
+    ``figures`` and, for two local captures, ``ledger`` (the ``changed`` record's seq and
+    id, or None for captures made before changes were recorded). A witness copy that
+    could not be fetched gets ``fetch_error`` and is skipped by the comparison.
+    """
+    from provenance.witnessing import history
+
+    env = os.environ if env is None else env
+    specs = list(specs)
+    try:
+        url = normalize_url(url)
+    except ArchiveError:
+        pass
+    items = history(ledger, url, specs, config=config, env=env)
+    recorded = changed_records(ledger, url)
+    reader = _WitnessReader(specs, fetcher, config, env) if fetch_witnesses else None
+    last: tuple[dict[str, Any], str, dict[str, Any]] | None = None
+    for item in items:
+        if item.get("error"):
+            continue
+        if item["source"] == "local":
+            record = ledger.get(int(item["ledger_seq"]))
+            text = capture_text(store, record) if record is not None else None
+            data = record.data if record is not None else {}
+        elif reader is not None:
+            text, data = reader.text(item)
+        else:
+            continue
+        if text is None:
+            continue
+        if last is not None:
+            before, before_text, before_data = last
+            found = compare(before_data, data, before_text, text)
+            item["diff"] = None if found is None else {"since": _since(before), **found}
+            if found is not None and item["source"] == before["source"] == "local":
+                rec = recorded.get(int(item["ledger_seq"]))
+                item["diff"]["ledger"] = {"seq": rec.seq, "id": rec.id} if rec else None
+        last = (item, text, data)
+    return items
+
+
+def _since(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {"source": item["source"], "time": item["time"],
+            "id": item.get("id") or item.get("where")}
+
+
+class _WitnessReader:
+    """Fetches witness raw copies (``id_``) and extracts their text, once per digest."""
+
+    def __init__(self, specs: list[WitnessSpec], fetcher: Any, config: WitnessConfig | None,
+                 env: Mapping[str, str]) -> None:
+        from archive.fetch import Fetcher
+
+        self.config = config or WitnessConfig.from_env(env)
+        self.witnesses = {spec.name: shared_witness(spec, self.config, env) for spec in specs}
+        self.fetcher = fetcher or Fetcher()
+        self.limiters = {name: RateLimiter(self.config.ia_read_interval if w.spec.kind == "ia"
+                                           else self.config.pywb_interval)
+                         for name, w in self.witnesses.items()}
+        self.cache: dict[str, tuple[str, dict[str, Any]]] = {}
+
+    def text(self, item: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
+        from archive.capture import capture
+
+        witness = self.witnesses.get(item["source"])
+        found = ts_from_url(item.get("where"))
+        if witness is None or found is None:
+            return None, {}
+        digest = item.get("digest")
+        if digest and digest in self.cache:
+            text, data = self.cache[digest]
+        else:
+            raw_url = witness.client.raw_url(*found)
+            self.limiters[item["source"]].wait()
+            try:
+                cap = capture(raw_url, self.fetcher)
+            except ArchiveError as exc:
+                item["fetch_error"] = str(exc)
+                return None, {}
+            text = cap.text.text
+            data = {"http_status": cap.result.final.status}
+            if digest:
+                self.cache[digest] = (text, data)
+        item["raw_url"] = witness.client.raw_url(*found)
+        item["text_sha256"] = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        return text, data
+
+
+# --- a screenshot across time ----------------------------------------------------------------
+
+def screenshot_timeline(
+    ledger: Ledger,
+    store: Store,
+    verification_fn: Callable[[str], Any],
+    url: str,
+) -> dict[str, Any]:
+    """Run ``verification_fn(page_text)`` on every local capture of ``url``, oldest first.
+
+    ``verification_fn`` is e.g. ``lambda text: verify_against_text(ocr, text)``; it returns a
+    :class:`provenance.match.Verification` (or anything with ``verdict``, ``score`` and
+    ``found``). Returns ``{"url", "captures": [{id, seq, record_hash, time, http_status,
+    text_sha256, verdict, score, found}…], "shown": [times], "first_shown", "last_shown",
+    "absent_since", "summary"}`` where ``absent_since`` is the first capture after the last
+    one that showed the text (None if it is still shown or never was), and ``summary`` one
+    sentence such as "shown at 2022-03-20T16:10:00Z; absent from 2022-03-20T19:40:00Z on".
+    A capture whose stored text is missing or altered gets verdict None (could not check).
+    """
+    try:
+        url = normalize_url(url)
+    except ArchiveError:
+        pass
+    rows: list[dict[str, Any]] = []
+    for record in ledger.records(kind=CAPTURE, subject=url):
+        text = capture_text(store, record)
+        row = {"id": record.id, "seq": record.seq, "record_hash": record.record_hash,
+               "time": record.data.get("fetched_at"),
+               "http_status": record.data.get("http_status"),
+               "text_sha256": record.data.get("text_sha256"),
+               "verdict": None, "score": None, "found": None}
+        if text is not None:
+            result = verification_fn(text)
+            row.update(verdict=result.verdict, score=round(float(result.score), 3),
+                       found=result.found)
+        rows.append(row)
+    shown = [r["time"] for r in rows if r["verdict"] in ("match", "mismatch")]
+    last_shown = max((i for i, r in enumerate(rows) if r["verdict"] in ("match", "mismatch")),
+                     default=None)
+    absent_since = None
+    if last_shown is not None:
+        after = [r for r in rows[last_shown + 1:] if r["verdict"] == "absent"]
+        absent_since = after[0]["time"] if after else None
+    return {"url": url, "captures": rows, "shown": shown,
+            "first_shown": shown[0] if shown else None,
+            "last_shown": shown[-1] if shown else None, "absent_since": absent_since,
+            "summary": _screenshot_summary(rows, shown, absent_since)}
+
+
+def _screenshot_summary(rows: list[dict[str, Any]], shown: list[str],
+                        absent_since: str | None) -> str:
+    if not rows:
+        return "no captures of this URL"
+    if not shown:
+        return f"not shown in any of {len(rows)} captures"
+    span = shown[0] if len(shown) == 1 else f"{shown[0]} to {shown[-1]}"
+    text = f"shown at {span} ({len(shown)} of {len(rows)} captures)"
+    mismatched = [r["time"] for r in rows if r["verdict"] == "mismatch"]
+    if mismatched:
+        text += f"; figures differ at {', '.join(mismatched)}"
+    if absent_since:
+        text += f"; absent from {absent_since} on"
+    return text
+
+
+def changes_of(data: Mapping[str, Any]) -> Changes:
+    """The passages and figures of a ``changed`` record or a ``diff`` item."""
+    return Changes.from_json(dict(data))
