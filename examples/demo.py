@@ -59,6 +59,7 @@ def run(store: str) -> int:
         return max(worst, step(store, ["verify", screenshot, "--against", latest_capture(store)]))
     finally:
         server.shutdown()
+        server.server_close()
 
 
 if __name__ == "__main__":

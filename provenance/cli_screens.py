@@ -229,7 +229,7 @@ def _capture_by_id(ledger: Ledger, ref: str) -> Record:
 def _capture_url(store: Store, ledger: Ledger, url: str, specs: list[Any], timeout: float,
                  out: Output) -> tuple[Record, bool]:
     """The latest capture of ``url``, or a new one (``True``) made as ``archive`` makes it."""
-    from archive.fetch import Fetcher
+    from archive.fetch import Fetcher, new_session
     from provenance.batch import already_captured
     from provenance.capture import Capturer
     from provenance.cli import _say_witnesses, _witness_step
@@ -240,11 +240,12 @@ def _capture_url(store: Store, ledger: Ledger, url: str, specs: list[Any], timeo
                 f"({known.record.data.get('fetched_at')})")
         return known.record, False
     out.say(f"capturing {url}")
-    capturer = Capturer(store, ledger, Fetcher(read_timeout=timeout),
-                        witness_step=_witness_step(specs))
-    outcome = capturer.capture_one(url)
+    with new_session() as session:  # one page: its connection is closed when done
+        capturer = Capturer(store, ledger, Fetcher(session=session, read_timeout=timeout),
+                            witness_step=_witness_step(specs))
+        outcome = capturer.capture_one(url)
     if outcome.record is None:
-        raise UsageError(f"{url}: could not capture the page to compare with ({outcome.error})")
+        raise UsageError(f"could not capture the page to compare with: {outcome.error}")
     _say_witnesses(url, outcome.witnesses, out)
     return outcome.record, True
 
