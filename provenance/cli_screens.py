@@ -271,10 +271,12 @@ def _capture_text(store: Store, capture: Record) -> str:
 def _human_verification(data: dict[str, Any]) -> str:
     lines = [f"{data['verdict'].upper()}  score {data['score']:.2f}  {data['image']}"]
     against = data["against"]
-    if against.get("capture"):
+    shown, found = "claim", "found"
+    if against.get("capture"):  # the screenshot's text is what is looked for on the page
         lines.append(f"  against capture #{against['seq']} {against['url']}")
-    lines.append(f"  claim: {data['claim']}")
-    lines.append(f"  found: {data['found'] or '(nothing corresponding)'}")
+        shown, found = "screenshot", "on the page"
+    lines.append(f"  {shown}: {data['claim']}")
+    lines.append(f"  {found}: {data['found'] or '(nothing corresponding)'}")
     for figure in data["figures"]:
         shown = figure["found_as"] if figure["found_as"] is not None else "not found"
         lines.append(f"  figure {figure['claim_text']}: {figure['status']} ({shown})")
