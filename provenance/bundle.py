@@ -8,7 +8,9 @@ Layout (every path relative to the bundle's root)::
     chain.tsv                 seq, kind, record hash and previous hash of every ledger
                               record from the first exported to the last (the chain links)
     records/<seq>.record      the exact bytes a record hash covers ("provenance:record:v1\\n"
-                              + canonical JSON body): ``sha256sum`` of it is the record hash
+                              + canonical JSON body): ``sha256sum`` of it is the record hash;
+                              the exported records, their time-stamps and the ``witness``
+                              records of exported captures (where others archived the page)
     objects/ab/<sha256>.ext   WARC, text, screenshots, OCR, reports: every file the records
                               name, under its own SHA-256
     timestamps/<seq>.tsr      the TSA's reply (DER), as received
@@ -32,6 +34,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import tempfile
 import zipfile
 from collections.abc import Sequence
@@ -52,6 +55,7 @@ from provenance.stamping import (
 )
 from provenance.store import Store
 from provenance.timestamp import load_certificates, verify_token
+from provenance.witnessing import WITNESS
 
 FORMAT = "provenance-bundle/1"
 _STORED = (".gz", ".png", ".jpg", ".jpeg", ".webp", ".zip", ".tsr")
@@ -89,6 +93,10 @@ def export_bundle(ledger: Ledger, store: Store, ids: Sequence[str], out_zip: str
     stamps = [r for r in ledger.records(kind=TIMESTAMP)
               if r.data.get("status") == GRANTED and set(r.data.get("covers", [])) & set(chosen)]
     included = dict(chosen)
+    witnesses = [r for r in ledger.records(kind=WITNESS)
+                 if r.data.get("capture_seq") in chosen]  # where others hold the same page
+    for record in witnesses:
+        included[record.seq] = record
     for ts in stamps:
         included[ts.seq] = ts
         if ts.data.get("method") == "record":  # -data is the covered record file itself
@@ -98,7 +106,7 @@ def export_bundle(ledger: Ledger, store: Store, ids: Sequence[str], out_zip: str
                     included.setdefault(covered.seq, covered)
     entries: dict[str, bytes | Path] = {}
     index: dict[str, Any] = {"format": FORMAT, "exported": sorted(chosen), "records": [],
-                             "timestamps": []}
+                             "timestamps": [], "witnesses": [_witness_item(r) for r in witnesses]}
     for seq in sorted(included):
         record = included[seq]
         entries[f"records/{seq}.record"] = RECORD_PREFIX + record.body.encode("utf-8")
@@ -161,6 +169,17 @@ def _add_stamp(ts: Record, chosen: dict[int, Record], store: Store,
             for n, step in enumerate(steps):
                 entries[f"proofs/{ts.seq}/{seq}/step-{n:02d}.bin"] = step
     return item
+
+
+def _witness_item(record: Record) -> dict[str, Any]:
+    data = record.data
+    url = data.get("url")
+    raw = re.sub(r"/(\d{14})/", r"/\1id_/", url, count=1) if isinstance(url, str) else None
+    return {"seq": record.seq, "capture_seq": data.get("capture_seq"),
+            "witness": data.get("witness"), "status": data.get("status"), "url": url,
+            "raw_url": raw if raw != url else None, "archived_at": data.get("archived_at"),
+            "agrees": data.get("agrees"), "witness_sha256": data.get("witness_sha256"),
+            "payload_sha256": data.get("payload_sha256"), "file": f"records/{record.seq}.record"}
 
 
 def _write_zip(target: Path, entries: dict[str, bytes | Path]) -> None:
@@ -246,6 +265,7 @@ def _verify_md(index: dict[str, Any]) -> str:
                 f"(`xxd -p`); the last step is `{ts['data']}`.",
                 "",
             ]
+    lines += _verify_md_witnesses(index.get("witnesses") or [])
     lines += [
         "`openssl ts -verify` prints `Verification: OK` when the TSA's signature is valid and "
         "covers exactly the given data. The `.root.pem` file is the root the TSA sent with "
@@ -255,6 +275,30 @@ def _verify_md(index: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _verify_md_witnesses(witnesses: list[dict[str, Any]]) -> list[str]:
+    if not witnesses:
+        return []
+    lines = [
+        "## 4. Independent witness archives",
+        "",
+        "Each capture was also sent to web archives run by others. Their `witness` records "
+        "(in `records/`) say what each archive answered. Where one holds a copy, anyone "
+        "can fetch that copy and compare its SHA-256 with the page as we received it "
+        "(`payload_sha256`; this needs the network, the archive's copy is not in the "
+        "bundle). `agrees: true` means the two were equal when recorded.",
+        "",
+    ]
+    for w in witnesses:
+        lines.append(f"- record {w['seq']}: capture {w['capture_seq']} at {w['witness']}: "
+                     f"{w['status']}" + (f", {w['archived_at']}" if w["archived_at"] else "")
+                     + (f", agrees: {str(w['agrees']).lower()}" if w["agrees"] is not None
+                        else ""))
+        if w["raw_url"] and w["payload_sha256"]:
+            lines += ["", "  ```sh", f"  curl -s --compressed '{w['raw_url']}' | sha256sum"
+                      f"   # expect {w['payload_sha256']}", "  ```"]
+    return [*lines, ""]
 
 
 # --- verifying a bundle -------------------------------------------------------------------
@@ -292,9 +336,12 @@ def verify_bundle(path: str | os.PathLike[str]) -> list[str]:
             index = json.loads(read("bundle.json") or b"")
         except ValueError:
             return problems + ["bundle.json: not JSON"]
+        if not isinstance(index, dict):
+            return problems + ["bundle.json: not an index object"]
         hashes: dict[int, str] = {}
         bodies: dict[int, str] = {}
-        for rec in index.get("records", []):
+        for rec in _entries(index, "records", ("seq", "file", "record_hash", "prev"),
+                            problems):
             content = read(rec["file"])
             if content is None:
                 continue
@@ -323,9 +370,25 @@ def verify_bundle(path: str | os.PathLike[str]) -> list[str]:
             body = json.loads(bodies[seq])
             if seq - 1 in hashes and body.get("prev") != hashes[seq - 1]:
                 problems.append(f"records/{seq}.record: chain link to record {seq - 1} broken")
-        for ts in index.get("timestamps", []):
+        for ts in _entries(index, "timestamps", ("seq", "data", "token"), problems):
             problems += _verify_stamp(ts, read, hashes)
     return problems
+
+
+def _entries(index: dict[str, Any], key: str, required: tuple[str, ...],
+             problems: list[str]) -> list[dict[str, Any]]:
+    """``index[key]``'s entries that have the fields verification reads; the rest reported."""
+    entries = index.get(key, [])
+    if not isinstance(entries, list):
+        problems.append(f"bundle.json: {key!r} is not a list")
+        return []
+    good = []
+    for n, entry in enumerate(entries):
+        if isinstance(entry, dict) and all(field in entry for field in required):
+            good.append(entry)
+        else:
+            problems.append(f"bundle.json: {key} entry {n} is malformed")
+    return good
 
 
 def _verify_stamp(ts: dict[str, Any], read: Any, hashes: dict[int, str]) -> list[str]:

@@ -187,3 +187,80 @@ def test_cli_export_check_bundle_and_retry(tmp_path, tsa, capsys):
     assert main(["check", "--bundle", str(out)]) == 1
     assert main(["check", "--bundle", str(tmp_path / "nope.zip")]) == 2
     assert main([*base, "export", "ffffffffffff", "--out", str(out)]) == 2
+
+
+def _cli(capsys, *argv):
+    import json
+
+    from provenance.cli import main
+
+    code = main(["--json", *argv])
+    captured = capsys.readouterr()
+    return code, [json.loads(line) for line in captured.out.splitlines() if line.strip()], \
+        captured.err
+
+
+CLEAN_ENV = {"PATH": "/usr/bin:/bin"}  # env -i: no virtualenv, no PYTHONPATH, no provenance
+
+
+def test_archive_tsa_export_and_check_with_standard_tools_only(tmp_path, capsys, monkeypatch,
+                                                              web, wayback, tsa, tsa_pki):
+    """The whole path through the CLI: archive --tsa stamps a batch under one Merkle root,
+    check passes, export bundles the captures with their witness records, and in a clean
+    environment unzip + sha256sum -c + the openssl commands VERIFY.md gives all pass."""
+    monkeypatch.setenv("PROVENANCE_WAYBACK", wayback.base)
+    monkeypatch.setenv("PROVENANCE_IA_INTERVAL", "0")
+    monkeypatch.setenv("PROVENANCE_IA_READ_INTERVAL", "0")
+    monkeypatch.setenv("PROVENANCE_TSA_CA", str(tsa_pki.root))
+    store = str(tmp_path / "ev")
+    urls = [web.url(f"/page/{n}") for n in range(40, 45)]
+    code, items, err = _cli(capsys, "--store", store, "archive", *urls, "--to", "ia",
+                            "--tsa", tsa.url, "--jobs", "4")
+    assert code == 0, err
+    assert tsa.requests == 1  # five captures, one request: a Merkle root
+    assert len(items) == 5
+    for item in items:
+        (stamp_,) = item["timestamps"]
+        assert stamp_["status"] == "granted" and stamp_["tsa"] == tsa.url, err
+        assert item["witnesses"][0]["agrees"] is True
+    with Ledger(Store(store)) as ledger:
+        (ts,) = ledger.records(kind="timestamp")
+        assert ts.data["method"] == "merkle"
+        assert sorted(ts.data["covers"]) == sorted(i["ledger_seq"] for i in items)
+    assert _cli(capsys, "--store", store, "check")[0] == 0
+
+    out = tmp_path / "evidence.zip"
+    code, (summary,), err = _cli(capsys, "--store", store, "export",
+                                 *[i["id"] for i in items], "--out", str(out))
+    assert code == 0, err
+    assert _cli(capsys, "check", "--bundle", str(out))[0] == 0
+
+    where = tmp_path / "court"
+    subprocess.run(["unzip", "-q", str(out), "-d", str(where)], check=True, env=CLEAN_ENV)
+    assert subprocess.run(["python3", "-c", "import provenance"], cwd=where, env=CLEAN_ENV,
+                          capture_output=True).returncode != 0  # really without the tool
+    verify_md = (where / "VERIFY.md").read_text()
+    assert "sha256sum -c MANIFEST.sha256" in verify_md
+    commands = re.findall(r"^(openssl ts -verify .*)$", verify_md, re.MULTILINE)
+    assert len(commands) == 1
+    for command in ["sha256sum -c MANIFEST.sha256", *commands]:
+        done = subprocess.run(["env", "-i", "PATH=/usr/bin:/bin", "sh", "-c", command],
+                              cwd=where, capture_output=True, text=True, env=CLEAN_ENV)
+        assert done.returncode == 0, (command, done.stdout, done.stderr)
+    assert "Verification: OK" in done.stdout
+
+    # The witness records came along: evidence too, with the command to compare a copy.
+    import json
+
+    index = json.loads((where / "bundle.json").read_text())
+    witnesses = index["witnesses"]
+    assert sorted(w["capture_seq"] for w in witnesses) == sorted(i["ledger_seq"]
+                                                                 for i in items)
+    for w in witnesses:
+        assert (where / w["file"]).is_file() and w["agrees"] is True
+    assert verify_md.count("curl -s --compressed") == 5
+    command = re.search(r"^  (curl -s --compressed '[^']+' \| sha256sum)   # expect (\w+)$",
+                        verify_md, re.MULTILINE)
+    done = subprocess.run(["sh", "-c", command.group(1)], env=CLEAN_ENV, capture_output=True,
+                          text=True)  # the loopback Wayback server: still 127.0.0.1 only
+    assert done.stdout.split()[0] == command.group(2)
