@@ -16,6 +16,7 @@ from typing import Any
 
 from archive.errors import ArchiveError, BadUrl
 from provenance import __version__
+from provenance.cli_history import REGISTER as HISTORY_COMMANDS
 from provenance.cli_screens import REGISTER as SCREEN_COMMANDS
 from provenance.errors import ProvenanceError, UsageError
 from provenance.ledger import Ledger
@@ -69,24 +70,45 @@ def _register_archive(commands: Any) -> argparse.ArgumentParser:
         description="Fetch each URL now, keep a byte-exact WARC capture and its extracted text, "
         "and append a hash-chained ledger record. With -i, a rerun resumes: URLs already "
         "captured are skipped unless --again.")
-    sub.add_argument("urls", nargs="*", metavar="URL", help="http(s) URLs to capture")
+    url_options(sub, "capture")
+    sub.add_argument("--jobs", type=_positive_int, default=4, metavar="N",
+                     help="fetch N pages at once (default 4)")
+    sub.add_argument("--again", action="store_true",
+                     help="with -i: capture URLs that already have a capture")
+    capture_options(sub)
+    sub.set_defaults(handler=_cmd_archive)
+    return sub
+
+
+def url_options(sub: argparse.ArgumentParser, verb: str) -> None:
+    sub.add_argument("urls", nargs="*", metavar="URL", help=f"http(s) URLs to {verb}")
     sub.add_argument("-i", "--input", metavar="FILE",
                      help="read URLs from FILE (one per line, # comments); - for stdin")
+
+
+def urls_from(args: argparse.Namespace) -> list[str]:
+    """URL arguments and -i FILE, each checked before anything is written (UsageError)."""
+    from provenance.batch import read_url_list, validate_urls
+
+    raw = list(args.urls)
+    if args.input:
+        raw.extend(read_url_list(args.input))
+    if not raw:
+        raise UsageError("no URL given: name one or more URLs, or -i FILE")
+    return validate_urls(raw)
+
+
+def capture_options(sub: argparse.ArgumentParser) -> None:
+    """Witnesses, time-stamps and fetch limits: the same for every command that captures."""
     sub.add_argument("--to", action="append", metavar="WITNESS", default=None,
                      help="witness archive: ia, pywb=BASE or none (repeatable)")
     sub.add_argument("--tsa", action="append", metavar="URL", default=None,
                      help="RFC 3161 time-stamp authority URL, or none (repeatable; "
                      "env PROVENANCE_TSA)")
-    sub.add_argument("--jobs", type=_positive_int, default=4, metavar="N",
-                     help="fetch N pages at once (default 4)")
-    sub.add_argument("--again", action="store_true",
-                     help="with -i: capture URLs that already have a capture")
     sub.add_argument("--max-bytes", type=_positive_int, default=50_000_000, metavar="N",
                      help="largest response body to keep, in bytes (default 50 MB)")
     sub.add_argument("--timeout", type=_positive_float, default=30.0, metavar="SECONDS",
                      help="read timeout per request (default 30 s)")
-    sub.set_defaults(handler=_cmd_archive)
-    return sub
 
 
 def _positive_int(text: str) -> int:
@@ -140,15 +162,10 @@ def _tsa_urls(values: list[str] | None) -> list[str]:
 
 def _cmd_archive(args: argparse.Namespace, out: Output) -> int:
     from archive.fetch import Fetcher
-    from provenance.batch import already_captured, read_url_list, run_batch, validate_urls
+    from provenance.batch import already_captured, run_batch
     from provenance.capture import Capturer
 
-    raw = list(args.urls)
-    if args.input:
-        raw.extend(read_url_list(args.input))
-    if not raw:
-        raise UsageError("no URL given: name one or more URLs, or -i FILE")
-    urls = validate_urls(raw)  # every URL is checked before anything is written
+    urls = urls_from(args)  # every URL is checked before anything is written
     specs = _witness_specs(args.to)
     tsas = _tsa_urls(args.tsa)
 
@@ -343,7 +360,13 @@ def _register_retry(commands: Any) -> argparse.ArgumentParser:
         "retry", help="ask again for pending witnesses and time-stamps",
         description="Send every capture whose witness archive is pending, unknown or failed "
         "in a way that may pass (within the same rate limits), then ask each time-stamp "
-        "authority that failed before for its pending stamps. Exit 1 if any is still pending.")
+        "authority that failed before for its pending stamps. With --tsa (or PROVENANCE_TSA), "
+        "also time-stamp every capture, OCR and verification record that has no time-stamp "
+        "yet (made with --tsa none or before a TSA was set), one request per 1,000 records. "
+        "Exit 1 if any is still pending.")
+    sub.add_argument("--tsa", action="append", metavar="URL", default=None,
+                     help="time-stamp authority for records that have no time-stamp yet "
+                     "(repeatable; env PROVENANCE_TSA)")
     sub.add_argument("--timeout", type=_positive_float, default=30.0, metavar="SECONDS",
                      help="timeout per request (default 30 s)")
     sub.set_defaults(handler=_cmd_retry)
@@ -351,13 +374,15 @@ def _register_retry(commands: Any) -> argparse.ArgumentParser:
 
 
 def _cmd_retry(args: argparse.Namespace, out: Output) -> int:
-    from provenance.stamping import retry_pending_stamps, trust_roots_from_env
+    from provenance.stamping import retry_pending_stamps, stamp_unstamped, trust_roots_from_env
 
+    tsas = _tsa_urls(args.tsa)
     store, ledger = _open_store(args, create=False)
     with ledger:
         unconfirmed = _retry_witnesses(ledger, store, out)
-        results = retry_pending_stamps(ledger, store, timeout=args.timeout,
-                                       roots=trust_roots_from_env())
+        roots = trust_roots_from_env()
+        results = retry_pending_stamps(ledger, store, timeout=args.timeout, roots=roots)
+        results += stamp_unstamped(ledger, store, tsas, timeout=args.timeout, roots=roots)
     for result in results:
         out.item(result, f"time-stamp #{result['seq']} from {result['tsa']}: {result['status']}"
                  + (f" ({result['error']})" if result["error"] else ""))
@@ -386,51 +411,10 @@ def _retry_witnesses(ledger: Ledger, store: Store, out: Output) -> int | None:
     return unconfirmed if sent else None
 
 
-# --- history ------------------------------------------------------------------------------
-
-def _register_history(commands: Any) -> argparse.ArgumentParser:
-    sub = commands.add_parser(
-        "history", help="every capture of a URL: local and in witness archives",
-        description="List every local capture of URL and every snapshot the witness archives' "
-        "CDX indexes hold, oldest first, with time, HTTP status, digest and where it lives; "
-        "local captures say what changed since the previous one.")
-    sub.add_argument("url", metavar="URL", help="the http(s) URL")
-    sub.add_argument("--to", action="append", metavar="WITNESS", default=None,
-                     help="witness archives to ask: ia, pywb=BASE or none (repeatable; "
-                     "default as for archive)")
-    sub.set_defaults(handler=_cmd_history)
-    return sub
-
-
-def _cmd_history(args: argparse.Namespace, out: Output) -> int:
-    from provenance.batch import validate_urls
-    from provenance.witnessing import history
-
-    (url,) = validate_urls([args.url])
-    specs = _witness_specs(args.to)
-    store, ledger = _open_store(args, create=False)
-    with ledger:
-        items = history(ledger, url, specs)
-    for item in items:
-        if item.get("error"):
-            if out.json_mode:
-                out.item(item)
-            out.error(f"{item['source']}: {item['error']}")
-            continue
-        changed = item.get("changed") or {}
-        what = [k for k in ("body", "text", "status", "final_url") if changed.get(k)]
-        note = (f"  changed: {', '.join(what)}" if what else "  unchanged") if changed else ""
-        out.item(item, f"{item['time']}  {item['source']:<6}  {item['status'] or '-'}  "
-                 f"{item['digest'] or '-'}  {item['where']}{note}")
-    if not items:
-        out.say(f"no captures of {url}")
-    return EXIT_OK if any(not i.get("error") for i in items) else EXIT_NEGATIVE
-
-
 # --- plumbing -----------------------------------------------------------------------------
 
 REGISTRY = [_register_archive, _register_check, _register_export, _register_retry,
-            _register_history, *SCREEN_COMMANDS]
+            *HISTORY_COMMANDS, *SCREEN_COMMANDS]
 
 
 def _open_store(args: argparse.Namespace, *, create: bool = True) -> tuple[Store, Ledger]:

@@ -81,8 +81,8 @@ def compare(old: Mapping[str, Any], new: Mapping[str, Any], old_text: str,
     """What changed between two captures' data and texts; None when nothing did."""
     changes = diff_texts(old_text, new_text)
     result: dict[str, Any] = changes.to_json()
-    for key in ("http_status", "final_url"):
-        if old.get(key) != new.get(key):
+    for key in ("http_status", "final_url"):  # a witness copy has no final URL of its own
+        if key in old and key in new and old[key] != new[key]:
             result[key] = {"from": old.get(key), "to": new.get(key)}
     if not changes and len(result) == 3:
         return None
