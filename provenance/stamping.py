@@ -166,6 +166,34 @@ def retry_pending_stamps(
     return results
 
 
+STAMPED_KINDS = ("capture", "ocr", "verification")  # the records that are evidence
+BATCH = 1000  # records per Merkle root: one TSA request each
+
+
+def unstamped(ledger: Ledger, kinds: Sequence[str] = STAMPED_KINDS) -> list[Record]:
+    """Records of ``kinds`` that no time-stamp record covers, granted or pending (made
+    with ``--tsa none``, or before any TSA was set)."""
+    covered: set[int] = set()
+    for record in ledger.records(kind=TIMESTAMP):
+        covered.update(int(seq) for seq in record.data.get("covers", []))
+    return [r for r in ledger.records() if r.kind in kinds and r.seq not in covered]
+
+
+def stamp_unstamped(
+    ledger: Ledger, store: Store, tsas: Sequence[str], session: Any = None, *,
+    timeout: float = DEFAULT_TIMEOUT, roots: Sequence[bytes] = (), batch: int = BATCH,
+) -> list[dict[str, Any]]:
+    """Stamp every :func:`unstamped` record with each TSA, ``batch`` records per request."""
+    if not tsas:
+        return []
+    records = unstamped(ledger)
+    results: list[dict[str, Any]] = []
+    for start in range(0, len(records), batch):
+        results += stamp(ledger, store, records[start:start + batch], tsas, session,
+                         timeout=timeout, roots=roots)
+    return results
+
+
 def trust_roots_from_env(environ: dict[str, str] | None = None) -> list[bytes]:
     """Trusted TSA roots from ``$PROVENANCE_TSA_CA`` (a PEM file), if set."""
     import os
@@ -277,4 +305,5 @@ def _check_proofs(store: Store, seq: int, files: list[dict[str, Any]], leaves: l
 
 
 __all__ = ["check_timestamps", "open_pending", "retry_pending_stamps", "stamp",
-           "stamped_message", "stamps_for", "trust_roots_from_env"]
+           "stamp_unstamped", "stamped_message", "stamps_for", "trust_roots_from_env",
+           "unstamped"]

@@ -193,3 +193,116 @@ def _ctx(store, ledger):
     from provenance.check import CheckContext
 
     return CheckContext(store, ledger)
+
+
+# --- through the CLI: retry --tsa for records never stamped; several TSAs; a TSA down -------
+
+def cli(capsys, *argv):
+    from provenance.cli import main
+
+    code = main(["--json", *argv])
+    captured = capsys.readouterr()
+    return code, [json.loads(line) for line in captured.out.splitlines() if line.strip()], \
+        captured.err
+
+
+def timestamp_records(store):
+    with Ledger(Store(store)) as ledger:
+        return list(ledger.records(kind=TIMESTAMP))
+
+
+def test_retry_tsa_stamps_records_that_never_had_a_stamp(tmp_path, capsys, monkeypatch, web,
+                                                         tsa, tsa_pki):
+    from provenance.stamping import unstamped
+
+    monkeypatch.setenv("PROVENANCE_TSA_CA", str(tsa_pki.root))
+    store = str(tmp_path / "ev")
+    code, items, err = cli(capsys, "--store", store, "archive", web.url("/page/50"),
+                           web.url("/page/51"), "--tsa", "none")
+    assert code == 0, err
+    assert all(item["timestamps"] == [] for item in items)
+    with Ledger(Store(store)) as ledger:  # screenshot evidence made while no TSA was set
+        ocr = ledger.append("ocr", {"image_sha256": "ab" * 32, "text": "9 861"})
+        verification = ledger.append("verification", {"verdict": "match", "ocr_seq": ocr.seq})
+        ledger.append("fetch_failed", {"url": "http://127.0.0.1:9/", "error": "refused"})
+        expected = sorted([i["ledger_seq"] for i in items] + [ocr.seq, verification.seq])
+        assert sorted(r.seq for r in unstamped(ledger)) == expected
+
+    code, results, _ = cli(capsys, "--store", store, "retry")  # no TSA named: nothing to do
+    assert code == 0 and results == [] and tsa.requests == 0
+
+    code, results, err = cli(capsys, "--store", store, "retry", "--tsa", tsa.url)
+    assert code == 0, err
+    assert [(r["tsa"], r["status"]) for r in results] == [(tsa.url, "granted")]
+    assert tsa.requests == 1  # four records, one Merkle root
+    (ts,) = timestamp_records(store)
+    assert sorted(ts.data["covers"]) == expected and ts.data["method"] == "merkle"
+    assert cli(capsys, "--store", store, "check")[0] == 0
+    code, results, _ = cli(capsys, "--store", store, "retry", "--tsa", tsa.url)
+    assert code == 0 and results == [] and tsa.requests == 1  # nothing left unstamped
+
+    # PROVENANCE_TSA does the same for a capture made with --tsa none.
+    code, items, _ = cli(capsys, "--store", store, "archive", web.url("/page/52"),
+                         "--tsa", "none")
+    monkeypatch.setenv("PROVENANCE_TSA", tsa.url)
+    code, results, err = cli(capsys, "--store", store, "retry")
+    assert code == 0 and [r["status"] for r in results] == ["granted"], err
+    assert timestamp_records(store)[-1].data["covers"] == [items[0]["ledger_seq"]]
+    assert cli(capsys, "--store", store, "check")[0] == 0
+
+
+def test_several_tsas_for_one_record_and_one_down_then_retry(tmp_path, capsys, monkeypatch,
+                                                             web, tsa, tsa_pki):
+    """Independent TSAs each stamp the same capture; one that is down leaves its stamp
+    pending (the capture and the other stamp are kept) until ``retry`` gets it."""
+    import re
+    import subprocess
+    import zipfile
+
+    from tsaserver import TsaServer
+
+    monkeypatch.setenv("PROVENANCE_TSA_CA", str(tsa_pki.root))
+    store = str(tmp_path / "ev")
+    with TsaServer(tsa_pki) as other:
+        code, (item,), err = cli(capsys, "--store", store, "archive", web.url("/page/53"),
+                                 "--tsa", tsa.url, "--tsa", other.url)
+        assert code == 0, err
+        assert sorted((s["tsa"], s["status"]) for s in item["timestamps"]) == sorted(
+            [(tsa.url, "granted"), (other.url, "granted")])
+        assert (tsa.requests, other.requests) == (1, 1)
+        assert cli(capsys, "--store", store, "check")[0] == 0
+        bundle = tmp_path / "two.zip"
+        assert cli(capsys, "--store", store, "export", item["id"], "--out", str(bundle))[0] == 0
+        where = tmp_path / "two"
+        with zipfile.ZipFile(bundle) as archive:
+            archive.extractall(where)
+        commands = re.findall(r"^(openssl ts -verify .*)$", (where / "VERIFY.md").read_text(),
+                              re.MULTILINE)
+        assert len(commands) == 2  # one per TSA, each checkable on its own
+        done = subprocess.run(["sh", "-c", "set -e; sha256sum -c --quiet MANIFEST.sha256; "
+                               + "; ".join(commands)], cwd=where, capture_output=True,
+                              text=True, env={"PATH": "/usr/bin:/bin"})
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.count("Verification: OK") == 2
+
+        other.down = True
+        code, (item,), err = cli(capsys, "--store", store, "archive", web.url("/page/54"),
+                                 "--tsa", tsa.url, "--tsa", other.url)
+        assert code == 0  # captured; one stamp pending is not a failed capture
+        states = {s["tsa"]: s["status"] for s in item["timestamps"]}
+        assert states == {tsa.url: "granted", other.url: "pending"}
+        assert "'provenance retry'" in err and "503" in err
+        assert cli(capsys, "--store", store, "check")[0] == 0
+        code, results, _ = cli(capsys, "--store", store, "retry")
+        assert code == 1 and [r["status"] for r in results] == ["pending"]  # still down
+
+        other.down = False
+        code, results, err = cli(capsys, "--store", store, "retry")
+        assert code == 0, err
+        assert [(r["tsa"], r["status"]) for r in results] == [(other.url, "granted")]
+        assert cli(capsys, "--store", store, "check")[0] == 0
+        with Ledger(Store(store)) as ledger:
+            assert {s["tsa"]: s["status"] for s in stamps_for(ledger, item["ledger_seq"])} == {
+                tsa.url: "granted", other.url: "granted"}
+        code, results, err = cli(capsys, "--store", store, "retry")
+        assert code == 0 and results == [] and "nothing pending" in err
