@@ -13,7 +13,7 @@ import sys
 import traceback
 from typing import Any
 
-MODULES = ["hashing", "capture", "check", "witness", "ocr_verify", "stamping"]
+MODULES = ["hashing", "capture", "check", "witness", "ocr_verify", "stamping", "changes"]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,8 +26,10 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from provenance.figures import Figure, extract_figures
@@ -38,10 +40,12 @@ DIFFER = "provenance-changes/1"
 EDIT_SIMILARITY = 0.5
 """Two passages are one edited passage when at least this share of their words agree."""
 
-_WS = re.compile(r"[\s\u00a0\u2009\u202f\u200b\ufeff]+")
 _WORD = re.compile(r"\w+", re.UNICODE)
 _ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?(?:Z|[+-]\d{2}:?\d{2})?)?")
 _CLOCK = re.compile(r"\d{1,2}:\d{2}(?::\d{2})?")
+_DATE = re.compile(r"\d{1,2}[./]\d{1,2}[./](?:\d{4}|\d{2})(?!\d)")
+MAX_VOLATILE_WORDS = 8
+"""A clock, date, counter or ad label line is short; a longer line is always a passage."""
 
 # Words a clock or date line is made of (ru, uk, en), matched by prefix after casefold.
 _DATE_WORDS = (
@@ -79,15 +83,21 @@ _TEASER = re.compile(
 
 def normalize_space(passage: str) -> str:
     """One passage with white space collapsed and Unicode in NFC (what a reader sees)."""
-    return _WS.sub(" ", unicodedata.normalize("NFC", passage)).strip()
+    text = unicodedata.normalize("NFC", passage)
+    if "\u200b" in text or "\ufeff" in text:
+        text = text.replace("\u200b", " ").replace("\ufeff", " ")
+    return " ".join(text.split())  # str.split() splits on every Unicode space, NBSP included
 
 
 def passage_key(passage: str) -> str:
     """What two passages are compared by: white space collapsed, each figure by value."""
-    text = normalize_space(passage)
+    return _key(normalize_space(passage))
+
+
+def _key(text: str) -> str:
     out: list[str] = []
     last = 0
-    for figure in extract_figures(text):
+    for figure in _figures(text):
         out.append(text[last:figure.start])
         out.append(f"\u27e8{figure.value}\u27e9")  # ⟨value⟩: cannot collide with page digits
         last = figure.end
@@ -95,21 +105,32 @@ def passage_key(passage: str) -> str:
     return "".join(out)
 
 
+@lru_cache(maxsize=8192)
+def _figures(text: str) -> tuple[Figure, ...]:
+    """The figures of a passage (read once: a long article is diffed against many captures)."""
+    return tuple(extract_figures(text)) if any(c.isdigit() for c in text) else ()
+
+
 def is_volatile(passage: str) -> bool:
     """True for a line that changes on every load and says nothing: clock, date, counter, ad."""
-    text = normalize_space(passage)
+    return _volatile(normalize_space(passage))
+
+
+def _volatile(text: str) -> bool:
     if not text:
         return True
     if _AD_LINE.match(text) or _AD_ANYWHERE.search(text) or _TEASER.match(text):
         return True
-    rest = _ISO_TIME.sub(" ", text)
-    had_time = rest != text or bool(_CLOCK.search(rest))
-    rest = _CLOCK.sub(" ", rest)
-    figures = extract_figures(rest)
-    had_time = had_time or any("." in f.value and len(f.value.split(".")) == 3 for f in figures)
-    words = [w.casefold() for w in _WORD.findall(rest) if not w.isdigit()]
     if not any(c.isdigit() for c in text):
         return False  # a line of words alone is a passage, however short
+    if text.count(" ") > MAX_VOLATILE_WORDS * 2:
+        return False
+    rest = _ISO_TIME.sub(" ", text)
+    had_time = rest != text or bool(_CLOCK.search(rest)) or bool(_DATE.search(rest))
+    rest = _DATE.sub(" ", _CLOCK.sub(" ", rest))
+    words = [w.casefold() for w in _WORD.findall(rest) if not w.isdigit()]
+    if len(words) > MAX_VOLATILE_WORDS:
+        return False
     dated = had_time or any(w.startswith(_DATE_WORDS) or w in _RELATIVE_WORDS for w in words)
     if dated and all(w in _FILLER_WORDS or w.startswith(_DATE_WORDS) for w in words):
         return True
@@ -119,7 +140,8 @@ def is_volatile(passage: str) -> bool:
 
 def passages(text: str) -> list[str]:
     """The passages of an extracted text that a diff compares: non-empty, not volatile."""
-    return [normalize_space(line) for line in text.splitlines() if not is_volatile(line)]
+    normalized = (normalize_space(line) for line in text.splitlines())
+    return [line for line in normalized if not _volatile(line)]
 
 
 @dataclass(frozen=True)
@@ -163,7 +185,7 @@ class Changes:
 def diff_texts(old: str, new: str) -> Changes:
     """Passages removed and added from ``old`` to ``new``, and figures changed by value."""
     a, b = passages(old), passages(new)
-    ka, kb = [passage_key(p) for p in a], [passage_key(p) for p in b]
+    ka, kb = [_key(p) for p in a], [_key(p) for p in b]
     matcher = difflib.SequenceMatcher(None, ka, kb, autojunk=False)
     removed: list[str] = []
     added: list[str] = []
@@ -174,12 +196,14 @@ def diff_texts(old: str, new: str) -> Changes:
         removed.extend(a[i1:i2])
         added.extend(b[j1:j2])
         figures.extend(_block_figures(a[i1:i2], b[j1:j2]))
-    return Changes(removed, added, _drop_moved(figures, old_values=_values(a),
-                                               new_values=_values(b)))
+    # Passages left equal hold the same figures on both sides, so counting the figures of
+    # what was removed and added is counting what left and came to the page.
+    return Changes(removed, added, _drop_moved(figures, old_values=_values(removed),
+                                               new_values=_values(added)))
 
 
 def _values(texts: Iterable[str]) -> list[str]:
-    return [f.value for text in texts for f in extract_figures(text)]
+    return [f.value for text in texts for f in _figures(text)]
 
 
 def _words(passage: str) -> list[str]:
@@ -210,8 +234,8 @@ def _pair_edits(old: Sequence[str], new: Sequence[str]) -> list[tuple[int | None
 def _block_figures(old: Sequence[str], new: Sequence[str]) -> list[FigureChange]:
     changes: list[FigureChange] = []
     for i, k in _pair_edits(old, new):
-        before = extract_figures(old[i]) if i is not None else []
-        after = extract_figures(new[k]) if k is not None else []
+        before = _figures(old[i]) if i is not None else ()
+        after = _figures(new[k]) if k is not None else ()
         context = new[k] if k is not None else old[i] if i is not None else ""
         changes.extend(_align_figures(before, after, context))
     return changes
@@ -238,8 +262,6 @@ def _drop_moved(changes: list[FigureChange], *, old_values: list[str],
                 new_values: list[str]) -> list[FigureChange]:
     """A figure that went from one passage and is still on the page elsewhere (or the other
     way round) moved; it did not change. Counted by value, so a second 9861 still counts."""
-    from collections import Counter
-
     gone = Counter(old_values) - Counter(new_values)
     came = Counter(new_values) - Counter(old_values)
     kept: list[FigureChange] = []
