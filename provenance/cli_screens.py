@@ -158,6 +158,7 @@ def _cmd_verify(args: argparse.Namespace, out: Output) -> int:
         verification, ocr, ocr_record, new = _verify_in_store(
             store, ledger, args, lang, url, specs, capture, out)
         timestamps = _stamp(store, ledger, new, tsas, args.timeout, out)
+        timeline = _timeline(store, ledger, ocr, url)
     record = new[-1]
     if args.annotate:
         from provenance.annotate import annotate
@@ -172,6 +173,8 @@ def _cmd_verify(args: argparse.Namespace, out: Output) -> int:
             "ocr_record": record.data["ocr_record"], "ledger_seq": record.seq,
             "record_hash": record.record_hash, "id": record.id, "timestamps": timestamps,
             "annotated": args.annotate, "report": args.report}
+    if timeline is not None:
+        data["timeline"] = timeline
     out.item(data, _human_verification(data))
     return EXIT_OK if verification.verdict == "match" else EXIT_NEGATIVE
 
@@ -201,6 +204,17 @@ def _verify_in_store(store: Store, ledger: Ledger, args: argparse.Namespace, lan
                    "text_sha256": capture.data.get("text_sha256")}
     new.append(record_verification(ledger, verification, ocr_record, against=against))
     return verification, ocr, ocr_record, new
+
+
+def _timeline(store: Store, ledger: Ledger, ocr: Any, url: str | None) -> dict[str, Any] | None:
+    """With ``--against URL``: the same screenshot against every capture of the URL, so a
+    withdrawal reads "shown at T1; not shown from T2 on". The verdict stays the latest one's."""
+    from provenance.match import verify_against_text
+    from provenance.timeline import screenshot_timeline
+
+    if url is None:
+        return None
+    return screenshot_timeline(ledger, store, lambda text: verify_against_text(ocr, text), url)
 
 
 def _against_url(args: argparse.Namespace) -> str | None:
@@ -281,6 +295,11 @@ def _human_verification(data: dict[str, Any]) -> str:
         shown = figure["found_as"] if figure["found_as"] is not None else "not found"
         lines.append(f"  figure {figure['claim_text']}: {figure['status']} ({shown})")
     lines.extend(f"  - {reason}" for reason in data["reasons"])
+    timeline = data.get("timeline")
+    if timeline and len(timeline["captures"]) > 1:
+        lines.append(f"  over time: {timeline['summary']}")
+        lines.extend(f"    {row['time']}  #{row['seq']}  {row['verdict'] or 'could not check'}"
+                     for row in timeline["captures"])
     lines.append(f"  image sha256 {data['image_sha256']}  ledger #{data['ledger_seq']}")
     for key, what in (("annotated", "annotated image"), ("report", "report")):
         if data[key]:

@@ -357,6 +357,9 @@ def verify_text(ocr: OcrResult, claim: str) -> Verification:
 
 MIN_PARAGRAPH_WORDS = 4
 """Screenshot paragraphs with fewer words are UI chrome ("Reply  Repost"), not evidence."""
+# A missing screenshot paragraph with figures turns match into mismatch only when it is a
+# sentence: social-media counters ("Репост 2,4 тыс. Нравится 5,1 тыс.") are chrome.
+MIN_FIGURE_PARAGRAPH_WORDS = 6
 
 
 def verify_against_text(ocr: OcrResult, page_text: str) -> Verification:
@@ -366,7 +369,8 @@ def verify_against_text(ocr: OcrResult, page_text: str) -> Verification:
     for in the page. ``claim`` in the result is the screenshot's text that was looked for,
     ``found`` the page's corresponding passage, and ``figures`` the screenshot's figures
     with how the page writes them. ``match``: the screenshot's paragraphs are on the page
-    with the same figures; ``mismatch``: a paragraph is there but a figure differs;
+    with the same figures; ``mismatch``: a paragraph is there but a figure differs, or a
+    paragraph with figures is missing while others are there (an edited page);
     ``absent``: none of the screenshot's text is on the page.
     """
     hay = _Haystack.from_text(page_text)
@@ -380,7 +384,7 @@ def verify_against_text(ocr: OcrResult, page_text: str) -> Verification:
     boxes: list[list[int]] = []
     scores: list[float] = []
     verdict = "absent"
-    skipped = 0
+    skipped = missing_figures = 0
     for word_indices in paragraphs.values():
         text = " ".join(ocr.words[i].text for i in word_indices)
         owner: list[int] = []
@@ -396,6 +400,9 @@ def verify_against_text(ocr: OcrResult, page_text: str) -> Verification:
         part, part_reasons = _decide(alignment, "page")
         if alignment is None or part == "absent":
             reasons.append(f"not on the page: {text[:80]!r}")
+            words = sum(1 for t in tokens if t.value is None and len(t.norm) > 1)
+            if words >= MIN_FIGURE_PARAGRAPH_WORDS and any(t.value is not None for t in tokens):
+                missing_figures += 1  # a sentence with figures; not "Likes 5.1K Reposts 2.4K"
             continue
         scores.append(alignment.score)
         shown.append(text)
@@ -412,6 +419,12 @@ def verify_against_text(ocr: OcrResult, page_text: str) -> Verification:
             verdict = "mismatch"
         elif verdict == "absent":
             verdict = "match"
+    if verdict == "match" and missing_figures:
+        # The withdrawal case: the page still has the headline and the filler, but not the
+        # paragraph with the figures. That is not the page the screenshot shows.
+        verdict = "mismatch"
+        reasons.insert(0, f"{missing_figures} screenshot paragraph(s) with figures are not "
+                       "on the page")
     if skipped:
         reasons.append(f"{skipped} short screenshot paragraphs (UI chrome) not looked for")
     if verdict == "absent":

@@ -237,7 +237,7 @@ def screenshot_timeline(
     text_sha256, verdict, score, found}…], "shown": [times], "first_shown", "last_shown",
     "absent_since", "summary"}`` where ``absent_since`` is the first capture after the last
     one that showed the text (None if it is still shown or never was), and ``summary`` one
-    sentence such as "shown at 2022-03-20T16:10:00Z; absent from 2022-03-20T19:40:00Z on".
+    sentence such as "shown at 2022-03-20T16:10:00Z; not shown from 2022-03-20T19:40:00Z on".
     A capture whose stored text is missing or altered gets verdict None (could not check).
     """
     try:
@@ -257,12 +257,13 @@ def screenshot_timeline(
             row.update(verdict=result.verdict, score=round(float(result.score), 3),
                        found=result.found)
         rows.append(row)
-    shown = [r["time"] for r in rows if r["verdict"] in ("match", "mismatch")]
-    last_shown = max((i for i, r in enumerate(rows) if r["verdict"] in ("match", "mismatch")),
-                     default=None)
+    # Shown means the capture holds what the screenshot shows, figures included: a
+    # mismatch (a figure differs, or the paragraph with the figures is gone) is not shown.
+    shown = [r["time"] for r in rows if r["verdict"] == "match"]
+    last_shown = max((i for i, r in enumerate(rows) if r["verdict"] == "match"), default=None)
     absent_since = None
     if last_shown is not None:
-        after = [r for r in rows[last_shown + 1:] if r["verdict"] == "absent"]
+        after = [r for r in rows[last_shown + 1:] if r["verdict"] in ("absent", "mismatch")]
         absent_since = after[0]["time"] if after else None
     return {"url": url, "captures": rows, "shown": shown,
             "first_shown": shown[0] if shown else None,
@@ -274,15 +275,14 @@ def _screenshot_summary(rows: list[dict[str, Any]], shown: list[str],
                         absent_since: str | None) -> str:
     if not rows:
         return "no captures of this URL"
-    if not shown:
-        return f"not shown in any of {len(rows)} captures"
-    span = shown[0] if len(shown) == 1 else f"{shown[0]} to {shown[-1]}"
-    text = f"shown at {span} ({len(shown)} of {len(rows)} captures)"
     mismatched = [r["time"] for r in rows if r["verdict"] == "mismatch"]
-    if mismatched:
-        text += f"; figures differ at {', '.join(mismatched)}"
+    differ = f"; figures differ or are missing at {', '.join(mismatched)}" if mismatched else ""
+    if not shown:
+        return f"not shown in any of {len(rows)} captures{differ}"
+    span = shown[0] if len(shown) == 1 else f"{shown[0]} to {shown[-1]}"
+    text = f"shown at {span} ({len(shown)} of {len(rows)} captures){differ}"
     if absent_since:
-        text += f"; absent from {absent_since} on"
+        text += f"; not shown from {absent_since} on"
     return text
 
 

@@ -291,4 +291,4 @@ def test_screenshot_timeline_shown_then_absent(tmp_path, capsys, web):
     assert [c["verdict"] for c in result["captures"]] == ["match", "match", "absent", "absent"]
     assert result["first_shown"] == outs[0]["fetched_at"]
     assert result["absent_since"] == outs[2]["fetched_at"]
-    assert "absent from" in result["summary"]
+    assert "not shown from" in result["summary"]

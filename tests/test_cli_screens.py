@@ -204,6 +204,28 @@ def test_against_a_url_captures_it_once(capsys, shared, shots, article):
     assert_intact(shared)
 
 
+def test_against_a_url_across_time_says_when_it_was_withdrawn(capsys, shared, shots, web):
+    """Captured with the figures, then without: the screenshot was shown, then withdrawn."""
+    served = [RU_UTF8, RU_UTF8.replace(ARTICLE[1].encode(), b"")]
+    web.add_route("/screens/withdrawn", lambda h: send(
+        h, 200, served.pop(0) if len(served) > 1 else served[0],
+        content_type="text/html; charset=utf-8"))
+    url = web.url("/screens/withdrawn")
+    first = run(capsys, shared, "archive", url)[1][0]
+    second = run(capsys, shared, "archive", url)[1][0]
+    code, [item], _ = run(capsys, shared, "verify", shots["genuine"], "--against", url)
+    # The page still has the headline and the rest, not the paragraph with the figures.
+    assert (code, item["verdict"]) == (1, "mismatch"), item
+    assert "with figures are not on the page" in item["reasons"][0]
+    timeline = item["timeline"]
+    assert [c["verdict"] for c in timeline["captures"]] == ["match", "mismatch"]
+    assert timeline["first_shown"] == first["fetched_at"]
+    assert timeline["absent_since"] == second["fetched_at"]
+    assert main(["--store", shared, "verify", shots["genuine"], "--against", url]) == 1
+    human = capsys.readouterr().out
+    assert f"not shown from {second['fetched_at']} on" in human
+
+
 def test_against_an_unreachable_url_is_exit_2(capsys, shared, shots):
     url = f"http://127.0.0.1:{closed_port()}/gone"
     code, items, err = run(capsys, shared, "verify", shots["genuine"], "--against", url)
