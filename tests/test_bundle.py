@@ -221,7 +221,7 @@ def test_archive_tsa_export_and_check_with_standard_tools_only(tmp_path, capsys,
     assert len(items) == 5
     for item in items:
         (stamp_,) = item["timestamps"]
-        assert stamp_["status"] == "granted" and stamp_["tsa"] == tsa.url, err
+        assert stamp_["status"] == "granted" and stamp_["tsa"] == tsa.url, (err, tsa.errors)
         assert item["witnesses"][0]["agrees"] is True
     with Ledger(Store(store)) as ledger:
         (ts,) = ledger.records(kind="timestamp")

@@ -165,6 +165,7 @@ class TsaServer:
         self.certificates = 3  # TSA + intermediate + root; 1 = the TSA certificate only
         self.delay = 0.0
         self.requests = 0
+        self.errors: list[str] = []  # failures of this server itself (should stay empty)
         self._lock = threading.Lock()  # openssl ts -reply updates its serial file
         self._counter = 0
         server = self
@@ -175,7 +176,12 @@ class TsaServer:
                 query = self.rfile.read(length)
                 with server._lock:
                     server.requests += 1
-                status, body, ctype = server.answer(query, self.headers.get("Content-Type"))
+                try:
+                    status, body, ctype = server.answer(query, self.headers.get("Content-Type"))
+                except Exception as exc:  # say why in a 500 (and in .errors), never hang up
+                    server.errors.append(f"{type(exc).__name__}: {exc} "
+                                         f"{getattr(exc, 'stderr', b'')!r}")
+                    status, body, ctype = 500, server.errors[-1].encode(), "text/plain"
                 try:
                     self.send_response(status)
                     self.send_header("Content-Type", ctype)
