@@ -152,6 +152,10 @@ def set_certificate_order(reply: bytes, *, der_order: bool) -> bytes:
     return reply.replace(old_set, new_set)
 
 
+_PKI_LOCKS: dict[Path, threading.Lock] = {}
+_PKI_LOCKS_GUARD = threading.Lock()
+
+
 class TsaServer:
     """``with TsaServer(pki) as tsa: tsa.url`` — a threaded loopback TSA."""
 
@@ -166,7 +170,11 @@ class TsaServer:
         self.delay = 0.0
         self.requests = 0
         self.errors: list[str] = []  # failures of this server itself (should stay empty)
-        self._lock = threading.Lock()  # openssl ts -reply updates its serial file
+        self._lock = threading.Lock()  # counts requests
+        # openssl ts -reply updates the PKI's serial file, and tests run two TSAs on one PKI
+        # at once: one lock per PKI folder, and work files named per server.
+        with _PKI_LOCKS_GUARD:
+            self._pki_lock = _PKI_LOCKS.setdefault(pki.dir, threading.Lock())
         self._counter = 0
         server = self
 
@@ -226,9 +234,9 @@ class TsaServer:
         return 200, reply, "application/timestamp-reply"
 
     def reply(self, query: bytes) -> bytes:
-        with self._lock:
+        with self._pki_lock:
             self._counter += 1
-            work = self.pki.dir / f"q{self._counter}"
+            work = self.pki.dir / f"q{id(self):x}-{self._counter}"
             query_file = work.with_suffix(".tsq")
             reply_file = work.with_suffix(".tsr")
             query_file.write_bytes(query)
