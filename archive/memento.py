@@ -113,7 +113,10 @@ def fetch_raw(
     """
     response = send(lambda: session.get(url, timeout=timeout, stream=True))
     with response:
-        if response.status_code != 200:
+        # An archived error page (the original answered 404 or 410) comes back with that
+        # status and a Memento-Datetime: it is a copy to compare, not a witness failure.
+        archived = response.headers.get("Memento-Datetime") is not None
+        if response.status_code != 200 and not (archived and response.status_code < 500):
             raise WitnessError(f"the raw copy {url} answered HTTP {response.status_code}",
                                retryable=response.status_code >= 500)
         served = _served_timestamp(response)

@@ -200,3 +200,14 @@ def test_rerun_with_a_witness_sends_what_the_first_run_did_not(tmp_path, capsys,
                          "--to", "ia")
     assert code == 0 and [i["witnesses"] for i in items] == [[], []]  # nothing sent twice
     assert main(["--store", str(store), "check"]) == 0
+
+
+def test_an_archived_404_is_compared_too(tmp_path, capsys, web, wayback, monkeypatch):
+    """A page already gone (404) is evidence; the witness's copy of the 404 is compared."""
+    monkeypatch.setenv("PROVENANCE_WAYBACK", wayback.base)
+    monkeypatch.setenv("PROVENANCE_IA_INTERVAL", "0")
+    code, (item,), err = run(capsys, "--store", str(tmp_path / "ev"), "archive",
+                             web.url("/404"), "--to", "ia")
+    assert code == 0 and item["http_status"] == 404, err
+    (witness,) = item["witnesses"]
+    assert witness["status"] == "archived" and witness["agrees"] is True, witness
