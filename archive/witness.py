@@ -192,7 +192,7 @@ class Witness:
 
     def _result(self, sub: Submission, url: str) -> WitnessResult:
         archived_at = ts_to_rfc3339(sub.timestamp) if sub.timestamp else None
-        common = {"name": self.name, "url": sub.url, "archived_at": archived_at,
+        common: dict[str, Any] = {"name": self.name, "url": sub.url, "archived_at": archived_at,
                   "job_id": sub.job_id}
         if sub.status != ARCHIVED or not sub.timestamp:
             return WitnessResult(status=sub.status, error=sub.error, retryable=sub.retryable,

@@ -60,7 +60,7 @@ class CheckReport:
 try:  # orjson parses 100k records ~10x faster than json; check must stay quick on big stores
     from orjson import loads as _loads
 except ImportError:  # pragma: no cover
-    _loads = json.loads
+    _loads = json.loads  # type: ignore[assignment]
 
 
 @dataclass
@@ -91,7 +91,8 @@ class CheckContext:
                     parsed = None
             except (TypeError, ValueError):
                 parsed = None
-            self.rows.append(Row(*raw, parsed=parsed))
+            seq, kind, subject, time, body, prev_hash, record_hash = raw
+            self.rows.append(Row(seq, kind, subject, time, body, prev_hash, record_hash, parsed))
 
     def named_files(self) -> Iterator[tuple[int, dict[str, Any]]]:
         """Every (seq, file entry) that a record names."""

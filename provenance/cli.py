@@ -178,7 +178,8 @@ def _cmd_archive(args: argparse.Namespace, out: Output) -> int:
             for url in urls:
                 if url in done:
                     outcome = done[url]
-                    outcome.witnesses = unsent.get(outcome.record.seq, [])
+                    seq = outcome.record.seq if outcome.record is not None else -1
+                    outcome.witnesses = unsent.get(seq, [])
                     _say_witnesses(url, outcome.witnesses, out)
                     out.item(outcome.to_json(), _human_capture(outcome))
             todo = [url for url in urls if url not in done]

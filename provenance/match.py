@@ -400,8 +400,8 @@ def verify_against_text(ocr: OcrResult, page_text: str) -> Verification:
         part, part_reasons = _decide(alignment, "page")
         if alignment is None or part == "absent":
             reasons.append(f"not on the page: {text[:80]!r}")
-            words = sum(1 for t in tokens if t.value is None and len(t.norm) > 1)
-            if words >= MIN_FIGURE_PARAGRAPH_WORDS and any(t.value is not None for t in tokens):
+            sentence = sum(1 for t in tokens if t.value is None and len(t.norm) > 1)
+            if sentence >= MIN_FIGURE_PARAGRAPH_WORDS and any(t.value is not None for t in tokens):
                 missing_figures += 1  # a sentence with figures; not "Likes 5.1K Reposts 2.4K"
             continue
         scores.append(alignment.score)

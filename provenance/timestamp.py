@@ -208,7 +208,8 @@ def verify_token(
         info = read_token(der)
     except TimestampError as exc:
         return Verification(False, "asn1crypto", str(exc))
-    base = {"gen_time": info.gen_time, "tsa_name": info.tsa_name, "serial": info.serial,
+    base: dict[str, Any] = {
+            "gen_time": info.gen_time, "tsa_name": info.tsa_name, "serial": info.serial,
             "algorithm": info.algorithm, "imprint": info.imprint.hex() if info.imprint else None,
             "nonce": info.nonce}
     if info.status not in (0, 1) or not info.token:
@@ -241,9 +242,10 @@ def verify_token(
     if openssl is None or shutil.which(openssl) is None:
         return Verification(None, "none", "rfc3161-client could not read this token and the "
                             "openssl command is not installed", **base)
-    passed, reason = _verify_openssl(openssl, info, digest, anchors, all_certs)
+    openssl_passed, reason = _verify_openssl(openssl, info, digest, anchors, all_certs)
     how = f"{OPENSSL} ({_anchor_words(trusted) if anchors else 'TSA certificate only'})"
-    return Verification(passed, how, reason, trusted_root=trusted and passed, **base)
+    return Verification(openssl_passed, how, reason, trusted_root=bool(trusted and openssl_passed),
+                        **base)
 
 
 def _anchor_words(trusted: bool) -> str:

@@ -69,7 +69,7 @@ def stored_payload_sha256(store: Store | None, capture_record: Record) -> str | 
                 if record.rec_type == "response":
                     hasher = hashlib.sha256()
                     stream = record.content_stream()
-                    for block in iter(lambda s=stream: s.read(CHUNK_SIZE), b""):
+                    while block := stream.read(CHUNK_SIZE):
                         hasher.update(block)
                     digest = hasher.hexdigest()  # the last response is the final hop
     except (OSError, ValueError, ArchiveError, zlib.error):
