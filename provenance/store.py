@@ -6,10 +6,13 @@ Layout (everything below ``root``)::
     ledger.head           last record's seq and hash, to notice records cut from the end
     objects/ab/abcd….ext  every stored file, named by the SHA-256 of its bytes
     tmp/                  half-written files; anything here is garbage from a killed run
+    damaged/              objects found altered when the same bytes came again, kept aside
 
 A file is written to ``tmp/``, flushed to disk, then renamed into place, so a killed run
 leaves either the whole file or nothing under ``objects/``. Because names are hashes, the
-same bytes stored twice take one file, and ``check`` can tell any altered byte.
+same bytes stored twice take one file, and ``check`` can tell any altered byte. Storing bytes
+whose object exists but was altered puts the right bytes back (the name says what they must
+be) and moves the altered copy to ``damaged/``: nothing is deleted, not even damage.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from provenance.errors import StoreError
-from provenance.hashing import CHUNK_SIZE, sha256_bytes
+from provenance.hashing import CHUNK_SIZE, sha256_bytes, sha256_file
 
 DEFAULT_STORE = "evidence"
 STORE_ENV = "PROVENANCE_STORE"
@@ -99,7 +102,7 @@ class Store:
         digest = sha256_bytes(data)
         relative = self.object_path(digest, suffix)
         target = self.root / relative
-        if not target.exists():
+        if not self._holds(target, digest):
             with self._temp_file() as (handle, temp_path):
                 handle.write(data)
             self._publish(temp_path, target)
@@ -119,7 +122,7 @@ class Store:
         hexdigest = digest.hexdigest()
         relative = self.object_path(hexdigest, suffix)
         target = self.root / relative
-        if target.exists():
+        if self._holds(target, hexdigest):
             os.unlink(temp_path)
         else:
             self._publish(temp_path, target)
@@ -161,6 +164,30 @@ class Store:
 
     def _temp_file(self) -> _TempFile:
         return _TempFile(self.tmp)
+
+    def _holds(self, target: Path, digest: str) -> bool:
+        """Whether ``target`` exists with exactly the bytes its name promises.
+
+        An altered object is moved to ``damaged/`` (kept for whoever investigates) so the
+        caller can put the right bytes back under the name.
+        """
+        if not target.exists():
+            return False
+        try:
+            if sha256_file(target) == digest:
+                return True
+        except OSError:
+            pass
+        try:
+            (self.root / "damaged").mkdir(exist_ok=True)
+            fd, aside = tempfile.mkstemp(dir=self.root / "damaged",
+                                         prefix=f"{target.name}.{time.strftime('%Y%m%dT%H%M%S')}.")
+            os.close(fd)
+            os.replace(target, aside)
+        except OSError as exc:
+            raise StoreError(f"{target} was altered and cannot be moved aside: "
+                             f"{exc.strerror}") from None
+        return False
 
     def _publish(self, temp_path: str, target: Path) -> None:
         try:

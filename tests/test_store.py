@@ -87,3 +87,22 @@ def test_store_location_precedence(monkeypatch, tmp_path):
 @given(data=st.binary(max_size=5000), chunk=st.integers(min_value=1, max_value=4096))
 def test_hash_does_not_depend_on_chunk_size(data, chunk):
     assert sha256_stream(io.BytesIO(data), chunk)[0] == sha256_bytes(data)
+
+
+@pytest.mark.parametrize("put", ["bytes", "stream"])
+def test_storing_the_same_bytes_repairs_an_altered_object_and_keeps_the_damage(tmp_path, put):
+    """The name says what the bytes must be: an altered object is put right, the altered
+    copy kept in damaged/ for whoever investigates, and nothing is deleted."""
+    store = Store(tmp_path / "ev")
+    stored = store.put_bytes(b"9 861 killed", role="text", suffix=".txt")
+    path = store.path(stored.path)
+    path.chmod(0o644)
+    path.write_bytes(b"9 881 killed")
+    if put == "bytes":
+        store.put_bytes(b"9 861 killed", role="text", suffix=".txt")
+    else:
+        store.put_stream(io.BytesIO(b"9 861 killed"), role="text", suffix=".txt")
+    assert path.read_bytes() == b"9 861 killed"
+    assert [p.read_bytes() for p in (store.root / "damaged").iterdir()] == [b"9 881 killed"]
+    store.put_bytes(b"9 861 killed", role="text", suffix=".txt")  # intact: nothing moves
+    assert len(list((store.root / "damaged").iterdir())) == 1
