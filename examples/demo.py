@@ -1,12 +1,17 @@
-"""The main job on a bundled example, with no internet: serve a page on 127.0.0.1, capture it,
-check the store, and check a screenshot of the withdrawn figures against a claim and
-against the capture.
+"""The main job on a bundled example, with no internet: the story this tool was born from.
 
-    python examples/demo.py [--store DIR]
+A page on 127.0.0.1 publishes casualty figures; we capture it and check the store. A
+screenshot of the figures is checked against the quoted claim and against the capture.
+Then the page is edited (the figures removed) and captured again: ``history`` shows what
+was removed, ``verify --against URL`` says when the screenshot's text was on the page and
+when it no longer was, and ``export`` writes a bundle anyone can check with sha256sum and
+openssl alone.
 
-The page in examples/site/ is a reconstruction for demonstration (windows-1251, as many
-Russian sites serve), not a copy of the original article; examples/screenshot.png is drawn
-by examples/make_screenshot.py. Exits 0 when every step succeeds (both verdicts match).
+    python examples/demo.py [--store DIR] [--fresh]
+
+The pages in examples/site/ are a reconstruction for demonstration (windows-1251, as many
+Russian sites serve), not copies of the original article; examples/screenshot.png is drawn
+by examples/make_screenshot.py. Exits 0 when every step gives the answer it should.
 """
 
 from __future__ import annotations
@@ -22,41 +27,68 @@ from pathlib import Path
 from provenance.capture import CAPTURE
 from provenance.cli import main
 from provenance.ledger import Ledger
+from provenance.screenshots import VERIFICATION_KIND
 from provenance.store import Store
 
 HERE = Path(__file__).resolve().parent
 CLAIM = "потеряли 9 861 человек убитыми и 16 153 ранеными"
+PAGE = "/kp/article.html"
 
 
-class QuietHandler(SimpleHTTPRequestHandler):
+class Site(SimpleHTTPRequestHandler):
+    """Serves examples/site; once ``edited`` is set, the article is the edited version."""
+
+    edited = threading.Event()
+
+    def translate_path(self, path: str) -> str:
+        if path.split("?")[0] == PAGE and self.edited.is_set():
+            path = PAGE.replace(".html", "-edited.html")
+        return super().translate_path(path)
+
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         pass
 
 
-def step(store: str, command: list[str]) -> int:
+def step(store: str, command: list[str], expect: int = 0) -> bool:
+    """Run one command as a user would type it; whether it exited as the story expects."""
     shown = " ".join(f"'{word}'" if " " in word else word for word in command)
     print(f"\n$ provenance --store {store} {shown}", flush=True)
-    return main(["--store", store, *command])
+    code = main(["--store", store, *command])
+    if code != expect:
+        print(f"(expected exit {expect}, got {code})", flush=True)
+    return code == expect
 
 
-def latest_capture(store: str) -> str:
-    """The id of the capture just made (what 'archive' printed first on its line)."""
+def record_ids(store: str, kind: str = CAPTURE) -> list[str]:
     with Ledger(Store(store, create=False)) as ledger:
-        captures = list(ledger.records(kind=CAPTURE))
-    return captures[-1].id
+        return [record.id for record in ledger.records(kind=kind)]
 
 
 def run(store: str) -> int:
-    handler = functools.partial(QuietHandler, directory=str(HERE / "site"))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    Site.edited.clear()
+    server = ThreadingHTTPServer(("127.0.0.1", 0),
+                                 functools.partial(Site, directory=str(HERE / "site")))
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/kp/article.html"
+    url = f"http://127.0.0.1:{server.server_address[1]}{PAGE}"
+    screenshot = str(HERE / "screenshot.png")
     try:
-        screenshot = str(HERE / "screenshot.png")
-        worst = step(store, ["archive", url, "--to", "none", "--tsa", "none"])
-        worst = max(worst, step(store, ["check"]))
-        worst = max(worst, step(store, ["verify", screenshot, "--text", CLAIM]))
-        return max(worst, step(store, ["verify", screenshot, "--against", latest_capture(store)]))
+        ok = step(store, ["archive", url, "--to", "none", "--tsa", "none"])
+        ok &= step(store, ["check"])
+        ok &= step(store, ["verify", screenshot, "--text", CLAIM])
+        ok &= step(store, ["verify", screenshot, "--against", record_ids(store)[-1]])
+        print("\n# Hours later the page is edited: the paragraph with the figures is gone.")
+        Site.edited.set()
+        ok &= step(store, ["archive", url, "--to", "none", "--tsa", "none"])
+        ok &= step(store, ["history", url, "--to", "none"])
+        # The latest capture no longer shows the screenshot's text: exit 1, with the timeline.
+        ok &= step(store, ["verify", screenshot, "--against", url], expect=1)
+        bundle = f"{store}-bundle.zip"
+        evidence = record_ids(store) + record_ids(store, VERIFICATION_KIND)
+        ok &= step(store, ["export", *evidence, "--out", bundle])
+        ok &= step(store, ["check", "--bundle", bundle])
+        print(f"\n# {bundle}: unzip it and run 'sha256sum -c MANIFEST.sha256'; "
+              "VERIFY.md says the rest.")
+        return 0 if ok else 1
     finally:
         server.shutdown()
         server.server_close()
@@ -69,4 +101,5 @@ if __name__ == "__main__":
     options = parser.parse_args()
     if options.fresh:
         shutil.rmtree(options.store, ignore_errors=True)
+        Path(f"{options.store}-bundle.zip").unlink(missing_ok=True)
     sys.exit(run(options.store))

@@ -376,4 +376,7 @@ def test_demo_matches_the_bundled_screenshot(tmp_path, capsys, monkeypatch):
         runpy.run_path(str(demo), run_name="__main__")
     out = capsys.readouterr().out
     assert exit_info.value.code == 0, out
-    assert out.count("MATCH  score") == 2
+    assert out.count("\nMATCH  score") == 2  # the claim, and the first capture
+    assert "- По данным Министерства обороны России" in out  # history: the figures removed
+    assert "ABSENT  score" in out and "not shown from" in out  # the edited page
+    assert (tmp_path / "demo-bundle.zip").exists() and "intact: " in out
