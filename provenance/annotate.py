@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 
 from PIL import Image, ImageDraw
 
+from provenance.atomic import write_atomic
 from provenance.images import load_image
 from provenance.match import Verification
 
@@ -37,23 +37,6 @@ def draw_boxes(image: Image.Image, verification: Verification) -> Image.Image:
         draw.rectangle((x - 2 * pad, y - 2 * pad, x + w + 2 * pad, y + h + 2 * pad),
                        outline=RED, width=width + 1)
     return image
-
-
-def write_atomic(target: str | os.PathLike[str], data: bytes) -> str:
-    """Write ``data`` to a temporary file beside ``target``, flush it, rename it over."""
-    name = os.fspath(target)
-    fd, temp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(name)), suffix=".partial")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, name)
-    except BaseException:
-        if os.path.exists(temp):
-            os.unlink(temp)
-        raise
-    return name
 
 
 def png_bytes(image: Image.Image) -> bytes:

@@ -35,12 +35,12 @@ import io
 import json
 import os
 import re
-import tempfile
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from provenance.atomic import atomic_output
 from provenance.errors import TimestampError, UsageError
 from provenance.hashing import RECORD_PREFIX, canonical_json
 from provenance.ledger import Ledger, Record
@@ -184,34 +184,25 @@ def _witness_item(record: Record) -> dict[str, Any]:
 
 def _write_zip(target: Path, entries: dict[str, bytes | Path]) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".partial")
     manifest = []
-    try:
-        with os.fdopen(fd, "wb") as raw, zipfile.ZipFile(raw, "w") as bundle:
-            for name in sorted(entries):
-                source = entries[name]
-                method = zipfile.ZIP_STORED if name.endswith(_STORED) else zipfile.ZIP_DEFLATED
-                info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
-                info.compress_type = method
-                info.external_attr = 0o644 << 16
-                digest = hashlib.sha256()
-                with bundle.open(info, "w") as out:
-                    stream = open(source, "rb") if isinstance(source, Path) else io.BytesIO(source)
-                    with stream:
-                        for block in iter(lambda s=stream: s.read(1 << 20), b""):  # type: ignore[misc]
-                            digest.update(block)
-                            out.write(block)
-                manifest.append(f"{digest.hexdigest()}  {name}\n")
-            info = zipfile.ZipInfo("MANIFEST.sha256", date_time=(1980, 1, 1, 0, 0, 0))
+    with atomic_output(target) as raw, zipfile.ZipFile(raw, "w") as bundle:
+        for name in sorted(entries):
+            source = entries[name]
+            method = zipfile.ZIP_STORED if name.endswith(_STORED) else zipfile.ZIP_DEFLATED
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = method
             info.external_attr = 0o644 << 16
-            bundle.writestr(info, "".join(manifest), compress_type=zipfile.ZIP_DEFLATED)
-            raw.flush()
-            os.fsync(raw.fileno())
-        os.replace(temp, target)
-    except BaseException:
-        if os.path.exists(temp):
-            os.unlink(temp)
-        raise
+            digest = hashlib.sha256()
+            with bundle.open(info, "w") as out:
+                stream = open(source, "rb") if isinstance(source, Path) else io.BytesIO(source)
+                with stream:
+                    for block in iter(lambda s=stream: s.read(1 << 20), b""):  # type: ignore[misc]
+                        digest.update(block)
+                        out.write(block)
+            manifest.append(f"{digest.hexdigest()}  {name}\n")
+        info = zipfile.ZipInfo("MANIFEST.sha256", date_time=(1980, 1, 1, 0, 0, 0))
+        info.external_attr = 0o644 << 16
+        bundle.writestr(info, "".join(manifest), compress_type=zipfile.ZIP_DEFLATED)
 
 
 def _verify_md(index: dict[str, Any]) -> str:

@@ -12,7 +12,8 @@ import base64
 import html
 import os
 
-from provenance.annotate import draw_boxes, png_bytes, write_atomic
+from provenance.annotate import draw_boxes, png_bytes
+from provenance.atomic import write_atomic
 from provenance.clock import utc_now
 from provenance.images import load_image
 from provenance.match import Verification

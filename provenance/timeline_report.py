@@ -14,7 +14,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from provenance.annotate import write_atomic
+from provenance.atomic import write_atomic
 from provenance.clock import utc_now
 
 
