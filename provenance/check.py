@@ -17,7 +17,7 @@ from provenance.errors import StoreError
 from provenance.hashing import record_hash, sha256_file
 from provenance.ledger import FORMAT_VERSION, GENESIS, Ledger
 from provenance.stamping import check_timestamps
-from provenance.store import Store
+from provenance.store import DAMAGED, Store
 
 
 @dataclass(frozen=True)
@@ -160,6 +160,23 @@ def check_files(ctx: CheckContext) -> Iterator[Problem]:
             yield Problem("file was altered", seq, relative, expected=expected, found=found)
 
 
+def check_damaged(ctx: CheckContext) -> Iterator[Problem]:
+    """Altered copies the store moved aside when it put the right bytes back.
+
+    The object is whole again, but someone or something changed it: that stays a problem
+    until a person has looked and removed the copy from ``damaged/``.
+    """
+    folder = ctx.store.root / DAMAGED
+    if not folder.is_dir():
+        return
+    for aside in sorted(folder.iterdir()):
+        original = aside.name.split(".", 1)[0]
+        found = sha256_file(aside) if aside.is_file() else None
+        yield Problem(f"the object {original[:2]}/{original}… was found altered and restored "
+                      "from identical bytes; the altered copy is kept here",
+                      path=f"{DAMAGED}/{aside.name}", expected=original, found=found)
+
+
 def check_warcs(ctx: CheckContext) -> Iterator[Problem]:
     """Each WARC's own block and payload digests, as any WARC tool would check them."""
     checked: set[str] = set()
@@ -189,8 +206,8 @@ def check_witness_records(ctx: CheckContext) -> Iterator[Problem]:
     yield from check_witnesses(ctx)
 
 
-CHECKERS: list[Checker] = [check_chain, check_files, check_warcs, check_timestamps,
-                           check_witness_records]
+CHECKERS: list[Checker] = [check_chain, check_files, check_damaged, check_warcs,
+                           check_timestamps, check_witness_records]
 
 
 def check_store(store: Store, ledger: Ledger) -> CheckReport:

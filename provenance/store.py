@@ -30,6 +30,7 @@ from provenance.errors import StoreError
 from provenance.hashing import CHUNK_SIZE, sha256_bytes, sha256_file
 
 DEFAULT_STORE = "evidence"
+DAMAGED = "damaged"  # altered objects moved aside when the right bytes came again
 STORE_ENV = "PROVENANCE_STORE"
 
 
@@ -179,8 +180,8 @@ class Store:
         except OSError:
             pass
         try:
-            (self.root / "damaged").mkdir(exist_ok=True)
-            fd, aside = tempfile.mkstemp(dir=self.root / "damaged",
+            (self.root / DAMAGED).mkdir(exist_ok=True)
+            fd, aside = tempfile.mkstemp(dir=self.root / DAMAGED,
                                          prefix=f"{target.name}.{time.strftime('%Y%m%dT%H%M%S')}.")
             os.close(fd)
             os.replace(target, aside)

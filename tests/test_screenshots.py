@@ -63,10 +63,15 @@ def test_an_altered_cache_file_is_not_used(ledger, shots):
     entry = next(f for f in record.files if f["role"] == "ocr")
     path = ledger.store.path(entry["path"])
     os.chmod(path, stat.S_IWUSR | stat.S_IRUSR)
-    path.write_bytes(path.read_bytes().replace(b"9 861", b"9 881"))
+    original = path.read_bytes()
+    path.write_bytes(original.replace(b"9 861", b"9 881"))
     _, again, cached = ocr_cached(ledger.store, ledger, shots[0])
     assert not cached and again.seq != record.seq
-    assert any(p.path == entry["path"] for p in check_store(ledger.store, ledger).problems)
+    # The identical OCR result put the right bytes back; the altered copy stays a problem.
+    assert ledger.store.path(entry["path"]).read_bytes() == original
+    problems = check_store(ledger.store, ledger).problems
+    assert [p.expected for p in problems] == [entry["sha256"]]
+    assert problems[0].path.startswith("damaged/")
 
 
 def test_many_with_cache_and_verification_records(ledger, shots):

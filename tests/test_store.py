@@ -10,8 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from provenance.check import check_store
 from provenance.errors import StoreError
 from provenance.hashing import sha256_bytes, sha256_file, sha256_stream
+from provenance.ledger import Ledger
 from provenance.store import Store, resolve_store_path
 
 
@@ -106,3 +108,6 @@ def test_storing_the_same_bytes_repairs_an_altered_object_and_keeps_the_damage(t
     assert [p.read_bytes() for p in (store.root / "damaged").iterdir()] == [b"9 881 killed"]
     store.put_bytes(b"9 861 killed", role="text", suffix=".txt")  # intact: nothing moves
     assert len(list((store.root / "damaged").iterdir())) == 1
+    with Ledger(store) as ledger:  # restored, but the tampering stays visible to check
+        [problem] = check_store(store, ledger).problems
+    assert problem.expected == stored.sha256 and problem.path.startswith("damaged/")
