@@ -48,6 +48,16 @@ def wayback():
         yield server
 
 
+@pytest.fixture
+def ia_env(monkeypatch, wayback):
+    """The ``wayback`` server as the Internet Archive for the CLI, with no waiting between
+    saves and two tries per request."""
+    monkeypatch.setenv("PROVENANCE_WAYBACK", wayback.base)
+    monkeypatch.setenv("PROVENANCE_IA_INTERVAL", "0")
+    monkeypatch.setenv("PROVENANCE_WITNESS_TRIES", "2")
+    return wayback
+
+
 @pytest.fixture(scope="session")
 def pywb(tmp_path_factory):
     """A real pywb (``wayback --record --live -a``) with collection ``news``, for the session."""

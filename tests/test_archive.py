@@ -180,12 +180,9 @@ def test_kill_9_mid_batch_then_resume_loses_nothing_and_repeats_nothing(tmp_path
                           env=env, capture_output=True).returncode == 0
 
 
-def test_rerun_with_a_witness_sends_what_the_first_run_did_not(tmp_path, capsys, web, wayback,
-                                                                monkeypatch):
+def test_rerun_with_a_witness_sends_what_the_first_run_did_not(tmp_path, capsys, web, ia_env):
     """Captured with --to none (or killed before the witness answered): the rerun of the
     list sends those captures to the witness without fetching the pages again."""
-    monkeypatch.setenv("PROVENANCE_WAYBACK", wayback.base)
-    monkeypatch.setenv("PROVENANCE_IA_INTERVAL", "0")
     store = tmp_path / "ev"
     (list_file := tmp_path / "urls.txt").write_text(
         f"{web.url('/page/21')}\n{web.url('/page/22')}\n")
@@ -202,10 +199,8 @@ def test_rerun_with_a_witness_sends_what_the_first_run_did_not(tmp_path, capsys,
     assert main(["--store", str(store), "check"]) == 0
 
 
-def test_an_archived_404_is_compared_too(tmp_path, capsys, web, wayback, monkeypatch):
+def test_an_archived_404_is_compared_too(tmp_path, capsys, web, ia_env):
     """A page already gone (404) is evidence; the witness's copy of the 404 is compared."""
-    monkeypatch.setenv("PROVENANCE_WAYBACK", wayback.base)
-    monkeypatch.setenv("PROVENANCE_IA_INTERVAL", "0")
     code, (item,), err = run(capsys, "--store", str(tmp_path / "ev"), "archive",
                              web.url("/404"), "--to", "ia")
     assert code == 0 and item["http_status"] == 404, err

@@ -191,14 +191,6 @@ def test_clock_and_ad_page_never_reports_a_change(tmp_path, capsys, web):
 
 # --- history: local captures and witness snapshots --------------------------------------------
 
-@pytest.fixture
-def ia_env(monkeypatch, wayback):
-    monkeypatch.setenv("PROVENANCE_WAYBACK", wayback.base)
-    monkeypatch.setenv("PROVENANCE_IA_INTERVAL", "0")
-    monkeypatch.setenv("PROVENANCE_WITNESS_TRIES", "2")
-    return wayback
-
-
 def test_history_merges_local_and_witness_and_fetches_witness_copies(tmp_path, capsys, web,
                                                                      ia_env):
     store = str(tmp_path / "ev")

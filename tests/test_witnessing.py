@@ -15,14 +15,6 @@ from provenance.store import Store
 from provenance.witnessing import WITNESS, stored_payload_sha256
 
 
-@pytest.fixture
-def ia_env(monkeypatch, wayback):
-    monkeypatch.setenv("PROVENANCE_WAYBACK", wayback.base)
-    monkeypatch.setenv("PROVENANCE_IA_INTERVAL", "0")
-    monkeypatch.setenv("PROVENANCE_WITNESS_TRIES", "2")
-    return wayback
-
-
 def run(capsys, *argv):
     code = main(["--json", *argv])
     captured = capsys.readouterr()
