@@ -109,11 +109,11 @@ def read_token(der: bytes) -> TokenInfo:
         first = outer[0]
         is_response = not isinstance(first, core.ObjectIdentifier)
         if is_response:
-            response = tsp.TimeStampResp.load(der, strict=True)
-            status = _status_number(response["status"]["status"].native)
-            token_value = response["time_stamp_token"]
-            if token_value.native is None:
+            status_info = tsp.PKIStatusInfo.load(first.dump())
+            status = _status_number(status_info["status"].native)
+            if len(outer) < 2:  # a refusal carries no token (asn1crypto cannot parse that)
                 return TokenInfo(status, None, None, None, None, None, None, [], True, b"")
+            token_value = tsp.TimeStampResp.load(der, strict=True)["time_stamp_token"]
         else:
             status = 0
             token_value = cms.ContentInfo.load(der, strict=True)

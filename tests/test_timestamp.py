@@ -166,3 +166,19 @@ def test_bare_token_verifies_too(tsa, tsa_pki, session):
 def test_not_a_token():
     result = verify_token(b"\x30\x03\x02\x01\x00", message=MESSAGE)
     assert result.passed is False
+
+
+def test_a_refusal_from_openssl_is_read_as_a_refusal(tsa_pki, tmp_path):
+    """A TSA that refuses (here: SHA-1, which this one does not accept) answers a status and
+    no token; that is 'refused', not 'not a time-stamp'."""
+    (tmp_path / "data").write_bytes(MESSAGE)
+    query, reply = tmp_path / "q.tsq", tmp_path / "r.tsr"
+    subprocess.run(["openssl", "ts", "-query", "-sha1", "-data", str(tmp_path / "data"),
+                    "-out", str(query)], capture_output=True, check=True)
+    subprocess.run(["openssl", "ts", "-reply", "-config", str(tsa_pki.config), "-section",
+                    "tsa_config", "-queryfile", str(query), "-out", str(reply)],
+                   capture_output=True, check=True, cwd=tsa_pki.dir)
+    info = read_token(reply.read_bytes())
+    assert info.status == 2 and info.token == b""
+    result = verify_token(reply.read_bytes(), message=MESSAGE)
+    assert result.passed is False and "refused (status 2)" in result.reason
