@@ -142,14 +142,31 @@ def set_certificate_order(reply: bytes, *, der_order: bool) -> bytes:
     from asn1crypto import tsp
 
     response = tsp.TimeStampResp.load(reply)
-    old_set = response["time_stamp_token"]["content"]["certificates"].dump()
-    certs = sorted(c.dump() for c in response["time_stamp_token"]["content"]["certificates"])
+    # The bytes as received: asn1crypto's dump() takes a long-form length whose last byte is
+    # 0x80 (a set of 1,408 bytes: 0x0580) for an indefinite one and re-encodes, sorted.
+    old_body = response["time_stamp_token"]["content"]["certificates"].contents
+    certs = sorted(_elements(old_body))
     if not der_order:
         certs.reverse()
-    body = b"".join(certs)
-    new_set = old_set[: len(old_set) - len(body)] + body  # same tag and length
-    assert reply.count(old_set) == 1
-    return reply.replace(old_set, new_set)
+    new_body = b"".join(certs)  # same length, so the headers around it stay valid
+    assert reply.count(old_body) == 1
+    return reply.replace(old_body, new_body)
+
+
+def _elements(body: bytes) -> list[bytes]:
+    """The DER elements (tag, length, value) one after another in ``body``."""
+    elements = []
+    at = 0
+    while at < len(body):
+        size = body[at + 1]
+        start = at + 2
+        if size & 0x80:
+            count = size & 0x7F
+            size = int.from_bytes(body[start:start + count], "big")
+            start += count
+        elements.append(body[at:start + size])
+        at = start + size
+    return elements
 
 
 _PKI_LOCKS: dict[Path, threading.Lock] = {}
