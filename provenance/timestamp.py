@@ -105,18 +105,22 @@ def read_token(der: bytes) -> TokenInfo:
     from asn1crypto import cms, core, tsp
 
     try:
-        outer = core.Sequence.load(der, strict=True)
-        first = outer[0]
+        # The token's bytes are cut from the reply, never re-encoded: asn1crypto re-encodes
+        # any value whose length ends in byte 0x80 (taking it for an indefinite length), and
+        # re-encoding sorts a certificate SET that the TSA did not send in DER order.
+        parts = _der_children(der)
+        first = core.Asn1Value.load(parts[0], strict=True)
         is_response = not isinstance(first, core.ObjectIdentifier)
         if is_response:
-            status_info = tsp.PKIStatusInfo.load(first.dump())
+            status_info = tsp.PKIStatusInfo.load(parts[0], strict=True)
             status = _status_number(status_info["status"].native)
-            if len(outer) < 2:  # a refusal carries no token (asn1crypto cannot parse that)
+            if len(parts) < 2:  # a refusal carries no token (asn1crypto cannot parse that)
                 return TokenInfo(status, None, None, None, None, None, None, [], True, b"")
-            token_value = tsp.TimeStampResp.load(der, strict=True)["time_stamp_token"]
+            token = parts[1]
         else:
             status = 0
-            token_value = cms.ContentInfo.load(der, strict=True)
+            token = der
+        token_value = cms.ContentInfo.load(token, strict=True)
         signed = token_value["content"]
         tst = signed["encap_content_info"]["content"].parsed
         imprint = tst["message_imprint"]
@@ -133,12 +137,26 @@ def read_token(der: bytes) -> TokenInfo:
             nonce=tst["nonce"].native,
             certificates=certs,
             is_response=is_response,
-            token=token_value.dump(),
+            token=token,
         )
     except TimestampError:
         raise
     except Exception as exc:  # asn1crypto raises ValueError, TypeError, KeyError...
         raise TimestampError(f"not an RFC 3161 time-stamp token ({type(exc).__name__})") from None
+
+
+def _der_children(der: bytes) -> list[bytes]:
+    """The raw bytes of each element of a DER SEQUENCE, exactly as they were sent."""
+    from asn1crypto import parser
+
+    _, _, _, _, contents, _ = parser.parse(der, strict=True)
+    children = []
+    while contents:
+        _, _, _, header, body, trailer = parser.parse(contents)
+        size = len(header) + len(body) + len(trailer)
+        children.append(contents[:size])
+        contents = contents[size:]
+    return children
 
 
 def _status_number(text: str) -> int:
