@@ -17,6 +17,7 @@ from typing import Any
 from archive.errors import ArchiveError, BadUrl
 from provenance import __version__
 from provenance.cli_history import REGISTER as HISTORY_COMMANDS
+from provenance.cli_log import REGISTER as LOG_COMMANDS
 from provenance.cli_screens import REGISTER as SCREEN_COMMANDS
 from provenance.errors import ProvenanceError, UsageError
 from provenance.ledger import Ledger
@@ -24,6 +25,7 @@ from provenance.output import Output
 from provenance.store import Store, resolve_store_path
 
 EXIT_OK, EXIT_NEGATIVE, EXIT_USAGE = 0, 1, 2
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a reader that closed early
 
 
 class _Parser(argparse.ArgumentParser):
@@ -415,7 +417,7 @@ def _retry_witnesses(ledger: Ledger, store: Store, out: Output) -> int | None:
 # --- plumbing -----------------------------------------------------------------------------
 
 REGISTRY = [_register_archive, _register_check, _register_export, _register_retry,
-            *HISTORY_COMMANDS, *SCREEN_COMMANDS]
+            *HISTORY_COMMANDS, *SCREEN_COMMANDS, *LOG_COMMANDS]
 
 
 def _open_store(args: argparse.Namespace, *, create: bool = True) -> tuple[Store, Ledger]:
@@ -445,6 +447,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         out.error("interrupted; everything recorded so far is kept")
         return 130
+    except BrokenPipeError:
+        # The reader went away (`provenance log | head`): stop quietly, as git does. What
+        # was recorded is kept; stdout goes to /dev/null so the exit flush cannot fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,70 @@
+"""``provenance log``: every record, filtered by kind or subject, ids that export accepts."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from webfixtures import closed_port
+
+from provenance.cli import EXIT_BROKEN_PIPE, main
+from provenance.ledger import Ledger
+from provenance.store import Store
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run(capsys, *argv: str) -> tuple[int, list[dict], str]:
+    code = main(["--json", *argv])
+    captured = capsys.readouterr()
+    return code, [json.loads(line) for line in captured.out.splitlines()], captured.err
+
+
+def test_log_lists_filters_and_gives_ids_export_accepts(tmp_path, capsys, web):
+    store = str(tmp_path / "ev")
+    url = web.url("/ru/utf8")
+    _, [capture], _ = run(capsys, "--store", store, "archive", url)
+    gone = f"http://127.0.0.1:{closed_port()}/gone"
+    run(capsys, "--store", store, "archive", gone)
+    code, items, _ = run(capsys, "--store", store, "log")
+    assert code == 0
+    assert [(i["seq"], i["kind"], i["subject"]) for i in items] == [
+        (1, "capture", url), (2, "fetch_failed", gone)]
+    assert items[0]["id"] == capture["id"] and items[0]["summary"].startswith("200 ")
+    assert "refused" in items[1]["summary"]
+
+    _, only, _ = run(capsys, "--store", store, "log", "--kind", "fetch_failed")
+    assert [i["seq"] for i in only] == [2]
+    # The URL as a person may type it: normalised the way archive normalised it.
+    _, about, _ = run(capsys, "--store", store, "log", url.replace("http://", "HTTP://"))
+    assert [i["seq"] for i in about] == [1]
+    code, none, err = run(capsys, "--store", store, "log", "http://127.0.0.1:9/never")
+    assert (code, none) == (1, []) and "no records" in err
+
+    bundle = str(tmp_path / "b.zip")
+    assert main(["--store", store, "export", items[0]["id"], "--out", bundle]) == 0
+    assert main(["check", "--bundle", bundle]) == 0
+
+
+def test_a_reader_that_closes_early_is_not_a_traceback(tmp_path):
+    """`provenance log --json | head -1` on a large store: exit 141, as git would, quietly."""
+    store = Store(tmp_path / "ev")
+    with Ledger(store) as ledger:
+        ledger.append_many([("capture", {"url": f"http://example.org/{n}", "http_status": 200,
+                                         "title": "x" * 200}, f"http://example.org/{n}")
+                            for n in range(3000)])
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen([sys.executable, "-m", "provenance", "--store", str(store.root),
+                             "--json", "log"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=env)
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.readline()
+    proc.stdout.close()  # what head does after its line
+    err = proc.stderr.read()
+    proc.stderr.close()
+    assert proc.wait(timeout=30) == EXIT_BROKEN_PIPE
+    assert json.loads(first)["seq"] == 1
+    assert b"Traceback" not in err and b"Error" not in err
