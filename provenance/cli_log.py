@@ -45,6 +45,14 @@ def summary(record: Record) -> str:
     return ""
 
 
+def _about(record: Record, subject: str) -> bool:
+    """The record's own subject, or a screenshot check made against a capture of that URL."""
+    if record.subject == subject:
+        return True
+    against = record.data.get("against") if record.kind == "verification" else None
+    return isinstance(against, dict) and against.get("url") == subject
+
+
 def _short(subject: str | None) -> str:
     """URLs in full; an image's SHA-256 cut to 12 digits, like record ids."""
     if subject and is_sha256_hex(subject):
@@ -58,7 +66,8 @@ def _register_log(commands: Any) -> argparse.ArgumentParser:
         description="List the records of the evidence store, oldest first: ledger number, "
         "id, time, kind, subject (URL or image hash) and a summary.")
     sub.add_argument("subject", nargs="?", metavar="URL_OR_HASH",
-                     help="only records about this URL (or image SHA-256)")
+                     help="only records about this URL (its captures, witnesses, changes and "
+                     "the screenshot checks against it) or this image SHA-256")
     sub.add_argument("--kind", action="append", choices=KINDS, metavar="KIND",
                      help=f"only these kinds ({', '.join(KINDS)}); repeatable")
     sub.set_defaults(handler=_cmd_log)
@@ -79,8 +88,10 @@ def _cmd_log(args: argparse.Namespace, out: Output) -> int:
     store, ledger = _open_store(args, create=False)
     shown = 0
     with ledger:
-        for record in ledger.records(subject=subject):
+        for record in ledger.records():
             if args.kind and record.kind not in args.kind:
+                continue
+            if subject and not _about(record, subject):
                 continue
             shown += 1
             out.item({"seq": record.seq, "id": record.id, "kind": record.kind,

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import subprocess
 import sys
 from pathlib import Path
 
-from webfixtures import closed_port
+from evalset import Passage, render
+from webfixtures import ARTICLE, closed_port
 
 from provenance.cli import EXIT_BROKEN_PIPE, main
 from provenance.ledger import Ledger
@@ -41,6 +43,13 @@ def test_log_lists_filters_and_gives_ids_export_accepts(tmp_path, capsys, web):
     # The URL as a person may type it: normalised the way archive normalised it.
     _, about, _ = run(capsys, "--store", store, "log", url.replace("http://", "HTTP://"))
     assert [i["seq"] for i in about] == [1]
+    # A screenshot check against the capture is about the URL too.
+    shot = tmp_path / "shot.png"
+    render(Passage("web", "rus", ARTICLE[0], ARTICLE[1], ARTICLE[1], ARTICLE[2], ""),
+           ARTICLE[1], "clean", random.Random(1)).save(shot)
+    run(capsys, "--store", store, "verify", str(shot), "--against", capture["id"])
+    _, about, _ = run(capsys, "--store", store, "log", url)
+    assert [(i["seq"], i["kind"]) for i in about] == [(1, "capture"), (4, "verification")]
     code, none, err = run(capsys, "--store", store, "log", "http://127.0.0.1:9/never")
     assert (code, none) == (1, []) and "no records" in err
 
