@@ -9,6 +9,7 @@ own: a witness or TSA that fails never costs the local capture.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -118,12 +119,14 @@ class Capturer:
 
     def __init__(self, store: Store, ledger: Ledger, fetcher: Fetcher, *,
                  witness_step: WitnessStep | None = None,
-                 record_failures: bool = True) -> None:
+                 record_failures: bool = True,
+                 ignore: Sequence[re.Pattern[str]] = ()) -> None:
         self.store = store
         self.ledger = ledger
         self.fetcher = fetcher
         self.witness_step = witness_step
         self.record_failures = record_failures
+        self.ignore = tuple(ignore)  # passages a change never counts (``--ignore``)
 
     def capture_one(self, url: str, *, batch: str | None = None) -> CaptureOutcome:
         try:
@@ -139,7 +142,8 @@ class Capturer:
         from provenance.timeline import record_change  # imports this module
 
         outcome = CaptureOutcome(url, record=record,
-                                 changed=record_change(self.store, self.ledger, record))
+                                 changed=record_change(self.store, self.ledger, record,
+                                                       self.ignore))
         if self.witness_step is not None:
             outcome.witnesses = self.witness_step(self.ledger, record, cap)
         return outcome

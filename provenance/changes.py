@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from provenance.errors import UsageError
 from provenance.figures import Figure, extract_figures
 
 DIFFER = "provenance-changes/1"
@@ -138,10 +139,27 @@ def _volatile(text: str) -> bool:
     return bool(counted) and len(words) <= 3 and len(words) == len(counted)
 
 
-def passages(text: str) -> list[str]:
-    """The passages of an extracted text that a diff compares: non-empty, not volatile."""
+Ignore = Sequence[re.Pattern[str]]
+
+
+def compile_ignore(patterns: Iterable[str]) -> tuple[re.Pattern[str], ...]:
+    """``--ignore`` regular expressions: a passage any of them finds is not compared."""
+    compiled = []
+    for pattern in patterns:
+        try:
+            compiled.append(re.compile(pattern))
+        except re.error as exc:
+            raise UsageError(f"--ignore {pattern!r} is not a regular expression: {exc}"
+                             ) from None
+    return tuple(compiled)
+
+
+def passages(text: str, ignore: Ignore = ()) -> list[str]:
+    """The passages of an extracted text that a diff compares: non-empty, not volatile, and
+    not matched by any of the user's ``ignore`` patterns (a site's own ticker, say)."""
     normalized = (normalize_space(line) for line in text.splitlines())
-    return [line for line in normalized if not _volatile(line)]
+    return [line for line in normalized
+            if not _volatile(line) and not any(p.search(line) for p in ignore)]
 
 
 @dataclass(frozen=True)
@@ -182,9 +200,9 @@ class Changes:
                     for f in data.get("figures") or []])
 
 
-def diff_texts(old: str, new: str) -> Changes:
+def diff_texts(old: str, new: str, ignore: Ignore = ()) -> Changes:
     """Passages removed and added from ``old`` to ``new``, and figures changed by value."""
-    a, b = passages(old), passages(new)
+    a, b = passages(old, ignore), passages(new, ignore)
     ka, kb = [_key(p) for p in a], [_key(p) for p in b]
     matcher = difflib.SequenceMatcher(None, ka, kb, autojunk=False)
     removed: list[str] = []

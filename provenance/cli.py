@@ -111,6 +111,14 @@ def capture_options(sub: argparse.ArgumentParser) -> None:
                      help="largest response body to keep, in bytes (default 50 MB)")
     sub.add_argument("--timeout", type=_positive_float, default=30.0, metavar="SECONDS",
                      help="read timeout per request (default 30 s)")
+    ignore_option(sub)
+
+
+def ignore_option(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--ignore", action="append", metavar="REGEX", default=[],
+                     help="a passage this regular expression finds is never a change (a "
+                     "site's own ticker or 'most read' box); repeatable, and recorded with "
+                     "each change")
 
 
 def _positive_int(text: str) -> int:
@@ -166,10 +174,12 @@ def _cmd_archive(args: argparse.Namespace, out: Output) -> int:
     from archive.fetch import Fetcher
     from provenance.batch import already_captured, run_batch
     from provenance.capture import Capturer
+    from provenance.changes import compile_ignore
 
     urls = urls_from(args)  # every URL is checked before anything is written
     specs = _witness_specs(args.to)
     tsas = _tsa_urls(args.tsa)
+    ignore = compile_ignore(args.ignore)
 
     store, ledger = _open_store(args)
     with ledger:
@@ -189,7 +199,8 @@ def _cmd_archive(args: argparse.Namespace, out: Output) -> int:
                 out.say(f"resuming: {len(done)} of {len(urls)} URLs already captured, "
                         f"{len(todo)} to go")
         fetcher = Fetcher(read_timeout=args.timeout, max_bytes=args.max_bytes)
-        capturer = Capturer(store, ledger, fetcher, witness_step=_witness_step(specs))
+        capturer = Capturer(store, ledger, fetcher, witness_step=_witness_step(specs),
+                            ignore=ignore)
         failures = 0
         outcomes = run_batch(capturer, todo, jobs=args.jobs)
         unstamped: list[Any] = []  # stamped together: one TSA request per 1,000 captures

@@ -50,7 +50,7 @@ def diff_lines(diff: dict[str, Any], *, colour: bool, indent: str = "    ") -> l
 # --- history ----------------------------------------------------------------------------------
 
 def _register_history(commands: Any) -> argparse.ArgumentParser:
-    from provenance.cli import _positive_float
+    from provenance.cli import _positive_float, ignore_option
 
     sub = commands.add_parser(
         "history", help="every capture of a URL, local and in witness archives, and what changed",
@@ -71,6 +71,7 @@ def _register_history(commands: Any) -> argparse.ArgumentParser:
                      help="also write the timeline as one self-contained HTML page")
     sub.add_argument("--timeout", type=_positive_float, default=30.0, metavar="SECONDS",
                      help="read timeout per witness copy (default 30 s)")
+    ignore_option(sub)
     sub.set_defaults(handler=_cmd_history)
     return sub
 
@@ -78,16 +79,18 @@ def _register_history(commands: Any) -> argparse.ArgumentParser:
 def _cmd_history(args: argparse.Namespace, out: Output) -> int:
     from archive.fetch import Fetcher
     from provenance.batch import validate_urls
+    from provenance.changes import compile_ignore
     from provenance.cli import EXIT_NEGATIVE, EXIT_OK, _open_store, _witness_specs
     from provenance.timeline import timeline
 
     (url,) = validate_urls([args.url])
     specs = _witness_specs(args.to)
+    ignore = compile_ignore(args.ignore)
     report = _report_path(args.report)
     store, ledger = _open_store(args, create=False)
     with ledger:
         items = timeline(ledger, store, url, specs, fetch_witnesses=args.fetch_witnesses,
-                         fetcher=Fetcher(read_timeout=args.timeout))
+                         fetcher=Fetcher(read_timeout=args.timeout), ignore=ignore)
     colour = _colour(out.stdout)
     for item in items:
         if item.get("error"):
@@ -164,9 +167,12 @@ def _cmd_watch(args: argparse.Namespace, out: Output) -> int:
 
     every = parse_duration(args.every, what="--every")
     duration = parse_duration(args.duration, what="--for") if args.duration else None
+    from provenance.changes import compile_ignore
+
     urls = urls_from(args)
     specs = _witness_specs(args.to)
     tsas = _tsa_urls(args.tsa)
+    ignore = compile_ignore(args.ignore)
     store, ledger = _open_store(args)
     stop = threading.Event()
 
@@ -180,7 +186,7 @@ def _cmd_watch(args: argparse.Namespace, out: Output) -> int:
     try:
         with ledger:
             fetcher = Fetcher(read_timeout=args.timeout, max_bytes=args.max_bytes)
-            capturer = Capturer(store, ledger, fetcher)
+            capturer = Capturer(store, ledger, fetcher, ignore=ignore)
             step = _WatchStep(store, ledger, specs, tsas, args.timeout, out)
             out.say(f"watching {len(urls)} URL(s) every {args.every}"
                     + (f" for {args.duration}" if args.duration else " until Ctrl-C"))

@@ -35,7 +35,7 @@ from archive.ratelimit import RateLimiter
 from archive.urls import normalize_url
 from archive.witness import WitnessConfig, WitnessSpec, shared_witness
 from provenance.capture import CAPTURE
-from provenance.changes import DIFFER, Changes, diff_texts
+from provenance.changes import DIFFER, Changes, Ignore, diff_texts
 from provenance.errors import StoreError
 from provenance.ledger import Ledger, Record
 from provenance.store import Store
@@ -77,9 +77,9 @@ def previous_capture(ledger: Ledger, record: Record) -> Record | None:
 
 
 def compare(old: Mapping[str, Any], new: Mapping[str, Any], old_text: str,
-            new_text: str) -> dict[str, Any] | None:
+            new_text: str, ignore: Ignore = ()) -> dict[str, Any] | None:
     """What changed between two captures' data and texts; None when nothing did."""
-    changes = diff_texts(old_text, new_text)
+    changes = diff_texts(old_text, new_text, ignore)
     result: dict[str, Any] = changes.to_json()
     for key in ("http_status", "final_url"):  # a witness copy has no final URL of its own
         if key in old and key in new and old[key] != new[key]:
@@ -89,7 +89,8 @@ def compare(old: Mapping[str, Any], new: Mapping[str, Any], old_text: str,
     return result
 
 
-def record_change(store: Store, ledger: Ledger, record: Record) -> dict[str, Any] | None:
+def record_change(store: Store, ledger: Ledger, record: Record,
+                  ignore: Ignore = ()) -> dict[str, Any] | None:
     """Compare a new capture with the previous one; append a ``changed`` record if they differ.
 
     Returns the capture JSON's ``changed`` value: None (first capture, or nothing changed, or
@@ -101,11 +102,13 @@ def record_change(store: Store, ledger: Ledger, record: Record) -> dict[str, Any
     old_text, new_text = capture_text(store, previous), capture_text(store, record)
     if old_text is None or new_text is None:
         return None
-    found = compare(previous.data, record.data, old_text, new_text)
+    found = compare(previous.data, record.data, old_text, new_text, ignore)
     if found is None:
         return None
     data = {"url": record.subject, "from": capture_ref(previous), "to": capture_ref(record),
             **found, "differ": DIFFER}
+    if ignore:  # what the comparison was told to disregard is part of what it says
+        data["ignore"] = [p.pattern for p in ignore]
     written = ledger.append(CHANGED, data, subject=record.subject)
     return {"since": previous.id, "since_seq": previous.seq, **found,
             "ledger_seq": written.seq, "id": written.id}
@@ -127,6 +130,7 @@ def timeline(
     *,
     fetch_witnesses: bool = False,
     fetcher: Any = None,
+    ignore: Ignore = (),
     config: WitnessConfig | None = None,
     env: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
@@ -165,7 +169,7 @@ def timeline(
             continue
         if last is not None:
             before, before_text, before_data = last
-            found = compare(before_data, data, before_text, text)
+            found = compare(before_data, data, before_text, text, ignore)
             item["diff"] = None if found is None else {"since": _since(before), **found}
             if found is not None and item["source"] == before["source"] == "local":
                 rec = recorded.get(int(item["ledger_seq"]))

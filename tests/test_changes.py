@@ -13,7 +13,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from webfixtures import send
 
-from provenance.changes import diff_texts, is_volatile, passage_key, passages, unified_lines
+from provenance.changes import (
+    compile_ignore,
+    diff_texts,
+    is_volatile,
+    passage_key,
+    passages,
+    unified_lines,
+)
 from provenance.cli import main
 from provenance.ledger import Ledger
 from provenance.store import Store
@@ -284,3 +291,53 @@ def test_screenshot_timeline_shown_then_absent(tmp_path, capsys, web):
     assert result["first_shown"] == outs[0]["fetched_at"]
     assert result["absent_since"] == outs[2]["fetched_at"]
     assert "not shown from" in result["summary"]
+
+
+# --- --ignore: a site's own volatile passages ----------------------------------------------------
+
+def test_ignore_patterns_drop_passages_from_the_diff():
+    ticker = "Курс доллара: {}"
+    old = article(KP) + "\n" + ticker.format("81,20 ₽ — Московская биржа, торги идут")
+    new = article(KP) + "\n" + ticker.format("82,05 ₽ — Московская биржа, торги идут")
+    assert diff_texts(old, new)  # a line with words and a figure: a change by default
+    assert not diff_texts(old, new, compile_ignore([r"^Курс доллара:"]))
+    withdrawn = article(None) + "\n" + ticker.format("82,05 ₽ — Московская биржа, торги идут")
+    assert diff_texts(old, withdrawn, compile_ignore([r"^Курс доллара:"])).removed == [KP]
+
+
+def test_ignore_through_archive_and_history_is_recorded(tmp_path, capsys, web):
+    store = str(tmp_path / "ev")
+    ticker = "Курс доллара: {} ₽ — Московская биржа, торги идут"
+    url = changing_route(web, "/changes/ignore", [
+        (200, html(article(KP) + "\n" + ticker.format("81,20"))),
+        (200, html(article(KP) + "\n" + ticker.format("82,05"))),
+        (200, html(article(None) + "\n" + ticker.format("82,05")))])
+    ignore = ["--ignore", "^Курс доллара:"]
+    first = archive_with(capsys, store, url, *ignore)
+    second = archive_with(capsys, store, url, *ignore)
+    assert first["changed"] is None and second["changed"] is None  # only the ticker moved
+    third = archive_with(capsys, store, url, *ignore)
+    assert third["changed"]["removed"] == [KP]
+    with Ledger(Store(store)) as ledger:
+        [record] = ledger.records(kind=CHANGED)
+    assert record.data["ignore"] == ["^Курс доллара:"]  # the record says what it disregarded
+    assert main(["--json", "--store", store, "history", url, "--to", "none"]) == 0
+    plain = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert plain[1]["diff"]["figures"]  # without --ignore, the ticker's figure is a change
+    assert main(["--json", "--store", store, "history", url, "--to", "none", *ignore]) == 0
+    told = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert told[1]["diff"] is None and told[2]["diff"]["removed"] == [KP]
+
+
+def test_a_bad_ignore_pattern_is_a_usage_error(tmp_path, capsys, web):
+    code = main(["--store", str(tmp_path / "ev"), "archive", web.url("/ru/utf8"),
+                 "--ignore", "(unclosed"])
+    err = capsys.readouterr().err
+    assert code == 2 and "--ignore '(unclosed' is not a regular expression" in err
+    assert not (tmp_path / "ev").exists()
+
+
+def archive_with(capsys, store, url, *extra):
+    assert main(["--json", "--store", store, "archive", url, "--to", "none", "--tsa", "none",
+                 *extra]) == 0
+    return json.loads(capsys.readouterr().out.splitlines()[-1])
