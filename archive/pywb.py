@@ -21,6 +21,7 @@ from typing import Any
 import requests
 
 from archive.cdx import CdxRow, parse_cdx_json
+from archive.deadline import BoundedSession
 from archive.errors import WitnessError
 from archive.memento import (
     ARCHIVED,
@@ -54,7 +55,7 @@ class PywbClient:
     ) -> None:
         self.base = base.rstrip("/")
         self.name = f"pywb={self.base}"
-        self.session = session or requests.Session()
+        self.session = session or BoundedSession()
         self.timeout = timeout
         self.throttle = throttle or Throttle(RateLimiter(0.0))
         self.confirm_deadline = confirm_deadline

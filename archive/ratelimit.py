@@ -45,6 +45,7 @@ from email.utils import parsedate_to_datetime
 
 import requests
 
+from archive.deadline import BodyTooLarge, DeadlineExceeded
 from archive.errors import WitnessError
 
 IA_KEYED_INTERVAL = 5.0
@@ -184,6 +185,8 @@ class Throttle:
 
 
 def _transport_reason(exc: requests.RequestException) -> str:
+    if isinstance(exc, (DeadlineExceeded, BodyTooLarge)):
+        return str(exc)
     if isinstance(exc, requests.ConnectTimeout):
         return "connection timed out"
     if isinstance(exc, requests.ReadTimeout):

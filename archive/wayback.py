@@ -32,6 +32,7 @@ from urllib.parse import quote
 import requests
 
 from archive.cdx import CdxRow, parse_cdx_json
+from archive.deadline import BoundedSession
 from archive.errors import ConfigError, WitnessError
 from archive.memento import (
     ARCHIVED,
@@ -190,7 +191,7 @@ class WaybackClient:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.base = resolve_base(base)
-        self.session = session or requests.Session()
+        self.session = session or BoundedSession()
         self.keys = keys
         self.timeout = timeout
         self.options = options or SaveOptions()

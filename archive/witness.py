@@ -29,8 +29,9 @@ from urllib.parse import urlsplit
 import requests
 
 from archive.cdx import CdxRow, ts_to_rfc3339
+from archive.deadline import BoundedSession
 from archive.errors import ArchiveError, WitnessError
-from archive.memento import ARCHIVED, STATUSES, Submission
+from archive.memento import ARCHIVED, DEFAULT_MAX_RAW, STATUSES, Submission
 from archive.pywb import PywbClient
 from archive.ratelimit import (
     IA_ANONYMOUS_INTERVAL,
@@ -136,6 +137,8 @@ class WitnessConfig:
     """How to talk to witnesses; the defaults respect the Internet Archive's limits."""
 
     timeout: Any = (10, 120)
+    total_timeout: float = 180.0  # one request, whatever the server drips (archive.deadline)
+    max_body: int = DEFAULT_MAX_RAW
     session: requests.Session | None = None
     ia_keys: Keys | None = None  # None: Keys.load (environment, then config file)
     ia_save_interval: float | None = None  # None: 5 s with keys, 10 s without (ratelimit.py)
@@ -221,7 +224,8 @@ def open_witness(spec: WitnessSpec, config: WitnessConfig | None = None,
     """A new client for ``spec`` (use :func:`shared_witness` to share its rate limiter)."""
     config = config or WitnessConfig()
     env = os.environ if env is None else env
-    session = config.session or requests.Session()
+    session = config.session or BoundedSession(total_timeout=config.total_timeout,
+                                               max_body=config.max_body)
     if spec.kind == "ia":
         keys = config.ia_keys or Keys.load(env)
         save_throttle = None

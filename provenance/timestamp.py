@@ -35,6 +35,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from archive.deadline import BodyTooLarge, BoundedSession, Deadline, DeadlineExceeded, read_capped
 from provenance.clock import format_time
 from provenance.errors import TimestampError
 
@@ -43,6 +44,7 @@ SHA512 = "sha512"
 ALGORITHMS = {SHA256: hashlib.sha256, SHA512: hashlib.sha512}
 CONTENT_TYPE = "application/timestamp-query"
 DEFAULT_TIMEOUT = 30.0
+MAX_REPLY = 1_000_000  # real replies with a full certificate chain are under 20 KB
 
 RFC3161_CLIENT = "rfc3161-client"
 OPENSSL = "openssl ts -verify"
@@ -387,18 +389,26 @@ def request_timestamp(
                .nonce(nonce=True)
                .cert_request(cert_request=True)
                .build())
-    http = session or requests.Session()
+    http = session or BoundedSession(total_timeout=timeout, max_body=MAX_REPLY)
     try:
-        reply = http.post(url, data=request.as_bytes(), headers={"Content-Type": CONTENT_TYPE},
-                          timeout=timeout)
+        with Deadline(timeout) as deadline:  # also bounds an injected plain session's read
+            reply = http.post(url, data=request.as_bytes(), stream=True, timeout=timeout,
+                              headers={"Content-Type": CONTENT_TYPE})
+            if reply.status_code != 200:
+                reply.close()
+                raise TimestampError(f"TSA {url} answered HTTP {reply.status_code}")
+            body = read_capped(reply, MAX_REPLY, deadline)
+    except DeadlineExceeded:
+        raise TimestampError(f"TSA {url} did not answer completely within {timeout:g} s"
+                             ) from None
+    except BodyTooLarge:
+        raise TimestampError(f"TSA {url} sent more than {MAX_REPLY} bytes: not a time-stamp "
+                             "reply") from None
     except requests.RequestException as exc:
         raise TimestampError(f"TSA {url} unreachable: {_first_line(exc)}") from None
     finally:
         if session is None:
             http.close()
-    if reply.status_code != 200:
-        raise TimestampError(f"TSA {url} answered HTTP {reply.status_code}")
-    body = reply.content
     try:
         info = read_token(body)
     except TimestampError:

@@ -8,10 +8,12 @@ the common case. ``web.hits(path)`` counts requests per path (for resume tests).
 
 from __future__ import annotations
 
+import functools
 import gzip
 import socket
 import threading
 import time
+import zlib
 from collections import Counter
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -79,6 +81,20 @@ RU_CP1251 = article_html().encode("cp1251")
 RU_KOI8 = article_html(meta_charset="koi8-r").encode("koi8_r")
 GZIP_HTML = RU_UTF8
 GZIP_BODY = gzip.compress(GZIP_HTML, mtime=0)
+
+
+@functools.lru_cache(maxsize=1)
+def gzip_bomb(inflated: int = 200_000_000) -> bytes:
+    """Gzip of ``inflated`` bytes of nested ``<div>`` tags (made once, on first use)."""
+    out = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    block = b"<div>" * (1 << 16)
+    parts = [out.compress(b"<html><body>")]
+    for _ in range(inflated // len(block)):
+        parts.append(out.compress(block))
+    parts.append(out.flush())
+    return b"".join(parts)
+
+
 CHUNKS = [b"<html><body><p>first chunk</p>", b"<p>second chunk</p>", b"</body></html>"]
 PAGE_COUNT = 200
 
@@ -147,6 +163,28 @@ def _endless(h: BaseHTTPRequestHandler) -> None:
         pass
 
 
+def _drip_head(h: BaseHTTPRequestHandler) -> None:
+    """Sends its status line and headers one byte at a time, 0.5 s apart (for 60 s at most).
+
+    Each byte arrives well within any read timeout, so only a total deadline stops it.
+    """
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nX-Padding: " + b"a" * 200
+    try:
+        for byte in head[:120]:
+            h.wfile.write(bytes([byte]))
+            h.wfile.flush()
+            time.sleep(0.5)
+    except OSError:
+        pass
+    h.close_connection = True
+
+
+def _gzip_bomb(h: BaseHTTPRequestHandler) -> None:
+    """About 200 KB of gzip that inflates to 200 MB of nested tags."""
+    send(h, 200, gzip_bomb(), {"Content-Encoding": "gzip"},
+         content_type="text/html; charset=utf-8")
+
+
 def _big(h: BaseHTTPRequestHandler) -> None:
     size = 10_000_000
     h.send_response(200)
@@ -183,6 +221,8 @@ ROUTES: dict[str, Handler] = {
     "/404": lambda h: send(h, 404, b"<html><body><p>Not found</p></body></html>"),
     "/slow": _slow,
     "/endless": _endless,
+    "/drip-head": _drip_head,
+    "/gzip-bomb": _gzip_bomb,
     "/big": _big,
     "/to-file": redirect("file:///etc/passwd"),
     "/page/": _page,
@@ -205,6 +245,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
             send(self, 404, b"no route")
             return
         handler(self)
+
+    do_POST = do_GET  # noqa: N815 - a TSA or SavePageNow stand-in that misbehaves the same way
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         pass

@@ -1,0 +1,255 @@
+"""Total deadlines and byte caps for HTTP requests, which a slow or endless server cannot stretch.
+
+A socket timeout bounds each ``recv``, not the request: a server that sends one header byte
+every two seconds never trips a 5 s read timeout and can hold a request for hours, and one
+that never stops sending fills memory. So every request made through a
+:class:`BoundedSession` (or a connection pool using :class:`DeadlineConnectionMixin`) runs
+inside a :class:`Deadline`: the connections it uses register with it, and a watchdog timer
+shuts their sockets down when the deadline passes. The blocked read then returns at once and
+the request fails as :class:`DeadlineExceeded`, a ``requests`` timeout, so callers that
+already handle timeouts need nothing new. :func:`abort_all` does the same immediately for
+every request in flight (a second Ctrl-C).
+
+:class:`BoundedSession` also reads every body inside the deadline and under a cap on the
+*decoded* size (gzip bombs included), so ``.content``, ``.json()`` and ``iter_content`` of
+what it returns never wait on the network again.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from typing import Any
+
+import requests
+import urllib3
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+CHUNK = 64 * 1024
+DEFAULT_TOTAL = 180.0
+DEFAULT_MAX_BODY = 64 * 1024 * 1024
+
+
+class DeadlineExceeded(requests.exceptions.ReadTimeout):
+    """The request was still running when its total deadline passed (or it was aborted)."""
+
+
+class BodyTooLarge(requests.exceptions.RequestException):
+    """The answer's body (decoded) is larger than the cap the caller set."""
+
+
+class Deadline:
+    """A total time budget; connections used inside ``with deadline:`` are cut when it ends."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.expires = time.monotonic() + seconds
+        self.fired = False
+        self._connections: list[Any] = []
+        self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+
+    def remaining(self) -> float:
+        return self.expires - time.monotonic()
+
+    @property
+    def expired(self) -> bool:
+        return self.fired or self.remaining() <= 0
+
+    def register(self, connection: Any) -> None:
+        """Called by a connection about to send a request inside this deadline."""
+        with self._lock:
+            self._connections.append(connection)
+            fired = self.fired
+        if fired:
+            _shut(connection)
+
+    def fire(self) -> None:
+        """Cut every connection registered so far (and any registered later)."""
+        with self._lock:
+            self.fired = True
+            connections = list(self._connections)
+        for connection in connections:
+            _shut(connection)
+
+    def __enter__(self) -> Deadline:
+        stack = _stack()
+        stack.append(self)
+        with _active_lock:
+            _active.add(self)
+        self._timer = threading.Timer(max(self.remaining(), 0.0), self.fire)
+        self._timer.daemon = True
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        stack = _stack()
+        if stack and stack[-1] is self:
+            stack.pop()
+        with _active_lock:
+            _active.discard(self)
+        with self._lock:
+            self._connections.clear()
+
+
+_local = threading.local()
+_active: set[Deadline] = set()
+_active_lock = threading.Lock()
+
+
+def _stack() -> list[Deadline]:
+    stack = getattr(_local, "stack", None)
+    if stack is None:
+        stack = _local.stack = []
+    return stack
+
+
+def current() -> Deadline | None:
+    """The innermost deadline of this thread, if any."""
+    stack = _stack()
+    return stack[-1] if stack else None
+
+
+def abort_all() -> int:
+    """Cut every request in flight in this process now; returns how many deadlines fired."""
+    with _active_lock:
+        deadlines = list(_active)
+    for deadline in deadlines:
+        deadline.fire()
+    return len(deadlines)
+
+
+def _shut(connection: Any) -> None:
+    sock = getattr(connection, "sock", None)
+    if sock is None:
+        return
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except (OSError, ValueError):
+        pass
+
+
+# --- connections that register with the current deadline -----------------------------------
+
+
+class DeadlineConnectionMixin:
+    """Registers the connection with this thread's deadline before each request is sent."""
+
+    def putrequest(self, *args: Any, **kwargs: Any) -> None:
+        deadline = current()
+        if deadline is not None:
+            deadline.register(self)
+        super().putrequest(*args, **kwargs)  # type: ignore[misc]
+
+
+class _DeadlineHTTPConnection(DeadlineConnectionMixin, HTTPConnection):
+    pass
+
+
+class _DeadlineHTTPSConnection(DeadlineConnectionMixin, HTTPSConnection):
+    pass
+
+
+class _DeadlineHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _DeadlineHTTPConnection
+
+
+class _DeadlineHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _DeadlineHTTPSConnection
+
+
+class DeadlineAdapter(HTTPAdapter):
+    """A requests adapter whose connections can be cut by a :class:`Deadline`."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {  # type: ignore[attr-defined]
+            "http": _DeadlineHTTPPool, "https": _DeadlineHTTPSPool}
+
+
+# --- a session where every request is bounded ----------------------------------------------
+
+
+class BoundedSession(requests.Session):
+    """Every request: at most ``total_timeout`` seconds in all and ``max_body`` decoded bytes.
+
+    The body is read before ``request`` returns; a streamed response (``stream=True``) is
+    served from memory, so the caller's reads cannot outlive the deadline.
+    """
+
+    def __init__(self, *, total_timeout: float = DEFAULT_TOTAL,
+                 max_body: int = DEFAULT_MAX_BODY) -> None:
+        super().__init__()
+        self.total_timeout = total_timeout
+        self.max_body = max_body
+        adapter = DeadlineAdapter()
+        self.mount("http://", adapter)
+        self.mount("https://", adapter)
+
+    def request(self, method: str, url: str,  # type: ignore[override]
+                *args: Any, **kwargs: Any) -> requests.Response:
+        kwargs["stream"] = True
+        with Deadline(self.total_timeout) as deadline:
+            try:
+                response = super().request(method, url, *args, **kwargs)
+                read_capped(response, self.max_body, deadline)
+            except requests.RequestException as exc:
+                if deadline.expired and not isinstance(exc, BodyTooLarge):
+                    raise DeadlineExceeded(
+                        f"{url}: no complete answer within {self.total_timeout:g} s"
+                    ) from None
+                raise
+        return response
+
+
+def read_capped(response: requests.Response, max_body: int,
+                deadline: Deadline | None = None) -> bytes:
+    """Read ``response``'s decoded body into it (``.content``), at most ``max_body`` bytes.
+
+    Raises :class:`BodyTooLarge` past the cap and :class:`DeadlineExceeded` past the deadline
+    (checked between reads; the deadline's watchdog cuts a read that blocks).
+    """
+    if response._content_consumed and isinstance(response._content, bytes):  # read already
+        if len(response._content) > max_body:
+            raise BodyTooLarge(f"{response.url}: the answer is larger than the "
+                               f"{max_body}-byte cap")
+        return response._content
+    declared = response.headers.get("Content-Length", "")
+    encoded = response.headers.get("Content-Encoding", "identity").strip().lower()
+    if declared.strip().isdigit() and encoded in ("", "identity") and int(declared) > max_body:
+        response.close()
+        raise BodyTooLarge(f"{response.url}: the answer declares {int(declared)} bytes, "
+                           f"over the {max_body}-byte cap")
+    parts: list[bytes] = []
+    size = 0
+    try:
+        while True:
+            if deadline is not None and deadline.expired:
+                raise DeadlineExceeded(f"{response.url}: still sending at the deadline")
+            chunk = response.raw.read(CHUNK, decode_content=True)
+            if not chunk:
+                break
+            size += len(chunk)
+            if size > max_body:
+                raise BodyTooLarge(f"{response.url}: the answer is larger than the "
+                                   f"{max_body}-byte cap")
+            parts.append(chunk)
+    except requests.RequestException:  # ours; requests' errors are OSErrors too
+        response.close()
+        raise
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        response.close()
+        if deadline is not None and deadline.expired:
+            raise DeadlineExceeded(f"{response.url}: still sending at the deadline") from None
+        raise requests.exceptions.ChunkedEncodingError(
+            f"{response.url}: the answer could not be read ({type(exc).__name__})") from None
+    body = b"".join(parts)
+    response._content = body  # what .content, .text, .json() and iter_content serve
+    response._content_consumed = True
+    response.close()
+    return body

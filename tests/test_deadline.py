@@ -1,0 +1,124 @@
+"""Total deadlines and body caps hold against servers that drip, never stop, or inflate."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+import requests
+from webfixtures import send
+
+from archive.deadline import (
+    BodyTooLarge,
+    BoundedSession,
+    Deadline,
+    DeadlineExceeded,
+    abort_all,
+    current,
+)
+
+
+def test_a_dripping_head_is_cut_at_the_total_deadline(web):
+    # one byte every 0.5 s never trips the 5 s read timeout: only the total deadline stops it
+    session = BoundedSession(total_timeout=2.0)
+    started = time.monotonic()
+    with pytest.raises(DeadlineExceeded):
+        session.get(web.url("/drip-head"), timeout=(5, 5))
+    assert time.monotonic() - started < 4.0
+
+
+def test_an_endless_body_stops_at_the_cap(web):
+    session = BoundedSession(total_timeout=20.0, max_body=1_000_000)
+    started = time.monotonic()
+    with pytest.raises(BodyTooLarge):
+        session.get(web.url("/endless"), timeout=(5, 5))
+    assert time.monotonic() - started < 10.0
+
+
+def test_an_endless_body_stops_at_the_deadline_even_under_the_cap(web):
+    session = BoundedSession(total_timeout=1.5, max_body=10_000_000_000)
+    with pytest.raises(DeadlineExceeded):
+        session.get(web.url("/endless"), timeout=(5, 5))
+
+
+def test_a_gzip_bomb_is_capped_on_its_decoded_size(web):
+    session = BoundedSession(total_timeout=30.0, max_body=5_000_000)
+    with pytest.raises(BodyTooLarge):
+        session.get(web.url("/gzip-bomb"), timeout=(5, 5))
+
+
+def test_a_declared_length_over_the_cap_is_refused_before_reading(web):
+    session = BoundedSession(total_timeout=30.0, max_body=1_000_000)
+    with pytest.raises(BodyTooLarge, match="declares 10000000"):
+        session.get(web.url("/big"), timeout=(5, 5))
+
+
+def test_a_normal_answer_is_read_whole_and_served_from_memory(web):
+    session = BoundedSession(total_timeout=10.0)
+    response = session.get(web.url("/gzip"), timeout=(5, 5), stream=True)
+    assert response.status_code == 200
+    assert b"".join(response.iter_content(7)) == response.content
+    assert response.content.startswith(b"<")  # gzip undone
+    assert current() is None  # the deadline scope ended with the request
+
+
+def test_a_body_shorter_than_its_length_is_an_error(web):
+    def cut(h):
+        h.send_response(200)
+        h.send_header("Content-Length", "1000")
+        h.end_headers()
+        h.wfile.write(b"only this")
+        h.close_connection = True
+
+    web.add_route("/deadline-cut", cut)
+    with pytest.raises(requests.RequestException):
+        BoundedSession(total_timeout=10.0).get(web.url("/deadline-cut"), timeout=(5, 5))
+
+
+def test_abort_all_cuts_requests_in_flight(web):
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            BoundedSession(total_timeout=60.0).get(web.url("/drip-head"), timeout=(5, 5))
+        except requests.RequestException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=run)
+    started = time.monotonic()
+    thread.start()
+    while not abort_all() and time.monotonic() - started < 5:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    abort_all()  # also cuts a connection registered after the first call
+    thread.join(10)
+    assert not thread.is_alive()
+    assert errors and isinstance(errors[0], DeadlineExceeded)
+    assert time.monotonic() - started < 8
+
+
+def test_deadlines_nest_and_unwind():
+    with Deadline(5) as outer:
+        with Deadline(1) as inner:
+            assert current() is inner
+        assert current() is outer
+        assert 0 < outer.remaining() <= 5
+    assert current() is None
+
+
+def test_send_helper_still_used_by_fixtures(web):
+    web.add_route("/deadline-ok", lambda h: send(h, 200, b"ok"))
+    assert BoundedSession().get(web.url("/deadline-ok")).text == "ok"
+
+
+@pytest.mark.parametrize("path", ["/endless", "/drip-head", "/gzip-bomb"])
+def test_a_tsa_that_never_stops_or_drips_is_a_one_line_error_in_time(web, path):
+    from provenance.errors import TimestampError
+    from provenance.timestamp import request_timestamp
+
+    started = time.monotonic()
+    with pytest.raises(TimestampError, match="TSA") as caught:
+        request_timestamp(web.url(path), b"hello", timeout=3.0)
+    assert time.monotonic() - started < 6.0
+    assert "\n" not in str(caught.value)
