@@ -247,7 +247,7 @@ def _check_head(ctx: CheckContext, last: Row | None) -> Iterator[Problem]:
         head = None
     seq = head.get("seq") if isinstance(head, dict) else None
     digest = head.get("record_hash") if isinstance(head, dict) else None
-    if not _is_int(seq) or not is_sha256_hex(digest):
+    if not isinstance(seq, int) or isinstance(seq, bool) or not is_sha256_hex(digest):
         yield Problem("the ledger head is unreadable", path=HEAD_FILE)
         return
     last_seq = last.seq if last is not None else 0

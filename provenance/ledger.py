@@ -213,8 +213,8 @@ class Ledger:
         A head that lags (a run killed between commit and head) is brought up to date."""
         if not self.store.head_path.exists():
             return
-        head = self.read_head()
-        seq = head.get("seq") if head else None
+        head = self.read_head() or {}
+        seq = head.get("seq")
         if isinstance(seq, int) and not isinstance(seq, bool) and 0 < seq <= last_seq:
             row = self._db.execute("SELECT record_hash FROM records WHERE seq = ?",
                                    (seq,)).fetchone()
