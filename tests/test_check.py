@@ -328,3 +328,80 @@ def test_a_checker_that_fails_is_reported_not_raised(tmp_path, monkeypatch):
     report = check_store(store, ledger)
     assert not report.intact
     assert "could not check (broken failed: RuntimeError: boom)" in str(report.problems[-1])
+
+
+# --- the command: what it refuses, what it says ---------------------------------------------
+
+def listing(root):
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
+
+
+@pytest.mark.parametrize("command", [["check"], ["log"], ["export", "1", "--out", "OUT"],
+                                     ["history", "http://127.0.0.1:9/x", "--to", "none"]])
+def test_reading_commands_refuse_a_folder_that_is_not_a_store(tmp_path, capsys, command):
+    from provenance.cli import main
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    (folder / "holiday.jpg").write_bytes(b"jpeg")
+    command = [str(tmp_path / "out.zip") if c == "OUT" else c for c in command]
+    assert main(["--store", str(folder), *command]) == 2
+    err = capsys.readouterr().err
+    assert f"not a provenance store: {folder}" in err and "Traceback" not in err
+    assert listing(folder) == ["holiday.jpg"]
+
+
+def test_check_on_a_store_whose_ledger_was_deleted_says_damaged(tmp_path, capsys):
+    from provenance.cli import main
+
+    store, ledger = make_store(tmp_path / "ev")
+    ledger.close()
+    store.ledger_path.unlink()
+    store.head_path.unlink()
+    before = listing(store.root)
+    assert main(["--store", str(store.root), "check"]) == 1
+    said = capsys.readouterr()
+    assert "ledger is missing" in said.err and "DAMAGED" in said.out
+    assert listing(store.root) == before  # check created nothing
+
+
+def test_writing_into_a_store_whose_ledger_was_deleted_is_refused(tmp_path, capsys):
+    """A fresh ledger there would make the next check say "intact" over the loss."""
+    from provenance.cli import main
+
+    store, ledger = make_store(tmp_path / "ev")
+    ledger.close()
+    store.ledger_path.unlink()
+    store.head_path.unlink()
+    assert main(["--store", str(store.root), "archive", "http://127.0.0.1:9/x"]) == 2
+    assert "ledger of store" in capsys.readouterr().err
+    assert not store.ledger_path.exists()
+
+
+def test_check_prints_the_anchoring_beside_intact(tmp_path, capsys):
+    from provenance.cli import main
+
+    store, ledger = make_store(tmp_path / "ev", n=3)
+    ledger.close()
+    assert main(["--store", str(store.root), "check"]) == 0
+    out = capsys.readouterr().out
+    assert "intact: 3 records, 3 files verified; no record is time-stamped" in out
+    assert main(["--store", str(store.root), "--json", "check"]) == 0
+    [summary] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert summary["intact"] is True
+    assert summary["anchoring"] == {"anchored_through": 0, "anchored_at": None,
+                                    "tsa_name": None, "trusted_root": False,
+                                    "unanchored": {"first": 1, "last": 3}}
+
+
+def test_check_creates_nothing_in_the_store(tmp_path):
+    from provenance.cli import main
+
+    store, ledger = make_store(tmp_path / "ev", n=2)
+    ledger.close()
+    for leftover in ("tmp",):
+        (store.root / leftover).rmdir()
+    before = listing(store.root)
+    assert main(["--store", str(store.root), "check"]) == 0
+    assert main(["--store", str(store.root), "log"]) == 0
+    assert listing(store.root) == before
