@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import stat
+import subprocess
 
 import pytest
 from hypothesis import given, settings
@@ -111,3 +113,88 @@ def test_storing_the_same_bytes_repairs_an_altered_object_and_keeps_the_damage(t
     with Ledger(store) as ledger:  # restored, but the tampering stays visible to check
         [problem] = check_store(store, ledger).problems
     assert problem.expected == stored.sha256 and problem.path.startswith("damaged/")
+
+
+# --- issue 9: a write-protected store can be read; a full disk is said plainly ---------------
+
+@contextlib.contextmanager
+def mounted(args, target):
+    """Mount something at ``target`` for the block (root only; skips if mount is refused)."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a filesystem needs root (CI runs as root)")
+    done = subprocess.run(["mount", *args, str(target)], capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"mount refused here: {done.stderr.strip()}")
+    try:
+        yield target
+    finally:
+        subprocess.run(["umount", "-l", str(target)], check=False)
+
+
+def archived_store(root, web):
+    from provenance.cli import main
+
+    assert main(["--store", str(root), "archive", web.url("/ru/utf8"), "--to", "none",
+                 "--tsa", "none"]) == 0
+    return root
+
+
+def reading_commands(store, tmp_path, capsys):
+    """check, log, history and export on ``store``: each must work and write nothing there."""
+    from provenance.cli import main
+
+    out = tmp_path / "bundle.zip"
+    codes = {
+        "check": main(["--store", str(store), "check"]),
+        "log": main(["--store", str(store), "log"]),
+        "history": main(["--store", str(store), "history", "http://127.0.0.1:1/none",
+                         "--to", "none"]),
+        "export": main(["--store", str(store), "export", "1", "--out", str(out)]),
+    }
+    err = capsys.readouterr().err
+    assert "not writable" not in err and "Traceback" not in err, err
+    assert codes == {"check": 0, "log": 0, "history": 1, "export": 0}, err
+    assert out.exists()
+
+
+def test_reading_commands_work_on_a_read_only_mount(tmp_path, web, capsys):
+    """A write-protected disk handed over as evidence: root cannot write there either."""
+    store = archived_store(tmp_path / "ev", web)
+    before = sorted(p.name for p in store.rglob("*"))
+    view = tmp_path / "ro"
+    view.mkdir()
+    with mounted(["--bind", "-o", "ro", str(store)], view):
+        if os.access(view, os.W_OK):
+            pytest.skip("the bind mount is not read-only here")
+        reading_commands(view, tmp_path, capsys)
+    assert sorted(p.name for p in store.rglob("*")) == before
+
+
+def test_reading_commands_work_on_a_store_with_write_permission_removed(tmp_path, web, capsys):
+    store = archived_store(tmp_path / "ev", web)
+    before = sorted(p.name for p in store.rglob("*"))
+    folders = [store, *[p for p in store.rglob("*") if p.is_dir()]]
+    for folder in folders:
+        folder.chmod(0o555)
+    try:
+        reading_commands(store, tmp_path, capsys)
+    finally:
+        for folder in folders:
+            folder.chmod(0o755)
+    assert sorted(p.name for p in store.rglob("*")) == before
+
+
+def test_read_only_store_refuses_writes(tmp_path):
+    Store(tmp_path / "ev").put_bytes(b"x", role="text")
+    store = Store(tmp_path / "ev", create=False, writable=False)
+    with pytest.raises(StoreError, match="read-only"):
+        store.put_bytes(b"y", role="text")
+
+
+def test_opening_read_only_refuses_what_is_not_a_store(tmp_path):
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(StoreError, match="not a provenance store"):
+        Store(tmp_path, create=False, writable=False)
+    with pytest.raises(StoreError, match="no evidence store"):
+        Store(tmp_path / "none", writable=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
