@@ -25,6 +25,7 @@ write-protected copy of a store can be read and checked.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -37,7 +38,8 @@ from provenance.errors import LedgerError, StoreError
 from provenance.hashing import canonical_json, record_hash
 from provenance.store import Store
 
-SQLITE_FULL, SQLITE_READONLY = 13, 8
+SQLITE_FULL, SQLITE_READONLY, SQLITE_IOERR = 13, 8, 10
+_COLUMNS = "seq, kind, subject, time, body, prev_hash, record_hash"
 
 GENESIS = "0" * 64
 FORMAT_VERSION = 1
@@ -129,12 +131,12 @@ class Ledger:
                 self._db.execute("PRAGMA synchronous=FULL")
                 self._db.executescript(SCHEMA)
             else:
-                self._db = _connect_readonly(path)
-                self._db.execute("SELECT seq, kind, subject, time, body, prev_hash, record_hash"
-                                 " FROM records LIMIT 0")
+                self._db = _open_readonly(path)
         except sqlite3.DatabaseError as exc:
-            if _code(exc) == SQLITE_FULL:
+            if _code(exc) in (SQLITE_FULL, SQLITE_IOERR) and disk_full(store.root):
                 raise LedgerError(f"disk full: cannot open the ledger {path}") from None
+            if _code(exc) == SQLITE_IOERR:
+                raise LedgerError(f"cannot open the ledger {path}: {exc}") from None
             raise LedgerError(
                 f"ledger {path} is damaged or not a provenance ledger ({exc})"
             ) from None
@@ -163,7 +165,8 @@ class Ledger:
             try:
                 written = self._transaction(lambda: self._insert(items))
             except sqlite3.DatabaseError as exc:
-                raise LedgerError(_write_failure(exc, "cannot write to the ledger")
+                raise LedgerError(_write_failure(exc, "cannot write to the ledger",
+                                                 self.store.root)
                                   + "; nothing was recorded") from None
             if written:
                 self._write_head()
@@ -239,7 +242,8 @@ class Ledger:
                 if self._db.in_transaction:
                     self._db.execute("ROLLBACK")
         except sqlite3.DatabaseError as exc:
-            raise LedgerError(_write_failure(exc, "cannot update ledger.head")
+            raise LedgerError(_write_failure(exc, "cannot update ledger.head",
+                                                 self.store.root)
                               + "; the records are in the ledger") from None
         except StoreError as exc:
             raise StoreError(f"{exc}; the records are in the ledger, but ledger.head lags "
@@ -256,7 +260,7 @@ class Ledger:
         for row in rows:
             yield _record_from_row(row)
 
-    _COLUMNS = "seq, kind, subject, time, body, prev_hash, record_hash"
+    _COLUMNS = _COLUMNS
 
     def records(self, kind: str | None = None, subject: str | None = None) -> Iterator[Record]:
         """Records in order, optionally only one kind and/or one subject."""
@@ -329,25 +333,45 @@ class Ledger:
         return head if isinstance(head, dict) else None
 
 
-def _connect_readonly(path: Path) -> sqlite3.Connection:
+def _open_readonly(path: Path) -> sqlite3.Connection:
     """Read without creating anything. With no ``-wal`` file no writer has the ledger open
     (the last one to close checkpoints and removes it), so the file is read as immutable;
-    otherwise ``mode=ro`` shares the writer's log and sees its latest records."""
-    uri = path.resolve().as_uri()
+    otherwise ``mode=ro`` shares the writer's log and sees its latest records. If that log
+    cannot be used (a read-only disk, a writer that died on a full disk) the file is read
+    as it is: records only in the log then show as missing against ``ledger.head``."""
     wal = path.with_name(path.name + "-wal")
     shm = path.with_name(path.name + "-shm")
-    mode = "mode=ro" if wal.exists() and shm.exists() else "immutable=1"
-    return sqlite3.connect(f"{uri}?{mode}", uri=True, isolation_level=None,
-                           check_same_thread=False, timeout=30)
+    modes = (["mode=ro"] if wal.exists() and shm.exists() else []) + ["immutable=1"]
+    for mode in modes:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?{mode}", uri=True,
+                             isolation_level=None, check_same_thread=False, timeout=30)
+        try:
+            db.execute(f"SELECT {_COLUMNS} FROM records LIMIT 1").fetchall()
+            return db
+        except sqlite3.DatabaseError:
+            db.close()
+            if mode == modes[-1]:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def disk_full(folder: Path, *, margin: int = 1 << 20) -> bool:
+    """Whether the disk holding ``folder`` has (almost) no room left: SQLite reports a full
+    disk as SQLITE_FULL, or as an I/O error when it cannot grow its shared-memory file."""
+    try:
+        stats = os.statvfs(folder)
+    except OSError:
+        return False
+    return stats.f_bavail * stats.f_frsize < margin
 
 
 def _code(exc: sqlite3.DatabaseError) -> int:
     return int(getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
 
 
-def _write_failure(exc: sqlite3.DatabaseError, what: str) -> str:
+def _write_failure(exc: sqlite3.DatabaseError, what: str, folder: Path) -> str:
     code = _code(exc)
-    if code == SQLITE_FULL or "disk is full" in str(exc):
+    if code == SQLITE_FULL or (code == SQLITE_IOERR and disk_full(folder)):
         return f"disk full: {what} ({exc})"
     if code == SQLITE_READONLY:
         return f"{what}: the store is read-only ({exc})"

@@ -198,3 +198,85 @@ def test_opening_read_only_refuses_what_is_not_a_store(tmp_path):
     with pytest.raises(StoreError, match="no evidence store"):
         Store(tmp_path / "none", writable=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def fill(folder, leave):
+    """Fill the disk holding ``folder`` until only ``leave`` bytes are free; the filler."""
+    filler = folder / "filler"
+    free = os.statvfs(folder).f_bavail * os.statvfs(folder).f_frsize
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
+    try:
+        os.write(fd, b"\0" * max(0, free - leave))
+    finally:
+        os.close(fd)
+    return filler
+
+
+@pytest.mark.parametrize("leave", range(0, 64 * 1024, 4096))
+def test_archive_on_a_full_disk_says_so_and_leaves_nothing_half_written(tmp_path, web, capsys,
+                                                                        leave):
+    """Whatever runs out of room first (the ledger's log, a WARC, the head), the user reads
+    "disk full" in one line, and the store stays intact once room is made."""
+    from provenance.cli import main
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    with mounted(["-t", "tmpfs", "-o", "size=2m", "tmpfs"], disk):
+        store = archived_store(disk / "ev", web)
+        filler = fill(disk, leave)
+        code = main(["--store", str(store), "archive", web.url("/ru/cp1251"),
+                     web.url("/ru/koi8"), "--to", "none", "--tsa", "none"])
+        err = capsys.readouterr().err
+        assert "Traceback" not in err and "rollback" not in err
+        if code != 0:
+            assert code == 2 and "disk full" in err, err
+        assert list((store / "tmp").iterdir()) == []
+        filler.unlink()
+        assert main(["--store", str(store), "check"]) == 0, capsys.readouterr()
+
+
+def test_ocr_on_a_full_disk_says_so(tmp_path, capsys):
+    from PIL import Image
+
+    from provenance.cli import main
+
+    image = tmp_path / "noise.png"
+    Image.frombytes("RGB", (400, 400), os.urandom(400 * 400 * 3)).save(image)
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    with mounted(["-t", "tmpfs", "-o", "size=2m", "tmpfs"], disk):
+        from provenance.ledger import Ledger
+
+        store = Store(disk / "ev")
+        Ledger(store).append("note", {"text": "first"})
+        filler = fill(disk, image.stat().st_size // 2)
+        assert main(["--store", str(store.root), "ocr", str(image), "--tsa", "none"]) == 2
+        err = capsys.readouterr().err
+        assert "disk full" in err and "Traceback" not in err
+        assert list(store.tmp.iterdir()) == [] and not any(store.objects.rglob("*.png"))
+        filler.unlink()
+        assert main(["--store", str(store.root), "check"]) == 0
+
+
+def test_ledger_write_on_a_full_disk_is_one_clear_error(tmp_path):
+    """SQLite rolls back by itself on a full disk: no "no transaction is active"."""
+    from provenance.errors import LedgerError
+    from provenance.ledger import Ledger
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    with mounted(["-t", "tmpfs", "-o", "size=1m", "tmpfs"], disk):
+        store = Store(disk / "ev")
+        with Ledger(store) as ledger:
+            ledger.append("note", {"text": "first"})
+            filler = fill(disk, 0)
+            with pytest.raises(LedgerError, match="disk full") as raised:
+                for _ in range(100):
+                    ledger.append("note", {"text": "x" * 20_000})
+            assert "nothing was recorded" in str(raised.value)
+            count = ledger.count()
+        filler.unlink()
+        with Ledger(store, writable=False) as reread:
+            assert reread.count() == count
+            report = check_store(store, reread)
+        assert report.intact, report.problems
