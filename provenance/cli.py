@@ -291,8 +291,10 @@ def _human_capture(outcome: Any) -> str:
 def _register_check(commands: Any) -> argparse.ArgumentParser:
     sub = commands.add_parser(
         "check", help="verify every file, WARC digest, ledger link and timestamp",
-        description="Recompute every stored file's hash, every WARC's digests and the "
-        "ledger's hash chain. Prints each problem; exit 1 if any, 0 if the store is intact.")
+        description="Recompute every stored file's hash, every WARC's digests, the "
+        "ledger's hash chain and head, and every time-stamp token. Prints each problem; exit 1 "
+        "if any, 0 if the store is intact, and says which records a verified time-stamp "
+        "anchors (only those are proven not rewritten since). Writes nothing to the store.")
     sub.add_argument("--bundle", metavar="FILE",
                      help="check an exported evidence bundle (zip) instead of the store")
     sub.set_defaults(handler=_cmd_check)
