@@ -1,23 +1,27 @@
 """``provenance check``: re-derive everything in the store and report what differs.
 
 Nothing recorded is trusted. For every ledger row the body is re-hashed, the chain link to
-the row before is re-checked, the indexed columns are compared with the body, every file a
-record names is re-hashed (once per distinct file), every WARC's own digests are
-re-checked, and further checkers (timestamps, proofs) registered in ``CHECKERS`` run last.
+the row before is re-checked, the indexed columns are compared with the body, the body's
+shape is checked once (:func:`shape_problem`), ``ledger.head`` must name the last record by
+seq and hash, every file a record names is re-hashed (once per distinct file), every WARC's
+own digests are re-checked, and further checkers (timestamps, proofs) registered in
+``CHECKERS`` run last. The report says how far a verified time-stamp anchors the ledger
+(:mod:`provenance.anchoring`): "intact" alone proves only that the store agrees with itself.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from provenance.anchoring import Anchoring, StampRow, anchoring
 from provenance.errors import StoreError
-from provenance.hashing import record_hash, sha256_file
+from provenance.hashing import is_sha256_hex, record_hash, sha256_file
 from provenance.ledger import FORMAT_VERSION, GENESIS, Ledger
-from provenance.stamping import check_timestamps
-from provenance.store import DAMAGED, Store
+from provenance.stamping import TIMESTAMP, TOKEN_ROLE, check_timestamps, trust_roots_from_env
+from provenance.store import DAMAGED, HEAD_FILE, LEDGER_FILE, Store
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,7 @@ class CheckReport:
     records: int
     files: int
     problems: list[Problem]
+    anchoring: Anchoring = field(default_factory=lambda: Anchoring(0))
 
     @property
     def intact(self) -> bool:
@@ -65,7 +70,14 @@ except ImportError:  # pragma: no cover
 
 @dataclass
 class Row:
-    """One ledger row as stored, with its body parsed once (None if it is not JSON)."""
+    """One ledger row as stored, with its body parsed once.
+
+    ``parsed`` is the body only if it has every shape a checker relies on (a JSON object
+    whose ``data`` is an object, well-formed ``files`` entries, a ``timestamp`` record's
+    numbers and hashes...); otherwise it is None, ``malformed`` says why, and the other
+    checkers pass over the row, which ``check_chain`` reports. ``document`` is the body as
+    parsed, whatever it is.
+    """
 
     seq: int
     kind: str
@@ -75,27 +87,21 @@ class Row:
     prev_hash: str
     record_hash: str
     parsed: dict[str, Any] | None
+    document: Any = None
+    malformed: str | None = None
 
 
 class CheckContext:
-    """What every checker reads: the store, its ledger, and every row parsed once."""
+    """What every checker reads: the store, its ledger (None if it is missing), its head,
+    and every row parsed and shape-checked once."""
 
-    def __init__(self, store: Store, ledger: Ledger) -> None:
+    def __init__(self, store: Store, ledger: Ledger | None) -> None:
         self.store = store
         self.ledger = ledger
-        self.rows: list[Row] = []
-        for raw in ledger.raw_rows():
-            try:
-                parsed = _loads(raw[4])
-                if not isinstance(parsed, dict):
-                    parsed = None
-            except (TypeError, ValueError):
-                parsed = None
-            seq, kind, subject, time, body, prev_hash, record_hash = raw
-            self.rows.append(Row(seq, kind, subject, time, body, prev_hash, record_hash, parsed))
+        self.rows: list[Row] = [_row(raw) for raw in (ledger.raw_rows() if ledger else ())]
 
     def named_files(self) -> Iterator[tuple[int, dict[str, Any]]]:
-        """Every (seq, file entry) that a record names."""
+        """Every (seq, file entry) that a well-formed record names."""
         for row in self.rows:
             data = (row.parsed or {}).get("data")
             files = data.get("files") if isinstance(data, dict) else None
@@ -104,17 +110,99 @@ class CheckContext:
                     yield row.seq, entry
 
 
+def _row(raw: tuple[Any, ...]) -> Row:
+    seq, kind, subject, time, body, prev_hash, digest = raw
+    texts = {"kind": kind, "time": time, "body": body, "prev_hash": prev_hash,
+             "record_hash": digest}
+    wrong = [name for name, value in texts.items() if not isinstance(value, str)]
+    if subject is not None and not isinstance(subject, str):
+        wrong.append("subject")
+    if not isinstance(seq, int):
+        wrong.append("seq")
+    document: Any = None
+    if isinstance(body, str):
+        try:
+            document = _loads(body)
+        except (TypeError, ValueError):
+            document = None
+    reason = (f"column {', '.join(wrong)} is not of its type" if wrong
+              else shape_problem(str(kind), document))
+    return Row(seq if isinstance(seq, int) else -1, _text(kind), _text(subject) if subject
+               is not None else None, _text(time), _text(body), _text(prev_hash), _text(digest),
+               document if reason is None else None, document, reason)
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else repr(value)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_hex_list(value: Any) -> bool:
+    return isinstance(value, list) and all(is_sha256_hex(v) for v in value)
+
+
+def shape_problem(kind: str, document: Any) -> str | None:
+    """Why a record body cannot be read as its kind, or None: the one place where shapes
+    are checked, so a crafted but hash-consistent record is a problem, never a crash."""
+    if not isinstance(document, dict):
+        return "record body is not a JSON object"
+    data = document.get("data")
+    if not isinstance(data, dict):
+        return "record data is not a JSON object"
+    files = data.get("files", [])
+    if not isinstance(files, list):
+        return "record's files are not a list"
+    for entry in files:
+        if not (isinstance(entry, dict) and isinstance(entry.get("path"), str)
+                and entry["path"] and "\x00" not in entry["path"]
+                and is_sha256_hex(entry.get("sha256"))
+                and isinstance(entry.get("role", ""), str)
+                and _is_int(entry.get("size", 0))):
+            return "a file entry is not {role, path, sha256 (hex), size}"
+    if kind == TIMESTAMP:
+        return _timestamp_shape(data)
+    return None
+
+
+def _timestamp_shape(data: dict[str, Any]) -> str | None:
+    covers, leaves = data.get("covers"), data.get("leaves")
+    if not (isinstance(covers, list) and all(_is_int(c) for c in covers)):
+        return "time-stamp 'covers' is not a list of record numbers"
+    if not _is_hex_list(leaves):
+        return "time-stamp 'leaves' is not a list of SHA-256 hashes"
+    root = data.get("merkle_root")
+    if root is not None and not is_sha256_hex(root):
+        return "time-stamp 'merkle_root' is not a SHA-256 hash"
+    for key in ("status", "tsa"):
+        if not isinstance(data.get(key), str):
+            return f"time-stamp {key!r} is not text"
+    for key in ("gen_time", "algorithm", "error"):
+        if data.get(key) is not None and not isinstance(data.get(key), str):
+            return f"time-stamp {key!r} is not text"
+    if data.get("resolves") is not None and not _is_int(data.get("resolves")):
+        return "time-stamp 'resolves' is not a record number"
+    return None
+
+
 Checker = Callable[[CheckContext], Iterator[Problem]]
 
 
 def check_chain(ctx: CheckContext) -> Iterator[Problem]:
-    """Every row's hash, its link to the row before, and its numbering."""
+    """Every row's hash, its link to the row before, its numbering, its shape, and the head."""
+    if ctx.ledger is None:
+        yield Problem("the ledger is missing: every record of this store is lost",
+                      path=LEDGER_FILE)
+        if ctx.store.head_path.exists():
+            yield from _check_head(ctx, None)
+        return
     prev = GENESIS
     expected_seq = 1
-    last_seq = 0
     for row in ctx.rows:
-        seq = last_seq = row.seq
-        found = record_hash(row.body.encode("utf-8")) if isinstance(row.body, str) else None
+        seq = row.seq
+        found = record_hash(row.body.encode("utf-8"))
         if found != row.record_hash:
             yield Problem("record was altered: its hash does not match its content",
                           seq, expected=row.record_hash, found=found)
@@ -124,22 +212,59 @@ def check_chain(ctx: CheckContext) -> Iterator[Problem]:
         if row.prev_hash != prev:
             yield Problem("chain broken: link to the previous record does not match",
                           seq, expected=prev, found=row.prev_hash)
-        if row.parsed is None:
-            yield Problem("record body is not a JSON object", seq)
-        else:
+        if row.malformed is not None:
+            yield Problem(f"record is malformed: {row.malformed}", seq)
+        if isinstance(row.document, dict):
             columns = {"v": FORMAT_VERSION, "seq": seq, "kind": row.kind,
                        "subject": row.subject, "time": row.time, "prev": row.prev_hash}
             for key, value in columns.items():
-                if row.parsed.get(key) != value:
+                stored = row.document.get(key)
+                if stored != value or type(stored) is not type(value):
                     yield Problem(f"record field {key!r} differs from its body", seq,
-                                  expected=str(row.parsed.get(key)), found=str(value))
+                                  expected=_short(stored), found=_short(value))
         prev = row.record_hash
         expected_seq = seq + 1
-    head = ctx.ledger.read_head()
-    if head is not None and isinstance(head.get("seq"), int) and head["seq"] > last_seq:
-        yield Problem("records were removed from the end of the ledger", None,
-                      path="ledger.head", expected=f"at least {head['seq']} records",
-                      found=f"{last_seq}")
+    yield from _check_head(ctx, ctx.rows[-1] if ctx.rows else None)
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=repr)
+    return text if len(text) <= 80 else text[:79] + "…"
+
+
+def _check_head(ctx: CheckContext, last: Row | None) -> Iterator[Problem]:
+    """``ledger.head`` names the last record by seq and hash: rows cut from the end, or the
+    last records rewritten, show here unless whoever did it rewrote the head too. A missing
+    head is a problem as soon as the ledger has records (deleting rows with the head)."""
+    path = ctx.store.head_path
+    if not path.exists():
+        if last is not None:
+            yield Problem("the ledger head is missing (it names the last record)", path=HEAD_FILE,
+                          expected=f"seq {last.seq}", found="no file")
+        return
+    try:
+        head = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        head = None
+    seq = head.get("seq") if isinstance(head, dict) else None
+    digest = head.get("record_hash") if isinstance(head, dict) else None
+    if not isinstance(seq, int) or isinstance(seq, bool) or not is_sha256_hex(digest):
+        yield Problem("the ledger head is unreadable", path=HEAD_FILE)
+        return
+    last_seq = last.seq if last is not None else 0
+    if seq > last_seq:
+        yield Problem("records were removed from the end of the ledger", path=HEAD_FILE,
+                      expected=f"at least {seq} records", found=f"{last_seq}")
+        return
+    named = next((row for row in ctx.rows if row.seq == seq), None)
+    if named is None or named.record_hash != digest:
+        yield Problem(f"record {seq} is not the record the ledger head names: the end of the "
+                      "ledger was rewritten", path=HEAD_FILE, expected=digest,
+                      found=named.record_hash if named else None)
+    # A head behind the last record (seq < last_seq) that names its record rightly is what a
+    # run killed, or a disk that filled, between commit and head leaves: nothing is lost and
+    # the next write brings it up to date. Records after it are only as good as the
+    # anchoring says, which check prints in any case.
 
 
 def check_files(ctx: CheckContext) -> Iterator[Problem]:
@@ -171,7 +296,10 @@ def check_damaged(ctx: CheckContext) -> Iterator[Problem]:
         return
     for aside in sorted(folder.iterdir()):
         original = aside.name.split(".", 1)[0]
-        found = sha256_file(aside) if aside.is_file() else None
+        try:
+            found = sha256_file(aside) if aside.is_file() else None
+        except OSError:
+            found = None
         yield Problem(f"the object {original[:2]}/{original}… was found altered and restored "
                       "from identical bytes; the altered copy is kept here",
                       path=f"{DAMAGED}/{aside.name}", expected=original, found=found)
@@ -210,10 +338,49 @@ CHECKERS: list[Checker] = [check_chain, check_files, check_damaged, check_warcs,
                            check_timestamps, check_witness_records]
 
 
-def check_store(store: Store, ledger: Ledger) -> CheckReport:
+def check_store(store: Store, ledger: Ledger | None) -> CheckReport:
+    """Run every checker; ``ledger`` is None when the store's ledger file is missing.
+
+    A checker that fails on something it did not expect is reported as a problem (with the
+    error, so a bug stays visible) rather than crashing ``check`` or passing it; the
+    time-stamps then anchor nothing.
+    """
     ctx = CheckContext(store, ledger)
     problems: list[Problem] = []
+    failed: set[Checker] = set()
     for checker in CHECKERS:
-        problems.extend(checker(ctx))
+        try:
+            for problem in checker(ctx):
+                problems.append(problem)
+        except Exception as exc:  # noqa: BLE001 - a crafted record must never crash check
+            failed.add(checker)
+            problems.append(Problem(f"could not check ({checker.__name__} failed: "
+                                    f"{type(exc).__name__}: {exc})"))
     files = len({entry.get("path") for _, entry in ctx.named_files()})
-    return CheckReport(records=len(ctx.rows), files=files, problems=problems)
+    return CheckReport(records=len(ctx.rows), files=files, problems=problems,
+                       anchoring=_anchoring(ctx, problems, trusted=not failed))
+
+
+def _anchoring(ctx: CheckContext, problems: list[Problem], *, trusted: bool) -> Anchoring:
+    """Which records a verified time-stamp anchors (:mod:`provenance.anchoring`)."""
+    if not trusted:
+        return Anchoring(len(ctx.rows))
+    with_problems = {p.seq for p in problems if p.seq is not None}
+    broken = [p.seq for p in problems if p.seq is not None and p.what.startswith(_CHAIN_WORDS)]
+    stamps = [StampRow(row.seq, row.parsed["data"]["status"], row.parsed["data"]["covers"],
+                       _token_path(row.parsed["data"]["files"]))
+              for row in ctx.rows if row.kind == TIMESTAMP and row.parsed is not None]
+    verified = {row.seq for row in ctx.rows
+                if row.parsed is not None and row.seq not in with_problems}
+    return anchoring(ctx.store, len(ctx.rows), stamps, verified=verified,
+                     first_broken=min(broken, default=None),
+                     trusted_root=bool(trust_roots_from_env()))
+
+
+# Problems that mean the chain does not hold from that record on (so no anchor reaches it).
+_CHAIN_WORDS = ("record was altered", "records missing", "chain broken", "record is malformed",
+                "record field")
+
+
+def _token_path(files: list[dict[str, Any]]) -> str | None:
+    return next((str(f["path"]) for f in files if f.get("role") == TOKEN_ROLE), None)

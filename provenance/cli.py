@@ -19,7 +19,7 @@ from provenance import __version__
 from provenance.cli_history import REGISTER as HISTORY_COMMANDS
 from provenance.cli_log import REGISTER as LOG_COMMANDS
 from provenance.cli_screens import REGISTER as SCREEN_COMMANDS
-from provenance.errors import ProvenanceError, UsageError
+from provenance.errors import ProvenanceError, StoreError, UsageError
 from provenance.ledger import Ledger
 from provenance.output import Output
 from provenance.store import Store, resolve_store_path
@@ -291,8 +291,10 @@ def _human_capture(outcome: Any) -> str:
 def _register_check(commands: Any) -> argparse.ArgumentParser:
     sub = commands.add_parser(
         "check", help="verify every file, WARC digest, ledger link and timestamp",
-        description="Recompute every stored file's hash, every WARC's digests and the "
-        "ledger's hash chain. Prints each problem; exit 1 if any, 0 if the store is intact.")
+        description="Recompute every stored file's hash, every WARC's digests, the "
+        "ledger's hash chain and head, and every time-stamp token. Prints each problem; exit 1 "
+        "if any, 0 if the store is intact, and says which records a verified time-stamp "
+        "anchors (only those are proven not rewritten since). Writes nothing to the store.")
     sub.add_argument("--bundle", metavar="FILE",
                      help="check an exported evidence bundle (zip) instead of the store")
     sub.set_defaults(handler=_cmd_check)
@@ -304,23 +306,28 @@ def _cmd_check(args: argparse.Namespace, out: Output) -> int:
 
     if getattr(args, "bundle", None):
         return _check_bundle(args.bundle, out)
-    store, ledger = _open_store(args, create=False)
-    with ledger:
-        report = check_store(store, ledger)
+    store = Store(resolve_store_path(args.store), create=False, writable=False)
+    if store.ledger_path.exists():
+        with Ledger(store, writable=False) as ledger:
+            report = check_store(store, ledger)
+    else:
+        report = check_store(store, None)  # a store without its ledger: said as damage
     for problem in report.problems:
         if out.json_mode:
             out.item(problem.to_json())
         else:
             out.error(str(problem))
     summary = {"intact": report.intact, "records": report.records, "files": report.files,
-               "problems": len(report.problems)}
+               "problems": len(report.problems), "anchoring": report.anchoring.to_json()}
+    anchored = report.anchoring.sentence()
     if out.json_mode:
         out.item(summary)
     elif report.intact:
-        out.item(summary, f"intact: {report.records} records, {report.files} files verified")
+        out.item(summary, f"intact: {report.records} records, {report.files} files verified; "
+                 f"{anchored}")
     else:
         out.item(summary, f"DAMAGED: {len(report.problems)} problem(s) in "
-                 f"{report.records} records, {report.files} files")
+                 f"{report.records} records, {report.files} files; {anchored}")
     return EXIT_OK if report.intact else EXIT_NEGATIVE
 
 
@@ -359,7 +366,7 @@ def _register_export(commands: Any) -> argparse.ArgumentParser:
 def _cmd_export(args: argparse.Namespace, out: Output) -> int:
     from provenance.bundle import export_bundle
 
-    store, ledger = _open_store(args, create=False)
+    store, ledger = _open_store(args, create=False, write=False)
     with ledger:
         summary = export_bundle(ledger, store, args.ids, args.out)
     out.item(summary, f"wrote {args.out}: {len(summary['records'])} records, "
@@ -431,8 +438,22 @@ REGISTRY = [_register_archive, _register_check, _register_export, _register_retr
             *HISTORY_COMMANDS, *SCREEN_COMMANDS, *LOG_COMMANDS]
 
 
-def _open_store(args: argparse.Namespace, *, create: bool = True) -> tuple[Store, Ledger]:
-    store = Store(resolve_store_path(args.store), create=create)
+def _open_store(args: argparse.Namespace, *, create: bool = True,
+                write: bool = True) -> tuple[Store, Ledger]:
+    """Open the store named by --store / $PROVENANCE_STORE.
+
+    ``write=False`` for commands that only read (check, log, history, export): nothing is
+    created, a folder that is not a store is refused, and a write-protected store works.
+    Only ``create=True`` (commands that record) makes a new store. A store whose ledger is
+    gone but whose evidence is still there is never given a fresh, empty ledger.
+    """
+    store = Store(resolve_store_path(args.store), create=create and write, writable=write)
+    if not write:
+        return store, Ledger(store, writable=False)
+    if not store.ledger_path.exists() and store.holds_evidence():
+        raise StoreError(f"the ledger of store {store.root} is missing but its evidence is "
+                         "there: nothing was written (restore ledger.sqlite3 from a copy; "
+                         "'provenance check' says more)")
     store.clean_temp()
     return store, Ledger(store)
 

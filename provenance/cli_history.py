@@ -87,7 +87,7 @@ def _cmd_history(args: argparse.Namespace, out: Output) -> int:
     specs = _witness_specs(args.to)
     ignore = compile_ignore(args.ignore)
     report = _report_path(args.report)
-    store, ledger = _open_store(args, create=False)
+    store, ledger = _open_store(args, create=False, write=False)
     with ledger:
         items = timeline(ledger, store, url, specs, fetch_witnesses=args.fetch_witnesses,
                          fetcher=Fetcher(read_timeout=args.timeout), ignore=ignore)

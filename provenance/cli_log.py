@@ -85,7 +85,7 @@ def _cmd_log(args: argparse.Namespace, out: Output) -> int:
             subject = normalize_url(subject)
         except ArchiveError:
             pass  # not a URL we could capture, but maybe one recorded as it is
-    store, ledger = _open_store(args, create=False)
+    store, ledger = _open_store(args, create=False, write=False)
     shown = 0
     with ledger:
         for record in ledger.records():

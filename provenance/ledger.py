@@ -8,22 +8,38 @@ state (a witness that answered, a stamp that arrived) is a new record that names
 earlier one by ``seq``.
 
 Writes happen in ``BEGIN IMMEDIATE`` transactions, so two processes appending to one store
-serialise, and a run killed mid-write leaves the ledger as it was before that record.
+serialise, and a run killed mid-write leaves the ledger as it was before that record. A
+write that fails (disk full) is a :class:`LedgerError` saying so, and records nothing.
+
+``ledger.head`` names the last record (seq and hash), written after each commit. A ledger
+that no longer holds the record its head names (rows cut from the end, the last record
+rewritten) refuses further writes, so that a normal write never hides what ``check`` would
+have shown. The head only catches accidents and careless tampering: whoever can rewrite the
+ledger can rewrite the head too. Only a time-stamp anchors records outside the store.
+
+Opened with ``writable=False`` the ledger is read through SQLite's read-only modes and
+nothing is created beside it (``immutable=1`` when no writer has the ledger open), so a
+write-protected copy of a store can be read and checked.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from provenance.clock import utc_now
-from provenance.errors import LedgerError
+from provenance.errors import LedgerError, StoreError
 from provenance.hashing import canonical_json, record_hash
 from provenance.store import Store
+
+SQLITE_FULL, SQLITE_READONLY, SQLITE_IOERR = 13, 8, 10
+_COLUMNS = "seq, kind, subject, time, body, prev_hash, record_hash"
 
 GENESIS = "0" * 64
 FORMAT_VERSION = 1
@@ -100,19 +116,29 @@ def build_body(
 class Ledger:
     """The ledger of one store. Safe to share between threads of one process."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *, writable: bool | None = None) -> None:
         self.store = store
+        self.writable = store.writable if writable is None else writable
         self._lock = threading.RLock()
+        path = store.ledger_path
+        if not self.writable and not path.exists():
+            raise LedgerError(f"the ledger {path} is missing")
         try:
-            self._db = sqlite3.connect(
-                store.ledger_path, isolation_level=None, check_same_thread=False, timeout=30
-            )
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.executescript(SCHEMA)
+            if self.writable:
+                self._db = sqlite3.connect(path, isolation_level=None,
+                                           check_same_thread=False, timeout=30)
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=FULL")
+                self._db.executescript(SCHEMA)
+            else:
+                self._db = _open_readonly(path)
         except sqlite3.DatabaseError as exc:
+            if _code(exc) in (SQLITE_FULL, SQLITE_IOERR) and disk_full(store.root):
+                raise LedgerError(f"disk full: cannot open the ledger {path}") from None
+            if _code(exc) == SQLITE_IOERR:
+                raise LedgerError(f"cannot open the ledger {path}: {exc}") from None
             raise LedgerError(
-                f"ledger {store.ledger_path} is damaged or not a provenance ledger ({exc})"
+                f"ledger {path} is damaged or not a provenance ledger ({exc})"
             ) from None
 
     def close(self) -> None:
@@ -132,38 +158,96 @@ class Ledger:
 
     def append_many(self, items: Iterable[tuple[str, dict[str, Any], str | None]]) -> list[Record]:
         """Append several records in one transaction: all of them or none."""
+        items = list(items)
         with self._lock:
+            if not self.writable:
+                raise LedgerError(f"the ledger {self.store.ledger_path} is open read-only")
             try:
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    last = self._db.execute(
-                        "SELECT seq, record_hash FROM records ORDER BY seq DESC LIMIT 1"
-                    ).fetchone()
-                    seq, prev = (last[0], last[1]) if last else (0, GENESIS)
-                    written = []
-                    for kind, data, subject in items:
-                        seq += 1
-                        time = utc_now()
-                        body = build_body(seq, kind, time, subject, prev, data)
-                        digest = record_hash(body)
-                        text = body.decode("utf-8")
-                        self._db.execute(
-                            "INSERT INTO records (seq, kind, subject, time, body, prev_hash,"
-                            " record_hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                            (seq, kind, subject, time, text, prev, digest),
-                        )
-                        written.append(Record(seq, kind, time, subject, data, prev, digest, text))
-                        prev = digest
-                    self._db.execute("COMMIT")
-                except BaseException:
-                    self._db.execute("ROLLBACK")
-                    raise
+                written = self._transaction(lambda: self._insert(items))
             except sqlite3.DatabaseError as exc:
-                raise LedgerError(f"cannot write to the ledger: {exc}") from None
+                raise LedgerError(_write_failure(exc, "cannot write to the ledger",
+                                                 self.store.root)
+                                  + "; nothing was recorded") from None
             if written:
-                head = {"seq": written[-1].seq, "record_hash": written[-1].record_hash}
-                self.store.write_atomic(self.store.head_path, canonical_json(head) + b"\n")
+                self._write_head()
             return written
+
+    def _transaction(self, work: Callable[[], list[Record]]) -> list[Record]:
+        """``work`` in one ``BEGIN IMMEDIATE`` transaction; rolled back if anything fails
+        (SQLite may already have rolled back itself, e.g. when the disk is full)."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            result = work()
+            self._db.execute("COMMIT")
+        except BaseException:
+            if self._db.in_transaction:
+                try:
+                    self._db.execute("ROLLBACK")
+                except sqlite3.DatabaseError:
+                    pass
+            raise
+        return result
+
+    def _insert(self, items: list[tuple[str, dict[str, Any], str | None]]) -> list[Record]:
+        last = self._db.execute(
+            "SELECT seq, record_hash FROM records ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
+        seq, prev = (last[0], last[1]) if last else (0, GENESIS)
+        self._refuse_if_head_disagrees(seq)
+        written = []
+        for kind, data, subject in items:
+            seq += 1
+            time = utc_now()
+            body = build_body(seq, kind, time, subject, prev, data)
+            digest = record_hash(body)
+            text = body.decode("utf-8")
+            self._db.execute(
+                "INSERT INTO records (seq, kind, subject, time, body, prev_hash,"
+                " record_hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (seq, kind, subject, time, text, prev, digest),
+            )
+            written.append(Record(seq, kind, time, subject, data, prev, digest, text))
+            prev = digest
+        return written
+
+    def _refuse_if_head_disagrees(self, last_seq: int) -> None:
+        """A head that names a record this ledger does not hold means records were cut or
+        rewritten: appending would hide it, so nothing is written until a person looks.
+        A head that lags (a run killed between commit and head) is brought up to date."""
+        if not self.store.head_path.exists():
+            return
+        head = self.read_head() or {}
+        seq = head.get("seq")
+        if isinstance(seq, int) and not isinstance(seq, bool) and 0 < seq <= last_seq:
+            row = self._db.execute("SELECT record_hash FROM records WHERE seq = ?",
+                                   (seq,)).fetchone()
+            if row is not None and row[0] == head.get("record_hash"):
+                return
+        raise LedgerError(f"the ledger does not hold the record {self.store.head_path.name} "
+                          "names (records removed or rewritten?): nothing was recorded; "
+                          "run 'provenance check'")
+
+    def _write_head(self) -> None:
+        """Write ``ledger.head`` from the last row, under the write lock, so two processes
+        appending at once never leave it naming the earlier of their records."""
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                last = self._db.execute(
+                    "SELECT seq, record_hash FROM records ORDER BY seq DESC LIMIT 1"
+                ).fetchone()
+                head = {"seq": last[0], "record_hash": last[1]}
+                self.store.write_atomic(self.store.head_path, canonical_json(head) + b"\n")
+            finally:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+        except sqlite3.DatabaseError as exc:
+            raise LedgerError(_write_failure(exc, "cannot update ledger.head",
+                                                 self.store.root)
+                              + "; the records are in the ledger") from None
+        except StoreError as exc:
+            raise StoreError(f"{exc}; the records are in the ledger, but ledger.head lags "
+                             "until the next write") from None
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -176,7 +260,7 @@ class Ledger:
         for row in rows:
             yield _record_from_row(row)
 
-    _COLUMNS = "seq, kind, subject, time, body, prev_hash, record_hash"
+    _COLUMNS = _COLUMNS
 
     def records(self, kind: str | None = None, subject: str | None = None) -> Iterator[Record]:
         """Records in order, optionally only one kind and/or one subject."""
@@ -243,12 +327,63 @@ class Ledger:
 
     def read_head(self) -> dict[str, Any] | None:
         try:
-            return dict(json.loads(self.store.head_path.read_text("utf-8")))
-        except (OSError, ValueError, TypeError):
+            head = json.loads(self.store.head_path.read_text("utf-8"))
+        except (OSError, ValueError):
             return None
+        return head if isinstance(head, dict) else None
+
+
+def _open_readonly(path: Path) -> sqlite3.Connection:
+    """Read without creating anything. With no ``-wal`` file no writer has the ledger open
+    (the last one to close checkpoints and removes it), so the file is read as immutable;
+    otherwise ``mode=ro`` shares the writer's log and sees its latest records. If that log
+    cannot be used (a read-only disk, a writer that died on a full disk) the file is read
+    as it is: records only in the log then show as missing against ``ledger.head``."""
+    wal = path.with_name(path.name + "-wal")
+    shm = path.with_name(path.name + "-shm")
+    modes = (["mode=ro"] if wal.exists() and shm.exists() else []) + ["immutable=1"]
+    for mode in modes:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?{mode}", uri=True,
+                             isolation_level=None, check_same_thread=False, timeout=30)
+        try:
+            db.execute(f"SELECT {_COLUMNS} FROM records LIMIT 1").fetchall()
+            return db
+        except sqlite3.DatabaseError:
+            db.close()
+            if mode == modes[-1]:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def disk_full(folder: Path, *, margin: int = 1 << 20) -> bool:
+    """Whether the disk holding ``folder`` has (almost) no room left: SQLite reports a full
+    disk as SQLITE_FULL, or as an I/O error when it cannot grow its shared-memory file."""
+    try:
+        stats = os.statvfs(folder)
+    except OSError:
+        return False
+    return stats.f_bavail * stats.f_frsize < margin
+
+
+def _code(exc: sqlite3.DatabaseError) -> int:
+    return int(getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
+
+
+def _write_failure(exc: sqlite3.DatabaseError, what: str, folder: Path) -> str:
+    code = _code(exc)
+    if code == SQLITE_FULL or (code == SQLITE_IOERR and disk_full(folder)):
+        return f"disk full: {what} ({exc})"
+    if code == SQLITE_READONLY:
+        return f"{what}: the store is read-only ({exc})"
+    return f"{what}: {exc}"
 
 
 def _record_from_row(row: tuple[Any, ...]) -> Record:
     seq, kind, subject, time, body, prev_hash, digest = row
-    data = json.loads(body)["data"]
+    try:
+        data = json.loads(body)["data"]
+    except (TypeError, ValueError, KeyError):
+        data = None
+    if not isinstance(data, dict):
+        raise LedgerError(f"ledger record {seq!r} is malformed; 'provenance check' says more")
     return Record(seq, kind, time, subject, data, prev_hash, digest, body)

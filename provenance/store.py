@@ -13,10 +13,17 @@ leaves either the whole file or nothing under ``objects/``. Because names are ha
 same bytes stored twice take one file, and ``check`` can tell any altered byte. Storing bytes
 whose object exists but was altered puts the right bytes back (the name says what they must
 be) and moves the altered copy to ``damaged/``: nothing is deleted, not even damage.
+
+A store opened with ``writable=False`` (``check``, ``log``, ``export``, ``history``) creates
+nothing and needs no write permission, so a write-protected copy handed over as evidence
+can be checked as it is. Only a store opened with ``create=True`` may be made where none is.
+A write that fails (disk full, quota, read-only disk) is a :class:`StoreError` that says so,
+and leaves no half-written file behind.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import stat
@@ -32,6 +39,28 @@ from provenance.hashing import CHUNK_SIZE, sha256_bytes, sha256_file
 DEFAULT_STORE = "evidence"
 DAMAGED = "damaged"  # altered objects moved aside when the right bytes came again
 STORE_ENV = "PROVENANCE_STORE"
+LEDGER_FILE, HEAD_FILE = "ledger.sqlite3", "ledger.head"
+
+# What a failed write means to the user, by errno: said plainly, never a traceback.
+_WRITE_ERRORS = {
+    errno.ENOSPC: "disk full",
+    errno.EDQUOT: "disk full (quota exceeded)",
+    errno.EFBIG: "file too large for this disk",
+    errno.EROFS: "the disk is read-only",
+}
+
+
+def write_failure(exc: OSError, what: str) -> str:
+    """One line for a failed write: ``disk full: cannot write <what>`` and the like."""
+    plain = _WRITE_ERRORS.get(exc.errno or 0)
+    reason = exc.strerror or str(exc)
+    return f"{plain}: cannot write {what}" if plain else f"cannot write {what}: {reason}"
+
+
+def is_store(root: Path) -> bool:
+    """Whether ``root`` holds a store (a ledger, its head or stored objects), not just any
+    folder: reading commands refuse anything else rather than make a store there."""
+    return any((root / name).exists() for name in (LEDGER_FILE, HEAD_FILE, "objects"))
 
 
 @dataclass(frozen=True)
@@ -55,41 +84,70 @@ def resolve_store_path(explicit: str | os.PathLike[str] | None) -> Path:
 
 
 class Store:
-    """Opens (and on first use creates) an evidence store folder."""
+    """Opens an evidence store folder.
 
-    def __init__(self, root: str | os.PathLike[str], *, create: bool = True) -> None:
+    ``create``: make the store if the folder holds none (only commands that record do).
+    ``writable=False``: read only; nothing is created and no write permission is needed.
+    """
+
+    def __init__(self, root: str | os.PathLike[str], *, create: bool = True,
+                 writable: bool = True) -> None:
         self.root = Path(root)
+        self.writable = writable
+        self.objects = self.root / "objects"
+        self.tmp = self.root / "tmp"
         if self.root.exists() and not self.root.is_dir():
             raise StoreError(f"store path {self.root} is a file, not a folder")
-        if not self.root.exists():
-            if not create:
+        if not create or not writable:
+            if not self.root.exists():
                 raise StoreError(f"no evidence store at {self.root}")
+            if not is_store(self.root):
+                raise StoreError(f"not a provenance store: {self.root}")
+        if not writable:
+            return
+        if not self.root.exists():
             try:
                 self.root.mkdir(parents=True)
             except OSError as exc:
-                raise StoreError(f"cannot create store {self.root}: {exc.strerror}") from None
-        self.objects = self.root / "objects"
-        self.tmp = self.root / "tmp"
+                raise StoreError(write_failure(exc, f"store {self.root}")) from None
         for folder in (self.objects, self.tmp):
             if folder.exists() and not folder.is_dir():
                 raise StoreError(f"{folder} should be a folder but is a file")
             try:
                 folder.mkdir(exist_ok=True)
             except OSError as exc:
-                raise StoreError(f"cannot write to store {self.root}: {exc.strerror}") from None
+                if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+                    raise StoreError(f"store {self.root} is not writable") from None
+                raise StoreError(write_failure(exc, f"to store {self.root}")) from None
         if not os.access(self.root, os.W_OK) or not os.access(self.tmp, os.W_OK):
             raise StoreError(f"store {self.root} is not writable")
 
     @property
     def ledger_path(self) -> Path:
-        return self.root / "ledger.sqlite3"
+        return self.root / LEDGER_FILE
 
     @property
     def head_path(self) -> Path:
-        return self.root / "ledger.head"
+        return self.root / HEAD_FILE
+
+    def holds_evidence(self) -> bool:
+        """Whether any object or a ledger head exists: a ledger missing from such a store
+        was lost or deleted, and a fresh one must not quietly take its place."""
+        if self.head_path.exists():
+            return True
+        try:
+            with os.scandir(self.objects) as entries:
+                for entry in entries:
+                    if not entry.is_dir(follow_symlinks=False) or _has_entries(entry.path):
+                        return True
+        except OSError:
+            return False
+        return False
 
     def path(self, relative: str) -> Path:
         """The absolute path of a file named in a record (refusing to leave the store)."""
+        if not isinstance(relative, str) or "\x00" in relative:
+            raise StoreError(f"path {relative!r} is not a file name")
         candidate = (self.root / relative).resolve()
         if self.root.resolve() not in candidate.parents:
             raise StoreError(f"path {relative!r} points outside the store")
@@ -139,7 +197,11 @@ class Store:
         """Replace a small mutable file (like ``ledger.head``) in one step."""
         with self._temp_file() as (handle, temp_path):
             handle.write(data)
-        os.replace(temp_path, target)
+        try:
+            os.replace(temp_path, target)
+        except OSError as exc:
+            _unlink_quietly(temp_path)
+            raise StoreError(write_failure(exc, str(target))) from None
         _fsync_dir(target.parent)
 
     def clean_temp(self, min_age: float = 3600.0) -> int:
@@ -164,6 +226,8 @@ class Store:
         return removed
 
     def _temp_file(self) -> _TempFile:
+        if not self.writable:
+            raise StoreError(f"store {self.root} is open read-only")
         return _TempFile(self.tmp)
 
     def _holds(self, target: Path, digest: str) -> bool:
@@ -187,7 +251,7 @@ class Store:
             os.replace(target, aside)
         except OSError as exc:
             raise StoreError(f"{target} was altered and cannot be moved aside: "
-                             f"{exc.strerror}") from None
+                             f"{write_failure(exc, 'to ' + DAMAGED + '/')}") from None
         return False
 
     def _publish(self, temp_path: str, target: Path) -> None:
@@ -197,11 +261,16 @@ class Store:
             os.replace(temp_path, target)
             _fsync_dir(target.parent)
         except OSError as exc:
-            raise StoreError(f"cannot write {target}: {exc.strerror}") from None
+            _unlink_quietly(temp_path)
+            raise StoreError(write_failure(exc, str(target))) from None
 
 
 class _TempFile:
-    """A temporary file in the store's tmp folder, flushed to disk before it is renamed."""
+    """A temporary file in the store's tmp folder, flushed to disk before it is renamed.
+
+    A write that fails (disk full, quota, read-only disk) removes the partial file and is
+    a :class:`StoreError`; any other error in the block removes it too and goes on as it is.
+    """
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -211,21 +280,40 @@ class _TempFile:
         try:
             fd, self.path = tempfile.mkstemp(dir=self.folder, suffix=".partial")
         except OSError as exc:
-            raise StoreError(
-                f"cannot write to store {self.folder.parent}: {exc.strerror}"
-            ) from None
+            raise StoreError(write_failure(exc, f"to store {self.folder.parent}")) from None
         self.handle = os.fdopen(fd, "wb")
         return self.handle, self.path
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        failure: OSError | None = exc if isinstance(exc, OSError) else None
         try:
             if exc_type is None:
                 self.handle.flush()
                 os.fsync(self.handle.fileno())
+        except OSError as error:
+            failure = error
         finally:
-            self.handle.close()
-            if exc_type is not None and os.path.exists(self.path):
-                os.unlink(self.path)
+            try:
+                self.handle.close()
+            except OSError as error:  # a buffered write that fails only now
+                failure = failure or error
+        if exc_type is None and failure is None:
+            return
+        _unlink_quietly(self.path)
+        if failure is not None and (exc_type is None or failure.errno in _WRITE_ERRORS):
+            raise StoreError(write_failure(failure, f"to store {self.folder.parent}")) from None
+
+
+def _has_entries(folder: str) -> bool:
+    with os.scandir(folder) as entries:
+        return next(entries, None) is not None
+
+
+def _unlink_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import stat
+import subprocess
 
 import pytest
 from hypothesis import given, settings
@@ -111,3 +113,170 @@ def test_storing_the_same_bytes_repairs_an_altered_object_and_keeps_the_damage(t
     with Ledger(store) as ledger:  # restored, but the tampering stays visible to check
         [problem] = check_store(store, ledger).problems
     assert problem.expected == stored.sha256 and problem.path.startswith("damaged/")
+
+
+# --- issue 9: a write-protected store can be read; a full disk is said plainly ---------------
+
+@contextlib.contextmanager
+def mounted(args, target):
+    """Mount something at ``target`` for the block (root only; skips if mount is refused)."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a filesystem needs root (CI runs as root)")
+    done = subprocess.run(["mount", *args, str(target)], capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"mount refused here: {done.stderr.strip()}")
+    try:
+        yield target
+    finally:
+        subprocess.run(["umount", "-l", str(target)], check=False)
+
+
+def archived_store(root, web):
+    from provenance.cli import main
+
+    assert main(["--store", str(root), "archive", web.url("/ru/utf8"), "--to", "none",
+                 "--tsa", "none"]) == 0
+    return root
+
+
+def reading_commands(store, tmp_path, capsys):
+    """check, log, history and export on ``store``: each must work and write nothing there."""
+    from provenance.cli import main
+
+    out = tmp_path / "bundle.zip"
+    codes = {
+        "check": main(["--store", str(store), "check"]),
+        "log": main(["--store", str(store), "log"]),
+        "history": main(["--store", str(store), "history", "http://127.0.0.1:1/none",
+                         "--to", "none"]),
+        "export": main(["--store", str(store), "export", "1", "--out", str(out)]),
+    }
+    err = capsys.readouterr().err
+    assert "not writable" not in err and "Traceback" not in err, err
+    assert codes == {"check": 0, "log": 0, "history": 1, "export": 0}, err
+    assert out.exists()
+
+
+def test_reading_commands_work_on_a_read_only_mount(tmp_path, web, capsys):
+    """A write-protected disk handed over as evidence: root cannot write there either."""
+    store = archived_store(tmp_path / "ev", web)
+    before = sorted(p.name for p in store.rglob("*"))
+    view = tmp_path / "ro"
+    view.mkdir()
+    with mounted(["--bind", "-o", "ro", str(store)], view):
+        if os.access(view, os.W_OK):
+            pytest.skip("the bind mount is not read-only here")
+        reading_commands(view, tmp_path, capsys)
+    assert sorted(p.name for p in store.rglob("*")) == before
+
+
+def test_reading_commands_work_on_a_store_with_write_permission_removed(tmp_path, web, capsys):
+    store = archived_store(tmp_path / "ev", web)
+    before = sorted(p.name for p in store.rglob("*"))
+    folders = [store, *[p for p in store.rglob("*") if p.is_dir()]]
+    for folder in folders:
+        folder.chmod(0o555)
+    try:
+        reading_commands(store, tmp_path, capsys)
+    finally:
+        for folder in folders:
+            folder.chmod(0o755)
+    assert sorted(p.name for p in store.rglob("*")) == before
+
+
+def test_read_only_store_refuses_writes(tmp_path):
+    Store(tmp_path / "ev").put_bytes(b"x", role="text")
+    store = Store(tmp_path / "ev", create=False, writable=False)
+    with pytest.raises(StoreError, match="read-only"):
+        store.put_bytes(b"y", role="text")
+
+
+def test_opening_read_only_refuses_what_is_not_a_store(tmp_path):
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(StoreError, match="not a provenance store"):
+        Store(tmp_path, create=False, writable=False)
+    with pytest.raises(StoreError, match="no evidence store"):
+        Store(tmp_path / "none", writable=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def fill(folder, leave):
+    """Fill the disk holding ``folder`` until only ``leave`` bytes are free; the filler."""
+    filler = folder / "filler"
+    free = os.statvfs(folder).f_bavail * os.statvfs(folder).f_frsize
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
+    try:
+        os.write(fd, b"\0" * max(0, free - leave))
+    finally:
+        os.close(fd)
+    return filler
+
+
+@pytest.mark.parametrize("leave", range(0, 64 * 1024, 4096))
+def test_archive_on_a_full_disk_says_so_and_leaves_nothing_half_written(tmp_path, web, capsys,
+                                                                        leave):
+    """Whatever runs out of room first (the ledger's log, a WARC, the head), the user reads
+    "disk full" in one line, and the store stays intact once room is made."""
+    from provenance.cli import main
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    with mounted(["-t", "tmpfs", "-o", "size=2m", "tmpfs"], disk):
+        store = archived_store(disk / "ev", web)
+        filler = fill(disk, leave)
+        code = main(["--store", str(store), "archive", web.url("/ru/cp1251"),
+                     web.url("/ru/koi8"), "--to", "none", "--tsa", "none"])
+        err = capsys.readouterr().err
+        assert "Traceback" not in err and "rollback" not in err
+        if code != 0:
+            assert code == 2 and "disk full" in err, err
+        assert list((store / "tmp").iterdir()) == []
+        filler.unlink()
+        assert main(["--store", str(store), "check"]) == 0, capsys.readouterr()
+
+
+def test_ocr_on_a_full_disk_says_so(tmp_path, capsys):
+    from PIL import Image
+
+    from provenance.cli import main
+
+    image = tmp_path / "noise.png"
+    Image.frombytes("RGB", (400, 400), os.urandom(400 * 400 * 3)).save(image)
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    with mounted(["-t", "tmpfs", "-o", "size=2m", "tmpfs"], disk):
+        from provenance.ledger import Ledger
+
+        store = Store(disk / "ev")
+        Ledger(store).append("note", {"text": "first"})
+        filler = fill(disk, image.stat().st_size // 2)
+        assert main(["--store", str(store.root), "ocr", str(image), "--tsa", "none"]) == 2
+        err = capsys.readouterr().err
+        assert "disk full" in err and "Traceback" not in err
+        assert list(store.tmp.iterdir()) == [] and not any(store.objects.rglob("*.png"))
+        filler.unlink()
+        assert main(["--store", str(store.root), "check"]) == 0
+
+
+def test_ledger_write_on_a_full_disk_is_one_clear_error(tmp_path):
+    """SQLite rolls back by itself on a full disk: no "no transaction is active"."""
+    from provenance.errors import LedgerError
+    from provenance.ledger import Ledger
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    with mounted(["-t", "tmpfs", "-o", "size=1m", "tmpfs"], disk):
+        store = Store(disk / "ev")
+        with Ledger(store) as ledger:
+            ledger.append("note", {"text": "first"})
+            filler = fill(disk, 0)
+            with pytest.raises(LedgerError, match="disk full") as raised:
+                for _ in range(100):
+                    ledger.append("note", {"text": "x" * 20_000})
+            assert "nothing was recorded" in str(raised.value)
+            count = ledger.count()
+        filler.unlink()
+        with Ledger(store, writable=False) as reread:
+            assert reread.count() == count
+            report = check_store(store, reread)
+        assert report.intact, report.problems
