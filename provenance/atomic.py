@@ -90,6 +90,12 @@ class _Sink(io.BufferedWriter):
         except OSError as exc:
             raise _failed(self.shown, exc) from None
 
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:  # flushes (zipfile seeks)
+        try:
+            return super().seek(offset, whence)
+        except OSError as exc:
+            raise _failed(self.shown, exc) from None
+
 
 def _failed(shown: str, exc: OSError) -> OutputError:
     return OutputError(f"cannot write {shown}: {exc.strerror or exc}; nothing was written")
@@ -121,12 +127,19 @@ def atomic_output(target: str | os.PathLike[str], *, force: bool = False
         sink.close()
         _publish(temp, path, shown, force=force)
     except BaseException:
-        with suppress(OSError):
-            sink.close()  # a full disk fails the last flush, but the file is still closed
-        with suppress(FileNotFoundError):
-            os.unlink(temp)
+        _discard(sink, temp)
         raise
     _sync_folder(folder)
+
+
+def _discard(sink: _Sink, temp: str) -> None:
+    """Remove the temporary file, then close it (a full disk fails the last flush again)."""
+    with suppress(FileNotFoundError):
+        os.unlink(temp)
+    with suppress(Exception):
+        sink.close()
+    with suppress(Exception):
+        sink.raw.close()
 
 
 def _publish(temp: str, path: str, shown: str, *, force: bool) -> None:
