@@ -141,7 +141,7 @@ def _cmd_verify(args: argparse.Namespace, out: Output) -> int:
     from provenance.match import tokenize
 
     lang, tsas = _check_inputs([args.image], args.lang, args.tsa)
-    check_targets(args, args.annotate, args.report)
+    check_targets(args, args.annotate, args.report, inputs=[args.image])
     url = _against_url(args)
     if args.text is not None and not tokenize(args.text):
         raise UsageError("the claim has no words or figures to look for")

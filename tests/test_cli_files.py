@@ -177,3 +177,31 @@ def test_report_json_names_the_file(capsys, setup, tmp_path):
     assert main(["--json", "--store", setup["store"], *_verify_report(setup, str(target))]) == 0
     item = json.loads(capsys.readouterr().out.splitlines()[-1])
     assert item["report"] == str(target) and Path(target).read_text("utf-8").startswith("<!")
+
+
+def test_never_over_its_own_input_or_into_the_store_even_with_force(capsys, setup, tmp_path):
+    shot = Path(setup["shot"])
+    before = shot.read_bytes()
+    for option in ("--annotate", "--report"):
+        code = main(["--store", setup["store"], "verify", str(shot), "--text", TEXT, "--tsa",
+                     "none", option, str(shot), "--force"])
+        lines = capsys.readouterr().err.strip().splitlines()
+        assert code == 2 and len(lines) == 1 and "the input" in lines[0], lines
+    assert shot.read_bytes() == before
+    ledger_files = [p for p in Path(setup["store"]).rglob("*") if p.is_file()]
+    assert ledger_files
+    for inside in (ledger_files[0], Path(setup["store"]) / "new.html"):
+        saved = inside.read_bytes() if inside.exists() else None
+        for command in COMMANDS:
+            code, lines = run(capsys, setup, command, inside, "--force")
+            assert code == 2 and len(lines) == 1 and "inside the evidence store" in lines[0]
+        assert (inside.read_bytes() if inside.exists() else None) == saved
+
+
+def test_annotate_and_report_must_be_two_files(capsys, setup, tmp_path):
+    same = str(tmp_path / "both")
+    code = main(["--store", setup["store"], "verify", setup["shot"], "--text", TEXT, "--tsa",
+                 "none", "--annotate", same, "--report", same])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and "name the same file" in lines[0], lines
+    assert not os.path.exists(same)
