@@ -84,7 +84,7 @@ def run(store: str) -> int:
         ok &= step(store, ["verify", screenshot, "--against", url], expect=1)
         bundle = f"{store}-bundle.zip"
         evidence = record_ids(store) + record_ids(store, VERIFICATION_KIND)
-        ok &= step(store, ["export", *evidence, "--out", bundle])
+        ok &= step(store, ["export", *evidence, "--out", bundle, "--force"])  # a rerun
         ok &= step(store, ["check", "--bundle", bundle])
         print(f"\n# {bundle}: unzip it and run 'sha256sum -c MANIFEST.sha256'; "
               "VERIFY.md says the rest.")

@@ -46,7 +46,8 @@ def png_bytes(image: Image.Image) -> bytes:
 
 
 def annotate(image_path: str | os.PathLike[str], verification: Verification,
-             out_png: str | os.PathLike[str]) -> str:
-    """Write ``out_png``: the screenshot (orientation applied) with boxes; returns its path."""
+             out_png: str | os.PathLike[str], *, force: bool = False) -> str:
+    """Write ``out_png``: the screenshot (orientation applied) with boxes; returns its path.
+    An existing file is replaced only with ``force`` (:func:`provenance.atomic.check_target`)."""
     image = draw_boxes(load_image(image_path).image, verification)
-    return write_atomic(out_png, png_bytes(image))
+    return write_atomic(out_png, png_bytes(image), force=force)

@@ -81,9 +81,10 @@ def proof_steps(leaf: bytes, index: int, size: int, proof: Sequence[bytes]) -> l
     return steps
 
 
-def export_bundle(ledger: Ledger, store: Store, ids: Sequence[str], out_zip: str | os.PathLike[str]
-                  ) -> dict[str, Any]:
-    """Write the bundle for the records ``ids`` (seq numbers or hash prefixes) atomically."""
+def export_bundle(ledger: Ledger, store: Store, ids: Sequence[str], out_zip: str | os.PathLike[str],
+                  *, force: bool = False) -> dict[str, Any]:
+    """Write the bundle for the records ``ids`` (seq numbers or hash prefixes) atomically.
+    An existing file is replaced only with ``force`` (:func:`provenance.atomic.check_target`)."""
     chosen: dict[int, Record] = {}
     for ref in ids:
         record = ledger.find(ref)
@@ -125,7 +126,7 @@ def export_bundle(ledger: Ledger, store: Store, ids: Sequence[str], out_zip: str
     entries["chain.tsv"] = ("\n".join(chain) + "\n").encode()
     entries["bundle.json"] = json.dumps(index, indent=2, sort_keys=True).encode() + b"\n"
     entries["VERIFY.md"] = _verify_md(index).encode("utf-8")
-    _write_zip(Path(out_zip), entries)
+    _write_zip(Path(out_zip), entries, force=force)
     return {"bundle": str(out_zip), "records": sorted(included), "exported": sorted(chosen),
             "timestamps": len(stamps), "files": len(entries) + 1}
 
@@ -182,10 +183,9 @@ def _witness_item(record: Record) -> dict[str, Any]:
             "payload_sha256": data.get("payload_sha256"), "file": f"records/{record.seq}.record"}
 
 
-def _write_zip(target: Path, entries: dict[str, bytes | Path]) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
+def _write_zip(target: Path, entries: dict[str, bytes | Path], *, force: bool) -> None:
     manifest = []
-    with atomic_output(target) as raw, zipfile.ZipFile(raw, "w") as bundle:
+    with atomic_output(target, force=force) as raw, zipfile.ZipFile(raw, "w") as bundle:
         for name in sorted(entries):
             source = entries[name]
             method = zipfile.ZIP_STORED if name.endswith(_STORED) else zipfile.ZIP_DEFLATED

@@ -16,6 +16,7 @@ from typing import Any
 
 from archive.errors import ArchiveError, BadUrl
 from provenance import __version__
+from provenance.cli_files import check_targets, force_option
 from provenance.cli_history import REGISTER as HISTORY_COMMANDS
 from provenance.cli_log import REGISTER as LOG_COMMANDS
 from provenance.cli_screens import REGISTER as SCREEN_COMMANDS
@@ -358,7 +359,9 @@ def _register_export(commands: Any) -> argparse.ArgumentParser:
         "MANIFEST.sha256 and a VERIFY.md giving the sha256sum and openssl ts -verify "
         "commands to check it without this tool.")
     sub.add_argument("ids", nargs="+", metavar="ID", help="record id (hash prefix) or seq")
-    sub.add_argument("--out", required=True, metavar="FILE", help="bundle to write (.zip)")
+    sub.add_argument("--out", required=True, metavar="FILE",
+                     help="bundle to write (.zip); an existing file only with --force")
+    force_option(sub)
     sub.set_defaults(handler=_cmd_export)
     return sub
 
@@ -366,9 +369,10 @@ def _register_export(commands: Any) -> argparse.ArgumentParser:
 def _cmd_export(args: argparse.Namespace, out: Output) -> int:
     from provenance.bundle import export_bundle
 
+    check_targets(args, args.out)
     store, ledger = _open_store(args, create=False, write=False)
     with ledger:
-        summary = export_bundle(ledger, store, args.ids, args.out)
+        summary = export_bundle(ledger, store, args.ids, args.out, force=args.force)
     out.item(summary, f"wrote {args.out}: {len(summary['records'])} records, "
              f"{summary['timestamps']} time-stamps, {summary['files']} files")
     return EXIT_OK

@@ -18,6 +18,7 @@ import signal
 import threading
 from typing import Any, TextIO
 
+from provenance.cli_files import check_targets, force_option
 from provenance.errors import UsageError
 from provenance.output import Output
 
@@ -69,6 +70,7 @@ def _register_history(commands: Any) -> argparse.ArgumentParser:
                      "the witness's read rate)")
     sub.add_argument("--report", metavar="OUT.html",
                      help="also write the timeline as one self-contained HTML page")
+    force_option(sub)
     sub.add_argument("--timeout", type=_positive_float, default=30.0, metavar="SECONDS",
                      help="read timeout per witness copy (default 30 s)")
     ignore_option(sub)
@@ -86,7 +88,8 @@ def _cmd_history(args: argparse.Namespace, out: Output) -> int:
     (url,) = validate_urls([args.url])
     specs = _witness_specs(args.to)
     ignore = compile_ignore(args.ignore)
-    report = _report_path(args.report)
+    report = args.report
+    check_targets(args, report)
     store, ledger = _open_store(args, create=False, write=False)
     with ledger:
         items = timeline(ledger, store, url, specs, fetch_witnesses=args.fetch_witnesses,
@@ -105,25 +108,13 @@ def _cmd_history(args: argparse.Namespace, out: Output) -> int:
         from provenance.timeline_report import write_timeline_report
 
         try:
-            write_timeline_report(url, items, report)
+            write_timeline_report(url, items, report, force=args.force)
         except OSError as exc:
             raise UsageError(f"cannot write report {report}: {exc.strerror}") from None
         out.say(f"wrote {report}")
     if not items:
         out.say(f"no captures of {url}")
     return EXIT_OK if any(not i.get("error") for i in items) else EXIT_NEGATIVE
-
-
-def _report_path(path: str | None) -> str | None:
-    """Checked before anything is read, so a typo costs nothing."""
-    if path is None:
-        return None
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise UsageError(f"cannot write report {path}: no folder {folder}")
-    if os.path.isdir(path):
-        raise UsageError(f"cannot write report {path}: it is a folder")
-    return path
 
 
 def _human_item(item: dict[str, Any], colour: bool) -> str:

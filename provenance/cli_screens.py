@@ -19,6 +19,7 @@ import argparse
 import os
 from typing import Any
 
+from provenance.cli_files import check_targets, force_option
 from provenance.errors import ImageError, ProvenanceError, StoreError, UsageError
 from provenance.ledger import Ledger, Record
 from provenance.output import Output
@@ -126,6 +127,7 @@ def _register_verify(commands: Any) -> argparse.ArgumentParser:
                      "differing figure red")
     sub.add_argument("--report", metavar="OUT.html",
                      help="write a self-contained HTML report (image embedded, opens offline)")
+    force_option(sub)
     sub.add_argument("--to", action="append", metavar="WITNESS", default=None,
                      help="with --against URL, when a capture is made: witness archive ia, "
                      "pywb=BASE or none (repeatable; default as for archive)")
@@ -139,9 +141,7 @@ def _cmd_verify(args: argparse.Namespace, out: Output) -> int:
     from provenance.match import tokenize
 
     lang, tsas = _check_inputs([args.image], args.lang, args.tsa)
-    for target in (args.annotate, args.report):
-        if target:
-            _check_writable(target)
+    check_targets(args, args.annotate, args.report, inputs=[args.image])
     url = _against_url(args)
     if args.text is not None and not tokenize(args.text):
         raise UsageError("the claim has no words or figures to look for")
@@ -163,11 +163,13 @@ def _cmd_verify(args: argparse.Namespace, out: Output) -> int:
     if args.annotate:
         from provenance.annotate import annotate
 
-        _write(lambda: annotate(args.image, verification, args.annotate), args.annotate)
+        _write(lambda: annotate(args.image, verification, args.annotate, force=args.force),
+               args.annotate)
     if args.report:
         from provenance.report import html_report
 
-        _write(lambda: html_report(verification, ocr, args.image, args.report), args.report)
+        _write(lambda: html_report(verification, ocr, args.image, args.report,
+                                   force=args.force), args.report)
     data = {**verification.to_json(), "against": record.data["against"],
             "ocr_cached": ocr_record not in new,
             "ocr_record": record.data["ocr_record"], "ledger_seq": record.seq,
@@ -335,16 +337,6 @@ def _open_for_ocr(args: argparse.Namespace, lang: str) -> tuple[Store, Ledger]:
     if not (resolve_store_path(args.store) / "ledger.sqlite3").exists():
         check_tesseract(lang, _tesseract())
     return _open_store(args)
-
-
-def _check_writable(target: str) -> None:
-    folder = os.path.dirname(os.path.abspath(target))
-    if os.path.isdir(target):
-        raise UsageError(f"{target} is a folder; name the file to write")
-    if not os.path.isdir(folder):
-        raise UsageError(f"cannot write {target}: no folder {folder}")
-    if not os.access(folder, os.W_OK):
-        raise UsageError(f"cannot write {target}: folder {folder} is not writable")
 
 
 def _write(write: Any, target: str) -> None:

@@ -4,7 +4,8 @@
 
     ProvenanceError
      ├── UsageError        bad input from the user (exit code 2)
-     │    └── ImageError   not an image, truncated, a decompression bomb
+     │    ├── ImageError   not an image, truncated, a decompression bomb
+     │    └── OutputError  a report, image or bundle cannot be written where asked
      ├── StoreError        the store cannot be used (a file where a folder should be, unwritable)
      ├── LedgerError       the ledger is unreadable or refuses a write
      ├── TimestampError    a time-stamp authority failed or sent a reply that does not verify
@@ -28,6 +29,11 @@ class UsageError(ProvenanceError):
 
 class ImageError(UsageError):
     """The file is not an image we can read safely."""
+
+
+class OutputError(UsageError):
+    """A file the user asked for (``--report``, ``--annotate``, ``--out``) cannot be written
+    there: a missing folder, something that is not a regular file, a full disk."""
 
 
 class StoreError(ProvenanceError):

@@ -30,8 +30,8 @@ makes a screenshot a mismatch rather than a match, the safe direction for eviden
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 
 # Unicode decimal digits that are not ASCII (Arabic-Indic, full-width...) are not figures
 # here: Tesseract's eng/rus/ukr models only ever emit ASCII digits.
@@ -66,15 +66,22 @@ class Figure:
 
 
 def _canonical_number(integer_digits: str, fraction: str | None) -> str:
-    """Exact decimal string with no leading/trailing zeros: ``"009,50"`` -> ``"9.5"``."""
-    text = integer_digits + ("." + fraction if fraction else "")
-    try:
-        number = Decimal(text)
-    except InvalidOperation:  # pragma: no cover - the regex only lets digits through
-        return text
-    if number == number.to_integral_value():
-        return str(number.quantize(Decimal(1)))
-    return format(number.normalize(), "f")
+    """Exact decimal string with no leading/trailing zeros: ``"009,50"`` -> ``"9.5"``.
+
+    Done on the digit strings, not with :class:`decimal.Decimal`: its default context keeps
+    28 digits, so a longer figure either raised or would be rounded, and two figures that
+    differ in their 40th digit must still differ. Every Unicode decimal digit the regex
+    lets through is written as its ASCII digit, as ``Decimal`` did.
+    """
+    integer = _ascii_digits(integer_digits).lstrip("0") or "0"
+    rest = _ascii_digits(fraction or "").rstrip("0")
+    return f"{integer}.{rest}" if rest else integer
+
+
+def _ascii_digits(digits: str) -> str:
+    if digits.isascii():
+        return digits
+    return "".join(str(unicodedata.decimal(c)) for c in digits)
 
 
 def _value(match: re.Match[str]) -> str:

@@ -84,10 +84,13 @@ code {{ word-break: break-all; }} img {{ max-width: 100%; border: 1px solid #999
 
 
 def html_report(verification: Verification, ocr: OcrResult,
-                image_path: str | os.PathLike[str], out_html: str | os.PathLike[str]) -> str:
+                image_path: str | os.PathLike[str], out_html: str | os.PathLike[str], *,
+                force: bool = False) -> str:
     """Write the report for ``image_path`` to ``out_html`` atomically; returns the path.
 
     The embedded picture is the screenshot with the passage and differing figures boxed.
+    An existing file is replaced only with ``force`` (:func:`provenance.atomic.check_target`).
     """
     picture = png_bytes(draw_boxes(load_image(image_path).image, verification))
-    return write_atomic(out_html, render_html(verification, ocr, picture).encode("utf-8"))
+    return write_atomic(out_html, render_html(verification, ocr, picture).encode("utf-8"),
+                        force=force)

@@ -101,6 +101,7 @@ table.figures {{ width: auto; margin: .4em 0; }}
 
 
 def write_timeline_report(url: str, items: Sequence[dict[str, Any]],
-                          out_html: str | os.PathLike[str]) -> str:
-    """Write the report atomically (a reader never sees half a file); returns the path."""
-    return write_atomic(out_html, render_timeline(url, items).encode("utf-8"))
+                          out_html: str | os.PathLike[str], *, force: bool = False) -> str:
+    """Write the report atomically (a reader never sees half a file); returns the path.
+    An existing file is replaced only with ``force`` (:func:`provenance.atomic.check_target`)."""
+    return write_atomic(out_html, render_timeline(url, items).encode("utf-8"), force=force)

@@ -37,6 +37,7 @@ def bundle(tmp_path, tsa):
         stamp(ledger, store, records, [tsa.url], session, timeout=5)
         stamp(ledger, store, [single], [tsa.url], session, timeout=5)
     out = tmp_path / "out" / "evidence.zip"
+    out.parent.mkdir()  # the export never creates a missing folder
     summary = export_bundle(ledger, store, [records[1].id, str(records[3].seq), single.id], out)
     assert summary["timestamps"] == 2
     assert not [p for p in os.listdir(out.parent) if p.endswith(".partial")]

@@ -341,3 +341,38 @@ def archive_with(capsys, store, url, *extra):
     assert main(["--json", "--store", store, "archive", url, "--to", "none", "--tsa", "none",
                  *extra]) == 0
     return json.loads(capsys.readouterr().out.splitlines()[-1])
+
+
+# --- figures longer than a default Decimal (28 digits) ------------------------------------------
+
+def _long(n: int) -> str:
+    return "1" + "".join(str((i * 7 + 3) % 10) for i in range(n - 1))
+
+
+@pytest.mark.parametrize("n", [29, 40, 1000])
+def test_long_figures_change_by_exact_value(n):
+    digits = _long(n)
+    lead = f"Ущерб составил {digits} рублей, сообщило министерство"
+    grouped = f"{int(digits):,}".replace(",", "\u00a0") if n < 100 else digits
+    assert not diff_texts(article(lead), article(lead.replace(digits, grouped)))
+    edited = digits[:-1] + str((int(digits[-1]) + 1) % 10)
+    changes = diff_texts(article(lead), article(lead.replace(digits, edited)))
+    assert [(f.old, f.new) for f in changes.figures] == [(digits, edited)]
+
+
+def test_history_of_pages_with_long_figures(tmp_path, capsys, web):
+    store = str(tmp_path / "ev")
+    digits = {n: _long(n) for n in (29, 40, 1000)}
+    first = "\n".join(f"Ущерб номер {n} составил {d} рублей, сообщило министерство"
+                      for n, d in digits.items())
+    second = first.replace(f"{digits[40]} рублей", f"{digits[40][:-1]}0 рублей")
+    url = changing_route(web, "/changes/long", [(200, html(article(first))),
+                                                 (200, html(article(second)))])
+    outs = [archive(capsys, store, url) for _ in range(2)]
+    assert outs[0]["changed"] is None
+    assert [(f["old"], f["new"]) for f in outs[1]["changed"]["figures"]] == [
+        (digits[40], digits[40][:-1] + "0")]
+    assert main(["--json", "--store", store, "history", url, "--to", "none"]) == 0
+    items = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(f["old"], f["new"]) for f in items[1]["diff"]["figures"]] == [
+        (digits[40], digits[40][:-1] + "0")]

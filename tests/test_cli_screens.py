@@ -341,7 +341,7 @@ def test_missing_language_names_the_package(capsys, tmp_path, shots):
     (["verify", "{img}", "--text", " ,. "], ["no words or figures"]),
     (["verify", "{img}", "--text", CLAIM, "--lang", "Russian"], ["--lang"]),
     (["verify", "{img}", "--text", CLAIM, "--annotate", "/nonexistent/dir/a.png"],
-     ["no folder"]),
+     ["folder /nonexistent/dir does not exist"]),
     (["verify", "{img}", "--text", CLAIM, "--tsa", "ftp://tsa"], ["not an http(s) URL"]),
     (["verify", "{img}", "--text", CLAIM, "--to", "none"], ["--to applies only"]),
     (["verify", "{img}", "--against", "ftp://example.org/x"], ["http"]),

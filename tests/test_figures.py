@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal, localcontext
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -82,3 +84,55 @@ def test_changing_one_digit_changes_the_value(number, position):
     if changed.lstrip("0") == text.lstrip("0"):
         return
     assert not same_figure(text, changed)
+
+
+# --- numbers longer than a float or a default Decimal holds (28 digits) ----------------------
+
+BIG = {n: "".join(str((i * 7 + 3) % 10) for i in range(n - 1)) + "7" for n in (29, 40, 1000)}
+
+
+@pytest.mark.parametrize("n", sorted(BIG))
+def test_long_figures_are_exact_values(n):
+    digits = "1" + BIG[n][1:]
+    assert values(f"итого {digits} человек") == [digits]
+    assert values(f"{digits},50 и {digits}.0") == [digits + ".5", digits]
+    assert figure_value("000" + digits) == digits
+
+
+@pytest.mark.parametrize("n", sorted(BIG))
+def test_long_figures_differing_in_one_digit_differ(n):
+    digits = "1" + BIG[n][1:]
+    for position in (0, n // 2, n - 1):
+        changed = digits[:position] + str((int(digits[position]) + 1) % 10) + digits[position + 1:]
+        assert not same_figure(digits, changed), position
+    assert not same_figure(digits, digits + "0")
+    assert not same_figure(digits + ".1", digits + ".2")
+
+
+def test_long_grouped_figure_is_the_same_value_as_plain():
+    digits = "1" + "234" * 13  # 40 digits
+    grouped = "1" + "".join(" " + "234" for _ in range(13))
+    assert figure_value(grouped) == digits
+    assert same_figure(grouped, digits) and same_figure(grouped.replace(" ", ","), digits)
+
+
+def test_a_ten_thousand_digit_run_is_one_figure():
+    run = "9" * 10_000
+    assert values(f"a {run} b {run[:-1]}8") == [run, run[:-1] + "8"]
+
+
+@given(st.text("0123456789", min_size=1, max_size=80),
+       st.one_of(st.none(), st.text("0123456789", min_size=1, max_size=80)))
+def test_canonical_value_is_the_exact_decimal_value(integer, fraction):
+    written = integer + ("," + fraction if fraction else "")
+    found = extract_figures(f"x {written} y")
+    if len(found) != 1 or found[0].text != written or (fraction and len(fraction) == 3):
+        return  # read as a thousands group or split; other tests cover that
+    with localcontext() as exact:
+        exact.prec = 400
+        expected = Decimal(integer + ("." + fraction if fraction else ""))
+        assert Decimal(found[0].value) == expected
+    assert found[0].value == found[0].value.strip()
+    assert not found[0].value.startswith("0") or found[0].value.startswith("0.") \
+        or found[0].value == "0"
+    assert not (("." in found[0].value) and found[0].value.endswith("0"))

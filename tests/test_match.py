@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from provenance.errors import UsageError
-from provenance.match import fold, verify_against_text, verify_text
+from provenance.match import figure_norm, fold, verify_against_text, verify_text
 from provenance.ocr import Line, OcrResult, Word
 
 CLAIM = "потеряли 9861 человек убитыми и 16 153 ранеными"
@@ -155,3 +155,71 @@ def test_a_figure_read_with_low_confidence_is_flagged():
     result = verify_text(shot, CLAIM)
     assert result.verdict == "match"
     assert any("low OCR confidence (31)" in reason for reason in result.reasons)
+
+
+# --- figures longer than a default Decimal (28 digits) --------------------------------------
+
+def _long(n: int) -> str:
+    return "1" + "".join(str((i * 7 + 3) % 10) for i in range(n - 1))
+
+
+def _one_digit_off(digits: str, position: int) -> str:
+    return digits[:position] + str((int(digits[position]) + 1) % 10) + digits[position + 1:]
+
+
+@pytest.mark.parametrize("n", [29, 40, 1000])
+def test_long_figures_in_claim_and_screenshot_compare_exactly(n):
+    digits = _long(n)
+    claim = f"министерство сообщило о {digits} рублях ущерба за год"
+    shot = ocr_of(f"Вчера министерство сообщило о {digits} рублях ущерба за год.")
+    result = verify_text(shot, claim)
+    assert result.verdict == "match"
+    assert [(f.value, f.found_as) for f in result.figures] == [(digits, digits)]
+    for position in (0, n // 2, n - 1):
+        forged = ocr_of(f"Вчера министерство сообщило о {_one_digit_off(digits, position)} "
+                        "рублях ущерба за год.")
+        result = verify_text(forged, claim)
+        assert result.verdict != "match", position
+        assert [f.status for f in result.figures] != ["found"]
+
+
+@pytest.mark.parametrize("n", [29, 40, 1000])
+def test_long_figures_against_a_page_compare_exactly(n):
+    digits = _long(n)
+    shot = ocr_of(f"Вчера министерство сообщило о {digits} рублях ущерба за прошлый год")
+    page = f"Заголовок\nВчера министерство сообщило о {digits} рублях ущерба за прошлый год.\n"
+    assert verify_against_text(shot, page).verdict == "match"
+    edited = page.replace(digits, _one_digit_off(digits, n - 1))
+    result = verify_against_text(shot, edited)
+    assert result.verdict == "mismatch"
+    assert [f.status for f in result.figures] == ["differs"]
+
+
+def test_a_huge_figure_is_checked_quickly_and_exactly():
+    digits = "9" * 200_000
+    claim = f"министерство сообщило о {digits} рублях ущерба"
+    page = f"Вчера министерство сообщило о {digits} рублях ущерба за год."
+    assert verify_text(ocr_of(page), claim).verdict == "match"
+    forged = ocr_of(page.replace(digits, digits[:-1] + "8"))
+    assert verify_text(forged, claim).verdict == "mismatch"
+
+
+def test_long_figures_whose_alignment_tokens_collide_still_differ():
+    """A forger can find two long figures with the same short alignment token (a birthday
+    search over 32 bits): the verdict must come from the full values, never the token."""
+    seen: dict[str, str] = {}
+    n = 0
+    while True:
+        digits = f"1234567890123456{n:025d}"
+        token = figure_norm(digits)
+        if token in seen:
+            genuine, forged = seen[token], digits
+            break
+        seen[token] = digits
+        n += 1
+    assert genuine != forged and figure_norm(genuine) == figure_norm(forged)
+    claim = f"министерство сообщило о {genuine} рублях ущерба за год"
+    shot = ocr_of(f"Вчера министерство сообщило о {forged} рублях ущерба за год.")
+    result = verify_text(shot, claim)
+    assert result.verdict == "mismatch"
+    assert [(f.status, f.found_as) for f in result.figures] == [("differs", forged)]
