@@ -9,10 +9,11 @@ Layout (every path relative to the bundle's root)::
                               record from the first exported to the last (the chain links)
     records/<seq>.record      the exact bytes a record hash covers ("provenance:record:v1\\n"
                               + canonical JSON body): ``sha256sum`` of it is the record hash;
-                              the exported records, their time-stamps and the ``witness``
-                              records of exported captures (where others archived the page)
-    objects/ab/<sha256>.ext   WARC, text, screenshots, OCR, reports: every file the records
-                              name, under its own SHA-256
+                              the exported records and, transitively, every record they
+                              refer to (:mod:`provenance.references`), the ``witness``
+                              records of their captures and their granted time-stamps
+    objects/ab/<sha256>.ext   WARC, text, screenshots, OCR, tokens, certificates, proofs:
+                              every file the records name, under the path they name
     timestamps/<seq>.tsr      the TSA's reply (DER), as received
     timestamps/<seq>.data     the bytes whose digest the TSA signed (``openssl ts -verify
                               -data``): a record file, or a Merkle root's pre-image
@@ -248,7 +249,9 @@ def _verify_md(index: dict[str, Any]) -> str:
         "",
         "`records/<seq>.record` holds the exact bytes each record's hash covers; its SHA-256 "
         "is the record hash listed in `chain.tsv`, and each record's `prev` field is the hash "
-        "of the record before it (`chain.tsv` lists the links between the exported records):",
+        "of the record before it. `chain.tsv` lists every link from the first record in the "
+        "bundle to the last: each line's previous hash is the line above's record hash "
+        "(lines of records not in the bundle are the ledger's word only):",
         "",
         "```sh",
         "sha256sum records/*.record",
@@ -286,7 +289,8 @@ def _verify_md(index: dict[str, Any]) -> str:
     lines += [
         "`openssl ts -verify` prints `Verification: OK` when the TSA's signature is valid and "
         "covers exactly the given data. The `.root.pem` file is the root the TSA sent with "
-        "its reply: for independent trust, use the root certificate published by the TSA "
+        "its reply and proves nothing about who the TSA is: anyone can make a TSA of their "
+        "own. For independent trust, use the root certificate published by the TSA "
         "instead (`-CAfile` that file). After the TSA's certificate has expired, add "
         "`-attime <unix time of the stamp>` to check it as of the time it was made.",
         "",

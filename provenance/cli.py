@@ -308,6 +308,9 @@ def _cmd_check(args: argparse.Namespace, out: Output) -> int:
 
     if getattr(args, "bundle", None):
         return _check_bundle(args, out)
+    if getattr(args, "tsa_ca", None):
+        raise UsageError("--tsa-ca goes with --bundle (the store's check reads "
+                         "PROVENANCE_TSA_CA)")
     store, ledger = _open_store(args, create=False)
     with ledger:
         report = check_store(store, ledger)
@@ -373,9 +376,19 @@ def _trusted_roots(option: str | None) -> list[bytes]:
         raise UsageError(f"cannot read TSA trust roots {path}: {exc.strerror}") from None
     except TimestampError as exc:
         raise UsageError(f"TSA trust roots {path}: {exc}") from None
-    if not roots:
-        raise UsageError(f"TSA trust roots {path}: no certificate in it")
+    if not roots or not all(_is_certificate(der) for der in roots):
+        raise UsageError(f"TSA trust roots {path}: not PEM certificates")
     return roots
+
+
+def _is_certificate(der: bytes) -> bool:
+    from cryptography import x509
+
+    try:
+        x509.load_der_x509_certificate(der)
+    except ValueError:
+        return False
+    return True
 
 
 def _human_anchor(status: Any) -> str:

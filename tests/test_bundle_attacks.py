@@ -393,3 +393,14 @@ def test_export_bad_out_and_huge_id_are_usage_errors(evidence, tmp_path, capsys)
     assert main(["--store", store, "export", "1" * 23, "--out", str(tmp_path / "x.zip")]) == 2
     err = capsys.readouterr().err
     assert "no record" in err and len(err.strip().splitlines()) == 1
+
+
+def test_tsa_ca_problems_are_usage_errors(evidence, tmp_path, capsys):
+    out = export(evidence, tmp_path, evidence["captures"][0])
+    assert main(["check", "--bundle", str(out), "--tsa-ca", str(tmp_path / "none.pem")]) == 2
+    empty = tmp_path / "empty.pem"
+    empty.write_bytes(b"-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n")
+    assert main(["check", "--bundle", str(out), "--tsa-ca", str(empty)]) == 2
+    assert main(["--store", str(evidence["store"].root), "check", "--tsa-ca", str(empty)]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 3
