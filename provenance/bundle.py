@@ -9,10 +9,11 @@ Layout (every path relative to the bundle's root)::
                               record from the first exported to the last (the chain links)
     records/<seq>.record      the exact bytes a record hash covers ("provenance:record:v1\\n"
                               + canonical JSON body): ``sha256sum`` of it is the record hash;
-                              the exported records, their time-stamps and the ``witness``
-                              records of exported captures (where others archived the page)
-    objects/ab/<sha256>.ext   WARC, text, screenshots, OCR, reports: every file the records
-                              name, under its own SHA-256
+                              the exported records and, transitively, every record they
+                              refer to (:mod:`provenance.references`), the ``witness``
+                              records of their captures and their granted time-stamps
+    objects/ab/<sha256>.ext   WARC, text, screenshots, OCR, tokens, certificates, proofs:
+                              every file the records name, under the path they name
     timestamps/<seq>.tsr      the TSA's reply (DER), as received
     timestamps/<seq>.data     the bytes whose digest the TSA signed (``openssl ts -verify
                               -data``): a record file, or a Merkle root's pre-image
@@ -41,23 +42,17 @@ from pathlib import Path
 from typing import Any
 
 from provenance.atomic import atomic_output
-from provenance.errors import TimestampError, UsageError
-from provenance.hashing import RECORD_PREFIX, canonical_json
+from provenance.bundle_verify import CHAIN, CHAIN_HEADER, FORMAT, INDEX, README
+from provenance.errors import UsageError
+from provenance.hashing import RECORD_PREFIX
 from provenance.ledger import Ledger, Record
-from provenance.merkle import MerkleTree, leaf_hash, node_hash, verify_inclusion
-from provenance.stamping import (
-    CERTS_ROLE,
-    GRANTED,
-    PROOFS_ROLE,
-    TIMESTAMP,
-    TOKEN_ROLE,
-    stamped_message,
-)
+from provenance.merkle import leaf_hash, node_hash
+from provenance.references import CAPTURE, TIMESTAMP, references
+from provenance.stamping import CERTS_ROLE, GRANTED, PROOFS_ROLE, TOKEN_ROLE, stamped_message
 from provenance.store import Store
-from provenance.timestamp import load_certificates, verify_token
+from provenance.timestamp import _is_self_signed, certificates_pem, load_certificates
 from provenance.witnessing import WITNESS
 
-FORMAT = "provenance-bundle/1"
 _STORED = (".gz", ".png", ".jpg", ".jpeg", ".webp", ".zip", ".tsr")
 
 
@@ -83,31 +78,20 @@ def proof_steps(leaf: bytes, index: int, size: int, proof: Sequence[bytes]) -> l
 
 def export_bundle(ledger: Ledger, store: Store, ids: Sequence[str], out_zip: str | os.PathLike[str],
                   *, force: bool = False) -> dict[str, Any]:
-    """Write the bundle for the records ``ids`` (seq numbers or hash prefixes) atomically.
-    An existing file is replaced only with ``force`` (:func:`provenance.atomic.check_target`)."""
+    """Write the bundle for the records ``ids`` (seq numbers or hash prefixes) atomically,
+    with every record they refer to (:mod:`provenance.references`), the witness records of
+    its captures and the granted time-stamps of all of them. An existing file is replaced
+    only with ``force`` (:func:`provenance.atomic.check_target` refuses folders and links)."""
     chosen: dict[int, Record] = {}
     for ref in ids:
-        record = ledger.find(ref)
-        if record is None:
-            raise UsageError(f"no record {ref!r} in the ledger")
+        record = _find(ledger, ref)
         chosen[record.seq] = record
-    stamps = [r for r in ledger.records(kind=TIMESTAMP)
-              if r.data.get("status") == GRANTED and set(r.data.get("covers", [])) & set(chosen)]
-    included = dict(chosen)
-    witnesses = [r for r in ledger.records(kind=WITNESS)
-                 if r.data.get("capture_seq") in chosen]  # where others hold the same page
-    for record in witnesses:
-        included[record.seq] = record
-    for ts in stamps:
-        included[ts.seq] = ts
-        if ts.data.get("method") == "record":  # -data is the covered record file itself
-            for seq in ts.data.get("covers", []):
-                covered = ledger.get(int(seq))
-                if covered is not None:
-                    included.setdefault(covered.seq, covered)
+    included, stamps = _complete(ledger, chosen)
     entries: dict[str, bytes | Path] = {}
     index: dict[str, Any] = {"format": FORMAT, "exported": sorted(chosen), "records": [],
-                             "timestamps": [], "witnesses": [_witness_item(r) for r in witnesses]}
+                             "timestamps": [], "witnesses": [
+                                 _witness_item(r) for r in included.values()
+                                 if r.kind == WITNESS]}
     for seq in sorted(included):
         record = included[seq]
         entries[f"records/{seq}.record"] = RECORD_PREFIX + record.body.encode("utf-8")
@@ -117,21 +101,60 @@ def export_bundle(ledger: Ledger, store: Store, ids: Sequence[str], out_zip: str
         for entry in record.files:
             entries[str(entry["path"])] = store.path(str(entry["path"]))
     for ts in stamps:
-        index["timestamps"].append(_add_stamp(ts, chosen, store, entries))
+        index["timestamps"].append(_add_stamp(ts, included, store, entries))
     lo, hi = min(included), max(included)
-    chain = ["seq\tkind\trecord_hash\tprev_hash"]
+    chain = [CHAIN_HEADER]
     for record in ledger.records():
         if lo <= record.seq <= hi:
             chain.append(f"{record.seq}\t{record.kind}\t{record.record_hash}\t{record.prev_hash}")
-    entries["chain.tsv"] = ("\n".join(chain) + "\n").encode()
-    entries["bundle.json"] = json.dumps(index, indent=2, sort_keys=True).encode() + b"\n"
-    entries["VERIFY.md"] = _verify_md(index).encode("utf-8")
+    entries[CHAIN] = ("\n".join(chain) + "\n").encode()
+    entries[INDEX] = json.dumps(index, indent=2, sort_keys=True).encode() + b"\n"
+    entries[README] = _verify_md(index).encode("utf-8")
     _write_zip(Path(out_zip), entries, force=force)
     return {"bundle": str(out_zip), "records": sorted(included), "exported": sorted(chosen),
             "timestamps": len(stamps), "files": len(entries) + 1}
 
 
-def _add_stamp(ts: Record, chosen: dict[int, Record], store: Store,
+def _find(ledger: Ledger, ref: str) -> Record:
+    try:
+        record = ledger.find(ref)
+    except OverflowError:  # a number past SQLite's integers: no such record
+        record = None
+    if record is None:
+        raise UsageError(f"no record {ref!r} in the ledger")
+    return record
+
+
+def _complete(ledger: Ledger, chosen: dict[int, Record]) -> tuple[dict[int, Record],
+                                                                   list[Record]]:
+    """``chosen`` with everything it refers to, transitively: the records named
+    (:func:`provenance.references.references`), the witness records of each capture, and
+    each granted time-stamp of any of them (with what that stamp refers to)."""
+    included = dict(chosen)
+    witnesses = list(ledger.records(kind=WITNESS))
+    all_stamps = [r for r in ledger.records(kind=TIMESTAMP) if r.data.get("status") == GRANTED]
+    stamps: dict[int, Record] = {}
+    todo = list(included.values())
+    while todo:
+        record = todo.pop()
+        found = [ledger.get(ref.seq) for ref in references(record.kind, record.data).records]
+        if record.kind == CAPTURE:
+            found += [w for w in witnesses if w.data.get("capture_seq") == record.seq]
+        if record.kind != TIMESTAMP:
+            covering = [s for s in all_stamps if record.seq in s.data.get("covers", [])]
+            stamps.update((s.seq, s) for s in covering)
+            found += covering
+        for other in found:
+            if other is None:
+                raise UsageError(f"record {record.seq} refers to a record the ledger does not "
+                                 "hold: run 'provenance check'")
+            if other.seq not in included:
+                included[other.seq] = other
+                todo.append(other)
+    return included, [stamps[seq] for seq in sorted(stamps)]
+
+
+def _add_stamp(ts: Record, included: dict[int, Record], store: Store,
                entries: dict[str, bytes | Path]) -> dict[str, Any]:
     data = ts.data
     files = {f.get("role"): f for f in ts.files}
@@ -153,8 +176,6 @@ def _add_stamp(ts: Record, chosen: dict[int, Record], store: Store,
         pem = store.path(str(files[CERTS_ROLE]["path"])).read_bytes()
         item["certs"] = f"timestamps/{ts.seq}.certs.pem"
         entries[item["certs"]] = pem
-        from provenance.timestamp import _is_self_signed, certificates_pem
-
         roots = [c for c in load_certificates(pem) if _is_self_signed(c)]
         if roots:
             item["root"] = f"timestamps/{ts.seq}.root.pem"
@@ -162,7 +183,7 @@ def _add_stamp(ts: Record, chosen: dict[int, Record], store: Store,
     if PROOFS_ROLE in files:
         proofs = json.loads(store.path(str(files[PROOFS_ROLE]["path"])).read_bytes())["proofs"]
         for i, seq in enumerate(data.get("covers", [])):
-            if seq not in chosen:
+            if seq not in included:
                 continue
             proof = [bytes.fromhex(p) for p in proofs[i]]
             item["proofs"][str(seq)] = {"index": i, "path": proofs[i]}
@@ -222,7 +243,9 @@ def _verify_md(index: dict[str, Any]) -> str:
         "",
         "`records/<seq>.record` holds the exact bytes each record's hash covers; its SHA-256 "
         "is the record hash listed in `chain.tsv`, and each record's `prev` field is the hash "
-        "of the record before it (`chain.tsv` lists the links between the exported records):",
+        "of the record before it. `chain.tsv` lists every link from the first record in the "
+        "bundle to the last: each line's previous hash is the line above's record hash "
+        "(lines of records not in the bundle are the ledger's word only):",
         "",
         "```sh",
         "sha256sum records/*.record",
@@ -260,7 +283,8 @@ def _verify_md(index: dict[str, Any]) -> str:
     lines += [
         "`openssl ts -verify` prints `Verification: OK` when the TSA's signature is valid and "
         "covers exactly the given data. The `.root.pem` file is the root the TSA sent with "
-        "its reply: for independent trust, use the root certificate published by the TSA "
+        "its reply and proves nothing about who the TSA is: anyone can make a TSA of their "
+        "own. For independent trust, use the root certificate published by the TSA "
         "instead (`-CAfile` that file). After the TSA's certificate has expired, add "
         "`-attime <unix time of the stamp>` to check it as of the time it was made.",
         "",
@@ -292,125 +316,3 @@ def _verify_md_witnesses(witnesses: list[dict[str, Any]]) -> list[str]:
     return [*lines, ""]
 
 
-# --- verifying a bundle -------------------------------------------------------------------
-
-def verify_bundle(path: str | os.PathLike[str]) -> list[str]:
-    """Every problem found in a bundle (empty: intact). Needs no store and no network."""
-    problems: list[str] = []
-    try:
-        bundle = zipfile.ZipFile(path)
-    except (OSError, zipfile.BadZipFile) as exc:
-        return [f"not a readable zip file: {exc}"]
-    with bundle:
-        names = set(bundle.namelist())
-
-        def read(name: str) -> bytes | None:
-            if name not in names:
-                problems.append(f"{name}: missing from the bundle")
-                return None
-            try:
-                return bundle.read(name)
-            except (zipfile.BadZipFile, OSError, ValueError) as exc:  # CRC errors
-                problems.append(f"{name}: unreadable ({exc})")
-                return None
-
-        listed: set[str] = set()
-        for line in (read("MANIFEST.sha256") or b"").decode("utf-8", "replace").splitlines():
-            digest, _, name = line.partition("  ")
-            listed.add(name)
-            content = read(name)
-            if content is not None and hashlib.sha256(content).hexdigest() != digest:
-                problems.append(f"{name}: SHA-256 differs from MANIFEST.sha256")
-        for name in sorted(names - listed - {"MANIFEST.sha256"}):
-            problems.append(f"{name}: not listed in MANIFEST.sha256")
-        try:
-            index = json.loads(read("bundle.json") or b"")
-        except ValueError:
-            return problems + ["bundle.json: not JSON"]
-        if not isinstance(index, dict):
-            return problems + ["bundle.json: not an index object"]
-        hashes: dict[int, str] = {}
-        bodies: dict[int, str] = {}
-        for rec in _entries(index, "records", ("seq", "file", "record_hash", "prev"),
-                            problems):
-            content = read(rec["file"])
-            if content is None:
-                continue
-            found = hashlib.sha256(content).hexdigest()
-            if found != rec["record_hash"] or not content.startswith(RECORD_PREFIX):
-                problems.append(f"{rec['file']}: record hash differs ({found})")
-                continue
-            try:
-                body = json.loads(content[len(RECORD_PREFIX):])
-            except ValueError:
-                problems.append(f"{rec['file']}: body is not JSON")
-                continue
-            if canonical_json(body) != content[len(RECORD_PREFIX):]:
-                problems.append(f"{rec['file']}: body is not canonical JSON")
-            if body.get("prev") != rec["prev"]:
-                problems.append(f"{rec['file']}: chain link differs from bundle.json")
-            for entry in (body.get("data") or {}).get("files", []):
-                named = read(str(entry.get("path")))
-                if named is not None and hashlib.sha256(named).hexdigest() != entry.get(
-                        "sha256"):
-                    problems.append(f"{entry.get('path')}: not the file record {rec['seq']} "
-                                    "names")
-            hashes[rec["seq"]] = found
-            bodies[rec["seq"]] = content[len(RECORD_PREFIX):].decode("utf-8")
-        for seq in hashes:
-            body = json.loads(bodies[seq])
-            if seq - 1 in hashes and body.get("prev") != hashes[seq - 1]:
-                problems.append(f"records/{seq}.record: chain link to record {seq - 1} broken")
-        for ts in _entries(index, "timestamps", ("seq", "data", "token"), problems):
-            problems += _verify_stamp(ts, read, hashes)
-    return problems
-
-
-def _entries(index: dict[str, Any], key: str, required: tuple[str, ...],
-             problems: list[str]) -> list[dict[str, Any]]:
-    """``index[key]``'s entries that have the fields verification reads; the rest reported."""
-    entries = index.get(key, [])
-    if not isinstance(entries, list):
-        problems.append(f"bundle.json: {key!r} is not a list")
-        return []
-    good = []
-    for n, entry in enumerate(entries):
-        if isinstance(entry, dict) and all(field in entry for field in required):
-            good.append(entry)
-        else:
-            problems.append(f"bundle.json: {key} entry {n} is malformed")
-    return good
-
-
-def _verify_stamp(ts: dict[str, Any], read: Any, hashes: dict[int, str]) -> list[str]:
-    problems = []
-    leaves = ts.get("leaves") or []
-    for seq, leaf in zip(ts.get("covers") or [], leaves, strict=False):
-        if seq in hashes and hashes[seq] != leaf:
-            problems.append(f"record {seq} is not the record time-stamp {ts['seq']} covers")
-    data = read(ts["data"])
-    token = read(ts["token"])
-    if data is None or token is None:
-        return problems
-    if ts.get("method") == "merkle":
-        tree = MerkleTree([bytes.fromhex(h) for h in leaves])
-        if tree.root_preimage() != data or tree.root.hex() != ts.get("merkle_root"):
-            problems.append(f"{ts['data']}: not the Merkle root of the covered records")
-        for seq, proof in (ts.get("proofs") or {}).items():
-            i = int(proof["index"])
-            ok = verify_inclusion(bytes.fromhex(leaves[i]), i, len(leaves),
-                                  [bytes.fromhex(p) for p in proof["path"]], tree.root)
-            if not ok:
-                problems.append(f"time-stamp {ts['seq']}: Merkle proof of record {seq} fails")
-    elif hashlib.sha256(data).hexdigest() != (leaves or [None])[0]:
-        problems.append(f"{ts['data']}: not the record time-stamp {ts['seq']} covers")
-    try:
-        certs = load_certificates(read(ts["certs"]) or b"") if ts.get("certs") else []
-    except TimestampError as exc:
-        return [*problems, f"{ts['certs']}: {exc}"]
-    result = verify_token(token, message=data, certs=certs)
-    if result.passed is not True:
-        problems.append(f"{ts['token']}: time-stamp does not verify ({result.reason})")
-    elif result.gen_time != ts.get("gen_time"):
-        problems.append(f"{ts['token']}: time differs from bundle.json")
-    return problems

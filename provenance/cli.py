@@ -298,6 +298,10 @@ def _register_check(commands: Any) -> argparse.ArgumentParser:
         "anchors (only those are proven not rewritten since). Writes nothing to the store.")
     sub.add_argument("--bundle", metavar="FILE",
                      help="check an exported evidence bundle (zip) instead of the store")
+    sub.add_argument("--tsa-ca", metavar="FILE",
+                     help="with --bundle: PEM file of the TSA root certificates you trust "
+                     "(default: $PROVENANCE_TSA_CA); a time-stamp is trusted only if its "
+                     "chain ends in one of them")
     sub.set_defaults(handler=_cmd_check)
     return sub
 
@@ -306,7 +310,10 @@ def _cmd_check(args: argparse.Namespace, out: Output) -> int:
     from provenance.check import check_store
 
     if getattr(args, "bundle", None):
-        return _check_bundle(args.bundle, out)
+        return _check_bundle(args, out)
+    if getattr(args, "tsa_ca", None):
+        raise UsageError("--tsa-ca goes with --bundle (the store's check reads "
+                         "PROVENANCE_TSA_CA)")
     store = Store(resolve_store_path(args.store), create=False, writable=False)
     if store.ledger_path.exists():
         with Ledger(store, writable=False) as ledger:
@@ -332,21 +339,80 @@ def _cmd_check(args: argparse.Namespace, out: Output) -> int:
     return EXIT_OK if report.intact else EXIT_NEGATIVE
 
 
-def _check_bundle(path: str, out: Output) -> int:
-    from provenance.bundle import verify_bundle
+def _check_bundle(args: argparse.Namespace, out: Output) -> int:
+    from provenance.bundle_verify import verify_bundle
 
+    path = args.bundle
     if not os.path.isfile(path):
         raise UsageError(f"no bundle file {path}")
-    problems = verify_bundle(path)
-    for problem in problems:
+    report = verify_bundle(path, _trusted_roots(args.tsa_ca))
+    for problem in report.problems:
         if out.json_mode:
             out.item({"problem": problem, "bundle": path})
         else:
             out.error(problem)
-    summary = {"intact": not problems, "bundle": path, "problems": len(problems)}
-    out.item(summary, f"intact: {path}" if not problems
-             else f"DAMAGED: {len(problems)} problem(s) in {path}")
-    return EXIT_NEGATIVE if problems else EXIT_OK
+    for status in report.records:
+        out.item({**status.to_json(), "bundle": path}, _human_anchor(status))
+    trusted = sum(r.anchor.value == "trusted" for r in report.evidence)
+    summary = {"intact": report.intact, "bundle": path, "problems": len(report.problems),
+               "records": len(report.evidence), "trusted": trusted,
+               "roots_given": report.roots_given, "reason": report.reason()}
+    if report.intact:
+        human = (f"intact: {path}: {len(report.evidence)} records, {trusted} anchored by "
+                 "time-stamps that chain to a root you trust")
+    elif report.problems:
+        human = f"DAMAGED: {len(report.problems)} problem(s) in {path}"
+    else:
+        human = f"NOT PROVEN: {path}: {report.reason()}"
+    out.item(summary, human)
+    return EXIT_OK if report.intact else EXIT_NEGATIVE
+
+
+def _trusted_roots(option: str | None) -> list[bytes]:
+    """The TSA roots the user trusts: ``--tsa-ca`` or ``$PROVENANCE_TSA_CA`` (PEM)."""
+    from provenance.errors import TimestampError
+    from provenance.stamping import TSA_CA_ENV
+    from provenance.timestamp import load_certificates
+
+    path = option or os.environ.get(TSA_CA_ENV)
+    if not path:
+        return []
+    try:
+        with open(path, "rb") as handle:
+            roots = load_certificates(handle.read(1 << 22))
+    except OSError as exc:
+        raise UsageError(f"cannot read TSA trust roots {path}: {exc.strerror}") from None
+    except TimestampError as exc:
+        raise UsageError(f"TSA trust roots {path}: {exc}") from None
+    if not roots or not all(_is_certificate(der) for der in roots):
+        raise UsageError(f"TSA trust roots {path}: not PEM certificates")
+    return roots
+
+
+def _is_certificate(der: bytes) -> bool:
+    from cryptography import x509
+
+    try:
+        x509.load_der_x509_certificate(der)
+    except ValueError:
+        return False
+    return True
+
+
+def _human_anchor(status: Any) -> str:
+    what = f"record {status.seq} {status.kind}" + (f" {status.subject}" if status.subject
+                                                    else "")
+    stamps = ", ".join(str(s) for s in status.stamps)
+    if status.kind == "timestamp":
+        return f"  {what}"
+    if status.anchor.value == "trusted":
+        return f"  {what}: time-stamped ({stamps}), chain to a root you trust"
+    if status.anchor.value == "pinned":
+        return (f"  {what}: time-stamped ({stamps}) but only under the root the TSA sent "
+                "(self-consistent, NOT independently trusted)")
+    if status.needs_anchor:
+        return f"  {what}: NOT time-stamped"
+    return f"  {what}: not time-stamped (a statement about the records it names)"
 
 
 # --- export -------------------------------------------------------------------------------

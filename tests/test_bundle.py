@@ -12,10 +12,16 @@ import zipfile
 import pytest
 import requests
 
-from provenance.bundle import export_bundle, verify_bundle
+from provenance.bundle import export_bundle
+from provenance.bundle_verify import verify_bundle
 from provenance.ledger import Ledger
 from provenance.stamping import stamp
 from provenance.store import Store
+from provenance.timestamp import load_certificates
+
+
+def problems(path, roots=()):
+    return verify_bundle(path, roots).problems
 
 
 @pytest.fixture
@@ -44,8 +50,16 @@ def bundle(tmp_path, tsa):
     return out
 
 
-def test_intact_bundle_has_no_problems(bundle):
-    assert verify_bundle(bundle) == []
+def test_intact_bundle_has_no_problems(bundle, tsa_pki):
+    roots = load_certificates(tsa_pki.root.read_bytes())
+    report = verify_bundle(bundle, roots)
+    assert report.problems == [] and report.intact, report
+    assert {r.anchor.value for r in report.evidence} == {"trusted"}
+    # Without a root the user trusts: consistent, anchored only under the TSA's own root.
+    report = verify_bundle(bundle)
+    assert report.problems == [] and not report.intact
+    assert {r.anchor.value for r in report.evidence} == {"pinned"}
+    assert "not one you trust" in report.reason()
 
 
 def test_third_party_checks_with_sha256sum_and_openssl_only(bundle, tmp_path):
@@ -106,7 +120,7 @@ def test_every_changed_file_is_caught(bundle, tmp_path):
             return data[:at] + bytes([data[at] ^ 1]) + data[at + 1:]
 
         rewrite_bundle(copy, flip)
-        assert verify_bundle(copy), name
+        assert problems(copy), name
 
 
 def test_changed_file_with_fixed_manifest_is_still_caught(bundle, tmp_path):
@@ -135,7 +149,7 @@ def test_changed_file_with_fixed_manifest_is_still_caught(bundle, tmp_path):
 
         rewrite_bundle(copy, edit)
         rewrite_bundle(copy, fix_manifest)
-        assert verify_bundle(copy), name
+        assert problems(copy), name
 
 
 def test_missing_and_extra_files_are_caught(bundle, tmp_path):
@@ -143,10 +157,10 @@ def test_missing_and_extra_files_are_caught(bundle, tmp_path):
     copy = tmp_path / "missing.zip"
     shutil.copy(bundle, copy)
     rewrite_bundle(copy, lambda name, data: None if name == victim else data)
-    assert any("missing" in p for p in verify_bundle(copy))
+    assert any("missing" in p for p in problems(copy))
     with zipfile.ZipFile(copy, "a") as archive:
         archive.writestr("objects/zz/extra.txt", b"planted")
-    assert any("not listed" in p for p in verify_bundle(copy))
+    assert any("not listed" in p for p in problems(copy))
 
 
 def test_unknown_id_is_a_usage_error(tmp_path):
@@ -160,10 +174,10 @@ def test_unknown_id_is_a_usage_error(tmp_path):
 def test_not_a_zip(tmp_path):
     path = tmp_path / "x.zip"
     path.write_bytes(b"nope")
-    assert verify_bundle(path)
+    assert problems(path)
 
 
-def test_cli_export_check_bundle_and_retry(tmp_path, tsa, capsys):
+def test_cli_export_check_bundle_and_retry(tmp_path, tsa, tsa_pki, capsys, monkeypatch):
     from provenance.cli import main
 
     store = Store(tmp_path / "store")
@@ -183,6 +197,10 @@ def test_cli_export_check_bundle_and_retry(tmp_path, tsa, capsys):
     assert main([*base, "check"]) == 0
     out = tmp_path / "b.zip"
     assert main([*base, "export", records[0].id, "--out", str(out)]) == 0
+    assert main(["check", "--bundle", str(out)]) == 1  # no root given: not proven
+    assert "NOT PROVEN" in capsys.readouterr().out
+    assert main(["check", "--bundle", str(out), "--tsa-ca", str(tsa_pki.root)]) == 0
+    monkeypatch.setenv("PROVENANCE_TSA_CA", str(tsa_pki.root))
     assert main(["check", "--bundle", str(out)]) == 0
     rewrite_bundle(out, lambda name, data: data + b"x" if name.endswith(".tsr") else data)
     assert main(["check", "--bundle", str(out)]) == 1
@@ -234,7 +252,11 @@ def test_archive_tsa_export_and_check_with_standard_tools_only(tmp_path, capsys,
     code, (summary,), err = _cli(capsys, "--store", store, "export",
                                  *[i["id"] for i in items], "--out", str(out))
     assert code == 0, err
-    assert _cli(capsys, "check", "--bundle", str(out))[0] == 0
+    code, checked, err = _cli(capsys, "check", "--bundle", str(out))
+    assert code == 0, checked
+    anchors = {i["record"]: i["anchor"] for i in checked if "anchor" in i}
+    assert {anchors[item["ledger_seq"]] for item in items} == {"trusted"}
+    assert checked[-1]["intact"] is True and checked[-1]["trusted"] == 5
 
     where = tmp_path / "court"
     subprocess.run(["unzip", "-q", str(out), "-d", str(where)], check=True, env=CLEAN_ENV)
