@@ -215,11 +215,12 @@ def test_submit_shares_one_limiter_per_witness(wayback, web):
     assert len(results) == 100 and all(r.status == "archived" for r in results)
     times = sorted(h.time for h in wayback.hits("/save/"))
     assert len(times) == 100
-    # Arrival times carry the server's thread scheduling (a few ms on a busy machine), so
-    # assert the rate over windows: unthrottled, 100 loopback saves take well under 1 s.
+    # Arrival times carry the server's thread scheduling (a few ms, more on a loaded
+    # machine), so assert the rate over windows, with one request's worth of slack as the
+    # batch test does: unthrottled, 100 loopback saves take well under 1 s.
     assert times[-1] - times[0] >= 99 * interval - 0.01
     windows = [times[i + 10] - times[i] for i in range(len(times) - 10)]
-    assert min(windows) >= 10 * interval - 0.01, min(windows)
+    assert min(windows) >= 10 * interval - interval, min(windows)
     gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
     assert min(gaps) >= interval / 2, min(gaps)
 
