@@ -193,15 +193,24 @@ class BoundedSession(requests.Session):
 
     def request(self, method: str, url: str,  # type: ignore[override]
                 *args: Any, **kwargs: Any) -> requests.Response:
+        """As ``requests``, plus ``max_body=`` to lower the cap for this one request.
+
+        Inside an enclosing :class:`Deadline` (a whole task's budget, e.g. one page's
+        submission to a witness) the request also ends when that one does."""
         kwargs["stream"] = True
-        with Deadline(self.total_timeout) as deadline:
+        max_body = min(int(kwargs.pop("max_body", None) or self.max_body), self.max_body)
+        outer = current()
+        seconds = self.total_timeout
+        if outer is not None:
+            seconds = max(0.0, min(seconds, outer.remaining()))
+        with Deadline(seconds) as deadline:
             try:
                 response = super().request(method, url, *args, **kwargs)
-                read_capped(response, self.max_body, deadline)
+                read_capped(response, max_body, deadline)
             except requests.RequestException as exc:
                 if deadline.expired and not isinstance(exc, BodyTooLarge):
                     raise DeadlineExceeded(
-                        f"{url}: no complete answer within {self.total_timeout:g} s"
+                        f"{url}: no complete answer within {seconds:.3g} s"
                     ) from None
                 raise
         return response

@@ -13,17 +13,22 @@ import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin
 
 import requests
 
+from archive.deadline import BoundedSession
 from archive.errors import WitnessError
 
 ARCHIVED, PENDING, FAILED, UNKNOWN = "archived", "pending", "failed", "unknown"
-STATUSES = (ARCHIVED, PENDING, FAILED, UNKNOWN)
+# A snapshot outside the time window of our capture (archive.window): older, or much later.
+STALE, LATE = "stale", "late"
+STATUSES = (ARCHIVED, PENDING, FAILED, UNKNOWN, STALE, LATE)
 DEFAULT_MAX_RAW = 100_000_000
+API_MAX_BODY = 8 * 1024 * 1024  # a save answer, a job status or 1,000 CDX rows: far less
 _TS_IN_URL = re.compile(r"/(\d{14})(?:[a-z]{2}_)?/(.+)$")
 _LINK = re.compile(r"<([^>]*)>((?:\s*;\s*[^;,]+=(?:\"[^\"]*\"|[^;,]*))*)")
 
@@ -77,6 +82,35 @@ def ts_from_url(url: str | None) -> tuple[str, str] | None:
     return (match.group(1), match.group(2)) if match else None
 
 
+def api_cap(session: requests.Session) -> dict[str, Any]:
+    """``max_body`` for a JSON answer, when ``session`` can cap one (a BoundedSession)."""
+    return {"max_body": API_MAX_BODY} if isinstance(session, BoundedSession) else {}
+
+
+def http_date_to_ts(value: str) -> str | None:
+    """``Fri, 24 Nov 2017 15:13:15 GMT`` (a Memento-Datetime) → ``20171124151315`` in UTC.
+
+    An offset other than GMT is converted to UTC (the snapshot's time, not its wall clock);
+    None when the value is not an HTTP date."""
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when.astimezone(timezone.utc).strftime("%Y%m%d%H%M%S")
+
+
+def ts_to_datetime(ts: str) -> datetime | None:
+    """A 14-digit Wayback timestamp as an aware UTC datetime; None if it names no real time."""
+    if not (isinstance(ts, str) and len(ts) == 14 and ts.isdigit()):
+        return None
+    try:
+        return datetime.strptime(ts, "%Y%m%d%H%M%S").replace(tzinfo=timezone.utc)
+    except ValueError:
+        return None
+
+
 def memento_from_response(response: requests.Response, base: str) -> tuple[str, str] | None:
     """``(memento_url, timestamp)`` from Content-Location, Location, Link or Memento-Datetime."""
     candidates = [response.headers.get("Content-Location"), response.headers.get("Location")]
@@ -89,11 +123,8 @@ def memento_from_response(response: requests.Response, base: str) -> tuple[str, 
             return urljoin(base + "/", candidate), found[0]
     when = response.headers.get("Memento-Datetime")
     if when:
-        try:
-            stamp = parsedate_to_datetime(when).strftime("%Y%m%d%H%M%S")
-        except (TypeError, ValueError):
-            return None
-        return response.url, stamp
+        stamp = http_date_to_ts(when)
+        return (response.url, stamp) if stamp else None
     return None
 
 
@@ -119,10 +150,8 @@ def fetch_raw(
         if response.status_code != 200 and not (archived and response.status_code < 500):
             raise WitnessError(f"the raw copy {url} answered HTTP {response.status_code}",
                                retryable=response.status_code >= 500)
-        served = _served_timestamp(response)
-        if timestamp and served and served != timestamp:
-            raise WitnessError(f"asked for snapshot {timestamp} of {url}, got {served}",
-                               retryable=True)
+        if timestamp:
+            _check_served(response, url, timestamp)
         digest = hashlib.sha256()
         size = 0
         try:
@@ -138,12 +167,30 @@ def fetch_raw(
     return RawCopy(url=url, sha256=digest.hexdigest(), size=size, status=response.status_code)
 
 
-def _served_timestamp(response: requests.Response) -> str | None:
-    when = response.headers.get("Memento-Datetime")
-    if when:
-        try:
-            return parsedate_to_datetime(when).strftime("%Y%m%d%H%M%S")
-        except (TypeError, ValueError):
-            return None
-    found = ts_from_url(response.url)
-    return found[0] if found else None
+def _check_served(response: requests.Response, url: str, timestamp: str) -> None:
+    """The copy served must be the snapshot asked for, by every date it carries.
+
+    A Wayback Machine asked for a snapshot it cannot replay redirects to the closest one,
+    which may be years away (e.g. ``/web/20171101000000id_/…`` answers 302 to
+    ``/web/20171124151315id_/…``, recorded in edgi-govdata-archiving/wayback's cassettes).
+    Its ``Memento-Datetime`` and the final URL's timestamp must both name ``timestamp``
+    where present, and at least one must be there: an undated copy, or one whose
+    ``Memento-Datetime`` is not a date, is not a copy of that snapshot."""
+    header = response.headers.get("Memento-Datetime")
+    dated = ts_from_url(response.url)
+    served = []
+    if header is not None:
+        stamp = http_date_to_ts(header)
+        if stamp is None:
+            raise WitnessError(f"the raw copy {url} has an unreadable Memento-Datetime "
+                               f"({header[:60]!r})", retryable=True)
+        served.append(stamp)
+    if dated:
+        served.append(dated[0])
+    if not served:
+        raise WitnessError(f"the raw copy {url} does not say which snapshot it is "
+                           "(no Memento-Datetime, no timestamp in its URL)", retryable=True)
+    other = next((stamp for stamp in served if stamp != timestamp), None)
+    if other is not None:
+        raise WitnessError(f"asked for snapshot {timestamp} of {url}, got {other}",
+                           retryable=True)

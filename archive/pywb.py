@@ -21,7 +21,7 @@ from typing import Any
 import requests
 
 from archive.cdx import CdxRow, parse_cdx_json
-from archive.deadline import BoundedSession
+from archive.deadline import BoundedSession, current
 from archive.errors import WitnessError
 from archive.memento import (
     ARCHIVED,
@@ -30,6 +30,7 @@ from archive.memento import (
     UNKNOWN,
     RawCopy,
     Submission,
+    api_cap,
     fetch_raw,
     memento_from_response,
 )
@@ -101,7 +102,9 @@ class PywbClient:
             match = next((row for row in rows if row.timestamp == stamp), None)
             if match is not None:
                 return Submission(ARCHIVED, url=memento, timestamp=stamp, original=match.original)
-            if self._clock() + self.confirm_interval > deadline:
+            budget = current()  # the whole submission's deadline, if the caller set one
+            if (self._clock() + self.confirm_interval > deadline
+                    or (budget is not None and budget.remaining() < self.confirm_interval)):
                 return Submission(UNKNOWN, url=memento, timestamp=stamp, retryable=True, error=(
                     f"pywb {self.base} recorded the page but its index did not list it within "
                     f"{self.confirm_deadline:g} s (is it running with -a?)"))
@@ -111,7 +114,8 @@ class PywbClient:
         """Every snapshot the collection's CDX API lists for ``url``, oldest first."""
         params = {"url": url, "output": "json", "limit": str(limit)}
         response = self.throttle.send(
-            lambda: self.session.get(f"{self.base}/cdx", params=params, timeout=self.timeout),
+            lambda: self.session.get(f"{self.base}/cdx", params=params, timeout=self.timeout,
+                                     **api_cap(self.session)),
             what=f"pywb CDX {self.base}")
         with response:
             if response.status_code == 404 and not response.text.strip().startswith("{"):

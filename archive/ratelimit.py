@@ -11,6 +11,10 @@ Three pieces, used together through :class:`Throttle`:
   server asks us to wait longer than ``max_wait``, the caller gets a retryable
   :class:`~archive.errors.WitnessError` and the submission stays pending for ``retry``.
 
+Inside a :class:`~archive.deadline.Deadline` (one page's whole submission to a witness),
+:meth:`Throttle.send` never waits for a turn, or backs off, past its end: it gives up at
+once with a retryable error that says so, and the submission stays pending.
+
 A ``Retry-After`` or a backoff delays the whole witness (every thread), not only the request
 that got it: the service asked *us* to slow down.
 
@@ -45,7 +49,7 @@ from email.utils import parsedate_to_datetime
 
 import requests
 
-from archive.deadline import BodyTooLarge, DeadlineExceeded
+from archive.deadline import BodyTooLarge, Deadline, DeadlineExceeded, current
 from archive.errors import WitnessError
 
 IA_KEYED_INTERVAL = 5.0
@@ -101,17 +105,27 @@ class RateLimiter:
         self._lock = threading.Lock()  # guards _next (defer() may change it mid-wait)
         self._next = float("-inf")
 
-    def wait(self) -> float:
-        """Block until this caller may go; returns the clock time it was let go."""
-        with self._turn:
+    def wait(self, timeout: float | None = None) -> float | None:
+        """Block until this caller may go; returns the clock time it was let go.
+
+        With ``timeout``, gives up (returns None at once, without sleeping it out) when the
+        grant would come later than ``timeout`` seconds from now."""
+        limit = None if timeout is None else self._clock() + max(0.0, timeout)
+        if not self._turn.acquire(timeout=-1 if timeout is None else max(0.0, timeout)):
+            return None
+        try:
             while True:
                 with self._lock:
                     now = self._clock()
                     if now >= self._next:
                         self._next = now + self.min_interval
                         return now
+                    if limit is not None and self._next > limit:
+                        return None
                     delay = self._next - now
                 self._sleep(delay)
+        finally:
+            self._turn.release()
 
     def defer(self, seconds: float) -> None:
         """No request before ``seconds`` from now (a Retry-After or a backoff)."""
@@ -159,11 +173,16 @@ class Throttle:
         Transport errors (refused, timeout, reset) are retried like a 503.
         """
         tries = max(1, self.backoff.tries)
+        last: WitnessError | None = None
         for attempt in range(1, tries + 1):
-            self.limiter.wait()
+            budget = current()
+            if self.limiter.wait(None if budget is None else budget.remaining()) is None:
+                raise _out_of_time(what, budget, last)
             retry_after: float | None = None
             try:
                 response = request()
+            except BodyTooLarge as exc:  # asking again brings the same flood
+                raise WitnessError(f"{what}: {exc}", retryable=True) from None
             except requests.RequestException as exc:
                 error = WitnessError(f"{what}: {_transport_reason(exc)}", retryable=True)
             else:
@@ -178,10 +197,20 @@ class Throttle:
             if attempt == tries:
                 raise error
             delay = self.backoff.delay(attempt, retry_after, self.rng)
-            if delay is None:
+            if delay is None or (budget is not None and delay >= budget.remaining()):
                 raise error
+            last = error
             self.limiter.defer(delay)
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _out_of_time(what: str, budget: Deadline | None, last: WitnessError | None
+                 ) -> WitnessError:
+    """The task's budget (:class:`~archive.deadline.Deadline`) ran out before this request."""
+    seconds = f" ({budget.seconds:g} s)" if budget is not None else ""
+    reason = f"; before that: {last}" if last is not None else ""
+    return WitnessError(f"{what}: the time allowed for this page{seconds} ran out{reason}",
+                        retryable=True, retry_after=last.retry_after if last else None)
 
 
 def _transport_reason(exc: requests.RequestException) -> str:

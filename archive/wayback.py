@@ -32,7 +32,7 @@ from urllib.parse import quote
 import requests
 
 from archive.cdx import CdxRow, parse_cdx_json
-from archive.deadline import BoundedSession
+from archive.deadline import BoundedSession, current
 from archive.errors import ConfigError, WitnessError
 from archive.memento import (
     ARCHIVED,
@@ -41,6 +41,7 @@ from archive.memento import (
     UNKNOWN,
     RawCopy,
     Submission,
+    api_cap,
     fetch_raw,
     memento_from_response,
 )
@@ -221,7 +222,8 @@ class WaybackClient:
     def _save_anonymous(self, url: str) -> Submission:
         target = f"{self.base}/save/{url}"
         response = self.save_throttle.send(
-            lambda: self.session.get(target, timeout=self.timeout, allow_redirects=False),
+            lambda: self.session.get(target, timeout=self.timeout, allow_redirects=False,
+                                     **api_cap(self.session)),
             what="Wayback Machine save", retry_statuses=RETRY_STATUSES - {429})
         with response:
             code = response.status_code
@@ -240,7 +242,8 @@ class WaybackClient:
     def _save_spn2(self, url: str) -> Submission:
         response = self.save_throttle.send(
             lambda: self.session.post(f"{self.base}/save", data=self.options.form(url),
-                                      headers=self._headers(), timeout=self.timeout),
+                                      headers=self._headers(), timeout=self.timeout,
+                                      **api_cap(self.session)),
             what="Wayback Machine save")
         with response:
             if response.status_code in (401, 403):
@@ -266,7 +269,8 @@ class WaybackClient:
             try:
                 response = self.read_throttle.send(
                     lambda: self.session.get(f"{self.base}/save/status/{quote(job_id)}",
-                                             headers=self._headers(), timeout=self.timeout),
+                                             headers=self._headers(), timeout=self.timeout,
+                                             **api_cap(self.session)),
                     what="Wayback Machine job status")
                 with response:
                     answer = _json(response, "Wayback Machine job status")
@@ -281,6 +285,11 @@ class WaybackClient:
                 return Submission(UNKNOWN, retryable=True, job_id=job_id, error=(
                     f"Wayback Machine job {job_id} still pending after "
                     f"{self.job_deadline:g} s"))
+            budget = current()  # the whole submission's deadline, if the caller set one
+            if budget is not None and budget.remaining() < self.poll_interval:
+                return Submission(UNKNOWN, retryable=True, job_id=job_id, error=(
+                    f"Wayback Machine job {job_id} still pending when the "
+                    f"{budget.seconds:g} s allowed for this page ran out"))
             self._sleep(self.poll_interval)
 
     def _archived(self, answer: dict[str, Any], url: str, job_id: str | None = None
@@ -304,7 +313,8 @@ class WaybackClient:
 
     def _read(self, url: str, params: dict[str, str] | None = None) -> requests.Response:
         return self.read_throttle.send(
-            lambda: self.session.get(url, params=params, timeout=self.timeout),
+            lambda: self.session.get(url, params=params, timeout=self.timeout,
+                                     **api_cap(self.session)),
             what="Wayback Machine")
 
     def available(self, url: str, timestamp: str | None = None) -> CdxRow | None:

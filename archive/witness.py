@@ -13,6 +13,15 @@ whether the witness holds what we captured. It never raises for a witness that i
 slow or refusing: that is a result with ``status`` ``pending`` / ``unknown`` / ``failed``
 and a one-line ``error``; ``retryable`` says whether asking again later may help.
 
+A snapshot counts as ``archived`` only if it was made within a window around our capture
+(:mod:`archive.window`): a witness that names an older snapshot gives ``stale``, a much
+later one ``late``, each with the snapshot's time and how far it is from ours.
+
+Every request has a total deadline and a body cap (:class:`~archive.deadline.BoundedSession`,
+``total_timeout``, ``max_body``), and one page's whole submission (save, job polling, raw
+copy, waits between tries) has one too (``submit_deadline``): a witness that drips, never
+stops or keeps a job pending cannot hold a run longer than that.
+
 Clients are cached per spec, configuration, base URL and keys, so every thread (and every
 call) sending to one witness shares its rate limiter.
 """
@@ -22,16 +31,26 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 
 from archive.cdx import CdxRow, ts_to_rfc3339
-from archive.deadline import BoundedSession
+from archive.deadline import BoundedSession, Deadline
 from archive.errors import ArchiveError, WitnessError
-from archive.memento import ARCHIVED, DEFAULT_MAX_RAW, STATUSES, Submission
+from archive.memento import (
+    ARCHIVED,
+    DEFAULT_MAX_RAW,
+    LATE,
+    STALE,
+    STATUSES,
+    UNKNOWN,
+    Submission,
+    ts_to_datetime,
+)
 from archive.pywb import PywbClient
 from archive.ratelimit import (
     IA_ANONYMOUS_INTERVAL,
@@ -43,6 +62,7 @@ from archive.ratelimit import (
     Throttle,
 )
 from archive.wayback import Keys, WaybackClient, resolve_base
+from archive.window import WINDOW_ENV, BadWindow, SnapshotWindow, Timing, describe
 
 __all__ = [
     "BadWitnessSpec", "STATUSES", "Witness", "WitnessConfig", "WitnessResult", "WitnessSpec",
@@ -53,6 +73,7 @@ __all__ = [
 IA_INTERVAL_ENV = "PROVENANCE_IA_INTERVAL"
 IA_READ_INTERVAL_ENV = "PROVENANCE_IA_READ_INTERVAL"
 TRIES_ENV = "PROVENANCE_WITNESS_TRIES"
+DEADLINE_ENV = "PROVENANCE_WITNESS_DEADLINE"
 
 
 class BadWitnessSpec(ArchiveError, ValueError):
@@ -114,7 +135,7 @@ class WitnessResult:
     """What one witness did with one URL."""
 
     name: str
-    status: str  # archived | pending | failed | unknown
+    status: str  # archived | pending | failed | unknown | stale | late
     url: str | None = None  # the memento
     archived_at: str | None = None  # RFC 3339 UTC
     error: str | None = None  # one line, or None
@@ -123,12 +144,16 @@ class WitnessResult:
     retry_after: float | None = None
     raw_url: str | None = None
     job_id: str | None = None
+    window: SnapshotWindow | None = None  # the window the snapshot was checked against
+    offset_seconds: float | None = None  # the snapshot's time minus our capture's
 
     def to_json(self) -> dict[str, Any]:
         return {
             "name": self.name, "status": self.status, "url": self.url,
             "archived_at": self.archived_at, "error": self.error,
             "raw_sha256": self.raw_sha256, "retryable": self.retryable,
+            "window_seconds": self.window.to_json() if self.window else None,
+            "offset_seconds": self.offset_seconds,
         }
 
 
@@ -139,6 +164,8 @@ class WitnessConfig:
     timeout: Any = (10, 120)
     total_timeout: float = 180.0  # one request, whatever the server drips (archive.deadline)
     max_body: int = DEFAULT_MAX_RAW
+    submit_deadline: float = 900.0  # one page's whole submission: save, job, raw copy
+    window: SnapshotWindow = field(default_factory=SnapshotWindow)
     session: requests.Session | None = None
     ia_keys: Keys | None = None  # None: Keys.load (environment, then config file)
     ia_save_interval: float | None = None  # None: 5 s with keys, 10 s without (ratelimit.py)
@@ -154,12 +181,15 @@ class WitnessConfig:
     def from_env(cls, env: Mapping[str, str] | None = None) -> WitnessConfig:
         """Defaults, with ``PROVENANCE_IA_INTERVAL`` (seconds between Internet Archive saves),
         ``PROVENANCE_IA_READ_INTERVAL`` (seconds between its reads: raw copies, CDX,
-        availability) and ``PROVENANCE_WITNESS_TRIES`` (tries per request before a
-        submission stays pending) when set."""
+        availability), ``PROVENANCE_WITNESS_TRIES`` (tries per request before a
+        submission stays pending), ``PROVENANCE_WITNESS_DEADLINE`` (seconds one page's
+        submission may take in all) and ``PROVENANCE_WITNESS_WINDOW`` (``BEFORE,AFTER``
+        seconds around our capture in which a snapshot counts) when set."""
         env = os.environ if env is None else env
         values: dict[str, Any] = {}
         for name, key in ((IA_INTERVAL_ENV, "ia_save_interval"),
-                          (IA_READ_INTERVAL_ENV, "ia_read_interval")):
+                          (IA_READ_INTERVAL_ENV, "ia_read_interval"),
+                          (DEADLINE_ENV, "submit_deadline")):
             text = env.get(name, "").strip()
             if not text:
                 continue
@@ -167,8 +197,15 @@ class WitnessConfig:
                 values[key] = float(text)
             except ValueError:
                 values[key] = -1.0
-            if not values[key] >= 0:
+            if not 0 <= values[key] < float("inf") or (key == "submit_deadline"
+                                                      and values[key] == 0):
                 raise BadWitnessSpec(f"{name}={text!r}: give seconds, e.g. 10")
+        window = env.get(WINDOW_ENV, "").strip()
+        if window:
+            try:
+                values["window"] = SnapshotWindow.parse(window)
+            except BadWindow as exc:
+                raise BadWitnessSpec(str(exc)) from None
         tries = env.get(TRIES_ENV, "").strip()
         if tries:
             if not tries.isdigit() or int(tries) < 1:
@@ -176,30 +213,57 @@ class WitnessConfig:
             values["backoff"] = Backoff(tries=int(tries))
         return cls(**values)
 
+    def with_request_timeout(self, seconds: float) -> WitnessConfig:
+        """Each witness request: connect within min(10, ``seconds``), done within ``seconds``
+        in all (``--timeout``)."""
+        return replace(self, timeout=(min(10.0, seconds), seconds), total_timeout=seconds)
+
 
 class Witness:
     """One witness client: submit URLs, list snapshots, fetch raw copies."""
 
-    def __init__(self, spec: WitnessSpec, client: WaybackClient | PywbClient) -> None:
+    def __init__(self, spec: WitnessSpec, client: WaybackClient | PywbClient, *,
+                 window: SnapshotWindow | None = None,
+                 submit_deadline: float = WitnessConfig.submit_deadline) -> None:
         self.spec = spec
         self.client = client
+        self.window = window or SnapshotWindow()
+        self.submit_deadline = submit_deadline
 
     @property
     def name(self) -> str:
         return self.spec.name
 
-    def submit(self, url: str) -> WitnessResult:
-        """Archive ``url`` now, then hash the witness's raw copy of that snapshot."""
-        sub = self.client.save(url)
-        return self._result(sub, url)
+    def submit(self, url: str, *, captured_at: datetime | None = None) -> WitnessResult:
+        """Archive ``url`` now, then hash the witness's raw copy of that snapshot.
 
-    def _result(self, sub: Submission, url: str) -> WitnessResult:
-        archived_at = ts_to_rfc3339(sub.timestamp) if sub.timestamp else None
+        The snapshot counts only within :attr:`window` of ``captured_at`` (our capture's
+        time; None: now). Everything, waits included, ends within :attr:`submit_deadline`.
+        """
+        with Deadline(self.submit_deadline):
+            sub = self.client.save(url)
+            return self._result(sub, url, captured_at)
+
+    def _result(self, sub: Submission, url: str, captured_at: datetime | None
+                ) -> WitnessResult:
+        snapshot = ts_to_datetime(sub.timestamp) if sub.timestamp else None
+        archived_at = ts_to_rfc3339(sub.timestamp) if snapshot and sub.timestamp else None
         common: dict[str, Any] = {"name": self.name, "url": sub.url, "archived_at": archived_at,
-                  "job_id": sub.job_id}
+                  "job_id": sub.job_id, "window": self.window}
         if sub.status != ARCHIVED or not sub.timestamp:
             return WitnessResult(status=sub.status, error=sub.error, retryable=sub.retryable,
                                  retry_after=sub.retry_after, **common)
+        if snapshot is None:
+            return WitnessResult(status=UNKNOWN, retryable=True, error=(
+                f"{self.name} named a snapshot at an impossible time ({sub.timestamp!r})"),
+                **common)
+        now = datetime.now(timezone.utc)
+        ours = captured_at or now
+        offset = round((snapshot - ours).total_seconds(), 3)
+        timing = self.window.place(snapshot, ours, now)
+        if timing is not Timing.WITHIN:
+            return self._outside(timing, offset, archived_at or "", common)
+        common["offset_seconds"] = offset
         raw_url = self.client.raw_url(sub.timestamp, sub.original or url)
         try:
             raw = self.client.raw(sub.timestamp, sub.original or url)
@@ -208,6 +272,24 @@ class Witness:
                                  error=f"archived, but its copy could not be read: {exc}",
                                  **common)
         return WitnessResult(status=ARCHIVED, raw_sha256=raw.sha256, raw_url=raw_url, **common)
+
+    def _outside(self, timing: Timing, offset: float, when: str, common: dict[str, Any]
+                 ) -> WitnessResult:
+        """A snapshot outside the window: say what it is; never ``archived``, never compared."""
+        window = (f"outside the window of {describe(-self.window.before)} to "
+                  f"{describe(self.window.after)} our capture")
+        if timing is Timing.FUTURE:
+            return WitnessResult(status=UNKNOWN, retryable=True, offset_seconds=offset, error=(
+                f"{self.name} named a snapshot made in the future ({when}): not a copy"),
+                **common)
+        if timing is Timing.BEFORE:
+            return WitnessResult(status=STALE, retryable=True, offset_seconds=offset, error=(
+                f"{self.name} named an older snapshot ({when}, {describe(offset)} our "
+                f"capture, {window}): not a copy of ours; 'provenance retry' asks again"),
+                **common)
+        return WitnessResult(status=LATE, retryable=False, offset_seconds=offset, error=(
+            f"{self.name} made its copy at {when}, {describe(offset)} our capture "
+            f"({window}): not a witness of it"), **common)
 
     def snapshots(self, url: str) -> list[CdxRow]:
         """The witness's CDX rows for ``url``, oldest first (raises WitnessError)."""
@@ -244,7 +326,7 @@ def open_witness(spec: WitnessSpec, config: WitnessConfig | None = None,
             confirm_interval=config.pywb_confirm_interval)
     else:
         raise BadWitnessSpec(f"--to {spec.name}: nothing to send to")
-    return Witness(spec, client)
+    return Witness(spec, client, window=config.window, submit_deadline=config.submit_deadline)
 
 
 def _default_ia_throttle(keys: Keys | None, backoff: Backoff) -> Throttle:
@@ -272,8 +354,11 @@ def shared_witness(spec: WitnessSpec, config: WitnessConfig | None = None,
 
 
 def submit(spec: WitnessSpec | str, url: str, *, config: WitnessConfig | None = None,
-           env: Mapping[str, str] | None = None) -> WitnessResult:
-    """Send ``url`` to one witness and hash its raw copy; never raises for a witness failure."""
+           env: Mapping[str, str] | None = None,
+           captured_at: datetime | None = None) -> WitnessResult:
+    """Send ``url`` to one witness and hash its raw copy; never raises for a witness failure.
+
+    ``captured_at``: the time of the capture the witness's copy must match (default now)."""
     if isinstance(spec, str):
         spec = WitnessSpec.parse(spec)
-    return shared_witness(spec, config, env).submit(url)
+    return shared_witness(spec, config, env).submit(url, captured_at=captured_at)

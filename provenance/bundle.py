@@ -310,7 +310,7 @@ def _verify_md_witnesses(witnesses: list[dict[str, Any]]) -> list[str]:
                      f"{w['status']}" + (f", {w['archived_at']}" if w["archived_at"] else "")
                      + (f", agrees: {str(w['agrees']).lower()}" if w["agrees"] is not None
                         else ""))
-        if w["raw_url"] and w["payload_sha256"]:
+        if w["raw_url"] and w["payload_sha256"] and w["status"] == "archived":
             lines += ["", "  ```sh", f"  curl -s --compressed '{w['raw_url']}' | sha256sum"
                       f"   # expect {w['payload_sha256']}", "  ```"]
     return [*lines, ""]

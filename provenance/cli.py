@@ -111,7 +111,8 @@ def capture_options(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--max-bytes", type=_positive_int, default=50_000_000, metavar="N",
                      help="largest response body to keep, in bytes (default 50 MB)")
     sub.add_argument("--timeout", type=_positive_float, default=30.0, metavar="SECONDS",
-                     help="read timeout per request (default 30 s)")
+                     help="the longest a request may wait for data (default 30 s); each "
+                     "request to a witness archive ends within it in all")
     ignore_option(sub)
 
 
@@ -187,7 +188,7 @@ def _cmd_archive(args: argparse.Namespace, out: Output) -> int:
         todo = urls
         if args.input and not args.again:
             done = already_captured(ledger, urls)
-            unsent = _witness_unsent(store, ledger, done.values(), specs)
+            unsent = _witness_unsent(store, ledger, done.values(), specs, args.timeout)
             for url in urls:
                 if url in done:
                     outcome = done[url]
@@ -200,8 +201,8 @@ def _cmd_archive(args: argparse.Namespace, out: Output) -> int:
                 out.say(f"resuming: {len(done)} of {len(urls)} URLs already captured, "
                         f"{len(todo)} to go")
         fetcher = Fetcher(read_timeout=args.timeout, max_bytes=args.max_bytes)
-        capturer = Capturer(store, ledger, fetcher, witness_step=_witness_step(specs),
-                            ignore=ignore)
+        capturer = Capturer(store, ledger, fetcher,
+                            witness_step=_witness_step(specs, args.timeout), ignore=ignore)
         failures = 0
         outcomes = run_batch(capturer, todo, jobs=args.jobs)
         unstamped: list[Any] = []  # stamped together: one TSA request per 1,000 captures
@@ -230,28 +231,36 @@ STAMP_BATCH = 1000
 STAMP_WAIT = 30.0
 
 
-def _witness_step(specs: list[Any]) -> Any:
+def _witness_config(timeout: float) -> Any:
+    """The environment's witness settings, each request bounded by ``--timeout`` in all."""
+    from archive.witness import WitnessConfig
+
+    return WitnessConfig.from_env().with_request_timeout(timeout)
+
+
+def _witness_step(specs: list[Any], timeout: float = 30.0) -> Any:
     from provenance.witnessing import witness_step
 
-    return witness_step(specs) if specs else None
+    return witness_step(specs, _witness_config(timeout)) if specs else None
 
 
-def _witness_unsent(store: Store, ledger: Ledger, done: Any, specs: list[Any]
-                    ) -> dict[int, list[dict[str, Any]]]:
+def _witness_unsent(store: Store, ledger: Ledger, done: Any, specs: list[Any],
+                    timeout: float) -> dict[int, list[dict[str, Any]]]:
     """Resume: captures already made but never sent to a witness named now are sent now."""
     if not specs:
         return {}
     from provenance.witnessing import witness_unsent
 
-    return witness_unsent(ledger, store, [o.record for o in done], specs)
+    return witness_unsent(ledger, store, [o.record for o in done], specs,
+                          config=_witness_config(timeout))
 
 
 def _say_witnesses(url: str, witnesses: list[dict[str, Any]], out: Output) -> None:
     """One stderr line per witness that did not confirm our copy (the capture is kept)."""
     for w in witnesses:
         if w["status"] != "archived":
-            out.error(f"{url}: witness {w['name']} {w['status']} ({w['error']}); "
-                      "'provenance retry' sends it again")
+            again = "; 'provenance retry' sends it again" if w.get("retryable") else ""
+            out.error(f"{url}: witness {w['name']} {w['status']} ({w['error']}){again}")
         elif w["agrees"] is False:
             out.error(f"{url}: witness {w['name']} holds a DIFFERENT copy "
                       f"(sha256 {w['witness_sha256']}) at {w['url']}")
@@ -470,7 +479,7 @@ def _cmd_retry(args: argparse.Namespace, out: Output) -> int:
     tsas = _tsa_urls(args.tsa)
     store, ledger = _open_store(args, create=False)
     with ledger:
-        unconfirmed = _retry_witnesses(ledger, store, out)
+        unconfirmed = _retry_witnesses(ledger, store, out, args.timeout)
         roots = trust_roots_from_env()
         results = retry_pending_stamps(ledger, store, timeout=args.timeout, roots=roots)
         results += stamp_unstamped(ledger, store, tsas, timeout=args.timeout, roots=roots)
@@ -484,12 +493,12 @@ def _cmd_retry(args: argparse.Namespace, out: Output) -> int:
     return EXIT_NEGATIVE if any(r["status"] != "granted" for r in results) else EXIT_OK
 
 
-def _retry_witnesses(ledger: Ledger, store: Store, out: Output) -> int | None:
+def _retry_witnesses(ledger: Ledger, store: Store, out: Output, timeout: float) -> int | None:
     """Send pending witness submissions again; how many are still unconfirmed (None: none)."""
     from provenance.witnessing import retry_pending
 
     sent = unconfirmed = 0
-    for result in retry_pending(ledger, store):
+    for result in retry_pending(ledger, store, config=_witness_config(timeout)):
         sent += 1
         unconfirmed += result["status"] != "archived"
         out.item({"kind": "witness", **result},

@@ -4,12 +4,19 @@ After a capture record, every ``--to`` witness gets the URL (:mod:`archive.witne
 ``witness`` record is appended per witness::
 
     {capture_seq, capture_hash, witness, status, url, archived_at, error, retryable,
-     agrees, witness_sha256, payload_sha256, attempt, previous_seq}
+     agrees, witness_sha256, payload_sha256, attempt, previous_seq,
+     window_seconds, offset_seconds}
 
 ``agrees`` compares the SHA-256 of the witness's raw copy (``id_``) with the SHA-256 of our
 capture's payload (``payload_sha256``: the final response body with Content-Encoding undone,
 as the witness serves it): ``true``/``false``, or ``null`` when there was no copy to compare
 (pending, failed, or a copy that could not be read) — could not check, never a guess.
+
+A witness copy counts only if it was made within a window around our capture's
+``fetched_at`` (``window_seconds``: ``{before, after}``, :mod:`archive.window`);
+``offset_seconds`` is the snapshot's time minus ours. A witness naming an older snapshot is
+``stale`` (retried: a fresh copy is asked for), a much later one ``late`` (final); neither
+is compared, so ``agrees`` is null.
 
 A witness that is down, refusing or slow never costs the capture: its record says
 ``pending``/``unknown``/``failed`` with a one-line error, and :func:`retry_pending` asks again
@@ -29,8 +36,9 @@ from typing import Any
 from archive.capture import Capture
 from archive.errors import ArchiveError, WitnessError
 from archive.fetch import decoded_body
-from archive.memento import ARCHIVED, FAILED, PENDING, UNKNOWN
+from archive.memento import ARCHIVED, FAILED, PENDING, STALE, UNKNOWN
 from archive.urls import normalize_url
+from archive.window import parse_time
 from archive.witness import (
     WitnessConfig,
     WitnessResult,
@@ -44,7 +52,7 @@ from provenance.ledger import Ledger, Record
 from provenance.store import Store
 
 WITNESS = "witness"
-RETRY_STATUSES = (PENDING, UNKNOWN)
+RETRY_STATUSES = (PENDING, UNKNOWN, STALE)
 
 
 def capture_payload_sha256(cap: Capture) -> str | None:
@@ -79,7 +87,8 @@ def stored_payload_sha256(store: Store | None, capture_record: Record) -> str | 
 
 def witness_json(data: Mapping[str, Any]) -> dict[str, Any]:
     """The contract's per-witness JSON (``witnesses`` list item) from a witness record."""
-    keys = ("status", "url", "archived_at", "error", "agrees", "witness_sha256", "attempt")
+    keys = ("status", "url", "archived_at", "error", "agrees", "witness_sha256", "attempt",
+            "retryable", "window_seconds", "offset_seconds")
     return {"name": data.get("witness"), **{k: data.get(k) for k in keys}}
 
 
@@ -103,7 +112,17 @@ def _record_data(capture_record: Record, result: WitnessResult, *, capture_sha25
         "payload_sha256": capture_sha256,
         "attempt": attempt,
         "previous_seq": previous_seq,
+        "window_seconds": result.window.to_json() if result.window else None,
+        "offset_seconds": result.offset_seconds,
     }
+
+
+def _submit(spec: WitnessSpec, capture_record: Record, config: WitnessConfig | None,
+            env: Mapping[str, str]) -> WitnessResult:
+    """Send the capture's URL; the witness's snapshot must fall in the window of its time."""
+    url = str(capture_record.data.get("url") or capture_record.subject)
+    captured_at = parse_time(capture_record.data.get("fetched_at"))
+    return shared_witness(spec, config, env).submit(url, captured_at=captured_at)
 
 
 def record_witnesses(
@@ -120,10 +139,9 @@ def record_witnesses(
     ``capture_sha256`` is our payload hash (Content-Encoding undone) to compare with.
     """
     env = os.environ if env is None else env
-    url = str(capture_record.data.get("url") or capture_record.subject)
     out = []
     for spec in specs:
-        result = shared_witness(spec, config, env).submit(url)
+        result = _submit(spec, capture_record, config, env)
         data = _record_data(capture_record, result, capture_sha256=capture_sha256,
                             attempt=1, previous_seq=None)
         record = ledger.append(WITNESS, data, subject=capture_record.subject)
@@ -206,7 +224,7 @@ def retry_pending(
         ours = previous.data.get("payload_sha256") or stored_payload_sha256(store,
                                                                             capture_record)
         url = str(capture_record.data.get("url") or capture_record.subject)
-        result = shared_witness(spec, config, env).submit(url)
+        result = _submit(spec, capture_record, config, env)
         data = _record_data(capture_record, result, capture_sha256=ours,
                             attempt=int(previous.data.get("attempt") or 1) + 1,
                             previous_seq=previous.seq)
@@ -220,7 +238,8 @@ def retry_pending(
 def check_witnesses(ctx: Any) -> Iterator[Any]:
     """``check`` step: each witness record names an earlier capture record by its seq and its
     record hash, a retry names an earlier record of the same witness for the same capture,
-    and ``agrees`` says what its two hashes say."""
+    ``agrees`` says what its two hashes say, and an ``archived`` snapshot lies within the
+    window it states around the capture's time."""
     from provenance.check import Problem
 
     by_seq = {row.seq: row for row in ctx.rows}
@@ -260,6 +279,27 @@ def check_witnesses(ctx: Any) -> Iterator[Any]:
             yield Problem("witness record's 'agrees' contradicts its hashes", row.seq,
                           expected=str((theirs == ours) if comparable else None),
                           found=str(agrees))
+        outside = _outside_window(data, (capture.parsed or {}).get("data") or {})
+        if outside:
+            yield Problem(outside, row.seq)
+
+
+def _outside_window(data: Mapping[str, Any], capture: Mapping[str, Any]) -> str | None:
+    """Why an ``archived`` record's snapshot is not within its stated window of the capture."""
+    window = data.get("window_seconds")
+    if data.get("status") != ARCHIVED or window is None:
+        return None  # records made before windows were recorded are not judged by one
+    snapshot, ours = parse_time(data.get("archived_at")), parse_time(capture.get("fetched_at"))
+    try:
+        before, after = float(window["before"]), float(window["after"])
+    except (KeyError, TypeError, ValueError):
+        return "witness record's window_seconds is unreadable"
+    if snapshot is None or ours is None:
+        return "witness record says archived but its time or its capture's cannot be read"
+    if not -before <= (snapshot - ours).total_seconds() <= after:
+        return (f"witness record says archived, but its snapshot ({data.get('archived_at')}) "
+                f"is outside its window of the capture ({capture.get('fetched_at')})")
+    return None
 
 
 def history(

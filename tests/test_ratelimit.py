@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import random
 import threading
 import time
@@ -147,3 +148,43 @@ def test_throttle_refused_connection_is_retryable():
     assert caught.value.retryable
     assert "refused" in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+def test_wait_with_a_timeout_gives_up_at_once_instead_of_sleeping_it_out():
+    limiter = RateLimiter(10.0)
+    assert limiter.wait(timeout=1.0) is not None  # the first grant is immediate
+    began = time.monotonic()
+    assert limiter.wait(timeout=1.0) is None  # the next is 10 s away
+    assert time.monotonic() - began < 0.5
+    near = RateLimiter(0.2)
+    near.wait()
+    assert near.wait(timeout=1.0) is not None  # 0.2 s away: waited for
+    assert time.monotonic() - began >= 0.15
+
+
+def test_throttle_inside_a_deadline_neither_waits_nor_backs_off_past_it():
+    """A Retry-After of 60 s, or a turn 60 s away, inside a page's 1 s budget: the throttle
+    says so at once and the submission stays pending, retryable."""
+    from archive.deadline import Deadline
+
+    calls = []
+
+    def busy() -> requests.Response:
+        calls.append(time.monotonic())
+        response = requests.Response()
+        response.status_code = 503
+        response.headers["Retry-After"] = "60"
+        response.raw = io.BytesIO(b"")
+        return response
+
+    throttle = Throttle(RateLimiter(0.0), Backoff(tries=4, base=0.05, max_wait=300))
+    began = time.monotonic()
+    with Deadline(1.0), pytest.raises(WitnessError, match="503") as caught:
+        throttle.send(busy, what="test")
+    assert len(calls) == 1 and time.monotonic() - began < 0.5 and caught.value.retryable
+
+    spaced = Throttle(RateLimiter(60.0), FAST)
+    spaced.limiter.wait()  # the next turn is a minute away
+    with Deadline(1.0), pytest.raises(WitnessError, match="ran out"):
+        spaced.send(busy, what="test")
+    assert len(calls) == 1 and time.monotonic() - began < 0.8

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
 
 import pytest
 from waybackserver import TAMPER_MARK
 from webfixtures import GZIP_HTML, RU_UTF8, closed_port, page_body
 
+from archive.errors import WitnessError
+from archive.memento import API_MAX_BODY, http_date_to_ts
 from archive.ratelimit import Backoff
 from archive.wayback import DEFAULT_BASE, KEYS_PAGE, Keys, WaybackClient, resolve_base
-from archive.witness import WitnessConfig, WitnessSpec, open_witness, submit
+from archive.window import SnapshotWindow
+from archive.witness import BadWitnessSpec, WitnessConfig, WitnessSpec, open_witness, submit
 
 KEYS = ("test-access", "test-secret")
 FAST = Backoff(tries=3, base=0.05, cap=0.2)
@@ -209,11 +215,12 @@ def test_submit_shares_one_limiter_per_witness(wayback, web):
     assert len(results) == 100 and all(r.status == "archived" for r in results)
     times = sorted(h.time for h in wayback.hits("/save/"))
     assert len(times) == 100
-    # Arrival times carry the server's thread scheduling (a few ms on a busy machine), so
-    # assert the rate over windows: unthrottled, 100 loopback saves take well under 1 s.
+    # Arrival times carry the server's thread scheduling (a few ms, more on a loaded
+    # machine), so assert the rate over windows, with one request's worth of slack as the
+    # batch test does: unthrottled, 100 loopback saves take well under 1 s.
     assert times[-1] - times[0] >= 99 * interval - 0.01
     windows = [times[i + 10] - times[i] for i in range(len(times) - 10)]
-    assert min(windows) >= 10 * interval - 0.01, min(windows)
+    assert min(windows) >= 10 * interval - interval, min(windows)
     gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
     assert min(gaps) >= interval / 2, min(gaps)
 
@@ -260,3 +267,168 @@ def test_keys_from_config_files_env_wins(tmp_path):
         Keys.load(env)
     with pytest.raises(ConfigError, match="no such file"):
         Keys.load({**env, "PROVENANCE_IA_CONFIG": str(tmp_path / "missing.ini")})
+
+
+# --- the snapshot's date: a copy counts only within the window of our capture (issue 9.6) ---
+
+YEARS_AGO = (datetime.now(timezone.utc) - datetime(1999, 6, 1, tzinfo=timezone.utc)
+             ).total_seconds()
+
+
+def test_an_anonymous_save_naming_a_1999_snapshot_is_stale_not_archived(wayback, web):
+    wayback.snapshot_age = YEARS_AGO
+    result = ia(wayback).submit(web.url("/page/40"), captured_at=datetime.now(timezone.utc))
+    assert result.status == "stale" and result.retryable
+    assert result.archived_at.startswith("1999-")
+    assert result.raw_sha256 is None and not wayback.hits("/web/")  # never compared
+    assert "older snapshot" in result.error and "years before" in result.error
+    assert "\n" not in result.error
+    assert result.offset_seconds < -20 * 365 * 86400
+    assert result.window == SnapshotWindow()
+
+
+def test_an_spn2_job_naming_an_old_snapshot_is_stale(wayback, web):
+    wayback.keys = KEYS
+    wayback.snapshot_age = YEARS_AGO
+    result = ia(wayback, keys=KEYS).submit(web.url("/page/41"))  # without captured_at: now
+    assert result.status == "stale" and result.retryable and result.archived_at[:4] == "1999"
+
+
+@pytest.mark.parametrize("age,status", [(YEARS_AGO, "stale"), (3 * 60, "archived")])
+def test_same_snapshot_made_ago_counts_only_when_recent(wayback, web, age, status):
+    """SPN2's "The same snapshot had been made N ago" names an existing snapshot; one made
+    3 minutes before our capture is a copy of the same page, one made years ago is not."""
+    wayback.keys = KEYS
+    wayback.same_snapshot = True
+    wayback.snapshot_age = age
+    url = web.url("/page/42")
+    result = ia(wayback, keys=KEYS).submit(url, captured_at=datetime.now(timezone.utc))
+    assert result.status == status, result.error
+    assert not wayback.hits("/save/status/")
+    if status == "archived":
+        assert result.raw_sha256 == sha(page_body(42)) and -200 < result.offset_seconds < -170
+
+
+def test_a_copy_made_long_after_our_capture_is_late_and_final(wayback, web):
+    three_days_ago = datetime.now(timezone.utc) - timedelta(days=3)
+    result = ia(wayback).submit(web.url("/page/43"), captured_at=three_days_ago)
+    assert result.status == "late" and not result.retryable
+    assert "3 days after" in result.error and result.raw_sha256 is None
+
+
+def test_a_snapshot_from_the_future_is_unknown(wayback, web):
+    wayback.snapshot_age = -2 * 86400
+    result = ia(wayback).submit(web.url("/page/44"))
+    assert result.status == "unknown" and result.retryable and "future" in result.error
+
+
+def test_the_window_is_configurable(wayback, web):
+    wayback.snapshot_age = 3 * 3600
+    wide = ia(wayback, window=SnapshotWindow(before=4 * 3600, after=60))
+    assert wide.submit(web.url("/page/45")).status == "archived"
+    assert ia(wayback).submit(web.url("/page/45")).status == "stale"  # 30 min by default
+    assert WitnessConfig.from_env({"PROVENANCE_WITNESS_WINDOW": "60,120"}).window == \
+        SnapshotWindow(60, 120)
+    assert WitnessConfig.from_env({"PROVENANCE_WITNESS_WINDOW": "600"}).window == \
+        SnapshotWindow(600, 600)
+    for bad in ("soon", "-5", "1,2,3", "inf", "nan"):
+        with pytest.raises(BadWitnessSpec, match="PROVENANCE_WITNESS_WINDOW"):
+            WitnessConfig.from_env({"PROVENANCE_WITNESS_WINDOW": bad})
+
+
+def test_an_unreadable_memento_datetime_on_the_raw_copy_is_not_a_copy(wayback, web):
+    wayback.raw_memento_datetime = "yesterday, more or less"
+    result = ia(wayback).submit(web.url("/page/46"))
+    assert result.status == "archived" and result.raw_sha256 is None
+    assert "Memento-Datetime" in result.error
+
+
+def test_a_raw_copy_dated_otherwise_is_not_a_copy(wayback, web):
+    wayback.raw_memento_datetime = "Sun, 27 Apr 1997 19:19:25 GMT"  # as the IA writes it
+    result = ia(wayback).submit(web.url("/page/47"))
+    assert result.raw_sha256 is None and "got 19970427191925" in result.error
+
+
+def test_a_memento_datetime_with_an_offset_is_read_in_utc(wayback, web):
+    """The same instant written as +0200 names the same snapshot (and 2 hours off does not)."""
+    url = web.url("/page/48")
+    result = ia(wayback).submit(url)
+    snap = datetime.strptime(wayback.snapshots(url)[0].timestamp, "%Y%m%d%H%M%S")
+    wayback.raw_memento_datetime = format_datetime(
+        snap.replace(tzinfo=timezone(timedelta(hours=2))) + timedelta(hours=2))
+    again = ia(wayback).client.raw(wayback.snapshots(url)[0].timestamp, url)
+    assert again.sha256 == result.raw_sha256 == sha(page_body(48))
+    assert http_date_to_ts("Fri, 24 Nov 2017 17:13:15 +0200") == "20171124151315"
+    assert http_date_to_ts("Fri, 24 Nov 2017 15:13:15 GMT") == "20171124151315"
+    assert http_date_to_ts("not a date") is None
+
+
+def test_a_raw_copy_redirected_to_the_closest_other_snapshot_is_not_a_copy(wayback, web):
+    """The Wayback Machine answers a raw copy it cannot replay with a 302 to the closest
+    snapshot, which may be weeks away (recorded: /web/20171101000000id_/… → 302 to
+    /web/20171124151315id_/…)."""
+    url = web.url("/page/49")
+    client = ia(wayback).client
+    client.save(url)
+    (snap,) = wayback.snapshots(url)
+    with pytest.raises(WitnessError, match=f"got {snap.timestamp}"):
+        client.raw("20171101000000", url)
+
+
+# --- total deadlines and caps at the witness level (issue 9.8, 9.9) -------------------------
+
+def test_a_dripping_save_ends_at_the_request_deadline(wayback, web):
+    wayback.slow("/save/", "drip")
+    began = time.monotonic()
+    result = ia(wayback, total_timeout=1.0).submit(web.url("/page/50"))
+    assert time.monotonic() - began < 6  # 3 tries of 1 s and short backoffs
+    assert result.status == "pending" and result.retryable
+    assert "within 1 s" in result.error and "\n" not in result.error
+
+
+def test_the_whole_submission_has_a_deadline(wayback, web):
+    """Per request 30 s, but one page's submission may take 2 s in all: the dripping save is
+    cut when the page's time is up, not after 3 tries of 30 s."""
+    wayback.slow("/save/", "drip")
+    began = time.monotonic()
+    result = ia(wayback, total_timeout=30.0, submit_deadline=2.0).submit(web.url("/page/51"))
+    assert time.monotonic() - began < 3.5
+    assert result.status == "pending" and result.retryable
+
+
+def test_job_polling_stops_at_the_submission_deadline(wayback, web):
+    wayback.keys = KEYS
+    wayback.job_never_ends = True
+    began = time.monotonic()
+    result = ia(wayback, keys=KEYS, ia_job_deadline=600.0, ia_poll_interval=0.2,
+                submit_deadline=1.5).submit(web.url("/page/52"))
+    assert time.monotonic() - began < 2.5
+    assert result.status == "unknown" and result.retryable and result.job_id
+    assert "allowed for this page ran out" in result.error
+
+
+def test_a_long_retry_after_is_not_waited_out_past_the_submission_deadline(wayback, web):
+    wayback.fail_next(503, path="/save/", retry_after="120")
+    began = time.monotonic()
+    result = ia(wayback, submit_deadline=3.0).submit(web.url("/page/53"))
+    assert time.monotonic() - began < 2
+    assert result.status == "pending" and "503" in result.error
+    assert len(wayback.hits("/save/")) == 1
+
+
+@pytest.mark.parametrize("path,keys", [("/save/", None), ("/save/status/", KEYS),
+                                       ("/web/", None)])
+def test_an_endless_answer_stops_at_the_cap(wayback, web, path, keys):
+    wayback.keys = keys
+    wayback.slow(path, "endless")
+    result = ia(wayback, keys=keys, max_body=1_000_000).submit(web.url("/page/54"))
+    assert "cap" in result.error and "\n" not in result.error
+    assert result.raw_sha256 is None and result.retryable == (path != "/web/")
+    assert len(wayback.hits(path)) == 1  # a flood is not asked for again at once
+
+
+def test_json_answers_have_a_smaller_cap_than_raw_copies(wayback, web):
+    wayback.slow("/cdx/", "endless")
+    witness = ia(wayback)  # raw copies up to 100 MB; a CDX answer far less
+    with pytest.raises(WitnessError, match=f"{API_MAX_BODY}-byte cap"):
+        witness.snapshots(web.url("/page/55"))

@@ -79,3 +79,42 @@ def test_config_from_env_intervals_and_tries():
                         ("PROVENANCE_WITNESS_TRIES", "0")):
         with pytest.raises(BadWitnessSpec, match=name):
             WitnessConfig.from_env({name: value})
+
+
+def test_snapshot_window_places_times_and_parses_its_setting():
+    from datetime import datetime, timedelta, timezone
+
+    from archive.window import BadWindow, SnapshotWindow, Timing, describe
+
+    ours = datetime(2026, 1, 1, 12, tzinfo=timezone.utc)
+    now = ours + timedelta(hours=3)
+    window = SnapshotWindow(before=1800, after=7200)
+    at = [window.place(ours + timedelta(seconds=s), ours, now)
+          for s in (-1801, -1800, 0, 7200, 7201)]
+    assert at == [Timing.BEFORE, Timing.WITHIN, Timing.WITHIN, Timing.WITHIN, Timing.AFTER]
+    assert window.place(now + timedelta(seconds=301), ours, now) is Timing.FUTURE
+    assert SnapshotWindow.parse(" 60 , 120 ") == SnapshotWindow(60, 120)
+    for bad in ("", "x", "1,2,3", "-1", "inf"):
+        with pytest.raises(BadWindow):
+            SnapshotWindow.parse(bad)
+    assert describe(-27 * 365.25 * 86400) == "27 years before"
+    assert describe(3 * 86400 - 1) == "3 days after"
+    assert describe(40) == "40 s after"
+
+
+def test_a_pywb_copy_outside_the_window_is_not_archived(pywb, web):
+    """The window is the witness interface's, not the Internet Archive's: the same for pywb."""
+    from datetime import datetime, timedelta, timezone
+
+    from archive.ratelimit import Backoff
+    from archive.witness import WitnessConfig, open_witness
+
+    config = WitnessConfig(pywb_confirm_deadline=20.0, pywb_confirm_interval=0.2,
+                           backoff=Backoff(tries=2, base=0.05, cap=0.1))
+    witness = open_witness(WitnessSpec.parse(f"pywb={pywb.base}"), config)
+    url = web.url("/page/70")
+    late = witness.submit(url, captured_at=datetime.now(timezone.utc) - timedelta(days=3))
+    assert (late.status, late.retryable, late.raw_sha256) == ("late", False, None)
+    stale = witness.submit(url, captured_at=datetime.now(timezone.utc) + timedelta(hours=3))
+    assert (stale.status, stale.retryable, stale.raw_sha256) == ("stale", True, None)
+    assert "older snapshot" in stale.error and stale.archived_at

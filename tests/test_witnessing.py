@@ -5,6 +5,11 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
 
 import pytest
 from webfixtures import GZIP_HTML, closed_port, page_body
@@ -299,3 +304,188 @@ def test_bad_witness_is_a_usage_error(tmp_path, capsys, spec):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("provenance: ")
     assert not store.exists()
+
+
+# --- a witness's date (issue 9.6): "archived" only within the window of our capture ---------
+
+YEARS_AGO = (datetime.now(timezone.utc) - datetime(1999, 6, 1, tzinfo=timezone.utc)
+             ).total_seconds()
+
+
+def test_a_1999_snapshot_is_recorded_stale_and_retry_asks_for_a_fresh_copy(tmp_path, capsys,
+                                                                           web, ia_env):
+    ia_env.snapshot_age = YEARS_AGO
+    store = str(tmp_path / "ev")
+    code, items, err = run(capsys, "--store", store, "archive", web.url("/page/60"),
+                           "--to", "ia", "--tsa", "none")
+    assert code == 0, err  # the capture is made and kept
+    (w,) = items[0]["witnesses"]
+    assert (w["status"], w["agrees"], w["retryable"]) == ("stale", None, True)
+    assert w["archived_at"].startswith("1999-") and w["witness_sha256"] is None
+    assert w["window_seconds"] == {"before": 1800.0, "after": 7200.0}
+    assert w["offset_seconds"] < -20 * 365 * 86400
+    (line,) = [line for line in err.splitlines() if "witness ia" in line]
+    assert "stale" in line and "older snapshot" in line and "'provenance retry'" in line
+    assert " archived" not in line.replace("archived_at", "")
+    assert main(["--store", store, "check"]) == 0
+    capsys.readouterr()
+
+    ia_env.snapshot_age = 0  # the witness now makes a fresh copy
+    code, items, err = run(capsys, "--store", store, "retry")
+    assert code == 0, err
+    (result,) = [i for i in items if i.get("kind") == "witness"]
+    assert (result["status"], result["agrees"], result["attempt"]) == ("archived", True, 2)
+    assert main(["--store", store, "check"]) == 0
+
+
+def test_same_snapshot_years_ago_with_keys_is_stale(tmp_path, capsys, web, ia_env, monkeypatch):
+    ia_env.keys = ("k", "s")
+    ia_env.same_snapshot = True
+    ia_env.snapshot_age = YEARS_AGO
+    monkeypatch.setenv("IA_ACCESS_KEY", "k")
+    monkeypatch.setenv("IA_SECRET_KEY", "s")
+    store = str(tmp_path / "ev")
+    code, items, err = run(capsys, "--store", store, "archive", web.url("/page/61"),
+                           "--to", "ia", "--tsa", "none")
+    assert code == 0, err
+    (w,) = items[0]["witnesses"]
+    assert (w["status"], w["agrees"]) == ("stale", None) and w["archived_at"][:4] == "1999"
+    code, items, err = run(capsys, "--store", store, "retry")  # still the old one: pending
+    assert code == 1 and [i["status"] for i in items if i.get("kind") == "witness"] == ["stale"]
+
+
+def test_the_window_comes_from_the_environment(tmp_path, capsys, web, ia_env, monkeypatch):
+    ia_env.snapshot_age = 3 * 3600
+    monkeypatch.setenv("PROVENANCE_WITNESS_WINDOW", "14400,600")
+    store = str(tmp_path / "ev")
+    code, items, err = run(capsys, "--store", store, "archive", web.url("/page/62"),
+                           "--to", "ia", "--tsa", "none")
+    assert code == 0, err
+    (w,) = items[0]["witnesses"]
+    assert (w["status"], w["agrees"]) == ("archived", True)
+    assert w["window_seconds"] == {"before": 14400.0, "after": 600.0}
+    monkeypatch.setenv("PROVENANCE_WITNESS_WINDOW", "later")
+    assert main(["--store", store, "archive", web.url("/page/62"), "--to", "ia"]) == 2
+    assert "PROVENANCE_WITNESS_WINDOW" in capsys.readouterr().err
+
+
+def test_check_flags_an_archived_record_outside_its_window(tmp_path, capsys, web, ia_env):
+    """A writer (buggy or forging) that records a 1999 snapshot as archived for today's
+    capture, with a matching hash, is caught by check."""
+    store = str(tmp_path / "ev")
+    assert main(["--store", store, "archive", web.url("/page/63"), "--to", "ia",
+                 "--tsa", "none"]) == 0
+    with Ledger(Store(store)) as ledger:
+        capture = next(ledger.records(kind="capture"))
+        (good,) = ledger.records(kind=WITNESS)
+        forged = dict(good.data, archived_at="1999-06-01T00:00:00Z")
+        record = ledger.append(WITNESS, forged, subject=capture.subject)
+    capsys.readouterr()
+    assert main(["--store", store, "check"]) == 1
+    err = capsys.readouterr().err
+    assert "outside its window" in err and f"{record.seq}" in err
+
+
+# --- deadlines and caps through the CLI, in a child process (issue 9.8, 9.9) -----------------
+
+# The child's own peak: VmHWM, which starts afresh at exec (getrusage's ru_maxrss would also
+# count the forked parent's pages, i.e. pytest's).
+CHILD = """
+import sys
+from provenance.cli import main
+code = main(sys.argv[1:])
+with open("/proc/self/status") as status:
+    peak = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
+print("PEAK_RSS_KB", peak, file=sys.stderr)
+sys.exit(code)
+"""
+
+
+def run_child(tmp_path, ia_env, *argv, keys=False, timeout=120, **extra_env):
+    """``provenance --json ARGV`` in a child process: (exit code, items, stderr, seconds,
+    peak RSS in MB)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("IA_", "PROVENANCE_"))}
+    env.update(PYTHONPATH=os.pathsep.join(sys.path), PROVENANCE_WAYBACK=ia_env.base,
+               PROVENANCE_IA_INTERVAL="0", PROVENANCE_IA_READ_INTERVAL="0",
+               PROVENANCE_WITNESS_TRIES="2", XDG_CONFIG_HOME=str(tmp_path / "no-config"))
+    if keys:
+        env.update(IA_ACCESS_KEY="k", IA_SECRET_KEY="s")
+    env.update(extra_env)
+    began = time.monotonic()
+    child = subprocess.run([sys.executable, "-c", CHILD, "--json", *argv], env=env,
+                           capture_output=True, text=True, timeout=timeout)
+    seconds = time.monotonic() - began
+    peak = int(child.stderr.rsplit("PEAK_RSS_KB", 1)[1].split()[0]) / 1024
+    items = [json.loads(line) for line in child.stdout.splitlines() if line.strip()]
+    return child.returncode, items, child.stderr, seconds, peak
+
+
+SLOW_ENDPOINTS = [("/save/", False), ("/save/status/", True), ("/web/", False)]
+
+
+@pytest.mark.parametrize("path,keys", SLOW_ENDPOINTS)
+def test_a_dripping_witness_cannot_hold_archive_past_its_timeout(tmp_path, web, ia_env, path,
+                                                                 keys):
+    """One byte every 0.5 s never trips a read timeout; with --timeout 2 each witness request
+    still ends within 2 s, two tries each: the run ends in seconds, the capture is kept and
+    the witness says why in one line."""
+    ia_env.keys = ("k", "s") if keys else None
+    ia_env.slow(path, "drip")
+    store = str(tmp_path / "ev")
+    code, items, err, seconds, _ = run_child(
+        tmp_path, ia_env, "--store", store, "archive", web.url("/page/64"), "--to", "ia",
+        "--tsa", "none", "--timeout", "2", keys=keys)
+    assert seconds < 20, err
+    assert code == 0, err
+    (item,) = items
+    assert item["sha256"] and item["warc"]  # the local capture is kept
+    (w,) = item["witnesses"]
+    assert w["agrees"] is None and "within 2 s" in w["error"]
+    assert w["status"] == ("archived" if path == "/web/" else
+                           "unknown" if keys else "pending")
+    (line,) = [line for line in err.splitlines() if "witness ia" in line]
+    assert "within 2 s" in line
+
+
+def test_the_whole_submission_is_bounded_too(tmp_path, web, ia_env):
+    """A job that stays pending, polled every 5 s for up to 10 minutes, is cut at
+    PROVENANCE_WITNESS_DEADLINE."""
+    ia_env.keys = ("k", "s")
+    ia_env.job_never_ends = True
+    store = str(tmp_path / "ev")
+    code, items, err, seconds, _ = run_child(
+        tmp_path, ia_env, "--store", store, "archive", web.url("/page/65"), "--to", "ia",
+        "--tsa", "none", keys=True, timeout=60, PROVENANCE_WITNESS_DEADLINE="3")
+    assert code == 0, err
+    (w,) = items[0]["witnesses"]
+    assert w["status"] == "unknown" and "3 s allowed for this page" in w["error"]
+    assert seconds < 15
+
+
+@pytest.mark.parametrize("path,keys", SLOW_ENDPOINTS)
+def test_an_endless_witness_answer_does_not_exhaust_memory(tmp_path, web, ia_env, path, keys):
+    ia_env.keys = ("k", "s") if keys else None
+    ia_env.slow(path, "endless")
+    store = str(tmp_path / "ev")
+    code, items, err, seconds, peak = run_child(
+        tmp_path, ia_env, "--store", store, "archive", web.url("/page/66"), "--to", "ia",
+        "--tsa", "none", keys=keys)
+    assert code == 0, err
+    (w,) = items[0]["witnesses"]
+    assert w["agrees"] is None and "cap" in w["error"]
+    # About 50 MB for Python and the tool; JSON answers stop at 8 MB, raw copies at 100 MB
+    # (read into memory once)
+    assert peak < (200 if path == "/web/" else 100), peak
+    assert seconds < 60
+
+
+def test_an_endless_cdx_answer_is_a_one_line_error(tmp_path, web, ia_env):
+    ia_env.slow("/cdx/", "endless")
+    store = str(tmp_path / "ev")
+    assert main(["--store", store, "archive", web.url("/page/67"), "--to", "none",
+                 "--tsa", "none"]) == 0
+    code, items, err, seconds, peak = run_child(
+        tmp_path, ia_env, "--store", store, "history", web.url("/page/67"), "--to", "ia")
+    assert code == 0, err
+    assert items[-1]["source"] == "ia" and "cap" in items[-1]["error"]
+    assert peak < 100 and seconds < 60

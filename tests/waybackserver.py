@@ -15,6 +15,16 @@ Knobs: :meth:`fail_next` queues answers such as 429 + Retry-After, 503 or 520 fo
 requests to a path; ``anonymous_status`` answers every anonymous save with e.g. 401 or 429;
 ``keys`` makes SPN2 check the Authorization header; ``tamper`` stores a different body than
 the page served. Every request's arrival time (``time.monotonic``) is kept in ``hits``.
+
+Dates: ``snapshot_age`` (seconds) dates every new snapshot that far in the past, as a
+Wayback Machine that answers a save with a snapshot it already had (its raw copy is served
+at that time too); ``same_snapshot`` makes ``POST /save`` answer SPN2's "The same snapshot
+had been made N ago" with that snapshot's timestamp and no job; ``raw_memento_datetime``
+replaces the raw copy's ``Memento-Datetime`` header.
+
+Adversarial answers: :meth:`slow` makes every request under a path prefix ``drip`` (the whole
+answer, status line included, one byte every ``drip_interval`` seconds) or ``endless`` (a
+``200`` whose body never stops).
 """
 
 from __future__ import annotations
@@ -75,6 +85,11 @@ class _State:
     job_error: str | None = None
     job_never_ends: bool = False
     tamper: bool = False
+    snapshot_age: float = 0.0
+    same_snapshot: bool = False
+    raw_memento_datetime: str | None = None
+    drip_interval: float = 0.5
+    slow_paths: dict[str, str] = field(default_factory=dict)
     snaps: dict[str, list[Snap]] = field(default_factory=dict)
     jobs: dict[str, Job] = field(default_factory=dict)
     failures: dict[str, deque[tuple[int, dict[str, str]]]] = field(default_factory=dict)
@@ -83,6 +98,15 @@ class _State:
 
 def _ts(when: datetime) -> str:
     return when.strftime("%Y%m%d%H%M%S")
+
+
+def describe_age(seconds: float) -> str:
+    """SPN2's wording: ``25 years``, ``3 minutes``."""
+    for unit, size in (("years", 365 * 86400), ("days", 86400), ("hours", 3600),
+                       ("minutes", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)} {unit}"
+    return f"{int(seconds)} seconds"
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -117,7 +141,34 @@ class _Handler(BaseHTTPRequestHandler):
             status, headers = queued
             self._json(status, {"status": "error", "message": f"HTTP {status}"}, headers)
             return True
+        mode = next((m for prefix, m in state.slow_paths.items() if path.startswith(prefix)),
+                    None)
+        if mode is not None:
+            self.close_connection = True
+            try:
+                self._drip() if mode == "drip" else self._endless()
+            except OSError:
+                pass  # the client hung up: what a bounded client does
+            return True
         return False
+
+    def _drip(self) -> None:
+        body = json.dumps({"status": "pending", "message": "x" * 4000}).encode()
+        answer = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                  + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+        for byte in answer:
+            self.wfile.write(bytes([byte]))
+            self.wfile.flush()
+            time.sleep(self.server.state.drip_interval)
+
+    def _endless(self) -> None:
+        when = format_datetime(datetime.now(timezone.utc), usegmt=True)
+        self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                         + f"Memento-Datetime: {when}\r\n".encode()
+                         + b"Connection: close\r\n\r\n" + b'{"status": "pending", "x": "')
+        block = b"x" * 65536
+        while True:
+            self.wfile.write(block)
 
     # -- routes -------------------------------------------------------------------------------
 
@@ -137,6 +188,14 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(400, {"status": "error", "status_ext": "error:invalid-url-syntax",
                              "message": "no url"})
             return
+        if self.server.state.same_snapshot:
+            snap = self.server.capture(url)
+            if snap is not None:
+                ago = describe_age(self.server.state.snapshot_age)
+                self._json(200, {"url": url, "timestamp": snap.timestamp, "message": (
+                    f"The same snapshot had been made {ago} ago. You can make new capture "
+                    "of this URL after 45 minutes.")})
+                return
         job_id = "spn2-" + uuid.uuid4().hex
         with self.server.lock:
             self.server.state.jobs[job_id] = Job(url)
@@ -244,6 +303,8 @@ class _Handler(BaseHTTPRequestHandler):
         when = format_datetime(datetime.strptime(snap.timestamp, "%Y%m%d%H%M%S")
                                .replace(tzinfo=timezone.utc), usegmt=True)
         headers = {"Memento-Datetime": when}
+        if raw and self.server.state.raw_memento_datetime is not None:
+            headers["Memento-Datetime"] = self.server.state.raw_memento_datetime
         if raw:
             if snap.content_encoding:
                 headers["Content-Encoding"] = snap.content_encoding
@@ -291,7 +352,8 @@ class _Server(ThreadingHTTPServer):
                 else body + TAMPER_MARK
         with self.lock:
             existing = self.state.snaps.setdefault(url, [])
-            when = datetime.now(timezone.utc).replace(microsecond=0)
+            when = (datetime.now(timezone.utc).replace(microsecond=0)
+                    - timedelta(seconds=self.state.snapshot_age))
             stamp = _ts(when)
             while any(s.timestamp == stamp for s in existing):
                 when += timedelta(seconds=1)  # one snapshot per URL per second, as in the IA
@@ -321,6 +383,12 @@ class WaybackServer:
         with self._server.lock:
             queue = self.state.failures.setdefault(path, deque())
             queue.extend([(status, headers)] * times)
+
+    def slow(self, prefix: str, mode: str) -> None:
+        """Every request under ``prefix`` answers ``drip`` or ``endless`` (see the module)."""
+        assert mode in ("drip", "endless")
+        with self._server.lock:
+            self.state.slow_paths[prefix] = mode
 
     def hits(self, prefix: str = "/", method: str | None = None) -> list[Hit]:
         with self._server.lock:
