@@ -206,6 +206,12 @@ def cli(capsys, *argv):
         captured.err
 
 
+def split(items):
+    """archive --json: capture lines first, then one ``kind: timestamp`` line per TSA."""
+    return ([i for i in items if i.get("kind") != TIMESTAMP],
+            [i for i in items if i.get("kind") == TIMESTAMP])
+
+
 def timestamp_records(store):
     with Ledger(Store(store)) as ledger:
         return list(ledger.records(kind=TIMESTAMP))
@@ -264,11 +270,16 @@ def test_several_tsas_for_one_record_and_one_down_then_retry(tmp_path, capsys, m
     monkeypatch.setenv("PROVENANCE_TSA_CA", str(tsa_pki.root))
     store = str(tmp_path / "ev")
     with TsaServer(tsa_pki) as other:
-        code, (item,), err = cli(capsys, "--store", store, "archive", web.url("/page/53"),
-                                 "--tsa", tsa.url, "--tsa", other.url)
+        code, items, err = cli(capsys, "--store", store, "archive", web.url("/page/53"),
+                               "--tsa", tsa.url, "--tsa", other.url)
         assert code == 0, err
-        assert sorted((s["tsa"], s["status"]) for s in item["timestamps"]) == sorted(
-            [(tsa.url, "granted"), (other.url, "granted")])
+        (item,), stamps = split(items)
+        assert [(s["tsa"], s["status"]) for s in item["timestamps"]] == [
+            (tsa.url, "queued"), (other.url, "queued")]  # printed before its stamp
+        assert sorted((s["tsa"], s["status"], s["covers"][0]) for s in stamps) == sorted(
+            [(tsa.url, "granted", item["ledger_seq"]),
+             (other.url, "granted", item["ledger_seq"])])
+        assert {s["trust"] for s in stamps} == {"trusted_root"}
         assert (tsa.requests, other.requests) == (1, 1)
         assert cli(capsys, "--store", store, "check")[0] == 0
         bundle = tmp_path / "two.zip"
@@ -286,10 +297,11 @@ def test_several_tsas_for_one_record_and_one_down_then_retry(tmp_path, capsys, m
         assert done.stdout.count("Verification: OK") == 2
 
         other.down = True
-        code, (item,), err = cli(capsys, "--store", store, "archive", web.url("/page/54"),
-                                 "--tsa", tsa.url, "--tsa", other.url)
+        code, items, err = cli(capsys, "--store", store, "archive", web.url("/page/54"),
+                               "--tsa", tsa.url, "--tsa", other.url)
         assert code == 0  # captured; one stamp pending is not a failed capture
-        states = {s["tsa"]: s["status"] for s in item["timestamps"]}
+        (item,), stamps = split(items)
+        states = {s["tsa"]: s["status"] for s in stamps}
         assert states == {tsa.url: "granted", other.url: "pending"}
         assert "'provenance retry'" in err and "503" in err
         assert cli(capsys, "--store", store, "check")[0] == 0
