@@ -104,7 +104,9 @@ class StampData:
         gen_time, files = data.get("gen_time"), data.get("files", [])
         if gen_time is not None and not isinstance(gen_time, str):
             raise MalformedStamp("timestamp record: 'gen_time' is not a time")
-        if not isinstance(files, list) or not all(isinstance(f, dict) for f in files):
+        if not isinstance(files, list) or not all(
+                isinstance(f, dict) and isinstance(f.get("path"), str)
+                and isinstance(f.get("role"), str) for f in files):
             raise MalformedStamp("timestamp record: 'files' is not a list of file entries")
         resolves, algorithm = data.get("resolves"), data.get("algorithm") or SHA256
         if (resolves is not None and not _is_int(resolves)) or not isinstance(algorithm, str):

@@ -318,3 +318,119 @@ def test_several_tsas_for_one_record_and_one_down_then_retry(tmp_path, capsys, m
                 tsa.url: "granted", other.url: "granted"}
         code, results, err = cli(capsys, "--store", store, "retry")
         assert code == 0 and results == [] and "nothing pending" in err
+
+
+# --- trust through archive and check: roots of TSA A, stamp from TSA B ----------------------
+
+@pytest.fixture(scope="module")
+def other_pki(tmp_path_factory):
+    """A second TSA with its own, independent PKI."""
+    from tsaserver import make_pki
+
+    return make_pki(tmp_path_factory.mktemp("other-tsa-pki"))
+
+
+def test_stamp_from_a_tsa_outside_the_given_roots_is_not_trusted(tmp_path, capsys, monkeypatch,
+                                                                 web, tsa_pki, other_pki):
+    from tsaserver import TsaServer
+
+    store = str(tmp_path / "ev")
+    monkeypatch.setenv("PROVENANCE_TSA_CA", str(tsa_pki.root))  # the roots of TSA A
+    with TsaServer(other_pki) as tsa_b:
+        code, items, err = cli(capsys, "--store", store, "archive", web.url("/page/55"),
+                               "--tsa", tsa_b.url)
+    assert code == 0, err  # the capture is kept; the stamp is recorded as untrusted
+    (item,), (line,) = split(items)
+    assert (line["status"], line["trust"]) == ("untrusted", "not_trusted")
+    assert "not trusted: chain does not end in a root from PROVENANCE_TSA_CA" in err
+    (ts,) = timestamp_records(store)
+    assert ts.data["status"] == "untrusted" and "(trusted" not in ts.data["verifier"]
+    with Ledger(Store(store)) as ledger:
+        assert [s["status"] for s in stamps_for(ledger, item["ledger_seq"])] == ["untrusted"]
+        assert open_pending(ledger) == []  # asking B again would not change who signed
+
+    code, found, err = cli(capsys, "--store", store, "check")
+    assert code == 1
+    assert any("not trusted: chain does not end in a root from PROVENANCE_TSA_CA"
+               in p.get("problem", "") for p in found), found
+    monkeypatch.setenv("PROVENANCE_TSA_CA", str(other_pki.root))  # now B's root is trusted
+    assert cli(capsys, "--store", store, "check")[0] == 0
+    monkeypatch.delenv("PROVENANCE_TSA_CA")  # no roots: the token is intact
+    assert cli(capsys, "--store", store, "check")[0] == 0
+
+
+def test_pinned_stamp_is_not_trusted_once_roots_are_given(tmp_path, capsys, monkeypatch, web,
+                                                          tsa_pki, other_pki):
+    """Stamped with no roots set (B's own root pinned), checked later under A's roots."""
+    from tsaserver import TsaServer
+
+    store = str(tmp_path / "ev")
+    monkeypatch.delenv("PROVENANCE_TSA_CA", raising=False)
+    with TsaServer(other_pki) as tsa_b:
+        code, items, err = cli(capsys, "--store", store, "archive", web.url("/page/56"),
+                               "--tsa", tsa_b.url)
+    _, (line,) = split(items)
+    assert (code, line["status"], line["trust"]) == (0, "granted", "pinned_tsa_root"), err
+    assert cli(capsys, "--store", store, "check")[0] == 0
+    monkeypatch.setenv("PROVENANCE_TSA_CA", str(tsa_pki.root))
+    code, found, _ = cli(capsys, "--store", store, "check")
+    assert code == 1 and any("not trusted" in p.get("problem", "") for p in found)
+
+
+@pytest.mark.parametrize("content", [b"", b"not a certificate\n",
+                                     b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"])
+def test_unusable_tsa_ca_is_a_usage_error(tmp_path, capsys, monkeypatch, web, tsa, content):
+    (ca := tmp_path / "roots.pem").write_bytes(content)
+    monkeypatch.setenv("PROVENANCE_TSA_CA", str(ca))
+    code, items, err = cli(capsys, "--store", str(tmp_path / "ev"), "archive",
+                           web.url("/page/57"), "--tsa", tsa.url)
+    assert (code, items) == (2, []) and "PROVENANCE_TSA_CA" in err and "Traceback" not in err
+
+
+# --- crafted but hash-consistent timestamp records: problems, never a traceback -------------
+
+CRAFTED = [
+    ["not", "an", "object"],
+    {"covers": "1", "leaves": ["ab" * 32], "status": "granted", "tsa": "t"},
+    {"covers": ["1"], "leaves": ["ab" * 32], "status": "granted", "tsa": "t"},
+    {"covers": [True], "leaves": ["ab" * 32], "status": "granted", "tsa": "t"},
+    {"covers": [[1]], "leaves": ["ab" * 32], "status": "granted", "tsa": "t"},
+    {"covers": [1], "leaves": ["zz" * 32], "status": "granted", "tsa": "t"},
+    {"covers": [1], "leaves": {"a": 1}, "status": "granted", "tsa": "t"},
+    {"covers": [1, 2], "leaves": ["ab" * 32], "status": "granted", "tsa": "t"},
+    {"covers": [1], "leaves": ["ab" * 32], "status": ["granted"], "tsa": "t"},
+    {"covers": [1], "leaves": ["ab" * 32], "status": "granted", "tsa": {"u": 1}},
+    {"covers": [1], "leaves": ["ab" * 32], "status": "granted", "tsa": "t", "files": {"a": 1}},
+    {"covers": [1], "leaves": ["ab" * 32], "status": "granted", "tsa": "t", "files": [1, "x"]},
+    {"covers": [1], "leaves": ["ab" * 32], "status": "granted", "tsa": "t", "merkle_root": 5},
+    {"covers": [1], "leaves": ["ab" * 32], "status": "granted", "tsa": "t", "gen_time": []},
+    {"covers": [1], "leaves": ["ab" * 32], "status": "pending", "tsa": "t", "resolves": "3"},
+    {"covers": [1], "leaves": ["ab" * 32], "status": "granted", "tsa": "t",
+     "files": [{"role": "timestamp-token", "path": ["x"]}]},
+    {"covers": [1], "leaves": ["ab" * 32], "status": "granted", "tsa": "t",
+     "files": [{"role": "timestamp-token", "path": "../../../etc/passwd"}]},
+]
+
+
+@pytest.mark.parametrize("data", CRAFTED, ids=range(len(CRAFTED)))
+def test_crafted_timestamp_record_is_a_problem_not_a_crash(tmp_path, capsys, data):
+    store, ledger, records = make_records(tmp_path / "s", 1)
+    with ledger:
+        ledger.append_many([(TIMESTAMP, data, None)])  # hash-consistent: the chain is fine
+        found = list(check_timestamps(_ctx(store, ledger)))
+    assert found and {p.seq for p in found} == {records[0].seq + 1}, found
+    if not isinstance(data, dict) or not isinstance(data.get("files"), list) or all(
+            isinstance(f, dict) and isinstance(f.get("path"), str) for f in data["files"]):
+        code, found, err = cli(capsys, "--store", str(store.root), "check")
+        assert code == 1 and "Traceback" not in err, (found, err)
+    # The other readers of timestamp records skip it instead of stopping on it.
+    code, _, err = cli(capsys, "--store", str(store.root), "retry")
+    assert code in (0, 1) and "Traceback" not in err
+    with Ledger(Store(store.root)) as again:
+        unstamped_records(again), stamps_for(again, records[0].seq)  # no exception
+
+
+def unstamped_records(ledger):
+    from provenance.stamping import unstamped
+
+    return unstamped(ledger)
