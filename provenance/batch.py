@@ -8,9 +8,12 @@ every URL anew (a new capture record; nothing is overwritten).
 from __future__ import annotations
 
 import re
+import signal
 import sys
-from collections.abc import Callable, Generator, Iterable
+import threading
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from typing import TextIO
 
 from archive.urls import normalize_url
@@ -93,13 +96,31 @@ def run_batch(capturer: Capturer, urls: list[str], *, jobs: int = 4,
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
                     outcome = future.result()
-                    if on_done is not None:
-                        on_done(outcome)
-                    pending.discard(future)  # only once on_done has returned
+                    with _interrupts_deferred():  # reported once: never half, never twice
+                        if on_done is not None:
+                            on_done(outcome)
+                        pending.discard(future)
                     yield outcome
         except BaseException:  # KeyboardInterrupt, GeneratorExit: report what gets recorded
             _finish_in_flight(pending, on_done)
             raise
+
+
+@contextmanager
+def _interrupts_deferred() -> Iterator[None]:
+    """Hold Ctrl-C back until the block is done (main thread only: signal handlers run
+    there). A SIGINT that comes meanwhile is raised as KeyboardInterrupt right after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
 
 
 def _finish_in_flight(pending: set[Future[CaptureOutcome]],

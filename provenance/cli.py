@@ -226,8 +226,8 @@ def _cmd_archive(args: argparse.Namespace, out: Output) -> int:
                         printer.stamps(queue.add(outcome.record))
             printer.stamps(queue.flush())
         except KeyboardInterrupt:
-            if queue.waiting:
-                out.error(f"{len(queue.waiting)} capture(s) not time-stamped yet: run the "
+            if tsas and printer.unstamped:
+                out.error(f"{len(printer.unstamped)} capture(s) not time-stamped yet: run the "
                           "same command again to stamp them")
             raise
     return EXIT_NEGATIVE if printer.failures or left else EXIT_OK
@@ -243,6 +243,7 @@ class _CapturePrinter:
         self.out = out
         self.queued = [{"tsa": url, "status": "queued", "token": None} for url in tsas]
         self.failures = 0
+        self.unstamped: set[int] = set()  # printed captures whose batch is not stamped yet
 
     def capture(self, outcome: Any) -> None:
         if not outcome.ok:
@@ -254,10 +255,12 @@ class _CapturePrinter:
         _say_witnesses(outcome.url, outcome.witnesses, self.out)
         outcome.timestamps = [dict(q) for q in self.queued]
         self.out.item(outcome.to_json(), _human_capture(outcome))
+        self.unstamped.add(outcome.record.seq)
 
     def stamps(self, stamped: Any) -> None:
         if stamped is None:
             return
+        self.unstamped.difference_update(stamped.covers)
         for line in stamped.lines():
             if line["status"] == "pending":
                 self.out.error(f"time-stamp pending ({line['error']}); "

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import time
 
 import pytest
 import requests
@@ -377,8 +378,9 @@ def test_pinned_stamp_is_not_trusted_once_roots_are_given(tmp_path, capsys, monk
     assert code == 1 and any("not trusted" in p.get("problem", "") for p in found)
 
 
-@pytest.mark.parametrize("content", [b"", b"not a certificate\n",
-                                     b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"])
+@pytest.mark.parametrize("content", [
+    b"", b"not a certificate\n",
+    b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"])
 def test_unusable_tsa_ca_is_a_usage_error(tmp_path, capsys, monkeypatch, web, tsa, content):
     (ca := tmp_path / "roots.pem").write_bytes(content)
     monkeypatch.setenv("PROVENANCE_TSA_CA", str(ca))
@@ -434,3 +436,143 @@ def unstamped_records(ledger):
     from provenance.stamping import unstamped
 
     return unstamped(ledger)
+
+
+# --- kill -9 before the batch was stamped, Ctrl-C mid-batch: through a real subprocess -------
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _slow_page(h):
+    from webfixtures import send
+
+    time.sleep(0.3)
+    n = h.path.rsplit("/", 1)[1]
+    send(h, 200, f"<html><body><article><p>Stamped page {n}</p></article></body></html>"
+         .encode())
+
+
+def archive_argv(store, list_file, tsa_url, jobs=2):
+    import sys
+
+    return [sys.executable, "-m", "provenance", "--json", "--store", str(store), "archive",
+            "-i", str(list_file), "--jobs", str(jobs), "--to", "none", "--tsa", tsa_url]
+
+
+def subprocess_env(**extra):
+    env = {**os.environ, "PYTHONPATH": REPO, **extra}
+    env.pop("PROVENANCE_TSA_CA", None)
+    return env
+
+
+def capture_seqs(store):
+    with Ledger(Store(store)) as ledger:
+        return [r.seq for r in ledger.records(kind="capture")]
+
+
+def granted_cover(store):
+    covered = set()
+    for ts in timestamp_records(store):
+        if ts.data["status"] == GRANTED:
+            covered.update(ts.data["covers"])
+    return covered
+
+
+def test_kill_9_before_the_batch_is_stamped_then_resume_stamps_it(tmp_path, capsys, web,
+                                                                  tsa):
+    import signal
+    import subprocess
+
+    web.add_route("/stamped/", _slow_page)
+    urls = [web.url(f"/stamped/{n}") for n in range(5)]
+    (list_file := tmp_path / "urls.txt").write_text("\n".join(urls) + "\n")
+    store = tmp_path / "ev"
+    argv = archive_argv(store, list_file, tsa.url)
+    tsa.delay = 20.0  # the batch's stamp request hangs: kill -9 comes while it waits
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            env=subprocess_env())
+    printed = []
+    assert proc.stdout is not None
+    for line in proc.stdout:  # each capture is printed as soon as it is recorded
+        printed.append(json.loads(line))
+        if len(printed) == len(urls):
+            break
+    for _ in range(100):  # until the stamp request has reached the TSA
+        if tsa.requests:
+            break
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    proc.stdout.close()
+    assert tsa.requests == 1 and proc.returncode == -signal.SIGKILL
+    assert sorted(p["ledger_seq"] for p in printed) == capture_seqs(store)
+    assert timestamp_records(store) == []  # killed before the stamp was recorded
+
+    # The TSA fails on the rerun: one line says how many are left, exit 1.
+    tsa.delay, tsa.down = 0.0, True
+    code, items, err = cli(capsys, "--store", str(store), "archive", "-i", str(list_file),
+                           "--to", "none", "--tsa", tsa.url)
+    assert code == 1
+    assert [line for line in err.splitlines() if "still missing" in line] == [
+        f"provenance: {len(urls)} time-stamp(s) of captures made before are still missing; "
+        "'provenance retry' asks again"]
+    assert granted_cover(store) == set()
+
+    # The failed rerun left a pending stamp: 'retry' gets it once the TSA is back.
+    tsa.down = False
+    code, results, err = cli(capsys, "--store", str(store), "retry")
+    assert code == 0, err
+    assert granted_cover(store) == set(capture_seqs(store))
+    assert cli(capsys, "--store", str(store), "check")[0] == 0
+
+
+def test_rerun_stamps_captures_left_unstamped(tmp_path, capsys, web, tsa):
+    """The same state as after kill -9 (captures recorded, no stamp), then the rerun with a
+    working TSA: every capture ends up covered by one granted stamp, and check passes."""
+    urls = [web.url(f"/page/{n}") for n in range(60, 64)]
+    (list_file := tmp_path / "urls.txt").write_text("\n".join(urls) + "\n")
+    store = str(tmp_path / "ev")
+    code, items, _ = cli(capsys, "--store", store, "archive", "-i", str(list_file),
+                         "--tsa", "none")
+    assert code == 0 and len(items) == 4
+    code, items, err = cli(capsys, "--store", store, "archive", "-i", str(list_file),
+                           "--tsa", tsa.url)
+    assert code == 0, err
+    captures, stamps = split(items)
+    assert all(c.get("skipped") for c in captures) and len(captures) == 4
+    assert [(s["status"], sorted(s["covers"])) for s in stamps] == [
+        (GRANTED, sorted(c["ledger_seq"] for c in captures))]
+    assert tsa.requests == 1
+    assert granted_cover(store) == set(capture_seqs(store))
+    assert cli(capsys, "--store", store, "check")[0] == 0
+    code, items, _ = cli(capsys, "--store", store, "archive", "-i", str(list_file),
+                         "--tsa", tsa.url)
+    assert code == 0 and split(items)[1] == [] and tsa.requests == 1  # nothing twice
+
+
+def test_ctrl_c_mid_batch_prints_every_recorded_capture(tmp_path, web, tsa):
+    import signal
+    import subprocess
+
+    web.add_route("/stamped/", _slow_page)
+    urls = [web.url(f"/stamped/{n}") for n in range(100, 140)]
+    (list_file := tmp_path / "urls.txt").write_text("\n".join(urls) + "\n")
+    store = tmp_path / "ev"
+    proc = subprocess.Popen(archive_argv(store, list_file, tsa.url, jobs=4),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=subprocess_env())
+    assert proc.stdout is not None
+    first = proc.stdout.readline()  # the first capture is recorded: others are in flight
+    proc.send_signal(signal.SIGINT)
+    rest = proc.stdout.read()  # through the same buffer as the first line
+    err = proc.stderr.read()  # a few lines: no pipe can fill up meanwhile
+    assert proc.wait(timeout=60) == 130, err
+    proc.stdout.close()
+    proc.stderr.close()
+    printed = [json.loads(line) for line in [first, *rest.splitlines()] if line.strip()]
+    assert all("kind" not in p for p in printed)  # interrupted before any batch was stamped
+    recorded = capture_seqs(store)
+    assert 1 <= len(recorded) < len(urls)  # the interrupt really came mid-batch
+    assert sorted(p["ledger_seq"] for p in printed) == recorded, err
+    assert f"{len(recorded)} capture(s) not time-stamped yet" in err.decode()
+    assert "Traceback" not in err.decode()
