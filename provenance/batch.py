@@ -8,13 +8,15 @@ every URL anew (a new capture record; nothing is overwritten).
 from __future__ import annotations
 
 import re
+import signal
 import sys
-from collections.abc import Callable, Iterable, Iterator
+import threading
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from typing import TextIO
 
 from archive.urls import normalize_url
-
 from provenance.capture import CAPTURE, CaptureOutcome, Capturer, capture_json
 from provenance.errors import UsageError
 from provenance.ledger import Ledger
@@ -66,30 +68,68 @@ def already_captured(ledger: Ledger, urls: Iterable[str]) -> dict[str, CaptureOu
 
 def run_batch(capturer: Capturer, urls: list[str], *, jobs: int = 4,
               on_done: Callable[[CaptureOutcome], None] | None = None,
-              batch: str | None = None) -> Iterator[CaptureOutcome]:
+              batch: str | None = None) -> Generator[CaptureOutcome, None, None]:
     """Capture URLs with ``jobs`` at once; yields outcomes as they complete.
 
     At most ``jobs * 2`` URLs are in flight, so a list of a million URLs costs no memory
     and a kill loses at most the captures in flight (which the next run redoes).
+
+    ``on_done`` sees every outcome as soon as it is known, before it is yielded. If the
+    run stops early (Ctrl-C, or the caller closes the generator), URLs not yet started are
+    dropped, the captures already running are finished, and ``on_done`` still sees each
+    of them: a capture that is recorded is always reported. Close the generator
+    (``contextlib.closing``) so that this happens at once, not when it is collected.
     """
     jobs = max(1, jobs)
-    pending: set[Future[CaptureOutcome]] = set()
+    pending: set[Future[CaptureOutcome]] = set()  # submitted, not yet seen by on_done
     todo = iter(urls)
     with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="capture") as pool:
-        while True:
-            while len(pending) < jobs * 2:
-                url = next(todo, None)
-                if url is None:
-                    break
-                pending.add(pool.submit(capturer.capture_one, url, batch=batch))
-            if not pending:
-                return
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                outcome = future.result()
-                if on_done is not None:
-                    on_done(outcome)
-                yield outcome
+        try:
+            while True:
+                while len(pending) < jobs * 2:
+                    url = next(todo, None)
+                    if url is None:
+                        break
+                    pending.add(pool.submit(capturer.capture_one, url, batch=batch))
+                if not pending:
+                    return
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    outcome = future.result()
+                    with _interrupts_deferred():  # reported once: never half, never twice
+                        if on_done is not None:
+                            on_done(outcome)
+                        pending.discard(future)
+                    yield outcome
+        except BaseException:  # KeyboardInterrupt, GeneratorExit: report what gets recorded
+            _finish_in_flight(pending, on_done)
+            raise
+
+
+@contextmanager
+def _interrupts_deferred() -> Iterator[None]:
+    """Hold Ctrl-C back until the block is done (main thread only: signal handlers run
+    there). A SIGINT that comes meanwhile is raised as KeyboardInterrupt right after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
+
+
+def _finish_in_flight(pending: set[Future[CaptureOutcome]],
+                      on_done: Callable[[CaptureOutcome], None] | None) -> None:
+    """Drop what has not started; wait for the captures running now and report each."""
+    running = {future for future in pending if not future.cancel()}
+    for future in wait(running).done:
+        if future.exception() is None and on_done is not None:
+            on_done(future.result())
 
 
 __all__ = ["already_captured", "capture_json", "read_url_list", "run_batch", "validate_urls"]

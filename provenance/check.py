@@ -20,7 +20,14 @@ from provenance.anchoring import Anchoring, StampRow, anchoring
 from provenance.errors import StoreError
 from provenance.hashing import is_sha256_hex, record_hash, sha256_file
 from provenance.ledger import FORMAT_VERSION, GENESIS, Ledger
-from provenance.stamping import TIMESTAMP, TOKEN_ROLE, check_timestamps, trust_roots_from_env
+from provenance.stamping import (
+    TIMESTAMP,
+    TOKEN_ROLE,
+    MalformedStamp,
+    StampData,
+    check_timestamps,
+    trust_roots_from_env,
+)
 from provenance.store import DAMAGED, HEAD_FILE, LEDGER_FILE, Store
 
 
@@ -367,9 +374,16 @@ def _anchoring(ctx: CheckContext, problems: list[Problem], *, trusted: bool) -> 
         return Anchoring(len(ctx.rows))
     with_problems = {p.seq for p in problems if p.seq is not None}
     broken = [p.seq for p in problems if p.seq is not None and p.what.startswith(_CHAIN_WORDS)]
-    stamps = [StampRow(row.seq, row.parsed["data"]["status"], row.parsed["data"]["covers"],
-                       _token_path(row.parsed["data"]["files"]))
-              for row in ctx.rows if row.kind == TIMESTAMP and row.parsed is not None]
+    stamps = []
+    for row in ctx.rows:
+        if row.kind != TIMESTAMP or row.parsed is None:
+            continue
+        try:
+            data = StampData.parse(row.parsed.get("data"))
+        except MalformedStamp:
+            continue  # reported by check_timestamps; a crafted stamp anchors nothing
+        stamps.append(StampRow(row.seq, data.status, list(data.covers),
+                               _token_path(list(data.files))))
     verified = {row.seq for row in ctx.rows
                 if row.parsed is not None and row.seq not in with_problems}
     return anchoring(ctx.store, len(ctx.rows), stamps, verified=verified,

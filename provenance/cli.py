@@ -10,8 +10,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from collections.abc import Sequence
+from contextlib import closing
 from typing import Any
 
 from archive.errors import ArchiveError, BadUrl
@@ -177,13 +177,17 @@ def _cmd_archive(args: argparse.Namespace, out: Output) -> int:
     from provenance.batch import already_captured, run_batch
     from provenance.capture import Capturer
     from provenance.changes import compile_ignore
+    from provenance.stamping import StampQueue, stamp_missing, trust_roots_from_env
 
     urls = urls_from(args)  # every URL is checked before anything is written
     specs = _witness_specs(args.to)
     tsas = _tsa_urls(args.tsa)
+    roots = trust_roots_from_env() if tsas else []
     ignore = compile_ignore(args.ignore)
 
     store, ledger = _open_store(args)
+    printer = _CapturePrinter(out, tsas)
+    left = 0  # resumed captures still without a time-stamp
     with ledger:
         todo = urls
         if args.input and not args.again:
@@ -200,35 +204,84 @@ def _cmd_archive(args: argparse.Namespace, out: Output) -> int:
             if done:
                 out.say(f"resuming: {len(done)} of {len(urls)} URLs already captured, "
                         f"{len(todo)} to go")
+            # A run killed between recording captures and stamping their batch: stamp now.
+            records = [o.record for o in done.values() if o.record is not None]
+            for stamped in stamp_missing(ledger, store, records, tsas, timeout=args.timeout,
+                                         roots=roots):
+                left += stamped.unstamped
+                printer.stamps(stamped)
+            if left:
+                out.error(f"{left} time-stamp(s) of captures made before are still missing; "
+                          "'provenance retry' asks again")
         fetcher = Fetcher(read_timeout=args.timeout, max_bytes=args.max_bytes)
-        capturer = Capturer(store, ledger, fetcher,
-                            witness_step=_witness_step(specs, args.timeout), ignore=ignore)
-        failures = 0
-        outcomes = run_batch(capturer, todo, jobs=args.jobs)
-        unstamped: list[Any] = []  # stamped together: one TSA request per 1,000 captures
-        first_unstamped = 0.0
-        for outcome in out.progress(outcomes, total=len(todo), desc="capturing"):
-            if not outcome.ok:
-                failures += 1
-                out.error(f"{outcome.url}: {outcome.error}")
-                if out.json_mode:
-                    out.item(outcome.to_json())
-                continue
-            _say_witnesses(outcome.url, outcome.witnesses, out)
-            if not unstamped:
-                first_unstamped = time.monotonic()
-            unstamped.append(outcome)
-            # Without a TSA each capture is reported as soon as it is recorded; with one, a
-            # batch shares one request but never waits longer than STAMP_WAIT seconds.
-            if (not tsas or len(unstamped) >= STAMP_BATCH
-                    or time.monotonic() - first_unstamped >= STAMP_WAIT):
-                _stamp_and_print(store, ledger, unstamped, tsas, args, out)
-        _stamp_and_print(store, ledger, unstamped, tsas, args, out)
-    return EXIT_NEGATIVE if failures else EXIT_OK
+        capturer = Capturer(store, ledger, fetcher, witness_step=_witness_step(specs, args.timeout),
+                            ignore=ignore)
+        queue = StampQueue(ledger, store, tsas, timeout=args.timeout, roots=roots,
+                           batch=STAMP_BATCH)
+        try:
+            # Each capture is printed as soon as it is recorded (on_done, also for those
+            # still running when Ctrl-C comes); the shared stamp is printed after it.
+            with closing(run_batch(capturer, todo, jobs=args.jobs,
+                                   on_done=printer.capture)) as outcomes:
+                for outcome in out.progress(outcomes, total=len(todo), desc="capturing"):
+                    if outcome.record is not None:
+                        printer.stamps(queue.add(outcome.record))
+            printer.stamps(queue.flush())
+        except KeyboardInterrupt:
+            if tsas and printer.unstamped:
+                out.error(f"{len(printer.unstamped)} capture(s) not time-stamped yet: run the "
+                          "same command again to stamp them")
+            raise
+    return EXIT_NEGATIVE if printer.failures or left else EXIT_OK
 
 
 STAMP_BATCH = 1000
-STAMP_WAIT = 30.0
+
+
+class _CapturePrinter:
+    """Prints each capture the moment it is recorded, and each batch stamp after it."""
+
+    def __init__(self, out: Output, tsas: list[str]) -> None:
+        self.out = out
+        self.queued = [{"tsa": url, "status": "queued", "token": None} for url in tsas]
+        self.failures = 0
+        self.unstamped: set[int] = set()  # printed captures whose batch is not stamped yet
+
+    def capture(self, outcome: Any) -> None:
+        if not outcome.ok:
+            self.failures += 1
+            self.out.error(f"{outcome.url}: {outcome.error}")
+            if self.out.json_mode:
+                self.out.item(outcome.to_json())
+            return
+        _say_witnesses(outcome.url, outcome.witnesses, self.out)
+        outcome.timestamps = [dict(q) for q in self.queued]
+        self.out.item(outcome.to_json(), _human_capture(outcome))
+        self.unstamped.add(outcome.record.seq)
+
+    def stamps(self, stamped: Any) -> None:
+        if stamped is None:
+            return
+        self.unstamped.difference_update(stamped.covers)
+        for line in stamped.lines():
+            if line["status"] == "pending":
+                self.out.error(f"time-stamp pending ({line['error']}); "
+                               "'provenance retry' asks again")
+            elif line["status"] != "granted":
+                self.out.error(f"time-stamp from {line['tsa']} {line['error']}")
+            covers = line["covers"]
+            self.out.item(line, f"time-stamp #{line['seq']} from {line['tsa']}: "
+                          f"{line['status']} ({_trust_words(line)}), "
+                          f"{len(covers)} record(s) #{covers[0]}..#{covers[-1]}")
+
+
+def _trust_words(line: dict[str, Any]) -> str:
+    from provenance.timestamp import Trust
+
+    try:
+        return Trust(line.get("trust")).words
+    except ValueError:
+        return str(line.get("error") or "no token")
 
 
 def _witness_config(timeout: float) -> Any:
@@ -266,26 +319,6 @@ def _say_witnesses(url: str, witnesses: list[dict[str, Any]], out: Output) -> No
                       f"(sha256 {w['witness_sha256']}) at {w['url']}")
         elif w["error"]:
             out.error(f"{url}: witness {w['name']}: {w['error']}")
-
-
-def _stamp_and_print(store: Store, ledger: Ledger, outcomes: list[Any], tsas: list[str],
-                     args: argparse.Namespace, out: Output) -> None:
-    """Time-stamp the captures (a Merkle root if several), then print them; empties the list."""
-    from provenance.stamping import stamp, trust_roots_from_env
-
-    if outcomes and tsas:
-        results = stamp(ledger, store, [o.record for o in outcomes], tsas,
-                        timeout=args.timeout, roots=trust_roots_from_env())
-        for result in results:
-            if result["status"] != "granted":
-                out.error(f"time-stamp pending ({result['error']}); "
-                          "'provenance retry' asks again")
-        for outcome in outcomes:
-            outcome.timestamps = [{"tsa": r["tsa"], "status": r["status"], "token": r["token"],
-                                   "gen_time": r["gen_time"]} for r in results]
-    for outcome in outcomes:
-        out.item(outcome.to_json(), _human_capture(outcome))
-    outcomes.clear()
 
 
 def _human_capture(outcome: Any) -> str:

@@ -10,23 +10,32 @@ Every attempt is a ``timestamp`` record in the ledger, naming the records it cov
 
     {"covers": [seq...], "leaves": [record hash...], "method": "record" | "merkle",
      "merkle_root": hex | null, "tree_size": n, "tsa": url,
-     "status": "granted" | "pending", "algorithm": "sha256", "imprint": hex,
+     "status": "granted" | "untrusted" | "pending", "trust": Trust value,
+     "algorithm": "sha256", "imprint": hex,
      "gen_time", "serial", "tsa_name", "verifier", "error", "resolves": seq | null,
      "files": [token (.tsr, the TSA's reply as received), TSA certificates (.pem),
                merkle proofs (.json)]}
 
 A TSA that fails leaves a ``pending`` record (with its one-line error); a later
-:func:`retry_pending_stamps` appends a record that ``resolves`` it. Records are never
-updated. :func:`check_timestamps` is the ``check`` step for all of this.
+:func:`retry_pending_stamps` appends a record that ``resolves`` it. With trusted roots set
+(``PROVENANCE_TSA_CA``), a reply that verifies but whose chain ends in none of them is kept
+as ``untrusted`` (the token is still evidence of integrity; retrying would not change who
+signed it). Records are never updated. Every reader parses a record through
+:meth:`StampData.parse` first, so a crafted record is a reported problem, not a crash.
+:func:`check_timestamps` is the ``check`` step for all of this.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+import os
+import re
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from provenance.errors import StoreError, TimestampError
+from provenance.errors import StoreError, TimestampError, UsageError
 from provenance.hashing import RECORD_PREFIX, canonical_json
 from provenance.ledger import Ledger, Record
 from provenance.merkle import MerkleTree, verify_inclusion
@@ -34,6 +43,8 @@ from provenance.store import Store
 from provenance.timestamp import (
     DEFAULT_TIMEOUT,
     SHA256,
+    Trust,
+    Verification,
     certificates_pem,
     load_certificates,
     request_timestamp,
@@ -41,10 +52,80 @@ from provenance.timestamp import (
 )
 
 TIMESTAMP = "timestamp"
-GRANTED, PENDING = "granted", "pending"
+GRANTED, PENDING, UNTRUSTED = "granted", "pending", "untrusted"
+STATUSES = (GRANTED, PENDING, UNTRUSTED)
 TOKEN_ROLE, CERTS_ROLE, PROOFS_ROLE = "timestamp-token", "tsa-certificates", "merkle-proofs"
 TSA_ENV = "PROVENANCE_TSA"
 TSA_CA_ENV = "PROVENANCE_TSA_CA"
+NOT_TRUSTED_WORDS = f"not trusted: chain does not end in a root from {TSA_CA_ENV}"
+_HASH = re.compile(r"[0-9a-f]{64}")
+
+
+class MalformedStamp(ValueError):
+    """A timestamp record whose fields do not have the shape this module writes."""
+
+
+@dataclass(frozen=True)
+class StampData:
+    """A ``timestamp`` record's payload, with every field's type checked.
+
+    A record can be hash-consistent and still crafted (a list where an object belongs, a
+    string ``seq``, leaves that are not hex): :meth:`parse` refuses it with one line.
+    """
+
+    covers: tuple[int, ...]
+    leaves: tuple[str, ...]
+    status: str
+    tsa: str
+    merkle_root: str | None
+    gen_time: str | None
+    files: tuple[dict[str, Any], ...]
+    resolves: int | None
+    algorithm: str
+
+    @classmethod
+    def parse(cls, data: Any) -> StampData:
+        if not isinstance(data, dict):
+            raise MalformedStamp("timestamp record: its data is not an object")
+        covers, leaves = data.get("covers"), data.get("leaves")
+        if not isinstance(covers, list) or not covers or not all(_is_int(c) for c in covers):
+            raise MalformedStamp("timestamp record: 'covers' is not a list of record numbers")
+        if not isinstance(leaves, list) or not all(
+                isinstance(h, str) and _HASH.fullmatch(h) for h in leaves):
+            raise MalformedStamp("timestamp record: 'leaves' is not a list of SHA-256 hashes")
+        if len(covers) != len(leaves):
+            raise MalformedStamp("timestamp record: covered records and leaf hashes differ")
+        status, tsa = data.get("status"), data.get("tsa")
+        if status not in STATUSES or not isinstance(tsa, str):
+            raise MalformedStamp("timestamp record: 'status' or 'tsa' is not valid")
+        root = data.get("merkle_root")
+        if root is not None and not (isinstance(root, str) and _HASH.fullmatch(root)):
+            raise MalformedStamp("timestamp record: 'merkle_root' is not a SHA-256 hash")
+        gen_time, files = data.get("gen_time"), data.get("files", [])
+        if gen_time is not None and not isinstance(gen_time, str):
+            raise MalformedStamp("timestamp record: 'gen_time' is not a time")
+        if not isinstance(files, list) or not all(
+                isinstance(f, dict) and isinstance(f.get("path"), str)
+                and isinstance(f.get("role"), str) for f in files):
+            raise MalformedStamp("timestamp record: 'files' is not a list of file entries")
+        resolves, algorithm = data.get("resolves"), data.get("algorithm") or SHA256
+        if (resolves is not None and not _is_int(resolves)) or not isinstance(algorithm, str):
+            raise MalformedStamp("timestamp record: 'resolves' or 'algorithm' is not valid")
+        return cls(tuple(covers), tuple(leaves), status, tsa, root, gen_time, tuple(files),
+                   resolves, algorithm)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def stamp_records(ledger: Ledger) -> Iterator[tuple[Record, StampData]]:
+    """Every well-formed timestamp record (``check`` reports the others)."""
+    for record in ledger.records(kind=TIMESTAMP):
+        try:
+            yield record, StampData.parse(record.data)
+        except MalformedStamp:
+            continue
 
 
 def stamped_message(leaves: Sequence[str], bodies: Sequence[str] | None = None) -> bytes:
@@ -97,8 +178,9 @@ def stamp(
     for url in tsas:
         data = dict(base, tsa=url, resolves=(resolves or {}).get(url))
         try:
+            # Integrity first (the TSA's own chain); then who vouches for it, against roots.
             result = request_timestamp(url, message, algorithm=algorithm, session=session,
-                                       timeout=timeout, roots=roots)
+                                       timeout=timeout)
         except TimestampError as exc:
             data.update(status=PENDING, error=str(exc), files=[])
             items.append(data)
@@ -111,38 +193,51 @@ def stamp(
             files.append(certs.to_json())
         if proofs_file is not None:
             files.append(proofs_file.to_json())
-        v = result.verification
-        data.update(status=GRANTED, error=None, imprint=v.imprint, gen_time=v.gen_time,
-                    serial=v.serial, tsa_name=v.tsa_name, verifier=v.how, files=files)
+        v = _trust(result.reply, message, result.nonce, roots, result.verification)
+        trusted = v.passed is True
+        data.update(status=GRANTED if trusted else UNTRUSTED,
+                    error=None if trusted else NOT_TRUSTED_WORDS, trust=v.trust.value,
+                    imprint=v.imprint, gen_time=v.gen_time, serial=v.serial,
+                    tsa_name=v.tsa_name, verifier=v.how, files=files)
         items.append(data)
     written = ledger.append_many([(TIMESTAMP, d, None) for d in items])
     return [_summary(rec) for rec in written]
 
 
+def _trust(reply: bytes, message: bytes, nonce: int | None, roots: Sequence[bytes],
+           verification: Verification) -> Verification:
+    """The verification that decides the record's status: against the trusted roots if
+    any are set (passed only if the chain ends in one), else the TSA's own chain."""
+    if not roots:
+        return verification
+    return verify_token(reply, message=message, nonce=nonce, roots=roots)
+
+
 def _summary(record: Record) -> dict[str, Any]:
-    data = record.data
-    token = next((f["path"] for f in record.files if f.get("role") == TOKEN_ROLE), None)
+    data = record.data if isinstance(record.data, dict) else {}
+    token = next((f.get("path") for f in record.files
+                  if isinstance(f, dict) and f.get("role") == TOKEN_ROLE), None)
     return {"tsa": data.get("tsa"), "status": data.get("status"), "token": token,
-            "error": data.get("error"), "seq": record.seq, "gen_time": data.get("gen_time")}
+            "error": data.get("error"), "seq": record.seq, "gen_time": data.get("gen_time"),
+            "trust": data.get("trust")}
 
 
 def stamps_for(ledger: Ledger, seq: int) -> list[dict[str, Any]]:
     """The contract's ``timestamps`` list for one record: the latest state per TSA."""
     latest: dict[str, dict[str, Any]] = {}
-    for record in ledger.records(kind=TIMESTAMP):
-        if seq in record.data.get("covers", []):
-            latest[str(record.data.get("tsa"))] = _summary(record)
+    for record, parsed in stamp_records(ledger):
+        if seq in parsed.covers:
+            latest[parsed.tsa] = _summary(record)
     return list(latest.values())
 
 
 def open_pending(ledger: Ledger) -> list[Record]:
     """``pending`` timestamp records that no later record resolves."""
     pending: dict[int, Record] = {}
-    for record in ledger.records(kind=TIMESTAMP):
-        resolved = record.data.get("resolves")
-        if isinstance(resolved, int):
-            pending.pop(resolved, None)
-        if record.data.get("status") == PENDING:
+    for record, parsed in stamp_records(ledger):
+        if parsed.resolves is not None:
+            pending.pop(parsed.resolves, None)
+        if parsed.status == PENDING:
             pending[record.seq] = record
     return list(pending.values())
 
@@ -154,15 +249,15 @@ def retry_pending_stamps(
     """Ask again for every pending stamp (from its own TSA, or only those in ``tsas``)."""
     results: list[dict[str, Any]] = []
     for record in open_pending(ledger):
-        url = str(record.data.get("tsa"))
-        if tsas is not None and url not in tsas:
+        parsed = StampData.parse(record.data)
+        if tsas is not None and parsed.tsa not in tsas:
             continue
-        covered = [ledger.get(int(seq)) for seq in record.data.get("covers", [])]
+        covered = [ledger.get(seq) for seq in parsed.covers]
         if any(c is None for c in covered):
             continue
-        results += stamp(ledger, store, [c for c in covered if c is not None], [url], session,
-                         timeout=timeout, algorithm=str(record.data.get("algorithm") or SHA256),
-                         roots=roots, resolves={url: record.seq})
+        results += stamp(ledger, store, [c for c in covered if c is not None], [parsed.tsa],
+                         session, timeout=timeout, algorithm=parsed.algorithm, roots=roots,
+                         resolves={parsed.tsa: record.seq})
     return results
 
 
@@ -174,8 +269,8 @@ def unstamped(ledger: Ledger, kinds: Sequence[str] = STAMPED_KINDS) -> list[Reco
     """Records of ``kinds`` that no time-stamp record covers, granted or pending (made
     with ``--tsa none``, or before any TSA was set)."""
     covered: set[int] = set()
-    for record in ledger.records(kind=TIMESTAMP):
-        covered.update(int(seq) for seq in record.data.get("covers", []))
+    for _, parsed in stamp_records(ledger):
+        covered.update(parsed.covers)
     return [r for r in ledger.records() if r.kind in kinds and r.seq not in covered]
 
 
@@ -194,25 +289,119 @@ def stamp_unstamped(
     return results
 
 
+def stamp_missing(
+    ledger: Ledger, store: Store, records: Sequence[Record], tsas: Sequence[str],
+    session: Any = None, *, timeout: float = DEFAULT_TIMEOUT, roots: Sequence[bytes] = (),
+    batch: int = BATCH,
+) -> list[BatchStamps]:
+    """Resume: stamp each of ``records`` that no stamp from a TSA in ``tsas`` covers yet
+    (granted, untrusted or pending), ``batch`` records per request.
+
+    A run killed after its captures were recorded but before their batch was stamped
+    leaves them so; the rerun of the same command finds them here.
+    """
+    covered: dict[str, set[int]] = {url: set() for url in tsas}
+    for _, parsed in stamp_records(ledger):
+        if parsed.tsa in covered:
+            covered[parsed.tsa].update(parsed.covers)
+    done: list[BatchStamps] = []
+    for url in tsas:
+        missing = [r for r in records if r.seq not in covered[url]]
+        for start in range(0, len(missing), batch):
+            chunk = missing[start:start + batch]
+            results = stamp(ledger, store, chunk, [url], session, timeout=timeout, roots=roots)
+            done.append(BatchStamps(tuple(r.seq for r in chunk), results))
+    return done
+
+
+@dataclass(frozen=True)
+class BatchStamps:
+    """The stamps (one per TSA, see :func:`stamp`) over one batch of records."""
+
+    covers: tuple[int, ...]
+    results: list[dict[str, Any]]
+
+    def lines(self) -> list[dict[str, Any]]:
+        """What ``archive --json`` prints for it: one ``{"kind": "timestamp"}`` per TSA."""
+        return [{"kind": TIMESTAMP, **r, "covers": list(self.covers)} for r in self.results]
+
+    @property
+    def unstamped(self) -> int:
+        """How many records this batch left without a granted stamp (counted per TSA)."""
+        return len(self.covers) * sum(r["status"] != GRANTED for r in self.results)
+
+
+STAMP_WAIT = 30.0  # seconds a capture waits for its batch's shared time-stamp, at most
+
+
+class StampQueue:
+    """Records waiting to share one time-stamp request per TSA.
+
+    :meth:`add` stamps the batch once ``batch`` records wait or the oldest has waited
+    ``wait`` seconds; :meth:`flush` stamps what is left. Records are printed by the caller
+    as soon as they are recorded, never held back for their stamp.
+    """
+
+    def __init__(self, ledger: Ledger, store: Store, tsas: Sequence[str], *,
+                 timeout: float = DEFAULT_TIMEOUT, roots: Sequence[bytes] = (),
+                 batch: int = BATCH, wait: float = STAMP_WAIT,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.ledger, self.store, self.tsas = ledger, store, list(tsas)
+        self.timeout, self.roots, self.batch, self.wait = timeout, list(roots), batch, wait
+        self.clock = clock
+        self.waiting: list[Record] = []
+        self.since = 0.0
+
+    def add(self, record: Record) -> BatchStamps | None:
+        if not self.tsas:
+            return None
+        if not self.waiting:
+            self.since = self.clock()
+        self.waiting.append(record)
+        if len(self.waiting) >= self.batch or self.clock() - self.since >= self.wait:
+            return self.flush()
+        return None
+
+    def flush(self) -> BatchStamps | None:
+        if not self.waiting or not self.tsas:
+            return None
+        records, self.waiting = self.waiting, []
+        results = stamp(self.ledger, self.store, records, self.tsas, timeout=self.timeout,
+                        roots=self.roots)
+        return BatchStamps(tuple(r.seq for r in records), results)
+
+
 def trust_roots_from_env(environ: dict[str, str] | None = None) -> list[bytes]:
-    """Trusted TSA roots from ``$PROVENANCE_TSA_CA`` (a PEM file), if set."""
-    import os
+    """Trusted TSA roots from ``$PROVENANCE_TSA_CA`` (a PEM file), if set.
+
+    A file that holds no readable certificate is a usage error: silently trusting nothing
+    (or everything) because of a typo is what a user must never get.
+    """
+    from cryptography import x509
 
     path = (environ if environ is not None else os.environ).get(TSA_CA_ENV)
     if not path:
         return []
     try:
         with open(path, "rb") as handle:
-            return load_certificates(handle.read())
+            roots = load_certificates(handle.read())
+        for der in roots:
+            x509.load_der_x509_certificate(der)
     except OSError as exc:
-        raise TimestampError(f"cannot read TSA trust roots {path}: {exc.strerror}") from None
+        raise UsageError(f"cannot read {TSA_CA_ENV} {path}: {exc.strerror}") from None
+    except (TimestampError, ValueError):
+        raise UsageError(f"{TSA_CA_ENV} {path} is not a PEM file of certificates") from None
+    if not roots:
+        raise UsageError(f"{TSA_CA_ENV} {path} holds no certificate")
+    return roots
 
 
 # --- check --------------------------------------------------------------------------------
 
 def check_timestamps(ctx: Any) -> Iterator[Any]:
-    """``check`` step: every granted token's signature, that it covers the recorded hash or
-    Merkle root, that the root is the tree of the covered records, and every proof."""
+    """``check`` step: every kept token's signature, that it covers the recorded hash or
+    Merkle root, that the root is the tree of the covered records, every proof, and, with
+    ``PROVENANCE_TSA_CA`` set, that each token's chain ends in one of those roots."""
     from provenance.check import Problem
 
     by_seq = {row.seq: row for row in ctx.rows}
@@ -220,31 +409,31 @@ def check_timestamps(ctx: Any) -> Iterator[Any]:
     for row in ctx.rows:
         if row.kind != TIMESTAMP or row.parsed is None:
             continue
-        data = row.parsed.get("data") or {}
-        if data.get("status") != GRANTED:
+        try:
+            data = StampData.parse(row.parsed.get("data"))
+        except MalformedStamp as exc:
+            yield Problem(str(exc), row.seq)
+            continue
+        if data.status == PENDING:
             continue
         yield from _check_one(ctx.store, row.seq, data, by_seq, roots, Problem)
 
 
-def _read(store: Store, files: list[dict[str, Any]], role: str) -> tuple[bytes | None, str | None]:
-    entry = next((f for f in files if isinstance(f, dict) and f.get("role") == role), None)
+def _read(store: Store, files: Sequence[dict[str, Any]], role: str
+          ) -> tuple[bytes | None, str | None]:
+    entry = next((f for f in files if f.get("role") == role), None)
     if entry is None:
         return None, None
     try:
         return store.path(str(entry.get("path"))).read_bytes(), str(entry.get("path"))
-    except (OSError, StoreError):
+    except (OSError, StoreError, ValueError):
         return None, str(entry.get("path"))
 
 
-def _check_one(store: Store, seq: int, data: dict[str, Any], by_seq: dict[int, Any],
+def _check_one(store: Store, seq: int, data: StampData, by_seq: dict[int, Any],
                roots: list[bytes], problem: Any) -> Iterator[Any]:
-    files = data.get("files") or []
-    covers, leaves = data.get("covers") or [], data.get("leaves") or []
-    if len(covers) != len(leaves) or not covers:
-        yield problem("timestamp record: covered records and leaf hashes differ", seq)
-        return
     bodies = []
-    for covered, leaf in zip(covers, leaves, strict=True):
+    for covered, leaf in zip(data.covers, data.leaves, strict=True):
         row = by_seq.get(covered)
         if row is None:
             yield problem(f"timestamp covers record {covered}, which is missing", seq)
@@ -253,17 +442,18 @@ def _check_one(store: Store, seq: int, data: dict[str, Any], by_seq: dict[int, A
             yield problem(f"record {covered} is not the record that was time-stamped", seq,
                           expected=leaf, found=row.record_hash)
         bodies.append(row.body)
-    token, token_path = _read(store, files, TOKEN_ROLE)
+    token, token_path = _read(store, data.files, TOKEN_ROLE)
     if token is None:
         yield problem("time-stamp token is missing", seq, token_path)
         return
+    leaves = list(data.leaves)
     if len(leaves) > 1:
         tree = MerkleTree([bytes.fromhex(h) for h in leaves])
-        if tree.root.hex() != data.get("merkle_root"):
+        if tree.root.hex() != data.merkle_root:
             yield problem("Merkle root is not the root of the covered records", seq,
-                          expected=data.get("merkle_root"), found=tree.root.hex())
-        yield from _check_proofs(store, seq, files, leaves, tree.root, problem)
-    certs_pem, _ = _read(store, files, CERTS_ROLE)
+                          expected=data.merkle_root, found=tree.root.hex())
+        yield from _check_proofs(store, seq, data.files, leaves, tree.root, problem)
+    certs_pem, _ = _read(store, data.files, CERTS_ROLE)
     try:
         certs = load_certificates(certs_pem) if certs_pem else []
     except TimestampError as exc:
@@ -271,17 +461,19 @@ def _check_one(store: Store, seq: int, data: dict[str, Any], by_seq: dict[int, A
         return
     message = stamped_message(leaves, bodies)
     result = verify_token(token, message=message, certs=certs, roots=roots)
-    if result.passed is False:
+    if result.trust is Trust.NOT_TRUSTED:
+        yield problem(f"time-stamp from {data.tsa} {NOT_TRUSTED_WORDS}", seq, token_path)
+    elif result.passed is False:
         yield problem(f"time-stamp token does not verify: {result.reason}", seq, token_path)
     elif result.passed is None:
         yield problem(f"time-stamp token could not be checked: {result.reason}", seq,
                       token_path)
-    elif result.gen_time != data.get("gen_time"):
+    elif result.gen_time != data.gen_time:
         yield problem("time-stamp time differs from the recorded time", seq, token_path,
-                      expected=data.get("gen_time"), found=result.gen_time)
+                      expected=data.gen_time, found=result.gen_time)
 
 
-def _check_proofs(store: Store, seq: int, files: list[dict[str, Any]], leaves: list[str],
+def _check_proofs(store: Store, seq: int, files: Sequence[dict[str, Any]], leaves: list[str],
                   root: bytes, problem: Any) -> Iterator[Any]:
     raw, path = _read(store, files, PROOFS_ROLE)
     if raw is None:
@@ -304,6 +496,6 @@ def _check_proofs(store: Store, seq: int, files: list[dict[str, Any]], leaves: l
                           seq, path)
 
 
-__all__ = ["check_timestamps", "open_pending", "retry_pending_stamps", "stamp",
-           "stamp_unstamped", "stamped_message", "stamps_for", "trust_roots_from_env",
-           "unstamped"]
+__all__ = ["BatchStamps", "StampData", "StampQueue", "check_timestamps", "open_pending",
+           "retry_pending_stamps", "stamp", "stamp_missing", "stamp_unstamped",
+           "stamped_message", "stamps_for", "trust_roots_from_env", "unstamped"]

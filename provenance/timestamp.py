@@ -18,9 +18,14 @@ Tokens are read with :mod:`asn1crypto`, which is tolerant, for their fields (tim
 TSA name, imprint, nonce, certificates). Certificates are checked as valid at the token's
 own time (``-attime``), as a court would: a TSA certificate that expired since still counts.
 
-The trust anchor is, in order: the roots given by the caller; else a self-signed root the
-TSA sent in its reply (pinned on first use: it proves the token is intact, not who the
-TSA is); else the TSA's own certificates with ``-partial_chain`` (signature only).
+Trust is a :class:`Trust` level, never a bare boolean. With roots given by the caller
+(``PROVENANCE_TSA_CA``), a token is trusted only if its chain ends in one of *them*: no
+certificate the token carries is ever a trust anchor then (a self-signed root in the token
+is left out of the intermediates, so a TSA cannot vouch for itself), and a token whose
+chain ends elsewhere is ``NOT_TRUSTED`` even though its signature is valid. Without roots
+the anchor is a self-signed root the TSA sent in its reply (pinned: proves the token is
+intact, not who the TSA is), else the TSA's own certificates with ``-partial_chain``
+(signature only, likewise).
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ import subprocess
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
 from archive.deadline import BodyTooLarge, BoundedSession, Deadline, DeadlineExceeded, read_capped
@@ -50,9 +56,36 @@ RFC3161_CLIENT = "rfc3161-client"
 OPENSSL = "openssl ts -verify"
 
 
+class Trust(Enum):
+    """How far a token is trusted: who vouches for the key that signed it."""
+
+    TRUSTED_ROOT = "trusted_root"  # the chain ends in a root the caller gave
+    PINNED_TSA_ROOT = "pinned_tsa_root"  # no roots given: a root the TSA sent itself
+    SIGNATURE_ONLY = "signature_only"  # no roots given, none sent: the TSA's certificate
+    NOT_TRUSTED = "not_trusted"  # roots given; the signature is valid, the chain ends elsewhere
+    FAILED = "failed"  # does not verify, or could not be checked
+
+    @property
+    def words(self) -> str:
+        return _TRUST_WORDS[self]
+
+
+_TRUST_WORDS = {
+    Trust.TRUSTED_ROOT: "trusted: chain ends in a given root",
+    Trust.PINNED_TSA_ROOT: "root sent by the TSA, pinned: proves integrity, not who the TSA is",
+    Trust.SIGNATURE_ONLY: "TSA certificate only: proves integrity, not who the TSA is",
+    Trust.NOT_TRUSTED: "not trusted: chain does not end in a given root",
+    Trust.FAILED: "does not verify",
+}
+
+
 @dataclass(frozen=True)
 class Verification:
-    """The outcome of checking one token: ``passed`` is True, False, or None (not checked)."""
+    """The outcome of checking one token: ``passed`` is True, False, or None (not checked).
+
+    With roots given, ``passed`` is True only for :attr:`Trust.TRUSTED_ROOT`; a token that
+    is intact but chains elsewhere is ``passed=False`` with :attr:`Trust.NOT_TRUSTED`.
+    """
 
     passed: bool | None
     how: str
@@ -63,13 +96,18 @@ class Verification:
     algorithm: str | None = None
     imprint: str | None = None
     nonce: int | None = None
-    trusted_root: bool = False
+    trust: Trust = Trust.FAILED
+
+    @property
+    def trusted_root(self) -> bool:
+        """True only when the chain ends in a root the caller gave."""
+        return self.passed is True and self.trust is Trust.TRUSTED_ROOT
 
     def to_json(self) -> dict[str, Any]:
         return {"passed": self.passed, "how": self.how, "reason": self.reason,
                 "gen_time": self.gen_time, "tsa_name": self.tsa_name, "serial": self.serial,
                 "algorithm": self.algorithm, "imprint": self.imprint,
-                "trusted_root": self.trusted_root}
+                "trust": self.trust.value, "trusted_root": self.trusted_root}
 
 
 @dataclass(frozen=True)
@@ -206,6 +244,17 @@ def _is_self_signed(der: bytes) -> bool:
         return False
 
 
+def _may_be_anchor(der: bytes) -> bool:
+    """Issued to itself (subject equals issuer), or unreadable: a certificate that a chain
+    builder could end on. Never an intermediate when the caller gave the roots."""
+    from asn1crypto import x509
+
+    try:
+        return bool(x509.Certificate.load(der).self_issued)
+    except Exception:  # noqa: BLE001 - unreadable: keep it out of the chain entirely
+        return True
+
+
 # --- verifying ----------------------------------------------------------------------------
 
 def verify_token(
@@ -251,25 +300,65 @@ def verify_token(
                             **base)
 
     all_certs = _unique([*info.certificates, *certs])
-    anchors = list(roots) or [c for c in all_certs if _is_self_signed(c)]
-    trusted = bool(roots)
+    if roots:
+        return _verify_with_roots(info, digest, _unique(roots), all_certs, openssl, base)
+    return _verify_without_roots(info, digest, all_certs, openssl, base)
+
+
+def _verify_with_roots(info: TokenInfo, digest: bytes, roots: list[bytes],
+                       all_certs: list[bytes], openssl: str | None,
+                       base: dict[str, Any]) -> Verification:
+    """Trusted only if the chain ends in one of ``roots``. No certificate from the token
+    that is self-signed (or is a root) may act as an intermediate: handed to the verifier
+    it would become one more anchor, and any TSA would then vouch for itself."""
+    intermediates = [c for c in all_certs if c not in roots and not _may_be_anchor(c)]
+    passed, verifier, reason = _check_chain(info, digest, roots, intermediates, openssl)
+    if passed is True:
+        return Verification(True, f"{verifier} ({Trust.TRUSTED_ROOT.words})",
+                            trust=Trust.TRUSTED_ROOT, **base)
+    intact = _verify_without_roots(info, digest, all_certs, openssl, base)
+    if intact.passed is True:  # a valid signature, but nobody the caller trusts vouches for it
+        return Verification(False, f"{verifier} ({Trust.NOT_TRUSTED.words})",
+                            f"{Trust.NOT_TRUSTED.words} ({reason})",
+                            trust=Trust.NOT_TRUSTED, **base)
+    return Verification(passed, verifier, reason, trust=Trust.FAILED, **base)
+
+
+def _verify_without_roots(info: TokenInfo, digest: bytes, all_certs: list[bytes],
+                          openssl: str | None, base: dict[str, Any]) -> Verification:
+    """Integrity only: a self-signed root the TSA sent, pinned; else the TSA's own
+    certificate (``-partial_chain``). Neither says who the TSA is."""
+    pinned = [c for c in all_certs if _is_self_signed(c)]
+    reason = None
+    if pinned:
+        passed, verifier, reason = _check_chain(
+            info, digest, pinned, [c for c in all_certs if c not in pinned], openssl)
+        if passed is True:
+            return Verification(True, f"{verifier} ({Trust.PINNED_TSA_ROOT.words})",
+                                trust=Trust.PINNED_TSA_ROOT, **base)
+    # No root sent, or a self-signed certificate in the set that is not the chain's root
+    # (extra certificates are outside what the TSA signs): the TSA's certificate alone.
+    passed, verifier, second = _check_chain(info, digest, [], all_certs, openssl)
+    if passed is True:
+        return Verification(True, f"{verifier} ({Trust.SIGNATURE_ONLY.words})",
+                            trust=Trust.SIGNATURE_ONLY, **base)
+    return Verification(passed, verifier, reason or second, trust=Trust.FAILED, **base)
+
+
+def _check_chain(info: TokenInfo, digest: bytes, anchors: Sequence[bytes],
+                 intermediates: Sequence[bytes], openssl: str | None
+                 ) -> tuple[bool | None, str, str | None]:
+    """(passed, verifier, reason): rfc3161-client if it reads the token, else openssl.
+    Only ``anchors`` are trusted; without anchors, the TSA's certificate is (signature only)."""
     if anchors:
-        result = _verify_rfc3161_client(info, digest, anchors, all_certs)
+        result = _verify_rfc3161_client(info, digest, anchors, intermediates)
         if result is not None:
-            passed, reason = result
-            how = f"{RFC3161_CLIENT} ({_anchor_words(trusted)})"
-            return Verification(passed, how, reason, trusted_root=trusted and passed, **base)
+            return result[0], RFC3161_CLIENT, result[1]
     if openssl is None or shutil.which(openssl) is None:
-        return Verification(None, "none", "rfc3161-client could not read this token and the "
-                            "openssl command is not installed", **base)
-    openssl_passed, reason = _verify_openssl(openssl, info, digest, anchors, all_certs)
-    how = f"{OPENSSL} ({_anchor_words(trusted) if anchors else 'TSA certificate only'})"
-    return Verification(openssl_passed, how, reason, trusted_root=bool(trusted and openssl_passed),
-                        **base)
-
-
-def _anchor_words(trusted: bool) -> str:
-    return "given trust root" if trusted else "root sent by the TSA, pinned"
+        return None, "none", ("rfc3161-client could not read this token and the openssl "
+                              "command is not installed")
+    passed, reason = _verify_openssl(openssl, info, digest, anchors, intermediates)
+    return passed, OPENSSL, reason
 
 
 def _unique(items: Sequence[bytes]) -> list[bytes]:

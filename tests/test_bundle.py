@@ -237,10 +237,12 @@ def test_archive_tsa_export_and_check_with_standard_tools_only(tmp_path, capsys,
                             "--tsa", tsa.url, "--jobs", "4")
     assert code == 0, err
     assert tsa.requests == 1  # five captures, one request: a Merkle root
+    (stamp_,) = [i for i in items if i.get("kind") == "timestamp"]  # printed after them
+    items = [i for i in items if i.get("kind") != "timestamp"]
     assert len(items) == 5
+    assert stamp_["status"] == "granted" and stamp_["tsa"] == tsa.url, (err, tsa.errors)
+    assert sorted(stamp_["covers"]) == sorted(i["ledger_seq"] for i in items)
     for item in items:
-        (stamp_,) = item["timestamps"]
-        assert stamp_["status"] == "granted" and stamp_["tsa"] == tsa.url, (err, tsa.errors)
         assert item["witnesses"][0]["agrees"] is True
     with Ledger(Store(store)) as ledger:
         (ts,) = ledger.records(kind="timestamp")

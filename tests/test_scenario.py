@@ -112,8 +112,8 @@ def test_published_edited_withdrawn_then_proven(tmp_path, capsys, monkeypatch, w
     # --- 1. the page is up: captured, both witnesses hold exactly our copy, time-stamped ---
     assert FIGURES_PARAGRAPH.encode("cp1251") in ORIGINAL  # windows-1251, not UTF-8
     assert "убитыми".encode() not in ORIGINAL
-    code, [first], err = cli(capsys, *base, "archive", url, "--to", "ia",
-                             "--to", f"pywb={pywb.base}", "--tsa", tsa.url)
+    code, [first, stamp], err = cli(capsys, *base, "archive", url, "--to", "ia",
+                                    "--to", f"pywb={pywb.base}", "--tsa", tsa.url)
     assert code == 0, err
     assert (first["url"], first["final_url"], first["http_status"]) == (url, url, 200)
     assert first["sha256"] == sha256(ORIGINAL)
@@ -125,14 +125,15 @@ def test_published_edited_withdrawn_then_proven(tmp_path, capsys, monkeypatch, w
         ("ia", "archived", True), (f"pywb={pywb.base}", "archived", True)], err
     assert first["witnesses"][0]["url"].startswith(f"{wayback.base}/web/")
     assert [s.body for s in wayback.snapshots(url)] == [ORIGINAL]
-    [stamp] = first["timestamps"]
+    assert first["timestamps"] == [{"tsa": tsa.url, "status": "queued", "token": None}]
+    assert stamp["kind"] == "timestamp" and stamp["covers"] == [first["ledger_seq"]]
     assert (stamp["tsa"], stamp["status"]) == (tsa.url, "granted") and stamp["token"], tsa.errors
     assert tsa.requests == 1
 
     # --- 2. edited: the paragraph with the figures is gone (clock and ad changed too) ---
     wait_past(wayback.snapshots(url)[-1].timestamp)
     served["body"] = EDITED
-    code, [second], err = cli(capsys, *base, "archive", url, "--to", "ia", "--tsa", tsa.url)
+    code, [second, _], err = cli(capsys, *base, "archive", url, "--to", "ia", "--tsa", tsa.url)
     assert code == 0, err
     assert second["sha256"] == sha256(EDITED) and second["http_status"] == 200
     assert second["witnesses"][0]["agrees"] is True
@@ -150,7 +151,7 @@ def test_published_edited_withdrawn_then_proven(tmp_path, capsys, monkeypatch, w
     # ...then withdrawn.
     wait_past(wayback.snapshots(url)[-1].timestamp)
     served.update(status=404, body=NOT_FOUND.encode("cp1251"))
-    code, [third], err = cli(capsys, *base, "archive", url, "--to", "ia", "--tsa", tsa.url)
+    code, [third, _], err = cli(capsys, *base, "archive", url, "--to", "ia", "--tsa", tsa.url)
     assert code == 0, err
     assert third["http_status"] == 404 and third["sha256"] == sha256(NOT_FOUND.encode("cp1251"))
     assert third["changed"]["since"] == second["id"]

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 import pytest
 import requests
 
 from provenance.errors import TimestampError
 from provenance.timestamp import (
+    Trust,
     load_certificates,
     read_token,
     request_timestamp,
     verify_token,
 )
+
+REALWORLD = Path(__file__).parent / "realworld_tsa"  # see its README.md for sources
 
 MESSAGE = b"provenance:record:v1\n{\"seq\":1}"
 
@@ -69,7 +73,9 @@ def test_multi_certificate_reply_in_der_order(tsa, tsa_pki, session, tmp_path):
     stamp = request_timestamp(tsa.url, MESSAGE, session=session, timeout=5)
     assert len(stamp.certificates) == 3
     assert stamp.verification.passed is True
-    assert stamp.verification.how == "rfc3161-client (root sent by the TSA, pinned)"
+    assert stamp.verification.how == ("rfc3161-client (root sent by the TSA, pinned: "
+                                      "proves integrity, not who the TSA is)")
+    assert stamp.verification.trust is Trust.PINNED_TSA_ROOT
     assert not stamp.verification.trusted_root
     assert openssl_verify(tmp_path, stamp.reply, tsa_pki)
 
@@ -85,7 +91,8 @@ def test_certificate_set_not_in_der_order_falls_back_to_openssl(tsa, tsa_pki, se
     with pytest.raises(ValueError, match="InvalidSetOrdering"):
         decode_timestamp_response(stamp.reply)
     assert stamp.verification.passed is True
-    assert stamp.verification.how == "openssl ts -verify (given trust root)"
+    assert stamp.verification.how == "openssl ts -verify (trusted: chain ends in a given root)"
+    assert stamp.verification.trust is Trust.TRUSTED_ROOT
     assert openssl_verify(tmp_path, stamp.reply, tsa_pki)
     assert stamp.reply.endswith(read_token(stamp.reply).token)  # cut out, never re-sorted
     bad = bytearray(stamp.reply)
@@ -183,3 +190,103 @@ def test_a_refusal_from_openssl_is_read_as_a_refusal(tsa_pki, tmp_path):
     assert info.status == 2 and info.token == b""
     result = verify_token(reply.read_bytes(), message=MESSAGE)
     assert result.passed is False and "refused (status 2)" in result.reason
+
+
+# --- trust: only a chain that ends in a root the user gave is trusted ---------------------
+
+@pytest.fixture(scope="module")
+def other_pki(tmp_path_factory):
+    """A second, independent TSA PKI (its own root, intermediate and TSA certificate)."""
+    from tsaserver import make_pki
+
+    return make_pki(tmp_path_factory.mktemp("other-tsa-pki"))
+
+
+def assert_not_trusted(result):
+    assert result.passed is False
+    assert result.trust is Trust.NOT_TRUSTED
+    assert not result.trusted_root
+    assert "not trusted" in result.reason and "not trusted" in result.how
+    assert "(trusted" not in result.how and "given trust root" not in result.how
+
+
+@pytest.mark.parametrize("unsorted", [False, True], ids=["rfc3161-client", "openssl"])
+def test_token_of_another_tsa_is_not_trusted_under_given_roots(tsa_pki, other_pki, session,
+                                                               unsorted):
+    """Roots of TSA A given, token from TSA B (which sends its own self-signed root): the
+    signature is valid, but nobody the user trusts vouches for B."""
+    from tsaserver import TsaServer
+
+    roots_a = load_certificates(tsa_pki.root.read_bytes())
+    roots_b = load_certificates(other_pki.root.read_bytes())
+    with TsaServer(other_pki) as tsa_b:
+        tsa_b.unsorted_certs = unsorted  # True: rfc3161-client refuses it, openssl decides
+        reply = request_timestamp(tsa_b.url, MESSAGE, session=session, timeout=5).reply
+    assert len(read_token(reply).certificates) == 3  # B's root travels in the token
+    assert_not_trusted(verify_token(reply, message=MESSAGE, roots=roots_a))
+    # B's root handed over as a kept certificate, or A's root slipped into the bag, change
+    # nothing: neither may act as an intermediate.
+    assert_not_trusted(verify_token(reply, message=MESSAGE, roots=roots_a,
+                                    certs=[*roots_b, *roots_a]))
+    trusted = verify_token(reply, message=MESSAGE, roots=roots_b)
+    assert trusted.passed is True and trusted.trusted_root
+    assert trusted.trust is Trust.TRUSTED_ROOT
+    alone = verify_token(reply, message=MESSAGE)
+    assert alone.passed is True and alone.trust is Trust.PINNED_TSA_ROOT
+    assert not alone.trusted_root
+    # Not trusted is never "intact but untrusted" for a token that is broken, too.
+    bad = bytearray(reply)
+    bad[-40] ^= 0x01
+    broken = verify_token(bytes(bad), message=MESSAGE, roots=roots_a)
+    assert broken.passed is False and broken.trust is Trust.FAILED
+
+
+def test_request_with_roots_of_another_tsa_is_refused(tsa_pki, other_pki, session):
+    from tsaserver import TsaServer
+
+    with TsaServer(other_pki) as tsa_b, pytest.raises(TimestampError, match="not trusted"):
+        request_timestamp(tsa_b.url, MESSAGE, session=session, timeout=5,
+                          roots=load_certificates(tsa_pki.root.read_bytes()))
+
+
+def test_tsa_certificate_only_is_signature_only(tsa, session):
+    tsa.certificates = 1
+    stamp = request_timestamp(tsa.url, MESSAGE, session=session, timeout=5)
+    assert stamp.verification.passed is True
+    assert stamp.verification.trust is Trust.SIGNATURE_ONLY
+    assert "not who the TSA is" in stamp.verification.how
+
+
+DIGICERT_MESSAGE = b"4b7b4e39f12b8c725e6e603e6d4422500316df94211070682ef10260ff5759ef"
+
+
+def test_real_digicert_token_trusted_only_under_its_own_root(tsa_pki):
+    reply = (REALWORLD / "digicert.tsr").read_bytes()
+    g4 = load_certificates((REALWORLD / "digicert-trusted-root-g4.pem").read_bytes())
+    trusted = verify_token(reply, message=DIGICERT_MESSAGE, roots=g4)
+    assert trusted.passed is True and trusted.trust is Trust.TRUSTED_ROOT, trusted.reason
+    assert trusted.gen_time == "2025-03-24T11:17:47Z"
+    unrelated = load_certificates(tsa_pki.root.read_bytes())
+    assert_not_trusted(verify_token(reply, message=DIGICERT_MESSAGE, roots=unrelated))
+    alone = verify_token(reply, message=DIGICERT_MESSAGE)  # DigiCert sends no self-signed root
+    assert alone.passed is True and alone.trust is Trust.SIGNATURE_ONLY
+    assert verify_token(reply, message=DIGICERT_MESSAGE + b"x", roots=g4).passed is False
+
+
+def test_real_token_with_injected_certificates():
+    """A reply whose certificate set carries a spoofed TSA and a self-signed look-alike of
+    the real TSA: trusted under the real root, not trusted under another, and the
+    look-alike never becomes an anchor."""
+    from asn1crypto import tsp, x509
+
+    reply = (REALWORLD / "injected-certs.tsr").read_bytes()
+    request = tsp.TimeStampReq.load((REALWORLD / "injected-certs-request.der").read_bytes())
+    digest = request["message_imprint"]["hashed_message"].native
+    chain = load_certificates((REALWORLD / "injected-certs-chain.pem").read_bytes())
+    root = [c for c in chain if x509.Certificate.load(c).self_issued]
+    trusted = verify_token(reply, digest=digest, roots=root, certs=chain)
+    assert trusted.passed is True and trusted.trust is Trust.TRUSTED_ROOT
+    g4 = load_certificates((REALWORLD / "digicert-trusted-root-g4.pem").read_bytes())
+    assert_not_trusted(verify_token(reply, digest=digest, roots=g4, certs=chain))
+    alone = verify_token(reply, digest=digest)
+    assert alone.passed is True and not alone.trusted_root
