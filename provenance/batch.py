@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TextIO
 
+from archive.deadline import abort_all
 from archive.urls import normalize_url
-
 from provenance.capture import CAPTURE, CaptureOutcome, Capturer, capture_json
 from provenance.errors import UsageError
 from provenance.ledger import Ledger
@@ -76,20 +76,28 @@ def run_batch(capturer: Capturer, urls: list[str], *, jobs: int = 4,
     pending: set[Future[CaptureOutcome]] = set()
     todo = iter(urls)
     with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="capture") as pool:
-        while True:
-            while len(pending) < jobs * 2:
-                url = next(todo, None)
-                if url is None:
-                    break
-                pending.add(pool.submit(capturer.capture_one, url, batch=batch))
-            if not pending:
-                return
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                outcome = future.result()
-                if on_done is not None:
-                    on_done(outcome)
-                yield outcome
+        try:
+            while True:
+                while len(pending) < jobs * 2:
+                    url = next(todo, None)
+                    if url is None:
+                        break
+                    pending.add(pool.submit(capturer.capture_one, url, batch=batch))
+                if not pending:
+                    return
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    outcome = future.result()
+                    if on_done is not None:
+                        on_done(outcome)
+                    yield outcome
+        except BaseException:
+            # Ctrl-C, or the reader stopped: start nothing new and cut the fetches in flight
+            # (they are not recorded), so leaving the pool never waits on a dripping server.
+            for future in pending:
+                future.cancel()
+            abort_all()
+            raise
 
 
 __all__ = ["already_captured", "capture_json", "read_url_list", "run_batch", "validate_urls"]

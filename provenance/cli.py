@@ -110,7 +110,9 @@ def capture_options(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--max-bytes", type=_positive_int, default=50_000_000, metavar="N",
                      help="largest response body to keep, in bytes (default 50 MB)")
     sub.add_argument("--timeout", type=_positive_float, default=30.0, metavar="SECONDS",
-                     help="read timeout per request (default 30 s)")
+                     help="give up on a page after this many seconds in all: connect, "
+                     "redirects, headers and body (default 30 s); also the limit for "
+                     "each time-stamp request")
     ignore_option(sub)
 
 
@@ -198,7 +200,8 @@ def _cmd_archive(args: argparse.Namespace, out: Output) -> int:
             if done:
                 out.say(f"resuming: {len(done)} of {len(urls)} URLs already captured, "
                         f"{len(todo)} to go")
-        fetcher = Fetcher(read_timeout=args.timeout, max_bytes=args.max_bytes)
+        fetcher = Fetcher(read_timeout=args.timeout, total_timeout=args.timeout,
+                          max_bytes=args.max_bytes)
         capturer = Capturer(store, ledger, fetcher, witness_step=_witness_step(specs),
                             ignore=ignore)
         failures = 0
