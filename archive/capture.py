@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from archive.errors import FetchError
-from archive.fetch import Fetcher, FetchResult, decoded_body
-from archive.text import PageText, extract_text
+from archive.fetch import Fetcher, FetchResult, decode_for_text
+from archive.text import MAX_HTML_BYTES, PageText, extract_text
 from archive.warc import write_capture_warc
 
-DECODED_FACTOR = 4  # a compressed body may expand to this many times the fetch byte cap
+DECODED_FACTOR = 4  # decoding work allowed: this many times the fetch byte cap
 
 
 @dataclass
@@ -37,13 +37,19 @@ def capture(url: str, fetcher: Fetcher, *, metadata: dict[str, Any] | None = Non
     buffer = io.BytesIO()
     write_capture_warc(result, buffer, metadata=metadata)
     try:
-        body = decoded_body(final, max_bytes=max(fetcher.max_bytes, 1) * DECODED_FACTOR)
-        text = extract_text(body, final.header("content-type"), result.final_url)
+        body = decode_for_text(final, keep=MAX_HTML_BYTES + 1,
+                               limit=max(fetcher.max_bytes, 1) * DECODED_FACTOR)
     except FetchError as exc:
         if exc.reason != "bad-encoding":
-            raise
+            raise  # a cut gzip stream: a failed fetch, not a capture
         # The server sent bytes it mislabelled; they are still evidence, the text is not known.
-        text = PageText(title=None, text="")
+        text = PageText(title=None, text="", note=f"no text: {exc}")
+    else:
+        text = extract_text(body.data, final.header("content-type"), result.final_url)
+        if not body.checked:
+            text.note = "; ".join(filter(None, [
+                text.note, f"the body decodes to more than {body.size} bytes: its end was "
+                "not read"]))
     return Capture(
         result=result,
         warc=buffer.getvalue(),

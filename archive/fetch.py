@@ -7,6 +7,16 @@ by requests so that no hop goes unrecorded and every target is checked again (a 
 redirect us to ``file:``). Every limit (connect/read timeouts, a total deadline, a size cap, a
 redirect limit) ends in a :class:`~archive.errors.FetchError` with a one-word ``reason``.
 
+A response that is not complete is a failed fetch (reason ``incomplete``), never a capture: a
+status line or header block cut off before its blank line, a body shorter than its
+Content-Length, a chunked body without its last chunk. (A body that simply ends when the
+server closes the connection, with no length declared, is complete by HTTP's own rules.)
+
+The total deadline holds at every step: each fetch runs inside an
+:class:`archive.deadline.Deadline` whose watchdog shuts the socket down, so a server that drips
+its headers one byte at a time cannot stretch it, and :func:`archive.deadline.abort_all` stops
+every fetch in flight at once (reason ``aborted``).
+
 The exact heads come from two small hooks on urllib3's connection (what was passed to
 ``send`` and what ``readline`` returned while the status line and headers were parsed); with
 an injected session those hooks are absent and the heads are rebuilt from the parsed values.
@@ -32,6 +42,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from archive.deadline import Deadline, DeadlineConnectionMixin
 from archive.errors import BadUrl, FetchError
 from archive.urls import normalize_url
 
@@ -100,16 +111,22 @@ def utc_now() -> str:
 # --- hooks that keep the exact heads --------------------------------------------------------
 
 
+class IncompleteHead(http.client.HTTPException):
+    """The connection ended inside the status line or headers (no blank line after them)."""
+
+
 class _HeadTee:
     """Wraps the socket file while http.client parses the head, keeping each line it reads."""
 
     def __init__(self, fp: Any) -> None:
         self.fp = fp
         self.buf = bytearray()
+        self.last = b""
 
     def readline(self, limit: int = -1) -> bytes:
         line = self.fp.readline(limit)
         self.buf += line
+        self.last = line
         return line
 
     def close(self) -> None:
@@ -132,6 +149,10 @@ class _RecordingResponse(http.client.HTTPResponse):
             if self.fp is tee:
                 self.fp = real
             self.raw_head = bytes(tee.buf)
+        if tee.last not in (b"\r\n", b"\n"):
+            # http.client takes end of file for the end of the headers; we do not.
+            raise IncompleteHead(f"the response ended inside its headers after "
+                                 f"{len(tee.buf)} bytes")
 
 
 class _RecordingMixin:
@@ -162,11 +183,11 @@ class _RecordingMixin:
         return response
 
 
-class _RecHTTPConnection(_RecordingMixin, HTTPConnection):
+class _RecHTTPConnection(DeadlineConnectionMixin, _RecordingMixin, HTTPConnection):
     pass
 
 
-class _RecHTTPSConnection(_RecordingMixin, HTTPSConnection):
+class _RecHTTPSConnection(DeadlineConnectionMixin, _RecordingMixin, HTTPSConnection):
     pass
 
 
@@ -232,13 +253,31 @@ class Fetcher:
         return session
 
     def fetch(self, url: str) -> FetchResult:
-        """Fetch ``url``, following redirects; raises BadUrl or FetchError."""
+        """Fetch ``url``, following redirects; raises BadUrl or FetchError.
+
+        Everything (connects, every redirect hop, heads and bodies) shares one total deadline
+        of ``total_timeout`` seconds.
+        """
         url = normalize_url(url)
         session = self.session()
         if self._session is None:
             session.cookies.clear()  # what a capture sees must not depend on earlier captures
+        with Deadline(self.total_timeout) as deadline:
+            try:
+                return self._follow(session, url, deadline)
+            except FetchError:
+                if deadline.fired:
+                    raise self._deadline_error(url, deadline) from None
+                raise
+
+    def _deadline_error(self, url: str, deadline: Deadline) -> FetchError:
+        if deadline.remaining() > 0.05:  # cut before its time: abort_all (a second Ctrl-C)
+            return FetchError(f"aborted: the fetch of {url} was stopped", reason="aborted")
+        return FetchError(f"timeout: {url} did not answer completely within "
+                          f"{self.total_timeout:g} s in all", reason="timeout")
+
+    def _follow(self, session: requests.Session, url: str, deadline: Deadline) -> FetchResult:
         fetched_at = utc_now()
-        deadline = time.monotonic() + self.total_timeout
         exchanges: list[Exchange] = []
         seen: set[str] = set()
         current = url
@@ -263,27 +302,30 @@ class Fetcher:
                 raise FetchError(f"refused redirect from {current}: {exc}",
                                  reason="bad-redirect") from None
 
-    def _hop(self, session: requests.Session, url: str, deadline: float) -> Exchange:
+    def _hop(self, session: requests.Session, url: str, deadline: Deadline) -> Exchange:
         started_at = utc_now()
         start = time.monotonic()
-        remaining = deadline - start
-        if remaining <= 0:
-            raise FetchError(f"timeout: gave up on {url} after {self.total_timeout:g} s in all",
-                             reason="timeout")
+        remaining = deadline.remaining()
+        if deadline.expired:
+            raise self._deadline_error(url, deadline)
         headers = {"User-Agent": self.user_agent, "Accept-Encoding": ACCEPT_ENCODING}
         try:
             resp = session.get(url, headers=headers, stream=True, allow_redirects=False,
                                timeout=(min(self.connect_timeout, remaining),
                                         min(self.read_timeout, remaining)))
-        except requests.RequestException as exc:
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError,
+                http.client.HTTPException, ValueError) as exc:
+            # ValueError: UnicodeError and LocationParseError from odd hosts; never a traceback.
             raise _fetch_error(url, exc, self) from None
         try:
             body = self._read_body(resp, url, deadline)
+            if deadline.fired:  # the watchdog's shutdown reads as an end of file: not an end
+                raise self._deadline_error(url, deadline)
             return _exchange(resp, url, body, started_at, time.monotonic() - start)
         finally:
             resp.close()
 
-    def _read_body(self, resp: requests.Response, url: str, deadline: float) -> bytes:
+    def _read_body(self, resp: requests.Response, url: str, deadline: Deadline) -> bytes:
         """The body as received, within the byte cap and the total deadline."""
         raw = resp.raw
         declared = resp.headers.get("content-length", "")
@@ -293,11 +335,9 @@ class Fetcher:
         size = 0
         try:
             while True:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise FetchError(f"timeout: {url} was still sending after "
-                                     f"{self.total_timeout:g} s", reason="timeout")
-                _set_socket_timeout(raw, min(self.read_timeout, remaining))
+                if deadline.expired:
+                    raise self._deadline_error(url, deadline)
+                _set_socket_timeout(raw, min(self.read_timeout, deadline.remaining()))
                 chunk = raw.read1(CHUNK, decode_content=False)
                 if not chunk:
                     break
@@ -408,8 +448,8 @@ def _causes(exc: BaseException) -> list[BaseException]:
 def _fetch_error(url: str, exc: BaseException, fetcher: Fetcher) -> FetchError:
     """One line and one reason word for a transport failure."""
     causes = _causes(exc)
-    if any(isinstance(c, (socket.gaierror, urllib3.exceptions.NameResolutionError))
-           for c in causes):
+    if any(isinstance(c, (socket.gaierror, urllib3.exceptions.NameResolutionError,
+                          UnicodeError)) for c in causes):
         return FetchError(f"DNS lookup failed for {url}: the host name does not resolve",
                           reason="dns")
     if any(isinstance(c, ConnectionRefusedError) or getattr(c, "errno", None) ==
@@ -420,6 +460,14 @@ def _fetch_error(url: str, exc: BaseException, fetcher: Fetcher) -> FetchError:
         return FetchError(f"timeout: {url} did not answer within "
                           f"{fetcher.connect_timeout:g} s (connect) / "
                           f"{fetcher.read_timeout:g} s (read)", reason="timeout")
+    incomplete = next((c for c in causes if isinstance(
+        c, (IncompleteHead, http.client.IncompleteRead, urllib3.exceptions.IncompleteRead))),
+        None)
+    if incomplete is not None:
+        what = (str(incomplete) if isinstance(incomplete, IncompleteHead) else
+                f"the body ended early ({_first_line(incomplete)})")
+        return FetchError(f"incomplete response from {url}: {what}; not kept as a capture",
+                          reason="incomplete")
     if any(isinstance(c, (ssl.SSLError, requests.exceptions.SSLError)) for c in causes):
         return FetchError(f"TLS error with {url}: {_first_line(exc)}", reason="tls")
     if any(isinstance(c, (ConnectionResetError, ConnectionAbortedError)) for c in causes):
@@ -452,13 +500,67 @@ def decoded_body(ex: Exchange, max_bytes: int = DEFAULT_MAX_DECODED) -> bytes:
     return data
 
 
+@dataclass(frozen=True)
+class DecodedBody:
+    """The start of a decoded body, for text: ``data`` is at most the bytes asked for."""
+
+    data: bytes
+    size: int  # decoded bytes seen in all (more than len(data) when cut short)
+    checked: bool  # the encoded stream was followed to its proper end (False: too big to)
+
+
+def decode_for_text(ex: Exchange, *, keep: int, limit: int = DEFAULT_MAX_DECODED) -> DecodedBody:
+    """The first ``keep`` decoded bytes of the body, in bounded memory and work.
+
+    A gzip or deflate stream is inflated in chunks, keeping only ``keep`` bytes, up to
+    ``limit`` bytes in all, so a bomb costs neither memory nor more than ``limit`` of work.
+    A stream that stops before its end raises FetchError ``incomplete`` (the text of a cut
+    page must never stand for the page); undecodable bytes raise ``bad-encoding``.
+    """
+    encodings = [e.strip().lower() for e in (ex.header("content-encoding") or "").split(",")]
+    encodings = [e for e in encodings if e and e != "identity"]
+    if len(encodings) == 1 and encodings[0] in ("gzip", "x-gzip", "deflate"):
+        return _inflate_bounded(ex.body, encodings[0], keep, limit, ex.url)
+    data = decoded_body(ex, max_bytes=limit)  # rare (br, stacked codings): bounded by limit
+    return DecodedBody(data=data[:keep], size=len(data), checked=True)
+
+
+def _inflater(data: bytes, encoding: str) -> Any:
+    if encoding == "deflate" and data[:1] != b"\x78":
+        return zlib.decompressobj(-zlib.MAX_WBITS)  # raw deflate, as some servers send
+    return zlib.decompressobj(zlib.MAX_WBITS | 32 if encoding != "deflate" else zlib.MAX_WBITS)
+
+
+def _inflate_bounded(data: bytes, encoding: str, keep: int, limit: int,
+                     url: str) -> DecodedBody:
+    decomp = _inflater(data, encoding)
+    kept = bytearray()
+    size = 0
+    feed = data
+    try:
+        while True:
+            chunk = decomp.decompress(feed, CHUNK)
+            feed = decomp.unconsumed_tail
+            size += len(chunk)
+            if len(kept) < keep:
+                kept += chunk[: keep - len(kept)]
+            if decomp.eof:
+                break
+            if size > limit:
+                return DecodedBody(bytes(kept), size, checked=False)
+            if not chunk and not feed:
+                raise FetchError(f"incomplete response from {url}: its {encoding} stream is "
+                                 f"cut off after {len(data)} bytes; not kept as a capture",
+                                 reason="incomplete")
+    except zlib.error as exc:
+        raise FetchError(f"cannot decode {encoding} body of {url}: {exc}",
+                         reason="bad-encoding") from None
+    return DecodedBody(bytes(kept), size, checked=True)
+
+
 def _decode_one(data: bytes, encoding: str, max_bytes: int, url: str) -> bytes:
     if encoding in ("gzip", "x-gzip", "deflate"):
-        if encoding == "deflate" and data[:1] != b"\x78":
-            decomp = zlib.decompressobj(-zlib.MAX_WBITS)  # raw deflate, as some servers send
-        else:
-            decomp = zlib.decompressobj(zlib.MAX_WBITS | 32 if encoding != "deflate"
-                                        else zlib.MAX_WBITS)
+        decomp = _inflater(data, encoding)
         try:
             out = decomp.decompress(data, max_bytes + 1)
         except zlib.error as exc:
@@ -467,6 +569,9 @@ def _decode_one(data: bytes, encoding: str, max_bytes: int, url: str) -> bytes:
         if len(out) > max_bytes or decomp.unconsumed_tail:
             raise FetchError(f"too large: the {encoding} body of {url} expands beyond "
                              f"{max_bytes} bytes", reason="too-large")
+        if not decomp.eof:
+            raise FetchError(f"incomplete response from {url}: its {encoding} stream is "
+                             f"cut off; not kept as a capture", reason="incomplete")
         return out
     if encoding == "br" and brotli is not None:
         try:

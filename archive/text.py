@@ -8,11 +8,17 @@ Decoding follows what browsers do and what Russian sites need: the charset decla
 Content-Type, then in ``<meta>``, then detection. A declaration is trusted only if it decodes
 cleanly and does not look like mojibake (UTF-8 bytes labelled windows-1251, KOI8-R labelled
 windows-1251 ...); otherwise the bytes decide.
+
+Parsing is bounded: at most :data:`MAX_HTML_BYTES` of a page are read, and a page nested
+deeper than :data:`MAX_DEPTH` or with more than :data:`MAX_ELEMENTS` tags (which would make
+the tree walk recurse without bound, or take minutes) is read by a flat, linear scan of its
+visible text instead. Either way :attr:`PageText.note` says so.
 """
 
 from __future__ import annotations
 
 import codecs
+import html as htmllib
 import json
 import re
 from collections.abc import Iterator
@@ -45,6 +51,16 @@ _SPACES = re.compile(r"[ \t\r\n\f\v]+")  # not NBSP or thin spaces: "9 861" keep
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
 _CYRILLIC_SINGLE_BYTE = ("cp1251", "koi8_r", "koi8_u", "iso8859_5", "mac_cyrillic", "cp866")
 _COMMON_RU = set("оеаинтсрвлкмдпуяы")
+MAX_HTML_BYTES = 8 * 1024 * 1024  # of decoded HTML parsed for text; a real article is far less
+MAX_DEPTH = 256  # nesting a tree walk may follow (real pages stay well under 100)
+MAX_ELEMENTS = 250_000  # tags given to the full parser (a large real page has ~20,000)
+MAX_STRAY = 20  # unclosed "<tag" openings: html.parser rescans the rest of the page for each
+RAW_TEXT_TAGS = ("script", "style", "template", "noscript", "textarea", "title", "xmp")
+VOID_TAGS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
+             "param", "source", "track", "wbr"}
+_TOKEN = re.compile(r"<(/?)([A-Za-z][^\s/<>]*)([^<>]*)>|<[!?/][^<>]*>?"
+                    r"|[^<]+|<", re.S)
+_TITLE = re.compile(r"<title\b[^<>]*>([^<]*)", re.I)
 _BOMS = [(codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16"),
          (codecs.BOM_UTF16_BE, "utf-16")]
 
@@ -60,6 +76,7 @@ class PageText:
     modified: str | None = None
     charset: str | None = None
     language: str | None = None
+    note: str | None = None  # set when the text is partial or read by the flat fallback
 
 
 def extract_text(body: bytes, content_type: str | None, url: str) -> PageText:
@@ -71,11 +88,126 @@ def extract_text(body: bytes, content_type: str | None, url: str) -> PageText:
         mime = _sniff(body)
         if mime == "binary":
             return PageText(title=None, text="")
+    note = None
+    if len(body) > MAX_HTML_BYTES:
+        body = body[:MAX_HTML_BYTES]
+        note = f"text read from the first {MAX_HTML_BYTES} bytes of the page only"
     if mime in HTML_TYPES or mime.endswith("+html"):
         text, charset = decode_bytes(body, declared, html=True)
-        return _from_html(text, url, charset)
-    text, charset = decode_bytes(body, declared, html=False)
-    return PageText(title=None, text=text, charset=charset)
+        page = _html_text(text, url, charset)
+    else:
+        text, charset = decode_bytes(body, declared, html=False)
+        page = PageText(title=None, text=text, charset=charset)
+    page.note = "; ".join(n for n in (note, page.note) if n) or None
+    return page
+
+
+def _html_text(markup: str, url: str, charset: str) -> PageText:
+    """The structured extraction when the page is sane, else the flat scan (and why)."""
+    why = _too_complex(markup)
+    if why is None:
+        try:
+            return _from_html(markup, url, charset)
+        except RecursionError:
+            why = "its structure is too deep to walk"
+    return PageText(title=_flat_title(markup), text=flat_text(markup), charset=charset,
+                    note=f"flat text extraction: {why}")
+
+
+def _too_complex(markup: str) -> str | None:
+    """Why the tree parser must not get this page (too deep, too many tags), or None."""
+    depth = count = stray = 0
+    for kind, name in _tags(markup):
+        if kind == "stray":
+            stray += 1
+            if stray > MAX_STRAY:
+                return f"the page has more than {MAX_STRAY} unclosed tags"
+            continue
+        count += 1
+        if count > MAX_ELEMENTS:
+            return f"the page has more than {MAX_ELEMENTS} tags"
+        if kind == "end":
+            depth = max(depth - 1, 0)
+        elif kind == "start" and name not in VOID_TAGS:
+            depth += 1
+            if depth > MAX_DEPTH:
+                return f"the page nests tags more than {MAX_DEPTH} deep"
+    return None
+
+
+def _tokens(markup: str) -> Iterator[tuple[str, str, str]]:
+    """(kind, tag name, text) in one linear pass; kinds: start, end, empty, text, stray.
+
+    The content of script, style and the other raw-text elements is skipped whole, as a
+    browser reads it, so a ``<div>`` inside a script string counts for nothing.
+    """
+    lower: str | None = None
+    pos, end = 0, len(markup)
+    comments_close = True  # False once a "<!--" is known to have no "-->" after it
+    while pos < end:
+        if markup.startswith("<!--", pos):
+            close = markup.find("-->", pos + 4) if comments_close else -1
+            if close >= 0:
+                pos = close + 3
+                continue
+            comments_close = False  # html.parser then reads what follows as markup
+            yield "stray", "", ""
+            pos += 4
+            continue
+        match = _TOKEN.match(markup, pos)
+        if match is None:  # pragma: no cover - the last alternative matches any character
+            break
+        pos = match.end()
+        name = match.group(2)
+        if name is None:
+            token = match.group(0)
+            if token == "<" and markup[pos:pos + 1].isalpha():
+                yield "stray", "", token  # "<a" never closed: text to us, trouble to a parser
+            if not token.startswith("<") or token == "<":
+                yield "text", "", token
+            continue
+        name = name.lower()
+        if match.group(1):
+            yield "end", name, ""
+        elif match.group(3).rstrip().endswith("/") or name in VOID_TAGS:
+            yield "empty", name, ""
+        else:
+            yield "start", name, ""
+            if name in RAW_TEXT_TAGS:
+                lower = markup.lower() if lower is None else lower
+                close = lower.find(f"</{name}", pos)
+                pos = end if close < 0 else close
+
+
+def _tags(markup: str) -> Iterator[tuple[str, str]]:
+    for kind, name, _ in _tokens(markup):
+        if kind == "stray":
+            yield kind, ""
+        elif kind != "text":
+            yield kind, name
+
+
+def flat_text(markup: str) -> str:
+    """Visible text by a linear scan, one block a line: no tree, so no depth to overflow.
+
+    Scripts, styles and the like are left out; navigation and other chrome are not (telling
+    them apart needs the tree this is the fallback for).
+    """
+    lines: list[str] = []
+    current: list[str] = []
+    for kind, name, text in _tokens(markup):
+        if kind == "text":
+            current.append(htmllib.unescape(text))
+        elif kind != "stray" and name in BLOCK_TAGS:
+            _flush(current, lines)
+    _flush(current, lines)
+    return "\n".join(lines)
+
+
+def _flat_title(markup: str) -> str | None:
+    match = _TITLE.search(markup, 0, 65536)
+    title = _SPACES.sub(" ", htmllib.unescape(match.group(1))).strip() if match else ""
+    return title or None
 
 
 # --- decoding -------------------------------------------------------------------------------

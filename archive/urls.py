@@ -4,12 +4,20 @@ Evidence must name exactly what was asked for, so a URL is never guessed at: a m
 is an error that says what to add, not a silent ``https://``. Only ``http`` and ``https`` are
 fetched; ``file:``, ``ftp:``, ``javascript:`` and friends are refused (also as redirect targets,
 where they would let a web page read local files).
+
+The host we check and record must be the host the request goes to. Parsers disagree on odd
+URLs (``http://127.0.0.1:18080\\@www.kp.ru/`` is ``www.kp.ru`` to :mod:`urllib.parse` but
+``127.0.0.1`` to urllib3 and browsers), so a backslash is refused outright and the final URL is
+parsed again the way urllib3 will, and refused if the two readings differ.
 """
 
 from __future__ import annotations
 
 import re
 from urllib.parse import urlsplit, urlunsplit
+
+from urllib3.exceptions import LocationParseError
+from urllib3.util import parse_url
 
 from archive.errors import BadUrl
 
@@ -18,6 +26,8 @@ _CONTROL = re.compile(r"[\x00-\x20\x7f]")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
 _HOST_PORT = re.compile(r"^[^/:?#]+:[0-9]+(?:[/?#]|$)")  # "localhost:8080/x" has no scheme
 _HOST_CHARS = re.compile(r"^[A-Za-z0-9.\-_]+$")
+MAX_LABEL = 63  # RFC 1035: one label of a DNS name
+MAX_NAME = 253  # and the whole name, without the trailing dot
 
 
 def normalize_url(raw: str) -> str:
@@ -33,6 +43,9 @@ def normalize_url(raw: str) -> str:
         raise BadUrl("empty URL")
     if _CONTROL.search(url):
         raise BadUrl(f"URL contains spaces or control characters: {url!r}")
+    if "\\" in url:
+        raise BadUrl(f"URL contains a backslash: {url!r} (browsers read it as '/', other "
+                     "programs differently; write '/' or %5C)")
     if not _SCHEME.match(url) or _HOST_PORT.match(url):
         raise BadUrl(f"URL has no scheme: {url!r} (write it with https:// or http://)")
     try:
@@ -63,7 +76,21 @@ def normalize_url(raw: str) -> str:
     if parts.username is not None or parts.password is not None:
         userinfo = parts.netloc.rpartition("@")[0]
         netloc = f"{userinfo}@{netloc}"
-    return urlunsplit((scheme, netloc, parts.path or "/", parts.query, parts.fragment))
+    final = urlunsplit((scheme, netloc, parts.path or "/", parts.query, parts.fragment))
+    _same_host_for_urllib3(final, host, port, url)
+    return final
+
+
+def _same_host_for_urllib3(final: str, host: str, port: int | None, url: str) -> None:
+    """Refuse a URL that urllib3 (which makes the request) would send to another host."""
+    try:
+        seen = parse_url(final)
+    except (LocationParseError, ValueError):
+        raise BadUrl(f"malformed URL {url!r}: it cannot be fetched as written") from None
+    seen_host = (seen.host or "").lower().strip("[]")
+    if seen_host != host or seen.port != port:
+        raise BadUrl(f"ambiguous URL {url!r}: it names host {host!r} but would be fetched "
+                     f"from {seen_host or 'no host'!r}")
 
 
 def _ascii_host(host: str, url: str) -> str:
@@ -78,4 +105,10 @@ def _ascii_host(host: str, url: str) -> str:
     host = host.lower()
     if not _HOST_CHARS.match(host) or ".." in host or host.startswith(("-", ".")):
         raise BadUrl(f"invalid host {host!r} in {url!r}")
+    name = host[:-1] if host.endswith(".") else host
+    if len(name) > MAX_NAME:
+        raise BadUrl(f"invalid host in {url!r}: the name is longer than {MAX_NAME} characters")
+    if any(len(label) > MAX_LABEL for label in name.split(".")):
+        raise BadUrl(f"invalid host in {url!r}: a part of the name is longer than "
+                     f"{MAX_LABEL} characters")
     return host

@@ -16,6 +16,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from typing import TextIO
 
+from archive.deadline import abort_all
 from archive.urls import normalize_url
 from provenance.capture import CAPTURE, CaptureOutcome, Capturer, capture_json
 from provenance.errors import UsageError
@@ -102,7 +103,10 @@ def run_batch(capturer: Capturer, urls: list[str], *, jobs: int = 4,
                         pending.discard(future)
                     yield outcome
         except BaseException:  # KeyboardInterrupt, GeneratorExit: report what gets recorded
-            _finish_in_flight(pending, on_done)
+            # Start nothing new and cut the fetches in flight (a fetch cut short is not
+            # recorded), so leaving never waits on a dripping server; a capture already past
+            # its fetch is finished, recorded and reported.
+            _finish_in_flight(pending, on_done, cut=abort_all)
             raise
 
 
@@ -124,9 +128,11 @@ def _interrupts_deferred() -> Iterator[None]:
 
 
 def _finish_in_flight(pending: set[Future[CaptureOutcome]],
-                      on_done: Callable[[CaptureOutcome], None] | None) -> None:
-    """Drop what has not started; wait for the captures running now and report each."""
+                      on_done: Callable[[CaptureOutcome], None] | None,
+                      cut: Callable[[], object]) -> None:
+    """Drop what has not started, ``cut`` the network of what runs, report each that ends."""
     running = {future for future in pending if not future.cancel()}
+    cut()
     for future in wait(running).done:
         if future.exception() is None and on_done is not None:
             on_done(future.result())

@@ -22,6 +22,8 @@ from provenance.store import Store
 
 CAPTURE = "capture"
 FETCH_FAILED = "fetch_failed"
+INTERNAL_ERROR = "internal-error"  # the reason of a failure that is a bug of ours
+ABORTED = "aborted"  # archive.fetch: we cut the fetch ourselves (abort_all)
 
 
 @dataclass
@@ -99,6 +101,8 @@ def record_capture(store: Store, ledger: Ledger, cap: Capture, *,
         "charset": cap.text.charset,
         "files": [warc.to_json(), text.to_json()],
     }
+    if cap.text.note:  # partial or flat text: a change measured against it is suspect
+        data["text_note"] = cap.text.note
     if batch:
         data["batch"] = batch
     return ledger.append(CAPTURE, data, subject=result.url)
@@ -132,12 +136,14 @@ class Capturer:
         try:
             cap = capture(url, self.fetcher)
         except ArchiveError as exc:
-            reason = getattr(exc, "reason", "error")
-            if self.record_failures:
-                # That a page could not be reached at a given time is itself evidence.
-                self.ledger.append(FETCH_FAILED, {"url": url, "error": str(exc),
-                                                  "reason": reason}, subject=url)
-            return CaptureOutcome(url, error=str(exc), reason=reason)
+            return self._failed(url, str(exc), getattr(exc, "reason", "error"))
+        except Exception as exc:  # noqa: BLE001 - one bad page must never end the batch
+            # A bug, not a verdict on the page: said as such, with the exception's type, and
+            # recorded like any failed fetch so every rerun does not die on the same URL.
+            first = (str(exc).strip().splitlines() or [""])[0][:200]
+            return self._failed(url, f"unexpected {type(exc).__name__} while capturing {url}"
+                                f"{': ' + first if first else ''} (a bug in provenance; "
+                                "please report it)", INTERNAL_ERROR)
         record = record_capture(self.store, self.ledger, cap, batch=batch)
         from provenance.timeline import record_change  # imports this module
 
@@ -147,3 +153,11 @@ class Capturer:
         if self.witness_step is not None:
             outcome.witnesses = self.witness_step(self.ledger, record, cap)
         return outcome
+
+    def _failed(self, url: str, error: str, reason: str) -> CaptureOutcome:
+        if self.record_failures and reason != ABORTED:
+            # That a page could not be reached at a given time is itself evidence; a fetch
+            # we cut ourselves (Ctrl-C) says nothing about the page, so it is not recorded.
+            self.ledger.append(FETCH_FAILED, {"url": url, "error": error, "reason": reason},
+                               subject=url)
+        return CaptureOutcome(url, error=error, reason=reason)

@@ -16,6 +16,7 @@ from typing import Any
 
 from archive.errors import ArchiveError, BadUrl
 from provenance import __version__
+from provenance.capture import ABORTED
 from provenance.cli_files import check_targets, force_option
 from provenance.cli_history import REGISTER as HISTORY_COMMANDS
 from provenance.cli_log import REGISTER as LOG_COMMANDS
@@ -111,8 +112,9 @@ def capture_options(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--max-bytes", type=_positive_int, default=50_000_000, metavar="N",
                      help="largest response body to keep, in bytes (default 50 MB)")
     sub.add_argument("--timeout", type=_positive_float, default=30.0, metavar="SECONDS",
-                     help="the longest a request may wait for data (default 30 s); each "
-                     "request to a witness archive ends within it in all")
+                     help="give up on a page after this many seconds in all: connect, "
+                     "redirects, headers and body (default 30 s); also the limit for "
+                     "each time-stamp request and for each request to a witness archive")
     ignore_option(sub)
 
 
@@ -213,7 +215,8 @@ def _cmd_archive(args: argparse.Namespace, out: Output) -> int:
             if left:
                 out.error(f"{left} time-stamp(s) of captures made before are still missing; "
                           "'provenance retry' asks again")
-        fetcher = Fetcher(read_timeout=args.timeout, max_bytes=args.max_bytes)
+        fetcher = Fetcher(read_timeout=args.timeout, total_timeout=args.timeout,
+                          max_bytes=args.max_bytes)
         capturer = Capturer(store, ledger, fetcher, witness_step=_witness_step(specs, args.timeout),
                             ignore=ignore)
         queue = StampQueue(ledger, store, tsas, timeout=args.timeout, roots=roots,
@@ -248,6 +251,8 @@ class _CapturePrinter:
         self.unstamped: set[int] = set()  # printed captures whose batch is not stamped yet
 
     def capture(self, outcome: Any) -> None:
+        if outcome.reason == ABORTED:
+            return  # cut by our own Ctrl-C: nothing was recorded, the rerun fetches it
         if not outcome.ok:
             self.failures += 1
             self.out.error(f"{outcome.url}: {outcome.error}")

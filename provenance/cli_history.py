@@ -176,7 +176,8 @@ def _cmd_watch(args: argparse.Namespace, out: Output) -> int:
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         with ledger:
-            fetcher = Fetcher(read_timeout=args.timeout, max_bytes=args.max_bytes)
+            fetcher = Fetcher(read_timeout=args.timeout, total_timeout=args.timeout,
+                              max_bytes=args.max_bytes)
             capturer = Capturer(store, ledger, fetcher, ignore=ignore)
             step = _WatchStep(store, ledger, specs, tsas, args.timeout, out)
             out.say(f"watching {len(urls)} URL(s) every {args.every}"

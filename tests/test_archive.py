@@ -6,6 +6,7 @@ command for WARC digests), and every kind of damage to a real capture must fail 
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import signal
@@ -97,14 +98,15 @@ def test_check_catches_a_deleted_capture_file(tmp_path, capsys, web):
     assert run(capsys, "--store", str(store), "check")[0] == 1
 
 
-@pytest.mark.parametrize("path, reason", [
-    ("/loop/a", "loop"), ("/endless", "bytes"), ("/big", "bytes"), ("/slow", "did not answer"),
-    ("/to-file", "redirect"),
+@pytest.mark.parametrize("path, reason, timeout", [
+    ("/loop/a", "loop", "5"), ("/endless", "bytes", "20"), ("/big", "bytes", "5"),
+    ("/slow", "did not answer", "0.5"), ("/to-file", "redirect", "5"),
 ])
-def test_fetch_failures_are_one_line_exit_1_and_recorded(tmp_path, capsys, web, path, reason):
+def test_fetch_failures_are_one_line_exit_1_and_recorded(tmp_path, capsys, web, path, reason,
+                                                         timeout):
     store = tmp_path / "ev"
     code, items, err = run(capsys, "--store", str(store), "archive", web.url(path),
-                           "--timeout", "0.5", "--max-bytes", "100000")
+                           "--timeout", timeout, "--max-bytes", "100000")
     assert code == 1
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert reason in err.lower()
@@ -206,3 +208,149 @@ def test_an_archived_404_is_compared_too(tmp_path, capsys, web, ia_env):
     assert code == 0 and item["http_status"] == 404, err
     (witness,) = item["witnesses"]
     assert witness["status"] == "archived" and witness["agrees"] is True, witness
+
+
+# --- issue 9: incomplete answers, ambiguous URLs, deadlines that hold, one bad page ----------
+
+
+def _answers(*payloads: bytes):
+    """A route that writes the next raw answer (status line, headers, body) on each hit."""
+    todo = list(payloads)
+
+    def handler(h):
+        h.close_connection = True
+        h.wfile.write(todo.pop(0) if len(todo) > 1 else todo[0])
+        h.wfile.flush()
+    return handler
+
+
+FULL = ("HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {n}\r\n"
+        "Connection: close\r\n\r\n")
+PAGE = f"<html><body><article><p>{ARTICLE[1]}</p></article></body></html>".encode()
+
+
+@pytest.mark.parametrize("broken", [
+    b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nX-Pad: ab",  # cut headers
+    FULL.format(n=len(PAGE)).encode() + PAGE[:40],                               # short body
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n40\r\n<html><body>",  # cut chunk
+    (FULL.format(n=60).replace("Content-Type", "Content-Encoding: gzip\r\nContent-Type")
+     .encode() + gzip.compress(PAGE)[:60]),                                       # cut gzip
+], ids=["headers", "body", "chunked", "gzip"])
+def test_an_incomplete_answer_is_a_failed_fetch_never_a_removal(tmp_path, capsys, web, broken):
+    """Issue 9, item 4: a cut answer was recorded as a 200 with empty text, and history then
+    said the page had removed its figures."""
+    path = f"/cut/{len(broken)}"
+    web.add_route(path, _answers(FULL.format(n=len(PAGE)).encode() + PAGE, broken))
+    url, store = web.url(path), str(tmp_path / "ev")
+    assert run(capsys, "--store", store, "archive", url)[0] == 0
+    code, items, err = run(capsys, "--store", store, "archive", url)
+    assert code == 1 and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1 and "incomplete" in err
+    assert items[0]["reason"] == "incomplete" and "id" not in items[0]
+    assert len(capture_records(Path(store))) == 1
+    with Ledger(Store(Path(store))) as ledger:
+        assert [r.kind for r in ledger.records()][-1] == FETCH_FAILED
+    code, history, _ = run(capsys, "--store", store, "history", url, "--to", "none")
+    assert code == 0 and "removed" not in json.dumps(history)
+    assert main(["--store", store, "check"]) == 0
+
+
+def test_a_url_with_a_backslash_is_refused_before_any_fetch(tmp_path, capsys):
+    code, items, err = run(capsys, "--store", str(tmp_path / "ev"), "archive",
+                           "http://127.0.0.1:18080\\@www.kp.ru/news/")
+    assert code == 2 and items == [] and "backslash" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_timeout_is_a_total_per_page_even_when_headers_drip(tmp_path, capsys, web):
+    """Issue 9, item 8: one header byte every 0.5 s used to hold `archive --timeout 5` for
+    minutes; every byte came within the read timeout."""
+    start = time.monotonic()
+    code, items, err = run(capsys, "--store", str(tmp_path / "ev"), "archive",
+                           web.url("/drip-head"), "--timeout", "1.5")
+    assert time.monotonic() - start < 4
+    assert code == 1 and items[0]["reason"] == "timeout" and "1.5 s" in err
+
+
+def test_ctrl_c_stops_a_run_held_by_a_dripping_server(tmp_path, web):
+    """SIGINT while two fetches drip their headers: the run ends at once, records nothing for
+    the fetches it cut, and says so in one line."""
+    store = tmp_path / "ev"
+    argv = [sys.executable, "-m", "provenance", "--store", str(store), "archive",
+            web.url("/drip-head"), web.url("/drip-head?2"), "--timeout", "120",
+            "--to", "none", "--tsa", "none"]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    hits = web.hits("/drip-head")
+    deadline = time.monotonic() + 20
+    while web.hits("/drip-head") < hits + 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    start = time.monotonic()
+    try:
+        _, err = proc.communicate(timeout=10)
+    finally:
+        proc.kill()
+    assert time.monotonic() - start < 5
+    assert proc.returncode == 130, err
+    assert b"Traceback" not in err and b"interrupted" in err
+    with Ledger(Store(store)) as ledger:
+        assert list(ledger.records()) == []  # a fetch we cut says nothing about the page
+
+
+def test_a_bug_on_one_page_is_a_recorded_failure_and_the_batch_goes_on(tmp_path, web):
+    """Issue 9, item 11: any unexpected exception for one URL used to escape the batch."""
+    from archive.fetch import Fetcher
+    from provenance.batch import run_batch
+    from provenance.capture import INTERNAL_ERROR, Capturer
+
+    class Buggy(Fetcher):
+        def fetch(self, url):
+            if url.endswith("/page/2"):
+                raise RecursionError("maximum recursion depth exceeded")
+            return super().fetch(url)
+
+    store = Store(tmp_path / "ev")
+    with Ledger(store) as ledger:
+        capturer = Capturer(store, ledger, Buggy())
+        urls = [web.url(f"/page/{n}") for n in range(1, 4)]
+        outcomes = {o.url: o for o in run_batch(capturer, urls, jobs=2)}
+        assert [outcomes[u].ok for u in urls] == [True, False, True]
+        bad = outcomes[urls[1]]
+        assert bad.reason == INTERNAL_ERROR and "RecursionError" in (bad.error or "")
+        assert "\n" not in (bad.error or "")
+        (failed,) = ledger.records(kind=FETCH_FAILED)
+        assert failed.subject == urls[1] and "RecursionError" in failed.data["error"]
+
+
+def test_a_gzip_bomb_is_kept_byte_exact_and_read_in_bounded_memory(tmp_path):
+    """Issue 9, item 9: ~300 KB of gzip inflating to 200 MB of nested <div> tags used 6 GB.
+    Run in a child limited to 1 GB of address space: the capture must succeed in it."""
+    import resource
+
+    from warcio.archiveiterator import ArchiveIterator
+    from webfixtures import WebServer, gzip_bomb
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+    store = tmp_path / "ev"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    with WebServer() as web:
+        url = web.url("/gzip-bomb")
+        start = time.monotonic()
+        done = subprocess.run([sys.executable, "-m", "provenance", "--json", "--store",
+                               str(store), "archive", url, "--to", "none", "--tsa", "none"],
+                              capture_output=True, text=True, env=env, timeout=120,
+                              preexec_fn=limit)
+    assert done.returncode == 0, done.stderr
+    assert time.monotonic() - start < 60
+    (item,) = [json.loads(line) for line in done.stdout.splitlines()]
+    with open(stored_files(store, item, "warc"), "rb") as stream:
+        bodies = [r.raw_stream.read() for r in ArchiveIterator(stream)
+                  if r.rec_type == "response"]
+    assert bodies == [gzip_bomb()]  # as sent, still encoded
+    with Ledger(Store(store)) as ledger:
+        note = ledger.find(item["id"]).data["text_note"]
+    assert "flat text extraction" in note and str(8 * 1024 * 1024) in note

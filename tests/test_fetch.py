@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import socket
 import threading
 import time
 
@@ -10,8 +11,9 @@ import pytest
 import requests
 from webfixtures import CHUNKS, GZIP_BODY, GZIP_HTML, RU_UTF8, closed_port, page_body
 
+from archive.deadline import abort_all
 from archive.errors import BadUrl, FetchError
-from archive.fetch import DEFAULT_USER_AGENT, Exchange, Fetcher, decoded_body
+from archive.fetch import DEFAULT_USER_AGENT, Exchange, Fetcher, decode_for_text, decoded_body
 
 
 @pytest.fixture
@@ -192,3 +194,122 @@ def test_decoded_body_deflate_and_identity():
     with pytest.raises(FetchError) as info:
         decoded_body(_exchange(b"not gzip", "gzip"))
     assert info.value.reason == "bad-encoding"
+
+
+# --- issue 9: incomplete responses, total deadlines that hold --------------------------------
+
+
+class RawServer:
+    """A loopback server that answers every connection with exactly ``payload`` and closes."""
+
+    def __init__(self, payload: bytes) -> None:
+        self.payload = payload
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.sock.getsockname()[1]}/page"
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                conn.recv(65536)
+                conn.sendall(self.payload)
+                conn.shutdown(socket.SHUT_WR)
+
+    def __enter__(self) -> RawServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.sock.close()
+
+
+BROKEN = {
+    "status line only": b"HTTP/1.1 200 OK",
+    "cut inside a header": b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nX-Pad: ab",
+    "no blank line": b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n",
+    "short body": b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n<p>9 861</p>",
+    "cut chunk": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n40\r\n<p>9 861",
+    "no last chunk": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n",
+    "bad chunk size": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhi\r\n0\r\n\r\n",
+}
+
+
+@pytest.mark.parametrize("name", list(BROKEN))
+def test_an_incomplete_response_is_a_failed_fetch(name):
+    with RawServer(BROKEN[name]) as server, pytest.raises(FetchError) as info:
+        Fetcher(read_timeout=2, total_timeout=5).fetch(server.url)
+    assert info.value.reason == "incomplete", str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_cut_status_line_is_a_failed_fetch():
+    with RawServer(b"HTTP/1.1 20") as server, pytest.raises(FetchError):
+        Fetcher(read_timeout=2, total_timeout=5).fetch(server.url)
+
+
+def test_a_body_ended_by_closing_the_connection_is_complete():
+    """No length declared: HTTP says the close ends the body, so it is a capture."""
+    with RawServer(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n<p>all</p>") as server:
+        ex = Fetcher(read_timeout=2, total_timeout=5).fetch(server.url).final
+    assert ex.status == 200 and ex.body == b"<p>all</p>"
+
+
+def test_headers_dripping_in_hit_the_total_deadline(web):
+    """/drip-head sends a byte every 0.5 s: no read timeout fires, the total deadline must."""
+    start = time.monotonic()
+    with pytest.raises(FetchError) as info:
+        Fetcher(read_timeout=5, total_timeout=1.5).fetch(web.url("/drip-head"))
+    assert info.value.reason == "timeout"
+    assert "1.5 s" in str(info.value)
+    assert time.monotonic() - start < 3
+
+
+def test_a_body_cut_by_the_deadline_is_not_a_short_capture(web):
+    """/endless has no Content-Length: the watchdog's shutdown must not pass for its end."""
+    with pytest.raises(FetchError) as info:
+        Fetcher(read_timeout=5, total_timeout=0.7, max_bytes=10**9).fetch(web.url("/endless"))
+    assert info.value.reason == "timeout"
+
+
+def test_abort_all_stops_a_fetch_in_flight(web):
+    timer = threading.Timer(0.7, abort_all)
+    timer.start()
+    start = time.monotonic()
+    with pytest.raises(FetchError) as info:
+        Fetcher(read_timeout=30, total_timeout=60).fetch(web.url("/drip-head"))
+    timer.join()
+    assert info.value.reason == "aborted"
+    assert time.monotonic() - start < 3
+
+
+def test_a_cut_gzip_stream_is_incomplete():
+    data = gzip.compress(RU_UTF8)
+    for cut in (len(data) - 8, len(data) // 2, 20):
+        with pytest.raises(FetchError) as info:
+            decode_for_text(_exchange(data[:cut], "gzip"), keep=10**6)
+        assert info.value.reason == "incomplete"
+        with pytest.raises(FetchError) as info:
+            decoded_body(_exchange(data[:cut], "gzip"))
+        assert info.value.reason == "incomplete"
+    whole = decode_for_text(_exchange(data, "gzip"), keep=100)
+    assert whole.data == RU_UTF8[:100] and whole.size == len(RU_UTF8) and whole.checked
+
+
+def test_decode_for_text_keeps_little_and_bounds_the_work():
+    bomb = gzip.compress(b"<div>" * 2_000_000)  # 10 MB inflated
+    found = decode_for_text(_exchange(bomb, "gzip"), keep=1000, limit=100_000_000)
+    assert found.data == b"<div>" * 200 and found.size == 10_000_000 and found.checked
+    capped = decode_for_text(_exchange(bomb, "gzip"), keep=1000, limit=1_000_000)
+    assert len(capped.data) == 1000 and not capped.checked and capped.size <= 1_100_000
+    with pytest.raises(FetchError) as info:
+        decode_for_text(_exchange(b"not gzip at all", "gzip"), keep=1000)
+    assert info.value.reason == "bad-encoding"
+    plain = decode_for_text(_exchange(b"plain text", None), keep=5)
+    assert plain.data == b"plain" and plain.size == 10

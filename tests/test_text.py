@@ -21,7 +21,7 @@ from webfixtures import (
 )
 
 from archive.fetch import Fetcher, decoded_body
-from archive.text import extract_text
+from archive.text import MAX_DEPTH, MAX_ELEMENTS, MAX_HTML_BYTES, extract_text
 
 
 @pytest.mark.parametrize("path, charset", [
@@ -110,3 +110,62 @@ def test_non_html_and_binary():
         page = extract_text(b"\x89PNG\r\n\x1a\n\0\0", ctype, "http://x/")
         assert page.text == "" and page.title is None
     assert extract_text(b"\x00\x01\x02binary", None, "http://x/").text == ""
+
+
+# --- issue 9: bounded parsing -----------------------------------------------------------------
+
+
+def _nested(depth: int, inner: str = "<p>Россия потеряла 9 861 человек</p>") -> bytes:
+    return (b"<html><body>" + b"<div>" * depth + inner.encode() + b"</div>" * depth
+            + b"</body></html>")
+
+
+def test_100000_nested_tags_fall_back_to_flat_text_and_say_so():
+    """Issue 9, item 11: this page used to end the batch in a RecursionError."""
+    page = extract_text(_nested(100_000), "text/html; charset=utf-8", "http://x/")
+    assert page.text == "Россия потеряла 9 861 человек"
+    assert page.note and "flat text extraction" in page.note and str(MAX_DEPTH) in page.note
+
+
+def test_ordinary_nesting_keeps_the_structured_extraction():
+    page = extract_text(_nested(MAX_DEPTH - 10), "text/html; charset=utf-8", "http://x/")
+    assert page.text == "Россия потеряла 9 861 человек" and page.note is None
+
+
+def test_tags_inside_scripts_do_not_count_as_nesting():
+    script = "<script>var s = '" + "<div>" * 1000 + "';</script>"
+    page = extract_text(_nested(5, script + "<p>text</p>"), "text/html", "http://x/")
+    assert page.text == "text" and page.note is None
+
+
+def test_flat_text_leaves_out_scripts_and_decodes_entities():
+    html = ("<html><head><title>T &amp; U</title><style>p{}</style></head><body>"
+            + "<div>" * 300 + "<p>A&nbsp;1</p><script>no()</script><p>B <!-- c --> D</p>"
+            + "<div>unclosed <a href='x'>link</a>")
+    page = extract_text(html.encode(), "text/html", "http://x/")
+    assert page.text == "A\xa01\nB D\nunclosed link"
+    assert page.title == "T & U" and page.note
+
+
+def test_too_many_tags_are_not_given_to_the_tree_parser():
+    body = b"<html><body>" + b"<p>x</p>" * (MAX_ELEMENTS // 2 + 1) + b"</body></html>"
+    page = extract_text(body, "text/html", "http://x/")
+    assert page.note and "tags" in page.note and page.text.count("x") == MAX_ELEMENTS // 2 + 1
+
+
+def test_only_the_first_bytes_of_a_huge_page_are_parsed():
+    body = b"<html><body><p>start</p>" + b"<p>filler filler filler</p>" * 400_000
+    assert len(body) > MAX_HTML_BYTES
+    page = extract_text(body, "text/html", "http://x/")
+    assert page.text.startswith("start") and str(MAX_HTML_BYTES) in (page.note or "")
+
+
+def test_malformed_markup_is_scanned_in_linear_time():
+    import time
+
+    for body in (b"<a " * 300_000, b"<!--" + b"<div>" * 300_000, b"<div x='" * 300_000,
+                 (b"<a " + b"x" * 2000) * 3000, b"<p>a < b</p>" * 10):
+        start = time.monotonic()
+        extract_text(body, "text/html", "http://x/")
+        assert time.monotonic() - start < 10
+    assert extract_text(b"<p>a < b</p>", "text/html", "http://x/").text == "a < b"

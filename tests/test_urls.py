@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from urllib3.util import parse_url
 
 from archive.errors import BadUrl
 from archive.urls import normalize_url
@@ -39,6 +40,20 @@ def test_accepts_http_urls(raw, expected):
     ("http://exa mple.com/", "spaces"),
     ("http://exa\x00mple.com/", "control"),
     ("http://exa_mple!.com/", "invalid host"),
+    # Issue 9, item 7: urllib.parse reads the host as www.kp.ru, urllib3 and browsers as
+    # 127.0.0.1; the recorded host would not be the host fetched.
+    ("http://127.0.0.1:18080\\@www.kp.ru/news/", "backslash"),
+    ("http://www.kp.ru\\@127.0.0.1:18080/", "backslash"),
+    ("http://www.kp.ru\\.evil.example/", "backslash"),
+    ("http://www.kp.ru/news\\1", "backslash"),  # a browser would fetch /news/1
+    ("http://www.kp.ru/?q=a\\b", "backslash"),
+    ("http://www.kp.ru\t@evil.example/", "control"),
+    ("http://www.kp.ru\n.evil.example/", "control"),
+    ("http://www.kp.ru\r\n@evil.example/", "control"),
+    # Issue 9, item 11: over-long DNS names (these used to escape as UnicodeError).
+    ("http://" + "a" * 64 + ".example/", "63"),
+    ("http://" + ".".join(["a" * 60] * 5) + "/", "253"),
+    ("http://" + "я" * 64 + ".рф/", "international"),
     ("", "empty"),
     ("   ", "empty"),
 ])
@@ -58,3 +73,29 @@ def test_never_anything_but_badurl_or_http(raw):
         return
     assert url.startswith(("http://", "https://"))
     assert normalize_url(url) == url  # normalizing twice changes nothing
+
+
+@pytest.mark.parametrize("raw, host", [
+    ("http://user@www.kp.ru/", "www.kp.ru"),
+    ("http://a@b@www.kp.ru/", "www.kp.ru"),          # the last @ ends the user info
+    ("http://127.0.0.1:18080%5C@www.kp.ru/", "www.kp.ru"),
+    ("http://www.kp.ru?@127.0.0.1/", "www.kp.ru"),    # the @ is in the query
+    ("http://www.kp.ru#@127.0.0.1/", "www.kp.ru"),
+    ("https://пример.рф/", "xn--e1afmkfd.xn--p1ai"),
+    ("http://[::1]:8080/", "::1"),
+    ("http://" + "a" * 63 + ".example/", "a" * 63 + ".example"),
+])
+def test_recorded_host_is_the_host_urllib3_connects_to(raw, host):
+    url = normalize_url(raw)
+    assert (parse_url(url).host or "").strip("[]") == host
+
+
+@given(st.text(alphabet="ab.:@/\\?#%5C[]1 \t", max_size=30))
+def test_any_accepted_url_is_fetched_from_the_host_it_names(tail):
+    try:
+        url = normalize_url("http://" + tail)
+    except BadUrl:
+        return
+    from urllib.parse import urlsplit
+
+    assert (parse_url(url).host or "").strip("[]") == urlsplit(url).hostname
