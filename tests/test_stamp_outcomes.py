@@ -71,3 +71,16 @@ def test_check_bundle_says_could_not_verify_apart_from_damage(stamped_without_ch
     summary = found[-1]
     assert summary["problems"] == 0 and summary["unverified"] == 1
     assert summary["trusted"] == 0
+
+
+def test_verify_md_says_how_to_supply_a_missing_chain(stamped_without_chain, capsys,
+                                                       tmp_path):
+    import zipfile
+
+    store, seq = stamped_without_chain
+    bundle = str(tmp_path / "b.zip")
+    assert cli(capsys, "--store", store, "export", str(seq), "--out", bundle)[0] == 0
+    text = zipfile.ZipFile(bundle).read("VERIFY.md").decode()
+    assert "could not verify" in text and "invalid" in text
+    assert "-untrusted TSA-CHAIN.pem" in text and "-CAfile TSA-ROOT.pem" in text
+    assert "SHA-1" in text
