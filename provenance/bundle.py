@@ -260,7 +260,7 @@ def _verify_md(index: dict[str, Any]) -> str:
     for ts in index["timestamps"]:
         ca = (f"-CAfile {ts['root']} -untrusted {ts['certs']}" if ts["root"]
               else f"-CAfile {ts['certs']} -partial_chain" if ts["certs"]
-              else "-CAfile TSA-ROOT.pem")
+              else "-CAfile TSA-ROOT.pem -untrusted TSA-CHAIN.pem")
         lines += [
             f"Time-stamp {ts['seq']} from {ts['tsa']}, time {ts['gen_time']}, "
             + ("over record " + str(ts["covers"][0]) if ts["method"] == "record"
@@ -287,6 +287,30 @@ def _verify_md(index: dict[str, Any]) -> str:
         "own. For independent trust, use the root certificate published by the TSA "
         "instead (`-CAfile` that file). After the TSA's certificate has expired, add "
         "`-attime <unix time of the stamp>` to check it as of the time it was made.",
+        "",
+        "A time-stamp check has three outcomes; keep them apart:",
+        "",
+        "- **valid**: `Verification: OK`.",
+        "- **invalid**: openssl says `signature failure`, `message imprint mismatch` or "
+        "similar: the token or the data was changed. The stamp proves nothing.",
+        "- **could not verify**: openssl says `unable to get local issuer certificate`, "
+        "`signer certificate not found` or `no certificate or crl found`: a certificate is "
+        "missing, nothing was found wrong. Supply it: the TSA's own certificate and its "
+        "intermediates (from the TSA's website or the `.certs.pem` file) with "
+        "`-untrusted TSA-CHAIN.pem`, the TSA's published root with `-CAfile TSA-ROOT.pem`. "
+        "Until then the stamp anchors nothing.",
+        "",
+        "Certificates that travel inside a token are not signed by the TSA (anyone can add "
+        "some); only the chain from the TSA's certificate to a root you chose counts. A "
+        "token whose imprint is SHA-1 (`Hash Algorithm: sha1` in `openssl ts -reply -in "
+        "TOKEN -text`) is legacy and weak: SHA-1 collisions can be made. OpenSSL 3.0 "
+        "cannot read, or refuses with `ess cert id not found`, some valid tokens "
+        "(Microsoft's): that is could not verify, not invalid. `openssl cms -verify "
+        "-inform DER -in TOKEN -binary -CAfile TSA-ROOT.pem -untrusted TSA-CHAIN.pem "
+        "-purpose timestampsign -attime <unix time of the stamp> -out /dev/null` checks "
+        "the signature and chain of a bare token (`-token_out` of `openssl ts -reply` "
+        "makes one); then compare the `Message data` that `openssl ts -reply -token_in "
+        "-in TOKEN -text` shows with the digest of the data yourself.",
         "",
     ]
     return "\n".join(lines)

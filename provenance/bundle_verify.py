@@ -98,6 +98,9 @@ class BundleReport:
     problems: list[str] = field(default_factory=list)
     records: list[RecordStatus] = field(default_factory=list)
     roots_given: bool = False
+    # Time-stamps that could not be verified (a certificate is missing): not damage, but
+    # they anchor nothing.
+    unverified: list[str] = field(default_factory=list)
 
     @property
     def evidence(self) -> list[RecordStatus]:
@@ -129,6 +132,9 @@ class BundleReport:
                     " (give the TSA's published root with --tsa-ca FILE or PROVENANCE_TSA_CA)")
             parts.append(f"record(s) {_seqs(pinned)} are time-stamped only under a root that "
                          f"came with the bundle, not one you trust{hint}")
+        if self.unverified:
+            parts.append(f"{len(self.unverified)} time-stamp(s) could not be verified "
+                         "(a certificate is missing)")
         if not parts and not any(r.anchor is Anchor.TRUSTED for r in self.evidence):
             parts.append("nothing in it is time-stamped")
         return "; ".join(parts) if parts else None
@@ -388,10 +394,18 @@ class _Checker:
         anchor = Anchor.TRUSTED
         if result is None or not (result.passed is True and result.trusted_root):
             anchor = Anchor.PINNED
+            unverified = result if result is not None and result.passed is None else None
             result = verify_token(token, message=message, certs=certs)
+            if unverified is not None and result.passed is True:
+                result = unverified  # intact, but the chain to the given roots is missing
+        if result.passed is None:
+            self.report.unverified.append(f"{where}: {result.reason}")
+            return None
         if result.passed is not True:
             self.problems.append(f"{where}: the token does not verify ({result.reason})")
             return None
+        if result.weak:  # a SHA-1 imprint: valid, but never a trusted anchor
+            anchor = Anchor.PINNED
         if result.gen_time != record.data.get("gen_time"):
             self.problems.append(f"{where}: the token's time is not the recorded time")
             return None

@@ -33,13 +33,15 @@ from provenance.store import DAMAGED, HEAD_FILE, LEDGER_FILE, Store
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing that is not as recorded."""
+    """One thing that is not as recorded; or, with ``unverified``, a time-stamp that could
+    not be verified (something is missing): not damage, but it anchors nothing."""
 
     what: str
     seq: int | None = None
     path: str | None = None
     expected: str | None = None
     found: str | None = None
+    unverified: bool = False
 
     def __str__(self) -> str:
         where = []
@@ -53,7 +55,8 @@ class Problem:
         return text
 
     def to_json(self) -> dict[str, Any]:
-        return {"problem": self.what, "seq": self.seq, "path": self.path,
+        key = "unverified" if self.unverified else "problem"
+        return {key: self.what, "seq": self.seq, "path": self.path,
                 "expected": self.expected, "found": self.found}
 
 
@@ -66,7 +69,15 @@ class CheckReport:
 
     @property
     def intact(self) -> bool:
-        return not self.problems
+        return not self.damage
+
+    @property
+    def damage(self) -> list[Problem]:
+        return [p for p in self.problems if not p.unverified]
+
+    @property
+    def unverified(self) -> list[Problem]:
+        return [p for p in self.problems if p.unverified]
 
 
 try:  # orjson parses 100k records ~10x faster than json; check must stay quick on big stores

@@ -371,18 +371,22 @@ def _cmd_check(args: argparse.Namespace, out: Output) -> int:
         if out.json_mode:
             out.item(problem.to_json())
         else:
-            out.error(str(problem))
+            out.error(("could not verify (anchors nothing): " if problem.unverified else "")
+                      + str(problem))
     summary = {"intact": report.intact, "records": report.records, "files": report.files,
-               "problems": len(report.problems), "anchoring": report.anchoring.to_json()}
+               "problems": len(report.damage), "unverified": len(report.unverified),
+               "anchoring": report.anchoring.to_json()}
+    unverified = (f"; {len(report.unverified)} time-stamp(s) could not be verified"
+                  if report.unverified else "")
     anchored = report.anchoring.sentence()
     if out.json_mode:
         out.item(summary)
     elif report.intact:
-        out.item(summary, f"intact: {report.records} records, {report.files} files verified; "
-                 f"{anchored}")
+        out.item(summary, f"intact: {report.records} records, {report.files} files verified"
+                 f"{unverified}; {anchored}")
     else:
-        out.item(summary, f"DAMAGED: {len(report.problems)} problem(s) in "
-                 f"{report.records} records, {report.files} files; {anchored}")
+        out.item(summary, f"DAMAGED: {len(report.damage)} problem(s) in "
+                 f"{report.records} records, {report.files} files{unverified}; {anchored}")
     return EXIT_OK if report.intact else EXIT_NEGATIVE
 
 
@@ -398,11 +402,17 @@ def _check_bundle(args: argparse.Namespace, out: Output) -> int:
             out.item({"problem": problem, "bundle": path})
         else:
             out.error(problem)
+    for note in report.unverified:
+        if out.json_mode:
+            out.item({"unverified": note, "bundle": path})
+        else:
+            out.error(f"could not verify (anchors nothing): {note}")
     for status in report.records:
         out.item({**status.to_json(), "bundle": path}, _human_anchor(status))
     trusted = sum(r.anchor.value == "trusted" for r in report.evidence)
     summary = {"intact": report.intact, "bundle": path, "problems": len(report.problems),
                "records": len(report.evidence), "trusted": trusted,
+               "unverified": len(report.unverified),
                "roots_given": report.roots_given, "reason": report.reason()}
     if report.intact:
         human = (f"intact: {path}: {len(report.evidence)} records, {trusted} anchored by "

@@ -195,8 +195,9 @@ def stamp(
             files.append(proofs_file.to_json())
         v = _trust(result.reply, message, result.nonce, roots, result.verification)
         trusted = v.passed is True
-        data.update(status=GRANTED if trusted else UNTRUSTED,
-                    error=None if trusted else NOT_TRUSTED_WORDS, trust=v.trust.value,
+        error = (None if trusted else NOT_TRUSTED_WORDS if v.trust is Trust.NOT_TRUSTED
+                 else v.reason)
+        data.update(status=GRANTED if trusted else UNTRUSTED, error=error, trust=v.trust.value,
                     imprint=v.imprint, gen_time=v.gen_time, serial=v.serial,
                     tsa_name=v.tsa_name, verifier=v.how, files=files)
         items.append(data)
@@ -465,9 +466,9 @@ def _check_one(store: Store, seq: int, data: StampData, by_seq: dict[int, Any],
         yield problem(f"time-stamp from {data.tsa} {NOT_TRUSTED_WORDS}", seq, token_path)
     elif result.passed is False:
         yield problem(f"time-stamp token does not verify: {result.reason}", seq, token_path)
-    elif result.passed is None:
-        yield problem(f"time-stamp token could not be checked: {result.reason}", seq,
-                      token_path)
+    elif result.passed is None:  # not damage, but this stamp anchors nothing
+        yield problem(f"time-stamp from {data.tsa}: {result.reason}", seq, token_path,
+                      unverified=True)
     elif result.gen_time != data.gen_time:
         yield problem("time-stamp time differs from the recorded time", seq, token_path,
                       expected=data.gen_time, found=result.gen_time)

@@ -4,15 +4,25 @@ A TSA signs "this digest existed at this time". :func:`request_timestamp` sends 
 (SHA-256 or SHA-512 imprint of a message, a random nonce, ``certReq``) over an injected
 ``requests`` session, checks the reply (granted, same imprint, same nonce, valid signature
 with the timeStamping key usage) and returns the raw reply bytes to keep as evidence.
-:func:`verify_token` re-checks a kept reply, offline, at any later time.
+:func:`verify_token` re-checks a kept reply or bare token, offline, at any later time.
 
-Verifiers, tried in order; :attr:`Verification.how` says which one decided:
+Verifying, in three outcomes (:class:`Verification`): *valid*, *invalid* (the signature,
+imprint or nonce is wrong) and *could not verify* (something needed is missing: the TSA's
+certificate, a link of its chain, an imprint algorithm, the openssl command). A missing
+piece is never "invalid", and nothing is "valid" without the signature checked.
 
-1. ``rfc3161-client`` (strict DER; signature and chain through OpenSSL's PKCS7 code);
-2. ``openssl ts -verify`` — for replies that strict parsers refuse. Some TSAs (and
-   ``openssl ts -reply`` itself) write the token's certificate SET signer-first, which is
-   not DER order; the certificates are outside what the TSA signs, so the token is still
-   valid, and the raw bytes are kept unchanged either way.
+* Imprints: SHA-256/384/512, and SHA-1 (legacy; valid but marked weak, see ``WEAK_WORDS``).
+* The token's certificate set is outside the TSA's signature: anyone can add to it. It is
+  set aside (the token is verified without it, every signed byte unchanged); only X.509
+  certificates are read from it (Microsoft sends an attribute certificate too), and the
+  chain is built here, link by link, from certificates whose signatures hold, so extra
+  or look-alike certificates change nothing. Chains the TSA left out are given as ``certs``.
+* The signature: ``openssl cms -verify`` with the signer's certificate, plus the
+  signing-certificate attribute (RFC 5035: its first ID is the signer) and the signer's
+  critical timeStamping EKU and validity at the token's time. (``openssl ts -verify``
+  wants every ESS ID in the chain and so refuses valid Microsoft tokens.)
+* The chain: ``rfc3161-client`` (strict DER), else ``openssl verify -purpose timestampsign``.
+  :attr:`Verification.how` says which decided.
 
 Tokens are read with :mod:`asn1crypto`, which is tolerant, for their fields (time, serial,
 TSA name, imprint, nonce, certificates). Certificates are checked as valid at the token's
@@ -20,12 +30,11 @@ own time (``-attime``), as a court would: a TSA certificate that expired since s
 
 Trust is a :class:`Trust` level, never a bare boolean. With roots given by the caller
 (``PROVENANCE_TSA_CA``), a token is trusted only if its chain ends in one of *them*: no
-certificate the token carries is ever a trust anchor then (a self-signed root in the token
-is left out of the intermediates, so a TSA cannot vouch for itself), and a token whose
-chain ends elsewhere is ``NOT_TRUSTED`` even though its signature is valid. Without roots
-the anchor is a self-signed root the TSA sent in its reply (pinned: proves the token is
-intact, not who the TSA is), else the TSA's own certificates with ``-partial_chain``
-(signature only, likewise).
+certificate the token carries is ever a trust anchor then, a chain that ends in another
+self-signed root is ``NOT_TRUSTED`` (invalid as evidence: someone else vouches), and a
+chain that stops at a certificate whose issuer nobody gave is ``UNVERIFIED``. Without
+roots the anchor is a self-signed root the TSA sent in its reply (pinned: proves the
+token is intact, not who the TSA is), else the TSA's own certificate (signature only).
 """
 
 from __future__ import annotations
@@ -36,6 +45,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -47,13 +57,22 @@ from provenance.errors import TimestampError
 
 SHA256 = "sha256"
 SHA512 = "sha512"
-ALGORITHMS = {SHA256: hashlib.sha256, SHA512: hashlib.sha512}
+ALGORITHMS = {SHA256: hashlib.sha256, SHA512: hashlib.sha512}  # what we ask TSAs for
+# What a kept token may use. SHA-1 imprints are legacy (DigiCert still answers SHA-1
+# requests; old Authenticode signatures carry them): they verify, but are marked weak,
+# since a chosen-prefix SHA-1 collision is within reach: two messages could share a stamp.
+IMPRINT_ALGORITHMS = {"sha1": hashlib.sha1, SHA256: hashlib.sha256,
+                      "sha384": hashlib.sha384, SHA512: hashlib.sha512}
+WEAK_ALGORITHMS = frozenset({"sha1"})
+WEAK_WORDS = ("weak: SHA-1 imprint (legacy; SHA-1 collisions can be made, so the stamp "
+              "may fit another message too)")
 CONTENT_TYPE = "application/timestamp-query"
 DEFAULT_TIMEOUT = 30.0
 MAX_REPLY = 1_000_000  # real replies with a full certificate chain are under 20 KB
 
 RFC3161_CLIENT = "rfc3161-client"
-OPENSSL = "openssl ts -verify"
+OPENSSL_CMS = "openssl cms -verify"
+OPENSSL_CHAIN = "openssl verify"
 
 
 class Trust(Enum):
@@ -63,7 +82,8 @@ class Trust(Enum):
     PINNED_TSA_ROOT = "pinned_tsa_root"  # no roots given: a root the TSA sent itself
     SIGNATURE_ONLY = "signature_only"  # no roots given, none sent: the TSA's certificate
     NOT_TRUSTED = "not_trusted"  # roots given; the signature is valid, the chain ends elsewhere
-    FAILED = "failed"  # does not verify, or could not be checked
+    UNVERIFIED = "unverified"  # could not verify: the TSA's certificate or a link is missing
+    FAILED = "failed"  # invalid: the signature or the imprint is wrong
 
     @property
     def words(self) -> str:
@@ -75,16 +95,22 @@ _TRUST_WORDS = {
     Trust.PINNED_TSA_ROOT: "root sent by the TSA, pinned: proves integrity, not who the TSA is",
     Trust.SIGNATURE_ONLY: "TSA certificate only: proves integrity, not who the TSA is",
     Trust.NOT_TRUSTED: "not trusted: chain does not end in a given root",
-    Trust.FAILED: "does not verify",
+    Trust.UNVERIFIED: "could not verify: a certificate needed to check it is missing",
+    Trust.FAILED: "invalid: does not verify",
 }
 
 
 @dataclass(frozen=True)
 class Verification:
-    """The outcome of checking one token: ``passed`` is True, False, or None (not checked).
+    """The outcome of checking one token, one of three (:attr:`outcome`):
 
-    With roots given, ``passed`` is True only for :attr:`Trust.TRUSTED_ROOT`; a token that
-    is intact but chains elsewhere is ``passed=False`` with :attr:`Trust.NOT_TRUSTED`.
+    * ``passed=True``: valid (the signature and imprint hold; :attr:`trust` says who vouches);
+    * ``passed=False``: invalid: the signature, imprint or nonce is wrong, the TSA refused,
+      or (with roots given) the chain ends in a root that is not one of them
+      (:attr:`Trust.NOT_TRUSTED`);
+    * ``passed=None``: could not verify: something needed is missing (the TSA's certificate,
+      an intermediate or root, an imprint algorithm, the openssl command); ``reason`` says
+      what. Such a token proves nothing yet, and nothing against the record either.
     """
 
     passed: bool | None
@@ -103,11 +129,21 @@ class Verification:
         """True only when the chain ends in a root the caller gave."""
         return self.passed is True and self.trust is Trust.TRUSTED_ROOT
 
+    @property
+    def weak(self) -> bool:
+        """A legacy SHA-1 imprint: valid, but not strong evidence (see ``WEAK_WORDS``)."""
+        return self.algorithm in WEAK_ALGORITHMS
+
+    @property
+    def outcome(self) -> str:
+        return {True: "valid", False: "invalid", None: "unverified"}[self.passed]
+
     def to_json(self) -> dict[str, Any]:
-        return {"passed": self.passed, "how": self.how, "reason": self.reason,
-                "gen_time": self.gen_time, "tsa_name": self.tsa_name, "serial": self.serial,
-                "algorithm": self.algorithm, "imprint": self.imprint,
-                "trust": self.trust.value, "trusted_root": self.trusted_root}
+        return {"passed": self.passed, "outcome": self.outcome, "how": self.how,
+                "reason": self.reason, "gen_time": self.gen_time, "tsa_name": self.tsa_name,
+                "serial": self.serial, "algorithm": self.algorithm, "imprint": self.imprint,
+                "weak": self.weak, "trust": self.trust.value,
+                "trusted_root": self.trusted_root}
 
 
 @dataclass(frozen=True)
@@ -121,9 +157,10 @@ class TokenInfo:
     algorithm: str | None
     imprint: bytes | None
     nonce: int | None
-    certificates: list[bytes] = field(default_factory=list)
+    certificates: list[bytes] = field(default_factory=list)  # X.509 certificates only
     is_response: bool = True
     token: bytes = b""  # the TimeStampToken (CMS ContentInfo) alone
+    other_certificates: int = 0  # attribute (or other non-X.509) certificates, skipped
 
 
 @dataclass(frozen=True)
@@ -165,7 +202,10 @@ def read_token(der: bytes) -> TokenInfo:
         tst = signed["encap_content_info"]["content"].parsed
         imprint = tst["message_imprint"]
         name = tst["tsa"]
-        certs = [c.chosen.dump() for c in signed["certificates"] or []]
+        # Only X.509 certificates: Microsoft's Time-Stamp Service also sends an attribute
+        # certificate, which is no certificate of a key and must never be written as one.
+        choices = list(signed["certificates"] or [])
+        certs = [c.chosen.dump() for c in choices if c.name == "certificate"]
         gen_time = format_time(tst["gen_time"].native)
         return TokenInfo(
             status=status,
@@ -178,6 +218,7 @@ def read_token(der: bytes) -> TokenInfo:
             certificates=certs,
             is_response=is_response,
             token=token,
+            other_certificates=len(choices) - len(certs),
         )
     except TimestampError:
         raise
@@ -244,17 +285,6 @@ def _is_self_signed(der: bytes) -> bool:
         return False
 
 
-def _may_be_anchor(der: bytes) -> bool:
-    """Issued to itself (subject equals issuer), or unreadable: a certificate that a chain
-    builder could end on. Never an intermediate when the caller gave the roots."""
-    from asn1crypto import x509
-
-    try:
-        return bool(x509.Certificate.load(der).self_issued)
-    except Exception:  # noqa: BLE001 - unreadable: keep it out of the chain entirely
-        return True
-
-
 # --- verifying ----------------------------------------------------------------------------
 
 def verify_token(
@@ -270,8 +300,10 @@ def verify_token(
     """Check a kept token: its imprint equals ``digest`` (or the digest of ``message`` in
     the token's algorithm), its nonce (if given), and its signature and certificate chain.
 
-    ``certs`` are extra DER certificates (the ones kept with the token); ``roots`` are
-    trusted roots. Never raises for a bad token: that is ``passed=False``.
+    ``certs`` are extra DER certificates (the ones kept with the token, or a chain the TSA
+    left out); ``roots`` are trusted roots. Never raises for a bad token: a wrong signature
+    or imprint is ``passed=False``; something missing (the TSA's certificate, a link of the
+    chain, an imprint algorithm or the openssl command) is ``passed=None``.
     """
     try:
         info = read_token(der)
@@ -284,113 +316,382 @@ def verify_token(
     if info.status not in (0, 1) or not info.token:
         return Verification(False, "asn1crypto", f"the TSA refused (status {info.status})",
                             **base)
-    if message is not None:
-        hasher = ALGORITHMS.get(info.algorithm or "")
-        if hasher is None:
-            return Verification(False, "asn1crypto",
-                                f"unsupported imprint algorithm {info.algorithm}", **base)
-        digest = hasher(message).digest()
-    if digest is None:
+    if message is None and digest is None:
         raise ValueError("verify_token needs message= or digest=")
-    if info.imprint != digest:
+    hasher = IMPRINT_ALGORITHMS.get(info.algorithm or "")
+    if message is not None and hasher is None:
+        # The signature still decides whether the token was altered (invalid); if it holds,
+        # the message cannot be compared with it here: could not verify.
+        signed = _verify_guarded(info, info.imprint or b"", [], roots, openssl, base)
+        if signed.passed is not True:
+            return signed
+        return _unverified(f"imprint algorithm {info.algorithm} is not one of "
+                           f"{', '.join(IMPRINT_ALGORITHMS)}", base)
+    if message is not None and hasher is not None:
+        digest = hasher(message).digest()
+    if digest is None or info.imprint != digest:
         return Verification(False, "asn1crypto",
                             "the token covers another hash than the one recorded", **base)
     if nonce is not None and info.nonce != nonce:
         return Verification(False, "asn1crypto", "the token's nonce is not the request's",
                             **base)
-
-    all_certs = _unique([*info.certificates, *certs])
-    if roots:
-        return _verify_with_roots(info, digest, _unique(roots), all_certs, openssl, base)
-    return _verify_without_roots(info, digest, all_certs, openssl, base)
+    return _verify_guarded(info, digest, certs, roots, openssl, base)
 
 
-def _verify_with_roots(info: TokenInfo, digest: bytes, roots: list[bytes],
-                       all_certs: list[bytes], openssl: str | None,
-                       base: dict[str, Any]) -> Verification:
-    """Trusted only if the chain ends in one of ``roots``. No certificate from the token
-    that is self-signed (or is a root) may act as an intermediate: handed to the verifier
-    it would become one more anchor, and any TSA would then vouch for itself."""
-    intermediates = [c for c in all_certs if c not in roots and not _may_be_anchor(c)]
-    passed, verifier, reason = _check_chain(info, digest, roots, intermediates, openssl)
-    if passed is True:
-        return Verification(True, f"{verifier} ({Trust.TRUSTED_ROOT.words})",
-                            trust=Trust.TRUSTED_ROOT, **base)
-    intact = _verify_without_roots(info, digest, all_certs, openssl, base)
-    if intact.passed is True:  # a valid signature, but nobody the caller trusts vouches for it
-        return Verification(False, f"{verifier} ({Trust.NOT_TRUSTED.words})",
-                            f"{Trust.NOT_TRUSTED.words} ({reason})",
-                            trust=Trust.NOT_TRUSTED, **base)
-    return Verification(passed, verifier, reason, trust=Trust.FAILED, **base)
+def _verify_guarded(info: TokenInfo, digest: bytes, certs: Sequence[bytes],
+                    roots: Sequence[bytes], openssl: str | None, base: dict[str, Any]
+                    ) -> Verification:
+    try:
+        return _verify_signed(info, digest, _unique([*info.certificates, *certs]),
+                              _unique(roots), openssl, base)
+    except Exception as exc:  # noqa: BLE001 - asn1crypto parses lazily: a crafted token
+        return Verification(False, "asn1crypto", "the token's signed data is malformed "
+                            f"({type(exc).__name__})", **base)
 
 
-def _verify_without_roots(info: TokenInfo, digest: bytes, all_certs: list[bytes],
-                          openssl: str | None, base: dict[str, Any]) -> Verification:
-    """Integrity only: a self-signed root the TSA sent, pinned; else the TSA's own
-    certificate (``-partial_chain``). Neither says who the TSA is."""
-    pinned = [c for c in all_certs if _is_self_signed(c)]
-    reason = None
-    if pinned:
-        passed, verifier, reason = _check_chain(
-            info, digest, pinned, [c for c in all_certs if c not in pinned], openssl)
-        if passed is True:
-            return Verification(True, f"{verifier} ({Trust.PINNED_TSA_ROOT.words})",
-                                trust=Trust.PINNED_TSA_ROOT, **base)
-    # No root sent, or a self-signed certificate in the set that is not the chain's root
-    # (extra certificates are outside what the TSA signs): the TSA's certificate alone.
-    passed, verifier, second = _check_chain(info, digest, [], all_certs, openssl)
-    if passed is True:
-        return Verification(True, f"{verifier} ({Trust.SIGNATURE_ONLY.words})",
-                            trust=Trust.SIGNATURE_ONLY, **base)
-    return Verification(passed, verifier, reason or second, trust=Trust.FAILED, **base)
-
-
-def _check_chain(info: TokenInfo, digest: bytes, anchors: Sequence[bytes],
-                 intermediates: Sequence[bytes], openssl: str | None
-                 ) -> tuple[bool | None, str, str | None]:
-    """(passed, verifier, reason): rfc3161-client if it reads the token, else openssl.
-    Only ``anchors`` are trusted; without anchors, the TSA's certificate is (signature only)."""
-    if anchors:
-        result = _verify_rfc3161_client(info, digest, anchors, intermediates)
-        if result is not None:
-            return result[0], RFC3161_CLIENT, result[1]
+def _verify_signed(info: TokenInfo, digest: bytes, pool: list[bytes], roots: list[bytes],
+                   openssl: str | None, base: dict[str, Any]) -> Verification:
+    """Signature first (invalid or not, with the TSA's certificate alone), then who vouches
+    for that certificate: a chain built here, link by link, from certificates whose
+    signatures hold, so that extra certificates in the token's (unsigned) set change nothing.
+    """
+    _signer_info(info.token)["sid"].native  # noqa: B018 - unreadable: malformed, raises
+    signer = _find_signer(info.token, pool)
+    if signer is None:
+        return _unverified(f"the TSA's certificate ({_signer_id(info.token)}) is not in the "
+                           "token and was not given (supply it with the token's chain: "
+                           "'-untrusted FILE')", base)
     if openssl is None or shutil.which(openssl) is None:
-        return None, "none", ("rfc3161-client could not read this token and the openssl "
-                              "command is not installed")
-    passed, reason = _verify_openssl(openssl, info, digest, anchors, intermediates)
-    return passed, OPENSSL, reason
+        return _unverified("the openssl command is not installed", base)
+    bare = _without_certificates(info.token)
+    passed, reason = _signature_holds(openssl, bare, signer, info.gen_time)
+    if passed is None:
+        return _unverified(reason or "openssl could not run", base)
+    if passed is False:
+        return Verification(False, OPENSSL_CMS, reason, trust=Trust.FAILED, **base)
+    chain = build_chain(signer, pool, roots)
+    if roots:
+        return _judge_with_roots(bare, info, digest, chain, openssl, base)
+    if chain.end is ChainEnd.SELF_SIGNED:
+        passed, verifier, _ = _check_chain(bare, info, digest, chain, openssl)
+        if passed is True:
+            return _passed(verifier, Trust.PINNED_TSA_ROOT, base)
+    return _passed(OPENSSL_CMS, Trust.SIGNATURE_ONLY, base)
+
+
+def _judge_with_roots(bare: bytes, info: TokenInfo, digest: bytes, chain: Chain,
+                      openssl: str, base: dict[str, Any]) -> Verification:
+    """The signature holds; trusted only if the chain ends in one of the given roots."""
+    if chain.end is ChainEnd.MISSING:
+        return _unverified(f"the chain stops at {chain.top_name}: the certificate of its "
+                           f"issuer {chain.missing} was not given (supply the chain with "
+                           "'-untrusted FILE', the root with '-CAfile FILE')", base)
+    if chain.end is ChainEnd.SELF_SIGNED:
+        why = f"it ends in {chain.top_name}, which is not a given root"
+        return Verification(False, f"{OPENSSL_CMS} ({Trust.NOT_TRUSTED.words})",
+                            f"{Trust.NOT_TRUSTED.words} ({why})", trust=Trust.NOT_TRUSTED,
+                            **base)
+    passed, verifier, reason = _check_chain(bare, info, digest, chain, openssl)
+    if passed is True:
+        return _passed(verifier, Trust.TRUSTED_ROOT, base)
+    if passed is None:
+        return _unverified(reason or "the chain could not be checked", base)
+    return Verification(False, f"{verifier} ({Trust.NOT_TRUSTED.words})",
+                        f"{Trust.NOT_TRUSTED.words} ({reason})", trust=Trust.NOT_TRUSTED,
+                        **base)
+
+
+def _passed(verifier: str, trust: Trust, base: dict[str, Any]) -> Verification:
+    how = f"{verifier} ({trust.words})"
+    if base.get("algorithm") in WEAK_ALGORITHMS:
+        how += f"; {WEAK_WORDS}"
+    return Verification(True, how, trust=trust, **base)
+
+
+def _unverified(reason: str, base: dict[str, Any]) -> Verification:
+    return Verification(None, "none", f"could not verify: {reason}", trust=Trust.UNVERIFIED,
+                        **base)
+
+
+def _check_chain(bare: bytes, info: TokenInfo, digest: bytes, chain: Chain, openssl: str
+                 ) -> tuple[bool | None, str, str | None]:
+    """(passed, verifier, reason) for the complete ``chain``: rfc3161-client if it reads the
+    token, else ``openssl verify`` of the chain (the signature was checked before)."""
+    anchors = [chain.anchor] if chain.anchor else []
+    result = _verify_rfc3161_client(bare, digest, chain.certificates[0], anchors,
+                                    chain.certificates[1:])
+    if result is not None:
+        return result[0], RFC3161_CLIENT, result[1]
+    passed, reason = _chain_holds(openssl, info.gen_time, anchors, chain.certificates)
+    return passed, OPENSSL_CHAIN, reason
 
 
 def _unique(items: Sequence[bytes]) -> list[bytes]:
     return list(dict.fromkeys(items))
 
 
-def _as_response(info: TokenInfo) -> bytes:
+# --- the token without its certificate set ------------------------------------------------
+
+def _without_certificates(token: bytes) -> bytes:
+    """The token with its certificate and CRL sets left out, every other byte as sent.
+
+    Neither set is covered by the TSA's signature (anyone can add to them), and some hold
+    what verifiers cannot read (Microsoft's time-stamps carry an attribute certificate,
+    which openssl refuses). The certificates a verification uses are handed over apart.
+    """
+    oid, wrapped = _der_children(token)[:2]
+    inner = _der_children(_der_children(wrapped)[0])
+    kept = b"".join(part for part in inner if part[0] not in (0xA0, 0xA1))
+    return _der(0x30, oid + _der(0xA0, _der(0x30, kept)))
+
+
+def _der(tag: int, body: bytes) -> bytes:
+    size = len(body)
+    if size < 0x80:
+        return bytes([tag, size]) + body
+    length = size.to_bytes((size.bit_length() + 7) // 8, "big")
+    return bytes([tag, 0x80 | len(length)]) + length + body
+
+
+# --- building the chain -------------------------------------------------------------------
+
+class ChainEnd(Enum):
+    """Where a chain built from the signer's certificate stops."""
+
+    ANCHOR = "anchor"  # issued by a given root
+    SELF_SIGNED = "self_signed"  # a self-signed certificate that is not a given root
+    MISSING = "missing"  # the issuer of the last certificate is not at hand
+
+
+@dataclass(frozen=True)
+class Chain:
+    """Signer first, then each issuer; ``anchor`` is the given root it ends in, or the
+    self-signed certificate it ends with (which is also the last of ``certificates``)."""
+
+    certificates: list[bytes]
+    end: ChainEnd
+    anchor: bytes | None = None
+    top_name: str = ""
+    missing: str | None = None
+
+
+MAX_CHAIN = 8
+
+
+def build_chain(signer: bytes, pool: Sequence[bytes], roots: Sequence[bytes]) -> Chain:
+    """The best chain from ``signer``: ending in a root > ending self-signed > incomplete.
+
+    A certificate is taken as an issuer only if its subject is the issuer's name and its key
+    verifies the signature, so injected look-alikes are never links."""
+    loaded = {der: cert for der, cert in zip(pool, _load_each(pool), strict=True)
+              if cert is not None}
+    anchors = {der: cert for der, cert in zip(roots, _load_each(roots), strict=True)
+               if cert is not None}
+    start = _load_each([signer])[0]
+    if start is None:
+        return Chain([signer], ChainEnd.MISSING, top_name="an unreadable certificate",
+                     missing="(unknown)")
+    return _extend([signer], start, loaded, anchors)
+
+
+_RANK = {ChainEnd.ANCHOR: 0, ChainEnd.SELF_SIGNED: 1, ChainEnd.MISSING: 2}
+
+
+def _extend(path: list[bytes], cert: Any, pool: dict[bytes, Any], anchors: dict[bytes, Any]
+            ) -> Chain:
+    name = cert.subject.rfc4514_string() or "(no name)"
+    for der, root in anchors.items():
+        if _issued_by(cert, root):
+            return Chain(path, ChainEnd.ANCHOR, der, root.subject.rfc4514_string())
+    if _issued_by(cert, cert):  # pinned only when no roots are given
+        return Chain(path, ChainEnd.SELF_SIGNED, path[-1], name)
+    best = Chain(path, ChainEnd.MISSING, None, name, cert.issuer.rfc4514_string())
+    if len(path) >= MAX_CHAIN:
+        return best
+    for der, issuer in pool.items():
+        if der in path or not _issued_by(cert, issuer):
+            continue
+        found = _extend([*path, der], issuer, pool, anchors)
+        if (_RANK[found.end], -len(found.certificates)) < (_RANK[best.end],
+                                                           -len(best.certificates)):
+            best = found
+        if best.end is ChainEnd.ANCHOR:
+            break
+    return best
+
+
+def _issued_by(child: Any, parent: Any) -> bool:
+    try:
+        if child.issuer != parent.subject:
+            return False
+        child.verify_directly_issued_by(parent)
+    except Exception:  # noqa: BLE001 - InvalidSignature, a damaged name or key: no link
+        return False
+    return True
+
+
+def _load_each(ders: Sequence[bytes]) -> list[Any]:
+    import cryptography.x509
+
+    loaded: list[Any] = []
+    for der in ders:
+        try:
+            with warnings.catch_warnings():  # e.g. a negative serial: read, warned about
+                warnings.simplefilter("ignore")
+                loaded.append(cryptography.x509.load_der_x509_certificate(der))
+        except Exception:  # noqa: BLE001 - InvalidVersion, ValueError...: not usable
+            loaded.append(None)
+    return loaded
+
+
+def _signer_info(token: bytes) -> Any:
+    from asn1crypto import cms
+
+    return cms.ContentInfo.load(token)["content"]["signer_infos"][0]
+
+
+def _find_signer(token: bytes, pool: Sequence[bytes]) -> bytes | None:
+    """The certificate the SignerInfo names (issuer and serial, or key identifier)."""
+    from asn1crypto import x509
+
+    try:
+        sid = _signer_info(token)["sid"]
+    except Exception:  # noqa: BLE001 - no signer info: nothing can verify it
+        return None
+    for der in pool:
+        try:
+            cert = x509.Certificate.load(der)
+            if sid.name == "issuer_and_serial_number":
+                if (cert.issuer == sid.chosen["issuer"]
+                        and cert.serial_number == sid.chosen["serial_number"].native):
+                    return der
+            elif cert.key_identifier == sid.chosen.native:
+                return der
+        except Exception:  # noqa: BLE001 - a broken certificate is not the signer
+            continue
+    return None
+
+
+def _signer_id(token: bytes) -> str:
+    try:
+        sid = _signer_info(token)["sid"]
+        if sid.name == "issuer_and_serial_number":
+            return (f"issuer {sid.chosen['issuer'].human_friendly}, serial "
+                    f"{sid.chosen['serial_number'].native}")
+        return f"key identifier {sid.chosen.native.hex()}"
+    except Exception:  # noqa: BLE001
+        return "not named"
+
+
+# --- the signature ------------------------------------------------------------------------
+
+def _signature_holds(openssl: str, bare: bytes, signer: bytes, gen_time: str | None
+                     ) -> tuple[bool | None, str | None]:
+    """Is the token signed by ``signer``'s key, over its TSTInfo, with ``signer`` named in
+    its signing-certificate attribute, and is ``signer`` a time-stamping certificate valid
+    at the token's time? (passed, reason); None if openssl could not run.
+
+    ``openssl ts -verify`` is not used for this: OpenSSL 3.0 wants every ESS certificate ID
+    in the chain, while RFC 5035 binds only the first (Microsoft's tokens name one more), so
+    it calls valid tokens invalid."""
+    with tempfile.TemporaryDirectory(prefix="provenance-ts-") as work:
+        path, pem_path = os.path.join(work, "token.tst"), os.path.join(work, "signer.pem")
+        with open(path, "wb") as handle:
+            handle.write(bare)
+        with open(pem_path, "wb") as handle:
+            handle.write(certificates_pem([signer]))
+        command = [openssl, "cms", "-verify", "-binary", "-inform", "DER", "-in", path,
+                   "-certfile", pem_path, "-noverify", "-out", os.devnull]
+        try:
+            done = subprocess.run(command, capture_output=True, timeout=60)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return None, f"openssl could not run: {exc}"
+    output = (done.stdout + done.stderr).decode("utf-8", "replace")
+    if done.returncode != 0 or "Verification successful" not in output:
+        lines = [ln for ln in output.splitlines() if "error" in ln.lower()]
+        return False, "the TSA's signature does not hold: openssl: " + (
+            lines[-1].strip() if lines else "verification failure")
+    return _signer_fits(bare, signer, gen_time)
+
+
+def _signer_fits(bare: bytes, signer: bytes, gen_time: str | None
+                 ) -> tuple[bool | None, str | None]:
+    """The signing-certificate attribute names ``signer`` first (RFC 5035), and ``signer``
+    is a time-stamping certificate (critical EKU, RFC 3161 2.3) valid at ``gen_time``."""
+    import cryptography.x509
+    from asn1crypto import tsp
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    from provenance.clock import parse_time
+
+    ids = []
+    for attr in _signer_info(bare)["signed_attrs"] or []:
+        oid = attr["type"].dotted
+        if oid in (_ESS_V1, _ESS_V2) and len(attr["values"]):
+            kind = tsp.SigningCertificate if oid == _ESS_V1 else tsp.SigningCertificateV2
+            first = kind.load(attr["values"][0].dump())["certs"][0]
+            algorithm = ("sha1" if oid == _ESS_V1
+                         else first["hash_algorithm"]["algorithm"].native)
+            ids.append((algorithm, bytes(first["cert_hash"].native)))
+    if not ids:
+        return False, "the token does not name its signing certificate (no ESS attribute)"
+    for algorithm, cert_hash in ids:
+        try:
+            found = hashlib.new(algorithm, signer).digest()
+        except (ValueError, TypeError):
+            return None, f"the signing-certificate attribute uses hash {algorithm}"
+        if found != cert_hash:
+            return False, "the token's signing-certificate attribute names another certificate"
+    cert = cryptography.x509.load_der_x509_certificate(signer)
+    try:
+        eku = cert.extensions.get_extension_for_class(cryptography.x509.ExtendedKeyUsage)
+    except cryptography.x509.ExtensionNotFound:
+        eku = None
+    if eku is None or not eku.critical or ExtendedKeyUsageOID.TIME_STAMPING not in eku.value:
+        return False, "the signing certificate is not a time-stamping certificate"
+    if gen_time is not None:
+        when = parse_time(gen_time)
+        if not cert.not_valid_before_utc <= when <= cert.not_valid_after_utc:
+            return False, "the signing certificate was not valid at the token's time"
+    return True, None
+
+
+_ESS_V1, _ESS_V2 = "1.2.840.113549.1.9.16.2.12", "1.2.840.113549.1.9.16.2.47"
+
+
+# --- the verifiers ------------------------------------------------------------------------
+
+def _as_response(token: bytes) -> bytes:
     """A granted TimeStampResp around a bare token (what rfc3161-client reads)."""
     from asn1crypto import cms, tsp
 
     return tsp.TimeStampResp({
         "status": {"status": "granted"},
-        "time_stamp_token": cms.ContentInfo.load(info.token),
+        "time_stamp_token": cms.ContentInfo.load(token),
     }).dump()
 
 
 def _verify_rfc3161_client(
-    info: TokenInfo, digest: bytes, anchors: Sequence[bytes], certs: Sequence[bytes]
+    token: bytes, digest: bytes, signer: bytes, anchors: Sequence[bytes],
+    intermediates: Sequence[bytes],
 ) -> tuple[bool, str | None] | None:
-    """(passed, reason), or None if rfc3161-client cannot read the token at all."""
+    """(passed, reason), or None if rfc3161-client cannot check it (no anchor, not DER)."""
     from cryptography import x509
     from rfc3161_client import VerificationError, VerifierBuilder, decode_timestamp_response
 
+    if not anchors:
+        return None
     try:
-        response = decode_timestamp_response(_as_response(info))
+        response = decode_timestamp_response(_as_response(token))
     except ValueError:
         return None  # e.g. InvalidSetOrdering: not DER, not necessarily invalid
     try:
         builder = VerifierBuilder()
+        for cert in _load_x509([signer]):
+            builder = builder.tsa_certificate(cert)
         for cert in _load_x509(anchors):
             builder = builder.add_root_certificate(cert)
-        for cert in _load_x509([der for der in certs if der not in anchors]):
+        for cert in _load_x509([der for der in intermediates if der not in anchors]):
             builder = builder.add_intermediate_certificate(cert)
         builder.build().verify(response, digest)
     except (VerificationError, ValueError, x509.InvalidVersion) as exc:
@@ -403,49 +704,36 @@ def _verify_rfc3161_client(
 
 def _load_x509(ders: Sequence[bytes]) -> list[Any]:
     """Certificates cryptography can load; a damaged one is left out (its chain then fails)."""
-    import cryptography.x509
-
-    loaded = []
-    for der in ders:
-        try:
-            loaded.append(cryptography.x509.load_der_x509_certificate(der))
-        except Exception:  # noqa: BLE001 - InvalidVersion, ValueError...: not usable
-            continue
-    return list({cert: None for cert in loaded})
+    return list({cert: None for cert in _load_each(ders) if cert is not None})
 
 
-def _verify_openssl(
-    openssl: str, info: TokenInfo, digest: bytes, anchors: Sequence[bytes],
-    certs: Sequence[bytes],
-) -> tuple[bool | None, str | None]:
+def _chain_holds(openssl: str, gen_time: str | None, anchors: Sequence[bytes],
+                 chain: Sequence[bytes]) -> tuple[bool | None, str | None]:
+    """``openssl verify`` of the signer's certificate (``chain[0]``) up to ``anchors``, as of
+    the token's time, for time-stamping; the signature itself was checked before."""
+    from provenance.clock import parse_time
+
     with tempfile.TemporaryDirectory(prefix="provenance-ts-") as work:
-        token = os.path.join(work, "token.tst")
-        ca = os.path.join(work, "ca.pem")
-        untrusted = os.path.join(work, "untrusted.pem")
-        with open(token, "wb") as handle:
-            handle.write(info.token)
-        with open(ca, "wb") as handle:
-            handle.write(certificates_pem(anchors or certs))
-        with open(untrusted, "wb") as handle:
-            handle.write(certificates_pem(certs))
-        command = [openssl, "ts", "-verify", "-token_in", "-in", token, "-digest", digest.hex(),
-                   "-CAfile", ca]
-        if certs:
+        ca, untrusted = os.path.join(work, "ca.pem"), os.path.join(work, "untrusted.pem")
+        leaf = os.path.join(work, "signer.pem")
+        for name, ders in ((ca, anchors), (untrusted, chain[1:]), (leaf, chain[:1])):
+            with open(name, "wb") as handle:
+                handle.write(certificates_pem(ders))
+        command = [openssl, "verify", "-purpose", "timestampsign", "-CAfile", ca]
+        if len(chain) > 1:
             command += ["-untrusted", untrusted]
-        if not anchors:
+        if not all(_is_self_signed(a) for a in anchors):
             command.append("-partial_chain")
-        if info.gen_time:
-            from provenance.clock import parse_time
-
-            command += ["-attime", str(int(parse_time(info.gen_time).timestamp()))]
+        if gen_time:
+            command += ["-attime", str(int(parse_time(gen_time).timestamp()))]
         try:
-            done = subprocess.run(command, capture_output=True, timeout=60)
+            done = subprocess.run([*command, leaf], capture_output=True, timeout=60)
         except (OSError, subprocess.TimeoutExpired) as exc:
             return None, f"openssl could not run: {exc}"
     output = (done.stdout + done.stderr).decode("utf-8", "replace")
-    if done.returncode == 0 and "Verification: OK" in output:
+    if done.returncode == 0 and output.rstrip().endswith(": OK"):
         return True, None
-    lines = [ln for ln in output.splitlines() if "error" in ln.lower() or "FAILED" in ln]
+    lines = [ln for ln in output.splitlines() if "error" in ln.lower()]
     return False, "openssl: " + (lines[-1].strip() if lines else "verification failed")
 
 

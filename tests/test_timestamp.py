@@ -80,9 +80,10 @@ def test_multi_certificate_reply_in_der_order(tsa, tsa_pki, session, tmp_path):
     assert openssl_verify(tmp_path, stamp.reply, tsa_pki)
 
 
-def test_certificate_set_not_in_der_order_falls_back_to_openssl(tsa, tsa_pki, session,
-                                                                tmp_path):
-    """Strict DER parsers refuse this reply; the raw bytes are kept and verified anyway."""
+def test_certificate_set_not_in_der_order_is_verified_and_kept_raw(tsa, tsa_pki, session,
+                                                                  tmp_path):
+    """Strict DER parsers refuse this reply; the raw bytes are kept and verified anyway (the
+    unsigned certificate set is set aside for verification, so the order does not matter)."""
     from rfc3161_client import decode_timestamp_response
 
     tsa.unsorted_certs = True
@@ -91,7 +92,7 @@ def test_certificate_set_not_in_der_order_falls_back_to_openssl(tsa, tsa_pki, se
     with pytest.raises(ValueError, match="InvalidSetOrdering"):
         decode_timestamp_response(stamp.reply)
     assert stamp.verification.passed is True
-    assert stamp.verification.how == "openssl ts -verify (trusted: chain ends in a given root)"
+    assert stamp.verification.how == "rfc3161-client (trusted: chain ends in a given root)"
     assert stamp.verification.trust is Trust.TRUSTED_ROOT
     assert openssl_verify(tmp_path, stamp.reply, tsa_pki)
     assert stamp.reply.endswith(read_token(stamp.reply).token)  # cut out, never re-sorted
@@ -122,15 +123,23 @@ def signed_ranges(reply, roots):
 
 
 def test_any_changed_signed_byte_fails(tsa, tsa_pki, session):
+    """A changed byte in what the TSA signed is invalid. A changed certificate of the chain
+    is one the verifier cannot use (an extra certificate, ignored) while the real one is
+    missing: never valid, and invalid or could-not-verify."""
     roots = load_certificates(tsa_pki.root.read_bytes())
     stamp = request_timestamp(tsa.url, MESSAGE, session=session, timeout=5, roots=roots)
     reply = stamp.reply
     assert verify_token(reply, message=MESSAGE, roots=roots).passed is True
-    for span in signed_ranges(reply, roots):
+    spans = signed_ranges(reply, roots)
+    for n, span in enumerate(spans):
         for at in range(span.start, span.stop, max(1, len(span) // 8)):
             bad = bytearray(reply)
             bad[at] ^= 0x01
-            assert verify_token(bytes(bad), message=MESSAGE, roots=roots).passed is False, at
+            result = verify_token(bytes(bad), message=MESSAGE, roots=roots)
+            if n < 3:  # TSTInfo, signed attributes, signature
+                assert result.passed is False and result.trust is Trust.FAILED, at
+            else:
+                assert result.passed is not True and not result.trusted_root, at
 
 
 def test_wrong_message_fails(tsa, session):
@@ -267,7 +276,9 @@ def test_real_digicert_token_trusted_only_under_its_own_root(tsa_pki):
     assert trusted.passed is True and trusted.trust is Trust.TRUSTED_ROOT, trusted.reason
     assert trusted.gen_time == "2025-03-24T11:17:47Z"
     unrelated = load_certificates(tsa_pki.root.read_bytes())
-    assert_not_trusted(verify_token(reply, message=DIGICERT_MESSAGE, roots=unrelated))
+    # The chain stops at DigiCert's cross-signed G4, whose issuer nobody gave: missing.
+    assert_unverified(verify_token(reply, message=DIGICERT_MESSAGE, roots=unrelated),
+                      "DigiCert Assured ID Root CA")
     alone = verify_token(reply, message=DIGICERT_MESSAGE)  # DigiCert sends no self-signed root
     assert alone.passed is True and alone.trust is Trust.SIGNATURE_ONLY
     assert verify_token(reply, message=DIGICERT_MESSAGE + b"x", roots=g4).passed is False
@@ -290,3 +301,198 @@ def test_real_token_with_injected_certificates():
     assert_not_trusted(verify_token(reply, digest=digest, roots=g4, certs=chain))
     alone = verify_token(reply, digest=digest)
     assert alone.passed is True and not alone.trusted_root
+
+
+# --- real tokens of real TSAs: valid, invalid, could not verify ----------------------------
+
+HELLO = b"hello"
+
+
+def real(name):
+    return (REALWORLD / name).read_bytes()
+
+
+def pem(name):
+    return load_certificates(real(name))
+
+
+def assert_unverified(result, missing):
+    """Could not verify: nothing wrong was found, something is missing, and it says what."""
+    assert result.passed is None, result
+    assert result.trust is Trust.UNVERIFIED and not result.trusted_root
+    assert result.reason.startswith("could not verify") and missing in result.reason
+
+
+def flip(data, at):
+    bad = bytearray(data)
+    bad[at] ^= 0x01
+    return bytes(bad)
+
+
+def tst_info_at(token):
+    """Where the TSTInfo the TSA signed starts, inside ``token`` (reply or bare token)."""
+    from asn1crypto import cms
+
+    tst = cms.ContentInfo.load(read_token(token).token)["content"]["encap_content_info"]
+    return token.find(tst["content"].parsed.dump())
+
+
+# (token, message, roots, extra chain, root that makes it trusted)
+REAL_TOKENS = {
+    "sigstage-sha384": ("sigstage-sha384.tsr", HELLO, "sigstage-chain.pem", None),
+    "identrust": ("identrust.tsr", DIGICERT_MESSAGE, "identrust-commercial-root-ca-1.pem",
+                  None),
+    "digicert-sha1": ("digicert-sha1.tst", "digicert-sha1.data",
+                      "digicert-trusted-root-g4.pem", None),
+    "microsoft": ("microsoft-dxcore.tst", "microsoft-dxcore.data", "microsoft-root-2010.pem",
+                  None),
+    "sslcom": ("sslcom-appx.tst", "sslcom-appx.data", "sslcom-root-rsa.pem", None),
+    "no-embedded-cert": ("sigstage-no-embedded-cert.tsr", HELLO, "sigstage-chain.pem",
+                         "sigstage-chain.pem"),
+}
+
+
+def real_case(key):
+    token, message, root_file, chain_file = REAL_TOKENS[key]
+    message = message if isinstance(message, bytes) else real(message)
+    roots = [c for c in pem(root_file) if _self_signed(c)]
+    chain = pem(chain_file) if chain_file else []
+    return real(token), message, roots, chain
+
+
+def _self_signed(der):
+    from asn1crypto import x509
+
+    return x509.Certificate.load(der).self_issued
+
+
+@pytest.mark.parametrize("key", sorted(REAL_TOKENS))
+def test_real_token_is_valid_under_its_root(key):
+    token, message, roots, chain = real_case(key)
+    result = verify_token(token, message=message, roots=roots, certs=chain)
+    assert result.passed is True, result.reason
+    assert result.trust is Trust.TRUSTED_ROOT and result.trusted_root
+    assert result.weak is (key == "digicert-sha1")
+
+
+@pytest.mark.parametrize("key", sorted(REAL_TOKENS))
+def test_real_token_with_a_changed_message_or_signed_byte_is_invalid(key):
+    token, message, roots, chain = real_case(key)
+    changed = verify_token(token, message=message + b"x", roots=roots, certs=chain)
+    assert changed.passed is False and changed.trust is Trust.FAILED
+    assert "another hash" in changed.reason
+    at = tst_info_at(token)
+    for offset in (20, 40, 60):  # inside the TSTInfo: serial, time, imprint...
+        bad = verify_token(flip(token, at + offset), message=message, roots=roots,
+                           certs=chain)
+        assert bad.passed is False and bad.trust is Trust.FAILED, (offset, bad)
+    signature = flip(token, len(token) - 20)  # the signature is the token's last field
+    bad = verify_token(signature, message=message, roots=roots, certs=chain)
+    assert bad.passed is False and bad.trust is Trust.FAILED, bad
+
+
+@pytest.mark.parametrize("key", ["identrust", "digicert-sha1", "microsoft", "sslcom"])
+def test_real_token_without_its_root_could_not_be_verified(key, tsa_pki):
+    """Roots given, but not the one the chain needs: could not verify, never invalid."""
+    token, message, _, chain = real_case(key)
+    unrelated = load_certificates(tsa_pki.root.read_bytes())
+    result = verify_token(token, message=message, roots=unrelated, certs=chain)
+    assert_unverified(result, "was not given")
+    alone = verify_token(token, message=message)  # no roots: integrity only
+    assert alone.passed is True and not alone.trusted_root
+
+
+def test_microsoft_token_with_an_attribute_certificate():
+    """Microsoft's Time-Stamp Service puts an attribute certificate in the set: skipped when
+    reading, never written out as an X.509 certificate; the token verifies, and its root
+    (not in Mozilla's store) is what makes it trusted."""
+    from cryptography import x509
+
+    token, message, roots, _ = real_case("microsoft")
+    info = read_token(token)
+    assert info.other_certificates == 1 and len(info.certificates) == 2
+    for der in info.certificates:
+        x509.load_der_x509_certificate(der)  # each one a real certificate
+    system = load_certificates(Path("/etc/ssl/certs/ca-certificates.crt").read_bytes()
+                               ) if Path("/etc/ssl/certs/ca-certificates.crt").exists() else []
+    if system:
+        assert_unverified(verify_token(token, message=message, roots=system),
+                          "Microsoft Root Certificate Authority 2010")
+    assert verify_token(token, message=message, roots=roots).trusted_root
+
+
+def test_sha1_imprint_verifies_but_is_marked_weak():
+    token, message, roots, _ = real_case("digicert-sha1")
+    result = verify_token(token, message=message, roots=roots)
+    assert result.passed is True and result.algorithm == "sha1" and result.weak
+    assert "weak: SHA-1" in result.how and result.to_json()["weak"] is True
+    token, message, roots, _ = real_case("sslcom")
+    strong = verify_token(token, message=message, roots=roots)
+    assert not strong.weak and "weak" not in strong.how
+
+
+def test_token_without_certificates_needs_its_chain():
+    """No certificate in the token: could not verify until the chain is supplied, then
+    valid, and invalid when its signature is broken."""
+    token, message, roots, chain = real_case("no-embedded-cert")
+    assert read_token(token).certificates == []
+    assert_unverified(verify_token(token, message=message), "is not in the token")
+    assert_unverified(verify_token(token, message=message, roots=roots),
+                      "is not in the token")
+    supplied = verify_token(token, message=message, certs=chain)
+    assert supplied.passed is True and supplied.trust is Trust.PINNED_TSA_ROOT
+    assert verify_token(token, message=message, roots=roots, certs=chain).trusted_root
+
+
+def test_token_with_a_broken_signature_is_invalid():
+    token = real("sigstage-invalid-signature.tsr")
+    roots = [c for c in pem("sigstage-chain.pem") if _self_signed(c)]
+    for given in ([], roots):
+        result = verify_token(token, message=HELLO, roots=given)
+        assert result.passed is False and result.trust is Trust.FAILED
+        assert "signature does not hold" in result.reason
+
+
+def test_root_outside_every_store_could_not_be_verified(tsa_pki):
+    """Banco Central de Costa Rica: its root is in no public store."""
+    token = real("costa-rica.tsr")
+    g4 = pem("digicert-trusted-root-g4.pem")
+    assert_unverified(verify_token(token, message=DIGICERT_MESSAGE, roots=g4),
+                      "CA POLITICA SELLADO DE TIEMPO")
+    assert verify_token(token, message=DIGICERT_MESSAGE).passed is True
+
+
+def test_extra_self_signed_certificates_are_ignored():
+    """Certificates added to the (unsigned) set never turn a valid token invalid, nor
+    become an anchor: the injected-certs reply verifies under its real chain with or
+    without its chain given, and extra look-alikes appended by us change nothing."""
+    from asn1crypto import tsp
+
+    reply = real("injected-certs.tsr")
+    digest = tsp.TimeStampReq.load(real("injected-certs-request.der"))[
+        "message_imprint"]["hashed_message"].native
+    chain = pem("injected-certs-chain.pem")
+    root = [c for c in chain if _self_signed(c)]
+    injected = read_token(reply).certificates
+    assert set(injected) - set(chain)  # the spoofed ones travel in the token
+    trusted = verify_token(reply, digest=digest, roots=root, certs=[*chain, *injected])
+    assert trusted.passed is True and trusted.trust is Trust.TRUSTED_ROOT
+    spoofed = [c for c in injected if _self_signed(c) and c not in root]
+    assert spoofed
+    assert verify_token(reply, digest=digest, roots=spoofed, certs=chain).passed is not True
+
+
+def test_unknown_imprint_algorithm_is_unverified_only_if_the_signature_holds(tsa, session):
+    """An imprint algorithm we cannot compute: the signature still tells altered (invalid)
+    from intact (could not verify)."""
+    from provenance import timestamp
+
+    reply = request_timestamp(tsa.url, MESSAGE, session=session, timeout=5).reply
+    saved = timestamp.IMPRINT_ALGORITHMS.pop("sha256")
+    try:
+        result = verify_token(reply, message=MESSAGE)
+        assert_unverified(result, "imprint algorithm sha256")
+        broken = verify_token(flip(reply, len(reply) - 20), message=MESSAGE)
+        assert broken.passed is False
+    finally:
+        timestamp.IMPRINT_ALGORITHMS["sha256"] = saved
