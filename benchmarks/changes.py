@@ -3,8 +3,8 @@
 Three rows on the same synthetic article pairs (hundreds of Russian paragraphs, each later
 version with a clock, an ad, figures re-typeset and a few real edits):
 
-* wall time of :func:`provenance.changes.diff_texts` vs ``unified_diff``. Ours reads every
-  figure of every paragraph (:mod:`provenance.figures`), which ``unified_diff`` does not, so
+* wall time of :func:`provenance.changes.diff.diff_texts` vs ``unified_diff``. Ours reads every
+  figure of every paragraph (:mod:`provenance.screens.figures`), which ``unified_diff`` does not, so
   it is tens of times slower; the goal is absolute: under 0.15 s per 1,000 paragraphs, far
   below what one capture costs (a watch round diffs one article per URL);
 * noise: lines reported for a pair whose only differences are clocks, ads, dates and how
@@ -65,7 +65,7 @@ def _regroup(text: str) -> str:
 
 
 def run(quick: bool) -> list[dict]:
-    from provenance.changes import _figures, diff_texts
+    from provenance.changes.diff import _figures, diff_texts
 
     def ours() -> None:
         _figures.cache_clear()  # every run reads every figure afresh: no cached advantage

@@ -14,8 +14,8 @@ from typing import Any
 
 from benchmarks.common import row
 from provenance.check import check_store
-from provenance.ledger import Ledger
-from provenance.store import Store
+from provenance.store.filestore import Store
+from provenance.store.ledger import Ledger
 
 
 def build(folder: str, records: int, files: int = 100) -> tuple[Store, Ledger]:

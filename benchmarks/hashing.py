@@ -1,4 +1,4 @@
-"""Hashing a large file: ``provenance.hashing.sha256_file`` vs raw ``hashlib`` in one run.
+"""Hashing a large file: ``provenance.store.hashing.sha256_file`` vs raw ``hashlib`` in one run.
 
 Goal: ratio >= 0.9 (ours at least 90 % of raw hashlib's speed).
 """
@@ -11,7 +11,7 @@ import tempfile
 from typing import Any
 
 from benchmarks.common import best_of, row
-from provenance.hashing import sha256_file
+from provenance.store.hashing import sha256_file
 
 
 def _raw_hashlib(path: str) -> str:

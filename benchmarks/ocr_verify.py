@@ -25,8 +25,8 @@ import time
 from typing import Any
 
 from benchmarks.common import row
-from provenance.match import verify_text
-from provenance.ocr import ocr_many
+from provenance.screens.match import verify_text
+from provenance.screens.ocr import ocr_many
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "tests"))
 from evalset import Sample, generate  # noqa: E402

@@ -17,9 +17,9 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 def run(quick: bool) -> list[dict]:
     from tsaserver import TsaServer, make_pki
 
-    from provenance.ledger import Ledger
-    from provenance.stamping import stamp
-    from provenance.store import Store
+    from provenance.stamps.stamping import stamp
+    from provenance.store.filestore import Store
+    from provenance.store.ledger import Ledger
 
     n = 1000
     baseline_n = 50 if quick else n  # one request per record, extrapolated in quick mode

@@ -24,11 +24,11 @@ import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from provenance.capture import CAPTURE
-from provenance.cli import main
-from provenance.ledger import Ledger
-from provenance.screenshots import VERIFICATION_KIND
-from provenance.store import Store
+from provenance.capture.capturer import CAPTURE
+from provenance.cli.main import main
+from provenance.screens.screenshots import VERIFICATION_KIND
+from provenance.store.filestore import Store
+from provenance.store.ledger import Ledger
 
 HERE = Path(__file__).resolve().parent
 CLAIM = "потеряли 9 861 человек убитыми и 16 153 ранеными"

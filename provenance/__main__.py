@@ -2,6 +2,6 @@
 
 import sys
 
-from provenance.cli import main
+from provenance.cli.main import main
 
 sys.exit(main())

@@ -6,7 +6,7 @@ shape is checked once (:func:`shape_problem`), ``ledger.head`` must name the las
 seq and hash, every file a record names is re-hashed (once per distinct file), every WARC's
 own digests are re-checked, and further checkers (timestamps, proofs) registered in
 ``CHECKERS`` run last. The report says how far a verified time-stamp anchors the ledger
-(:mod:`provenance.anchoring`): "intact" alone proves only that the store agrees with itself.
+(:mod:`provenance.stamps.anchoring`): "intact" alone proves only that the store agrees with itself.
 """
 
 from __future__ import annotations
@@ -16,11 +16,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from provenance.anchoring import Anchoring, StampRow, anchoring
 from provenance.errors import StoreError
-from provenance.hashing import is_sha256_hex, record_hash, sha256_file
-from provenance.ledger import FORMAT_VERSION, GENESIS, Ledger
-from provenance.stamping import (
+from provenance.stamps.anchoring import Anchoring, StampRow, anchoring
+from provenance.stamps.stamping import (
     TIMESTAMP,
     TOKEN_ROLE,
     MalformedStamp,
@@ -28,7 +26,9 @@ from provenance.stamping import (
     check_timestamps,
     trust_roots_from_env,
 )
-from provenance.store import DAMAGED, HEAD_FILE, LEDGER_FILE, Store
+from provenance.store.filestore import DAMAGED, HEAD_FILE, LEDGER_FILE, Store
+from provenance.store.hashing import is_sha256_hex, record_hash, sha256_file
+from provenance.store.ledger import FORMAT_VERSION, GENESIS, Ledger
 
 
 @dataclass(frozen=True)
@@ -346,8 +346,8 @@ def check_warcs(ctx: CheckContext) -> Iterator[Problem]:
 
 
 def check_witness_records(ctx: CheckContext) -> Iterator[Problem]:
-    """Witness records against the captures they name (:mod:`provenance.witnessing`)."""
-    from provenance.witnessing import check_witnesses
+    """Witness records against the captures they name (:mod:`provenance.capture.witnessing`)."""
+    from provenance.capture.witnessing import check_witnesses
 
     yield from check_witnesses(ctx)
 
@@ -380,7 +380,7 @@ def check_store(store: Store, ledger: Ledger | None) -> CheckReport:
 
 
 def _anchoring(ctx: CheckContext, problems: list[Problem], *, trusted: bool) -> Anchoring:
-    """Which records a verified time-stamp anchors (:mod:`provenance.anchoring`)."""
+    """Which records a verified time-stamp anchors (:mod:`provenance.stamps.anchoring`)."""
     if not trusted:
         return Anchoring(len(ctx.rows))
     with_problems = {p.seq for p in problems if p.seq is not None}

@@ -16,8 +16,8 @@ from collections import Counter
 import pytest
 from evalset import generate
 
-from provenance.match import verify_text
-from provenance.ocr import ocr_many
+from provenance.screens.match import verify_text
+from provenance.screens.ocr import ocr_many
 
 MIN_ACCURACY = 0.9
 

@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 from webfixtures import ARTICLE, TITLE, closed_port, send
 
-from provenance.capture import CAPTURE, FETCH_FAILED
-from provenance.cli import main
-from provenance.ledger import Ledger
-from provenance.store import Store
+from provenance.capture.capturer import CAPTURE, FETCH_FAILED
+from provenance.cli.main import main
+from provenance.store.filestore import Store
+from provenance.store.ledger import Ledger
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -302,8 +302,8 @@ def test_ctrl_c_stops_a_run_held_by_a_dripping_server(tmp_path, web):
 def test_a_bug_on_one_page_is_a_recorded_failure_and_the_batch_goes_on(tmp_path, web):
     """Issue 9, item 11: any unexpected exception for one URL used to escape the batch."""
     from archive.fetch import Fetcher
-    from provenance.batch import run_batch
-    from provenance.capture import INTERNAL_ERROR, Capturer
+    from provenance.capture.batch import run_batch
+    from provenance.capture.capturer import INTERNAL_ERROR, Capturer
 
     class Buggy(Fetcher):
         def fetch(self, url):

@@ -15,8 +15,8 @@ import stat
 import pytest
 from fullfs import full_tmpfs, leftovers
 
-from provenance.atomic import atomic_output, check_target, write_atomic
 from provenance.errors import OutputError, UsageError
+from provenance.store.atomic import atomic_output, check_target, write_atomic
 
 
 def test_a_new_file_is_written_whole(tmp_path):

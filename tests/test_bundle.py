@@ -12,12 +12,12 @@ import zipfile
 import pytest
 import requests
 
-from provenance.bundle import export_bundle
-from provenance.bundle_verify import verify_bundle
-from provenance.ledger import Ledger
-from provenance.stamping import stamp
-from provenance.store import Store
-from provenance.timestamp import load_certificates
+from provenance.bundle.export import export_bundle
+from provenance.bundle.verify import verify_bundle
+from provenance.stamps.stamping import stamp
+from provenance.stamps.timestamp import load_certificates
+from provenance.store.filestore import Store
+from provenance.store.ledger import Ledger
 
 
 def problems(path, roots=()):
@@ -178,7 +178,7 @@ def test_not_a_zip(tmp_path):
 
 
 def test_cli_export_check_bundle_and_retry(tmp_path, tsa, tsa_pki, capsys, monkeypatch):
-    from provenance.cli import main
+    from provenance.cli.main import main
 
     store = Store(tmp_path / "store")
     ledger = Ledger(store)
@@ -211,7 +211,7 @@ def test_cli_export_check_bundle_and_retry(tmp_path, tsa, tsa_pki, capsys, monke
 def _cli(capsys, *argv):
     import json
 
-    from provenance.cli import main
+    from provenance.cli.main import main
 
     code = main(["--json", *argv])
     captured = capsys.readouterr()

@@ -21,14 +21,14 @@ import pytest
 import requests
 
 from provenance import timestamp
-from provenance.bundle import export_bundle
-from provenance.bundle_verify import CHAIN_HEADER, FORMAT, verify_bundle
-from provenance.cli import main
-from provenance.hashing import RECORD_PREFIX
-from provenance.ledger import GENESIS, Ledger, build_body
-from provenance.stamping import stamp
-from provenance.store import Store
-from provenance.timestamp import load_certificates
+from provenance.bundle.export import export_bundle
+from provenance.bundle.verify import CHAIN_HEADER, FORMAT, verify_bundle
+from provenance.cli.main import main
+from provenance.stamps.stamping import stamp
+from provenance.stamps.timestamp import load_certificates
+from provenance.store.filestore import Store
+from provenance.store.hashing import RECORD_PREFIX
+from provenance.store.ledger import GENESIS, Ledger, build_body
 
 
 def roots_of(pki):

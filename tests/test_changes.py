@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from webfixtures import send
 
-from provenance.changes import (
+from provenance.changes.diff import (
     compile_ignore,
     diff_texts,
     is_volatile,
@@ -21,10 +21,10 @@ from provenance.changes import (
     passages,
     unified_lines,
 )
-from provenance.cli import main
-from provenance.ledger import Ledger
-from provenance.store import Store
-from provenance.timeline import CHANGED, screenshot_timeline
+from provenance.changes.timeline import CHANGED, screenshot_timeline
+from provenance.cli.main import main
+from provenance.store.filestore import Store
+from provenance.store.ledger import Ledger
 
 LEAD = ("По данным Министерства обороны, с начала специальной военной операции Россия "
         "потеряла {killed} человек убитыми, {injured} ранеными.")
@@ -267,8 +267,8 @@ def test_screenshot_timeline_shown_then_absent(tmp_path, capsys, web):
     from evalset import _draw_paragraphs, find_font
     from PIL import Image, ImageDraw, ImageFont
 
-    from provenance.match import verify_against_text
-    from provenance.ocr import OcrUnavailable, ocr_image
+    from provenance.screens.match import verify_against_text
+    from provenance.screens.ocr import OcrUnavailable, ocr_image
 
     store = str(tmp_path / "ev")
     url = changing_route(web, "/changes/shot", [

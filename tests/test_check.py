@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from provenance.check import check_store
-from provenance.ledger import Ledger
-from provenance.store import Store
+from provenance.store.filestore import Store
+from provenance.store.ledger import Ledger
 
 
 def make_store(root, n=5):
@@ -73,7 +73,7 @@ def test_changed_ledger_row_is_caught(tmp_path):
 
 
 def test_rehashed_ledger_row_breaks_the_next_link(tmp_path):
-    from provenance.hashing import record_hash
+    from provenance.store.hashing import record_hash
 
     store, ledger = make_store(tmp_path)
     body = ledger.get(2).body.replace("http://x/1", "http://y/1")
@@ -135,8 +135,8 @@ def test_indexed_columns_must_agree_with_the_body(tmp_path, column, value):
 def forge(store, seq, data, *, kind="capture", subject=None, body_seq=None, replace=False):
     """Write record ``seq`` as an attacker would: a body with a correct hash, chained to the
     row before (dropping the triggers first when a row is replaced)."""
-    from provenance.hashing import canonical_json, record_hash
-    from provenance.ledger import GENESIS
+    from provenance.store.hashing import canonical_json, record_hash
+    from provenance.store.ledger import GENESIS
 
     db = sqlite3.connect(store.ledger_path)
     prev = db.execute("SELECT record_hash FROM records WHERE seq = ?", (seq - 1,)).fetchone()
@@ -220,7 +220,7 @@ def test_missing_ledger_is_damage(tmp_path):
 
 
 def test_time_stamp_anchors_records_up_to_the_last_it_covers(tmp_path, tsa):
-    from provenance.stamping import stamp
+    from provenance.stamps.stamping import stamp
 
     store, ledger = make_store(tmp_path, n=4)
     stamp(ledger, store, [ledger.get(2), ledger.get(3)], [tsa.url], timeout=5)  # record 5
@@ -237,7 +237,7 @@ def test_time_stamp_anchors_records_up_to_the_last_it_covers(tmp_path, tsa):
 
 
 def test_rewriting_a_stamped_record_leaves_nothing_anchored(tmp_path, tsa):
-    from provenance.stamping import stamp
+    from provenance.stamps.stamping import stamp
 
     store, ledger = make_store(tmp_path, n=3)
     stamp(ledger, store, [ledger.get(3)], [tsa.url], timeout=5)  # record 4
@@ -260,7 +260,7 @@ def test_rewriting_a_stamped_record_leaves_nothing_anchored(tmp_path, tsa):
 
 
 def test_a_broken_link_caps_the_anchor(tmp_path, tsa):
-    from provenance.stamping import stamp
+    from provenance.stamps.stamping import stamp
 
     store, ledger = make_store(tmp_path, n=4)
     stamp(ledger, store, [ledger.get(4)], [tsa.url], timeout=5)
@@ -339,7 +339,7 @@ def listing(root):
 @pytest.mark.parametrize("command", [["check"], ["log"], ["export", "1", "--out", "OUT"],
                                      ["history", "http://127.0.0.1:9/x", "--to", "none"]])
 def test_reading_commands_refuse_a_folder_that_is_not_a_store(tmp_path, capsys, command):
-    from provenance.cli import main
+    from provenance.cli.main import main
 
     folder = tmp_path / "photos"
     folder.mkdir()
@@ -352,7 +352,7 @@ def test_reading_commands_refuse_a_folder_that_is_not_a_store(tmp_path, capsys, 
 
 
 def test_check_on_a_store_whose_ledger_was_deleted_says_damaged(tmp_path, capsys):
-    from provenance.cli import main
+    from provenance.cli.main import main
 
     store, ledger = make_store(tmp_path / "ev")
     ledger.close()
@@ -367,7 +367,7 @@ def test_check_on_a_store_whose_ledger_was_deleted_says_damaged(tmp_path, capsys
 
 def test_writing_into_a_store_whose_ledger_was_deleted_is_refused(tmp_path, capsys):
     """A fresh ledger there would make the next check say "intact" over the loss."""
-    from provenance.cli import main
+    from provenance.cli.main import main
 
     store, ledger = make_store(tmp_path / "ev")
     ledger.close()
@@ -379,7 +379,7 @@ def test_writing_into_a_store_whose_ledger_was_deleted_is_refused(tmp_path, caps
 
 
 def test_check_prints_the_anchoring_beside_intact(tmp_path, capsys):
-    from provenance.cli import main
+    from provenance.cli.main import main
 
     store, ledger = make_store(tmp_path / "ev", n=3)
     ledger.close()
@@ -395,7 +395,7 @@ def test_check_prints_the_anchoring_beside_intact(tmp_path, capsys):
 
 
 def test_check_creates_nothing_in_the_store(tmp_path):
-    from provenance.cli import main
+    from provenance.cli.main import main
 
     store, ledger = make_store(tmp_path / "ev", n=2)
     ledger.close()

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from provenance.cli import build_parser, main
+from provenance.cli.main import build_parser, main
 
 
 def commands():
@@ -87,8 +87,8 @@ def test_check_on_a_missing_store_is_a_usage_error(tmp_path, capsys):
 
 def test_check_json_is_clean_json_lines(tmp_path, capsys):
     store = tmp_path / "ev"
-    from provenance.ledger import Ledger
-    from provenance.store import Store
+    from provenance.store.filestore import Store
+    from provenance.store.ledger import Ledger
 
     Ledger(Store(store)).append("note", {"text": "hello"})
     assert main(["--store", str(store), "--json", "check"]) == 0

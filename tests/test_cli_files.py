@@ -20,7 +20,7 @@ from fullfs import full_tmpfs, leftovers
 from PIL import Image, ImageDraw, ImageFont
 from webfixtures import send
 
-from provenance.cli import main
+from provenance.cli.main import main
 
 TEXT = "The ministry reported 9 861 casualties in the region last year."
 

@@ -12,9 +12,9 @@ from pathlib import Path
 from evalset import Passage, render
 from webfixtures import ARTICLE, closed_port
 
-from provenance.cli import EXIT_BROKEN_PIPE, main
-from provenance.ledger import Ledger
-from provenance.store import Store
+from provenance.cli.main import EXIT_BROKEN_PIPE, main
+from provenance.store.filestore import Store
+from provenance.store.ledger import Ledger
 
 REPO = Path(__file__).resolve().parent.parent
 

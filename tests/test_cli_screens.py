@@ -22,12 +22,12 @@ from PIL import Image
 from webfixtures import ARTICLE, RU_UTF8, closed_port, send
 
 from provenance.check import check_store
-from provenance.cli import main
-from provenance.ledger import Ledger
-from provenance.ocr import KNOWN_LANGS
-from provenance.screenshots import OCR_KIND, VERIFICATION_KIND
-from provenance.stamping import TIMESTAMP
-from provenance.store import Store
+from provenance.cli.main import main
+from provenance.screens.ocr import KNOWN_LANGS
+from provenance.screens.screenshots import OCR_KIND, VERIFICATION_KIND
+from provenance.stamps.stamping import TIMESTAMP
+from provenance.store.filestore import Store
+from provenance.store.ledger import Ledger
 
 CLAIM = "Россия потеряла 9 861 человек убитыми, 16 153 ранеными"
 ARTICLE_SHOT = Passage(
@@ -328,7 +328,7 @@ def test_missing_tesseract_names_the_package(capsys, tmp_path, shots, monkeypatc
 
 
 def test_missing_language_names_the_package(capsys, tmp_path, shots):
-    from provenance.ocr import _installed
+    from provenance.screens.ocr import _installed
 
     if "tlh" in _installed("tesseract")[1]:
         pytest.skip("Klingon language data is installed here")

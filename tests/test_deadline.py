@@ -115,7 +115,7 @@ def test_send_helper_still_used_by_fixtures(web):
 @pytest.mark.parametrize("path", ["/endless", "/drip-head", "/gzip-bomb"])
 def test_a_tsa_that_never_stops_or_drips_is_a_one_line_error_in_time(web, path):
     from provenance.errors import TimestampError
-    from provenance.timestamp import request_timestamp
+    from provenance.stamps.timestamp import request_timestamp
 
     started = time.monotonic()
     with pytest.raises(TimestampError, match="TSA") as caught:

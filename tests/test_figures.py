@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from provenance.figures import extract_figures, figure_value, same_figure
+from provenance.screens.figures import extract_figures, figure_value, same_figure
 
 
 def values(text: str) -> list[str]:

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from provenance.errors import ImageError, UsageError
-from provenance.images import MAX_PIXELS, load_image, load_image_bytes
+from provenance.screens.images import MAX_PIXELS, load_image, load_image_bytes
 
 
 def png(size=(120, 40), colour="white") -> bytes:

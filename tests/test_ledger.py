@@ -8,9 +8,9 @@ import sqlite3
 import pytest
 
 from provenance.errors import LedgerError
-from provenance.hashing import canonical_json, record_hash
-from provenance.ledger import GENESIS, Ledger
-from provenance.store import Store
+from provenance.store.filestore import Store
+from provenance.store.hashing import canonical_json, record_hash
+from provenance.store.ledger import GENESIS, Ledger
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from evalset import find_font
 from PIL import Image, ImageDraw, ImageFont
 from webfixtures import send
 
-from provenance.cli import main
+from provenance.cli.main import main
 
 
 def _long(n: int) -> str:

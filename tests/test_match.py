@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 
 from provenance.errors import UsageError
-from provenance.match import figure_norm, fold, verify_against_text, verify_text
-from provenance.ocr import Line, OcrResult, Word
+from provenance.screens.match import figure_norm, fold, verify_against_text, verify_text
+from provenance.screens.ocr import Line, OcrResult, Word
 
 CLAIM = "потеряли 9861 человек убитыми и 16 153 ранеными"
 

@@ -7,7 +7,7 @@ import hashlib
 from hypothesis import given
 from hypothesis import strategies as st
 
-from provenance.merkle import MerkleTree, leaf_hash, merkle_root, node_hash, verify_inclusion
+from provenance.store.merkle import MerkleTree, leaf_hash, merkle_root, node_hash, verify_inclusion
 
 leaves_st = st.lists(st.binary(min_size=32, max_size=32), min_size=1, max_size=70)
 

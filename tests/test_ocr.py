@@ -11,8 +11,8 @@ from evalset import PASSAGES, find_font, render
 from PIL import Image, ImageDraw, ImageFont
 
 from provenance.errors import ImageError, OcrUnavailable, UsageError
-from provenance.match import verify_text
-from provenance.ocr import check_tesseract, choose_lang, ocr_image, ocr_many, parse_lang
+from provenance.screens.match import verify_text
+from provenance.screens.ocr import check_tesseract, choose_lang, ocr_image, ocr_many, parse_lang
 
 KP = PASSAGES[0]
 
@@ -138,7 +138,7 @@ def test_ocr_many_uses_a_pool_keeps_order_and_reports_progress(tmp_path, kp_clea
 
 
 def test_cache_round_trip(kp_clean):
-    from provenance.ocr import OcrResult
+    from provenance.screens.ocr import OcrResult
 
     result = ocr_image(kp_clean)
     again = OcrResult.from_json(json.loads(json.dumps(result.cache_json())))

@@ -25,7 +25,7 @@ from pathlib import Path
 from evalset import Passage, render
 from webfixtures import AD_TEXT, ARTICLE, article_html, send
 
-from provenance.cli import main
+from provenance.cli.main import main
 
 CLAIM = "Россия потеряла 9 861 человек убитыми, 16 153 ранеными"
 FIGURES_PARAGRAPH = ARTICLE[1]

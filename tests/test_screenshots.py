@@ -10,16 +10,16 @@ import pytest
 from evalset import PASSAGES, forge, render
 
 from provenance.check import check_store
-from provenance.ledger import Ledger
-from provenance.match import verify_text
-from provenance.screenshots import (
+from provenance.screens.match import verify_text
+from provenance.screens.screenshots import (
     OCR_KIND,
     VERIFICATION_KIND,
     ocr_cached,
     ocr_many_cached,
     record_verification,
 )
-from provenance.store import Store
+from provenance.store.filestore import Store
+from provenance.store.ledger import Ledger
 
 KP = PASSAGES[0]
 

@@ -10,7 +10,7 @@ import pytest
 
 
 def cli(capsys, *argv, json_mode=True):
-    from provenance.cli import main
+    from provenance.cli.main import main
 
     code = main((["--json"] if json_mode else []) + list(argv))
     captured = capsys.readouterr()

@@ -12,8 +12,7 @@ import pytest
 import requests
 
 from provenance.check import check_store
-from provenance.ledger import Ledger
-from provenance.stamping import (
+from provenance.stamps.stamping import (
     GRANTED,
     PENDING,
     TIMESTAMP,
@@ -23,7 +22,8 @@ from provenance.stamping import (
     stamp,
     stamps_for,
 )
-from provenance.store import Store
+from provenance.store.filestore import Store
+from provenance.store.ledger import Ledger
 
 
 @pytest.fixture
@@ -172,7 +172,7 @@ def test_stamped_record_altered_is_caught(stamped):
     db.execute("DROP TRIGGER records_are_never_updated")
     body = json.loads(db.execute("SELECT body FROM records WHERE seq=?", (covered,)).fetchone()[0])
     body["data"]["url"] = "http://evil/"
-    from provenance.hashing import canonical_json, record_hash
+    from provenance.store.hashing import canonical_json, record_hash
 
     text = canonical_json(body)
     db.execute("UPDATE records SET body=?, record_hash=? WHERE seq=?",
@@ -200,7 +200,7 @@ def _ctx(store, ledger):
 # --- through the CLI: retry --tsa for records never stamped; several TSAs; a TSA down -------
 
 def cli(capsys, *argv):
-    from provenance.cli import main
+    from provenance.cli.main import main
 
     code = main(["--json", *argv])
     captured = capsys.readouterr()
@@ -221,7 +221,7 @@ def timestamp_records(store):
 
 def test_retry_tsa_stamps_records_that_never_had_a_stamp(tmp_path, capsys, monkeypatch, web,
                                                          tsa, tsa_pki):
-    from provenance.stamping import unstamped
+    from provenance.stamps.stamping import unstamped
 
     monkeypatch.setenv("PROVENANCE_TSA_CA", str(tsa_pki.root))
     store = str(tmp_path / "ev")
@@ -442,7 +442,7 @@ def test_crafted_timestamp_record_is_a_problem_not_a_crash(tmp_path, capsys, dat
 
 
 def unstamped_records(ledger):
-    from provenance.stamping import unstamped
+    from provenance.stamps.stamping import unstamped
 
     return unstamped(ledger)
 

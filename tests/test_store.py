@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 
 from provenance.check import check_store
 from provenance.errors import StoreError
-from provenance.hashing import sha256_bytes, sha256_file, sha256_stream
-from provenance.ledger import Ledger
-from provenance.store import Store, resolve_store_path
+from provenance.store.filestore import Store, resolve_store_path
+from provenance.store.hashing import sha256_bytes, sha256_file, sha256_stream
+from provenance.store.ledger import Ledger
 
 
 def test_put_bytes_is_content_addressed_and_read_only(tmp_path):
@@ -132,7 +132,7 @@ def mounted(args, target):
 
 
 def archived_store(root, web):
-    from provenance.cli import main
+    from provenance.cli.main import main
 
     assert main(["--store", str(root), "archive", web.url("/ru/utf8"), "--to", "none",
                  "--tsa", "none"]) == 0
@@ -141,7 +141,7 @@ def archived_store(root, web):
 
 def reading_commands(store, tmp_path, capsys):
     """check, log, history and export on ``store``: each must work and write nothing there."""
-    from provenance.cli import main
+    from provenance.cli.main import main
 
     out = tmp_path / "bundle.zip"
     codes = {
@@ -217,7 +217,7 @@ def test_archive_on_a_full_disk_says_so_and_leaves_nothing_half_written(tmp_path
                                                                         leave):
     """Whatever runs out of room first (the ledger's log, a WARC, the head), the user reads
     "disk full" in one line, and the store stays intact once room is made."""
-    from provenance.cli import main
+    from provenance.cli.main import main
 
     disk = tmp_path / "disk"
     disk.mkdir()
@@ -238,14 +238,14 @@ def test_archive_on_a_full_disk_says_so_and_leaves_nothing_half_written(tmp_path
 def test_ocr_on_a_full_disk_says_so(tmp_path, capsys):
     from PIL import Image
 
-    from provenance.cli import main
+    from provenance.cli.main import main
 
     image = tmp_path / "noise.png"
     Image.frombytes("RGB", (400, 400), os.urandom(400 * 400 * 3)).save(image)
     disk = tmp_path / "disk"
     disk.mkdir()
     with mounted(["-t", "tmpfs", "-o", "size=2m", "tmpfs"], disk):
-        from provenance.ledger import Ledger
+        from provenance.store.ledger import Ledger
 
         store = Store(disk / "ev")
         Ledger(store).append("note", {"text": "first"})
@@ -261,7 +261,7 @@ def test_ocr_on_a_full_disk_says_so(tmp_path, capsys):
 def test_ledger_write_on_a_full_disk_is_one_clear_error(tmp_path):
     """SQLite rolls back by itself on a full disk: no "no transaction is active"."""
     from provenance.errors import LedgerError
-    from provenance.ledger import Ledger
+    from provenance.store.ledger import Ledger
 
     disk = tmp_path / "disk"
     disk.mkdir()

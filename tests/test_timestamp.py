@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from provenance.errors import TimestampError
-from provenance.timestamp import (
+from provenance.stamps.timestamp import (
     Trust,
     load_certificates,
     read_token,

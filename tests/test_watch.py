@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from webfixtures import send
 
-from provenance.cli import main
-from provenance.ledger import Ledger
-from provenance.store import Store
-from provenance.timeline import CHANGED
-from provenance.watch import next_delay, parse_duration
+from provenance.changes.timeline import CHANGED
+from provenance.changes.watch import next_delay, parse_duration
+from provenance.cli.main import main
+from provenance.store.filestore import Store
+from provenance.store.ledger import Ledger
 
 ROOT = Path(__file__).resolve().parent.parent
 KP = "Россия потеряла 9 861 человек убитыми, 16 153 ранеными."

@@ -14,10 +14,10 @@ from datetime import datetime, timezone
 import pytest
 from webfixtures import GZIP_HTML, closed_port, page_body
 
-from provenance.cli import main
-from provenance.ledger import Ledger
-from provenance.store import Store
-from provenance.witnessing import WITNESS, stored_payload_sha256
+from provenance.capture.witnessing import WITNESS, stored_payload_sha256
+from provenance.cli.main import main
+from provenance.store.filestore import Store
+from provenance.store.ledger import Ledger
 
 
 def run(capsys, *argv):
@@ -392,7 +392,7 @@ def test_check_flags_an_archived_record_outside_its_window(tmp_path, capsys, web
 # count the forked parent's pages, i.e. pytest's).
 CHILD = """
 import sys
-from provenance.cli import main
+from provenance.cli.main import main
 code = main(sys.argv[1:])
 with open("/proc/self/status") as status:
     peak = next(line.split()[1] for line in status if line.startswith("VmHWM:"))

@@ -10,9 +10,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from provenance.hashing import is_sha256_hex
-from provenance.ledger import Record
-from provenance.output import Output
+from provenance.cli.output import Output
+from provenance.store.hashing import is_sha256_hex
+from provenance.store.ledger import Record
 
 KINDS = ("capture", "fetch_failed", "witness", "timestamp", "ocr", "verification", "changed")
 
@@ -77,7 +77,7 @@ def _register_log(commands: Any) -> argparse.ArgumentParser:
 def _cmd_log(args: argparse.Namespace, out: Output) -> int:
     from archive.errors import ArchiveError
     from archive.urls import normalize_url
-    from provenance.cli import EXIT_NEGATIVE, EXIT_OK, _open_store
+    from provenance.cli.main import EXIT_NEGATIVE, EXIT_OK, _open_store
 
     subject = args.subject
     if subject and "://" in subject:

@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
-from provenance.capture import CaptureOutcome, Capturer
+from provenance.capture.capturer import CaptureOutcome, Capturer
 from provenance.errors import UsageError
 
 DEFAULT_JITTER = 0.1

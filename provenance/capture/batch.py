@@ -18,9 +18,9 @@ from typing import TextIO
 
 from archive.deadline import abort_all
 from archive.urls import normalize_url
-from provenance.capture import CAPTURE, CaptureOutcome, Capturer, capture_json
+from provenance.capture.capturer import CAPTURE, CaptureOutcome, Capturer, capture_json
 from provenance.errors import UsageError
-from provenance.ledger import Ledger
+from provenance.store.ledger import Ledger
 
 
 def read_url_list(source: str, stdin: TextIO | None = None) -> list[str]:

@@ -10,7 +10,7 @@ Layout (every path relative to the bundle's root)::
     records/<seq>.record      the exact bytes a record hash covers ("provenance:record:v1\\n"
                               + canonical JSON body): ``sha256sum`` of it is the record hash;
                               the exported records and, transitively, every record they
-                              refer to (:mod:`provenance.references`), the ``witness``
+                              refer to (:mod:`provenance.store.references`), the ``witness``
                               records of their captures and their granted time-stamps
     objects/ab/<sha256>.ext   WARC, text, screenshots, OCR, tokens, certificates, proofs:
                               every file the records name, under the path they name
@@ -41,17 +41,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from provenance.atomic import atomic_output
-from provenance.bundle_verify import CHAIN, CHAIN_HEADER, FORMAT, INDEX, README
+from provenance.bundle.verify import CHAIN, CHAIN_HEADER, FORMAT, INDEX, README
+from provenance.capture.witnessing import WITNESS
 from provenance.errors import UsageError
-from provenance.hashing import RECORD_PREFIX
-from provenance.ledger import Ledger, Record
-from provenance.merkle import leaf_hash, node_hash
-from provenance.references import CAPTURE, TIMESTAMP, references
-from provenance.stamping import CERTS_ROLE, GRANTED, PROOFS_ROLE, TOKEN_ROLE, stamped_message
-from provenance.store import Store
-from provenance.timestamp import _is_self_signed, certificates_pem, load_certificates
-from provenance.witnessing import WITNESS
+from provenance.stamps.stamping import CERTS_ROLE, GRANTED, PROOFS_ROLE, TOKEN_ROLE, stamped_message
+from provenance.stamps.timestamp import _is_self_signed, certificates_pem, load_certificates
+from provenance.store.atomic import atomic_output
+from provenance.store.filestore import Store
+from provenance.store.hashing import RECORD_PREFIX
+from provenance.store.ledger import Ledger, Record
+from provenance.store.merkle import leaf_hash, node_hash
+from provenance.store.references import CAPTURE, TIMESTAMP, references
 
 _STORED = (".gz", ".png", ".jpg", ".jpeg", ".webp", ".zip", ".tsr")
 
@@ -79,9 +79,9 @@ def proof_steps(leaf: bytes, index: int, size: int, proof: Sequence[bytes]) -> l
 def export_bundle(ledger: Ledger, store: Store, ids: Sequence[str], out_zip: str | os.PathLike[str],
                   *, force: bool = False) -> dict[str, Any]:
     """Write the bundle for the records ``ids`` (seq numbers or hash prefixes) atomically,
-    with every record they refer to (:mod:`provenance.references`), the witness records of
+    with every record they refer to (:mod:`provenance.store.references`), the witness records of
     its captures and the granted time-stamps of all of them. An existing file is replaced
-    only with ``force`` (:func:`provenance.atomic.check_target` refuses folders and links)."""
+    only with ``force`` (:func:`provenance.store.atomic.check_target` refuses folders and links)."""
     chosen: dict[int, Record] = {}
     for ref in ids:
         record = _find(ledger, ref)
@@ -128,7 +128,7 @@ def _find(ledger: Ledger, ref: str) -> Record:
 def _complete(ledger: Ledger, chosen: dict[int, Record]) -> tuple[dict[int, Record],
                                                                    list[Record]]:
     """``chosen`` with everything it refers to, transitively: the records named
-    (:func:`provenance.references.references`), the witness records of each capture, and
+    (:func:`provenance.store.references.references`), the witness records of each capture, and
     each granted time-stamp of any of them (with what that stamp refers to)."""
     included = dict(chosen)
     witnesses = list(ledger.records(kind=WITNESS))

@@ -1,7 +1,7 @@
 """The files a command writes outside the store: ``--report``, ``--annotate``, ``--out``.
 
 Defined once, so each such option means the same in every command. Every target is checked
-(:func:`provenance.atomic.check_target`) before any work is done, so a typo or a refused
+(:func:`provenance.store.atomic.check_target`) before any work is done, so a typo or a refused
 path costs nothing, and checked again when the file is moved into place. ``--force`` is
 the one way to replace an existing file, and only a regular one; even with it, a command
 never writes over its own input (the screenshot it reads) or into the evidence store.
@@ -13,9 +13,9 @@ import argparse
 import os
 from collections.abc import Sequence
 
-from provenance.atomic import check_target
 from provenance.errors import OutputError
-from provenance.store import resolve_store_path
+from provenance.store.atomic import check_target
+from provenance.store.filestore import resolve_store_path
 
 
 def force_option(sub: argparse.ArgumentParser) -> None:

@@ -45,11 +45,11 @@ from archive.witness import (
     WitnessSpec,
     shared_witness,
 )
-from provenance.capture import CAPTURE
+from provenance.capture.capturer import CAPTURE
 from provenance.errors import LedgerError
-from provenance.hashing import CHUNK_SIZE
-from provenance.ledger import Ledger, Record
-from provenance.store import Store
+from provenance.store.filestore import Store
+from provenance.store.hashing import CHUNK_SIZE
+from provenance.store.ledger import Ledger, Record
 
 WITNESS = "witness"
 RETRY_STATUSES = (PENDING, UNKNOWN, STALE)
@@ -152,7 +152,7 @@ def record_witnesses(
 def witness_step(specs: list[WitnessSpec], config: WitnessConfig | None = None,
                  env: Mapping[str, str] | None = None
                  ) -> Callable[[Ledger, Record, Capture], list[dict[str, Any]]]:
-    """The :class:`provenance.capture.Capturer` hook that witnesses each new capture."""
+    """The :class:`provenance.capture.capturer.Capturer` hook that witnesses each new capture."""
 
     def step(ledger: Ledger, record: Record, cap: Capture) -> list[dict[str, Any]]:
         return record_witnesses(ledger, record, specs, capture_sha256=capture_payload_sha256(cap),

@@ -17,8 +17,8 @@ from typing import Any
 from archive.capture import Capture, capture
 from archive.errors import ArchiveError
 from archive.fetch import Fetcher
-from provenance.ledger import Ledger, Record
-from provenance.store import Store
+from provenance.store.filestore import Store
+from provenance.store.ledger import Ledger, Record
 
 CAPTURE = "capture"
 FETCH_FAILED = "fetch_failed"
@@ -37,7 +37,7 @@ class CaptureOutcome:
     skipped: bool = False
     witnesses: list[dict[str, Any]] = field(default_factory=list)
     timestamps: list[dict[str, Any]] = field(default_factory=list)
-    changed: dict[str, Any] | None = None  # vs the previous capture (provenance.timeline)
+    changed: dict[str, Any] | None = None  # vs the previous capture (provenance.changes.timeline)
 
     @property
     def ok(self) -> bool:
@@ -145,7 +145,7 @@ class Capturer:
                                 f"{': ' + first if first else ''} (a bug in provenance; "
                                 "please report it)", INTERNAL_ERROR)
         record = record_capture(self.store, self.ledger, cap, batch=batch)
-        from provenance.timeline import record_change  # imports this module
+        from provenance.changes.timeline import record_change  # imports this module
 
         outcome = CaptureOutcome(url, record=record,
                                  changed=record_change(self.store, self.ledger, record,

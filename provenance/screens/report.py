@@ -12,12 +12,12 @@ import base64
 import html
 import os
 
-from provenance.annotate import draw_boxes, png_bytes
-from provenance.atomic import write_atomic
-from provenance.clock import utc_now
-from provenance.images import load_image
-from provenance.match import Verification
-from provenance.ocr import OcrResult
+from provenance.screens.annotate import draw_boxes, png_bytes
+from provenance.screens.images import load_image
+from provenance.screens.match import Verification
+from provenance.screens.ocr import OcrResult
+from provenance.store.atomic import write_atomic
+from provenance.store.clock import utc_now
 
 _COLOURS = {"match": "#0a7d32", "mismatch": "#b00020", "absent": "#8a6d00"}
 
@@ -89,7 +89,7 @@ def html_report(verification: Verification, ocr: OcrResult,
     """Write the report for ``image_path`` to ``out_html`` atomically; returns the path.
 
     The embedded picture is the screenshot with the passage and differing figures boxed.
-    An existing file is replaced only with ``force`` (:func:`provenance.atomic.check_target`).
+    An existing file is replaced only with ``force`` (:func:`provenance.store.atomic.check_target`).
     """
     picture = png_bytes(draw_boxes(load_image(image_path).image, verification))
     return write_atomic(out_html, render_html(verification, ocr, picture).encode("utf-8"),

@@ -30,10 +30,10 @@ from typing import Any
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
-from provenance.clock import utc_now
 from provenance.errors import UsageError
-from provenance.figures import extract_figures
-from provenance.ocr import OcrResult
+from provenance.screens.figures import extract_figures
+from provenance.screens.ocr import OcrResult
+from provenance.store.clock import utc_now
 
 PRESENT_SCORE = 0.72
 """Lowest aligned similarity (0-1) for a passage to count as present. Measured on the full

@@ -1,8 +1,9 @@
 """The commands about a URL across time: ``provenance history`` and ``provenance watch``.
 
-Thin, like the rest of the CLI: :mod:`provenance.timeline` builds the diffed history,
-:mod:`provenance.timeline_report` draws it, :mod:`provenance.watch` runs the schedule.
-:mod:`provenance.cli` imports this module for its ``REGISTRY``, so the helpers shared with
+Thin, like the rest of the CLI: :mod:`provenance.changes.timeline` builds the diffed
+history, :mod:`provenance.changes.timeline_report` draws it, :mod:`provenance.changes.watch`
+runs the schedule.
+:mod:`provenance.cli.main` imports this module for its ``REGISTRY``, so the helpers shared with
 it (store opening, ``--to``/``--tsa`` parsing) are imported inside the functions here.
 
 ``watch`` stops cleanly on Ctrl-C (SIGINT) and SIGTERM: the capture in progress is finished
@@ -18,9 +19,9 @@ import signal
 import threading
 from typing import Any, TextIO
 
-from provenance.cli_files import check_targets, force_option
+from provenance.cli.files import check_targets, force_option
+from provenance.cli.output import Output
 from provenance.errors import UsageError
-from provenance.output import Output
 
 _RED, _GREEN, _RESET = "\x1b[31m", "\x1b[32m", "\x1b[0m"
 
@@ -35,7 +36,7 @@ def _colour(stream: TextIO) -> bool:
 
 def diff_lines(diff: dict[str, Any], *, colour: bool, indent: str = "    ") -> list[str]:
     """A change as ``- removed`` / ``+ added`` / ``figure`` lines (red and green on a tty)."""
-    from provenance.changes import Changes, unified_lines
+    from provenance.changes.diff import Changes, unified_lines
 
     lines = []
     for key in ("http_status", "final_url"):
@@ -51,7 +52,7 @@ def diff_lines(diff: dict[str, Any], *, colour: bool, indent: str = "    ") -> l
 # --- history ----------------------------------------------------------------------------------
 
 def _register_history(commands: Any) -> argparse.ArgumentParser:
-    from provenance.cli import _positive_float, ignore_option
+    from provenance.cli.main import _positive_float, ignore_option
 
     sub = commands.add_parser(
         "history", help="every capture of a URL, local and in witness archives, and what changed",
@@ -80,10 +81,10 @@ def _register_history(commands: Any) -> argparse.ArgumentParser:
 
 def _cmd_history(args: argparse.Namespace, out: Output) -> int:
     from archive.fetch import Fetcher
-    from provenance.batch import validate_urls
-    from provenance.changes import compile_ignore
-    from provenance.cli import EXIT_NEGATIVE, EXIT_OK, _open_store, _witness_specs
-    from provenance.timeline import timeline
+    from provenance.capture.batch import validate_urls
+    from provenance.changes.diff import compile_ignore
+    from provenance.changes.timeline import timeline
+    from provenance.cli.main import EXIT_NEGATIVE, EXIT_OK, _open_store, _witness_specs
 
     (url,) = validate_urls([args.url])
     specs = _witness_specs(args.to)
@@ -105,7 +106,7 @@ def _cmd_history(args: argparse.Namespace, out: Output) -> int:
             out.error(f"{item['source']} {item['time']}: {item['fetch_error']}")
         out.item(item, _human_item(item, colour))
     if report:
-        from provenance.timeline_report import write_timeline_report
+        from provenance.changes.timeline_report import write_timeline_report
 
         try:
             write_timeline_report(url, items, report, force=args.force)
@@ -130,7 +131,7 @@ def _human_item(item: dict[str, Any], colour: bool) -> str:
 # --- watch ------------------------------------------------------------------------------------
 
 def _register_watch(commands: Any) -> argparse.ArgumentParser:
-    from provenance.cli import capture_options, url_options
+    from provenance.cli.main import capture_options, url_options
 
     sub = commands.add_parser(
         "watch", help="recapture URLs on a schedule and report every change",
@@ -152,13 +153,13 @@ def _register_watch(commands: Any) -> argparse.ArgumentParser:
 
 def _cmd_watch(args: argparse.Namespace, out: Output) -> int:
     from archive.fetch import Fetcher
-    from provenance.capture import Capturer
-    from provenance.cli import EXIT_OK, _open_store, _tsa_urls, _witness_specs, urls_from
-    from provenance.watch import parse_duration, watch
+    from provenance.capture.capturer import Capturer
+    from provenance.changes.watch import parse_duration, watch
+    from provenance.cli.main import EXIT_OK, _open_store, _tsa_urls, _witness_specs, urls_from
 
     every = parse_duration(args.every, what="--every")
     duration = parse_duration(args.duration, what="--for") if args.duration else None
-    from provenance.changes import compile_ignore
+    from provenance.changes.diff import compile_ignore
 
     urls = urls_from(args)
     specs = _witness_specs(args.to)
@@ -204,8 +205,8 @@ class _WatchStep:
         self.colour = _colour(out.stdout)
 
     def __call__(self, outcome: Any, round_no: int) -> None:
-        from provenance.cli import _say_witnesses
-        from provenance.witnessing import record_witnesses, stored_payload_sha256
+        from provenance.capture.witnessing import record_witnesses, stored_payload_sha256
+        from provenance.cli.main import _say_witnesses
 
         out = self.out
         if not outcome.ok:
@@ -238,7 +239,7 @@ class _WatchStep:
                 + ("first capture" if first else "no change") + f"  ledger #{data['ledger_seq']}")
 
     def _stamp(self, outcome: Any) -> None:
-        from provenance.stamping import stamp, trust_roots_from_env
+        from provenance.stamps.stamping import stamp, trust_roots_from_env
 
         records = [outcome.record]
         if outcome.changed:

@@ -36,11 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from provenance.errors import StoreError, TimestampError, UsageError
-from provenance.hashing import RECORD_PREFIX, canonical_json
-from provenance.ledger import Ledger, Record
-from provenance.merkle import MerkleTree, verify_inclusion
-from provenance.store import Store
-from provenance.timestamp import (
+from provenance.stamps.timestamp import (
     DEFAULT_TIMEOUT,
     SHA256,
     Trust,
@@ -50,6 +46,10 @@ from provenance.timestamp import (
     request_timestamp,
     verify_token,
 )
+from provenance.store.filestore import Store
+from provenance.store.hashing import RECORD_PREFIX, canonical_json
+from provenance.store.ledger import Ledger, Record
+from provenance.store.merkle import MerkleTree, verify_inclusion
 
 TIMESTAMP = "timestamp"
 GRANTED, PENDING, UNTRUSTED = "granted", "pending", "untrusted"

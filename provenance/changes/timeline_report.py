@@ -14,8 +14,8 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from provenance.atomic import write_atomic
-from provenance.clock import utc_now
+from provenance.store.atomic import write_atomic
+from provenance.store.clock import utc_now
 
 
 def _e(value: object) -> str:
@@ -103,5 +103,6 @@ table.figures {{ width: auto; margin: .4em 0; }}
 def write_timeline_report(url: str, items: Sequence[dict[str, Any]],
                           out_html: str | os.PathLike[str], *, force: bool = False) -> str:
     """Write the report atomically (a reader never sees half a file); returns the path.
-    An existing file is replaced only with ``force`` (:func:`provenance.atomic.check_target`)."""
+    An existing file is replaced only with ``force``
+    (:func:`~provenance.store.atomic.check_target`)."""
     return write_atomic(out_html, render_timeline(url, items).encode("utf-8"), force=force)

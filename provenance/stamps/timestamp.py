@@ -52,8 +52,8 @@ from enum import Enum
 from typing import Any
 
 from archive.deadline import BodyTooLarge, BoundedSession, Deadline, DeadlineExceeded, read_capped
-from provenance.clock import format_time
 from provenance.errors import TimestampError
+from provenance.store.clock import format_time
 
 SHA256 = "sha256"
 SHA512 = "sha512"
@@ -622,7 +622,7 @@ def _signer_fits(bare: bytes, signer: bytes, gen_time: str | None
     from asn1crypto import tsp
     from cryptography.x509.oid import ExtendedKeyUsageOID
 
-    from provenance.clock import parse_time
+    from provenance.store.clock import parse_time
 
     ids = []
     for attr in _signer_info(bare)["signed_attrs"] or []:
@@ -711,7 +711,7 @@ def _chain_holds(openssl: str, gen_time: str | None, anchors: Sequence[bytes],
                  chain: Sequence[bytes]) -> tuple[bool | None, str | None]:
     """``openssl verify`` of the signer's certificate (``chain[0]``) up to ``anchors``, as of
     the token's time, for time-stamping; the signature itself was checked before."""
-    from provenance.clock import parse_time
+    from provenance.store.clock import parse_time
 
     with tempfile.TemporaryDirectory(prefix="provenance-ts-") as work:
         ca, untrusted = os.path.join(work, "ca.pem"), os.path.join(work, "untrusted.pem")

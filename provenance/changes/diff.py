@@ -6,8 +6,8 @@ so a diff points at passages, not at markup. Three things never count as a chang
 * white space: passages are compared with every run of spaces (ordinary, no-break, thin)
   collapsed, and in Unicode NFC;
 * how a figure is written: each figure is compared by its value
-  (:mod:`provenance.figures`), so ``9 861`` -> ``9,861`` is no change and ``9 861`` -> ``9 881``
-  always is;
+  (:mod:`provenance.screens.figures`), so ``9 861`` -> ``9,861`` is no change and
+  ``9 861`` -> ``9 881`` always is;
 * volatile lines that differ on every load (:func:`is_volatile`): a line made only of a
   clock or a date ("Обновлено 14:03", "20 марта 2022"), a view or comment counter, an ad
   label ("Реклама", "erid: 2Vtzq…", "Advertisement") or a "Read also" teaser.
@@ -33,7 +33,7 @@ from functools import lru_cache
 from typing import Any
 
 from provenance.errors import UsageError
-from provenance.figures import Figure, extract_figures
+from provenance.screens.figures import Figure, extract_figures
 
 DIFFER = "provenance-changes/1"
 """Named in every ``changed`` record: bump when what counts as a change changes."""

@@ -12,9 +12,9 @@ import os
 
 from PIL import Image, ImageDraw
 
-from provenance.atomic import write_atomic
-from provenance.images import load_image
-from provenance.match import Verification
+from provenance.screens.images import load_image
+from provenance.screens.match import Verification
+from provenance.store.atomic import write_atomic
 
 GREEN = (0, 170, 60)
 RED = (220, 0, 0)
@@ -48,6 +48,7 @@ def png_bytes(image: Image.Image) -> bytes:
 def annotate(image_path: str | os.PathLike[str], verification: Verification,
              out_png: str | os.PathLike[str], *, force: bool = False) -> str:
     """Write ``out_png``: the screenshot (orientation applied) with boxes; returns its path.
-    An existing file is replaced only with ``force`` (:func:`provenance.atomic.check_target`)."""
+    An existing file is replaced only with ``force``
+    (:func:`~provenance.store.atomic.check_target`)."""
     image = draw_boxes(load_image(image_path).image, verification)
     return write_atomic(out_png, png_bytes(image), force=force)

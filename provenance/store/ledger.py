@@ -33,10 +33,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from provenance.clock import utc_now
 from provenance.errors import LedgerError, StoreError
-from provenance.hashing import canonical_json, record_hash
-from provenance.store import Store
+from provenance.store.clock import utc_now
+from provenance.store.filestore import Store
+from provenance.store.hashing import canonical_json, record_hash
 
 SQLITE_FULL, SQLITE_READONLY, SQLITE_IOERR = 13, 8, 10
 _COLUMNS = "seq, kind, subject, time, body, prev_hash, record_hash"

@@ -1,12 +1,12 @@
 """The screenshot commands: ``provenance ocr`` and ``provenance verify``.
 
 Thin, like the rest of the CLI: arguments are checked, then the library does the work
-(:mod:`provenance.screenshots` reads and caches, :mod:`provenance.match` decides,
-:mod:`provenance.annotate` and :mod:`provenance.report` draw). Everything a user can get
-wrong is checked before the store is opened, so a bad image, a missing Tesseract or a
-mistyped capture id changes nothing.
+(:mod:`provenance.screens.screenshots` reads and caches, :mod:`provenance.screens.match`
+decides, :mod:`provenance.screens.annotate` and :mod:`provenance.screens.report` draw).
+Everything a user can get wrong is checked before the store is opened, so a bad image, a
+missing Tesseract or a mistyped capture id changes nothing.
 
-:mod:`provenance.cli` imports this module for its ``REGISTRY``, so the helpers shared with
+:mod:`provenance.cli.main` imports this module for its ``REGISTRY``, so the helpers shared with
 it (store opening, ``--tsa``/``--to`` parsing) are imported inside the functions here.
 
 Exit codes (CONTRACT.md): ``ocr`` 0, or 2 for an image it cannot read; ``verify`` 0 only
@@ -19,11 +19,11 @@ import argparse
 import os
 from typing import Any
 
-from provenance.cli_files import check_targets, force_option
+from provenance.cli.files import check_targets, force_option
+from provenance.cli.output import Output
 from provenance.errors import ImageError, ProvenanceError, StoreError, UsageError
-from provenance.ledger import Ledger, Record
-from provenance.output import Output
-from provenance.store import Store, resolve_store_path
+from provenance.store.filestore import Store, resolve_store_path
+from provenance.store.ledger import Ledger, Record
 
 TESSERACT_ENV = "PROVENANCE_TESSERACT"
 """The Tesseract program to run (default ``tesseract`` on the PATH)."""
@@ -38,7 +38,7 @@ def _tesseract() -> str:
 
 def _add_reading_options(sub: argparse.ArgumentParser) -> None:
     """--lang, --tsa and --timeout, as ``ocr`` and ``verify`` both take them."""
-    from provenance.cli import _positive_float
+    from provenance.cli.main import _positive_float
 
     sub.add_argument("--lang", default="auto", metavar="auto|LANGS", help=LANG_HELP)
     sub.add_argument("--tsa", action="append", metavar="URL", default=None,
@@ -51,7 +51,7 @@ def _add_reading_options(sub: argparse.ArgumentParser) -> None:
 # --- ocr ----------------------------------------------------------------------------------
 
 def _register_ocr(commands: Any) -> argparse.ArgumentParser:
-    from provenance.cli import _positive_int
+    from provenance.cli.main import _positive_int
 
     sub = commands.add_parser(
         "ocr", help="read the text of screenshots (kept and cached in the store)",
@@ -68,8 +68,8 @@ def _register_ocr(commands: Any) -> argparse.ArgumentParser:
 
 
 def _cmd_ocr(args: argparse.Namespace, out: Output) -> int:
-    from provenance.cli import EXIT_OK, EXIT_USAGE
-    from provenance.screenshots import ocr_many_cached
+    from provenance.cli.main import EXIT_OK, EXIT_USAGE
+    from provenance.screens.screenshots import ocr_many_cached
 
     lang, tsas = _check_inputs(args.images, args.lang, args.tsa)
     store, ledger = _open_for_ocr(args, lang)
@@ -137,8 +137,8 @@ def _register_verify(commands: Any) -> argparse.ArgumentParser:
 
 
 def _cmd_verify(args: argparse.Namespace, out: Output) -> int:
-    from provenance.cli import EXIT_NEGATIVE, EXIT_OK, _open_store, _witness_specs
-    from provenance.match import tokenize
+    from provenance.cli.main import EXIT_NEGATIVE, EXIT_OK, _open_store, _witness_specs
+    from provenance.screens.match import tokenize
 
     lang, tsas = _check_inputs([args.image], args.lang, args.tsa)
     check_targets(args, args.annotate, args.report, inputs=[args.image])
@@ -161,12 +161,12 @@ def _cmd_verify(args: argparse.Namespace, out: Output) -> int:
         timeline = _timeline(store, ledger, ocr, url)
     record = new[-1]
     if args.annotate:
-        from provenance.annotate import annotate
+        from provenance.screens.annotate import annotate
 
         _write(lambda: annotate(args.image, verification, args.annotate, force=args.force),
                args.annotate)
     if args.report:
-        from provenance.report import html_report
+        from provenance.screens.report import html_report
 
         _write(lambda: html_report(verification, ocr, args.image, args.report,
                                    force=args.force), args.report)
@@ -186,8 +186,8 @@ def _verify_in_store(store: Store, ledger: Ledger, args: argparse.Namespace, lan
                      out: Output) -> tuple[Any, Any, Record, list[Record]]:
     """OCR (or the cache), the capture to compare with, the verdict and its record.
     Returns ``(verification, ocr, ocr record, new records to stamp)``."""
-    from provenance.match import verify_against_text, verify_text
-    from provenance.screenshots import ocr_cached, record_verification
+    from provenance.screens.match import verify_against_text, verify_text
+    from provenance.screens.screenshots import ocr_cached, record_verification
 
     ocr, ocr_record, cached = ocr_cached(store, ledger, args.image, lang,
                                          tesseract=_tesseract())
@@ -211,8 +211,8 @@ def _verify_in_store(store: Store, ledger: Ledger, args: argparse.Namespace, lan
 def _timeline(store: Store, ledger: Ledger, ocr: Any, url: str | None) -> dict[str, Any] | None:
     """With ``--against URL``: the same screenshot against every capture of the URL, so a
     withdrawal reads "shown at T1; not shown from T2 on". The verdict stays the latest one's."""
-    from provenance.match import verify_against_text
-    from provenance.timeline import screenshot_timeline
+    from provenance.changes.timeline import screenshot_timeline
+    from provenance.screens.match import verify_against_text
 
     if url is None:
         return None
@@ -221,7 +221,7 @@ def _timeline(store: Store, ledger: Ledger, ocr: Any, url: str | None) -> dict[s
 
 def _against_url(args: argparse.Namespace) -> str | None:
     """The normalised URL if ``--against`` names one (checked now), else None."""
-    from provenance.batch import validate_urls
+    from provenance.capture.batch import validate_urls
 
     ref = args.against
     if ref is None or ("://" not in ref and not ref.lower().startswith(("http:", "https:"))):
@@ -231,7 +231,7 @@ def _against_url(args: argparse.Namespace) -> str | None:
 
 
 def _capture_by_id(ledger: Ledger, ref: str) -> Record:
-    from provenance.capture import CAPTURE
+    from provenance.capture.capturer import CAPTURE
 
     record = ledger.find(ref)
     if record is None:
@@ -246,9 +246,9 @@ def _capture_url(store: Store, ledger: Ledger, url: str, specs: list[Any], timeo
                  out: Output) -> tuple[Record, bool]:
     """The latest capture of ``url``, or a new one (``True``) made as ``archive`` makes it."""
     from archive.fetch import Fetcher, new_session
-    from provenance.batch import already_captured
-    from provenance.capture import Capturer
-    from provenance.cli import _say_witnesses, _witness_step
+    from provenance.capture.batch import already_captured
+    from provenance.capture.capturer import Capturer
+    from provenance.cli.main import _say_witnesses, _witness_step
 
     known = already_captured(ledger, [url]).get(url)
     if known is not None and known.record is not None:
@@ -268,7 +268,7 @@ def _capture_url(store: Store, ledger: Ledger, url: str, specs: list[Any], timeo
 
 def _capture_text(store: Store, capture: Record) -> str:
     """The capture's extracted text, re-hashed first: an edited file is never compared."""
-    from provenance.hashing import sha256_bytes
+    from provenance.store.hashing import sha256_bytes
 
     entry = next((f for f in capture.files if f.get("role") == "text"), None)
     if entry is None:
@@ -315,9 +315,9 @@ def _check_inputs(images: list[str], lang: str, tsa: list[str] | None
                   ) -> tuple[str, list[str]]:
     """Everything about the command line that can be wrong, before the store is touched:
     the language list, the TSA URLs, and each image (decoded once, then let go)."""
-    from provenance.cli import _tsa_urls
-    from provenance.images import load_image
-    from provenance.ocr import parse_lang
+    from provenance.cli.main import _tsa_urls
+    from provenance.screens.images import load_image
+    from provenance.screens.ocr import parse_lang
 
     lang = parse_lang(lang)
     tsas = _tsa_urls(tsa)
@@ -331,8 +331,8 @@ def _check_inputs(images: list[str], lang: str, tsa: list[str] | None
 def _open_for_ocr(args: argparse.Namespace, lang: str) -> tuple[Store, Ledger]:
     """Open (or create) the store; with no store yet nothing can be cached, so a missing
     Tesseract or language is said before the store is created."""
-    from provenance.cli import _open_store
-    from provenance.ocr import check_tesseract
+    from provenance.cli.main import _open_store
+    from provenance.screens.ocr import check_tesseract
 
     if not (resolve_store_path(args.store) / "ledger.sqlite3").exists():
         check_tesseract(lang, _tesseract())
@@ -350,7 +350,7 @@ def _stamp(store: Store, ledger: Ledger, records: list[Record], tsas: list[str],
            timeout: float, out: Output) -> list[dict[str, Any]]:
     """Time-stamp the new records together (one request per TSA); a TSA that fails leaves
     a pending stamp that ``provenance retry`` asks for again."""
-    from provenance.stamping import stamp, trust_roots_from_env
+    from provenance.stamps.stamping import stamp, trust_roots_from_env
 
     if not records or not tsas:
         return []

@@ -3,13 +3,13 @@
 Nothing in the zip is taken on its word: ``bundle.json`` and ``VERIFY.md`` are for readers
 and are not trusted. Everything is re-derived from the records themselves:
 
-* the zip is read safely (:mod:`provenance.bundle_zip`): no duplicate names, no encrypted
+* the zip is read safely (:mod:`provenance.bundle.safezip`): no duplicate names, no encrypted
   or unknown entries, every read capped;
 * ``MANIFEST.sha256`` lists every entry once, with its SHA-256;
 * each ``records/<seq>.record`` is a canonical ledger record whose SHA-256 is its hash;
   ``chain.tsv`` is a contiguous chain of links and agrees with every record it lists;
 * every file a record names is there, with the SHA-256 it names, and every record a
-  record refers to (:mod:`provenance.references`) is there and is the record named;
+  record refers to (:mod:`provenance.store.references`) is there and is the record named;
 * every granted ``timestamp`` record's token verifies over the record it covers, or over
   the Merkle root of its leaves, and each covered record's ``proofs/.../step-*.bin`` path
   leads, step by step, from ``0x00 || record hash`` to that root;
@@ -33,14 +33,14 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from provenance.bundle_zip import BundleZip
+from provenance.bundle.safezip import BundleZip
 from provenance.errors import TimestampError
-from provenance.hashing import RECORD_PREFIX, canonical_json, is_sha256_hex
-from provenance.ledger import FORMAT_VERSION, GENESIS
-from provenance.merkle import MerkleTree
-from provenance.references import TIMESTAMP, named_files, own_problems, references
-from provenance.stamping import CERTS_ROLE, GRANTED, STAMPED_KINDS, TOKEN_ROLE
-from provenance.timestamp import load_certificates, verify_token
+from provenance.stamps.stamping import CERTS_ROLE, GRANTED, STAMPED_KINDS, TOKEN_ROLE
+from provenance.stamps.timestamp import load_certificates, verify_token
+from provenance.store.hashing import RECORD_PREFIX, canonical_json, is_sha256_hex
+from provenance.store.ledger import FORMAT_VERSION, GENESIS
+from provenance.store.merkle import MerkleTree
+from provenance.store.references import TIMESTAMP, named_files, own_problems, references
 
 FORMAT = "provenance-bundle/1"
 MANIFEST, INDEX, CHAIN, README = "MANIFEST.sha256", "bundle.json", "chain.tsv", "VERIFY.md"

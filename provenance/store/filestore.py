@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from provenance.errors import StoreError
-from provenance.hashing import CHUNK_SIZE, sha256_bytes, sha256_file
+from provenance.store.hashing import CHUNK_SIZE, sha256_bytes, sha256_file
 
 DEFAULT_STORE = "evidence"
 DAMAGED = "damaged"  # altered objects moved aside when the right bytes came again

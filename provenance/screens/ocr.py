@@ -35,8 +35,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from provenance.errors import ImageError, OcrUnavailable, ProvenanceError, UsageError
-from provenance.images import load_image
-from provenance.preprocess import jpeg_is_coarse, prepare
+from provenance.screens.images import load_image
+from provenance.screens.preprocess import jpeg_is_coarse, prepare
 
 AUTO_FIRST_PASS = "rus+ukr+eng"
 KNOWN_LANGS = ("eng", "rus", "ukr")

@@ -29,7 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from provenance.hashing import is_sha256_hex
+from provenance.store.hashing import is_sha256_hex
 
 CAPTURE, OCR, VERIFICATION, CHANGED, WITNESS, TIMESTAMP = (
     "capture", "ocr", "verification", "changed", "witness", "timestamp")

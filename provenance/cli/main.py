@@ -16,15 +16,15 @@ from typing import Any
 
 from archive.errors import ArchiveError, BadUrl
 from provenance import __version__
-from provenance.capture import ABORTED
-from provenance.cli_files import check_targets, force_option
-from provenance.cli_history import REGISTER as HISTORY_COMMANDS
-from provenance.cli_log import REGISTER as LOG_COMMANDS
-from provenance.cli_screens import REGISTER as SCREEN_COMMANDS
+from provenance.capture.capturer import ABORTED
+from provenance.cli.files import check_targets, force_option
+from provenance.cli.history import REGISTER as HISTORY_COMMANDS
+from provenance.cli.log import REGISTER as LOG_COMMANDS
+from provenance.cli.output import Output
+from provenance.cli.screens import REGISTER as SCREEN_COMMANDS
 from provenance.errors import ProvenanceError, StoreError, UsageError
-from provenance.ledger import Ledger
-from provenance.output import Output
-from provenance.store import Store, resolve_store_path
+from provenance.store.filestore import Store, resolve_store_path
+from provenance.store.ledger import Ledger
 
 EXIT_OK, EXIT_NEGATIVE, EXIT_USAGE = 0, 1, 2
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a reader that closed early
@@ -92,7 +92,7 @@ def url_options(sub: argparse.ArgumentParser, verb: str) -> None:
 
 def urls_from(args: argparse.Namespace) -> list[str]:
     """URL arguments and -i FILE, each checked before anything is written (UsageError)."""
-    from provenance.batch import read_url_list, validate_urls
+    from provenance.capture.batch import read_url_list, validate_urls
 
     raw = list(args.urls)
     if args.input:
@@ -176,10 +176,10 @@ def _tsa_urls(values: list[str] | None) -> list[str]:
 
 def _cmd_archive(args: argparse.Namespace, out: Output) -> int:
     from archive.fetch import Fetcher
-    from provenance.batch import already_captured, run_batch
-    from provenance.capture import Capturer
-    from provenance.changes import compile_ignore
-    from provenance.stamping import StampQueue, stamp_missing, trust_roots_from_env
+    from provenance.capture.batch import already_captured, run_batch
+    from provenance.capture.capturer import Capturer
+    from provenance.changes.diff import compile_ignore
+    from provenance.stamps.stamping import StampQueue, stamp_missing, trust_roots_from_env
 
     urls = urls_from(args)  # every URL is checked before anything is written
     specs = _witness_specs(args.to)
@@ -281,7 +281,7 @@ class _CapturePrinter:
 
 
 def _trust_words(line: dict[str, Any]) -> str:
-    from provenance.timestamp import Trust
+    from provenance.stamps.timestamp import Trust
 
     try:
         return Trust(line.get("trust")).words
@@ -297,7 +297,7 @@ def _witness_config(timeout: float) -> Any:
 
 
 def _witness_step(specs: list[Any], timeout: float = 30.0) -> Any:
-    from provenance.witnessing import witness_step
+    from provenance.capture.witnessing import witness_step
 
     return witness_step(specs, _witness_config(timeout)) if specs else None
 
@@ -307,7 +307,7 @@ def _witness_unsent(store: Store, ledger: Ledger, done: Any, specs: list[Any],
     """Resume: captures already made but never sent to a witness named now are sent now."""
     if not specs:
         return {}
-    from provenance.witnessing import witness_unsent
+    from provenance.capture.witnessing import witness_unsent
 
     return witness_unsent(ledger, store, [o.record for o in done], specs,
                           config=_witness_config(timeout))
@@ -391,7 +391,7 @@ def _cmd_check(args: argparse.Namespace, out: Output) -> int:
 
 
 def _check_bundle(args: argparse.Namespace, out: Output) -> int:
-    from provenance.bundle_verify import verify_bundle
+    from provenance.bundle.verify import verify_bundle
 
     path = args.bundle
     if not os.path.isfile(path):
@@ -428,8 +428,8 @@ def _check_bundle(args: argparse.Namespace, out: Output) -> int:
 def _trusted_roots(option: str | None) -> list[bytes]:
     """The TSA roots the user trusts: ``--tsa-ca`` or ``$PROVENANCE_TSA_CA`` (PEM)."""
     from provenance.errors import TimestampError
-    from provenance.stamping import TSA_CA_ENV
-    from provenance.timestamp import load_certificates
+    from provenance.stamps.stamping import TSA_CA_ENV
+    from provenance.stamps.timestamp import load_certificates
 
     path = option or os.environ.get(TSA_CA_ENV)
     if not path:
@@ -490,7 +490,7 @@ def _register_export(commands: Any) -> argparse.ArgumentParser:
 
 
 def _cmd_export(args: argparse.Namespace, out: Output) -> int:
-    from provenance.bundle import export_bundle
+    from provenance.bundle.export import export_bundle
 
     check_targets(args, args.out)
     store, ledger = _open_store(args, create=False, write=False)
@@ -522,7 +522,11 @@ def _register_retry(commands: Any) -> argparse.ArgumentParser:
 
 
 def _cmd_retry(args: argparse.Namespace, out: Output) -> int:
-    from provenance.stamping import retry_pending_stamps, stamp_unstamped, trust_roots_from_env
+    from provenance.stamps.stamping import (
+        retry_pending_stamps,
+        stamp_unstamped,
+        trust_roots_from_env,
+    )
 
     tsas = _tsa_urls(args.tsa)
     store, ledger = _open_store(args, create=False)
@@ -543,7 +547,7 @@ def _cmd_retry(args: argparse.Namespace, out: Output) -> int:
 
 def _retry_witnesses(ledger: Ledger, store: Store, out: Output, timeout: float) -> int | None:
     """Send pending witness submissions again; how many are still unconfirmed (None: none)."""
-    from provenance.witnessing import retry_pending
+    from provenance.capture.witnessing import retry_pending
 
     sent = unconfirmed = 0
     for result in retry_pending(ledger, store, config=_witness_config(timeout)):

@@ -26,11 +26,11 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from provenance.errors import ImageError, ProvenanceError, StoreError
-from provenance.hashing import sha256_bytes, sha256_file
-from provenance.ledger import Ledger, Record
-from provenance.match import Verification
-from provenance.ocr import OcrResult, ocr_image, ocr_many, parse_lang
-from provenance.store import Store
+from provenance.screens.match import Verification
+from provenance.screens.ocr import OcrResult, ocr_image, ocr_many, parse_lang
+from provenance.store.filestore import Store
+from provenance.store.hashing import sha256_bytes, sha256_file
+from provenance.store.ledger import Ledger, Record
 
 OCR_KIND = "ocr"
 VERIFICATION_KIND = "verification"
@@ -115,7 +115,7 @@ def ocr_many_cached(
     lang: str = "auto", jobs: int | None = None,
     progress: Callable[[int, int], None] | None = None, *, tesseract: str = "tesseract",
 ) -> Iterator[tuple[str, OcrResult | ProvenanceError, Record | None, bool]]:
-    """Like :func:`provenance.ocr.ocr_many`, reading only images not read before.
+    """Like :func:`provenance.screens.ocr.ocr_many`, reading only images not read before.
 
     Yields ``(path, result or ImageError, ocr record or None, cached)`` in the order given.
     Ledger writes happen here, in the calling process, one record per new image.

@@ -1,7 +1,7 @@
 """A URL across time: ``changed`` records, the diffed history, a screenshot against every capture.
 
 When a capture of a URL is recorded and an earlier capture of that URL exists,
-:func:`record_change` compares their extracted texts (:mod:`provenance.changes`) and, only if
+:func:`record_change` compares their extracted texts (:mod:`provenance.changes.diff`) and, only if
 something changed, appends one ``changed`` record::
 
     {url, from: {seq, record_hash, id, fetched_at, http_status, text_sha256},
@@ -12,7 +12,7 @@ something changed, appends one ``changed`` record::
 No record means no change. Records are never changed later: a ``changed`` record is a
 statement made when the later capture was taken, with both captures named by hash.
 
-:func:`timeline` is what ``provenance history`` shows: :func:`provenance.witnessing.history`
+:func:`timeline` is what ``provenance history`` shows: :func:`provenance.capture.witnessing.history`
 (local captures and witness CDX snapshots), with each item that has a text diffed against the
 previous one. Witness snapshots get a text only with ``fetch_witnesses``: their raw copies
 (``id_``) are fetched, at the witness's read rate, and their text extracted exactly as for our
@@ -34,11 +34,11 @@ from archive.memento import ts_from_url
 from archive.ratelimit import RateLimiter
 from archive.urls import normalize_url
 from archive.witness import WitnessConfig, WitnessSpec, shared_witness
-from provenance.capture import CAPTURE
-from provenance.changes import DIFFER, Changes, Ignore, diff_texts
+from provenance.capture.capturer import CAPTURE
+from provenance.changes.diff import DIFFER, Changes, Ignore, diff_texts
 from provenance.errors import StoreError
-from provenance.ledger import Ledger, Record
-from provenance.store import Store
+from provenance.store.filestore import Store
+from provenance.store.ledger import Ledger, Record
 
 CHANGED = "changed"
 
@@ -134,7 +134,7 @@ def timeline(
     config: WitnessConfig | None = None,
     env: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
-    """:func:`provenance.witnessing.history`, each item with a text diffed against the last.
+    """:func:`provenance.capture.witnessing.history`, each item with a text diffed against the last.
 
     Items that were compared get ``diff``: None when nothing changed, else ``since``
     (the earlier item's source, time and id or address), ``removed``, ``added``,
@@ -142,7 +142,7 @@ def timeline(
     id, or None for captures made before changes were recorded). A witness copy that
     could not be fetched gets ``fetch_error`` and is skipped by the comparison.
     """
-    from provenance.witnessing import history
+    from provenance.capture.witnessing import history
 
     env = os.environ if env is None else env
     specs = list(specs)
@@ -236,7 +236,7 @@ def screenshot_timeline(
     """Run ``verification_fn(page_text)`` on every local capture of ``url``, oldest first.
 
     ``verification_fn`` is e.g. ``lambda text: verify_against_text(ocr, text)``; it returns a
-    :class:`provenance.match.Verification` (or anything with ``verdict``, ``score`` and
+    :class:`provenance.screens.match.Verification` (or anything with ``verdict``, ``score`` and
     ``found``). Returns ``{"url", "captures": [{id, seq, record_hash, time, http_status,
     text_sha256, verdict, score, found}…], "shown": [times], "first_shown", "last_shown",
     "absent_since", "summary"}`` where ``absent_since`` is the first capture after the last

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from provenance.errors import StoreError, TimestampError
-from provenance.store import Store
-from provenance.timestamp import read_token
+from provenance.stamps.timestamp import read_token
+from provenance.store.filestore import Store
 
 TIMESTAMP, GRANTED, TOKEN_ROLE = "timestamp", "granted", "timestamp-token"
 

@@ -1,0 +1,1 @@
+"""What changed: text diffs between captures of one URL, timelines, watching a page."""

@@ -1,0 +1,1 @@
+"""Screenshots: load, OCR, and decide whether a screenshot matches a capture (the verdict)."""

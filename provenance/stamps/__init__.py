@@ -1,0 +1,1 @@
+"""RFC 3161 time-stamps: requesting tokens, verifying them, what they anchor."""
