@@ -20,7 +20,7 @@ import zipfile
 import pytest
 import requests
 
-from provenance import timestamp
+from provenance.stamps import timestamp
 from provenance.bundle.export import export_bundle
 from provenance.bundle.verify import CHAIN_HEADER, FORMAT, verify_bundle
 from provenance.cli.main import main

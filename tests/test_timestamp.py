@@ -485,7 +485,7 @@ def test_extra_self_signed_certificates_are_ignored():
 def test_unknown_imprint_algorithm_is_unverified_only_if_the_signature_holds(tsa, session):
     """An imprint algorithm we cannot compute: the signature still tells altered (invalid)
     from intact (could not verify)."""
-    from provenance import timestamp
+    from provenance.stamps import timestamp
 
     reply = request_timestamp(tsa.url, MESSAGE, session=session, timeout=5).reply
     saved = timestamp.IMPRINT_ALGORITHMS.pop("sha256")
