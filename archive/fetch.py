@@ -34,7 +34,7 @@ import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import urldefrag, urljoin
+from urllib.parse import urldefrag, urljoin, urlsplit
 
 import requests
 import urllib3
@@ -401,7 +401,6 @@ def _request_head(sent: bytes) -> bytes:
 
 
 def _rebuild_request_head(req: requests.PreparedRequest) -> bytes:
-    from urllib.parse import urlsplit
 
     parts = urlsplit(str(req.url or ""))
     lines = [f"{req.method} {req.path_url} HTTP/1.1"]

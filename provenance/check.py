@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from archive.warc import verify_warc
+from provenance.capture.witnessing import check_witnesses
 from provenance.errors import StoreError
 from provenance.stamps.anchoring import Anchoring, StampRow, anchoring
 from provenance.stamps.stamping import (
@@ -29,35 +31,7 @@ from provenance.stamps.stamping import (
 from provenance.store.filestore import DAMAGED, HEAD_FILE, LEDGER_FILE, Store
 from provenance.store.hashing import is_sha256_hex, record_hash, sha256_file
 from provenance.store.ledger import FORMAT_VERSION, GENESIS, Ledger
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing that is not as recorded; or, with ``unverified``, a time-stamp that could
-    not be verified (something is missing): not damage, but it anchors nothing."""
-
-    what: str
-    seq: int | None = None
-    path: str | None = None
-    expected: str | None = None
-    found: str | None = None
-    unverified: bool = False
-
-    def __str__(self) -> str:
-        where = []
-        if self.seq is not None:
-            where.append(f"record {self.seq}")
-        if self.path:
-            where.append(self.path)
-        text = (": ".join([", ".join(where), self.what]) if where else self.what)
-        if self.expected is not None or self.found is not None:
-            text += f" (expected {self.expected}, found {self.found})"
-        return text
-
-    def to_json(self) -> dict[str, Any]:
-        key = "unverified" if self.unverified else "problem"
-        return {key: self.what, "seq": self.seq, "path": self.path,
-                "expected": self.expected, "found": self.found}
+from provenance.store.rows import CheckContext, Problem, Row
 
 
 @dataclass
@@ -78,131 +52,6 @@ class CheckReport:
     @property
     def unverified(self) -> list[Problem]:
         return [p for p in self.problems if p.unverified]
-
-
-try:  # orjson parses 100k records ~10x faster than json; check must stay quick on big stores
-    from orjson import loads as _loads
-except ImportError:  # pragma: no cover
-    _loads = json.loads  # type: ignore[assignment]
-
-
-@dataclass
-class Row:
-    """One ledger row as stored, with its body parsed once.
-
-    ``parsed`` is the body only if it has every shape a checker relies on (a JSON object
-    whose ``data`` is an object, well-formed ``files`` entries, a ``timestamp`` record's
-    numbers and hashes...); otherwise it is None, ``malformed`` says why, and the other
-    checkers pass over the row, which ``check_chain`` reports. ``document`` is the body as
-    parsed, whatever it is.
-    """
-
-    seq: int
-    kind: str
-    subject: str | None
-    time: str
-    body: str
-    prev_hash: str
-    record_hash: str
-    parsed: dict[str, Any] | None
-    document: Any = None
-    malformed: str | None = None
-
-
-class CheckContext:
-    """What every checker reads: the store, its ledger (None if it is missing), its head,
-    and every row parsed and shape-checked once."""
-
-    def __init__(self, store: Store, ledger: Ledger | None) -> None:
-        self.store = store
-        self.ledger = ledger
-        self.rows: list[Row] = [_row(raw) for raw in (ledger.raw_rows() if ledger else ())]
-
-    def named_files(self) -> Iterator[tuple[int, dict[str, Any]]]:
-        """Every (seq, file entry) that a well-formed record names."""
-        for row in self.rows:
-            data = (row.parsed or {}).get("data")
-            files = data.get("files") if isinstance(data, dict) else None
-            for entry in files if isinstance(files, list) else []:
-                if isinstance(entry, dict):
-                    yield row.seq, entry
-
-
-def _row(raw: tuple[Any, ...]) -> Row:
-    seq, kind, subject, time, body, prev_hash, digest = raw
-    texts = {"kind": kind, "time": time, "body": body, "prev_hash": prev_hash,
-             "record_hash": digest}
-    wrong = [name for name, value in texts.items() if not isinstance(value, str)]
-    if subject is not None and not isinstance(subject, str):
-        wrong.append("subject")
-    if not isinstance(seq, int):
-        wrong.append("seq")
-    document: Any = None
-    if isinstance(body, str):
-        try:
-            document = _loads(body)
-        except (TypeError, ValueError):
-            document = None
-    reason = (f"column {', '.join(wrong)} is not of its type" if wrong
-              else shape_problem(str(kind), document))
-    return Row(seq if isinstance(seq, int) else -1, _text(kind), _text(subject) if subject
-               is not None else None, _text(time), _text(body), _text(prev_hash), _text(digest),
-               document if reason is None else None, document, reason)
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else repr(value)
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_hex_list(value: Any) -> bool:
-    return isinstance(value, list) and all(is_sha256_hex(v) for v in value)
-
-
-def shape_problem(kind: str, document: Any) -> str | None:
-    """Why a record body cannot be read as its kind, or None: the one place where shapes
-    are checked, so a crafted but hash-consistent record is a problem, never a crash."""
-    if not isinstance(document, dict):
-        return "record body is not a JSON object"
-    data = document.get("data")
-    if not isinstance(data, dict):
-        return "record data is not a JSON object"
-    files = data.get("files", [])
-    if not isinstance(files, list):
-        return "record's files are not a list"
-    for entry in files:
-        if not (isinstance(entry, dict) and isinstance(entry.get("path"), str)
-                and entry["path"] and "\x00" not in entry["path"]
-                and is_sha256_hex(entry.get("sha256"))
-                and isinstance(entry.get("role", ""), str)
-                and _is_int(entry.get("size", 0))):
-            return "a file entry is not {role, path, sha256 (hex), size}"
-    if kind == TIMESTAMP:
-        return _timestamp_shape(data)
-    return None
-
-
-def _timestamp_shape(data: dict[str, Any]) -> str | None:
-    covers, leaves = data.get("covers"), data.get("leaves")
-    if not (isinstance(covers, list) and all(_is_int(c) for c in covers)):
-        return "time-stamp 'covers' is not a list of record numbers"
-    if not _is_hex_list(leaves):
-        return "time-stamp 'leaves' is not a list of SHA-256 hashes"
-    root = data.get("merkle_root")
-    if root is not None and not is_sha256_hex(root):
-        return "time-stamp 'merkle_root' is not a SHA-256 hash"
-    for key in ("status", "tsa"):
-        if not isinstance(data.get(key), str):
-            return f"time-stamp {key!r} is not text"
-    for key in ("gen_time", "algorithm", "error"):
-        if data.get(key) is not None and not isinstance(data.get(key), str):
-            return f"time-stamp {key!r} is not text"
-    if data.get("resolves") is not None and not _is_int(data.get("resolves")):
-        return "time-stamp 'resolves' is not a record number"
-    return None
 
 
 Checker = Callable[[CheckContext], Iterator[Problem]]
@@ -335,7 +184,6 @@ def check_warcs(ctx: CheckContext) -> Iterator[Problem]:
             path = ctx.store.path(relative)
             if not path.exists():
                 continue  # already reported by check_files
-            from archive.warc import verify_warc
 
             problems = verify_warc(str(path))
         except (OSError, StoreError) as exc:
@@ -347,7 +195,6 @@ def check_warcs(ctx: CheckContext) -> Iterator[Problem]:
 
 def check_witness_records(ctx: CheckContext) -> Iterator[Problem]:
     """Witness records against the captures they name (:mod:`provenance.capture.witnessing`)."""
-    from provenance.capture.witnessing import check_witnesses
 
     yield from check_witnesses(ctx)
 

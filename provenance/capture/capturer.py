@@ -17,11 +17,11 @@ from typing import Any
 from archive.capture import Capture, capture
 from archive.errors import ArchiveError
 from archive.fetch import Fetcher
+from provenance.changes.timeline import record_change
 from provenance.store.filestore import Store
+from provenance.store.kinds import CAPTURE, FETCH_FAILED
 from provenance.store.ledger import Ledger, Record
 
-CAPTURE = "capture"
-FETCH_FAILED = "fetch_failed"
 INTERNAL_ERROR = "internal-error"  # the reason of a failure that is a bug of ours
 ABORTED = "aborted"  # archive.fetch: we cut the fetch ourselves (abort_all)
 
@@ -145,7 +145,6 @@ class Capturer:
                                 f"{': ' + first if first else ''} (a bug in provenance; "
                                 "please report it)", INTERNAL_ERROR)
         record = record_capture(self.store, self.ledger, cap, batch=batch)
-        from provenance.changes.timeline import record_change  # imports this module
 
         outcome = CaptureOutcome(url, record=record,
                                  changed=record_change(self.store, self.ledger, record,

@@ -33,6 +33,8 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
+from warcio.archiveiterator import ArchiveIterator
+
 from archive.capture import Capture
 from archive.errors import ArchiveError, WitnessError
 from archive.fetch import decoded_body
@@ -45,13 +47,13 @@ from archive.witness import (
     WitnessSpec,
     shared_witness,
 )
-from provenance.capture.capturer import CAPTURE
 from provenance.errors import LedgerError
 from provenance.store.filestore import Store
 from provenance.store.hashing import CHUNK_SIZE
+from provenance.store.kinds import CAPTURE, WITNESS
 from provenance.store.ledger import Ledger, Record
+from provenance.store.rows import Problem
 
-WITNESS = "witness"
 RETRY_STATUSES = (PENDING, UNKNOWN, STALE)
 
 
@@ -65,7 +67,6 @@ def capture_payload_sha256(cap: Capture) -> str | None:
 
 def stored_payload_sha256(store: Store | None, capture_record: Record) -> str | None:
     """The same hash from the capture's stored WARC (warcio undoes Content-Encoding)."""
-    from warcio.archiveiterator import ArchiveIterator
 
     warc = next((f for f in capture_record.files if f.get("role") == "warc"), None)
     if store is None or warc is None:
@@ -240,7 +241,6 @@ def check_witnesses(ctx: Any) -> Iterator[Any]:
     record hash, a retry names an earlier record of the same witness for the same capture,
     ``agrees`` says what its two hashes say, and an ``archived`` snapshot lies within the
     window it states around the capture's time."""
-    from provenance.check import Problem
 
     by_seq = {row.seq: row for row in ctx.rows}
     for row in ctx.rows:

@@ -29,18 +29,19 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from archive.capture import capture
 from archive.errors import ArchiveError
+from archive.fetch import Fetcher
 from archive.memento import ts_from_url
 from archive.ratelimit import RateLimiter
 from archive.urls import normalize_url
 from archive.witness import WitnessConfig, WitnessSpec, shared_witness
-from provenance.capture.capturer import CAPTURE
+from provenance.capture.witnessing import history
 from provenance.changes.diff import DIFFER, Changes, Ignore, diff_texts
 from provenance.errors import StoreError
 from provenance.store.filestore import Store
+from provenance.store.kinds import CAPTURE, CHANGED
 from provenance.store.ledger import Ledger, Record
-
-CHANGED = "changed"
 
 
 def capture_ref(record: Record) -> dict[str, Any]:
@@ -142,7 +143,6 @@ def timeline(
     id, or None for captures made before changes were recorded). A witness copy that
     could not be fetched gets ``fetch_error`` and is skipped by the comparison.
     """
-    from provenance.capture.witnessing import history
 
     env = os.environ if env is None else env
     specs = list(specs)
@@ -188,7 +188,6 @@ class _WitnessReader:
 
     def __init__(self, specs: list[WitnessSpec], fetcher: Any, config: WitnessConfig | None,
                  env: Mapping[str, str]) -> None:
-        from archive.fetch import Fetcher
 
         self.config = config or WitnessConfig.from_env(env)
         self.witnesses = {spec.name: shared_witness(spec, self.config, env) for spec in specs}
@@ -199,7 +198,6 @@ class _WitnessReader:
         self.cache: dict[str, tuple[str, dict[str, Any]]] = {}
 
     def text(self, item: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
-        from archive.capture import capture
 
         witness = self.witnesses.get(item["source"])
         found = ts_from_url(item.get("where"))

@@ -3,8 +3,8 @@
 Thin, like the rest of the CLI: :mod:`provenance.changes.timeline` builds the diffed
 history, :mod:`provenance.changes.timeline_report` draws it, :mod:`provenance.changes.watch`
 runs the schedule.
-:mod:`provenance.cli.main` imports this module for its ``REGISTRY``, so the helpers shared with
-it (store opening, ``--to``/``--tsa`` parsing) are imported inside the functions here.
+The helpers shared with the other commands (store opening, ``--to``/``--tsa`` parsing)
+come from :mod:`provenance.cli.options`.
 
 ``watch`` stops cleanly on Ctrl-C (SIGINT) and SIGTERM: the capture in progress is finished
 and recorded, then the command exits 0. A second signal abandons that capture at once
@@ -19,9 +19,31 @@ import signal
 import threading
 from typing import Any, TextIO
 
+from archive.fetch import Fetcher
+from provenance.capture.batch import validate_urls
+from provenance.capture.capturer import Capturer
+from provenance.capture.witnessing import record_witnesses, stored_payload_sha256
+from provenance.changes.diff import Changes, compile_ignore, unified_lines
+from provenance.changes.timeline import timeline
+from provenance.changes.timeline_report import write_timeline_report
+from provenance.changes.watch import parse_duration, watch
 from provenance.cli.files import check_targets, force_option
+from provenance.cli.options import (
+    EXIT_NEGATIVE,
+    EXIT_OK,
+    capture_options,
+    ignore_option,
+    open_store,
+    positive_float,
+    say_witnesses,
+    tsa_urls,
+    url_options,
+    urls_from,
+    witness_specs,
+)
 from provenance.cli.output import Output
 from provenance.errors import UsageError
+from provenance.stamps.stamping import stamp, trust_roots_from_env
 
 _RED, _GREEN, _RESET = "\x1b[31m", "\x1b[32m", "\x1b[0m"
 
@@ -36,7 +58,6 @@ def _colour(stream: TextIO) -> bool:
 
 def diff_lines(diff: dict[str, Any], *, colour: bool, indent: str = "    ") -> list[str]:
     """A change as ``- removed`` / ``+ added`` / ``figure`` lines (red and green on a tty)."""
-    from provenance.changes.diff import Changes, unified_lines
 
     lines = []
     for key in ("http_status", "final_url"):
@@ -52,7 +73,6 @@ def diff_lines(diff: dict[str, Any], *, colour: bool, indent: str = "    ") -> l
 # --- history ----------------------------------------------------------------------------------
 
 def _register_history(commands: Any) -> argparse.ArgumentParser:
-    from provenance.cli.main import _positive_float, ignore_option
 
     sub = commands.add_parser(
         "history", help="every capture of a URL, local and in witness archives, and what changed",
@@ -72,7 +92,7 @@ def _register_history(commands: Any) -> argparse.ArgumentParser:
     sub.add_argument("--report", metavar="OUT.html",
                      help="also write the timeline as one self-contained HTML page")
     force_option(sub)
-    sub.add_argument("--timeout", type=_positive_float, default=30.0, metavar="SECONDS",
+    sub.add_argument("--timeout", type=positive_float, default=30.0, metavar="SECONDS",
                      help="read timeout per witness copy (default 30 s)")
     ignore_option(sub)
     sub.set_defaults(handler=_cmd_history)
@@ -80,18 +100,13 @@ def _register_history(commands: Any) -> argparse.ArgumentParser:
 
 
 def _cmd_history(args: argparse.Namespace, out: Output) -> int:
-    from archive.fetch import Fetcher
-    from provenance.capture.batch import validate_urls
-    from provenance.changes.diff import compile_ignore
-    from provenance.changes.timeline import timeline
-    from provenance.cli.main import EXIT_NEGATIVE, EXIT_OK, _open_store, _witness_specs
 
     (url,) = validate_urls([args.url])
-    specs = _witness_specs(args.to)
+    specs = witness_specs(args.to)
     ignore = compile_ignore(args.ignore)
     report = args.report
     check_targets(args, report)
-    store, ledger = _open_store(args, create=False, write=False)
+    store, ledger = open_store(args, create=False, write=False)
     with ledger:
         items = timeline(ledger, store, url, specs, fetch_witnesses=args.fetch_witnesses,
                          fetcher=Fetcher(read_timeout=args.timeout), ignore=ignore)
@@ -106,7 +121,6 @@ def _cmd_history(args: argparse.Namespace, out: Output) -> int:
             out.error(f"{item['source']} {item['time']}: {item['fetch_error']}")
         out.item(item, _human_item(item, colour))
     if report:
-        from provenance.changes.timeline_report import write_timeline_report
 
         try:
             write_timeline_report(url, items, report, force=args.force)
@@ -131,7 +145,6 @@ def _human_item(item: dict[str, Any], colour: bool) -> str:
 # --- watch ------------------------------------------------------------------------------------
 
 def _register_watch(commands: Any) -> argparse.ArgumentParser:
-    from provenance.cli.main import capture_options, url_options
 
     sub = commands.add_parser(
         "watch", help="recapture URLs on a schedule and report every change",
@@ -152,20 +165,15 @@ def _register_watch(commands: Any) -> argparse.ArgumentParser:
 
 
 def _cmd_watch(args: argparse.Namespace, out: Output) -> int:
-    from archive.fetch import Fetcher
-    from provenance.capture.capturer import Capturer
-    from provenance.changes.watch import parse_duration, watch
-    from provenance.cli.main import EXIT_OK, _open_store, _tsa_urls, _witness_specs, urls_from
 
     every = parse_duration(args.every, what="--every")
     duration = parse_duration(args.duration, what="--for") if args.duration else None
-    from provenance.changes.diff import compile_ignore
 
     urls = urls_from(args)
-    specs = _witness_specs(args.to)
-    tsas = _tsa_urls(args.tsa)
+    specs = witness_specs(args.to)
+    tsas = tsa_urls(args.tsa)
     ignore = compile_ignore(args.ignore)
-    store, ledger = _open_store(args)
+    store, ledger = open_store(args)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: Any) -> None:
@@ -205,8 +213,6 @@ class _WatchStep:
         self.colour = _colour(out.stdout)
 
     def __call__(self, outcome: Any, round_no: int) -> None:
-        from provenance.capture.witnessing import record_witnesses, stored_payload_sha256
-        from provenance.cli.main import _say_witnesses
 
         out = self.out
         if not outcome.ok:
@@ -222,7 +228,7 @@ class _WatchStep:
             outcome.witnesses = record_witnesses(
                 self.ledger, outcome.record, self.specs,
                 capture_sha256=stored_payload_sha256(self.store, outcome.record))
-            _say_witnesses(outcome.url, outcome.witnesses, out)
+            say_witnesses(outcome.url, outcome.witnesses, out)
         if self.tsas:
             self._stamp(outcome)
         data = {**outcome.to_json(), "round": round_no}
@@ -239,7 +245,6 @@ class _WatchStep:
                 + ("first capture" if first else "no change") + f"  ledger #{data['ledger_seq']}")
 
     def _stamp(self, outcome: Any) -> None:
-        from provenance.stamps.stamping import stamp, trust_roots_from_env
 
         records = [outcome.record]
         if outcome.changed:

@@ -10,6 +10,13 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from archive.errors import ArchiveError
+from archive.urls import normalize_url
+from provenance.cli.options import (
+    EXIT_NEGATIVE,
+    EXIT_OK,
+    open_store,
+)
 from provenance.cli.output import Output
 from provenance.store.hashing import is_sha256_hex
 from provenance.store.ledger import Record
@@ -75,9 +82,6 @@ def _register_log(commands: Any) -> argparse.ArgumentParser:
 
 
 def _cmd_log(args: argparse.Namespace, out: Output) -> int:
-    from archive.errors import ArchiveError
-    from archive.urls import normalize_url
-    from provenance.cli.main import EXIT_NEGATIVE, EXIT_OK, _open_store
 
     subject = args.subject
     if subject and "://" in subject:
@@ -85,7 +89,7 @@ def _cmd_log(args: argparse.Namespace, out: Output) -> int:
             subject = normalize_url(subject)
         except ArchiveError:
             pass  # not a URL we could capture, but maybe one recorded as it is
-    store, ledger = _open_store(args, create=False, write=False)
+    store, ledger = open_store(args, create=False, write=False)
     shown = 0
     with ledger:
         for record in ledger.records():

@@ -14,20 +14,53 @@ from collections.abc import Sequence
 from contextlib import closing
 from typing import Any
 
+from cryptography import x509
+
 from archive.errors import ArchiveError, BadUrl
+from archive.fetch import Fetcher
 from provenance import __version__
-from provenance.capture.capturer import ABORTED
+from provenance.bundle.export import export_bundle
+from provenance.bundle.verify import verify_bundle
+from provenance.capture.batch import already_captured, run_batch
+from provenance.capture.capturer import ABORTED, Capturer
+from provenance.capture.witnessing import retry_pending
+from provenance.changes.diff import compile_ignore
+from provenance.check import check_store
 from provenance.cli.files import check_targets, force_option
 from provenance.cli.history import REGISTER as HISTORY_COMMANDS
 from provenance.cli.log import REGISTER as LOG_COMMANDS
+from provenance.cli.options import (
+    EXIT_BROKEN_PIPE,
+    EXIT_NEGATIVE,
+    EXIT_OK,
+    EXIT_USAGE,
+    capture_options,
+    open_store,
+    positive_float,
+    positive_int,
+    say_witnesses,
+    tsa_urls,
+    url_options,
+    urls_from,
+    witness_config,
+    witness_specs,
+    witness_step_for,
+    witness_unsent_for,
+)
 from provenance.cli.output import Output
 from provenance.cli.screens import REGISTER as SCREEN_COMMANDS
-from provenance.errors import ProvenanceError, StoreError, UsageError
+from provenance.errors import ProvenanceError, TimestampError, UsageError
+from provenance.stamps.stamping import (
+    TSA_CA_ENV,
+    StampQueue,
+    retry_pending_stamps,
+    stamp_missing,
+    stamp_unstamped,
+    trust_roots_from_env,
+)
+from provenance.stamps.timestamp import Trust, load_certificates
 from provenance.store.filestore import Store, resolve_store_path
 from provenance.store.ledger import Ledger
-
-EXIT_OK, EXIT_NEGATIVE, EXIT_USAGE = 0, 1, 2
-EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a reader that closed early
 
 
 class _Parser(argparse.ArgumentParser):
@@ -75,7 +108,7 @@ def _register_archive(commands: Any) -> argparse.ArgumentParser:
         "and append a hash-chained ledger record. With -i, a rerun resumes: URLs already "
         "captured are skipped unless --again.")
     url_options(sub, "capture")
-    sub.add_argument("--jobs", type=_positive_int, default=4, metavar="N",
+    sub.add_argument("--jobs", type=positive_int, default=4, metavar="N",
                      help="fetch N pages at once (default 4)")
     sub.add_argument("--again", action="store_true",
                      help="with -i: capture URLs that already have a capture")
@@ -84,123 +117,28 @@ def _register_archive(commands: Any) -> argparse.ArgumentParser:
     return sub
 
 
-def url_options(sub: argparse.ArgumentParser, verb: str) -> None:
-    sub.add_argument("urls", nargs="*", metavar="URL", help=f"http(s) URLs to {verb}")
-    sub.add_argument("-i", "--input", metavar="FILE",
-                     help="read URLs from FILE (one per line, # comments); - for stdin")
-
-
-def urls_from(args: argparse.Namespace) -> list[str]:
-    """URL arguments and -i FILE, each checked before anything is written (UsageError)."""
-    from provenance.capture.batch import read_url_list, validate_urls
-
-    raw = list(args.urls)
-    if args.input:
-        raw.extend(read_url_list(args.input))
-    if not raw:
-        raise UsageError("no URL given: name one or more URLs, or -i FILE")
-    return validate_urls(raw)
-
-
-def capture_options(sub: argparse.ArgumentParser) -> None:
-    """Witnesses, time-stamps and fetch limits: the same for every command that captures."""
-    sub.add_argument("--to", action="append", metavar="WITNESS", default=None,
-                     help="witness archive: ia, pywb=BASE or none (repeatable)")
-    sub.add_argument("--tsa", action="append", metavar="URL", default=None,
-                     help="RFC 3161 time-stamp authority URL, or none (repeatable; "
-                     "env PROVENANCE_TSA)")
-    sub.add_argument("--max-bytes", type=_positive_int, default=50_000_000, metavar="N",
-                     help="largest response body to keep, in bytes (default 50 MB)")
-    sub.add_argument("--timeout", type=_positive_float, default=30.0, metavar="SECONDS",
-                     help="give up on a page after this many seconds in all: connect, "
-                     "redirects, headers and body (default 30 s); also the limit for "
-                     "each time-stamp request and for each request to a witness archive")
-    ignore_option(sub)
-
-
-def ignore_option(sub: argparse.ArgumentParser) -> None:
-    sub.add_argument("--ignore", action="append", metavar="REGEX", default=[],
-                     help="a passage this regular expression finds is never a change (a "
-                     "site's own ticker or 'most read' box); repeatable, and recorded with "
-                     "each change")
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be more than 0")
-    return value
-
-
-def _witness_specs(values: list[str] | None) -> list[Any]:
-    """``--to`` values, else ``$PROVENANCE_TO`` (space-separated), else ``ia``; ``none``: []."""
-    from archive.errors import ConfigError
-    from archive.wayback import Keys
-    from archive.witness import BadWitnessSpec, WitnessConfig, parse_specs
-
-    if values is None:
-        values = os.environ.get("PROVENANCE_TO", "").split() or ["ia"]
-    try:
-        WitnessConfig.from_env()  # a bad PROVENANCE_IA_INTERVAL is a usage error, said now
-        specs = parse_specs(values)
-        if any(spec.kind == "ia" for spec in specs):
-            Keys.load()  # so is an unreadable keys file
-        return specs
-    except (BadWitnessSpec, ConfigError) as exc:
-        raise UsageError(str(exc)) from None
-
-
-def _tsa_urls(values: list[str] | None) -> list[str]:
-    if values is None:
-        env = os.environ.get("PROVENANCE_TSA", "")
-        values = [v for v in env.split() if v] or ["none"]
-    urls = [v.strip() for v in values if v.strip().lower() != "none"]
-    for url in urls:
-        if not url.startswith(("http://", "https://")):
-            raise UsageError(f"time-stamp authority {url!r} is not an http(s) URL")
-    return list(dict.fromkeys(urls))
-
-
 def _cmd_archive(args: argparse.Namespace, out: Output) -> int:
-    from archive.fetch import Fetcher
-    from provenance.capture.batch import already_captured, run_batch
-    from provenance.capture.capturer import Capturer
-    from provenance.changes.diff import compile_ignore
-    from provenance.stamps.stamping import StampQueue, stamp_missing, trust_roots_from_env
 
     urls = urls_from(args)  # every URL is checked before anything is written
-    specs = _witness_specs(args.to)
-    tsas = _tsa_urls(args.tsa)
+    specs = witness_specs(args.to)
+    tsas = tsa_urls(args.tsa)
     roots = trust_roots_from_env() if tsas else []
     ignore = compile_ignore(args.ignore)
 
-    store, ledger = _open_store(args)
+    store, ledger = open_store(args)
     printer = _CapturePrinter(out, tsas)
     left = 0  # resumed captures still without a time-stamp
     with ledger:
         todo = urls
         if args.input and not args.again:
             done = already_captured(ledger, urls)
-            unsent = _witness_unsent(store, ledger, done.values(), specs, args.timeout)
+            unsent = witness_unsent_for(store, ledger, done.values(), specs, args.timeout)
             for url in urls:
                 if url in done:
                     outcome = done[url]
                     seq = outcome.record.seq if outcome.record is not None else -1
                     outcome.witnesses = unsent.get(seq, [])
-                    _say_witnesses(url, outcome.witnesses, out)
+                    say_witnesses(url, outcome.witnesses, out)
                     out.item(outcome.to_json(), _human_capture(outcome))
             todo = [url for url in urls if url not in done]
             if done:
@@ -217,8 +155,8 @@ def _cmd_archive(args: argparse.Namespace, out: Output) -> int:
                           "'provenance retry' asks again")
         fetcher = Fetcher(read_timeout=args.timeout, total_timeout=args.timeout,
                           max_bytes=args.max_bytes)
-        capturer = Capturer(store, ledger, fetcher, witness_step=_witness_step(specs, args.timeout),
-                            ignore=ignore)
+        capturer = Capturer(store, ledger, fetcher,
+                            witness_step=witness_step_for(specs, args.timeout), ignore=ignore)
         queue = StampQueue(ledger, store, tsas, timeout=args.timeout, roots=roots,
                            batch=STAMP_BATCH)
         try:
@@ -259,7 +197,7 @@ class _CapturePrinter:
             if self.out.json_mode:
                 self.out.item(outcome.to_json())
             return
-        _say_witnesses(outcome.url, outcome.witnesses, self.out)
+        say_witnesses(outcome.url, outcome.witnesses, self.out)
         outcome.timestamps = [dict(q) for q in self.queued]
         self.out.item(outcome.to_json(), _human_capture(outcome))
         self.unstamped.add(outcome.record.seq)
@@ -281,49 +219,11 @@ class _CapturePrinter:
 
 
 def _trust_words(line: dict[str, Any]) -> str:
-    from provenance.stamps.timestamp import Trust
 
     try:
         return Trust(line.get("trust")).words
     except ValueError:
         return str(line.get("error") or "no token")
-
-
-def _witness_config(timeout: float) -> Any:
-    """The environment's witness settings, each request bounded by ``--timeout`` in all."""
-    from archive.witness import WitnessConfig
-
-    return WitnessConfig.from_env().with_request_timeout(timeout)
-
-
-def _witness_step(specs: list[Any], timeout: float = 30.0) -> Any:
-    from provenance.capture.witnessing import witness_step
-
-    return witness_step(specs, _witness_config(timeout)) if specs else None
-
-
-def _witness_unsent(store: Store, ledger: Ledger, done: Any, specs: list[Any],
-                    timeout: float) -> dict[int, list[dict[str, Any]]]:
-    """Resume: captures already made but never sent to a witness named now are sent now."""
-    if not specs:
-        return {}
-    from provenance.capture.witnessing import witness_unsent
-
-    return witness_unsent(ledger, store, [o.record for o in done], specs,
-                          config=_witness_config(timeout))
-
-
-def _say_witnesses(url: str, witnesses: list[dict[str, Any]], out: Output) -> None:
-    """One stderr line per witness that did not confirm our copy (the capture is kept)."""
-    for w in witnesses:
-        if w["status"] != "archived":
-            again = "; 'provenance retry' sends it again" if w.get("retryable") else ""
-            out.error(f"{url}: witness {w['name']} {w['status']} ({w['error']}){again}")
-        elif w["agrees"] is False:
-            out.error(f"{url}: witness {w['name']} holds a DIFFERENT copy "
-                      f"(sha256 {w['witness_sha256']}) at {w['url']}")
-        elif w["error"]:
-            out.error(f"{url}: witness {w['name']}: {w['error']}")
 
 
 def _human_capture(outcome: Any) -> str:
@@ -354,7 +254,6 @@ def _register_check(commands: Any) -> argparse.ArgumentParser:
 
 
 def _cmd_check(args: argparse.Namespace, out: Output) -> int:
-    from provenance.check import check_store
 
     if getattr(args, "bundle", None):
         return _check_bundle(args, out)
@@ -391,7 +290,6 @@ def _cmd_check(args: argparse.Namespace, out: Output) -> int:
 
 
 def _check_bundle(args: argparse.Namespace, out: Output) -> int:
-    from provenance.bundle.verify import verify_bundle
 
     path = args.bundle
     if not os.path.isfile(path):
@@ -427,9 +325,6 @@ def _check_bundle(args: argparse.Namespace, out: Output) -> int:
 
 def _trusted_roots(option: str | None) -> list[bytes]:
     """The TSA roots the user trusts: ``--tsa-ca`` or ``$PROVENANCE_TSA_CA`` (PEM)."""
-    from provenance.errors import TimestampError
-    from provenance.stamps.stamping import TSA_CA_ENV
-    from provenance.stamps.timestamp import load_certificates
 
     path = option or os.environ.get(TSA_CA_ENV)
     if not path:
@@ -447,7 +342,6 @@ def _trusted_roots(option: str | None) -> list[bytes]:
 
 
 def _is_certificate(der: bytes) -> bool:
-    from cryptography import x509
 
     try:
         x509.load_der_x509_certificate(der)
@@ -490,10 +384,9 @@ def _register_export(commands: Any) -> argparse.ArgumentParser:
 
 
 def _cmd_export(args: argparse.Namespace, out: Output) -> int:
-    from provenance.bundle.export import export_bundle
 
     check_targets(args, args.out)
-    store, ledger = _open_store(args, create=False, write=False)
+    store, ledger = open_store(args, create=False, write=False)
     with ledger:
         summary = export_bundle(ledger, store, args.ids, args.out, force=args.force)
     out.item(summary, f"wrote {args.out}: {len(summary['records'])} records, "
@@ -515,21 +408,16 @@ def _register_retry(commands: Any) -> argparse.ArgumentParser:
     sub.add_argument("--tsa", action="append", metavar="URL", default=None,
                      help="time-stamp authority for records that have no time-stamp yet "
                      "(repeatable; env PROVENANCE_TSA)")
-    sub.add_argument("--timeout", type=_positive_float, default=30.0, metavar="SECONDS",
+    sub.add_argument("--timeout", type=positive_float, default=30.0, metavar="SECONDS",
                      help="timeout per request (default 30 s)")
     sub.set_defaults(handler=_cmd_retry)
     return sub
 
 
 def _cmd_retry(args: argparse.Namespace, out: Output) -> int:
-    from provenance.stamps.stamping import (
-        retry_pending_stamps,
-        stamp_unstamped,
-        trust_roots_from_env,
-    )
 
-    tsas = _tsa_urls(args.tsa)
-    store, ledger = _open_store(args, create=False)
+    tsas = tsa_urls(args.tsa)
+    store, ledger = open_store(args, create=False)
     with ledger:
         unconfirmed = _retry_witnesses(ledger, store, out, args.timeout)
         roots = trust_roots_from_env()
@@ -547,10 +435,9 @@ def _cmd_retry(args: argparse.Namespace, out: Output) -> int:
 
 def _retry_witnesses(ledger: Ledger, store: Store, out: Output, timeout: float) -> int | None:
     """Send pending witness submissions again; how many are still unconfirmed (None: none)."""
-    from provenance.capture.witnessing import retry_pending
 
     sent = unconfirmed = 0
-    for result in retry_pending(ledger, store, config=_witness_config(timeout)):
+    for result in retry_pending(ledger, store, config=witness_config(timeout)):
         sent += 1
         unconfirmed += result["status"] != "archived"
         out.item({"kind": "witness", **result},
@@ -567,26 +454,6 @@ def _retry_witnesses(ledger: Ledger, store: Store, out: Output, timeout: float) 
 
 REGISTRY = [_register_archive, _register_check, _register_export, _register_retry,
             *HISTORY_COMMANDS, *SCREEN_COMMANDS, *LOG_COMMANDS]
-
-
-def _open_store(args: argparse.Namespace, *, create: bool = True,
-                write: bool = True) -> tuple[Store, Ledger]:
-    """Open the store named by --store / $PROVENANCE_STORE.
-
-    ``write=False`` for commands that only read (check, log, history, export): nothing is
-    created, a folder that is not a store is refused, and a write-protected store works.
-    Only ``create=True`` (commands that record) makes a new store. A store whose ledger is
-    gone but whose evidence is still there is never given a fresh, empty ledger.
-    """
-    store = Store(resolve_store_path(args.store), create=create and write, writable=write)
-    if not write:
-        return store, Ledger(store, writable=False)
-    if not store.ledger_path.exists() and store.holds_evidence():
-        raise StoreError(f"the ledger of store {store.root} is missing but its evidence is "
-                         "there: nothing was written (restore ledger.sqlite3 from a copy; "
-                         "'provenance check' says more)")
-    store.clean_temp()
-    return store, Ledger(store)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

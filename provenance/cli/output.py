@@ -12,6 +12,8 @@ import sys
 from collections.abc import Iterable, Iterator
 from typing import Any, TextIO, TypeVar
 
+from tqdm import tqdm
+
 T = TypeVar("T")
 
 
@@ -52,7 +54,6 @@ class Output:
         if not show:
             yield from items
             return
-        from tqdm import tqdm
 
         with tqdm(total=total, desc=desc, file=self.stderr, unit="item", leave=False) as bar:
             for item in items:

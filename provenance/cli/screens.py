@@ -6,8 +6,8 @@ decides, :mod:`provenance.screens.annotate` and :mod:`provenance.screens.report`
 Everything a user can get wrong is checked before the store is opened, so a bad image, a
 missing Tesseract or a mistyped capture id changes nothing.
 
-:mod:`provenance.cli.main` imports this module for its ``REGISTRY``, so the helpers shared with
-it (store opening, ``--tsa``/``--to`` parsing) are imported inside the functions here.
+The helpers shared with the other commands (store opening, ``--to``/``--tsa`` parsing)
+come from :mod:`provenance.cli.options`.
 
 Exit codes (CONTRACT.md): ``ocr`` 0, or 2 for an image it cannot read; ``verify`` 0 only
 for ``match``, 1 for ``mismatch`` or ``absent``, 2 when it could not check at all.
@@ -19,10 +19,34 @@ import argparse
 import os
 from typing import Any
 
+from archive.fetch import Fetcher, new_session
+from provenance.capture.batch import already_captured, validate_urls
+from provenance.capture.capturer import CAPTURE, Capturer
+from provenance.changes.timeline import screenshot_timeline
 from provenance.cli.files import check_targets, force_option
+from provenance.cli.options import (
+    EXIT_NEGATIVE,
+    EXIT_OK,
+    EXIT_USAGE,
+    open_store,
+    positive_float,
+    positive_int,
+    say_witnesses,
+    tsa_urls,
+    witness_specs,
+    witness_step_for,
+)
 from provenance.cli.output import Output
 from provenance.errors import ImageError, ProvenanceError, StoreError, UsageError
+from provenance.screens.annotate import annotate
+from provenance.screens.images import load_image
+from provenance.screens.match import tokenize, verify_against_text, verify_text
+from provenance.screens.ocr import check_tesseract, parse_lang
+from provenance.screens.report import html_report
+from provenance.screens.screenshots import ocr_cached, ocr_many_cached, record_verification
+from provenance.stamps.stamping import stamp, trust_roots_from_env
 from provenance.store.filestore import Store, resolve_store_path
+from provenance.store.hashing import sha256_bytes
 from provenance.store.ledger import Ledger, Record
 
 TESSERACT_ENV = "PROVENANCE_TESSERACT"
@@ -38,20 +62,18 @@ def _tesseract() -> str:
 
 def _add_reading_options(sub: argparse.ArgumentParser) -> None:
     """--lang, --tsa and --timeout, as ``ocr`` and ``verify`` both take them."""
-    from provenance.cli.main import _positive_float
 
     sub.add_argument("--lang", default="auto", metavar="auto|LANGS", help=LANG_HELP)
     sub.add_argument("--tsa", action="append", metavar="URL", default=None,
                      help="RFC 3161 time-stamp authority URL, or none (repeatable; "
                      "env PROVENANCE_TSA)")
-    sub.add_argument("--timeout", type=_positive_float, default=30.0, metavar="SECONDS",
+    sub.add_argument("--timeout", type=positive_float, default=30.0, metavar="SECONDS",
                      help="timeout per network request (default 30 s)")
 
 
 # --- ocr ----------------------------------------------------------------------------------
 
 def _register_ocr(commands: Any) -> argparse.ArgumentParser:
-    from provenance.cli.main import _positive_int
 
     sub = commands.add_parser(
         "ocr", help="read the text of screenshots (kept and cached in the store)",
@@ -60,7 +82,7 @@ def _register_ocr(commands: Any) -> argparse.ArgumentParser:
         "recorded in the ledger; an image read before is not read again. "
         f"Env {TESSERACT_ENV} names the Tesseract program.")
     sub.add_argument("images", nargs="+", metavar="IMAGE", help="PNG, JPEG, WebP, GIF... files")
-    sub.add_argument("--jobs", type=_positive_int, default=None, metavar="N",
+    sub.add_argument("--jobs", type=positive_int, default=None, metavar="N",
                      help="read N images at once (default: one per core)")
     _add_reading_options(sub)
     sub.set_defaults(handler=_cmd_ocr)
@@ -68,8 +90,6 @@ def _register_ocr(commands: Any) -> argparse.ArgumentParser:
 
 
 def _cmd_ocr(args: argparse.Namespace, out: Output) -> int:
-    from provenance.cli.main import EXIT_OK, EXIT_USAGE
-    from provenance.screens.screenshots import ocr_many_cached
 
     lang, tsas = _check_inputs(args.images, args.lang, args.tsa)
     store, ledger = _open_for_ocr(args, lang)
@@ -137,8 +157,6 @@ def _register_verify(commands: Any) -> argparse.ArgumentParser:
 
 
 def _cmd_verify(args: argparse.Namespace, out: Output) -> int:
-    from provenance.cli.main import EXIT_NEGATIVE, EXIT_OK, _open_store, _witness_specs
-    from provenance.screens.match import tokenize
 
     lang, tsas = _check_inputs([args.image], args.lang, args.tsa)
     check_targets(args, args.annotate, args.report, inputs=[args.image])
@@ -147,10 +165,10 @@ def _cmd_verify(args: argparse.Namespace, out: Output) -> int:
         raise UsageError("the claim has no words or figures to look for")
     if args.to is not None and url is None:
         raise UsageError("--to applies only to --against URL (when a capture is made)")
-    specs = _witness_specs(args.to) if url is not None else []
+    specs = witness_specs(args.to) if url is not None else []
 
     if args.against is not None and url is None:
-        store, ledger = _open_store(args, create=False)
+        store, ledger = open_store(args, create=False)
     else:
         store, ledger = _open_for_ocr(args, lang)
     with ledger:
@@ -161,12 +179,10 @@ def _cmd_verify(args: argparse.Namespace, out: Output) -> int:
         timeline = _timeline(store, ledger, ocr, url)
     record = new[-1]
     if args.annotate:
-        from provenance.screens.annotate import annotate
 
         _write(lambda: annotate(args.image, verification, args.annotate, force=args.force),
                args.annotate)
     if args.report:
-        from provenance.screens.report import html_report
 
         _write(lambda: html_report(verification, ocr, args.image, args.report,
                                    force=args.force), args.report)
@@ -186,8 +202,6 @@ def _verify_in_store(store: Store, ledger: Ledger, args: argparse.Namespace, lan
                      out: Output) -> tuple[Any, Any, Record, list[Record]]:
     """OCR (or the cache), the capture to compare with, the verdict and its record.
     Returns ``(verification, ocr, ocr record, new records to stamp)``."""
-    from provenance.screens.match import verify_against_text, verify_text
-    from provenance.screens.screenshots import ocr_cached, record_verification
 
     ocr, ocr_record, cached = ocr_cached(store, ledger, args.image, lang,
                                          tesseract=_tesseract())
@@ -211,8 +225,6 @@ def _verify_in_store(store: Store, ledger: Ledger, args: argparse.Namespace, lan
 def _timeline(store: Store, ledger: Ledger, ocr: Any, url: str | None) -> dict[str, Any] | None:
     """With ``--against URL``: the same screenshot against every capture of the URL, so a
     withdrawal reads "shown at T1; not shown from T2 on". The verdict stays the latest one's."""
-    from provenance.changes.timeline import screenshot_timeline
-    from provenance.screens.match import verify_against_text
 
     if url is None:
         return None
@@ -221,7 +233,6 @@ def _timeline(store: Store, ledger: Ledger, ocr: Any, url: str | None) -> dict[s
 
 def _against_url(args: argparse.Namespace) -> str | None:
     """The normalised URL if ``--against`` names one (checked now), else None."""
-    from provenance.capture.batch import validate_urls
 
     ref = args.against
     if ref is None or ("://" not in ref and not ref.lower().startswith(("http:", "https:"))):
@@ -231,7 +242,6 @@ def _against_url(args: argparse.Namespace) -> str | None:
 
 
 def _capture_by_id(ledger: Ledger, ref: str) -> Record:
-    from provenance.capture.capturer import CAPTURE
 
     record = ledger.find(ref)
     if record is None:
@@ -245,10 +255,6 @@ def _capture_by_id(ledger: Ledger, ref: str) -> Record:
 def _capture_url(store: Store, ledger: Ledger, url: str, specs: list[Any], timeout: float,
                  out: Output) -> tuple[Record, bool]:
     """The latest capture of ``url``, or a new one (``True``) made as ``archive`` makes it."""
-    from archive.fetch import Fetcher, new_session
-    from provenance.capture.batch import already_captured
-    from provenance.capture.capturer import Capturer
-    from provenance.cli.main import _say_witnesses, _witness_step
 
     known = already_captured(ledger, [url]).get(url)
     if known is not None and known.record is not None:
@@ -258,17 +264,16 @@ def _capture_url(store: Store, ledger: Ledger, url: str, specs: list[Any], timeo
     out.say(f"capturing {url}")
     with new_session() as session:  # one page: its connection is closed when done
         capturer = Capturer(store, ledger, Fetcher(session=session, read_timeout=timeout),
-                            witness_step=_witness_step(specs))
+                            witness_step=witness_step_for(specs))
         outcome = capturer.capture_one(url)
     if outcome.record is None:
         raise UsageError(f"could not capture the page to compare with: {outcome.error}")
-    _say_witnesses(url, outcome.witnesses, out)
+    say_witnesses(url, outcome.witnesses, out)
     return outcome.record, True
 
 
 def _capture_text(store: Store, capture: Record) -> str:
     """The capture's extracted text, re-hashed first: an edited file is never compared."""
-    from provenance.store.hashing import sha256_bytes
 
     entry = next((f for f in capture.files if f.get("role") == "text"), None)
     if entry is None:
@@ -315,12 +320,9 @@ def _check_inputs(images: list[str], lang: str, tsa: list[str] | None
                   ) -> tuple[str, list[str]]:
     """Everything about the command line that can be wrong, before the store is touched:
     the language list, the TSA URLs, and each image (decoded once, then let go)."""
-    from provenance.cli.main import _tsa_urls
-    from provenance.screens.images import load_image
-    from provenance.screens.ocr import parse_lang
 
     lang = parse_lang(lang)
-    tsas = _tsa_urls(tsa)
+    tsas = tsa_urls(tsa)
     for image in images:
         if os.path.isdir(image):
             raise ImageError(f"{image}: is a folder, not an image")
@@ -331,12 +333,10 @@ def _check_inputs(images: list[str], lang: str, tsa: list[str] | None
 def _open_for_ocr(args: argparse.Namespace, lang: str) -> tuple[Store, Ledger]:
     """Open (or create) the store; with no store yet nothing can be cached, so a missing
     Tesseract or language is said before the store is created."""
-    from provenance.cli.main import _open_store
-    from provenance.screens.ocr import check_tesseract
 
     if not (resolve_store_path(args.store) / "ledger.sqlite3").exists():
         check_tesseract(lang, _tesseract())
-    return _open_store(args)
+    return open_store(args)
 
 
 def _write(write: Any, target: str) -> None:
@@ -350,7 +350,6 @@ def _stamp(store: Store, ledger: Ledger, records: list[Record], tsas: list[str],
            timeout: float, out: Output) -> list[dict[str, Any]]:
     """Time-stamp the new records together (one request per TSA); a TSA that fails leaves
     a pending stamp that ``provenance retry`` asks for again."""
-    from provenance.stamps.stamping import stamp, trust_roots_from_env
 
     if not records or not tsas:
         return []

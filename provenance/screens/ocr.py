@@ -34,6 +34,8 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from PIL import Image
+
 from provenance.errors import ImageError, OcrUnavailable, ProvenanceError, UsageError
 from provenance.screens.images import load_image
 from provenance.screens.preprocess import jpeg_is_coarse, prepare
@@ -303,7 +305,6 @@ def ocr_image(path: str | os.PathLike[str], lang: str = "auto", *,
     name = os.fspath(path)
     loaded = load_image(name)
     with open(name, "rb") as handle:  # JPEG quality needs the undecoded header
-        from PIL import Image
 
         try:
             coarse = jpeg_is_coarse(Image.open(handle))

@@ -30,10 +30,11 @@ from provenance.screens.match import Verification
 from provenance.screens.ocr import OcrResult, ocr_image, ocr_many, parse_lang
 from provenance.store.filestore import Store
 from provenance.store.hashing import sha256_bytes, sha256_file
+from provenance.store.kinds import OCR, VERIFICATION
 from provenance.store.ledger import Ledger, Record
 
-OCR_KIND = "ocr"
-VERIFICATION_KIND = "verification"
+OCR_KIND = OCR
+VERIFICATION_KIND = VERIFICATION
 OCR_PIPELINE = "provenance-ocr/1"
 """Bump when preprocessing or reading order changes what an image reads as: old cache
 entries then stay in the ledger as history but are no longer reused."""

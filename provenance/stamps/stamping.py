@@ -35,6 +35,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from cryptography import x509
+
 from provenance.errors import StoreError, TimestampError, UsageError
 from provenance.stamps.timestamp import (
     DEFAULT_TIMEOUT,
@@ -48,10 +50,11 @@ from provenance.stamps.timestamp import (
 )
 from provenance.store.filestore import Store
 from provenance.store.hashing import RECORD_PREFIX, canonical_json
+from provenance.store.kinds import STAMPED_KINDS, TIMESTAMP
 from provenance.store.ledger import Ledger, Record
 from provenance.store.merkle import MerkleTree, verify_inclusion
+from provenance.store.rows import Problem
 
-TIMESTAMP = "timestamp"
 GRANTED, PENDING, UNTRUSTED = "granted", "pending", "untrusted"
 STATUSES = (GRANTED, PENDING, UNTRUSTED)
 TOKEN_ROLE, CERTS_ROLE, PROOFS_ROLE = "timestamp-token", "tsa-certificates", "merkle-proofs"
@@ -262,7 +265,6 @@ def retry_pending_stamps(
     return results
 
 
-STAMPED_KINDS = ("capture", "ocr", "verification")  # the records that are evidence
 BATCH = 1000  # records per Merkle root: one TSA request each
 
 
@@ -378,7 +380,6 @@ def trust_roots_from_env(environ: dict[str, str] | None = None) -> list[bytes]:
     A file that holds no readable certificate is a usage error: silently trusting nothing
     (or everything) because of a typo is what a user must never get.
     """
-    from cryptography import x509
 
     path = (environ if environ is not None else os.environ).get(TSA_CA_ENV)
     if not path:
@@ -403,7 +404,6 @@ def check_timestamps(ctx: Any) -> Iterator[Any]:
     """``check`` step: every kept token's signature, that it covers the recorded hash or
     Merkle root, that the root is the tree of the covered records, every proof, and, with
     ``PROVENANCE_TSA_CA`` set, that each token's chain ends in one of those roots."""
-    from provenance.check import Problem
 
     by_seq = {row.seq: row for row in ctx.rows}
     roots = trust_roots_from_env()

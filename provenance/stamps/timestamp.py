@@ -51,9 +51,21 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+import cryptography.x509
+import requests
+from asn1crypto import cms, core, parser, pem, tsp, x509
+from cryptography.x509.oid import ExtendedKeyUsageOID
+from rfc3161_client import (
+    HashAlgorithm,
+    TimestampRequestBuilder,
+    VerificationError,
+    VerifierBuilder,
+    decode_timestamp_response,
+)
+
 from archive.deadline import BodyTooLarge, BoundedSession, Deadline, DeadlineExceeded, read_capped
 from provenance.errors import TimestampError
-from provenance.store.clock import format_time
+from provenance.store.clock import format_time, parse_time
 
 SHA256 = "sha256"
 SHA512 = "sha512"
@@ -179,7 +191,6 @@ class Stamp:
 
 def read_token(der: bytes) -> TokenInfo:
     """Parse a TimeStampResp (``.tsr``) or a bare TimeStampToken; TimestampError if neither."""
-    from asn1crypto import cms, core, tsp
 
     try:
         # The token's bytes are cut from the reply, never re-encoded: asn1crypto re-encodes
@@ -228,7 +239,6 @@ def read_token(der: bytes) -> TokenInfo:
 
 def _der_children(der: bytes) -> list[bytes]:
     """The raw bytes of each element of a DER SEQUENCE, exactly as they were sent."""
-    from asn1crypto import parser
 
     _, _, _, _, contents, _ = parser.parse(der, strict=True)
     children = []
@@ -255,7 +265,6 @@ def _general_name(name: Any) -> str | None:
 
 
 def certificates_pem(certificates: Sequence[bytes]) -> bytes:
-    from asn1crypto import pem
 
     return b"".join(pem.armor("CERTIFICATE", der) for der in certificates)
 
@@ -266,7 +275,6 @@ def load_certificates(data: bytes) -> list[bytes]:
     A damaged file raises TimestampError: check and bundle verification report it as a
     problem rather than stopping on it.
     """
-    from asn1crypto import pem
 
     if not pem.detect(data):
         return [data] if data else []
@@ -277,7 +285,6 @@ def load_certificates(data: bytes) -> list[bytes]:
 
 
 def _is_self_signed(der: bytes) -> bool:
-    from asn1crypto import x509
 
     try:
         return x509.Certificate.load(der).self_signed in ("maybe", "yes")
@@ -531,7 +538,6 @@ def _issued_by(child: Any, parent: Any) -> bool:
 
 
 def _load_each(ders: Sequence[bytes]) -> list[Any]:
-    import cryptography.x509
 
     loaded: list[Any] = []
     for der in ders:
@@ -545,14 +551,12 @@ def _load_each(ders: Sequence[bytes]) -> list[Any]:
 
 
 def _signer_info(token: bytes) -> Any:
-    from asn1crypto import cms
 
     return cms.ContentInfo.load(token)["content"]["signer_infos"][0]
 
 
 def _find_signer(token: bytes, pool: Sequence[bytes]) -> bytes | None:
     """The certificate the SignerInfo names (issuer and serial, or key identifier)."""
-    from asn1crypto import x509
 
     try:
         sid = _signer_info(token)["sid"]
@@ -618,11 +622,7 @@ def _signer_fits(bare: bytes, signer: bytes, gen_time: str | None
                  ) -> tuple[bool | None, str | None]:
     """The signing-certificate attribute names ``signer`` first (RFC 5035), and ``signer``
     is a time-stamping certificate (critical EKU, RFC 3161 2.3) valid at ``gen_time``."""
-    import cryptography.x509
-    from asn1crypto import tsp
-    from cryptography.x509.oid import ExtendedKeyUsageOID
 
-    from provenance.store.clock import parse_time
 
     ids = []
     for attr in _signer_info(bare)["signed_attrs"] or []:
@@ -663,7 +663,6 @@ _ESS_V1, _ESS_V2 = "1.2.840.113549.1.9.16.2.12", "1.2.840.113549.1.9.16.2.47"
 
 def _as_response(token: bytes) -> bytes:
     """A granted TimeStampResp around a bare token (what rfc3161-client reads)."""
-    from asn1crypto import cms, tsp
 
     return tsp.TimeStampResp({
         "status": {"status": "granted"},
@@ -676,8 +675,6 @@ def _verify_rfc3161_client(
     intermediates: Sequence[bytes],
 ) -> tuple[bool, str | None] | None:
     """(passed, reason), or None if rfc3161-client cannot check it (no anchor, not DER)."""
-    from cryptography import x509
-    from rfc3161_client import VerificationError, VerifierBuilder, decode_timestamp_response
 
     if not anchors:
         return None
@@ -694,7 +691,7 @@ def _verify_rfc3161_client(
         for cert in _load_x509([der for der in intermediates if der not in anchors]):
             builder = builder.add_intermediate_certificate(cert)
         builder.build().verify(response, digest)
-    except (VerificationError, ValueError, x509.InvalidVersion) as exc:
+    except (VerificationError, ValueError, cryptography.x509.InvalidVersion) as exc:
         text = str(exc)
         if "Verify error:" in text:
             text = text[text.rfind("Verify error:"):].split('"')[0]
@@ -711,7 +708,6 @@ def _chain_holds(openssl: str, gen_time: str | None, anchors: Sequence[bytes],
                  chain: Sequence[bytes]) -> tuple[bool | None, str | None]:
     """``openssl verify`` of the signer's certificate (``chain[0]``) up to ``anchors``, as of
     the token's time, for time-stamping; the signature itself was checked before."""
-    from provenance.store.clock import parse_time
 
     with tempfile.TemporaryDirectory(prefix="provenance-ts-") as work:
         ca, untrusted = os.path.join(work, "ca.pem"), os.path.join(work, "untrusted.pem")
@@ -755,8 +751,6 @@ def request_timestamp(
     line) if the TSA is down, slow, refuses, or sends anything that does not verify.
     ``roots`` are trusted roots, ``certs`` intermediates the TSA may leave out (DER).
     """
-    import requests
-    from rfc3161_client import HashAlgorithm, TimestampRequestBuilder
 
     if algorithm not in ALGORITHMS:
         raise TimestampError(f"unsupported imprint algorithm {algorithm!r}: use sha256 or sha512")

@@ -24,6 +24,7 @@ and leaves no half-written file behind.
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import shutil
 import stat
@@ -169,7 +170,6 @@ class Store:
 
     def put_stream(self, stream: BinaryIO, *, role: str, suffix: str = "") -> StoredFile:
         """Store a stream of any size, hashing it while it is copied."""
-        import hashlib
 
         digest = hashlib.sha256()
         size = 0

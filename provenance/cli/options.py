@@ -1,0 +1,167 @@
+"""What the commands share: exit codes, option definitions and their checks, opening the
+store, saying what witnesses answered. Every command module imports this, never
+:mod:`provenance.cli.main` (which imports them all).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+from archive.errors import ConfigError
+from archive.wayback import Keys
+from archive.witness import BadWitnessSpec, WitnessConfig, parse_specs
+from provenance.capture.batch import read_url_list, validate_urls
+from provenance.capture.witnessing import witness_step, witness_unsent
+from provenance.cli.output import Output
+from provenance.errors import StoreError, UsageError
+from provenance.store.filestore import Store, resolve_store_path
+from provenance.store.ledger import Ledger
+
+EXIT_OK, EXIT_NEGATIVE, EXIT_USAGE = 0, 1, 2
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a reader that closed early
+
+
+def url_options(sub: argparse.ArgumentParser, verb: str) -> None:
+    sub.add_argument("urls", nargs="*", metavar="URL", help=f"http(s) URLs to {verb}")
+    sub.add_argument("-i", "--input", metavar="FILE",
+                     help="read URLs from FILE (one per line, # comments); - for stdin")
+
+
+def urls_from(args: argparse.Namespace) -> list[str]:
+    """URL arguments and -i FILE, each checked before anything is written (UsageError)."""
+
+    raw = list(args.urls)
+    if args.input:
+        raw.extend(read_url_list(args.input))
+    if not raw:
+        raise UsageError("no URL given: name one or more URLs, or -i FILE")
+    return validate_urls(raw)
+
+
+def capture_options(sub: argparse.ArgumentParser) -> None:
+    """Witnesses, time-stamps and fetch limits: the same for every command that captures."""
+    sub.add_argument("--to", action="append", metavar="WITNESS", default=None,
+                     help="witness archive: ia, pywb=BASE or none (repeatable)")
+    sub.add_argument("--tsa", action="append", metavar="URL", default=None,
+                     help="RFC 3161 time-stamp authority URL, or none (repeatable; "
+                     "env PROVENANCE_TSA)")
+    sub.add_argument("--max-bytes", type=positive_int, default=50_000_000, metavar="N",
+                     help="largest response body to keep, in bytes (default 50 MB)")
+    sub.add_argument("--timeout", type=positive_float, default=30.0, metavar="SECONDS",
+                     help="give up on a page after this many seconds in all: connect, "
+                     "redirects, headers and body (default 30 s); also the limit for "
+                     "each time-stamp request and for each request to a witness archive")
+    ignore_option(sub)
+
+
+def ignore_option(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--ignore", action="append", metavar="REGEX", default=[],
+                     help="a passage this regular expression finds is never a change (a "
+                     "site's own ticker or 'most read' box); repeatable, and recorded with "
+                     "each change")
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be more than 0")
+    return value
+
+
+def witness_specs(values: list[str] | None) -> list[Any]:
+    """``--to`` values, else ``$PROVENANCE_TO`` (space-separated), else ``ia``; ``none``: []."""
+
+    if values is None:
+        values = os.environ.get("PROVENANCE_TO", "").split() or ["ia"]
+    try:
+        WitnessConfig.from_env()  # a bad PROVENANCE_IA_INTERVAL is a usage error, said now
+        specs = parse_specs(values)
+        if any(spec.kind == "ia" for spec in specs):
+            Keys.load()  # so is an unreadable keys file
+        return specs
+    except (BadWitnessSpec, ConfigError) as exc:
+        raise UsageError(str(exc)) from None
+
+
+def tsa_urls(values: list[str] | None) -> list[str]:
+    if values is None:
+        env = os.environ.get("PROVENANCE_TSA", "")
+        values = [v for v in env.split() if v] or ["none"]
+    urls = [v.strip() for v in values if v.strip().lower() != "none"]
+    for url in urls:
+        if not url.startswith(("http://", "https://")):
+            raise UsageError(f"time-stamp authority {url!r} is not an http(s) URL")
+    return list(dict.fromkeys(urls))
+
+
+
+def witness_config(timeout: float) -> Any:
+    """The environment's witness settings, each request bounded by ``--timeout`` in all."""
+
+    return WitnessConfig.from_env().with_request_timeout(timeout)
+
+
+def witness_step_for(specs: list[Any], timeout: float = 30.0) -> Any:
+
+    return witness_step(specs, witness_config(timeout)) if specs else None
+
+
+def witness_unsent_for(store: Store, ledger: Ledger, done: Any, specs: list[Any],
+                    timeout: float) -> dict[int, list[dict[str, Any]]]:
+    """Resume: captures already made but never sent to a witness named now are sent now."""
+    if not specs:
+        return {}
+
+    return witness_unsent(ledger, store, [o.record for o in done], specs,
+                          config=witness_config(timeout))
+
+
+def say_witnesses(url: str, witnesses: list[dict[str, Any]], out: Output) -> None:
+    """One stderr line per witness that did not confirm our copy (the capture is kept)."""
+    for w in witnesses:
+        if w["status"] != "archived":
+            again = "; 'provenance retry' sends it again" if w.get("retryable") else ""
+            out.error(f"{url}: witness {w['name']} {w['status']} ({w['error']}){again}")
+        elif w["agrees"] is False:
+            out.error(f"{url}: witness {w['name']} holds a DIFFERENT copy "
+                      f"(sha256 {w['witness_sha256']}) at {w['url']}")
+        elif w["error"]:
+            out.error(f"{url}: witness {w['name']}: {w['error']}")
+
+
+
+def open_store(args: argparse.Namespace, *, create: bool = True,
+                write: bool = True) -> tuple[Store, Ledger]:
+    """Open the store named by --store / $PROVENANCE_STORE.
+
+    ``write=False`` for commands that only read (check, log, history, export): nothing is
+    created, a folder that is not a store is refused, and a write-protected store works.
+    Only ``create=True`` (commands that record) makes a new store. A store whose ledger is
+    gone but whose evidence is still there is never given a fresh, empty ledger.
+    """
+    store = Store(resolve_store_path(args.store), create=create and write, writable=write)
+    if not write:
+        return store, Ledger(store, writable=False)
+    if not store.ledger_path.exists() and store.holds_evidence():
+        raise StoreError(f"the ledger of store {store.root} is missing but its evidence is "
+                         "there: nothing was written (restore ledger.sqlite3 from a copy; "
+                         "'provenance check' says more)")
+    store.clean_temp()
+    return store, Ledger(store)
+
+

@@ -1,0 +1,156 @@
+"""The shape of the code, enforced: no import cycles, no hidden imports, archive stands alone.
+
+An import cycle hidden by a function-local import is a design knot that bites later (an
+import order that works by luck, a module that cannot be used alone). So: module-level
+imports of ``archive`` and ``provenance`` must form a graph without cycles, imports inside
+functions are allowed only for optional heavy dependencies, and ``archive`` (the web part)
+never imports ``provenance`` (the evidence part).
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("archive", "provenance")
+
+# Optional or heavy dependencies a function may import where it needs them.
+LOCAL_IMPORTS_ALLOWED = {"brotli", "pytesseract", "pywb"}
+
+
+def _modules() -> dict[str, ast.Module]:
+    found = {}
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            parts = list(path.relative_to(ROOT).with_suffix("").parts)
+            if parts[-1] == "__init__":
+                parts.pop()
+            found[".".join(parts)] = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    return found
+
+
+def _is_type_checking(node: ast.AST) -> bool:
+    test = getattr(node, "test", None)
+    return isinstance(node, ast.If) and (
+        (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING")
+        or (isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"))
+
+
+def _top_level_imports(tree: ast.Module) -> Iterator[ast.Import | ast.ImportFrom]:
+    """Imports run when the module is loaded: its body, and try/if blocks at module level
+    (but not ``if TYPE_CHECKING``, which never runs)."""
+    stack: list[ast.stmt] = list(tree.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            yield node
+        elif isinstance(node, ast.Try):
+            stack.extend([*node.body, *node.orelse, *node.finalbody,
+                          *(s for h in node.handlers for s in h.body)])
+        elif isinstance(node, ast.If) and not _is_type_checking(node):
+            stack.extend([*node.body, *node.orelse])
+
+
+def _targets(node: ast.Import | ast.ImportFrom, known: set[str]) -> set[str]:
+    """The project modules an import statement loads."""
+    if isinstance(node, ast.Import):
+        return {alias.name for alias in node.names if alias.name in known}
+    if node.level or node.module is None:
+        raise AssertionError("relative imports are not used in this project")
+    found = set()
+    for alias in node.names:
+        full = f"{node.module}.{alias.name}"
+        if full in known:
+            found.add(full)
+        elif node.module in known:
+            found.add(node.module)
+    return found
+
+
+def import_graph() -> dict[str, set[str]]:
+    modules = _modules()
+    known = set(modules)
+    return {name: set().union(*(_targets(n, known) for n in _top_level_imports(tree)))
+            for name, tree in modules.items()}
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One cycle of ``graph`` as a path ``[a, b, ..., a]``, or None (depth-first search)."""
+    white, grey, black = 0, 1, 2
+    colour = dict.fromkeys(graph, white)
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        colour[node] = grey
+        path.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if colour.get(nxt, white) == grey:
+                return path[path.index(nxt):] + [nxt]
+            if colour.get(nxt, white) == white:
+                found = visit(nxt)
+                if found:
+                    return found
+        path.pop()
+        colour[node] = black
+        return None
+
+    for node in sorted(graph):
+        if colour[node] == white:
+            found = visit(node)
+            if found:
+                return found
+    return None
+
+
+def test_cycle_detector_finds_a_cycle_and_passes_a_tree() -> None:
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"a"}}) == ["a", "a"]
+    assert find_cycle({"a": {"b", "c"}, "b": {"c"}, "c": set()}) is None
+
+
+def test_the_graph_sees_a_new_cycle() -> None:
+    graph = import_graph()
+    assert find_cycle(graph) is None
+    # What a cycle added today would look like: the store importing the command line.
+    graph["provenance.store.ledger"] = graph["provenance.store.ledger"] | {"provenance.cli.main"}
+    assert find_cycle(graph) is not None
+
+
+def test_no_import_cycles() -> None:
+    cycle = find_cycle(import_graph())
+    assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
+
+
+def test_archive_never_imports_provenance() -> None:
+    bad = []
+    for name, tree in _modules().items():
+        if not name.startswith("archive"):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                roots = [alias.name.split(".")[0] for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                roots = [(node.module or "").split(".")[0]]
+            else:
+                continue
+            if "provenance" in roots:
+                bad.append(f"{name}:{node.lineno}")
+    assert not bad, f"archive imports provenance at {bad}"
+
+
+def test_no_function_local_imports() -> None:
+    bad = []
+    for name, tree in _modules().items():
+        top = {id(node) for node in _top_level_imports(tree)}
+        type_only = {id(node) for block in ast.walk(tree) if _is_type_checking(block)
+                     for node in ast.walk(block)}
+        for node in ast.walk(tree):
+            if not isinstance(node, (ast.Import, ast.ImportFrom)) or id(node) in top | type_only:
+                continue
+            root = (node.names[0].name if isinstance(node, ast.Import)
+                    else node.module or "").split(".")[0]
+            if root not in LOCAL_IMPORTS_ALLOWED:
+                bad.append(f"{name}:{node.lineno} ({root})")
+    assert not bad, f"imports inside functions (move them to the top): {bad}"
