@@ -20,11 +20,11 @@ import threading
 from typing import Any, TextIO
 
 from archive.fetch import Fetcher
+from provenance.api import Evidence, timestamp_records
 from provenance.capture.batch import validate_urls
 from provenance.capture.capturer import Capturer
 from provenance.capture.witnessing import record_witnesses, stored_payload_sha256
 from provenance.changes.diff import Changes, compile_ignore, unified_lines
-from provenance.changes.timeline import timeline
 from provenance.changes.timeline_report import write_timeline_report
 from provenance.changes.watch import parse_duration, watch
 from provenance.cli.files import check_targets, force_option
@@ -43,7 +43,6 @@ from provenance.cli.options import (
 )
 from provenance.cli.output import Output
 from provenance.errors import UsageError
-from provenance.stamps.stamping import stamp, trust_roots_from_env
 
 _RED, _GREEN, _RESET = "\x1b[31m", "\x1b[32m", "\x1b[0m"
 
@@ -106,10 +105,9 @@ def _cmd_history(args: argparse.Namespace, out: Output) -> int:
     ignore = compile_ignore(args.ignore)
     report = args.report
     check_targets(args, report)
-    store, ledger = open_store(args, create=False, write=False)
-    with ledger:
-        items = timeline(ledger, store, url, specs, fetch_witnesses=args.fetch_witnesses,
-                         fetcher=Fetcher(read_timeout=args.timeout), ignore=ignore)
+    with Evidence(args.store, writable=False) as evidence:
+        items = evidence.history(url, witnesses=specs, fetch_witnesses=args.fetch_witnesses,
+                                 timeout=args.timeout, ignore=ignore)
     colour = _colour(out.stdout)
     for item in items:
         if item.get("error"):
@@ -250,14 +248,12 @@ class _WatchStep:
         if outcome.changed:
             found = self.ledger.get(int(outcome.changed["ledger_seq"]))
             records += [found] if found is not None else []
-        results = stamp(self.ledger, self.store, records, self.tsas, timeout=self.timeout,
-                        roots=trust_roots_from_env())
-        for result in results:
-            if result["status"] != "granted":
-                self.out.error(f"time-stamp pending ({result['error']}); "
-                               "'provenance retry' asks again")
-        outcome.timestamps = [{"tsa": r["tsa"], "status": r["status"], "token": r["token"],
-                               "gen_time": r["gen_time"]} for r in results]
+        report = timestamp_records(self.ledger, self.store, records, self.tsas,
+                                   timeout=self.timeout)
+        for result in report.pending:
+            self.out.error(f"time-stamp pending ({result['error']}); "
+                           "'provenance retry' asks again")
+        outcome.timestamps = report.summaries()
 
 
 REGISTER = [_register_history, _register_watch]

@@ -11,18 +11,15 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from contextlib import closing
 from typing import Any
 
 from cryptography import x509
 
 from archive.errors import ArchiveError, BadUrl
-from archive.fetch import Fetcher
 from provenance import __version__
-from provenance.bundle.export import export_bundle
+from provenance.api import ArchiveEvents, Evidence
 from provenance.bundle.verify import verify_bundle
-from provenance.capture.batch import already_captured, run_batch
-from provenance.capture.capturer import ABORTED, Capturer
+from provenance.capture.capturer import ABORTED
 from provenance.capture.witnessing import retry_pending
 from provenance.changes.diff import compile_ignore
 from provenance.check import check_store
@@ -44,17 +41,13 @@ from provenance.cli.options import (
     urls_from,
     witness_config,
     witness_specs,
-    witness_step_for,
-    witness_unsent_for,
 )
 from provenance.cli.output import Output
 from provenance.cli.screens import REGISTER as SCREEN_COMMANDS
 from provenance.errors import ProvenanceError, TimestampError, UsageError
 from provenance.stamps.stamping import (
     TSA_CA_ENV,
-    StampQueue,
     retry_pending_stamps,
-    stamp_missing,
     stamp_unstamped,
     trust_roots_from_env,
 )
@@ -118,65 +111,28 @@ def _register_archive(commands: Any) -> argparse.ArgumentParser:
 
 
 def _cmd_archive(args: argparse.Namespace, out: Output) -> int:
-
     urls = urls_from(args)  # every URL is checked before anything is written
     specs = witness_specs(args.to)
     tsas = tsa_urls(args.tsa)
-    roots = trust_roots_from_env() if tsas else []
     ignore = compile_ignore(args.ignore)
-
-    store, ledger = open_store(args)
     printer = _CapturePrinter(out, tsas)
-    left = 0  # resumed captures still without a time-stamp
-    with ledger:
-        todo = urls
-        if args.input and not args.again:
-            done = already_captured(ledger, urls)
-            unsent = witness_unsent_for(store, ledger, done.values(), specs, args.timeout)
-            for url in urls:
-                if url in done:
-                    outcome = done[url]
-                    seq = outcome.record.seq if outcome.record is not None else -1
-                    outcome.witnesses = unsent.get(seq, [])
-                    say_witnesses(url, outcome.witnesses, out)
-                    out.item(outcome.to_json(), _human_capture(outcome))
-            todo = [url for url in urls if url not in done]
-            if done:
-                out.say(f"resuming: {len(done)} of {len(urls)} URLs already captured, "
-                        f"{len(todo)} to go")
-            # A run killed between recording captures and stamping their batch: stamp now.
-            records = [o.record for o in done.values() if o.record is not None]
-            for stamped in stamp_missing(ledger, store, records, tsas, timeout=args.timeout,
-                                         roots=roots):
-                left += stamped.unstamped
-                printer.stamps(stamped)
-            if left:
-                out.error(f"{left} time-stamp(s) of captures made before are still missing; "
-                          "'provenance retry' asks again")
-        fetcher = Fetcher(read_timeout=args.timeout, total_timeout=args.timeout,
-                          max_bytes=args.max_bytes)
-        capturer = Capturer(store, ledger, fetcher,
-                            witness_step=witness_step_for(specs, args.timeout), ignore=ignore)
-        queue = StampQueue(ledger, store, tsas, timeout=args.timeout, roots=roots,
-                           batch=STAMP_BATCH)
+    events = ArchiveEvents(resumed=printer.resumed, resuming=printer.resuming,
+                           missing=printer.missing, captured=printer.capture,
+                           stamped=printer.stamps,
+                           progress=lambda items, total: out.progress(items, total=total,
+                                                                      desc="capturing"))
+    with Evidence(args.store) as evidence:
         try:
-            # Each capture is printed as soon as it is recorded (on_done, also for those
-            # still running when Ctrl-C comes); the shared stamp is printed after it.
-            with closing(run_batch(capturer, todo, jobs=args.jobs,
-                                   on_done=printer.capture)) as outcomes:
-                for outcome in out.progress(outcomes, total=len(todo), desc="capturing"):
-                    if outcome.record is not None:
-                        printer.stamps(queue.add(outcome.record))
-            printer.stamps(queue.flush())
+            run = evidence.archive(urls, resume=bool(args.input and not args.again),
+                                   witnesses=specs, tsas=tsas, timeout=args.timeout,
+                                   max_bytes=args.max_bytes, jobs=args.jobs, ignore=ignore,
+                                   events=events)
         except KeyboardInterrupt:
             if tsas and printer.unstamped:
                 out.error(f"{len(printer.unstamped)} capture(s) not time-stamped yet: run the "
                           "same command again to stamp them")
             raise
-    return EXIT_NEGATIVE if printer.failures or left else EXIT_OK
-
-
-STAMP_BATCH = 1000
+    return EXIT_NEGATIVE if printer.failures or run.missing_stamps else EXIT_OK
 
 
 class _CapturePrinter:
@@ -187,6 +143,17 @@ class _CapturePrinter:
         self.queued = [{"tsa": url, "status": "queued", "token": None} for url in tsas]
         self.failures = 0
         self.unstamped: set[int] = set()  # printed captures whose batch is not stamped yet
+
+    def resumed(self, outcome: Any) -> None:
+        say_witnesses(outcome.url, outcome.witnesses, self.out)
+        self.out.item(outcome.to_json(), _human_capture(outcome))
+
+    def resuming(self, done: int, total: int, todo: int) -> None:
+        self.out.say(f"resuming: {done} of {total} URLs already captured, {todo} to go")
+
+    def missing(self, left: int) -> None:
+        self.out.error(f"{left} time-stamp(s) of captures made before are still missing; "
+                       "'provenance retry' asks again")
 
     def capture(self, outcome: Any) -> None:
         if outcome.reason == ABORTED:
@@ -386,9 +353,8 @@ def _register_export(commands: Any) -> argparse.ArgumentParser:
 def _cmd_export(args: argparse.Namespace, out: Output) -> int:
 
     check_targets(args, args.out)
-    store, ledger = open_store(args, create=False, write=False)
-    with ledger:
-        summary = export_bundle(ledger, store, args.ids, args.out, force=args.force)
+    with Evidence(args.store, create=False, writable=False) as evidence:
+        summary = evidence.export(args.ids, args.out, force=args.force)
     out.item(summary, f"wrote {args.out}: {len(summary['records'])} records, "
              f"{summary['timestamps']} time-stamps, {summary['files']} files")
     return EXIT_OK

@@ -12,11 +12,12 @@ from typing import Any
 from archive.errors import ConfigError
 from archive.wayback import Keys
 from archive.witness import BadWitnessSpec, WitnessConfig, parse_specs
+from provenance.api import open_store as api_open_store
 from provenance.capture.batch import read_url_list, validate_urls
 from provenance.capture.witnessing import witness_step, witness_unsent
 from provenance.cli.output import Output
-from provenance.errors import StoreError, UsageError
-from provenance.store.filestore import Store, resolve_store_path
+from provenance.errors import UsageError
+from provenance.store.filestore import Store
 from provenance.store.ledger import Ledger
 
 EXIT_OK, EXIT_NEGATIVE, EXIT_USAGE = 0, 1, 2
@@ -146,22 +147,6 @@ def say_witnesses(url: str, witnesses: list[dict[str, Any]], out: Output) -> Non
 
 
 def open_store(args: argparse.Namespace, *, create: bool = True,
-                write: bool = True) -> tuple[Store, Ledger]:
-    """Open the store named by --store / $PROVENANCE_STORE.
-
-    ``write=False`` for commands that only read (check, log, history, export): nothing is
-    created, a folder that is not a store is refused, and a write-protected store works.
-    Only ``create=True`` (commands that record) makes a new store. A store whose ledger is
-    gone but whose evidence is still there is never given a fresh, empty ledger.
-    """
-    store = Store(resolve_store_path(args.store), create=create and write, writable=write)
-    if not write:
-        return store, Ledger(store, writable=False)
-    if not store.ledger_path.exists() and store.holds_evidence():
-        raise StoreError(f"the ledger of store {store.root} is missing but its evidence is "
-                         "there: nothing was written (restore ledger.sqlite3 from a copy; "
-                         "'provenance check' says more)")
-    store.clean_temp()
-    return store, Ledger(store)
-
-
+               write: bool = True) -> tuple[Store, Ledger]:
+    """Open the store named by --store / $PROVENANCE_STORE (:func:`provenance.api.open_store`)."""
+    return api_open_store(args.store, create=create, write=write)

@@ -20,6 +20,7 @@ import os
 from typing import Any
 
 from archive.fetch import Fetcher, new_session
+from provenance.api import timestamp_records
 from provenance.capture.batch import already_captured, validate_urls
 from provenance.capture.capturer import CAPTURE, Capturer
 from provenance.changes.timeline import screenshot_timeline
@@ -44,7 +45,6 @@ from provenance.screens.match import tokenize, verify_against_text, verify_text
 from provenance.screens.ocr import check_tesseract, parse_lang
 from provenance.screens.report import html_report
 from provenance.screens.screenshots import ocr_cached, ocr_many_cached, record_verification
-from provenance.stamps.stamping import stamp, trust_roots_from_env
 from provenance.store.filestore import Store, resolve_store_path
 from provenance.store.hashing import sha256_bytes
 from provenance.store.ledger import Ledger, Record
@@ -348,18 +348,11 @@ def _write(write: Any, target: str) -> None:
 
 def _stamp(store: Store, ledger: Ledger, records: list[Record], tsas: list[str],
            timeout: float, out: Output) -> list[dict[str, Any]]:
-    """Time-stamp the new records together (one request per TSA); a TSA that fails leaves
-    a pending stamp that ``provenance retry`` asks for again."""
-
-    if not records or not tsas:
-        return []
-    results = stamp(ledger, store, records, tsas, timeout=timeout,
-                    roots=trust_roots_from_env())
-    for result in results:
-        if result["status"] != "granted":
-            out.error(f"time-stamp pending ({result['error']}); 'provenance retry' asks again")
-    return [{"tsa": r["tsa"], "status": r["status"], "token": r["token"],
-             "gen_time": r["gen_time"]} for r in results]
+    """Time-stamp the new records together; says each pending stamp."""
+    report = timestamp_records(ledger, store, records, tsas, timeout=timeout)
+    for result in report.pending:
+        out.error(f"time-stamp pending ({result['error']}); 'provenance retry' asks again")
+    return report.summaries()
 
 
 REGISTER = [_register_ocr, _register_verify]
