@@ -20,10 +20,10 @@ import zipfile
 import pytest
 import requests
 
-from provenance.stamps import timestamp
 from provenance.bundle.export import export_bundle
 from provenance.bundle.verify import CHAIN_HEADER, FORMAT, verify_bundle
 from provenance.cli.main import main
+from provenance.stamps import timestamp
 from provenance.stamps.stamping import stamp
 from provenance.stamps.timestamp import load_certificates
 from provenance.store.filestore import Store
