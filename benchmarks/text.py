@@ -34,7 +34,6 @@ from archive.text import extract_text  # noqa: E402
 from benchmarks.common import row  # noqa: E402
 
 
-
 def _find_set() -> Path:
     """``../shared/realworld`` beside the checkout (or beside a folder above it: worktrees)."""
     for base in ROOT.parents:

@@ -33,8 +33,8 @@ from typing import Any
 from archive.errors import ArchiveError
 from archive.memento import ts_from_url
 from archive.ratelimit import RateLimiter
-from archive.urls import normalize_url
 from archive.reextract import text_from_warc
+from archive.urls import normalize_url
 from archive.witness import WitnessConfig, WitnessSpec, shared_witness
 from provenance.capture import CAPTURE
 from provenance.changes import DIFFER, Changes, Ignore, diff_texts
