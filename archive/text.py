@@ -57,6 +57,7 @@ TEXT_VERSION = "3"  # of our own walk: bump when what it keeps changes
 OURS = Extractor("archive.text", TEXT_VERSION)
 VISIBLE = Extractor("archive.text:visible", TEXT_VERSION)  # the whole visible text, no choice
 FLAT = Extractor("archive.text:flat", TEXT_VERSION)
+MAX_RESEGMENT_STEPS = 200_000  # block searches a page (each linear in one line)
 MIN_ARTICLE_CHARS = 100  # an "article" shorter than this is taken as none found
 WHOLE_PAGE_SHARE = 0.5  # a <form> holding this share of the page's text wraps the page
 LOST_PAGE_CHARS = 400  # a page showing this many letters has text an article could be
@@ -369,6 +370,8 @@ def _article(markup: str, url: str, soup: BeautifulSoup) -> tuple[str, Extractor
     text: a genuine screenshot of it must not look ``absent``.
     """
     found = trafilatura_text(markup, url)
+    if found is not None:
+        found = resegment(found, flat_text(markup).splitlines())
     if found is not None and _letters(found) >= MIN_ARTICLE_CHARS:
         return found, TRAFILATURA, None
     ours = visible_text(soup)  # consumes soup
@@ -379,6 +382,44 @@ def _article(markup: str, url: str, soup: BeautifulSoup) -> tuple[str, Extractor
         if shown >= LOST_PAGE_CHARS and _letters(best) < LOST_SHARE * shown:
             return whole, VISIBLE, "no article found: the whole visible text is kept"
     return best, extractor, None
+
+
+def resegment(text: str, blocks: list[str]) -> str:
+    """``text`` cut into the page's own blocks (paragraphs, headings, list items).
+
+    trafilatura's fallbacks for short pages join several paragraphs into one line, so the same
+    article could come out one passage a line on one day and one long line the next: a diff
+    would see every passage change. Each block of the page (in page order) found whole, at
+    word boundaries, inside a line of ``text`` becomes a line of its own; the letters kept
+    are exactly ``text``'s. At most :data:`MAX_RESEGMENT_STEPS` searches a page.
+    """
+    wanted = [b for b in (_SPACES.sub(" ", block).strip() for block in blocks) if b]
+    out: list[str] = []
+    steps = 0
+    start = 0  # blocks before this one were found already: pages keep their order
+    for raw in text.splitlines():
+        line = _SPACES.sub(" ", raw).strip()
+        cuts: list[int] = []
+        pos = 0
+        for i in range(start, len(wanted)):
+            steps += 1
+            if steps > MAX_RESEGMENT_STEPS or pos >= len(line):
+                break
+            block = wanted[i]
+            at = line.find(block, pos)
+            end = at + len(block)
+            if at < 0 or (at and line[at - 1] != " ") or (end < len(line) and line[end] != " "):
+                continue
+            cuts += [at, end]
+            pos = end
+            start = i + 1
+        if not cuts:
+            out.append(raw)
+            continue
+        bounds = sorted({0, *cuts, len(line)})
+        out += [piece for a, b in zip(bounds, bounds[1:])
+                if (piece := line[a:b].strip())]
+    return "\n".join(out)
 
 
 def _letters(text: str) -> int:

@@ -23,7 +23,14 @@ from webfixtures import (
 )
 
 from archive.fetch import Fetcher, decoded_body
-from archive.text import MAX_DEPTH, MAX_ELEMENTS, MAX_HTML_BYTES, extract_text, visible_text
+from archive.text import (
+    MAX_DEPTH,
+    MAX_ELEMENTS,
+    MAX_HTML_BYTES,
+    extract_text,
+    resegment,
+    visible_text,
+)
 
 # The article as trafilatura keeps it: the dateline is metadata (``published``), not a passage.
 ARTICLE_TEXT = "\n".join(ARTICLE)
@@ -237,3 +244,15 @@ def test_the_extractor_is_named_with_its_version():
     page = extract_text(RU_UTF8, "text/html; charset=utf-8", "http://x/")
     assert page.extractor.to_json() == {"name": "trafilatura",
                                         "version": importlib.metadata.version("trafilatura")}
+
+
+def test_a_short_article_is_one_passage_a_line_whichever_way_trafilatura_read_it():
+    # trafilatura's fallback for short pages joins paragraphs into one line; a diff against
+    # the same article read the other way would then see every passage change.
+    joined = "Title here 20 March 2022 First paragraph. Second paragraph."
+    blocks = ["Menu", "Title here", "20 March 2022", "First paragraph.", "Second paragraph."]
+    assert resegment(joined, blocks) == \
+        "Title here\n20 March 2022\nFirst paragraph.\nSecond paragraph."
+    assert resegment("Already\nsplit lines", ["Already", "split lines"]) == \
+        "Already\nsplit lines"
+    assert resegment("Herald news", ["Her"]) == "Herald news"  # whole words only
