@@ -417,7 +417,7 @@ def resegment(text: str, blocks: list[str]) -> str:
             out.append(raw)
             continue
         bounds = sorted({0, *cuts, len(line)})
-        out += [piece for a, b in zip(bounds, bounds[1:])
+        out += [piece for a, b in zip(bounds, bounds[1:], strict=False)
                 if (piece := line[a:b].strip())]
     return "\n".join(out)
 
