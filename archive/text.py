@@ -29,24 +29,40 @@ from urllib.parse import urljoin
 import charset_normalizer
 from bs4 import BeautifulSoup, CData, NavigableString, Tag
 
+from archive.extract_article import TRAFILATURA, Extractor, trafilatura_text
+
 BINARY_PREFIXES = ("image/", "audio/", "video/", "font/", "model/")
 BINARY_TYPES = {"application/pdf", "application/octet-stream", "application/zip",
                 "application/gzip", "application/x-gzip", "application/msword",
                 "application/vnd.ms-excel", "application/wasm"}
 HTML_TYPES = {"text/html", "application/xhtml+xml"}
-DROP_TAGS = ["script", "style", "noscript", "template", "nav", "aside", "form", "iframe",
+DROP_TAGS = ["script", "style", "noscript", "template", "nav", "aside", "iframe",
              "svg", "button", "input", "select", "textarea", "object", "embed", "canvas",
              "dialog", "menu"]
 PAGE_CHROME = ["header", "footer"]
 DROP_ROLES = {"navigation", "banner", "contentinfo", "complementary", "search", "dialog",
               "alertdialog", "menu", "menubar"}
-_CLUTTER = re.compile(r"(^|[\s_-])(cookie|cookies|consent|gdpr|ad|ads|adv|advert|advertisement|"
-                      r"banner-ad|promo|sponsored|share|social|subscribe|newsletter|paywall)"
-                      r"($|[\s_-])", re.I)
+_CLUTTER_WORDS = (r"cookie|cookies|consent|gdpr|ad|ads|adv|advert|advertisement|banner-ad|promo|"
+                  r"sponsored|share|social|subscribe|newsletter|paywall")
+# A class or id token is clutter when it starts with one of the words ("ad-slot", "share-bar")
+# or ends with one ("post-share"); "no-paywall", "has-ad-left" and "tag-x_social" (real
+# content wrappers on real sites) are not.
+_CLUTTER = re.compile(rf"^(?:(?:{_CLUTTER_WORDS})(?:[_-].*)?|(?!(?:no|has|tag|with)[_-])"
+                      rf"[^\s]*[_-](?:{_CLUTTER_WORDS}))$", re.I)
 BLOCK_TAGS = {"address", "article", "blockquote", "br", "dd", "details", "div", "dl", "dt",
               "fieldset", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "header",
               "footer", "hr", "li", "main", "ol", "p", "pre", "section", "summary", "table",
               "tbody", "thead", "tfoot", "td", "th", "tr", "ul", "caption", "body", "html"}
+TEXT_VERSION = "3"  # of our own walk: bump when what it keeps changes
+OURS = Extractor("archive.text", TEXT_VERSION)
+VISIBLE = Extractor("archive.text:visible", TEXT_VERSION)  # the whole visible text, no choice
+FLAT = Extractor("archive.text:flat", TEXT_VERSION)
+MAX_RESEGMENT_STEPS = 200_000  # block searches a page (each linear in one line)
+MIN_ARTICLE_CHARS = 100  # an "article" shorter than this is taken as none found
+WHOLE_PAGE_SHARE = 0.5  # a <form> holding this share of the page's text wraps the page
+LOST_PAGE_CHARS = 400  # a page showing this many letters has text an article could be
+LOST_SHARE = 0.25  # an article with less than this share of them lost the page's text
+ROOT_SHARE = 0.2  # an <article>/<main> with less than this share of the text is a teaser
 _SPACES = re.compile(r"[ \t\r\n\f\v]+")  # not NBSP or thin spaces: "9 861" keeps its space
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
 _CYRILLIC_SINGLE_BYTE = ("cp1251", "koi8_r", "koi8_u", "iso8859_5", "mac_cyrillic", "cp866")
@@ -76,7 +92,8 @@ class PageText:
     modified: str | None = None
     charset: str | None = None
     language: str | None = None
-    note: str | None = None  # set when the text is partial or read by the flat fallback
+    note: str | None = None  # set when the text is partial or read by a fallback
+    extractor: Extractor = OURS  # what made ``text``: only texts of one extractor compare
 
 
 def extract_text(body: bytes, content_type: str | None, url: str) -> PageText:
@@ -111,7 +128,7 @@ def _html_text(markup: str, url: str, charset: str) -> PageText:
         except RecursionError:
             why = "its structure is too deep to walk"
     return PageText(title=_flat_title(markup), text=flat_text(markup), charset=charset,
-                    note=f"flat text extraction: {why}")
+                    note=f"flat text extraction: {why}", extractor=FLAT)
 
 
 def _too_complex(markup: str) -> str | None:
@@ -342,14 +359,97 @@ def _from_html(markup: str, url: str, charset: str) -> PageText:
         charset=charset,
         language=_language(soup),
     )
-    page.text = visible_text(soup)
+    page.text, page.extractor, page.note = _article(markup, url, soup)
     return page
+
+
+def _article(markup: str, url: str, soup: BeautifulSoup) -> tuple[str, Extractor, str | None]:
+    """The article by trafilatura, else by our walk, else the whole visible text (and why).
+
+    A page whose article neither finds is never reduced to (almost) nothing while it shows
+    text: a genuine screenshot of it must not look ``absent``.
+    """
+    found = trafilatura_text(markup, url)
+    if found is not None:
+        found = resegment(found, flat_text(markup).splitlines())
+    if found is not None and _letters(found) >= MIN_ARTICLE_CHARS:
+        return found, TRAFILATURA, None
+    ours = visible_text(soup)  # consumes soup
+    best, extractor = (ours, OURS) if _letters(ours) else (found or "", TRAFILATURA)
+    if _letters(best) < MIN_ARTICLE_CHARS:
+        whole = whole_visible_text(markup)
+        shown = _letters(whole)
+        if shown >= LOST_PAGE_CHARS and _letters(best) < LOST_SHARE * shown:
+            return whole, VISIBLE, "no article found: the whole visible text is kept"
+    return best, extractor, None
+
+
+def resegment(text: str, blocks: list[str]) -> str:
+    """``text`` cut into the page's own blocks (paragraphs, headings, list items).
+
+    trafilatura's fallbacks for short pages join several paragraphs into one line, so the same
+    article could come out one passage a line on one day and one long line the next: a diff
+    would see every passage change. Each block of the page (in page order) found whole, at
+    word boundaries, inside a line of ``text`` becomes a line of its own; the letters kept
+    are exactly ``text``'s. At most :data:`MAX_RESEGMENT_STEPS` searches a page.
+    """
+    wanted = [b for b in (_SPACES.sub(" ", block).strip() for block in blocks) if b]
+    out: list[str] = []
+    steps = 0
+    start = 0  # blocks before this one were found already: pages keep their order
+    for raw in text.splitlines():
+        line = _SPACES.sub(" ", raw).strip()
+        cuts: list[int] = []
+        pos = 0
+        for i in range(start, len(wanted)):
+            steps += 1
+            if steps > MAX_RESEGMENT_STEPS or pos >= len(line):
+                break
+            block = wanted[i]
+            at = line.find(block, pos)
+            end = at + len(block)
+            if at < 0 or (at and line[at - 1] != " ") or (end < len(line) and line[end] != " "):
+                continue
+            cuts += [at, end]
+            pos = end
+            start = i + 1
+        if not cuts:
+            out.append(raw)
+            continue
+        bounds = sorted({0, *cuts, len(line)})
+        out += [piece for a, b in zip(bounds, bounds[1:], strict=False)
+                if (piece := line[a:b].strip())]
+    return "\n".join(out)
+
+
+def _letters(text: str) -> int:
+    return sum(1 for ch in text if ch.isalnum())
+
+
+def whole_visible_text(markup: str) -> str:
+    """Every text a reader could see, ``<noscript>`` included (a page may show only that),
+    scripts, styles and hidden elements left out; no choosing of what is chrome."""
+    soup = BeautifulSoup(markup, "html.parser")
+    for tag in soup.find_all(["script", "style", "template", "svg", "head"]):
+        tag.decompose()
+    for tag in soup.find_all(_is_hidden):
+        tag.decompose()
+    for tag in soup.find_all("noscript"):
+        # html.parser keeps noscript content as a string of markup: read it as markup
+        inner = BeautifulSoup(tag.decode_contents(), "html.parser")
+        tag.replace_with(inner)
+    return _lines(soup.body or soup)
 
 
 def visible_text(soup: BeautifulSoup) -> str:
     """The article's visible text, one block (paragraph, heading, list item) per line."""
     for tag in soup.find_all(DROP_TAGS):
         tag.decompose()
+    page_letters = _letters(soup.get_text())
+    for tag in soup.find_all("form"):
+        # ASP.NET wraps the whole page in one <form>: that is the page, not a form
+        if _letters(tag.get_text()) < WHOLE_PAGE_SHARE * page_letters:
+            tag.decompose()
     for tag in soup.find_all(_is_clutter):
         tag.decompose()
     root = _content_root(soup)
@@ -357,6 +457,10 @@ def visible_text(soup: BeautifulSoup) -> str:
         # An article's own <header> holds its headline; any other header or footer is chrome.
         if tag.name == "footer" or (tag.find_parent("article") is None and tag is not root):
             tag.decompose()
+    return _lines(root)
+
+
+def _lines(root: Tag) -> str:
     lines: list[str] = []
     current: list[str] = []
     for piece in _walk(root):
@@ -368,20 +472,26 @@ def visible_text(soup: BeautifulSoup) -> str:
     return "\n".join(lines)
 
 
-def _is_clutter(tag: Tag) -> bool:
-    if tag.name in ("html", "body", "main", "article"):
-        return False
+def _is_hidden(tag: Tag) -> bool:
     attrs = tag.attrs or {}
     if "hidden" in attrs or str(attrs.get("aria-hidden", "")).lower() == "true":
         return True
     style = str(attrs.get("style", "")).replace(" ", "").lower()
-    if "display:none" in style or "visibility:hidden" in style:
+    return "display:none" in style or "visibility:hidden" in style
+
+
+def _is_clutter(tag: Tag) -> bool:
+    if tag.name in ("html", "body", "main", "article"):
+        return False
+    attrs = tag.attrs or {}
+    if _is_hidden(tag):
         return True
     if str(attrs.get("role", "")).lower() in DROP_ROLES:
         return True
     classes: Any = attrs.get("class") or []
-    names = " ".join(classes if isinstance(classes, list) else [str(classes)])
-    return bool(_CLUTTER.search(names) or _CLUTTER.search(str(attrs.get("id", ""))))
+    tokens = classes if isinstance(classes, list) else str(classes).split()
+    tokens = [*tokens, *str(attrs.get("id", "")).split()]
+    return any(_CLUTTER.match(token) for token in tokens)
 
 
 def _attrs(**values: str) -> Any:
@@ -390,16 +500,24 @@ def _attrs(**values: str) -> Any:
 
 
 def _content_root(soup: BeautifulSoup) -> Tag:
+    """The article's element: one <article>, an articleBody, <main>; the body when the
+    candidate is empty or a teaser (less than :data:`ROOT_SHARE` of the page's text)."""
+    body = soup.body or soup
+    total = _letters(body.get_text())
+
+    def holds_text(tag: object) -> bool:
+        return isinstance(tag, Tag) and _letters(tag.get_text()) >= ROOT_SHARE * total
+
     articles = soup.find_all("article")
-    if len(articles) == 1:
+    if len(articles) == 1 and holds_text(articles[0]):
         return articles[0]
     body_prop = soup.find(attrs=_attrs(itemprop="articleBody"))
-    if isinstance(body_prop, Tag) and not articles:
+    if isinstance(body_prop, Tag) and holds_text(body_prop) and len(articles) != 1:
         return body_prop
     main = soup.find("main") or soup.find(attrs=_attrs(role="main"))
-    if isinstance(main, Tag):
+    if isinstance(main, Tag) and holds_text(main):
         return main
-    return soup.body or soup
+    return body
 
 
 def _walk(node: Tag) -> Iterator[str | None]:

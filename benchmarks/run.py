@@ -13,7 +13,8 @@ import sys
 import traceback
 from typing import Any
 
-MODULES = ["hashing", "capture", "check", "witness", "ocr_verify", "stamping", "changes"]
+MODULES = ["hashing", "capture", "check", "witness", "ocr_verify", "stamping", "changes",
+           "text"]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 
 import pytest
+from bs4 import BeautifulSoup
 from webfixtures import (
     AD_TEXT,
-    ARTICLE_TEXT,
+    ARTICLE,
     CANONICAL,
     COOKIE_TEXT,
     FOOTER_TEXT,
@@ -21,7 +23,17 @@ from webfixtures import (
 )
 
 from archive.fetch import Fetcher, decoded_body
-from archive.text import MAX_DEPTH, MAX_ELEMENTS, MAX_HTML_BYTES, extract_text
+from archive.text import (
+    MAX_DEPTH,
+    MAX_ELEMENTS,
+    MAX_HTML_BYTES,
+    extract_text,
+    resegment,
+    visible_text,
+)
+
+# The article as trafilatura keeps it: the dateline is metadata (``published``), not a passage.
+ARTICLE_TEXT = "\n".join(ARTICLE)
 
 
 @pytest.mark.parametrize("path, charset", [
@@ -169,3 +181,78 @@ def test_malformed_markup_is_scanned_in_linear_time():
         extract_text(body, "text/html", "http://x/")
         assert time.monotonic() - start < 10
     assert extract_text(b"<p>a < b</p>", "text/html", "http://x/").text == "a < b"
+
+
+# --- our own walk (the fallback when trafilatura finds no article) ---------------------------
+
+def _walk(html: str) -> str:
+    return visible_text(BeautifulSoup(html, "html.parser"))
+
+
+def test_walk_keeps_a_form_that_wraps_the_whole_page():
+    # ASP.NET pages put everything inside <form id="aspnetForm">: that is the page.
+    html = ("<html><body><form id='aspnetForm'><nav>menu</nav><div><p>" + "Статья. " * 40 +
+            "</p></div><form action='/s'><input> Подписаться</form></form></body></html>")
+    text = _walk(html)
+    assert "Статья." in text and "Подписаться" not in text and "menu" not in text
+
+
+@pytest.mark.parametrize("cls", ["no-paywall", "has-ad-left", "tag-politics_social",
+                                 "shadow", "download"])
+def test_walk_keeps_content_wrappers_whose_class_only_mentions_a_clutter_word(cls):
+    assert _walk(f"<html><body><div class='{cls}'><p>Real text</p></div></body></html>") \
+        == "Real text"
+
+
+@pytest.mark.parametrize("cls", ["ad", "ad-slot", "share-bar", "post_share", "cookie-banner",
+                                 "social"])
+def test_walk_drops_clutter_classes(cls):
+    html = f"<html><body><p>Real text</p><div class='{cls}'>Junk</div></body></html>"
+    assert _walk(html) == "Real text"
+
+
+def test_walk_does_not_take_an_empty_main_or_a_teaser_article_as_the_article():
+    story = "<p>" + "Главный текст статьи. " * 30 + "</p>"
+    assert "Главный текст" in _walk(f"<html><body><main></main><div>{story}</div></body></html>")
+    assert "Главный текст" in _walk(
+        f"<html><body><article><p>Teaser</p></article><div>{story}</div></body></html>")
+
+
+def test_text_only_in_noscript_is_kept():
+    html = ("<html><body><div id='app'></div><noscript><div><p>" + "Только без скриптов. " * 40
+            + "</p></div></noscript></body></html>").encode()
+    assert "Только без скриптов." in extract_text(html, "text/html", "http://x/").text
+
+
+def test_a_page_whose_article_is_not_found_keeps_its_whole_visible_text_and_says_so():
+    # Neither extractor takes an <aside> for the article: the text it shows must not vanish.
+    html = ("<html><body><aside><p>" + "Текст в боковой колонке. " * 40 +
+            "</p></aside><noscript><p>Включите JavaScript</p></noscript></body></html>").encode()
+    page = extract_text(html, "text/html", "http://x/")
+    assert "Текст в боковой колонке." in page.text and "Включите JavaScript" in page.text
+    assert page.note == "no article found: the whole visible text is kept"
+    assert page.extractor.name == "archive.text:visible"
+
+
+def test_a_small_page_is_not_mistaken_for_a_lost_article():
+    page = extract_text(b"<html><body><nav>Home</nav><p>Short note.</p></body></html>",
+                        "text/html", "http://x/")
+    assert page.text == "Short note." and page.note is None
+
+
+def test_the_extractor_is_named_with_its_version():
+    page = extract_text(RU_UTF8, "text/html; charset=utf-8", "http://x/")
+    assert page.extractor.to_json() == {"name": "trafilatura",
+                                        "version": importlib.metadata.version("trafilatura")}
+
+
+def test_a_short_article_is_one_passage_a_line_whichever_way_trafilatura_read_it():
+    # trafilatura's fallback for short pages joins paragraphs into one line; a diff against
+    # the same article read the other way would then see every passage change.
+    joined = "Title here 20 March 2022 First paragraph. Second paragraph."
+    blocks = ["Menu", "Title here", "20 March 2022", "First paragraph.", "Second paragraph."]
+    assert resegment(joined, blocks) == \
+        "Title here\n20 March 2022\nFirst paragraph.\nSecond paragraph."
+    assert resegment("Already\nsplit lines", ["Already", "split lines"]) == \
+        "Already\nsplit lines"
+    assert resegment("Herald news", ["Her"]) == "Herald news"  # whole words only

@@ -99,6 +99,7 @@ def record_capture(store: Store, ledger: Ledger, cap: Capture, *,
         "published": cap.text.published,
         "modified": cap.text.modified,
         "charset": cap.text.charset,
+        "extractor": cap.text.extractor.to_json(),  # diffs compare one extractor's texts
         "files": [warc.to_json(), text.to_json()],
     }
     if cap.text.note:  # partial or flat text: a change measured against it is suspect

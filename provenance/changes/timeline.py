@@ -25,6 +25,7 @@ capture of a URL: "shown at T1, absent at T2 and later".
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -34,6 +35,7 @@ from archive.errors import ArchiveError
 from archive.fetch import Fetcher
 from archive.memento import ts_from_url
 from archive.ratelimit import RateLimiter
+from archive.reextract import text_from_warc
 from archive.urls import normalize_url
 from archive.witness import WitnessConfig, WitnessSpec, shared_witness
 from provenance.capture.witnessing import history
@@ -103,6 +105,10 @@ def record_change(store: Store, ledger: Ledger, record: Record,
     old_text, new_text = capture_text(store, previous), capture_text(store, record)
     if old_text is None or new_text is None:
         return None
+    if previous.data.get("extractor") != record.data.get("extractor"):
+        old_text, new_text = reextracted(store, previous), reextracted(store, record)
+        if old_text is None or new_text is None:
+            return None  # never a diff of two extractors' texts
     found = compare(previous.data, record.data, old_text, new_text, ignore)
     if found is None:
         return None
@@ -113,6 +119,40 @@ def record_change(store: Store, ledger: Ledger, record: Record,
     written = ledger.append(CHANGED, data, subject=record.subject)
     return {"since": previous.id, "since_seq": previous.seq, **found,
             "ledger_seq": written.seq, "id": written.id}
+
+
+# --- one extractor on both sides (a new extractor alone must never look like an edit) -----------
+
+def reextracted(store: Store, record: Record) -> str | None:
+    """A capture's text made again from its WARC (re-hashed first) by today's extractor."""
+    entry = next((f for f in record.files if f.get("role") == "warc"), None)
+    url = record.data.get("final_url") or record.subject
+    if entry is None or not url:
+        return None
+    try:
+        data = store.path(str(entry["path"])).read_bytes()
+    except (OSError, StoreError, KeyError):
+        return None
+    if hashlib.sha256(data).hexdigest() != entry.get("sha256"):
+        return None
+    try:
+        page = text_from_warc(io.BytesIO(data), str(url))
+    except (OSError, ValueError, EOFError):  # an unreadable WARC: no text to compare
+        return None
+    return None if page is None else page.text
+
+
+FRESH = "today's extractor"  # marks a text extracted in this run (a witness copy, a WARC)
+
+
+def _fresh(ledger: Ledger, store: Store, item: Mapping[str, Any], text: str,
+           data: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """An item's text by today's extractor: as is if it was just made, else from its WARC."""
+    if data.get("extractor") == FRESH:
+        return text, dict(data)
+    record = ledger.get(int(item["ledger_seq"])) if item.get("source") == "local" else None
+    again = reextracted(store, record) if record is not None else None
+    return None if again is None else (again, {**data, "extractor": FRESH})
 
 
 def changed_records(ledger: Ledger, url: str) -> dict[int, Record]:
@@ -169,6 +209,14 @@ def timeline(
             continue
         if last is not None:
             before, before_text, before_data = last
+            if before_data.get("extractor") != data.get("extractor"):
+                # texts by two extractors: both made again from the WARCs by today's
+                pair = _fresh(ledger, store, before, before_text, before_data), \
+                    _fresh(ledger, store, item, text, data)
+                if pair[0] is None or pair[1] is None:
+                    last = (item, text, data)
+                    continue  # never a diff of two extractors' texts
+                (before_text, before_data), (text, data) = pair[0], pair[1]
             found = compare(before_data, data, before_text, text, ignore)
             item["diff"] = None if found is None else {"since": _since(before), **found}
             if found is not None and item["source"] == before["source"] == "local":
@@ -215,7 +263,8 @@ class _WitnessReader:
                 item["fetch_error"] = str(exc)
                 return None, {}
             text = cap.text.text
-            data = {"http_status": cap.result.final.status}
+            data = {"http_status": cap.result.final.status,
+                    "extractor": FRESH}
             if digest:
                 self.cache[digest] = (text, data)
         item["raw_url"] = witness.client.raw_url(*found)

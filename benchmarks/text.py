@@ -1,0 +1,153 @@
+"""Article text on real pages: our extractor against trafilatura on trafilatura's own set.
+
+The set (``../shared/realworld/trafilatura-eval``) is 990 real pages, each with snippets that
+must be in the article text (``with``) and snippets of chrome that must not (``without``).
+Three rows, ours beside trafilatura's (``favor_recall`` off, its defaults) measured in the
+same run:
+
+* main-text recall: share of ``with`` snippets found in the text (goal >= 98 %);
+* chrome leak: share of ``without`` snippets found in the text (goal <= 8 %);
+* pages lost: pages where not one ``with`` snippet is found (the article is gone).
+
+Snippets are matched as trafilatura's own evaluation does (a substring), after folding runs of
+white space to one space on both sides, so a line break between two inline elements does not
+count as a miss.
+
+``python3 -m benchmarks.text --pages N --misses`` lists, page by page, what ours got wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import re
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT)]
+
+from archive.text import extract_text  # noqa: E402
+from benchmarks.common import row  # noqa: E402
+
+
+def _find_set() -> Path:
+    """``../shared/realworld`` beside the checkout (or beside a folder above it: worktrees)."""
+    for base in ROOT.parents:
+        candidate = base / "shared" / "realworld" / "trafilatura-eval"
+        if candidate.exists():
+            return candidate
+    return ROOT.parent / "shared" / "realworld" / "trafilatura-eval"
+
+
+SET = _find_set()
+_WS = re.compile(r"\s+")
+
+
+@dataclass
+class Score:
+    """Snippet counts over a set of pages."""
+
+    found: int = 0
+    wanted: int = 0
+    leaked: int = 0
+    chrome: int = 0
+    lost: list[str] = field(default_factory=list)
+    misses: dict[str, tuple[list[str], list[str]]] = field(default_factory=dict)
+
+    @property
+    def recall(self) -> float:
+        return self.found / self.wanted if self.wanted else 1.0
+
+    @property
+    def leak(self) -> float:
+        return self.leaked / self.chrome if self.chrome else 0.0
+
+
+def load_set(folder: Path = SET) -> list[tuple[str, dict[str, list[str]], bytes]]:
+    """(url, entry, raw page bytes) for every page of an evaluation folder."""
+    data = json.loads((folder / "evaldata.json").read_text(encoding="utf-8"))
+    pages = []
+    for url, entry in data.items():
+        path = folder / "pages" / (entry["file"] + ".gz")
+        if not path.exists():
+            path = folder / "pages" / entry["file"]
+            body = path.read_bytes()
+        else:
+            body = gzip.decompress(path.read_bytes())
+        pages.append((url, entry, body))
+    return pages
+
+
+def score(pages: list[tuple[str, dict[str, list[str]], bytes]],
+          extractor: Callable[[bytes, str], str]) -> Score:
+    result = Score()
+    for url, entry, body in pages:
+        text = _WS.sub(" ", extractor(body, url))
+        missing = [s for s in entry["with"] if _WS.sub(" ", s) not in text]
+        leaking = [s for s in entry["without"] if _WS.sub(" ", s) in text]
+        result.wanted += len(entry["with"])
+        result.found += len(entry["with"]) - len(missing)
+        result.chrome += len(entry["without"])
+        result.leaked += len(leaking)
+        if entry["with"] and len(missing) == len(entry["with"]):
+            result.lost.append(entry["file"])
+        if missing or leaking:
+            result.misses[entry["file"]] = (missing, leaking)
+    return result
+
+
+def ours(body: bytes, url: str) -> str:
+    return extract_text(body, "text/html", url).text
+
+
+def trafilatura_text(body: bytes, url: str) -> str:
+    import trafilatura
+
+    return trafilatura.extract(body, url=url) or ""
+
+
+def run(quick: bool = False) -> list[dict[str, object]]:
+    if not SET.exists():
+        return []
+    pages = load_set()
+    if quick:
+        pages = pages[::10]
+    mine, theirs = score(pages, ours), score(pages, trafilatura_text)
+    n = f"{len(pages)} pages"
+    return [
+        row(f"text: main-text recall ({n})", mine.recall * 100, theirs.recall * 100, "%",
+            ">= 98 %", higher_is_better=True, ok=mine.recall >= 0.98),
+        row(f"text: chrome leak ({n})", mine.leak * 100, theirs.leak * 100, "%", "<= 8 %",
+            ok=mine.leak <= 0.08),
+        row(f"text: pages lost ({n})", len(mine.lost), len(theirs.lost), "page",
+            "<= trafilatura", ok=len(mine.lost) <= len(theirs.lost)),
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pages", type=int, default=0, help="only the first N pages")
+    parser.add_argument("--misses", action="store_true", help="list ours' misses")
+    parser.add_argument("--trafilatura", action="store_true", help="score trafilatura too")
+    options = parser.parse_args(argv)
+    pages = load_set()
+    if options.pages:
+        pages = pages[:options.pages]
+    results = {"ours": score(pages, ours)}
+    if options.trafilatura:
+        results["trafilatura"] = score(pages, trafilatura_text)
+    for name, result in results.items():
+        print(f"{name}: recall {result.recall:.2%} leak {result.leak:.2%} "
+              f"lost {len(result.lost)} of {len(pages)}")
+    if options.misses:
+        for file, (missing, leaking) in results["ours"].misses.items():
+            print(f"{file}\n  missing: {missing}\n  leaking: {leaking}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
