@@ -16,9 +16,9 @@ import archive.capture as archive_capture
 from archive.extract_article import Extractor
 from archive.text import PageText, extract_text, flat_text
 from provenance.cli import main
-from provenance.ledger import Ledger
-from provenance.store import Store
-from provenance.timeline import CHANGED
+from provenance.store.filestore import Store
+from provenance.store.kinds import CHANGED
+from provenance.store.ledger import Ledger
 
 OLD = Extractor("archive.text", "2")
 
