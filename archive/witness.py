@@ -41,6 +41,7 @@ import requests
 from archive.cdx import CdxRow, ts_to_rfc3339
 from archive.deadline import BoundedSession, Deadline
 from archive.errors import ArchiveError, WitnessError
+from archive.fetch import Fetcher
 from archive.memento import (
     ARCHIVED,
     DEFAULT_MAX_RAW,
@@ -61,6 +62,7 @@ from archive.ratelimit import (
     RateLimiter,
     Throttle,
 )
+from archive.snapshot import SnapshotCopy, SnapshotRef, fetch_snapshot
 from archive.wayback import Keys, WaybackClient, resolve_base
 from archive.window import WINDOW_ENV, BadWindow, SnapshotWindow, Timing, describe
 
@@ -224,11 +226,13 @@ class Witness:
 
     def __init__(self, spec: WitnessSpec, client: WaybackClient | PywbClient, *,
                  window: SnapshotWindow | None = None,
-                 submit_deadline: float = WitnessConfig.submit_deadline) -> None:
+                 submit_deadline: float = WitnessConfig.submit_deadline,
+                 fetcher: Fetcher | None = None) -> None:
         self.spec = spec
         self.client = client
         self.window = window or SnapshotWindow()
         self.submit_deadline = submit_deadline
+        self.fetcher = fetcher or Fetcher(max_bytes=DEFAULT_MAX_RAW)
 
     @property
     def name(self) -> str:
@@ -300,6 +304,21 @@ class Witness:
             return f"{self.client.base}/web/{row.timestamp}/{row.original}"
         return f"{self.client.base}/{row.timestamp}/{row.original}"
 
+    def snapshot_ref(self, row: CdxRow) -> SnapshotRef:
+        """Which copy :meth:`fetch_snapshot` fetches for an index row."""
+        return SnapshotRef(archive=self.name, original=row.original, timestamp=row.timestamp,
+                           memento_url=self.snapshot_url(row),
+                           raw_url=self.client.raw_url(row.timestamp, row.original),
+                           cdx_digest=row.digest)
+
+    def fetch_snapshot(self, row: CdxRow) -> SnapshotCopy:
+        """The raw copy of ``row``, kept as evidence (:func:`archive.snapshot.fetch_snapshot`),
+        at this witness's read rate. Raises ExcludedByArchive, NotArchived, WitnessError."""
+        throttle = (self.client.read_throttle if isinstance(self.client, WaybackClient)
+                    else self.client.throttle)
+        return fetch_snapshot(self.snapshot_ref(row), fetcher=self.fetcher,
+                              limiter=throttle.limiter)
+
 
 def open_witness(spec: WitnessSpec, config: WitnessConfig | None = None,
                  env: Mapping[str, str] | None = None) -> Witness:
@@ -326,7 +345,12 @@ def open_witness(spec: WitnessSpec, config: WitnessConfig | None = None,
             confirm_interval=config.pywb_confirm_interval)
     else:
         raise BadWitnessSpec(f"--to {spec.name}: nothing to send to")
-    return Witness(spec, client, window=config.window, submit_deadline=config.submit_deadline)
+    connect, read = config.timeout if isinstance(config.timeout, tuple) else (10.0,
+                                                                              config.timeout)
+    fetcher = Fetcher(connect_timeout=connect, read_timeout=read,
+                      total_timeout=config.total_timeout, max_bytes=config.max_body)
+    return Witness(spec, client, window=config.window, submit_deadline=config.submit_deadline,
+                   fetcher=fetcher)
 
 
 def _default_ia_throttle(keys: Keys | None, backoff: Backoff) -> Throttle:

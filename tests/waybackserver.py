@@ -357,7 +357,11 @@ class _Handler(BaseHTTPRequestHandler):
             row = ["127,0,0,1)/", snap.timestamp, snap.url, snap.content_type.split(";")[0],
                    str(snap.status), snap.digest, str(len(snap.body))]
             rows += [row] * self.server.state.cdx_duplicates
-        start = int((query.get("resumeKey") or ["0"])[0])
+        key = (query.get("resumeKey") or ["0"])[0]
+        if not key.isdigit():
+            self._send(400, b"bad resumeKey", content_type="text/plain")
+            return
+        start = int(key)
         limit = int((query.get("limit") or ["0"])[0]) or len(rows)
         page, rest = rows[start:start + limit], rows[start + limit:]
         resume = str(start + limit) if rest and query.get("showResumeKey") == ["true"] else None
