@@ -44,6 +44,7 @@ class CdxRow:
     digest: str | None
     mimetype: str | None
     length: int | None
+    memento: str | None = None  # the memento URL, when the source named it (a TimeMap)
 
     @property
     def captured_at(self) -> str:
@@ -58,6 +59,7 @@ class CdxRow:
             "digest": self.digest,
             "mimetype": self.mimetype,
             "length": self.length,
+            **({"memento": self.memento} if self.memento else {}),
         }
 
 
