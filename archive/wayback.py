@@ -14,9 +14,10 @@
 * ``/wayback/available``, ``/cdx/search/cdx?output=json`` and ``/web/<ts>id_/<url>``.
 
 ``PROVENANCE_WAYBACK`` replaces ``https://web.archive.org`` in every one of these. waybackpy
-is not used for the calls themselves: it hard-codes ``web.archive.org`` (and
-``archive.org/wayback/available``), builds its own sessions and sleeps fixed 5-10 s between
-tries; these few endpoints are simpler to speak directly with an injected session.
+is not used for the calls themselves (README, "Dependencies", says why from its source): it
+hard-codes ``web.archive.org`` (and ``archive.org/wayback/available``), builds a session per
+request with no timeout, and retries and sleeps on its own; these few endpoints are simpler
+to speak directly with an injected, bounded session and our rate limiter.
 """
 
 from __future__ import annotations
