@@ -7,7 +7,14 @@ Both witnesses answer in JSON but in two shapes:
 * pywb (``/<coll>/cdx?output=json``): one JSON object per line with ``timestamp``, ``url``,
   ``mime``, ``status``, ``digest``, ``length``.
 
-:func:`parse_cdx_json` reads either into :class:`CdxRow`. A CDX ``digest`` is the SHA-1 of
+* the Internet Archive's default text output: space-separated ``urlkey timestamp original
+  mimetype statuscode digest length``.
+
+:func:`parse_cdx_json` reads either JSON shape into :class:`CdxRow`; :func:`parse_cdx_page`
+reads any of the three, with the resume key the Internet Archive adds after a page when
+asked (``showResumeKey=true``: a blank line, or an empty JSON row, then the key). The real
+index repeats rows (the same capture listed from several index shards):
+:func:`collapse_duplicates` keeps one of each. A CDX ``digest`` is the SHA-1 of
 the payload in base32, as the index keeps it; it is reported, never trusted for agreement
 (that is what fetching the raw copy and hashing it with SHA-256 is for).
 """
@@ -15,7 +22,8 @@ the payload in base32, as the index keeps it; it is reported, never trusted for 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
@@ -36,6 +44,7 @@ class CdxRow:
     digest: str | None
     mimetype: str | None
     length: int | None
+    memento: str | None = None  # the memento URL, when the source named it (a TimeMap)
 
     @property
     def captured_at(self) -> str:
@@ -50,7 +59,68 @@ class CdxRow:
             "digest": self.digest,
             "mimetype": self.mimetype,
             "length": self.length,
+            **({"memento": self.memento} if self.memento else {}),
         }
+
+
+@dataclass(frozen=True)
+class CdxPage:
+    """One answer of a CDX server: its rows and, if there are more, the key to go on."""
+
+    rows: list[CdxRow] = field(default_factory=list)
+    resume_key: str | None = None
+
+
+TEXT_FIELDS = ("urlkey", "timestamp", "original", "mimetype", "statuscode", "digest", "length")
+
+
+def collapse_duplicates(rows: Iterable[CdxRow]) -> list[CdxRow]:
+    """One row per capture (timestamp, URL and digest), oldest first, first one kept."""
+    seen: set[tuple[str, str, str | None]] = set()
+    kept = []
+    for row in rows:
+        key = (row.timestamp, row.original, row.digest if row.digest else repr(row))
+        if key not in seen:
+            seen.add(key)
+            kept.append(row)
+    return sorted(kept, key=lambda row: row.timestamp)
+
+
+def parse_cdx_page(text: str, *, source: str = "CDX server") -> CdxPage:
+    """Rows and resume key from JSON (either shape) or the Internet Archive's text output."""
+    body = text.strip()
+    if not body:
+        return CdxPage()
+    if body.startswith("[") or body.startswith("{"):
+        return _json_page(body, source)
+    lines = body.splitlines()
+    resume = None
+    if len(lines) >= 2 and not lines[-2].strip() and len(lines[-1].split()) == 1:
+        resume, lines = lines[-1].strip(), lines[:-2]
+    rows = []
+    for line in lines:
+        values = line.split()
+        if not values:
+            continue
+        if len(values) != len(TEXT_FIELDS):
+            raise WitnessError(f"{source} sent an unreadable CDX line ({line[:80]!r})")
+        rows.append(_row(dict(zip(TEXT_FIELDS, values, strict=True))))
+    return CdxPage(sorted((r for r in rows if r is not None), key=lambda r: r.timestamp),
+                   resume)
+
+
+def _json_page(body: str, source: str) -> CdxPage:
+    if not body.startswith("["):
+        return CdxPage(parse_cdx_json(body, source=source))
+    try:
+        table = json.loads(body)
+    except ValueError as exc:
+        raise WitnessError(f"{source} sent an unreadable CDX answer ({exc})") from None
+    resume = None
+    if (isinstance(table, list) and len(table) >= 2 and table[-2] == []
+            and isinstance(table[-1], list) and len(table[-1]) == 1):
+        resume, table = str(table[-1][0]), table[:-2]
+    return CdxPage(parse_cdx_json(json.dumps(table), source=source), resume)
 
 
 def ts_to_rfc3339(ts: str) -> str:

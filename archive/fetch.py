@@ -270,6 +270,21 @@ class Fetcher:
                     raise self._deadline_error(url, deadline) from None
                 raise
 
+    def fetch_one(self, url: str) -> FetchResult:
+        """One request to ``url``, its redirect (if any) not followed; within
+        ``total_timeout``. For an archived copy, where a 3xx is itself the evidence."""
+        url = normalize_url(url)
+        session = self.session()
+        with Deadline(self.total_timeout) as deadline:
+            fetched_at = utc_now()
+            try:
+                exchange = self._hop(session, url, deadline)
+            except FetchError:
+                if deadline.fired:
+                    raise self._deadline_error(url, deadline) from None
+                raise
+        return FetchResult(url=url, final_url=url, exchanges=[exchange], fetched_at=fetched_at)
+
     def _deadline_error(self, url: str, deadline: Deadline) -> FetchError:
         if deadline.remaining() > 0.05:  # cut before its time: abort_all (a second Ctrl-C)
             return FetchError(f"aborted: the fetch of {url} was stopped", reason="aborted")

@@ -9,12 +9,14 @@ undone) so it can be compared with what we captured ourselves.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
+from enum import Enum
 from typing import Any
 from urllib.parse import urljoin
 
@@ -28,6 +30,15 @@ ARCHIVED, PENDING, FAILED, UNKNOWN = "archived", "pending", "failed", "unknown"
 STALE, LATE = "stale", "late"
 STATUSES = (ARCHIVED, PENDING, FAILED, UNKNOWN, STALE, LATE)
 DEFAULT_MAX_RAW = 100_000_000
+MAX_MOVES = 5  # the archive's own redirects to the same snapshot (URL canonicalisation)
+MAX_PAGE_SCAN = 256 * 1024  # how much of an archive's own page is read for its reason
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_SCRIPTS = re.compile(r"<(script|style)\b.*?</\1\s*>", re.S | re.I)
+_TAGS = re.compile(r"<[^>]*>")
+# An archive's refusal in its own words, e.g. web.archive.org's "Sorry. This URL has been
+# excluded from the Wayback Machine." (edgi-govdata-archiving/wayback's recordings).
+_REFUSAL = re.compile(r"[^.!?]{0,120}\b(excluded|blocked|robots\.txt|not available for "
+                      r"playback|access (?:is )?denied|forbidden)\b[^.!?]{0,120}[.!?]?", re.I)
 API_MAX_BODY = 8 * 1024 * 1024  # a save answer, a job status or 1,000 CDX rows: far less
 _TS_IN_URL = re.compile(r"/(\d{14})(?:[a-z]{2}_)?/(.+)$")
 _LINK = re.compile(r"<([^>]*)>((?:\s*;\s*[^;,]+=(?:\"[^\"]*\"|[^;,]*))*)")
@@ -111,21 +122,131 @@ def ts_to_datetime(ts: str) -> datetime | None:
         return None
 
 
+def memento_links(header: str | None) -> list[tuple[str, str | None]]:
+    """``(url, timestamp)`` of every link whose relation is exactly ``memento``.
+
+    A Wayback answer's ``Link`` header also names ``first memento``, ``prev memento``,
+    ``next memento`` and ``last memento`` (seen in every real web.archive.org replay): those
+    are other snapshots, never this one."""
+    found = []
+    for target, params in parse_links(header):
+        if params.get("rel", "").lower().split() == ["memento"]:
+            when = params.get("datetime")
+            stamp = http_date_to_ts(when) if when else None
+            found.append((target, stamp or (ts_from_url(target) or (None, ""))[0]))
+    return found
+
+
 def memento_from_response(response: requests.Response, base: str) -> tuple[str, str] | None:
-    """``(memento_url, timestamp)`` from Content-Location, Location, Link or Memento-Datetime."""
+    """``(memento_url, timestamp)`` of the snapshot an answer is, or names.
+
+    The time is the answer's ``Memento-Datetime`` when it has one; else the snapshot named by
+    ``Content-Location``, ``Location`` or a link whose relation is exactly ``memento``. The
+    URL is the one among those that names that time (else the answer's own URL)."""
     candidates = [response.headers.get("Content-Location"), response.headers.get("Location")]
-    for target, params in reversed(parse_links(response.headers.get("Link"))):
-        if "memento" in params.get("rel", "").split():
-            candidates.append(target)
-    for candidate in candidates:
-        found = ts_from_url(candidate)
-        if candidate and found:
-            return urljoin(base + "/", candidate), found[0]
+    candidates += [target for target, _ in memento_links(response.headers.get("Link"))]
+    named = [(urljoin(base + "/", c), found[0]) for c in candidates
+             if c and (found := ts_from_url(c))]
     when = response.headers.get("Memento-Datetime")
-    if when:
+    if when is not None:
         stamp = http_date_to_ts(when)
-        return (response.url, stamp) if stamp else None
-    return None
+        if stamp is None:
+            return None
+        url = next((u for u, ts in named if ts == stamp), response.url)
+        return url, stamp
+    return named[0] if named else None
+
+
+class AnswerKind(Enum):
+    """What an archive's answer to a request for one snapshot is."""
+
+    COPY = "copy"  # a memento (it has Memento-Datetime): any status, archived 3xx/4xx/5xx too
+    MOVED = "moved"  # the archive's own redirect to the same snapshot under another URL
+    OTHER_SNAPSHOT = "other-snapshot"  # the archive's redirect to a snapshot at another time
+    EXCLUDED = "excluded"  # the archive will not show it (exclusion, blocked site, robots)
+    NOT_ARCHIVED = "not-archived"  # the archive has no such snapshot (404, no Memento-Datetime)
+    UNAVAILABLE = "unavailable"  # the archive itself is throttling or failing (429/5xx)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An archive's answer, judged: a copy only if it carries a Memento-Datetime."""
+
+    kind: AnswerKind
+    timestamp: str | None = None  # COPY: its Memento-Datetime; MOVED/OTHER: the target's
+    location: str | None = None  # MOVED/OTHER_SNAPSHOT: where the archive points
+    reason: str | None = None  # EXCLUDED/UNAVAILABLE/NOT_ARCHIVED: one line
+
+
+def judge_answer(url: str, status: int, headers: Mapping[str, str], body: bytes,
+                 asked: str | None = None) -> Answer:
+    """Judge the archive's answer to ``GET url`` (a memento URL, raw or not).
+
+    Only an answer with a ``Memento-Datetime`` is a copy, whatever its status: an archived
+    redirect, 404, 429 or 503 is what the page answered then. Without one the answer is the
+    archive's own: a redirect (to the same snapshot, ``asked``, under another URL, or to
+    another snapshot), an exclusion or "blocked site" page (403, or a 200 page saying so, as
+    web.archive.org sends), a 404 (no snapshot), or throttling / an outage (429, 5xx)."""
+    when = headers.get("Memento-Datetime")
+    if when is not None:
+        return Answer(AnswerKind.COPY, timestamp=http_date_to_ts(when))
+    location = headers.get("Location")
+    if status in REDIRECTS and location:
+        target = urljoin(url, location.strip())
+        found = ts_from_url(target)
+        if found and asked and found[0] != asked:
+            return Answer(AnswerKind.OTHER_SNAPSHOT, timestamp=found[0], location=target)
+        return Answer(AnswerKind.MOVED, timestamp=found[0] if found else None, location=target)
+    if status == 429 or status >= 500:
+        return Answer(AnswerKind.UNAVAILABLE, reason=f"HTTP {status}")
+    if status in (404, 410):
+        return Answer(AnswerKind.NOT_ARCHIVED, reason=f"HTTP {status}: no such snapshot")
+    return Answer(AnswerKind.EXCLUDED, reason=exclusion_reason(status, headers, body))
+
+
+def exclusion_reason(status: int, headers: Mapping[str, str], body: bytes) -> str:
+    """The archive's own words for refusing a copy, in one line."""
+    error = headers.get("X-Archive-Wayback-Runtime-Error") or ""
+    if error:
+        words = error.rsplit(":", 1)[-1].strip()  # "...AccessControlException: Blocked Site Error"
+        return f"HTTP {status}: {words[:160]}"
+    text = _TAGS.sub(" ", _SCRIPTS.sub(" ", body[:MAX_PAGE_SCAN].decode("utf-8", "replace")))
+    found = _REFUSAL.search(" ".join(text.split()))
+    if found:
+        return f"HTTP {status}: {found.group(0).strip()[:200]}"
+    return f"HTTP {status} without a Memento-Datetime: the archive's own page, not a copy"
+
+
+class ExcludedByArchive(WitnessError):
+    """The archive holds the URL but will not show it: not a copy, and not a different one."""
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message, retryable=False)
+        self.reason = reason
+
+
+class NotArchived(WitnessError):
+    """The archive has no snapshot at the URL asked for."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retryable=False)
+
+
+def answer_error(url: str, answer: Answer, retry_after: float | None = None) -> WitnessError:
+    """The WitnessError for an answer that is not a copy."""
+    if answer.kind is AnswerKind.EXCLUDED:
+        return ExcludedByArchive(f"excluded by the archive: {url} ({answer.reason})",
+                                 reason=answer.reason or "")
+    if answer.kind is AnswerKind.NOT_ARCHIVED:
+        return NotArchived(f"the archive has no snapshot at {url} ({answer.reason})")
+    if answer.kind is AnswerKind.OTHER_SNAPSHOT:
+        return WitnessError(f"asked for one snapshot of {url}, got {answer.timestamp}: the "
+                            "archive points to another snapshot", retryable=False)
+    if answer.kind is AnswerKind.MOVED:
+        return WitnessError(f"{url}: the archive redirected more than {MAX_MOVES} times "
+                            "without serving a copy", retryable=False)
+    return WitnessError(f"the raw copy {url} answered {answer.reason}", retryable=True,
+                        retry_after=retry_after)
 
 
 def fetch_raw(
@@ -137,33 +258,54 @@ def fetch_raw(
     timestamp: str | None = None,
     max_bytes: int = DEFAULT_MAX_RAW,
 ) -> RawCopy:
-    """GET a raw (``id_``) copy and hash its decoded payload; WitnessError if unavailable.
+    """GET a raw (``id_``) copy and hash its decoded payload; WitnessError if there is none.
 
-    With ``timestamp``, a witness that serves a different snapshot (a Wayback redirect to the
-    closest one) is an error, not a copy: we compare only the snapshot it named.
+    Redirects are not followed blindly: an archived redirect (with Memento-Datetime) is the
+    copy; the archive's own redirect to the same snapshot is followed at most
+    :data:`MAX_MOVES` times; one to another snapshot is an error when ``timestamp`` is given
+    (we compare only the snapshot asked for). An exclusion page raises ExcludedByArchive.
     """
-    response = send(lambda: session.get(url, timeout=timeout, stream=True))
-    with response:
-        # An archived error page (the original answered 404 or 410) comes back with that
-        # status and a Memento-Datetime: it is a copy to compare, not a witness failure.
-        archived = response.headers.get("Memento-Datetime") is not None
-        if response.status_code != 200 and not (archived and response.status_code < 500):
-            raise WitnessError(f"the raw copy {url} answered HTTP {response.status_code}",
-                               retryable=response.status_code >= 500)
-        if timestamp:
-            _check_served(response, url, timestamp)
-        digest = hashlib.sha256()
-        size = 0
-        try:
-            for block in response.iter_content(64 * 1024):  # requests undoes gzip/deflate/br
-                size += len(block)
-                if size > max_bytes:
-                    raise WitnessError(f"the raw copy {url} is larger than {max_bytes} bytes",
-                                       retryable=False)
-                digest.update(block)
-        except requests.RequestException as exc:
-            raise WitnessError(f"the raw copy {url} could not be read ({type(exc).__name__})"
-                               ) from None
+    target = url
+    for _ in range(MAX_MOVES + 1):
+        response = send(functools.partial(session.get, target, timeout=timeout, stream=True,
+                                          allow_redirects=False))
+        with response:
+            answer = judge_answer(target, response.status_code, response.headers,
+                                  _peek(response), timestamp)
+            if answer.kind is AnswerKind.MOVED and answer.location:
+                target = answer.location
+                continue
+            if answer.kind is not AnswerKind.COPY:
+                raise answer_error(url, answer)
+            if timestamp:
+                _check_served(response, url, timestamp)
+            return _hash_copy(response, url, max_bytes)
+    raise answer_error(url, Answer(AnswerKind.MOVED))
+
+
+def _peek(response: requests.Response) -> bytes:
+    """The start of an answer's body, for judging it (read only when it is not a copy)."""
+    if response.headers.get("Memento-Datetime") is not None:
+        return b""
+    try:
+        return response.content[:MAX_PAGE_SCAN] if response.status_code < 500 else b""
+    except requests.RequestException:
+        return b""
+
+
+def _hash_copy(response: requests.Response, url: str, max_bytes: int) -> RawCopy:
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        for block in response.iter_content(64 * 1024):  # requests undoes gzip/deflate/br
+            size += len(block)
+            if size > max_bytes:
+                raise WitnessError(f"the raw copy {url} is larger than {max_bytes} bytes",
+                                   retryable=False)
+            digest.update(block)
+    except requests.RequestException as exc:
+        raise WitnessError(f"the raw copy {url} could not be read ({type(exc).__name__})"
+                           ) from None
     return RawCopy(url=url, sha256=digest.hexdigest(), size=size, status=response.status_code)
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import requests
 
-from archive.cdx import CdxRow, parse_cdx_json
+from archive.cdx import CdxRow, collapse_duplicates, parse_cdx_json
 from archive.deadline import BoundedSession, current
 from archive.errors import WitnessError
 from archive.memento import (
@@ -110,9 +110,14 @@ class PywbClient:
                     f"{self.confirm_deadline:g} s (is it running with -a?)"))
             self._sleep(self.confirm_interval)
 
-    def snapshots(self, url: str, *, limit: int = 1000) -> list[CdxRow]:
-        """Every snapshot the collection's CDX API lists for ``url``, oldest first."""
-        params = {"url": url, "output": "json", "limit": str(limit)}
+    def snapshots(self, url: str, *, since: str | None = None, until: str | None = None,
+                  max_rows: int = 100_000) -> list[CdxRow]:
+        """Every snapshot the collection's CDX API lists for ``url``, oldest first.
+
+        pywb has no resume key, so one more row than ``max_rows`` is asked for: getting it
+        is an error asking for a date range, never a silent cut."""
+        params = {"url": url, "output": "json", "limit": str(max_rows + 1)}
+        params.update({k: v for k, v in (("from", since), ("to", until)) if v})
         response = self.throttle.send(
             lambda: self.session.get(f"{self.base}/cdx", params=params, timeout=self.timeout,
                                      **api_cap(self.session)),
@@ -122,7 +127,11 @@ class PywbClient:
                 return []  # pywb answers 404 with an empty body when nothing matches
             if response.status_code != 200:
                 raise WitnessError(f"pywb CDX {self.base} answered HTTP {response.status_code}")
-            return parse_cdx_json(response.text, source=f"pywb CDX {self.base}")
+            rows = parse_cdx_json(response.text, source=f"pywb CDX {self.base}")
+        if len(rows) > max_rows:
+            raise WitnessError(f"pywb {self.base} lists more than {max_rows} snapshots of "
+                               f"{url}: give a date range", retryable=False)
+        return collapse_duplicates(rows)
 
     def raw_url(self, timestamp: str, url: str) -> str:
         return f"{self.base}/{timestamp}id_/{url}"
@@ -130,4 +139,5 @@ class PywbClient:
     def raw(self, timestamp: str, url: str) -> RawCopy:
         return fetch_raw(self.session, self.raw_url(timestamp, url), timeout=self.timeout,
                          timestamp=timestamp,
-                         send=lambda req: self.throttle.send(req, what="pywb raw copy"))
+                         send=lambda req: self.throttle.send(req, what="pywb raw copy",
+                                                            mementos=True))

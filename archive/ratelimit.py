@@ -167,10 +167,14 @@ class Throttle:
         *,
         what: str,
         retry_statuses: Collection[int] = RETRY_STATUSES,
+        mementos: bool = False,
     ) -> requests.Response:
         """The first answer not in ``retry_statuses``; a retryable WitnessError after the tries.
 
-        Transport errors (refused, timeout, reset) are retried like a 503.
+        Transport errors (refused, timeout, reset) are retried like a 503. With ``mementos``
+        (a request for an archived copy), an answer carrying ``Memento-Datetime`` is returned
+        whatever its status: an archived 429 or 503 is what the page said then, not the
+        archive throttling us, and asking again would bring the same copy.
         """
         tries = max(1, self.backoff.tries)
         last: WitnessError | None = None
@@ -186,7 +190,8 @@ class Throttle:
             except requests.RequestException as exc:
                 error = WitnessError(f"{what}: {_transport_reason(exc)}", retryable=True)
             else:
-                if response.status_code not in retry_statuses:
+                if response.status_code not in retry_statuses or (
+                        mementos and is_memento(response)):
                     return response
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
                 response.close()
@@ -202,6 +207,11 @@ class Throttle:
             last = error
             self.limiter.defer(delay)
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+def is_memento(response: requests.Response) -> bool:
+    """The answer is an archived copy (RFC 7089: it carries a ``Memento-Datetime``)."""
+    return response.headers.get("Memento-Datetime") is not None
 
 
 def _out_of_time(what: str, budget: Deadline | None, last: WitnessError | None

@@ -4,7 +4,9 @@ Layout of a capture WARC (gzip, one member per record)::
 
     warcinfo                      software, format
     request  / response           one pair per HTTP hop, redirects included
-    metadata (application/json)   final URL, redirect chain, timing, the caller's metadata
+    metadata (application/json)   final URL, redirect chain, timing, the caller's metadata;
+                                  its WARC-Target-URI is ``urn:provenance:metadata:<uuid>``
+                                  (see :func:`metadata_uri`), so replay serves the page
 
 Digests are SHA-256 (``sha256:BASE32``, as warcio and the WARC 1.1 spec write them); warcio
 writes SHA-1 by default, so the writer overrides its digester. The HTTP heads are written
@@ -134,13 +136,25 @@ def write_capture_warc(result: FetchResult, out: BinaryIO, *,
         "metadata": metadata or {},
     }
     body = json.dumps(doc, ensure_ascii=False, sort_keys=True, indent=1).encode("utf-8")
-    extra = {"WARC-Concurrent-To": final_response_id} if final_response_id else {}
+    extra = {"WARC-Concurrent-To": final_response_id,
+             "WARC-Refers-To": final_response_id} if final_response_id else {}
     if result.exchanges:
         extra["WARC-Date"] = _warc_date(result.final.started_at)
-    record = writer.create_warc_record(result.final_url, "metadata", payload=io.BytesIO(body),
+    record = writer.create_warc_record(metadata_uri(final_response_id or writer._make_warc_id()),
+                                       "metadata", payload=io.BytesIO(body),
                                        length=len(body), warc_content_type="application/json",
                                        warc_headers_dict=extra)
     writer.write_record(record)
+
+
+def metadata_uri(response_id: str) -> str:
+    """The metadata record's WARC-Target-URI: a name of its own, never the page's URL.
+
+    Replay tools index every record with a target URI but ``request``, ``warcinfo`` and
+    ``application/warc-fields``; pywb indexed our JSON under the page's URL at the same
+    second as the page and served it instead of the page. The record still names the page
+    (``final_url`` in its JSON) and its response (``WARC-Refers-To``)."""
+    return "urn:provenance:metadata:" + response_id.strip("<>").rsplit(":", 1)[-1]
 
 
 def _request_header(ex: Exchange, name: str) -> str | None:

@@ -14,36 +14,43 @@
 * ``/wayback/available``, ``/cdx/search/cdx?output=json`` and ``/web/<ts>id_/<url>``.
 
 ``PROVENANCE_WAYBACK`` replaces ``https://web.archive.org`` in every one of these. waybackpy
-is not used for the calls themselves: it hard-codes ``web.archive.org`` (and
-``archive.org/wayback/available``), builds its own sessions and sleeps fixed 5-10 s between
-tries; these few endpoints are simpler to speak directly with an injected session.
+is not used for the calls themselves (README, "Dependencies", says why from its source): it
+hard-codes ``web.archive.org`` (and ``archive.org/wayback/available``), builds a session per
+request with no timeout, and retries and sleeps on its own; these few endpoints are simpler
+to speak directly with an injected, bounded session and our rate limiter.
 """
 
 from __future__ import annotations
 
 import configparser
 import os
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import quote
 
 import requests
 
-from archive.cdx import CdxRow, parse_cdx_json
+from archive.cdx import CdxRow, collapse_duplicates, parse_cdx_page
 from archive.deadline import BoundedSession, current
 from archive.errors import ConfigError, WitnessError
 from archive.memento import (
     ARCHIVED,
     FAILED,
+    MAX_PAGE_SCAN,
     PENDING,
     UNKNOWN,
+    ExcludedByArchive,
     RawCopy,
     Submission,
     api_cap,
+    exclusion_reason,
     fetch_raw,
     memento_from_response,
+    ts_to_datetime,
 )
 from archive.ratelimit import (
     IA_ANONYMOUS_INTERVAL,
@@ -59,6 +66,12 @@ DEFAULT_BASE = "https://web.archive.org"
 BASE_ENV = "PROVENANCE_WAYBACK"
 KEYS_PAGE = "https://archive.org/account/s3.php"
 CONFIG_ENV = "PROVENANCE_IA_CONFIG"
+_UNITS = {"second": 1.0, "minute": 60.0, "hour": 3600.0, "day": 86400.0, "week": 604800.0,
+          "month": 2629800.0, "year": 31557600.0}
+_SAME_SNAPSHOT = re.compile(r"same snapshot had been made (\d+|less than an?) "
+                            r"(second|minute|hour|day|week|month|year)s? ago", re.I)
+CDX_PAGE_ROWS = 1000  # rows per CDX request; the resume key brings the rest
+MAX_CDX_ROWS = 200_000  # more than this for one URL is an error asking for a date range
 NEED_KEYS = ("the Internet Archive refused an anonymous save (HTTP {code}): set IA_ACCESS_KEY "
              "and IA_SECRET_KEY or put them in ~/.config/provenance/ia.ini (get them at "
              f"{KEYS_PAGE}) and run 'provenance retry'")
@@ -257,6 +270,9 @@ class WaybackClient:
         if not job_id:
             if answer.get("timestamp"):  # "the same snapshot had been made N minutes ago"
                 return self._archived(answer, url)
+            age = same_snapshot_age(str(answer.get("message") or ""))
+            if age is not None:
+                return self._recent_snapshot(url, *age)
             return Submission(UNKNOWN, retryable=True, error=(
                 "the Wayback Machine accepted the save but gave no job id"
                 + (f": {answer['message']}" if answer.get("message") else "")))
@@ -291,6 +307,28 @@ class WaybackClient:
                     f"Wayback Machine job {job_id} still pending when the "
                     f"{budget.seconds:g} s allowed for this page ran out"))
             self._sleep(self.poll_interval)
+
+    def _recent_snapshot(self, url: str, age: float, unit: float) -> Submission:
+        """SPN2's "The same snapshot had been made N minutes ago" without its timestamp (as
+        the real service answers): the snapshot is looked up in the CDX, the one made
+        closest to N ago; whether it is recent enough is the caller's window to judge."""
+        now = datetime.now(timezone.utc)
+        made = now - timedelta(seconds=age)
+        since = (made - timedelta(seconds=unit + 300)).strftime("%Y%m%d%H%M%S")
+        try:
+            rows = self.snapshots(url, since=since)
+        except WitnessError as exc:
+            return Submission(UNKNOWN, retryable=True, error=(
+                f"the Wayback Machine said it already had a snapshot, but it could not be "
+                f"looked up: {exc}"))
+        dated = [(row, when) for row in rows if (when := ts_to_datetime(row.timestamp))]
+        if not dated:
+            return Submission(UNKNOWN, retryable=True, error=(
+                f"the Wayback Machine said it had a snapshot made {describe_age(age)} ago, "
+                "but its index does not list it"))
+        row = min(dated, key=lambda pair: abs((pair[1] - made).total_seconds()))[0]
+        return Submission(ARCHIVED, url=f"{self.base}/web/{row.timestamp}/{row.original}",
+                          timestamp=row.timestamp, original=row.original)
 
     def _archived(self, answer: dict[str, Any], url: str, job_id: str | None = None
                   ) -> Submission:
@@ -332,14 +370,35 @@ class WaybackClient:
                       statuscode=int(status) if status.isdigit() else None,
                       digest=None, mimetype=None, length=None)
 
-    def snapshots(self, url: str, *, limit: int = 1000) -> list[CdxRow]:
-        """Every snapshot the CDX server lists for ``url`` (exact match), oldest first."""
-        params = {"url": url, "output": "json", "limit": str(limit),
-                  "fl": "timestamp,original,mimetype,statuscode,digest,length"}
-        with self._read(f"{self.base}/cdx/search/cdx", params) as response:
-            if response.status_code != 200:
-                raise WitnessError(f"Wayback Machine CDX answered HTTP {response.status_code}")
-            return parse_cdx_json(response.text, source="Wayback Machine CDX")
+    def snapshots(self, url: str, *, since: str | None = None, until: str | None = None,
+                  page_rows: int = CDX_PAGE_ROWS, max_rows: int = MAX_CDX_ROWS
+                  ) -> list[CdxRow]:
+        """Every snapshot the CDX server lists for ``url`` (exact match), oldest first.
+
+        Pages of ``page_rows`` are followed by their resume key to the end; more than
+        ``max_rows`` in all is an error (give ``since``/``until``, 4 to 14 digits), never
+        a silent cut. Rows the index repeats are collapsed. A blocked site raises
+        ExcludedByArchive."""
+        params = {"url": url, "limit": str(page_rows), "showResumeKey": "true",
+                  "resolveRevisits": "true"}
+        params.update({k: v for k, v in (("from", since), ("to", until)) if v})
+        rows: list[CdxRow] = []
+        keys: set[str] = set()
+        while True:
+            with self._read(f"{self.base}/cdx/search/cdx", params) as response:
+                if response.status_code != 200:
+                    raise _cdx_error(response, url)
+                page = parse_cdx_page(response.text, source="Wayback Machine CDX")
+            rows += page.rows
+            if len(rows) > max_rows:
+                raise WitnessError(f"the Wayback Machine lists more than {max_rows} snapshots "
+                                   f"of {url}: give a date range", retryable=False)
+            if not page.resume_key:
+                return collapse_duplicates(rows)
+            if page.resume_key in keys:
+                raise WitnessError(f"Wayback Machine CDX repeated its resume key for {url}")
+            keys.add(page.resume_key)
+            params["resumeKey"] = page.resume_key
 
     def raw_url(self, timestamp: str, url: str) -> str:
         return f"{self.base}/web/{timestamp}id_/{url}"
@@ -347,7 +406,37 @@ class WaybackClient:
     def raw(self, timestamp: str, url: str) -> RawCopy:
         return fetch_raw(self.session, self.raw_url(timestamp, url), timeout=self.timeout,
                          timestamp=timestamp,
-                         send=lambda req: self.read_throttle.send(req, what="Wayback raw copy"))
+                         send=lambda req: self.read_throttle.send(req, what="Wayback raw copy",
+                                                                 mementos=True))
+
+
+def same_snapshot_age(message: str) -> tuple[float, float] | None:
+    """``(seconds ago, the unit's seconds)`` from SPN2's "The same snapshot had been made
+    4 minutes ago" (or "less than a minute ago"); None for any other message."""
+    found = _SAME_SNAPSHOT.search(message)
+    if found is None:
+        return None
+    count, unit = found.group(1).lower(), found.group(2).lower()
+    size = _UNITS[unit]
+    return (0.0 if count.startswith("less") else float(count) * size), size
+
+
+def describe_age(seconds: float) -> str:
+    for unit in ("year", "day", "hour", "minute"):
+        if seconds >= _UNITS[unit]:
+            return f"{int(seconds // _UNITS[unit])} {unit}s"
+    return f"{int(seconds)} seconds"
+
+
+def _cdx_error(response: requests.Response, url: str) -> WitnessError:
+    """A CDX answer that is not a list: a blocked site (403 with a reason), or a failure."""
+    code = response.status_code
+    if code == 403:
+        reason = exclusion_reason(code, response.headers, response.content[:MAX_PAGE_SCAN])
+        return ExcludedByArchive(f"excluded by the archive: the Wayback Machine will not list "
+                                 f"{url} ({reason})", reason=reason)
+    return WitnessError(f"Wayback Machine CDX answered HTTP {code}",
+                        retryable=code >= 500 or code == 429)
 
 
 def _json(response: requests.Response, what: str) -> dict[str, Any]:

@@ -5,6 +5,8 @@ our store (a newsroom's pywb) that keeps its own copy of a page. ``--to`` names 
 
     ia              the Internet Archive's Wayback Machine (PROVENANCE_WAYBACK overrides its URL)
     pywb=BASE       a pywb collection in record mode, e.g. pywb=http://127.0.0.1:8080/news
+    memento=BASE    any Memento archive's TimeMaps (BASE + URL), read only, e.g.
+                    memento=https://archive.ph/timemap/link/ (archive.timemap)
     none            no witness
 
 :func:`submit` asks a witness to archive a URL and, once it answers, fetches the witness's
@@ -41,6 +43,7 @@ import requests
 from archive.cdx import CdxRow, ts_to_rfc3339
 from archive.deadline import BoundedSession, Deadline
 from archive.errors import ArchiveError, WitnessError
+from archive.fetch import Fetcher
 from archive.memento import (
     ARCHIVED,
     DEFAULT_MAX_RAW,
@@ -61,6 +64,8 @@ from archive.ratelimit import (
     RateLimiter,
     Throttle,
 )
+from archive.snapshot import SnapshotCopy, SnapshotRef, fetch_snapshot
+from archive.timemap import MementoClient, raw_memento_url
 from archive.wayback import Keys, WaybackClient, resolve_base
 from archive.window import WINDOW_ENV, BadWindow, SnapshotWindow, Timing, describe
 
@@ -84,12 +89,12 @@ class BadWitnessSpec(ArchiveError, ValueError):
 class WitnessSpec:
     """A parsed ``--to`` value."""
 
-    kind: str  # "ia" | "pywb" | "none"
+    kind: str  # "ia" | "pywb" | "memento" | "none"
     base: str | None = None
 
     @property
     def name(self) -> str:
-        return f"pywb={self.base}" if self.kind == "pywb" else self.kind
+        return f"{self.kind}={self.base}" if self.kind in ("pywb", "memento") else self.kind
 
     def __str__(self) -> str:
         return self.name
@@ -110,9 +115,17 @@ class WitnessSpec:
                 raise BadWitnessSpec(
                     f"--to {value}: name the collection too, e.g. pywb={base}/news")
             return cls("pywb", base)
+        if lowered.startswith("memento="):
+            base = value[8:].strip()
+            parts = urlsplit(base)
+            if parts.scheme not in ("http", "https") or not parts.hostname or parts.fragment:
+                raise BadWitnessSpec(f"--to {value}: memento needs a TimeMap URL prefix, e.g. "
+                                     "memento=https://archive.ph/timemap/link/")
+            return cls("memento", base)
         if lowered == "pywb":
             raise BadWitnessSpec("--to pywb needs a collection URL: pywb=http://HOST:PORT/COLL")
-        raise BadWitnessSpec(f"--to {value!r}: unknown witness (use ia, pywb=BASE or none)")
+        raise BadWitnessSpec(f"--to {value!r}: unknown witness "
+                             "(use ia, pywb=BASE, memento=BASE or none)")
 
 
 def parse_specs(values: Iterable[str] | None, *, default: str = "ia") -> list[WitnessSpec]:
@@ -222,13 +235,15 @@ class WitnessConfig:
 class Witness:
     """One witness client: submit URLs, list snapshots, fetch raw copies."""
 
-    def __init__(self, spec: WitnessSpec, client: WaybackClient | PywbClient, *,
+    def __init__(self, spec: WitnessSpec, client: WaybackClient | PywbClient | MementoClient, *,
                  window: SnapshotWindow | None = None,
-                 submit_deadline: float = WitnessConfig.submit_deadline) -> None:
+                 submit_deadline: float = WitnessConfig.submit_deadline,
+                 fetcher: Fetcher | None = None) -> None:
         self.spec = spec
         self.client = client
         self.window = window or SnapshotWindow()
         self.submit_deadline = submit_deadline
+        self.fetcher = fetcher or Fetcher(max_bytes=DEFAULT_MAX_RAW)
 
     @property
     def name(self) -> str:
@@ -296,9 +311,27 @@ class Witness:
         return self.client.snapshots(url)
 
     def snapshot_url(self, row: CdxRow) -> str:
+        if row.memento:
+            return row.memento
         if isinstance(self.client, WaybackClient):
             return f"{self.client.base}/web/{row.timestamp}/{row.original}"
         return f"{self.client.base}/{row.timestamp}/{row.original}"
+
+    def snapshot_ref(self, row: CdxRow) -> SnapshotRef:
+        """Which copy :meth:`fetch_snapshot` fetches for an index row."""
+        return SnapshotRef(archive=self.name, original=row.original, timestamp=row.timestamp,
+                           memento_url=self.snapshot_url(row),
+                           raw_url=(raw_memento_url(row.memento) if row.memento else
+                                    self.client.raw_url(row.timestamp, row.original)),
+                           cdx_digest=row.digest)
+
+    def fetch_snapshot(self, row: CdxRow) -> SnapshotCopy:
+        """The raw copy of ``row``, kept as evidence (:func:`archive.snapshot.fetch_snapshot`),
+        at this witness's read rate. Raises ExcludedByArchive, NotArchived, WitnessError."""
+        throttle = (self.client.read_throttle if isinstance(self.client, WaybackClient)
+                    else self.client.throttle)
+        return fetch_snapshot(self.snapshot_ref(row), fetcher=self.fetcher,
+                              limiter=throttle.limiter)
 
 
 def open_witness(spec: WitnessSpec, config: WitnessConfig | None = None,
@@ -313,7 +346,7 @@ def open_witness(spec: WitnessSpec, config: WitnessConfig | None = None,
         save_throttle = None
         if config.ia_save_interval is not None:
             save_throttle = Throttle(RateLimiter(config.ia_save_interval), config.backoff)
-        client: WaybackClient | PywbClient = WaybackClient(
+        client: WaybackClient | PywbClient | MementoClient = WaybackClient(
             resolve_base(None, env), session=session, keys=keys, timeout=config.timeout,
             save_throttle=save_throttle or _default_ia_throttle(keys, config.backoff),
             read_throttle=Throttle(RateLimiter(config.ia_read_interval), config.backoff),
@@ -324,9 +357,18 @@ def open_witness(spec: WitnessSpec, config: WitnessConfig | None = None,
             throttle=Throttle(RateLimiter(config.pywb_interval), config.backoff),
             confirm_deadline=config.pywb_confirm_deadline,
             confirm_interval=config.pywb_confirm_interval)
+    elif spec.kind == "memento" and spec.base:
+        client = MementoClient(spec.base, session=session, timeout=config.timeout,
+                               throttle=Throttle(RateLimiter(config.ia_read_interval),
+                                                 config.backoff))
     else:
         raise BadWitnessSpec(f"--to {spec.name}: nothing to send to")
-    return Witness(spec, client, window=config.window, submit_deadline=config.submit_deadline)
+    connect, read = config.timeout if isinstance(config.timeout, tuple) else (10.0,
+                                                                              config.timeout)
+    fetcher = Fetcher(connect_timeout=connect, read_timeout=read,
+                      total_timeout=config.total_timeout, max_bytes=config.max_body)
+    return Witness(spec, client, window=config.window, submit_deadline=config.submit_deadline,
+                   fetcher=fetcher)
 
 
 def _default_ia_throttle(keys: Keys | None, backoff: Backoff) -> Throttle:

@@ -50,6 +50,12 @@ class PywbServer:
     def base(self) -> str:
         return f"{self.url}/{self.coll}"
 
+    def add_warc(self, path: Path) -> None:
+        """``wb-manager add`` a WARC to the collection (copied into it and indexed)."""
+        env = dict(os.environ, PYTHONWARNINGS="ignore")
+        subprocess.run([*_command("wb-manager"), "add", self.coll, str(path)], cwd=self.root,
+                       env=env, check=True, capture_output=True, timeout=60)
+
     def __enter__(self) -> PywbServer:
         self.root.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ, PYTHONWARNINGS="ignore")

@@ -163,3 +163,37 @@ def test_capture_bundles_warc_text_and_hashes(web):
     assert "9 861 человек убитыми" in cap.text.text
     assert verify_warc(io.BytesIO(cap.warc)) == []
     assert read_response_payload(io.BytesIO(cap.warc)) == GZIP_BODY
+
+
+def test_our_warc_replays_in_pywb_as_the_page(pywb, tmp_path):
+    """``wb-manager add`` of a capture, then replay: pywb serves the page, not our JSON
+    metadata record (once indexed under the page's URL at the same second, and served)."""
+    import requests
+    from webfixtures import WebServer
+
+    with WebServer() as gone:  # the page's server stops: pywb can only replay our WARC
+        result = Fetcher().fetch(gone.url("/ru/utf8"))
+    path = tmp_path / "capture-replay.warc.gz"
+    path.write_bytes(_warc(result, metadata={"batch": "b1"}))
+    pywb.add_warc(path)
+    stamp = result.final.started_at.replace("-", "").replace(":", "").replace("T", "")[:14]
+    raw = requests.get(f"{pywb.base}/{stamp}id_/{result.final_url}", timeout=20)
+    assert raw.status_code == 200 and raw.content == RU_UTF8
+    assert raw.headers["Content-Type"].startswith("text/html")
+    framed = requests.get(f"{pywb.base}/{stamp}/{result.final_url}", timeout=20)
+    assert framed.status_code == 200 and f"{stamp}" in framed.text
+    page = requests.get(f"{pywb.base}/{stamp}mp_/{result.final_url}", timeout=20)  # in frame
+    assert page.status_code == 200 and "text/html" in page.headers["Content-Type"]
+    assert RU_UTF8.decode("utf-8")[-200:].strip()[:40] in page.text
+    assert '"final_url"' not in page.text and '"final_url"' not in raw.text
+
+
+def test_the_metadata_record_names_the_page_without_being_it(redirected):
+    data = _warc(redirected)
+    records = list(ArchiveIterator(io.BytesIO(data)))
+    (meta,) = [r for r in records if r.rec_type == "metadata"]
+    target = meta.rec_headers.get_header("WARC-Target-URI")
+    assert target.startswith("urn:provenance:metadata:") and target != redirected.final_url
+    final_id = [r for r in ArchiveIterator(io.BytesIO(data))
+                if r.rec_type == "response"][-1].rec_headers.get_header("WARC-Record-ID")
+    assert meta.rec_headers.get_header("WARC-Refers-To") == final_id

@@ -22,6 +22,18 @@ at that time too); ``same_snapshot`` makes ``POST /save`` answer SPN2's "The sam
 had been made N ago" with that snapshot's timestamp and no job; ``raw_memento_datetime``
 replaces the raw copy's ``Memento-Datetime`` header.
 
+Recorded answers: :meth:`replay` loads a cassette of real web.archive.org traffic (the JSON
+files in ``tests/realworld_wayback``, converted from edgi-govdata-archiving/wayback's VCR
+recordings); a request that matches a recorded one (same path; for CDX the same ``url``,
+``resumeKey``, ``from`` and ``to``) gets the recorded status, headers and body bytes, with
+``https://web.archive.org`` in its headers pointed at this server.
+
+CDX: ``output=json`` answers IA's JSON table; without it, IA's space-separated text. With
+``showResumeKey=true`` and ``limit=N`` a longer answer stops after N rows, then a blank line
+and a resume key (``resumeKey=`` continues), as web.archive.org does. ``cdx_duplicates``
+repeats every row that many times (the real CDX repeats rows). ``same_snapshot_timestamp``
+False makes the "same snapshot" answer carry no timestamp, as the real SPN2 answer does.
+
 Adversarial answers: :meth:`slow` makes every request under a path prefix ``drip`` (the whole
 answer, status line included, one byte every ``drip_interval`` seconds) or ``endless`` (a
 ``200`` whose body never stops).
@@ -41,7 +53,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from webfixtures import send
 
@@ -60,6 +73,35 @@ class Snap:
     @property
     def digest(self) -> str:
         return base64.b32encode(hashlib.sha1(self.body).digest()).decode()
+
+
+@dataclass
+class Recorded:
+    """One real interaction from a cassette."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    status: int
+    reason: str
+    headers: list[tuple[str, str]]
+    body: bytes
+    served: int = 0
+
+
+CDX_MATCH = ("url", "resumeKey", "from", "to")
+
+
+def load_cassette(path: str | Path) -> list[Recorded]:
+    data = json.loads(Path(path).read_text())
+    found = []
+    for item in data["interactions"]:
+        parts = urlsplit(item["uri"])
+        found.append(Recorded(item["method"], unquote(parts.path), parse_qs(parts.query),
+                              item["status"], item["reason"],
+                              [(k, v) for k, v in item["headers"]],
+                              base64.b64decode(item["body_base64"])))
+    return found
 
 
 @dataclass
@@ -87,6 +129,9 @@ class _State:
     tamper: bool = False
     snapshot_age: float = 0.0
     same_snapshot: bool = False
+    same_snapshot_timestamp: bool = True
+    cdx_duplicates: int = 1
+    recorded: list[Recorded] = field(default_factory=list)
     raw_memento_datetime: str | None = None
     drip_interval: float = 0.5
     slow_paths: dict[str, str] = field(default_factory=dict)
@@ -192,9 +237,12 @@ class _Handler(BaseHTTPRequestHandler):
             snap = self.server.capture(url)
             if snap is not None:
                 ago = describe_age(self.server.state.snapshot_age)
-                self._json(200, {"url": url, "timestamp": snap.timestamp, "message": (
+                answer = {"url": url, "message": (
                     f"The same snapshot had been made {ago} ago. You can make new capture "
-                    "of this URL after 45 minutes.")})
+                    "of this URL after 45 minutes.")}
+                if self.server.state.same_snapshot_timestamp:
+                    answer["timestamp"] = snap.timestamp
+                self._json(200, answer)
                 return
         job_id = "spn2-" + uuid.uuid4().hex
         with self.server.lock:
@@ -202,7 +250,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(200, {"url": url, "job_id": job_id})
 
     def do_GET(self) -> None:  # noqa: N802
-        if self._begin("GET"):
+        if self._begin("GET") or self._recorded():
             return
         parts = urlsplit(self.path)
         path, query = parts.path, parse_qs(parts.query)
@@ -213,7 +261,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif path == "/wayback/available":
             self._available((query.get("url") or [""])[0])
         elif path == "/cdx/search/cdx":
-            self._cdx((query.get("url") or [""])[0])
+            self._cdx(query)
         elif path.startswith("/web/"):
             self._replay(self.path[len("/web/"):])
         else:
@@ -276,14 +324,59 @@ class _Handler(BaseHTTPRequestHandler):
                                    "url": f"{base}/web/{snap.timestamp}/{url}"}}
         self._json(200, {"url": url, "archived_snapshots": closest})
 
-    def _cdx(self, url: str) -> None:
-        rows: list[list[str]] = [["urlkey", "timestamp", "original", "mimetype", "statuscode",
-                                  "digest", "length"]]
+    def _recorded(self) -> bool:
+        """Answer with a recorded real interaction when one matches (True if answered)."""
+        parts = urlsplit(self.path)
+        path, query = unquote(parts.path), parse_qs(parts.query)
+        with self.server.lock:
+            matches = [r for r in self.server.state.recorded if r.path == path and all(
+                r.query.get(key) == query.get(key) for key in CDX_MATCH)]
+            if not matches:
+                return False
+            chosen = next((r for r in matches if r.served == 0), matches[-1])
+            chosen.served += 1
+        base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.send_response(chosen.status, chosen.reason)
+        for key, value in chosen.headers:
+            if key.lower() in ("transfer-encoding", "content-length", "connection"):
+                continue
+            self.send_header(key, value.replace("https://web.archive.org", base))
+        self.send_header("Content-Length", str(len(chosen.body)))
+        self.end_headers()
+        self.wfile.write(chosen.body)
+        return True
+
+    def _cdx(self, query: dict[str, list[str]]) -> None:
+        url = (query.get("url") or [""])[0]
+        since, until = (query.get("from") or [""])[0], (query.get("to") or [""])[0]
+        rows: list[list[str]] = []
         for snap in self.server.snaps(url):
-            rows.append(["127,0,0,1)/", snap.timestamp, snap.url,
-                         snap.content_type.split(";")[0], str(snap.status), snap.digest,
-                         str(len(snap.body))])
-        self._json(200, rows if len(rows) > 1 else [])
+            if (since and snap.timestamp < since.ljust(14, "0")) or (
+                    until and snap.timestamp > until.ljust(14, "9")):
+                continue
+            row = ["127,0,0,1)/", snap.timestamp, snap.url, snap.content_type.split(";")[0],
+                   str(snap.status), snap.digest, str(len(snap.body))]
+            rows += [row] * self.server.state.cdx_duplicates
+        key = (query.get("resumeKey") or ["0"])[0]
+        if not key.isdigit():
+            self._send(400, b"bad resumeKey", content_type="text/plain")
+            return
+        start = int(key)
+        limit = int((query.get("limit") or ["0"])[0]) or len(rows)
+        page, rest = rows[start:start + limit], rows[start + limit:]
+        resume = str(start + limit) if rest and query.get("showResumeKey") == ["true"] else None
+        if query.get("output") == ["json"]:
+            header = ["urlkey", "timestamp", "original", "mimetype", "statuscode", "digest",
+                      "length"]
+            table: list[list[str]] = [header, *page] if page else []
+            if resume:
+                table += [[], [resume]]
+            self._json(200, table)
+            return
+        text = "".join(" ".join(row) + "\n" for row in page)
+        if resume:
+            text += f"\n{resume}\n"
+        self._send(200, text.encode(), content_type="text/plain;charset=UTF-8")
 
     def _replay(self, rest: str) -> None:
         stamp, _, url = rest.partition("/")
@@ -383,6 +476,11 @@ class WaybackServer:
         with self._server.lock:
             queue = self.state.failures.setdefault(path, deque())
             queue.extend([(status, headers)] * times)
+
+    def replay(self, cassette: str | Path) -> None:
+        """Serve the real interactions recorded in ``cassette`` (see the module docstring)."""
+        with self._server.lock:
+            self.state.recorded.extend(load_cassette(cassette))
 
     def slow(self, prefix: str, mode: str) -> None:
         """Every request under ``prefix`` answers ``drip`` or ``endless`` (see the module)."""
