@@ -139,12 +139,15 @@ def _register_verify(commands: Any) -> argparse.ArgumentParser:
 def _cmd_verify(args: argparse.Namespace, out: Output) -> int:
     from provenance.cli import EXIT_NEGATIVE, EXIT_OK, _open_store, _witness_specs
     from provenance.match import tokenize
+    from provenance.ocr import claim_lang
 
     lang, tsas = _check_inputs([args.image], args.lang, args.tsa)
     check_targets(args, args.annotate, args.report, inputs=[args.image])
     url = _against_url(args)
     if args.text is not None and not tokenize(args.text):
         raise UsageError("the claim has no words or figures to look for")
+    if args.text is not None and lang == "auto":
+        lang = claim_lang(args.text)  # the claim's scripts tell the languages: one pass
     if args.to is not None and url is None:
         raise UsageError("--to applies only to --against URL (when a capture is made)")
     specs = _witness_specs(args.to) if url is not None else []

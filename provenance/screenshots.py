@@ -34,7 +34,7 @@ from provenance.store import Store
 
 OCR_KIND = "ocr"
 VERIFICATION_KIND = "verification"
-OCR_PIPELINE = "provenance-ocr/1"
+OCR_PIPELINE = "provenance-ocr/2"  # 2: auto keeps eng for Latin words (names)
 """Bump when preprocessing or reading order changes what an image reads as: old cache
 entries then stay in the ledger as history but are no longer reused."""
 
