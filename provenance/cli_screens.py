@@ -139,15 +139,12 @@ def _register_verify(commands: Any) -> argparse.ArgumentParser:
 def _cmd_verify(args: argparse.Namespace, out: Output) -> int:
     from provenance.cli import EXIT_NEGATIVE, EXIT_OK, _open_store, _witness_specs
     from provenance.match import tokenize
-    from provenance.ocr import claim_lang
 
     lang, tsas = _check_inputs([args.image], args.lang, args.tsa)
     check_targets(args, args.annotate, args.report, inputs=[args.image])
     url = _against_url(args)
     if args.text is not None and not tokenize(args.text):
         raise UsageError("the claim has no words or figures to look for")
-    if args.text is not None and lang == "auto":
-        lang = claim_lang(args.text)  # the claim's scripts tell the languages: one pass
     if args.to is not None and url is None:
         raise UsageError("--to applies only to --against URL (when a capture is made)")
     specs = _witness_specs(args.to) if url is not None else []
@@ -190,10 +187,14 @@ def _verify_in_store(store: Store, ledger: Ledger, args: argparse.Namespace, lan
     """OCR (or the cache), the capture to compare with, the verdict and its record.
     Returns ``(verification, ocr, ocr record, new records to stamp)``."""
     from provenance.match import verify_against_text, verify_text
-    from provenance.screenshots import ocr_cached, record_verification
+    from provenance.screenshots import ocr_cached, ocr_for_claim, record_verification
 
-    ocr, ocr_record, cached = ocr_cached(store, ledger, args.image, lang,
-                                         tesseract=_tesseract())
+    if args.text is not None:  # the claim's scripts tell the languages: one pass
+        ocr, ocr_record, cached = ocr_for_claim(store, ledger, args.image, args.text, lang,
+                                                tesseract=_tesseract())
+    else:
+        ocr, ocr_record, cached = ocr_cached(store, ledger, args.image, lang,
+                                             tesseract=_tesseract())
     new = [] if cached else [ocr_record]
     if url is not None:
         capture, made = _capture_url(store, ledger, url, specs, args.timeout, out)

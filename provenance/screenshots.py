@@ -29,7 +29,7 @@ from provenance.errors import ImageError, ProvenanceError, StoreError
 from provenance.hashing import sha256_bytes, sha256_file
 from provenance.ledger import Ledger, Record
 from provenance.match import Verification
-from provenance.ocr import OcrResult, ocr_image, ocr_many, parse_lang
+from provenance.ocr import OcrResult, claim_lang, ocr_image, ocr_many, parse_lang
 from provenance.store import Store
 
 OCR_KIND = "ocr"
@@ -108,6 +108,22 @@ def ocr_cached(store: Store, ledger: Ledger, path: str | os.PathLike[str],
         return result, record, True
     result = ocr_image(name, lang, tesseract=tesseract)
     return result, _record_ocr(store, ledger, name, lang, result), False
+
+
+def ocr_for_claim(store: Store, ledger: Ledger, path: str | os.PathLike[str], claim: str,
+                  lang: str = "auto", *, tesseract: str = "tesseract"
+                  ) -> tuple[OcrResult, Record, bool]:
+    """:func:`ocr_cached` for ``verify --text``: with ``auto``, a cached ``auto`` reading
+    is used if there is one, else the image is read once in the claim's languages
+    (:func:`provenance.ocr.claim_lang`), cached under them."""
+    if parse_lang(lang) == "auto":
+        hit = find_cached(store, ledger, _image_hash(os.fspath(path)), "auto")
+        if hit is not None:
+            result, record = hit
+            result.image = os.fspath(path)
+            return result, record, True
+        lang = claim_lang(claim)
+    return ocr_cached(store, ledger, path, lang, tesseract=tesseract)
 
 
 def ocr_many_cached(
