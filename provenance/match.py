@@ -218,6 +218,7 @@ class WordCheck:
     status: WordStatus
     boxes: list[list[int]] = field(default_factory=list)
     found_indices: tuple[int, ...] = field(default=(), repr=False)   # passage tokens
+    claim_indices: tuple[int, ...] = field(default=(), repr=False)   # claim tokens
 
     def to_json(self) -> dict[str, Any]:
         return {"claim_text": self.claim_text, "found_as": self.found_as,
@@ -476,9 +477,11 @@ def _word_checks(claim: list[Token], passage: list[Token], ops: Any,
             if shown:
                 used.update(shown)
                 checks.append(WordCheck(text, " ".join(passage[pj].raw for pj in shown),
-                                        WordStatus.DIFFERS, found_indices=tuple(shown)))
+                                        WordStatus.DIFFERS, found_indices=tuple(shown),
+                                        claim_indices=tuple(lost)))
             else:
-                checks.append(WordCheck(text, None, WordStatus.MISSING))
+                checks.append(WordCheck(text, None, WordStatus.MISSING,
+                                        claim_indices=tuple(lost)))
         if not (leading or trailing):
             for pj in free:
                 if pj not in used and passage[pj].norm in NEGATIONS:
@@ -576,6 +579,17 @@ def verify_text(ocr: OcrResult, claim: str) -> Verification:
                         figures, reasons, ocr.image, ocr.sha256, boxes, words=word_checks)
 
 
+def _sure_words(ocr: OcrResult, tokens: list[Token], checks: list[WordCheck]
+                ) -> list[WordCheck]:
+    """Against a page the "claim" is the screenshot's own reading: a word Tesseract read
+    with low confidence (an icon, a smudge) is not held against it; a negation the page
+    has and the screenshot lacks always is."""
+    def sure(check: WordCheck) -> bool:
+        confs = [ocr.words[w].conf for ci in check.claim_indices for w in tokens[ci].words]
+        return not confs or min(confs) >= LOW_CONFIDENCE
+    return [c for c in checks if c.status is WordStatus.ADDED or sure(c)]
+
+
 MIN_PARAGRAPH_WORDS = 4
 """Screenshot paragraphs with fewer words are UI chrome ("Reply  Repost"), not evidence."""
 # A missing screenshot paragraph with figures turns match into mismatch only when it is a
@@ -601,6 +615,7 @@ def verify_against_text(ocr: OcrResult, page_text: str) -> Verification:
     shown: list[str] = []
     found: list[str] = []
     figures: list[FigureCheck] = []
+    words: list[WordCheck] = []
     reasons: list[str] = []
     boxes: list[list[int]] = []
     scores: list[float] = []
@@ -618,6 +633,8 @@ def verify_against_text(ocr: OcrResult, page_text: str) -> Verification:
             skipped += 1
             continue
         alignment = _align(tokens, hay, text)
+        if alignment is not None:
+            alignment.words = _sure_words(ocr, tokens, alignment.words)
         part, part_reasons = _decide(alignment, "page")
         if alignment is None or part == "absent":
             reasons.append(f"not on the page: {text[:80]!r}")
@@ -628,11 +645,14 @@ def verify_against_text(ocr: OcrResult, page_text: str) -> Verification:
         scores.append(alignment.score)
         shown.append(text)
         found.append(alignment.found_text)
+        for word in alignment.words:  # the red box goes on the screenshot's word
+            word.boxes = _word_boxes(ocr, [tokens[ci] for ci in word.claim_indices])
+            words.append(word)
         for check in alignment.figures:
             # Here the "claim" is the screenshot: its figures, with the page's writing.
             if check.status != "found":
-                words = tokens[check.claim_index].words
-                check.boxes = [list(ocr.words[w].box) for w in words]
+                owners = tokens[check.claim_index].words
+                check.boxes = [list(ocr.words[w].box) for w in owners]
             figures.append(check)
         boxes.extend(list(ocr.words[i].box) for i in word_indices)
         reasons.extend(r for r in part_reasons[1:] if not r.startswith("all "))
@@ -653,4 +673,4 @@ def verify_against_text(ocr: OcrResult, page_text: str) -> Verification:
     score = round(sum(scores) / len(scores), 3) if scores else 0.0
     return Verification(verdict, score, "\n".join(shown), "\n".join(found), figures, reasons,
                         ocr.image, ocr.sha256, boxes if verdict != "absent" else [],
-                        against="page")
+                        against="page", words=words if verdict != "absent" else [])

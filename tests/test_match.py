@@ -300,3 +300,25 @@ def test_one_other_letter_in_a_short_word_is_another_word():
     result = verify_text(ocr_of("The car was red when 12 people saw it"),
                          "The car was tan when 12 people saw it")
     assert result.verdict == "mismatch"
+
+
+def test_against_a_page_a_swapped_name_in_the_screenshot_is_a_mismatch_boxed_red():
+    page = ("Афиша\n\nГруппа Panic! At The Disco выступит в Москве 14 июля в красных "
+            "костюмах, а концерт в Казани не состоится.")
+    assert verify_against_text(concert(CONCERT), page).verdict == "match"
+    shot = concert("Panic! At The Coldplay выступит в Москве 14 июля в красных костюмах")
+    result = verify_against_text(shot, page)
+    assert result.verdict == "mismatch"
+    assert [(w.claim_text, w.found_as) for w in result.words] == [("Coldplay", "Disco")]
+    assert result.differing_boxes == [w.box for w in shot.words if w.text == "Coldplay"]
+
+
+def test_against_a_page_a_word_read_with_low_confidence_is_not_held_against_it():
+    page = ("Группа Panic! At The Disco выступит в Москве 14 июля в красных костюмах, а "
+            "концерт в Казани не состоится.")
+    shot = concert("Panic! At The Coldplay выступит в Москве 14 июля в красных костюмах")
+    assert verify_against_text(shot, page).verdict == "mismatch"   # 'Disco' is on the page
+    for word in shot.words:
+        if word.text == "Coldplay":
+            word.conf = 20.0   # an icon or a smudge, as Tesseract reads it
+    assert verify_against_text(shot, page).verdict == "match"
