@@ -114,7 +114,8 @@ def _register_verify(commands: Any) -> argparse.ArgumentParser:
         "verify", help="does a screenshot show the claimed text? match / mismatch / absent",
         description="Find the screenshot's passage that corresponds to the claim (or to a "
         "captured page) and compare every figure exactly: 9 861 = 9,861 = 9861, but 9881 is "
-        "never 9861. Exit 0 for match, 1 for mismatch or absent, 2 if it could not check. "
+        "never 9861; and every word: another name, place, colour or negation is a mismatch. "
+        "Exit 0 for match, 1 for mismatch or absent, 2 if it could not check. "
         "Every verification is a ledger record with the image's hash.")
     sub.add_argument("image", metavar="IMAGE", help="the screenshot")
     what = sub.add_mutually_exclusive_group(required=True)
@@ -124,7 +125,7 @@ def _register_verify(commands: Any) -> argparse.ArgumentParser:
                       "its latest capture, captured now if there is none")
     sub.add_argument("--annotate", metavar="OUT.png",
                      help="write the screenshot with the passage boxed green and each "
-                     "differing figure red")
+                     "differing figure or word red")
     sub.add_argument("--report", metavar="OUT.html",
                      help="write a self-contained HTML report (image embedded, opens offline)")
     force_option(sub)
