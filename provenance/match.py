@@ -18,8 +18,9 @@ Two questions are answered separately, because they fail differently:
    не, ни, нет, ні, not, no, never...) must be found at its place as that word, or as a
    reading OCR explains: look-alike glyphs (``и``/``н``, ``rn``/``m``, ``l``/``i``...) and at
    most one other letter per six (:func:`ocr_explains`). A claim word the screenshot shows
-   as another word, or does not show at all, makes a ``mismatch``; so does a negation the
-   screenshot has inside (or just before) the claimed passage and the claim does not.
+   as another word, or does not show at all, makes a ``mismatch``; so does a word the
+   screenshot has inside the claimed passage and the claim does not ("killed or captured"
+   for "killed"), and a negation just before it ("не потеряли" quoted as "потеряли").
    Words of one or two letters (и, в, of, at) are not checked: OCR drops and garbles them.
 
 Verdicts (CONTRACT.md): ``match`` passage present, every claimed figure found exactly and
@@ -484,7 +485,7 @@ def _word_checks(claim: list[Token], passage: list[Token], ops: Any,
                                         claim_indices=tuple(lost)))
         if not (leading or trailing):
             for pj in free:
-                if pj not in used and passage[pj].norm in NEGATIONS:
+                if pj not in used and is_content(passage[pj]):  # "killed or captured"
                     checks.append(WordCheck("", passage[pj].raw, WordStatus.ADDED,
                                             found_indices=(pj,)))
     first = min(used, default=None)
@@ -587,7 +588,13 @@ def _sure_words(ocr: OcrResult, tokens: list[Token], checks: list[WordCheck]
     def sure(check: WordCheck) -> bool:
         confs = [ocr.words[w].conf for ci in check.claim_indices for w in tokens[ci].words]
         return not confs or min(confs) >= LOW_CONFIDENCE
-    return [c for c in checks if c.status is WordStatus.ADDED or sure(c)]
+    def negation(check: WordCheck) -> bool:
+        return fold(check.found_as or "") in NEGATIONS
+
+    # A page may hold words inside a paragraph that a screenshot of it leaves out (a link
+    # text, an inline caption): only an added negation counts against the screenshot.
+    return [c for c in checks
+            if (negation(c) if c.status is WordStatus.ADDED else sure(c))]
 
 
 MIN_PARAGRAPH_WORDS = 4

@@ -322,3 +322,26 @@ def test_against_a_page_a_word_read_with_low_confidence_is_not_held_against_it()
         if word.text == "Coldplay":
             word.conf = 20.0   # an icon or a smudge, as Tesseract reads it
     assert verify_against_text(shot, page).verdict == "match"
+
+
+def test_a_word_added_inside_the_passage_is_a_mismatch():
+    claim = "1,351 soldiers had been killed and 3,825 wounded"
+    shot = ocr_of("The ministry said 1,351 soldiers had been killed or captured and 3,825 "
+                  "wounded.")
+    result = verify_text(shot, claim)
+    assert result.verdict == "mismatch"
+    assert [(w.found_as, w.status.value) for w in result.words] == [("captured", "added")]
+    assert "the screenshot has 'captured' in the passage, which the claim does not" in \
+        result.reasons
+    # Context before and after the quoted passage is not "added".
+    assert verify_text(ocr_of("The ministry said 1,351 soldiers had been killed and 3,825 "
+                              "wounded since the start"), claim).verdict == "match"
+
+
+def test_against_a_page_only_an_added_negation_counts():
+    page = ("Группа Panic! At The Disco выступит в Москве 14 июля в красных костюмах, а "
+            "концерт в Казани не состоится.")
+    linked = page.replace("в Москве", "в Москве (подробнее) ")
+    assert verify_against_text(concert(CONCERT), linked).verdict == "match"
+    negated = page.replace("выступит", "не выступит")
+    assert verify_against_text(concert(CONCERT), negated).verdict == "mismatch"
