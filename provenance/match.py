@@ -135,9 +135,15 @@ def ocr_explains(claimed: str, shown: str) -> bool:
     return ocr_cost(claimed, shown) <= budget
 
 
+def is_negation(norm: str) -> bool:
+    """A negation, or what OCR may have made of one (``не`` read as ``ие``)."""
+    return norm in NEGATIONS or any(ocr_explains(n, norm) for n in NEGATIONS
+                                    if abs(len(n) - len(norm)) <= 1)
+
+
 def is_content(token: Token) -> bool:
     return token.value is None and (len(token.norm) >= MIN_CONTENT_LETTERS
-                                    or token.norm in NEGATIONS)
+                                    or is_negation(token.norm))
 
 
 @dataclass(frozen=True)
@@ -489,7 +495,7 @@ def _word_checks(claim: list[Token], passage: list[Token], ops: Any,
                     checks.append(WordCheck("", passage[pj].raw, WordStatus.ADDED,
                                             found_indices=(pj,)))
     first = min(used, default=None)
-    if first is not None and first > 0 and passage[first - 1].norm in NEGATIONS:
+    if first is not None and first > 0 and is_negation(passage[first - 1].norm):
         # "не потеряли" quoted as "потеряли": the negation sits just before the claim.
         checks.append(WordCheck(passage[first].raw, passage[first - 1].raw, WordStatus.ADDED,
                                 found_indices=(first - 1,)))
@@ -589,7 +595,7 @@ def _sure_words(ocr: OcrResult, tokens: list[Token], checks: list[WordCheck]
         confs = [ocr.words[w].conf for ci in check.claim_indices for w in tokens[ci].words]
         return not confs or min(confs) >= LOW_CONFIDENCE
     def negation(check: WordCheck) -> bool:
-        return fold(check.found_as or "") in NEGATIONS
+        return is_negation(fold(check.found_as or ""))
 
     # A page may hold words inside a paragraph that a screenshot of it leaves out (a link
     # text, an inline caption): only an added negation counts against the screenshot.

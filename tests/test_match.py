@@ -345,3 +345,9 @@ def test_against_a_page_only_an_added_negation_counts():
     assert verify_against_text(concert(CONCERT), linked).verdict == "match"
     negated = page.replace("выступит", "не выступит")
     assert verify_against_text(concert(CONCERT), negated).verdict == "mismatch"
+
+
+@pytest.mark.parametrize("negation", ["не", "ие", "нe"])   # as OCR may read an added "не"
+def test_an_added_negation_is_a_mismatch_however_ocr_read_it(negation):
+    shot = concert(f"Panic! At The Disco {negation} выступит в Москве 14 июля в красных костюмах")
+    assert verify_text(shot, CONCERT).verdict == "mismatch"
