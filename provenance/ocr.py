@@ -360,14 +360,13 @@ def ocr_image(path: str | os.PathLike[str], lang: str = "auto", *,
         except Exception:  # noqa: BLE001 - already decoded once; this is only a hint
             coarse = False
     prepared = prepare(loaded.image, coarse_jpeg=coarse)
-    picture = prepared.image
 
     notes = list(loaded.notes)
     if lang == "auto":
-        raw = _parse_tsv(_run_tesseract(picture, AUTO_FIRST_PASS, tesseract, name))
+        raw = _parse_tsv(_run_tesseract(prepared.image, AUTO_FIRST_PASS, tesseract, name))
         used = choose_lang(raw)
         if used != AUTO_FIRST_PASS and raw:
-            raw = _parse_tsv(_run_tesseract(picture, used, tesseract, name))
+            raw = _parse_tsv(_run_tesseract(prepared.image, used, tesseract, name))
             notes.append(f"language auto: read with {AUTO_FIRST_PASS}, then {used} "
                          f"chosen from the letters found")
         else:
@@ -375,7 +374,7 @@ def ocr_image(path: str | os.PathLike[str], lang: str = "auto", *,
             notes.append(f"language auto: read with {AUTO_FIRST_PASS}")
     else:
         used = lang
-        raw = _parse_tsv(_run_tesseract(picture, lang, tesseract, name))
+        raw = _parse_tsv(_run_tesseract(prepared.image, lang, tesseract, name))
 
     words = [Word(rw.text, rw.conf, prepared.geometry.to_original(rw.box), rw.block, rw.par,
                   rw.line) for rw in raw]
