@@ -1,16 +1,17 @@
 """Screenshot verification over the evaluation set: ours vs bare Tesseract + substring.
 
-Ours: ``ocr_many`` (preprocessing, language choice, one process per core) then
-``verify_text`` for every image. Baseline: what one would write without this tool, one
-``tesseract IMAGE stdout -l rus+ukr+eng`` subprocess per image in its default environment,
-then "the claim is a substring of the text (whitespace and case normalised)". The baseline
-can only say match or absent, so a forged screenshot counts as correct for it only if it is
-called mismatch, which it never is: that is the point of comparing figures.
+Ours: what ``verify --text`` does for every image: ``ocr_many`` (preprocessing, languages
+from the claim's letters, one process per core) then ``verify_text``. Baseline: what one
+would write without this tool, one ``tesseract IMAGE stdout -l rus+ukr+eng`` subprocess per
+image, then "the claim is a substring of the text (whitespace and case normalised)". The
+baseline can only say match or absent, so a forged or swapped screenshot counts as correct
+for it only if it is called mismatch, which it never is: that is the point of comparing
+figures and words.
 
-Both are measured in the same run on the same images. Goals (issue 4): more accurate, and
-at most 0.6x the baseline's wall time on a 2-core machine (ratio = baseline/ours >= 1.67).
-A second baseline row runs Tesseract with ``OMP_THREAD_LIMIT=1`` (sequential): it shows how
-much of the gain is only Tesseract's OpenMP threads fighting on two cores.
+Both are measured in the same run on the same images. Goals: more accurate; at most 0.6x
+the time of the baseline run one image at a time in its default environment (ratio >=
+1.67); and at most 0.7x the time of the strongest plain baseline, Tesseract with
+``OMP_THREAD_LIMIT=1`` run one process per core (ratio >= 1.43, issue 12).
 
 ``python -m benchmarks.ocr_verify [--quick]`` prints the rows.
 """
@@ -22,16 +23,18 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from benchmarks.common import row
 from provenance.screens.match import verify_text
-from provenance.screens.ocr import ocr_many
+from provenance.screens.ocr import claim_lang, ocr_many
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "tests"))
 from evalset import Sample, generate  # noqa: E402
 
 QUICK_VARIANTS = ("clean", "dark", "columns")
+REPEATS = 2
 
 
 def _naive(path: str, claim: str, env: dict[str, str] | None) -> str:
@@ -41,18 +44,22 @@ def _naive(path: str, claim: str, env: dict[str, str] | None) -> str:
     return "match" if " ".join(claim.split()).lower() in text else "absent"
 
 
-def _baseline(samples: list[Sample], env: dict[str, str] | None) -> tuple[float, list[str]]:
+def _baseline(samples: list[Sample], env: dict[str, str] | None,
+              jobs: int = 1) -> tuple[float, list[str]]:
     start = time.perf_counter()
-    verdicts = [_naive(s.path, s.claim, env) for s in samples]
+    with ThreadPoolExecutor(max_workers=jobs) as pool:  # threads only wait on processes
+        verdicts = list(pool.map(lambda s: _naive(s.path, s.claim, env), samples))
     return time.perf_counter() - start, verdicts
 
 
 def _ours(samples: list[Sample]) -> tuple[float, list[str]]:
+    """Each screenshot is verified as soon as its reading arrives (in order), while the
+    pool reads the next ones."""
     start = time.perf_counter()
-    results = dict(ocr_many([s.path for s in samples], "auto", jobs=2))
+    readings = ocr_many([s.path for s in samples], jobs=os.cpu_count(),
+                        langs=[claim_lang(s.claim) for s in samples])
     verdicts = []
-    for s in samples:
-        result = results[s.path]
+    for s, (_, result) in zip(samples, readings, strict=True):
         verdicts.append(verify_text(result, s.claim).verdict
                         if not isinstance(result, Exception) else "error")
     return time.perf_counter() - start, verdicts
@@ -67,28 +74,43 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
         samples = generate(folder, full=not quick)
         if quick:
             samples = [s for s in samples if s.variant in QUICK_VARIANTS]
-        ours_time, ours = _ours(samples)
-        base_time, base = _baseline(samples, None)
+        # Ours and the per-core baseline alternate, REPEATS times each, and the fastest run
+        # of each counts (as benchmarks.common.best_of): on a shared machine the load
+        # drifts over minutes, and the least disturbed run is the one to compare.
         single_env = dict(os.environ, OMP_THREAD_LIMIT="1")
-        single_time, _ = _baseline(samples, single_env)
+        ours_times, per_core_times = [], []
+        for _ in range(REPEATS):
+            per_core_times.append(_baseline(samples, single_env, jobs=os.cpu_count() or 1)[0])
+            took, ours = _ours(samples)
+            ours_times.append(took)
+        ours_time, per_core_time = min(ours_times), min(per_core_times)
+        base_time, base = _baseline(samples, None)
     n = len(samples)
-    forged_match = sum(1 for s, v in zip(samples, ours, strict=True)
-                       if s.kind == "forged" and v == "match")
-    base_forged_match = sum(1 for s, v in zip(samples, base, strict=True)
-                            if s.kind == "forged" and v == "match")
+
+    def false_matches(verdicts: list[str], kind: str) -> int:
+        return sum(1 for s, v in zip(samples, verdicts, strict=True)
+                   if s.kind == kind and v == "match")
+
     time_row = row(f"verify {n} screenshots (wall time)", ours_time, base_time, "s",
                    "ratio >= 1.67")
     time_row["ok"] = time_row["ratio"] >= 1.67
-    single_row = row(f"verify {n} screenshots vs OMP_THREAD_LIMIT=1 tesseract", ours_time,
-                     single_time, "s", "ratio >= 1.0")
-    single_row["ok"] = single_row["ratio"] >= 1.0
+    per_core_row = row(f"verify {n} vs OMP_THREAD_LIMIT=1 tesseract per core", ours_time,
+                       per_core_time, "s", "ratio >= 1.43")
+    per_core_row["ok"] = per_core_row["ratio"] >= 1 / 0.7
     ours_acc, base_acc = _accuracy(samples, ours), _accuracy(samples, base)
     acc_row = row(f"verdict accuracy on {n} screenshots", ours_acc, base_acc, "frac",
                   "ours > baseline", higher_is_better=True, ok=ours_acc > base_acc)
-    forged_row = row("forged screenshots called match", forged_match, base_forged_match,
-                     "count", "ours == 0", ok=forged_match == 0)
-    return [time_row, single_row, acc_row, forged_row]
-
+    rows = [time_row, per_core_row, acc_row]
+    for kind in ("forged", "swapped"):
+        ours_false = false_matches(ours, kind)
+        rows.append(row(f"{kind} screenshots called match", ours_false,
+                        false_matches(base, kind), "count", "ours == 0", ok=ours_false == 0))
+    genuine = sum(1 for s in samples if s.kind == "genuine")
+    ours_genuine = sum(1 for s, v in zip(samples, ours, strict=True)
+                       if s.kind == "genuine" and v == "match")
+    rows.append(row("genuine screenshots called match", ours_genuine, genuine, "count",
+                    "all", higher_is_better=True, ok=ours_genuine == genuine))
+    return rows
 
 if __name__ == "__main__":
     for line in run(quick="--quick" in sys.argv):

@@ -6,11 +6,17 @@ real screenshots are: JPEG at quality 10-50, downscaled to a third, dark-mode so
 with UI chrome, white-on-colour banner, rotated 2-3 degrees, blurred, low contrast, two
 columns.
 
-Each passage is drawn three ways, each with the label ``verify`` must give for its claim:
+Each passage is drawn four ways, each with the label ``verify`` must give for its claim:
 
 * ``genuine``   the passage as published                 -> ``match``
 * ``forged``    one digit of one claimed figure changed   -> ``mismatch`` (never ``match``)
+* ``swapped``   one word of the claim swapped: a name, a place, a colour, another word,
+                a negation added or removed               -> ``mismatch`` (never ``match``)
 * ``unrelated`` a different text of the same language     -> ``absent``
+
+The swaps cycle through a passage's list, one per damage class, so every language and every
+damage class has swapped words, and the figures of a swapped screenshot are all genuine:
+only the words tell it apart.
 
 ``generate(folder, full=False)`` writes the images and returns :class:`Sample` rows; the
 reduced set keeps the test suite fast, the full set is for ``benchmarks/ocr_verify.py``.
@@ -41,6 +47,8 @@ class Passage:
     claim: str         # what someone says the screenshot shows
     context: str       # a second paragraph drawn under the body
     unrelated: str     # a text that does not contain the claim
+    swaps: tuple[tuple[str, str, str], ...] = ()
+    """(what, old, new): ``old`` (inside the claim) is drawn as ``new`` in a swapped image."""
 
 
 PASSAGES = [
@@ -53,64 +61,94 @@ PASSAGES = [
         "Позднее публикация была удалена с сайта, редакция заявила о взломе.",
         "Синоптики обещают в выходные теплую погоду: днем до плюс восемнадцати градусов, "
         "ночью заморозки до минус двух. Дожди ожидаются только в понедельник.",
+        (("negation added", "потеряли", "не потеряли"), ("word", "убитыми", "пленными"),
+         ("word", "ранеными", "пропавшими")),
     ),
     Passage(
         "moscow", "rus",
         "Коронавирус в Москве",
         "За сутки в столице выявили 2 417 новых случаев заражения, госпитализированы "
         "388 человек, в том числе 45 детей. Выздоровели 3 120 пациентов.",
-        "выявили 2 417 новых случаев заражения, госпитализированы 388 человек",
+        "в столице выявили 2 417 новых случаев заражения, госпитализированы 388 человек",
         "Оперативный штаб напоминает о необходимости вакцинации.",
         "Библиотеки города продлевают часы работы: читальные залы будут открыты "
         "до позднего вечера, а выдача книг станет возможной и по воскресеньям.",
+        (("place", "столице", "Подмосковье"),
+         ("negation added", "госпитализированы", "не госпитализированы"),
+         ("word", "заражения", "выздоровления")),
     ),
     Passage(
         "ppo", "ukr",
         "Повітряні сили: нічна атака",
         "Уночі сили протиповітряної оборони знищили 27 крилатих ракет і 14 ударних дронів. "
         "Їхні уламки впали на Київщині, є пошкодження будинків.",
-        "знищили 27 крилатих ракет і 14 ударних дронів",
+        "знищили 27 крилатих ракет і 14 ударних дронів. Їхні уламки впали на Київщині",
         "Євген Ігнат закликав українців не ігнорувати сигнали тривоги.",
         "Міська рада ухвалила нові правила паркування в центрі: вартість години "
         "зросте, а мешканці отримають пільгові абонементи на подвір'я.",
+        (("negation added", "знищили", "не знищили"), ("place", "Київщині", "Харківщині"),
+         ("word", "крилатих", "балістичних")),
     ),
     Passage(
         "kyiv", "ukr",
         "Наслідки обстрілу",
         "Через обстріл у Києві знеструмлено 1 250 будинків, ще 340 отримали пошкодження. "
         "Енергетики працюють цілодобово, щоб відновити світло.",
-        "знеструмлено 1 250 будинків, ще 340 отримали пошкодження",
+        "у Києві знеструмлено 1 250 будинків, ще 340 отримали пошкодження",
         "Мешканців просять економити електроенергію ввечері.",
         "Ботанічний сад відкриває виставку орхідей: відвідувачі побачать понад "
         "двісті сортів, зібраних з усього світу, а вхід для дітей безкоштовний.",
+        (("place", "Києві", "Львові"), ("negation added", "отримали", "не отримали"),
+         ("word", "будинків", "лікарень")),
     ),
     Passage(
         "mod", "eng",
         "Ministry releases casualty figures",
         "The ministry said 1,351 soldiers had been killed and 3,825 wounded since the start "
-        "of the operation, the first update in three weeks.",
-        "1,351 soldiers had been killed and 3,825 wounded",
+        "of the operation, but did not say how many were missing.",
+        "The ministry said 1,351 soldiers had been killed and 3,825 wounded since the start "
+        "of the operation, but did not say how many were missing",
         "Independent estimates put the figure considerably higher.",
         "The city council approved a plan to plant trees along the river, with volunteers "
         "invited to join the first planting weekend next spring.",
+        (("negation removed", "did not say", "did say"), ("name", "ministry", "governor"),
+         ("word", "killed", "captured"), ("negation added", "had been", "had not been")),
     ),
     Passage(
         "vote", "eng",
         "Election night",
         "Turnout reached 67.4 percent, with 2,318,450 ballots counted by midnight and "
         "results expected from 412 districts on Monday.",
-        "2,318,450 ballots counted by midnight and results expected from 412 districts",
+        "2,318,450 ballots counted by midnight and results expected from 412 districts on "
+        "Monday",
         "Observers reported long queues in the capital.",
         "A new bakery opened on the main square this morning, offering sourdough bread, "
         "cinnamon buns and coffee roasted by a local family firm.",
+        (("negation added", "expected", "not expected"), ("day", "Monday", "Friday"),
+         ("word", "midnight", "noon")),
+    ),
+    Passage(  # a Latin-script name in a Cyrillic text, as on lenta.ru or championat.com
+        "concert", "rus",
+        "Афиша: летние концерты",
+        "Группа Panic! At The Disco выступит в Москве 14 июля в красных костюмах, а концерт "
+        "в Казани не состоится: продано меньше 3 500 билетов.",
+        "Panic! At The Disco выступит в Москве 14 июля в красных костюмах, а концерт в "
+        "Казани не состоится",
+        "Организаторы советуют приезжать на стадион заранее.",
+        "Музей современного искусства открывает новую выставку: посетители увидят работы "
+        "молодых художников из двадцати городов страны.",
+        (("name", "Panic! At The Disco", "Coldplay"), ("place", "Москве", "Петербурге"),
+         ("negation removed", "не состоится", "состоится"), ("colour", "красных", "белых"),
+         ("negation added", "выступит", "не выступит")),
     ),
 ]
 
 VARIANTS = ["clean", "jpeg", "third", "dark", "banner", "rotate", "blur", "lowcontrast",
             "columns"]
-KINDS = {"genuine": "match", "forged": "mismatch", "unrelated": "absent"}
+KINDS = {"genuine": "match", "forged": "mismatch", "swapped": "mismatch",
+         "unrelated": "absent"}
 
-REDUCED_PASSAGES = ("kp", "ppo", "mod")
+REDUCED_PASSAGES = ("kp", "ppo", "mod", "concert")
 REDUCED_VARIANTS = ("clean", "jpeg", "dark", "banner", "rotate", "columns")
 
 
@@ -144,6 +182,13 @@ def forge(text: str, claim: str, rng: random.Random) -> tuple[str, str]:
     old = text[pos]
     new = rng.choice([d for d in "0123456789" if d != old and not (d == "0" and pos == start)])
     return text[:pos] + new + text[pos + 1:], f"{old}->{new} at {pos - start}"
+
+
+def swap(text: str, claim: str, old: str, new: str) -> str:
+    """``old`` drawn as ``new`` inside the claim's occurrence in ``text``."""
+    start = text.index(claim)
+    at = claim.index(old) + start
+    return text[:at] + new + text[at + len(old):]
 
 
 def _wrap(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.FreeTypeFont,
@@ -266,15 +311,19 @@ def generate(folder: str | os.PathLike[str], full: bool = False) -> list[Sample]
     for passage in PASSAGES:
         if not full and passage.key not in REDUCED_PASSAGES:
             continue
-        for variant in VARIANTS:
-            if not full and variant not in REDUCED_VARIANTS:
-                continue
+        variants = [v for v in VARIANTS if full or v in REDUCED_VARIANTS]
+        for number, variant in enumerate(variants):
             for kind, expected in KINDS.items():
                 rng = random.Random(f"{passage.key}/{variant}/{kind}")
                 if kind == "genuine":
                     body = passage.body
                 elif kind == "forged":
                     body, _ = forge(passage.body, passage.claim, rng)
+                elif kind == "swapped":
+                    if not passage.swaps:
+                        continue
+                    _, old, new = passage.swaps[number % len(passage.swaps)]
+                    body = swap(passage.body, passage.claim, old, new)
                 else:
                     body = passage.unrelated
                 image = render(passage, body, variant, rng)

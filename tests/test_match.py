@@ -9,7 +9,13 @@ from __future__ import annotations
 import pytest
 
 from provenance.errors import UsageError
-from provenance.screens.match import figure_norm, fold, verify_against_text, verify_text
+from provenance.screens.match import (
+    figure_norm,
+    fold,
+    ocr_explains,
+    verify_against_text,
+    verify_text,
+)
 from provenance.screens.ocr import Line, OcrResult, Word
 
 CLAIM = "потеряли 9861 человек убитыми и 16 153 ранеными"
@@ -223,3 +229,131 @@ def test_long_figures_whose_alignment_tokens_collide_still_differ():
     result = verify_text(shot, claim)
     assert result.verdict == "mismatch"
     assert [(f.status, f.found_as) for f in result.figures] == [("differs", forged)]
+
+
+# --- words: a claim is exact in its words, not only its figures -------------------------------
+
+CONCERT = "Panic! At The Disco выступит в Москве 14 июля в красных костюмах"
+
+
+def concert(text: str) -> OcrResult:
+    return ocr_of("Афиша: летние концерты", f"Группа {text}, а концерт в Казани не состоится.")
+
+
+def test_the_genuine_concert_is_a_match():
+    assert verify_text(concert(CONCERT), CONCERT).verdict == "match"
+
+
+@pytest.mark.parametrize("shown, claimed, found", [
+    ("Coldplay выступит в Москве 14 июля в красных костюмах", "Panic! At The Disco", "Coldplay"),
+    ("Panic! At The Disco выступит в Казани 14 июля в красных костюмах", "Москве", "Казани"),
+    ("Panic! At The Disco выступит в Москве 14 июля в белых костюмах", "красных", "белых"),
+])
+def test_a_swapped_name_place_or_colour_is_a_mismatch_with_the_word(shown, claimed, found):
+    result = verify_text(concert(shown), CONCERT)
+    assert result.verdict == "mismatch"
+    assert [(w.claim_text, w.found_as) for w in result.words] == [(claimed, found)]
+    assert f"the screenshot shows '{found}' where the claim has '{claimed}'" in result.reasons
+    boxed = [w.box for w in concert(shown).words if w.text.strip(",") == found][:1]
+    assert result.differing_boxes == boxed   # the red box of --annotate
+
+
+@pytest.mark.parametrize("shown", [
+    "Panic! At The Disco не выступит в Москве 14 июля в красных костюмах",  # added inside
+    "Panic! At The Disco выступит в Москве 14 июля в красных костюмах",
+])
+def test_a_negation_added_is_a_mismatch(shown):
+    claim = CONCERT if "не" in shown else "выступит в Москве 14 июля в красных костюмах"
+    text = shown if "не" in shown else "Panic! At The Disco не " + shown[20:]
+    result = verify_text(concert(text), claim)
+    assert result.verdict == "mismatch", result.reasons
+    assert [w.found_as for w in result.words] == ["не"]
+
+
+def test_a_negation_removed_is_a_mismatch():
+    claim = "а концерт в Казани не состоится"
+    result = verify_text(ocr_of("Группа выступит в Москве, а концерт в Казани состоится."), claim)
+    assert result.verdict == "mismatch"
+    assert [(w.claim_text, w.status.value) for w in result.words] == [("не", "missing")]
+
+
+def test_english_negations_and_words():
+    claim = "1,351 soldiers had been killed and 3,825 wounded"
+    genuine = ocr_of("The ministry said 1,351 soldiers had been killed and 3,825 wounded.")
+    assert verify_text(genuine, claim).verdict == "match"
+    for shown in ("1,351 soldiers had not been killed and 3,825 wounded",
+                  "1,351 soldiers had been captured and 3,825 wounded",
+                  "1,351 civilians had been killed and 3,825 wounded"):
+        result = verify_text(ocr_of(f"The ministry said {shown}."), claim)
+        assert result.verdict == "mismatch", (shown, result.reasons)
+
+
+@pytest.mark.parametrize("shown", [
+    "потерялн 9 861 человек убитыми и 16 153 ранеиыми",     # и/н look-alikes
+    "потеряли 9 861 чело век убитыми и 16 153 ранеными",     # a word split in two
+    "потеряли 9 861 человекубитыми и 16 153 ранеными",       # two words run together
+    "потеряли 9 861 человек убитымн и 16 153 pанеными",      # Latin p, и/н
+    "потеряли 9 861 человск убитыми и 16 153 ранеными",      # one letter in seven
+])
+def test_ocr_misreadings_of_the_same_words_still_match(shown):
+    assert verify_text(ocr_of(shown), CLAIM).verdict == "match"
+
+
+def test_one_other_letter_in_a_short_word_is_another_word():
+    assert not ocr_explains(fold("red"), fold("rod"))
+    assert not ocr_explains(fold("белых"), fold("серых"))
+    assert ocr_explains(fold("modern"), fold("modem"))      # rn/m
+    result = verify_text(ocr_of("The car was red when 12 people saw it"),
+                         "The car was tan when 12 people saw it")
+    assert result.verdict == "mismatch"
+
+
+def test_against_a_page_a_swapped_name_in_the_screenshot_is_a_mismatch_boxed_red():
+    page = ("Афиша\n\nГруппа Panic! At The Disco выступит в Москве 14 июля в красных "
+            "костюмах, а концерт в Казани не состоится.")
+    assert verify_against_text(concert(CONCERT), page).verdict == "match"
+    shot = concert("Panic! At The Coldplay выступит в Москве 14 июля в красных костюмах")
+    result = verify_against_text(shot, page)
+    assert result.verdict == "mismatch"
+    assert [(w.claim_text, w.found_as) for w in result.words] == [("Coldplay", "Disco")]
+    assert result.differing_boxes == [w.box for w in shot.words if w.text == "Coldplay"]
+
+
+def test_against_a_page_a_word_read_with_low_confidence_is_not_held_against_it():
+    page = ("Группа Panic! At The Disco выступит в Москве 14 июля в красных костюмах, а "
+            "концерт в Казани не состоится.")
+    shot = concert("Panic! At The Coldplay выступит в Москве 14 июля в красных костюмах")
+    assert verify_against_text(shot, page).verdict == "mismatch"   # 'Disco' is on the page
+    for word in shot.words:
+        if word.text == "Coldplay":
+            word.conf = 20.0   # an icon or a smudge, as Tesseract reads it
+    assert verify_against_text(shot, page).verdict == "match"
+
+
+def test_a_word_added_inside_the_passage_is_a_mismatch():
+    claim = "1,351 soldiers had been killed and 3,825 wounded"
+    shot = ocr_of("The ministry said 1,351 soldiers had been killed or captured and 3,825 "
+                  "wounded.")
+    result = verify_text(shot, claim)
+    assert result.verdict == "mismatch"
+    assert [(w.found_as, w.status.value) for w in result.words] == [("captured", "added")]
+    assert "the screenshot has 'captured' in the passage, which the claim does not" in \
+        result.reasons
+    # Context before and after the quoted passage is not "added".
+    assert verify_text(ocr_of("The ministry said 1,351 soldiers had been killed and 3,825 "
+                              "wounded since the start"), claim).verdict == "match"
+
+
+def test_against_a_page_only_an_added_negation_counts():
+    page = ("Группа Panic! At The Disco выступит в Москве 14 июля в красных костюмах, а "
+            "концерт в Казани не состоится.")
+    linked = page.replace("в Москве", "в Москве (подробнее) ")
+    assert verify_against_text(concert(CONCERT), linked).verdict == "match"
+    negated = page.replace("выступит", "не выступит")
+    assert verify_against_text(concert(CONCERT), negated).verdict == "mismatch"
+
+
+@pytest.mark.parametrize("negation", ["не", "ие", "нe"])   # as OCR may read an added "не"
+def test_an_added_negation_is_a_mismatch_however_ocr_read_it(negation):
+    shot = concert(f"Panic! At The Disco {negation} выступит в Москве 14 июля в красных костюмах")
+    assert verify_text(shot, CONCERT).verdict == "mismatch"

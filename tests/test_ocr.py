@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import random
+import stat
 
 import pytest
 from evalset import PASSAGES, find_font, render
 from PIL import Image, ImageDraw, ImageFont
 
 from provenance.errors import ImageError, OcrUnavailable, UsageError
+from provenance.screens import ocr
 from provenance.screens.match import verify_text
-from provenance.screens.ocr import check_tesseract, choose_lang, ocr_image, ocr_many, parse_lang
+from provenance.screens.ocr import (
+    check_tesseract,
+    choose_lang,
+    claim_lang,
+    ocr_image,
+    ocr_many,
+    parse_lang,
+)
 
 KP = PASSAGES[0]
 
@@ -143,3 +153,66 @@ def test_cache_round_trip(kp_clean):
     result = ocr_image(kp_clean)
     again = OcrResult.from_json(json.loads(json.dumps(result.cache_json())))
     assert again == result
+
+
+CONCERT = next(p for p in PASSAGES if p.key == "concert")
+
+
+def test_a_latin_name_in_a_cyrillic_screenshot_is_read(tmp_path):
+    """'auto' used to drop eng for a Russian text, and read the band's name as Cyrillic."""
+    path = save(render(CONCERT, CONCERT.body, "clean", random.Random(4)), tmp_path / "c.png")
+    result = ocr_image(path)
+    assert result.lang.startswith("rus") and "eng" in result.lang
+    assert "Panic! At The Disco" in result.text
+    assert verify_text(result, CONCERT.claim).verdict == "match"
+
+
+def test_choose_lang_keeps_eng_for_a_latin_word():
+    assert choose_lang("Группа Coldplay выступит в Москве, билеты уже в продаже") == "rus+eng"
+    # Latin twins of Cyrillic letters (a Cyrillic word read by the English model) are not.
+    assert choose_lang("Группа выступит в Москве, билеты ужe в пpодаже, сахар") == "rus"
+    assert choose_lang("Группа выступит в Москве, билеты ужe в пpодаже, caxap") == "rus"
+
+
+def test_claim_lang_from_the_claims_letters():
+    assert claim_lang("потеряли 9 861 человек убитыми") == "rus"
+    assert claim_lang("знищили 27 крилатих ракет і 14 ударних дронів") == "ukr+rus"
+    assert claim_lang("1,351 soldiers had been killed") == "eng"
+    assert claim_lang("Panic! At The Disco выступит в Москве") == "rus+eng"
+    assert claim_lang("в Москве 14 июля") == "rus+ukr"
+
+
+def fake_tesseract(tmp_path, body: str) -> str:
+    """A program that answers --version/--list-langs like Tesseract 5, then runs ``body``."""
+    script = tmp_path / "tesseract"
+    script.write_text(
+        "#!/bin/sh\n"
+        'case "$1" in --version) echo "tesseract 5.3.0"; exit 0;; '
+        '--list-langs) printf "List of available languages (3):\\neng\\nrus\\nukr\\n"; exit 0;; '
+        "esac\n" + body + "\n")
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    return str(script)
+
+
+def test_tesseract_runs_single_threaded_through_pytesseract(tmp_path, kp_clean, monkeypatch):
+    monkeypatch.delenv("OMP_THREAD_LIMIT", raising=False)
+    seen = tmp_path / "env"
+    program = fake_tesseract(tmp_path, f'echo "$OMP_THREAD_LIMIT" > {seen}; '
+                             'printf "level\\tpage_num\\n" > "$2.tsv"')
+    result = ocr_image(kp_clean, "eng", tesseract=program)
+    assert result.words == []
+    assert seen.read_text().strip() == "1"
+    assert "OMP_THREAD_LIMIT" not in os.environ   # our own environment is left as it was
+
+
+def test_a_hanging_tesseract_is_one_error_line(tmp_path, kp_clean, monkeypatch):
+    monkeypatch.setattr(ocr, "TESSERACT_TIMEOUT", 1.0)
+    program = fake_tesseract(tmp_path, "exec sleep 30")
+    with pytest.raises(ImageError, match="Tesseract gave up after 1 s"):
+        ocr_image(kp_clean, "eng", tesseract=program)
+
+
+def test_a_failing_tesseract_is_one_error_line(tmp_path, kp_clean):
+    program = fake_tesseract(tmp_path, 'echo "Error: cannot read input" >&2; exit 1')
+    with pytest.raises(ImageError, match=r"Tesseract failed \(.*cannot read input\)"):
+        ocr_image(kp_clean, "eng", tesseract=program)

@@ -205,7 +205,8 @@ def test_published_edited_withdrawn_then_proven(tmp_path, capsys, monkeypatch, w
                                "--tsa", tsa.url)
     assert web.hits("/news/2022/03/20/poteri/") == hits, "the latest capture is used"
     assert code == 1 and against["verdict"] != "match", (err, against)
-    assert against["against"]["capture"] == third["id"] and against["ocr_cached"] is True
+    # --text read the image in the claim's languages only; --against reads it with auto.
+    assert against["against"]["capture"] == third["id"] and against["ocr_cached"] is False
     timeline = against["timeline"]
     assert [c["id"] for c in timeline["captures"]] == [c["id"] for c in captures]
     # Edited: the headline is there, the figures are not; withdrawn: nothing of it is.

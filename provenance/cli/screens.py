@@ -44,7 +44,12 @@ from provenance.screens.images import load_image
 from provenance.screens.match import tokenize, verify_against_text, verify_text
 from provenance.screens.ocr import check_tesseract, parse_lang
 from provenance.screens.report import html_report
-from provenance.screens.screenshots import ocr_cached, ocr_many_cached, record_verification
+from provenance.screens.screenshots import (
+    ocr_cached,
+    ocr_for_claim,
+    ocr_many_cached,
+    record_verification,
+)
 from provenance.store.filestore import Store, resolve_store_path
 from provenance.store.hashing import sha256_bytes
 from provenance.store.ledger import Ledger, Record
@@ -134,7 +139,8 @@ def _register_verify(commands: Any) -> argparse.ArgumentParser:
         "verify", help="does a screenshot show the claimed text? match / mismatch / absent",
         description="Find the screenshot's passage that corresponds to the claim (or to a "
         "captured page) and compare every figure exactly: 9 861 = 9,861 = 9861, but 9881 is "
-        "never 9861. Exit 0 for match, 1 for mismatch or absent, 2 if it could not check. "
+        "never 9861; and every word: another name, place, colour or negation is a mismatch. "
+        "Exit 0 for match, 1 for mismatch or absent, 2 if it could not check. "
         "Every verification is a ledger record with the image's hash.")
     sub.add_argument("image", metavar="IMAGE", help="the screenshot")
     what = sub.add_mutually_exclusive_group(required=True)
@@ -144,7 +150,7 @@ def _register_verify(commands: Any) -> argparse.ArgumentParser:
                       "its latest capture, captured now if there is none")
     sub.add_argument("--annotate", metavar="OUT.png",
                      help="write the screenshot with the passage boxed green and each "
-                     "differing figure red")
+                     "differing figure or word red")
     sub.add_argument("--report", metavar="OUT.html",
                      help="write a self-contained HTML report (image embedded, opens offline)")
     force_option(sub)
@@ -203,8 +209,12 @@ def _verify_in_store(store: Store, ledger: Ledger, args: argparse.Namespace, lan
     """OCR (or the cache), the capture to compare with, the verdict and its record.
     Returns ``(verification, ocr, ocr record, new records to stamp)``."""
 
-    ocr, ocr_record, cached = ocr_cached(store, ledger, args.image, lang,
-                                         tesseract=_tesseract())
+    if args.text is not None:  # the claim's scripts tell the languages: one pass
+        ocr, ocr_record, cached = ocr_for_claim(store, ledger, args.image, args.text, lang,
+                                                tesseract=_tesseract())
+    else:
+        ocr, ocr_record, cached = ocr_cached(store, ledger, args.image, lang,
+                                             tesseract=_tesseract())
     new = [] if cached else [ocr_record]
     if url is not None:
         capture, made = _capture_url(store, ledger, url, specs, args.timeout, out)

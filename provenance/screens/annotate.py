@@ -1,4 +1,7 @@
-"""Drawing the verdict onto a copy of the screenshot: passage in green, differing figures in red.
+"""Drawing the verdict onto a copy of the screenshot: passage in green, what differs in red.
+
+Red boxes go on every figure and every word that differs from the claim (another name,
+place or colour, an added negation): :attr:`provenance.match.Verification.differing_boxes`.
 
 The annotated picture is a new file; the screenshot itself is never touched. It is written
 to a temporary file next to the target and renamed into place, so a reader never sees a
@@ -22,7 +25,7 @@ RIM = (255, 220, 0)
 
 
 def draw_boxes(image: Image.Image, verification: Verification) -> Image.Image:
-    """A copy of ``image`` with the passage boxed green and differing figures red."""
+    """A copy of ``image`` with the passage boxed green and differing figures and words red."""
     image = image.copy()
     draw = ImageDraw.Draw(image)
     width = max(2, round(min(image.size) / 300))

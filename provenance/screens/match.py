@@ -13,10 +13,21 @@ Two questions are answered separately, because they fail differently:
    found only when it aligns with an equal figure, or sits in the same differing stretch
    of words. So a screenshot where two figures were swapped is not a match either.
 
-Verdicts (CONTRACT.md): ``match`` passage present and every claimed figure found exactly;
-``mismatch`` passage present but a figure differs or is missing; ``absent`` no passage
-corresponds. A screenshot with one digit changed can be ``mismatch`` or, if OCR also
-damaged the words, ``absent``, but never ``match``: a match needs every figure's digits.
+3. **Are the words the same?** A forger changes names, places, colours and negations, not
+   only digits. Every content word of the claim (three letters or more, and every negation:
+   не, ни, нет, ні, not, no, never...) must be found at its place as that word, or as a
+   reading OCR explains: look-alike glyphs (``и``/``н``, ``rn``/``m``, ``l``/``i``...) and at
+   most one other letter per six (:func:`ocr_explains`). A claim word the screenshot shows
+   as another word, or does not show at all, makes a ``mismatch``; so does a word the
+   screenshot has inside the claimed passage and the claim does not ("killed or captured"
+   for "killed"), and a negation just before it ("не потеряли" quoted as "потеряли").
+   Words of one or two letters (и, в, of, at) are not checked: OCR drops and garbles them.
+
+Verdicts (CONTRACT.md): ``match`` passage present, every claimed figure found exactly and
+every content word found; ``mismatch`` passage present but a figure or a word differs or is
+missing; ``absent`` no passage corresponds. A screenshot with one digit changed can be
+``mismatch`` or, if OCR also damaged the words, ``absent``, but never ``match``: a match
+needs every figure's digits.
 """
 
 from __future__ import annotations
@@ -25,6 +36,7 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
 from rapidfuzz import fuzz
@@ -68,6 +80,70 @@ _WORD_RE = re.compile(r"[^\W\d_]+")
 def fold(word: str) -> str:
     """A word as compared: lower case, look-alike letters merged. Digits untouched."""
     return word.lower().translate(_FOLD)
+
+
+NEGATIONS = frozenset(fold(w) for w in (
+    "не", "ни", "нет", "никогда", "ні", "нема", "немає", "ніколи",
+    "not", "no", "never", "nor", "none", "nothing", "nobody",
+))
+"""Folded, so Tesseract's Latin reading of a Cyrillic ``не`` (``he``) is one too. That makes
+an English "he" count as a negation: only ever stricter, never a false match."""
+
+MIN_CONTENT_LETTERS = 3
+"""A claim word this long (or a negation) must be found as that word."""
+
+# Glyphs Tesseract confuses at low resolution, after fold(): a substitution within a group
+# costs half an edit. Letters, not meanings: "белых"/"серых" is two whole edits.
+_CONFUSABLE_GROUPS = ("il!|j", "ec", "oa", "hиnпл", "шщц", "ьъb", "зэ", "yv", "kx", "rг",
+                      "fт", "gq", "dл")
+_CONFUSABLE = {(a, b) for group in _CONFUSABLE_GROUPS for a in group for b in group if a != b}
+_MULTI_GLYPH = (("rn", "m"), ("cl", "d"), ("vv", "w"), ("ьi", "ы"), ("bi", "ы"), ("bl", "ы"),
+                ("ii", "u"), ("іо", "ю"))
+_THIN = set("il!|.,'’`-")
+
+
+def _glyphs(word: str) -> str:
+    for many, one in _MULTI_GLYPH:
+        word = word.replace(many, one)
+    return word
+
+
+def ocr_cost(claimed: str, shown: str) -> float:
+    """Edits from a claimed word to the screenshot's reading of it (both folded), where a
+    look-alike glyph or a thin mark costs half an edit and any other letter a whole one."""
+    a, b = _glyphs(claimed), _glyphs(shown)
+    previous = [0.0]
+    for ch in b:
+        previous.append(previous[-1] + (0.5 if ch in _THIN else 1.0))
+    for ca in a:
+        current = [previous[0] + (0.5 if ca in _THIN else 1.0)]
+        for j, cb in enumerate(b, 1):
+            sub = 0.0 if ca == cb else 0.5 if (ca, cb) in _CONFUSABLE else 1.0
+            current.append(min(previous[j - 1] + sub,
+                               previous[j] + (0.5 if ca in _THIN else 1.0),
+                               current[j - 1] + (0.5 if cb in _THIN else 1.0)))
+        previous = current
+    return previous[-1]
+
+
+def ocr_explains(claimed: str, shown: str) -> bool:
+    """Can OCR have read the folded word ``claimed`` as ``shown``? Look-alike glyphs and one
+    other letter per six at most; a short word (three letters) only through look-alikes."""
+    if claimed == shown:
+        return True
+    budget = 0.5 if len(claimed) <= 3 else max(1.0, len(claimed) // 6)
+    return ocr_cost(claimed, shown) <= budget
+
+
+def is_negation(norm: str) -> bool:
+    """A negation, or what OCR may have made of one (``не`` read as ``ие``)."""
+    return norm in NEGATIONS or any(ocr_explains(n, norm) for n in NEGATIONS
+                                    if abs(len(n) - len(norm)) <= 1)
+
+
+def is_content(token: Token) -> bool:
+    return token.value is None and (len(token.norm) >= MIN_CONTENT_LETTERS
+                                    or is_negation(token.norm))
 
 
 @dataclass(frozen=True)
@@ -134,6 +210,36 @@ class FigureCheck:
                 "status": self.status}
 
 
+class WordStatus(Enum):
+    DIFFERS = "differs"        # the screenshot shows another word in its place
+    MISSING = "missing"        # nothing in its place
+    ADDED = "added"            # a negation the screenshot has and the claim does not
+
+
+@dataclass
+class WordCheck:
+    """A claimed word (or phrase) not found as itself; only problems are listed."""
+
+    claim_text: str            # the claim's words ("" for an added negation)
+    found_as: str | None       # what the screenshot shows there
+    status: WordStatus
+    boxes: list[list[int]] = field(default_factory=list)
+    found_indices: tuple[int, ...] = field(default=(), repr=False)   # passage tokens
+    claim_indices: tuple[int, ...] = field(default=(), repr=False)   # claim tokens
+
+    def to_json(self) -> dict[str, Any]:
+        return {"claim_text": self.claim_text, "found_as": self.found_as,
+                "status": self.status.value}
+
+    def reason(self, what: str) -> str:
+        if self.status is WordStatus.DIFFERS:
+            return f"the {what} shows '{self.found_as}' where the claim has '{self.claim_text}'"
+        if self.status is WordStatus.MISSING:
+            return f"'{self.claim_text}' is not in the {what}'s passage"
+        return (f"the {what} has '{self.found_as}' in the passage, which the claim does not"
+                + (f" (before '{self.claim_text}')" if self.claim_text else ""))
+
+
 @dataclass
 class Verification:
     verdict: str                       # match | mismatch | absent
@@ -147,11 +253,13 @@ class Verification:
     boxes: list[list[int]] = field(default_factory=list)   # passage words (green)
     checked_at: str = field(default_factory=utc_now)
     against: str = "text"              # text | page
+    words: list[WordCheck] = field(default_factory=list)
 
     @property
     def differing_boxes(self) -> list[list[int]]:
-        """Boxes of figures that differ from the claim (red)."""
-        return [box for f in self.figures if f.status == "differs" for box in f.boxes]
+        """Boxes of figures and words that differ from the claim (red)."""
+        return ([box for f in self.figures if f.status == "differs" for box in f.boxes]
+                + [box for w in self.words for box in w.boxes])
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -160,6 +268,7 @@ class Verification:
             "claim": self.claim,
             "found": self.found,
             "figures": [f.to_json() for f in self.figures],
+            "words": [w.to_json() for w in self.words],
             "reasons": self.reasons,
             "image": self.image,
             "image_sha256": self.image_sha256,
@@ -176,6 +285,7 @@ class _Alignment:
     shown: list[Token]        # the part of it that corresponds to the claim
     figures: list[FigureCheck]
     found_text: str
+    words: list[WordCheck] = field(default_factory=list)
 
 
 class _Haystack:
@@ -220,7 +330,7 @@ class _Haystack:
         return text, owner
 
 
-def _align(claim: list[Token], hay: _Haystack) -> _Alignment | None:
+def _align(claim: list[Token], hay: _Haystack, claim_text: str) -> _Alignment | None:
     """The window of consecutive lines that best contains the claim, and its figures."""
     claim_str, _ = _joined(claim)
     if not claim_str or not hay.lines:
@@ -255,10 +365,11 @@ def _align(claim: list[Token], hay: _Haystack) -> _Alignment | None:
     lo = max(0, inside[0] - 2) if inside else 0
     hi = min(len(best_tokens), inside[-1] + 3) if inside else len(best_tokens)
     passage = best_tokens[lo:hi]
-    return _compare(claim, passage, score / 100.0)
+    return _compare(claim, passage, score / 100.0, claim_text)
 
 
-def _compare(claim: list[Token], passage: list[Token], score: float) -> _Alignment:
+def _compare(claim: list[Token], passage: list[Token], score: float,
+             claim_text: str) -> _Alignment:
     """Word-level alignment of claim and passage: figure checks and the shown passage."""
     ops = Levenshtein.opcodes([t.norm for t in claim], [t.norm for t in passage])
     equal_words = 0
@@ -300,11 +411,112 @@ def _compare(claim: list[Token], passage: list[Token], score: float) -> _Alignme
                 check(ci, other[0], "differs")
             else:
                 check(ci, -1, "missing")
+    words = _word_checks(claim, passage, ops, claim_text, set(matched))
     lo, hi = (min(matched), max(matched) + 1) if matched else (0, len(passage))
     found_text = " ".join(t.raw for t in passage[lo:hi])
     figures = [checks[i] for i in sorted(checks)]
     share = equal_words / claim_words if claim_words else 1.0
-    return _Alignment(round(score, 3), share, passage, passage[lo:hi], figures, found_text)
+    return _Alignment(round(score, 3), share, passage, passage[lo:hi], figures, found_text,
+                      words)
+
+
+def _regions(ops: Any) -> list[tuple[int, int, int, int, bool, bool]]:
+    """Runs of non-equal opcodes merged: (claim lo, hi, passage lo, hi, leading, trailing).
+    Leading/trailing regions also hold the passage's context words around the claim."""
+    regions: list[list[int]] = []
+    last_equal = -1
+    for n, op in enumerate(ops):
+        if op.tag == "equal":
+            last_equal = n
+            continue
+        if regions and regions[-1][4] == n - 1:
+            regions[-1][1], regions[-1][3], regions[-1][4] = op.src_end, op.dest_end, n
+        else:
+            regions.append([op.src_start, op.src_end, op.dest_start, op.dest_end, n,
+                            int(last_equal < 0)])
+    trailing_from = max((n for n, op in enumerate(ops) if op.tag == "equal"), default=-1)
+    return [(r[0], r[1], r[2], r[3], bool(r[5]), r[4] > trailing_from) for r in regions]
+
+
+def _find_word(claim: list[Token], ci: int, passage: list[Token], block: range,
+               used: set[int]) -> tuple[range, tuple[int, ...]] | None:
+    """Passage tokens in ``block`` that OCR explains as claim word ``ci`` (split or merged
+    with a neighbour in either text): the claim words and passage tokens matched, or None."""
+    words = [pj for pj in block if passage[pj].value is None and pj not in used]
+    claim_spans = [(ci, ci + 1)]
+    for lo, hi in ((ci - 1, ci + 1), (ci, ci + 2)):
+        if 0 <= lo and hi <= len(claim) and all(claim[k].value is None for k in range(lo, hi)):
+            claim_spans.append((lo, hi))
+    for lo, hi in claim_spans:
+        wanted = "".join(claim[k].norm for k in range(lo, hi))
+        for n in range(len(words)):
+            for size in (1, 2, 3):
+                span = words[n:n + size]
+                if len(span) < size or span[-1] - span[0] != size - 1:
+                    break
+                if ocr_explains(wanted, "".join(passage[pj].norm for pj in span)):
+                    return range(lo, hi), tuple(span)
+    return None
+
+
+def _word_checks(claim: list[Token], passage: list[Token], ops: Any,
+                 claim_text: str, used: set[int]) -> list[WordCheck]:
+    """The claim's content words that the passage does not show as themselves (see the
+    module docstring, point 3). ``used`` holds passage tokens already matched."""
+    checks: list[WordCheck] = []
+    for c_lo, c_hi, p_lo, p_hi, leading, trailing in _regions(ops):
+        block = range(p_lo, p_hi)
+        lost: list[int] = []
+        found: set[int] = set()
+        for ci in range(c_lo, c_hi):
+            if not is_content(claim[ci]) or ci in found:
+                continue
+            hit = _find_word(claim, ci, passage, block, used)
+            if hit is None:
+                lost.append(ci)
+            else:
+                found.update(hit[0])
+                used.update(hit[1])
+        free = [pj for pj in block if pj not in used and passage[pj].value is None]
+        if lost:
+            shown = _counterpart(claim, lost, passage, free, leading, trailing)
+            text = claim_text[claim[lost[0]].start:claim[lost[-1]].end]
+            if shown:
+                used.update(shown)
+                checks.append(WordCheck(text, " ".join(passage[pj].raw for pj in shown),
+                                        WordStatus.DIFFERS, found_indices=tuple(shown),
+                                        claim_indices=tuple(lost)))
+            else:
+                checks.append(WordCheck(text, None, WordStatus.MISSING,
+                                        claim_indices=tuple(lost)))
+        if not (leading or trailing):
+            for pj in free:
+                if pj not in used and is_content(passage[pj]):  # "killed or captured"
+                    checks.append(WordCheck("", passage[pj].raw, WordStatus.ADDED,
+                                            found_indices=(pj,)))
+    first = min(used, default=None)
+    if first is not None and first > 0 and is_negation(passage[first - 1].norm):
+        # "не потеряли" quoted as "потеряли": the negation sits just before the claim.
+        checks.append(WordCheck(passage[first].raw, passage[first - 1].raw, WordStatus.ADDED,
+                                found_indices=(first - 1,)))
+    return checks
+
+
+def _counterpart(claim: list[Token], lost: list[int], passage: list[Token], free: list[int],
+                 leading: bool, trailing: bool) -> list[int]:
+    """The passage words standing where the lost claim words were. A leading (trailing)
+    region also holds context before (after) the claim: only the words next to the
+    aligned part are taken, about as many letters as the claim's lost words have."""
+    if not (leading or trailing) or not free:
+        return free
+    letters = sum(len(claim[ci].norm) for ci in lost)
+    order = free[::-1] if leading and not trailing else free
+    taken: list[int] = []
+    for pj in order:
+        taken.append(pj)
+        if sum(len(passage[k].norm) for k in taken) >= 0.6 * letters:
+            break
+    return sorted(taken)
 
 
 def _word_boxes(ocr: OcrResult, tokens: Sequence[Token]) -> list[list[int]]:
@@ -329,12 +541,14 @@ def _decide(alignment: _Alignment | None, what: str) -> tuple[str, list[str]]:
             reasons.append(f"figure {f.claim_text} differs: the {what} shows {f.found_as}")
         elif f.status == "missing":
             reasons.append(f"figure {f.claim_text} is not in the {what}'s passage")
-    if bad:
+    reasons.extend(w.reason(what) for w in alignment.words)
+    if bad or alignment.words:
         return "mismatch", reasons
     if alignment.figures:
-        reasons.append(f"all {len(alignment.figures)} figures found exactly")
+        reasons.append(f"all {len(alignment.figures)} figures found exactly, and every "
+                       "word of the claim")
     else:
-        reasons.append("the claim has no figures; only the words were compared")
+        reasons.append("the claim has no figures; every word of it was found")
     return "match", reasons
 
 
@@ -343,7 +557,7 @@ def verify_text(ocr: OcrResult, claim: str) -> Verification:
     claim_tokens = tokenize(claim)
     if not claim_tokens:
         raise UsageError("the claim has no words or figures to look for")
-    alignment = _align(claim_tokens, _Haystack.from_ocr(ocr))
+    alignment = _align(claim_tokens, _Haystack.from_ocr(ocr), claim)
     verdict, reasons = _decide(alignment, "screenshot")
     if alignment is None:
         return Verification(verdict, 0.0, claim, "", [
@@ -360,13 +574,33 @@ def verify_text(ocr: OcrResult, claim: str) -> Verification:
             if conf < LOW_CONFIDENCE:
                 reasons.append(f"figure {check.found_as} was read with low OCR confidence "
                                f"({conf:.0f}): compare it with the image by eye")
+    word_checks = alignment.words if verdict != "absent" else []
+    for word in word_checks:
+        word.boxes = _word_boxes(ocr, [alignment.passage[pj] for pj in word.found_indices])
     if verdict == "absent":
         for check in figures:  # nothing was found, so no figure was found either
             check.found_as, check.status, check.boxes = None, "missing", []
     boxes = _word_boxes(ocr, alignment.shown) if verdict != "absent" else []
     return Verification(verdict, alignment.score, claim,
                         alignment.found_text if verdict != "absent" else "",
-                        figures, reasons, ocr.image, ocr.sha256, boxes)
+                        figures, reasons, ocr.image, ocr.sha256, boxes, words=word_checks)
+
+
+def _sure_words(ocr: OcrResult, tokens: list[Token], checks: list[WordCheck]
+                ) -> list[WordCheck]:
+    """Against a page the "claim" is the screenshot's own reading: a word Tesseract read
+    with low confidence (an icon, a smudge) is not held against it; a negation the page
+    has and the screenshot lacks always is."""
+    def sure(check: WordCheck) -> bool:
+        confs = [ocr.words[w].conf for ci in check.claim_indices for w in tokens[ci].words]
+        return not confs or min(confs) >= LOW_CONFIDENCE
+    def negation(check: WordCheck) -> bool:
+        return is_negation(fold(check.found_as or ""))
+
+    # A page may hold words inside a paragraph that a screenshot of it leaves out (a link
+    # text, an inline caption): only an added negation counts against the screenshot.
+    return [c for c in checks
+            if (negation(c) if c.status is WordStatus.ADDED else sure(c))]
 
 
 MIN_PARAGRAPH_WORDS = 4
@@ -394,6 +628,7 @@ def verify_against_text(ocr: OcrResult, page_text: str) -> Verification:
     shown: list[str] = []
     found: list[str] = []
     figures: list[FigureCheck] = []
+    words: list[WordCheck] = []
     reasons: list[str] = []
     boxes: list[list[int]] = []
     scores: list[float] = []
@@ -410,7 +645,9 @@ def verify_against_text(ocr: OcrResult, page_text: str) -> Verification:
         if sum(1 for t in tokens if t.value is None and len(t.norm) > 1) < MIN_PARAGRAPH_WORDS:
             skipped += 1
             continue
-        alignment = _align(tokens, hay)
+        alignment = _align(tokens, hay, text)
+        if alignment is not None:
+            alignment.words = _sure_words(ocr, tokens, alignment.words)
         part, part_reasons = _decide(alignment, "page")
         if alignment is None or part == "absent":
             reasons.append(f"not on the page: {text[:80]!r}")
@@ -421,11 +658,14 @@ def verify_against_text(ocr: OcrResult, page_text: str) -> Verification:
         scores.append(alignment.score)
         shown.append(text)
         found.append(alignment.found_text)
+        for word in alignment.words:  # the red box goes on the screenshot's word
+            word.boxes = _word_boxes(ocr, [tokens[ci] for ci in word.claim_indices])
+            words.append(word)
         for check in alignment.figures:
             # Here the "claim" is the screenshot: its figures, with the page's writing.
             if check.status != "found":
-                words = tokens[check.claim_index].words
-                check.boxes = [list(ocr.words[w].box) for w in words]
+                owners = tokens[check.claim_index].words
+                check.boxes = [list(ocr.words[w].box) for w in owners]
             figures.append(check)
         boxes.extend(list(ocr.words[i].box) for i in word_indices)
         reasons.extend(r for r in part_reasons[1:] if not r.startswith("all "))
@@ -446,4 +686,4 @@ def verify_against_text(ocr: OcrResult, page_text: str) -> Verification:
     score = round(sum(scores) / len(scores), 3) if scores else 0.0
     return Verification(verdict, score, "\n".join(shown), "\n".join(found), figures, reasons,
                         ocr.image, ocr.sha256, boxes if verdict != "absent" else [],
-                        against="page")
+                        against="page", words=words if verdict != "absent" else [])

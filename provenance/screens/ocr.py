@@ -11,29 +11,35 @@ left column is read down the left column, not across into the right one.
 
 Language ``auto`` reads once with ``rus+ukr+eng`` and looks at the letters it found:
 Ukrainian-only letters (і ї є ґ) choose ``ukr+rus``, Russian-only letters (ы э ъ ё)
-choose ``rus``, Latin letters add (or are) ``eng``. When that choice differs from the first
-pass, the image is read again with it, and :attr:`OcrResult.lang` says what was used.
+choose ``rus``, and Latin words (not Latin twins of Cyrillic letters) add (or are) ``eng``:
+a band name in a Russian article ("Panic! At The Disco") read without ``eng`` comes out as
+Cyrillic noise. When that choice differs from the first pass, the image is read again with
+it, and :attr:`OcrResult.lang` says what was used.
 
-Tesseract runs as a subprocess with ``OMP_THREAD_LIMIT=1`` unless the caller's
-environment sets it: on a 2-core machine its OpenMP threads spin against each other and
-one image took 7 times longer. Parallelism comes from :func:`ocr_many` instead, one
-process per core.
+With a claim to look for (``verify --text``), the claim's own letters tell the languages
+(:func:`claim_lang`) and the image is read once: half the work, and a lighter model.
+
+Tesseract is driven through ``pytesseract`` (the command, ``--psm``, a timeout per run),
+with ``OMP_THREAD_LIMIT=1`` in its environment unless the caller's environment sets it:
+on a 2-core machine its OpenMP threads spin against each other and one image took 7 times
+longer. Parallelism comes from :func:`ocr_many` instead, one process per core.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
-import io
 import multiprocessing
 import os
 import re
 import shutil
 import subprocess
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import pytesseract
 from PIL import Image
 
 from provenance.errors import ImageError, OcrUnavailable, ProvenanceError, UsageError
@@ -183,22 +189,36 @@ def parse_lang(lang: str) -> str:
     return "+".join(parts)
 
 
-def _run_tesseract(png: bytes, lang: str, tesseract: str, name: str) -> str:
-    """Tesseract's TSV for one image given as PNG bytes on stdin."""
+@contextlib.contextmanager
+def _single_threaded() -> Iterator[None]:
+    """``OMP_THREAD_LIMIT=1`` for the Tesseract that pytesseract starts (it passes this
+    process's environment on), unless the caller set it; restored afterwards."""
+    if "OMP_THREAD_LIMIT" in os.environ:
+        yield
+        return
+    os.environ["OMP_THREAD_LIMIT"] = "1"
     try:
-        done = subprocess.run(
-            [tesseract, "stdin", "stdout", "-l", lang, "--psm", "3", "tsv"],
-            input=png, capture_output=True, timeout=TESSERACT_TIMEOUT, env=_tesseract_env(),
-        )
-    except subprocess.TimeoutExpired:
+        yield
+    finally:
+        os.environ.pop("OMP_THREAD_LIMIT", None)
+
+
+def _run_tesseract(image: Image.Image, lang: str, tesseract: str, name: str) -> str:
+    """Tesseract's TSV for one prepared image, through pytesseract."""
+    pytesseract.pytesseract.tesseract_cmd = tesseract
+    try:
+        with _single_threaded():
+            return str(pytesseract.image_to_data(image, lang=lang, config="--psm 3",
+                                                 timeout=TESSERACT_TIMEOUT))
+    except pytesseract.TesseractNotFoundError:
+        raise OcrUnavailable(f"Tesseract ({tesseract}) does not run") from None
+    except pytesseract.TesseractError as exc:  # a RuntimeError too: caught first
+        reason = str(exc.message).strip() or f"exit status {exc.status}"
+        raise ImageError(f"{name}: Tesseract failed ({reason[-200:]})") from None
+    except RuntimeError:  # pytesseract's timeout; it has killed the process
         raise ImageError(f"{name}: Tesseract gave up after {TESSERACT_TIMEOUT:.0f} s") from None
-    except OSError as exc:
-        raise OcrUnavailable(f"Tesseract ({tesseract}) does not run: {exc.strerror}") from None
-    if done.returncode != 0:
-        lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        reason = lines[-1] if lines else f"exit status {done.returncode}"
-        raise ImageError(f"{name}: Tesseract failed ({reason})")
-    return done.stdout.decode("utf-8", "replace")
+    except SystemExit:  # pytesseract's answer to a version line it cannot parse
+        raise OcrUnavailable(f"Tesseract ({tesseract}) does not say its version") from None
 
 
 @dataclass
@@ -227,6 +247,18 @@ def _parse_tsv(tsv: str) -> list[_RawWord]:
     return words
 
 
+_LATIN_WORD = re.compile(r"(?<![^\W\d_])[A-Za-z]{3,}(?![^\W\d_])")  # a whole word
+_CYRILLIC_TWINS = set("aceopxyiABCEHKMOPTXYI")
+"""Latin letters that look like Cyrillic ones: a word of only these is likely a Cyrillic
+word read with the English model, not English."""
+
+
+def latin_words(text: str) -> int:
+    """Words of three or more Latin letters, at least one of them unlike any Cyrillic one."""
+    return sum(1 for m in _LATIN_WORD.finditer(text)
+               if not set(m.group()) <= _CYRILLIC_TWINS)
+
+
 def choose_lang(words: Iterable[_RawWord] | str) -> str:
     """The language list for a text, from its letters (see the module docstring)."""
     text = words if isinstance(words, str) else " ".join(w.text for w in words)
@@ -245,9 +277,27 @@ def choose_lang(words: Iterable[_RawWord] | str) -> str:
         langs = ["rus"]
     else:
         langs = ["rus", "ukr"]
-    # Latin letters inside Cyrillic text are mostly OCR confusions (a/а, o/о); a real
-    # English part is a sizeable share of the letters.
-    if latin >= max(8, 0.15 * len(letters)):
+    # Latin twins inside Cyrillic text are OCR confusions (a/а, o/о); a Latin word with
+    # letters no Cyrillic one resembles is a name or a quote, and needs the English model.
+    if latin_words(text) or latin >= max(8, 0.15 * len(letters)):
+        langs.append("eng")
+    return "+".join(langs)
+
+
+def claim_lang(claim: str) -> str:
+    """The languages to read a screenshot with when looking for ``claim``: the claim's
+    scripts tell them. Any Latin letter the user typed is meant, so it adds ``eng``;
+    Russian-only letters narrow Cyrillic to the Russian model."""
+    letters = [c for c in claim if c.isalpha()]
+    cyrillic = any("\u0400" <= c <= "\u04ff" for c in letters)
+    latin = any(c.isascii() for c in letters)
+    if not cyrillic:
+        return "eng"
+    ukr = any(c in _UKR_ONLY for c in letters)
+    rus = any(c in _RUS_ONLY for c in letters)
+    # Ukrainian keeps the Russian model second: with ``ukr`` alone "і 14" was read "114".
+    langs = ["ukr", "rus"] if ukr and not rus else ["rus"] if rus and not ukr else ["rus", "ukr"]
+    if latin:
         langs.append("eng")
     return "+".join(langs)
 
@@ -311,16 +361,13 @@ def ocr_image(path: str | os.PathLike[str], lang: str = "auto", *,
         except Exception:  # noqa: BLE001 - already decoded once; this is only a hint
             coarse = False
     prepared = prepare(loaded.image, coarse_jpeg=coarse)
-    buffer = io.BytesIO()
-    prepared.image.save(buffer, "PNG", compress_level=1)
-    png = buffer.getvalue()
 
     notes = list(loaded.notes)
     if lang == "auto":
-        raw = _parse_tsv(_run_tesseract(png, AUTO_FIRST_PASS, tesseract, name))
+        raw = _parse_tsv(_run_tesseract(prepared.image, AUTO_FIRST_PASS, tesseract, name))
         used = choose_lang(raw)
         if used != AUTO_FIRST_PASS and raw:
-            raw = _parse_tsv(_run_tesseract(png, used, tesseract, name))
+            raw = _parse_tsv(_run_tesseract(prepared.image, used, tesseract, name))
             notes.append(f"language auto: read with {AUTO_FIRST_PASS}, then {used} "
                          f"chosen from the letters found")
         else:
@@ -328,7 +375,7 @@ def ocr_image(path: str | os.PathLike[str], lang: str = "auto", *,
             notes.append(f"language auto: read with {AUTO_FIRST_PASS}")
     else:
         used = lang
-        raw = _parse_tsv(_run_tesseract(png, lang, tesseract, name))
+        raw = _parse_tsv(_run_tesseract(prepared.image, lang, tesseract, name))
 
     words = [Word(rw.text, rw.conf, prepared.geometry.to_original(rw.box), rw.block, rw.par,
                   rw.line) for rw in raw]
@@ -373,10 +420,12 @@ def ocr_many(
     progress: Callable[[int, int], None] | None = None,
     *,
     tesseract: str = "tesseract",
+    langs: Sequence[str] | None = None,
 ) -> Iterator[tuple[str, OcrResult | ProvenanceError]]:
     """OCR several images on ``jobs`` processes (default: every core); yields
     ``(path, result or ImageError)`` in the order given, and calls ``progress(done, total)``
-    as each image finishes.
+    as each image finishes. ``langs``, if given, is one language list per image (e.g.
+    :func:`claim_lang` of each image's claim) instead of ``lang`` for all.
 
     Tesseract and the languages are checked once, up front, so a missing language pack
     is one OcrUnavailable before any work, not one error per image. The pool uses the
@@ -384,12 +433,15 @@ def ocr_many(
     (callers' scripts need the usual ``if __name__ == "__main__":`` guard).
     """
     names = [os.fspath(p) for p in paths]
-    lang = parse_lang(lang)
-    check_tesseract(lang, tesseract)
+    if langs is not None and len(langs) != len(names):
+        raise UsageError("one language list per image is needed")
+    each = [parse_lang(x) for x in langs] if langs is not None else [parse_lang(lang)] * len(names)
+    for wanted in sorted(set(each)):
+        check_tesseract(wanted, tesseract)
     total = len(names)
     jobs = max(1, min(jobs or os.cpu_count() or 1, total or 1))
     if jobs == 1 or total <= 1:
-        for done, name in enumerate(names, 1):
+        for done, (name, lang) in enumerate(zip(names, each, strict=True), 1):
             result = _worker(name, lang, tesseract)
             if progress:
                 progress(done, total)
@@ -398,7 +450,8 @@ def ocr_many(
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
         futures: list[Future[OcrResult | ProvenanceError]] = [
-            pool.submit(_worker, name, lang, tesseract) for name in names
+            pool.submit(_worker, name, lang, tesseract)
+            for name, lang in zip(names, each, strict=True)
         ]
         finished = 0
 

@@ -27,7 +27,7 @@ from typing import Any
 
 from provenance.errors import ImageError, ProvenanceError, StoreError
 from provenance.screens.match import Verification
-from provenance.screens.ocr import OcrResult, ocr_image, ocr_many, parse_lang
+from provenance.screens.ocr import OcrResult, claim_lang, ocr_image, ocr_many, parse_lang
 from provenance.store.filestore import Store
 from provenance.store.hashing import sha256_bytes, sha256_file
 from provenance.store.kinds import OCR, VERIFICATION
@@ -35,7 +35,7 @@ from provenance.store.ledger import Ledger, Record
 
 OCR_KIND = OCR
 VERIFICATION_KIND = VERIFICATION
-OCR_PIPELINE = "provenance-ocr/1"
+OCR_PIPELINE = "provenance-ocr/2"  # 2: auto keeps eng for Latin words (names)
 """Bump when preprocessing or reading order changes what an image reads as: old cache
 entries then stay in the ledger as history but are no longer reused."""
 
@@ -109,6 +109,22 @@ def ocr_cached(store: Store, ledger: Ledger, path: str | os.PathLike[str],
         return result, record, True
     result = ocr_image(name, lang, tesseract=tesseract)
     return result, _record_ocr(store, ledger, name, lang, result), False
+
+
+def ocr_for_claim(store: Store, ledger: Ledger, path: str | os.PathLike[str], claim: str,
+                  lang: str = "auto", *, tesseract: str = "tesseract"
+                  ) -> tuple[OcrResult, Record, bool]:
+    """:func:`ocr_cached` for ``verify --text``: with ``auto``, a cached ``auto`` reading
+    is used if there is one, else the image is read once in the claim's languages
+    (:func:`provenance.ocr.claim_lang`), cached under them."""
+    if parse_lang(lang) == "auto":
+        hit = find_cached(store, ledger, _image_hash(os.fspath(path)), "auto")
+        if hit is not None:
+            result, record = hit
+            result.image = os.fspath(path)
+            return result, record, True
+        lang = claim_lang(claim)
+    return ocr_cached(store, ledger, path, lang, tesseract=tesseract)
 
 
 def ocr_many_cached(
