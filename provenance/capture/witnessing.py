@@ -248,10 +248,13 @@ class _Witnesses:
     def finish(self) -> tuple[Problem, ...]:
         return ()
 
-    def visit(self, row: Row) -> Iterator[Problem]:
+    def visit(self, row: Row) -> Iterator[Problem] | tuple[()]:
         if row.kind != WITNESS or row.parsed is None:
-            return
-        data = row.parsed.get("data")
+            return ()
+        return self._visit(row)
+
+    def _visit(self, row: Row) -> Iterator[Problem]:
+        data = (row.parsed or {}).get("data")
         if not isinstance(data, dict):
             yield Problem("witness record has no data", row.seq)
             return

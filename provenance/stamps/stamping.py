@@ -410,11 +410,14 @@ class _Stamps:
         self.ctx = ctx
         self.roots = trust_roots_from_env()
 
-    def visit(self, row: Row) -> Iterator[Problem]:
+    def visit(self, row: Row) -> Iterator[Problem] | tuple[()]:
         if row.kind != TIMESTAMP or row.parsed is None:
-            return
+            return ()
+        return self._visit(row)
+
+    def _visit(self, row: Row) -> Iterator[Problem]:
         try:
-            data = StampData.parse(row.parsed.get("data"))
+            data = StampData.parse((row.parsed or {}).get("data"))
         except MalformedStamp as exc:
             yield Problem(str(exc), row.seq)
             return

@@ -161,6 +161,17 @@ def row_files(row: Row) -> Iterator[tuple[int, dict[str, Any]]]:
 
 def _row(raw: tuple[Any, ...]) -> Row:
     seq, kind, subject, time, body, prev_hash, digest = raw
+    if (type(seq) is int and type(kind) is str and type(time) is str and type(body) is str
+            and type(prev_hash) is str and type(digest) is str
+            and (subject is None or type(subject) is str)):  # every column of its type
+        parsed: Any
+        try:
+            parsed = _loads(body)
+        except (TypeError, ValueError):
+            parsed = None
+        why = shape_problem(kind, parsed)
+        return Row(seq, kind, subject, time, body, prev_hash, digest,
+                   parsed if why is None else None, parsed, why)
     texts = {"kind": kind, "time": time, "body": body, "prev_hash": prev_hash,
              "record_hash": digest}
     wrong = [name for name, value in texts.items() if not isinstance(value, str)]
