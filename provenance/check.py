@@ -214,7 +214,8 @@ class _Files(_Ordered):
             if work is _UNSEEN:
                 work = self.seen.get(relative, _UNSEEN)
                 if work is not _UNSEEN and not self.waiting:  # known, nothing before it
-                    problems.extend(self._report(seq, relative, expected)(work))
+                    if work != expected:
+                        problems.extend(self._report(seq, relative, expected)(work))
                     continue
             if work is _UNSEEN:
                 work = self.running[relative] = self.submit(_hash_file, self.store, relative)

@@ -150,13 +150,13 @@ class CheckContext:
             yield from row_files(row)
 
 
-def row_files(row: Row) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Every (seq, file entry) that one well-formed record names."""
-    data = (row.parsed or {}).get("data")
-    files = data.get("files") if isinstance(data, dict) else None
-    for entry in files if isinstance(files, list) else []:
-        if isinstance(entry, dict):
-            yield row.seq, entry
+def row_files(row: Row) -> list[tuple[int, dict[str, Any]]]:
+    """Every (seq, file entry) that one well-formed record names (:func:`shape_problem`
+    has made sure that its data is an object, its files a list of objects)."""
+    if row.parsed is None:
+        return []
+    files = row.parsed["data"].get("files")
+    return [(row.seq, entry) for entry in files] if files else []
 
 
 def _row(raw: tuple[Any, ...]) -> Row:
