@@ -13,7 +13,7 @@ import sys
 import traceback
 from typing import Any
 
-MODULES = ["hashing", "capture", "check", "witness", "ocr_verify", "stamping", "changes",
+MODULES = ["hashing", "capture", "check", "log", "witness", "ocr_verify", "stamping", "changes",
            "text"]
 
 

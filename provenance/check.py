@@ -12,8 +12,12 @@ own digests are re-checked, and further checkers (timestamps, proofs) registered
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from archive.warc import verify_warc
@@ -31,7 +35,8 @@ from provenance.stamps.stamping import (
 from provenance.store.filestore import DAMAGED, HEAD_FILE, LEDGER_FILE, Store
 from provenance.store.hashing import is_sha256_hex, record_hash, sha256_file
 from provenance.store.ledger import FORMAT_VERSION, GENESIS, Ledger
-from provenance.store.rows import CheckContext, Problem, Row
+from provenance.store.rows import CheckContext, Checker, Problem, Row, Visitor, row_files
+from provenance.store.spill import SpillMap
 
 
 @dataclass
@@ -54,44 +59,63 @@ class CheckReport:
         return [p for p in self.problems if p.unverified]
 
 
-Checker = Callable[[CheckContext], Iterator[Problem]]
-
-
-def check_chain(ctx: CheckContext) -> Iterator[Problem]:
+class _Chain:
     """Every row's hash, its link to the row before, its numbering, its shape, and the head."""
-    if ctx.ledger is None:
-        yield Problem("the ledger is missing: every record of this store is lost",
-                      path=LEDGER_FILE)
-        if ctx.store.head_path.exists():
-            yield from _check_head(ctx, None)
-        return
-    prev = GENESIS
-    expected_seq = 1
-    for row in ctx.rows:
+
+    def __init__(self, ctx: CheckContext) -> None:
+        self.ctx = ctx
+        self.prev = GENESIS
+        self.expected_seq = 1
+        self.last: Row | None = None
+
+    def visit(self, row: Row) -> list[Problem]:
         seq = row.seq
+        problems = []
         found = record_hash(row.body.encode("utf-8"))
         if found != row.record_hash:
-            yield Problem("record was altered: its hash does not match its content",
-                          seq, expected=row.record_hash, found=found)
-        if seq != expected_seq:
-            yield Problem("records missing or out of order", seq,
-                          expected=f"seq {expected_seq}", found=f"seq {seq}")
-        if row.prev_hash != prev:
-            yield Problem("chain broken: link to the previous record does not match",
-                          seq, expected=prev, found=row.prev_hash)
+            problems.append(Problem("record was altered: its hash does not match its content",
+                                    seq, expected=row.record_hash, found=found))
+        if seq != self.expected_seq:
+            problems.append(Problem("records missing or out of order", seq,
+                                    expected=f"seq {self.expected_seq}", found=f"seq {seq}"))
+        if row.prev_hash != self.prev:
+            problems.append(Problem("chain broken: link to the previous record does not match",
+                                    seq, expected=self.prev, found=row.prev_hash))
         if row.malformed is not None:
-            yield Problem(f"record is malformed: {row.malformed}", seq)
-        if isinstance(row.document, dict):
-            columns = {"v": FORMAT_VERSION, "seq": seq, "kind": row.kind,
-                       "subject": row.subject, "time": row.time, "prev": row.prev_hash}
-            for key, value in columns.items():
-                stored = row.document.get(key)
+            problems.append(Problem(f"record is malformed: {row.malformed}", seq))
+        document = row.document
+        if isinstance(document, dict):
+            get = document.get
+            if ((get("kind"), get("subject"), get("time"), get("prev")) ==
+                    (row.kind, row.subject, row.time, row.prev_hash)
+                    and type(get("v")) is int and get("v") == FORMAT_VERSION
+                    and type(get("seq")) is int and get("seq") == seq
+                    and (row.subject is None or type(get("subject")) is str)):
+                self.prev, self.expected_seq, self.last = row.record_hash, seq + 1, row
+                return problems  # every column as in the body (the common case, quickly)
+            columns = (("v", FORMAT_VERSION), ("seq", seq), ("kind", row.kind),
+                       ("subject", row.subject), ("time", row.time), ("prev", row.prev_hash))
+            for key, value in columns:
+                stored = get(key)
                 if stored != value or type(stored) is not type(value):
-                    yield Problem(f"record field {key!r} differs from its body", seq,
-                                  expected=_short(stored), found=_short(value))
-        prev = row.record_hash
-        expected_seq = seq + 1
-    yield from _check_head(ctx, ctx.rows[-1] if ctx.rows else None)
+                    problems.append(Problem(f"record field {key!r} differs from its body", seq,
+                                            expected=_short(stored), found=_short(value)))
+        self.prev = row.record_hash
+        self.expected_seq = seq + 1
+        self.last = row
+        return problems
+
+    def finish(self) -> Iterator[Problem]:
+        if self.ctx.ledger is None:
+            yield Problem("the ledger is missing: every record of this store is lost",
+                          path=LEDGER_FILE)
+            if self.ctx.store.head_path.exists():
+                yield from _check_head(self.ctx, None)
+            return
+        yield from _check_head(self.ctx, self.last)
+
+
+check_chain = Checker("check_chain", _Chain)
 
 
 def _short(value: Any) -> str:
@@ -123,7 +147,7 @@ def _check_head(ctx: CheckContext, last: Row | None) -> Iterator[Problem]:
         yield Problem("records were removed from the end of the ledger", path=HEAD_FILE,
                       expected=f"at least {seq} records", found=f"{last_seq}")
         return
-    named = next((row for row in ctx.rows if row.seq == seq), None)
+    named = last if last is not None and last.seq == seq else ctx.row(seq)
     if named is None or named.record_hash != digest:
         yield Problem(f"record {seq} is not the record the ledger head names: the end of the "
                       "ledger was rewritten", path=HEAD_FILE, expected=digest,
@@ -134,22 +158,96 @@ def _check_head(ctx: CheckContext, last: Row | None) -> Iterator[Problem]:
     # anchoring says, which check prints in any case.
 
 
-def check_files(ctx: CheckContext) -> Iterator[Problem]:
-    """Every file a record names exists and still has the recorded hash."""
-    seen: dict[str, str | None] = {}
-    for seq, entry in ctx.named_files():
-        relative = str(entry.get("path", ""))
-        expected = str(entry.get("sha256", ""))
-        if relative not in seen:
-            try:
-                seen[relative] = sha256_file(ctx.store.path(relative))
-            except (OSError, StoreError):
-                seen[relative] = None
-        found = seen[relative]
-        if found is None:
-            yield Problem("file is missing", seq, relative)
-        elif found != expected:
-            yield Problem("file was altered", seq, relative, expected=expected, found=found)
+MAX_PENDING = 512
+"""File checks waiting in the pool at most: beyond it the ledger scan waits for the oldest,
+so a slow disk never makes ``check`` hold the whole ledger's work in memory."""
+
+
+class _Ordered:
+    """Results of work done in the pool (or inline), handed back in the order it was asked
+    for, so the report reads the same however the pool schedules it."""
+
+    def __init__(self, ctx: CheckContext) -> None:
+        self.pool = ctx.pool
+        self.waiting: deque[tuple[Any, Callable[[Any], list[Problem]]]] = deque()
+
+    def add(self, work: Future[Any] | Any, report: Callable[[Any], list[Problem]]) -> None:
+        self.waiting.append((work, report))
+
+    def ready(self, *, block: bool = False) -> Iterator[Problem]:
+        while self.waiting:
+            work, report = self.waiting[0]
+            if isinstance(work, Future):
+                if not (block or len(self.waiting) > MAX_PENDING or work.done()):
+                    return
+                work = work.result()
+            self.waiting.popleft()
+            yield from report(work)
+
+    def submit(self, job: Callable[..., Any], *args: Any) -> Future[Any] | Any:
+        return self.pool.submit(job, *args) if self.pool is not None else job(*args)
+
+
+def _hash_file(store: Store, relative: str) -> str | None:
+    try:
+        return sha256_file(store.path(relative))
+    except (OSError, StoreError):
+        return None
+
+
+class _Files(_Ordered):
+    """Every file a record names exists and still has the recorded hash (each distinct file
+    hashed once, in the pool)."""
+
+    def __init__(self, ctx: CheckContext) -> None:
+        super().__init__(ctx)
+        self.store = ctx.store
+        self.seen = SpillMap()  # path -> its hash (None: missing), bounded in memory
+        self.running: dict[str, Future[Any] | Any] = {}
+
+    def visit(self, row: Row) -> Iterator[Problem] | list[Problem]:
+        problems: list[Problem] = []
+        for seq, entry in row_files(row):
+            relative = str(entry.get("path", ""))
+            expected = str(entry.get("sha256", ""))
+            work = self.running.get(relative, _UNSEEN)
+            if work is _UNSEEN:
+                work = self.seen.get(relative, _UNSEEN)
+                if work is not _UNSEEN and not self.waiting:  # known, nothing before it
+                    if work != expected:
+                        problems.extend(self._report(seq, relative, expected)(work))
+                    continue
+            if work is _UNSEEN:
+                work = self.running[relative] = self.submit(_hash_file, self.store, relative)
+            self.add(work, self._report(seq, relative, expected))
+        if self.waiting:
+            problems.extend(self.ready())
+        return problems
+
+    def _report(self, seq: int, relative: str,
+                expected: str) -> Callable[[Any], list[Problem]]:
+        def report(found: str | None) -> list[Problem]:
+            if relative in self.running:
+                del self.running[relative]
+                self.seen[relative] = found
+            if found is None:
+                return [Problem("file is missing", seq, relative)]
+            if found != expected:
+                return [Problem("file was altered", seq, relative, expected=expected,
+                                found=found)]
+            return []
+        return report
+
+    def finish(self) -> Iterator[Problem]:
+        yield from self.ready(block=True)
+
+    @property
+    def distinct(self) -> int:
+        return len(self.seen) + len(self.running)
+
+
+_UNSEEN = object()
+check_files = Checker("check_files", _Files)
 
 
 def check_damaged(ctx: CheckContext) -> Iterator[Problem]:
@@ -172,81 +270,186 @@ def check_damaged(ctx: CheckContext) -> Iterator[Problem]:
                       path=f"{DAMAGED}/{aside.name}", expected=original, found=found)
 
 
-def check_warcs(ctx: CheckContext) -> Iterator[Problem]:
+class _Damaged:
+    """:func:`check_damaged` as a step: it reads the store, not the rows."""
+
+    reads_rows = False
+
+    def __init__(self, ctx: CheckContext) -> None:
+        self.ctx = ctx
+
+    def visit(self, row: Row) -> tuple[Problem, ...]:
+        return ()
+
+    def finish(self) -> Iterator[Problem]:
+        yield from check_damaged(self.ctx)
+
+
+
+
+def _verify_warc(store: Store, seq: int, relative: str) -> list[Problem]:
+    try:
+        path = store.path(relative)
+        if not path.exists():
+            return []  # already reported by check_files
+        problems = verify_warc(str(path))
+    except (OSError, StoreError) as exc:
+        return [Problem(f"WARC unreadable: {exc}", seq, relative)]
+    return [Problem(f"WARC digest check failed: {problem}", seq, relative)
+            for problem in problems]
+
+
+class _Warcs(_Ordered):
     """Each WARC's own block and payload digests, as any WARC tool would check them."""
-    checked: set[str] = set()
-    for seq, entry in ctx.named_files():
-        relative = str(entry.get("path", ""))
-        if entry.get("role") != "warc" or relative in checked:
-            continue
-        checked.add(relative)
-        try:
-            path = ctx.store.path(relative)
-            if not path.exists():
-                continue  # already reported by check_files
 
-            problems = verify_warc(str(path))
-        except (OSError, StoreError) as exc:
-            yield Problem(f"WARC unreadable: {exc}", seq, relative)
-            continue
-        for problem in problems:
-            yield Problem(f"WARC digest check failed: {problem}", seq, relative)
+    def __init__(self, ctx: CheckContext) -> None:
+        super().__init__(ctx)
+        self.store = ctx.store
+        self.checked = SpillMap()
 
+    def visit(self, row: Row) -> list[Problem]:
+        for seq, entry in row_files(row):
+            relative = str(entry.get("path", ""))
+            if entry.get("role") != "warc" or relative in self.checked:
+                continue
+            self.checked[relative] = None
+            self.add(self.submit(_verify_warc, self.store, seq, relative), _same)
+        return list(self.ready()) if self.waiting else []
 
-def check_witness_records(ctx: CheckContext) -> Iterator[Problem]:
-    """Witness records against the captures they name (:mod:`provenance.capture.witnessing`)."""
-
-    yield from check_witnesses(ctx)
+    def finish(self) -> Iterator[Problem]:
+        yield from self.ready(block=True)
 
 
-CHECKERS: list[Checker] = [check_chain, check_files, check_damaged, check_warcs,
-                           check_timestamps, check_witness_records]
+def _same(problems: list[Problem]) -> list[Problem]:
+    return problems
 
 
-def check_store(store: Store, ledger: Ledger | None) -> CheckReport:
+check_warcs = Checker("check_warcs", _Warcs)
+
+
+def _witnesses(ctx: CheckContext) -> Visitor:
+    return check_witnesses.start(ctx)
+
+
+check_witness_records = Checker("check_witness_records", _witnesses)
+"""Witness records against the captures they name (:mod:`provenance.capture.witnessing`)."""
+
+
+Step = Checker | Callable[[CheckContext], Iterable[Problem]]
+"""A :class:`Checker` (fed each row as the ledger is read once), or a plain function of the
+context that runs after that pass and reads what it needs itself."""
+
+CHECKERS: list[Step] = [check_chain, check_files, Checker("check_damaged", _Damaged),
+                           check_warcs, check_timestamps, check_witness_records]
+
+
+Progress = Callable[[Iterable[Row], int], Iterable[Row]]
+
+
+def check_store(store: Store, ledger: Ledger | None, *,
+                progress: Progress | None = None, workers: int | None = None) -> CheckReport:
     """Run every checker; ``ledger`` is None when the store's ledger file is missing.
+
+    The ledger is read once, row by row, and each row handed to every step: memory stays
+    flat however long the ledger is. Files are hashed and WARCs checked in a pool of
+    ``workers`` threads (default: one per core) while the chain is checked in order.
+    ``progress(rows, total)`` may wrap the row stream to show how far it is.
 
     A checker that fails on something it did not expect is reported as a problem (with the
     error, so a bug stays visible) rather than crashing ``check`` or passing it; the
     time-stamps then anchor nothing.
     """
-    ctx = CheckContext(store, ledger)
-    problems: list[Problem] = []
-    failed: set[Checker] = set()
-    for checker in CHECKERS:
+    with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 2,
+                            thread_name_prefix="check") as pool:
+        ctx = CheckContext(store, ledger, pool)
         try:
-            for problem in checker(ctx):
-                problems.append(problem)
+            return _run(ctx, progress)
+        finally:
+            pool.shutdown(cancel_futures=True)
+
+
+def _run(ctx: CheckContext, progress: Progress | None) -> CheckReport:
+    found: dict[Step, list[Problem]] = {checker: [] for checker in CHECKERS}
+    failed: set[Step] = set()
+
+    def guard(checker: Step, work: Callable[[], Iterable[Problem]]) -> None:
+        try:
+            found[checker].extend(work())
         except Exception as exc:  # noqa: BLE001 - a crafted record must never crash check
             failed.add(checker)
-            problems.append(Problem(f"could not check ({checker.__name__} failed: "
-                                    f"{type(exc).__name__}: {exc})"))
-    files = len({entry.get("path") for _, entry in ctx.named_files()})
-    return CheckReport(records=len(ctx.rows), files=files, problems=problems,
-                       anchoring=_anchoring(ctx, problems, trusted=not failed))
+            found[checker].append(Problem(f"could not check ({checker.__name__} failed: "
+                                          f"{type(exc).__name__}: {exc})"))
+
+    visitors: dict[Step, Visitor] = {}
+    for checker in CHECKERS:
+        guard(checker, partial(_start, checker, ctx, visitors))
+    anchor = _Anchors()
+    rows: Iterable[Row] = ctx.rows
+    if progress is not None and ctx.ledger is not None:
+        rows = progress(rows, ctx.ledger.count())
+    records = 0
+    active = [(c, v) for c, v in visitors.items() if getattr(v, "reads_rows", True)]
+    for row in rows:
+        records += 1
+        anchor.visit(row)
+        for checker, visitor in active:
+            try:
+                said = visitor.visit(row)
+                if said:  # a generator is true too: it is read here
+                    found[checker].extend(said)
+            except Exception as exc:  # noqa: BLE001 - as in guard(), once per step
+                failed.add(checker)
+                found[checker].append(Problem(f"could not check ({checker.__name__} failed: "
+                                              f"{type(exc).__name__}: {exc})"))
+                active = [(c, v) for c, v in active if c not in failed]
+    for checker, visitor in visitors.items():
+        if checker not in failed:
+            guard(checker, visitor.finish)
+    for checker in CHECKERS:  # a plain function reads the ledger again on its own
+        if not isinstance(checker, Checker) and checker not in failed:
+            guard(checker, partial(checker, ctx))
+    problems = [p for checker in CHECKERS for p in found[checker]]
+    files_step = visitors.get(check_files)
+    files = files_step.distinct if isinstance(files_step, _Files) else 0
+    return CheckReport(records=records, files=files, problems=problems,
+                       anchoring=anchor.result(ctx, records, problems, trusted=not failed))
 
 
-def _anchoring(ctx: CheckContext, problems: list[Problem], *, trusted: bool) -> Anchoring:
-    """Which records a verified time-stamp anchors (:mod:`provenance.stamps.anchoring`)."""
-    if not trusted:
-        return Anchoring(len(ctx.rows))
-    with_problems = {p.seq for p in problems if p.seq is not None}
-    broken = [p.seq for p in problems if p.seq is not None and p.what.startswith(_CHAIN_WORDS)]
-    stamps = []
-    for row in ctx.rows:
+def _start(checker: Step, ctx: CheckContext,
+           visitors: dict[Step, Visitor]) -> tuple[Problem, ...]:
+    if isinstance(checker, Checker):
+        visitors[checker] = checker.start(ctx)
+    return ()
+
+
+class _Anchors:
+    """What anchoring needs, gathered in the same pass: the well-formed stamp records."""
+
+    def __init__(self) -> None:
+        self.stamps: list[StampRow] = []
+
+    def visit(self, row: Row) -> None:
         if row.kind != TIMESTAMP or row.parsed is None:
-            continue
+            return
         try:
             data = StampData.parse(row.parsed.get("data"))
         except MalformedStamp:
-            continue  # reported by check_timestamps; a crafted stamp anchors nothing
-        stamps.append(StampRow(row.seq, data.status, list(data.covers),
-                               _token_path(list(data.files))))
-    verified = {row.seq for row in ctx.rows
-                if row.parsed is not None and row.seq not in with_problems}
-    return anchoring(ctx.store, len(ctx.rows), stamps, verified=verified,
-                     first_broken=min(broken, default=None),
-                     trusted_root=bool(trust_roots_from_env()))
+            return  # reported by check_timestamps; a crafted stamp anchors nothing
+        self.stamps.append(StampRow(row.seq, data.status, max(data.covers, default=None),
+                                    _token_path(list(data.files))))
+
+    def result(self, ctx: CheckContext, records: int, problems: list[Problem], *,
+               trusted: bool) -> Anchoring:
+        """Which records a verified time-stamp anchors (:mod:`provenance.stamps.anchoring`)."""
+        if not trusted:
+            return Anchoring(records)
+        with_problems = {p.seq for p in problems if p.seq is not None}
+        broken = [p.seq for p in problems
+                  if p.seq is not None and p.what.startswith(_CHAIN_WORDS)]
+        verified = {s.seq for s in self.stamps if s.seq not in with_problems}
+        return anchoring(ctx.store, records, self.stamps, verified=verified,
+                         first_broken=min(broken, default=None),
+                         trusted_root=bool(trust_roots_from_env()))
 
 
 # Problems that mean the chain does not hold from that record on (so no anchor reaches it).

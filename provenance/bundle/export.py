@@ -104,7 +104,7 @@ def export_bundle(ledger: Ledger, store: Store, ids: Sequence[str], out_zip: str
         index["timestamps"].append(_add_stamp(ts, included, store, entries))
     lo, hi = min(included), max(included)
     chain = [CHAIN_HEADER]
-    for record in ledger.records():
+    for record in ledger.records(first=lo, last=hi):
         if lo <= record.seq <= hi:
             chain.append(f"{record.seq}\t{record.kind}\t{record.record_hash}\t{record.prev_hash}")
     entries[CHAIN] = ("\n".join(chain) + "\n").encode()
@@ -131,17 +131,18 @@ def _complete(ledger: Ledger, chosen: dict[int, Record]) -> tuple[dict[int, Reco
     (:func:`provenance.store.references.references`), the witness records of each capture, and
     each granted time-stamp of any of them (with what that stamp refers to)."""
     included = dict(chosen)
-    witnesses = list(ledger.records(kind=WITNESS))
-    all_stamps = [r for r in ledger.records(kind=TIMESTAMP) if r.data.get("status") == GRANTED]
     stamps: dict[int, Record] = {}
     todo = list(included.values())
     while todo:
         record = todo.pop()
         found = [ledger.get(ref.seq) for ref in references(record.kind, record.data).records]
         if record.kind == CAPTURE:
-            found += [w for w in witnesses if w.data.get("capture_seq") == record.seq]
+            found += [w for w in ledger.witnesses_of(record.seq)  # by index
+                      if w.data.get("capture_seq") == record.seq]
         if record.kind != TIMESTAMP:
-            covering = [s for s in all_stamps if record.seq in s.data.get("covers", [])]
+            covering = [s for s in ledger.stamps_covering(record.seq)
+                        if s.data.get("status") == GRANTED
+                        and record.seq in s.data.get("covers", [])]
             stamps.update((s.seq, s) for s in covering)
             found += covering
         for other in found:

@@ -52,7 +52,7 @@ from provenance.store.filestore import Store
 from provenance.store.hashing import CHUNK_SIZE
 from provenance.store.kinds import CAPTURE, WITNESS
 from provenance.store.ledger import Ledger, Record
-from provenance.store.rows import Problem
+from provenance.store.rows import CheckContext, Checker, Problem, Row
 
 RETRY_STATUSES = (PENDING, UNKNOWN, STALE)
 
@@ -236,33 +236,41 @@ def retry_pending(
 
 # --- check --------------------------------------------------------------------------------
 
-def check_witnesses(ctx: Any) -> Iterator[Any]:
+class _Witnesses:
     """``check`` step: each witness record names an earlier capture record by its seq and its
     record hash, a retry names an earlier record of the same witness for the same capture,
     ``agrees`` says what its two hashes say, and an ``archived`` snapshot lies within the
-    window it states around the capture's time."""
+    window it states around the capture's time. The records named are looked up by seq."""
 
-    by_seq = {row.seq: row for row in ctx.rows}
-    for row in ctx.rows:
+    def __init__(self, ctx: CheckContext) -> None:
+        self.ctx = ctx
+
+    def finish(self) -> tuple[Problem, ...]:
+        return ()
+
+    def visit(self, row: Row) -> Iterator[Problem] | tuple[()]:
         if row.kind != WITNESS or row.parsed is None:
-            continue
-        data = row.parsed.get("data")
+            return ()
+        return self._visit(row)
+
+    def _visit(self, row: Row) -> Iterator[Problem]:
+        data = (row.parsed or {}).get("data")
         if not isinstance(data, dict):
             yield Problem("witness record has no data", row.seq)
-            continue
-        seq = data.get("capture_seq")
+            return
+        seq, previous = data.get("capture_seq"), data.get("previous_seq")
+        by_seq = self.ctx.rows_at([s for s in (seq, previous) if isinstance(s, int)])
         capture = by_seq.get(seq) if isinstance(seq, int) else None
         if capture is None or capture.kind != CAPTURE or capture.seq >= row.seq:
             yield Problem(f"witness record names capture {seq!r}, which is not an earlier "
                           "capture record", row.seq)
-            continue
+            return
         if data.get("capture_hash") != capture.record_hash:
             yield Problem(f"witness record names capture {seq} by another hash", row.seq,
                           expected=capture.record_hash, found=str(data.get("capture_hash")))
         if row.subject != capture.subject:
             yield Problem(f"witness record's URL is not capture {seq}'s", row.seq,
                           expected=capture.subject, found=row.subject)
-        previous = data.get("previous_seq")
         if previous is not None:
             earlier = by_seq.get(previous) if isinstance(previous, int) else None
             earlier_data = ((earlier.parsed or {}).get("data") or {}) if earlier else {}
@@ -282,6 +290,11 @@ def check_witnesses(ctx: Any) -> Iterator[Any]:
         outside = _outside_window(data, (capture.parsed or {}).get("data") or {})
         if outside:
             yield Problem(outside, row.seq)
+
+
+
+
+check_witnesses = Checker("check_witnesses", _Witnesses)
 
 
 def _outside_window(data: Mapping[str, Any], capture: Mapping[str, Any]) -> str | None:

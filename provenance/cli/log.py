@@ -92,7 +92,7 @@ def _cmd_log(args: argparse.Namespace, out: Output) -> int:
     store, ledger = open_store(args, create=False, write=False)
     shown = 0
     with ledger:
-        for record in ledger.records():
+        for record in ledger.scan(args.kind, about=subject or None):  # by index, in batches
             if args.kind and record.kind not in args.kind:
                 continue
             if subject and not _about(record, subject):

@@ -230,7 +230,8 @@ def _cmd_check(args: argparse.Namespace, out: Output) -> int:
     store = Store(resolve_store_path(args.store), create=False, writable=False)
     if store.ledger_path.exists():
         with Ledger(store, writable=False) as ledger:
-            report = check_store(store, ledger)
+            report = check_store(store, ledger, progress=lambda rows, total: out.progress(
+                rows, total=total, desc="checking records"))
     else:
         report = check_store(store, None)  # a store without its ledger: said as damage
     for problem in report.problems:

@@ -15,7 +15,7 @@ sent, rather than a root the user trusts (``PROVENANCE_TSA_CA``), is said to be 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,7 +77,7 @@ class StampRow:
 
     seq: int
     status: str
-    covers: Sequence[int]
+    last_covered: int | None  # the highest record number it covers (None: it covers none)
     token_path: str | None
 
 
@@ -90,9 +90,9 @@ def anchoring(store: Store, records: int, stamps: Iterable[StampRow], *,
     best: tuple[int, str, str | None] | None = None
     limit = records if first_broken is None else first_broken - 1
     for stamp in stamps:
-        if stamp.status != GRANTED or stamp.seq not in verified or not stamp.covers:
+        if stamp.status != GRANTED or stamp.seq not in verified or stamp.last_covered is None:
             continue
-        through = min(max(stamp.covers), limit)
+        through = min(stamp.last_covered, limit)
         if through <= 0 or (best is not None and through <= best[0]):
             continue
         said = _token_says(store, stamp.token_path)

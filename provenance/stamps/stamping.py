@@ -53,7 +53,7 @@ from provenance.store.hashing import RECORD_PREFIX, canonical_json
 from provenance.store.kinds import STAMPED_KINDS, TIMESTAMP
 from provenance.store.ledger import Ledger, Record
 from provenance.store.merkle import MerkleTree, verify_inclusion
-from provenance.store.rows import Problem
+from provenance.store.rows import CheckContext, Checker, Problem, Row
 
 GRANTED, PENDING, UNTRUSTED = "granted", "pending", "untrusted"
 STATUSES = (GRANTED, PENDING, UNTRUSTED)
@@ -400,24 +400,37 @@ def trust_roots_from_env(environ: dict[str, str] | None = None) -> list[bytes]:
 
 # --- check --------------------------------------------------------------------------------
 
-def check_timestamps(ctx: Any) -> Iterator[Any]:
+class _Stamps:
     """``check`` step: every kept token's signature, that it covers the recorded hash or
     Merkle root, that the root is the tree of the covered records, every proof, and, with
-    ``PROVENANCE_TSA_CA`` set, that each token's chain ends in one of those roots."""
+    ``PROVENANCE_TSA_CA`` set, that each token's chain ends in one of those roots. The
+    covered records are looked up by seq, never held."""
 
-    by_seq = {row.seq: row for row in ctx.rows}
-    roots = trust_roots_from_env()
-    for row in ctx.rows:
+    def __init__(self, ctx: CheckContext) -> None:
+        self.ctx = ctx
+        self.roots = trust_roots_from_env()
+
+    def visit(self, row: Row) -> Iterator[Problem] | tuple[()]:
         if row.kind != TIMESTAMP or row.parsed is None:
-            continue
+            return ()
+        return self._visit(row)
+
+    def _visit(self, row: Row) -> Iterator[Problem]:
         try:
-            data = StampData.parse(row.parsed.get("data"))
+            data = StampData.parse((row.parsed or {}).get("data"))
         except MalformedStamp as exc:
             yield Problem(str(exc), row.seq)
-            continue
+            return
         if data.status == PENDING:
-            continue
-        yield from _check_one(ctx.store, row.seq, data, by_seq, roots, Problem)
+            return
+        by_seq = self.ctx.rows_at(data.covers)
+        yield from _check_one(self.ctx.store, row.seq, data, by_seq, self.roots, Problem)
+
+    def finish(self) -> tuple[Problem, ...]:
+        return ()
+
+
+check_timestamps = Checker("check_timestamps", _Stamps)
 
 
 def _read(store: Store, files: Sequence[dict[str, Any]], role: str

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -66,12 +67,11 @@ def record_hash(body: bytes) -> str:
     return hashlib.sha256(RECORD_PREFIX + body).hexdigest()
 
 
+_SHA256_HEX = re.compile("[0-9a-f]{64}")
+
+
 def is_sha256_hex(value: object) -> bool:
-    return (
-        isinstance(value, str)
-        and len(value) == 64
-        and all(c in "0123456789abcdef" for c in value)
-    )
+    return isinstance(value, str) and _SHA256_HEX.fullmatch(value) is not None
 
 
 def file_size(path: Path) -> int:

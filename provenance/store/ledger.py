@@ -28,7 +28,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,6 +60,26 @@ BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS records_are_never_deleted BEFORE DELETE ON records
 BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
 """
+
+CAPTURE_OF_WITNESS = ("(CASE WHEN json_valid(body) THEN "
+                      "json_extract(body, '$.data.capture_seq') END)")
+"""The capture a witness record names, as SQL (NULL for a body that is not JSON, so that a
+damaged row can never make the index, and so the ledger, unwritable)."""
+URL_OF_VERIFICATION = ("(CASE WHEN json_valid(body) THEN "
+                       "json_extract(body, '$.data.against.url') END)")
+"""The URL of the capture a screenshot check was made against, as SQL."""
+
+INDEXES = f"""
+CREATE INDEX IF NOT EXISTS records_by_about ON records(subject);
+CREATE INDEX IF NOT EXISTS records_by_time ON records(time);
+CREATE INDEX IF NOT EXISTS witnesses_by_capture ON records({CAPTURE_OF_WITNESS})
+    WHERE kind = 'witness';
+CREATE INDEX IF NOT EXISTS verifications_by_url ON records({URL_OF_VERIFICATION})
+    WHERE kind = 'verification';
+"""
+"""Indexes for every query that reads part of the ledger (``log URL``, ``log --kind``, a
+time range, a capture's witnesses, a bundle's records). Created when the ledger is opened
+for writing; a read-only ledger without them answers the same queries, only slower."""
 
 
 @dataclass(frozen=True)
@@ -130,6 +150,7 @@ class Ledger:
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=FULL")
                 self._db.executescript(SCHEMA)
+                _create_indexes(self._db)
             else:
                 self._db = _open_readonly(path)
         except sqlite3.DatabaseError as exc:
@@ -262,19 +283,60 @@ class Ledger:
 
     _COLUMNS = _COLUMNS
 
-    def records(self, kind: str | None = None, subject: str | None = None) -> Iterator[Record]:
-        """Records in order, optionally only one kind and/or one subject."""
-        clauses, params = [], []
-        if kind is not None:
-            clauses.append("kind = ?")
-            params.append(kind)
-        if subject is not None:
-            clauses.append("subject = ?")
-            params.append(subject)
-        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+    def records(self, kind: str | None = None, subject: str | None = None, *,
+                kinds: Sequence[str] | None = None, since: str | None = None,
+                until: str | None = None, first: int | None = None,
+                last: int | None = None) -> Iterator[Record]:
+        """Records in order, optionally only one kind (or ``kinds``), one subject, a time
+        range (``since <= time < until``, RFC 3339 UTC as recorded) and/or a seq range
+        (``first <= seq <= last``); every filter is answered by an index."""
+        where, params = _filters(kind=kind, kinds=kinds, subject=subject, since=since,
+                                 until=until, first=first, last=last)
         return self._query(
             f"SELECT {self._COLUMNS} FROM records{where} ORDER BY seq", tuple(params)
         )
+
+    def scan(self, kinds: Sequence[str] | None = None, *, batch: int = 2048,
+             about: str | None = None) -> Iterator[Record]:
+        """Like :meth:`records`, read a batch at a time so that listing a million records
+        never holds them all; it sees the ledger as it was when called (appended records
+        come after ``last``). With ``about``: the records whose subject it is, and the
+        screenshot checks made against a capture of that URL (both by index)."""
+        top = self.last()
+        if top is None:
+            return
+        after = 0
+        while after < top.seq:
+            kinds_sql, params = _filters(kinds=kinds, first=after + 1, last=top.seq)
+            if about is None:
+                sql = f"SELECT {self._COLUMNS} FROM records{kinds_sql} ORDER BY seq LIMIT ?"
+                args: tuple[Any, ...] = (*params, batch)
+            else:
+                sql = (f"SELECT {self._COLUMNS} FROM records{kinds_sql} AND subject = ? "
+                       f"UNION SELECT {self._COLUMNS} FROM records{kinds_sql} AND "
+                       f"kind = 'verification' AND {URL_OF_VERIFICATION} = ? "
+                       "ORDER BY seq LIMIT ?")
+                args = (*params, about, *params, about, batch)
+            found = list(self._query(sql, args))
+            if not found:
+                return
+            yield from found
+            after = found[-1].seq
+
+    def witnesses_of(self, capture_seq: int) -> Iterator[Record]:
+        """The witness records that name capture ``capture_seq``, in order (by index)."""
+        return self._query(
+            f"SELECT {self._COLUMNS} FROM records WHERE kind = 'witness' AND "
+            f"{CAPTURE_OF_WITNESS} = ? ORDER BY seq", (capture_seq,))
+
+    def stamps_covering(self, seq: int) -> Iterator[Record]:
+        """The ``timestamp`` records whose ``covers`` lists record ``seq``, in order: only
+        time-stamp records are read (by the kind index), and only matches reach Python."""
+        return self._query(
+            f"SELECT {self._COLUMNS} FROM records WHERE kind = 'timestamp' AND EXISTS "
+            "(SELECT 1 FROM json_each(CASE WHEN json_valid(body) AND json_type(body, "
+            "'$.data.covers') = 'array' THEN body ELSE '{\"data\":{\"covers\":[]}}' END, "
+            "'$.data.covers') WHERE value = ?) ORDER BY seq", (seq,))
 
     def get(self, seq: int) -> Record | None:
         return next(self._query(f"SELECT {self._COLUMNS} FROM records WHERE seq = ?", (seq,)), None)
@@ -325,12 +387,50 @@ class Ledger:
                     return
                 yield from batch
 
+    def raw_rows_at(self, seqs: Iterable[int]) -> Iterator[tuple[Any, ...]]:
+        """The rows numbered ``seqs`` as stored (by primary key, a few hundred per query)."""
+        wanted = sorted({s for s in seqs if isinstance(s, int) and -(1 << 63) <= s < 1 << 63})
+        with self._lock:
+            for start in range(0, len(wanted), 500):
+                part = wanted[start:start + 500]
+                marks = ",".join("?" * len(part))
+                yield from self._db.execute(
+                    f"SELECT {self._COLUMNS} FROM records WHERE seq IN ({marks})", part)
+
     def read_head(self) -> dict[str, Any] | None:
         try:
             head = json.loads(self.store.head_path.read_text("utf-8"))
         except (OSError, ValueError):
             return None
         return head if isinstance(head, dict) else None
+
+
+def _create_indexes(db: sqlite3.Connection) -> None:
+    """Indexes only make queries quicker: a ledger that cannot take them (a full disk) is
+    still opened, and read without them."""
+    try:
+        db.executescript(INDEXES)
+    except sqlite3.DatabaseError:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+
+
+def _filters(*, kind: str | None = None, kinds: Sequence[str] | None = None,
+             subject: str | None = None, since: str | None = None, until: str | None = None,
+             first: int | None = None, last: int | None = None) -> tuple[str, list[Any]]:
+    """A ``WHERE`` clause (always one, ``1`` if nothing filters) and its parameters."""
+    clauses: list[str] = ["1"]
+    params: list[Any] = []
+    for column, op, value in (("kind", "=", kind), ("subject", "=", subject),
+                              ("time", ">=", since), ("time", "<", until),
+                              ("seq", ">=", first), ("seq", "<=", last)):
+        if value is not None:
+            clauses.append(f"{column} {op} ?")
+            params.append(value)
+    if kinds is not None:
+        clauses.append(f"kind IN ({','.join('?' * len(kinds))})" if kinds else "0")
+        params.extend(kinds)
+    return " WHERE " + " AND ".join(clauses), params
 
 
 def _open_readonly(path: Path) -> sqlite3.Connection:

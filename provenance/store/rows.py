@@ -9,9 +9,10 @@ Kept apart from :mod:`provenance.check` so that the steps living next to what th
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from provenance.store.filestore import Store
 from provenance.store.hashing import is_sha256_hex
@@ -77,27 +78,100 @@ class Row:
     malformed: str | None = None
 
 
+class Visitor(Protocol):
+    """One ``check`` step's state for one run: it sees every row once, in ledger order, and
+    says what it found; :meth:`finish` says what only the whole ledger shows."""
+
+    def visit(self, row: Row) -> Iterable[Problem]: ...
+
+    def finish(self) -> Iterable[Problem]: ...
+
+
+class Checker:
+    """A ``check`` step: ``start(ctx)`` makes its :class:`Visitor` for one run.
+
+    ``check`` streams the ledger once and feeds every row to every step's visitor, so memory
+    does not grow with the ledger; called on its own (``step(ctx)``) a step streams the
+    ledger by itself and yields its problems, in the same order.
+    """
+
+    def __init__(self, name: str, start: Callable[[CheckContext], Visitor]) -> None:
+        self.__name__ = name
+        self.start = start
+
+    def __call__(self, ctx: CheckContext) -> Iterator[Problem]:
+        visitor = self.start(ctx)
+        for row in ctx.rows:
+            yield from visitor.visit(row)
+        yield from visitor.finish()
+
+    def __repr__(self) -> str:
+        return f"<check step {self.__name__}>"
+
+
+class _Rows:
+    """Every row of the ledger, parsed and shape-checked, read afresh on each iteration:
+    never held in memory all at once."""
+
+    def __init__(self, ledger: Ledger | None) -> None:
+        self.ledger = ledger
+
+    def __iter__(self) -> Iterator[Row]:
+        if self.ledger is not None:
+            for raw in self.ledger.raw_rows():
+                yield _row(raw)
+
+
 class CheckContext:
     """What every checker reads: the store, its ledger (None if it is missing), its head,
-    and every row parsed and shape-checked once."""
+    every row streamed (``rows``, parsed and shape-checked once per pass), single rows
+    looked up by seq, and a pool for the slow work on files (None: do it inline)."""
 
-    def __init__(self, store: Store, ledger: Ledger | None) -> None:
+    def __init__(self, store: Store, ledger: Ledger | None,
+                 pool: Executor | None = None) -> None:
         self.store = store
         self.ledger = ledger
-        self.rows: list[Row] = [_row(raw) for raw in (ledger.raw_rows() if ledger else ())]
+        self.pool = pool
+        self.rows: Iterable[Row] = _Rows(ledger)
+
+    def row(self, seq: int) -> Row | None:
+        """The row numbered ``seq``, or None (a lookup by primary key, not a scan)."""
+        return self.rows_at([seq]).get(seq)
+
+    def rows_at(self, seqs: Iterable[int]) -> dict[int, Row]:
+        """The rows numbered ``seqs`` that the ledger holds, by seq."""
+        if self.ledger is None:
+            return {}
+        return {row.seq: row for row in map(_row, self.ledger.raw_rows_at(seqs))}
 
     def named_files(self) -> Iterator[tuple[int, dict[str, Any]]]:
         """Every (seq, file entry) that a well-formed record names."""
         for row in self.rows:
-            data = (row.parsed or {}).get("data")
-            files = data.get("files") if isinstance(data, dict) else None
-            for entry in files if isinstance(files, list) else []:
-                if isinstance(entry, dict):
-                    yield row.seq, entry
+            yield from row_files(row)
+
+
+def row_files(row: Row) -> list[tuple[int, dict[str, Any]]]:
+    """Every (seq, file entry) that one well-formed record names (:func:`shape_problem`
+    has made sure that its data is an object, its files a list of objects)."""
+    if row.parsed is None:
+        return []
+    files = row.parsed["data"].get("files")
+    return [(row.seq, entry) for entry in files] if files else []
 
 
 def _row(raw: tuple[Any, ...]) -> Row:
     seq, kind, subject, time, body, prev_hash, digest = raw
+    if (type(seq) is int and type(kind) is str and type(time) is str and type(body) is str
+            and type(prev_hash) is str and type(digest) is str
+            and (subject is None or type(subject) is str)):  # every column of its type
+        parsed: Any
+        try:
+            parsed = _loads(body)
+        except (TypeError, ValueError):
+            parsed = None
+        why = shape_problem(kind, parsed)
+        return Row(seq, kind, subject, time, body, prev_hash, digest,
+                   parsed if why is None else None, parsed, why)
     texts = {"kind": kind, "time": time, "body": body, "prev_hash": prev_hash,
              "record_hash": digest}
     wrong = [name for name, value in texts.items() if not isinstance(value, str)]
