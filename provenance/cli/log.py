@@ -10,12 +10,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from archive.errors import ArchiveError
-from archive.urls import normalize_url
+from provenance.api import Evidence, log_subject
 from provenance.cli.options import (
     EXIT_NEGATIVE,
     EXIT_OK,
-    open_store,
 )
 from provenance.cli.output import Output
 from provenance.store.hashing import is_sha256_hex
@@ -52,14 +50,6 @@ def summary(record: Record) -> str:
     return ""
 
 
-def _about(record: Record, subject: str) -> bool:
-    """The record's own subject, or a screenshot check made against a capture of that URL."""
-    if record.subject == subject:
-        return True
-    against = record.data.get("against") if record.kind == "verification" else None
-    return isinstance(against, dict) and against.get("url") == subject
-
-
 def _short(subject: str | None) -> str:
     """URLs in full; an image's SHA-256 cut to 12 digits, like record ids."""
     if subject and is_sha256_hex(subject):
@@ -83,20 +73,10 @@ def _register_log(commands: Any) -> argparse.ArgumentParser:
 
 def _cmd_log(args: argparse.Namespace, out: Output) -> int:
 
-    subject = args.subject
-    if subject and "://" in subject:
-        try:
-            subject = normalize_url(subject)
-        except ArchiveError:
-            pass  # not a URL we could capture, but maybe one recorded as it is
-    store, ledger = open_store(args, create=False, write=False)
+    subject = log_subject(args.subject) if args.subject else None
     shown = 0
-    with ledger:
-        for record in ledger.records():
-            if args.kind and record.kind not in args.kind:
-                continue
-            if subject and not _about(record, subject):
-                continue
+    with Evidence(args.store, create=False, writable=False) as evidence:
+        for record in evidence.log(subject, args.kind or ()):
             shown += 1
             out.item({"seq": record.seq, "id": record.id, "kind": record.kind,
                       "time": record.time, "subject": record.subject,

@@ -13,16 +13,11 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from cryptography import x509
-
 from archive.errors import ArchiveError, BadUrl
 from provenance import __version__
 from provenance.api import ArchiveEvents, Evidence
-from provenance.bundle.verify import verify_bundle
 from provenance.capture.capturer import ABORTED
-from provenance.capture.witnessing import retry_pending
 from provenance.changes.diff import compile_ignore
-from provenance.check import check_store
 from provenance.cli.files import check_targets, force_option
 from provenance.cli.history import REGISTER as HISTORY_COMMANDS
 from provenance.cli.log import REGISTER as LOG_COMMANDS
@@ -32,28 +27,18 @@ from provenance.cli.options import (
     EXIT_OK,
     EXIT_USAGE,
     capture_options,
-    open_store,
     positive_float,
     positive_int,
     say_witnesses,
     tsa_urls,
     url_options,
     urls_from,
-    witness_config,
     witness_specs,
 )
 from provenance.cli.output import Output
 from provenance.cli.screens import REGISTER as SCREEN_COMMANDS
-from provenance.errors import ProvenanceError, TimestampError, UsageError
-from provenance.stamps.stamping import (
-    TSA_CA_ENV,
-    retry_pending_stamps,
-    stamp_unstamped,
-    trust_roots_from_env,
-)
-from provenance.stamps.timestamp import Trust, load_certificates
-from provenance.store.filestore import Store, resolve_store_path
-from provenance.store.ledger import Ledger
+from provenance.errors import ProvenanceError, UsageError
+from provenance.stamps.timestamp import Trust
 
 
 class _Parser(argparse.ArgumentParser):
@@ -227,12 +212,7 @@ def _cmd_check(args: argparse.Namespace, out: Output) -> int:
     if getattr(args, "tsa_ca", None):
         raise UsageError("--tsa-ca goes with --bundle (the store's check reads "
                          "PROVENANCE_TSA_CA)")
-    store = Store(resolve_store_path(args.store), create=False, writable=False)
-    if store.ledger_path.exists():
-        with Ledger(store, writable=False) as ledger:
-            report = check_store(store, ledger)
-    else:
-        report = check_store(store, None)  # a store without its ledger: said as damage
+    report = Evidence.check_at(args.store)  # a store without its ledger: said as damage
     for problem in report.problems:
         if out.json_mode:
             out.item(problem.to_json())
@@ -259,9 +239,7 @@ def _cmd_check(args: argparse.Namespace, out: Output) -> int:
 def _check_bundle(args: argparse.Namespace, out: Output) -> int:
 
     path = args.bundle
-    if not os.path.isfile(path):
-        raise UsageError(f"no bundle file {path}")
-    report = verify_bundle(path, _trusted_roots(args.tsa_ca))
+    report = Evidence.check_bundle(path, args.tsa_ca)
     for problem in report.problems:
         if out.json_mode:
             out.item({"problem": problem, "bundle": path})
@@ -288,33 +266,6 @@ def _check_bundle(args: argparse.Namespace, out: Output) -> int:
         human = f"NOT PROVEN: {path}: {report.reason()}"
     out.item(summary, human)
     return EXIT_OK if report.intact else EXIT_NEGATIVE
-
-
-def _trusted_roots(option: str | None) -> list[bytes]:
-    """The TSA roots the user trusts: ``--tsa-ca`` or ``$PROVENANCE_TSA_CA`` (PEM)."""
-
-    path = option or os.environ.get(TSA_CA_ENV)
-    if not path:
-        return []
-    try:
-        with open(path, "rb") as handle:
-            roots = load_certificates(handle.read(1 << 22))
-    except OSError as exc:
-        raise UsageError(f"cannot read TSA trust roots {path}: {exc.strerror}") from None
-    except TimestampError as exc:
-        raise UsageError(f"TSA trust roots {path}: {exc}") from None
-    if not roots or not all(_is_certificate(der) for der in roots):
-        raise UsageError(f"TSA trust roots {path}: not PEM certificates")
-    return roots
-
-
-def _is_certificate(der: bytes) -> bool:
-
-    try:
-        x509.load_der_x509_certificate(der)
-    except ValueError:
-        return False
-    return True
 
 
 def _human_anchor(status: Any) -> str:
@@ -381,39 +332,27 @@ def _register_retry(commands: Any) -> argparse.ArgumentParser:
 
 
 def _cmd_retry(args: argparse.Namespace, out: Output) -> int:
-
     tsas = tsa_urls(args.tsa)
-    store, ledger = open_store(args, create=False)
-    with ledger:
-        unconfirmed = _retry_witnesses(ledger, store, out, args.timeout)
-        roots = trust_roots_from_env()
-        results = retry_pending_stamps(ledger, store, timeout=args.timeout, roots=roots)
-        results += stamp_unstamped(ledger, store, tsas, timeout=args.timeout, roots=roots)
-    for result in results:
+    with Evidence(args.store, create=False) as evidence:
+        run = evidence.retry(tsas=tsas, timeout=args.timeout,
+                             witnessed=lambda result: _say_retried(result, out))
+    for result in run.stamps:
         out.item(result, f"time-stamp #{result['seq']} from {result['tsa']}: {result['status']}"
                  + (f" ({result['error']})" if result["error"] else ""))
-    if not results and unconfirmed is None:
+    if not run.stamps and not run.witnesses:
         out.say("nothing pending")
-    if unconfirmed:
-        return EXIT_NEGATIVE
-    return EXIT_NEGATIVE if any(r["status"] != "granted" for r in results) else EXIT_OK
+    return EXIT_NEGATIVE if run.still_pending else EXIT_OK
 
 
-def _retry_witnesses(ledger: Ledger, store: Store, out: Output, timeout: float) -> int | None:
-    """Send pending witness submissions again; how many are still unconfirmed (None: none)."""
-
-    sent = unconfirmed = 0
-    for result in retry_pending(ledger, store, config=witness_config(timeout)):
-        sent += 1
-        unconfirmed += result["status"] != "archived"
-        out.item({"kind": "witness", **result},
-                 f"witness {result['name']} for #{result['capture_seq']} "
-                 f"{result['url_captured']}: {result['status']}"
-                 + (f" ({result['error']})" if result["error"] else ""))
-        if result["agrees"] is False:
-            out.error(f"{result['url_captured']}: witness {result['name']} holds a DIFFERENT "
-                      f"copy at {result['url']}")
-    return unconfirmed if sent else None
+def _say_retried(result: dict[str, Any], out: Output) -> None:
+    """One witness answered again: its line, and a warning if it holds another copy."""
+    out.item({"kind": "witness", **result},
+             f"witness {result['name']} for #{result['capture_seq']} "
+             f"{result['url_captured']}: {result['status']}"
+             + (f" ({result['error']})" if result["error"] else ""))
+    if result["agrees"] is False:
+        out.error(f"{result['url_captured']}: witness {result['name']} holds a DIFFERENT "
+                  f"copy at {result['url']}")
 
 
 # --- plumbing -----------------------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""What the commands share: exit codes, option definitions and their checks, opening the
-store, saying what witnesses answered. Every command module imports this, never
+"""What the commands share: exit codes, option definitions and their checks,
+saying what witnesses answered. Every command module imports this, never
 :mod:`provenance.cli.main` (which imports them all).
 """
 
@@ -12,13 +12,9 @@ from typing import Any
 from archive.errors import ConfigError
 from archive.wayback import Keys
 from archive.witness import BadWitnessSpec, WitnessConfig, parse_specs
-from provenance.api import open_store as api_open_store
 from provenance.capture.batch import read_url_list, validate_urls
-from provenance.capture.witnessing import witness_step, witness_unsent
 from provenance.cli.output import Output
 from provenance.errors import UsageError
-from provenance.store.filestore import Store
-from provenance.store.ledger import Ledger
 
 EXIT_OK, EXIT_NEGATIVE, EXIT_USAGE = 0, 1, 2
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a reader that closed early
@@ -111,27 +107,6 @@ def tsa_urls(values: list[str] | None) -> list[str]:
 
 
 
-def witness_config(timeout: float) -> Any:
-    """The environment's witness settings, each request bounded by ``--timeout`` in all."""
-
-    return WitnessConfig.from_env().with_request_timeout(timeout)
-
-
-def witness_step_for(specs: list[Any], timeout: float = 30.0) -> Any:
-
-    return witness_step(specs, witness_config(timeout)) if specs else None
-
-
-def witness_unsent_for(store: Store, ledger: Ledger, done: Any, specs: list[Any],
-                    timeout: float) -> dict[int, list[dict[str, Any]]]:
-    """Resume: captures already made but never sent to a witness named now are sent now."""
-    if not specs:
-        return {}
-
-    return witness_unsent(ledger, store, [o.record for o in done], specs,
-                          config=witness_config(timeout))
-
-
 def say_witnesses(url: str, witnesses: list[dict[str, Any]], out: Output) -> None:
     """One stderr line per witness that did not confirm our copy (the capture is kept)."""
     for w in witnesses:
@@ -143,10 +118,3 @@ def say_witnesses(url: str, witnesses: list[dict[str, Any]], out: Output) -> Non
                       f"(sha256 {w['witness_sha256']}) at {w['url']}")
         elif w["error"]:
             out.error(f"{url}: witness {w['name']}: {w['error']}")
-
-
-
-def open_store(args: argparse.Namespace, *, create: bool = True,
-               write: bool = True) -> tuple[Store, Ledger]:
-    """Open the store named by --store / $PROVENANCE_STORE (:func:`provenance.api.open_store`)."""
-    return api_open_store(args.store, create=create, write=write)
