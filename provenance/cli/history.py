@@ -37,7 +37,7 @@ from provenance.cli.options import (
     urls_from,
     witness_specs,
 )
-from provenance.cli.output import Output
+from provenance.cli.output import Line, Output
 from provenance.errors import UsageError
 
 _RED, _GREEN, _RESET = "\x1b[31m", "\x1b[32m", "\x1b[0m"
@@ -108,12 +108,12 @@ def _cmd_history(args: argparse.Namespace, out: Output) -> int:
     for item in items:
         if item.get("error"):
             if out.json_mode:
-                out.item(item)
+                out.item(Line.PROBLEM, item)
             out.error(f"{item['source']}: {item['error']}")
             continue
         if item.get("fetch_error"):
             out.error(f"{item['source']} {item['time']}: {item['fetch_error']}")
-        out.item(item, _human_item(item, colour))
+        out.item(Line.SNAPSHOT, item, _human_item(item, colour))
     if report:
 
         try:
@@ -204,7 +204,7 @@ class _WatchPrinter:
         if not outcome.ok:
             out.error(f"{outcome.url}: {outcome.error}")
             if out.json_mode:
-                out.item({**outcome.to_json(), "round": watched.round})
+                out.item(Line.CAPTURE, {**outcome.to_json(), "round": watched.round})
             return
         say_witnesses(outcome.url, outcome.witnesses, out)
         for result in watched.pending_stamps:
@@ -215,9 +215,9 @@ class _WatchPrinter:
             text = (f"{when}  {outcome.url}  CHANGED since {outcome.changed['since']} "
                     f"(ledger #{outcome.changed['ledger_seq']})\n"
                     + "\n".join(diff_lines(outcome.changed, colour=self.colour)))
-            out.item(data, text)
+            out.item(Line.CAPTURE, data, text)
         elif out.json_mode:
-            out.item(data)
+            out.item(Line.CAPTURE, data)
         else:
             out.say(f"{when}  {outcome.url}  {data['http_status']}  "
                     + ("first capture" if watched.first else "no change")

@@ -15,7 +15,7 @@ from provenance.cli.options import (
     EXIT_NEGATIVE,
     EXIT_OK,
 )
-from provenance.cli.output import Output
+from provenance.cli.output import Line, Output
 from provenance.store.hashing import is_sha256_hex
 from provenance.store.ledger import Record
 
@@ -78,7 +78,7 @@ def _cmd_log(args: argparse.Namespace, out: Output) -> int:
     with Evidence(args.store, create=False, writable=False) as evidence:
         for record in evidence.log(subject, args.kind or ()):
             shown += 1
-            out.item({"seq": record.seq, "id": record.id, "kind": record.kind,
+            out.item(Line.RECORD, {"seq": record.seq, "id": record.id, "kind": record.kind,
                       "time": record.time, "subject": record.subject,
                       "record_hash": record.record_hash, "summary": summary(record)},
                      f"#{record.seq:<5} {record.id}  {record.time}  {record.kind:<12} "

@@ -35,7 +35,7 @@ from provenance.cli.options import (
     urls_from,
     witness_specs,
 )
-from provenance.cli.output import Output
+from provenance.cli.output import Line, Output
 from provenance.cli.screens import REGISTER as SCREEN_COMMANDS
 from provenance.errors import ProvenanceError, UsageError
 from provenance.stamps.timestamp import Trust
@@ -131,7 +131,7 @@ class _CapturePrinter:
 
     def resumed(self, outcome: Any) -> None:
         say_witnesses(outcome.url, outcome.witnesses, self.out)
-        self.out.item(outcome.to_json(), _human_capture(outcome))
+        self.out.item(Line.CAPTURE, outcome.to_json(), _human_capture(outcome))
 
     def resuming(self, done: int, total: int, todo: int) -> None:
         self.out.say(f"resuming: {done} of {total} URLs already captured, {todo} to go")
@@ -147,11 +147,11 @@ class _CapturePrinter:
             self.failures += 1
             self.out.error(f"{outcome.url}: {outcome.error}")
             if self.out.json_mode:
-                self.out.item(outcome.to_json())
+                self.out.item(Line.CAPTURE, outcome.to_json())
             return
         say_witnesses(outcome.url, outcome.witnesses, self.out)
         outcome.timestamps = [dict(q) for q in self.queued]
-        self.out.item(outcome.to_json(), _human_capture(outcome))
+        self.out.item(Line.CAPTURE, outcome.to_json(), _human_capture(outcome))
         self.unstamped.add(outcome.record.seq)
 
     def stamps(self, stamped: Any) -> None:
@@ -165,7 +165,7 @@ class _CapturePrinter:
             elif line["status"] != "granted":
                 self.out.error(f"time-stamp from {line['tsa']} {line['error']}")
             covers = line["covers"]
-            self.out.item(line, f"time-stamp #{line['seq']} from {line['tsa']}: "
+            self.out.item(Line.STAMP, line, f"time-stamp #{line['seq']} from {line['tsa']}: "
                           f"{line['status']} ({_trust_words(line)}), "
                           f"{len(covers)} record(s) #{covers[0]}..#{covers[-1]}")
 
@@ -215,7 +215,7 @@ def _cmd_check(args: argparse.Namespace, out: Output) -> int:
     report = Evidence.check_at(args.store)  # a store without its ledger: said as damage
     for problem in report.problems:
         if out.json_mode:
-            out.item(problem.to_json())
+            out.item(Line.PROBLEM, problem.to_json())
         else:
             out.error(("could not verify (anchors nothing): " if problem.unverified else "")
                       + str(problem))
@@ -226,12 +226,12 @@ def _cmd_check(args: argparse.Namespace, out: Output) -> int:
                   if report.unverified else "")
     anchored = report.anchoring.sentence()
     if out.json_mode:
-        out.item(summary)
+        out.item(Line.SUMMARY, summary)
     elif report.intact:
-        out.item(summary, f"intact: {report.records} records, {report.files} files verified"
-                 f"{unverified}; {anchored}")
+        out.item(Line.SUMMARY, summary, f"intact: {report.records} records, "
+                 f"{report.files} files verified{unverified}; {anchored}")
     else:
-        out.item(summary, f"DAMAGED: {len(report.damage)} problem(s) in "
+        out.item(Line.SUMMARY, summary, f"DAMAGED: {len(report.damage)} problem(s) in "
                  f"{report.records} records, {report.files} files{unverified}; {anchored}")
     return EXIT_OK if report.intact else EXIT_NEGATIVE
 
@@ -242,16 +242,16 @@ def _check_bundle(args: argparse.Namespace, out: Output) -> int:
     report = Evidence.check_bundle(path, args.tsa_ca)
     for problem in report.problems:
         if out.json_mode:
-            out.item({"problem": problem, "bundle": path})
+            out.item(Line.PROBLEM, {"problem": problem, "bundle": path})
         else:
             out.error(problem)
     for note in report.unverified:
         if out.json_mode:
-            out.item({"unverified": note, "bundle": path})
+            out.item(Line.PROBLEM, {"unverified": note, "bundle": path})
         else:
             out.error(f"could not verify (anchors nothing): {note}")
     for status in report.records:
-        out.item({**status.to_json(), "bundle": path}, _human_anchor(status))
+        out.item(Line.RECORD, {**status.to_json(), "bundle": path}, _human_anchor(status))
     trusted = sum(r.anchor.value == "trusted" for r in report.evidence)
     summary = {"intact": report.intact, "bundle": path, "problems": len(report.problems),
                "records": len(report.evidence), "trusted": trusted,
@@ -264,7 +264,7 @@ def _check_bundle(args: argparse.Namespace, out: Output) -> int:
         human = f"DAMAGED: {len(report.problems)} problem(s) in {path}"
     else:
         human = f"NOT PROVEN: {path}: {report.reason()}"
-    out.item(summary, human)
+    out.item(Line.SUMMARY, summary, human)
     return EXIT_OK if report.intact else EXIT_NEGATIVE
 
 
@@ -306,7 +306,7 @@ def _cmd_export(args: argparse.Namespace, out: Output) -> int:
     check_targets(args, args.out)
     with Evidence(args.store, create=False, writable=False) as evidence:
         summary = evidence.export(args.ids, args.out, force=args.force)
-    out.item(summary, f"wrote {args.out}: {len(summary['records'])} records, "
+    out.item(Line.SUMMARY, summary, f"wrote {args.out}: {len(summary['records'])} records, "
              f"{summary['timestamps']} time-stamps, {summary['files']} files")
     return EXIT_OK
 
@@ -337,8 +337,8 @@ def _cmd_retry(args: argparse.Namespace, out: Output) -> int:
         run = evidence.retry(tsas=tsas, timeout=args.timeout,
                              witnessed=lambda result: _say_retried(result, out))
     for result in run.stamps:
-        out.item(result, f"time-stamp #{result['seq']} from {result['tsa']}: {result['status']}"
-                 + (f" ({result['error']})" if result["error"] else ""))
+        out.item(Line.STAMP, result, f"time-stamp #{result['seq']} from {result['tsa']}: "
+                 f"{result['status']}" + (f" ({result['error']})" if result["error"] else ""))
     if not run.stamps and not run.witnesses:
         out.say("nothing pending")
     return EXIT_NEGATIVE if run.still_pending else EXIT_OK
@@ -346,7 +346,7 @@ def _cmd_retry(args: argparse.Namespace, out: Output) -> int:
 
 def _say_retried(result: dict[str, Any], out: Output) -> None:
     """One witness answered again: its line, and a warning if it holds another copy."""
-    out.item({"kind": "witness", **result},
+    out.item(Line.WITNESS, {"kind": "witness", **result},
              f"witness {result['name']} for #{result['capture_seq']} "
              f"{result['url_captured']}: {result['status']}"
              + (f" ({result['error']})" if result["error"] else ""))

@@ -10,11 +10,27 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterable, Iterator
+from enum import Enum
 from typing import Any, TextIO, TypeVar
 
 from tqdm import tqdm
 
 T = TypeVar("T")
+
+
+class Line(str, Enum):
+    """What a ``--json`` line is about: its ``"type"`` field, so the mixed output of
+    ``retry`` or ``check --bundle`` can be told apart without guessing from the keys."""
+
+    CAPTURE = "capture"  # a capture made (or, with "error", one that failed)
+    WITNESS = "witness"  # a witness archive's answer
+    STAMP = "stamp"  # a time-stamp asked for
+    PROBLEM = "problem"  # something wrong or unverifiable found by check
+    RECORD = "record"  # one ledger record (log, check --bundle)
+    SNAPSHOT = "snapshot"  # one capture of a URL in its history, local or a witness's
+    OCR = "ocr"  # an image read
+    VERIFICATION = "verification"  # a screenshot checked
+    SUMMARY = "summary"  # the closing line of check and export
 
 
 class Output:
@@ -26,10 +42,12 @@ class Output:
         self.stdout = stdout or sys.stdout
         self.stderr = stderr or sys.stderr
 
-    def item(self, obj: dict[str, Any], human: str | None = None) -> None:
-        """One result: a JSON line, or (without ``--json``) its human summary."""
+    def item(self, line: Line, obj: dict[str, Any], human: str | None = None) -> None:
+        """One result: a JSON line with its ``"type"``, or (without ``--json``) its human
+        summary."""
         if self.json_mode:
-            self.stdout.write(json.dumps(obj, ensure_ascii=False, sort_keys=False) + "\n")
+            typed = {"type": line.value, **obj}
+            self.stdout.write(json.dumps(typed, ensure_ascii=False, sort_keys=False) + "\n")
             self.stdout.flush()
         elif human is not None:
             self.stdout.write(human.rstrip("\n") + "\n")

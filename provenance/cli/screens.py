@@ -38,7 +38,7 @@ from provenance.cli.options import (
     tsa_urls,
     witness_specs,
 )
-from provenance.cli.output import Output
+from provenance.cli.output import Line, Output
 from provenance.errors import ImageError, UsageError
 from provenance.screens.annotate import annotate
 from provenance.screens.images import load_image
@@ -99,7 +99,7 @@ def _cmd_ocr(args: argparse.Namespace, out: Output) -> int:
         if tsas and not read.cached:
             held.append(data)
         else:
-            out.item(data, _human_ocr(data))
+            out.item(Line.OCR, data, _human_ocr(data))
 
     with open_for_images(args.store, lang, _tesseract()) as evidence:
         run = evidence.ocr(args.images, lang=lang, jobs=args.jobs, tsas=tsas,
@@ -109,7 +109,7 @@ def _cmd_ocr(args: argparse.Namespace, out: Output) -> int:
     timestamps = _said_stamps(run.timestamps, out)
     for data in held:
         data["timestamps"] = timestamps
-        out.item(data, _human_ocr(data))
+        out.item(Line.OCR, data, _human_ocr(data))
     return EXIT_USAGE if run.failures else EXIT_OK
 
 
@@ -182,7 +182,7 @@ def _cmd_verify(args: argparse.Namespace, out: Output) -> int:
             "annotated": args.annotate, "report": args.report}
     if checked.timeline is not None:
         data["timeline"] = checked.timeline
-    out.item(data, _human_verification(data))
+    out.item(Line.VERIFICATION, data, _human_verification(data))
     return EXIT_OK if verification.verdict == "match" else EXIT_NEGATIVE
 
 
