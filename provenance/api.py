@@ -338,7 +338,8 @@ class Evidence:
         (url,) = validate_urls([url])
         return timeline(self.ledger, self.store, url, list(witnesses),
                         fetch_witnesses=fetch_witnesses,
-                        fetcher=Fetcher(read_timeout=timeout), ignore=ignore)
+                        fetcher=Fetcher(read_timeout=timeout, total_timeout=timeout),
+                        ignore=ignore)
 
     def export(self, ids: Sequence[str], out: str | os.PathLike[str], *,
                force: bool = False) -> dict[str, Any]:
@@ -509,7 +510,8 @@ class Evidence:
         step = witness_step(list(witnesses), witness_config(timeout)) if witnesses else None
         with new_session() as session:  # one page: its connection is closed when done
             capturer = Capturer(self.store, self.ledger,
-                                Fetcher(session=session, read_timeout=timeout),
+                                Fetcher(session=session, read_timeout=timeout,
+                                        total_timeout=timeout),
                                 witness_step=step)
             outcome = capturer.capture_one(url)
         if outcome.record is None:

@@ -26,6 +26,31 @@ def test_every_command_has_help(capsys):
         assert len(out.splitlines()) > 3, f"{name} --help says too little"
 
 
+def test_every_command_help_ends_with_examples_of_itself(capsys):
+    for name in commands():
+        with pytest.raises(SystemExit):
+            main([name, "--help"])
+        out = capsys.readouterr().out
+        head, _, tail = out.rpartition("\nexamples:\n")
+        examples = tail.splitlines()
+        assert head and 1 <= len(examples) <= 2, f"{name} --help has no examples at its end"
+        assert all(line.startswith(f"  provenance {name}") for line in examples), examples
+
+
+def test_shared_options_have_one_meaning_in_every_command():
+    """--to, --tsa, --timeout and --force: the same help (a command may add when it
+    applies), type and default wherever they appear."""
+    choices = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    for option in ("--to", "--tsa", "--timeout", "--force"):
+        found = [action for sub in choices.values() for action in sub._actions
+                 if option in action.option_strings]
+        assert len(found) >= 3, option
+        base = min((a.help for a in found), key=len)
+        for action in found:
+            assert action.help.startswith(base), (option, action.help)
+            assert (action.type, action.default) == (found[0].type, found[0].default), option
+
+
 def test_global_options_work_before_and_after_the_command(tmp_path, capsys):
     store = str(tmp_path / "ev")
     assert main(["--store", store, "archive", "--to", "none", "-i", "/nonexistent"]) == 2

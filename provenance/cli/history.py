@@ -24,14 +24,17 @@ from provenance.capture.batch import validate_urls
 from provenance.changes.diff import Changes, compile_ignore, unified_lines
 from provenance.changes.timeline_report import write_timeline_report
 from provenance.changes.watch import parse_duration
-from provenance.cli.files import check_targets, force_option
+from provenance.cli.files import check_targets
 from provenance.cli.options import (
     EXIT_NEGATIVE,
     EXIT_OK,
     capture_options,
+    examples,
+    force_option,
     ignore_option,
-    positive_float,
     say_witnesses,
+    timeout_option,
+    to_option,
     tsa_urls,
     url_options,
     urls_from,
@@ -77,9 +80,7 @@ def _register_history(commands: Any) -> argparse.ArgumentParser:
         "are marked '- ', added ones '+ ', and figures that changed are listed (compared by "
         "value). Clocks, dates, counters and ad lines are not changes.")
     sub.add_argument("url", metavar="URL", help="the http(s) URL")
-    sub.add_argument("--to", action="append", metavar="WITNESS", default=None,
-                     help="witness archives to ask: ia, pywb=BASE or none (repeatable; "
-                     "default as for archive)")
+    to_option(sub, when="; the archives whose snapshots are listed")
     sub.add_argument("--fetch-witnesses", action="store_true",
                      help="fetch each witness snapshot's raw copy and compare its text too, so "
                      "an edit only the witness saw shows up (one request per distinct copy, at "
@@ -87,9 +88,10 @@ def _register_history(commands: Any) -> argparse.ArgumentParser:
     sub.add_argument("--report", metavar="OUT.html",
                      help="also write the timeline as one self-contained HTML page")
     force_option(sub)
-    sub.add_argument("--timeout", type=positive_float, default=30.0, metavar="SECONDS",
-                     help="read timeout per witness copy (default 30 s)")
+    timeout_option(sub)
     ignore_option(sub)
+    examples(sub, "provenance history https://example.org/news/1 --report timeline.html",
+             "provenance history https://example.org/news/1 --to ia --fetch-witnesses")
     sub.set_defaults(handler=_cmd_history)
     return sub
 
@@ -154,6 +156,8 @@ def _register_watch(commands: Any) -> argparse.ArgumentParser:
     sub.add_argument("--for", dest="duration", metavar="DURATION",
                      help="stop after this long, e.g. 6h (default: until Ctrl-C)")
     capture_options(sub)
+    examples(sub, "provenance watch https://example.org/news/1 --every 10m --for 6h",
+             "provenance watch -i urls.txt --every 1h --tsa https://freetsa.org/tsr")
     sub.set_defaults(handler=_cmd_watch)
     return sub
 

@@ -14,6 +14,7 @@ from provenance.api import Evidence, log_subject
 from provenance.cli.options import (
     EXIT_NEGATIVE,
     EXIT_OK,
+    examples,
 )
 from provenance.cli.output import Line, Output
 from provenance.store.hashing import is_sha256_hex
@@ -67,6 +68,8 @@ def _register_log(commands: Any) -> argparse.ArgumentParser:
                      "the screenshot checks against it) or this image SHA-256")
     sub.add_argument("--kind", action="append", choices=KINDS, metavar="KIND",
                      help=f"only these kinds ({', '.join(KINDS)}); repeatable")
+    examples(sub, "provenance log https://example.org/news/1",
+             "provenance log --kind verification --json")
     sub.set_defaults(handler=_cmd_log)
     return sub
 

@@ -18,7 +18,7 @@ from provenance import __version__
 from provenance.api import ArchiveEvents, Evidence
 from provenance.capture.capturer import ABORTED
 from provenance.changes.diff import compile_ignore
-from provenance.cli.files import check_targets, force_option
+from provenance.cli.files import check_targets
 from provenance.cli.history import REGISTER as HISTORY_COMMANDS
 from provenance.cli.log import REGISTER as LOG_COMMANDS
 from provenance.cli.options import (
@@ -26,10 +26,14 @@ from provenance.cli.options import (
     EXIT_NEGATIVE,
     EXIT_OK,
     EXIT_USAGE,
+    Parser,
     capture_options,
-    positive_float,
+    examples,
+    force_option,
     positive_int,
     say_witnesses,
+    timeout_option,
+    tsa_option,
     tsa_urls,
     url_options,
     urls_from,
@@ -39,13 +43,6 @@ from provenance.cli.output import Line, Output
 from provenance.cli.screens import REGISTER as SCREEN_COMMANDS
 from provenance.errors import ProvenanceError, UsageError
 from provenance.stamps.timestamp import Trust
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse that reports a usage error as one line and exit code 2."""
-
-    def error(self, message: str) -> Any:  # type: ignore[override]
-        self.exit(EXIT_USAGE, f"provenance: {message} (see '{self.prog} --help')\n")
 
 
 def _global_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
@@ -63,14 +60,14 @@ def _global_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = Parser(
         prog="provenance",
         description="Prove what was published on the web: capture pages, send them to "
         "witness archives, OCR screenshots and check them, timestamp everything.",
     )
     parser.add_argument("--version", action="version", version=f"provenance {__version__}")
     _global_options(parser, defaults=True)
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for register in REGISTRY:
         sub = register(commands)
         _global_options(sub, defaults=False)
@@ -91,6 +88,8 @@ def _register_archive(commands: Any) -> argparse.ArgumentParser:
     sub.add_argument("--again", action="store_true",
                      help="with -i: capture URLs that already have a capture")
     capture_options(sub)
+    examples(sub, "provenance archive https://example.org/news/1 --tsa https://freetsa.org/tsr",
+             "provenance archive -i urls.txt --jobs 8 --to ia --to pywb=http://127.0.0.1:8080/news")
     sub.set_defaults(handler=_cmd_archive)
     return sub
 
@@ -201,6 +200,8 @@ def _register_check(commands: Any) -> argparse.ArgumentParser:
                      help="with --bundle: PEM file of the TSA root certificates you trust "
                      "(default: $PROVENANCE_TSA_CA); a time-stamp is trusted only if its "
                      "chain ends in one of them")
+    examples(sub, "provenance check",
+             "provenance check --bundle evidence.zip --tsa-ca tsa-roots.pem")
     sub.set_defaults(handler=_cmd_check)
     return sub
 
@@ -297,6 +298,8 @@ def _register_export(commands: Any) -> argparse.ArgumentParser:
     sub.add_argument("--out", required=True, metavar="FILE",
                      help="bundle to write (.zip); an existing file only with --force")
     force_option(sub)
+    examples(sub, "provenance export 3f2a9c1b 3f2a9c1c --out evidence.zip",
+             "provenance export 12 13 14 --out evidence.zip --force")
     sub.set_defaults(handler=_cmd_export)
     return sub
 
@@ -322,11 +325,9 @@ def _register_retry(commands: Any) -> argparse.ArgumentParser:
         "also time-stamp every capture, OCR and verification record that has no time-stamp "
         "yet (made with --tsa none or before a TSA was set), one request per 1,000 records. "
         "Exit 1 if any is still pending.")
-    sub.add_argument("--tsa", action="append", metavar="URL", default=None,
-                     help="time-stamp authority for records that have no time-stamp yet "
-                     "(repeatable; env PROVENANCE_TSA)")
-    sub.add_argument("--timeout", type=positive_float, default=30.0, metavar="SECONDS",
-                     help="timeout per request (default 30 s)")
+    tsa_option(sub, when="; for records that have no time-stamp yet")
+    timeout_option(sub)
+    examples(sub, "provenance retry", "provenance retry --tsa https://freetsa.org/tsr")
     sub.set_defaults(handler=_cmd_retry)
     return sub
 

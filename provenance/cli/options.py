@@ -37,19 +37,68 @@ def urls_from(args: argparse.Namespace) -> list[str]:
     return validate_urls(raw)
 
 
-def capture_options(sub: argparse.ArgumentParser) -> None:
-    """Witnesses, time-stamps and fetch limits: the same for every command that captures."""
+class Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line and exit code 2, and ends each
+    command's ``--help`` with its examples (:func:`examples`)."""
+
+    examples: tuple[str, ...] = ()
+
+    def error(self, message: str) -> Any:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"provenance: {message} (see '{self.prog} --help')\n")
+
+    def format_help(self) -> str:
+        text = super().format_help()
+        if not self.examples:
+            return text
+        return text.rstrip("\n") + "\n\nexamples:\n" + "".join(
+            f"  {line}\n" for line in self.examples)
+
+
+def examples(sub: argparse.ArgumentParser, *lines: str) -> None:
+    """The one or two command lines that end ``sub``'s ``--help``."""
+    if isinstance(sub, Parser):
+        sub.examples = lines
+
+
+# Each option that several commands take is defined here once, with one meaning.
+
+def to_option(sub: argparse.ArgumentParser, *, when: str = "") -> None:
+    """``--to``: the witness archives a capture is sent to (or, for history, asked)."""
     sub.add_argument("--to", action="append", metavar="WITNESS", default=None,
-                     help="witness archive: ia, pywb=BASE or none (repeatable)")
+                     help="witness archive: ia, pywb=BASE or none (repeatable; env "
+                     f"PROVENANCE_TO, default ia){when}")
+
+
+def tsa_option(sub: argparse.ArgumentParser, *, when: str = "") -> None:
+    """``--tsa``: the time-stamp authorities new records are stamped by."""
     sub.add_argument("--tsa", action="append", metavar="URL", default=None,
                      help="RFC 3161 time-stamp authority URL, or none (repeatable; "
-                     "env PROVENANCE_TSA)")
+                     f"env PROVENANCE_TSA){when}")
+
+
+def timeout_option(sub: argparse.ArgumentParser) -> None:
+    """``--timeout``: the limit of every network request a command makes."""
+    sub.add_argument("--timeout", type=positive_float, default=30.0, metavar="SECONDS",
+                     help="give up on each network request after this many seconds in all "
+                     "(connect, redirects, headers and body): a page fetched, a time-stamp "
+                     "request, a request to a witness archive (default 30 s)")
+
+
+def force_option(sub: argparse.ArgumentParser) -> None:
+    """``--force``: replace an existing file the command writes outside the store."""
+    sub.add_argument("--force", action="store_true",
+                     help="replace an existing file named by --report, --annotate or --out "
+                     "(a symbolic link, FIFO, device or folder is always refused, and a "
+                     "missing folder is never created)")
+
+
+def capture_options(sub: argparse.ArgumentParser) -> None:
+    """Witnesses, time-stamps and fetch limits: the same for every command that captures."""
+    to_option(sub)
+    tsa_option(sub)
     sub.add_argument("--max-bytes", type=positive_int, default=50_000_000, metavar="N",
                      help="largest response body to keep, in bytes (default 50 MB)")
-    sub.add_argument("--timeout", type=positive_float, default=30.0, metavar="SECONDS",
-                     help="give up on a page after this many seconds in all: connect, "
-                     "redirects, headers and body (default 30 s); also the limit for "
-                     "each time-stamp request and for each request to a witness archive")
+    timeout_option(sub)
     ignore_option(sub)
 
 

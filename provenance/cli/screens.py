@@ -27,14 +27,18 @@ from provenance.api import (
     against_url,
     open_for_images,
 )
-from provenance.cli.files import check_targets, force_option
+from provenance.cli.files import check_targets
 from provenance.cli.options import (
     EXIT_NEGATIVE,
     EXIT_OK,
     EXIT_USAGE,
-    positive_float,
+    examples,
+    force_option,
     positive_int,
     say_witnesses,
+    timeout_option,
+    to_option,
+    tsa_option,
     tsa_urls,
     witness_specs,
 )
@@ -61,11 +65,8 @@ def _add_reading_options(sub: argparse.ArgumentParser) -> None:
     """--lang, --tsa and --timeout, as ``ocr`` and ``verify`` both take them."""
 
     sub.add_argument("--lang", default="auto", metavar="auto|LANGS", help=LANG_HELP)
-    sub.add_argument("--tsa", action="append", metavar="URL", default=None,
-                     help="RFC 3161 time-stamp authority URL, or none (repeatable; "
-                     "env PROVENANCE_TSA)")
-    sub.add_argument("--timeout", type=positive_float, default=30.0, metavar="SECONDS",
-                     help="timeout per network request (default 30 s)")
+    tsa_option(sub)
+    timeout_option(sub)
 
 
 # --- ocr ----------------------------------------------------------------------------------
@@ -82,6 +83,8 @@ def _register_ocr(commands: Any) -> argparse.ArgumentParser:
     sub.add_argument("--jobs", type=positive_int, default=None, metavar="N",
                      help="read N images at once (default: one per core)")
     _add_reading_options(sub)
+    examples(sub, "provenance ocr shots/*.png --jobs 2",
+             "provenance ocr shot.jpg --lang rus+eng --tsa https://freetsa.org/tsr")
     sub.set_defaults(handler=_cmd_ocr)
     return sub
 
@@ -141,10 +144,11 @@ def _register_verify(commands: Any) -> argparse.ArgumentParser:
     sub.add_argument("--report", metavar="OUT.html",
                      help="write a self-contained HTML report (image embedded, opens offline)")
     force_option(sub)
-    sub.add_argument("--to", action="append", metavar="WITNESS", default=None,
-                     help="with --against URL, when a capture is made: witness archive ia, "
-                     "pywb=BASE or none (repeatable; default as for archive)")
+    to_option(sub, when="; only with --against URL, when a capture is made")
     _add_reading_options(sub)
+    examples(sub, 'provenance verify shot.png --text "9 861 killed, 16 153 wounded"',
+             "provenance verify shot.png --against https://example.org/news/1 "
+             "--report check.html")
     sub.set_defaults(handler=_cmd_verify)
     return sub
 
