@@ -58,7 +58,6 @@ from provenance.stamps.stamping import (
 )
 from provenance.stamps.timestamp import load_certificates
 from provenance.store.filestore import Store, resolve_store_path
-from provenance.store.hashing import sha256_bytes
 from provenance.store.kinds import CAPTURE
 from provenance.store.ledger import Ledger, Record
 
@@ -522,17 +521,14 @@ class Evidence:
 
     def _capture_text(self, capture: Record) -> str:
         """The capture's extracted text, re-hashed first: an edited file is never compared."""
-        entry = next((f for f in capture.files if f.get("role") == "text"), None)
+        entry = capture.file("text")
         if entry is None:
             raise UsageError(f"capture #{capture.seq} has no extracted text to compare with")
         try:
-            raw = self.store.path(entry["path"]).read_bytes()
-        except OSError as exc:
-            raise StoreError(f"capture #{capture.seq}: cannot read its text {entry['path']} "
-                             f"({exc.strerror}); run 'provenance check'") from None
-        if sha256_bytes(raw) != entry.get("sha256"):
-            raise StoreError(f"capture #{capture.seq}: its text file {entry['path']} was "
-                             "altered; run 'provenance check'")
+            raw = self.store.read_verified(entry)
+        except StoreError as exc:
+            raise StoreError(f"capture #{capture.seq}: its text: {exc}; "
+                             "run 'provenance check'") from None
         return raw.decode("utf-8")
 
     # -- checking without a writable store --------------------------------------------------------

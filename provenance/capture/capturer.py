@@ -56,7 +56,7 @@ def capture_json(record: Record, *, witnesses: list[dict[str, Any]] | None = Non
                  skipped: bool = False) -> dict[str, Any]:
     """The contract's JSON for one capture record."""
     data = record.data
-    warc = next((f["path"] for f in record.files if f.get("role") == "warc"), None)
+    warc = (record.file("warc") or {}).get("path")
     result: dict[str, Any] = {
         "id": record.id,
         "url": data.get("url"),

@@ -68,7 +68,7 @@ def capture_payload_sha256(cap: Capture) -> str | None:
 def stored_payload_sha256(store: Store | None, capture_record: Record) -> str | None:
     """The same hash from the capture's stored WARC (warcio undoes Content-Encoding)."""
 
-    warc = next((f for f in capture_record.files if f.get("role") == "warc"), None)
+    warc = capture_record.file("warc")
     if store is None or warc is None:
         return None
     digest = None
@@ -327,7 +327,7 @@ def history(
     previous: dict[str, Any] | None = None
     for record in ledger.records(kind=CAPTURE, subject=url):
         data = record.data
-        warc = next((f["path"] for f in record.files if f.get("role") == "warc"), None)
+        warc = (record.file("warc") or {}).get("path")
         item: dict[str, Any] = {
             "source": "local", "time": data.get("fetched_at"), "status": data.get("http_status"),
             "digest": f"sha256:{data.get('sha256')}", "where": warc, "id": record.id,

@@ -55,14 +55,12 @@ def capture_ref(record: Record) -> dict[str, Any]:
 def capture_text(store: Store, record: Record) -> str | None:
     """A capture's stored text, re-hashed first; None if missing or altered (``check`` says
     which). Never a text that does not match its record."""
-    entry = next((f for f in record.files if f.get("role") == "text"), None)
+    entry = record.file("text")
     if entry is None:
         return None
     try:
-        data = store.path(str(entry["path"])).read_bytes()
-    except (OSError, StoreError, KeyError):
-        return None
-    if hashlib.sha256(data).hexdigest() != entry.get("sha256"):
+        data = store.read_verified(entry)
+    except StoreError:
         return None
     return data.decode("utf-8", errors="replace")
 
