@@ -24,7 +24,6 @@ from cryptography import x509
 
 from archive.errors import ArchiveError
 from archive.fetch import Fetcher, new_session
-from archive.memento import ARCHIVED
 from archive.urls import normalize_url
 from archive.witness import WitnessConfig, WitnessSpec
 from provenance.bundle.export import export_bundle
@@ -60,6 +59,7 @@ from provenance.stamps.timestamp import load_certificates
 from provenance.store.filestore import Store, resolve_store_path
 from provenance.store.kinds import CAPTURE
 from provenance.store.ledger import Ledger, Record
+from provenance.store.records import StampStatus, WitnessStatus
 
 STAMP_BATCH = 1000
 """Captures per shared time-stamp request while archiving (one Merkle root per batch)."""
@@ -203,11 +203,12 @@ class RetryRun:
     @property
     def unconfirmed(self) -> int:
         """Witness submissions still not confirmed."""
-        return sum(w["status"] != ARCHIVED for w in self.witnesses)
+        return sum(w["status"] != WitnessStatus.ARCHIVED for w in self.witnesses)
 
     @property
     def still_pending(self) -> bool:
-        return bool(self.unconfirmed) or any(s["status"] != GRANTED for s in self.stamps)
+        granted = all(s["status"] == StampStatus.GRANTED for s in self.stamps)
+        return bool(self.unconfirmed) or not granted
 
 
 @dataclass

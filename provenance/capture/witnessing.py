@@ -52,6 +52,7 @@ from provenance.store.filestore import Store
 from provenance.store.hashing import CHUNK_SIZE
 from provenance.store.kinds import CAPTURE, WITNESS
 from provenance.store.ledger import Ledger, Record
+from provenance.store.records import WitnessPayload, WitnessStatus
 from provenance.store.rows import Problem
 
 RETRY_STATUSES = (PENDING, UNKNOWN, STALE)
@@ -98,24 +99,24 @@ def _record_data(capture_record: Record, result: WitnessResult, *, capture_sha25
     agrees = None
     if result.status == ARCHIVED and result.raw_sha256 and capture_sha256:
         agrees = result.raw_sha256 == capture_sha256
-    return {
-        "capture_seq": capture_record.seq,
-        "capture_hash": capture_record.record_hash,
-        "witness": result.name,
-        "status": result.status,
-        "url": result.url,
-        "archived_at": result.archived_at,
-        "error": result.error,
-        "retryable": result.retryable,
-        "job_id": result.job_id,
-        "agrees": agrees,
-        "witness_sha256": result.raw_sha256,
-        "payload_sha256": capture_sha256,
-        "attempt": attempt,
-        "previous_seq": previous_seq,
-        "window_seconds": result.window.to_json() if result.window else None,
-        "offset_seconds": result.offset_seconds,
-    }
+    return WitnessPayload(
+        capture_seq=capture_record.seq,
+        capture_hash=capture_record.record_hash,
+        witness=result.name,
+        status=WitnessStatus(result.status),
+        url=result.url,
+        archived_at=result.archived_at,
+        error=result.error,
+        retryable=result.retryable,
+        job_id=result.job_id,
+        agrees=agrees,
+        witness_sha256=result.raw_sha256,
+        payload_sha256=capture_sha256,
+        attempt=attempt,
+        previous_seq=previous_seq,
+        window_seconds=result.window.to_json() if result.window else None,
+        offset_seconds=result.offset_seconds,
+    ).to_json()
 
 
 def _submit(spec: WitnessSpec, capture_record: Record, config: WitnessConfig | None,

@@ -42,6 +42,7 @@ from provenance.errors import StoreError
 from provenance.store.filestore import Store
 from provenance.store.kinds import CAPTURE, CHANGED
 from provenance.store.ledger import Ledger, Record
+from provenance.store.records import Verdict
 
 
 def capture_ref(record: Record) -> dict[str, Any]:
@@ -259,11 +260,12 @@ def screenshot_timeline(
         rows.append(row)
     # Shown means the capture holds what the screenshot shows, figures included: a
     # mismatch (a figure differs, or the paragraph with the figures is gone) is not shown.
-    shown = [r["time"] for r in rows if r["verdict"] == "match"]
-    last_shown = max((i for i, r in enumerate(rows) if r["verdict"] == "match"), default=None)
+    shown = [r["time"] for r in rows if r["verdict"] == Verdict.MATCH]
+    last_shown = max((i for i, r in enumerate(rows) if r["verdict"] == Verdict.MATCH), default=None)
     absent_since = None
     if last_shown is not None:
-        after = [r for r in rows[last_shown + 1:] if r["verdict"] in ("absent", "mismatch")]
+        gone = (Verdict.ABSENT, Verdict.MISMATCH)
+        after = [r for r in rows[last_shown + 1:] if r["verdict"] in gone]
         absent_since = after[0]["time"] if after else None
     return {"url": url, "captures": rows, "shown": shown,
             "first_shown": shown[0] if shown else None,
@@ -275,7 +277,7 @@ def _screenshot_summary(rows: list[dict[str, Any]], shown: list[str],
                         absent_since: str | None) -> str:
     if not rows:
         return "no captures of this URL"
-    mismatched = [r["time"] for r in rows if r["verdict"] == "mismatch"]
+    mismatched = [r["time"] for r in rows if r["verdict"] == Verdict.MISMATCH]
     differ = f"; figures differ or are missing at {', '.join(mismatched)}" if mismatched else ""
     if not shown:
         return f"not shown in any of {len(rows)} captures{differ}"

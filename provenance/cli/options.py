@@ -15,6 +15,7 @@ from archive.witness import BadWitnessSpec, WitnessConfig, parse_specs
 from provenance.capture.batch import read_url_list, validate_urls
 from provenance.cli.output import Output
 from provenance.errors import UsageError
+from provenance.store.records import WitnessStatus
 
 EXIT_OK, EXIT_NEGATIVE, EXIT_USAGE = 0, 1, 2
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a reader that closed early
@@ -159,7 +160,7 @@ def tsa_urls(values: list[str] | None) -> list[str]:
 def say_witnesses(url: str, witnesses: list[dict[str, Any]], out: Output) -> None:
     """One stderr line per witness that did not confirm our copy (the capture is kept)."""
     for w in witnesses:
-        if w["status"] != "archived":
+        if w["status"] != WitnessStatus.ARCHIVED:
             again = "; 'provenance retry' sends it again" if w.get("retryable") else ""
             out.error(f"{url}: witness {w['name']} {w['status']} ({w['error']}){again}")
         elif w["agrees"] is False:

@@ -49,6 +49,7 @@ from provenance.screens.images import load_image
 from provenance.screens.match import tokenize
 from provenance.screens.ocr import parse_lang
 from provenance.screens.report import html_report
+from provenance.store.records import Verdict
 
 TESSERACT_ENV = "PROVENANCE_TESSERACT"
 """The Tesseract program to run (default ``tesseract`` on the PATH)."""
@@ -187,7 +188,7 @@ def _cmd_verify(args: argparse.Namespace, out: Output) -> int:
     if checked.timeline is not None:
         data["timeline"] = checked.timeline
     out.item(Line.VERIFICATION, data, _human_verification(data))
-    return EXIT_OK if verification.verdict == "match" else EXIT_NEGATIVE
+    return EXIT_OK if verification.verdict == Verdict.MATCH else EXIT_NEGATIVE
 
 
 def _human_verification(data: dict[str, Any]) -> str:

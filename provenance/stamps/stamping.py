@@ -53,9 +53,11 @@ from provenance.store.hashing import RECORD_PREFIX, canonical_json
 from provenance.store.kinds import STAMPED_KINDS, TIMESTAMP
 from provenance.store.ledger import Ledger, Record
 from provenance.store.merkle import MerkleTree, verify_inclusion
+from provenance.store.records import StampStatus
 from provenance.store.rows import Problem
 
-GRANTED, PENDING, UNTRUSTED = "granted", "pending", "untrusted"
+GRANTED, PENDING, UNTRUSTED = (StampStatus.GRANTED.value, StampStatus.PENDING.value,
+                               StampStatus.UNTRUSTED.value)
 STATUSES = (GRANTED, PENDING, UNTRUSTED)
 TOKEN_ROLE, CERTS_ROLE, PROOFS_ROLE = "timestamp-token", "tsa-certificates", "merkle-proofs"
 TSA_ENV = "PROVENANCE_TSA"
