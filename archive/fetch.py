@@ -42,6 +42,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from archive import __version__
 from archive.deadline import Deadline, DeadlineConnectionMixin
 from archive.errors import BadUrl, FetchError
 from archive.urls import normalize_url
@@ -51,7 +52,7 @@ try:  # optional: only asked for when we can undo it
 except ImportError:  # pragma: no cover - depends on the environment
     brotli = None
 
-TOOL_VERSION = "0.1.0"
+TOOL_VERSION = __version__
 DEFAULT_USER_AGENT = (
     f"provenance/{TOOL_VERSION} (+https://github.com/provenance-tool/provenance; evidence capture)"
 )

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+from archive import __version__
+from archive.fetch import DEFAULT_USER_AGENT
 from provenance.cli.main import build_parser, main
 
 
@@ -137,3 +141,18 @@ def _exit_code(argv):
         return main(argv)
     except SystemExit as exc:
         return exc.code
+
+
+def test_the_version_is_written_in_one_place(capsys):
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    root = Path(__file__).resolve().parent.parent
+    project = tomllib.loads((root / "pyproject.toml").read_text("utf-8"))["project"]
+    assert "version" not in project and project["dynamic"] == ["version"]
+    literal = re.compile(r"""=\s*["']\d+\.\d+\.\d+["']""")
+    written = [p for package in ("archive", "provenance") for p in (root / package).rglob("*.py")
+               if literal.search(p.read_text("utf-8"))]
+    assert written == [root / "archive" / "__init__.py"]
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert capsys.readouterr().out.strip() == f"provenance {__version__}"
+    assert f"provenance/{__version__} " in DEFAULT_USER_AGENT

@@ -37,7 +37,7 @@ from archive.ratelimit import RateLimiter
 from archive.urls import normalize_url
 from archive.witness import WitnessConfig, WitnessSpec, shared_witness
 from provenance.capture.witnessing import history
-from provenance.changes.diff import DIFFER, Changes, Ignore, diff_texts
+from provenance.changes.diff import DIFFER, Ignore, diff_texts
 from provenance.errors import StoreError
 from provenance.store.filestore import Store
 from provenance.store.kinds import CAPTURE, CHANGED
@@ -287,7 +287,3 @@ def _screenshot_summary(rows: list[dict[str, Any]], shown: list[str],
         text += f"; not shown from {absent_since} on"
     return text
 
-
-def changes_of(data: Mapping[str, Any]) -> Changes:
-    """The passages and figures of a ``changed`` record or a ``diff`` item."""
-    return Changes.from_json(dict(data))

@@ -55,8 +55,6 @@ def _global_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
                         help="one JSON object per line on stdout; human text on stderr")
     parser.add_argument("-q", "--quiet", action="store_true",
                         default=False if defaults else argparse.SUPPRESS, help="say less")
-    parser.add_argument("-v", "--verbose", action="store_true",
-                        default=False if defaults else argparse.SUPPRESS, help="say more")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -365,7 +363,7 @@ REGISTRY = [_register_archive, _register_check, _register_export, _register_retr
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    out = Output(json_mode=args.json, quiet=args.quiet, verbose=args.verbose)
+    out = Output(json_mode=args.json, quiet=args.quiet)
     if not getattr(args, "handler", None):
         parser.print_help(sys.stderr)
         return EXIT_USAGE

@@ -34,11 +34,10 @@ class Line(str, Enum):
 
 
 class Output:
-    def __init__(self, *, json_mode: bool = False, quiet: bool = False, verbose: bool = False,
+    def __init__(self, *, json_mode: bool = False, quiet: bool = False,
                  stdout: TextIO | None = None, stderr: TextIO | None = None) -> None:
         self.json_mode = json_mode
         self.quiet = quiet
-        self.verbose = verbose
         self.stdout = stdout or sys.stdout
         self.stderr = stderr or sys.stderr
 
@@ -56,10 +55,6 @@ class Output:
     def say(self, message: str) -> None:
         """A note for a person; always on stderr, silenced by ``-q``."""
         if not self.quiet:
-            self.stderr.write(message.rstrip("\n") + "\n")
-
-    def detail(self, message: str) -> None:
-        if self.verbose and not self.quiet:
             self.stderr.write(message.rstrip("\n") + "\n")
 
     def error(self, message: str) -> None:

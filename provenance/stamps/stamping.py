@@ -60,7 +60,6 @@ GRANTED, PENDING, UNTRUSTED = (StampStatus.GRANTED.value, StampStatus.PENDING.va
                                StampStatus.UNTRUSTED.value)
 STATUSES = (GRANTED, PENDING, UNTRUSTED)
 TOKEN_ROLE, CERTS_ROLE, PROOFS_ROLE = "timestamp-token", "tsa-certificates", "merkle-proofs"
-TSA_ENV = "PROVENANCE_TSA"
 TSA_CA_ENV = "PROVENANCE_TSA_CA"
 NOT_TRUSTED_WORDS = f"not trusted: chain does not end in a root from {TSA_CA_ENV}"
 _HASH = re.compile(r"[0-9a-f]{64}")
@@ -226,15 +225,6 @@ def _summary(record: Record) -> dict[str, Any]:
     return {"tsa": data.get("tsa"), "status": data.get("status"), "token": token,
             "error": data.get("error"), "seq": record.seq, "gen_time": data.get("gen_time"),
             "trust": data.get("trust")}
-
-
-def stamps_for(ledger: Ledger, seq: int) -> list[dict[str, Any]]:
-    """The contract's ``timestamps`` list for one record: the latest state per TSA."""
-    latest: dict[str, dict[str, Any]] = {}
-    for record, parsed in stamp_records(ledger):
-        if seq in parsed.covers:
-            latest[parsed.tsa] = _summary(record)
-    return list(latest.values())
 
 
 def open_pending(ledger: Ledger) -> list[Record]:
@@ -501,4 +491,4 @@ def _check_proofs(store: Store, seq: int, files: Sequence[dict[str, Any]], leave
 
 __all__ = ["BatchStamps", "StampData", "StampQueue", "check_timestamps", "open_pending",
            "retry_pending_stamps", "stamp", "stamp_missing", "stamp_unstamped",
-           "stamped_message", "stamps_for", "trust_roots_from_env", "unstamped"]
+           "stamped_message", "trust_roots_from_env", "unstamped"]

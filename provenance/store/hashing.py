@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from pathlib import Path
 from typing import Any, BinaryIO
 
 CHUNK_SIZE = 1 << 20  # 1 MiB: large enough to amortise Python overhead, small enough for cache
@@ -73,6 +72,3 @@ def is_sha256_hex(value: object) -> bool:
         and all(c in "0123456789abcdef" for c in value)
     )
 
-
-def file_size(path: Path) -> int:
-    return path.stat().st_size
