@@ -366,7 +366,7 @@ def _set_socket_timeout(raw: Any, seconds: float) -> None:
 
 def _too_large(url: str, cap: int, why: str) -> FetchError:
     return FetchError(f"too large: {url} is over the {cap}-byte cap ({why}); "
-                      f"raise the cap with max_bytes (--max-bytes)", reason="too-large")
+                      "raise the cap (max_bytes) to keep it", reason="too-large")
 
 
 def _exchange(resp: requests.Response, url: str, body: bytes, started_at: str,

@@ -61,7 +61,7 @@ KEYS_PAGE = "https://archive.org/account/s3.php"
 CONFIG_ENV = "PROVENANCE_IA_CONFIG"
 NEED_KEYS = ("the Internet Archive refused an anonymous save (HTTP {code}): set IA_ACCESS_KEY "
              "and IA_SECRET_KEY or put them in ~/.config/provenance/ia.ini (get them at "
-             f"{KEYS_PAGE}) and run 'provenance retry'")
+             f"{KEYS_PAGE})")
 # SPN2 job errors that may go away if we ask again later; any other error:* is final.
 RETRYABLE_JOB_ERRORS = frozenset({
     "error:bad-gateway", "error:bandwidth-limit-exceeded", "error:browsing-timeout",

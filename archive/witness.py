@@ -105,14 +105,14 @@ class WitnessSpec:
             parts = urlsplit(base)
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise BadWitnessSpec(
-                    f"--to {value}: pywb needs a collection URL, e.g. pywb=http://127.0.0.1:8080/news")
+                    f"{value}: pywb needs a collection URL, e.g. pywb=http://127.0.0.1:8080/news")
             if parts.path.strip("/") == "" or parts.query or parts.fragment:
                 raise BadWitnessSpec(
-                    f"--to {value}: name the collection too, e.g. pywb={base}/news")
+                    f"{value}: name the collection too, e.g. pywb={base}/news")
             return cls("pywb", base)
         if lowered == "pywb":
-            raise BadWitnessSpec("--to pywb needs a collection URL: pywb=http://HOST:PORT/COLL")
-        raise BadWitnessSpec(f"--to {value!r}: unknown witness (use ia, pywb=BASE or none)")
+            raise BadWitnessSpec("pywb needs a collection URL: pywb=http://HOST:PORT/COLL")
+        raise BadWitnessSpec(f"{value!r}: unknown witness (use ia, pywb=BASE or none)")
 
 
 def parse_specs(values: Iterable[str] | None, *, default: str = "ia") -> list[WitnessSpec]:
@@ -121,7 +121,7 @@ def parse_specs(values: Iterable[str] | None, *, default: str = "ia") -> list[Wi
     specs = [WitnessSpec.parse(value) for value in given]
     if any(spec.kind == "none" for spec in specs):
         if len(specs) > 1:
-            raise BadWitnessSpec("--to none cannot be combined with other witnesses")
+            raise BadWitnessSpec("none cannot be combined with other witnesses")
         return []
     unique: list[WitnessSpec] = []
     for spec in specs:
@@ -285,7 +285,7 @@ class Witness:
         if timing is Timing.BEFORE:
             return WitnessResult(status=STALE, retryable=True, offset_seconds=offset, error=(
                 f"{self.name} named an older snapshot ({when}, {describe(offset)} our "
-                f"capture, {window}): not a copy of ours; 'provenance retry' asks again"),
+                f"capture, {window}): not a copy of ours; asking again may get a fresh one"),
                 **common)
         return WitnessResult(status=LATE, retryable=False, offset_seconds=offset, error=(
             f"{self.name} made its copy at {when}, {describe(offset)} our capture "
@@ -325,7 +325,7 @@ def open_witness(spec: WitnessSpec, config: WitnessConfig | None = None,
             confirm_deadline=config.pywb_confirm_deadline,
             confirm_interval=config.pywb_confirm_interval)
     else:
-        raise BadWitnessSpec(f"--to {spec.name}: nothing to send to")
+        raise BadWitnessSpec(f"witness {spec.name}: nothing to send to")
     return Witness(spec, client, window=config.window, submit_deadline=config.submit_deadline)
 
 

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from webfixtures import RU_UTF8, send
 
 from archive import __version__
 from archive.fetch import DEFAULT_USER_AGENT
@@ -156,3 +157,15 @@ def test_the_version_is_written_in_one_place(capsys):
         main(["--version"])
     assert capsys.readouterr().out.strip() == f"provenance {__version__}"
     assert f"provenance/{__version__} " in DEFAULT_USER_AGENT
+
+
+def test_the_cli_adds_the_option_a_library_message_cannot_name(tmp_path, capsys, web):
+    web.add_route("/cli/big", lambda h: send(h, 200, RU_UTF8 * 4,
+                                             content_type="text/html; charset=utf-8"))
+    code = main(["--json", "--store", str(tmp_path / "ev"), "archive", web.url("/cli/big"),
+                 "--max-bytes", "100"])
+    captured = capsys.readouterr()
+    assert code == 1
+    (line,) = [json.loads(text) for text in captured.out.splitlines()]
+    assert line["reason"] == "too-large" and "--" not in line["error"]
+    assert "--max-bytes raises the cap" in captured.err

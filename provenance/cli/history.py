@@ -32,6 +32,7 @@ from provenance.cli.options import (
     examples,
     force_option,
     ignore_option,
+    say_failure,
     say_witnesses,
     timeout_option,
     to_option,
@@ -206,7 +207,7 @@ class _WatchPrinter:
     def __call__(self, watched: WatchedCapture) -> None:
         out, outcome = self.out, watched.outcome
         if not outcome.ok:
-            out.error(f"{outcome.url}: {outcome.error}")
+            say_failure(outcome, out)
             if out.json_mode:
                 out.item(Line.CAPTURE, {**outcome.to_json(), "round": watched.round})
             return

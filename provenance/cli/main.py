@@ -31,6 +31,7 @@ from provenance.cli.options import (
     examples,
     force_option,
     positive_int,
+    say_failure,
     say_witnesses,
     timeout_option,
     tsa_option,
@@ -142,7 +143,7 @@ class _CapturePrinter:
             return  # cut by our own Ctrl-C: nothing was recorded, the rerun fetches it
         if not outcome.ok:
             self.failures += 1
-            self.out.error(f"{outcome.url}: {outcome.error}")
+            say_failure(outcome, self.out)
             if self.out.json_mode:
                 self.out.item(Line.CAPTURE, outcome.to_json())
             return

@@ -13,6 +13,7 @@ from archive.errors import ConfigError
 from archive.wayback import Keys
 from archive.witness import BadWitnessSpec, WitnessConfig, parse_specs
 from provenance.capture.batch import read_url_list, validate_urls
+from provenance.capture.capturer import CaptureOutcome
 from provenance.cli.output import Output
 from provenance.errors import UsageError
 from provenance.store.records import WitnessStatus
@@ -141,7 +142,9 @@ def witness_specs(values: list[str] | None) -> list[Any]:
         if any(spec.kind == "ia" for spec in specs):
             Keys.load()  # so is an unreadable keys file
         return specs
-    except (BadWitnessSpec, ConfigError) as exc:
+    except BadWitnessSpec as exc:
+        raise UsageError(f"--to {exc}") from None  # the library's message names no option
+    except ConfigError as exc:
         raise UsageError(str(exc)) from None
 
 
@@ -155,6 +158,12 @@ def tsa_urls(values: list[str] | None) -> list[str]:
             raise UsageError(f"time-stamp authority {url!r} is not an http(s) URL")
     return list(dict.fromkeys(urls))
 
+
+
+def say_failure(outcome: CaptureOutcome, out: Output) -> None:
+    """One stderr line for a capture that failed, with the option that would help."""
+    advice = "; --max-bytes raises the cap" if outcome.reason == "too-large" else ""
+    out.error(f"{outcome.url}: {outcome.error}{advice}")
 
 
 def say_witnesses(url: str, witnesses: list[dict[str, Any]], out: Output) -> None:
