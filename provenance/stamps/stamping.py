@@ -41,8 +41,8 @@ from provenance.errors import StoreError, TimestampError, UsageError
 from provenance.stamps.timestamp import (
     DEFAULT_TIMEOUT,
     SHA256,
+    TokenVerification,
     Trust,
-    Verification,
     certificates_pem,
     load_certificates,
     request_timestamp,
@@ -210,7 +210,7 @@ def stamp(
 
 
 def _trust(reply: bytes, message: bytes, nonce: int | None, roots: Sequence[bytes],
-           verification: Verification) -> Verification:
+           verification: TokenVerification) -> TokenVerification:
     """The verification that decides the record's status: against the trusted roots if
     any are set (passed only if the chain ends in one), else the TSA's own chain."""
     if not roots:
