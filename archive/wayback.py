@@ -56,6 +56,12 @@ from archive.ratelimit import (
 )
 
 DEFAULT_BASE = "https://web.archive.org"
+
+
+def raw_url(base: str, timestamp: str, url: str) -> str:
+    """Where a Wayback Machine at ``base`` serves snapshot ``timestamp`` of ``url`` raw
+    (``id_``: the payload as archived, no banner, no rewritten links)."""
+    return f"{base}/web/{timestamp}id_/{url}"
 BASE_ENV = "PROVENANCE_WAYBACK"
 KEYS_PAGE = "https://archive.org/account/s3.php"
 CONFIG_ENV = "PROVENANCE_IA_CONFIG"
@@ -342,7 +348,7 @@ class WaybackClient:
             return parse_cdx_json(response.text, source="Wayback Machine CDX")
 
     def raw_url(self, timestamp: str, url: str) -> str:
-        return f"{self.base}/web/{timestamp}id_/{url}"
+        return raw_url(self.base, timestamp, url)
 
     def raw(self, timestamp: str, url: str) -> RawCopy:
         return fetch_raw(self.session, self.raw_url(timestamp, url), timeout=self.timeout,

@@ -49,9 +49,11 @@ from archive.memento import (
     STATUSES,
     UNKNOWN,
     Submission,
+    ts_from_url,
     ts_to_datetime,
 )
 from archive.pywb import PywbClient
+from archive.pywb import raw_url as pywb_raw_url
 from archive.ratelimit import (
     IA_ANONYMOUS_INTERVAL,
     IA_KEYED_INTERVAL,
@@ -62,6 +64,7 @@ from archive.ratelimit import (
     Throttle,
 )
 from archive.wayback import Keys, WaybackClient, resolve_base
+from archive.wayback import raw_url as wayback_raw_url
 from archive.window import WINDOW_ENV, BadWindow, SnapshotWindow, Timing, describe
 
 __all__ = [
@@ -362,3 +365,23 @@ def submit(spec: WitnessSpec | str, url: str, *, config: WitnessConfig | None = 
     if isinstance(spec, str):
         spec = WitnessSpec.parse(spec)
     return shared_witness(spec, config, env).submit(url, captured_at=captured_at)
+
+
+def raw_copy_url(spec: WitnessSpec, snapshot_url: str | None) -> str | None:
+    """The raw (``id_``) copy of a snapshot a witness named, built as the witness's client
+    builds it to hash the copy, so a reader can fetch and hash the same bytes; None if the
+    URL is not a snapshot URL of that witness (or is already the raw one)."""
+    found = ts_from_url(snapshot_url)
+    if snapshot_url is None or found is None:
+        return None
+    timestamp, original = found
+    if spec.kind == "ia":
+        marker = f"/web/{timestamp}"
+        if marker not in snapshot_url:
+            return None
+        raw = wayback_raw_url(snapshot_url[:snapshot_url.index(marker)], timestamp, original)
+    elif spec.kind == "pywb" and spec.base:
+        raw = pywb_raw_url(spec.base, timestamp, original)
+    else:
+        return None
+    return raw if raw != snapshot_url else None

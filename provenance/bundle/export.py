@@ -35,12 +35,12 @@ import hashlib
 import io
 import json
 import os
-import re
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from archive.witness import WitnessSpec, raw_copy_url
 from provenance.bundle.verify import CHAIN, CHAIN_HEADER, FORMAT, INDEX, README
 from provenance.capture.witnessing import WITNESS
 from provenance.errors import UsageError
@@ -196,10 +196,14 @@ def _add_stamp(ts: Record, included: dict[int, Record], store: Store,
 def _witness_item(record: Record) -> dict[str, Any]:
     data = record.data
     url = data.get("url")
-    raw = re.sub(r"/(\d{14})/", r"/\1id_/", url, count=1) if isinstance(url, str) else None
+    try:
+        spec: WitnessSpec | None = WitnessSpec.parse(str(data.get("witness")))
+    except ValueError:
+        spec = None  # a witness this version does not know: no raw copy to name
+    raw = raw_copy_url(spec, url) if spec is not None and isinstance(url, str) else None
     return {"seq": record.seq, "capture_seq": data.get("capture_seq"),
             "witness": data.get("witness"), "status": data.get("status"), "url": url,
-            "raw_url": raw if raw != url else None, "archived_at": data.get("archived_at"),
+            "raw_url": raw, "archived_at": data.get("archived_at"),
             "agrees": data.get("agrees"), "witness_sha256": data.get("witness_sha256"),
             "payload_sha256": data.get("payload_sha256"), "file": f"records/{record.seq}.record"}
 
