@@ -50,30 +50,10 @@ from provenance.store.atomic import atomic_output
 from provenance.store.filestore import Store
 from provenance.store.hashing import RECORD_PREFIX
 from provenance.store.ledger import Ledger, Record
-from provenance.store.merkle import leaf_hash, node_hash
+from provenance.store.merkle import inclusion_steps
 from provenance.store.references import CAPTURE, TIMESTAMP, references
 
 _STORED = (".gz", ".png", ".jpg", ".jpeg", ".webp", ".zip", ".tsr")
-
-
-def proof_steps(leaf: bytes, index: int, size: int, proof: Sequence[bytes]) -> list[bytes]:
-    """The byte strings hashed on the way from a leaf to the root (RFC 9162 order)."""
-    steps = [b"\x00" + leaf]
-    fn, sn = index, size - 1
-    current = leaf_hash(leaf)
-    for sibling in proof:
-        if fn & 1 or fn == sn:
-            steps.append(b"\x01" + sibling + current)
-            current = node_hash(sibling, current)
-            while not fn & 1 and fn != 0:
-                fn >>= 1
-                sn >>= 1
-        else:
-            steps.append(b"\x01" + current + sibling)
-            current = node_hash(current, sibling)
-        fn >>= 1
-        sn >>= 1
-    return steps
 
 
 def export_bundle(ledger: Ledger, store: Store, ids: Sequence[str], out_zip: str | os.PathLike[str],
@@ -187,7 +167,9 @@ def _add_stamp(ts: Record, included: dict[int, Record], store: Store,
                 continue
             proof = [bytes.fromhex(p) for p in proofs[i]]
             item["proofs"][str(seq)] = {"index": i, "path": proofs[i]}
-            steps = proof_steps(bytes.fromhex(leaves[i]), i, len(leaves), proof)
+            # A malformed stored proof writes no steps: the bundle's check then says the
+            # record has no complete Merkle path (and the store's check says why).
+            steps = inclusion_steps(bytes.fromhex(leaves[i]), i, len(leaves), proof) or []
             for n, step in enumerate(steps):
                 entries[f"proofs/{ts.seq}/{seq}/step-{n:02d}.bin"] = step
     return item
