@@ -125,7 +125,7 @@ class _HeadTee:
         self.last = b""
 
     def readline(self, limit: int = -1) -> bytes:
-        line = self.fp.readline(limit)
+        line: bytes = self.fp.readline(limit)
         self.buf += line
         self.last = line
         return line
@@ -562,7 +562,7 @@ def _decode_one(data: bytes, encoding: str, max_bytes: int, url: str) -> bytes:
     if encoding in ("gzip", "x-gzip", "deflate"):
         decomp = _inflater(data, encoding)
         try:
-            out = decomp.decompress(data, max_bytes + 1)
+            out: bytes = decomp.decompress(data, max_bytes + 1)
         except zlib.error as exc:
             raise FetchError(f"cannot decode {encoding} body of {url}: {exc}",
                              reason="bad-encoding") from None

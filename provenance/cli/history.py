@@ -28,6 +28,7 @@ from provenance.cli.files import check_targets
 from provenance.cli.options import (
     EXIT_NEGATIVE,
     EXIT_OK,
+    Commands,
     capture_options,
     examples,
     force_option,
@@ -71,7 +72,7 @@ def diff_lines(diff: dict[str, Any], *, colour: bool, indent: str = "    ") -> l
 
 # --- history ----------------------------------------------------------------------------------
 
-def _register_history(commands: Any) -> argparse.ArgumentParser:
+def _register_history(commands: Commands) -> argparse.ArgumentParser:
 
     sub = commands.add_parser(
         "history", help="every capture of a URL, local and in witness archives, and what changed",
@@ -141,7 +142,7 @@ def _human_item(item: dict[str, Any], colour: bool) -> str:
 
 # --- watch ------------------------------------------------------------------------------------
 
-def _register_watch(commands: Any) -> argparse.ArgumentParser:
+def _register_watch(commands: Commands) -> argparse.ArgumentParser:
 
     sub = commands.add_parser(
         "watch", help="recapture URLs on a schedule and report every change",

@@ -8,12 +8,12 @@ lists them, optionally only one kind or one URL (or image hash), oldest first.
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from provenance.api import Evidence, log_subject
 from provenance.cli.options import (
     EXIT_NEGATIVE,
     EXIT_OK,
+    Commands,
     examples,
 )
 from provenance.cli.output import Line, Output
@@ -58,7 +58,7 @@ def _short(subject: str | None) -> str:
     return subject or ""
 
 
-def _register_log(commands: Any) -> argparse.ArgumentParser:
+def _register_log(commands: Commands) -> argparse.ArgumentParser:
     sub = commands.add_parser(
         "log", help="list the ledger's records (ids to export, to verify --against)",
         description="List the records of the evidence store, oldest first: ledger number, "

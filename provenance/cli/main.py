@@ -26,6 +26,7 @@ from provenance.cli.options import (
     EXIT_NEGATIVE,
     EXIT_OK,
     EXIT_USAGE,
+    Commands,
     Parser,
     capture_options,
     examples,
@@ -75,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # --- archive ------------------------------------------------------------------------------
 
-def _register_archive(commands: Any) -> argparse.ArgumentParser:
+def _register_archive(commands: Commands) -> argparse.ArgumentParser:
     sub = commands.add_parser(
         "archive", help="capture web pages into the evidence store",
         description="Fetch each URL now, keep a byte-exact WARC capture and its extracted text, "
@@ -186,7 +187,7 @@ def _human_capture(outcome: Any) -> str:
 
 # --- check --------------------------------------------------------------------------------
 
-def _register_check(commands: Any) -> argparse.ArgumentParser:
+def _register_check(commands: Commands) -> argparse.ArgumentParser:
     sub = commands.add_parser(
         "check", help="verify every file, WARC digest, ledger link and timestamp",
         description="Recompute every stored file's hash, every WARC's digests, the "
@@ -286,7 +287,7 @@ def _human_anchor(status: Any) -> str:
 
 # --- export -------------------------------------------------------------------------------
 
-def _register_export(commands: Any) -> argparse.ArgumentParser:
+def _register_export(commands: Commands) -> argparse.ArgumentParser:
     sub = commands.add_parser(
         "export", help="write a self-contained evidence bundle (zip)",
         description="Write the records ID... with their WARC files, text, time-stamp tokens, "
@@ -315,7 +316,7 @@ def _cmd_export(args: argparse.Namespace, out: Output) -> int:
 
 # --- retry --------------------------------------------------------------------------------
 
-def _register_retry(commands: Any) -> argparse.ArgumentParser:
+def _register_retry(commands: Commands) -> argparse.ArgumentParser:
     sub = commands.add_parser(
         "retry", help="ask again for pending witnesses and time-stamps",
         description="Send every capture whose witness archive is pending, unknown or failed "

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import Any
+from typing import Any, TypeAlias
 
 from archive.errors import ConfigError
 from archive.wayback import Keys
@@ -17,6 +17,9 @@ from provenance.capture.capturer import CaptureOutcome
 from provenance.cli.output import Output
 from provenance.errors import UsageError
 from provenance.store.records import WitnessStatus
+
+Commands: TypeAlias = "argparse._SubParsersAction[Parser]"
+"""What a command's ``_register`` function adds its parser to (``add_subparsers()``)."""
 
 EXIT_OK, EXIT_NEGATIVE, EXIT_USAGE = 0, 1, 2
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a reader that closed early

@@ -32,6 +32,7 @@ from provenance.cli.options import (
     EXIT_NEGATIVE,
     EXIT_OK,
     EXIT_USAGE,
+    Commands,
     examples,
     force_option,
     positive_int,
@@ -72,7 +73,7 @@ def _add_reading_options(sub: argparse.ArgumentParser) -> None:
 
 # --- ocr ----------------------------------------------------------------------------------
 
-def _register_ocr(commands: Any) -> argparse.ArgumentParser:
+def _register_ocr(commands: Commands) -> argparse.ArgumentParser:
 
     sub = commands.add_parser(
         "ocr", help="read the text of screenshots (kept and cached in the store)",
@@ -126,7 +127,7 @@ def _human_ocr(data: dict[str, Any]) -> str:
 
 # --- verify -------------------------------------------------------------------------------
 
-def _register_verify(commands: Any) -> argparse.ArgumentParser:
+def _register_verify(commands: Commands) -> argparse.ArgumentParser:
     sub = commands.add_parser(
         "verify", help="does a screenshot show the claimed text? match / mismatch / absent",
         description="Find the screenshot's passage that corresponds to the claim (or to a "

@@ -323,7 +323,8 @@ class BatchStamps:
     @property
     def unstamped(self) -> int:
         """How many records this batch left without a granted stamp (counted per TSA)."""
-        return len(self.covers) * sum(r["status"] != GRANTED for r in self.results)
+        refused: int = sum(r["status"] != GRANTED for r in self.results)
+        return len(self.covers) * refused
 
 
 STAMP_WAIT = 30.0  # seconds a capture waits for its batch's shared time-stamp, at most

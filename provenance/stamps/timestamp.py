@@ -664,10 +664,11 @@ _ESS_V1, _ESS_V2 = "1.2.840.113549.1.9.16.2.12", "1.2.840.113549.1.9.16.2.47"
 def _as_response(token: bytes) -> bytes:
     """A granted TimeStampResp around a bare token (what rfc3161-client reads)."""
 
-    return tsp.TimeStampResp({
+    response: bytes = tsp.TimeStampResp({
         "status": {"status": "granted"},
         "time_stamp_token": cms.ContentInfo.load(token),
     }).dump()
+    return response
 
 
 def _verify_rfc3161_client(
