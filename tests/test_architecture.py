@@ -180,3 +180,30 @@ def test_archive_messages_name_no_command_or_option_of_the_cli():
     found = [(name, text) for name, tree in _modules().items() if name.startswith("archive")
              for text in _messages(tree) if named.search(text)]
     assert found == []
+
+
+CLI_MUST_NOT_IMPORT = {
+    "provenance.capture.witnessing", "provenance.capture.capturer.Capturer",
+    "provenance.stamps.stamping", "provenance.screens.screenshots", "provenance.check",
+    "provenance.changes.timeline", "provenance.bundle.export", "provenance.bundle.verify",
+    "provenance.store.ledger.Ledger", "provenance.store.filestore.Store", "archive.fetch",
+}
+
+
+def test_the_cli_holds_no_ledger_store_or_witness_logic():
+    """provenance/cli/ parses, calls provenance.api and prints: it never opens a ledger or a
+    store, sends to a witness, stamps or captures by itself (a web page could not reuse
+    what only the CLI does)."""
+    found = []
+    for name, tree in _modules().items():
+        if not name.startswith("provenance.cli"):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = {node.module, *(f"{node.module}.{a.name}" for a in node.names)}
+            elif isinstance(node, ast.Import):
+                names = {a.name for a in node.names}
+            else:
+                continue
+            found += [(name, n) for n in sorted(names & CLI_MUST_NOT_IMPORT)]
+    assert found == []
