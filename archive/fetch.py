@@ -42,6 +42,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from archive import __version__
 from archive.deadline import Deadline, DeadlineConnectionMixin
 from archive.errors import BadUrl, FetchError
 from archive.urls import normalize_url
@@ -51,7 +52,7 @@ try:  # optional: only asked for when we can undo it
 except ImportError:  # pragma: no cover - depends on the environment
     brotli = None
 
-TOOL_VERSION = "0.1.0"
+TOOL_VERSION = __version__
 DEFAULT_USER_AGENT = (
     f"provenance/{TOOL_VERSION} (+https://github.com/provenance-tool/provenance; evidence capture)"
 )
@@ -124,7 +125,7 @@ class _HeadTee:
         self.last = b""
 
     def readline(self, limit: int = -1) -> bytes:
-        line = self.fp.readline(limit)
+        line: bytes = self.fp.readline(limit)
         self.buf += line
         self.last = line
         return line
@@ -380,7 +381,7 @@ def _set_socket_timeout(raw: Any, seconds: float) -> None:
 
 def _too_large(url: str, cap: int, why: str) -> FetchError:
     return FetchError(f"too large: {url} is over the {cap}-byte cap ({why}); "
-                      f"raise the cap with max_bytes (--max-bytes)", reason="too-large")
+                      "raise the cap (max_bytes) to keep it", reason="too-large")
 
 
 def _exchange(resp: requests.Response, url: str, body: bytes, started_at: str,
@@ -576,7 +577,7 @@ def _decode_one(data: bytes, encoding: str, max_bytes: int, url: str) -> bytes:
     if encoding in ("gzip", "x-gzip", "deflate"):
         decomp = _inflater(data, encoding)
         try:
-            out = decomp.decompress(data, max_bytes + 1)
+            out: bytes = decomp.decompress(data, max_bytes + 1)
         except zlib.error as exc:
             raise FetchError(f"cannot decode {encoding} body of {url}: {exc}",
                              reason="bad-encoding") from None

@@ -36,6 +36,11 @@ from archive.memento import (
 )
 from archive.ratelimit import RateLimiter, Throttle
 
+
+def raw_url(base: str, timestamp: str, url: str) -> str:
+    """Where the pywb collection ``base`` serves snapshot ``timestamp`` of ``url`` raw."""
+    return f"{base}/{timestamp}id_/{url}"
+
 NO_STATUS_RETRY: frozenset[int] = frozenset()  # the page's own 5xx is relayed, and recorded
 
 
@@ -134,7 +139,7 @@ class PywbClient:
         return collapse_duplicates(rows)
 
     def raw_url(self, timestamp: str, url: str) -> str:
-        return f"{self.base}/{timestamp}id_/{url}"
+        return raw_url(self.base, timestamp, url)
 
     def raw(self, timestamp: str, url: str) -> RawCopy:
         return fetch_raw(self.session, self.raw_url(timestamp, url), timeout=self.timeout,

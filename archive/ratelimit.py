@@ -150,7 +150,7 @@ class Backoff:
             return None
         full = min(self.cap, self.base * 2 ** max(0, attempt - 1))
         jittered = full * (1 - self.jitter) + (rng or random).random() * full * self.jitter
-        return max(jittered, retry_after or 0.0)
+        return float(max(jittered, retry_after or 0.0))
 
 
 @dataclass

@@ -63,6 +63,12 @@ from archive.ratelimit import (
 )
 
 DEFAULT_BASE = "https://web.archive.org"
+
+
+def raw_url(base: str, timestamp: str, url: str) -> str:
+    """Where a Wayback Machine at ``base`` serves snapshot ``timestamp`` of ``url`` raw
+    (``id_``: the payload as archived, no banner, no rewritten links)."""
+    return f"{base}/web/{timestamp}id_/{url}"
 BASE_ENV = "PROVENANCE_WAYBACK"
 KEYS_PAGE = "https://archive.org/account/s3.php"
 CONFIG_ENV = "PROVENANCE_IA_CONFIG"
@@ -74,7 +80,7 @@ CDX_PAGE_ROWS = 1000  # rows per CDX request; the resume key brings the rest
 MAX_CDX_ROWS = 200_000  # more than this for one URL is an error asking for a date range
 NEED_KEYS = ("the Internet Archive refused an anonymous save (HTTP {code}): set IA_ACCESS_KEY "
              "and IA_SECRET_KEY or put them in ~/.config/provenance/ia.ini (get them at "
-             f"{KEYS_PAGE}) and run 'provenance retry'")
+             f"{KEYS_PAGE})")
 # SPN2 job errors that may go away if we ask again later; any other error:* is final.
 RETRYABLE_JOB_ERRORS = frozenset({
     "error:bad-gateway", "error:bandwidth-limit-exceeded", "error:browsing-timeout",
@@ -401,7 +407,7 @@ class WaybackClient:
             params["resumeKey"] = page.resume_key
 
     def raw_url(self, timestamp: str, url: str) -> str:
-        return f"{self.base}/web/{timestamp}id_/{url}"
+        return raw_url(self.base, timestamp, url)
 
     def raw(self, timestamp: str, url: str) -> RawCopy:
         return fetch_raw(self.session, self.raw_url(timestamp, url), timeout=self.timeout,

@@ -52,9 +52,11 @@ from archive.memento import (
     STATUSES,
     UNKNOWN,
     Submission,
+    ts_from_url,
     ts_to_datetime,
 )
 from archive.pywb import PywbClient
+from archive.pywb import raw_url as pywb_raw_url
 from archive.ratelimit import (
     IA_ANONYMOUS_INTERVAL,
     IA_KEYED_INTERVAL,
@@ -67,6 +69,7 @@ from archive.ratelimit import (
 from archive.snapshot import SnapshotCopy, SnapshotRef, fetch_snapshot
 from archive.timemap import MementoClient, raw_memento_url
 from archive.wayback import Keys, WaybackClient, resolve_base
+from archive.wayback import raw_url as wayback_raw_url
 from archive.window import WINDOW_ENV, BadWindow, SnapshotWindow, Timing, describe
 
 __all__ = [
@@ -110,22 +113,22 @@ class WitnessSpec:
             parts = urlsplit(base)
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise BadWitnessSpec(
-                    f"--to {value}: pywb needs a collection URL, e.g. pywb=http://127.0.0.1:8080/news")
+                    f"{value}: pywb needs a collection URL, e.g. pywb=http://127.0.0.1:8080/news")
             if parts.path.strip("/") == "" or parts.query or parts.fragment:
                 raise BadWitnessSpec(
-                    f"--to {value}: name the collection too, e.g. pywb={base}/news")
+                    f"{value}: name the collection too, e.g. pywb={base}/news")
             return cls("pywb", base)
         if lowered.startswith("memento="):
             base = value[8:].strip()
             parts = urlsplit(base)
             if parts.scheme not in ("http", "https") or not parts.hostname or parts.fragment:
-                raise BadWitnessSpec(f"--to {value}: memento needs a TimeMap URL prefix, e.g. "
+                raise BadWitnessSpec(f"{value}: memento needs a TimeMap URL prefix, e.g. "
                                      "memento=https://archive.ph/timemap/link/")
             return cls("memento", base)
         if lowered == "pywb":
-            raise BadWitnessSpec("--to pywb needs a collection URL: pywb=http://HOST:PORT/COLL")
-        raise BadWitnessSpec(f"--to {value!r}: unknown witness "
-                             "(use ia, pywb=BASE, memento=BASE or none)")
+            raise BadWitnessSpec("pywb needs a collection URL: pywb=http://HOST:PORT/COLL")
+        raise BadWitnessSpec(f"{value!r}: unknown witness (use ia, pywb=BASE, memento=BASE "
+                             "or none)")
 
 
 def parse_specs(values: Iterable[str] | None, *, default: str = "ia") -> list[WitnessSpec]:
@@ -134,7 +137,7 @@ def parse_specs(values: Iterable[str] | None, *, default: str = "ia") -> list[Wi
     specs = [WitnessSpec.parse(value) for value in given]
     if any(spec.kind == "none" for spec in specs):
         if len(specs) > 1:
-            raise BadWitnessSpec("--to none cannot be combined with other witnesses")
+            raise BadWitnessSpec("none cannot be combined with other witnesses")
         return []
     unique: list[WitnessSpec] = []
     for spec in specs:
@@ -300,7 +303,7 @@ class Witness:
         if timing is Timing.BEFORE:
             return WitnessResult(status=STALE, retryable=True, offset_seconds=offset, error=(
                 f"{self.name} named an older snapshot ({when}, {describe(offset)} our "
-                f"capture, {window}): not a copy of ours; 'provenance retry' asks again"),
+                f"capture, {window}): not a copy of ours; asking again may get a fresh one"),
                 **common)
         return WitnessResult(status=LATE, retryable=False, offset_seconds=offset, error=(
             f"{self.name} made its copy at {when}, {describe(offset)} our capture "
@@ -362,7 +365,7 @@ def open_witness(spec: WitnessSpec, config: WitnessConfig | None = None,
                                throttle=Throttle(RateLimiter(config.ia_read_interval),
                                                  config.backoff))
     else:
-        raise BadWitnessSpec(f"--to {spec.name}: nothing to send to")
+        raise BadWitnessSpec(f"witness {spec.name}: nothing to send to")
     connect, read = config.timeout if isinstance(config.timeout, tuple) else (10.0,
                                                                               config.timeout)
     fetcher = Fetcher(connect_timeout=connect, read_timeout=read,
@@ -404,3 +407,23 @@ def submit(spec: WitnessSpec | str, url: str, *, config: WitnessConfig | None = 
     if isinstance(spec, str):
         spec = WitnessSpec.parse(spec)
     return shared_witness(spec, config, env).submit(url, captured_at=captured_at)
+
+
+def raw_copy_url(spec: WitnessSpec, snapshot_url: str | None) -> str | None:
+    """The raw (``id_``) copy of a snapshot a witness named, built as the witness's client
+    builds it to hash the copy, so a reader can fetch and hash the same bytes; None if the
+    URL is not a snapshot URL of that witness (or is already the raw one)."""
+    found = ts_from_url(snapshot_url)
+    if snapshot_url is None or found is None:
+        return None
+    timestamp, original = found
+    if spec.kind == "ia":
+        marker = f"/web/{timestamp}"
+        if marker not in snapshot_url:
+            return None
+        raw = wayback_raw_url(snapshot_url[:snapshot_url.index(marker)], timestamp, original)
+    elif spec.kind == "pywb" and spec.base:
+        raw = pywb_raw_url(spec.base, timestamp, original)
+    else:
+        return None
+    return raw if raw != snapshot_url else None

@@ -3,4 +3,6 @@
 The command line (``provenance.cli``) is a thin layer over this package and :mod:`archive`.
 """
 
-__version__ = "0.1.0"
+from archive import __version__
+
+__all__ = ["__version__"]

@@ -14,33 +14,57 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from typing import Any
 
-from archive.fetch import Fetcher
+from cryptography import x509
+
+from archive.errors import ArchiveError
+from archive.fetch import Fetcher, new_session
+from archive.urls import normalize_url
 from archive.witness import WitnessConfig, WitnessSpec
 from provenance.bundle.export import export_bundle
+from provenance.bundle.verify import BundleReport, verify_bundle
 from provenance.capture.batch import already_captured, run_batch, validate_urls
 from provenance.capture.capturer import CaptureOutcome, Capturer
-from provenance.capture.witnessing import witness_step, witness_unsent
-from provenance.changes.timeline import timeline
+from provenance.capture.witnessing import (
+    record_witnesses,
+    retry_pending,
+    stored_payload_sha256,
+    witness_step,
+    witness_unsent,
+)
+from provenance.changes.timeline import screenshot_timeline, timeline
+from provenance.changes.watch import watch
 from provenance.check import CheckReport, check_store
-from provenance.errors import StoreError
-from provenance.screens.match import Verification, verify_text
-from provenance.screens.ocr import OcrResult
-from provenance.screens.screenshots import ocr_cached, record_verification
+from provenance.errors import ProvenanceError, StoreError, TimestampError, UsageError
+from provenance.screens.match import Verification, verify_against_text, verify_text
+from provenance.screens.ocr import OcrResult, check_tesseract
+from provenance.screens.screenshots import (
+    ocr_cached,
+    ocr_for_claim,
+    ocr_many_cached,
+    record_verification,
+)
 from provenance.stamps.stamping import (
     GRANTED,
+    TSA_CA_ENV,
     BatchStamps,
     StampQueue,
+    retry_pending_stamps,
     stamp,
     stamp_missing,
+    stamp_unstamped,
     trust_roots_from_env,
 )
+from provenance.stamps.timestamp import load_certificates
 from provenance.store.filestore import Store, resolve_store_path
+from provenance.store.kinds import CAPTURE
 from provenance.store.ledger import Ledger, Record
+from provenance.store.records import StampStatus, WitnessStatus
 
 STAMP_BATCH = 1000
 """Captures per shared time-stamp request while archiving (one Merkle root per batch)."""
@@ -126,13 +150,88 @@ class ArchiveRun:
 
 @dataclass
 class ScreenshotCheck:
-    """A screenshot checked against a claim: the verdict, what OCR read, the records made."""
+    """A screenshot checked against a claim or a capture: the verdict, what OCR read, the
+    records made; against a URL also the same check on every capture of it (``timeline``)."""
 
     verification: Verification
     ocr: OcrResult
     record: Record
     ocr_record: Record
     timestamps: StampReport
+    capture: Record | None = None  # the capture compared with, if any
+    ocr_cached: bool = False  # the reading came from the store, made before
+    timeline: dict[str, Any] | None = None
+
+
+@dataclass
+class VerifyEvents:
+    """Callbacks :meth:`Evidence.verify` calls (all optional)."""
+
+    note: Callable[[str], None] | None = None  # which capture is compared with, or being made
+    captured: Callable[[CaptureOutcome], None] | None = None  # a capture made for the check
+
+
+@dataclass
+class OcrRead:
+    """One image read by :meth:`Evidence.ocr`: its reading and record, or why it could not."""
+
+    image: str
+    result: OcrResult | None
+    error: ProvenanceError | None
+    record: Record | None
+    cached: bool
+
+    @property
+    def ok(self) -> bool:
+        return self.result is not None and self.record is not None
+
+
+@dataclass
+class OcrRun:
+    """What one :meth:`Evidence.ocr` call read, and the time-stamps of its new records."""
+
+    reads: list[OcrRead] = field(default_factory=list)
+    timestamps: StampReport = field(default_factory=lambda: StampReport())
+
+    @property
+    def failures(self) -> list[OcrRead]:
+        return [r for r in self.reads if not r.ok]
+
+
+@dataclass
+class RetryRun:
+    """What :meth:`Evidence.retry` asked again: witness answers, then time-stamp results."""
+
+    witnesses: list[dict[str, Any]] = field(default_factory=list)
+    stamps: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def unconfirmed(self) -> int:
+        """Witness submissions still not confirmed."""
+        return sum(w["status"] != WitnessStatus.ARCHIVED for w in self.witnesses)
+
+    @property
+    def still_pending(self) -> bool:
+        granted = all(s["status"] == StampStatus.GRANTED for s in self.stamps)
+        return bool(self.unconfirmed) or not granted
+
+
+@dataclass
+class WatchedCapture:
+    """One capture of :meth:`Evidence.watch`, after its witnesses and time-stamps."""
+
+    outcome: CaptureOutcome
+    round: int
+    first: bool  # the first capture of this URL in this watch
+    pending_stamps: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class WatchRun:
+    rounds: int = 0
+    captures: int = 0
+    changes: int = 0
+    failures: int = 0
 
 
 class Evidence:
@@ -244,24 +343,287 @@ class Evidence:
         (url,) = validate_urls([url])
         return timeline(self.ledger, self.store, url, list(witnesses),
                         fetch_witnesses=fetch_witnesses,
-                        fetcher=Fetcher(read_timeout=timeout), ignore=ignore)
+                        fetcher=Fetcher(read_timeout=timeout, total_timeout=timeout),
+                        ignore=ignore)
 
     def export(self, ids: Sequence[str], out: str | os.PathLike[str], *,
                force: bool = False) -> dict[str, Any]:
         """Write the records ``ids`` and all they need into one self-contained zip."""
         return export_bundle(self.ledger, self.store, list(ids), str(out), force=force)
 
+    # -- retry ---------------------------------------------------------------------------------
+
+    def retry(self, *, tsas: Sequence[str] = (), timeout: float = 30.0,
+              witnessed: Callable[[dict[str, Any]], None] | None = None) -> RetryRun:
+        """Ask again what is still open: every witness submission that is pending, unknown
+        or failed in a way that may pass, then every pending time-stamp; with ``tsas``, also
+        time-stamp every record that has none yet. ``witnessed`` hears each witness answer
+        as it comes (they can be slow)."""
+        run = RetryRun()
+        for result in retry_pending(self.ledger, self.store, config=witness_config(timeout)):
+            run.witnesses.append(result)
+            if witnessed:
+                witnessed(result)
+        roots = trust_roots_from_env()
+        run.stamps = retry_pending_stamps(self.ledger, self.store, timeout=timeout, roots=roots)
+        run.stamps += stamp_unstamped(self.ledger, self.store, list(tsas), timeout=timeout,
+                                      roots=roots)
+        return run
+
+    # -- watch ---------------------------------------------------------------------------------
+
+    def watch(self, urls: Iterable[str], *, every: float, duration: float | None = None,
+              stop: threading.Event | None = None, witnesses: Sequence[WitnessSpec] = (),
+              tsas: Sequence[str] = (), timeout: float = 30.0, max_bytes: int = 50_000_000,
+              ignore: Sequence[re.Pattern[str]] = (),
+              on_capture: Callable[[WatchedCapture], None] | None = None) -> WatchRun:
+        """Capture ``urls`` now and every ``every`` seconds until ``duration`` has passed or
+        ``stop`` is set. Each capture is recorded as by :meth:`archive`, each change as a
+        ``changed`` record; witnesses get the first capture of each URL and every capture
+        that changed; each capture (and its change) is time-stamped at once."""
+        urls = validate_urls(urls)
+        fetcher = Fetcher(read_timeout=timeout, total_timeout=timeout, max_bytes=max_bytes)
+        capturer = Capturer(self.store, self.ledger, fetcher, ignore=ignore)
+        run = WatchRun()
+        seen: set[str] = set()
+        specs = list(witnesses)
+
+        def step(outcome: CaptureOutcome, round_no: int) -> None:
+            first = outcome.url not in seen
+            pending: list[dict[str, Any]] = []
+            if not outcome.ok or outcome.record is None:
+                run.failures += 1
+            else:
+                run.captures += 1
+                seen.add(outcome.url)
+                run.changes += bool(outcome.changed)
+                if specs and (first or outcome.changed):
+                    outcome.witnesses = record_witnesses(
+                        self.ledger, outcome.record, specs,
+                        capture_sha256=stored_payload_sha256(self.store, outcome.record))
+                if tsas:
+                    records = [outcome.record]
+                    if outcome.changed:
+                        found = self.ledger.get(int(outcome.changed["ledger_seq"]))
+                        records += [found] if found is not None else []
+                    report = self.timestamp(records, tsas, timeout=timeout)
+                    pending = report.pending
+                    outcome.timestamps = report.summaries()
+            if on_capture:
+                on_capture(WatchedCapture(outcome, round_no, first, pending))
+
+        run.rounds = watch(capturer, urls, every=every, duration=duration, stop=stop,
+                           on_outcome=step)
+        return run
+
+    # -- log -----------------------------------------------------------------------------------
+
+    def log(self, subject: str | None = None, kinds: Sequence[str] = ()) -> Iterator[Record]:
+        """The ledger's records, oldest first: only ``kinds`` if given, and only those about
+        ``subject`` (a URL or an image SHA-256) if given, screenshot checks made against a
+        capture of that URL included."""
+        about = log_subject(subject) if subject else None
+        for record in self.ledger.scan(list(kinds) or None, about=about):  # by index, batched
+            if kinds and record.kind not in kinds:
+                continue
+            if about and not _about(record, about):
+                continue
+            yield record
+
     # -- screenshots ---------------------------------------------------------------------------
 
-    def verify(self, image: str | os.PathLike[str], claim: str, *, lang: str = "auto",
-               tsas: Sequence[str] = (), timeout: float = 30.0,
-               tesseract: str = "tesseract") -> ScreenshotCheck:
-        """Does the screenshot show ``claim``? OCR (or the cached reading), the verdict, and
-        a verification record in the ledger, time-stamped with ``tsas``."""
-        ocr, ocr_record, cached = ocr_cached(self.store, self.ledger, os.fspath(image), lang,
-                                             tesseract=tesseract)
-        verification = verify_text(ocr, claim)
-        record = record_verification(self.ledger, verification, ocr_record, against=None)
-        new = ([] if cached else [ocr_record]) + [record]
-        return ScreenshotCheck(verification, ocr, record, ocr_record,
-                               self.timestamp(new, tsas, timeout=timeout))
+    def ocr(self, images: Sequence[str | os.PathLike[str]], *, lang: str = "auto",
+            jobs: int | None = None, tsas: Sequence[str] = (), timeout: float = 30.0,
+            tesseract: str = "tesseract", on_read: Callable[[OcrRead], None] | None = None,
+            progress: Callable[[Iterator[OcrRead], int], Iterable[OcrRead]] | None = None,
+            ) -> OcrRun:
+        """Read each image (an image read before is taken from the store), keep it and its
+        reading in the store with an ``ocr`` record each, and time-stamp the new records
+        together. ``on_read`` hears each image as it is done, in the order given."""
+        run = OcrRun()
+        rows = (OcrRead(os.fspath(name), None if isinstance(result, ProvenanceError) else result,
+                        result if isinstance(result, ProvenanceError) else None, record, cached)
+                for name, result, record, cached in ocr_many_cached(
+                    self.store, self.ledger, images, lang, jobs, tesseract=tesseract))
+        for read in (progress(rows, len(images)) if progress else rows):
+            run.reads.append(read)
+            if on_read:
+                on_read(read)
+        new = [r.record for r in run.reads if r.record is not None and not r.cached]
+        run.timestamps = self.timestamp(new, tsas, timeout=timeout)
+        return run
+
+    def verify(self, image: str | os.PathLike[str], claim: str | None = None, *,
+               against: str | None = None, lang: str = "auto", tsas: Sequence[str] = (),
+               timeout: float = 30.0, tesseract: str = "tesseract",
+               witnesses: Sequence[WitnessSpec] = (),
+               events: VerifyEvents | None = None) -> ScreenshotCheck:
+        """Does the screenshot show ``claim``, or the text of a captured page (``against``: a
+        capture's ledger number or record hash prefix, or a URL: its latest capture, captured
+        now, sent to ``witnesses``, if there is none)? OCR (or the cached reading), the
+        verdict, a verification record, all new records time-stamped with ``tsas``; against
+        a URL also the same screenshot checked against every capture of it."""
+        if (claim is None) == (against is None):
+            raise UsageError("give either a claim or a capture to verify against")
+        events = events or VerifyEvents()
+        url = against_url(against)
+        capture = self.capture_record(against) if against is not None and url is None else None
+        if claim is not None:  # the claim's scripts tell the languages: one pass
+            ocr, ocr_record, cached = ocr_for_claim(self.store, self.ledger, os.fspath(image),
+                                                    claim, lang, tesseract=tesseract)
+        else:
+            ocr, ocr_record, cached = ocr_cached(self.store, self.ledger, os.fspath(image),
+                                                 lang, tesseract=tesseract)
+        new = [] if cached else [ocr_record]
+        if url is not None:
+            capture, made = self._capture_for(url, witnesses, timeout, events)
+            if made:
+                new.append(capture)
+        if capture is None:
+            verification = verify_text(ocr, claim or "")
+            ref = None
+        else:
+            verification = verify_against_text(ocr, self._capture_text(capture))
+            ref = {"kind": "page", "capture": capture.id, "seq": capture.seq,
+                   "url": capture.data.get("url"),
+                   "text_sha256": capture.data.get("text_sha256")}
+        record = record_verification(self.ledger, verification, ocr_record, against=ref)
+        new.append(record)
+        timestamps = self.timestamp(new, tsas, timeout=timeout)
+        history = (None if url is None else screenshot_timeline(
+            self.ledger, self.store, lambda text: verify_against_text(ocr, text), url))
+        return ScreenshotCheck(verification, ocr, record, ocr_record, timestamps,
+                               capture=capture, ocr_cached=cached, timeline=history)
+
+    def capture_record(self, ref: str) -> Record:
+        """The capture record ``ref`` names (ledger number or record hash prefix)."""
+        record = self.ledger.find(ref)
+        if record is None:
+            raise UsageError(f"no record {ref} in the ledger (give a capture's ledger number, "
+                             "a record hash prefix of 6 or more digits, or a URL)")
+        if record.kind != CAPTURE:
+            raise UsageError(f"record #{record.seq} is a {record.kind} record, not a capture")
+        return record
+
+    def _capture_for(self, url: str, witnesses: Sequence[WitnessSpec], timeout: float,
+                     events: VerifyEvents) -> tuple[Record, bool]:
+        """The latest capture of ``url``, or a new one (``True``) made as ``archive`` does."""
+        known = already_captured(self.ledger, [url]).get(url)
+        if known is not None and known.record is not None:
+            if events.note:
+                events.note(f"comparing with capture #{known.record.seq} of {url} "
+                            f"({known.record.data.get('fetched_at')})")
+            return known.record, False
+        if events.note:
+            events.note(f"capturing {url}")
+        step = witness_step(list(witnesses), witness_config(timeout)) if witnesses else None
+        with new_session() as session:  # one page: its connection is closed when done
+            capturer = Capturer(self.store, self.ledger,
+                                Fetcher(session=session, read_timeout=timeout,
+                                        total_timeout=timeout),
+                                witness_step=step)
+            outcome = capturer.capture_one(url)
+        if outcome.record is None:
+            raise UsageError(f"could not capture the page to compare with: {outcome.error}")
+        if events.captured:
+            events.captured(outcome)
+        return outcome.record, True
+
+    def _capture_text(self, capture: Record) -> str:
+        """The capture's extracted text, re-hashed first: an edited file is never compared."""
+        entry = capture.file("text")
+        if entry is None:
+            raise UsageError(f"capture #{capture.seq} has no extracted text to compare with")
+        try:
+            raw = self.store.read_verified(entry)
+        except StoreError as exc:
+            raise StoreError(f"capture #{capture.seq}: its text: {exc}; "
+                             "run 'provenance check'") from None
+        return raw.decode("utf-8")
+
+    # -- checking without a writable store --------------------------------------------------------
+
+    @staticmethod
+    def check_at(store_path: str | os.PathLike[str] | None = None, *,
+                 progress: Any = None) -> CheckReport:
+        """:meth:`check` of the store at ``store_path``, even one whose ledger is gone (that
+        is said as damage, not refused). Opens nothing for writing. ``progress`` wraps the
+        stream of rows (see :func:`provenance.check.check_store`)."""
+        store = Store(resolve_store_path(None if store_path is None else str(store_path)),
+                      create=False, writable=False)
+        if not store.ledger_path.exists():
+            return check_store(store, None)
+        with Ledger(store, writable=False) as ledger:
+            return check_store(store, ledger, progress=progress)
+
+    @staticmethod
+    def check_bundle(path: str | os.PathLike[str],
+                     tsa_ca: str | os.PathLike[str] | None = None) -> BundleReport:
+        """Check an exported bundle; a time-stamp is trusted only if its chain ends in one of
+        the roots in the PEM file ``tsa_ca`` (default ``$PROVENANCE_TSA_CA``)."""
+        if not os.path.isfile(path):
+            raise UsageError(f"no bundle file {os.fspath(path)}")
+        return verify_bundle(path, trusted_roots(tsa_ca))
+
+
+def open_for_images(store_path: str | os.PathLike[str] | None, lang: str,
+                    tesseract: str = "tesseract") -> Evidence:
+    """Open (or create) the store for ``ocr``/``verify``. With no store yet nothing can be
+    cached, so a missing Tesseract or language is said before the store is created."""
+    if not (resolve_store_path(None if store_path is None else str(store_path))
+            / "ledger.sqlite3").exists():
+        check_tesseract(lang, tesseract)
+    return Evidence(store_path)
+
+
+def against_url(ref: str | None) -> str | None:
+    """The normalised URL if ``ref`` names one (checked now: BadUrl), else None (a ledger
+    reference, or nothing)."""
+    if ref is None or ("://" not in ref and not ref.lower().startswith(("http:", "https:"))):
+        return None
+    (url,) = validate_urls([ref])
+    return url
+
+
+def log_subject(subject: str) -> str:
+    """A URL as the ledger records it (normalised); anything else as it is."""
+    if "://" in subject:
+        try:
+            return normalize_url(subject)
+        except ArchiveError:
+            pass  # not a URL we could capture, but maybe one recorded as it is
+    return subject
+
+
+def _about(record: Record, subject: str) -> bool:
+    """The record's own subject, or a screenshot check made against a capture of that URL."""
+    if record.subject == subject:
+        return True
+    against = record.data.get("against") if record.kind == "verification" else None
+    return isinstance(against, dict) and against.get("url") == subject
+
+
+def trusted_roots(path: str | os.PathLike[str] | None = None) -> list[bytes]:
+    """The TSA roots the user trusts: the PEM file ``path`` or ``$PROVENANCE_TSA_CA``."""
+    path = path or os.environ.get(TSA_CA_ENV)
+    if not path:
+        return []
+    try:
+        with open(path, "rb") as handle:
+            roots = load_certificates(handle.read(1 << 22))
+    except OSError as exc:
+        raise UsageError(f"cannot read TSA trust roots {os.fspath(path)}: "
+                         f"{exc.strerror}") from None
+    except TimestampError as exc:
+        raise UsageError(f"TSA trust roots {os.fspath(path)}: {exc}") from None
+    if not roots or not all(_is_certificate(der) for der in roots):
+        raise UsageError(f"TSA trust roots {os.fspath(path)}: not PEM certificates")
+    return roots
+
+
+def _is_certificate(der: bytes) -> bool:
+    try:
+        x509.load_der_x509_certificate(der)
+    except ValueError:
+        return False
+    return True

@@ -76,6 +76,8 @@ def _no_real_witness(monkeypatch, tmp_path_factory):
     from webfixtures import closed_port
 
     monkeypatch.setenv("PROVENANCE_TO", "none")
+    # One try per witness request: a test never sleeps in backoff unless it asks (ia_env).
+    monkeypatch.setenv("PROVENANCE_WITNESS_TRIES", "1")
     monkeypatch.setenv("PROVENANCE_WAYBACK", f"http://127.0.0.1:{closed_port()}")
     for name in ("IA_ACCESS_KEY", "IA_SECRET_KEY", "IA_CONFIG_FILE", "PROVENANCE_IA_CONFIG"):
         monkeypatch.delenv(name, raising=False)

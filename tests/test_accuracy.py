@@ -27,6 +27,8 @@ from provenance.screens.ocr import claim_lang, ocr_many
 MIN_ACCURACY = 0.9
 
 
+pytestmark = pytest.mark.slow  # OCRs the whole evaluation set: over a minute
+
 @pytest.fixture(scope="module")
 def outcomes(tmp_path_factory):
     samples = generate(tmp_path_factory.mktemp("evalset"))

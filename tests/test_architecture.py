@@ -10,8 +10,11 @@ never imports ``provenance`` (the evidence part).
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
+
+from provenance.cli.main import build_parser
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("archive", "provenance")
@@ -154,3 +157,53 @@ def test_no_function_local_imports() -> None:
             if root not in LOCAL_IMPORTS_ALLOWED:
                 bad.append(f"{name}:{node.lineno} ({root})")
     assert not bad, f"imports inside functions (move them to the top): {bad}"
+
+
+def _messages(tree: ast.Module) -> Iterator[str]:
+    """The string constants of a module that are not docstrings (messages, formats)."""
+    docstrings = {id(node.value) for node in ast.walk(tree)
+                  if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)}
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Constant) and isinstance(node.value, str)
+                and id(node) not in docstrings):
+            yield node.value
+
+
+def test_archive_messages_name_no_command_or_option_of_the_cli():
+    """``archive`` is a library: its errors say what went wrong, and the command line adds
+    which of its commands or options would help (a library user has neither)."""
+    commands = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    options = {o for sub in commands.values() for a in sub._actions for o in a.option_strings
+               if o.startswith("--") and o != "--help"}
+    longest_first = "|".join(re.escape(o) for o in sorted(options, key=len, reverse=True))
+    named = re.compile(rf"provenance ({'|'.join(commands)})\b|({longest_first})\b")
+    found = [(name, text) for name, tree in _modules().items() if name.startswith("archive")
+             for text in _messages(tree) if named.search(text)]
+    assert found == []
+
+
+CLI_MUST_NOT_IMPORT = {
+    "provenance.capture.witnessing", "provenance.capture.capturer.Capturer",
+    "provenance.stamps.stamping", "provenance.screens.screenshots", "provenance.check",
+    "provenance.changes.timeline", "provenance.bundle.export", "provenance.bundle.verify",
+    "provenance.store.ledger.Ledger", "provenance.store.filestore.Store", "archive.fetch",
+}
+
+
+def test_the_cli_holds_no_ledger_store_or_witness_logic():
+    """provenance/cli/ parses, calls provenance.api and prints: it never opens a ledger or a
+    store, sends to a witness, stamps or captures by itself (a web page could not reuse
+    what only the CLI does)."""
+    found = []
+    for name, tree in _modules().items():
+        if not name.startswith("provenance.cli"):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = {node.module, *(f"{node.module}.{a.name}" for a in node.names)}
+            elif isinstance(node, ast.Import):
+                names = {a.name for a in node.names}
+            else:
+                continue
+            found += [(name, n) for n in sorted(names & CLI_MUST_NOT_IMPORT)]
+    assert found == []

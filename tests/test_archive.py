@@ -148,6 +148,7 @@ def _slow_page(h):
     send(h, 200, f"<html><body><article><p>Slow page {n}</p></article></body></html>".encode())
 
 
+@pytest.mark.slow
 def test_kill_9_mid_batch_then_resume_loses_nothing_and_repeats_nothing(tmp_path, web):
     """200 URLs, eight at a time; SIGKILL after 40 captures; the rerun does only the rest."""
     web.add_route("/slowpage/", _slow_page)

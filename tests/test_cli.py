@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+from webfixtures import RU_UTF8, send
 
+from archive import __version__
+from archive.fetch import DEFAULT_USER_AGENT
 from provenance.cli.main import build_parser, main
 
 
@@ -24,6 +29,31 @@ def test_every_command_has_help(capsys):
         out = capsys.readouterr().out
         assert f"usage: provenance {name}" in out
         assert len(out.splitlines()) > 3, f"{name} --help says too little"
+
+
+def test_every_command_help_ends_with_examples_of_itself(capsys):
+    for name in commands():
+        with pytest.raises(SystemExit):
+            main([name, "--help"])
+        out = capsys.readouterr().out
+        head, _, tail = out.rpartition("\nexamples:\n")
+        examples = tail.splitlines()
+        assert head and 1 <= len(examples) <= 2, f"{name} --help has no examples at its end"
+        assert all(line.startswith(f"  provenance {name}") for line in examples), examples
+
+
+def test_shared_options_have_one_meaning_in_every_command():
+    """--to, --tsa, --timeout and --force: the same help (a command may add when it
+    applies), type and default wherever they appear."""
+    choices = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    for option in ("--to", "--tsa", "--timeout", "--force"):
+        found = [action for sub in choices.values() for action in sub._actions
+                 if option in action.option_strings]
+        assert len(found) >= 3, option
+        base = min((a.help for a in found), key=len)
+        for action in found:
+            assert action.help.startswith(base), (option, action.help)
+            assert (action.type, action.default) == (found[0].type, found[0].default), option
 
 
 def test_global_options_work_before_and_after_the_command(tmp_path, capsys):
@@ -112,3 +142,30 @@ def _exit_code(argv):
         return main(argv)
     except SystemExit as exc:
         return exc.code
+
+
+def test_the_version_is_written_in_one_place(capsys):
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    root = Path(__file__).resolve().parent.parent
+    project = tomllib.loads((root / "pyproject.toml").read_text("utf-8"))["project"]
+    assert "version" not in project and project["dynamic"] == ["version"]
+    literal = re.compile(r"""=\s*["']\d+\.\d+\.\d+["']""")
+    written = [p for package in ("archive", "provenance") for p in (root / package).rglob("*.py")
+               if literal.search(p.read_text("utf-8"))]
+    assert written == [root / "archive" / "__init__.py"]
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert capsys.readouterr().out.strip() == f"provenance {__version__}"
+    assert f"provenance/{__version__} " in DEFAULT_USER_AGENT
+
+
+def test_the_cli_adds_the_option_a_library_message_cannot_name(tmp_path, capsys, web):
+    web.add_route("/cli/big", lambda h: send(h, 200, RU_UTF8 * 4,
+                                             content_type="text/html; charset=utf-8"))
+    code = main(["--json", "--store", str(tmp_path / "ev"), "archive", web.url("/cli/big"),
+                 "--max-bytes", "100"])
+    captured = capsys.readouterr()
+    assert code == 1
+    (line,) = [json.loads(text) for text in captured.out.splitlines()]
+    assert line["reason"] == "too-large" and "--" not in line["error"]
+    assert "--max-bytes raises the cap" in captured.err

@@ -7,7 +7,14 @@ import hashlib
 from hypothesis import given
 from hypothesis import strategies as st
 
-from provenance.store.merkle import MerkleTree, leaf_hash, merkle_root, node_hash, verify_inclusion
+from provenance.store.merkle import (
+    MerkleTree,
+    inclusion_steps,
+    leaf_hash,
+    merkle_root,
+    node_hash,
+    verify_inclusion,
+)
 
 leaves_st = st.lists(st.binary(min_size=32, max_size=32), min_size=1, max_size=70)
 
@@ -86,3 +93,21 @@ def test_a_thousand_leaves_are_quick():
     tree = MerkleTree(leaves)
     for i in range(1000):
         assert verify_inclusion(leaves[i], i, 1000, tree.inclusion_proof(i), tree.root)
+
+
+def test_one_walk_gives_the_steps_and_the_verdict():
+    """The bundle's step files and verify_inclusion come from the same walk: the last step
+    hashes to the root, each step's hash is a half of the next, and a proof for another
+    index (or a truncated one) gives no steps at all."""
+    leaves = [bytes([i]) * 32 for i in range(7)]
+    tree = MerkleTree(leaves)
+    for index in range(7):
+        proof = tree.inclusion_proof(index)
+        steps = inclusion_steps(leaves[index], index, 7, proof)
+        assert steps is not None and hashlib.sha256(steps[-1]).digest() == tree.root
+        assert steps[0] == b"\x00" + leaves[index]
+        for before, after in zip(steps, steps[1:], strict=False):
+            assert hashlib.sha256(before).digest() in (after[1:33], after[33:])
+        assert verify_inclusion(leaves[index], index, 7, proof, tree.root)
+    assert inclusion_steps(leaves[0], 0, 7, tree.inclusion_proof(0)[:-1]) is None
+    assert inclusion_steps(leaves[0], 7, 7, []) is None

@@ -22,6 +22,7 @@ import time
 import zipfile
 from pathlib import Path
 
+import pytest
 from evalset import Passage, render
 from webfixtures import AD_TEXT, ARTICLE, article_html, send
 
@@ -95,6 +96,7 @@ def flip_middle_byte(data: bytes) -> bytes:
     return data[:at] + bytes([data[at] ^ 0x01]) + data[at + 1:]
 
 
+@pytest.mark.slow
 def test_published_edited_withdrawn_then_proven(tmp_path, capsys, monkeypatch, web, wayback,
                                                 pywb, tsa, tsa_pki):
     monkeypatch.setenv("PROVENANCE_WAYBACK", wayback.base)

@@ -16,14 +16,29 @@ from provenance.stamps.stamping import (
     GRANTED,
     PENDING,
     TIMESTAMP,
+    TOKEN_ROLE,
     check_timestamps,
     open_pending,
     retry_pending_stamps,
     stamp,
-    stamps_for,
+    stamp_records,
 )
 from provenance.store.filestore import Store
 from provenance.store.ledger import Ledger
+
+
+def stamps_for(ledger, seq):
+    """The latest stamp per TSA of the record ``seq`` (what a capture line shows)."""
+    latest = {}
+    for record, parsed in stamp_records(ledger):
+        if seq in parsed.covers:
+            token = record.file(TOKEN_ROLE)
+            latest[parsed.tsa] = {
+                "tsa": record.data.get("tsa"), "status": record.data.get("status"),
+                "token": token["path"] if token else None, "error": record.data.get("error"),
+                "seq": record.seq, "gen_time": record.data.get("gen_time"),
+                "trust": record.data.get("trust")}
+    return list(latest.values())
 
 
 @pytest.fixture

@@ -280,3 +280,36 @@ def test_ledger_write_on_a_full_disk_is_one_clear_error(tmp_path):
             assert reread.count() == count
             report = check_store(store, reread)
         assert report.intact, report.problems
+
+
+def test_read_verified_is_the_one_way_to_read_evidence_back(tmp_path):
+    """A file is returned only if its bytes still hash to what the record says: a forger who
+    edits a stored text (or swaps the record's path for another file) gets an error."""
+    store = Store(tmp_path / "s")
+    entry = store.put_bytes("Убито 9 861".encode(), role="text", suffix=".txt").to_json()
+    other = store.put_bytes(b"other", role="text", suffix=".txt").to_json()
+    assert store.read_verified(entry) == "Убито 9 861".encode()
+    with pytest.raises(StoreError, match="altered"):
+        store.read_verified({**entry, "path": other["path"]})
+    with pytest.raises(StoreError, match="larger"):
+        store.read_verified(entry, limit=4)
+    with pytest.raises(StoreError, match="outside"):
+        store.read_verified({**entry, "path": "../../etc/passwd"})
+    path = store.path(str(entry["path"]))
+    path.chmod(0o644)
+    path.write_bytes("Убито 9 881".encode())
+    with pytest.raises(StoreError, match="altered"):
+        store.read_verified(entry)
+    path.unlink()
+    with pytest.raises(StoreError, match="cannot read"):
+        store.read_verified(entry)
+    with pytest.raises(StoreError):
+        store.read_verified({"path": entry["path"]})  # no hash: nothing to check against
+
+
+def test_record_file_finds_a_file_by_role(tmp_path):
+    store = Store(tmp_path / "s")
+    entry = store.put_bytes(b"x", role="text", suffix=".txt").to_json()
+    with Ledger(store) as ledger:
+        record = ledger.append("capture", {"files": [entry]}, subject="https://example.org/")
+    assert record.file("text") == entry and record.file("warc") is None

@@ -7,7 +7,9 @@ import pytest
 from archive.cdx import parse_cdx_json, rfc3339_to_ts, ts_to_rfc3339
 from archive.errors import WitnessError
 from archive.memento import parse_links, ts_from_url
-from archive.witness import BadWitnessSpec, WitnessSpec, parse_specs
+from archive.pywb import PywbClient
+from archive.wayback import WaybackClient
+from archive.witness import BadWitnessSpec, WitnessSpec, parse_specs, raw_copy_url
 
 
 def test_parse_specs():
@@ -118,3 +120,18 @@ def test_a_pywb_copy_outside_the_window_is_not_archived(pywb, web):
     stale = witness.submit(url, captured_at=datetime.now(timezone.utc) + timedelta(hours=3))
     assert (stale.status, stale.retryable, stale.raw_sha256) == ("stale", True, None)
     assert "older snapshot" in stale.error and stale.archived_at
+
+
+def test_the_raw_copy_url_of_a_snapshot_is_the_one_its_client_hashes():
+    page = "https://example.org/news/1?a=b"
+    ia = WitnessSpec.parse("ia")
+    snap = f"https://web.archive.org/web/20220321140307/{page}"
+    assert raw_copy_url(ia, snap) == WaybackClient("https://web.archive.org").raw_url(
+        "20220321140307", page)
+    assert raw_copy_url(ia, WaybackClient("https://web.archive.org").raw_url(
+        "20220321140307", page)) is None  # already the raw copy
+    pywb = WitnessSpec.parse("pywb=http://127.0.0.1:8080/news")
+    assert raw_copy_url(pywb, f"http://127.0.0.1:8080/news/20220321140307/{page}") == (
+        PywbClient("http://127.0.0.1:8080/news").raw_url("20220321140307", page))
+    assert raw_copy_url(ia, "https://example.org/not-a-snapshot") is None
+    assert raw_copy_url(ia, None) is None

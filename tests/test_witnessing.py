@@ -423,6 +423,7 @@ def run_child(tmp_path, ia_env, *argv, keys=False, timeout=120, **extra_env):
 SLOW_ENDPOINTS = [("/save/", False), ("/save/status/", True), ("/web/", False)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path,keys", SLOW_ENDPOINTS)
 def test_a_dripping_witness_cannot_hold_archive_past_its_timeout(tmp_path, web, ia_env, path,
                                                                  keys):

@@ -35,12 +35,12 @@ import hashlib
 import io
 import json
 import os
-import re
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from archive.witness import WitnessSpec, raw_copy_url
 from provenance.bundle.verify import CHAIN, CHAIN_HEADER, FORMAT, INDEX, README
 from provenance.capture.witnessing import WITNESS
 from provenance.errors import UsageError
@@ -50,30 +50,10 @@ from provenance.store.atomic import atomic_output
 from provenance.store.filestore import Store
 from provenance.store.hashing import RECORD_PREFIX
 from provenance.store.ledger import Ledger, Record
-from provenance.store.merkle import leaf_hash, node_hash
+from provenance.store.merkle import inclusion_steps
 from provenance.store.references import CAPTURE, TIMESTAMP, references
 
 _STORED = (".gz", ".png", ".jpg", ".jpeg", ".webp", ".zip", ".tsr")
-
-
-def proof_steps(leaf: bytes, index: int, size: int, proof: Sequence[bytes]) -> list[bytes]:
-    """The byte strings hashed on the way from a leaf to the root (RFC 9162 order)."""
-    steps = [b"\x00" + leaf]
-    fn, sn = index, size - 1
-    current = leaf_hash(leaf)
-    for sibling in proof:
-        if fn & 1 or fn == sn:
-            steps.append(b"\x01" + sibling + current)
-            current = node_hash(sibling, current)
-            while not fn & 1 and fn != 0:
-                fn >>= 1
-                sn >>= 1
-        else:
-            steps.append(b"\x01" + current + sibling)
-            current = node_hash(current, sibling)
-        fn >>= 1
-        sn >>= 1
-    return steps
 
 
 def export_bundle(ledger: Ledger, store: Store, ids: Sequence[str], out_zip: str | os.PathLike[str],
@@ -188,7 +168,9 @@ def _add_stamp(ts: Record, included: dict[int, Record], store: Store,
                 continue
             proof = [bytes.fromhex(p) for p in proofs[i]]
             item["proofs"][str(seq)] = {"index": i, "path": proofs[i]}
-            steps = proof_steps(bytes.fromhex(leaves[i]), i, len(leaves), proof)
+            # A malformed stored proof writes no steps: the bundle's check then says the
+            # record has no complete Merkle path (and the store's check says why).
+            steps = inclusion_steps(bytes.fromhex(leaves[i]), i, len(leaves), proof) or []
             for n, step in enumerate(steps):
                 entries[f"proofs/{ts.seq}/{seq}/step-{n:02d}.bin"] = step
     return item
@@ -197,10 +179,14 @@ def _add_stamp(ts: Record, included: dict[int, Record], store: Store,
 def _witness_item(record: Record) -> dict[str, Any]:
     data = record.data
     url = data.get("url")
-    raw = re.sub(r"/(\d{14})/", r"/\1id_/", url, count=1) if isinstance(url, str) else None
+    try:
+        spec: WitnessSpec | None = WitnessSpec.parse(str(data.get("witness")))
+    except ValueError:
+        spec = None  # a witness this version does not know: no raw copy to name
+    raw = raw_copy_url(spec, url) if spec is not None and isinstance(url, str) else None
     return {"seq": record.seq, "capture_seq": data.get("capture_seq"),
             "witness": data.get("witness"), "status": data.get("status"), "url": url,
-            "raw_url": raw if raw != url else None, "archived_at": data.get("archived_at"),
+            "raw_url": raw, "archived_at": data.get("archived_at"),
             "agrees": data.get("agrees"), "witness_sha256": data.get("witness_sha256"),
             "payload_sha256": data.get("payload_sha256"), "file": f"records/{record.seq}.record"}
 

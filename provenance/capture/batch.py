@@ -69,7 +69,7 @@ def already_captured(ledger: Ledger, urls: Iterable[str]) -> dict[str, CaptureOu
 
 def run_batch(capturer: Capturer, urls: list[str], *, jobs: int = 4,
               on_done: Callable[[CaptureOutcome], None] | None = None,
-              batch: str | None = None) -> Generator[CaptureOutcome, None, None]:
+              ) -> Generator[CaptureOutcome, None, None]:
     """Capture URLs with ``jobs`` at once; yields outcomes as they complete.
 
     At most ``jobs * 2`` URLs are in flight, so a list of a million URLs costs no memory
@@ -91,7 +91,7 @@ def run_batch(capturer: Capturer, urls: list[str], *, jobs: int = 4,
                     url = next(todo, None)
                     if url is None:
                         break
-                    pending.add(pool.submit(capturer.capture_one, url, batch=batch))
+                    pending.add(pool.submit(capturer.capture_one, url))
                 if not pending:
                     return
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)

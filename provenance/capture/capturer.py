@@ -21,6 +21,7 @@ from provenance.changes.timeline import record_change
 from provenance.store.filestore import Store
 from provenance.store.kinds import CAPTURE, FETCH_FAILED
 from provenance.store.ledger import Ledger, Record
+from provenance.store.records import CapturePayload
 
 INTERNAL_ERROR = "internal-error"  # the reason of a failure that is a bug of ours
 ABORTED = "aborted"  # archive.fetch: we cut the fetch ourselves (abort_all)
@@ -56,7 +57,7 @@ def capture_json(record: Record, *, witnesses: list[dict[str, Any]] | None = Non
                  skipped: bool = False) -> dict[str, Any]:
     """The contract's JSON for one capture record."""
     data = record.data
-    warc = next((f["path"] for f in record.files if f.get("role") == "warc"), None)
+    warc = (record.file("warc") or {}).get("path")
     result: dict[str, Any] = {
         "id": record.id,
         "url": data.get("url"),
@@ -84,28 +85,27 @@ def record_capture(store: Store, ledger: Ledger, cap: Capture, *,
     text = store.put_bytes(cap.text.text.encode("utf-8"), role="text", suffix=".txt")
     result = cap.result
     final = result.final
-    data: dict[str, Any] = {
-        "url": result.url,
-        "final_url": result.final_url,
-        "redirects": list(result.redirects),
-        "http_status": final.status,
-        "content_type": _header(final.headers, "content-type"),
-        "fetched_at": result.fetched_at,
-        "ip_address": final.ip_address,
-        "sha256": cap.sha256,
-        "text_sha256": cap.text_sha256,
-        "title": cap.text.title,
-        "canonical_url": cap.text.canonical_url,
-        "published": cap.text.published,
-        "modified": cap.text.modified,
-        "charset": cap.text.charset,
-        "extractor": cap.text.extractor.to_json(),  # diffs compare one extractor's texts
-        "files": [warc.to_json(), text.to_json()],
-    }
-    if cap.text.note:  # partial or flat text: a change measured against it is suspect
-        data["text_note"] = cap.text.note
-    if batch:
-        data["batch"] = batch
+    payload = CapturePayload(
+        url=result.url,
+        final_url=result.final_url,
+        redirects=list(result.redirects),
+        http_status=final.status,
+        content_type=_header(final.headers, "content-type"),
+        fetched_at=result.fetched_at,
+        ip_address=final.ip_address,
+        sha256=cap.sha256,
+        text_sha256=cap.text_sha256,
+        title=cap.text.title,
+        canonical_url=cap.text.canonical_url,
+        published=cap.text.published,
+        modified=cap.text.modified,
+        charset=cap.text.charset,
+        files=[warc.to_json(), text.to_json()],
+        text_note=cap.text.note,  # partial or flat text: a change measured against it is suspect
+        batch=batch,
+        extra={"extractor": cap.text.extractor.to_json()},  # diffs compare one extractor's
+    )
+    data = payload.to_json()
     return ledger.append(CAPTURE, data, subject=result.url)
 
 

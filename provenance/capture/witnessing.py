@@ -52,6 +52,7 @@ from provenance.store.filestore import Store
 from provenance.store.hashing import CHUNK_SIZE
 from provenance.store.kinds import CAPTURE, WITNESS
 from provenance.store.ledger import Ledger, Record
+from provenance.store.records import WitnessPayload, WitnessStatus
 from provenance.store.rows import CheckContext, Checker, Problem, Row
 
 RETRY_STATUSES = (PENDING, UNKNOWN, STALE)
@@ -68,7 +69,7 @@ def capture_payload_sha256(cap: Capture) -> str | None:
 def stored_payload_sha256(store: Store | None, capture_record: Record) -> str | None:
     """The same hash from the capture's stored WARC (warcio undoes Content-Encoding)."""
 
-    warc = next((f for f in capture_record.files if f.get("role") == "warc"), None)
+    warc = capture_record.file("warc")
     if store is None or warc is None:
         return None
     digest = None
@@ -98,24 +99,24 @@ def _record_data(capture_record: Record, result: WitnessResult, *, capture_sha25
     agrees = None
     if result.status == ARCHIVED and result.raw_sha256 and capture_sha256:
         agrees = result.raw_sha256 == capture_sha256
-    return {
-        "capture_seq": capture_record.seq,
-        "capture_hash": capture_record.record_hash,
-        "witness": result.name,
-        "status": result.status,
-        "url": result.url,
-        "archived_at": result.archived_at,
-        "error": result.error,
-        "retryable": result.retryable,
-        "job_id": result.job_id,
-        "agrees": agrees,
-        "witness_sha256": result.raw_sha256,
-        "payload_sha256": capture_sha256,
-        "attempt": attempt,
-        "previous_seq": previous_seq,
-        "window_seconds": result.window.to_json() if result.window else None,
-        "offset_seconds": result.offset_seconds,
-    }
+    return WitnessPayload(
+        capture_seq=capture_record.seq,
+        capture_hash=capture_record.record_hash,
+        witness=result.name,
+        status=WitnessStatus(result.status),
+        url=result.url,
+        archived_at=result.archived_at,
+        error=result.error,
+        retryable=result.retryable,
+        job_id=result.job_id,
+        agrees=agrees,
+        witness_sha256=result.raw_sha256,
+        payload_sha256=capture_sha256,
+        attempt=attempt,
+        previous_seq=previous_seq,
+        window_seconds=result.window.to_json() if result.window else None,
+        offset_seconds=result.offset_seconds,
+    ).to_json()
 
 
 def _submit(spec: WitnessSpec, capture_record: Record, config: WitnessConfig | None,
@@ -340,7 +341,7 @@ def history(
     previous: dict[str, Any] | None = None
     for record in ledger.records(kind=CAPTURE, subject=url):
         data = record.data
-        warc = next((f["path"] for f in record.files if f.get("role") == "warc"), None)
+        warc = (record.file("warc") or {}).get("path")
         item: dict[str, Any] = {
             "source": "local", "time": data.get("fetched_at"), "status": data.get("http_status"),
             "digest": f"sha256:{data.get('sha256')}", "where": warc, "id": record.id,

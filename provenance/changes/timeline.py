@@ -39,11 +39,12 @@ from archive.reextract import text_from_warc
 from archive.urls import normalize_url
 from archive.witness import WitnessConfig, WitnessSpec, shared_witness
 from provenance.capture.witnessing import history
-from provenance.changes.diff import DIFFER, Changes, Ignore, diff_texts
+from provenance.changes.diff import DIFFER, Ignore, diff_texts
 from provenance.errors import StoreError
 from provenance.store.filestore import Store
 from provenance.store.kinds import CAPTURE, CHANGED
 from provenance.store.ledger import Ledger, Record
+from provenance.store.records import Verdict
 
 
 def capture_ref(record: Record) -> dict[str, Any]:
@@ -57,14 +58,12 @@ def capture_ref(record: Record) -> dict[str, Any]:
 def capture_text(store: Store, record: Record) -> str | None:
     """A capture's stored text, re-hashed first; None if missing or altered (``check`` says
     which). Never a text that does not match its record."""
-    entry = next((f for f in record.files if f.get("role") == "text"), None)
+    entry = record.file("text")
     if entry is None:
         return None
     try:
-        data = store.path(str(entry["path"])).read_bytes()
-    except (OSError, StoreError, KeyError):
-        return None
-    if hashlib.sha256(data).hexdigest() != entry.get("sha256"):
+        data = store.read_verified(entry)
+    except StoreError:
         return None
     return data.decode("utf-8", errors="replace")
 
@@ -310,11 +309,12 @@ def screenshot_timeline(
         rows.append(row)
     # Shown means the capture holds what the screenshot shows, figures included: a
     # mismatch (a figure differs, or the paragraph with the figures is gone) is not shown.
-    shown = [r["time"] for r in rows if r["verdict"] == "match"]
-    last_shown = max((i for i, r in enumerate(rows) if r["verdict"] == "match"), default=None)
+    shown = [r["time"] for r in rows if r["verdict"] == Verdict.MATCH]
+    last_shown = max((i for i, r in enumerate(rows) if r["verdict"] == Verdict.MATCH), default=None)
     absent_since = None
     if last_shown is not None:
-        after = [r for r in rows[last_shown + 1:] if r["verdict"] in ("absent", "mismatch")]
+        gone = (Verdict.ABSENT, Verdict.MISMATCH)
+        after = [r for r in rows[last_shown + 1:] if r["verdict"] in gone]
         absent_since = after[0]["time"] if after else None
     return {"url": url, "captures": rows, "shown": shown,
             "first_shown": shown[0] if shown else None,
@@ -326,7 +326,7 @@ def _screenshot_summary(rows: list[dict[str, Any]], shown: list[str],
                         absent_since: str | None) -> str:
     if not rows:
         return "no captures of this URL"
-    mismatched = [r["time"] for r in rows if r["verdict"] == "mismatch"]
+    mismatched = [r["time"] for r in rows if r["verdict"] == Verdict.MISMATCH]
     differ = f"; figures differ or are missing at {', '.join(mismatched)}" if mismatched else ""
     if not shown:
         return f"not shown in any of {len(rows)} captures{differ}"
@@ -336,7 +336,3 @@ def _screenshot_summary(rows: list[dict[str, Any]], shown: list[str],
         text += f"; not shown from {absent_since} on"
     return text
 
-
-def changes_of(data: Mapping[str, Any]) -> Changes:
-    """The passages and figures of a ``changed`` record or a ``diff`` item."""
-    return Changes.from_json(dict(data))

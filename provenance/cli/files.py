@@ -18,13 +18,6 @@ from provenance.store.atomic import check_target
 from provenance.store.filestore import resolve_store_path
 
 
-def force_option(sub: argparse.ArgumentParser) -> None:
-    sub.add_argument("--force", action="store_true",
-                     help="replace an existing file named by --report, --annotate or --out "
-                     "(a symbolic link, FIFO, device or folder is always refused, and a "
-                     "missing folder is never created)")
-
-
 def check_targets(args: argparse.Namespace, *targets: str | None,
                   inputs: Sequence[str] = ()) -> None:
     """Refuse, before anything is read or recorded, a target that could not be written."""

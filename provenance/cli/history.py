@@ -19,29 +19,30 @@ import signal
 import threading
 from typing import Any, TextIO
 
-from archive.fetch import Fetcher
-from provenance.api import Evidence, timestamp_records
+from provenance.api import Evidence, WatchedCapture
 from provenance.capture.batch import validate_urls
-from provenance.capture.capturer import Capturer
-from provenance.capture.witnessing import record_witnesses, stored_payload_sha256
 from provenance.changes.diff import Changes, compile_ignore, unified_lines
 from provenance.changes.timeline_report import write_timeline_report
-from provenance.changes.watch import parse_duration, watch
-from provenance.cli.files import check_targets, force_option
+from provenance.changes.watch import parse_duration
+from provenance.cli.files import check_targets
 from provenance.cli.options import (
     EXIT_NEGATIVE,
     EXIT_OK,
+    Commands,
     capture_options,
+    examples,
+    force_option,
     ignore_option,
-    open_store,
-    positive_float,
+    say_failure,
     say_witnesses,
+    timeout_option,
+    to_option,
     tsa_urls,
     url_options,
     urls_from,
     witness_specs,
 )
-from provenance.cli.output import Output
+from provenance.cli.output import Line, Output
 from provenance.errors import UsageError
 
 _RED, _GREEN, _RESET = "\x1b[31m", "\x1b[32m", "\x1b[0m"
@@ -71,7 +72,7 @@ def diff_lines(diff: dict[str, Any], *, colour: bool, indent: str = "    ") -> l
 
 # --- history ----------------------------------------------------------------------------------
 
-def _register_history(commands: Any) -> argparse.ArgumentParser:
+def _register_history(commands: Commands) -> argparse.ArgumentParser:
 
     sub = commands.add_parser(
         "history", help="every capture of a URL, local and in witness archives, and what changed",
@@ -81,9 +82,7 @@ def _register_history(commands: Any) -> argparse.ArgumentParser:
         "are marked '- ', added ones '+ ', and figures that changed are listed (compared by "
         "value). Clocks, dates, counters and ad lines are not changes.")
     sub.add_argument("url", metavar="URL", help="the http(s) URL")
-    sub.add_argument("--to", action="append", metavar="WITNESS", default=None,
-                     help="witness archives to ask: ia, pywb=BASE or none (repeatable; "
-                     "default as for archive)")
+    to_option(sub, when="; the archives whose snapshots are listed")
     sub.add_argument("--fetch-witnesses", action="store_true",
                      help="fetch each witness snapshot's raw copy and compare its text too, so "
                      "an edit only the witness saw shows up (one request per distinct copy, at "
@@ -91,9 +90,10 @@ def _register_history(commands: Any) -> argparse.ArgumentParser:
     sub.add_argument("--report", metavar="OUT.html",
                      help="also write the timeline as one self-contained HTML page")
     force_option(sub)
-    sub.add_argument("--timeout", type=positive_float, default=30.0, metavar="SECONDS",
-                     help="read timeout per witness copy (default 30 s)")
+    timeout_option(sub)
     ignore_option(sub)
+    examples(sub, "provenance history https://example.org/news/1 --report timeline.html",
+             "provenance history https://example.org/news/1 --to ia --fetch-witnesses")
     sub.set_defaults(handler=_cmd_history)
     return sub
 
@@ -112,12 +112,12 @@ def _cmd_history(args: argparse.Namespace, out: Output) -> int:
     for item in items:
         if item.get("error"):
             if out.json_mode:
-                out.item(item)
+                out.item(Line.PROBLEM, item)
             out.error(f"{item['source']}: {item['error']}")
             continue
         if item.get("fetch_error"):
             out.error(f"{item['source']} {item['time']}: {item['fetch_error']}")
-        out.item(item, _human_item(item, colour))
+        out.item(Line.SNAPSHOT, item, _human_item(item, colour))
     if report:
 
         try:
@@ -142,7 +142,7 @@ def _human_item(item: dict[str, Any], colour: bool) -> str:
 
 # --- watch ------------------------------------------------------------------------------------
 
-def _register_watch(commands: Any) -> argparse.ArgumentParser:
+def _register_watch(commands: Commands) -> argparse.ArgumentParser:
 
     sub = commands.add_parser(
         "watch", help="recapture URLs on a schedule and report every change",
@@ -158,6 +158,8 @@ def _register_watch(commands: Any) -> argparse.ArgumentParser:
     sub.add_argument("--for", dest="duration", metavar="DURATION",
                      help="stop after this long, e.g. 6h (default: until Ctrl-C)")
     capture_options(sub)
+    examples(sub, "provenance watch https://example.org/news/1 --every 10m --for 6h",
+             "provenance watch -i urls.txt --every 1h --tsa https://freetsa.org/tsr")
     sub.set_defaults(handler=_cmd_watch)
     return sub
 
@@ -171,7 +173,6 @@ def _cmd_watch(args: argparse.Namespace, out: Output) -> int:
     specs = witness_specs(args.to)
     tsas = tsa_urls(args.tsa)
     ignore = compile_ignore(args.ignore)
-    store, ledger = open_store(args)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: Any) -> None:
@@ -180,80 +181,53 @@ def _cmd_watch(args: argparse.Namespace, out: Output) -> int:
         stop.set()
         out.say("stopping after the capture in progress (Ctrl-C again to abandon it)")
 
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        with ledger:
-            fetcher = Fetcher(read_timeout=args.timeout, total_timeout=args.timeout,
-                              max_bytes=args.max_bytes)
-            capturer = Capturer(store, ledger, fetcher, ignore=ignore)
-            step = _WatchStep(store, ledger, specs, tsas, args.timeout, out)
+    printer = _WatchPrinter(out)
+    with Evidence(args.store) as evidence:
+        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
             out.say(f"watching {len(urls)} URL(s) every {args.every}"
                     + (f" for {args.duration}" if args.duration else " until Ctrl-C"))
-            rounds = watch(capturer, urls, every=every, duration=duration, stop=stop,
-                           on_outcome=step)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    out.say(f"stopped after {rounds} round(s): {step.captures} captures, "
-            f"{step.changes} change(s), {step.failures} failed")
+            run = evidence.watch(urls, every=every, duration=duration, stop=stop,
+                                 witnesses=specs, tsas=tsas, timeout=args.timeout,
+                                 max_bytes=args.max_bytes, ignore=ignore, on_capture=printer)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+    out.say(f"stopped after {run.rounds} round(s): {run.captures} captures, "
+            f"{run.changes} change(s), {run.failures} failed")
     return EXIT_OK
 
 
-class _WatchStep:
-    """What happens after each capture: witnesses if it is new or changed, stamp, print."""
+class _WatchPrinter:
+    """Prints each capture of a watch: its witnesses' and stamps' problems, then the line."""
 
-    def __init__(self, store: Any, ledger: Any, specs: list[Any], tsas: list[str],
-                 timeout: float, out: Output) -> None:
-        self.store, self.ledger, self.specs, self.tsas = store, ledger, specs, tsas
-        self.timeout, self.out = timeout, out
-        self.seen: set[str] = set()
-        self.captures = self.changes = self.failures = 0
+    def __init__(self, out: Output) -> None:
+        self.out = out
         self.colour = _colour(out.stdout)
 
-    def __call__(self, outcome: Any, round_no: int) -> None:
-
-        out = self.out
+    def __call__(self, watched: WatchedCapture) -> None:
+        out, outcome = self.out, watched.outcome
         if not outcome.ok:
-            self.failures += 1
-            out.error(f"{outcome.url}: {outcome.error}")
+            say_failure(outcome, out)
             if out.json_mode:
-                out.item({**outcome.to_json(), "round": round_no})
+                out.item(Line.CAPTURE, {**outcome.to_json(), "round": watched.round})
             return
-        self.captures += 1
-        first = outcome.url not in self.seen
-        self.seen.add(outcome.url)
-        if self.specs and (first or outcome.changed):
-            outcome.witnesses = record_witnesses(
-                self.ledger, outcome.record, self.specs,
-                capture_sha256=stored_payload_sha256(self.store, outcome.record))
-            say_witnesses(outcome.url, outcome.witnesses, out)
-        if self.tsas:
-            self._stamp(outcome)
-        data = {**outcome.to_json(), "round": round_no}
+        say_witnesses(outcome.url, outcome.witnesses, out)
+        for result in watched.pending_stamps:
+            out.error(f"time-stamp pending ({result['error']}); 'provenance retry' asks again")
+        data = {**outcome.to_json(), "round": watched.round}
         when = data["fetched_at"]
         if outcome.changed:
-            self.changes += 1
             text = (f"{when}  {outcome.url}  CHANGED since {outcome.changed['since']} "
                     f"(ledger #{outcome.changed['ledger_seq']})\n"
                     + "\n".join(diff_lines(outcome.changed, colour=self.colour)))
-            out.item(data, text)
+            out.item(Line.CAPTURE, data, text)
+        elif out.json_mode:
+            out.item(Line.CAPTURE, data)
         else:
-            out.item(data) if out.json_mode else out.say(
-                f"{when}  {outcome.url}  {data['http_status']}  "
-                + ("first capture" if first else "no change") + f"  ledger #{data['ledger_seq']}")
-
-    def _stamp(self, outcome: Any) -> None:
-
-        records = [outcome.record]
-        if outcome.changed:
-            found = self.ledger.get(int(outcome.changed["ledger_seq"]))
-            records += [found] if found is not None else []
-        report = timestamp_records(self.ledger, self.store, records, self.tsas,
-                                   timeout=self.timeout)
-        for result in report.pending:
-            self.out.error(f"time-stamp pending ({result['error']}); "
-                           "'provenance retry' asks again")
-        outcome.timestamps = report.summaries()
+            out.say(f"{when}  {outcome.url}  {data['http_status']}  "
+                    + ("first capture" if watched.first else "no change")
+                    + f"  ledger #{data['ledger_seq']}")
 
 
 REGISTER = [_register_history, _register_watch]

@@ -8,16 +8,15 @@ lists them, optionally only one kind or one URL (or image hash), oldest first.
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
-from archive.errors import ArchiveError
-from archive.urls import normalize_url
+from provenance.api import Evidence, log_subject
 from provenance.cli.options import (
     EXIT_NEGATIVE,
     EXIT_OK,
-    open_store,
+    Commands,
+    examples,
 )
-from provenance.cli.output import Output
+from provenance.cli.output import Line, Output
 from provenance.store.hashing import is_sha256_hex
 from provenance.store.ledger import Record
 
@@ -52,14 +51,6 @@ def summary(record: Record) -> str:
     return ""
 
 
-def _about(record: Record, subject: str) -> bool:
-    """The record's own subject, or a screenshot check made against a capture of that URL."""
-    if record.subject == subject:
-        return True
-    against = record.data.get("against") if record.kind == "verification" else None
-    return isinstance(against, dict) and against.get("url") == subject
-
-
 def _short(subject: str | None) -> str:
     """URLs in full; an image's SHA-256 cut to 12 digits, like record ids."""
     if subject and is_sha256_hex(subject):
@@ -67,7 +58,7 @@ def _short(subject: str | None) -> str:
     return subject or ""
 
 
-def _register_log(commands: Any) -> argparse.ArgumentParser:
+def _register_log(commands: Commands) -> argparse.ArgumentParser:
     sub = commands.add_parser(
         "log", help="list the ledger's records (ids to export, to verify --against)",
         description="List the records of the evidence store, oldest first: ledger number, "
@@ -77,28 +68,20 @@ def _register_log(commands: Any) -> argparse.ArgumentParser:
                      "the screenshot checks against it) or this image SHA-256")
     sub.add_argument("--kind", action="append", choices=KINDS, metavar="KIND",
                      help=f"only these kinds ({', '.join(KINDS)}); repeatable")
+    examples(sub, "provenance log https://example.org/news/1",
+             "provenance log --kind verification --json")
     sub.set_defaults(handler=_cmd_log)
     return sub
 
 
 def _cmd_log(args: argparse.Namespace, out: Output) -> int:
 
-    subject = args.subject
-    if subject and "://" in subject:
-        try:
-            subject = normalize_url(subject)
-        except ArchiveError:
-            pass  # not a URL we could capture, but maybe one recorded as it is
-    store, ledger = open_store(args, create=False, write=False)
+    subject = log_subject(args.subject) if args.subject else None
     shown = 0
-    with ledger:
-        for record in ledger.scan(args.kind, about=subject or None):  # by index, in batches
-            if args.kind and record.kind not in args.kind:
-                continue
-            if subject and not _about(record, subject):
-                continue
+    with Evidence(args.store, create=False, writable=False) as evidence:
+        for record in evidence.log(subject, args.kind or ()):
             shown += 1
-            out.item({"seq": record.seq, "id": record.id, "kind": record.kind,
+            out.item(Line.RECORD, {"seq": record.seq, "id": record.id, "kind": record.kind,
                       "time": record.time, "subject": record.subject,
                       "record_hash": record.record_hash, "summary": summary(record)},
                      f"#{record.seq:<5} {record.id}  {record.time}  {record.kind:<12} "

@@ -13,17 +13,12 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from cryptography import x509
-
 from archive.errors import ArchiveError, BadUrl
 from provenance import __version__
 from provenance.api import ArchiveEvents, Evidence
-from provenance.bundle.verify import verify_bundle
 from provenance.capture.capturer import ABORTED
-from provenance.capture.witnessing import retry_pending
 from provenance.changes.diff import compile_ignore
-from provenance.check import check_store
-from provenance.cli.files import check_targets, force_option
+from provenance.cli.files import check_targets
 from provenance.cli.history import REGISTER as HISTORY_COMMANDS
 from provenance.cli.log import REGISTER as LOG_COMMANDS
 from provenance.cli.options import (
@@ -31,36 +26,25 @@ from provenance.cli.options import (
     EXIT_NEGATIVE,
     EXIT_OK,
     EXIT_USAGE,
+    Commands,
+    Parser,
     capture_options,
-    open_store,
-    positive_float,
+    examples,
+    force_option,
     positive_int,
+    say_failure,
     say_witnesses,
+    timeout_option,
+    tsa_option,
     tsa_urls,
     url_options,
     urls_from,
-    witness_config,
     witness_specs,
 )
-from provenance.cli.output import Output
+from provenance.cli.output import Line, Output
 from provenance.cli.screens import REGISTER as SCREEN_COMMANDS
-from provenance.errors import ProvenanceError, TimestampError, UsageError
-from provenance.stamps.stamping import (
-    TSA_CA_ENV,
-    retry_pending_stamps,
-    stamp_unstamped,
-    trust_roots_from_env,
-)
-from provenance.stamps.timestamp import Trust, load_certificates
-from provenance.store.filestore import Store, resolve_store_path
-from provenance.store.ledger import Ledger
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse that reports a usage error as one line and exit code 2."""
-
-    def error(self, message: str) -> Any:  # type: ignore[override]
-        self.exit(EXIT_USAGE, f"provenance: {message} (see '{self.prog} --help')\n")
+from provenance.errors import ProvenanceError, UsageError
+from provenance.stamps.timestamp import Trust
 
 
 def _global_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
@@ -73,19 +57,17 @@ def _global_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
                         help="one JSON object per line on stdout; human text on stderr")
     parser.add_argument("-q", "--quiet", action="store_true",
                         default=False if defaults else argparse.SUPPRESS, help="say less")
-    parser.add_argument("-v", "--verbose", action="store_true",
-                        default=False if defaults else argparse.SUPPRESS, help="say more")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = Parser(
         prog="provenance",
         description="Prove what was published on the web: capture pages, send them to "
         "witness archives, OCR screenshots and check them, timestamp everything.",
     )
     parser.add_argument("--version", action="version", version=f"provenance {__version__}")
     _global_options(parser, defaults=True)
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for register in REGISTRY:
         sub = register(commands)
         _global_options(sub, defaults=False)
@@ -94,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # --- archive ------------------------------------------------------------------------------
 
-def _register_archive(commands: Any) -> argparse.ArgumentParser:
+def _register_archive(commands: Commands) -> argparse.ArgumentParser:
     sub = commands.add_parser(
         "archive", help="capture web pages into the evidence store",
         description="Fetch each URL now, keep a byte-exact WARC capture and its extracted text, "
@@ -106,6 +88,8 @@ def _register_archive(commands: Any) -> argparse.ArgumentParser:
     sub.add_argument("--again", action="store_true",
                      help="with -i: capture URLs that already have a capture")
     capture_options(sub)
+    examples(sub, "provenance archive https://example.org/news/1 --tsa https://freetsa.org/tsr",
+             "provenance archive -i urls.txt --jobs 8 --to ia --to pywb=http://127.0.0.1:8080/news")
     sub.set_defaults(handler=_cmd_archive)
     return sub
 
@@ -146,7 +130,7 @@ class _CapturePrinter:
 
     def resumed(self, outcome: Any) -> None:
         say_witnesses(outcome.url, outcome.witnesses, self.out)
-        self.out.item(outcome.to_json(), _human_capture(outcome))
+        self.out.item(Line.CAPTURE, outcome.to_json(), _human_capture(outcome))
 
     def resuming(self, done: int, total: int, todo: int) -> None:
         self.out.say(f"resuming: {done} of {total} URLs already captured, {todo} to go")
@@ -160,13 +144,13 @@ class _CapturePrinter:
             return  # cut by our own Ctrl-C: nothing was recorded, the rerun fetches it
         if not outcome.ok:
             self.failures += 1
-            self.out.error(f"{outcome.url}: {outcome.error}")
+            say_failure(outcome, self.out)
             if self.out.json_mode:
-                self.out.item(outcome.to_json())
+                self.out.item(Line.CAPTURE, outcome.to_json())
             return
         say_witnesses(outcome.url, outcome.witnesses, self.out)
         outcome.timestamps = [dict(q) for q in self.queued]
-        self.out.item(outcome.to_json(), _human_capture(outcome))
+        self.out.item(Line.CAPTURE, outcome.to_json(), _human_capture(outcome))
         self.unstamped.add(outcome.record.seq)
 
     def stamps(self, stamped: Any) -> None:
@@ -180,7 +164,7 @@ class _CapturePrinter:
             elif line["status"] != "granted":
                 self.out.error(f"time-stamp from {line['tsa']} {line['error']}")
             covers = line["covers"]
-            self.out.item(line, f"time-stamp #{line['seq']} from {line['tsa']}: "
+            self.out.item(Line.STAMP, line, f"time-stamp #{line['seq']} from {line['tsa']}: "
                           f"{line['status']} ({_trust_words(line)}), "
                           f"{len(covers)} record(s) #{covers[0]}..#{covers[-1]}")
 
@@ -203,7 +187,7 @@ def _human_capture(outcome: Any) -> str:
 
 # --- check --------------------------------------------------------------------------------
 
-def _register_check(commands: Any) -> argparse.ArgumentParser:
+def _register_check(commands: Commands) -> argparse.ArgumentParser:
     sub = commands.add_parser(
         "check", help="verify every file, WARC digest, ledger link and timestamp",
         description="Recompute every stored file's hash, every WARC's digests, the "
@@ -216,6 +200,8 @@ def _register_check(commands: Any) -> argparse.ArgumentParser:
                      help="with --bundle: PEM file of the TSA root certificates you trust "
                      "(default: $PROVENANCE_TSA_CA); a time-stamp is trusted only if its "
                      "chain ends in one of them")
+    examples(sub, "provenance check",
+             "provenance check --bundle evidence.zip --tsa-ca tsa-roots.pem")
     sub.set_defaults(handler=_cmd_check)
     return sub
 
@@ -227,16 +213,12 @@ def _cmd_check(args: argparse.Namespace, out: Output) -> int:
     if getattr(args, "tsa_ca", None):
         raise UsageError("--tsa-ca goes with --bundle (the store's check reads "
                          "PROVENANCE_TSA_CA)")
-    store = Store(resolve_store_path(args.store), create=False, writable=False)
-    if store.ledger_path.exists():
-        with Ledger(store, writable=False) as ledger:
-            report = check_store(store, ledger, progress=lambda rows, total: out.progress(
-                rows, total=total, desc="checking records"))
-    else:
-        report = check_store(store, None)  # a store without its ledger: said as damage
+    report = Evidence.check_at(  # a store without its ledger: said as damage
+        args.store, progress=lambda rows, total: out.progress(rows, total=total,
+                                                              desc="checking records"))
     for problem in report.problems:
         if out.json_mode:
-            out.item(problem.to_json())
+            out.item(Line.PROBLEM, problem.to_json())
         else:
             out.error(("could not verify (anchors nothing): " if problem.unverified else "")
                       + str(problem))
@@ -247,12 +229,12 @@ def _cmd_check(args: argparse.Namespace, out: Output) -> int:
                   if report.unverified else "")
     anchored = report.anchoring.sentence()
     if out.json_mode:
-        out.item(summary)
+        out.item(Line.SUMMARY, summary)
     elif report.intact:
-        out.item(summary, f"intact: {report.records} records, {report.files} files verified"
-                 f"{unverified}; {anchored}")
+        out.item(Line.SUMMARY, summary, f"intact: {report.records} records, "
+                 f"{report.files} files verified{unverified}; {anchored}")
     else:
-        out.item(summary, f"DAMAGED: {len(report.damage)} problem(s) in "
+        out.item(Line.SUMMARY, summary, f"DAMAGED: {len(report.damage)} problem(s) in "
                  f"{report.records} records, {report.files} files{unverified}; {anchored}")
     return EXIT_OK if report.intact else EXIT_NEGATIVE
 
@@ -260,21 +242,19 @@ def _cmd_check(args: argparse.Namespace, out: Output) -> int:
 def _check_bundle(args: argparse.Namespace, out: Output) -> int:
 
     path = args.bundle
-    if not os.path.isfile(path):
-        raise UsageError(f"no bundle file {path}")
-    report = verify_bundle(path, _trusted_roots(args.tsa_ca))
+    report = Evidence.check_bundle(path, args.tsa_ca)
     for problem in report.problems:
         if out.json_mode:
-            out.item({"problem": problem, "bundle": path})
+            out.item(Line.PROBLEM, {"problem": problem, "bundle": path})
         else:
             out.error(problem)
     for note in report.unverified:
         if out.json_mode:
-            out.item({"unverified": note, "bundle": path})
+            out.item(Line.PROBLEM, {"unverified": note, "bundle": path})
         else:
             out.error(f"could not verify (anchors nothing): {note}")
     for status in report.records:
-        out.item({**status.to_json(), "bundle": path}, _human_anchor(status))
+        out.item(Line.RECORD, {**status.to_json(), "bundle": path}, _human_anchor(status))
     trusted = sum(r.anchor.value == "trusted" for r in report.evidence)
     summary = {"intact": report.intact, "bundle": path, "problems": len(report.problems),
                "records": len(report.evidence), "trusted": trusted,
@@ -287,35 +267,8 @@ def _check_bundle(args: argparse.Namespace, out: Output) -> int:
         human = f"DAMAGED: {len(report.problems)} problem(s) in {path}"
     else:
         human = f"NOT PROVEN: {path}: {report.reason()}"
-    out.item(summary, human)
+    out.item(Line.SUMMARY, summary, human)
     return EXIT_OK if report.intact else EXIT_NEGATIVE
-
-
-def _trusted_roots(option: str | None) -> list[bytes]:
-    """The TSA roots the user trusts: ``--tsa-ca`` or ``$PROVENANCE_TSA_CA`` (PEM)."""
-
-    path = option or os.environ.get(TSA_CA_ENV)
-    if not path:
-        return []
-    try:
-        with open(path, "rb") as handle:
-            roots = load_certificates(handle.read(1 << 22))
-    except OSError as exc:
-        raise UsageError(f"cannot read TSA trust roots {path}: {exc.strerror}") from None
-    except TimestampError as exc:
-        raise UsageError(f"TSA trust roots {path}: {exc}") from None
-    if not roots or not all(_is_certificate(der) for der in roots):
-        raise UsageError(f"TSA trust roots {path}: not PEM certificates")
-    return roots
-
-
-def _is_certificate(der: bytes) -> bool:
-
-    try:
-        x509.load_der_x509_certificate(der)
-    except ValueError:
-        return False
-    return True
 
 
 def _human_anchor(status: Any) -> str:
@@ -336,7 +289,7 @@ def _human_anchor(status: Any) -> str:
 
 # --- export -------------------------------------------------------------------------------
 
-def _register_export(commands: Any) -> argparse.ArgumentParser:
+def _register_export(commands: Commands) -> argparse.ArgumentParser:
     sub = commands.add_parser(
         "export", help="write a self-contained evidence bundle (zip)",
         description="Write the records ID... with their WARC files, text, time-stamp tokens, "
@@ -347,6 +300,8 @@ def _register_export(commands: Any) -> argparse.ArgumentParser:
     sub.add_argument("--out", required=True, metavar="FILE",
                      help="bundle to write (.zip); an existing file only with --force")
     force_option(sub)
+    examples(sub, "provenance export 3f2a9c1b 3f2a9c1c --out evidence.zip",
+             "provenance export 12 13 14 --out evidence.zip --force")
     sub.set_defaults(handler=_cmd_export)
     return sub
 
@@ -356,14 +311,14 @@ def _cmd_export(args: argparse.Namespace, out: Output) -> int:
     check_targets(args, args.out)
     with Evidence(args.store, create=False, writable=False) as evidence:
         summary = evidence.export(args.ids, args.out, force=args.force)
-    out.item(summary, f"wrote {args.out}: {len(summary['records'])} records, "
+    out.item(Line.SUMMARY, summary, f"wrote {args.out}: {len(summary['records'])} records, "
              f"{summary['timestamps']} time-stamps, {summary['files']} files")
     return EXIT_OK
 
 
 # --- retry --------------------------------------------------------------------------------
 
-def _register_retry(commands: Any) -> argparse.ArgumentParser:
+def _register_retry(commands: Commands) -> argparse.ArgumentParser:
     sub = commands.add_parser(
         "retry", help="ask again for pending witnesses and time-stamps",
         description="Send every capture whose witness archive is pending, unknown or failed "
@@ -372,49 +327,35 @@ def _register_retry(commands: Any) -> argparse.ArgumentParser:
         "also time-stamp every capture, OCR and verification record that has no time-stamp "
         "yet (made with --tsa none or before a TSA was set), one request per 1,000 records. "
         "Exit 1 if any is still pending.")
-    sub.add_argument("--tsa", action="append", metavar="URL", default=None,
-                     help="time-stamp authority for records that have no time-stamp yet "
-                     "(repeatable; env PROVENANCE_TSA)")
-    sub.add_argument("--timeout", type=positive_float, default=30.0, metavar="SECONDS",
-                     help="timeout per request (default 30 s)")
+    tsa_option(sub, when="; for records that have no time-stamp yet")
+    timeout_option(sub)
+    examples(sub, "provenance retry", "provenance retry --tsa https://freetsa.org/tsr")
     sub.set_defaults(handler=_cmd_retry)
     return sub
 
 
 def _cmd_retry(args: argparse.Namespace, out: Output) -> int:
-
     tsas = tsa_urls(args.tsa)
-    store, ledger = open_store(args, create=False)
-    with ledger:
-        unconfirmed = _retry_witnesses(ledger, store, out, args.timeout)
-        roots = trust_roots_from_env()
-        results = retry_pending_stamps(ledger, store, timeout=args.timeout, roots=roots)
-        results += stamp_unstamped(ledger, store, tsas, timeout=args.timeout, roots=roots)
-    for result in results:
-        out.item(result, f"time-stamp #{result['seq']} from {result['tsa']}: {result['status']}"
-                 + (f" ({result['error']})" if result["error"] else ""))
-    if not results and unconfirmed is None:
+    with Evidence(args.store, create=False) as evidence:
+        run = evidence.retry(tsas=tsas, timeout=args.timeout,
+                             witnessed=lambda result: _say_retried(result, out))
+    for result in run.stamps:
+        out.item(Line.STAMP, result, f"time-stamp #{result['seq']} from {result['tsa']}: "
+                 f"{result['status']}" + (f" ({result['error']})" if result["error"] else ""))
+    if not run.stamps and not run.witnesses:
         out.say("nothing pending")
-    if unconfirmed:
-        return EXIT_NEGATIVE
-    return EXIT_NEGATIVE if any(r["status"] != "granted" for r in results) else EXIT_OK
+    return EXIT_NEGATIVE if run.still_pending else EXIT_OK
 
 
-def _retry_witnesses(ledger: Ledger, store: Store, out: Output, timeout: float) -> int | None:
-    """Send pending witness submissions again; how many are still unconfirmed (None: none)."""
-
-    sent = unconfirmed = 0
-    for result in retry_pending(ledger, store, config=witness_config(timeout)):
-        sent += 1
-        unconfirmed += result["status"] != "archived"
-        out.item({"kind": "witness", **result},
-                 f"witness {result['name']} for #{result['capture_seq']} "
-                 f"{result['url_captured']}: {result['status']}"
-                 + (f" ({result['error']})" if result["error"] else ""))
-        if result["agrees"] is False:
-            out.error(f"{result['url_captured']}: witness {result['name']} holds a DIFFERENT "
-                      f"copy at {result['url']}")
-    return unconfirmed if sent else None
+def _say_retried(result: dict[str, Any], out: Output) -> None:
+    """One witness answered again: its line, and a warning if it holds another copy."""
+    out.item(Line.WITNESS, {"kind": "witness", **result},
+             f"witness {result['name']} for #{result['capture_seq']} "
+             f"{result['url_captured']}: {result['status']}"
+             + (f" ({result['error']})" if result["error"] else ""))
+    if result["agrees"] is False:
+        out.error(f"{result['url_captured']}: witness {result['name']} holds a DIFFERENT "
+                  f"copy at {result['url']}")
 
 
 # --- plumbing -----------------------------------------------------------------------------
@@ -426,7 +367,7 @@ REGISTRY = [_register_archive, _register_check, _register_export, _register_retr
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    out = Output(json_mode=args.json, quiet=args.quiet, verbose=args.verbose)
+    out = Output(json_mode=args.json, quiet=args.quiet)
     if not getattr(args, "handler", None):
         parser.print_help(sys.stderr)
         return EXIT_USAGE

@@ -1,5 +1,5 @@
-"""What the commands share: exit codes, option definitions and their checks, opening the
-store, saying what witnesses answered. Every command module imports this, never
+"""What the commands share: exit codes, option definitions and their checks,
+saying what witnesses answered. Every command module imports this, never
 :mod:`provenance.cli.main` (which imports them all).
 """
 
@@ -7,18 +7,19 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import Any
+from typing import Any, TypeAlias
 
 from archive.errors import ConfigError
 from archive.wayback import Keys
 from archive.witness import BadWitnessSpec, WitnessConfig, parse_specs
-from provenance.api import open_store as api_open_store
 from provenance.capture.batch import read_url_list, validate_urls
-from provenance.capture.witnessing import witness_step, witness_unsent
+from provenance.capture.capturer import CaptureOutcome
 from provenance.cli.output import Output
 from provenance.errors import UsageError
-from provenance.store.filestore import Store
-from provenance.store.ledger import Ledger
+from provenance.store.records import WitnessStatus
+
+Commands: TypeAlias = "argparse._SubParsersAction[Parser]"
+"""What a command's ``_register`` function adds its parser to (``add_subparsers()``)."""
 
 EXIT_OK, EXIT_NEGATIVE, EXIT_USAGE = 0, 1, 2
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a reader that closed early
@@ -41,19 +42,68 @@ def urls_from(args: argparse.Namespace) -> list[str]:
     return validate_urls(raw)
 
 
-def capture_options(sub: argparse.ArgumentParser) -> None:
-    """Witnesses, time-stamps and fetch limits: the same for every command that captures."""
+class Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line and exit code 2, and ends each
+    command's ``--help`` with its examples (:func:`examples`)."""
+
+    examples: tuple[str, ...] = ()
+
+    def error(self, message: str) -> Any:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"provenance: {message} (see '{self.prog} --help')\n")
+
+    def format_help(self) -> str:
+        text = super().format_help()
+        if not self.examples:
+            return text
+        return text.rstrip("\n") + "\n\nexamples:\n" + "".join(
+            f"  {line}\n" for line in self.examples)
+
+
+def examples(sub: argparse.ArgumentParser, *lines: str) -> None:
+    """The one or two command lines that end ``sub``'s ``--help``."""
+    if isinstance(sub, Parser):
+        sub.examples = lines
+
+
+# Each option that several commands take is defined here once, with one meaning.
+
+def to_option(sub: argparse.ArgumentParser, *, when: str = "") -> None:
+    """``--to``: the witness archives a capture is sent to (or, for history, asked)."""
     sub.add_argument("--to", action="append", metavar="WITNESS", default=None,
-                     help="witness archive: ia, pywb=BASE or none (repeatable)")
+                     help="witness archive: ia, pywb=BASE or none (repeatable; env "
+                     f"PROVENANCE_TO, default ia){when}")
+
+
+def tsa_option(sub: argparse.ArgumentParser, *, when: str = "") -> None:
+    """``--tsa``: the time-stamp authorities new records are stamped by."""
     sub.add_argument("--tsa", action="append", metavar="URL", default=None,
                      help="RFC 3161 time-stamp authority URL, or none (repeatable; "
-                     "env PROVENANCE_TSA)")
+                     f"env PROVENANCE_TSA){when}")
+
+
+def timeout_option(sub: argparse.ArgumentParser) -> None:
+    """``--timeout``: the limit of every network request a command makes."""
+    sub.add_argument("--timeout", type=positive_float, default=30.0, metavar="SECONDS",
+                     help="give up on each network request after this many seconds in all "
+                     "(connect, redirects, headers and body): a page fetched, a time-stamp "
+                     "request, a request to a witness archive (default 30 s)")
+
+
+def force_option(sub: argparse.ArgumentParser) -> None:
+    """``--force``: replace an existing file the command writes outside the store."""
+    sub.add_argument("--force", action="store_true",
+                     help="replace an existing file named by --report, --annotate or --out "
+                     "(a symbolic link, FIFO, device or folder is always refused, and a "
+                     "missing folder is never created)")
+
+
+def capture_options(sub: argparse.ArgumentParser) -> None:
+    """Witnesses, time-stamps and fetch limits: the same for every command that captures."""
+    to_option(sub)
+    tsa_option(sub)
     sub.add_argument("--max-bytes", type=positive_int, default=50_000_000, metavar="N",
                      help="largest response body to keep, in bytes (default 50 MB)")
-    sub.add_argument("--timeout", type=positive_float, default=30.0, metavar="SECONDS",
-                     help="give up on a page after this many seconds in all: connect, "
-                     "redirects, headers and body (default 30 s); also the limit for "
-                     "each time-stamp request and for each request to a witness archive")
+    timeout_option(sub)
     ignore_option(sub)
 
 
@@ -95,7 +145,9 @@ def witness_specs(values: list[str] | None) -> list[Any]:
         if any(spec.kind == "ia" for spec in specs):
             Keys.load()  # so is an unreadable keys file
         return specs
-    except (BadWitnessSpec, ConfigError) as exc:
+    except BadWitnessSpec as exc:
+        raise UsageError(f"--to {exc}") from None  # the library's message names no option
+    except ConfigError as exc:
         raise UsageError(str(exc)) from None
 
 
@@ -111,31 +163,16 @@ def tsa_urls(values: list[str] | None) -> list[str]:
 
 
 
-def witness_config(timeout: float) -> Any:
-    """The environment's witness settings, each request bounded by ``--timeout`` in all."""
-
-    return WitnessConfig.from_env().with_request_timeout(timeout)
-
-
-def witness_step_for(specs: list[Any], timeout: float = 30.0) -> Any:
-
-    return witness_step(specs, witness_config(timeout)) if specs else None
-
-
-def witness_unsent_for(store: Store, ledger: Ledger, done: Any, specs: list[Any],
-                    timeout: float) -> dict[int, list[dict[str, Any]]]:
-    """Resume: captures already made but never sent to a witness named now are sent now."""
-    if not specs:
-        return {}
-
-    return witness_unsent(ledger, store, [o.record for o in done], specs,
-                          config=witness_config(timeout))
+def say_failure(outcome: CaptureOutcome, out: Output) -> None:
+    """One stderr line for a capture that failed, with the option that would help."""
+    advice = "; --max-bytes raises the cap" if outcome.reason == "too-large" else ""
+    out.error(f"{outcome.url}: {outcome.error}{advice}")
 
 
 def say_witnesses(url: str, witnesses: list[dict[str, Any]], out: Output) -> None:
     """One stderr line per witness that did not confirm our copy (the capture is kept)."""
     for w in witnesses:
-        if w["status"] != "archived":
+        if w["status"] != WitnessStatus.ARCHIVED:
             again = "; 'provenance retry' sends it again" if w.get("retryable") else ""
             out.error(f"{url}: witness {w['name']} {w['status']} ({w['error']}){again}")
         elif w["agrees"] is False:
@@ -143,10 +180,3 @@ def say_witnesses(url: str, witnesses: list[dict[str, Any]], out: Output) -> Non
                       f"(sha256 {w['witness_sha256']}) at {w['url']}")
         elif w["error"]:
             out.error(f"{url}: witness {w['name']}: {w['error']}")
-
-
-
-def open_store(args: argparse.Namespace, *, create: bool = True,
-               write: bool = True) -> tuple[Store, Ledger]:
-    """Open the store named by --store / $PROVENANCE_STORE (:func:`provenance.api.open_store`)."""
-    return api_open_store(args.store, create=create, write=write)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterable, Iterator
+from enum import Enum
 from typing import Any, TextIO, TypeVar
 
 from tqdm import tqdm
@@ -17,19 +18,35 @@ from tqdm import tqdm
 T = TypeVar("T")
 
 
+class Line(str, Enum):
+    """What a ``--json`` line is about: its ``"type"`` field, so the mixed output of
+    ``retry`` or ``check --bundle`` can be told apart without guessing from the keys."""
+
+    CAPTURE = "capture"  # a capture made (or, with "error", one that failed)
+    WITNESS = "witness"  # a witness archive's answer
+    STAMP = "stamp"  # a time-stamp asked for
+    PROBLEM = "problem"  # something wrong or unverifiable found by check
+    RECORD = "record"  # one ledger record (log, check --bundle)
+    SNAPSHOT = "snapshot"  # one capture of a URL in its history, local or a witness's
+    OCR = "ocr"  # an image read
+    VERIFICATION = "verification"  # a screenshot checked
+    SUMMARY = "summary"  # the closing line of check and export
+
+
 class Output:
-    def __init__(self, *, json_mode: bool = False, quiet: bool = False, verbose: bool = False,
+    def __init__(self, *, json_mode: bool = False, quiet: bool = False,
                  stdout: TextIO | None = None, stderr: TextIO | None = None) -> None:
         self.json_mode = json_mode
         self.quiet = quiet
-        self.verbose = verbose
         self.stdout = stdout or sys.stdout
         self.stderr = stderr or sys.stderr
 
-    def item(self, obj: dict[str, Any], human: str | None = None) -> None:
-        """One result: a JSON line, or (without ``--json``) its human summary."""
+    def item(self, line: Line, obj: dict[str, Any], human: str | None = None) -> None:
+        """One result: a JSON line with its ``"type"``, or (without ``--json``) its human
+        summary."""
         if self.json_mode:
-            self.stdout.write(json.dumps(obj, ensure_ascii=False, sort_keys=False) + "\n")
+            typed = {"type": line.value, **obj}
+            self.stdout.write(json.dumps(typed, ensure_ascii=False, sort_keys=False) + "\n")
             self.stdout.flush()
         elif human is not None:
             self.stdout.write(human.rstrip("\n") + "\n")
@@ -38,10 +55,6 @@ class Output:
     def say(self, message: str) -> None:
         """A note for a person; always on stderr, silenced by ``-q``."""
         if not self.quiet:
-            self.stderr.write(message.rstrip("\n") + "\n")
-
-    def detail(self, message: str) -> None:
-        if self.verbose and not self.quiet:
             self.stderr.write(message.rstrip("\n") + "\n")
 
     def error(self, message: str) -> None:

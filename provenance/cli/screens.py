@@ -19,40 +19,38 @@ import argparse
 import os
 from typing import Any
 
-from archive.fetch import Fetcher, new_session
-from provenance.api import timestamp_records
-from provenance.capture.batch import already_captured, validate_urls
-from provenance.capture.capturer import CAPTURE, Capturer
-from provenance.changes.timeline import screenshot_timeline
-from provenance.cli.files import check_targets, force_option
+from provenance.api import (
+    Evidence,
+    OcrRead,
+    StampReport,
+    VerifyEvents,
+    against_url,
+    open_for_images,
+)
+from provenance.cli.files import check_targets
 from provenance.cli.options import (
     EXIT_NEGATIVE,
     EXIT_OK,
     EXIT_USAGE,
-    open_store,
-    positive_float,
+    Commands,
+    examples,
+    force_option,
     positive_int,
     say_witnesses,
+    timeout_option,
+    to_option,
+    tsa_option,
     tsa_urls,
     witness_specs,
-    witness_step_for,
 )
-from provenance.cli.output import Output
-from provenance.errors import ImageError, ProvenanceError, StoreError, UsageError
+from provenance.cli.output import Line, Output
+from provenance.errors import ImageError, UsageError
 from provenance.screens.annotate import annotate
 from provenance.screens.images import load_image
-from provenance.screens.match import tokenize, verify_against_text, verify_text
-from provenance.screens.ocr import check_tesseract, parse_lang
+from provenance.screens.match import tokenize
+from provenance.screens.ocr import parse_lang
 from provenance.screens.report import html_report
-from provenance.screens.screenshots import (
-    ocr_cached,
-    ocr_for_claim,
-    ocr_many_cached,
-    record_verification,
-)
-from provenance.store.filestore import Store, resolve_store_path
-from provenance.store.hashing import sha256_bytes
-from provenance.store.ledger import Ledger, Record
+from provenance.store.records import Verdict
 
 TESSERACT_ENV = "PROVENANCE_TESSERACT"
 """The Tesseract program to run (default ``tesseract`` on the PATH)."""
@@ -69,16 +67,13 @@ def _add_reading_options(sub: argparse.ArgumentParser) -> None:
     """--lang, --tsa and --timeout, as ``ocr`` and ``verify`` both take them."""
 
     sub.add_argument("--lang", default="auto", metavar="auto|LANGS", help=LANG_HELP)
-    sub.add_argument("--tsa", action="append", metavar="URL", default=None,
-                     help="RFC 3161 time-stamp authority URL, or none (repeatable; "
-                     "env PROVENANCE_TSA)")
-    sub.add_argument("--timeout", type=positive_float, default=30.0, metavar="SECONDS",
-                     help="timeout per network request (default 30 s)")
+    tsa_option(sub)
+    timeout_option(sub)
 
 
 # --- ocr ----------------------------------------------------------------------------------
 
-def _register_ocr(commands: Any) -> argparse.ArgumentParser:
+def _register_ocr(commands: Commands) -> argparse.ArgumentParser:
 
     sub = commands.add_parser(
         "ocr", help="read the text of screenshots (kept and cached in the store)",
@@ -90,39 +85,37 @@ def _register_ocr(commands: Any) -> argparse.ArgumentParser:
     sub.add_argument("--jobs", type=positive_int, default=None, metavar="N",
                      help="read N images at once (default: one per core)")
     _add_reading_options(sub)
+    examples(sub, "provenance ocr shots/*.png --jobs 2",
+             "provenance ocr shot.jpg --lang rus+eng --tsa https://freetsa.org/tsr")
     sub.set_defaults(handler=_cmd_ocr)
     return sub
 
 
 def _cmd_ocr(args: argparse.Namespace, out: Output) -> int:
-
     lang, tsas = _check_inputs(args.images, args.lang, args.tsa)
-    store, ledger = _open_for_ocr(args, lang)
-    failures = 0
-    new: list[Record] = []
     held: list[dict[str, Any]] = []  # with --tsa, printed once their stamp is known
-    with ledger:
-        rows = ocr_many_cached(store, ledger, args.images, lang, args.jobs,
-                               tesseract=_tesseract())
-        for _name, result, record, cached in out.progress(rows, total=len(args.images),
-                                                         desc="reading"):
-            if isinstance(result, ProvenanceError) or record is None:
-                failures += 1
-                out.error(str(result))
-                continue
-            data = {**result.to_json(), "cached": cached, "ledger_seq": record.seq,
-                    "record_hash": record.record_hash, "timestamps": []}
-            if not cached:
-                new.append(record)
-            if tsas and not cached:
-                held.append(data)
-            else:
-                out.item(data, _human_ocr(data))
-        timestamps = _stamp(store, ledger, new, tsas, args.timeout, out)
+
+    def show(read: OcrRead) -> None:
+        if read.result is None or read.record is None:
+            out.error(str(read.error))
+            return
+        data = {**read.result.to_json(), "cached": read.cached, "ledger_seq": read.record.seq,
+                "record_hash": read.record.record_hash, "timestamps": []}
+        if tsas and not read.cached:
+            held.append(data)
+        else:
+            out.item(Line.OCR, data, _human_ocr(data))
+
+    with open_for_images(args.store, lang, _tesseract()) as evidence:
+        run = evidence.ocr(args.images, lang=lang, jobs=args.jobs, tsas=tsas,
+                           timeout=args.timeout, tesseract=_tesseract(), on_read=show,
+                           progress=lambda rows, total: out.progress(rows, total=total,
+                                                                     desc="reading"))
+    timestamps = _said_stamps(run.timestamps, out)
     for data in held:
         data["timestamps"] = timestamps
-        out.item(data, _human_ocr(data))
-    return EXIT_USAGE if failures else EXIT_OK
+        out.item(Line.OCR, data, _human_ocr(data))
+    return EXIT_USAGE if run.failures else EXIT_OK
 
 
 def _human_ocr(data: dict[str, Any]) -> str:
@@ -134,7 +127,7 @@ def _human_ocr(data: dict[str, Any]) -> str:
 
 # --- verify -------------------------------------------------------------------------------
 
-def _register_verify(commands: Any) -> argparse.ArgumentParser:
+def _register_verify(commands: Commands) -> argparse.ArgumentParser:
     sub = commands.add_parser(
         "verify", help="does a screenshot show the claimed text? match / mismatch / absent",
         description="Find the screenshot's passage that corresponds to the claim (or to a "
@@ -154,149 +147,50 @@ def _register_verify(commands: Any) -> argparse.ArgumentParser:
     sub.add_argument("--report", metavar="OUT.html",
                      help="write a self-contained HTML report (image embedded, opens offline)")
     force_option(sub)
-    sub.add_argument("--to", action="append", metavar="WITNESS", default=None,
-                     help="with --against URL, when a capture is made: witness archive ia, "
-                     "pywb=BASE or none (repeatable; default as for archive)")
+    to_option(sub, when="; only with --against URL, when a capture is made")
     _add_reading_options(sub)
+    examples(sub, 'provenance verify shot.png --text "9 861 killed, 16 153 wounded"',
+             "provenance verify shot.png --against https://example.org/news/1 "
+             "--report check.html")
     sub.set_defaults(handler=_cmd_verify)
     return sub
 
 
 def _cmd_verify(args: argparse.Namespace, out: Output) -> int:
-
     lang, tsas = _check_inputs([args.image], args.lang, args.tsa)
     check_targets(args, args.annotate, args.report, inputs=[args.image])
-    url = _against_url(args)
+    url = against_url(args.against)
     if args.text is not None and not tokenize(args.text):
         raise UsageError("the claim has no words or figures to look for")
     if args.to is not None and url is None:
         raise UsageError("--to applies only to --against URL (when a capture is made)")
     specs = witness_specs(args.to) if url is not None else []
-
-    if args.against is not None and url is None:
-        store, ledger = open_store(args, create=False)
-    else:
-        store, ledger = _open_for_ocr(args, lang)
-    with ledger:
-        capture = _capture_by_id(ledger, args.against) if url is None and args.against else None
-        verification, ocr, ocr_record, new = _verify_in_store(
-            store, ledger, args, lang, url, specs, capture, out)
-        timestamps = _stamp(store, ledger, new, tsas, args.timeout, out)
-        timeline = _timeline(store, ledger, ocr, url)
-    record = new[-1]
+    events = VerifyEvents(note=out.say, captured=lambda outcome: say_witnesses(
+        outcome.url, outcome.witnesses, out))
+    by_id = args.against is not None and url is None
+    evidence = (Evidence(args.store, create=False) if by_id
+                else open_for_images(args.store, lang, _tesseract()))
+    with evidence:
+        checked = evidence.verify(args.image, args.text, against=args.against, lang=lang,
+                                  tsas=tsas, timeout=args.timeout, tesseract=_tesseract(),
+                                  witnesses=specs, events=events)
+    timestamps = _said_stamps(checked.timestamps, out)
+    verification, record = checked.verification, checked.record
     if args.annotate:
-
         _write(lambda: annotate(args.image, verification, args.annotate, force=args.force),
                args.annotate)
     if args.report:
-
-        _write(lambda: html_report(verification, ocr, args.image, args.report,
+        _write(lambda: html_report(verification, checked.ocr, args.image, args.report,
                                    force=args.force), args.report)
     data = {**verification.to_json(), "against": record.data["against"],
-            "ocr_cached": ocr_record not in new,
+            "ocr_cached": checked.ocr_cached,
             "ocr_record": record.data["ocr_record"], "ledger_seq": record.seq,
             "record_hash": record.record_hash, "id": record.id, "timestamps": timestamps,
             "annotated": args.annotate, "report": args.report}
-    if timeline is not None:
-        data["timeline"] = timeline
-    out.item(data, _human_verification(data))
-    return EXIT_OK if verification.verdict == "match" else EXIT_NEGATIVE
-
-
-def _verify_in_store(store: Store, ledger: Ledger, args: argparse.Namespace, lang: str,
-                     url: str | None, specs: list[Any], capture: Record | None,
-                     out: Output) -> tuple[Any, Any, Record, list[Record]]:
-    """OCR (or the cache), the capture to compare with, the verdict and its record.
-    Returns ``(verification, ocr, ocr record, new records to stamp)``."""
-
-    if args.text is not None:  # the claim's scripts tell the languages: one pass
-        ocr, ocr_record, cached = ocr_for_claim(store, ledger, args.image, args.text, lang,
-                                                tesseract=_tesseract())
-    else:
-        ocr, ocr_record, cached = ocr_cached(store, ledger, args.image, lang,
-                                             tesseract=_tesseract())
-    new = [] if cached else [ocr_record]
-    if url is not None:
-        capture, made = _capture_url(store, ledger, url, specs, args.timeout, out)
-        if made:
-            new.append(capture)
-    if capture is None:
-        verification = verify_text(ocr, args.text)
-        against = None
-    else:
-        verification = verify_against_text(ocr, _capture_text(store, capture))
-        against = {"kind": "page", "capture": capture.id, "seq": capture.seq,
-                   "url": capture.data.get("url"),
-                   "text_sha256": capture.data.get("text_sha256")}
-    new.append(record_verification(ledger, verification, ocr_record, against=against))
-    return verification, ocr, ocr_record, new
-
-
-def _timeline(store: Store, ledger: Ledger, ocr: Any, url: str | None) -> dict[str, Any] | None:
-    """With ``--against URL``: the same screenshot against every capture of the URL, so a
-    withdrawal reads "shown at T1; not shown from T2 on". The verdict stays the latest one's."""
-
-    if url is None:
-        return None
-    return screenshot_timeline(ledger, store, lambda text: verify_against_text(ocr, text), url)
-
-
-def _against_url(args: argparse.Namespace) -> str | None:
-    """The normalised URL if ``--against`` names one (checked now), else None."""
-
-    ref = args.against
-    if ref is None or ("://" not in ref and not ref.lower().startswith(("http:", "https:"))):
-        return None
-    (url,) = validate_urls([ref])
-    return url
-
-
-def _capture_by_id(ledger: Ledger, ref: str) -> Record:
-
-    record = ledger.find(ref)
-    if record is None:
-        raise UsageError(f"no record {ref} in the ledger (give a capture's ledger number, "
-                         "a record hash prefix of 6 or more digits, or a URL)")
-    if record.kind != CAPTURE:
-        raise UsageError(f"record #{record.seq} is a {record.kind} record, not a capture")
-    return record
-
-
-def _capture_url(store: Store, ledger: Ledger, url: str, specs: list[Any], timeout: float,
-                 out: Output) -> tuple[Record, bool]:
-    """The latest capture of ``url``, or a new one (``True``) made as ``archive`` makes it."""
-
-    known = already_captured(ledger, [url]).get(url)
-    if known is not None and known.record is not None:
-        out.say(f"comparing with capture #{known.record.seq} of {url} "
-                f"({known.record.data.get('fetched_at')})")
-        return known.record, False
-    out.say(f"capturing {url}")
-    with new_session() as session:  # one page: its connection is closed when done
-        capturer = Capturer(store, ledger, Fetcher(session=session, read_timeout=timeout),
-                            witness_step=witness_step_for(specs))
-        outcome = capturer.capture_one(url)
-    if outcome.record is None:
-        raise UsageError(f"could not capture the page to compare with: {outcome.error}")
-    say_witnesses(url, outcome.witnesses, out)
-    return outcome.record, True
-
-
-def _capture_text(store: Store, capture: Record) -> str:
-    """The capture's extracted text, re-hashed first: an edited file is never compared."""
-
-    entry = next((f for f in capture.files if f.get("role") == "text"), None)
-    if entry is None:
-        raise UsageError(f"capture #{capture.seq} has no extracted text to compare with")
-    try:
-        raw = store.path(entry["path"]).read_bytes()
-    except OSError as exc:
-        raise StoreError(f"capture #{capture.seq}: cannot read its text {entry['path']} "
-                         f"({exc.strerror}); run 'provenance check'") from None
-    if sha256_bytes(raw) != entry.get("sha256"):
-        raise StoreError(f"capture #{capture.seq}: its text file {entry['path']} was altered; "
-                         "run 'provenance check'")
-    return raw.decode("utf-8")
+    if checked.timeline is not None:
+        data["timeline"] = checked.timeline
+    out.item(Line.VERIFICATION, data, _human_verification(data))
+    return EXIT_OK if verification.verdict == Verdict.MATCH else EXIT_NEGATIVE
 
 
 def _human_verification(data: dict[str, Any]) -> str:
@@ -340,15 +234,6 @@ def _check_inputs(images: list[str], lang: str, tsa: list[str] | None
     return lang, tsas
 
 
-def _open_for_ocr(args: argparse.Namespace, lang: str) -> tuple[Store, Ledger]:
-    """Open (or create) the store; with no store yet nothing can be cached, so a missing
-    Tesseract or language is said before the store is created."""
-
-    if not (resolve_store_path(args.store) / "ledger.sqlite3").exists():
-        check_tesseract(lang, _tesseract())
-    return open_store(args)
-
-
 def _write(write: Any, target: str) -> None:
     try:
         write()
@@ -356,10 +241,8 @@ def _write(write: Any, target: str) -> None:
         raise UsageError(f"cannot write {target}: {exc.strerror or exc}") from None
 
 
-def _stamp(store: Store, ledger: Ledger, records: list[Record], tsas: list[str],
-           timeout: float, out: Output) -> list[dict[str, Any]]:
-    """Time-stamp the new records together; says each pending stamp."""
-    report = timestamp_records(ledger, store, records, tsas, timeout=timeout)
+def _said_stamps(report: StampReport, out: Output) -> list[dict[str, Any]]:
+    """Says each pending time-stamp; the stamps as a result line shows them."""
     for result in report.pending:
         out.error(f"time-stamp pending ({result['error']}); 'provenance retry' asks again")
     return report.summaries()

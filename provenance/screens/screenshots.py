@@ -29,7 +29,7 @@ from provenance.errors import ImageError, ProvenanceError, StoreError
 from provenance.screens.match import Verification
 from provenance.screens.ocr import OcrResult, claim_lang, ocr_image, ocr_many, parse_lang
 from provenance.store.filestore import Store
-from provenance.store.hashing import sha256_bytes, sha256_file
+from provenance.store.hashing import sha256_file
 from provenance.store.kinds import OCR, VERIFICATION
 from provenance.store.ledger import Ledger, Record
 
@@ -57,15 +57,13 @@ def find_cached(store: Store, ledger: Ledger, sha256: str, lang: str
         data = record.data
         if data.get("lang_requested") != lang or data.get("pipeline") != OCR_PIPELINE:
             continue
-        entry = next((f for f in record.files if f.get("role") == "ocr"), None)
+        entry = record.file("ocr")
         if entry is None:
             continue
         try:
-            raw = store.path(entry["path"]).read_bytes()
-        except (OSError, StoreError):
-            continue  # missing: `check` reports it; read the image again
-        if sha256_bytes(raw) != entry.get("sha256"):
-            continue  # altered on disk: never trusted, `check` reports it
+            raw = store.read_verified(entry)
+        except StoreError:
+            continue  # missing or altered: never trusted, `check` reports it; read again
         return OcrResult.from_json(json.loads(raw)), record
     return None
 

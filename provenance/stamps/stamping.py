@@ -41,8 +41,8 @@ from provenance.errors import StoreError, TimestampError, UsageError
 from provenance.stamps.timestamp import (
     DEFAULT_TIMEOUT,
     SHA256,
+    TokenVerification,
     Trust,
-    Verification,
     certificates_pem,
     load_certificates,
     request_timestamp,
@@ -53,12 +53,13 @@ from provenance.store.hashing import RECORD_PREFIX, canonical_json
 from provenance.store.kinds import STAMPED_KINDS, TIMESTAMP
 from provenance.store.ledger import Ledger, Record
 from provenance.store.merkle import MerkleTree, verify_inclusion
+from provenance.store.records import StampStatus
 from provenance.store.rows import CheckContext, Checker, Problem, Row
 
-GRANTED, PENDING, UNTRUSTED = "granted", "pending", "untrusted"
+GRANTED, PENDING, UNTRUSTED = (StampStatus.GRANTED.value, StampStatus.PENDING.value,
+                               StampStatus.UNTRUSTED.value)
 STATUSES = (GRANTED, PENDING, UNTRUSTED)
 TOKEN_ROLE, CERTS_ROLE, PROOFS_ROLE = "timestamp-token", "tsa-certificates", "merkle-proofs"
-TSA_ENV = "PROVENANCE_TSA"
 TSA_CA_ENV = "PROVENANCE_TSA_CA"
 NOT_TRUSTED_WORDS = f"not trusted: chain does not end in a root from {TSA_CA_ENV}"
 _HASH = re.compile(r"[0-9a-f]{64}")
@@ -209,7 +210,7 @@ def stamp(
 
 
 def _trust(reply: bytes, message: bytes, nonce: int | None, roots: Sequence[bytes],
-           verification: Verification) -> Verification:
+           verification: TokenVerification) -> TokenVerification:
     """The verification that decides the record's status: against the trusted roots if
     any are set (passed only if the chain ends in one), else the TSA's own chain."""
     if not roots:
@@ -224,15 +225,6 @@ def _summary(record: Record) -> dict[str, Any]:
     return {"tsa": data.get("tsa"), "status": data.get("status"), "token": token,
             "error": data.get("error"), "seq": record.seq, "gen_time": data.get("gen_time"),
             "trust": data.get("trust")}
-
-
-def stamps_for(ledger: Ledger, seq: int) -> list[dict[str, Any]]:
-    """The contract's ``timestamps`` list for one record: the latest state per TSA."""
-    latest: dict[str, dict[str, Any]] = {}
-    for record, parsed in stamp_records(ledger):
-        if seq in parsed.covers:
-            latest[parsed.tsa] = _summary(record)
-    return list(latest.values())
 
 
 def open_pending(ledger: Ledger) -> list[Record]:
@@ -331,7 +323,8 @@ class BatchStamps:
     @property
     def unstamped(self) -> int:
         """How many records this batch left without a granted stamp (counted per TSA)."""
-        return len(self.covers) * sum(r["status"] != GRANTED for r in self.results)
+        refused: int = sum(r["status"] != GRANTED for r in self.results)
+        return len(self.covers) * refused
 
 
 STAMP_WAIT = 30.0  # seconds a capture waits for its batch's shared time-stamp, at most
@@ -512,4 +505,4 @@ def _check_proofs(store: Store, seq: int, files: Sequence[dict[str, Any]], leave
 
 __all__ = ["BatchStamps", "StampData", "StampQueue", "check_timestamps", "open_pending",
            "retry_pending_stamps", "stamp", "stamp_missing", "stamp_unstamped",
-           "stamped_message", "stamps_for", "trust_roots_from_env", "unstamped"]
+           "stamped_message", "trust_roots_from_env", "unstamped"]

@@ -6,7 +6,7 @@ A TSA signs "this digest existed at this time". :func:`request_timestamp` sends 
 with the timeStamping key usage) and returns the raw reply bytes to keep as evidence.
 :func:`verify_token` re-checks a kept reply or bare token, offline, at any later time.
 
-Verifying, in three outcomes (:class:`Verification`): *valid*, *invalid* (the signature,
+Verifying, in three outcomes (:class:`TokenVerification`): *valid*, *invalid* (the signature,
 imprint or nonce is wrong) and *could not verify* (something needed is missing: the TSA's
 certificate, a link of its chain, an imprint algorithm, the openssl command). A missing
 piece is never "invalid", and nothing is "valid" without the signature checked.
@@ -22,7 +22,7 @@ piece is never "invalid", and nothing is "valid" without the signature checked.
   critical timeStamping EKU and validity at the token's time. (``openssl ts -verify``
   wants every ESS ID in the chain and so refuses valid Microsoft tokens.)
 * The chain: ``rfc3161-client`` (strict DER), else ``openssl verify -purpose timestampsign``.
-  :attr:`Verification.how` says which decided.
+  :attr:`TokenVerification.how` says which decided.
 
 Tokens are read with :mod:`asn1crypto`, which is tolerant, for their fields (time, serial,
 TSA name, imprint, nonce, certificates). Certificates are checked as valid at the token's
@@ -113,7 +113,7 @@ _TRUST_WORDS = {
 
 
 @dataclass(frozen=True)
-class Verification:
+class TokenVerification:
     """The outcome of checking one token, one of three (:attr:`outcome`):
 
     * ``passed=True``: valid (the signature and imprint hold; :attr:`trust` says who vouches);
@@ -182,7 +182,7 @@ class Stamp:
     tsa: str
     reply: bytes
     certificates: list[bytes]
-    verification: Verification
+    verification: TokenVerification
     algorithm: str
     nonce: int | None
 
@@ -303,7 +303,7 @@ def verify_token(
     roots: Sequence[bytes] = (),
     nonce: int | None = None,
     openssl: str | None = "openssl",
-) -> Verification:
+) -> TokenVerification:
     """Check a kept token: its imprint equals ``digest`` (or the digest of ``message`` in
     the token's algorithm), its nonce (if given), and its signature and certificate chain.
 
@@ -315,13 +315,13 @@ def verify_token(
     try:
         info = read_token(der)
     except TimestampError as exc:
-        return Verification(False, "asn1crypto", str(exc))
+        return TokenVerification(False, "asn1crypto", str(exc))
     base: dict[str, Any] = {
             "gen_time": info.gen_time, "tsa_name": info.tsa_name, "serial": info.serial,
             "algorithm": info.algorithm, "imprint": info.imprint.hex() if info.imprint else None,
             "nonce": info.nonce}
     if info.status not in (0, 1) or not info.token:
-        return Verification(False, "asn1crypto", f"the TSA refused (status {info.status})",
+        return TokenVerification(False, "asn1crypto", f"the TSA refused (status {info.status})",
                             **base)
     if message is None and digest is None:
         raise ValueError("verify_token needs message= or digest=")
@@ -337,27 +337,27 @@ def verify_token(
     if message is not None and hasher is not None:
         digest = hasher(message).digest()
     if digest is None or info.imprint != digest:
-        return Verification(False, "asn1crypto",
+        return TokenVerification(False, "asn1crypto",
                             "the token covers another hash than the one recorded", **base)
     if nonce is not None and info.nonce != nonce:
-        return Verification(False, "asn1crypto", "the token's nonce is not the request's",
+        return TokenVerification(False, "asn1crypto", "the token's nonce is not the request's",
                             **base)
     return _verify_guarded(info, digest, certs, roots, openssl, base)
 
 
 def _verify_guarded(info: TokenInfo, digest: bytes, certs: Sequence[bytes],
                     roots: Sequence[bytes], openssl: str | None, base: dict[str, Any]
-                    ) -> Verification:
+                    ) -> TokenVerification:
     try:
         return _verify_signed(info, digest, _unique([*info.certificates, *certs]),
                               _unique(roots), openssl, base)
     except Exception as exc:  # noqa: BLE001 - asn1crypto parses lazily: a crafted token
-        return Verification(False, "asn1crypto", "the token's signed data is malformed "
+        return TokenVerification(False, "asn1crypto", "the token's signed data is malformed "
                             f"({type(exc).__name__})", **base)
 
 
 def _verify_signed(info: TokenInfo, digest: bytes, pool: list[bytes], roots: list[bytes],
-                   openssl: str | None, base: dict[str, Any]) -> Verification:
+                   openssl: str | None, base: dict[str, Any]) -> TokenVerification:
     """Signature first (invalid or not, with the TSA's certificate alone), then who vouches
     for that certificate: a chain built here, link by link, from certificates whose
     signatures hold, so that extra certificates in the token's (unsigned) set change nothing.
@@ -375,7 +375,7 @@ def _verify_signed(info: TokenInfo, digest: bytes, pool: list[bytes], roots: lis
     if passed is None:
         return _unverified(reason or "openssl could not run", base)
     if passed is False:
-        return Verification(False, OPENSSL_CMS, reason, trust=Trust.FAILED, **base)
+        return TokenVerification(False, OPENSSL_CMS, reason, trust=Trust.FAILED, **base)
     chain = build_chain(signer, pool, roots)
     if roots:
         return _judge_with_roots(bare, info, digest, chain, openssl, base)
@@ -387,7 +387,7 @@ def _verify_signed(info: TokenInfo, digest: bytes, pool: list[bytes], roots: lis
 
 
 def _judge_with_roots(bare: bytes, info: TokenInfo, digest: bytes, chain: Chain,
-                      openssl: str, base: dict[str, Any]) -> Verification:
+                      openssl: str, base: dict[str, Any]) -> TokenVerification:
     """The signature holds; trusted only if the chain ends in one of the given roots."""
     if chain.end is ChainEnd.MISSING:
         return _unverified(f"the chain stops at {chain.top_name}: the certificate of its "
@@ -395,7 +395,7 @@ def _judge_with_roots(bare: bytes, info: TokenInfo, digest: bytes, chain: Chain,
                            "'-untrusted FILE', the root with '-CAfile FILE')", base)
     if chain.end is ChainEnd.SELF_SIGNED:
         why = f"it ends in {chain.top_name}, which is not a given root"
-        return Verification(False, f"{OPENSSL_CMS} ({Trust.NOT_TRUSTED.words})",
+        return TokenVerification(False, f"{OPENSSL_CMS} ({Trust.NOT_TRUSTED.words})",
                             f"{Trust.NOT_TRUSTED.words} ({why})", trust=Trust.NOT_TRUSTED,
                             **base)
     passed, verifier, reason = _check_chain(bare, info, digest, chain, openssl)
@@ -403,20 +403,20 @@ def _judge_with_roots(bare: bytes, info: TokenInfo, digest: bytes, chain: Chain,
         return _passed(verifier, Trust.TRUSTED_ROOT, base)
     if passed is None:
         return _unverified(reason or "the chain could not be checked", base)
-    return Verification(False, f"{verifier} ({Trust.NOT_TRUSTED.words})",
+    return TokenVerification(False, f"{verifier} ({Trust.NOT_TRUSTED.words})",
                         f"{Trust.NOT_TRUSTED.words} ({reason})", trust=Trust.NOT_TRUSTED,
                         **base)
 
 
-def _passed(verifier: str, trust: Trust, base: dict[str, Any]) -> Verification:
+def _passed(verifier: str, trust: Trust, base: dict[str, Any]) -> TokenVerification:
     how = f"{verifier} ({trust.words})"
     if base.get("algorithm") in WEAK_ALGORITHMS:
         how += f"; {WEAK_WORDS}"
-    return Verification(True, how, trust=trust, **base)
+    return TokenVerification(True, how, trust=trust, **base)
 
 
-def _unverified(reason: str, base: dict[str, Any]) -> Verification:
-    return Verification(None, "none", f"could not verify: {reason}", trust=Trust.UNVERIFIED,
+def _unverified(reason: str, base: dict[str, Any]) -> TokenVerification:
+    return TokenVerification(None, "none", f"could not verify: {reason}", trust=Trust.UNVERIFIED,
                         **base)
 
 
@@ -664,10 +664,11 @@ _ESS_V1, _ESS_V2 = "1.2.840.113549.1.9.16.2.12", "1.2.840.113549.1.9.16.2.47"
 def _as_response(token: bytes) -> bytes:
     """A granted TimeStampResp around a bare token (what rfc3161-client reads)."""
 
-    return tsp.TimeStampResp({
+    response: bytes = tsp.TimeStampResp({
         "status": {"status": "granted"},
         "time_stamp_token": cms.ContentInfo.load(token),
     }).dump()
+    return response
 
 
 def _verify_rfc3161_client(

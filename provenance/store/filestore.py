@@ -30,9 +30,10 @@ import shutil
 import stat
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from provenance.errors import StoreError
 from provenance.store.hashing import CHUNK_SIZE, sha256_bytes, sha256_file
@@ -153,6 +154,26 @@ class Store:
         if self.root.resolve() not in candidate.parents:
             raise StoreError(f"path {relative!r} points outside the store")
         return candidate
+
+    def read_verified(self, entry: Mapping[str, Any], *, limit: int | None = None) -> bytes:
+        """The bytes of a stored file named by a record's file entry (``path`` and
+        ``sha256``), re-hashed first: the one way to read evidence back. A missing,
+        unreadable, oversized or altered file raises :class:`StoreError` (never returned:
+        a file that does not match its record is never used)."""
+        relative, expected = entry.get("path"), entry.get("sha256")
+        if not isinstance(relative, str) or not isinstance(expected, str):
+            raise StoreError(f"file entry {dict(entry)!r} names no path and sha256")
+        path = self.path(relative)
+        try:
+            with path.open("rb") as handle:
+                data = handle.read() if limit is None else handle.read(limit + 1)
+        except OSError as exc:
+            raise StoreError(f"cannot read {relative} ({exc.strerror or exc})") from None
+        if limit is not None and len(data) > limit:
+            raise StoreError(f"{relative} is larger than {limit} bytes")
+        if sha256_bytes(data) != expected:
+            raise StoreError(f"{relative} was altered (its sha256 is not the record's)")
+        return data
 
     def object_path(self, sha256: str, suffix: str = "") -> str:
         return f"objects/{sha256[:2]}/{sha256}{suffix}"

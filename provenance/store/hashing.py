@@ -11,7 +11,6 @@ import hashlib
 import json
 import os
 import re
-from pathlib import Path
 from typing import Any, BinaryIO
 
 CHUNK_SIZE = 1 << 20  # 1 MiB: large enough to amortise Python overhead, small enough for cache
@@ -73,6 +72,3 @@ _SHA256_HEX = re.compile("[0-9a-f]{64}")
 def is_sha256_hex(value: object) -> bool:
     return isinstance(value, str) and _SHA256_HEX.fullmatch(value) is not None
 
-
-def file_size(path: Path) -> int:
-    return path.stat().st_size

@@ -104,6 +104,11 @@ class Record:
     def files(self) -> list[dict[str, Any]]:
         return list(self.data.get("files", []))
 
+    def file(self, role: str) -> dict[str, Any] | None:
+        """The record's file entry with this role (``warc``, ``text``, ``ocr``...), or None."""
+        return next((f for f in self.files if isinstance(f, dict) and f.get("role") == role),
+                    None)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "seq": self.seq,

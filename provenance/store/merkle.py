@@ -92,25 +92,38 @@ def merkle_root(leaves: Sequence[bytes]) -> bytes:
     return MerkleTree(leaves).root
 
 
+def inclusion_steps(leaf: bytes, index: int, size: int, proof: Sequence[bytes]
+                    ) -> list[bytes] | None:
+    """The byte strings hashed on the way from leaf ``index`` of a ``size``-leaf tree to its
+    root, in order (``0x00||leaf``, then each ``0x01||left||right``): the SHA-256 of the last
+    is the root. The one proof walk (RFC 9162 section 2.1.3.2), used to verify a proof and
+    to write it out step by step in a bundle. None for a malformed proof; never raises."""
+    if not 0 <= index < size or any(len(p) != 32 for p in proof):
+        return None
+    steps = [LEAF_PREFIX + leaf]
+    fn, sn = index, size - 1
+    current = leaf_hash(leaf)
+    for sibling in proof:
+        if sn == 0:
+            return None
+        if fn & 1 or fn == sn:
+            steps.append(NODE_PREFIX + sibling + current)
+            current = node_hash(sibling, current)
+            while not fn & 1 and fn != 0:
+                fn >>= 1
+                sn >>= 1
+        else:
+            steps.append(NODE_PREFIX + current + sibling)
+            current = node_hash(current, sibling)
+        fn >>= 1
+        sn >>= 1
+    return steps if sn == 0 else None
+
+
 def verify_inclusion(
     leaf: bytes, index: int, size: int, proof: Sequence[bytes], root: bytes
 ) -> bool:
     """True if ``leaf`` is leaf ``index`` of the ``size``-leaf tree with ``root`` (RFC 9162
     section 2.1.3.2). Never raises on malformed input: a bad proof is simply False."""
-    if not 0 <= index < size or any(len(p) != 32 for p in proof):
-        return False
-    fn, sn = index, size - 1
-    result = leaf_hash(leaf)
-    for sibling in proof:
-        if sn == 0:
-            return False
-        if fn & 1 or fn == sn:
-            result = node_hash(sibling, result)
-            while not fn & 1 and fn != 0:
-                fn >>= 1
-                sn >>= 1
-        else:
-            result = node_hash(result, sibling)
-        fn >>= 1
-        sn >>= 1
-    return sn == 0 and result == root
+    steps = inclusion_steps(leaf, index, size, proof)
+    return steps is not None and hashlib.sha256(steps[-1]).digest() == root
