@@ -20,10 +20,9 @@ import os
 from typing import Any
 
 from archive.fetch import Fetcher, new_session
-from provenance.api import timestamp_records
+from provenance.api import timestamp_records, witness_config
 from provenance.capture.batch import already_captured, validate_urls
 from provenance.capture.capturer import CAPTURE, Capturer
-from provenance.changes.timeline import screenshot_timeline
 from provenance.cli.files import check_targets, force_option
 from provenance.cli.options import (
     EXIT_NEGATIVE,
@@ -39,6 +38,7 @@ from provenance.cli.options import (
 )
 from provenance.cli.output import Output
 from provenance.errors import ImageError, ProvenanceError, StoreError, UsageError
+from provenance.screens.across import Across, check_across
 from provenance.screens.annotate import annotate
 from provenance.screens.images import load_image
 from provenance.screens.match import tokenize, verify_against_text, verify_text
@@ -173,10 +173,10 @@ def _cmd_verify(args: argparse.Namespace, out: Output) -> int:
         store, ledger = _open_for_ocr(args, lang)
     with ledger:
         capture = _capture_by_id(ledger, args.against) if url is None and args.against else None
-        verification, ocr, ocr_record, new = _verify_in_store(
+        verification, ocr, ocr_record, new, across = _verify_in_store(
             store, ledger, args, lang, url, specs, capture, out)
         timestamps = _stamp(store, ledger, new, tsas, args.timeout, out)
-        timeline = _timeline(store, ledger, ocr, url)
+        timeline = across.timeline() if across is not None else None
     record = new[-1]
     if args.annotate:
 
@@ -199,36 +199,59 @@ def _cmd_verify(args: argparse.Namespace, out: Output) -> int:
 
 def _verify_in_store(store: Store, ledger: Ledger, args: argparse.Namespace, lang: str,
                      url: str | None, specs: list[Any], capture: Record | None,
-                     out: Output) -> tuple[Any, Any, Record, list[Record]]:
-    """OCR (or the cache), the capture to compare with, the verdict and its record.
-    Returns ``(verification, ocr, ocr record, new records to stamp)``."""
+                     out: Output) -> tuple[Any, Any, Record, list[Record], Across | None]:
+    """OCR (or the cache), the copies to compare with, the verdict and its record.
+    Returns ``(verification, ocr, ocr record, new records to stamp, every copy checked)``."""
 
     ocr, ocr_record, cached = ocr_cached(store, ledger, args.image, lang,
                                          tesseract=_tesseract())
     new = [] if cached else [ocr_record]
-    if url is not None:
-        capture, made = _capture_url(store, ledger, url, specs, args.timeout, out)
-        if made:
-            new.append(capture)
-    if capture is None:
+    across = None
+    if url is not None:  # every copy there is: ours and the archives' (screens.across)
+        across, made = _across(store, ledger, ocr, url, specs, args.timeout, out)
+        new.extend(made)
+    if capture is None and across is None:
         verification = verify_text(ocr, args.text)
         against = None
+    elif across is not None:
+        best = across.best
+        assert best is not None and best.verification is not None  # _across made sure
+        verification = best.verification
+        against = {**best.against(),
+                   "copies": [c.ref() for c in across.copies if c.verification is not None]}
     else:
+        assert capture is not None
         verification = verify_against_text(ocr, _capture_text(store, capture))
         against = {"kind": "page", "capture": capture.id, "seq": capture.seq,
                    "url": capture.data.get("url"),
                    "text_sha256": capture.data.get("text_sha256")}
     new.append(record_verification(ledger, verification, ocr_record, against=against))
-    return verification, ocr, ocr_record, new
+    return verification, ocr, ocr_record, new, across
 
 
-def _timeline(store: Store, ledger: Ledger, ocr: Any, url: str | None) -> dict[str, Any] | None:
-    """With ``--against URL``: the same screenshot against every capture of the URL, so a
-    withdrawal reads "shown at T1; not shown from T2 on". The verdict stays the latest one's."""
+def _across(store: Store, ledger: Ledger, ocr: Any, url: str, specs: list[Any],
+            timeout: float, out: Output) -> tuple[Across, list[Record]]:
+    """Our latest capture (made now if there is none) and every archive copy, checked.
+    A capture that fails is said; it is fatal only when no copy at all can be checked."""
 
-    if url is None:
-        return None
-    return screenshot_timeline(ledger, store, lambda text: verify_against_text(ocr, text), url)
+    made: list[Record] = []
+    failed = None
+    try:
+        record, now = _capture_url(store, ledger, url,
+                                   [s for s in specs if s.kind != "memento"], timeout, out)
+        if now:
+            made.append(record)
+    except UsageError as exc:
+        failed = exc
+    across = check_across(store, ledger, lambda text: verify_against_text(ocr, text), url,
+                          specs, config=witness_config(timeout))
+    for line in across.errors:
+        out.error(line)
+    if across.best is None:
+        raise failed or UsageError(f"no copy of {url} could be checked")
+    if failed is not None:
+        out.error(str(failed))
+    return across, made
 
 
 def _against_url(args: argparse.Namespace) -> str | None:
@@ -296,6 +319,11 @@ def _human_verification(data: dict[str, Any]) -> str:
     if against.get("capture"):  # the screenshot's text is what is looked for on the page
         lines.append(f"  against capture #{against['seq']} {against['url']}")
         shown, found = "screenshot", "on the page"
+    elif against.get("snapshot"):  # an archive's copy: named so anyone can open it
+        lines.append(f"  against {against['source']} copy {against['memento_url']} "
+                     f"(Memento-Datetime {against['memento_datetime']}, sha256 "
+                     f"{against['sha256']}, ledger #{against['seq']})")
+        shown, found = "screenshot", "on the page"
     lines.append(f"  {shown}: {data['claim']}")
     lines.append(f"  {found}: {data['found'] or '(nothing corresponding)'}")
     for figure in data["figures"]:
@@ -305,7 +333,8 @@ def _human_verification(data: dict[str, Any]) -> str:
     timeline = data.get("timeline")
     if timeline and len(timeline["captures"]) > 1:
         lines.append(f"  over time: {timeline['summary']}")
-        lines.extend(f"    {row['time']}  #{row['seq']}  {row['verdict'] or 'could not check'}"
+        lines.extend(f"    {row['time']}  {row.get('source', 'local'):<6} #{row['seq']}  "
+                     f"{row['http_status']}  {row['verdict'] or 'could not check'}"
                      for row in timeline["captures"])
     lines.append(f"  image sha256 {data['image_sha256']}  ledger #{data['ledger_seq']}")
     for key, what in (("annotated", "annotated image"), ("report", "report")):
