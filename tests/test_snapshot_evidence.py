@@ -162,3 +162,25 @@ def test_a_slow_archive_never_hangs(capsys, tmp_path, ia_env, withdrawn, shot):
     assert "could not check ia" in err
     assert item["verdict"] != "match" and code == 1
     assert json.dumps(item)  # a full answer, not a hang
+
+
+# --- 3. history --fetch-witnesses keeps what it reads ---------------------------------------------
+
+def test_history_keeps_the_copies_it_fetches(capsys, tmp_path, ia_env, withdrawn):
+    archive_holds(ia_env, withdrawn)
+    base = ["--store", str(tmp_path / "ev")]
+    code, items, err = cli(capsys, *base, "history", withdrawn, "--to", "ia",
+                           "--fetch-witnesses")
+    assert code == 0, err
+    ia = [i for i in items if i["source"] == "ia"]
+    assert [i["time"] for i in ia] == ["2022-03-20T16:12:45Z", "2022-03-20T19:40:11Z",
+                                       "2022-03-21T08:00:00Z"]
+    assert FIGURES_PARAGRAPH in ia[1]["diff"]["removed"]  # the diffs between copies
+    assert all(i["snapshot"]["seq"] for i in ia)
+    fetched = len(ia_env.hits("/web/"))
+    assert fetched == 3
+    code, again, _ = cli(capsys, *base, "history", withdrawn, "--to", "ia",
+                         "--fetch-witnesses")
+    assert code == 0 and len(ia_env.hits("/web/")) == fetched  # all from the store
+    assert [i.get("diff") for i in again] == [i.get("diff") for i in items]
+    assert problems(tmp_path / "ev") == []
