@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 from evalset import Passage, render
+from test_scenario import CLAIM, EDITED, FIGURES_PARAGRAPH, NOT_FOUND, ORIGINAL, cli
+from test_snapshot import witness
 from waybackserver import Snap
 from webfixtures import ARTICLE, closed_port, send
 
@@ -23,8 +25,6 @@ from provenance.check import check_store
 from provenance.cli.main import main
 from provenance.store.filestore import Store
 from provenance.store.ledger import Ledger
-from test_scenario import CLAIM, EDITED, FIGURES_PARAGRAPH, NOT_FOUND, ORIGINAL, cli
-from test_snapshot import witness
 
 SHOWN, EDIT, GONE = "20220320161245", "20220320194011", "20220321080000"
 HTML = "text/html; charset=windows-1251"
