@@ -184,3 +184,20 @@ def test_history_keeps_the_copies_it_fetches(capsys, tmp_path, ia_env, withdrawn
     assert code == 0 and len(ia_env.hits("/web/")) == fetched  # all from the store
     assert [i.get("diff") for i in again] == [i.get("diff") for i in items]
     assert problems(tmp_path / "ev") == []
+
+
+def test_kept_copies_answer_offline(capsys, tmp_path, ia_env, withdrawn, shot, monkeypatch):
+    """Once kept, the archive copy decides even when the archive is down: the verdict
+    names the kept copy and says the archive could not be read."""
+    archive_holds(ia_env, withdrawn)
+    base = ["--store", str(tmp_path / "ev")]
+    code, [first], err = cli(capsys, *base, "verify", shot, "--against", withdrawn,
+                             "--to", "ia", "--tsa", "none")
+    assert code == 0, err
+    monkeypatch.setenv("PROVENANCE_WAYBACK", f"http://127.0.0.1:{closed_port()}")
+    monkeypatch.setenv("PROVENANCE_WITNESS_TRIES", "1")
+    code, [item], err = cli(capsys, *base, "verify", shot, "--against", withdrawn,
+                            "--to", "ia", "--tsa", "none", "--timeout", "3")
+    assert "could not check ia" in err
+    assert (code, item["verdict"]) == (0, "match")
+    assert item["against"]["snapshot"] == first["against"]["snapshot"]

@@ -43,10 +43,10 @@ def subject_of(url: str) -> str:
         return url
 
 
-def kept_snapshot(ledger: Ledger, archive: str, original: str, timestamp: str
-                  ) -> Record | None:
+def kept_snapshot(ledger: Ledger, archive: str, original: str, timestamp: str, *,
+                  subject: str | None = None) -> Record | None:
     """The ``snapshot`` record of this copy, if it was kept before."""
-    for record in ledger.records(kind=SNAPSHOT, subject=subject_of(original)):
+    for record in ledger.records(kind=SNAPSHOT, subject=subject or subject_of(original)):
         data = record.data
         if data.get("archive") == archive and data.get("timestamp") == timestamp:
             return record
@@ -63,8 +63,12 @@ def snapshot_text(copy: SnapshotCopy) -> PageText:
     return extract_text(body.data, final.header("content-type"), copy.ref.original)
 
 
-def record_snapshot(store: Store, ledger: Ledger, copy: SnapshotCopy) -> Record:
-    """Write the copy's WARC and text, then its ``snapshot`` record (in that order)."""
+def record_snapshot(store: Store, ledger: Ledger, copy: SnapshotCopy, *,
+                    subject: str | None = None) -> Record:
+    """Write the copy's WARC and text, then its ``snapshot`` record (in that order).
+
+    ``subject``: the URL it was looked up as (default: the original URL the index gives),
+    so the copies of a URL are found again by that URL, offline too."""
     buffer = io.BytesIO()
     copy.write_warc(buffer)
     text = snapshot_text(copy)
@@ -96,18 +100,18 @@ def record_snapshot(store: Store, ledger: Ledger, copy: SnapshotCopy) -> Record:
         data["text_note"] = text.note
     if copy.warnings:
         data["warnings"] = list(copy.warnings)
-    return ledger.append(SNAPSHOT, data, subject=subject_of(ref.original))
+    return ledger.append(SNAPSHOT, data, subject=subject or subject_of(ref.original))
 
 
-def keep_snapshot(store: Store, ledger: Ledger, witness: Witness, row: CdxRow
-                  ) -> tuple[Record, bool]:
+def keep_snapshot(store: Store, ledger: Ledger, witness: Witness, row: CdxRow, *,
+                  subject: str | None = None) -> tuple[Record, bool]:
     """The record of ``row``'s copy: kept before (``False``), or fetched and kept now
     (``True``). Raises what :meth:`Witness.fetch_snapshot` raises (ExcludedByArchive,
     NotArchived, WitnessError); nothing is recorded then."""
-    known = kept_snapshot(ledger, witness.name, row.original, row.timestamp)
+    known = kept_snapshot(ledger, witness.name, row.original, row.timestamp, subject=subject)
     if known is not None:
         return known, False
-    return record_snapshot(store, ledger, witness.fetch_snapshot(row)), True
+    return record_snapshot(store, ledger, witness.fetch_snapshot(row), subject=subject), True
 
 
 def snapshot_json(record: Record) -> dict[str, Any]:

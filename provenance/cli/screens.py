@@ -323,6 +323,9 @@ def _human_verification(data: dict[str, Any]) -> str:
         lines.append(f"  against {against['source']} copy {against['memento_url']} "
                      f"(Memento-Datetime {against['memento_datetime']}, sha256 "
                      f"{against['sha256']}, ledger #{against['seq']})")
+        if against.get("digest_agrees") is False:
+            lines.append("  - the archive's index digest differs from the copy it served: "
+                         "the copy is what we kept, but the archive's word disagrees")
         shown, found = "screenshot", "on the page"
     lines.append(f"  {shown}: {data['claim']}")
     lines.append(f"  {found}: {data['found'] or '(nothing corresponding)'}")

@@ -174,6 +174,7 @@ def keep_all_snapshots(store: Store, ledger: Ledger, url: str, specs: Sequence[W
     kept before). Returns ``(records, fetched now, errors)``. A witness that fails to
     answer is given up after its first failure (one ``could not check`` line, never a
     hang); an excluded or missing single copy is one line and the rest are read."""
+    url = subject_of(url)
     found: list[Record] = []
     fresh: list[Record] = []
     errors: list[str] = []
@@ -186,7 +187,7 @@ def keep_all_snapshots(store: Store, ledger: Ledger, url: str, specs: Sequence[W
             continue
         for row in rows:
             try:
-                record, new = keep_snapshot(store, ledger, witness, row)
+                record, new = keep_snapshot(store, ledger, witness, row, subject=url)
             except (ExcludedByArchive, NotArchived) as exc:
                 errors.append(f"could not check {spec.name} {row.captured_at}: {exc}")
                 continue
