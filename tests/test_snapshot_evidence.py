@@ -135,8 +135,10 @@ def test_kp_page_now_404_matches_via_the_archive_copy(capsys, tmp_path, ia_env, 
         warc = (ledger.store.root / warc_path).read_bytes()
     with zipfile.ZipFile(bundle) as z:
         assert any(z.read(name) == warc for name in z.namelist() if name.endswith(warc_path))
-    code, _, err = cli(capsys, "check", "--bundle", str(bundle))
-    assert "missing" not in err
+    code, report, err = cli(capsys, "check", "--bundle", str(bundle))
+    *listed, verdict = report
+    assert verdict["problems"] == 0, (report, err)  # not intact only for want of a stamp
+    assert sum(r["kind"] == "snapshot" for r in listed) == 4  # every copy it rests on
 
 
 def test_an_archive_that_is_down_costs_a_line_and_the_local_answer(capsys, tmp_path,
