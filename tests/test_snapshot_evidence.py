@@ -117,9 +117,13 @@ def test_kp_page_now_404_matches_via_the_archive_copy(capsys, tmp_path, ia_env, 
     assert (code, again["against"]["snapshot"]) == (0, against["snapshot"])
     assert len(ia_env.hits("/web/")) == fetched
     # Human output names the copy and tells the timeline.
+    report = tmp_path / "kp.html"
     assert main([*base, "verify", shot, "--against", withdrawn, "--to", "ia",
-                 "--tsa", "none"]) == 0
+                 "--tsa", "none", "--report", str(report)]) == 0
     human = capsys.readouterr().out
+    page = report.read_text(encoding="utf-8")
+    assert against["memento_url"] in page and against["memento_datetime"] in page
+    assert "shown in ia 2022-03-20T16:12:45Z (1 of 5 copies)" in page
     assert f"against ia copy {against['memento_url']}" in human
     assert "shown in ia 2022-03-20T16:12:45Z (1 of 5 copies)" in human
     assert problems(store) == []
@@ -203,3 +207,17 @@ def test_kept_copies_answer_offline(capsys, tmp_path, ia_env, withdrawn, shot, m
     assert "could not check ia" in err
     assert (code, item["verdict"]) == (0, "match")
     assert item["against"]["snapshot"] == first["against"]["snapshot"]
+
+
+def test_an_archive_that_excludes_its_copies_is_not_a_verdict(capsys, tmp_path, ia_env,
+                                                               withdrawn, shot):
+    """Every raw copy answers 403 without Memento-Datetime (an exclusion page): one line
+    per copy, and the local answer; never a match, never "absent" drawn from the archive."""
+    archive_holds(ia_env, withdrawn)
+    ia_env.fail_next(403, times=50, path="/web/")
+    code, [item], err = cli(capsys, "--store", str(tmp_path / "ev"), "verify", shot,
+                            "--against", withdrawn, "--to", "ia", "--tsa", "none")
+    assert "could not check ia 2022-03-20T16:12:45Z" in err
+    assert (code, item["verdict"]) == (1, "absent")
+    assert {c["source"] for c in item["timeline"]["captures"]} == {"local"}
+    assert len(item["timeline"]["could_not_check"]) >= 3

@@ -185,7 +185,8 @@ def _cmd_verify(args: argparse.Namespace, out: Output) -> int:
     if args.report:
 
         _write(lambda: html_report(verification, ocr, args.image, args.report,
-                                   force=args.force), args.report)
+                                   force=args.force, against=record.data["against"],
+                                   timeline=timeline), args.report)
     data = {**verification.to_json(), "against": record.data["against"],
             "ocr_cached": ocr_record not in new,
             "ocr_record": record.data["ocr_record"], "ledger_seq": record.seq,
