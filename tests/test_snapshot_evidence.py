@@ -221,3 +221,29 @@ def test_an_archive_that_excludes_its_copies_is_not_a_verdict(capsys, tmp_path, 
     assert (code, item["verdict"]) == (1, "absent")
     assert {c["source"] for c in item["timeline"]["captures"]} == {"local"}
     assert len(item["timeline"]["could_not_check"]) >= 3
+
+
+def test_a_memento_archive_decides_too(capsys, tmp_path, pywb, web, shot):
+    """A real pywb read through its TimeMap (``memento=BASE``): its copy of the page before
+    it was withdrawn is the match, named by its memento URL."""
+    from test_timemap import FAST
+
+    from archive.witness import WitnessSpec, open_witness
+
+    served = [ORIGINAL]
+    path = f"/kp/pywb-{random.randrange(1 << 30)}"
+    web.add_route(path, lambda h: send(h, 200 if served else 404,
+                                       served[0] if served else NOT_FOUND.encode("cp1251"),
+                                       content_type=HTML))
+    url = web.url(path)
+    recorder = open_witness(WitnessSpec.parse(f"pywb={pywb.base}"), FAST)
+    assert recorder.submit(url).status == "archived"
+    served.clear()  # withdrawn: 404 from now on
+    spec = f"memento={pywb.base}/timemap/link/"
+    code, [item], err = cli(capsys, "--store", str(tmp_path / "ev"), "verify", shot,
+                            "--against", url, "--to", spec, "--tsa", "none")
+    assert (code, item["verdict"]) == (0, "match"), (err, item)
+    assert item["against"]["kind"] == "snapshot" and item["against"]["source"] == spec
+    assert item["against"]["memento_url"].startswith(pywb.base)
+    assert [c["source"] for c in item["timeline"]["captures"]] == [spec, "local"]
+    assert problems(tmp_path / "ev") == []
