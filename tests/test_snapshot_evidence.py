@@ -247,3 +247,32 @@ def test_a_memento_archive_decides_too(capsys, tmp_path, pywb, web, shot):
     assert item["against"]["memento_url"].startswith(pywb.base)
     assert [c["source"] for c in item["timeline"]["captures"]] == [spec, "local"]
     assert problems(tmp_path / "ev") == []
+
+
+def test_fifty_snapshots_are_read_once(capsys, tmp_path, ia_env, withdrawn, shot,
+                                       monkeypatch):
+    """The issue's benchmark: a URL with 50 archive snapshots. The first run reads each raw
+    copy once; the same run again makes no copy request at all (all from the store)."""
+    import time
+
+    monkeypatch.setenv("PROVENANCE_IA_READ_INTERVAL", "0")
+    ia_env.snaps[withdrawn] = [
+        Snap(f"2022032016{m:02d}00", withdrawn, 200, HTML, None, ORIGINAL if m < 10 else EDITED)
+        for m in range(50)]
+    base = ["--store", str(tmp_path / "ev"), "verify", shot, "--against", withdrawn,
+            "--to", "ia", "--tsa", "none"]
+    started = time.monotonic()
+    code, [item], err = cli(capsys, *base)
+    first = time.monotonic() - started
+    raw = [h for h in ia_env.hits("/web/") if f"id_/{withdrawn}" in h.path]
+    assert (code, item["verdict"]) == (0, "match"), err
+    assert len({h.path for h in raw}) >= 50
+    started = time.monotonic()
+    code, [again], _ = cli(capsys, *base)
+    second = time.monotonic() - started
+    assert code == 0 and again["against"] == item["against"]
+    assert len([h for h in ia_env.hits("/web/") if f"id_/{withdrawn}" in h.path]) == len(raw)
+    assert "shown in ia 2022-03-20T16:00:00Z to ia 2022-03-20T16:09:00Z (10 of" in \
+        again["timeline"]["summary"]
+    print(f"50 snapshots: first run {first:.1f} s, {len(raw)} copy requests; "
+          f"again {second:.1f} s, 0 copy requests")
