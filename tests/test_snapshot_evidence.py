@@ -276,3 +276,18 @@ def test_fifty_snapshots_are_read_once(capsys, tmp_path, ia_env, withdrawn, shot
         again["timeline"]["summary"]
     print(f"50 snapshots: first run {first:.1f} s, {len(raw)} copy requests; "
           f"again {second:.1f} s, 0 copy requests")
+
+
+def test_a_copy_of_another_time_is_never_taken_for_the_one_listed(capsys, tmp_path, ia_env,
+                                                                   withdrawn, shot):
+    """The archive serves another snapshot than the one its index lists (its raw copy has
+    another Memento-Datetime): that copy is not checked, and the others still are."""
+    archive_holds(ia_env, withdrawn)
+    ia_env.raw_memento_datetime = "Sun, 01 Jan 2023 00:00:00 GMT"
+    code, [item], err = cli(capsys, "--store", str(tmp_path / "ev"), "verify", shot,
+                            "--against", withdrawn, "--to", "ia", "--tsa", "none")
+    assert (code, item["verdict"]) == (1, "absent")
+    for when in ("2022-03-20T16:12:45Z", "2022-03-20T19:40:11Z", "2022-03-21T08:00:00Z"):
+        assert f"could not check ia {when}" in err
+    assert problems(tmp_path / "ev") == [] and "snapshot" not in {
+        c["kind"] for c in item["timeline"]["captures"]}

@@ -112,8 +112,7 @@ class Across:
             if same:
                 if verdict == "match":
                     return next((c for c in same if c.kind == CAPTURE), same[0])
-                return max(same, key=lambda c: float(c.verification.score)  # type: ignore[union-attr]
-                           )
+                return max(same, key=_score)
         return None
 
     def timeline(self) -> dict[str, Any]:
@@ -130,6 +129,10 @@ class Across:
                 "absent_since": gone["time"] if gone else None,
                 "could_not_check": list(self.errors),
                 "summary": summary(rows, last)}
+
+
+def _score(copy: Copy) -> float:
+    return float(copy.verification.score) if copy.verification is not None else -1.0
 
 
 def _at(row: Mapping[str, Any]) -> str:
@@ -192,8 +195,11 @@ def keep_all_snapshots(store: Store, ledger: Ledger, url: str, specs: Sequence[W
                 errors.append(f"could not check {spec.name} {row.captured_at}: {exc}")
                 continue
             except WitnessError as exc:
+                if not exc.retryable:  # this copy is wrong (another snapshot served...)
+                    errors.append(f"could not check {spec.name} {row.captured_at}: {exc}")
+                    continue
                 errors.append(f"could not check {spec.name}: {exc}")
-                break
+                break  # down, slow or throttling: the rest would cost as much each
             except ArchiveError as exc:
                 errors.append(f"could not check {spec.name} {row.captured_at}: {exc}")
                 continue
