@@ -37,10 +37,11 @@ from provenance.capture.witnessing import (
     witness_step,
     witness_unsent,
 )
-from provenance.changes.timeline import screenshot_timeline, timeline
+from provenance.changes.timeline import timeline
 from provenance.changes.watch import watch
 from provenance.check import CheckReport, check_store
 from provenance.errors import ProvenanceError, StoreError, TimestampError, UsageError
+from provenance.screens.across import Across, check_across
 from provenance.screens.match import Verification, verify_against_text, verify_text
 from provenance.screens.ocr import OcrResult, check_tesseract
 from provenance.screens.screenshots import (
@@ -169,6 +170,7 @@ class VerifyEvents:
 
     note: Callable[[str], None] | None = None  # which capture is compared with, or being made
     captured: Callable[[CaptureOutcome], None] | None = None  # a capture made for the check
+    error: Callable[[str], None] | None = None  # a source that could not be checked
 
 
 @dataclass
@@ -475,11 +477,16 @@ class Evidence:
             ocr, ocr_record, cached = ocr_cached(self.store, self.ledger, os.fspath(image),
                                                  lang, tesseract=tesseract)
         new = [] if cached else [ocr_record]
-        if url is not None:
-            capture, made = self._capture_for(url, witnesses, timeout, events)
-            if made:
-                new.append(capture)
-        if capture is None:
+        across = None
+        if url is not None:  # every copy there is: ours and the archives' (screens.across)
+            capture, across = self._across(ocr, url, witnesses, timeout, events, new)
+            best = across.best
+            assert best is not None and best.verification is not None  # _across made sure
+            verification = best.verification
+            ref: dict[str, Any] | None = {
+                **best.against(),
+                "copies": [c.ref() for c in across.copies if c.verification is not None]}
+        elif capture is None:
             verification = verify_text(ocr, claim or "")
             ref = None
         else:
@@ -490,10 +497,34 @@ class Evidence:
         record = record_verification(self.ledger, verification, ocr_record, against=ref)
         new.append(record)
         timestamps = self.timestamp(new, tsas, timeout=timeout)
-        history = (None if url is None else screenshot_timeline(
-            self.ledger, self.store, lambda text: verify_against_text(ocr, text), url))
         return ScreenshotCheck(verification, ocr, record, ocr_record, timestamps,
-                               capture=capture, ocr_cached=cached, timeline=history)
+                               capture=capture, ocr_cached=cached,
+                               timeline=across.timeline() if across is not None else None)
+
+    def _across(self, ocr: OcrResult, url: str, witnesses: Sequence[WitnessSpec],
+                timeout: float, events: VerifyEvents, new: list[Record]
+                ) -> tuple[Record | None, Across]:
+        """Our latest capture (made now if there is none) and every archive copy, checked.
+        A capture that fails is said; it is fatal only when no copy at all can be checked."""
+        capture: Record | None = None
+        failed: UsageError | None = None
+        try:
+            capture, made = self._capture_for(
+                url, [s for s in witnesses if s.kind != "memento"], timeout, events)
+            if made:
+                new.append(capture)
+        except UsageError as exc:
+            failed = exc
+        across = check_across(self.store, self.ledger, lambda text: verify_against_text(ocr, text),
+                              url, list(witnesses), config=witness_config(timeout))
+        for line in across.errors:
+            if events.error:
+                events.error(line)
+        if across.best is None:
+            raise failed or UsageError(f"no copy of {url} could be checked")
+        if failed is not None and events.error:
+            events.error(str(failed))
+        return capture, across
 
     def capture_record(self, ref: str) -> Record:
         """The capture record ``ref`` names (ledger number or record hash prefix)."""

@@ -220,16 +220,19 @@ def test_against_a_url_across_time_says_when_it_was_withdrawn(capsys, shared, sh
     first = run(capsys, shared, "archive", url)[1][0]
     second = run(capsys, shared, "archive", url)[1][0]
     code, [item], _ = run(capsys, shared, "verify", shots["genuine"], "--against", url)
-    # The page still has the headline and the rest, not the paragraph with the figures.
-    assert (code, item["verdict"]) == (1, "mismatch"), item
-    assert "with figures are not on the page" in item["reasons"][0]
+    # The page showed it (issue 11: "did this page ever show it"), named by the capture
+    # that did; it still has the headline and the rest, not the paragraph with the figures.
+    assert (code, item["verdict"]) == (0, "match"), item
+    assert item["against"]["capture"] == first["id"]
     timeline = item["timeline"]
     assert [c["verdict"] for c in timeline["captures"]] == ["match", "mismatch"]
     assert timeline["first_shown"] == first["fetched_at"]
     assert timeline["absent_since"] == second["fetched_at"]
-    assert main(["--store", shared, "verify", shots["genuine"], "--against", url]) == 1
+    assert main(["--store", shared, "verify", shots["genuine"], "--against", url]) == 0
     human = capsys.readouterr().out
     assert f"not shown from {second['fetched_at']} on" in human
+    code, [forged], _ = run(capsys, shared, "verify", shots["forged"], "--against", url)
+    assert (code, forged["verdict"]) == (1, "mismatch")  # the closest copy differs
 
 
 def test_against_an_unreachable_url_is_exit_2(capsys, shared, shots):
@@ -377,7 +380,7 @@ def test_demo_matches_the_bundled_screenshot(tmp_path, capsys, monkeypatch):
         runpy.run_path(str(demo), run_name="__main__")
     out = capsys.readouterr().out
     assert exit_info.value.code == 0, out
-    assert out.count("\nMATCH  score") == 2  # the claim, and the first capture
+    assert out.count("\nMATCH  score") == 3  # the claim, the first capture, the URL
     assert "- По данным Министерства обороны России" in out  # history: the figures removed
-    assert "ABSENT  score" in out and "not shown from" in out  # the edited page
+    assert "not shown from" in out  # the edited page
     assert (tmp_path / "demo-bundle.zip").exists() and "intact: " in out

@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from archive.capture import capture
+from archive.cdx import CdxRow
 from archive.errors import ArchiveError
 from archive.fetch import Fetcher
 from archive.memento import ts_from_url
@@ -38,6 +39,7 @@ from archive.ratelimit import RateLimiter
 from archive.reextract import text_from_warc
 from archive.urls import normalize_url
 from archive.witness import WitnessConfig, WitnessSpec, shared_witness
+from provenance.capture.snapshots import keep_snapshot
 from provenance.capture.witnessing import history
 from provenance.changes.diff import DIFFER, Ignore, diff_texts
 from provenance.errors import StoreError
@@ -192,6 +194,8 @@ def timeline(
     items = history(ledger, url, specs, config=config, env=env)
     recorded = changed_records(ledger, url)
     reader = _WitnessReader(specs, fetcher, config, env) if fetch_witnesses else None
+    if reader is not None and ledger.writable:  # each copy read is kept (capture.snapshots)
+        reader.keep_in = (store, ledger)
     last: tuple[dict[str, Any], str, dict[str, Any]] | None = None
     for item in items:
         if item.get("error"):
@@ -243,6 +247,7 @@ class _WitnessReader:
                                            else self.config.pywb_interval)
                          for name, w in self.witnesses.items()}
         self.cache: dict[str, tuple[str, dict[str, Any]]] = {}
+        self.keep_in: tuple[Store, Ledger] | None = None
 
     def text(self, item: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
 
@@ -250,6 +255,8 @@ class _WitnessReader:
         found = ts_from_url(item.get("where"))
         if witness is None or found is None:
             return None, {}
+        if self.keep_in is not None:
+            return kept_text(*self.keep_in, witness, item, found)
         digest = item.get("digest")
         if digest and digest in self.cache:
             text, data = self.cache[digest]
@@ -269,6 +276,26 @@ class _WitnessReader:
         item["raw_url"] = witness.client.raw_url(*found)
         item["text_sha256"] = hashlib.sha256(text.encode("utf-8")).hexdigest()
         return text, data
+
+
+def kept_text(store: Store, ledger: Ledger, witness: Any, item: dict[str, Any],
+              found: tuple[str, str]) -> tuple[str | None, dict[str, Any]]:
+    """A witness copy's text from its ``snapshot`` record: kept before, or fetched once now."""
+    digest = str(item.get("digest") or "")
+    row = CdxRow(timestamp=found[0], original=found[1], statuscode=None,
+                 digest=digest[5:] if digest.startswith("sha1:") else None,
+                 mimetype=None, length=None)
+    try:
+        record, _ = keep_snapshot(store, ledger, witness, row)
+    except ArchiveError as exc:
+        item["fetch_error"] = str(exc)
+        return None, {}
+    text = capture_text(store, record)
+    item["raw_url"] = record.data.get("raw_url")
+    item["text_sha256"] = record.data.get("text_sha256")
+    item["snapshot"] = {"seq": record.seq, "id": record.id}
+    return text, {"http_status": record.data.get("http_status"),
+                  "extractor": record.data.get("extractor")}
 
 
 # --- a screenshot across time ----------------------------------------------------------------

@@ -105,7 +105,8 @@ def _cmd_history(args: argparse.Namespace, out: Output) -> int:
     ignore = compile_ignore(args.ignore)
     report = args.report
     check_targets(args, report)
-    with Evidence(args.store, writable=False) as evidence:
+    # --fetch-witnesses keeps each archive copy it reads as a snapshot record (issue 11)
+    with Evidence(args.store, writable=bool(args.fetch_witnesses)) as evidence:
         items = evidence.history(url, witnesses=specs, fetch_witnesses=args.fetch_witnesses,
                                  timeout=args.timeout, ignore=ignore)
     colour = _colour(out.stdout)

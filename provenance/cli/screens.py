@@ -166,7 +166,7 @@ def _cmd_verify(args: argparse.Namespace, out: Output) -> int:
         raise UsageError("--to applies only to --against URL (when a capture is made)")
     specs = witness_specs(args.to) if url is not None else []
     events = VerifyEvents(note=out.say, captured=lambda outcome: say_witnesses(
-        outcome.url, outcome.witnesses, out))
+        outcome.url, outcome.witnesses, out), error=out.error)
     by_id = args.against is not None and url is None
     evidence = (Evidence(args.store, create=False) if by_id
                 else open_for_images(args.store, lang, _tesseract()))
@@ -181,7 +181,8 @@ def _cmd_verify(args: argparse.Namespace, out: Output) -> int:
                args.annotate)
     if args.report:
         _write(lambda: html_report(verification, checked.ocr, args.image, args.report,
-                                   force=args.force), args.report)
+                                   force=args.force, against=record.data["against"],
+                                   timeline=checked.timeline), args.report)
     data = {**verification.to_json(), "against": record.data["against"],
             "ocr_cached": checked.ocr_cached,
             "ocr_record": record.data["ocr_record"], "ledger_seq": record.seq,
@@ -200,6 +201,14 @@ def _human_verification(data: dict[str, Any]) -> str:
     if against.get("capture"):  # the screenshot's text is what is looked for on the page
         lines.append(f"  against capture #{against['seq']} {against['url']}")
         shown, found = "screenshot", "on the page"
+    elif against.get("snapshot"):  # an archive's copy: named so anyone can open it
+        lines.append(f"  against {against['source']} copy {against['memento_url']} "
+                     f"(Memento-Datetime {against['memento_datetime']}, sha256 "
+                     f"{against['sha256']}, ledger #{against['seq']})")
+        if against.get("digest_agrees") is False:
+            lines.append("  - the archive's index digest differs from the copy it served: "
+                         "the copy is what we kept, but the archive's word disagrees")
+        shown, found = "screenshot", "on the page"
     lines.append(f"  {shown}: {data['claim']}")
     lines.append(f"  {found}: {data['found'] or '(nothing corresponding)'}")
     for figure in data["figures"]:
@@ -209,7 +218,8 @@ def _human_verification(data: dict[str, Any]) -> str:
     timeline = data.get("timeline")
     if timeline and len(timeline["captures"]) > 1:
         lines.append(f"  over time: {timeline['summary']}")
-        lines.extend(f"    {row['time']}  #{row['seq']}  {row['verdict'] or 'could not check'}"
+        lines.extend(f"    {row['time']}  {row.get('source', 'local'):<6} #{row['seq']}  "
+                     f"{row['http_status']}  {row['verdict'] or 'could not check'}"
                      for row in timeline["captures"])
     lines.append(f"  image sha256 {data['image_sha256']}  ledger #{data['ledger_seq']}")
     for key, what in (("annotated", "annotated image"), ("report", "report")):

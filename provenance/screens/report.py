@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import html
 import os
+from typing import Any
 
 from provenance.screens.annotate import draw_boxes, png_bytes
 from provenance.screens.images import load_image
@@ -26,8 +27,44 @@ def _e(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
-def render_html(verification: Verification, ocr: OcrResult, image_png: bytes) -> str:
-    """The report as a string; ``image_png`` is the (possibly annotated) picture."""
+def _copies(against: dict[str, Any] | None, timeline: dict[str, Any] | None) -> str:
+    """Which copy the verdict rests on, and the screenshot across every copy of the page
+    (:meth:`provenance.screens.across.Across.timeline`); empty without them."""
+    parts = []
+    if against and against.get("snapshot"):
+        parts.append(
+            f"<h2>Copy the verdict rests on</h2><table>"
+            f"<tr><th>source</th><td>{_e(against.get('source'))}</td></tr>"
+            f"<tr><th>memento URL</th><td><code>{_e(against.get('memento_url'))}</code></td></tr>"
+            f"<tr><th>Memento-Datetime</th><td>{_e(against.get('memento_datetime'))}</td></tr>"
+            f"<tr><th>SHA-256</th><td><code>{_e(against.get('sha256'))}</code></td></tr>"
+            f"<tr><th>archive digest agrees</th><td>{_e(against.get('digest_agrees'))}</td></tr>"
+            f"<tr><th>ledger record</th><td>#{_e(against.get('seq'))} "
+            f"{_e(against.get('snapshot'))}</td></tr></table>")
+    elif against and against.get("capture"):
+        parts.append(f"<h2>Copy the verdict rests on</h2><p>our capture "
+                     f"#{_e(against.get('seq'))} {_e(against.get('capture'))} of "
+                     f"{_e(against.get('url'))}</p>")
+    if timeline:
+        rows = "".join(
+            f"<tr><td>{_e(c.get('time'))}</td><td>{_e(c.get('source'))}</td>"
+            f"<td>{_e(c.get('http_status'))}</td>"
+            f"<td class='{_e(c.get('verdict'))}'>{_e(c.get('verdict') or 'could not check')}"
+            f"</td><td><code>{_e(c.get('memento_url') or c.get('id'))}</code></td></tr>"
+            for c in timeline.get("captures", []))
+        errors = "".join(f"<li>{_e(e)}</li>" for e in timeline.get("could_not_check", []))
+        parts.append(
+            f"<h2>Every copy of the page</h2><p>{_e(timeline.get('summary'))}</p>"
+            f"<table><tr><th>time</th><th>source</th><th>status</th><th>verdict</th>"
+            f"<th>copy</th></tr>{rows}</table>" + (f"<ul>{errors}</ul>" if errors else ""))
+    return "\n".join(parts)
+
+
+def render_html(verification: Verification, ocr: OcrResult, image_png: bytes, *,
+                against: dict[str, Any] | None = None,
+                timeline: dict[str, Any] | None = None) -> str:
+    """The report as a string; ``image_png`` is the (possibly annotated) picture;
+    ``against`` and ``timeline`` (verify --against URL) say which copies were checked."""
     v = verification
     picture = base64.b64encode(image_png).decode("ascii")
     rows = "".join(
@@ -65,6 +102,7 @@ code {{ word-break: break-all; }} img {{ max-width: 100%; border: 1px solid #999
 <h2>Figures</h2>
 <table><tr><th>claim</th><th>value</th><th>screenshot shows</th><th>status</th></tr>{rows}</table>
 <h2>Reasons</h2><ul>{reasons}</ul>
+{_copies(against, timeline)}
 <h2>Screenshot</h2>
 <table>
 <tr><th>file</th><td>{_e(os.path.basename(ocr.image))}</td></tr>
@@ -85,12 +123,14 @@ code {{ word-break: break-all; }} img {{ max-width: 100%; border: 1px solid #999
 
 def html_report(verification: Verification, ocr: OcrResult,
                 image_path: str | os.PathLike[str], out_html: str | os.PathLike[str], *,
-                force: bool = False) -> str:
+                force: bool = False, against: dict[str, Any] | None = None,
+                timeline: dict[str, Any] | None = None) -> str:
     """Write the report for ``image_path`` to ``out_html`` atomically; returns the path.
 
     The embedded picture is the screenshot with the passage and differing figures boxed.
     An existing file is replaced only with ``force`` (:func:`provenance.store.atomic.check_target`).
     """
     picture = png_bytes(draw_boxes(load_image(image_path).image, verification))
-    return write_atomic(out_html, render_html(verification, ocr, picture).encode("utf-8"),
+    return write_atomic(out_html, render_html(verification, ocr, picture, against=against,
+                                    timeline=timeline).encode("utf-8"),
                         force=force)

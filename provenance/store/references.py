@@ -12,7 +12,11 @@ kind          refers to
 capture       its files (WARC, text)
 ocr           its files (the screenshot, whose SHA-256 is ``image_sha256``; the OCR JSON)
 verification  ``ocr_record`` (seq + hash, same ``image_sha256``); ``against.seq`` (the
-              capture compared with: its id is ``against.capture``, same ``text_sha256``)
+              capture compared with: its id is ``against.capture``, same ``text_sha256``;
+              or, when ``against.kind`` is ``snapshot``, the archive copy whose id is
+              ``against.snapshot``); ``against.copies`` (every capture and snapshot the verdict
+              and its timeline rest on: seq + hash + kind)
+snapshot      its files (the archive copy's WARC, text)
 changed       ``from`` and ``to`` (the two captures, seq + hash, same ``text_sha256``)
 witness       ``capture_seq`` (+ ``capture_hash``); ``previous_seq`` (the earlier attempt)
 timestamp     ``resolves`` (the pending stamp it answers); its files (token, certificates,
@@ -31,8 +35,8 @@ from typing import Any
 
 from provenance.store.hashing import is_sha256_hex
 
-CAPTURE, OCR, VERIFICATION, CHANGED, WITNESS, TIMESTAMP = (
-    "capture", "ocr", "verification", "changed", "witness", "timestamp")
+CAPTURE, OCR, VERIFICATION, CHANGED, WITNESS, TIMESTAMP, SNAPSHOT = (
+    "capture", "ocr", "verification", "changed", "witness", "timestamp", "snapshot")
 
 
 @dataclass(frozen=True)
@@ -97,15 +101,33 @@ def _verification(data: dict[str, Any], refs: Refs) -> None:
     if not isinstance(against, dict):
         refs.malformed.append("'against' is not an object")
         return
-    if against.get("seq") is None and against.get("capture") is None:
+    _copies(against.get("copies"), refs)
+    snapshot = against.get("kind") == SNAPSHOT
+    key, kind = ("snapshot", SNAPSHOT) if snapshot else ("capture", CAPTURE)
+    if against.get("seq") is None and against.get(key) is None:
         return  # checked against a claim given as text: nothing else to carry
-    prefix = against.get("capture")
+    prefix = against.get(key)
     if not (isinstance(prefix, str) and 6 <= len(prefix) <= 64
             and all(c in "0123456789abcdef" for c in prefix)):
-        refs.malformed.append("'against.capture' is not a record id")
+        refs.malformed.append(f"'against.{key}' is not a record id")
         return
-    _seq(against, "seq", "the capture compared with", CAPTURE, refs, id_prefix=prefix,
+    _seq(against, "seq", f"the {kind} compared with", kind, refs, id_prefix=prefix,
          fields=(("text_sha256", against.get("text_sha256")),))
+
+
+def _copies(value: Any, refs: Refs) -> None:
+    """A verification's ``copies``: every capture and archive copy it was checked against."""
+    if value is None:
+        return
+    if not isinstance(value, list):
+        refs.malformed.append("'copies' is not a list")
+        return
+    for n, copy in enumerate(value):
+        kind = copy.get("kind") if isinstance(copy, dict) else None
+        if kind not in (CAPTURE, SNAPSHOT):
+            refs.malformed.append(f"copy {n} is not a capture or snapshot")
+            continue
+        _named(copy, f"copy {n} checked", kind, refs, ("text_sha256",))
 
 
 def _named(value: Any, what: str, kind: str, refs: Refs, same: tuple[str, ...],

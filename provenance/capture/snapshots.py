@@ -1,0 +1,125 @@
+"""An archive's copy of a page kept as evidence: a ``snapshot`` record, once per copy.
+
+A snapshot in a witness archive (the Wayback Machine, a pywb, a Memento archive) is what
+:func:`archive.snapshot.fetch_snapshot` fetched raw (``id_``). :func:`record_snapshot` keeps
+it as a capture is kept: its WARC and its extracted text, content-addressed in the store,
+then one ``snapshot`` ledger record::
+
+    {archive, url, memento_url, raw_url, timestamp, memento_datetime, http_status,
+     content_type, fetched_at, cdx_digest, payload_sha1, digest_check, digest_agrees,
+     sha256, text_sha256, title, extractor, files: [warc, text]}
+
+The record lists its files as a capture does, so ``provenance check`` re-hashes them and
+checks the WARC's own digests. :func:`keep_snapshot` fetches a copy only if no record of it
+exists (same archive, same original URL, same 14-digit timestamp): a copy is fetched once,
+and verify and history work offline afterwards.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from typing import Any
+
+from archive.cdx import CdxRow
+from archive.errors import ArchiveError, FetchError
+from archive.fetch import decode_for_text
+from archive.snapshot import SnapshotCopy
+from archive.text import MAX_HTML_BYTES, PageText, extract_text
+from archive.urls import normalize_url
+from archive.witness import Witness
+from provenance.store.filestore import Store
+from provenance.store.kinds import SNAPSHOT
+from provenance.store.ledger import Ledger, Record
+
+DECODED_LIMIT = 200_000_000  # decoding work allowed for a copy's text (a bomb stops here)
+
+
+def subject_of(url: str) -> str:
+    """The ledger subject of a snapshot: the original URL as captures name it."""
+    try:
+        return normalize_url(url)
+    except ArchiveError:
+        return url
+
+
+def kept_snapshot(ledger: Ledger, archive: str, original: str, timestamp: str, *,
+                  subject: str | None = None) -> Record | None:
+    """The ``snapshot`` record of this copy, if it was kept before."""
+    for record in ledger.records(kind=SNAPSHOT, subject=subject or subject_of(original)):
+        data = record.data
+        if data.get("archive") == archive and data.get("timestamp") == timestamp:
+            return record
+    return None
+
+
+def snapshot_text(copy: SnapshotCopy) -> PageText:
+    """The copy's text, extracted as a capture's is (bounded decoding)."""
+    final = copy.exchange
+    try:
+        body = decode_for_text(final, keep=MAX_HTML_BYTES + 1, limit=DECODED_LIMIT)
+    except FetchError as exc:
+        return PageText(title=None, text="", note=f"no text: {exc}")
+    return extract_text(body.data, final.header("content-type"), copy.ref.original)
+
+
+def record_snapshot(store: Store, ledger: Ledger, copy: SnapshotCopy, *,
+                    subject: str | None = None) -> Record:
+    """Write the copy's WARC and text, then its ``snapshot`` record (in that order).
+
+    ``subject``: the URL it was looked up as (default: the original URL the index gives),
+    so the copies of a URL are found again by that URL, offline too."""
+    buffer = io.BytesIO()
+    copy.write_warc(buffer)
+    text = snapshot_text(copy)
+    text_bytes = text.text.encode("utf-8")
+    warc_file = store.put_bytes(buffer.getvalue(), role="warc", suffix=".warc.gz")
+    text_file = store.put_bytes(text_bytes, role="text", suffix=".txt")
+    ref = copy.ref
+    data: dict[str, Any] = {
+        "archive": ref.archive,
+        "url": ref.original,
+        "memento_url": ref.memento_url,
+        "raw_url": ref.raw_url,
+        "timestamp": ref.timestamp,
+        "memento_datetime": copy.memento_datetime,
+        "http_status": copy.status,
+        "content_type": copy.exchange.header("content-type"),
+        "fetched_at": copy.result.fetched_at,
+        "cdx_digest": f"sha1:{ref.cdx_digest}" if ref.cdx_digest else None,
+        "payload_sha1": f"sha1:{copy.sha1_base32}",
+        "digest_check": copy.digest_check.value,
+        "digest_agrees": copy.agrees,
+        "sha256": copy.sha256,
+        "text_sha256": hashlib.sha256(text_bytes).hexdigest(),
+        "title": text.title,
+        "extractor": text.extractor.to_json(),
+        "files": [warc_file.to_json(), text_file.to_json()],
+    }
+    if text.note:
+        data["text_note"] = text.note
+    if copy.warnings:
+        data["warnings"] = list(copy.warnings)
+    return ledger.append(SNAPSHOT, data, subject=subject or subject_of(ref.original))
+
+
+def keep_snapshot(store: Store, ledger: Ledger, witness: Witness, row: CdxRow, *,
+                  subject: str | None = None) -> tuple[Record, bool]:
+    """The record of ``row``'s copy: kept before (``False``), or fetched and kept now
+    (``True``). Raises what :meth:`Witness.fetch_snapshot` raises (ExcludedByArchive,
+    NotArchived, WitnessError); nothing is recorded then."""
+    known = kept_snapshot(ledger, witness.name, row.original, row.timestamp, subject=subject)
+    if known is not None:
+        return known, False
+    return record_snapshot(store, ledger, witness.fetch_snapshot(row), subject=subject), True
+
+
+def snapshot_json(record: Record) -> dict[str, Any]:
+    """How verify and history name a kept copy."""
+    data = record.data
+    return {"source": data.get("archive"), "kind": SNAPSHOT, "id": record.id,
+            "seq": record.seq, "record_hash": record.record_hash,
+            "time": data.get("memento_datetime"), "memento_url": data.get("memento_url"),
+            "http_status": data.get("http_status"), "sha256": data.get("sha256"),
+            "text_sha256": data.get("text_sha256"), "cdx_digest": data.get("cdx_digest"),
+            "digest_agrees": data.get("digest_agrees")}
