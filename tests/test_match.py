@@ -149,6 +149,12 @@ def test_against_page_match_mismatch_absent():
     assert [(f.claim_text, f.found_as) for f in result.figures if f.status != "found"] == [
         ("18 153", "16 153")]
     assert result.differing_boxes
+    # No verdict text contradicts itself: a paragraph's own "no figures, every word found"
+    # summary is not carried over next to the figure that differs.
+    assert not [r for r in result.reasons if "no figures" in r or r.startswith("all ")]
+    two = ocr_of("с начала специальной операции российские войска потеряли\n9 861 человек "
+                 "убитыми и 18 153 ранеными.", "Позднее публикация была удалена с сайта.")
+    assert not [r for r in verify_against_text(two, PAGE).reasons if "no figures" in r]
     other = ocr_of("Синоптики обещают в выходные теплую погоду и заморозки ночью")
     assert verify_against_text(other, PAGE).verdict == "absent"
 

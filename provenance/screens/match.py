@@ -524,32 +524,45 @@ def _word_boxes(ocr: OcrResult, tokens: Sequence[Token]) -> list[list[int]]:
     return [list(ocr.words[i].box) for i in indices]
 
 
-def _decide(alignment: _Alignment | None, what: str) -> tuple[str, list[str]]:
+@dataclass
+class _Decision:
+    """A verdict on one passage and why: how it aligned, what differs, why a match is one."""
+
+    verdict: str
+    measure: str  # how the best passage aligned
+    problems: list[str]  # each thing that differs or is missing
+    summary: str | None = None  # why a match is a match
+
+    @property
+    def reasons(self) -> list[str]:
+        return [self.measure, *self.problems, *([self.summary] if self.summary else [])]
+
+
+def _decide(alignment: _Alignment | None, what: str) -> _Decision:
     if alignment is None:
-        return "absent", [f"no text to compare ({what} is empty)"]
-    reasons = []
+        return _Decision("absent", f"no text to compare ({what} is empty)", [])
     present = alignment.score >= PRESENT_SCORE and alignment.word_share >= PRESENT_WORDS
-    reasons.append(f"best passage aligns at {alignment.score:.2f} "
-                   f"(present from {PRESENT_SCORE}), {alignment.word_share:.0%} of the words "
-                   f"exactly (present from {PRESENT_WORDS:.0%})")
+    measure = (f"best passage aligns at {alignment.score:.2f} "
+               f"(present from {PRESENT_SCORE}), {alignment.word_share:.0%} of the words "
+               f"exactly (present from {PRESENT_WORDS:.0%})")
     if not present:
-        reasons.append(f"no passage of the {what} corresponds to the claim")
-        return "absent", reasons
+        return _Decision("absent", measure, [f"no passage of the {what} corresponds to the claim"])
+    problems = []
     bad = [f for f in alignment.figures if f.status != "found"]
     for f in alignment.figures:
         if f.status == "differs":
-            reasons.append(f"figure {f.claim_text} differs: the {what} shows {f.found_as}")
+            problems.append(f"figure {f.claim_text} differs: the {what} shows {f.found_as}")
         elif f.status == "missing":
-            reasons.append(f"figure {f.claim_text} is not in the {what}'s passage")
-    reasons.extend(w.reason(what) for w in alignment.words)
+            problems.append(f"figure {f.claim_text} is not in the {what}'s passage")
+    problems.extend(w.reason(what) for w in alignment.words)
     if bad or alignment.words:
-        return "mismatch", reasons
+        return _Decision("mismatch", measure, problems)
     if alignment.figures:
-        reasons.append(f"all {len(alignment.figures)} figures found exactly, and every "
-                       "word of the claim")
+        summary = (f"all {len(alignment.figures)} figures found exactly, and every "
+                   "word of the claim")
     else:
-        reasons.append("the claim has no figures; every word of it was found")
-    return "match", reasons
+        summary = "the claim has no figures; every word of it was found"
+    return _Decision("match", measure, problems, summary)
 
 
 def verify_text(ocr: OcrResult, claim: str) -> Verification:
@@ -558,7 +571,8 @@ def verify_text(ocr: OcrResult, claim: str) -> Verification:
     if not claim_tokens:
         raise UsageError("the claim has no words or figures to look for")
     alignment = _align(claim_tokens, _Haystack.from_ocr(ocr), claim)
-    verdict, reasons = _decide(alignment, "screenshot")
+    decision = _decide(alignment, "screenshot")
+    verdict, reasons = decision.verdict, decision.reasons
     if alignment is None:
         return Verification(verdict, 0.0, claim, "", [
             FigureCheck(t.value or "", t.raw, None, "missing") for t in claim_tokens if t.value
@@ -648,7 +662,8 @@ def verify_against_text(ocr: OcrResult, page_text: str) -> Verification:
         alignment = _align(tokens, hay, text)
         if alignment is not None:
             alignment.words = _sure_words(ocr, tokens, alignment.words)
-        part, part_reasons = _decide(alignment, "page")
+        decision = _decide(alignment, "page")
+        part = decision.verdict
         if alignment is None or part == "absent":
             reasons.append(f"not on the page: {text[:80]!r}")
             sentence = sum(1 for t in tokens if t.value is None and len(t.norm) > 1)
@@ -668,7 +683,7 @@ def verify_against_text(ocr: OcrResult, page_text: str) -> Verification:
                 check.boxes = [list(ocr.words[w].box) for w in owners]
             figures.append(check)
         boxes.extend(list(ocr.words[i].box) for i in word_indices)
-        reasons.extend(r for r in part_reasons[1:] if not r.startswith("all "))
+        reasons.extend(decision.problems)  # each paragraph's own summary would contradict
         if part == "mismatch":
             verdict = "mismatch"
         elif verdict == "absent":
