@@ -15,7 +15,6 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
 from enum import Enum
 from typing import Any
 from urllib.parse import urljoin
@@ -24,6 +23,7 @@ import requests
 
 from archive.deadline import BoundedSession
 from archive.errors import WitnessError
+from archive.httpdate import parse_http_date
 
 ARCHIVED, PENDING, FAILED, UNKNOWN = "archived", "pending", "failed", "unknown"
 # A snapshot outside the time window of our capture (archive.window): older, or much later.
@@ -103,13 +103,8 @@ def http_date_to_ts(value: str) -> str | None:
 
     An offset other than GMT is converted to UTC (the snapshot's time, not its wall clock);
     None when the value is not an HTTP date."""
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return when.astimezone(timezone.utc).strftime("%Y%m%d%H%M%S")
+    when = parse_http_date(value)
+    return None if when is None else when.astimezone(timezone.utc).strftime("%Y%m%d%H%M%S")
 
 
 def ts_to_datetime(ts: str) -> datetime | None:

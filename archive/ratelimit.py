@@ -45,12 +45,12 @@ import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
 
 import requests
 
 from archive.deadline import BodyTooLarge, Deadline, DeadlineExceeded, current
 from archive.errors import WitnessError
+from archive.httpdate import parse_http_date
 
 IA_KEYED_INTERVAL = 5.0
 IA_ANONYMOUS_INTERVAL = 10.0
@@ -68,12 +68,9 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
         return None
     if value.isdigit():
         return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    when = parse_http_date(value)
+    if when is None:
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
     now = now or datetime.now(timezone.utc)
     return max(0.0, (when - now).total_seconds())
 
