@@ -464,14 +464,14 @@ class Evidence:
 
     def text_of(self, record: Record) -> str:
         """The extracted text a record carries (a capture's), re-hashed first: an edited
-        file is refused, never shown as evidence."""
+        file is refused (:class:`ProvenanceError`, exit 1: damaged evidence), never shown."""
         entry = record.file("text")
         if entry is None:
             raise UsageError(f"record #{record.seq} ({record.kind}) has no extracted text")
         try:
             raw = self.store.read_verified(entry, limit=MAX_SHOWN_BYTES)
         except StoreError as exc:
-            raise StoreError(f"record #{record.seq}: its text: {exc}; "
+            raise ProvenanceError(f"record #{record.seq}: its text: {exc}; "
                              "run 'provenance check'") from None
         return raw.decode("utf-8", errors="replace")
 
@@ -484,12 +484,12 @@ class Evidence:
         try:
             warc = self.store.read_verified(entry, limit=MAX_SHOWN_BYTES)
         except StoreError as exc:
-            raise StoreError(f"record #{record.seq}: its WARC: {exc}; "
+            raise ProvenanceError(f"record #{record.seq}: its WARC: {exc}; "
                              "run 'provenance check'") from None
         try:
             return read_response_payload(io.BytesIO(warc))
         except (KeyError, ArchiveLoadFailed, OSError, ValueError) as exc:
-            raise StoreError(f"record #{record.seq}: its WARC holds no readable response "
+            raise ProvenanceError(f"record #{record.seq}: its WARC holds no readable response "
                              f"({str(exc).strip() or type(exc).__name__})") from None
 
     # -- screenshots ---------------------------------------------------------------------------
