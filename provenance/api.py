@@ -12,19 +12,24 @@ failures are the project's errors (:mod:`provenance.errors`, :mod:`archive.error
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from cryptography import x509
+from warcio.exceptions import ArchiveLoadFailed
 
 from archive.errors import ArchiveError
 from archive.fetch import Fetcher, new_session
 from archive.urls import normalize_url
+from archive.warc import read_response_payload
 from archive.witness import WitnessConfig, WitnessSpec
 from provenance.bundle.export import export_bundle
 from provenance.bundle.verify import BundleReport, verify_bundle
@@ -62,12 +67,18 @@ from provenance.stamps.stamping import (
     trust_roots_from_env,
 )
 from provenance.stamps.timestamp import load_certificates
+from provenance.store.clock import format_time
 from provenance.store.filestore import Store, resolve_store_path
 from provenance.store.kinds import CAPTURE
 from provenance.store.ledger import Ledger, Record
 from provenance.store.records import StampStatus, WitnessStatus
 
 STAMP_BATCH = 1000
+# The most of a stored file ``show --text`` or ``--raw`` reads into memory.
+MAX_SHOWN_BYTES = 64 * 1024 * 1024
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_RFC3339_UTC = re.compile(
+    r"(\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(?:[Zz]|\+00:00)")
 """Captures per shared time-stamp request while archiving (one Merkle root per batch)."""
 
 
@@ -420,17 +431,66 @@ class Evidence:
 
     # -- log -----------------------------------------------------------------------------------
 
-    def log(self, subject: str | None = None, kinds: Sequence[str] = ()) -> Iterator[Record]:
+    def log(self, subject: str | None = None, kinds: Sequence[str] = (), *,
+            since: str | None = None, until: str | None = None,
+            limit: int | None = None) -> Iterator[Record]:
         """The ledger's records, oldest first: only ``kinds`` if given, and only those about
         ``subject`` (a URL or an image SHA-256) if given, screenshot checks made against a
-        capture of that URL included."""
+        capture of that URL included. ``since``/``until`` bound the ledger record time
+        (``since <= time < until``; see :func:`log_bound`); ``limit`` keeps only the newest
+        ``limit`` of the records that pass, still printed oldest first."""
+        if limit is not None and limit < 1:
+            raise UsageError(f"-n must be a positive number, not {limit}")
         about = log_subject(subject) if subject else None
-        for record in self.ledger.scan(list(kinds) or None, about=about):  # by index, batched
-            if kinds and record.kind not in kinds:
-                continue
-            if about and not _about(record, about):
-                continue
-            yield record
+        found = self.ledger.scan(list(kinds) or None, about=about, since=since,
+                                 until=until)  # by index, batched
+        matching = (record for record in found
+                    if (not kinds or record.kind in kinds)
+                    and (not about or _about(record, about)))
+        if limit is None:
+            yield from matching
+        else:
+            yield from deque(matching, maxlen=limit)  # at most ``limit`` records held
+
+    # -- show ----------------------------------------------------------------------------------
+
+    def show(self, ref: str) -> Record:
+        """The record ``ref`` names: a ledger number or a record hash prefix, as export takes."""
+        record = self.ledger.find(ref)
+        if record is None:
+            raise UsageError(f"no record {ref} in the ledger (give a ledger number or a "
+                             "record hash prefix of 6 or more digits)")
+        return record
+
+    def text_of(self, record: Record) -> str:
+        """The extracted text a record carries (a capture's), re-hashed first: an edited
+        file is refused (:class:`ProvenanceError`, exit 1: damaged evidence), never shown."""
+        entry = record.file("text")
+        if entry is None:
+            raise UsageError(f"record #{record.seq} ({record.kind}) has no extracted text")
+        try:
+            raw = self.store.read_verified(entry, limit=MAX_SHOWN_BYTES)
+        except StoreError as exc:
+            raise ProvenanceError(f"record #{record.seq}: its text: {exc}; "
+                             "run 'provenance check'") from None
+        return raw.decode("utf-8", errors="replace")
+
+    def raw_body(self, record: Record) -> bytes:
+        """The body of the final response as captured (after redirects), from the record's
+        WARC, which is re-hashed first; at most :data:`MAX_SHOWN_BYTES` of WARC is read."""
+        entry = record.file("warc")
+        if entry is None:
+            raise UsageError(f"record #{record.seq} ({record.kind}) has no WARC")
+        try:
+            warc = self.store.read_verified(entry, limit=MAX_SHOWN_BYTES)
+        except StoreError as exc:
+            raise ProvenanceError(f"record #{record.seq}: its WARC: {exc}; "
+                             "run 'provenance check'") from None
+        try:
+            return read_response_payload(io.BytesIO(warc))
+        except (KeyError, ArchiveLoadFailed, OSError, ValueError) as exc:
+            raise ProvenanceError(f"record #{record.seq}: its WARC holds no readable response "
+                             f"({str(exc).strip() or type(exc).__name__})") from None
 
     # -- screenshots ---------------------------------------------------------------------------
 
@@ -624,6 +684,34 @@ def log_subject(subject: str) -> str:
         except ArchiveError:
             pass  # not a URL we could capture, but maybe one recorded as it is
     return subject
+
+
+def log_bound(text: str, *, end: bool = False) -> str:
+    """A ``--since``/``--until`` bound as the ledger writes times (RFC 3339 UTC, whole
+    seconds), so that comparing strings compares times. A date alone is the start of that
+    day for ``since``, and the start of the next day for ``until`` (``end``): the day is
+    included. Anything else is a :class:`UsageError`."""
+    value = text.strip()
+    if _DATE.fullmatch(value):
+        try:
+            day = date.fromisoformat(value)
+        except ValueError:
+            raise UsageError(f"not a date: {text!r} (give YYYY-MM-DD)") from None
+        if end:
+            day += timedelta(days=1)
+        return format_time(datetime(day.year, day.month, day.day, tzinfo=timezone.utc))
+    match = _RFC3339_UTC.fullmatch(value)
+    if match is None:
+        raise UsageError(f"not a time: {text!r} (give RFC 3339 UTC like "
+                         "2026-03-21T14:03:07Z, or a date YYYY-MM-DD)")
+    try:
+        moment = datetime.fromisoformat(match[1].upper()).replace(tzinfo=timezone.utc)
+    except ValueError:
+        raise UsageError(f"not a time: {text!r}") from None
+    # The ledger keeps whole seconds: a fraction moves an end bound up to the next second.
+    if end and match[2] and int(match[2]):
+        moment += timedelta(seconds=1)
+    return format_time(moment)
 
 
 def _about(record: Record, subject: str) -> bool:

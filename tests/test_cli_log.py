@@ -7,8 +7,10 @@ import os
 import random
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import pytest
 from evalset import Passage, render
 from webfixtures import ARTICLE, closed_port
 
@@ -77,3 +79,63 @@ def test_a_reader_that_closes_early_is_not_a_traceback(tmp_path):
     assert proc.wait(timeout=30) == EXIT_BROKEN_PIPE
     assert json.loads(first)["seq"] == 1
     assert b"Traceback" not in err and b"Error" not in err
+
+
+def _next_second() -> None:
+    """Wait until the clock's second changes, so the next record has a later ledger time."""
+    start = int(time.time())
+    while int(time.time()) == start:
+        time.sleep(0.05)
+
+
+def test_log_since_until_and_n_use_the_ledger_record_time(tmp_path, capsys, web):
+    store = str(tmp_path / "ev")
+    first, second = web.url("/ru/utf8"), web.url("/gzip")
+    run(capsys, "--store", store, "archive", "--to", "none", "--tsa", "none", first)
+    _next_second()
+    run(capsys, "--store", store, "archive", "--to", "none", "--tsa", "none", second)
+    _, items, _ = run(capsys, "--store", store, "log")
+    assert [i["subject"] for i in items] == [first, second]
+    t1, t2 = items[0]["time"], items[1]["time"]
+    assert t1 < t2
+
+    def seqs(*argv: str) -> tuple[int, list[int]]:
+        code, found, _ = run(capsys, "--store", store, "log", *argv)
+        return code, [i["seq"] for i in found]
+
+    assert seqs("--since", t2) == (0, [2])  # at or after
+    assert seqs("--until", t2) == (0, [1])  # strictly before
+    assert seqs("--since", t1, "--until", t2) == (0, [1])
+    assert seqs("--since", t2.replace("Z", "+00:00")) == (0, [2])
+    # A fraction of a second: the ledger keeps whole seconds, the boundary second is kept.
+    assert seqs("--until", t1[:-1] + ".5Z") == (0, [1])
+    # A date: --since from its start, --until through its end (the whole day included).
+    day = t1[:10]
+    assert seqs("--since", day, "--until", day) in ((0, [1, 2]), (0, [1]))
+    assert seqs("--since", "2999-01-01") == (1, [])
+    assert seqs("--until", "2000-01-01") == (1, [])
+    # -n: the newest N that pass the other filters, listed oldest first.
+    assert seqs("-n", "1") == (0, [2])
+    assert seqs("-n", "5") == (0, [1, 2])
+    assert seqs("-n", "1", "--until", t2) == (0, [1])
+    assert seqs("-n", "1", first) == (0, [1])
+    assert seqs("-n", "1", "--kind", "capture", "--since", t1) == (0, [2])
+
+
+@pytest.mark.parametrize("argv", [
+    ["--since", "yesterday"], ["--until", "2026-02-30"], ["--since", "2026-03-21T25:00:00Z"],
+    ["--since", "2026-03-21T14:03:07+02:00"], ["--since", "2026-03-21 14:03"],
+    ["-n", "0"], ["-n", "many"],
+])
+def test_log_bad_time_or_count_is_one_line_and_exit_2(tmp_path, capsys, argv):
+    store = Store(tmp_path / "ev")
+    with Ledger(store) as ledger:
+        ledger.append("capture", {"url": "http://example.org/"}, subject="http://example.org/")
+    try:
+        code = main(["--store", str(store.root), "log", *argv])
+    except SystemExit as exc:  # argparse's own checks (-n) exit from the parser
+        code = exc.code  # type: ignore[assignment]
+    err = capsys.readouterr().err
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("provenance: "), err

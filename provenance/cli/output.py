@@ -26,7 +26,7 @@ class Line(str, Enum):
     WITNESS = "witness"  # a witness archive's answer
     STAMP = "stamp"  # a time-stamp asked for
     PROBLEM = "problem"  # something wrong or unverifiable found by check
-    RECORD = "record"  # one ledger record (log, check --bundle)
+    RECORD = "record"  # one ledger record (log, show, check --bundle)
     SNAPSHOT = "snapshot"  # one capture of a URL in its history, local or a witness's
     OCR = "ocr"  # an image read
     VERIFICATION = "verification"  # a screenshot checked

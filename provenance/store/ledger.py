@@ -302,17 +302,20 @@ class Ledger:
         )
 
     def scan(self, kinds: Sequence[str] | None = None, *, batch: int = 2048,
-             about: str | None = None) -> Iterator[Record]:
+             about: str | None = None, since: str | None = None,
+             until: str | None = None) -> Iterator[Record]:
         """Like :meth:`records`, read a batch at a time so that listing a million records
         never holds them all; it sees the ledger as it was when called (appended records
         come after ``last``). With ``about``: the records whose subject it is, and the
-        screenshot checks made against a capture of that URL (both by index)."""
+        screenshot checks made against a capture of that URL (both by index); ``since`` and
+        ``until`` bound the record time as in :meth:`records`."""
         top = self.last()
         if top is None:
             return
         after = 0
         while after < top.seq:
-            kinds_sql, params = _filters(kinds=kinds, first=after + 1, last=top.seq)
+            kinds_sql, params = _filters(kinds=kinds, first=after + 1, last=top.seq,
+                                         since=since, until=until)
             if about is None:
                 sql = f"SELECT {self._COLUMNS} FROM records{kinds_sql} ORDER BY seq LIMIT ?"
                 args: tuple[Any, ...] = (*params, batch)
