@@ -465,27 +465,17 @@ class Evidence:
     def text_of(self, record: Record) -> str:
         """The extracted text a record carries (a capture's), re-hashed first: an edited
         file is refused (:class:`ProvenanceError`, exit 1: damaged evidence), never shown."""
-        entry = record.file("text")
-        if entry is None:
-            raise UsageError(f"record #{record.seq} ({record.kind}) has no extracted text")
-        try:
-            raw = self.store.read_verified(entry, limit=MAX_SHOWN_BYTES)
-        except StoreError as exc:
-            raise ProvenanceError(f"record #{record.seq}: its text: {exc}; "
-                             "run 'provenance check'") from None
+        raw = self._read_part(record, "text", "text", error=ProvenanceError,
+                              missing=f"record #{record.seq} ({record.kind}) has no extracted "
+                              "text", limit=MAX_SHOWN_BYTES)
         return raw.decode("utf-8", errors="replace")
 
     def raw_body(self, record: Record) -> bytes:
         """The body of the final response as captured (after redirects), from the record's
         WARC, which is re-hashed first; at most :data:`MAX_SHOWN_BYTES` of WARC is read."""
-        entry = record.file("warc")
-        if entry is None:
-            raise UsageError(f"record #{record.seq} ({record.kind}) has no WARC")
-        try:
-            warc = self.store.read_verified(entry, limit=MAX_SHOWN_BYTES)
-        except StoreError as exc:
-            raise ProvenanceError(f"record #{record.seq}: its WARC: {exc}; "
-                             "run 'provenance check'") from None
+        warc = self._read_part(record, "warc", "WARC", error=ProvenanceError,
+                               missing=f"record #{record.seq} ({record.kind}) has no WARC",
+                               limit=MAX_SHOWN_BYTES)
         try:
             return read_response_payload(io.BytesIO(warc))
         except (KeyError, ArchiveLoadFailed, OSError, ValueError) as exc:
@@ -622,15 +612,24 @@ class Evidence:
 
     def _capture_text(self, capture: Record) -> str:
         """The capture's extracted text, re-hashed first: an edited file is never compared."""
-        entry = capture.file("text")
-        if entry is None:
-            raise UsageError(f"capture #{capture.seq} has no extracted text to compare with")
-        try:
-            raw = self.store.read_verified(entry)
-        except StoreError as exc:
-            raise StoreError(f"capture #{capture.seq}: its text: {exc}; "
-                             "run 'provenance check'") from None
+        raw = self._read_part(capture, "text", "text", noun="capture",
+                              missing=f"capture #{capture.seq} has no extracted text to "
+                              "compare with")
         return raw.decode("utf-8")
+
+    def _read_part(self, record: Record, role: str, what: str, *, missing: str,
+                   noun: str = "record", error: type[ProvenanceError] = StoreError,
+                   limit: int | None = None) -> bytes:
+        """The file of ``role`` a record names, re-hashed first (:meth:`Store.read_verified`):
+        none is a usage error (``missing``), an altered or unreadable one ``error``."""
+        entry = record.file(role)
+        if entry is None:
+            raise UsageError(missing)
+        try:
+            return self.store.read_verified(entry, limit=limit)
+        except StoreError as exc:
+            raise error(f"{noun} #{record.seq}: its {what}: {exc}; "
+                        "run 'provenance check'") from None
 
     # -- checking without a writable store --------------------------------------------------------
 
