@@ -30,11 +30,12 @@ from archive.errors import ArchiveError
 from archive.fetch import Fetcher, new_session
 from archive.urls import normalize_url
 from archive.warc import read_response_payload
-from archive.witness import WitnessConfig, WitnessSpec
+from archive.witness import WitnessConfig, WitnessSpec, shared_witness
 from provenance.bundle.export import export_bundle
 from provenance.bundle.verify import BundleReport, verify_bundle
 from provenance.capture.batch import already_captured, run_batch, validate_urls
 from provenance.capture.capturer import CaptureOutcome, Capturer
+from provenance.capture.pull import PullEvents, PullRange, PullRun, pull_all
 from provenance.capture.witnessing import (
     record_witnesses,
     retry_pending,
@@ -358,6 +359,21 @@ class Evidence:
                         fetch_witnesses=fetch_witnesses,
                         fetcher=Fetcher(read_timeout=timeout, total_timeout=timeout),
                         ignore=ignore)
+
+    def pull(self, url: str, *, witnesses: Sequence[WitnessSpec],
+             span: PullRange | None = None, timeout: float = 30.0,
+             events: PullEvents | None = None) -> list[PullRun]:
+        """Keep every snapshot of ``url`` each witness's index lists in ``span`` (date range,
+        limit) as a ``snapshot`` record, fetching only the copies never kept before (so a
+        run cut short resumes), at each witness's read rate. One :class:`PullRun` per
+        witness; an archive that fails is said in its run, never raised."""
+        (url,) = validate_urls([url])
+        if not witnesses:
+            raise UsageError("pull needs an archive to pull from: --to ia, pywb=BASE or "
+                             "memento=BASE")
+        config = witness_config(timeout)
+        chosen = [shared_witness(spec, config) for spec in witnesses]
+        return pull_all(self.store, self.ledger, chosen, url, span, events=events)
 
     def export(self, ids: Sequence[str], out: str | os.PathLike[str], *,
                force: bool = False) -> dict[str, Any]:
