@@ -116,10 +116,12 @@ class _PullPrinter:
         if item.status is PullStatus.KEPT:
             self.kept += 1
         if self.bar is not None:
-            self.bar.update(1)
+            self.bar.clear()  # the line goes where the bar was; the bar is drawn below it
         if item.status is PullStatus.FAILED:
             self.out.error(f"could not pull {item.source} {item.time}: {item.error}")
         self.out.item(Line.SNAPSHOT, item.to_json(), _human(item))
+        if self.bar is not None:
+            self.bar.update(1)
 
     def close(self) -> None:
         if self.bar is not None:
