@@ -46,7 +46,13 @@ from provenance.capture.witnessing import (
 from provenance.changes.timeline import timeline
 from provenance.changes.watch import watch
 from provenance.check import CheckReport, check_store
-from provenance.errors import ProvenanceError, StoreError, TimestampError, UsageError
+from provenance.errors import (
+    ProvenanceError,
+    ReadOnlyStore,
+    StoreError,
+    TimestampError,
+    UsageError,
+)
 from provenance.screens.across import Across, check_across
 from provenance.screens.match import Verification, verify_against_text, verify_text
 from provenance.screens.ocr import OcrResult, check_tesseract
@@ -255,6 +261,20 @@ class Evidence:
     def __init__(self, store_path: str | os.PathLike[str] | None = None, *,
                  writable: bool = True, create: bool = True) -> None:
         self.store, self.ledger = open_store(store_path, create=create, write=writable)
+
+    @classmethod
+    def open_keeping(cls, store_path: str | os.PathLike[str] | None = None) -> Evidence:
+        """The store opened to add to it, or read only if it cannot be written (a read-only
+        disk handed over as evidence): reading commands that would also keep what they read
+        (``history --fetch-witnesses``) then read without keeping. See :attr:`writable`."""
+        try:
+            return cls(store_path)
+        except ReadOnlyStore:
+            return cls(store_path, writable=False, create=False)
+
+    @property
+    def writable(self) -> bool:
+        return self.ledger.writable
 
     def close(self) -> None:
         self.ledger.close()

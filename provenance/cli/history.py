@@ -105,8 +105,14 @@ def _cmd_history(args: argparse.Namespace, out: Output) -> int:
     ignore = compile_ignore(args.ignore)
     report = args.report
     check_targets(args, report)
-    # --fetch-witnesses keeps each archive copy it reads as a snapshot record (issue 11)
-    with Evidence(args.store, writable=bool(args.fetch_witnesses)) as evidence:
+    # --fetch-witnesses keeps each archive copy it reads as a snapshot record (issue 11),
+    # unless the store is read-only: then the copies are compared and not kept
+    opened = (Evidence.open_keeping(args.store) if args.fetch_witnesses
+              else Evidence(args.store, writable=False))
+    if args.fetch_witnesses and not opened.writable:
+        out.error(f"store {opened.store.root} is read-only: the archive copies are "
+                  "compared but cannot be kept in it (nothing is written)")
+    with opened as evidence:
         items = evidence.history(url, witnesses=specs, fetch_witnesses=args.fetch_witnesses,
                                  timeout=args.timeout, ignore=ignore)
     colour = _colour(out.stdout)
