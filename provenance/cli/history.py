@@ -140,6 +140,9 @@ def _cmd_history(args: argparse.Namespace, out: Output) -> int:
 def _human_item(item: dict[str, Any], colour: bool) -> str:
     diff = item.get("diff", "absent")
     note = "" if diff == "absent" else "  unchanged" if diff is None else "  CHANGED"
+    if isinstance(diff, dict) and diff.get("text_notes"):  # a fallback text on one side
+        note += " (compare with care: " + "; ".join(
+            f"{n['copy']} copy's text: {n['note']}" for n in diff["text_notes"]) + ")"
     line = (f"{item['time']}  {item['source']:<6}  {item['status'] or '-'}  "
             f"{item['digest'] or '-'}  {item['where']}{note}")
     if isinstance(diff, dict):
