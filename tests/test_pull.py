@@ -340,3 +340,19 @@ def test_pull_from_a_real_pywb_timemap(capsys, tmp_path, pywb, web):
     code, items, _ = cli(capsys, "--store", str(store), "pull", url, "--to",
                          f"pywb={pywb.base}", "--until", listed[0])
     assert code == 0 and [i["timestamp"] for i in items[:-1]] == [listed[0]]
+
+
+def test_a_snapshot_listed_twice_is_fetched_and_kept_once(capsys, tmp_path, ia_env, web,
+                                                          fast_reads):
+    """The index lists one timestamp with two digests: the archive serves one copy at that
+    time, so it is fetched once and kept as one record."""
+    url = page_url(web)
+    ia_env.snaps[url] = [Snap("20220320100000", url, 200, HTML, None, ORIGINAL),
+                         Snap("20220320100000", url, 200, HTML, None, EDITED)]
+    store = tmp_path / "ev"
+    code, items, err = cli(capsys, "--store", str(store), "pull", url, "--to", "ia")
+    assert code == 0, err
+    assert [i["status"] for i in items[:-1]] == ["kept", "had"]
+    assert items[0]["seq"] == items[1]["seq"]
+    assert copies_fetched(ia_env, url) == ["20220320100000"]
+    assert len(snapshot_records(store)) == 1

@@ -224,12 +224,17 @@ def pull_snapshots(store: Store, ledger: Ledger, witness: Witness, url: str,
     if events.listed:
         events.listed(run)
     for n, item in enumerate(run.items, 1):
+        if item.status is PullStatus.NOT_TRIED and item.row.timestamp in kept:
+            # the index lists one snapshot twice (two digests): its copy is the one kept
+            item.status, item.record = PullStatus.HAD, kept[item.row.timestamp]
         if item.status is PullStatus.NOT_TRIED:
             if run.error is not None:
                 continue  # the archive stopped answering: left for the next run
             if events.fetching:
                 events.fetching(n, len(run.items), item.row)
             _pull_one(store, ledger, witness, item, subject, run)
+            if item.record is not None:
+                kept[item.row.timestamp] = item.record
         if events.pulled and item.status is not PullStatus.NOT_TRIED:
             events.pulled(item)
     return run
