@@ -47,7 +47,7 @@ from provenance.errors import StoreError
 from provenance.store.filestore import Store
 from provenance.store.kinds import CAPTURE, CHANGED
 from provenance.store.ledger import Ledger, Record
-from provenance.store.records import Verdict
+from provenance.store.records import ChangedPayload, Verdict
 
 
 def capture_ref(record: Record) -> dict[str, Any]:
@@ -114,11 +114,13 @@ def record_change(store: Store, ledger: Ledger, record: Record,
     found = compare(previous.data, record.data, old_text, new_text, ignore)
     if found is None:
         return None
-    data = {"url": record.subject, "from": capture_ref(previous), "to": capture_ref(record),
-            **found, "differ": DIFFER}
-    if ignore:  # what the comparison was told to disregard is part of what it says
-        data["ignore"] = [p.pattern for p in ignore]
-    written = ledger.append(CHANGED, data, subject=record.subject)
+    payload = ChangedPayload(
+        url=record.subject, from_=capture_ref(previous), to=capture_ref(record),
+        removed=found["removed"], added=found["added"], figures=found["figures"],
+        differ=DIFFER, http_status=found.get("http_status"), final_url=found.get("final_url"),
+        # what the comparison was told to disregard is part of what it says
+        ignore=[p.pattern for p in ignore] or None)
+    written = ledger.append(CHANGED, payload.to_json(), subject=record.subject)
     return {"since": previous.id, "since_seq": previous.seq, **found,
             "ledger_seq": written.seq, "id": written.id}
 

@@ -19,48 +19,13 @@ from archive.cdx import CdxRow
 from provenance.api import Evidence
 from provenance.capture.batch import validate_urls
 from provenance.capture.pull import Pulled, PullEvents, PullRange, PullRun, PullStatus
-from provenance.cli.options import (
-    EXIT_NEGATIVE,
-    EXIT_OK,
-    Commands,
-    examples,
-    positive_int,
-    timeout_option,
-    to_option,
-    witness_specs,
-)
+from provenance.cli.options import EXIT_NEGATIVE, EXIT_OK
 from provenance.cli.output import Line, Output
+from provenance.cli.shared import witness_specs
 from provenance.errors import UsageError
 
 
-def _register_pull(commands: Commands) -> argparse.ArgumentParser:
-    sub = commands.add_parser(
-        "pull", help="keep all of an archive's snapshots of a URL in the store",
-        description="List every snapshot of URL the archive's index holds (CDX, or the "
-        "TimeMap of a memento= source), within --since/--until, and keep each raw copy "
-        "(id_) as a snapshot record: WARC, text, the archive's digest and ours. A copy kept "
-        "before is not fetched again, so a run cut short resumes where it stopped, and "
-        "verify and history read the copies from the store afterwards. Requests go at the "
-        "archive's read rate (one a second for the Internet Archive). Exit 1 if any copy "
-        "could not be pulled or the archive lists none.")
-    sub.add_argument("url", metavar="URL", help="the http(s) URL whose snapshots to keep")
-    to_option(sub, when="; the archives to pull from (memento=BASE too)")
-    sub.add_argument("--since", metavar="DATE",
-                     help="only snapshots from this time on: YYYY, YYYY-MM, YYYY-MM-DD or "
-                     "RFC 3339 UTC (2022-03-20T16:00:00Z)")
-    sub.add_argument("--until", metavar="DATE",
-                     help="only snapshots up to this time; a date includes its whole day")
-    sub.add_argument("--limit", type=positive_int, metavar="N",
-                     help="only the oldest N snapshots in the range")
-    timeout_option(sub)
-    examples(sub, "provenance pull https://www.kp.ru/daily/27364/4560000/ "
-             "--since 2022-03-20 --until 2022-03-21",
-             "provenance pull https://example.org/page --to memento=https://archive.ph/timemap/link/")
-    sub.set_defaults(handler=_cmd_pull)
-    return sub
-
-
-def _cmd_pull(args: argparse.Namespace, out: Output) -> int:
+def cmd_pull(args: argparse.Namespace, out: Output) -> int:
     (url,) = validate_urls([args.url])
     specs = witness_specs(args.to)
     if not specs:  # said before a store is made
@@ -166,4 +131,3 @@ def _is_tty(stream: Any) -> bool:
         return False
 
 
-REGISTER = [_register_pull]
