@@ -131,7 +131,7 @@ def reextracted(store: Store, record: Record) -> str | None:
     if entry is None or not url:
         return None
     try:
-        data = store.path(str(entry["path"])).read_bytes()
+        data = store.read_object(str(entry["path"]))
     except (OSError, StoreError, KeyError):
         return None
     if hashlib.sha256(data).hexdigest() != entry.get("sha256"):

@@ -65,6 +65,10 @@ def is_store(root: Path) -> bool:
     return any((root / name).exists() for name in (LEDGER_FILE, HEAD_FILE, "objects"))
 
 
+class ObjectMissing(StoreError):
+    """The store holds no object under this name (a file gone, an S3 key absent)."""
+
+
 @dataclass(frozen=True)
 class StoredFile:
     """A file in the store, as a ledger record names it."""
@@ -174,6 +178,30 @@ class Store:
         if sha256_bytes(data) != expected:
             raise StoreError(f"{relative} was altered (its sha256 is not the record's)")
         return data
+
+    # -- reading objects: the one seam every reader goes through (a team store's objects are
+    # not files: provenance.store.backends.objects_s3 reads them from S3 instead) ----------
+
+    @property
+    def location(self) -> str:
+        """Where the objects are, for messages."""
+        return str(self.root)
+
+    def read_object(self, relative: str) -> bytes:
+        """The bytes of the stored file ``relative`` as they are (callers compare hashes);
+        a missing or unreadable file is an :class:`OSError` or :class:`StoreError`."""
+        return self.path(relative).read_bytes()
+
+    def open_object(self, relative: str) -> BinaryIO:
+        """A seekable binary handle on the stored file ``relative`` (the caller closes it)."""
+        return self.path(relative).open("rb")
+
+    def hash_object(self, relative: str) -> str:
+        """The SHA-256 of the stored file ``relative`` as it is now, streamed."""
+        return sha256_file(self.path(relative))
+
+    def close(self) -> None:
+        """Nothing to release for a folder (a team store drops its scratch folder)."""
 
     def object_path(self, sha256: str, suffix: str = "") -> str:
         return f"objects/{sha256[:2]}/{sha256}{suffix}"
