@@ -1,0 +1,81 @@
+"""Where a store lives: a folder with its SQLite ledger (the default), or a team store whose
+ledger is in PostgreSQL (:mod:`.postgres`) and whose objects are in an S3 bucket
+(:mod:`.objects_s3`) or a shared folder.
+
+``--store``/``PROVENANCE_STORE`` names the ledger (a folder, or ``postgresql://…``);
+``--objects``/``PROVENANCE_OBJECTS`` names where a team store keeps its objects
+(``s3://BUCKET/PREFIX`` or a folder). Both backends offer what the rest of the code uses:
+a :class:`~provenance.store.filestore.Store` (put, ``read_object``/``open_object``/
+``hash_object``, ``read_verified``) and a :class:`~provenance.store.ledger.Ledger`
+(append, query, scan, head). psycopg and boto3 are imported only for a team store
+(``pip install 'provenance[team]'``).
+"""
+
+from __future__ import annotations
+
+import os
+
+from provenance.errors import UsageError
+from provenance.store.filestore import STORE_ENV, Store
+from provenance.store.ledger import Ledger
+
+OBJECTS_ENV = "PROVENANCE_OBJECTS"
+TEAM_SCHEMES = ("postgresql://", "postgres://")
+
+
+class StoreLocation(str):
+    """A ``--store`` value with the ``--objects`` given beside it (a plain ``str`` for every
+    caller that only needs the store)."""
+
+    objects: str | None
+
+    def __new__(cls, store: str, objects: str | None) -> StoreLocation:
+        made = super().__new__(cls, store)
+        made.objects = objects
+        return made
+
+
+def with_objects(store: str | None, objects: str | None) -> str | None:
+    """``--store`` carrying ``--objects`` (as given on the command line) to :func:`open_team`."""
+    if objects is None:
+        return store
+    return StoreLocation(store if store is not None else os.environ.get(STORE_ENV, ""), objects)
+
+
+def team_location(path: object) -> str | None:
+    """The PostgreSQL URL if ``path`` (or, for None, ``$PROVENANCE_STORE``) names one."""
+    value = os.environ.get(STORE_ENV) if path is None else os.fspath(path)  # type: ignore[call-overload]
+    if isinstance(value, str) and value.lower().startswith(TEAM_SCHEMES):
+        return value
+    return None
+
+
+def objects_location(path: object) -> str | None:
+    """``--objects`` if given with ``path``, else ``$PROVENANCE_OBJECTS``."""
+    given = getattr(path, "objects", None)
+    return given if given else (os.environ.get(OBJECTS_ENV) or None)
+
+
+def open_team(url: str, objects: str | None, *, write: bool) -> tuple[Store, Ledger]:
+    """The team store whose ledger is at ``url`` and whose objects are at ``objects``."""
+    if not objects:
+        raise UsageError("a team store needs its objects too: give --objects s3://BUCKET/PREFIX "
+                         f"(or a shared folder), or set {OBJECTS_ENV}")
+    try:
+        from provenance.store.backends.postgres import PostgresLedger
+    except ImportError:
+        raise UsageError("a team store needs psycopg: pip install 'provenance[team]'") from None
+    store: Store
+    if objects.lower().startswith("s3://"):
+        try:
+            from provenance.store.backends.objects_s3 import S3Store
+        except ImportError:
+            raise UsageError("objects on S3 need boto3: pip install 'provenance[team]'") from None
+        store = S3Store(objects, writable=write)
+    else:
+        store = Store(objects, create=write, writable=write)
+    try:
+        return store, PostgresLedger(url, store, writable=write)
+    except BaseException:
+        store.close()
+        raise

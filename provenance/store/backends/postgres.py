@@ -1,0 +1,287 @@
+"""The ledger of a team store on PostgreSQL: one hash chain, many appenders on many machines.
+
+Records are hashed exactly as in the SQLite ledger (:func:`provenance.store.ledger.build_body`,
+:func:`provenance.store.hashing.record_hash`), so ``check``, ``export`` and bundles treat both
+alike and a record keeps its hash when a store moves between them.
+
+How appends stay one chain:
+
+* Each append is one transaction that first takes the row lock on the one-row table
+  ``ledger_head`` (``SELECT … FOR UPDATE``): appenders queue on it, so each sees the record
+  the one before it wrote. ``PRIMARY KEY (seq)`` and ``UNIQUE (prev_hash)`` are the backstop:
+  two records can never take one place in the chain, whatever a client does.
+* Nothing inside that transaction talks to anything but the database (uploads and time-stamp
+  requests happen before or after it), so the lock is held for a few milliseconds.
+* A record's time is the database's clock (``clock_timestamp()``, read after the lock is
+  taken), never the worker's: records are in time order along the chain even when the
+  workers' clocks disagree.
+* The head row names the last record; a ledger whose last record is not the one the head
+  names (rows removed, or the end rewritten by someone bypassing the trigger) refuses
+  further appends, as the SQLite ledger does with ``ledger.head``.
+
+Append-only is enforced by the database: ``UPDATE``, ``DELETE`` and ``TRUNCATE`` are revoked
+from ``PUBLIC`` and a trigger refuses them for everyone, the table owner included. A database
+superuser can still disable the trigger and rewrite rows (and the head with them): ``check``
+shows any row changed without recomputing the chain, but a chain rewritten from the changed
+record on can only be shown by time-stamps and heads copied elsewhere.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+import psycopg
+
+from provenance.errors import LedgerError
+from provenance.store.filestore import Store
+from provenance.store.hashing import canonical_json, record_hash
+from provenance.store.ledger import _COLUMNS, GENESIS, Ledger, Record, _record_from_row, build_body
+
+CONNECT_TIMEOUT = 10
+_SCHEMA_LOCK = 0x70726F76  # pg_advisory_xact_lock key: one process creates the schema at once
+
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS records (
+    seq BIGINT PRIMARY KEY CHECK (seq > 0),
+    kind TEXT NOT NULL,
+    subject TEXT,
+    time TEXT NOT NULL,
+    body TEXT NOT NULL,
+    prev_hash TEXT NOT NULL UNIQUE,
+    record_hash TEXT NOT NULL UNIQUE
+);
+CREATE TABLE IF NOT EXISTS ledger_head (
+    one BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (one),
+    seq BIGINT NOT NULL,
+    record_hash TEXT NOT NULL
+);
+INSERT INTO ledger_head (one, seq, record_hash) VALUES (TRUE, 0, '{GENESIS}')
+    ON CONFLICT DO NOTHING;
+CREATE OR REPLACE FUNCTION provenance_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'the ledger is append-only: % refused', TG_OP
+        USING ERRCODE = 'insufficient_privilege';
+END $$;
+CREATE OR REPLACE FUNCTION provenance_json(body TEXT) RETURNS jsonb
+    LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    RETURN body::jsonb;
+EXCEPTION WHEN others THEN
+    RETURN NULL;
+END $$;
+CREATE OR REPLACE TRIGGER records_are_never_changed BEFORE UPDATE OR DELETE ON records
+    FOR EACH ROW EXECUTE FUNCTION provenance_append_only();
+CREATE OR REPLACE TRIGGER records_are_never_truncated BEFORE TRUNCATE ON records
+    FOR EACH STATEMENT EXECUTE FUNCTION provenance_append_only();
+REVOKE UPDATE, DELETE, TRUNCATE ON records FROM PUBLIC;
+CREATE INDEX IF NOT EXISTS records_by_subject ON records(kind, subject);
+CREATE INDEX IF NOT EXISTS records_by_about ON records(subject);
+CREATE INDEX IF NOT EXISTS records_by_time ON records(time);
+CREATE INDEX IF NOT EXISTS witnesses_by_capture
+    ON records((provenance_json(body) #>> '{{data,capture_seq}}')) WHERE kind = 'witness';
+CREATE INDEX IF NOT EXISTS verifications_by_url
+    ON records((provenance_json(body) #>> '{{data,against,url}}')) WHERE kind = 'verification';
+"""
+"""The tables, the append-only trigger and the indexes; body JSON is read through
+``provenance_json`` (NULL for a body that is not JSON), so a damaged row can never make a
+query, and so the ledger, fail."""
+
+DB_TIME = """to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')"""
+
+LOCK_HEAD = "SELECT seq, record_hash FROM ledger_head WHERE one FOR UPDATE"
+"""Take the head's row lock: appenders queue here, one at a time."""
+
+UNDER_LOCK = f"""
+SELECT (SELECT max(seq) FROM records), (SELECT record_hash FROM records WHERE seq = %s),
+       {DB_TIME}
+"""
+"""Read, once the lock is held (a new statement, so a new snapshot under READ COMMITTED: a
+subquery of the locking statement would still see the ledger as it was before the wait),
+whether the ledger ends where the head says, and the database's clock."""
+
+
+def shown(url: str) -> str:
+    """The database URL without its password, for messages."""
+    parts = urlsplit(url)
+    host = parts.hostname or "localhost"
+    port = f":{parts.port}" if parts.port else ""
+    user = f"{parts.username}@" if parts.username else ""
+    return f"{parts.scheme}://{user}{host}{port}{parts.path}"
+
+
+def _pg(sql: str) -> str:
+    """The SQLite ledger's queries use ``?`` placeholders; psycopg takes ``%s``."""
+    return sql.replace("?", "%s")
+
+
+class PostgresLedger(Ledger):
+    """The ledger of a team store, in the PostgreSQL database at ``url``.
+
+    ``store`` holds the objects (an S3 bucket or a folder). ``writable=False`` opens a
+    read-only session and creates nothing.
+    """
+
+    _URL_OF_VERIFICATION = "(provenance_json(body) #>> '{data,against,url}')"
+    head_name = "ledger_head"
+
+    def __init__(self, url: str, store: Store, *, writable: bool = True) -> None:
+        self.store = store
+        self.url = url
+        self.writable = writable
+        self._lock = threading.RLock()
+        try:
+            self._conn = psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT,
+                                       application_name="provenance")
+        except psycopg.Error as exc:
+            raise LedgerError(f"cannot connect to the team ledger {shown(url)}: "
+                              f"{_reason(exc)}") from None
+        try:
+            if writable:
+                with self._conn.transaction():
+                    self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+                    self._conn.execute(SCHEMA)
+            else:
+                self._conn.execute("SET default_transaction_read_only = on")
+                found = self._conn.execute("SELECT to_regclass('records'), "
+                                         "to_regclass('ledger_head')").fetchone()
+                if found is None or found[0] is None:
+                    raise LedgerError(f"no provenance ledger in the database {shown(url)}")
+        except psycopg.Error as exc:
+            self._conn.close()
+            raise LedgerError(f"cannot open the team ledger {shown(url)}: "
+                              f"{_reason(exc)}") from None
+        except LedgerError:
+            self._conn.close()
+            raise
+
+    def close(self) -> None:
+        self._conn.close()
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def append_many(self, items: Iterable[tuple[str, dict[str, Any], str | None]]
+                    ) -> list[Record]:
+        """Append several records in one transaction, under the head's row lock."""
+        items = list(items)
+        if not items:
+            return []
+        with self._lock:
+            if not self.writable:
+                raise LedgerError(f"the team ledger {shown(self.url)} is open read-only")
+            try:
+                with self._conn.transaction():
+                    return self._insert_locked(items)
+            except psycopg.Error as exc:
+                raise LedgerError(f"cannot write to the team ledger: {_reason(exc)}; "
+                                  "nothing was recorded") from None
+
+    def _insert_locked(self, items: list[tuple[str, dict[str, Any], str | None]]
+                       ) -> list[Record]:
+        head = self._conn.execute(LOCK_HEAD).fetchone()
+        if head is None:
+            raise LedgerError("the team ledger has no head row: nothing was recorded; "
+                              "run 'provenance check'")
+        head_seq, head_hash = head
+        under = self._conn.execute(UNDER_LOCK, (head_seq,)).fetchone()
+        assert under is not None  # a SELECT without FROM gives one row
+        last_seq, hash_at_head, now = under
+        if (last_seq or 0) != head_seq or (head_seq and hash_at_head != head_hash):
+            raise LedgerError("the team ledger does not end with the record its head names "
+                              "(records removed or rewritten?): nothing was recorded; "
+                              "run 'provenance check'")
+        seq, prev = head_seq, head_hash
+        written = []
+        for kind, data, subject in items:
+            seq += 1
+            body = build_body(seq, kind, now, subject, prev, data)
+            digest = record_hash(body)
+            written.append(Record(seq, kind, now, subject, data, prev, digest,
+                                  body.decode("utf-8")))
+            prev = digest
+        with self._conn.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO records (seq, kind, subject, time, body, prev_hash, record_hash)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                [(r.seq, r.kind, r.subject, r.time, r.body, r.prev_hash, r.record_hash)
+                 for r in written])
+        self._conn.execute("UPDATE ledger_head SET seq = %s, record_hash = %s WHERE one",
+                         (seq, prev))
+        return written
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            try:
+                return self._conn.execute(sql, params).fetchall()
+            except psycopg.Error as exc:
+                raise LedgerError(f"cannot read the team ledger: {_reason(exc)}") from None
+
+    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> Iterator[Record]:
+        for row in self._rows(_pg(sql), params):
+            yield _record_from_row(row)
+
+    def witnesses_of(self, capture_seq: int) -> Iterator[Record]:
+        return self._query(
+            f"SELECT {_COLUMNS} FROM records WHERE kind = 'witness' AND "
+            "(provenance_json(body) #>> '{data,capture_seq}') = ? ORDER BY seq",
+            (str(capture_seq),))
+
+    def stamps_covering(self, seq: int) -> Iterator[Record]:
+        return self._query(
+            f"SELECT {_COLUMNS} FROM records WHERE kind = 'timestamp' AND "
+            "(provenance_json(body) #> '{data,covers}') @> jsonb_build_array(?::bigint) "
+            "ORDER BY seq", (seq,))
+
+    def count(self) -> int:
+        return int(self._rows("SELECT count(*) FROM records")[0][0])
+
+    def subjects(self, kind: str) -> set[str]:
+        rows = self._rows("SELECT DISTINCT subject FROM records WHERE kind = %s", (kind,))
+        return {row[0] for row in rows if row[0] is not None}
+
+    def raw_rows(self) -> Iterator[tuple[Any, ...]]:
+        """Every row as stored, a batch at a time by seq (bounded memory)."""
+        after: int | None = None
+        while True:
+            if after is None:
+                batch = self._rows(f"SELECT {_COLUMNS} FROM records ORDER BY seq LIMIT 4096")
+            else:
+                batch = self._rows(f"SELECT {_COLUMNS} FROM records WHERE seq > %s "
+                                   "ORDER BY seq LIMIT 4096", (after,))
+            if not batch:
+                return
+            yield from batch
+            after = batch[-1][0]
+
+    def raw_rows_at(self, seqs: Iterable[int]) -> Iterator[tuple[Any, ...]]:
+        wanted = sorted({s for s in seqs if isinstance(s, int) and -(1 << 63) <= s < 1 << 63})
+        for start in range(0, len(wanted), 500):
+            yield from self._rows(f"SELECT {_COLUMNS} FROM records WHERE seq = ANY(%s)",
+                                  (wanted[start:start + 500],))
+
+    def head_bytes(self) -> bytes | None:
+        rows = self._rows("SELECT seq, record_hash FROM ledger_head WHERE one")
+        if not rows:
+            return None
+        seq, digest = rows[0]
+        if seq == 0 and digest == GENESIS:
+            return None  # nothing appended yet
+        return canonical_json({"seq": seq, "record_hash": digest}) + b"\n"
+
+    def read_head(self) -> dict[str, Any] | None:
+        rows = self._rows("SELECT seq, record_hash FROM ledger_head WHERE one")
+        return {"seq": rows[0][0], "record_hash": rows[0][1]} if rows else None
+
+
+def _reason(exc: psycopg.Error) -> str:
+    """The server's one-line message (no SQL, no traceback)."""
+    diag = getattr(exc, "diag", None)
+    primary = getattr(diag, "message_primary", None) if diag is not None else None
+    if primary:
+        return str(primary)
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
