@@ -18,7 +18,18 @@ import tempfile
 import time
 from pathlib import Path
 
-PG_BIN = Path(os.environ.get("PROVENANCE_PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+def _pg_bin() -> Path:
+    """``$PROVENANCE_PG_BIN``, else the newest Debian PostgreSQL (14 or later: the schema
+    uses ``CREATE OR REPLACE TRIGGER``)."""
+    if os.environ.get("PROVENANCE_PG_BIN"):
+        return Path(os.environ["PROVENANCE_PG_BIN"])
+    found = [p for p in Path("/usr/lib/postgresql").glob("*/bin")
+             if p.parent.name.isdigit() and int(p.parent.name) >= 14]
+    return max(found, key=lambda p: int(p.parent.name), default=Path("/usr/lib/postgresql/15/bin"))
+
+
+PG_BIN = _pg_bin()
 RUN_AS = "postgres"
 
 

@@ -16,9 +16,8 @@ import uuid
 import zipfile
 from pathlib import Path
 
-import pytest
-
 import pgserver
+import pytest
 
 psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed "
                               "(pip install -e '.[team]')")
@@ -168,7 +167,7 @@ def test_eight_concurrent_appender_processes_make_one_intact_chain(team):
     try:
         records = list(ledger.records())
         assert [r.seq for r in records] == list(range(1, workers * each + 1))
-        for before, after in zip(records, records[1:]):
+        for before, after in zip(records, records[1:], strict=False):
             assert after.prev_hash == before.record_hash
             assert after.time >= before.time  # the database's clock, in chain order
         seen = {(r.data["worker"], r.data["n"]) for r in records}
