@@ -88,29 +88,43 @@ def run(capsys, *argv: str) -> tuple[int, list[dict], str]:
     return code, [json.loads(line) for line in captured.out.splitlines()], captured.err
 
 
-def test_archive_check_export_log_on_a_team_store(team, web, tmp_path, capsys):
+def test_archive_check_export_log_on_a_team_store(team, web, tsa, tsa_pki, tmp_path, capsys,
+                                                  monkeypatch):
+    monkeypatch.setenv("PROVENANCE_TSA_CA", str(tsa_pki.root))
     url = web.url("/ru/utf8")
     store = ["--store", team.db, "--objects", team.objects]
-    code, [capture], err = run(capsys, *store, "archive", "--tsa", "none", url)
+    code, lines, err = run(capsys, *store, "archive", "--tsa", tsa.url, url)
     assert code == 0, err
+    [capture] = [line for line in lines if line.get("url") == url]
     assert capture["ledger_seq"] == 1
+    assert [t["status"] for t in capture["timestamps"]] == ["queued"]  # stamped in a batch
     listed = team.s3.list_objects_v2(Bucket=team.bucket, Prefix="evidence/sha256/")
     keys = {o["Key"] for o in listed.get("Contents", [])}
     assert keys and all(k.startswith("evidence/sha256/") for k in keys)
 
     code, said, err = run(capsys, *store, "check")
     assert code == 0, (said, err)
+    summary = said[-1]
+    assert summary["intact"] and summary["files"] >= 4  # WARC, text, token, certificates
+    assert summary["anchoring"]["anchored_through"] == 1 and summary["anchoring"]["trusted_root"]
 
     out = tmp_path / "bundle.zip"
     code, _, err = run(capsys, *store, "export", capture["id"], "--out", str(out))
     assert code == 0, err
     with zipfile.ZipFile(out) as bundle:
         assert any(n.startswith("objects/") and n.endswith(".warc.gz") for n in bundle.namelist())
+    assert Evidence.check_bundle(out, tsa_pki.root).intact
 
     code, items, err = run(capsys, *store, "log")
     assert code == 0, err
-    assert [i["seq"] for i in items] == [1]
+    assert [i["kind"] for i in items] == ["capture", "timestamp"]
     assert items[0]["record_hash"] == capture["record_hash"]
+
+    code = main([*store, "show", "1", "--text"])
+    shown = capsys.readouterr()
+    assert code == 0 and "Traceback" not in shown.err and shown.out.strip(), shown.err
+    code, history, err = run(capsys, *store, "history", url)
+    assert code == 0 and history, err
     # The environment names the team store as well as the options do.
     os.environ["PROVENANCE_STORE"] = team.db
     os.environ["PROVENANCE_OBJECTS"] = team.objects
@@ -118,7 +132,7 @@ def test_archive_check_export_log_on_a_team_store(team, web, tmp_path, capsys):
         code, items, err = run(capsys, "log")
     finally:
         del os.environ["PROVENANCE_STORE"], os.environ["PROVENANCE_OBJECTS"]
-    assert code == 0 and len(items) == 1, err
+    assert code == 0 and len(items) == 2, err
 
 
 def test_a_team_store_without_objects_is_one_line_exit_2(team, capsys):
