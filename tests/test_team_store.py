@@ -219,18 +219,30 @@ def test_the_database_refuses_update_delete_truncate(team, statement):
         assert conn.execute("SELECT count(*) FROM records").fetchone()[0] == 3
 
 
-def test_a_role_without_update_rights_is_refused_by_privileges(team, cluster):
+def test_a_reporter_role_may_append_but_not_update_or_delete(team, cluster):
+    """The README's setup: the schema made by its owner, reporters granted SELECT and INSERT
+    on the records and the head row's lock and update, nothing else."""
     store, ledger = _team_with_records(team)
     ledger.close()
     store.close()
+    role = f"reporter_{team.bucket[-12:]}"
     with psycopg.connect(team.db, autocommit=True) as conn:
-        conn.execute("CREATE ROLE reporter_" + team.bucket[-12:] + " LOGIN")
-        conn.execute(f"GRANT SELECT, INSERT ON records TO reporter_{team.bucket[-12:]}")
-    reporter = team.db.replace(f"{cluster.superuser}@", f"reporter_{team.bucket[-12:]}@")
+        conn.execute(f"CREATE ROLE {role} LOGIN")
+        conn.execute(f"GRANT SELECT, INSERT ON records TO {role}")
+        conn.execute(f"GRANT SELECT, UPDATE ON ledger_head TO {role}")
+    reporter = team.db.replace(f"{cluster.superuser}@", f"{role}@")
+    store, ledger = open_team(reporter, team.objects, write=True)
+    try:
+        assert ledger.append("note", {"by": "reporter"}).seq == 4
+    finally:
+        ledger.close()
+        store.close()
     with psycopg.connect(reporter, autocommit=True) as conn:
-        for statement in ("UPDATE records SET kind = 'x'", "DELETE FROM records"):
+        for statement in ("UPDATE records SET kind = 'x'", "DELETE FROM records",
+                          "TRUNCATE records"):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 conn.execute(statement)
+    assert _check(team) == []
 
 
 def _check(team) -> list[str]:

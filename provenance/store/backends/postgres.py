@@ -139,16 +139,14 @@ class PostgresLedger(Ledger):
             raise LedgerError(f"cannot connect to the team ledger {shown(url)}: "
                               f"{_reason(exc)}") from None
         try:
-            if writable:
+            if not writable:
+                self._conn.execute("SET default_transaction_read_only = on")
+            if not self._has_schema():
+                if not writable:
+                    raise LedgerError(f"no provenance ledger in the database {shown(url)}")
                 with self._conn.transaction():
                     self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
                     self._conn.execute(SCHEMA)
-            else:
-                self._conn.execute("SET default_transaction_read_only = on")
-                found = self._conn.execute("SELECT to_regclass('records'), "
-                                         "to_regclass('ledger_head')").fetchone()
-                if found is None or found[0] is None:
-                    raise LedgerError(f"no provenance ledger in the database {shown(url)}")
         except psycopg.Error as exc:
             self._conn.close()
             raise LedgerError(f"cannot open the team ledger {shown(url)}: "
@@ -159,6 +157,15 @@ class PostgresLedger(Ledger):
 
     def close(self) -> None:
         self._conn.close()
+
+    def _has_schema(self) -> bool:
+        """Whether the tables and the append-only trigger are there: then a role that may
+        only read and insert (the recommended setup) never needs to create anything."""
+        found = self._conn.execute(
+            "SELECT to_regclass('records') IS NOT NULL AND to_regclass('ledger_head') IS NOT NULL"
+            " AND EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'records_are_never_changed'"
+            " AND tgrelid = to_regclass('records'))").fetchone()
+        return bool(found and found[0])
 
     # -- writing -------------------------------------------------------------------------------
 
