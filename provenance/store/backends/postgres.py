@@ -43,6 +43,9 @@ from provenance.store.ledger import _COLUMNS, GENESIS, Ledger, Record, _record_f
 CONNECT_TIMEOUT = 10
 _SCHEMA_LOCK = 0x70726F76  # pg_advisory_xact_lock key: one process creates the schema at once
 
+DB_TIME = """to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')"""
+"""The database's clock as records write time (RFC 3339 UTC, whole seconds)."""
+
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS records (
     seq BIGINT PRIMARY KEY CHECK (seq > 0),
@@ -72,6 +75,18 @@ BEGIN
 EXCEPTION WHEN others THEN
     RETURN NULL;
 END $$;
+CREATE OR REPLACE FUNCTION provenance_lock_head(
+    OUT head_seq BIGINT, OUT head_hash TEXT, OUT last_seq BIGINT, OUT hash_at_head TEXT,
+    OUT now_utc TEXT) LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    SELECT h.seq, h.record_hash INTO head_seq, head_hash FROM ledger_head h WHERE h.one
+        FOR UPDATE;
+    -- Each statement below has a new snapshot (READ COMMITTED), taken once the lock is
+    -- held: it sees what the appender before this one committed.
+    SELECT max(r.seq) INTO last_seq FROM records r;
+    SELECT r.record_hash INTO hash_at_head FROM records r WHERE r.seq = head_seq;
+    now_utc := {DB_TIME};
+END $$;
 CREATE OR REPLACE TRIGGER records_are_never_changed BEFORE UPDATE OR DELETE ON records
     FOR EACH ROW EXECUTE FUNCTION provenance_append_only();
 CREATE OR REPLACE TRIGGER records_are_never_truncated BEFORE TRUNCATE ON records
@@ -89,18 +104,9 @@ CREATE INDEX IF NOT EXISTS verifications_by_url
 ``provenance_json`` (NULL for a body that is not JSON), so a damaged row can never make a
 query, and so the ledger, fail."""
 
-DB_TIME = """to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')"""
-
-LOCK_HEAD = "SELECT seq, record_hash FROM ledger_head WHERE one FOR UPDATE"
-"""Take the head's row lock: appenders queue here, one at a time."""
-
-UNDER_LOCK = f"""
-SELECT (SELECT max(seq) FROM records), (SELECT record_hash FROM records WHERE seq = %s),
-       {DB_TIME}
-"""
-"""Read, once the lock is held (a new statement, so a new snapshot under READ COMMITTED: a
-subquery of the locking statement would still see the ledger as it was before the wait),
-whether the ledger ends where the head says, and the database's clock."""
+LOCK_HEAD = ("SELECT head_seq, head_hash, last_seq, hash_at_head, now_utc "
+             "FROM provenance_lock_head()")
+"""Take the head's row lock and read under it (one round trip: appenders queue here)."""
 
 
 def shown(url: str) -> str:
@@ -164,7 +170,8 @@ class PostgresLedger(Ledger):
         found = self._conn.execute(
             "SELECT to_regclass('records') IS NOT NULL AND to_regclass('ledger_head') IS NOT NULL"
             " AND EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'records_are_never_changed'"
-            " AND tgrelid = to_regclass('records'))").fetchone()
+            " AND tgrelid = to_regclass('records'))"
+            " AND to_regprocedure('provenance_lock_head()') IS NOT NULL").fetchone()
         return bool(found and found[0])
 
     # -- writing -------------------------------------------------------------------------------
@@ -178,8 +185,8 @@ class PostgresLedger(Ledger):
         with self._lock:
             if not self.writable:
                 raise LedgerError(f"the team ledger {shown(self.url)} is open read-only")
-            try:
-                with self._conn.transaction():
+            try:  # pipelined: the lock is held for two round trips, the last with COMMIT
+                with self._conn.pipeline(), self._conn.transaction():
                     return self._insert_locked(items)
             except psycopg.Error as exc:
                 raise LedgerError(f"cannot write to the team ledger: {_reason(exc)}; "
@@ -187,14 +194,12 @@ class PostgresLedger(Ledger):
 
     def _insert_locked(self, items: list[tuple[str, dict[str, Any], str | None]]
                        ) -> list[Record]:
-        head = self._conn.execute(LOCK_HEAD).fetchone()
-        if head is None:
+        locked = self._conn.execute(LOCK_HEAD).fetchone()
+        assert locked is not None  # a function with OUT parameters gives one row
+        head_seq, head_hash, last_seq, hash_at_head, now = locked
+        if head_seq is None:
             raise LedgerError("the team ledger has no head row: nothing was recorded; "
                               "run 'provenance check'")
-        head_seq, head_hash = head
-        under = self._conn.execute(UNDER_LOCK, (head_seq,)).fetchone()
-        assert under is not None  # a SELECT without FROM gives one row
-        last_seq, hash_at_head, now = under
         if (last_seq or 0) != head_seq or (head_seq and hash_at_head != head_hash):
             raise LedgerError("the team ledger does not end with the record its head names "
                               "(records removed or rewritten?): nothing was recorded; "
