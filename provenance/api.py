@@ -95,7 +95,7 @@ def open_store(path: str | os.PathLike[str] | None, *, create: bool = True,
     """
     team = team_location(path)
     if team is not None:
-        return open_team(team, objects_location(path), write=write)
+        return open_team(team, objects_location(path), write=write, create=create)
     store = Store(resolve_store_path(None if path is None else str(path)),
                   create=create and write, writable=write)
     if not write:

@@ -368,3 +368,97 @@ def test_scratch_folder_is_removed_on_close(team):
     ledger.close()
     store.close()
     assert not scratch.exists()
+
+
+def _items() -> list[tuple[str, dict, str | None]]:
+    """Records that every query of the ledger tells apart, forged look-alikes included."""
+    a, b = "http://127.0.0.1/a", "http://127.0.0.1/b"
+    return [
+        ("capture", {"url": a}, a),
+        ("capture", {"url": b}, b),
+        ("witness", {"capture_seq": 1}, a),
+        ("witness", {"capture_seq": "1"}, a),  # a string is not the number
+        ("witness", {"capture_seq": 2}, b),
+        ("witness", {"capture_seq": [1]}, b),
+        ("verification", {"against": {"url": a}}, "sha256:" + "ab" * 32),
+        ("verification", {"against": {"url": b}}, "sha256:" + "cd" * 32),
+        ("verification", {"against": a}, "sha256:" + "ef" * 32),
+        ("timestamp", {"covers": [1, 2]}, None),
+        ("timestamp", {"covers": ["1"]}, None),
+        ("timestamp", {"covers": {"1": 1}}, None),
+        ("timestamp", {"covers": 1}, None),
+        ("timestamp", {"covers": [3, 1]}, None),
+        ("note", {"text": "ünïcode ✓ \u0000 nul escaped"}, "тема"),
+    ]
+
+
+def test_every_query_answers_as_the_sqlite_ledger_does(team, tmp_path):
+    from provenance.store.filestore import Store
+    from provenance.store.ledger import Ledger
+
+    local = Ledger(Store(tmp_path / "local"))
+    store, remote = open_team(team.db, team.objects, write=True)
+    try:
+        for item in _items():
+            local.append(*item[:2], subject=item[2])
+            remote.append(*item[:2], subject=item[2])
+
+        def seqs(records) -> list[int]:
+            return [r.seq for r in records]
+
+        for ledger in (local, remote):
+            assert ledger.count() == len(_items())
+        questions = [
+            lambda lg: seqs(lg.records()),
+            lambda lg: seqs(lg.records("witness")),
+            lambda lg: seqs(lg.records(subject="http://127.0.0.1/a")),
+            lambda lg: seqs(lg.records(kinds=["capture", "timestamp"], first=2, last=12)),
+            lambda lg: seqs(lg.records(kinds=[])),
+            lambda lg: seqs(lg.scan(["verification", "capture"], batch=2)),
+            lambda lg: seqs(lg.scan(about="http://127.0.0.1/a", batch=3)),
+            lambda lg: seqs(lg.witnesses_of(1)),
+            lambda lg: seqs(lg.witnesses_of(2)),
+            lambda lg: seqs(lg.stamps_covering(1)),
+            lambda lg: seqs(lg.stamps_covering(3)),
+            lambda lg: sorted(lg.subjects("capture")),
+            lambda lg: lg.get(15).data,
+            lambda lg: lg.last().seq,
+            lambda lg: [row[0] for row in lg.raw_rows_at([3, 1, 99])],
+            lambda lg: [row[0] for row in lg.raw_rows()],
+        ]
+        for question in questions:
+            assert question(remote) == question(local)
+        assert seqs(remote.witnesses_of(1)) == [3]
+        assert seqs(remote.stamps_covering(1)) == [10, 14]
+        found = remote.find(remote.get(5).record_hash[:8])
+        assert found is not None and found.seq == 5
+    finally:
+        local.close()
+        remote.close()
+        store.close()
+
+
+def test_a_team_ledger_with_its_objects_in_a_shared_folder(team, tmp_path):
+    store, ledger = open_team(team.db, str(tmp_path / "shared"), write=True)
+    try:
+        stored = store.put_bytes(b"bytes", role="text", suffix=".txt")
+        ledger.append("note", {"files": [stored.to_json()]})
+    finally:
+        ledger.close()
+        store.close()
+    os.environ["PROVENANCE_OBJECTS"] = str(tmp_path / "shared")
+    try:
+        assert Evidence.check_at(team.db).intact
+        (tmp_path / "shared" / stored.path).chmod(0o644)
+        (tmp_path / "shared" / stored.path).write_bytes(b"BYTES")
+        assert not Evidence.check_at(team.db).intact
+    finally:
+        del os.environ["PROVENANCE_OBJECTS"]
+
+
+def test_reading_commands_create_nothing_in_an_empty_database(team, capsys):
+    code = main(["--store", team.db, "--objects", team.objects, "log"])
+    err = capsys.readouterr().err
+    assert code != 0 and "no provenance ledger" in err and "Traceback" not in err
+    with psycopg.connect(team.db) as conn:
+        assert conn.execute("SELECT to_regclass('records')").fetchone()[0] is None

@@ -56,8 +56,10 @@ def objects_location(path: object) -> str | None:
     return given if given else (os.environ.get(OBJECTS_ENV) or None)
 
 
-def open_team(url: str, objects: str | None, *, write: bool) -> tuple[Store, Ledger]:
-    """The team store whose ledger is at ``url`` and whose objects are at ``objects``."""
+def open_team(url: str, objects: str | None, *, write: bool,
+              create: bool = True) -> tuple[Store, Ledger]:
+    """The team store whose ledger is at ``url`` and whose objects are at ``objects``; only
+    ``create`` (and ``write``) makes the tables in a database that has none."""
     if not objects:
         raise UsageError("a team store needs its objects too: give --objects s3://BUCKET/PREFIX "
                          f"(or a shared folder), or set {OBJECTS_ENV}")
@@ -75,7 +77,7 @@ def open_team(url: str, objects: str | None, *, write: bool) -> tuple[Store, Led
     else:
         store = Store(objects, create=write, writable=write)
     try:
-        return store, PostgresLedger(url, store, writable=write)
+        return store, PostgresLedger(url, store, writable=write, create=create)
     except BaseException:
         store.close()
         raise

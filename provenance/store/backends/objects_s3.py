@@ -195,7 +195,8 @@ class S3Store(Store):
         relative, expected = entry.get("path"), entry.get("sha256")
         if not isinstance(relative, str) or not isinstance(expected, str):
             raise StoreError(f"file entry {dict(entry)!r} names no path and sha256")
-        data = self.read_object(relative)
+        with self.open_object(relative) as handle:  # a large object is spooled to disk
+            data = handle.read() if limit is None else handle.read(limit + 1)
         if limit is not None and len(data) > limit:
             raise StoreError(f"{relative} is larger than {limit} bytes")
         if sha256_bytes(data) != expected:

@@ -49,12 +49,12 @@ DB_TIME = """to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS records (
     seq BIGINT PRIMARY KEY CHECK (seq > 0),
-    kind TEXT NOT NULL,
-    subject TEXT,
-    time TEXT NOT NULL,
+    kind TEXT COLLATE "C" NOT NULL,
+    subject TEXT COLLATE "C",
+    time TEXT COLLATE "C" NOT NULL,
     body TEXT NOT NULL,
-    prev_hash TEXT NOT NULL UNIQUE,
-    record_hash TEXT NOT NULL UNIQUE
+    prev_hash TEXT COLLATE "C" NOT NULL UNIQUE,
+    record_hash TEXT COLLATE "C" NOT NULL UNIQUE
 );
 CREATE TABLE IF NOT EXISTS ledger_head (
     one BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (one),
@@ -96,7 +96,7 @@ CREATE INDEX IF NOT EXISTS records_by_subject ON records(kind, subject);
 CREATE INDEX IF NOT EXISTS records_by_about ON records(subject);
 CREATE INDEX IF NOT EXISTS records_by_time ON records(time);
 CREATE INDEX IF NOT EXISTS witnesses_by_capture
-    ON records((provenance_json(body) #>> '{{data,capture_seq}}')) WHERE kind = 'witness';
+    ON records((provenance_json(body) #> '{{data,capture_seq}}')) WHERE kind = 'witness';
 CREATE INDEX IF NOT EXISTS verifications_by_url
     ON records((provenance_json(body) #>> '{{data,against,url}}')) WHERE kind = 'verification';
 """
@@ -127,13 +127,16 @@ class PostgresLedger(Ledger):
     """The ledger of a team store, in the PostgreSQL database at ``url``.
 
     ``store`` holds the objects (an S3 bucket or a folder). ``writable=False`` opens a
-    read-only session and creates nothing.
+    read-only session; it and ``create=False`` create nothing (a database without a ledger
+    is refused). Text columns compare byte by byte (``COLLATE "C"``), as in SQLite, so that
+    time ranges and hash prefixes mean the same whatever the database's locale.
     """
 
     _URL_OF_VERIFICATION = "(provenance_json(body) #>> '{data,against,url}')"
     head_name = "ledger_head"
 
-    def __init__(self, url: str, store: Store, *, writable: bool = True) -> None:
+    def __init__(self, url: str, store: Store, *, writable: bool = True,
+                 create: bool = True) -> None:
         self.store = store
         self.url = url
         self.writable = writable
@@ -148,7 +151,7 @@ class PostgresLedger(Ledger):
             if not writable:
                 self._conn.execute("SET default_transaction_read_only = on")
             if not self._has_schema():
-                if not writable:
+                if not (writable and create):
                     raise LedgerError(f"no provenance ledger in the database {shown(url)}")
                 with self._conn.transaction():
                     self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
@@ -239,8 +242,8 @@ class PostgresLedger(Ledger):
     def witnesses_of(self, capture_seq: int) -> Iterator[Record]:
         return self._query(
             f"SELECT {_COLUMNS} FROM records WHERE kind = 'witness' AND "
-            "(provenance_json(body) #>> '{data,capture_seq}') = ? ORDER BY seq",
-            (str(capture_seq),))
+            "(provenance_json(body) #> '{data,capture_seq}') = to_jsonb(?::bigint) "
+            "ORDER BY seq", (capture_seq,))
 
     def stamps_covering(self, seq: int) -> Iterator[Record]:
         return self._query(
