@@ -462,3 +462,43 @@ def test_reading_commands_create_nothing_in_an_empty_database(team, capsys):
     assert code != 0 and "no provenance ledger" in err and "Traceback" not in err
     with psycopg.connect(team.db) as conn:
         assert conn.execute("SELECT to_regclass('records')").fetchone()[0] is None
+
+
+_HOLD_THE_HEAD = """
+import sys, time, psycopg
+conn = psycopg.connect(sys.argv[1])
+conn.execute("SELECT * FROM provenance_lock_head()")
+print("locked", flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_writer_killed_holding_the_head_lock_does_not_wedge_the_chain(team):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    store, ledger = _team_with_records(team, 2)
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD_THE_HEAD, team.db],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        ledger.lock_wait = 0.5  # a hung holder: the appender gives up with one line
+        with pytest.raises(LedgerError, match="busy"):
+            ledger.append("note", {"i": "waits"})
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(10)
+        ledger.lock_wait = 30
+        began = time.monotonic()
+        assert ledger.append("note", {"i": "after"}).seq == 3  # nothing half-written before
+        assert time.monotonic() - began < 10
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait()
+        if holder.stdout is not None:
+            holder.stdout.close()
+        ledger.close()
+        store.close()
+    assert _check(team) == []

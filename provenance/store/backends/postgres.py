@@ -41,6 +41,10 @@ from provenance.store.hashing import canonical_json, record_hash
 from provenance.store.ledger import _COLUMNS, GENESIS, Ledger, Record, _record_from_row, build_body
 
 CONNECT_TIMEOUT = 10
+LOCK_WAIT = 60
+"""Seconds an append waits for the head's lock at most (``lock_timeout``): a writer that
+hangs while holding it makes the others fail with one line, not wait forever. A writer that
+dies lets go at once (its connection closes and its transaction is rolled back)."""
 _SCHEMA_LOCK = 0x70726F76  # pg_advisory_xact_lock key: one process creates the schema at once
 
 DB_TIME = """to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')"""
@@ -134,6 +138,7 @@ class PostgresLedger(Ledger):
 
     _URL_OF_VERIFICATION = "(provenance_json(body) #>> '{data,against,url}')"
     head_name = "ledger_head"
+    lock_wait: float = LOCK_WAIT
 
     def __init__(self, url: str, store: Store, *, writable: bool = True,
                  create: bool = True) -> None:
@@ -191,12 +196,18 @@ class PostgresLedger(Ledger):
             try:  # pipelined: the lock is held for two round trips, the last with COMMIT
                 with self._conn.pipeline(), self._conn.transaction():
                     return self._insert_locked(items)
+            except psycopg.errors.LockNotAvailable:
+                raise LedgerError(f"the team ledger is busy: another writer has held its "
+                                  f"head for over {self.lock_wait} s; nothing was recorded"
+                                  ) from None
             except psycopg.Error as exc:
                 raise LedgerError(f"cannot write to the team ledger: {_reason(exc)}; "
                                   "nothing was recorded") from None
 
     def _insert_locked(self, items: list[tuple[str, dict[str, Any], str | None]]
                        ) -> list[Record]:
+        self._conn.execute("SELECT set_config('lock_timeout', %s, true)",
+                           (f"{int(self.lock_wait * 1000)}ms",))
         locked = self._conn.execute(LOCK_HEAD).fetchone()
         assert locked is not None  # a function with OUT parameters gives one row
         head_seq, head_hash, last_seq, hash_at_head, now = locked
