@@ -502,3 +502,18 @@ def test_a_writer_killed_holding_the_head_lock_does_not_wedge_the_chain(team):
         ledger.close()
         store.close()
     assert _check(team) == []
+
+
+def test_export_refuses_an_object_altered_in_the_bucket(team, web, tmp_path, capsys):
+    url = web.url("/ru/utf8")
+    store = ["--store", team.db, "--objects", team.objects]
+    code, lines, err = run(capsys, *store, "archive", "--tsa", "none", url)
+    assert code == 0, err
+    [capture] = [line for line in lines if line.get("url") == url]
+    sha = capture["warc"].rsplit("/", 1)[1].split(".", 1)[0]  # objects/ab/<sha256>.warc.gz
+    team.s3.put_object(Bucket=team.bucket, Key=team.key(sha), Body=b"not the capture")
+    out = tmp_path / "bundle.zip"
+    code = main([*store, "export", capture["id"], "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code != 0 and "altered" in err and "Traceback" not in err, err
+    assert not out.exists()
