@@ -96,6 +96,9 @@ def open_store(path: str | os.PathLike[str] | None, *, create: bool = True,
     team = team_location(path)
     if team is not None:
         return open_team(team, objects_location(path), write=write, create=create)
+    if getattr(path, "objects", None):
+        raise UsageError("--objects is for a team store: give --store postgresql://… too "
+                         "(a folder store keeps its objects inside it)")
     store = Store(resolve_store_path(None if path is None else str(path)),
                   create=create and write, writable=write)
     if not write:

@@ -517,3 +517,9 @@ def test_export_refuses_an_object_altered_in_the_bucket(team, web, tmp_path, cap
     err = capsys.readouterr().err
     assert code != 0 and "altered" in err and "Traceback" not in err, err
     assert not out.exists()
+
+
+def test_objects_without_a_team_store_is_refused(tmp_path, capsys):
+    code = main(["--store", str(tmp_path / "ev"), "--objects", "s3://bucket-name/x", "log"])
+    err = capsys.readouterr().err
+    assert code == 2 and "--objects is for a team store" in err
