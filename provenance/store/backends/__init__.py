@@ -13,7 +13,9 @@ a :class:`~provenance.store.filestore.Store` (put, ``read_object``/``open_object
 
 from __future__ import annotations
 
+import importlib
 import os
+from types import ModuleType
 
 from provenance.errors import UsageError
 from provenance.store.filestore import STORE_ENV, Store
@@ -21,6 +23,16 @@ from provenance.store.ledger import Ledger
 
 OBJECTS_ENV = "PROVENANCE_OBJECTS"
 TEAM_SCHEMES = ("postgresql://", "postgres://")
+
+
+def _optional(module: str, needs: str) -> ModuleType:
+    """A backend module, loaded only when a team store is opened: psycopg and boto3 are an
+    optional extra and take a quarter of a second each to import, which no folder-store
+    command should pay."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise UsageError(f"{needs}: pip install 'provenance[team]'") from None
 
 
 class StoreLocation(str):
@@ -63,21 +75,15 @@ def open_team(url: str, objects: str | None, *, write: bool,
     if not objects:
         raise UsageError("a team store needs its objects too: give --objects s3://BUCKET/PREFIX "
                          f"(or a shared folder), or set {OBJECTS_ENV}")
-    try:
-        from provenance.store.backends.postgres import PostgresLedger
-    except ImportError:
-        raise UsageError("a team store needs psycopg: pip install 'provenance[team]'") from None
+    ledgers = _optional("provenance.store.backends.postgres", "a team store needs psycopg")
     store: Store
     if objects.lower().startswith("s3://"):
-        try:
-            from provenance.store.backends.objects_s3 import S3Store
-        except ImportError:
-            raise UsageError("objects on S3 need boto3: pip install 'provenance[team]'") from None
-        store = S3Store(objects, writable=write)
+        buckets = _optional("provenance.store.backends.objects_s3", "objects on S3 need boto3")
+        store = buckets.S3Store(objects, writable=write)
     else:
         store = Store(objects, create=write, writable=write)
     try:
-        return store, PostgresLedger(url, store, writable=write, create=create)
+        return store, ledgers.PostgresLedger(url, store, writable=write, create=create)
     except BaseException:
         store.close()
         raise
