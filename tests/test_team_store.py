@@ -523,3 +523,26 @@ def test_objects_without_a_team_store_is_refused(tmp_path, capsys):
     code = main(["--store", str(tmp_path / "ev"), "--objects", "s3://bucket-name/x", "log"])
     err = capsys.readouterr().err
     assert code == 2 and "--objects is for a team store" in err
+
+
+def test_screenshots_on_a_team_store_verify_and_read_back_their_ocr(team, tmp_path, capsys):
+    """``verify`` keeps the screenshot and its reading in the bucket; the second time the
+    reading is read back from S3 (re-hashed) instead of running Tesseract again."""
+    import random
+
+    from evalset import Passage, render
+    from webfixtures import ARTICLE
+
+    claim = "Россия потеряла 9 861 человек убитыми, 16 153 ранеными"
+    shot = Passage("web", "rus", ARTICLE[0], ARTICLE[1], claim, ARTICLE[2], "")
+    image = tmp_path / "shot.png"
+    render(shot, shot.body, "clean", random.Random(1)).save(image)
+    store = ["--store", team.db, "--objects", team.objects]
+    for _ in range(2):
+        code, items, err = run(capsys, *store, "verify", str(image), "--text", claim,
+                               "--tsa", "none")
+        assert code == 0 and items[-1]["verdict"] == "match", (items, err)
+    code, said, err = run(capsys, *store, "check")
+    assert code == 0 and said[-1]["intact"], (said, err)
+    _, records, _ = run(capsys, *store, "log")
+    assert [r["kind"] for r in records].count("ocr") == 1  # the second reading was cached
