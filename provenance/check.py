@@ -171,6 +171,38 @@ def _stored_head(ctx: CheckContext) -> tuple[str, bytes | None]:
         return HEAD_FILE, b""
 
 
+def check_head_copies(ctx: CheckContext) -> Iterator[Problem]:
+    """Each copy of the head kept apart from the ledger (a team store's bucket) still names a
+    record the ledger holds, with that hash: rows removed or rewritten in the database, head
+    row included, show here unless whoever did it could also write the bucket."""
+    for copy in ctx.store.head_copies():
+        if copy.seq is None or copy.record_hash is None:
+            yield Problem("a copy of the ledger head is unreadable", path=copy.name)
+            continue
+        row = ctx.row(copy.seq)
+        if row is None:
+            yield Problem(f"records were removed: a copy of the ledger head names record "
+                          f"{copy.seq}, which the ledger no longer holds", path=copy.name,
+                          expected=copy.record_hash, found=None)
+        elif row.record_hash != copy.record_hash:
+            yield Problem(f"record {copy.seq} is not the record a copy of the ledger head "
+                          "names: the ledger was rewritten", copy.seq, copy.name,
+                          expected=copy.record_hash, found=row.record_hash)
+
+
+class _HeadCopies:
+    """:func:`check_head_copies` as a step: it reads the copies, and single rows by seq."""
+
+    def __init__(self, ctx: CheckContext) -> None:
+        self.ctx = ctx
+
+    def visit(self, row: Row) -> tuple[Problem, ...]:
+        return ()
+
+    def finish(self) -> Iterator[Problem]:
+        yield from check_head_copies(self.ctx)
+
+
 MAX_PENDING = 512
 """File checks waiting in the pool at most: beyond it the ledger scan waits for the oldest,
 so a slow disk never makes ``check`` hold the whole ledger's work in memory."""
@@ -353,7 +385,8 @@ Step = Checker | Callable[[CheckContext], Iterable[Problem]]
 context that runs after that pass and reads what it needs itself."""
 
 CHECKERS: list[Step] = [check_chain, check_files, Checker("check_damaged", _Damaged),
-                           check_warcs, check_timestamps, check_witness_records]
+                           check_warcs, check_timestamps, check_witness_records,
+                           Checker("check_head_copies", _HeadCopies)]
 
 
 Progress = Callable[[Iterable[Row], int], Iterable[Row]]

@@ -546,3 +546,24 @@ def test_screenshots_on_a_team_store_verify_and_read_back_their_ocr(team, tmp_pa
     assert code == 0 and said[-1]["intact"], (said, err)
     _, records, _ = run(capsys, *store, "log")
     assert [r["kind"] for r in records].count("ocr") == 1  # the second reading was cached
+
+
+def test_a_chain_cut_back_with_its_head_row_is_caught_by_the_head_copy_in_the_bucket(
+        team, web, tsa, tsa_pki, capsys, monkeypatch):
+    """A superuser removes the last records and sets the head row back: the chain and the
+    head row agree again, the capture is merely unstamped. Only the head copied to the
+    bucket when the time-stamp was recorded still shows it."""
+    monkeypatch.setenv("PROVENANCE_TSA_CA", str(tsa_pki.root))
+    store = ["--store", team.db, "--objects", team.objects]
+    code, _, err = run(capsys, *store, "archive", "--tsa", tsa.url, web.url("/ru/utf8"))
+    assert code == 0, err
+    heads = team.s3.list_objects_v2(Bucket=team.bucket, Prefix="evidence/heads/")
+    assert [o["Key"] for o in heads["Contents"]] == [f"evidence/heads/{2:020d}.json"]
+    assert _check(team) == []
+    with psycopg.connect(team.db, autocommit=True) as conn:
+        conn.execute("SET session_replication_role = replica")
+        conn.execute("DELETE FROM records WHERE seq = 2")
+        conn.execute("UPDATE ledger_head SET seq = 1, record_hash = "
+                     "(SELECT record_hash FROM records WHERE seq = 1)")
+    problems = _check(team)
+    assert len(problems) == 1 and "records were removed" in problems[0], problems

@@ -23,10 +23,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import json
 import os
 import re
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 from urllib.parse import urlsplit
@@ -36,8 +38,8 @@ import botocore.config
 import botocore.exceptions
 
 from provenance.errors import StoreError, UsageError
-from provenance.store.filestore import ObjectMissing, Store, StoredFile
-from provenance.store.hashing import CHUNK_SIZE, sha256_bytes
+from provenance.store.filestore import HeadCopy, ObjectMissing, Store, StoredFile
+from provenance.store.hashing import CHUNK_SIZE, canonical_json, is_sha256_hex, sha256_bytes
 
 S3_SCHEME = "s3://"
 SPOOL_IN_MEMORY = 8 << 20  # objects larger than this are read into the scratch folder
@@ -207,6 +209,50 @@ class S3Store(Store):
         if found != self.key(relative).rsplit("/", 1)[1]:
             raise StoreError(f"{relative} was altered in {self._location} "
                              f"(its sha256 is {found}, not its name)")
+
+    # -- copies of the ledger head -----------------------------------------------------------
+
+    def copy_head(self, seq: int, record_hash: str) -> None:
+        """Write-once ``PREFIX/heads/<seq>.json``: whoever rewrites the database's chain
+        (a superuser) must also hold the bucket's keys to hide it from ``check``."""
+        key = f"{self.prefix}heads/{seq:020d}.json"
+        body = canonical_json({"seq": seq, "record_hash": record_hash}) + b"\n"
+        try:
+            self.client.put_object(Bucket=self.bucket, Key=key, Body=body, IfNoneMatch="*")
+        except botocore.exceptions.ClientError as exc:
+            if _status(exc) == 412 or _code(exc) == "PreconditionFailed":
+                return  # kept already (check compares it with the ledger)
+            raise StoreError(f"cannot write {key} to {self._location}: {_said(exc)}") from None
+        except botocore.exceptions.BotoCoreError as exc:
+            raise StoreError(f"cannot write {key} to {self._location}: {exc}") from None
+
+    def head_copies(self) -> Iterator[HeadCopy]:
+        prefix = f"{self.prefix}heads/"
+        try:
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=prefix)
+            for page in pages:
+                for item in page.get("Contents", []):
+                    yield self._head_copy(item["Key"])
+        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
+            raise StoreError(f"cannot list the head copies in {self._location}: {exc}") from None
+
+    def _head_copy(self, key: str) -> HeadCopy:
+        name = key[len(self.prefix):]
+        try:
+            body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
+            try:
+                data = json.loads(body.read(4096))
+            finally:
+                body.close()
+        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError,
+                ValueError):
+            return HeadCopy(name, None, None)
+        seq = data.get("seq") if isinstance(data, dict) else None
+        digest = data.get("record_hash") if isinstance(data, dict) else None
+        if type(seq) is not int or not is_sha256_hex(digest):
+            return HeadCopy(name, None, None)
+        return HeadCopy(name, seq, digest)
 
     def _reachable(self) -> None:
         """Say now, in one line, if the bucket cannot be used at all."""

@@ -15,6 +15,9 @@ How appends stay one chain:
 * A record's time is the database's clock (``clock_timestamp()``, read after the lock is
   taken), never the worker's: records are in time order along the chain even when the
   workers' clocks disagree.
+* After each append that holds a time-stamp record, the head (seq and hash) is copied to
+  the bucket, write-once (``PREFIX/heads/<seq>.json``), where ``check`` compares it with
+  the ledger: hiding a rewritten chain then needs the bucket's keys as well.
 * The head row names the last record; a ledger whose last record is not the one the head
   names (rows removed, or the end rewritten by someone bypassing the trigger) refuses
   further appends, as the SQLite ledger does with ``ledger.head``.
@@ -35,9 +38,10 @@ from urllib.parse import urlsplit
 
 import psycopg
 
-from provenance.errors import LedgerError
+from provenance.errors import LedgerError, StoreError
 from provenance.store.filestore import Store
 from provenance.store.hashing import canonical_json, record_hash
+from provenance.store.kinds import TIMESTAMP
 from provenance.store.ledger import _COLUMNS, GENESIS, Ledger, Record, _record_from_row, build_body
 
 CONNECT_TIMEOUT = 10
@@ -195,7 +199,7 @@ class PostgresLedger(Ledger):
                 raise LedgerError(f"the team ledger {shown(self.url)} is open read-only")
             try:  # pipelined: the lock is held for two round trips, the last with COMMIT
                 with self._conn.pipeline(), self._conn.transaction():
-                    return self._insert_locked(items)
+                    written = self._insert_locked(items)
             except psycopg.errors.LockNotAvailable:
                 raise LedgerError(f"the team ledger is busy: another writer has held its "
                                   f"head for over {self.lock_wait} s; nothing was recorded"
@@ -203,6 +207,18 @@ class PostgresLedger(Ledger):
             except psycopg.Error as exc:
                 raise LedgerError(f"cannot write to the team ledger: {_reason(exc)}; "
                                   "nothing was recorded") from None
+        if any(record.kind == TIMESTAMP for record in written):
+            self._copy_head(written[-1])
+        return written
+
+    def _copy_head(self, last: Record) -> None:
+        """After a time-stamp record, the head goes to the bucket too (after the commit: no
+        network I/O under the lock)."""
+        try:
+            self.store.copy_head(last.seq, last.record_hash)
+        except StoreError as exc:
+            raise StoreError(f"{exc}; the records are in the ledger, but the bucket has no "
+                             f"copy of its head at record {last.seq}") from None
 
     def _insert_locked(self, items: list[tuple[str, dict[str, Any], str | None]]
                        ) -> list[Record]:
