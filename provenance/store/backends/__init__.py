@@ -22,6 +22,7 @@ from provenance.store.filestore import STORE_ENV, Store
 from provenance.store.ledger import Ledger
 
 OBJECTS_ENV = "PROVENANCE_OBJECTS"
+_EXTRA = {"psycopg", "psycopg_binary", "boto3", "botocore"}  # the ``team`` extra
 TEAM_SCHEMES = ("postgresql://", "postgres://")
 
 
@@ -31,7 +32,9 @@ def _optional(module: str, needs: str) -> ModuleType:
     command should pay."""
     try:
         return importlib.import_module(module)
-    except ImportError:
+    except ModuleNotFoundError as exc:  # only the extra's own packages: a bug stays a bug
+        if (exc.name or "").split(".")[0] not in _EXTRA:
+            raise
         raise UsageError(f"{needs}: pip install 'provenance[team]'") from None
 
 
