@@ -567,3 +567,20 @@ def test_a_chain_cut_back_with_its_head_row_is_caught_by_the_head_copy_in_the_bu
                      "(SELECT record_hash FROM records WHERE seq = 1)")
     problems = _check(team)
     assert len(problems) == 1 and "records were removed" in problems[0], problems
+
+
+def test_a_missing_extra_is_one_line_naming_it():
+    """Without boto3 (``sys.modules`` says it is not installed) a team store says which
+    extra to install, in one line, exit 2."""
+    import subprocess
+    import sys
+
+    script = ("import sys; sys.modules['boto3'] = None\n"
+              "from provenance.cli.main import main\n"
+              "sys.exit(main(['--store', 'postgresql://u@127.0.0.1:1/db', '--objects', "
+              "'s3://bucket-name/x', 'log']))\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, cwd=Path(__file__).resolve().parent.parent)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        "provenance: objects on S3 need boto3: pip install 'provenance[team]'"]
