@@ -74,6 +74,7 @@ from provenance.stamps.stamping import (
     trust_roots_from_env,
 )
 from provenance.stamps.timestamp import load_certificates
+from provenance.store.backends import objects_location, open_team, team_location
 from provenance.store.clock import format_time
 from provenance.store.filestore import Store, resolve_store_path
 from provenance.store.kinds import CAPTURE
@@ -96,8 +97,15 @@ def open_store(path: str | os.PathLike[str] | None, *, create: bool = True,
     ``write=False`` for reading only (check, log, history, export): nothing is created, a
     folder that is not a store is refused, and a write-protected store works. Only
     ``create=True`` makes a new store. A store whose ledger is gone but whose evidence is
-    still there is never given a fresh, empty ledger.
+    still there is never given a fresh, empty ledger. A ``postgresql://`` location opens a
+    team store (:mod:`provenance.store.backends`).
     """
+    team = team_location(path)
+    if team is not None:
+        return open_team(team, objects_location(path), write=write, create=create)
+    if getattr(path, "objects", None):
+        raise UsageError("--objects is for a team store: give --store postgresql://… too "
+                         "(a folder store keeps its objects inside it)")
     store = Store(resolve_store_path(None if path is None else str(path)),
                   create=create and write, writable=write)
     if not write:
@@ -278,6 +286,7 @@ class Evidence:
 
     def close(self) -> None:
         self.ledger.close()
+        self.store.close()
 
     def __enter__(self) -> Evidence:
         return self
@@ -675,6 +684,9 @@ class Evidence:
         """:meth:`check` of the store at ``store_path``, even one whose ledger is gone (that
         is said as damage, not refused). Opens nothing for writing. ``progress`` wraps the
         stream of rows (see :func:`provenance.check.check_store`)."""
+        if team_location(store_path) is not None:
+            with Evidence(store_path, writable=False, create=False) as evidence:
+                return check_store(evidence.store, evidence.ledger, progress=progress)
         store = Store(resolve_store_path(None if store_path is None else str(store_path)),
                       create=False, writable=False)
         if not store.ledger_path.exists():

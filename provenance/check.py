@@ -32,7 +32,7 @@ from provenance.stamps.stamping import (
     check_timestamps,
     trust_roots_from_env,
 )
-from provenance.store.filestore import DAMAGED, HEAD_FILE, LEDGER_FILE, Store
+from provenance.store.filestore import DAMAGED, HEAD_FILE, LEDGER_FILE, ObjectMissing, Store
 from provenance.store.hashing import is_sha256_hex, record_hash, sha256_file
 from provenance.store.ledger import FORMAT_VERSION, GENESIS, Ledger
 from provenance.store.rows import CheckContext, Checker, Problem, Row, Visitor, row_files
@@ -127,35 +127,80 @@ def _check_head(ctx: CheckContext, last: Row | None) -> Iterator[Problem]:
     """``ledger.head`` names the last record by seq and hash: rows cut from the end, or the
     last records rewritten, show here unless whoever did it rewrote the head too. A missing
     head is a problem as soon as the ledger has records (deleting rows with the head)."""
-    path = ctx.store.head_path
-    if not path.exists():
+    name, stored = _stored_head(ctx)
+    if stored is None:
         if last is not None:
-            yield Problem("the ledger head is missing (it names the last record)", path=HEAD_FILE,
+            yield Problem("the ledger head is missing (it names the last record)", path=name,
                           expected=f"seq {last.seq}", found="no file")
         return
     try:
-        head = json.loads(path.read_bytes())
-    except (OSError, ValueError):
+        head = json.loads(stored)
+    except ValueError:
         head = None
     seq = head.get("seq") if isinstance(head, dict) else None
     digest = head.get("record_hash") if isinstance(head, dict) else None
     if not isinstance(seq, int) or isinstance(seq, bool) or not is_sha256_hex(digest):
-        yield Problem("the ledger head is unreadable", path=HEAD_FILE)
+        yield Problem("the ledger head is unreadable", path=name)
         return
     last_seq = last.seq if last is not None else 0
     if seq > last_seq:
-        yield Problem("records were removed from the end of the ledger", path=HEAD_FILE,
+        yield Problem("records were removed from the end of the ledger", path=name,
                       expected=f"at least {seq} records", found=f"{last_seq}")
         return
     named = last if last is not None and last.seq == seq else ctx.row(seq)
     if named is None or named.record_hash != digest:
         yield Problem(f"record {seq} is not the record the ledger head names: the end of the "
-                      "ledger was rewritten", path=HEAD_FILE, expected=digest,
+                      "ledger was rewritten", path=name, expected=digest,
                       found=named.record_hash if named else None)
     # A head behind the last record (seq < last_seq) that names its record rightly is what a
     # run killed, or a disk that filled, between commit and head leaves: nothing is lost and
     # the next write brings it up to date. Records after it are only as good as the
     # anchoring says, which check prints in any case.
+
+
+def _stored_head(ctx: CheckContext) -> tuple[str, bytes | None]:
+    """Where the head is kept and its bytes as stored (None: there is none; b"": unreadable):
+    ``ledger.head`` beside a SQLite ledger, the head row of a team ledger."""
+    if ctx.ledger is not None:
+        return ctx.ledger.head_name, ctx.ledger.head_bytes()
+    try:
+        return HEAD_FILE, ctx.store.head_path.read_bytes()
+    except FileNotFoundError:
+        return HEAD_FILE, None
+    except OSError:
+        return HEAD_FILE, b""
+
+
+def check_head_copies(ctx: CheckContext) -> Iterator[Problem]:
+    """Each copy of the head kept apart from the ledger (a team store's bucket) still names a
+    record the ledger holds, with that hash: rows removed or rewritten in the database, head
+    row included, show here unless whoever did it could also write the bucket."""
+    for copy in ctx.store.head_copies():
+        if copy.seq is None or copy.record_hash is None:
+            yield Problem("a copy of the ledger head is unreadable", path=copy.name)
+            continue
+        row = ctx.row(copy.seq)
+        if row is None:
+            yield Problem(f"records were removed: a copy of the ledger head names record "
+                          f"{copy.seq}, which the ledger no longer holds", path=copy.name,
+                          expected=copy.record_hash, found=None)
+        elif row.record_hash != copy.record_hash:
+            yield Problem(f"record {copy.seq} is not the record a copy of the ledger head "
+                          "names: the ledger was rewritten", copy.seq, copy.name,
+                          expected=copy.record_hash, found=row.record_hash)
+
+
+class _HeadCopies:
+    """:func:`check_head_copies` as a step: it reads the copies, and single rows by seq."""
+
+    def __init__(self, ctx: CheckContext) -> None:
+        self.ctx = ctx
+
+    def visit(self, row: Row) -> tuple[Problem, ...]:
+        return ()
+
+    def finish(self) -> Iterator[Problem]:
+        yield from check_head_copies(self.ctx)
 
 
 MAX_PENDING = 512
@@ -190,7 +235,7 @@ class _Ordered:
 
 def _hash_file(store: Store, relative: str) -> str | None:
     try:
-        return sha256_file(store.path(relative))
+        return store.hash_object(relative)
     except (OSError, StoreError):
         return None
 
@@ -289,10 +334,10 @@ class _Damaged:
 
 def _verify_warc(store: Store, seq: int, relative: str) -> list[Problem]:
     try:
-        path = store.path(relative)
-        if not path.exists():
-            return []  # already reported by check_files
-        problems = verify_warc(str(path))
+        with store.open_object(relative) as handle:
+            problems = verify_warc(handle)
+    except (FileNotFoundError, ObjectMissing):
+        return []  # already reported by check_files
     except (OSError, StoreError) as exc:
         return [Problem(f"WARC unreadable: {exc}", seq, relative)]
     return [Problem(f"WARC digest check failed: {problem}", seq, relative)
@@ -340,7 +385,8 @@ Step = Checker | Callable[[CheckContext], Iterable[Problem]]
 context that runs after that pass and reads what it needs itself."""
 
 CHECKERS: list[Step] = [check_chain, check_files, Checker("check_damaged", _Damaged),
-                           check_warcs, check_timestamps, check_witness_records]
+                           check_warcs, check_timestamps, check_witness_records,
+                           Checker("check_head_copies", _HeadCopies)]
 
 
 Progress = Callable[[Iterable[Row], int], Iterable[Row]]

@@ -33,7 +33,11 @@ PACKAGES = ("archive", "provenance")
 LOCAL_IMPORTS_ALLOWED = {"brotli", "pytesseract", "pywb"}
 
 # The one function that imports a module by name: the chosen command's, when it runs.
-LATE_IMPORTS_ALLOWED_IN = {"provenance.cli.main.dispatch"}
+LATE_IMPORTS_ALLOWED_IN = {
+    "provenance.cli.main.dispatch",  # each command's module, when that command runs
+    "provenance.store.backends._optional",  # the team extra (psycopg, boto3): optional, heavy
+}
+TEAM_BACKENDS = {"provenance.store.backends.postgres", "provenance.store.backends.objects_s3"}
 
 # What ``provenance --help`` / ``--version`` must not load (start-up went from 0.3 s to 0.6 s
 # when the command line imported every command's library at start).
@@ -103,6 +107,7 @@ def import_graph() -> dict[str, set[str]]:
              for name, tree in modules.items()}
     # dispatch() imports these when their command runs: a cycle through them is one too
     graph["provenance.cli.main"] |= {h.module for h in _handlers().values()}
+    graph["provenance.store.backends"] |= TEAM_BACKENDS  # loaded by _optional()
     return graph
 
 

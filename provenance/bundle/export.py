@@ -36,9 +36,10 @@ import io
 import json
 import os
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from archive.witness import WitnessSpec, raw_copy_url
 from provenance.bundle.verify import CHAIN, CHAIN_HEADER, FORMAT, INDEX, README
@@ -67,7 +68,7 @@ def export_bundle(ledger: Ledger, store: Store, ids: Sequence[str], out_zip: str
         record = _find(ledger, ref)
         chosen[record.seq] = record
     included, stamps = _complete(ledger, chosen)
-    entries: dict[str, bytes | Path] = {}
+    entries: dict[str, bytes | Callable[[], BinaryIO]] = {}
     index: dict[str, Any] = {"format": FORMAT, "exported": sorted(chosen), "records": [],
                              "timestamps": [], "witnesses": [
                                  _witness_item(r) for r in included.values()
@@ -79,7 +80,7 @@ def export_bundle(ledger: Ledger, store: Store, ids: Sequence[str], out_zip: str
                                  record.record_hash, "prev": record.prev_hash,
                                  "file": f"records/{seq}.record", "files": record.files})
         for entry in record.files:
-            entries[str(entry["path"])] = store.path(str(entry["path"]))
+            entries[str(entry["path"])] = partial(store.open_object, str(entry["path"]))
     for ts in stamps:
         index["timestamps"].append(_add_stamp(ts, included, store, entries))
     lo, hi = min(included), max(included)
@@ -136,11 +137,11 @@ def _complete(ledger: Ledger, chosen: dict[int, Record]) -> tuple[dict[int, Reco
 
 
 def _add_stamp(ts: Record, included: dict[int, Record], store: Store,
-               entries: dict[str, bytes | Path]) -> dict[str, Any]:
+               entries: dict[str, bytes | Callable[[], BinaryIO]]) -> dict[str, Any]:
     data = ts.data
     files = {f.get("role"): f for f in ts.files}
     token = files[TOKEN_ROLE]
-    entries[f"timestamps/{ts.seq}.tsr"] = store.path(str(token["path"]))
+    entries[f"timestamps/{ts.seq}.tsr"] = partial(store.open_object, str(token["path"]))
     leaves = list(data.get("leaves", []))
     if data.get("method") == "record":
         data_file = f"records/{data['covers'][0]}.record"
@@ -154,7 +155,7 @@ def _add_stamp(ts: Record, included: dict[int, Record], store: Store,
                             "merkle_root": data.get("merkle_root"), "certs": None, "root": None,
                             "proofs": {}}
     if CERTS_ROLE in files:
-        pem = store.path(str(files[CERTS_ROLE]["path"])).read_bytes()
+        pem = store.read_object(str(files[CERTS_ROLE]["path"]))
         item["certs"] = f"timestamps/{ts.seq}.certs.pem"
         entries[item["certs"]] = pem
         roots = [c for c in load_certificates(pem) if _is_self_signed(c)]
@@ -162,7 +163,7 @@ def _add_stamp(ts: Record, included: dict[int, Record], store: Store,
             item["root"] = f"timestamps/{ts.seq}.root.pem"
             entries[item["root"]] = certificates_pem(roots)
     if PROOFS_ROLE in files:
-        proofs = json.loads(store.path(str(files[PROOFS_ROLE]["path"])).read_bytes())["proofs"]
+        proofs = json.loads(store.read_object(str(files[PROOFS_ROLE]["path"])))["proofs"]
         for i, seq in enumerate(data.get("covers", [])):
             if seq not in included:
                 continue
@@ -191,7 +192,8 @@ def _witness_item(record: Record) -> dict[str, Any]:
             "payload_sha256": data.get("payload_sha256"), "file": f"records/{record.seq}.record"}
 
 
-def _write_zip(target: Path, entries: dict[str, bytes | Path], *, force: bool) -> None:
+def _write_zip(target: Path, entries: dict[str, bytes | Callable[[], BinaryIO]], *,
+               force: bool) -> None:
     manifest = []
     with atomic_output(target, force=force) as raw, zipfile.ZipFile(raw, "w") as bundle:
         for name in sorted(entries):
@@ -202,7 +204,7 @@ def _write_zip(target: Path, entries: dict[str, bytes | Path], *, force: bool) -
             info.external_attr = 0o644 << 16
             digest = hashlib.sha256()
             with bundle.open(info, "w") as out:
-                stream = open(source, "rb") if isinstance(source, Path) else io.BytesIO(source)
+                stream = source() if callable(source) else io.BytesIO(source)
                 with stream:
                     for block in iter(lambda s=stream: s.read(1 << 20), b""):  # type: ignore[misc]
                         digest.update(block)

@@ -74,7 +74,7 @@ def stored_payload_sha256(store: Store | None, capture_record: Record) -> str | 
         return None
     digest = None
     try:
-        with open(store.path(warc["path"]), "rb") as handle:
+        with store.open_object(str(warc["path"])) as handle:
             for record in ArchiveIterator(handle):
                 if record.rec_type == "response":
                     hasher = hashlib.sha256()

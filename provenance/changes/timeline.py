@@ -143,7 +143,7 @@ def reextracted_page(store: Store, record: Record) -> PageText | None:
     if entry is None or not url:
         return None
     try:
-        data = store.path(str(entry["path"])).read_bytes()
+        data = store.read_object(str(entry["path"]))
     except (OSError, StoreError, KeyError):
         return None
     if hashlib.sha256(data).hexdigest() != entry.get("sha256"):

@@ -30,6 +30,7 @@ from provenance.cli.options import (
 )
 from provenance.cli.output import Output
 from provenance.errors import ProvenanceError
+from provenance.store.backends import with_objects
 
 Run = Callable[[argparse.Namespace, Output], int]
 
@@ -38,7 +39,11 @@ def _global_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
     """Options every subcommand takes, before or after its name."""
     value = None if defaults else argparse.SUPPRESS
     parser.add_argument("--store", metavar="DIR", default=value,
-                        help="evidence store folder (env PROVENANCE_STORE; default ./evidence)")
+                        help="evidence store folder, or a team store's postgresql://USER@HOST/DB"
+                        " (env PROVENANCE_STORE; default ./evidence)")
+    parser.add_argument("--objects", metavar="URL", default=value,
+                        help="a team store's objects: s3://BUCKET/PREFIX or a shared folder "
+                        "(env PROVENANCE_OBJECTS)")
     parser.add_argument("--json", action="store_true",
                         default=False if defaults else argparse.SUPPRESS,
                         help="one JSON object per line on stdout; human text on stderr")
@@ -72,6 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     out = Output(json_mode=args.json, quiet=args.quiet)
+    args.store = with_objects(args.store, args.objects)
     if not getattr(args, "handler", None):
         parser.print_help(sys.stderr)
         return EXIT_USAGE

@@ -107,7 +107,7 @@ def _token_says(store: Store, path: str | None) -> tuple[str, str | None] | None
     if path is None:
         return None
     try:
-        info = read_token(store.path(path).read_bytes())
+        info = read_token(store.read_object(path))
     except (OSError, StoreError, TimestampError, ValueError):
         return None
     return (info.gen_time, info.tsa_name) if info.gen_time else None

@@ -431,7 +431,7 @@ def _read(store: Store, files: Sequence[dict[str, Any]], role: str
     if entry is None:
         return None, None
     try:
-        return store.path(str(entry.get("path"))).read_bytes(), str(entry.get("path"))
+        return store.read_object(str(entry.get("path"))), str(entry.get("path"))
     except (OSError, StoreError, ValueError):
         return None, str(entry.get("path"))
 

@@ -30,7 +30,7 @@ import shutil
 import stat
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -63,6 +63,20 @@ def is_store(root: Path) -> bool:
     """Whether ``root`` holds a store (a ledger, its head or stored objects), not just any
     folder: reading commands refuse anything else rather than make a store there."""
     return any((root / name).exists() for name in (LEDGER_FILE, HEAD_FILE, "objects"))
+
+
+@dataclass(frozen=True)
+class HeadCopy:
+    """A copy of the ledger head kept apart from the ledger: ``seq`` and ``record_hash`` are
+    None if the copy could not be read."""
+
+    name: str
+    seq: int | None
+    record_hash: str | None
+
+
+class ObjectMissing(StoreError):
+    """The store holds no object under this name (a file gone, an S3 key absent)."""
 
 
 @dataclass(frozen=True)
@@ -174,6 +188,38 @@ class Store:
         if sha256_bytes(data) != expected:
             raise StoreError(f"{relative} was altered (its sha256 is not the record's)")
         return data
+
+    # -- reading objects: the one seam every reader goes through (a team store's objects are
+    # not files: provenance.store.backends.objects_s3 reads them from S3 instead) ----------
+
+    @property
+    def location(self) -> str:
+        """Where the objects are, for messages."""
+        return str(self.root)
+
+    def read_object(self, relative: str) -> bytes:
+        """The bytes of the stored file ``relative`` as they are (callers compare hashes);
+        a missing or unreadable file is an :class:`OSError` or :class:`StoreError`."""
+        return self.path(relative).read_bytes()
+
+    def open_object(self, relative: str) -> BinaryIO:
+        """A seekable binary handle on the stored file ``relative`` (the caller closes it)."""
+        return self.path(relative).open("rb")
+
+    def hash_object(self, relative: str) -> str:
+        """The SHA-256 of the stored file ``relative`` as it is now, streamed."""
+        return sha256_file(self.path(relative))
+
+    def close(self) -> None:
+        """Nothing to release for a folder (a team store drops its scratch folder)."""
+
+    def copy_head(self, seq: int, record_hash: str) -> None:
+        """Keep a copy of the ledger head where the ledger's own writers cannot rewrite it
+        (a team store's bucket); a folder store has ``ledger.head`` beside its ledger."""
+
+    def head_copies(self) -> Iterator[HeadCopy]:
+        """The head copies :meth:`copy_head` kept, oldest first (none in a folder store)."""
+        return iter(())
 
     def object_path(self, sha256: str, suffix: str = "") -> str:
         return f"objects/{sha256[:2]}/{sha256}{suffix}"

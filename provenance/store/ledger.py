@@ -35,7 +35,7 @@ from typing import Any
 
 from provenance.errors import LedgerError, StoreError
 from provenance.store.clock import utc_now
-from provenance.store.filestore import Store
+from provenance.store.filestore import HEAD_FILE, Store
 from provenance.store.hashing import canonical_json, record_hash
 
 SQLITE_FULL, SQLITE_READONLY, SQLITE_IOERR = 13, 8, 10
@@ -287,6 +287,7 @@ class Ledger:
             yield _record_from_row(row)
 
     _COLUMNS = _COLUMNS
+    _URL_OF_VERIFICATION = URL_OF_VERIFICATION
 
     def records(self, kind: str | None = None, subject: str | None = None, *,
                 kinds: Sequence[str] | None = None, since: str | None = None,
@@ -322,7 +323,7 @@ class Ledger:
             else:
                 sql = (f"SELECT {self._COLUMNS} FROM records{kinds_sql} AND subject = ? "
                        f"UNION SELECT {self._COLUMNS} FROM records{kinds_sql} AND "
-                       f"kind = 'verification' AND {URL_OF_VERIFICATION} = ? "
+                       f"kind = 'verification' AND {self._URL_OF_VERIFICATION} = ? "
                        "ORDER BY seq LIMIT ?")
                 args = (*params, about, *params, about, batch)
             found = list(self._query(sql, args))
@@ -405,6 +406,18 @@ class Ledger:
                 yield from self._db.execute(
                     f"SELECT {self._COLUMNS} FROM records WHERE seq IN ({marks})", part)
 
+    head_name = HEAD_FILE
+    """Where the head is kept, as ``check`` names it."""
+
+    def head_bytes(self) -> bytes | None:
+        """The head as stored (None: there is none; ``b""``: it cannot be read)."""
+        try:
+            return self.store.head_path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError:
+            return b""
+
     def read_head(self) -> dict[str, Any] | None:
         try:
             head = json.loads(self.store.head_path.read_text("utf-8"))
@@ -426,8 +439,8 @@ def _create_indexes(db: sqlite3.Connection) -> None:
 def _filters(*, kind: str | None = None, kinds: Sequence[str] | None = None,
              subject: str | None = None, since: str | None = None, until: str | None = None,
              first: int | None = None, last: int | None = None) -> tuple[str, list[Any]]:
-    """A ``WHERE`` clause (always one, ``1`` if nothing filters) and its parameters."""
-    clauses: list[str] = ["1"]
+    """A ``WHERE`` clause (always one, ``TRUE`` if nothing filters) and its parameters."""
+    clauses: list[str] = ["TRUE"]
     params: list[Any] = []
     for column, op, value in (("kind", "=", kind), ("subject", "=", subject),
                               ("time", ">=", since), ("time", "<", until),
@@ -436,7 +449,7 @@ def _filters(*, kind: str | None = None, kinds: Sequence[str] | None = None,
             clauses.append(f"{column} {op} ?")
             params.append(value)
     if kinds is not None:
-        clauses.append(f"kind IN ({','.join('?' * len(kinds))})" if kinds else "0")
+        clauses.append(f"kind IN ({','.join('?' * len(kinds))})" if kinds else "FALSE")
         params.extend(kinds)
     return " WHERE " + " AND ".join(clauses), params
 

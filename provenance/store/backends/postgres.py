@@ -1,0 +1,329 @@
+"""The ledger of a team store on PostgreSQL: one hash chain, many appenders on many machines.
+
+Records are hashed exactly as in the SQLite ledger (:func:`provenance.store.ledger.build_body`,
+:func:`provenance.store.hashing.record_hash`), so ``check``, ``export`` and bundles treat both
+alike and a record keeps its hash when a store moves between them.
+
+How appends stay one chain:
+
+* Each append is one transaction that first takes the row lock on the one-row table
+  ``ledger_head`` (``SELECT … FOR UPDATE``): appenders queue on it, so each sees the record
+  the one before it wrote. ``PRIMARY KEY (seq)`` and ``UNIQUE (prev_hash)`` are the backstop:
+  two records can never take one place in the chain, whatever a client does.
+* Nothing inside that transaction talks to anything but the database (uploads and time-stamp
+  requests happen before or after it), so the lock is held for a few milliseconds.
+* A record's time is the database's clock (``clock_timestamp()``, read after the lock is
+  taken), never the worker's: records are in time order along the chain even when the
+  workers' clocks disagree.
+* After each append that holds a time-stamp record, the head (seq and hash) is copied to
+  the bucket, write-once (``PREFIX/heads/<seq>.json``), where ``check`` compares it with
+  the ledger: hiding a rewritten chain then needs the bucket's keys as well.
+* The head row names the last record; a ledger whose last record is not the one the head
+  names (rows removed, or the end rewritten by someone bypassing the trigger) refuses
+  further appends, as the SQLite ledger does with ``ledger.head``.
+
+Append-only is enforced by the database: ``UPDATE``, ``DELETE`` and ``TRUNCATE`` are revoked
+from ``PUBLIC`` and a trigger refuses them for everyone, the table owner included. A database
+superuser can still disable the trigger and rewrite rows (and the head with them): ``check``
+shows any row changed without recomputing the chain, but a chain rewritten from the changed
+record on can only be shown by time-stamps and heads copied elsewhere.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+import psycopg
+
+from provenance.errors import LedgerError, StoreError
+from provenance.store.filestore import Store
+from provenance.store.hashing import canonical_json, record_hash
+from provenance.store.kinds import TIMESTAMP
+from provenance.store.ledger import _COLUMNS, GENESIS, Ledger, Record, _record_from_row, build_body
+
+CONNECT_TIMEOUT = 10
+LOCK_WAIT = 60
+"""Seconds an append waits for the head's lock at most (``lock_timeout``): a writer that
+hangs while holding it makes the others fail with one line, not wait forever. A writer that
+dies lets go at once (its connection closes and its transaction is rolled back)."""
+_SCHEMA_LOCK = 0x70726F76  # pg_advisory_xact_lock key: one process creates the schema at once
+
+DB_TIME = """to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')"""
+"""The database's clock as records write time (RFC 3339 UTC, whole seconds)."""
+
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS records (
+    seq BIGINT PRIMARY KEY CHECK (seq > 0),
+    kind TEXT COLLATE "C" NOT NULL,
+    subject TEXT COLLATE "C",
+    time TEXT COLLATE "C" NOT NULL,
+    body TEXT NOT NULL,
+    prev_hash TEXT COLLATE "C" NOT NULL UNIQUE,
+    record_hash TEXT COLLATE "C" NOT NULL UNIQUE
+);
+CREATE TABLE IF NOT EXISTS ledger_head (
+    one BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (one),
+    seq BIGINT NOT NULL,
+    record_hash TEXT NOT NULL
+);
+INSERT INTO ledger_head (one, seq, record_hash) VALUES (TRUE, 0, '{GENESIS}')
+    ON CONFLICT DO NOTHING;
+CREATE OR REPLACE FUNCTION provenance_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'the ledger is append-only: % refused', TG_OP
+        USING ERRCODE = 'insufficient_privilege';
+END $$;
+CREATE OR REPLACE FUNCTION provenance_json(body TEXT) RETURNS jsonb
+    LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    RETURN body::jsonb;
+EXCEPTION WHEN others THEN
+    RETURN NULL;
+END $$;
+CREATE OR REPLACE FUNCTION provenance_lock_head(
+    OUT head_seq BIGINT, OUT head_hash TEXT, OUT last_seq BIGINT, OUT hash_at_head TEXT,
+    OUT now_utc TEXT) LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    SELECT h.seq, h.record_hash INTO head_seq, head_hash FROM ledger_head h WHERE h.one
+        FOR UPDATE;
+    -- Each statement below has a new snapshot (READ COMMITTED), taken once the lock is
+    -- held: it sees what the appender before this one committed.
+    SELECT max(r.seq) INTO last_seq FROM records r;
+    SELECT r.record_hash INTO hash_at_head FROM records r WHERE r.seq = head_seq;
+    now_utc := {DB_TIME};
+END $$;
+CREATE OR REPLACE TRIGGER records_are_never_changed BEFORE UPDATE OR DELETE ON records
+    FOR EACH ROW EXECUTE FUNCTION provenance_append_only();
+CREATE OR REPLACE TRIGGER records_are_never_truncated BEFORE TRUNCATE ON records
+    FOR EACH STATEMENT EXECUTE FUNCTION provenance_append_only();
+REVOKE UPDATE, DELETE, TRUNCATE ON records FROM PUBLIC;
+CREATE INDEX IF NOT EXISTS records_by_subject ON records(kind, subject);
+CREATE INDEX IF NOT EXISTS records_by_about ON records(subject);
+CREATE INDEX IF NOT EXISTS records_by_time ON records(time);
+CREATE INDEX IF NOT EXISTS witnesses_by_capture
+    ON records((provenance_json(body) #> '{{data,capture_seq}}')) WHERE kind = 'witness';
+CREATE INDEX IF NOT EXISTS verifications_by_url
+    ON records((provenance_json(body) #>> '{{data,against,url}}')) WHERE kind = 'verification';
+"""
+"""The tables, the append-only trigger and the indexes; body JSON is read through
+``provenance_json`` (NULL for a body that is not JSON), so a damaged row can never make a
+query, and so the ledger, fail."""
+
+LOCK_HEAD = ("SELECT head_seq, head_hash, last_seq, hash_at_head, now_utc "
+             "FROM provenance_lock_head()")
+"""Take the head's row lock and read under it (one round trip: appenders queue here)."""
+
+
+def shown(url: str) -> str:
+    """The database URL without its password, for messages."""
+    parts = urlsplit(url)
+    host = parts.hostname or "localhost"
+    port = f":{parts.port}" if parts.port else ""
+    user = f"{parts.username}@" if parts.username else ""
+    return f"{parts.scheme}://{user}{host}{port}{parts.path}"
+
+
+def _pg(sql: str) -> str:
+    """The SQLite ledger's queries use ``?`` placeholders; psycopg takes ``%s``."""
+    return sql.replace("?", "%s")
+
+
+class PostgresLedger(Ledger):
+    """The ledger of a team store, in the PostgreSQL database at ``url``.
+
+    ``store`` holds the objects (an S3 bucket or a folder). ``writable=False`` opens a
+    read-only session; it and ``create=False`` create nothing (a database without a ledger
+    is refused). Text columns compare byte by byte (``COLLATE "C"``), as in SQLite, so that
+    time ranges and hash prefixes mean the same whatever the database's locale.
+    """
+
+    _URL_OF_VERIFICATION = "(provenance_json(body) #>> '{data,against,url}')"
+    head_name = "ledger_head"
+    lock_wait: float = LOCK_WAIT
+
+    def __init__(self, url: str, store: Store, *, writable: bool = True,
+                 create: bool = True) -> None:
+        self.store = store
+        self.url = url
+        self.writable = writable
+        self._lock = threading.RLock()
+        try:
+            self._conn = psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT,
+                                       application_name="provenance")
+        except psycopg.Error as exc:
+            raise LedgerError(f"cannot connect to the team ledger {shown(url)}: "
+                              f"{_reason(exc)}") from None
+        try:
+            if not writable:
+                self._conn.execute("SET default_transaction_read_only = on")
+            if not self._has_schema():
+                if not (writable and create):
+                    raise LedgerError(f"no provenance ledger in the database {shown(url)}")
+                with self._conn.transaction():
+                    self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+                    self._conn.execute(SCHEMA)
+        except psycopg.Error as exc:
+            self._conn.close()
+            raise LedgerError(f"cannot open the team ledger {shown(url)}: "
+                              f"{_reason(exc)}") from None
+        except LedgerError:
+            self._conn.close()
+            raise
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def _has_schema(self) -> bool:
+        """Whether the tables and the append-only trigger are there: then a role that may
+        only read and insert (the recommended setup) never needs to create anything."""
+        found = self._conn.execute(
+            "SELECT to_regclass('records') IS NOT NULL AND to_regclass('ledger_head') IS NOT NULL"
+            " AND EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'records_are_never_changed'"
+            " AND tgrelid = to_regclass('records'))"
+            " AND to_regprocedure('provenance_lock_head()') IS NOT NULL").fetchone()
+        return bool(found and found[0])
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def append_many(self, items: Iterable[tuple[str, dict[str, Any], str | None]]
+                    ) -> list[Record]:
+        """Append several records in one transaction, under the head's row lock."""
+        items = list(items)
+        if not items:
+            return []
+        with self._lock:
+            if not self.writable:
+                raise LedgerError(f"the team ledger {shown(self.url)} is open read-only")
+            try:  # pipelined: the lock is held for two round trips, the last with COMMIT
+                with self._conn.pipeline(), self._conn.transaction():
+                    written = self._insert_locked(items)
+            except psycopg.errors.LockNotAvailable:
+                raise LedgerError(f"the team ledger is busy: another writer has held its "
+                                  f"head for over {self.lock_wait} s; nothing was recorded"
+                                  ) from None
+            except psycopg.Error as exc:
+                raise LedgerError(f"cannot write to the team ledger: {_reason(exc)}; "
+                                  "nothing was recorded") from None
+        if any(record.kind == TIMESTAMP for record in written):
+            self._copy_head(written[-1])
+        return written
+
+    def _copy_head(self, last: Record) -> None:
+        """After a time-stamp record, the head goes to the bucket too (after the commit: no
+        network I/O under the lock)."""
+        try:
+            self.store.copy_head(last.seq, last.record_hash)
+        except StoreError as exc:
+            raise StoreError(f"{exc}; the records are in the ledger, but the bucket has no "
+                             f"copy of its head at record {last.seq}") from None
+
+    def _insert_locked(self, items: list[tuple[str, dict[str, Any], str | None]]
+                       ) -> list[Record]:
+        self._conn.execute("SELECT set_config('lock_timeout', %s, true)",
+                           (f"{int(self.lock_wait * 1000)}ms",))
+        locked = self._conn.execute(LOCK_HEAD).fetchone()
+        assert locked is not None  # a function with OUT parameters gives one row
+        head_seq, head_hash, last_seq, hash_at_head, now = locked
+        if head_seq is None:
+            raise LedgerError("the team ledger has no head row: nothing was recorded; "
+                              "run 'provenance check'")
+        if (last_seq or 0) != head_seq or (head_seq and hash_at_head != head_hash):
+            raise LedgerError("the team ledger does not end with the record its head names "
+                              "(records removed or rewritten?): nothing was recorded; "
+                              "run 'provenance check'")
+        seq, prev = head_seq, head_hash
+        written = []
+        for kind, data, subject in items:
+            seq += 1
+            body = build_body(seq, kind, now, subject, prev, data)
+            digest = record_hash(body)
+            written.append(Record(seq, kind, now, subject, data, prev, digest,
+                                  body.decode("utf-8")))
+            prev = digest
+        with self._conn.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO records (seq, kind, subject, time, body, prev_hash, record_hash)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                [(r.seq, r.kind, r.subject, r.time, r.body, r.prev_hash, r.record_hash)
+                 for r in written])
+        self._conn.execute("UPDATE ledger_head SET seq = %s, record_hash = %s WHERE one",
+                         (seq, prev))
+        return written
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            try:
+                return self._conn.execute(sql, params).fetchall()
+            except psycopg.Error as exc:
+                raise LedgerError(f"cannot read the team ledger: {_reason(exc)}") from None
+
+    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> Iterator[Record]:
+        for row in self._rows(_pg(sql), params):
+            yield _record_from_row(row)
+
+    def witnesses_of(self, capture_seq: int) -> Iterator[Record]:
+        return self._query(
+            f"SELECT {_COLUMNS} FROM records WHERE kind = 'witness' AND "
+            "(provenance_json(body) #> '{data,capture_seq}') = to_jsonb(?::bigint) "
+            "ORDER BY seq", (capture_seq,))
+
+    def stamps_covering(self, seq: int) -> Iterator[Record]:
+        return self._query(
+            f"SELECT {_COLUMNS} FROM records WHERE kind = 'timestamp' AND "
+            "(provenance_json(body) #> '{data,covers}') @> jsonb_build_array(?::bigint) "
+            "ORDER BY seq", (seq,))
+
+    def count(self) -> int:
+        return int(self._rows("SELECT count(*) FROM records")[0][0])
+
+    def subjects(self, kind: str) -> set[str]:
+        rows = self._rows("SELECT DISTINCT subject FROM records WHERE kind = %s", (kind,))
+        return {row[0] for row in rows if row[0] is not None}
+
+    def raw_rows(self) -> Iterator[tuple[Any, ...]]:
+        """Every row as stored, a batch at a time by seq (bounded memory)."""
+        after: int | None = None
+        while True:
+            if after is None:
+                batch = self._rows(f"SELECT {_COLUMNS} FROM records ORDER BY seq LIMIT 4096")
+            else:
+                batch = self._rows(f"SELECT {_COLUMNS} FROM records WHERE seq > %s "
+                                   "ORDER BY seq LIMIT 4096", (after,))
+            if not batch:
+                return
+            yield from batch
+            after = batch[-1][0]
+
+    def raw_rows_at(self, seqs: Iterable[int]) -> Iterator[tuple[Any, ...]]:
+        wanted = sorted({s for s in seqs if isinstance(s, int) and -(1 << 63) <= s < 1 << 63})
+        for start in range(0, len(wanted), 500):
+            yield from self._rows(f"SELECT {_COLUMNS} FROM records WHERE seq = ANY(%s)",
+                                  (wanted[start:start + 500],))
+
+    def head_bytes(self) -> bytes | None:
+        rows = self._rows("SELECT seq, record_hash FROM ledger_head WHERE one")
+        if not rows:
+            return None
+        seq, digest = rows[0]
+        if seq == 0 and digest == GENESIS:
+            return None  # nothing appended yet
+        return canonical_json({"seq": seq, "record_hash": digest}) + b"\n"
+
+    def read_head(self) -> dict[str, Any] | None:
+        rows = self._rows("SELECT seq, record_hash FROM ledger_head WHERE one")
+        return {"seq": rows[0][0], "record_hash": rows[0][1]} if rows else None
+
+
+def _reason(exc: psycopg.Error) -> str:
+    """The server's one-line message (no SQL, no traceback)."""
+    diag = getattr(exc, "diag", None)
+    primary = getattr(diag, "message_primary", None) if diag is not None else None
+    if primary:
+        return str(primary)
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__

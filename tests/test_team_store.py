@@ -1,0 +1,586 @@
+"""A team store: the ledger in a real PostgreSQL 15 cluster, the objects in an S3-protocol
+server (moto's ThreadedMotoServer), both on 127.0.0.1 and thrown away afterwards.
+
+Covers: archive → check → export → log through the CLI; 8 concurrent appender processes
+making one intact chain; UPDATE/DELETE/TRUNCATE refused by the database; an object
+overwritten in the bucket caught by ``check`` and by every read; a row rewritten by a
+superuser who bypassed the trigger caught by ``check``.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import uuid
+import zipfile
+from pathlib import Path
+
+import pgserver
+import pytest
+
+psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed "
+                              "(pip install -e '.[team]')")
+boto3 = pytest.importorskip("boto3", reason="boto3 is not installed (pip install -e '.[team]')")
+moto_server = pytest.importorskip("moto.server", reason="moto[server] is not installed "
+                                  "(pip install -e '.[dev]')")
+
+from provenance.api import Evidence  # noqa: E402
+from provenance.cli.main import main  # noqa: E402
+from provenance.errors import LedgerError, StoreError  # noqa: E402
+from provenance.store.backends import open_team  # noqa: E402
+from provenance.store.backends.postgres import PostgresLedger  # noqa: E402
+
+_MISSING = pgserver.missing()
+pytestmark = pytest.mark.skipif(_MISSING is not None, reason=_MISSING or "")
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    server = pgserver.PgCluster().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def s3_server():
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+class Team:
+    """One fresh database and bucket; ``env`` set for the CLI and the library."""
+
+    def __init__(self, db_url: str, bucket: str, s3: object) -> None:
+        self.db = db_url
+        self.bucket = bucket
+        self.objects = f"s3://{bucket}/evidence"
+        self.s3 = s3
+
+    def key(self, sha256: str) -> str:
+        return f"evidence/sha256/{sha256}"
+
+
+@pytest.fixture
+def team(cluster, s3_server, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_server)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test-key")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test-secret")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.delenv("PROVENANCE_OBJECTS", raising=False)
+    name = f"t{uuid.uuid4().hex[:12]}"
+    s3 = boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1",
+                      aws_access_key_id="test-key", aws_secret_access_key="test-secret")
+    s3.create_bucket(Bucket=f"evidence-{name}")
+    return Team(cluster.create_database(name), f"evidence-{name}", s3)
+
+
+def run(capsys, *argv: str) -> tuple[int, list[dict], str]:
+    code = main(["--json", *argv])
+    captured = capsys.readouterr()
+    return code, [json.loads(line) for line in captured.out.splitlines()], captured.err
+
+
+def test_archive_check_export_log_on_a_team_store(team, web, tsa, tsa_pki, tmp_path, capsys,
+                                                  monkeypatch):
+    monkeypatch.setenv("PROVENANCE_TSA_CA", str(tsa_pki.root))
+    url = web.url("/ru/utf8")
+    store = ["--store", team.db, "--objects", team.objects]
+    code, lines, err = run(capsys, *store, "archive", "--tsa", tsa.url, url)
+    assert code == 0, err
+    [capture] = [line for line in lines if line.get("url") == url]
+    assert capture["ledger_seq"] == 1
+    assert [t["status"] for t in capture["timestamps"]] == ["queued"]  # stamped in a batch
+    listed = team.s3.list_objects_v2(Bucket=team.bucket, Prefix="evidence/sha256/")
+    keys = {o["Key"] for o in listed.get("Contents", [])}
+    assert keys and all(k.startswith("evidence/sha256/") for k in keys)
+
+    code, said, err = run(capsys, *store, "check")
+    assert code == 0, (said, err)
+    summary = said[-1]
+    assert summary["intact"] and summary["files"] >= 4  # WARC, text, token, certificates
+    assert summary["anchoring"]["anchored_through"] == 1 and summary["anchoring"]["trusted_root"]
+
+    out = tmp_path / "bundle.zip"
+    code, _, err = run(capsys, *store, "export", capture["id"], "--out", str(out))
+    assert code == 0, err
+    with zipfile.ZipFile(out) as bundle:
+        assert any(n.startswith("objects/") and n.endswith(".warc.gz") for n in bundle.namelist())
+    assert Evidence.check_bundle(out, tsa_pki.root).intact
+
+    code, items, err = run(capsys, *store, "log")
+    assert code == 0, err
+    assert [i["kind"] for i in items] == ["capture", "timestamp"]
+    assert items[0]["record_hash"] == capture["record_hash"]
+
+    code = main([*store, "show", "1", "--text"])
+    shown = capsys.readouterr()
+    assert code == 0 and "Traceback" not in shown.err and shown.out.strip(), shown.err
+    code, history, err = run(capsys, *store, "history", url)
+    assert code == 0 and history, err
+    # The environment names the team store as well as the options do.
+    os.environ["PROVENANCE_STORE"] = team.db
+    os.environ["PROVENANCE_OBJECTS"] = team.objects
+    try:
+        code, items, err = run(capsys, "log")
+    finally:
+        del os.environ["PROVENANCE_STORE"], os.environ["PROVENANCE_OBJECTS"]
+    assert code == 0 and len(items) == 2, err
+
+
+def test_a_team_store_without_objects_is_one_line_exit_2(team, capsys):
+    code = main(["--store", team.db, "log"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "--objects" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_an_unreachable_database_is_one_line(team, capsys):
+    from webfixtures import closed_port
+
+    code = main(["--store", f"postgresql://nobody@127.0.0.1:{closed_port()}/none",
+                 "--objects", team.objects, "log"])
+    err = capsys.readouterr().err
+    assert code != 0 and "cannot connect to the team ledger" in err and "Traceback" not in err
+
+
+def _appender(db_url: str, objects: str, env: dict[str, str], worker: int, count: int,
+              ready: object) -> None:
+    os.environ.update(env)
+    store, ledger = open_team(db_url, objects, write=True)
+    ready.wait()  # type: ignore[attr-defined]
+    try:
+        for n in range(count):
+            ledger.append("note", {"worker": worker, "n": n}, subject=f"w{worker}")
+    finally:
+        ledger.close()
+        store.close()
+
+
+def test_eight_concurrent_appender_processes_make_one_intact_chain(team):
+    workers, each = 8, 40
+    env = {k: os.environ[k] for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID",
+                                      "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")}
+    ctx = multiprocessing.get_context("spawn")
+    ready = ctx.Barrier(workers)
+    procs = [ctx.Process(target=_appender, args=(team.db, team.objects, env, w, each, ready))
+             for w in range(workers)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    assert all(p.exitcode == 0 for p in procs)
+    store, ledger = open_team(team.db, team.objects, write=False)
+    try:
+        records = list(ledger.records())
+        assert [r.seq for r in records] == list(range(1, workers * each + 1))
+        for before, after in zip(records, records[1:], strict=False):
+            assert after.prev_hash == before.record_hash
+            assert after.time >= before.time  # the database's clock, in chain order
+        seen = {(r.data["worker"], r.data["n"]) for r in records}
+        assert seen == {(w, n) for w in range(workers) for n in range(each)}
+    finally:
+        ledger.close()
+        store.close()
+    os.environ["PROVENANCE_OBJECTS"] = team.objects
+    try:
+        report = Evidence.check_at(team.db)
+    finally:
+        del os.environ["PROVENANCE_OBJECTS"]
+    assert report.intact and report.records == workers * each
+
+
+def _team_with_records(team, n: int = 3):
+    store, ledger = open_team(team.db, team.objects, write=True)
+    for i in range(n):
+        ledger.append("note", {"i": i})
+    return store, ledger
+
+
+@pytest.mark.parametrize("statement", [
+    "UPDATE records SET body = body || ' ' WHERE seq = 2",
+    "DELETE FROM records WHERE seq = 3",
+    "TRUNCATE records",
+])
+def test_the_database_refuses_update_delete_truncate(team, statement):
+    store, ledger = _team_with_records(team)
+    ledger.close()
+    store.close()
+    with psycopg.connect(team.db, autocommit=True) as conn:  # the owner, a superuser
+        with pytest.raises(psycopg.Error, match="append-only"):
+            conn.execute(statement)
+        assert conn.execute("SELECT count(*) FROM records").fetchone()[0] == 3
+
+
+def test_a_reporter_role_may_append_but_not_update_or_delete(team, cluster):
+    """The README's setup: the schema made by its owner, reporters granted SELECT and INSERT
+    on the records and the head row's lock and update, nothing else."""
+    store, ledger = _team_with_records(team)
+    ledger.close()
+    store.close()
+    role = f"reporter_{team.bucket[-12:]}"
+    with psycopg.connect(team.db, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN")
+        conn.execute(f"GRANT SELECT, INSERT ON records TO {role}")
+        conn.execute(f"GRANT SELECT, UPDATE ON ledger_head TO {role}")
+    reporter = team.db.replace(f"{cluster.superuser}@", f"{role}@")
+    store, ledger = open_team(reporter, team.objects, write=True)
+    try:
+        assert ledger.append("note", {"by": "reporter"}).seq == 4
+    finally:
+        ledger.close()
+        store.close()
+    with psycopg.connect(reporter, autocommit=True) as conn:
+        for statement in ("UPDATE records SET kind = 'x'", "DELETE FROM records",
+                          "TRUNCATE records"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(statement)
+    assert _check(team) == []
+
+
+def _check(team) -> list[str]:
+    os.environ["PROVENANCE_OBJECTS"] = team.objects
+    try:
+        report = Evidence.check_at(team.db)
+    finally:
+        del os.environ["PROVENANCE_OBJECTS"]
+    return [str(p) for p in report.damage]
+
+
+def test_a_row_rewritten_by_a_superuser_bypassing_the_trigger_is_caught_by_check(team):
+    store, ledger = _team_with_records(team)
+    ledger.close()
+    store.close()
+    assert _check(team) == []
+    with psycopg.connect(team.db, autocommit=True) as conn:
+        conn.execute("SET session_replication_role = replica")  # triggers off (superuser)
+        conn.execute("UPDATE records SET body = replace(body, '\"i\":1', '\"i\":7') "
+                     "WHERE seq = 2")
+    problems = _check(team)
+    assert any("record 2" in p and "altered" in p for p in problems), problems
+    # The next append refuses to build on a rewritten end? Seq 2 is not the end: appending
+    # goes on, and check keeps saying so.
+
+
+def test_rows_cut_from_the_end_by_a_superuser_stop_appends_and_show_in_check(team):
+    store, ledger = _team_with_records(team)
+    with psycopg.connect(team.db, autocommit=True) as conn:
+        conn.execute("SET session_replication_role = replica")
+        conn.execute("DELETE FROM records WHERE seq = 3")
+    with pytest.raises(LedgerError, match="does not end with the record its head names"):
+        ledger.append("note", {"i": 9})
+    ledger.close()
+    store.close()
+    assert any("removed from the end" in p for p in _check(team))
+
+
+def test_an_object_overwritten_in_the_bucket_is_caught_by_check_and_every_read(team, capsys):
+    store, ledger = open_team(team.db, team.objects, write=True)
+    stored = store.put_bytes(b"the page as published", role="text", suffix=".txt")
+    ledger.append("note", {"files": [stored.to_json()]})
+    assert store.read_verified(stored.to_json()) == b"the page as published"
+    # Someone with the bucket's keys (or a server that ignores conditional writes and
+    # checksums) replaces the bytes behind the name.
+    team.s3.put_object(Bucket=team.bucket, Key=team.key(stored.sha256), Body=b"the page, edited")
+    with pytest.raises(StoreError, match="altered"):
+        store.read_object(stored.path)
+    with pytest.raises(StoreError, match="altered"):
+        store.read_verified(stored.to_json())
+    # Putting the same bytes again is a 412: it never hides the damage.
+    store.put_bytes(b"the page as published", role="text", suffix=".txt")
+    ledger.close()
+    store.close()
+    problems = _check(team)
+    assert any("file was altered" in p and stored.path in p for p in problems), problems
+    code = main(["--store", team.db, "--objects", team.objects, "check"])
+    assert code == 1
+    capsys.readouterr()
+
+
+def test_an_object_deleted_from_the_bucket_is_caught_by_check(team):
+    store, ledger = open_team(team.db, team.objects, write=True)
+    stored = store.put_bytes(b"kept", role="text", suffix=".txt")
+    ledger.append("note", {"files": [stored.to_json()]})
+    ledger.close()
+    store.close()
+    team.s3.delete_object(Bucket=team.bucket, Key=team.key(stored.sha256))
+    assert any("file is missing" in p for p in _check(team))
+
+
+def test_record_hashes_are_the_sqlite_ledgers(team, tmp_path):
+    """The same records hash the same on both ledgers: the chain check is one."""
+    from provenance.store.filestore import Store
+    from provenance.store.hashing import record_hash
+    from provenance.store.ledger import Ledger, build_body
+
+    store, ledger = _team_with_records(team, 2)
+    try:
+        for record in ledger.records():
+            body = build_body(record.seq, record.kind, record.time, record.subject,
+                              record.prev_hash, record.data)
+            assert record_hash(body) == record.record_hash
+            assert body.decode() == record.body
+    finally:
+        ledger.close()
+        store.close()
+    with Ledger(Store(tmp_path / "local")) as local:
+        assert isinstance(local, Ledger) and not isinstance(local, PostgresLedger)
+
+
+def test_the_read_only_team_ledger_writes_nothing(team):
+    store, ledger = _team_with_records(team, 1)
+    ledger.close()
+    store.close()
+    store, ledger = open_team(team.db, team.objects, write=False)
+    try:
+        with pytest.raises(LedgerError, match="read-only"):
+            ledger.append("note", {})
+        with pytest.raises(StoreError, match="read-only"):
+            store.put_bytes(b"x", role="text")
+    finally:
+        ledger.close()
+        store.close()
+
+
+def test_a_record_path_that_is_no_object_name_is_refused(team):
+    store, ledger = _team_with_records(team, 1)
+    try:
+        for bad in ("objects/ab/../../etc/passwd", "ledger.sqlite3",
+                    "objects/00/" + "a" * 64 + ".txt"):
+            with pytest.raises(StoreError, match="not the name of a stored object"):
+                store.read_object(bad)
+    finally:
+        ledger.close()
+        store.close()
+
+
+def test_scratch_folder_is_removed_on_close(team):
+    store, ledger = _team_with_records(team, 1)
+    scratch = Path(store.root)
+    assert scratch.exists()
+    ledger.close()
+    store.close()
+    assert not scratch.exists()
+
+
+def _items() -> list[tuple[str, dict, str | None]]:
+    """Records that every query of the ledger tells apart, forged look-alikes included."""
+    a, b = "http://127.0.0.1/a", "http://127.0.0.1/b"
+    return [
+        ("capture", {"url": a}, a),
+        ("capture", {"url": b}, b),
+        ("witness", {"capture_seq": 1}, a),
+        ("witness", {"capture_seq": "1"}, a),  # a string is not the number
+        ("witness", {"capture_seq": 2}, b),
+        ("witness", {"capture_seq": [1]}, b),
+        ("verification", {"against": {"url": a}}, "sha256:" + "ab" * 32),
+        ("verification", {"against": {"url": b}}, "sha256:" + "cd" * 32),
+        ("verification", {"against": a}, "sha256:" + "ef" * 32),
+        ("timestamp", {"covers": [1, 2]}, None),
+        ("timestamp", {"covers": ["1"]}, None),
+        ("timestamp", {"covers": {"1": 1}}, None),
+        ("timestamp", {"covers": 1}, None),
+        ("timestamp", {"covers": [3, 1]}, None),
+        ("note", {"text": "ünïcode ✓ \u0000 nul escaped"}, "тема"),
+    ]
+
+
+def test_every_query_answers_as_the_sqlite_ledger_does(team, tmp_path):
+    from provenance.store.filestore import Store
+    from provenance.store.ledger import Ledger
+
+    local = Ledger(Store(tmp_path / "local"))
+    store, remote = open_team(team.db, team.objects, write=True)
+    try:
+        for item in _items():
+            local.append(*item[:2], subject=item[2])
+            remote.append(*item[:2], subject=item[2])
+
+        def seqs(records) -> list[int]:
+            return [r.seq for r in records]
+
+        for ledger in (local, remote):
+            assert ledger.count() == len(_items())
+        questions = [
+            lambda lg: seqs(lg.records()),
+            lambda lg: seqs(lg.records("witness")),
+            lambda lg: seqs(lg.records(subject="http://127.0.0.1/a")),
+            lambda lg: seqs(lg.records(kinds=["capture", "timestamp"], first=2, last=12)),
+            lambda lg: seqs(lg.records(kinds=[])),
+            lambda lg: seqs(lg.scan(["verification", "capture"], batch=2)),
+            lambda lg: seqs(lg.scan(about="http://127.0.0.1/a", batch=3)),
+            lambda lg: seqs(lg.witnesses_of(1)),
+            lambda lg: seqs(lg.witnesses_of(2)),
+            lambda lg: seqs(lg.stamps_covering(1)),
+            lambda lg: seqs(lg.stamps_covering(3)),
+            lambda lg: sorted(lg.subjects("capture")),
+            lambda lg: lg.get(15).data,
+            lambda lg: lg.last().seq,
+            lambda lg: [row[0] for row in lg.raw_rows_at([3, 1, 99])],
+            lambda lg: [row[0] for row in lg.raw_rows()],
+        ]
+        for question in questions:
+            assert question(remote) == question(local)
+        assert seqs(remote.witnesses_of(1)) == [3]
+        assert seqs(remote.stamps_covering(1)) == [10, 14]
+        found = remote.find(remote.get(5).record_hash[:8])
+        assert found is not None and found.seq == 5
+    finally:
+        local.close()
+        remote.close()
+        store.close()
+
+
+def test_a_team_ledger_with_its_objects_in_a_shared_folder(team, tmp_path):
+    store, ledger = open_team(team.db, str(tmp_path / "shared"), write=True)
+    try:
+        stored = store.put_bytes(b"bytes", role="text", suffix=".txt")
+        ledger.append("note", {"files": [stored.to_json()]})
+    finally:
+        ledger.close()
+        store.close()
+    os.environ["PROVENANCE_OBJECTS"] = str(tmp_path / "shared")
+    try:
+        assert Evidence.check_at(team.db).intact
+        (tmp_path / "shared" / stored.path).chmod(0o644)
+        (tmp_path / "shared" / stored.path).write_bytes(b"BYTES")
+        assert not Evidence.check_at(team.db).intact
+    finally:
+        del os.environ["PROVENANCE_OBJECTS"]
+
+
+def test_reading_commands_create_nothing_in_an_empty_database(team, capsys):
+    code = main(["--store", team.db, "--objects", team.objects, "log"])
+    err = capsys.readouterr().err
+    assert code != 0 and "no provenance ledger" in err and "Traceback" not in err
+    with psycopg.connect(team.db) as conn:
+        assert conn.execute("SELECT to_regclass('records')").fetchone()[0] is None
+
+
+_HOLD_THE_HEAD = """
+import sys, time, psycopg
+conn = psycopg.connect(sys.argv[1])
+conn.execute("SELECT * FROM provenance_lock_head()")
+print("locked", flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_writer_killed_holding_the_head_lock_does_not_wedge_the_chain(team):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    store, ledger = _team_with_records(team, 2)
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD_THE_HEAD, team.db],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        ledger.lock_wait = 0.5  # a hung holder: the appender gives up with one line
+        with pytest.raises(LedgerError, match="busy"):
+            ledger.append("note", {"i": "waits"})
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(10)
+        ledger.lock_wait = 30
+        began = time.monotonic()
+        assert ledger.append("note", {"i": "after"}).seq == 3  # nothing half-written before
+        assert time.monotonic() - began < 10
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait()
+        if holder.stdout is not None:
+            holder.stdout.close()
+        ledger.close()
+        store.close()
+    assert _check(team) == []
+
+
+def test_export_refuses_an_object_altered_in_the_bucket(team, web, tmp_path, capsys):
+    url = web.url("/ru/utf8")
+    store = ["--store", team.db, "--objects", team.objects]
+    code, lines, err = run(capsys, *store, "archive", "--tsa", "none", url)
+    assert code == 0, err
+    [capture] = [line for line in lines if line.get("url") == url]
+    sha = capture["warc"].rsplit("/", 1)[1].split(".", 1)[0]  # objects/ab/<sha256>.warc.gz
+    team.s3.put_object(Bucket=team.bucket, Key=team.key(sha), Body=b"not the capture")
+    out = tmp_path / "bundle.zip"
+    code = main([*store, "export", capture["id"], "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code != 0 and "altered" in err and "Traceback" not in err, err
+    assert not out.exists()
+
+
+def test_objects_without_a_team_store_is_refused(tmp_path, capsys):
+    code = main(["--store", str(tmp_path / "ev"), "--objects", "s3://bucket-name/x", "log"])
+    err = capsys.readouterr().err
+    assert code == 2 and "--objects is for a team store" in err
+
+
+def test_screenshots_on_a_team_store_verify_and_read_back_their_ocr(team, tmp_path, capsys):
+    """``verify`` keeps the screenshot and its reading in the bucket; the second time the
+    reading is read back from S3 (re-hashed) instead of running Tesseract again."""
+    import random
+
+    from evalset import Passage, render
+    from webfixtures import ARTICLE
+
+    claim = "Россия потеряла 9 861 человек убитыми, 16 153 ранеными"
+    shot = Passage("web", "rus", ARTICLE[0], ARTICLE[1], claim, ARTICLE[2], "")
+    image = tmp_path / "shot.png"
+    render(shot, shot.body, "clean", random.Random(1)).save(image)
+    store = ["--store", team.db, "--objects", team.objects]
+    for _ in range(2):
+        code, items, err = run(capsys, *store, "verify", str(image), "--text", claim,
+                               "--tsa", "none")
+        assert code == 0 and items[-1]["verdict"] == "match", (items, err)
+    code, said, err = run(capsys, *store, "check")
+    assert code == 0 and said[-1]["intact"], (said, err)
+    _, records, _ = run(capsys, *store, "log")
+    assert [r["kind"] for r in records].count("ocr") == 1  # the second reading was cached
+
+
+def test_a_chain_cut_back_with_its_head_row_is_caught_by_the_head_copy_in_the_bucket(
+        team, web, tsa, tsa_pki, capsys, monkeypatch):
+    """A superuser removes the last records and sets the head row back: the chain and the
+    head row agree again, the capture is merely unstamped. Only the head copied to the
+    bucket when the time-stamp was recorded still shows it."""
+    monkeypatch.setenv("PROVENANCE_TSA_CA", str(tsa_pki.root))
+    store = ["--store", team.db, "--objects", team.objects]
+    code, _, err = run(capsys, *store, "archive", "--tsa", tsa.url, web.url("/ru/utf8"))
+    assert code == 0, err
+    heads = team.s3.list_objects_v2(Bucket=team.bucket, Prefix="evidence/heads/")
+    assert [o["Key"] for o in heads["Contents"]] == [f"evidence/heads/{2:020d}.json"]
+    assert _check(team) == []
+    with psycopg.connect(team.db, autocommit=True) as conn:
+        conn.execute("SET session_replication_role = replica")
+        conn.execute("DELETE FROM records WHERE seq = 2")
+        conn.execute("UPDATE ledger_head SET seq = 1, record_hash = "
+                     "(SELECT record_hash FROM records WHERE seq = 1)")
+    problems = _check(team)
+    assert len(problems) == 1 and "records were removed" in problems[0], problems
+
+
+def test_a_missing_extra_is_one_line_naming_it():
+    """Without boto3 (``sys.modules`` says it is not installed) a team store says which
+    extra to install, in one line, exit 2."""
+    import subprocess
+    import sys
+
+    script = ("import sys; sys.modules['boto3'] = None\n"
+              "from provenance.cli.main import main\n"
+              "sys.exit(main(['--store', 'postgresql://u@127.0.0.1:1/db', '--objects', "
+              "'s3://bucket-name/x', 'log']))\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, cwd=Path(__file__).resolve().parent.parent)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        "provenance: objects on S3 need boto3: pip install 'provenance[team]'"]
