@@ -46,7 +46,7 @@ from provenance.changes.timeline import timeline
 from provenance.changes.watch import watch
 from provenance.check import CheckReport, check_store
 from provenance.errors import ProvenanceError, StoreError, TimestampError, UsageError
-from provenance.screens.across import Across, check_across
+from provenance.screens.across import Across, capture_ref, check_across
 from provenance.screens.match import Verification, verify_against_text, verify_text
 from provenance.screens.ocr import OcrResult, check_tesseract
 from provenance.screens.screenshots import (
@@ -541,9 +541,7 @@ class Evidence:
             ref = None
         else:
             verification = verify_against_text(ocr, self._capture_text(capture))
-            ref = {"kind": "page", "capture": capture.id, "seq": capture.seq,
-                   "url": capture.data.get("url"),
-                   "text_sha256": capture.data.get("text_sha256")}
+            ref = capture_ref(capture)
         record = record_verification(self.ledger, verification, ocr_record, against=ref)
         new.append(record)
         timestamps = self.timestamp(new, tsas, timeout=timeout)

@@ -1,0 +1,108 @@
+"""Issue 13, "what a journalist sees": what the CLI prints and writes, read as a new user
+reads it. Each test goes through the real CLI against loopback servers."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+
+import pytest
+from evalset import Passage, render
+from test_scenario import CLAIM, EDITED, FIGURES_PARAGRAPH, NOT_FOUND, ORIGINAL, cli
+from webfixtures import ARTICLE, send
+
+from provenance.cli.main import main
+from provenance.screens.match import excerpt
+
+HTML = "text/html; charset=windows-1251"
+
+
+@pytest.fixture
+def shot(tmp_path):
+    passage = Passage("kp", "rus", ARTICLE[0], FIGURES_PARAGRAPH, CLAIM, ARTICLE[2], "")
+    path = tmp_path / "shot.png"
+    render(passage, FIGURES_PARAGRAPH, "clean", random.Random(1)).save(path)
+    return str(path)
+
+
+@pytest.fixture
+def served(web):
+    """A page whose status and body the test sets; returns (state, url)."""
+    state = {"status": 200, "body": ORIGINAL}
+    path = f"/news/{random.randrange(1 << 30)}/"
+    web.add_route(path, lambda h: send(h, state["status"], state["body"], content_type=HTML))
+    return state, web.url(path)
+
+
+# --- 1. a report that stands alone -----------------------------------------------------------
+
+def test_report_against_url_stands_alone(capsys, tmp_path, served, shot):
+    state, url = served
+    base = ["--store", str(tmp_path / "ev")]
+    for body in (ORIGINAL, ORIGINAL, ORIGINAL, EDITED, EDITED):
+        state["body"] = body
+        code, _, err = cli(capsys, *base, "archive", url, "--tsa", "none")
+        assert code == 0, err
+    report = tmp_path / "check.html"
+    code, [item], err = cli(capsys, *base, "verify", shot, "--against", url, "--to", "none",
+                            "--tsa", "none", "--report", str(report))
+    assert code == 0, err
+    page = report.read_text(encoding="utf-8")
+    against, timeline = item["against"], item["timeline"]
+    # What was checked against what, when: the URL, the copy (id, time, hashes)...
+    assert url in page and against["capture"] in page
+    assert against["fetched_at"] and against["fetched_at"] in page
+    assert against["sha256"] == hashlib.sha256(ORIGINAL).hexdigest() and against["sha256"] in page
+    assert against["text_sha256"] in page
+    # ...the timeline, and the ledger record of this very check, to find it in a bundle.
+    assert timeline["summary"].startswith("shown at ") and "(3 of 5 copies)" in page
+    assert "not shown from" in page
+    assert item["id"] in page and item["record_hash"] in page
+    # The screenshot is what is looked for: not presented as the page's "Claim".
+    assert "<h2>Claim</h2>" not in page and "the claim has no figures" not in page
+    assert "looked for on the page" in page
+
+    # The human output names the copy and the record too.
+    assert main([*base, "verify", shot, "--against", url, "--to", "none",
+                 "--tsa", "none"]) == 0
+    human = capsys.readouterr().out
+    assert f"against our capture #{against['seq']} {against['capture']} of {url}" in human
+    assert re.search(r"verification record #\d+ [0-9a-f]{12} ", human), human
+    assert against["sha256"] in human
+
+
+# --- the screenshot: line ---------------------------------------------------------------------
+
+def test_screenshot_line_for_absent_multiline_and_cut_at_words(capsys, tmp_path, served, shot):
+    state, url = served
+    state["body"] = NOT_FOUND.encode("cp1251")
+    base = ["--store", str(tmp_path / "ev")]
+    assert main([*base, "verify", shot, "--against", url, "--to", "none",
+                 "--tsa", "none"]) == 1
+    human = capsys.readouterr().out
+    lines = human.splitlines()
+    [at] = [i for i, line in enumerate(lines) if line.startswith("  screenshot: ")]
+    assert lines[at] != "  screenshot: " and "Потери России" in lines[at]
+    # Every further line of the screenshot's text is indented under it, not at column 0.
+    assert all(line.startswith("  ") for line in lines[1:]), human
+    assert lines[at + 1].startswith("      ") and "Министерства" in lines[at + 1]
+    # A quoted paragraph is cut at a word, never mid-word.
+    quotes = [line for line in lines if "not on the page:" in line]
+    assert quotes
+    for line in quotes:
+        quoted = line.split("not on the page: ", 1)[1].strip('"')
+        assert quoted.endswith("…") or len(quoted) <= 80
+        # The quote is a run of whole words of the screenshot's text.
+        words = quoted.rstrip("…").split()
+        whole = {w.strip(".,:") for w in " ".join([ARTICLE[0], FIGURES_PARAGRAPH,
+                                                  ARTICLE[2]]).split()}
+        assert all(w.strip(".,:") in whole for w in words), line
+    assert any(line.endswith('…"') for line in quotes), human  # the long paragraph, cut
+
+
+def test_excerpt_cuts_at_words():
+    text = "Россия потеряла 9 861 человек убитыми, 16 153 ранеными " * 3
+    cut = excerpt(text, 80)
+    assert cut.endswith("…") and len(cut) <= 81
+    assert text.startswith(cut[:-1]) and text[len(cut) - 1] in " ,"
