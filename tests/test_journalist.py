@@ -106,3 +106,22 @@ def test_excerpt_cuts_at_words():
     cut = excerpt(text, 80)
     assert cut.endswith("…") and len(cut) <= 81
     assert text.startswith(cut[:-1]) and text[len(cut) - 1] in " ,"
+
+
+# --- 2. archive says what each witness and time-stamp did -------------------------------------
+
+def test_archive_says_each_witness_and_stamp(capsys, tmp_path, served, ia_env, tsa):
+    _, url = served
+    base = ["--store", str(tmp_path / "ev")]
+    assert main([*base, "archive", url, "--to", "ia", "--tsa", tsa.url]) == 0
+    out = capsys.readouterr().out
+    [memento] = [s for s in ia_env.snapshots(url)]
+    line = next(line for line in out.splitlines() if "witness ia:" in line)
+    assert line.strip().startswith("witness ia: archived, holds the same copy as ours, ")
+    assert line.endswith(f"/web/{memento.timestamp}/{url}"), out
+    assert f"from {tsa.url}: granted" in out, out
+    # JSON: the capture line carries its witnesses, each stamp is its own typed line.
+    code, items, _ = cli(capsys, *base, "archive", url, "--to", "ia", "--tsa", tsa.url)
+    assert code == 0 and [i["type"] for i in items] == ["capture", "stamp"]
+    [w] = items[0]["witnesses"]
+    assert (w["name"], w["status"], w["agrees"]) == ("ia", "archived", True) and w["url"]

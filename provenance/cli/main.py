@@ -181,8 +181,19 @@ def _human_capture(outcome: Any) -> str:
     data = outcome.to_json()
     note = " (already captured)" if data.get("skipped") else ""
     title = f"  {data['title']}" if data.get("title") else ""
-    return (f"{data['id']}  {data['http_status']}  {data['url']}{note}\n"
-            f"    sha256 {data['sha256']}  ledger #{data['ledger_seq']}{title}")
+    lines = [f"{data['id']}  {data['http_status']}  {data['url']}{note}",
+             f"    sha256 {data['sha256']}  ledger #{data['ledger_seq']}{title}"]
+    lines.extend(f"    witness {w['name']}: {_witness_words(w)}" for w in data["witnesses"])
+    return "\n".join(lines)
+
+
+def _witness_words(w: dict[str, Any]) -> str:
+    """"archived, holds the same copy as ours, URL": what one witness answered."""
+    if w["status"] != "archived":
+        return f"{w['status']}" + (f" ({w['error']})" if w.get("error") else "")
+    agrees = {True: "holds the same copy as ours", False: "holds a DIFFERENT copy",
+              None: "copy not compared"}[w.get("agrees")]
+    return f"archived, {agrees}, {w.get('url')}"
 
 
 # --- check --------------------------------------------------------------------------------
