@@ -125,3 +125,30 @@ def test_archive_says_each_witness_and_stamp(capsys, tmp_path, served, ia_env, t
     assert code == 0 and [i["type"] for i in items] == ["capture", "stamp"]
     [w] = items[0]["witnesses"]
     assert (w["name"], w["status"], w["agrees"]) == ("ia", "archived", True) and w["url"]
+
+
+# --- 3. an error page is captured, and said --------------------------------------------------
+
+@pytest.mark.parametrize("status", [404, 503])
+def test_an_error_page_is_said_plainly(capsys, tmp_path, served, shot, status):
+    state, url = served
+    state["status"], state["body"] = status, NOT_FOUND.encode("cp1251")
+    base = ["--store", str(tmp_path / "ev")]
+    code, [item], err = cli(capsys, *base, "archive", url, "--tsa", "none")
+    assert code == 0 and item["http_status"] == status  # kept: an error page is evidence too
+    assert f"{url}: the server answered HTTP {status} " in err, err
+    assert main([*base, "archive", url, "--tsa", "none"]) == 0
+    assert f"HTTP {status}" in capsys.readouterr().err
+
+
+def test_verify_against_a_url_that_answered_404_says_so_first(capsys, tmp_path, served, shot):
+    state, url = served
+    state["status"], state["body"] = 404, NOT_FOUND.encode("cp1251")
+    base = ["--store", str(tmp_path / "ev")]
+    report = tmp_path / "r.html"
+    assert main([*base, "verify", shot, "--against", url, "--to", "none", "--tsa", "none",
+                 "--report", str(report)]) == 1
+    out, err = capsys.readouterr()
+    assert "the server answered HTTP 404 Not Found when captured (#" in err, err
+    assert out.startswith("ABSENT") and "HTTP 404" in out
+    assert "answered HTTP 404" in report.read_text(encoding="utf-8")

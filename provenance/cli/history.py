@@ -34,6 +34,7 @@ from provenance.cli.options import (
     force_option,
     ignore_option,
     say_failure,
+    say_http_status,
     say_witnesses,
     timeout_option,
     to_option,
@@ -213,6 +214,7 @@ class _WatchPrinter:
             if out.json_mode:
                 out.item(Line.CAPTURE, {**outcome.to_json(), "round": watched.round})
             return
+        say_http_status(outcome.url, outcome.to_json()["http_status"], out)
         say_witnesses(outcome.url, outcome.witnesses, out)
         for result in watched.pending_stamps:
             out.error(f"time-stamp pending ({result['error']}); 'provenance retry' asks again")

@@ -33,6 +33,7 @@ from provenance.cli.options import (
     force_option,
     positive_int,
     say_failure,
+    say_http_status,
     say_witnesses,
     timeout_option,
     tsa_option,
@@ -148,6 +149,7 @@ class _CapturePrinter:
             if self.out.json_mode:
                 self.out.item(Line.CAPTURE, outcome.to_json())
             return
+        say_http_status(outcome.url, outcome.to_json()["http_status"], self.out)
         say_witnesses(outcome.url, outcome.witnesses, self.out)
         outcome.timestamps = [dict(q) for q in self.queued]
         self.out.item(Line.CAPTURE, outcome.to_json(), _human_capture(outcome))

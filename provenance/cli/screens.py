@@ -33,9 +33,11 @@ from provenance.cli.options import (
     EXIT_OK,
     EXIT_USAGE,
     Commands,
+    error_status,
     examples,
     force_option,
     positive_int,
+    say_http_status,
     say_witnesses,
     timeout_option,
     to_option,
@@ -176,6 +178,14 @@ def _cmd_verify(args: argparse.Namespace, out: Output) -> int:
                                   witnesses=specs, events=events)
     timestamps = _said_stamps(checked.timestamps, out)
     verification, record = checked.verification, checked.record
+    if checked.capture is not None:  # before the verdict: what the page answered
+        data = checked.capture.data
+        say_http_status(str(data.get("url")), data.get("http_status"), out,
+                        when=f" when captured (#{checked.capture.seq}, {data.get('fetched_at')})")
+    against = record.data["against"] or {}
+    said = error_status(against.get("http_status"))
+    if said and against.get("seq") != getattr(checked.capture, "seq", None):
+        out.error(f"the copy compared with (#{against.get('seq')}) is an {said} error page")
     if args.annotate:
         _write(lambda: annotate(args.image, verification, args.annotate, force=args.force),
                args.annotate)

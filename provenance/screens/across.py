@@ -81,6 +81,7 @@ class Copy:
                 "url": data.get("url"), "source": data.get("archive"),
                 "memento_url": data.get("memento_url"),
                 "memento_datetime": data.get("memento_datetime"),
+                "http_status": data.get("http_status"),
                 "sha256": data.get("sha256"), "cdx_digest": data.get("cdx_digest"),
                 "digest_agrees": data.get("digest_agrees"),
                 "text_sha256": data.get("text_sha256")}
