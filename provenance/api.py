@@ -18,7 +18,7 @@ import re
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import closing
+from contextlib import ExitStack, closing
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
@@ -29,6 +29,7 @@ from warcio.exceptions import ArchiveLoadFailed
 from archive.errors import ArchiveError
 from archive.fetch import Fetcher, new_session
 from archive.urls import normalize_url
+from archive.waits import listen
 from archive.warc import read_response_payload
 from archive.witness import WitnessConfig, WitnessSpec
 from provenance.bundle.export import export_bundle
@@ -252,13 +253,21 @@ class Evidence:
     manager (or call :meth:`close`): the ledger is a database connection."""
 
     def __init__(self, store_path: str | os.PathLike[str] | None = None, *,
-                 writable: bool = True, create: bool = True) -> None:
+                 writable: bool = True, create: bool = True,
+                 waiting: Callable[[str], None] | None = None) -> None:
+        """``waiting`` hears, while the store is open as a context manager, of every wait
+        longer than two seconds (a witness's rate limit or backoff, a job polled, pywb's
+        index): one sentence each (:mod:`archive.waits`)."""
         self.store, self.ledger = open_store(store_path, create=create, write=writable)
+        self._waits = ExitStack()
+        self._waiting = waiting
 
     def close(self) -> None:
+        self._waits.close()
         self.ledger.close()
 
     def __enter__(self) -> Evidence:
+        self._waits.enter_context(listen(self._waiting))
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -655,13 +664,14 @@ class Evidence:
 
 
 def open_for_images(store_path: str | os.PathLike[str] | None, lang: str,
-                    tesseract: str = "tesseract") -> Evidence:
+                    tesseract: str = "tesseract", *,
+                    waiting: Callable[[str], None] | None = None) -> Evidence:
     """Open (or create) the store for ``ocr``/``verify``. With no store yet nothing can be
     cached, so a missing Tesseract or language is said before the store is created."""
     if not (resolve_store_path(None if store_path is None else str(store_path))
             / "ledger.sqlite3").exists():
         check_tesseract(lang, tesseract)
-    return Evidence(store_path)
+    return Evidence(store_path, waiting=waiting)
 
 
 def against_url(ref: str | None) -> str | None:

@@ -6,12 +6,15 @@ from __future__ import annotations
 import hashlib
 import random
 import re
+import time
 
 import pytest
 from evalset import Passage, render
 from test_scenario import CLAIM, EDITED, FIGURES_PARAGRAPH, NOT_FOUND, ORIGINAL, cli
 from webfixtures import ARTICLE, send
 
+from archive.ratelimit import RateLimiter
+from archive.waits import listen
 from provenance.cli.main import main
 from provenance.screens.match import excerpt
 
@@ -152,3 +155,31 @@ def test_verify_against_a_url_that_answered_404_says_so_first(capsys, tmp_path, 
     assert "the server answered HTTP 404 Not Found when captured (#" in err, err
     assert out.startswith("ABSENT") and "HTTP 404" in out
     assert "answered HTTP 404" in report.read_text(encoding="utf-8")
+
+
+# --- 4. a long wait is said ----------------------------------------------------------------
+
+def test_a_witness_backoff_says_what_it_waits_for(capsys, tmp_path, served, ia_env):
+    _, url = served
+    ia_env.fail_next(503, retry_after="3")
+    started = time.monotonic()
+    assert main(["--store", str(tmp_path / "ev"), "archive", url, "--to", "ia",
+                 "--tsa", "none"]) == 0
+    assert time.monotonic() - started >= 3
+    err = capsys.readouterr().err
+    assert "waiting 3 s before trying again (Wayback Machine save: HTTP 503" in err, err
+
+
+def test_a_rate_limit_wait_is_said_and_a_short_one_is_not():
+    heard: list[str] = []
+    now = [0.0]
+    limiter = RateLimiter(10.0, clock=lambda: now[0],
+                          sleep=lambda s: now.__setitem__(0, now[0] + s))
+    with listen(heard.append):
+        limiter.wait(what="before the next save")
+        limiter.wait(what="before the next save")
+        now[0] += 9
+        limiter.wait(what="before the next save")  # 1 s: not worth a line
+    assert heard == ["waiting 10 s before the next save"]
+    limiter.wait(what="after")  # nobody listening any more
+    assert len(heard) == 1

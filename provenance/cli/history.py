@@ -107,7 +107,8 @@ def _cmd_history(args: argparse.Namespace, out: Output) -> int:
     report = args.report
     check_targets(args, report)
     # --fetch-witnesses keeps each archive copy it reads as a snapshot record (issue 11)
-    with Evidence(args.store, writable=bool(args.fetch_witnesses)) as evidence:
+    with Evidence(args.store, writable=bool(args.fetch_witnesses),
+                  waiting=out.say) as evidence:
         items = evidence.history(url, witnesses=specs, fetch_witnesses=args.fetch_witnesses,
                                  timeout=args.timeout, ignore=ignore)
     colour = _colour(out.stdout)
@@ -184,7 +185,7 @@ def _cmd_watch(args: argparse.Namespace, out: Output) -> int:
         out.say("stopping after the capture in progress (Ctrl-C again to abandon it)")
 
     printer = _WatchPrinter(out)
-    with Evidence(args.store) as evidence:
+    with Evidence(args.store, waiting=out.say) as evidence:
         previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
             out.say(f"watching {len(urls)} URL(s) every {args.every}"

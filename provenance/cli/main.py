@@ -106,7 +106,7 @@ def _cmd_archive(args: argparse.Namespace, out: Output) -> int:
                            stamped=printer.stamps,
                            progress=lambda items, total: out.progress(items, total=total,
                                                                       desc="capturing"))
-    with Evidence(args.store) as evidence:
+    with Evidence(args.store, waiting=out.say) as evidence:
         try:
             run = evidence.archive(urls, resume=bool(args.input and not args.again),
                                    witnesses=specs, tsas=tsas, timeout=args.timeout,
@@ -349,7 +349,7 @@ def _register_retry(commands: Commands) -> argparse.ArgumentParser:
 
 def _cmd_retry(args: argparse.Namespace, out: Output) -> int:
     tsas = tsa_urls(args.tsa)
-    with Evidence(args.store, create=False) as evidence:
+    with Evidence(args.store, create=False, waiting=out.say) as evidence:
         run = evidence.retry(tsas=tsas, timeout=args.timeout,
                              witnessed=lambda result: _say_retried(result, out))
     for result in run.stamps:

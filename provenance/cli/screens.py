@@ -171,7 +171,7 @@ def _cmd_verify(args: argparse.Namespace, out: Output) -> int:
         outcome.url, outcome.witnesses, out), error=out.error)
     by_id = args.against is not None and url is None
     evidence = (Evidence(args.store, create=False) if by_id
-                else open_for_images(args.store, lang, _tesseract()))
+                else open_for_images(args.store, lang, _tesseract(), waiting=out.say))
     with evidence:
         checked = evidence.verify(args.image, args.text, against=args.against, lang=lang,
                                   tsas=tsas, timeout=args.timeout, tesseract=_tesseract(),
