@@ -183,3 +183,25 @@ def test_a_rate_limit_wait_is_said_and_a_short_one_is_not():
     assert heard == ["waiting 10 s before the next save"]
     limiter.wait(what="after")  # nobody listening any more
     assert len(heard) == 1
+
+
+# --- 5. one capture, one time ------------------------------------------------------------------
+
+def test_history_and_log_show_the_same_time_for_a_capture(capsys, tmp_path, web):
+    path = f"/slow/{random.randrange(1 << 30)}"
+
+    def slow(h):
+        time.sleep(1.2)  # the record is written a second or more after the fetch began
+        send(h, 200, ORIGINAL, content_type=HTML)
+
+    web.add_route(path, slow)
+    url = web.url(path)
+    base = ["--store", str(tmp_path / "ev")]
+    code, [item], _ = cli(capsys, *base, "archive", url, "--tsa", "none")
+    assert code == 0
+    assert main([*base, "history", url, "--to", "none"]) == 0
+    history = capsys.readouterr().out
+    assert history.startswith(item["fetched_at"]), history
+    assert main([*base, "log", url]) == 0
+    log = capsys.readouterr().out
+    assert f"fetched {item['fetched_at']}" in log, log
