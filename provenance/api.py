@@ -236,8 +236,9 @@ class WatchedCapture:
 
     outcome: CaptureOutcome
     round: int
-    first: bool  # the first capture of this URL in this watch
+    first: bool  # the URL's first capture ever (none in the store before)
     pending_stamps: list[dict[str, Any]] = field(default_factory=list)
+    since: Record | None = None  # the capture before it (made before the watch, or in it)
 
 
 @dataclass
@@ -407,17 +408,23 @@ class Evidence:
         fetcher = Fetcher(read_timeout=timeout, total_timeout=timeout, max_bytes=max_bytes)
         capturer = Capturer(self.store, self.ledger, fetcher, ignore=ignore)
         run = WatchRun()
-        seen: set[str] = set()
+        # A watch goes on from the latest capture the store has of each URL: an unchanged
+        # page is "no change since #N", and is not sent to the witnesses again.
+        latest: dict[str, Record] = {}
+        for url in urls:
+            for record in self.ledger.records(kind=CAPTURE, subject=url):
+                latest[url] = record
         specs = list(witnesses)
 
         def step(outcome: CaptureOutcome, round_no: int) -> None:
-            first = outcome.url not in seen
+            since = latest.get(outcome.url)
+            first = since is None
             pending: list[dict[str, Any]] = []
             if not outcome.ok or outcome.record is None:
                 run.failures += 1
             else:
                 run.captures += 1
-                seen.add(outcome.url)
+                latest[outcome.url] = outcome.record
                 run.changes += bool(outcome.changed)
                 if specs and (first or outcome.changed):
                     outcome.witnesses = record_witnesses(
@@ -432,7 +439,7 @@ class Evidence:
                     pending = report.pending
                     outcome.timestamps = report.summaries()
             if on_capture:
-                on_capture(WatchedCapture(outcome, round_no, first, pending))
+                on_capture(WatchedCapture(outcome, round_no, first, pending, since))
 
         run.rounds = watch(capturer, urls, every=every, duration=duration, stop=stop,
                            on_outcome=step)

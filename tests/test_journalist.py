@@ -205,3 +205,29 @@ def test_history_and_log_show_the_same_time_for_a_capture(capsys, tmp_path, web)
     assert main([*base, "log", url]) == 0
     log = capsys.readouterr().out
     assert f"fetched {item['fetched_at']}" in log, log
+
+
+# --- 6. watch goes on from the store ---------------------------------------------------------
+
+def test_watch_starts_from_the_latest_capture(capsys, tmp_path, served, ia_env):
+    state, url = served
+    base = ["--store", str(tmp_path / "ev")]
+    code, [first], err = cli(capsys, *base, "archive", url, "--to", "ia", "--tsa", "none")
+    assert code == 0 and first["witnesses"][0]["status"] == "archived", err
+    saves = len(ia_env.hits("/save", method="POST")) + len(ia_env.hits("/save", method="GET"))
+    assert main([*base, "watch", url, "--every", "0.1s", "--for", "0.15s", "--to", "ia",
+                 "--tsa", "none"]) == 0
+    err = capsys.readouterr().err
+    assert f"no change since #{first['ledger_seq']}" in err and "first capture" not in err, err
+    # An unchanged page is not sent to the witness again.
+    assert len(ia_env.hits("/save", method="POST")) + len(
+        ia_env.hits("/save", method="GET")) == saves
+    # A change names the new capture.
+    state["body"] = EDITED
+    assert main([*base, "watch", url, "--every", "5s", "--for", "0.1s", "--to", "none",
+                 "--tsa", "none"]) == 0
+    out = capsys.readouterr().out
+    code, captures, _ = cli(capsys, *base, "log", url, "--kind", "capture")
+    new = captures[-1]
+    assert f"CHANGED since #{captures[-2]['seq']} " in out, out
+    assert f": new capture #{new['seq']} {new['id']} " in out, out

@@ -152,8 +152,9 @@ def _register_watch(commands: Commands) -> argparse.ArgumentParser:
         description="Capture each URL now and again every --every (give or take a tenth, so "
         "the requests do not fall on the same second), until --for has passed or Ctrl-C. "
         "Every capture is recorded as by 'archive'; every change is recorded in the ledger and "
-        "printed as it happens ('- ' removed, '+ ' added, figures old -> new). Witness archives "
-        "get the first capture of each URL and every capture that changed. Ctrl-C or SIGTERM "
+        "printed as it happens ('- ' removed, '+ ' added, figures old -> new). It goes on from the "
+        "latest capture the store has of each URL. Witness archives get a URL's first capture "
+        "ever and every capture that changed. Ctrl-C or SIGTERM "
         "finishes the capture in progress and stops (exit 0); a second one abandons it (130).")
     url_options(sub, "watch")
     sub.add_argument("--every", required=True, metavar="INTERVAL",
@@ -222,16 +223,19 @@ class _WatchPrinter:
         data = {**outcome.to_json(), "round": watched.round}
         when = data["fetched_at"]
         if outcome.changed:
-            text = (f"{when}  {outcome.url}  CHANGED since {outcome.changed['since']} "
-                    f"(ledger #{outcome.changed['ledger_seq']})\n"
-                    + "\n".join(diff_lines(outcome.changed, colour=self.colour)))
+            changed = outcome.changed
+            text = (f"{when}  {outcome.url}  CHANGED since #{changed['since_seq']} "
+                    f"{changed['since']}: new capture #{data['ledger_seq']} {data['id']} "
+                    f"(change record #{changed['ledger_seq']})\n"
+                    + "\n".join(diff_lines(changed, colour=self.colour)))
             out.item(Line.CAPTURE, data, text)
         elif out.json_mode:
             out.item(Line.CAPTURE, data)
         else:
+            since = watched.since
             out.say(f"{when}  {outcome.url}  {data['http_status']}  "
-                    + ("first capture" if watched.first else "no change")
-                    + f"  ledger #{data['ledger_seq']}")
+                    + ("first capture" if since is None else f"no change since #{since.seq}")
+                    + f"  capture #{data['ledger_seq']} {data['id']}")
 
 
 REGISTER = [_register_history, _register_watch]
