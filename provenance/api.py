@@ -36,6 +36,7 @@ from provenance.bundle.export import export_bundle
 from provenance.bundle.verify import BundleReport, verify_bundle
 from provenance.capture.batch import already_captured, run_batch, validate_urls
 from provenance.capture.capturer import CaptureOutcome, Capturer
+from provenance.capture.runs import ListRun
 from provenance.capture.witnessing import (
     record_witnesses,
     retry_pending,
@@ -284,14 +285,17 @@ class Evidence:
 
     # -- archive -------------------------------------------------------------------------------
 
-    def archive(self, urls: Iterable[str], *, resume: bool = False,
+    def archive(self, urls: Iterable[str], *, resume: bool = False, again: bool = False,
                 witnesses: Sequence[WitnessSpec] = (), tsas: Sequence[str] = (),
                 timeout: float = 30.0, max_bytes: int = 50_000_000, jobs: int = 4,
                 ignore: Sequence[re.Pattern[str]] = (),
                 events: ArchiveEvents | None = None) -> ArchiveRun:
         """Capture ``urls`` now, send each capture to ``witnesses`` and time-stamp them in
-        shared batches. With ``resume``, URLs captured before are not fetched again: they are
-        sent to any witness that never got them and stamped if their stamp is missing.
+        shared batches. With ``resume`` (a list: ``archive -i``), an interrupted run of the
+        same list goes on: URLs it captured are not fetched again, but sent to any witness
+        that never got them and stamped if their stamp is missing. A list whose last run
+        finished is captured anew (:mod:`provenance.capture.runs`), and so is one run
+        with ``again`` (an interrupted run of it is then forgotten).
 
         Each capture is reported (``events.captured``) as soon as it is recorded, also for
         those still running when Ctrl-C comes; the KeyboardInterrupt is then raised on."""
@@ -301,8 +305,9 @@ class Evidence:
         roots = trust_roots_from_env() if tsas else []
         run = ArchiveRun()
         todo = urls
-        if resume:
-            done = already_captured(self.ledger, urls)
+        listed = ListRun.begin(self.store, urls, again=again) if resume else None
+        if listed is not None and listed.resumed:
+            done = already_captured(self.ledger, urls, batch=listed.name)
             unsent = (witness_unsent(self.ledger, self.store,
                                      [o.record for o in done.values() if o.record is not None],
                                      specs, config=witness_config(timeout)) if specs else {})
@@ -336,12 +341,15 @@ class Evidence:
             if events.captured:
                 events.captured(outcome)
 
-        with closing(run_batch(capturer, todo, jobs=jobs, on_done=on_done)) as outcomes:
+        with closing(run_batch(capturer, todo, jobs=jobs, on_done=on_done,
+                               batch=listed.name if listed else None)) as outcomes:
             shown = events.progress(outcomes, len(todo)) if events.progress else outcomes
             for outcome in shown:
                 if outcome.record is not None:
                     self._stamped(run, events, queue.add(outcome.record))
         self._stamped(run, events, queue.flush())
+        if listed is not None:
+            listed.finish()  # gone through: the next run of this list captures it anew
         return run
 
     @staticmethod

@@ -4,9 +4,15 @@ reads it. Each test goes through the real CLI against loopback servers."""
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import random
 import re
+import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 from evalset import Passage, render
@@ -19,6 +25,7 @@ from provenance.cli.main import main
 from provenance.screens.match import excerpt
 
 HTML = "text/html; charset=windows-1251"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -231,3 +238,50 @@ def test_watch_starts_from_the_latest_capture(capsys, tmp_path, served, ia_env):
     new = captures[-1]
     assert f"CHANGED since #{captures[-2]['seq']} " in out, out
     assert f": new capture #{new['seq']} {new['id']} " in out, out
+
+
+# --- 7. a daily list is captured daily; only an interrupted run resumes ---------------------
+
+def _slowish(h):
+    time.sleep(0.15)
+    send(h, 200, f"<html><body><article><p>Page {h.path}</p></article></body></html>".encode())
+
+
+def test_a_list_resumes_only_an_interrupted_run(capsys, tmp_path, web):
+    tag = random.randrange(1 << 30)
+    web.add_route(f"/daily{tag}/", _slowish)
+    urls = [web.url(f"/daily{tag}/{n}") for n in range(10)]
+    (listed := tmp_path / "urls.txt").write_text("\n".join(urls) + "\n")
+    store = tmp_path / "ev"
+    argv = ["--store", str(store), "archive", "-i", str(listed), "--jobs", "1",
+            "--to", "none", "--tsa", "none"]
+
+    def captures() -> list[str]:
+        return [i["subject"] for i in cli(capsys, "--store", str(store), "log",
+                                          "--kind", "capture")[1]]
+
+    # Day one, day two: the whole list each time.
+    assert cli(capsys, *argv)[0] == 0
+    assert cli(capsys, *argv)[0] == 0
+    assert sorted(captures()) == sorted(urls * 2)
+
+    # Day three is killed (SIGKILL, no chance to tidy up) after three captures...
+    proc = subprocess.Popen([sys.executable, "-m", "provenance", "--json", *argv],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)}, text=True)
+    assert proc.stdout is not None
+    printed = [json.loads(proc.stdout.readline()) for _ in range(3)]
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    proc.stdout.close()
+    killed = [u for u in captures()[20:]]
+    assert 3 <= len(killed) < 10 and {p["url"] for p in printed} <= set(killed)
+
+    # ...so its rerun captures only the rest, once each.
+    code, items, _ = cli(capsys, *argv)
+    assert code == 0
+    assert sorted(i["url"] for i in items if i.get("skipped")) == sorted(killed)
+    assert sorted(captures()[20:]) == sorted(urls)
+    # Day four: the list again, whole.
+    code, items, _ = cli(capsys, *argv)
+    assert code == 0 and not any(i.get("skipped") for i in items) and len(items) == 10

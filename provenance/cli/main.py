@@ -81,13 +81,14 @@ def _register_archive(commands: Commands) -> argparse.ArgumentParser:
     sub = commands.add_parser(
         "archive", help="capture web pages into the evidence store",
         description="Fetch each URL now, keep a byte-exact WARC capture and its extracted text, "
-        "and append a hash-chained ledger record. With -i, a rerun resumes: URLs already "
-        "captured are skipped unless --again.")
+        "and append a hash-chained ledger record. With -i, a run of the list that was "
+        "interrupted (Ctrl-C, kill) resumes when the list is run again: the URLs it captured "
+        "are not fetched again. A list whose run finished is captured anew each time.")
     url_options(sub, "capture")
     sub.add_argument("--jobs", type=positive_int, default=4, metavar="N",
                      help="fetch N pages at once (default 4)")
     sub.add_argument("--again", action="store_true",
-                     help="with -i: capture URLs that already have a capture")
+                     help="with -i: start the list anew, even if its last run was interrupted")
     capture_options(sub)
     examples(sub, "provenance archive https://example.org/news/1 --tsa https://freetsa.org/tsr",
              "provenance archive -i urls.txt --jobs 8 --to ia --to pywb=http://127.0.0.1:8080/news")
@@ -108,7 +109,7 @@ def _cmd_archive(args: argparse.Namespace, out: Output) -> int:
                                                                       desc="capturing"))
     with Evidence(args.store, waiting=out.say) as evidence:
         try:
-            run = evidence.archive(urls, resume=bool(args.input and not args.again),
+            run = evidence.archive(urls, resume=bool(args.input), again=args.again,
                                    witnesses=specs, tsas=tsas, timeout=args.timeout,
                                    max_bytes=args.max_bytes, jobs=args.jobs, ignore=ignore,
                                    events=events)
