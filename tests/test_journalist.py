@@ -9,6 +9,7 @@ import os
 import random
 import re
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -285,3 +286,26 @@ def test_a_list_resumes_only_an_interrupted_run(capsys, tmp_path, web):
     # Day four: the list again, whole.
     code, items, _ = cli(capsys, *argv)
     assert code == 0 and not any(i.get("skipped") for i in items) and len(items) == 10
+
+
+# --- 8. what the user shares gets the user's umask; the store stays read-only ----------------
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_files_for_sharing_follow_the_umask(capsys, tmp_path, served, shot, umask, mode):
+    _, url = served
+    base = ["--store", str(tmp_path / "ev")]
+    previous = os.umask(umask)
+    try:
+        code, [item], err = cli(capsys, *base, "verify", shot, "--against", url, "--to", "none",
+                                "--tsa", "none", "--report", str(tmp_path / "r.html"),
+                                "--annotate", str(tmp_path / "a.png"))
+        assert code == 0, err
+        assert main([*base, "history", url, "--to", "none", "--report",
+                     str(tmp_path / "t.html")]) == 0
+        assert main([*base, "export", item["id"], "--out", str(tmp_path / "b.zip")]) == 0
+    finally:
+        os.umask(previous)
+    for name in ("r.html", "a.png", "t.html", "b.zip"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == mode, name
+    objects = [p for p in (tmp_path / "ev" / "objects").rglob("*") if p.is_file()]
+    assert objects and all(p.stat().st_mode & 0o222 == 0 for p in objects)
