@@ -240,6 +240,6 @@ def _transport_reason(exc: requests.RequestException) -> str:
     if isinstance(exc, requests.ConnectionError):
         text = str(exc)
         if "refused" in text.lower():
-            return "connection refused (is it running?)"
+            return "connection refused"
         return "connection failed"
     return type(exc).__name__

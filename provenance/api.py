@@ -675,7 +675,21 @@ class Evidence:
         the roots in the PEM file ``tsa_ca`` (default ``$PROVENANCE_TSA_CA``)."""
         if not os.path.isfile(path):
             raise UsageError(f"no bundle file {os.fspath(path)}")
+        if not _looks_like_zip(path):  # a wrong file named, not a damaged bundle
+            raise UsageError(f"{os.fspath(path)} is not a zip file: a bundle is the .zip "
+                             "'provenance export' writes")
         return verify_bundle(path, trusted_roots(tsa_ca))
+
+
+def _looks_like_zip(path: str | os.PathLike[str]) -> bool:
+    """The file starts as every zip does ("PK" and a record signature). One that does and is
+    still unreadable is a damaged bundle (said as damage), not the wrong file."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(4)
+    except OSError:
+        return True  # unreadable: verify_bundle says why
+    return head in (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
 
 
 def open_for_images(store_path: str | os.PathLike[str] | None, lang: str,

@@ -309,3 +309,46 @@ def test_files_for_sharing_follow_the_umask(capsys, tmp_path, served, shot, umas
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == mode, name
     objects = [p for p in (tmp_path / "ev" / "objects").rglob("*") if p.is_file()]
     assert objects and all(p.stat().st_mode & 0o222 == 0 for p in objects)
+
+
+# --- 9. messages a new user can act on --------------------------------------------------------
+
+def test_no_store_says_how_to_make_one(capsys, tmp_path):
+    missing = tmp_path / "nowhere"
+    assert main(["--store", str(missing), "log"]) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert f"no evidence store at {missing}" in line
+    assert f"provenance --store {missing} archive URL' creates one" in line
+
+
+@pytest.mark.parametrize("typed, meant", [("archiv", "archive"), ("verfy", "verify"),
+                                          ("hisotry", "history")])
+def test_an_unknown_command_suggests_the_nearest(capsys, typed, meant):
+    with pytest.raises(SystemExit) as exited:
+        main([typed, "x"])
+    assert exited.value.code == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert f"unknown command '{typed}': did you mean {meant}?" in line
+
+
+def test_a_refused_witness_is_said_without_guessing(capsys, tmp_path, served):
+    _, url = served  # PROVENANCE_WAYBACK points at a closed port (conftest)
+    assert main(["--store", str(tmp_path / "ev"), "archive", url, "--to", "ia",
+                 "--tsa", "none"]) == 0
+    err = capsys.readouterr().err
+    assert "connection refused" in err and "is it running" not in err, err
+
+
+def test_check_bundle_of_a_file_that_is_not_a_zip_is_a_usage_error(capsys, tmp_path):
+    notes = tmp_path / "notes.html"
+    notes.write_text("<html><body>my notes</body></html>")
+    assert main(["check", "--bundle", str(notes)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "DAMAGED" not in err
+    assert err.splitlines() == [f"provenance: {notes} is not a zip file: a bundle is the .zip "
+                                "'provenance export' writes"]
+    # A zip that is damaged is still damage (exit 1), never a usage error.
+    broken = tmp_path / "broken.zip"
+    broken.write_bytes(b"PK\x03\x04" + b"\0" * 100)
+    assert main(["check", "--bundle", str(broken)]) == 1
+    assert "DAMAGED" in capsys.readouterr().out

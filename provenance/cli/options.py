@@ -6,7 +6,9 @@ saying what witnesses answered. Every command module imports this, never
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
+import re
 from http import HTTPStatus
 from typing import Any, TypeAlias
 
@@ -50,7 +52,7 @@ class Parser(argparse.ArgumentParser):
     examples: tuple[str, ...] = ()
 
     def error(self, message: str) -> Any:  # type: ignore[override]
-        self.exit(EXIT_USAGE, f"provenance: {message} (see '{self.prog} --help')\n")
+        self.exit(EXIT_USAGE, f"provenance: {_nearest(message)} (see '{self.prog} --help')\n")
 
     def format_help(self) -> str:
         text = super().format_help()
@@ -58,6 +60,23 @@ class Parser(argparse.ArgumentParser):
             return text
         return text.rstrip("\n") + "\n\nexamples:\n" + "".join(
             f"  {line}\n" for line in self.examples)
+
+
+_INVALID_CHOICE = re.compile(r"argument (?P<arg>[^:]+): invalid choice: '(?P<given>[^']*)' "
+                             r"\(choose from (?P<choices>.*)\)$")
+
+
+def _nearest(message: str) -> str:
+    """argparse's "invalid choice" as a person says it: the nearest choice suggested."""
+    found = _INVALID_CHOICE.match(message)
+    if found is None:
+        return message
+    given = found["given"]
+    choices = re.findall(r"'([^']*)'", found["choices"]) or found["choices"].split(", ")
+    what = "command" if found["arg"] == "COMMAND" else f"{found['arg']} value"
+    close = difflib.get_close_matches(given, choices, n=1, cutoff=0.5)
+    hint = f"did you mean {close[0]}?" if close else f"choose from {', '.join(choices)}"
+    return f"unknown {what} {given!r}: {hint}"
 
 
 def examples(sub: argparse.ArgumentParser, *lines: str) -> None:
