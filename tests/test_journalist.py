@@ -13,6 +13,7 @@ import stat
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -352,3 +353,48 @@ def test_check_bundle_of_a_file_that_is_not_a_zip_is_a_usage_error(capsys, tmp_p
     broken.write_bytes(b"PK\x03\x04" + b"\0" * 100)
     assert main(["check", "--bundle", str(broken)]) == 1
     assert "DAMAGED" in capsys.readouterr().out
+
+
+# --- 10. history's witness lines say whether the witness holds our copy ----------------------
+
+def test_history_says_which_witness_copy_is_ours(capsys, tmp_path, served, ia_env):
+    _, url = served
+    base = ["--store", str(tmp_path / "ev")]
+    code, [item], err = cli(capsys, *base, "archive", url, "--to", "ia", "--tsa", "none")
+    assert code == 0, err
+    assert main([*base, "history", url, "--to", "ia"]) == 0
+    out = capsys.readouterr().out
+    [line] = [line for line in out.splitlines() if "  ia  " in line]
+    assert line.endswith(f"  same copy as our #{item['ledger_seq']}"), out
+    assert f"sha256:{item['sha256']}" in out  # the full hash, not cut
+    code, rows, _ = cli(capsys, *base, "history", url, "--to", "ia")
+    [witnessed] = [r for r in rows if r["source"] == "ia"]
+    assert (witnessed["capture_seq"], witnessed["agrees"]) == (item["ledger_seq"], True)
+
+
+# --- 10. the README and the bundle's VERIFY.md agree --------------------------------------------
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_verify_md_names_the_bundle_as_the_readme_does(capsys, tmp_path, served, tsa):
+    _, url = served
+    base = ["--store", str(tmp_path / "ev")]
+    code, items, err = cli(capsys, *base, "archive", url, "--tsa", tsa.url)
+    assert code == 0, err
+    bundle = tmp_path / "evidence.zip"
+    assert main([*base, "export", str(items[0]["id"]), "--out", str(bundle)]) == 0
+    with zipfile.ZipFile(bundle) as z:
+        verify_md = z.read("VERIFY.md").decode("utf-8")
+    unzip = "unzip evidence.zip -d evidence && cd evidence"
+    assert unzip in verify_md and unzip in README
+    assert "is not a CA cert" in verify_md and "is not a CA cert" in README
+
+
+def test_readme_agrees_with_the_code(capsys):
+    assert "four at a time unless\n`--jobs N`" in README
+    with pytest.raises(SystemExit):
+        main(["archive", "--help"])
+    assert "(default 4)" in " ".join(capsys.readouterr().out.split())
+    assert "provenance --version" in README
+    assert "--to none" in README and "`history` and\n`verify --against URL` ask" in README

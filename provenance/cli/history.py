@@ -136,6 +136,10 @@ def _cmd_history(args: argparse.Namespace, out: Output) -> int:
 def _human_item(item: dict[str, Any], colour: bool) -> str:
     diff = item.get("diff", "absent")
     note = "" if diff == "absent" else "  unchanged" if diff is None else "  CHANGED"
+    seq = item.get("capture_seq")
+    if seq is not None:  # a snapshot made from our submission of capture #seq
+        note += {True: f"  same copy as our #{seq}", False: f"  DIFFERENT copy from our #{seq}",
+                 None: f"  from our #{seq}, not compared"}[item.get("agrees")]
     line = (f"{item['time']}  {item['source']:<6}  {item['status'] or '-'}  "
             f"{item['digest'] or '-'}  {item['where']}{note}")
     if isinstance(diff, dict):
