@@ -309,9 +309,25 @@ class Witness:
             f"{self.name} made its copy at {when}, {describe(offset)} our capture "
             f"({window}): not a witness of it"), **common)
 
-    def snapshots(self, url: str) -> list[CdxRow]:
-        """The witness's CDX rows for ``url``, oldest first (raises WitnessError)."""
-        return self.client.snapshots(url)
+    def snapshots(self, url: str, *, since: str | None = None,
+                  until: str | None = None) -> list[CdxRow]:
+        """The witness's index rows for ``url``, oldest first (raises WitnessError).
+
+        ``since``/``until`` (4 to 14 digits, UTC, both included) are passed to the index
+        where its protocol takes a range (CDX ``from``/``to``) and applied here too: an
+        index that ignores them, or pads a short bound otherwise, never widens the range."""
+        for bound in (since, until):
+            if bound is not None and (not bound.isdigit() or not 4 <= len(bound) <= 14):
+                raise ValueError(f"not a 4 to 14 digit timestamp: {bound!r}")
+        rows = self.client.snapshots(url, since=since, until=until)
+        low, high = (since or "").ljust(14, "0"), (until or "").ljust(14, "9")
+        return [row for row in rows if low <= row.timestamp.ljust(14, "0") <= high]
+
+    @property
+    def read_throttle(self) -> Throttle:
+        """The rate limiter and backoff every read of this witness shares (index, copies)."""
+        return (self.client.read_throttle if isinstance(self.client, WaybackClient)
+                else self.client.throttle)
 
     def snapshot_url(self, row: CdxRow) -> str:
         if row.memento:
@@ -331,10 +347,8 @@ class Witness:
     def fetch_snapshot(self, row: CdxRow) -> SnapshotCopy:
         """The raw copy of ``row``, kept as evidence (:func:`archive.snapshot.fetch_snapshot`),
         at this witness's read rate. Raises ExcludedByArchive, NotArchived, WitnessError."""
-        throttle = (self.client.read_throttle if isinstance(self.client, WaybackClient)
-                    else self.client.throttle)
         return fetch_snapshot(self.snapshot_ref(row), fetcher=self.fetcher,
-                              limiter=throttle.limiter)
+                              limiter=self.read_throttle.limiter)
 
 
 def open_witness(spec: WitnessSpec, config: WitnessConfig | None = None,

@@ -31,11 +31,12 @@ from archive.fetch import Fetcher, new_session
 from archive.urls import normalize_url
 from archive.waits import listen
 from archive.warc import read_response_payload
-from archive.witness import WitnessConfig, WitnessSpec
+from archive.witness import WitnessConfig, WitnessSpec, shared_witness
 from provenance.bundle.export import export_bundle
 from provenance.bundle.verify import BundleReport, verify_bundle
 from provenance.capture.batch import already_captured, run_batch, validate_urls
 from provenance.capture.capturer import CaptureOutcome, Capturer
+from provenance.capture.pull import PullEvents, PullRange, PullRun, pull_all
 from provenance.capture.runs import ListRun
 from provenance.capture.witnessing import (
     record_witnesses,
@@ -47,7 +48,13 @@ from provenance.capture.witnessing import (
 from provenance.changes.timeline import timeline
 from provenance.changes.watch import watch
 from provenance.check import CheckReport, check_store
-from provenance.errors import ProvenanceError, StoreError, TimestampError, UsageError
+from provenance.errors import (
+    ProvenanceError,
+    ReadOnlyStore,
+    StoreError,
+    TimestampError,
+    UsageError,
+)
 from provenance.screens.across import Across, capture_ref, check_across
 from provenance.screens.match import Verification, verify_against_text, verify_text
 from provenance.screens.ocr import OcrResult, check_tesseract
@@ -264,6 +271,21 @@ class Evidence:
         self._waits = ExitStack()
         self._waiting = waiting
 
+    @classmethod
+    def open_keeping(cls, store_path: str | os.PathLike[str] | None = None, *,
+                     waiting: Callable[[str], None] | None = None) -> Evidence:
+        """The store opened to add to it, or read only if it cannot be written (a read-only
+        disk handed over as evidence): reading commands that would also keep what they read
+        (``history --fetch-witnesses``) then read without keeping. See :attr:`writable`."""
+        try:
+            return cls(store_path, waiting=waiting)
+        except ReadOnlyStore:
+            return cls(store_path, writable=False, create=False, waiting=waiting)
+
+    @property
+    def writable(self) -> bool:
+        return self.ledger.writable
+
     def close(self) -> None:
         self._waits.close()
         self.ledger.close()
@@ -376,6 +398,21 @@ class Evidence:
                         fetch_witnesses=fetch_witnesses,
                         fetcher=Fetcher(read_timeout=timeout, total_timeout=timeout),
                         ignore=ignore)
+
+    def pull(self, url: str, *, witnesses: Sequence[WitnessSpec],
+             span: PullRange | None = None, timeout: float = 30.0,
+             events: PullEvents | None = None) -> list[PullRun]:
+        """Keep every snapshot of ``url`` each witness's index lists in ``span`` (date range,
+        limit) as a ``snapshot`` record, fetching only the copies never kept before (so a
+        run cut short resumes), at each witness's read rate. One :class:`PullRun` per
+        witness; an archive that fails is said in its run, never raised."""
+        (url,) = validate_urls([url])
+        if not witnesses:
+            raise UsageError("pull needs an archive to pull from: --to ia, pywb=BASE or "
+                             "memento=BASE")
+        config = witness_config(timeout)
+        chosen = [shared_witness(spec, config) for spec in witnesses]
+        return pull_all(self.store, self.ledger, chosen, url, span, events=events)
 
     def export(self, ids: Sequence[str], out: str | os.PathLike[str], *,
                force: bool = False) -> dict[str, Any]:

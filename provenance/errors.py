@@ -7,6 +7,7 @@
      │    ├── ImageError   not an image, truncated, a decompression bomb
      │    └── OutputError  a report, image or bundle cannot be written where asked
      ├── StoreError        the store cannot be used (a file where a folder should be, unwritable)
+     │    └── ReadOnlyStore  it is there, but cannot be written (read-only disk, permissions)
      ├── LedgerError       the ledger is unreadable or refuses a write
      ├── TimestampError    a time-stamp authority failed or sent a reply that does not verify
      └── OcrUnavailable    Tesseract or one of its languages is missing (exit code 2)
@@ -40,6 +41,11 @@ class StoreError(ProvenanceError):
     """The evidence store cannot be opened or written."""
 
     exit_code = 2
+
+
+class ReadOnlyStore(StoreError):
+    """The store is there but cannot be written (a read-only disk, no write permission):
+    a command that only adds to it may still read it (``history --fetch-witnesses``)."""
 
 
 class LedgerError(ProvenanceError):

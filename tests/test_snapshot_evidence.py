@@ -9,6 +9,7 @@ Machine (our Wayback-protocol test server) holds snapshots with and without the 
 from __future__ import annotations
 
 import json
+import os
 import random
 import zipfile
 from pathlib import Path
@@ -291,3 +292,31 @@ def test_a_copy_of_another_time_is_never_taken_for_the_one_listed(capsys, tmp_pa
         assert f"could not check ia {when}" in err
     assert problems(tmp_path / "ev") == [] and "snapshot" not in {
         c["kind"] for c in item["timeline"]["captures"]}
+
+
+def test_history_on_a_read_only_store_compares_without_keeping(capsys, tmp_path, ia_env,
+                                                               withdrawn):
+    """A write-protected store handed over as evidence: ``--fetch-witnesses`` says in one
+    line that the copies cannot be kept, and still fetches and compares them."""
+    from test_store import mounted
+
+    archive_holds(ia_env, withdrawn)
+    store = tmp_path / "ev"
+    assert main(["--store", str(store), "archive", withdrawn, "--to", "none",
+                 "--tsa", "none"]) == 0  # the page as it is now: a 404
+    capsys.readouterr()
+    before = sorted(p.name for p in store.rglob("*"))
+    view = tmp_path / "ro"
+    view.mkdir()
+    with mounted(["--bind", "-o", "ro", str(store)], view):
+        if os.access(view, os.W_OK):
+            pytest.skip("the bind mount is not read-only here")
+        code, items, err = cli(capsys, "--store", str(view), "history", withdrawn, "--to",
+                               "ia", "--fetch-witnesses")
+    assert code == 0, err
+    assert err.splitlines() == [f"provenance: store {view} is read-only: the archive copies "
+                                "are compared but cannot be kept in it (nothing is written)"]
+    ia = [i for i in items if i["source"] == "ia"]
+    assert FIGURES_PARAGRAPH in ia[1]["diff"]["removed"]  # compared all the same
+    assert not any("snapshot" in i for i in ia)  # and kept nowhere
+    assert sorted(p.name for p in store.rglob("*")) == before

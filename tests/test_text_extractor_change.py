@@ -51,3 +51,63 @@ def test_a_text_changed_only_by_a_new_extractor_is_no_change(tmp_path, capsys, w
     local = [i for i in items if i.get("source") == "local"]
     assert len(local) == 2 and "diff" in local[1]  # compared...
     assert all(i.get("diff") is None for i in items)  # ...and found unchanged
+
+
+# --- a fallback text on one side: the diff says so ------------------------------------------------
+
+def _no_article(text: str) -> str:
+    """The same article inside an <aside>: no extractor finds an article, so the whole
+    visible text (menu, footer, a "most read" box) is kept, with a note saying so."""
+    paragraphs = "".join(f"<p>{line}</p>" for line in text.split("\n"))
+    return ("<html><body><nav>Главная Политика</nav><aside>" + paragraphs + "<p>"
+            + "Самое читаемое за неделю. " * 10 + "</p></aside>"
+            "<footer>Все права защищены</footer></body></html>")
+
+
+FALLBACK_NOTE = "no article found: the whole visible text is kept"
+
+
+def test_a_diff_against_a_fallback_text_says_so(tmp_path, capsys, web):
+    """The page did not lose its article; the extractor did. The change history reports
+    (menu and "most read" lines added) must say this copy's text is a fallback."""
+    store = str(tmp_path / "ev")
+    url = changing_route(web, "/text/fallback", [(200, html(article(KP))),
+                                                 (200, _no_article(article(KP)))])
+    archive(capsys, store, url)
+    archive(capsys, store, url)
+    assert main(["--json", "--store", store, "history", url, "--to", "none"]) == 0
+    items = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
+    diff = items[1]["diff"]
+    assert diff["added"]  # a change is reported...
+    assert diff["text_notes"] == [{"copy": "this", "note": FALLBACK_NOTE}]  # ...and qualified
+    assert "text_notes" not in (items[0].get("diff") or {})
+    assert main(["--store", store, "history", url, "--to", "none"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    changed = [line for line in lines if "CHANGED" in line]
+    assert len(changed) == 1 and changed[0].endswith(
+        f"CHANGED (compare with care: this copy's text: {FALLBACK_NOTE})")
+    report = tmp_path / "timeline.html"
+    assert main(["--store", store, "history", url, "--to", "none", "--report",
+                 str(report)]) == 0
+    assert f"compare with care: this copy's text: {FALLBACK_NOTE}" in report.read_text()
+
+
+def test_archive_copies_by_two_extractors_are_compared_by_one_and_noted(tmp_path, capsys,
+                                                                          ia_env):
+    """Archive copies kept with different extractors are extracted again from their WARCs
+    (they were skipped before), and the fallback side is named."""
+    from waybackserver import Snap
+
+    url = "http://127.0.0.1:9/text/fallback-copies"
+    body = html(article(KP)).encode()
+    ia_env.snaps[url] = [
+        Snap("20220320100000", url, 200, "text/html; charset=utf-8", None, body),
+        Snap("20220320110000", url, 200, "text/html; charset=utf-8", None,
+             _no_article(article(KP)).encode()),
+        Snap("20220320120000", url, 200, "text/html; charset=utf-8", None, body)]
+    store = str(tmp_path / "ev")
+    assert main(["--json", "--store", store, "history", url, "--to", "ia",
+                 "--fetch-witnesses"]) == 0
+    items = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
+    assert [i["diff"]["text_notes"] for i in items[1:]] == [
+        [{"copy": "this", "note": FALLBACK_NOTE}], [{"copy": "earlier", "note": FALLBACK_NOTE}]]

@@ -110,6 +110,7 @@ class Hit:
     method: str
     path: str
     authorization: str | None
+    query: str = ""  # the request's query string, as sent
 
 
 @dataclass
@@ -176,7 +177,8 @@ class _Handler(BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0]
         with self.server.lock:
             state.hits.append(Hit(time.monotonic(), method, path,
-                                  self.headers.get("Authorization")))
+                                  self.headers.get("Authorization"),
+                                  self.path.partition("?")[2]))
             queued = None
             for prefix, queue in state.failures.items():
                 if path.startswith(prefix) and queue:

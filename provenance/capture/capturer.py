@@ -21,7 +21,7 @@ from provenance.changes.timeline import record_change
 from provenance.store.filestore import Store
 from provenance.store.kinds import CAPTURE, FETCH_FAILED
 from provenance.store.ledger import Ledger, Record
-from provenance.store.records import CapturePayload
+from provenance.store.records import CapturePayload, FetchFailedPayload
 
 INTERNAL_ERROR = "internal-error"  # the reason of a failure that is a bug of ours
 ABORTED = "aborted"  # archive.fetch: we cut the fetch ourselves (abort_all)
@@ -158,6 +158,6 @@ class Capturer:
         if self.record_failures and reason != ABORTED:
             # That a page could not be reached at a given time is itself evidence; a fetch
             # we cut ourselves (Ctrl-C) says nothing about the page, so it is not recorded.
-            self.ledger.append(FETCH_FAILED, {"url": url, "error": error, "reason": reason},
-                               subject=url)
+            failed = FetchFailedPayload(url=url, error=error, reason=reason)
+            self.ledger.append(FETCH_FAILED, failed.to_json(), subject=url)
         return CaptureOutcome(url, error=error, reason=reason)

@@ -31,6 +31,7 @@ from archive.witness import Witness
 from provenance.store.filestore import Store
 from provenance.store.kinds import SNAPSHOT
 from provenance.store.ledger import Ledger, Record
+from provenance.store.records import SnapshotPayload
 
 DECODED_LIMIT = 200_000_000  # decoding work allowed for a copy's text (a bomb stops here)
 
@@ -76,31 +77,30 @@ def record_snapshot(store: Store, ledger: Ledger, copy: SnapshotCopy, *,
     warc_file = store.put_bytes(buffer.getvalue(), role="warc", suffix=".warc.gz")
     text_file = store.put_bytes(text_bytes, role="text", suffix=".txt")
     ref = copy.ref
-    data: dict[str, Any] = {
-        "archive": ref.archive,
-        "url": ref.original,
-        "memento_url": ref.memento_url,
-        "raw_url": ref.raw_url,
-        "timestamp": ref.timestamp,
-        "memento_datetime": copy.memento_datetime,
-        "http_status": copy.status,
-        "content_type": copy.exchange.header("content-type"),
-        "fetched_at": copy.result.fetched_at,
-        "cdx_digest": f"sha1:{ref.cdx_digest}" if ref.cdx_digest else None,
-        "payload_sha1": f"sha1:{copy.sha1_base32}",
-        "digest_check": copy.digest_check.value,
-        "digest_agrees": copy.agrees,
-        "sha256": copy.sha256,
-        "text_sha256": hashlib.sha256(text_bytes).hexdigest(),
-        "title": text.title,
-        "extractor": text.extractor.to_json(),
-        "files": [warc_file.to_json(), text_file.to_json()],
-    }
-    if text.note:
-        data["text_note"] = text.note
-    if copy.warnings:
-        data["warnings"] = list(copy.warnings)
-    return ledger.append(SNAPSHOT, data, subject=subject or subject_of(ref.original))
+    payload = SnapshotPayload(
+        archive=ref.archive,
+        url=ref.original,
+        memento_url=ref.memento_url,
+        raw_url=ref.raw_url,
+        timestamp=ref.timestamp,
+        memento_datetime=copy.memento_datetime,
+        http_status=copy.status,
+        content_type=copy.exchange.header("content-type"),
+        fetched_at=copy.result.fetched_at,
+        cdx_digest=f"sha1:{ref.cdx_digest}" if ref.cdx_digest else None,
+        payload_sha1=f"sha1:{copy.sha1_base32}",
+        digest_check=copy.digest_check.value,
+        digest_agrees=copy.agrees,
+        sha256=copy.sha256,
+        text_sha256=hashlib.sha256(text_bytes).hexdigest(),
+        title=text.title,
+        extractor=text.extractor.to_json(),
+        files=[warc_file.to_json(), text_file.to_json()],
+        text_note=text.note,  # only written when set
+        warnings=list(copy.warnings),  # only written when there are some
+    )
+    return ledger.append(SNAPSHOT, payload.to_json(),
+                         subject=subject or subject_of(ref.original))
 
 
 def keep_snapshot(store: Store, ledger: Ledger, witness: Witness, row: CdxRow, *,

@@ -37,6 +37,7 @@ from archive.fetch import Fetcher
 from archive.memento import ts_from_url
 from archive.ratelimit import RateLimiter
 from archive.reextract import text_from_warc
+from archive.text import PageText
 from archive.urls import normalize_url
 from archive.witness import WitnessConfig, WitnessSpec, shared_witness
 from provenance.capture.snapshots import keep_snapshot
@@ -46,7 +47,7 @@ from provenance.errors import StoreError
 from provenance.store.filestore import Store
 from provenance.store.kinds import CAPTURE, CHANGED
 from provenance.store.ledger import Ledger, Record
-from provenance.store.records import Verdict
+from provenance.store.records import ChangedPayload, Verdict
 
 
 def capture_ref(record: Record) -> dict[str, Any]:
@@ -113,11 +114,13 @@ def record_change(store: Store, ledger: Ledger, record: Record,
     found = compare(previous.data, record.data, old_text, new_text, ignore)
     if found is None:
         return None
-    data = {"url": record.subject, "from": capture_ref(previous), "to": capture_ref(record),
-            **found, "differ": DIFFER}
-    if ignore:  # what the comparison was told to disregard is part of what it says
-        data["ignore"] = [p.pattern for p in ignore]
-    written = ledger.append(CHANGED, data, subject=record.subject)
+    payload = ChangedPayload(
+        url=record.subject, from_=capture_ref(previous), to=capture_ref(record),
+        removed=found["removed"], added=found["added"], figures=found["figures"],
+        differ=DIFFER, http_status=found.get("http_status"), final_url=found.get("final_url"),
+        # what the comparison was told to disregard is part of what it says
+        ignore=[p.pattern for p in ignore] or None)
+    written = ledger.append(CHANGED, payload.to_json(), subject=record.subject)
     return {"since": previous.id, "since_seq": previous.seq, **found,
             "ledger_seq": written.seq, "id": written.id}
 
@@ -126,8 +129,17 @@ def record_change(store: Store, ledger: Ledger, record: Record,
 
 def reextracted(store: Store, record: Record) -> str | None:
     """A capture's text made again from its WARC (re-hashed first) by today's extractor."""
+    page = reextracted_page(store, record)
+    return None if page is None else page.text
+
+
+def reextracted_page(store: Store, record: Record) -> PageText | None:
+    """:func:`reextracted`, with what today's extractor says of it (``note``: a fallback or
+    a partial text). A ``snapshot``'s WARC holds the copy under the URL it was fetched at."""
     entry = next((f for f in record.files if f.get("role") == "warc"), None)
-    url = record.data.get("final_url") or record.subject
+    fields = record.data
+    url = (fields.get("final_url") or (fields.get("raw_url") if record.kind != CAPTURE
+                                         else None) or record.subject)
     if entry is None or not url:
         return None
     try:
@@ -137,10 +149,9 @@ def reextracted(store: Store, record: Record) -> str | None:
     if hashlib.sha256(data).hexdigest() != entry.get("sha256"):
         return None
     try:
-        page = text_from_warc(io.BytesIO(data), str(url))
+        return text_from_warc(io.BytesIO(data), str(url))
     except (OSError, ValueError, EOFError):  # an unreadable WARC: no text to compare
         return None
-    return None if page is None else page.text
 
 
 FRESH = "today's extractor"  # marks a text extracted in this run (a witness copy, a WARC)
@@ -148,12 +159,29 @@ FRESH = "today's extractor"  # marks a text extracted in this run (a witness cop
 
 def _fresh(ledger: Ledger, store: Store, item: Mapping[str, Any], text: str,
            data: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | None:
-    """An item's text by today's extractor: as is if it was just made, else from its WARC."""
+    """An item's text by today's extractor: as is if it was just made, else from its WARC
+    (a local capture's, or a kept archive copy's), with today's note about it."""
     if data.get("extractor") == FRESH:
         return text, dict(data)
-    record = ledger.get(int(item["ledger_seq"])) if item.get("source") == "local" else None
-    again = reextracted(store, record) if record is not None else None
-    return None if again is None else (again, {**data, "extractor": FRESH})
+    kept = item.get("snapshot")
+    seq = item.get("ledger_seq") if item.get("source") == "local" else (
+        kept.get("seq") if isinstance(kept, Mapping) else None)
+    record = ledger.get(int(seq)) if seq is not None else None
+    again = reextracted_page(store, record) if record is not None else None
+    if again is None:
+        return None
+    fresh = {k: v for k, v in data.items() if k != "text_note"}
+    return again.text, {**fresh, "extractor": FRESH,
+                        **({"text_note": again.note} if again.note else {})}
+
+
+def text_notes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[dict[str, str]]:
+    """What the record of either text says about it (``text_note``: the whole visible text
+    kept for want of an article, a flat scan of a page too deep to walk, a page read only in
+    part). A change measured against such a text may be the extraction's, not the page's:
+    a diff says so instead of reading like one of two articles."""
+    return [{"copy": side, "note": str(data["text_note"])}
+            for side, data in (("earlier", old), ("this", new)) if data.get("text_note")]
 
 
 def changed_records(ledger: Ledger, url: str) -> dict[int, Record]:
@@ -222,6 +250,9 @@ def timeline(
                 (before_text, before_data), (text, data) = pair[0], pair[1]
             found = compare(before_data, data, before_text, text, ignore)
             item["diff"] = None if found is None else {"since": _since(before), **found}
+            notes = text_notes(before_data, data)
+            if found is not None and notes:
+                item["diff"]["text_notes"] = notes
             if found is not None and item["source"] == before["source"] == "local":
                 rec = recorded.get(int(item["ledger_seq"]))
                 item["diff"]["ledger"] = {"seq": rec.seq, "id": rec.id} if rec else None
@@ -270,7 +301,8 @@ class _WitnessReader:
                 return None, {}
             text = cap.text.text
             data = {"http_status": cap.result.final.status,
-                    "extractor": FRESH}
+                    "extractor": FRESH,
+                    **({"text_note": cap.text.note} if cap.text.note else {})}
             if digest:
                 self.cache[digest] = (text, data)
         item["raw_url"] = witness.client.raw_url(*found)
@@ -294,8 +326,10 @@ def kept_text(store: Store, ledger: Ledger, witness: Any, item: dict[str, Any],
     item["raw_url"] = record.data.get("raw_url")
     item["text_sha256"] = record.data.get("text_sha256")
     item["snapshot"] = {"seq": record.seq, "id": record.id}
+    note = record.data.get("text_note")
     return text, {"http_status": record.data.get("http_status"),
-                  "extractor": record.data.get("extractor")}
+                  "extractor": record.data.get("extractor"),
+                  **({"text_note": note} if note else {})}
 
 
 # --- a screenshot across time ----------------------------------------------------------------

@@ -26,6 +26,8 @@ def _diff_html(diff: dict[str, Any]) -> str:
     since = diff.get("since") or {}
     parts = [f"<p class='since'>compared with {_e(since.get('source'))} "
              f"{_e(since.get('time'))} <code>{_e(since.get('id'))}</code></p>"]
+    parts.extend(f"<p class='status'>compare with care: {_e(n.get('copy'))} copy's text: "
+                 f"{_e(n.get('note'))}</p>" for n in diff.get("text_notes") or [])
     for key in ("http_status", "final_url"):
         if key in diff:
             parts.append(f"<p class='status'>{_e(key.replace('_', ' '))}: "

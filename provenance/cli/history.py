@@ -4,7 +4,8 @@ Thin, like the rest of the CLI: :mod:`provenance.changes.timeline` builds the di
 history, :mod:`provenance.changes.timeline_report` draws it, :mod:`provenance.changes.watch`
 runs the schedule.
 The helpers shared with the other commands (store opening, ``--to``/``--tsa`` parsing)
-come from :mod:`provenance.cli.options`.
+come from :mod:`provenance.cli.shared`; their arguments are in
+:mod:`provenance.cli.commands`.
 
 ``watch`` stops cleanly on Ctrl-C (SIGINT) and SIGTERM: the capture in progress is finished
 and recorded, then the command exits 0. A second signal abandons that capture at once
@@ -25,25 +26,16 @@ from provenance.changes.diff import Changes, compile_ignore, unified_lines
 from provenance.changes.timeline_report import write_timeline_report
 from provenance.changes.watch import parse_duration
 from provenance.cli.files import check_targets
-from provenance.cli.options import (
-    EXIT_NEGATIVE,
-    EXIT_OK,
-    Commands,
-    capture_options,
-    examples,
-    force_option,
-    ignore_option,
+from provenance.cli.options import EXIT_NEGATIVE, EXIT_OK
+from provenance.cli.output import Line, Output
+from provenance.cli.shared import (
     say_failure,
     say_http_status,
     say_witnesses,
-    timeout_option,
-    to_option,
     tsa_urls,
-    url_options,
     urls_from,
     witness_specs,
 )
-from provenance.cli.output import Line, Output
 from provenance.errors import UsageError
 
 _RED, _GREEN, _RESET = "\x1b[31m", "\x1b[32m", "\x1b[0m"
@@ -73,42 +65,22 @@ def diff_lines(diff: dict[str, Any], *, colour: bool, indent: str = "    ") -> l
 
 # --- history ----------------------------------------------------------------------------------
 
-def _register_history(commands: Commands) -> argparse.ArgumentParser:
 
-    sub = commands.add_parser(
-        "history", help="every capture of a URL, local and in witness archives, and what changed",
-        description="List every local capture of URL and every snapshot the witness archives' "
-        "CDX indexes hold, oldest first, with time, HTTP status, digest and where it lives. "
-        "Each capture is compared with the one before on the article text: removed passages "
-        "are marked '- ', added ones '+ ', and figures that changed are listed (compared by "
-        "value). Clocks, dates, counters and ad lines are not changes.")
-    sub.add_argument("url", metavar="URL", help="the http(s) URL")
-    to_option(sub, when="; the archives whose snapshots are listed")
-    sub.add_argument("--fetch-witnesses", action="store_true",
-                     help="fetch each witness snapshot's raw copy and compare its text too, so "
-                     "an edit only the witness saw shows up (one request per distinct copy, at "
-                     "the witness's read rate)")
-    sub.add_argument("--report", metavar="OUT.html",
-                     help="also write the timeline as one self-contained HTML page")
-    force_option(sub)
-    timeout_option(sub)
-    ignore_option(sub)
-    examples(sub, "provenance history https://example.org/news/1 --report timeline.html",
-             "provenance history https://example.org/news/1 --to ia --fetch-witnesses")
-    sub.set_defaults(handler=_cmd_history)
-    return sub
-
-
-def _cmd_history(args: argparse.Namespace, out: Output) -> int:
+def cmd_history(args: argparse.Namespace, out: Output) -> int:
 
     (url,) = validate_urls([args.url])
     specs = witness_specs(args.to)
     ignore = compile_ignore(args.ignore)
     report = args.report
     check_targets(args, report)
-    # --fetch-witnesses keeps each archive copy it reads as a snapshot record (issue 11)
-    with Evidence(args.store, writable=bool(args.fetch_witnesses),
-                  waiting=out.say) as evidence:
+    # --fetch-witnesses keeps each archive copy it reads as a snapshot record (issue 11),
+    # unless the store is read-only: then the copies are compared and not kept
+    opened = (Evidence.open_keeping(args.store, waiting=out.say) if args.fetch_witnesses
+              else Evidence(args.store, writable=False, waiting=out.say))
+    if args.fetch_witnesses and not opened.writable:
+        out.error(f"store {opened.store.root} is read-only: the archive copies are "
+                  "compared but cannot be kept in it (nothing is written)")
+    with opened as evidence:
         items = evidence.history(url, witnesses=specs, fetch_witnesses=args.fetch_witnesses,
                                  timeout=args.timeout, ignore=ignore)
     colour = _colour(out.stdout)
@@ -136,6 +108,9 @@ def _cmd_history(args: argparse.Namespace, out: Output) -> int:
 def _human_item(item: dict[str, Any], colour: bool) -> str:
     diff = item.get("diff", "absent")
     note = "" if diff == "absent" else "  unchanged" if diff is None else "  CHANGED"
+    if isinstance(diff, dict) and diff.get("text_notes"):  # a fallback text on one side
+        note += " (compare with care: " + "; ".join(
+            f"{n['copy']} copy's text: {n['note']}" for n in diff["text_notes"]) + ")"
     seq = item.get("capture_seq")
     if seq is not None:  # a snapshot made from our submission of capture #seq
         note += {True: f"  same copy as our #{seq}", False: f"  DIFFERENT copy from our #{seq}",
@@ -149,30 +124,8 @@ def _human_item(item: dict[str, Any], colour: bool) -> str:
 
 # --- watch ------------------------------------------------------------------------------------
 
-def _register_watch(commands: Commands) -> argparse.ArgumentParser:
 
-    sub = commands.add_parser(
-        "watch", help="recapture URLs on a schedule and report every change",
-        description="Capture each URL now and again every --every (give or take a tenth, so "
-        "the requests do not fall on the same second), until --for has passed or Ctrl-C. "
-        "Every capture is recorded as by 'archive'; every change is recorded in the ledger and "
-        "printed as it happens ('- ' removed, '+ ' added, figures old -> new). It goes on from the "
-        "latest capture the store has of each URL. Witness archives get a URL's first capture "
-        "ever and every capture that changed. Ctrl-C or SIGTERM "
-        "finishes the capture in progress and stops (exit 0); a second one abandons it (130).")
-    url_options(sub, "watch")
-    sub.add_argument("--every", required=True, metavar="INTERVAL",
-                     help="time between captures: 30s, 10m, 1h (a bare number is seconds)")
-    sub.add_argument("--for", dest="duration", metavar="DURATION",
-                     help="stop after this long, e.g. 6h (default: until Ctrl-C)")
-    capture_options(sub)
-    examples(sub, "provenance watch https://example.org/news/1 --every 10m --for 6h",
-             "provenance watch -i urls.txt --every 1h --tsa https://freetsa.org/tsr")
-    sub.set_defaults(handler=_cmd_watch)
-    return sub
-
-
-def _cmd_watch(args: argparse.Namespace, out: Output) -> int:
+def cmd_watch(args: argparse.Namespace, out: Output) -> int:
 
     every = parse_duration(args.every, what="--every")
     duration = parse_duration(args.duration, what="--for") if args.duration else None
@@ -240,6 +193,3 @@ class _WatchPrinter:
             out.say(f"{when}  {outcome.url}  {data['http_status']}  "
                     + ("first capture" if since is None else f"no change since #{since.seq}")
                     + f"  capture #{data['ledger_seq']} {data['id']}")
-
-
-REGISTER = [_register_history, _register_watch]

@@ -12,18 +12,10 @@ import base64
 import json
 
 from provenance.api import Evidence, log_bound, log_subject
-from provenance.cli.options import (
-    EXIT_NEGATIVE,
-    EXIT_OK,
-    Commands,
-    examples,
-    positive_int,
-)
+from provenance.cli.options import EXIT_NEGATIVE, EXIT_OK
 from provenance.cli.output import Line, Output
 from provenance.store.hashing import is_sha256_hex
 from provenance.store.ledger import Record
-
-KINDS = ("capture", "fetch_failed", "witness", "timestamp", "ocr", "verification", "changed")
 
 
 def summary(record: Record) -> str:
@@ -62,35 +54,7 @@ def _short(subject: str | None) -> str:
     return subject or ""
 
 
-def _register_log(commands: Commands) -> argparse.ArgumentParser:
-    sub = commands.add_parser(
-        "log", help="list the ledger's records (ids to export, to verify --against)",
-        description="List the records of the evidence store, oldest first: ledger number, "
-        "id, time, kind, subject (URL or image hash) and a summary. --since and --until "
-        "compare the ledger record time (when the record was written, UTC), not the page's "
-        "own dates; -n keeps the newest N records that pass the other filters, still "
-        "listed oldest first.")
-    sub.add_argument("subject", nargs="?", metavar="URL_OR_HASH",
-                     help="only records about this URL (its captures, witnesses, changes and "
-                     "the screenshot checks against it) or this image SHA-256")
-    sub.add_argument("--kind", action="append", choices=KINDS, metavar="KIND",
-                     help=f"only these kinds ({', '.join(KINDS)}); repeatable")
-    sub.add_argument("--since", metavar="TIME",
-                     help="only records written at or after TIME (ledger record time; RFC "
-                     "3339 UTC like 2026-03-21T14:03:07Z, or a date YYYY-MM-DD: from its "
-                     "start)")
-    sub.add_argument("--until", metavar="TIME",
-                     help="only records written before TIME (ledger record time; a date "
-                     "YYYY-MM-DD includes that whole day)")
-    sub.add_argument("-n", type=positive_int, metavar="N", dest="limit",
-                     help="at most N records: the newest N, listed oldest first")
-    examples(sub, "provenance log https://example.org/news/1",
-             "provenance log --since 2026-03-01 --kind verification -n 20")
-    sub.set_defaults(handler=_cmd_log)
-    return sub
-
-
-def _cmd_log(args: argparse.Namespace, out: Output) -> int:
+def cmd_log(args: argparse.Namespace, out: Output) -> int:
 
     subject = log_subject(args.subject) if args.subject else None
     since = log_bound(args.since) if args.since else None
@@ -110,27 +74,7 @@ def _cmd_log(args: argparse.Namespace, out: Output) -> int:
     return EXIT_OK if shown else EXIT_NEGATIVE
 
 
-def _register_show(commands: Commands) -> argparse.ArgumentParser:
-    sub = commands.add_parser(
-        "show", help="print one record: its data, hashes and files (or its text or body)",
-        description="Print one ledger record: its kind, time, subject, data, hashes and "
-        "files. With --text, the capture's extracted text; with --raw, the body of the final "
-        "response exactly as captured, from its WARC (at most 64 MiB of WARC is read). "
-        "Either file is re-hashed first: one that was edited is refused (exit 1).")
-    sub.add_argument("ref", metavar="ID", help="a ledger number (12) or a record id / record "
-                     "hash prefix of 6 or more digits, as export takes")
-    what = sub.add_mutually_exclusive_group()
-    what.add_argument("--text", action="store_true",
-                      help="print the capture's extracted text instead")
-    what.add_argument("--raw", action="store_true",
-                      help="write the body as captured (bytes) instead; with --json it is "
-                      "the record line's body_base64")
-    examples(sub, "provenance show 12", "provenance show 3f2a9c1b --text")
-    sub.set_defaults(handler=_cmd_show)
-    return sub
-
-
-def _cmd_show(args: argparse.Namespace, out: Output) -> int:
+def cmd_show(args: argparse.Namespace, out: Output) -> int:
     with Evidence(args.store, create=False, writable=False) as evidence:
         record = evidence.show(args.ref)
         text = evidence.text_of(record) if args.text else None
@@ -179,5 +123,3 @@ def _describe(record: Record) -> str:
                                                   sort_keys=True).splitlines()]
     return "\n".join(lines)
 
-
-REGISTER = [_register_log, _register_show]

@@ -1,25 +1,19 @@
-"""What the commands share: exit codes, option definitions and their checks,
-saying what witnesses answered. Every command module imports this, never
-:mod:`provenance.cli.main` (which imports them all).
+"""The command line's grammar, shared: exit codes, the parser class, option definitions
+and their checks, and how a command names the function that runs it.
+
+Light on purpose: every subcommand's parser is built from this at start-up, so it imports
+nothing beyond the standard library (``provenance --help`` must not load the library).
+What the handlers share (option values turned into library inputs, lines about a capture's
+witnesses) is :mod:`provenance.cli.shared`.
 """
 
 from __future__ import annotations
 
 import argparse
 import difflib
-import os
 import re
-from http import HTTPStatus
+from dataclasses import dataclass
 from typing import Any, TypeAlias
-
-from archive.errors import ConfigError
-from archive.wayback import Keys
-from archive.witness import BadWitnessSpec, WitnessConfig, parse_specs
-from provenance.capture.batch import read_url_list, validate_urls
-from provenance.capture.capturer import CaptureOutcome
-from provenance.cli.output import Output
-from provenance.errors import UsageError
-from provenance.store.records import WitnessStatus
 
 Commands: TypeAlias = "argparse._SubParsersAction[Parser]"
 """What a command's ``_register`` function adds its parser to (``add_subparsers()``)."""
@@ -32,34 +26,6 @@ def url_options(sub: argparse.ArgumentParser, verb: str) -> None:
     sub.add_argument("urls", nargs="*", metavar="URL", help=f"http(s) URLs to {verb}")
     sub.add_argument("-i", "--input", metavar="FILE",
                      help="read URLs from FILE (one per line, # comments); - for stdin")
-
-
-def urls_from(args: argparse.Namespace) -> list[str]:
-    """URL arguments and -i FILE, each checked before anything is written (UsageError)."""
-
-    raw = list(args.urls)
-    if args.input:
-        raw.extend(read_url_list(args.input))
-    if not raw:
-        raise UsageError("no URL given: name one or more URLs, or -i FILE")
-    return validate_urls(raw)
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse that reports a usage error as one line and exit code 2, and ends each
-    command's ``--help`` with its examples (:func:`examples`)."""
-
-    examples: tuple[str, ...] = ()
-
-    def error(self, message: str) -> Any:  # type: ignore[override]
-        self.exit(EXIT_USAGE, f"provenance: {_nearest(message)} (see '{self.prog} --help')\n")
-
-    def format_help(self) -> str:
-        text = super().format_help()
-        if not self.examples:
-            return text
-        return text.rstrip("\n") + "\n\nexamples:\n" + "".join(
-            f"  {line}\n" for line in self.examples)
 
 
 _INVALID_CHOICE = re.compile(r"argument (?P<arg>[^:]+): invalid choice: '(?P<given>[^']*)' "
@@ -77,6 +43,23 @@ def _nearest(message: str) -> str:
     close = difflib.get_close_matches(given, choices, n=1, cutoff=0.5)
     hint = f"did you mean {close[0]}?" if close else f"choose from {', '.join(choices)}"
     return f"unknown {what} {given!r}: {hint}"
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line and exit code 2, and ends each
+    command's ``--help`` with its examples (:func:`examples`)."""
+
+    examples: tuple[str, ...] = ()
+
+    def error(self, message: str) -> Any:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"provenance: {_nearest(message)} (see '{self.prog} --help')\n")
+
+    def format_help(self) -> str:
+        text = super().format_help()
+        if not self.examples:
+            return text
+        return text.rstrip("\n") + "\n\nexamples:\n" + "".join(
+            f"  {line}\n" for line in self.examples)
 
 
 def examples(sub: argparse.ArgumentParser, *lines: str) -> None:
@@ -154,67 +137,16 @@ def positive_float(text: str) -> float:
     return value
 
 
-def witness_specs(values: list[str] | None) -> list[Any]:
-    """``--to`` values, else ``$PROVENANCE_TO`` (space-separated), else ``ia``; ``none``: []."""
+@dataclass(frozen=True)
+class Handler:
+    """The function that runs a command, named rather than imported: start-up then loads
+    only the chosen command's module (:func:`provenance.cli.main.dispatch` imports it).
+    The function takes ``(args, out)`` and returns the exit code."""
 
-    if values is None:
-        values = os.environ.get("PROVENANCE_TO", "").split() or ["ia"]
-    try:
-        WitnessConfig.from_env()  # a bad PROVENANCE_IA_INTERVAL is a usage error, said now
-        specs = parse_specs(values)
-        if any(spec.kind == "ia" for spec in specs):
-            Keys.load()  # so is an unreadable keys file
-        return specs
-    except BadWitnessSpec as exc:
-        raise UsageError(f"--to {exc}") from None  # the library's message names no option
-    except ConfigError as exc:
-        raise UsageError(str(exc)) from None
+    module: str  # e.g. provenance.cli.history
+    function: str  # e.g. cmd_history
 
 
-def tsa_urls(values: list[str] | None) -> list[str]:
-    if values is None:
-        env = os.environ.get("PROVENANCE_TSA", "")
-        values = [v for v in env.split() if v] or ["none"]
-    urls = [v.strip() for v in values if v.strip().lower() != "none"]
-    for url in urls:
-        if not url.startswith(("http://", "https://")):
-            raise UsageError(f"time-stamp authority {url!r} is not an http(s) URL")
-    return list(dict.fromkeys(urls))
-
-
-
-def say_failure(outcome: CaptureOutcome, out: Output) -> None:
-    """One stderr line for a capture that failed, with the option that would help."""
-    advice = "; --max-bytes raises the cap" if outcome.reason == "too-large" else ""
-    out.error(f"{outcome.url}: {outcome.error}{advice}")
-
-
-def error_status(status: object) -> str | None:
-    """"HTTP 404 Not Found" for a 4xx/5xx status, ``None`` for any other."""
-    if not isinstance(status, int) or status < 400:
-        return None
-    try:
-        return f"HTTP {status} {HTTPStatus(status).phrase}"
-    except ValueError:
-        return f"HTTP {status}"
-
-
-def say_http_status(url: str, status: object, out: Output, *, when: str = "") -> None:
-    """A capture of an error page is kept (it is evidence too), and said plainly."""
-    said = error_status(status)
-    if said:
-        out.error(f"{url}: the server answered {said}{when}; the error page is what was "
-                  "captured, not the article")
-
-
-def say_witnesses(url: str, witnesses: list[dict[str, Any]], out: Output) -> None:
-    """One stderr line per witness that did not confirm our copy (the capture is kept)."""
-    for w in witnesses:
-        if w["status"] != WitnessStatus.ARCHIVED:
-            again = "; 'provenance retry' sends it again" if w.get("retryable") else ""
-            out.error(f"{url}: witness {w['name']} {w['status']} ({w['error']}){again}")
-        elif w["agrees"] is False:
-            out.error(f"{url}: witness {w['name']} holds a DIFFERENT copy "
-                      f"(sha256 {w['witness_sha256']}) at {w['url']}")
-        elif w["error"]:
-            out.error(f"{url}: witness {w['name']}: {w['error']}")
+def handled_by(sub: argparse.ArgumentParser, module: str, function: str) -> None:
+    """Name the function that runs ``sub``'s command (see :class:`Handler`)."""
+    sub.set_defaults(handler=Handler(module, function))

@@ -7,7 +7,8 @@ Everything a user can get wrong is checked before the store is opened, so a bad 
 missing Tesseract or a mistyped capture id changes nothing.
 
 The helpers shared with the other commands (store opening, ``--to``/``--tsa`` parsing)
-come from :mod:`provenance.cli.options`.
+come from :mod:`provenance.cli.shared`; their arguments are in
+:mod:`provenance.cli.commands`.
 
 Exit codes (CONTRACT.md): ``ocr`` 0, or 2 for an image it cannot read; ``verify`` 0 only
 for ``match``, 1 for ``mismatch`` or ``absent``, 2 when it could not check at all.
@@ -27,25 +28,17 @@ from provenance.api import (
     against_url,
     open_for_images,
 )
+from provenance.cli.commands import TESSERACT_ENV
 from provenance.cli.files import check_targets
-from provenance.cli.options import (
-    EXIT_NEGATIVE,
-    EXIT_OK,
-    EXIT_USAGE,
-    Commands,
+from provenance.cli.options import EXIT_NEGATIVE, EXIT_OK, EXIT_USAGE
+from provenance.cli.output import Line, Output
+from provenance.cli.shared import (
     error_status,
-    examples,
-    force_option,
-    positive_int,
     say_http_status,
     say_witnesses,
-    timeout_option,
-    to_option,
-    tsa_option,
     tsa_urls,
     witness_specs,
 )
-from provenance.cli.output import Line, Output
 from provenance.errors import ImageError, UsageError
 from provenance.screens.annotate import annotate
 from provenance.screens.images import load_image
@@ -54,46 +47,15 @@ from provenance.screens.ocr import parse_lang
 from provenance.screens.report import html_report
 from provenance.store.records import Verdict
 
-TESSERACT_ENV = "PROVENANCE_TESSERACT"
-"""The Tesseract program to run (default ``tesseract`` on the PATH)."""
-
-LANG_HELP = ("OCR languages: auto (choose among eng, rus, ukr per image; the default) or "
-             "Tesseract names joined with + (rus+eng)")
-
 
 def _tesseract() -> str:
     return os.environ.get(TESSERACT_ENV) or "tesseract"
 
 
-def _add_reading_options(sub: argparse.ArgumentParser) -> None:
-    """--lang, --tsa and --timeout, as ``ocr`` and ``verify`` both take them."""
-
-    sub.add_argument("--lang", default="auto", metavar="auto|LANGS", help=LANG_HELP)
-    tsa_option(sub)
-    timeout_option(sub)
-
-
 # --- ocr ----------------------------------------------------------------------------------
 
-def _register_ocr(commands: Commands) -> argparse.ArgumentParser:
 
-    sub = commands.add_parser(
-        "ocr", help="read the text of screenshots (kept and cached in the store)",
-        description="Read each image with Tesseract: text, words with boxes and confidences, "
-        "SHA-256 and perceptual hash. The image and its reading are kept in the store and "
-        "recorded in the ledger; an image read before is not read again. "
-        f"Env {TESSERACT_ENV} names the Tesseract program.")
-    sub.add_argument("images", nargs="+", metavar="IMAGE", help="PNG, JPEG, WebP, GIF... files")
-    sub.add_argument("--jobs", type=positive_int, default=None, metavar="N",
-                     help="read N images at once (default: one per core)")
-    _add_reading_options(sub)
-    examples(sub, "provenance ocr shots/*.png --jobs 2",
-             "provenance ocr shot.jpg --lang rus+eng --tsa https://freetsa.org/tsr")
-    sub.set_defaults(handler=_cmd_ocr)
-    return sub
-
-
-def _cmd_ocr(args: argparse.Namespace, out: Output) -> int:
+def cmd_ocr(args: argparse.Namespace, out: Output) -> int:
     lang, tsas = _check_inputs(args.images, args.lang, args.tsa)
     held: list[dict[str, Any]] = []  # with --tsa, printed once their stamp is known
 
@@ -129,36 +91,8 @@ def _human_ocr(data: dict[str, Any]) -> str:
 
 # --- verify -------------------------------------------------------------------------------
 
-def _register_verify(commands: Commands) -> argparse.ArgumentParser:
-    sub = commands.add_parser(
-        "verify", help="does a screenshot show the claimed text? match / mismatch / absent",
-        description="Find the screenshot's passage that corresponds to the claim (or to a "
-        "captured page) and compare every figure exactly: 9 861 = 9,861 = 9861, but 9881 is "
-        "never 9861; and every word: another name, place, colour or negation is a mismatch. "
-        "Exit 0 for match, 1 for mismatch or absent, 2 if it could not check. "
-        "Every verification is a ledger record with the image's hash.")
-    sub.add_argument("image", metavar="IMAGE", help="the screenshot")
-    what = sub.add_mutually_exclusive_group(required=True)
-    what.add_argument("--text", metavar="CLAIM", help="the text the screenshot is said to show")
-    what.add_argument("--against", metavar="URL_OR_CAPTURE_ID",
-                      help="a stored capture (ledger number or record hash prefix), or a URL: "
-                      "its latest capture, captured now if there is none")
-    sub.add_argument("--annotate", metavar="OUT.png",
-                     help="write the screenshot with the passage boxed green and each "
-                     "differing figure or word red")
-    sub.add_argument("--report", metavar="OUT.html",
-                     help="write a self-contained HTML report (image embedded, opens offline)")
-    force_option(sub)
-    to_option(sub, when="; only with --against URL, when a capture is made")
-    _add_reading_options(sub)
-    examples(sub, 'provenance verify shot.png --text "9 861 killed, 16 153 wounded"',
-             "provenance verify shot.png --against https://example.org/news/1 "
-             "--report check.html")
-    sub.set_defaults(handler=_cmd_verify)
-    return sub
 
-
-def _cmd_verify(args: argparse.Namespace, out: Output) -> int:
+def cmd_verify(args: argparse.Namespace, out: Output) -> int:
     lang, tsas = _check_inputs([args.image], args.lang, args.tsa)
     check_targets(args, args.annotate, args.report, inputs=[args.image])
     url = against_url(args.against)
@@ -281,5 +215,3 @@ def _said_stamps(report: StampReport, out: Output) -> list[dict[str, Any]]:
         out.error(f"time-stamp pending ({result['error']}); 'provenance retry' asks again")
     return report.summaries()
 
-
-REGISTER = [_register_ocr, _register_verify]

@@ -32,6 +32,7 @@ from provenance.store.filestore import Store
 from provenance.store.hashing import sha256_file
 from provenance.store.kinds import OCR, VERIFICATION
 from provenance.store.ledger import Ledger, Record
+from provenance.store.records import OcrPayload, Verdict, VerificationPayload
 
 OCR_KIND = OCR
 VERIFICATION_KIND = VERIFICATION
@@ -77,21 +78,21 @@ def _record_ocr(store: Store, ledger: Ledger, path: str, lang: str,
         raise ImageError(f"{path}: the file changed while it was being read")
     body = json.dumps(result.cache_json(), ensure_ascii=False, sort_keys=True).encode("utf-8")
     stored = store.put_bytes(body, role="ocr", suffix=".ocr.json")
-    data: dict[str, Any] = {
-        "image_sha256": result.sha256,
-        "image_name": os.path.basename(path),
-        "phash": result.phash,
-        "width": result.width,
-        "height": result.height,
-        "lang_requested": lang,
-        "lang": result.lang,
-        "engine": result.engine,
-        "pipeline": OCR_PIPELINE,
-        "confidence": f"{result.confidence:.2f}",
-        "words": len(result.words),
-        "files": [image.to_json(), stored.to_json()],
-    }
-    return ledger.append(OCR_KIND, data, subject=result.sha256)
+    payload = OcrPayload(
+        image_sha256=result.sha256,
+        image_name=os.path.basename(path),
+        phash=result.phash,
+        width=result.width,
+        height=result.height,
+        lang_requested=lang,
+        lang=result.lang,
+        engine=result.engine,
+        pipeline=OCR_PIPELINE,
+        confidence=f"{result.confidence:.2f}",
+        words=len(result.words),
+        files=[image.to_json(), stored.to_json()],
+    )
+    return ledger.append(OCR_KIND, payload.to_json(), subject=result.sha256)
 
 
 def ocr_cached(store: Store, ledger: Ledger, path: str | os.PathLike[str],
@@ -177,16 +178,17 @@ def record_verification(ledger: Ledger, verification: Verification, ocr_record: 
                         against: dict[str, Any] | None = None) -> Record:
     """Append the verification as a ledger record; ``against`` names the capture, if any
     (e.g. ``{"capture": record.id, "url": ..., "text_sha256": ...}``)."""
-    data: dict[str, Any] = {
-        "verdict": verification.verdict,
-        "score": f"{verification.score:.3f}",
-        "claim": verification.claim,
-        "found": verification.found,
-        "figures": [f.to_json() for f in verification.figures],
-        "reasons": verification.reasons,
-        "image_sha256": verification.image_sha256,
-        "ocr_record": {"seq": ocr_record.seq, "record_hash": ocr_record.record_hash},
-        "against": against or {"kind": verification.against},
-        "checked_at": verification.checked_at,
-    }
-    return ledger.append(VERIFICATION_KIND, data, subject=verification.image_sha256)
+    payload = VerificationPayload(
+        verdict=Verdict(verification.verdict),
+        score=f"{verification.score:.3f}",
+        claim=verification.claim,
+        found=verification.found,
+        figures=[f.to_json() for f in verification.figures],
+        reasons=verification.reasons,
+        image_sha256=verification.image_sha256,
+        ocr_record={"seq": ocr_record.seq, "record_hash": ocr_record.record_hash},
+        against=against or {"kind": verification.against},
+        checked_at=verification.checked_at,
+    )
+    return ledger.append(VERIFICATION_KIND, payload.to_json(),
+                         subject=verification.image_sha256)

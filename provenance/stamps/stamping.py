@@ -53,7 +53,7 @@ from provenance.store.hashing import RECORD_PREFIX, canonical_json
 from provenance.store.kinds import STAMPED_KINDS, TIMESTAMP
 from provenance.store.ledger import Ledger, Record
 from provenance.store.merkle import MerkleTree, verify_inclusion
-from provenance.store.records import StampStatus
+from provenance.store.records import StampStatus, TimestampPayload
 from provenance.store.rows import CheckContext, Checker, Problem, Row
 
 GRANTED, PENDING, UNTRUSTED = (StampStatus.GRANTED.value, StampStatus.PENDING.value,
@@ -178,16 +178,15 @@ def stamp(
         "tree_size": len(leaves),
         "algorithm": algorithm,
     }
-    items = []
+    items: list[TimestampPayload] = []
     for url in tsas:
-        data = dict(base, tsa=url, resolves=(resolves or {}).get(url))
+        base.update(tsa=url, resolves=(resolves or {}).get(url))
         try:
             # Integrity first (the TSA's own chain); then who vouches for it, against roots.
             result = request_timestamp(url, message, algorithm=algorithm, session=session,
                                        timeout=timeout)
         except TimestampError as exc:
-            data.update(status=PENDING, error=str(exc), files=[])
-            items.append(data)
+            items.append(TimestampPayload.pending(base, str(exc)))
             continue
         token = store.put_bytes(result.reply, role=TOKEN_ROLE, suffix=".tsr")
         files = [token.to_json()]
@@ -201,11 +200,11 @@ def stamp(
         trusted = v.passed is True
         error = (None if trusted else NOT_TRUSTED_WORDS if v.trust is Trust.NOT_TRUSTED
                  else v.reason)
-        data.update(status=GRANTED if trusted else UNTRUSTED, error=error, trust=v.trust.value,
-                    imprint=v.imprint, gen_time=v.gen_time, serial=v.serial,
-                    tsa_name=v.tsa_name, verifier=v.how, files=files)
-        items.append(data)
-    written = ledger.append_many([(TIMESTAMP, d, None) for d in items])
+        items.append(TimestampPayload(
+            **base, status=StampStatus.GRANTED if trusted else StampStatus.UNTRUSTED,
+            error=error, trust=v.trust.value, imprint=v.imprint, gen_time=v.gen_time,
+            serial=v.serial, tsa_name=v.tsa_name, verifier=v.how, files=files))
+    written = ledger.append_many([(TIMESTAMP, p.to_json(), None) for p in items])
     return [_summary(rec) for rec in written]
 
 

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from provenance.errors import StoreError
+from provenance.errors import ReadOnlyStore, StoreError
 from provenance.store.hashing import CHUNK_SIZE, sha256_bytes, sha256_file
 
 DEFAULT_STORE = "evidence"
@@ -121,10 +121,10 @@ class Store:
                 folder.mkdir(exist_ok=True)
             except OSError as exc:
                 if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-                    raise StoreError(f"store {self.root} is not writable") from None
+                    raise ReadOnlyStore(f"store {self.root} is not writable") from None
                 raise StoreError(write_failure(exc, f"to store {self.root}")) from None
         if not os.access(self.root, os.W_OK) or not os.access(self.tmp, os.W_OK):
-            raise StoreError(f"store {self.root} is not writable")
+            raise ReadOnlyStore(f"store {self.root} is not writable")
 
     @property
     def ledger_path(self) -> Path:

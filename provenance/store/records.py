@@ -6,18 +6,26 @@ back exactly the dict that is written (optional keys only when set) and ``from_j
 one back, keeping any key it does not know in ``extra`` so nothing is lost on a round trip.
 The enums are ``str``-valued: ``Verdict.MATCH == "match"`` and JSON output is unchanged.
 
-- ``capture``: :class:`CapturePayload` (written by :mod:`provenance.capture.capturer`)
+- ``capture``: :class:`CapturePayload`, ``fetch_failed``: :class:`FetchFailedPayload`
+  (written by :mod:`provenance.capture.capturer`)
 - ``witness``: :class:`WitnessPayload` (:mod:`provenance.capture.witnessing`)
-- ``timestamp``: :class:`provenance.stamps.stamping.StampData` (``StampData.parse``)
-- ``ocr``, ``verification``, ``changed``, ``fetch_failed``: plain dicts for now
-  (:mod:`provenance.screens.screenshots`, :mod:`provenance.changes.timeline`)
+- ``changed``: :class:`ChangedPayload` (:mod:`provenance.changes.timeline`)
+- ``ocr``: :class:`OcrPayload`, ``verification``: :class:`VerificationPayload`
+  (:mod:`provenance.screens.screenshots`)
+- ``snapshot``: :class:`SnapshotPayload` (:mod:`provenance.capture.snapshots`)
+- ``timestamp``: :class:`TimestampPayload` to write
+  (:mod:`provenance.stamps.stamping`), read back checked by ``StampData.parse`` there
+
+Records written by earlier versions read back through ``from_json`` as they are: a key
+they lack is filled with its default and is not added by ``to_json`` unless it was set
+since, so ``from_json(old).to_json() == old``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import Field, dataclass, field, fields
 from enum import Enum
-from typing import Any
+from typing import Any, ClassVar, TypeVar, cast
 
 from archive.memento import ARCHIVED, FAILED, LATE, PENDING, STALE, UNKNOWN
 
@@ -49,15 +57,89 @@ class StampStatus(str, Enum):
     UNTRUSTED = "untrusted"
 
 
-def _split(cls: type, data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    names = {f.name for f in fields(cls)} - {"extra"}
-    return ({k: v for k, v in data.items() if k in names},
-            {k: v for k, v in data.items() if k not in names})
+P = TypeVar("P", bound="Payload")
+
+
+class Payload:
+    """What the typed payloads share: one rule for writing a dict and reading one back.
+
+    A subclass lists its keys as dataclass fields (before ``extra``) and may set:
+    ``OPTIONAL``, keys written only when their value is set (truthy); ``KEYS``, a field's
+    JSON key where it is not a Python name (``from_`` is ``"from"``); ``ENUMS``, fields
+    read into an enum; ``DEFAULTS``, what a key missing from an old record reads as
+    (else None). ``extra`` keeps keys this version does not know; ``absent`` the known keys
+    the record did not have, so they are not added when it is written out again.
+    """
+
+    OPTIONAL: ClassVar[frozenset[str]] = frozenset()
+    KEYS: ClassVar[dict[str, str]] = {}
+    ENUMS: ClassVar[dict[str, type[Enum]]] = {}
+    DEFAULTS: ClassVar[dict[str, Any]] = {}
+    extra: dict[str, Any]  # each subclass declares these two last, with defaults
+    absent: frozenset[str]
+
+    def __post_init__(self) -> None:
+        for name, enum in self.ENUMS.items():
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, enum):
+                setattr(self, name, enum(value))  # a bare string becomes the enum, or fails
+
+    @classmethod
+    def _names(cls) -> list[str]:
+        every: tuple[Field[Any], ...] = fields(cast(Any, cls))  # each subclass is a dataclass
+        return [f.name for f in every if f.name not in ("extra", "absent")]
+
+    @classmethod
+    def _default(cls, name: str) -> Any:
+        value = cls.DEFAULTS.get(name)
+        return list(value) if isinstance(value, list) else value
+
+    def to_json(self) -> dict[str, Any]:
+        """The dict the ledger writes: canonical JSON of it is the record's payload."""
+        data: dict[str, Any] = {}
+        for name in self._names():
+            value = getattr(self, name)
+            if name in self.OPTIONAL and not value:
+                continue
+            if name in self.absent and value == self._default(name):
+                continue
+            data[self.KEYS.get(name, name)] = value.value if isinstance(value, Enum) else value
+        return {**self.extra, **data}
+
+    @classmethod
+    def from_json(cls: type[P], data: dict[str, Any]) -> P:
+        """Read a stored payload back; raises ValueError for a status or verdict it does
+        not know (a record to report, never to act on)."""
+        values: dict[str, Any] = {}
+        absent: set[str] = set()
+        extra = dict(data)
+        for name in cls._names():
+            key = cls.KEYS.get(name, name)
+            if key not in extra:
+                absent.add(name)
+                values[name] = cls._default(name)
+            elif name in cls.OPTIONAL and not extra[key]:
+                values[name] = cls._default(name)  # present but empty: kept as it was, in extra
+            else:
+                values[name] = extra.pop(key)
+        values.update(extra=extra, absent=frozenset(absent))
+        return cls(**values)
+
+
+def _extra() -> Any:
+    return field(default_factory=dict, repr=False)
+
+
+def _absent() -> Any:
+    return field(default=frozenset(), repr=False, compare=False)
 
 
 @dataclass
-class CapturePayload:
+class CapturePayload(Payload):
     """A ``capture`` record: one page fetched, its WARC and its extracted text."""
+
+    OPTIONAL: ClassVar[frozenset[str]] = frozenset({"text_note", "batch"})
+    DEFAULTS: ClassVar[dict[str, Any]] = {"url": "", "redirects": [], "files": []}
 
     url: str
     final_url: str | None
@@ -76,28 +158,16 @@ class CapturePayload:
     files: list[dict[str, Any]]
     text_note: str | None = None  # partial or flat text; only written when set
     batch: Any = None  # only written when set
-    extra: dict[str, Any] = field(default_factory=dict)  # keys of other versions
-
-    def to_json(self) -> dict[str, Any]:
-        data = {f.name: getattr(self, f.name) for f in fields(self)
-                if f.name not in ("text_note", "batch", "extra")}
-        if self.text_note:
-            data["text_note"] = self.text_note
-        if self.batch:
-            data["batch"] = self.batch
-        return {**self.extra, **data}
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> CapturePayload:
-        known, extra = _split(cls, data)
-        defaults: dict[str, Any] = {f.name: None for f in fields(cls) if f.name != "extra"}
-        defaults.update(redirects=[], files=[])
-        return cls(**{**defaults, **known, "url": str(known.get("url") or "")}, extra=extra)
+    extra: dict[str, Any] = _extra()  # keys of other versions (and the extractor)
+    absent: frozenset[str] = _absent()
 
 
 @dataclass
-class WitnessPayload:
+class WitnessPayload(Payload):
     """A ``witness`` record: what one witness archive answered for one capture."""
+
+    ENUMS: ClassVar[dict[str, type[Enum]]] = {"status": WitnessStatus}
+    DEFAULTS: ClassVar[dict[str, Any]] = {"retryable": False, "attempt": 1}
 
     capture_seq: int
     capture_hash: str
@@ -115,18 +185,155 @@ class WitnessPayload:
     previous_seq: int | None
     window_seconds: Any
     offset_seconds: float | None
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = _extra()
+    absent: frozenset[str] = _absent()
 
-    def to_json(self) -> dict[str, Any]:
-        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "extra"}
-        data["status"] = self.status.value
-        return {**self.extra, **data}
+
+@dataclass
+class FetchFailedPayload(Payload):
+    """A ``fetch_failed`` record: a URL could not be captured at that time (itself evidence)."""
+
+    url: str
+    error: str
+    reason: str  # archive.errors reasons: timeout, refused, too_large, ...
+    extra: dict[str, Any] = _extra()
+    absent: frozenset[str] = _absent()
+
+
+@dataclass
+class ChangedPayload(Payload):
+    """A ``changed`` record: what differs between two captures of a URL (none: no record)."""
+
+    KEYS: ClassVar[dict[str, str]] = {"from_": "from"}
+    OPTIONAL: ClassVar[frozenset[str]] = frozenset({"http_status", "final_url", "ignore"})
+    DEFAULTS: ClassVar[dict[str, Any]] = {"removed": [], "added": [], "figures": []}
+
+    url: str | None  # the subject of both captures
+    from_: dict[str, Any]  # the earlier capture: seq, record_hash, id, fetched_at, ...
+    to: dict[str, Any]  # the later one, named the same way
+    removed: list[str]
+    added: list[str]
+    figures: list[dict[str, Any]]  # provenance.changes.diff.FigureChange.to_json()
+    differ: str  # which comparison said so (provenance.changes.diff.DIFFER)
+    http_status: dict[str, Any] | None = None  # {from, to}; only written when it changed
+    final_url: dict[str, Any] | None = None  # {from, to}; only written when it changed
+    ignore: list[str] | None = None  # patterns disregarded; only written when given
+    extra: dict[str, Any] = _extra()
+    absent: frozenset[str] = _absent()
+
+
+@dataclass
+class OcrPayload(Payload):
+    """An ``ocr`` record: one image read once; its bytes and full reading are its files."""
+
+    DEFAULTS: ClassVar[dict[str, Any]] = {"files": []}
+
+    image_sha256: str
+    image_name: str
+    phash: str
+    width: int
+    height: int
+    lang_requested: str  # the cache key, with image_sha256 and pipeline
+    lang: str
+    engine: str | None  # the Tesseract version, recorded, not required
+    pipeline: str
+    confidence: str  # a decimal string: records hold no floats
+    words: int
+    files: list[dict[str, Any]]  # the screenshot and the stored OCR JSON
+    extra: dict[str, Any] = _extra()
+    absent: frozenset[str] = _absent()
+
+
+@dataclass
+class VerificationPayload(Payload):
+    """A ``verification`` record: does this image show the claim, and by which OCR record."""
+
+    ENUMS: ClassVar[dict[str, type[Enum]]] = {"verdict": Verdict}
+    DEFAULTS: ClassVar[dict[str, Any]] = {"figures": [], "reasons": []}
+
+    verdict: Verdict
+    score: str  # a decimal string: records hold no floats
+    claim: str
+    found: str
+    figures: list[dict[str, Any]]
+    reasons: list[str]
+    image_sha256: str
+    ocr_record: dict[str, Any]  # {seq, record_hash}
+    against: dict[str, Any]  # {kind: text} or the capture or snapshot compared with
+    checked_at: str
+    extra: dict[str, Any] = _extra()
+    absent: frozenset[str] = _absent()
+
+
+@dataclass
+class SnapshotPayload(Payload):
+    """A ``snapshot`` record: an archive's copy of a page, kept as a capture is."""
+
+    OPTIONAL: ClassVar[frozenset[str]] = frozenset({"text_note", "warnings"})
+    DEFAULTS: ClassVar[dict[str, Any]] = {"files": []}
+
+    archive: str  # the witness's name
+    url: str  # the original URL the archive's index gives
+    memento_url: str | None
+    raw_url: str | None
+    timestamp: str  # the archive's 14-digit time of the copy
+    memento_datetime: str | None
+    http_status: int | None
+    content_type: str | None
+    fetched_at: str | None
+    cdx_digest: str | None  # "sha1:..." as the index gives it
+    payload_sha1: str | None
+    digest_check: str | None
+    digest_agrees: bool | None
+    sha256: str | None
+    text_sha256: str | None
+    title: str | None
+    extractor: dict[str, Any] | None
+    files: list[dict[str, Any]]  # warc, text
+    text_note: str | None = None  # only written when set
+    warnings: list[str] | None = None  # only written when set
+    extra: dict[str, Any] = _extra()
+    absent: frozenset[str] = _absent()
+
+
+TOKEN_KEYS = frozenset({"trust", "imprint", "gen_time", "serial", "tsa_name", "verifier"})
+"""What a ``timestamp`` record says about the TSA's reply: absent when there is none."""
+
+
+@dataclass
+class TimestampPayload(Payload):
+    """A ``timestamp`` record, as written: one TSA's answer for a batch of records.
+
+    A ``pending`` stamp (the TSA failed) has no reply, so none of :data:`TOKEN_KEYS`:
+    build it with :meth:`pending`. Read a stored one with ``StampData.parse``
+    (:mod:`provenance.stamps.stamping`), which checks every field's type.
+    """
+
+    ENUMS: ClassVar[dict[str, type[Enum]]] = {"status": StampStatus}
+    DEFAULTS: ClassVar[dict[str, Any]] = {"files": []}
+
+    covers: list[int]  # the seqs of the records stamped
+    leaves: list[str]  # their record hashes, in that order
+    method: str  # record (one record's body) | merkle (a tree's root)
+    merkle_root: str | None
+    tree_size: int
+    algorithm: str
+    tsa: str
+    resolves: int | None  # the seq of the pending stamp this one replaces
+    status: StampStatus
+    error: str | None
+    files: list[dict[str, Any]]  # the reply (.tsr), its certificates, the Merkle proofs
+    trust: str | None = None
+    imprint: str | None = None
+    gen_time: str | None = None
+    serial: int | None = None
+    tsa_name: str | None = None
+    verifier: str | None = None
+    extra: dict[str, Any] = _extra()
+    absent: frozenset[str] = _absent()
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> WitnessPayload:
-        known, extra = _split(cls, data)
-        defaults: dict[str, Any] = {f.name: None for f in fields(cls) if f.name != "extra"}
-        defaults.update(retryable=False, attempt=1)
-        values = {**defaults, **known}
-        values["status"] = WitnessStatus(values["status"])
-        return cls(**values, extra=extra)
+    def pending(cls, base: dict[str, Any], error: str) -> TimestampPayload:
+        """The record of a TSA that gave no reply: kept pending, retried later."""
+        return cls(**base, status=StampStatus.PENDING, error=error, files=[],
+                   absent=TOKEN_KEYS)
