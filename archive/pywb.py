@@ -35,6 +35,7 @@ from archive.memento import (
     memento_from_response,
 )
 from archive.ratelimit import RateLimiter, Throttle
+from archive.waits import NOTICE_AFTER, waiting
 
 
 def raw_url(base: str, timestamp: str, url: str) -> str:
@@ -98,7 +99,9 @@ class PywbClient:
         return self._confirm(url, stamp, memento)
 
     def _confirm(self, url: str, stamp: str, memento: str) -> Submission:
-        deadline = self._clock() + self.confirm_deadline
+        started = self._clock()
+        deadline = started + self.confirm_deadline
+        said = False
         while True:
             try:
                 rows = self.snapshots(url)
@@ -113,6 +116,10 @@ class PywbClient:
                 return Submission(UNKNOWN, url=memento, timestamp=stamp, retryable=True, error=(
                     f"pywb {self.base} recorded the page but its index did not list it within "
                     f"{self.confirm_deadline:g} s (is it running with -a?)"))
+            if not said and self._clock() + self.confirm_interval - started > NOTICE_AFTER:
+                said = True  # pywb indexes in the background: say why nothing happens
+                waiting(deadline - self._clock(), f"for pywb {self.base}'s index to list "
+                        f"{url}", up_to=True)
             self._sleep(self.confirm_interval)
 
     def snapshots(self, url: str, *, since: str | None = None, until: str | None = None,

@@ -51,6 +51,7 @@ import requests
 from archive.deadline import BodyTooLarge, Deadline, DeadlineExceeded, current
 from archive.errors import WitnessError
 from archive.httpdate import parse_http_date
+from archive.waits import waiting
 
 IA_KEYED_INTERVAL = 5.0
 IA_ANONYMOUS_INTERVAL = 10.0
@@ -102,15 +103,17 @@ class RateLimiter:
         self._lock = threading.Lock()  # guards _next (defer() may change it mid-wait)
         self._next = float("-inf")
 
-    def wait(self, timeout: float | None = None) -> float | None:
+    def wait(self, timeout: float | None = None, *, what: str = "") -> float | None:
         """Block until this caller may go; returns the clock time it was let go.
 
         With ``timeout``, gives up (returns None at once, without sleeping it out) when the
-        grant would come later than ``timeout`` seconds from now."""
+        grant would come later than ``timeout`` seconds from now. A wait of more than two
+        seconds is announced (:mod:`archive.waits`) as being ``what``."""
         limit = None if timeout is None else self._clock() + max(0.0, timeout)
         if not self._turn.acquire(timeout=-1 if timeout is None else max(0.0, timeout)):
             return None
         try:
+            said = False
             while True:
                 with self._lock:
                     now = self._clock()
@@ -120,6 +123,9 @@ class RateLimiter:
                     if limit is not None and self._next > limit:
                         return None
                     delay = self._next - now
+                if not said:
+                    waiting(delay, what or f"(at most one request every {self.min_interval:g} s)")
+                    said = True
                 self._sleep(delay)
         finally:
             self._turn.release()
@@ -177,7 +183,11 @@ class Throttle:
         last: WitnessError | None = None
         for attempt in range(1, tries + 1):
             budget = current()
-            if self.limiter.wait(None if budget is None else budget.remaining()) is None:
+            why = (f"before trying again ({last})" if last is not None
+                   else f"before the next request to {what} (at most one every "
+                   f"{self.limiter.min_interval:g} s)")
+            if self.limiter.wait(None if budget is None else budget.remaining(),
+                                 what=why) is None:
                 raise _out_of_time(what, budget, last)
             retry_after: float | None = None
             try:
@@ -230,6 +240,6 @@ def _transport_reason(exc: requests.RequestException) -> str:
     if isinstance(exc, requests.ConnectionError):
         text = str(exc)
         if "refused" in text.lower():
-            return "connection refused (is it running?)"
+            return "connection refused"
         return "connection failed"
     return type(exc).__name__

@@ -61,6 +61,7 @@ from archive.ratelimit import (
     RateLimiter,
     Throttle,
 )
+from archive.waits import waiting
 
 DEFAULT_BASE = "https://web.archive.org"
 
@@ -287,6 +288,7 @@ class WaybackClient:
     def wait_for_job(self, job_id: str, url: str) -> Submission:
         """Poll ``/save/status/<job_id>`` until success or error; ``unknown`` at the deadline."""
         deadline = self._clock() + self.job_deadline
+        said = False
         while True:
             try:
                 response = self.read_throttle.send(
@@ -312,6 +314,10 @@ class WaybackClient:
                 return Submission(UNKNOWN, retryable=True, job_id=job_id, error=(
                     f"Wayback Machine job {job_id} still pending when the "
                     f"{budget.seconds:g} s allowed for this page ran out"))
+            if not said:
+                said = True
+                waiting(deadline - self._clock(), f"for Wayback Machine job {job_id} to "
+                        f"finish (asking every {self.poll_interval:g} s)", up_to=True)
             self._sleep(self.poll_interval)
 
     def _recent_snapshot(self, url: str, age: float, unit: float) -> Submission:

@@ -18,7 +18,7 @@ import re
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import closing
+from contextlib import ExitStack, closing
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
@@ -29,6 +29,7 @@ from warcio.exceptions import ArchiveLoadFailed
 from archive.errors import ArchiveError
 from archive.fetch import Fetcher, new_session
 from archive.urls import normalize_url
+from archive.waits import listen
 from archive.warc import read_response_payload
 from archive.witness import WitnessConfig, WitnessSpec, shared_witness
 from provenance.bundle.export import export_bundle
@@ -36,6 +37,7 @@ from provenance.bundle.verify import BundleReport, verify_bundle
 from provenance.capture.batch import already_captured, run_batch, validate_urls
 from provenance.capture.capturer import CaptureOutcome, Capturer
 from provenance.capture.pull import PullEvents, PullRange, PullRun, pull_all
+from provenance.capture.runs import ListRun
 from provenance.capture.witnessing import (
     record_witnesses,
     retry_pending,
@@ -53,7 +55,7 @@ from provenance.errors import (
     TimestampError,
     UsageError,
 )
-from provenance.screens.across import Across, check_across
+from provenance.screens.across import Across, capture_ref, check_across
 from provenance.screens.match import Verification, verify_against_text, verify_text
 from provenance.screens.ocr import OcrResult, check_tesseract
 from provenance.screens.screenshots import (
@@ -250,8 +252,9 @@ class WatchedCapture:
 
     outcome: CaptureOutcome
     round: int
-    first: bool  # the first capture of this URL in this watch
+    first: bool  # the URL's first capture ever (none in the store before)
     pending_stamps: list[dict[str, Any]] = field(default_factory=list)
+    since: Record | None = None  # the capture before it (made before the watch, or in it)
 
 
 @dataclass
@@ -267,28 +270,37 @@ class Evidence:
     manager (or call :meth:`close`): the ledger is a database connection."""
 
     def __init__(self, store_path: str | os.PathLike[str] | None = None, *,
-                 writable: bool = True, create: bool = True) -> None:
+                 writable: bool = True, create: bool = True,
+                 waiting: Callable[[str], None] | None = None) -> None:
+        """``waiting`` hears, while the store is open as a context manager, of every wait
+        longer than two seconds (a witness's rate limit or backoff, a job polled, pywb's
+        index): one sentence each (:mod:`archive.waits`)."""
         self.store, self.ledger = open_store(store_path, create=create, write=writable)
+        self._waits = ExitStack()
+        self._waiting = waiting
 
     @classmethod
-    def open_keeping(cls, store_path: str | os.PathLike[str] | None = None) -> Evidence:
+    def open_keeping(cls, store_path: str | os.PathLike[str] | None = None, *,
+                     waiting: Callable[[str], None] | None = None) -> Evidence:
         """The store opened to add to it, or read only if it cannot be written (a read-only
         disk handed over as evidence): reading commands that would also keep what they read
         (``history --fetch-witnesses``) then read without keeping. See :attr:`writable`."""
         try:
-            return cls(store_path)
+            return cls(store_path, waiting=waiting)
         except ReadOnlyStore:
-            return cls(store_path, writable=False, create=False)
+            return cls(store_path, writable=False, create=False, waiting=waiting)
 
     @property
     def writable(self) -> bool:
         return self.ledger.writable
 
     def close(self) -> None:
+        self._waits.close()
         self.ledger.close()
         self.store.close()
 
     def __enter__(self) -> Evidence:
+        self._waits.enter_context(listen(self._waiting))
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -304,14 +316,17 @@ class Evidence:
 
     # -- archive -------------------------------------------------------------------------------
 
-    def archive(self, urls: Iterable[str], *, resume: bool = False,
+    def archive(self, urls: Iterable[str], *, resume: bool = False, again: bool = False,
                 witnesses: Sequence[WitnessSpec] = (), tsas: Sequence[str] = (),
                 timeout: float = 30.0, max_bytes: int = 50_000_000, jobs: int = 4,
                 ignore: Sequence[re.Pattern[str]] = (),
                 events: ArchiveEvents | None = None) -> ArchiveRun:
         """Capture ``urls`` now, send each capture to ``witnesses`` and time-stamp them in
-        shared batches. With ``resume``, URLs captured before are not fetched again: they are
-        sent to any witness that never got them and stamped if their stamp is missing.
+        shared batches. With ``resume`` (a list: ``archive -i``), an interrupted run of the
+        same list goes on: URLs it captured are not fetched again, but sent to any witness
+        that never got them and stamped if their stamp is missing. A list whose last run
+        finished is captured anew (:mod:`provenance.capture.runs`), and so is one run
+        with ``again`` (an interrupted run of it is then forgotten).
 
         Each capture is reported (``events.captured``) as soon as it is recorded, also for
         those still running when Ctrl-C comes; the KeyboardInterrupt is then raised on."""
@@ -321,8 +336,9 @@ class Evidence:
         roots = trust_roots_from_env() if tsas else []
         run = ArchiveRun()
         todo = urls
-        if resume:
-            done = already_captured(self.ledger, urls)
+        listed = ListRun.begin(self.store, urls, again=again) if resume else None
+        if listed is not None and listed.resumed:
+            done = already_captured(self.ledger, urls, batch=listed.name)
             unsent = (witness_unsent(self.ledger, self.store,
                                      [o.record for o in done.values() if o.record is not None],
                                      specs, config=witness_config(timeout)) if specs else {})
@@ -356,12 +372,15 @@ class Evidence:
             if events.captured:
                 events.captured(outcome)
 
-        with closing(run_batch(capturer, todo, jobs=jobs, on_done=on_done)) as outcomes:
+        with closing(run_batch(capturer, todo, jobs=jobs, on_done=on_done,
+                               batch=listed.name if listed else None)) as outcomes:
             shown = events.progress(outcomes, len(todo)) if events.progress else outcomes
             for outcome in shown:
                 if outcome.record is not None:
                     self._stamped(run, events, queue.add(outcome.record))
         self._stamped(run, events, queue.flush())
+        if listed is not None:
+            listed.finish()  # gone through: the next run of this list captures it anew
         return run
 
     @staticmethod
@@ -443,17 +462,23 @@ class Evidence:
         fetcher = Fetcher(read_timeout=timeout, total_timeout=timeout, max_bytes=max_bytes)
         capturer = Capturer(self.store, self.ledger, fetcher, ignore=ignore)
         run = WatchRun()
-        seen: set[str] = set()
+        # A watch goes on from the latest capture the store has of each URL: an unchanged
+        # page is "no change since #N", and is not sent to the witnesses again.
+        latest: dict[str, Record] = {}
+        for url in urls:
+            for record in self.ledger.records(kind=CAPTURE, subject=url):
+                latest[url] = record
         specs = list(witnesses)
 
         def step(outcome: CaptureOutcome, round_no: int) -> None:
-            first = outcome.url not in seen
+            since = latest.get(outcome.url)
+            first = since is None
             pending: list[dict[str, Any]] = []
             if not outcome.ok or outcome.record is None:
                 run.failures += 1
             else:
                 run.captures += 1
-                seen.add(outcome.url)
+                latest[outcome.url] = outcome.record
                 run.changes += bool(outcome.changed)
                 if specs and (first or outcome.changed):
                     outcome.witnesses = record_witnesses(
@@ -468,7 +493,7 @@ class Evidence:
                     pending = report.pending
                     outcome.timestamps = report.summaries()
             if on_capture:
-                on_capture(WatchedCapture(outcome, round_no, first, pending))
+                on_capture(WatchedCapture(outcome, round_no, first, pending, since))
 
         run.rounds = watch(capturer, urls, every=every, duration=duration, stop=stop,
                            on_outcome=step)
@@ -586,9 +611,7 @@ class Evidence:
             ref = None
         else:
             verification = verify_against_text(ocr, self._capture_text(capture))
-            ref = {"kind": "page", "capture": capture.id, "seq": capture.seq,
-                   "url": capture.data.get("url"),
-                   "text_sha256": capture.data.get("text_sha256")}
+            ref = capture_ref(capture)
         record = record_verification(self.ledger, verification, ocr_record, against=ref)
         new.append(record)
         timestamps = self.timestamp(new, tsas, timeout=timeout)
@@ -701,17 +724,32 @@ class Evidence:
         the roots in the PEM file ``tsa_ca`` (default ``$PROVENANCE_TSA_CA``)."""
         if not os.path.isfile(path):
             raise UsageError(f"no bundle file {os.fspath(path)}")
+        if not _looks_like_zip(path):  # a wrong file named, not a damaged bundle
+            raise UsageError(f"{os.fspath(path)} is not a zip file: a bundle is the .zip "
+                             "'provenance export' writes")
         return verify_bundle(path, trusted_roots(tsa_ca))
 
 
+def _looks_like_zip(path: str | os.PathLike[str]) -> bool:
+    """The file starts as every zip does ("PK" and a record signature). One that does and is
+    still unreadable is a damaged bundle (said as damage), not the wrong file."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(4)
+    except OSError:
+        return True  # unreadable: verify_bundle says why
+    return head in (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
+
+
 def open_for_images(store_path: str | os.PathLike[str] | None, lang: str,
-                    tesseract: str = "tesseract") -> Evidence:
+                    tesseract: str = "tesseract", *,
+                    waiting: Callable[[str], None] | None = None) -> Evidence:
     """Open (or create) the store for ``ocr``/``verify``. With no store yet nothing can be
     cached, so a missing Tesseract or language is said before the store is created."""
     if not (resolve_store_path(None if store_path is None else str(store_path))
             / "ledger.sqlite3").exists():
         check_tesseract(lang, tesseract)
-    return Evidence(store_path)
+    return Evidence(store_path, waiting=waiting)
 
 
 def against_url(ref: str | None) -> str | None:

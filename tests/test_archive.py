@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -128,17 +129,22 @@ def test_a_404_is_captured_as_what_the_server_said(tmp_path, capsys, web):
     assert code == 0 and item["http_status"] == 404  # a 404 is evidence too: the page was gone
 
 
-def test_rerun_skips_and_again_captures_anew(tmp_path, capsys, web):
+def test_a_finished_list_run_again_captures_anew(tmp_path, capsys, web):
+    """A daily job: the same list every day is captured every day (issue 13); a capture
+    made by another command never makes a list skip its URL."""
     store = tmp_path / "ev"
     url = web.url("/page/7")
     run(capsys, "--store", str(store), "archive", url)
     before = web.hits("/page/7")
     (list_file := tmp_path / "urls.txt").write_text(f"# one page\n{url}\n")
     _, (item,), _ = run(capsys, "--store", str(store), "archive", "-i", str(list_file))
-    assert item["skipped"] is True and web.hits("/page/7") == before
-    _, (item,), _ = run(capsys, "--store", str(store), "archive", "-i", str(list_file), "--again")
     assert not item.get("skipped") and web.hits("/page/7") == before + 1
-    assert len(capture_records(store)) == 2  # a new capture, the first one untouched
+    _, (item,), _ = run(capsys, "--store", str(store), "archive", "-i", str(list_file))
+    assert not item.get("skipped") and web.hits("/page/7") == before + 2
+    _, (item,), _ = run(capsys, "--store", str(store), "archive", "-i", str(list_file), "--again")
+    assert not item.get("skipped") and web.hits("/page/7") == before + 3
+    assert len(capture_records(store)) == 4  # new captures, the first one untouched
+    assert not list((store / "runs").iterdir())  # no run of the list left in progress
     assert main(["--store", str(store), "check"]) == 0
 
 
@@ -183,23 +189,38 @@ def test_kill_9_mid_batch_then_resume_loses_nothing_and_repeats_nothing(tmp_path
                           env=env, capture_output=True).returncode == 0
 
 
-def test_rerun_with_a_witness_sends_what_the_first_run_did_not(tmp_path, capsys, web, ia_env):
-    """Captured with --to none (or killed before the witness answered): the rerun of the
-    list sends those captures to the witness without fetching the pages again."""
+def test_rerun_with_a_witness_sends_what_the_interrupted_run_did_not(tmp_path, capsys, web,
+                                                                    ia_env):
+    """Killed before a witness got its captures: the rerun of the list sends those
+    captures to the witness without fetching the pages again."""
     store = tmp_path / "ev"
-    (list_file := tmp_path / "urls.txt").write_text(
-        f"{web.url('/page/21')}\n{web.url('/page/22')}\n")
-    run(capsys, "--store", str(store), "archive", "-i", str(list_file), "--to", "none")
+    web.add_route("/interrupts/", _interrupting_page)
+    urls = [web.url("/page/21"), web.url("/page/22"), web.url("/interrupts/1")]
+    (list_file := tmp_path / "urls.txt").write_text("\n".join(urls) + "\n")
+    assert main(["--store", str(store), "archive", "-i", str(list_file), "--to", "none",
+                 "--jobs", "1"]) == 130
+    capsys.readouterr()
     hits = web.hits("/page/21")
     code, items, _ = run(capsys, "--store", str(store), "archive", "-i", str(list_file),
-                         "--to", "ia")
+                         "--to", "ia", "--jobs", "1")
     assert code == 0 and web.hits("/page/21") == hits + 1  # once, by the witness only
-    assert [w["status"] for i in items for w in i["witnesses"]] == ["archived", "archived"]
-    assert all(w["agrees"] is True for i in items for w in i["witnesses"])
-    code, items, _ = run(capsys, "--store", str(store), "archive", "-i", str(list_file),
-                         "--to", "ia")
-    assert code == 0 and [i["witnesses"] for i in items] == [[], []]  # nothing sent twice
+    resumed = [i for i in items if i.get("skipped")]
+    assert [i["url"] for i in resumed] == urls[:2]
+    assert [w["status"] for i in resumed for w in i["witnesses"]] == ["archived", "archived"]
+    assert all(w["agrees"] is True for i in resumed for w in i["witnesses"])
     assert main(["--store", str(store), "check"]) == 0
+
+
+_INTERRUPTED: set[str] = set()
+
+
+def _interrupting_page(h):
+    """Ctrl-C to the (in-process) CLI the first time it is fetched: a real SIGINT."""
+    if h.path not in _INTERRUPTED:
+        _INTERRUPTED.add(h.path)
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+        time.sleep(0.5)
+    send(h, 200, b"<html><body><article><p>Interrupting page</p></article></body></html>")
 
 
 def test_an_archived_404_is_compared_too(tmp_path, capsys, web, ia_env):

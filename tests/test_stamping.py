@@ -551,27 +551,30 @@ def test_kill_9_before_the_batch_is_stamped_then_resume_stamps_it(tmp_path, caps
 
 
 def test_rerun_stamps_captures_left_unstamped(tmp_path, capsys, web, tsa):
-    """The same state as after kill -9 (captures recorded, no stamp), then the rerun with a
-    working TSA: every capture ends up covered by one granted stamp, and check passes."""
+    """A list captured with --tsa none, then again with a TSA: the rerun captures anew
+    (a finished list is never skipped) and stamps its own captures in one request; the
+    earlier captures are stamped by 'retry --tsa', once."""
     urls = [web.url(f"/page/{n}") for n in range(60, 64)]
     (list_file := tmp_path / "urls.txt").write_text("\n".join(urls) + "\n")
     store = str(tmp_path / "ev")
     code, items, _ = cli(capsys, "--store", store, "archive", "-i", str(list_file),
                          "--tsa", "none")
     assert code == 0 and len(items) == 4
+    first = {i["ledger_seq"] for i in items}
     code, items, err = cli(capsys, "--store", store, "archive", "-i", str(list_file),
                            "--tsa", tsa.url)
     assert code == 0, err
     captures, stamps = split(items)
-    assert all(c.get("skipped") for c in captures) and len(captures) == 4
+    assert not any(c.get("skipped") for c in captures) and len(captures) == 4
     assert [(s["status"], sorted(s["covers"])) for s in stamps] == [
         (GRANTED, sorted(c["ledger_seq"] for c in captures))]
-    assert tsa.requests == 1
-    assert granted_cover(store) == set(capture_seqs(store))
+    assert tsa.requests == 1 and not first & granted_cover(store)
+    code, _, err = cli(capsys, "--store", store, "retry", "--tsa", tsa.url)
+    assert code == 0, err
+    assert granted_cover(store) >= set(capture_seqs(store)) and tsa.requests == 2
     assert cli(capsys, "--store", store, "check")[0] == 0
-    code, items, _ = cli(capsys, "--store", store, "archive", "-i", str(list_file),
-                         "--tsa", tsa.url)
-    assert code == 0 and split(items)[1] == [] and tsa.requests == 1  # nothing twice
+    code, _, err = cli(capsys, "--store", store, "retry", "--tsa", tsa.url)
+    assert code == 0 and tsa.requests == 2  # nothing twice
 
 
 def test_ctrl_c_mid_batch_prints_every_recorded_capture(tmp_path, web, tsa):

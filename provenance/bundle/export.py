@@ -35,6 +35,7 @@ import hashlib
 import io
 import json
 import os
+import shlex
 import zipfile
 from collections.abc import Callable, Sequence
 from functools import partial
@@ -90,7 +91,7 @@ def export_bundle(ledger: Ledger, store: Store, ids: Sequence[str], out_zip: str
             chain.append(f"{record.seq}\t{record.kind}\t{record.record_hash}\t{record.prev_hash}")
     entries[CHAIN] = ("\n".join(chain) + "\n").encode()
     entries[INDEX] = json.dumps(index, indent=2, sort_keys=True).encode() + b"\n"
-    entries[README] = _verify_md(index).encode("utf-8")
+    entries[README] = _verify_md(index, os.path.basename(os.fspath(out_zip))).encode("utf-8")
     _write_zip(Path(out_zip), entries, force=force)
     return {"bundle": str(out_zip), "records": sorted(included), "exported": sorted(chosen),
             "timestamps": len(stamps), "files": len(entries) + 1}
@@ -215,7 +216,9 @@ def _write_zip(target: Path, entries: dict[str, bytes | Callable[[], BinaryIO]],
         bundle.writestr(info, "".join(manifest), compress_type=zipfile.ZIP_DEFLATED)
 
 
-def _verify_md(index: dict[str, Any]) -> str:
+def _verify_md(index: dict[str, Any], name: str = "bundle.zip") -> str:
+    """The bundle's own instructions; ``name`` is its file name, as the reader has it."""
+    folder = name[:-4] if name.lower().endswith(".zip") and len(name) > 4 else f"{name}.d"
     lines = [
         "# How to check this evidence bundle",
         "",
@@ -224,7 +227,7 @@ def _verify_md(index: dict[str, Any]) -> str:
         "## 1. Every file is intact",
         "",
         "```sh",
-        "unzip bundle.zip -d bundle && cd bundle",
+        f"unzip {shlex.quote(name)} -d {shlex.quote(folder)} && cd {shlex.quote(folder)}",
         "sha256sum -c MANIFEST.sha256",
         "```",
         "",
@@ -270,6 +273,12 @@ def _verify_md(index: dict[str, Any]) -> str:
             ]
     lines += _verify_md_witnesses(index.get("witnesses") or [])
     lines += [
+        "openssl may also print `Using configuration from ...` and `Warning: certificate "
+        "from '...certs.pem' with subject '...' is not a CA cert`: the `.certs.pem` file "
+        "holds the TSA's own signing certificate (which is not a certificate authority) "
+        "with its intermediates, and `-untrusted` expects authorities. Both lines are "
+        "harmless; only the last line, `Verification: OK`, is the answer.",
+        "",
         "`openssl ts -verify` prints `Verification: OK` when the TSA's signature is valid and "
         "covers exactly the given data. The `.root.pem` file is the root the TSA sent with "
         "its reply and proves nothing about who the TSA is: anyone can make a TSA of their "

@@ -1,8 +1,9 @@
 """Batches of URLs: reading lists, resuming a killed run, fetching several at once.
 
-Resume needs no state file: the ledger already says which URLs have a capture, so a rerun
-of the same list after ``kill -9`` fetches only what is missing. ``again=True`` captures
-every URL anew (a new capture record; nothing is overwritten).
+Resume: a run of a list names itself in each capture's record (``batch``) and leaves a
+marker until it ends (:mod:`provenance.capture.runs`), so a rerun of an interrupted list
+after ``kill -9`` fetches only what is missing, and a finished list run again is captured
+anew (a new capture record; nothing is overwritten).
 """
 
 from __future__ import annotations
@@ -57,18 +58,21 @@ def validate_urls(raw: Iterable[str]) -> list[str]:
     return urls
 
 
-def already_captured(ledger: Ledger, urls: Iterable[str]) -> dict[str, CaptureOutcome]:
-    """The latest capture of each URL that has one, for resuming a batch."""
+def already_captured(ledger: Ledger, urls: Iterable[str], *, batch: str | None = None
+                     ) -> dict[str, CaptureOutcome]:
+    """The latest capture of each URL that has one; with ``batch``, only the captures made
+    by that run of a list (:mod:`provenance.capture.runs`), for resuming it."""
     wanted = set(urls)
     latest: dict[str, CaptureOutcome] = {}
     for record in ledger.records(kind=CAPTURE):
-        if record.subject in wanted:
+        if record.subject in wanted and (batch is None or record.data.get("batch") == batch):
             latest[record.subject] = CaptureOutcome(record.subject, record=record, skipped=True)
     return latest
 
 
 def run_batch(capturer: Capturer, urls: list[str], *, jobs: int = 4,
               on_done: Callable[[CaptureOutcome], None] | None = None,
+              batch: str | None = None,
               ) -> Generator[CaptureOutcome, None, None]:
     """Capture URLs with ``jobs`` at once; yields outcomes as they complete.
 
@@ -91,7 +95,7 @@ def run_batch(capturer: Capturer, urls: list[str], *, jobs: int = 4,
                     url = next(todo, None)
                     if url is None:
                         break
-                    pending.add(pool.submit(capturer.capture_one, url))
+                    pending.add(pool.submit(capturer.capture_one, url, batch=batch))
                 if not pending:
                     return
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)

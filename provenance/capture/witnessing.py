@@ -358,6 +358,12 @@ def history(
             }
         previous = {**data, "id": record.id}
         items.append(item)
+    # Which snapshots hold a capture of ours, and whether the witness's copy was ours.
+    ours: dict[str, dict[str, Any]] = {}
+    for record in ledger.records(kind=WITNESS, subject=url):
+        where = record.data.get("url")
+        if where and record.data.get("status") == WitnessStatus.ARCHIVED:
+            ours[str(where)] = record.data  # the latest answer about that snapshot wins
     errors = []
     for spec in specs:
         witness = shared_witness(spec, config, env)
@@ -367,11 +373,16 @@ def history(
             errors.append({"source": spec.name, "time": None, "error": str(exc)})
             continue
         for row in rows:
-            items.append({
+            where = witness.snapshot_url(row)
+            item = {
                 "source": spec.name, "time": row.captured_at, "status": row.statuscode,
                 "digest": f"sha1:{row.digest}" if row.digest else None,
-                "where": witness.snapshot_url(row), "mimetype": row.mimetype,
-                "length": row.length,
-            })
+                "where": where, "mimetype": row.mimetype, "length": row.length,
+                "capture_seq": None, "agrees": None,
+            }
+            known = ours.get(where)
+            if known is not None:  # our submission: was the witness's copy what we got?
+                item["capture_seq"], item["agrees"] = known.get("capture_seq"), known.get("agrees")
+            items.append(item)
     items.sort(key=lambda item: (item["time"] or "", item["source"] != "local"))
     return items + errors

@@ -45,13 +45,14 @@ def _register_archive(commands: Commands) -> argparse.ArgumentParser:
     sub = commands.add_parser(
         "archive", help="capture web pages into the evidence store",
         description="Fetch each URL now, keep a byte-exact WARC capture and its extracted text, "
-        "and append a hash-chained ledger record. With -i, a rerun resumes: URLs already "
-        "captured are skipped unless --again.")
+        "and append a hash-chained ledger record. With -i, a run of the list that was "
+        "interrupted (Ctrl-C, kill) resumes when the list is run again: the URLs it captured "
+        "are not fetched again. A list whose run finished is captured anew each time.")
     url_options(sub, "capture")
     sub.add_argument("--jobs", type=positive_int, default=4, metavar="N",
                      help="fetch N pages at once (default 4)")
     sub.add_argument("--again", action="store_true",
-                     help="with -i: capture URLs that already have a capture")
+                     help="with -i: start the list anew, even if its last run was interrupted")
     capture_options(sub)
     examples(sub, "provenance archive https://example.org/news/1 --tsa https://freetsa.org/tsr",
              "provenance archive -i urls.txt --jobs 8 --to ia --to pywb=http://127.0.0.1:8080/news")
@@ -146,8 +147,9 @@ def _register_watch(commands: Commands) -> argparse.ArgumentParser:
         description="Capture each URL now and again every --every (give or take a tenth, so "
         "the requests do not fall on the same second), until --for has passed or Ctrl-C. "
         "Every capture is recorded as by 'archive'; every change is recorded in the ledger and "
-        "printed as it happens ('- ' removed, '+ ' added, figures old -> new). Witness archives "
-        "get the first capture of each URL and every capture that changed. Ctrl-C or SIGTERM "
+        "printed as it happens ('- ' removed, '+ ' added, figures old -> new). It goes on from the "
+        "latest capture the store has of each URL. Witness archives get a URL's first capture "
+        "ever and every capture that changed. Ctrl-C or SIGTERM "
         "finishes the capture in progress and stops (exit 0); a second one abandons it (130).")
     url_options(sub, "watch")
     sub.add_argument("--every", required=True, metavar="INTERVAL",

@@ -16,7 +16,14 @@ from provenance.changes.diff import compile_ignore
 from provenance.cli.files import check_targets
 from provenance.cli.options import EXIT_NEGATIVE, EXIT_OK
 from provenance.cli.output import Line, Output
-from provenance.cli.shared import say_failure, say_witnesses, tsa_urls, urls_from, witness_specs
+from provenance.cli.shared import (
+    say_failure,
+    say_http_status,
+    say_witnesses,
+    tsa_urls,
+    urls_from,
+    witness_specs,
+)
 from provenance.errors import UsageError
 from provenance.stamps.timestamp import Trust
 
@@ -34,9 +41,9 @@ def cmd_archive(args: argparse.Namespace, out: Output) -> int:
                            stamped=printer.stamps,
                            progress=lambda items, total: out.progress(items, total=total,
                                                                       desc="capturing"))
-    with Evidence(args.store) as evidence:
+    with Evidence(args.store, waiting=out.say) as evidence:
         try:
-            run = evidence.archive(urls, resume=bool(args.input and not args.again),
+            run = evidence.archive(urls, resume=bool(args.input), again=args.again,
                                    witnesses=specs, tsas=tsas, timeout=args.timeout,
                                    max_bytes=args.max_bytes, jobs=args.jobs, ignore=ignore,
                                    events=events)
@@ -77,6 +84,7 @@ class _CapturePrinter:
             if self.out.json_mode:
                 self.out.item(Line.CAPTURE, outcome.to_json())
             return
+        say_http_status(outcome.url, outcome.to_json()["http_status"], self.out)
         say_witnesses(outcome.url, outcome.witnesses, self.out)
         outcome.timestamps = [dict(q) for q in self.queued]
         self.out.item(Line.CAPTURE, outcome.to_json(), _human_capture(outcome))
@@ -110,8 +118,19 @@ def _human_capture(outcome: Any) -> str:
     data = outcome.to_json()
     note = " (already captured)" if data.get("skipped") else ""
     title = f"  {data['title']}" if data.get("title") else ""
-    return (f"{data['id']}  {data['http_status']}  {data['url']}{note}\n"
-            f"    sha256 {data['sha256']}  ledger #{data['ledger_seq']}{title}")
+    lines = [f"{data['id']}  {data['http_status']}  {data['url']}{note}",
+             f"    sha256 {data['sha256']}  ledger #{data['ledger_seq']}{title}"]
+    lines.extend(f"    witness {w['name']}: {_witness_words(w)}" for w in data["witnesses"])
+    return "\n".join(lines)
+
+
+def _witness_words(w: dict[str, Any]) -> str:
+    """"archived, holds the same copy as ours, URL": what one witness answered."""
+    if w["status"] != "archived":
+        return f"{w['status']}" + (f" ({w['error']})" if w.get("error") else "")
+    agrees = {True: "holds the same copy as ours", False: "holds a DIFFERENT copy",
+              None: "copy not compared"}[w.get("agrees")]
+    return f"archived, {agrees}, {w.get('url')}"
 
 
 # --- check --------------------------------------------------------------------------------
@@ -216,7 +235,7 @@ def cmd_export(args: argparse.Namespace, out: Output) -> int:
 
 def cmd_retry(args: argparse.Namespace, out: Output) -> int:
     tsas = tsa_urls(args.tsa)
-    with Evidence(args.store, create=False) as evidence:
+    with Evidence(args.store, create=False, waiting=out.say) as evidence:
         run = evidence.retry(tsas=tsas, timeout=args.timeout,
                              witnessed=lambda result: _say_retried(result, out))
     for result in run.stamps:

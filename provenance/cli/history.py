@@ -28,7 +28,14 @@ from provenance.changes.watch import parse_duration
 from provenance.cli.files import check_targets
 from provenance.cli.options import EXIT_NEGATIVE, EXIT_OK
 from provenance.cli.output import Line, Output
-from provenance.cli.shared import say_failure, say_witnesses, tsa_urls, urls_from, witness_specs
+from provenance.cli.shared import (
+    say_failure,
+    say_http_status,
+    say_witnesses,
+    tsa_urls,
+    urls_from,
+    witness_specs,
+)
 from provenance.errors import UsageError
 
 _RED, _GREEN, _RESET = "\x1b[31m", "\x1b[32m", "\x1b[0m"
@@ -68,8 +75,8 @@ def cmd_history(args: argparse.Namespace, out: Output) -> int:
     check_targets(args, report)
     # --fetch-witnesses keeps each archive copy it reads as a snapshot record (issue 11),
     # unless the store is read-only: then the copies are compared and not kept
-    opened = (Evidence.open_keeping(args.store) if args.fetch_witnesses
-              else Evidence(args.store, writable=False))
+    opened = (Evidence.open_keeping(args.store, waiting=out.say) if args.fetch_witnesses
+              else Evidence(args.store, writable=False, waiting=out.say))
     if args.fetch_witnesses and not opened.writable:
         out.error(f"store {opened.store.root} is read-only: the archive copies are "
                   "compared but cannot be kept in it (nothing is written)")
@@ -104,6 +111,10 @@ def _human_item(item: dict[str, Any], colour: bool) -> str:
     if isinstance(diff, dict) and diff.get("text_notes"):  # a fallback text on one side
         note += " (compare with care: " + "; ".join(
             f"{n['copy']} copy's text: {n['note']}" for n in diff["text_notes"]) + ")"
+    seq = item.get("capture_seq")
+    if seq is not None:  # a snapshot made from our submission of capture #seq
+        note += {True: f"  same copy as our #{seq}", False: f"  DIFFERENT copy from our #{seq}",
+                 None: f"  from our #{seq}, not compared"}[item.get("agrees")]
     line = (f"{item['time']}  {item['source']:<6}  {item['status'] or '-'}  "
             f"{item['digest'] or '-'}  {item['where']}{note}")
     if isinstance(diff, dict):
@@ -132,7 +143,7 @@ def cmd_watch(args: argparse.Namespace, out: Output) -> int:
         out.say("stopping after the capture in progress (Ctrl-C again to abandon it)")
 
     printer = _WatchPrinter(out)
-    with Evidence(args.store) as evidence:
+    with Evidence(args.store, waiting=out.say) as evidence:
         previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
             out.say(f"watching {len(urls)} URL(s) every {args.every}"
@@ -162,20 +173,23 @@ class _WatchPrinter:
             if out.json_mode:
                 out.item(Line.CAPTURE, {**outcome.to_json(), "round": watched.round})
             return
+        say_http_status(outcome.url, outcome.to_json()["http_status"], out)
         say_witnesses(outcome.url, outcome.witnesses, out)
         for result in watched.pending_stamps:
             out.error(f"time-stamp pending ({result['error']}); 'provenance retry' asks again")
         data = {**outcome.to_json(), "round": watched.round}
         when = data["fetched_at"]
         if outcome.changed:
-            text = (f"{when}  {outcome.url}  CHANGED since {outcome.changed['since']} "
-                    f"(ledger #{outcome.changed['ledger_seq']})\n"
-                    + "\n".join(diff_lines(outcome.changed, colour=self.colour)))
+            changed = outcome.changed
+            text = (f"{when}  {outcome.url}  CHANGED since #{changed['since_seq']} "
+                    f"{changed['since']}: new capture #{data['ledger_seq']} {data['id']} "
+                    f"(change record #{changed['ledger_seq']})\n"
+                    + "\n".join(diff_lines(changed, colour=self.colour)))
             out.item(Line.CAPTURE, data, text)
         elif out.json_mode:
             out.item(Line.CAPTURE, data)
         else:
+            since = watched.since
             out.say(f"{when}  {outcome.url}  {data['http_status']}  "
-                    + ("first capture" if watched.first else "no change")
-                    + f"  ledger #{data['ledger_seq']}")
-
+                    + ("first capture" if since is None else f"no change since #{since.seq}")
+                    + f"  capture #{data['ledger_seq']} {data['id']}")

@@ -21,8 +21,9 @@ from provenance.store.ledger import Record
 def summary(record: Record) -> str:
     """The few words that tell records of one kind apart."""
     data = record.data
-    if record.kind == "capture":
-        return f"{data.get('http_status')}  {data.get('title') or ''}".rstrip()
+    if record.kind == "capture":  # the page's time as history shows it, not the record's
+        return (f"{data.get('http_status')}  fetched {data.get('fetched_at')}  "
+                f"{data.get('title') or ''}").rstrip()
     if record.kind == "fetch_failed":
         return str(data.get("error") or "")
     if record.kind == "witness":

@@ -10,6 +10,8 @@ witnesses) is :mod:`provenance.cli.shared`.
 from __future__ import annotations
 
 import argparse
+import difflib
+import re
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
@@ -26,6 +28,23 @@ def url_options(sub: argparse.ArgumentParser, verb: str) -> None:
                      help="read URLs from FILE (one per line, # comments); - for stdin")
 
 
+_INVALID_CHOICE = re.compile(r"argument (?P<arg>[^:]+): invalid choice: '(?P<given>[^']*)' "
+                             r"\(choose from (?P<choices>.*)\)$")
+
+
+def _nearest(message: str) -> str:
+    """argparse's "invalid choice" as a person says it: the nearest choice suggested."""
+    found = _INVALID_CHOICE.match(message)
+    if found is None:
+        return message
+    given = found["given"]
+    choices = re.findall(r"'([^']*)'", found["choices"]) or found["choices"].split(", ")
+    what = "command" if found["arg"] == "COMMAND" else f"{found['arg']} value"
+    close = difflib.get_close_matches(given, choices, n=1, cutoff=0.5)
+    hint = f"did you mean {close[0]}?" if close else f"choose from {', '.join(choices)}"
+    return f"unknown {what} {given!r}: {hint}"
+
+
 class Parser(argparse.ArgumentParser):
     """argparse that reports a usage error as one line and exit code 2, and ends each
     command's ``--help`` with its examples (:func:`examples`)."""
@@ -33,7 +52,7 @@ class Parser(argparse.ArgumentParser):
     examples: tuple[str, ...] = ()
 
     def error(self, message: str) -> Any:  # type: ignore[override]
-        self.exit(EXIT_USAGE, f"provenance: {message} (see '{self.prog} --help')\n")
+        self.exit(EXIT_USAGE, f"provenance: {_nearest(message)} (see '{self.prog} --help')\n")
 
     def format_help(self) -> str:
         text = super().format_help()

@@ -35,7 +35,7 @@ def cmd_pull(args: argparse.Namespace, out: Output) -> int:
     printer = _PullPrinter(out)
     events = PullEvents(listed=printer.listed, fetching=printer.fetching,
                         pulled=printer.pulled)
-    with Evidence(args.store) as evidence:
+    with Evidence(args.store, waiting=out.say) as evidence:
         try:
             runs = evidence.pull(url, witnesses=specs, span=span, timeout=args.timeout,
                                  events=events)

@@ -32,7 +32,13 @@ from provenance.cli.commands import TESSERACT_ENV
 from provenance.cli.files import check_targets
 from provenance.cli.options import EXIT_NEGATIVE, EXIT_OK, EXIT_USAGE
 from provenance.cli.output import Line, Output
-from provenance.cli.shared import say_witnesses, tsa_urls, witness_specs
+from provenance.cli.shared import (
+    error_status,
+    say_http_status,
+    say_witnesses,
+    tsa_urls,
+    witness_specs,
+)
 from provenance.errors import ImageError, UsageError
 from provenance.screens.annotate import annotate
 from provenance.screens.images import load_image
@@ -99,20 +105,31 @@ def cmd_verify(args: argparse.Namespace, out: Output) -> int:
         outcome.url, outcome.witnesses, out), error=out.error)
     by_id = args.against is not None and url is None
     evidence = (Evidence(args.store, create=False) if by_id
-                else open_for_images(args.store, lang, _tesseract()))
+                else open_for_images(args.store, lang, _tesseract(), waiting=out.say))
     with evidence:
         checked = evidence.verify(args.image, args.text, against=args.against, lang=lang,
                                   tsas=tsas, timeout=args.timeout, tesseract=_tesseract(),
                                   witnesses=specs, events=events)
     timestamps = _said_stamps(checked.timestamps, out)
     verification, record = checked.verification, checked.record
+    if checked.capture is not None:  # before the verdict: what the page answered
+        data = checked.capture.data
+        say_http_status(str(data.get("url")), data.get("http_status"), out,
+                        when=f" when captured (#{checked.capture.seq}, {data.get('fetched_at')})")
+    against = record.data["against"] or {}
+    said = error_status(against.get("http_status"))
+    if said and against.get("seq") != getattr(checked.capture, "seq", None):
+        out.error(f"the copy compared with (#{against.get('seq')}) is an {said} error page")
     if args.annotate:
         _write(lambda: annotate(args.image, verification, args.annotate, force=args.force),
                args.annotate)
     if args.report:
         _write(lambda: html_report(verification, checked.ocr, args.image, args.report,
                                    force=args.force, against=record.data["against"],
-                                   timeline=checked.timeline), args.report)
+                                   timeline=checked.timeline,
+                                   record={"id": record.id, "seq": record.seq,
+                                           "record_hash": record.record_hash}),
+               args.report)
     data = {**verification.to_json(), "against": record.data["against"],
             "ocr_cached": checked.ocr_cached,
             "ocr_record": record.data["ocr_record"], "ledger_seq": record.seq,
@@ -124,12 +141,21 @@ def cmd_verify(args: argparse.Namespace, out: Output) -> int:
     return EXIT_OK if verification.verdict == Verdict.MATCH else EXIT_NEGATIVE
 
 
+def _block(label: str, text: str) -> list[str]:
+    """``  label: text``, each further line of ``text`` indented under the first."""
+    first, *rest = (text or "").splitlines() or [""]
+    return [f"  {label}: {first}", *(f"      {line}" for line in rest)]
+
+
 def _human_verification(data: dict[str, Any]) -> str:
     lines = [f"{data['verdict'].upper()}  score {data['score']:.2f}  {data['image']}"]
     against = data["against"]
     shown, found = "claim", "found"
     if against.get("capture"):  # the screenshot's text is what is looked for on the page
-        lines.append(f"  against capture #{against['seq']} {against['url']}")
+        status = against.get("http_status")
+        lines.append(f"  against our capture #{against['seq']} {against['capture']} of "
+                     f"{against['url']} (fetched {against.get('fetched_at')}, HTTP "
+                     f"{status}, sha256 {against.get('sha256')})")
         shown, found = "screenshot", "on the page"
     elif against.get("snapshot"):  # an archive's copy: named so anyone can open it
         lines.append(f"  against {against['source']} copy {against['memento_url']} "
@@ -139,8 +165,8 @@ def _human_verification(data: dict[str, Any]) -> str:
             lines.append("  - the archive's index digest differs from the copy it served: "
                          "the copy is what we kept, but the archive's word disagrees")
         shown, found = "screenshot", "on the page"
-    lines.append(f"  {shown}: {data['claim']}")
-    lines.append(f"  {found}: {data['found'] or '(nothing corresponding)'}")
+    lines.extend(_block(shown, data["claim"] or "(no text read)"))
+    lines.extend(_block(found, data["found"] or "(nothing corresponding)"))
     for figure in data["figures"]:
         shown = figure["found_as"] if figure["found_as"] is not None else "not found"
         lines.append(f"  figure {figure['claim_text']}: {figure['status']} ({shown})")
@@ -151,7 +177,9 @@ def _human_verification(data: dict[str, Any]) -> str:
         lines.extend(f"    {row['time']}  {row.get('source', 'local'):<6} #{row['seq']}  "
                      f"{row['http_status']}  {row['verdict'] or 'could not check'}"
                      for row in timeline["captures"])
-    lines.append(f"  image sha256 {data['image_sha256']}  ledger #{data['ledger_seq']}")
+    lines.append(f"  image sha256 {data['image_sha256']}")
+    lines.append(f"  verification record #{data['ledger_seq']} {data['id']} "
+                 f"(provenance export {data['id']} --out bundle.zip)")
     for key, what in (("annotated", "annotated image"), ("report", "report")):
         if data[key]:
             lines.append(f"  {what}: {data[key]}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from http import HTTPStatus
 from typing import Any
 
 from archive.errors import ConfigError
@@ -63,6 +64,24 @@ def say_failure(outcome: CaptureOutcome, out: Output) -> None:
     """One stderr line for a capture that failed, with the option that would help."""
     advice = "; --max-bytes raises the cap" if outcome.reason == "too-large" else ""
     out.error(f"{outcome.url}: {outcome.error}{advice}")
+
+
+def error_status(status: object) -> str | None:
+    """"HTTP 404 Not Found" for a 4xx/5xx status, ``None`` for any other."""
+    if not isinstance(status, int) or status < 400:
+        return None
+    try:
+        return f"HTTP {status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"HTTP {status}"
+
+
+def say_http_status(url: str, status: object, out: Output, *, when: str = "") -> None:
+    """A capture of an error page is kept (it is evidence too), and said plainly."""
+    said = error_status(status)
+    if said:
+        out.error(f"{url}: the server answered {said}{when}; the error page is what was "
+                  "captured, not the article")
 
 
 def say_witnesses(url: str, witnesses: list[dict[str, Any]], out: Output) -> None:

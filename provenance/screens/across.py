@@ -31,6 +31,16 @@ from provenance.store.ledger import Ledger, Record
 LOCAL = "local"
 
 
+def capture_ref(record: Record) -> dict[str, Any]:
+    """How a verification names a capture of ours it compared with: enough (id, fetch
+    time, status, body and text hashes) for a report to stand alone."""
+    data = record.data
+    return {"kind": "page", "capture": record.id, "seq": record.seq,
+            "url": data.get("url"), "fetched_at": data.get("fetched_at"),
+            "http_status": data.get("http_status"), "sha256": data.get("sha256"),
+            "text_sha256": data.get("text_sha256")}
+
+
 @dataclass
 class Copy:
     """One copy of the page and what the screenshot's check against it found."""
@@ -66,12 +76,12 @@ class Copy:
         """The verification record's ``against`` for this copy."""
         data = self.record.data
         if self.kind == CAPTURE:
-            return {"kind": "page", "capture": self.record.id, "seq": self.record.seq,
-                    "url": data.get("url"), "text_sha256": data.get("text_sha256")}
+            return capture_ref(self.record)
         return {"kind": SNAPSHOT, "snapshot": self.record.id, "seq": self.record.seq,
                 "url": data.get("url"), "source": data.get("archive"),
                 "memento_url": data.get("memento_url"),
                 "memento_datetime": data.get("memento_datetime"),
+                "http_status": data.get("http_status"),
                 "sha256": data.get("sha256"), "cdx_digest": data.get("cdx_digest"),
                 "digest_agrees": data.get("digest_agrees"),
                 "text_sha256": data.get("text_sha256")}

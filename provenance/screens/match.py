@@ -624,6 +624,16 @@ MIN_PARAGRAPH_WORDS = 4
 MIN_FIGURE_PARAGRAPH_WORDS = 6
 
 
+def excerpt(text: str, limit: int = 80) -> str:
+    """``text`` cut to about ``limit`` characters at a word boundary, "…" where cut: a
+    quote never ends in half a word (or half a figure)."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit + 1].rsplit(" ", 1)[0] if " " in text[limit // 2:limit + 1] else text[:limit]
+    return cut.rstrip(" ,;:") + "…"
+
+
 def verify_against_text(ocr: OcrResult, page_text: str) -> Verification:
     """Which passage of a captured page does the screenshot show, and is it really there?
 
@@ -646,6 +656,7 @@ def verify_against_text(ocr: OcrResult, page_text: str) -> Verification:
     reasons: list[str] = []
     boxes: list[list[int]] = []
     scores: list[float] = []
+    looked: list[str] = []  # paragraphs looked for and not found
     verdict = "absent"
     skipped = missing_figures = 0
     for word_indices in paragraphs.values():
@@ -665,7 +676,8 @@ def verify_against_text(ocr: OcrResult, page_text: str) -> Verification:
         decision = _decide(alignment, "page")
         part = decision.verdict
         if alignment is None or part == "absent":
-            reasons.append(f"not on the page: {text[:80]!r}")
+            looked.append(text)
+            reasons.append(f"not on the page: \"{excerpt(text)}\"")
             sentence = sum(1 for t in tokens if t.value is None and len(t.norm) > 1)
             if sentence >= MIN_FIGURE_PARAGRAPH_WORDS and any(t.value is not None for t in tokens):
                 missing_figures += 1  # a sentence with figures; not "Likes 5.1K Reposts 2.4K"
@@ -699,6 +711,9 @@ def verify_against_text(ocr: OcrResult, page_text: str) -> Verification:
     if verdict == "absent":
         reasons.insert(0, "no paragraph of the screenshot is on the page")
     score = round(sum(scores) / len(scores), 3) if scores else 0.0
-    return Verification(verdict, score, "\n".join(shown), "\n".join(found), figures, reasons,
+    # What was looked for: the paragraphs found; when none was, every one looked for (an
+    # "absent" must still say what the screenshot reads).
+    claim = "\n".join(shown or looked)
+    return Verification(verdict, score, claim, "\n".join(found), figures, reasons,
                         ocr.image, ocr.sha256, boxes if verdict != "absent" else [],
                         against="page", words=words if verdict != "absent" else [])

@@ -23,8 +23,8 @@ from __future__ import annotations
 import errno
 import io
 import os
+import secrets
 import stat
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import BinaryIO
@@ -113,7 +113,7 @@ def atomic_output(target: str | os.PathLike[str], *, force: bool = False
     path = check_target(target, force=force)
     folder, base = os.path.split(path)
     try:
-        fd, temp = tempfile.mkstemp(dir=folder, prefix=f".{base}.", suffix=".partial")
+        fd, temp = _create_temp(folder, base)
     except OSError as exc:
         raise _failed(shown, exc) from None
     sink = _Sink(io.FileIO(fd, "wb"), shown)
@@ -130,6 +130,21 @@ def atomic_output(target: str | os.PathLike[str], *, force: bool = False
         _discard(sink, temp)
         raise
     _sync_folder(folder)
+
+
+def _create_temp(folder: str, base: str) -> tuple[int, str]:
+    """A new temporary file next to the target, created with mode 0666 less the user's
+    umask (not mkstemp's 0600): a report, bundle or image is the user's to share, with
+    the permissions any file they create gets."""
+    flags = (os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+             | getattr(os, "O_CLOEXEC", 0))
+    for _ in range(100):
+        temp = os.path.join(folder or ".", f".{base}.{secrets.token_hex(6)}.partial")
+        try:
+            return os.open(temp, flags, 0o666), temp
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary file name", folder)
 
 
 def _discard(sink: _Sink, temp: str) -> None:

@@ -116,7 +116,9 @@ class Store:
             raise StoreError(f"store path {self.root} is a file, not a folder")
         if not create or not writable:
             if not self.root.exists():
-                raise StoreError(f"no evidence store at {self.root}")
+                raise StoreError(f"no evidence store at {self.root}: 'provenance --store "
+                                 f"{self.root} archive URL' creates one (or give the store "
+                                 "you meant with --store DIR or PROVENANCE_STORE)")
             if not is_store(self.root):
                 raise StoreError(f"not a provenance store: {self.root}")
         if not writable:
