@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -49,6 +50,10 @@ def _global_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
                         help="one JSON object per line on stdout; human text on stderr")
     parser.add_argument("-q", "--quiet", action="store_true",
                         default=False if defaults else argparse.SUPPRESS, help="say less")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        default=False if defaults else argparse.SUPPRESS,
+                        help="say more on stderr: each HTTP request (to the page, archives and "
+                        "time-stamp authorities) and each ledger record written")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,6 +71,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def verbose_to_stderr() -> None:
+    """``-v``: the library's own log lines (``archive.*``, ``provenance.*`` at INFO) on stderr,
+    where human text goes; ``--json`` on stdout stays clean."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("  %(message)s"))
+    for name in ("archive", "provenance"):
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.INFO)
+        logger.addHandler(handler)
+
+
 def dispatch(handler: Handler) -> Run:
     """The function that runs the chosen command, its module imported now: the only
     import made after start-up (a command's module loads the library it needs)."""
@@ -77,6 +93,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     out = Output(json_mode=args.json, quiet=args.quiet)
+    if args.verbose and not args.quiet:
+        verbose_to_stderr()
     args.store = with_objects(args.store, args.objects)
     if not getattr(args, "handler", None):
         parser.print_help(sys.stderr)

@@ -25,6 +25,7 @@ write-protected copy of a store can be read and checked.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
 import threading
@@ -39,6 +40,7 @@ from provenance.store.filestore import HEAD_FILE, Store
 from provenance.store.hashing import canonical_json, record_hash
 
 SQLITE_FULL, SQLITE_READONLY, SQLITE_IOERR = 13, 8, 10
+_log = logging.getLogger(__name__)  # -v: one line per record appended
 _COLUMNS = "seq, kind, subject, time, body, prev_hash, record_hash"
 
 GENESIS = "0" * 64
@@ -196,6 +198,8 @@ class Ledger:
                                   + "; nothing was recorded") from None
             if written:
                 self._write_head()
+            for record in written:
+                _log.info("recorded #%d %s %s", record.seq, record.kind, record.id)
             return written
 
     def _transaction(self, work: Callable[[], list[Record]]) -> list[Record]:
