@@ -29,6 +29,7 @@ from provenance.cli.options import (
     EXIT_NEGATIVE,
     EXIT_OK,
     Commands,
+    browser_option,
     capture_options,
     examples,
     force_option,
@@ -159,6 +160,7 @@ def _register_watch(commands: Commands) -> argparse.ArgumentParser:
     sub.add_argument("--for", dest="duration", metavar="DURATION",
                      help="stop after this long, e.g. 6h (default: until Ctrl-C)")
     capture_options(sub)
+    browser_option(sub)
     examples(sub, "provenance watch https://example.org/news/1 --every 10m --for 6h",
              "provenance watch -i urls.txt --every 1h --tsa https://freetsa.org/tsr")
     sub.set_defaults(handler=_cmd_watch)
@@ -190,7 +192,8 @@ def _cmd_watch(args: argparse.Namespace, out: Output) -> int:
                     + (f" for {args.duration}" if args.duration else " until Ctrl-C"))
             run = evidence.watch(urls, every=every, duration=duration, stop=stop,
                                  witnesses=specs, tsas=tsas, timeout=args.timeout,
-                                 max_bytes=args.max_bytes, ignore=ignore, on_capture=printer)
+                                 max_bytes=args.max_bytes, ignore=ignore, on_capture=printer,
+                                 browser=args.browser)
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)

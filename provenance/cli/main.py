@@ -28,6 +28,7 @@ from provenance.cli.options import (
     EXIT_USAGE,
     Commands,
     Parser,
+    browser_option,
     capture_options,
     examples,
     force_option,
@@ -88,6 +89,7 @@ def _register_archive(commands: Commands) -> argparse.ArgumentParser:
     sub.add_argument("--again", action="store_true",
                      help="with -i: capture URLs that already have a capture")
     capture_options(sub)
+    browser_option(sub)
     examples(sub, "provenance archive https://example.org/news/1 --tsa https://freetsa.org/tsr",
              "provenance archive -i urls.txt --jobs 8 --to ia --to pywb=http://127.0.0.1:8080/news")
     sub.set_defaults(handler=_cmd_archive)
@@ -110,7 +112,7 @@ def _cmd_archive(args: argparse.Namespace, out: Output) -> int:
             run = evidence.archive(urls, resume=bool(args.input and not args.again),
                                    witnesses=specs, tsas=tsas, timeout=args.timeout,
                                    max_bytes=args.max_bytes, jobs=args.jobs, ignore=ignore,
-                                   events=events)
+                                   events=events, browser=args.browser)
         except KeyboardInterrupt:
             if tsas and printer.unstamped:
                 out.error(f"{len(printer.unstamped)} capture(s) not time-stamped yet: run the "

@@ -1,0 +1,232 @@
+"""``--browser`` captures: real Debian Chromium, real loopback pages, real WARCs.
+
+Each capture is checked with tools that are not ours where they exist: warcio reads the
+browser's WARC, Tesseract reads our own screenshot, ``check`` and an exported bundle must
+cover every file the render added, and any byte changed in them must be caught.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from browserpages import (
+    HEADLINE,
+    JS_JSON,
+    JS_PARAGRAPHS,
+    LAZY_COLOUR,
+    LAZY_TOP,
+    add_browser_routes,
+    red_png,
+)
+from PIL import Image
+from warcio.archiveiterator import ArchiveIterator
+
+from archive.browser.chromium import chromium_binary
+from archive.browser.proxy import TOKEN_HEADER
+from provenance.api import Evidence
+from provenance.cli.main import main
+from provenance.screens.ocr import ocr_image
+from provenance.store.filestore import Store
+from provenance.store.kinds import CAPTURE
+from provenance.store.ledger import Ledger
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def pages(web):
+    add_browser_routes(web)
+    return web
+
+
+def run(capsys, *argv: str) -> tuple[int, list[dict], str]:
+    code = main(["--json", *argv])
+    captured = capsys.readouterr()
+    return code, [json.loads(line) for line in captured.out.splitlines()], captured.err
+
+
+def record_of(store: Path, ref: str):
+    with Ledger(Store(store)) as ledger:
+        return ledger.find(ref)
+
+
+def file_of(store: Path, record, role: str) -> Path:
+    (entry,) = [f for f in record.files if f["role"] == role]
+    return store / entry["path"]
+
+
+def warc_records(path: Path) -> list[tuple[str, str, bytes, bytes]]:
+    """(type, target URI, HTTP head, payload) of each record, read by warcio."""
+    found = []
+    with open(path, "rb") as handle:
+        for rec in ArchiveIterator(handle):
+            head = rec.http_headers.to_bytes() if rec.http_headers is not None else b""
+            found.append((rec.rec_type, rec.rec_headers.get_header("WARC-Target-URI") or "",
+                          head, rec.content_stream().read()))
+    return found
+
+
+def archive(capsys, store: Path, url: str, *extra: str) -> tuple[int, dict, str]:
+    code, items, err = run(capsys, "--store", str(store), "archive", url, "--to", "none",
+                           "--tsa", "none", "--browser", *extra)
+    assert len(items) == 1, err
+    return code, items[0], err
+
+
+# --- the article whose text arrives by fetch() ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def js_capture(pages, tmp_path_factory):
+    store = tmp_path_factory.mktemp("browser") / "ev"
+    code = main(["--json", "--store", str(store), "archive", pages.url("/js/article"),
+                 "--to", "none", "--tsa", "none", "--browser"])
+    assert code == 0
+    with Ledger(Store(store)) as ledger:
+        (record,) = list(ledger.records(kind=CAPTURE))
+    return store, record
+
+
+def test_js_article_text_comes_from_the_render(js_capture):
+    store, record = js_capture
+    served = file_of(store, record, "text").read_text(encoding="utf-8")
+    rendered = file_of(store, record, "browser-text").read_text(encoding="utf-8")
+    assert HEADLINE not in served and JS_PARAGRAPHS[0] not in served
+    assert HEADLINE in rendered and all(p in rendered for p in JS_PARAGRAPHS)
+    browser = record.data["browser"]
+    assert browser["status"] == "ok" and browser["prefer_text"] is True
+    assert browser["render"]["policy"]["viewport_width"] == 1280
+    dom = file_of(store, record, "browser-dom").read_text(encoding="utf-8")
+    assert HEADLINE in dom  # the HTML after scripts ran, not the HTML the server sent
+
+
+def test_js_article_warc_holds_the_json_request_and_response(js_capture):
+    store, record = js_capture
+    path = file_of(store, record, "browser-warc")
+    records = warc_records(path)
+    json_url = record.data["url"].rsplit("/", 1)[0] + "/article.json"
+    responses = [r for r in records if r[0] == "response" and r[1] == json_url]
+    requests = [r for r in records if r[0] == "request" and r[1] == json_url]
+    assert len(responses) == 1 and len(requests) == 1
+    assert responses[0][3] == JS_JSON  # byte for byte what the server sent
+    assert requests[0][2].startswith(b"GET /js/article.json HTTP/1.1\r\n")
+    assert TOKEN_HEADER.lower().encode() not in requests[0][2].lower()  # ours, never sent on
+    assert any(r[0] == "response" and r[1] == record.data["url"] for r in records)
+    checked = subprocess.run([sys.executable, "-m", "warcio.cli", "check", "-v", str(path)],
+                             capture_output=True, text=True)
+    assert checked.returncode == 0 and "digest fail" not in checked.stdout, checked.stdout
+
+
+def test_our_ocr_of_our_screenshot_finds_the_headline(js_capture):
+    store, record = js_capture
+    shot = file_of(store, record, "browser-screenshot")
+    with Image.open(shot) as image:
+        assert image.format == "PNG" and image.size[0] == 1280
+    result = ocr_image(shot, "eng")
+    assert HEADLINE.lower() in " ".join(result.text.split()).lower()
+
+
+def test_verify_against_uses_the_rendered_text(js_capture, tmp_path, capsys):
+    """The closed loop: our screenshot, checked against our capture, matches; against a
+    capture with only the server's text it could not."""
+    store, record = js_capture
+    shot = file_of(store, record, "browser-screenshot")
+    code, items, err = run(capsys, "--store", str(store), "verify", str(shot), "--against",
+                           record.id, "--tsa", "none")
+    assert code == 0, err
+    assert items[0]["verdict"] == "match"
+
+
+def test_check_and_export_cover_the_render(js_capture, tmp_path, capsys):
+    store, record = js_capture
+    code, _, err = run(capsys, "--store", str(store), "check")
+    assert code == 0, err
+    out = tmp_path / "bundle.zip"
+    code, _, err = run(capsys, "--store", str(store), "export", record.id, "--out", str(out))
+    assert code == 0, err
+    with zipfile.ZipFile(out) as bundle:
+        names = bundle.namelist()
+        for role in ("browser-warc", "browser-screenshot", "browser-dom", "browser-text"):
+            entry = next(f for f in record.files if f["role"] == role)
+            assert any(name.endswith(entry["path"]) for name in names), role
+
+
+@pytest.mark.parametrize("role", ["browser-screenshot", "browser-warc", "browser-text",
+                                  "browser-dom"])
+def test_a_changed_byte_in_a_render_file_fails_check(pages, tmp_path, capsys, role):
+    store = tmp_path / "ev"
+    code, item, err = archive(capsys, store, pages.url("/js/article"))
+    assert code == 0, err
+    path = file_of(store, record_of(store, item["id"]), role)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.chmod(0o644)
+    path.write_bytes(bytes(data))
+    code = main(["--store", str(store), "check"])
+    said = capsys.readouterr()
+    assert code == 1
+    assert path.name in said.out + said.err
+
+
+def test_old_records_without_a_browser_part_still_read(pages, tmp_path, capsys):
+    store = tmp_path / "ev"
+    code, items, err = run(capsys, "--store", str(store), "archive", pages.url("/js/article"),
+                           "--to", "none", "--tsa", "none")
+    assert code == 0, err
+    assert "browser" not in items[0]
+    record = record_of(store, items[0]["id"])
+    assert "browser" not in record.data and {f["role"] for f in record.files} == {"warc", "text"}
+
+
+# --- lazy content -----------------------------------------------------------------------------
+
+
+def test_lazy_image_below_the_fold_is_loaded_and_shown(pages, tmp_path, capsys):
+    store = tmp_path / "ev"
+    code, item, err = archive(capsys, store, pages.url("/js/lazy"))
+    assert code == 0, err
+    record = record_of(store, item["id"])
+    records = warc_records(file_of(store, record, "browser-warc"))
+    image_url = pages.url("/js/red.png")
+    assert any(r[0] == "response" and r[1] == image_url and r[3] == red_png() for r in records)
+    with Image.open(file_of(store, record, "browser-screenshot")) as shot:
+        assert shot.size[1] > LAZY_TOP + 300  # the whole page, not the first screen
+        pixel = shot.convert("RGB").getpixel((200, LAZY_TOP + 150))
+    assert all(abs(a - b) <= 8 for a, b in zip(pixel, LAZY_COLOUR, strict=True)), pixel
+
+
+# --- setup errors -----------------------------------------------------------------------------
+
+
+def test_missing_chromium_is_one_line_and_exit_2(pages, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("PROVENANCE_CHROMIUM", str(tmp_path / "no-such-chromium"))
+    store = tmp_path / "ev"
+    code = main(["--store", str(store), "archive", pages.url("/js/article"), "--to", "none",
+                 "--tsa", "none", "--browser"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "apt-get install chromium" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+    # and without --browser, captures work as before
+    code, items, err = run(capsys, "--store", str(store), "archive", pages.url("/js/article"),
+                           "--to", "none", "--tsa", "none")
+    assert code == 0 and items[0]["http_status"] == 200
+
+
+def test_the_api_takes_browser_true(pages, tmp_path):
+    with Evidence(tmp_path / "ev") as ev:
+        run_ = ev.archive([pages.url("/js/article")], browser=True, jobs=1)
+    (outcome,) = run_.outcomes
+    assert outcome.record is not None
+    assert outcome.record.data["browser"]["status"] == "ok"
+
+
+def test_chromium_is_found():
+    assert Path(chromium_binary()).exists()
+
+
