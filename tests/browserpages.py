@@ -100,13 +100,17 @@ window.addEventListener('load', () => { while (true) {} });
 BIG_PAGE = _html("""<h1>Heavy</h1><img src="/fault/big.bin" width="10" height="10">""")
 
 
-def _never(h: BaseHTTPRequestHandler) -> None:
-    """Sends the start of a page, then a byte every half second, for ever (until cut)."""
+NEVER_PAGE = _html("""<h1>Never done</h1><p>A script in the page never finishes loading.</p>
+<script src="/fault/drip.js"></script><p>after</p>""")
+
+
+def _drip(h: BaseHTTPRequestHandler) -> None:
+    """Sends the start of a script, then a byte every half second, for ever (until cut)."""
     h.send_response(200)
-    h.send_header("Content-Type", "text/html; charset=utf-8")
+    h.send_header("Content-Type", "text/javascript")
     h.end_headers()
     try:
-        h.wfile.write(b"<!DOCTYPE html><html><head><title>Never</title></head><body><h1>Never")
+        h.wfile.write(b"var x = 1;")
         h.wfile.flush()
         for _ in range(600):
             time.sleep(0.5)
@@ -127,7 +131,8 @@ def add_browser_routes(web: WebServer) -> None:
     web.add_route("/js/red.png", _route(red_png(), "image/png"))
     kp = (REPO / "examples" / "site" / "kp" / "article.html").read_bytes()
     web.add_route("/kp/article", _route(kp))
-    web.add_route("/fault/never", _never)
+    web.add_route("/fault/never", _route(NEVER_PAGE))
+    web.add_route("/fault/drip.js", _drip)
     web.add_route("/fault/popup", _route(POPUP_PAGE))
     web.add_route("/fault/popup-child", _route(_html("<h1>child</h1>")))
     web.add_route("/fault/scroll", _route(SCROLL_PAGE))

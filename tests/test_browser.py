@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from browserpages import (
@@ -27,7 +29,9 @@ from PIL import Image
 from warcio.archiveiterator import ArchiveIterator
 
 from archive.browser.chromium import chromium_binary
+from archive.browser.pool import BrowserPool
 from archive.browser.proxy import TOKEN_HEADER
+from archive.browser.render import LoadingPolicy, RenderStatus
 from provenance.api import Evidence
 from provenance.cli.main import main
 from provenance.screens.ocr import ocr_image
@@ -230,3 +234,83 @@ def test_chromium_is_found():
     assert Path(chromium_binary()).exists()
 
 
+
+
+# --- faults: the server capture is kept, the render says what went wrong, the run goes on ---
+
+FAULT_POLICY = LoadingPolicy(navigation_timeout=4.0, quiet_limit=2.0, step_quiet_limit=0.5,
+                             scroll_steps=8, max_height=6000, page_limit=15.0,
+                             max_bytes=1_000_000)
+
+
+@pytest.fixture(scope="module")
+def fault_run(pages, tmp_path_factory):
+    urls = [pages.url(p) for p in ("/fault/never", "/fault/scroll", "/fault/popup",
+                                   "/fault/alloc", "/fault/loop", "/fault/big", "/js/article")]
+    started = time.monotonic()
+    with Evidence(tmp_path_factory.mktemp("faults") / "ev") as ev:
+        run_ = ev.archive(urls, browser=FAULT_POLICY, jobs=2)
+    elapsed = time.monotonic() - started
+    by_path = {urlsplit(o.url).path: o for o in run_.outcomes}
+    return by_path, elapsed
+
+
+def browser_of(outcome) -> dict:
+    assert outcome.record is not None, outcome.error  # the server capture is always kept
+    return outcome.record.data["browser"]
+
+
+def test_faults_never_hang_the_run(fault_run):
+    by_path, elapsed = fault_run
+    assert len(by_path) == 7
+    # 7 pages, 2 browsers, each page bounded by page_limit (15 s) and its proxy drain
+    assert elapsed < 120
+
+
+def test_a_page_that_never_finishes_loading_fails_with_timeout(fault_run):
+    browser = browser_of(fault_run[0]["/fault/never"])
+    assert browser["status"] == "failed" and browser["reason"] == "timeout"
+    assert browser["screenshot_sha256"] is None and browser["warc_sha256"] is not None
+
+
+def test_a_page_that_grows_forever_is_cut_at_the_scroll_limits(fault_run):
+    browser = browser_of(fault_run[0]["/fault/scroll"])
+    assert browser["status"] == "ok"
+    limits = browser["render"]["limits_hit"]
+    assert "scroll-steps" in limits or "max-height" in limits
+    assert browser["render"]["height"] <= FAULT_POLICY.max_height
+
+
+def test_pop_ups_are_closed_and_dialogs_dismissed(fault_run):
+    browser = browser_of(fault_run[0]["/fault/popup"])
+    assert browser["status"] == "ok"
+    assert browser["render"]["popups"] >= 3 and browser["render"]["dialogs"] >= 2
+
+
+def test_an_endless_allocation_crashes_only_its_render(fault_run):
+    browser = browser_of(fault_run[0]["/fault/alloc"])
+    assert browser["status"] == "failed"
+    assert browser["reason"] == "renderer-crashed", browser
+
+
+def test_an_endless_loop_is_stopped_at_the_page_limit(fault_run):
+    browser = browser_of(fault_run[0]["/fault/loop"])
+    assert browser["status"] == "failed" and browser["reason"] == "time-limit", browser
+
+
+def test_a_page_over_the_size_cap_fails_as_too_large(fault_run):
+    browser = browser_of(fault_run[0]["/fault/big"])
+    assert browser["status"] == "failed" and browser["reason"] == "too-large", browser
+
+
+def test_the_run_goes_on_after_the_faults(fault_run):
+    browser = browser_of(fault_run[0]["/js/article"])
+    assert browser["status"] == "ok" and browser["prefer_text"] is True
+
+
+def test_a_renderer_crash_is_said(pages):
+    with BrowserPool(1, FAULT_POLICY) as pool:
+        crashed = pool.render("chrome://crash")
+        after = pool.render(pages.url("/js/article"))
+    assert crashed.status is RenderStatus.FAILED and crashed.reason == "renderer-crashed"
+    assert after.ok and after.text is not None and HEADLINE in after.text.text

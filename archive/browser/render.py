@@ -28,6 +28,7 @@ from archive.text import PageText, extract_text
 from archive.warc import SOFTWARE, new_writer, write_exchange, write_metadata
 
 POLL_MS = 100
+CRASH_GRACE_MS = 500
 MAX_DOM_BYTES = 32 * 1024 * 1024
 
 
@@ -185,6 +186,11 @@ def render_page(browser: Any, recording: Recording, url: str, policy: LoadingPol
         except PageCrashed:
             result.fail("renderer-crashed", f"the browser's renderer crashed while showing {url}")
         except PlaywrightError as exc:
+            if not watch.crashed:  # a crash is often reported just after the call it broke
+                try:
+                    page.wait_for_timeout(CRASH_GRACE_MS)
+                except PlaywrightError:
+                    pass
             if watch.crashed:
                 result.fail("renderer-crashed",
                             f"the browser's renderer crashed while showing {url}")
