@@ -36,7 +36,7 @@ from provenance.bundle.export import export_bundle
 from provenance.bundle.verify import BundleReport, verify_bundle
 from provenance.capture.batch import already_captured, run_batch, validate_urls
 from provenance.capture.capturer import CaptureOutcome, Capturer, Renderer
-from provenance.capture.rendered import SERVER_TEXT, open_pool, text_role
+from provenance.capture.rendered import BROWSER_SCREENSHOT, SERVER_TEXT, open_pool, text_role
 from provenance.capture.witnessing import (
     record_witnesses,
     retry_pending,
@@ -175,6 +175,7 @@ class ScreenshotCheck:
     capture: Record | None = None  # the capture compared with, if any
     ocr_cached: bool = False  # the reading came from the store, made before
     timeline: dict[str, Any] | None = None
+    our_screenshot: bytes | None = None  # PNG: the --browser render of the capture compared
 
 
 @dataclass
@@ -587,7 +588,9 @@ class Evidence:
         timestamps = self.timestamp(new, tsas, timeout=timeout)
         return ScreenshotCheck(verification, ocr, record, ocr_record, timestamps,
                                capture=capture, ocr_cached=cached,
-                               timeline=across.timeline() if across is not None else None)
+                               timeline=across.timeline() if across is not None else None,
+                               our_screenshot=self.our_screenshot(capture)
+                               if capture is not None else None)
 
     def _across(self, ocr: OcrResult, url: str, witnesses: Sequence[WitnessSpec],
                 timeout: float, events: VerifyEvents, new: list[Record]
@@ -647,6 +650,31 @@ class Evidence:
         if events.captured:
             events.captured(outcome)
         return outcome.record, True
+
+    def our_screenshot(self, capture: Record) -> bytes | None:
+        """The full-page screenshot of a ``--browser`` capture, re-hashed first; None if it
+        has none. An altered one is a :class:`StoreError` (never shown as ours)."""
+        if capture.file(BROWSER_SCREENSHOT) is None:
+            return None
+        return self._read_part(capture, BROWSER_SCREENSHOT, "screenshot", noun="capture",
+                               missing="")
+
+    def screenshots(self, items: Iterable[dict[str, Any]]) -> dict[int, bytes]:
+        """Our screenshots of the local captures among history ``items``, by ledger number;
+        one whose file is altered is left out (``check`` says which)."""
+        found: dict[int, bytes] = {}
+        for item in items:
+            seq = item.get("ledger_seq") if item.get("source") == "local" else None
+            record = self.ledger.get(int(seq)) if isinstance(seq, int) else None
+            if record is None:
+                continue
+            try:
+                shot = self.our_screenshot(record)
+            except StoreError:
+                continue
+            if shot is not None:
+                found[record.seq] = shot
+        return found
 
     def _capture_text(self, capture: Record) -> str:
         """The capture's extracted text, re-hashed first: an edited file is never compared.

@@ -7,7 +7,10 @@ cover every file the render added, and any byte changed in them must be caught.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import re
 import subprocess
 import sys
 import time
@@ -46,6 +49,9 @@ pytestmark = pytest.mark.slow
 def pages(web):
     add_browser_routes(web)
     return web
+
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 def run(capsys, *argv: str) -> tuple[int, list[dict], str]:
@@ -314,3 +320,45 @@ def test_a_renderer_crash_is_said(pages):
         after = pool.render(pages.url("/js/article"))
     assert crashed.status is RenderStatus.FAILED and crashed.reason == "renderer-crashed"
     assert after.ok and after.text is not None and HEADLINE in after.text.text
+
+
+# --- the KP demo page: a real screenshot checked against our render, both in the report ---
+
+
+def test_kp_screenshot_matches_a_browser_capture_and_the_report_shows_both(pages, tmp_path,
+                                                                            capsys):
+    store = tmp_path / "ev"
+    code, item, err = archive(capsys, store, pages.url("/kp/article"))
+    assert code == 0 and item["browser"]["status"] == "ok", err
+    ours = file_of(store, record_of(store, item["id"]), "browser-screenshot").read_bytes()
+    report = tmp_path / "check.html"
+    code, items, err = run(capsys, "--store", str(store), "verify",
+                           str(REPO / "examples" / "screenshot.png"), "--against", item["id"],
+                           "--tsa", "none", "--report", str(report))
+    assert code == 0 and items[0]["verdict"] == "match", err
+    page = report.read_text(encoding="utf-8")
+    shown = re.findall(r"src='data:image/png;base64,([A-Za-z0-9+/=]+)'", page)
+    assert len(shown) == 2  # the screenshot checked, and ours beside it
+    assert base64.b64decode(shown[1]) == ours
+    assert hashlib.sha256(ours).hexdigest() in page
+
+    history = tmp_path / "history.html"
+    code = main(["--store", str(store), "history", pages.url("/kp/article"), "--to", "none",
+                 "--report", str(history)])
+    assert code == 0, capsys.readouterr().err
+    assert base64.b64encode(ours).decode() in history.read_text(encoding="utf-8")
+
+
+def test_a_report_never_shows_an_altered_screenshot_as_ours(pages, tmp_path, capsys):
+    store = tmp_path / "ev"
+    code, item, err = archive(capsys, store, pages.url("/kp/article"))
+    assert code == 0, err
+    path = file_of(store, record_of(store, item["id"]), "browser-screenshot")
+    path.chmod(0o644)
+    path.write_bytes(red_png())  # a forger's picture in place of ours
+    code = main(["--store", str(store), "verify", str(REPO / "examples" / "screenshot.png"),
+                 "--against", item["id"], "--tsa", "none", "--report",
+                 str(tmp_path / "r.html")])
+    err = capsys.readouterr().err
+    assert code != 0 and "check" in err
+    assert not (tmp_path / "r.html").exists()

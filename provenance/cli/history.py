@@ -110,6 +110,7 @@ def _cmd_history(args: argparse.Namespace, out: Output) -> int:
     with Evidence(args.store, writable=bool(args.fetch_witnesses)) as evidence:
         items = evidence.history(url, witnesses=specs, fetch_witnesses=args.fetch_witnesses,
                                  timeout=args.timeout, ignore=ignore)
+        shots = evidence.screenshots(items) if report else {}  # of --browser captures
     colour = _colour(out.stdout)
     for item in items:
         if item.get("error"):
@@ -123,7 +124,7 @@ def _cmd_history(args: argparse.Namespace, out: Output) -> int:
     if report:
 
         try:
-            write_timeline_report(url, items, report, force=args.force)
+            write_timeline_report(url, items, report, force=args.force, screenshots=shots)
         except OSError as exc:
             raise UsageError(f"cannot write report {report}: {exc.strerror}") from None
         out.say(f"wrote {report}")

@@ -182,7 +182,8 @@ def _cmd_verify(args: argparse.Namespace, out: Output) -> int:
     if args.report:
         _write(lambda: html_report(verification, checked.ocr, args.image, args.report,
                                    force=args.force, against=record.data["against"],
-                                   timeline=checked.timeline), args.report)
+                                   timeline=checked.timeline, ours=checked.our_screenshot),
+               args.report)
     data = {**verification.to_json(), "against": record.data["against"],
             "ocr_cached": checked.ocr_cached,
             "ocr_record": record.data["ocr_record"], "ledger_seq": record.seq,
