@@ -8,9 +8,13 @@ cover every file the render added, and any byte changed in them must be caught.
 from __future__ import annotations
 
 import base64
+import datetime
 import hashlib
+import io
+import ipaddress
 import json
 import re
+import ssl
 import subprocess
 import sys
 import time
@@ -21,6 +25,7 @@ from urllib.parse import urlsplit
 import pytest
 from browserpages import (
     HEADLINE,
+    JS_ARTICLE,
     JS_JSON,
     JS_PARAGRAPHS,
     LAZY_COLOUR,
@@ -28,8 +33,13 @@ from browserpages import (
     add_browser_routes,
     red_png,
 )
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from PIL import Image
 from warcio.archiveiterator import ArchiveIterator
+from webfixtures import WebServer, send
 
 from archive.browser.chromium import chromium_binary
 from archive.browser.pool import BrowserPool
@@ -362,3 +372,74 @@ def test_a_report_never_shows_an_altered_screenshot_as_ours(pages, tmp_path, cap
     err = capsys.readouterr().err
     assert code != 0 and "check" in err
     assert not (tmp_path / "r.html").exists()
+
+
+# --- HTTPS: the browser trusts only the proxy's key; the proxy checks the real server ------
+
+
+def _https_server(tmp_path: Path):
+    """A loopback HTTPS server for the JS article, its certificate from a test CA."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.timezone.utc)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test CA")])
+    ca = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+          .public_key(key.public_key()).serial_number(1)
+          .not_valid_before(now - datetime.timedelta(hours=1))
+          .not_valid_after(now + datetime.timedelta(days=1))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+          .sign(key, hashes.SHA256()))
+    leaf_key = ec.generate_private_key(ec.SECP256R1())
+    leaf = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+            .issuer_name(name).public_key(leaf_key.public_key()).serial_number(2)
+            .not_valid_before(now - datetime.timedelta(hours=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .sign(key, hashes.SHA256()))
+    pem = serialization.Encoding.PEM
+    (tmp_path / "ca.pem").write_bytes(ca.public_bytes(pem))
+    (tmp_path / "server.pem").write_bytes(
+        leaf.public_bytes(pem) + leaf_key.private_bytes(
+            pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    server = WebServer({"/js/article": lambda h: send(h, 200, JS_ARTICLE,
+                                                      content_type="text/html; charset=utf-8"),
+                        "/js/article.json": lambda h: send(h, 200, JS_JSON,
+                                                           content_type="application/json")})
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "server.pem")
+    server._server.socket = context.wrap_socket(server._server.socket, server_side=True)
+    return server, tmp_path / "ca.pem"
+
+
+def test_https_page_is_recorded_through_the_proxy(tmp_path, monkeypatch):
+    server, ca = _https_server(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca))  # the proxy trusts the test CA, as a client
+    url = f"https://127.0.0.1:{server.port}/js/article"
+    with server, BrowserPool(1, FAULT_POLICY) as pool:
+        rendered = pool.render(url)
+    assert rendered.ok, rendered.error
+    assert rendered.text is not None and HEADLINE in rendered.text.text
+    records = warc_records_of(rendered.warc)
+    assert any(r[0] == "response" and r[1] == url + ".json" and r[3] == JS_JSON
+               for r in records)
+
+
+def test_https_server_with_an_untrusted_certificate_is_not_shown(tmp_path):
+    """The proxy checks the server's certificate as any client does: a server our trust
+    store does not vouch for is a failed render, not a page."""
+    server, _ = _https_server(tmp_path)
+    with server, BrowserPool(1, FAULT_POLICY) as pool:
+        rendered = pool.render(f"https://127.0.0.1:{server.port}/js/article")
+    assert rendered.status is RenderStatus.FAILED and rendered.reason == "not-loaded"
+    assert rendered.screenshot is None and rendered.text is None
+    assert any("TLS" in e for e in rendered.proxy_errors)
+
+
+def warc_records_of(data: bytes) -> list[tuple[str, str, bytes, bytes]]:
+    found = []
+    for rec in ArchiveIterator(io.BytesIO(data)):
+        head = rec.http_headers.to_bytes() if rec.http_headers is not None else b""
+        found.append((rec.rec_type, rec.rec_headers.get_header("WARC-Target-URI") or "",
+                      head, rec.content_stream().read()))
+    return found

@@ -42,6 +42,7 @@ MAX_HEAD = 64 * 1024  # bytes of one request or response head
 MAX_REQUEST_BODY = 16 * 1024 * 1024
 CHUNK = 64 * 1024
 TOKEN_HEADER = "X-Provenance-Capture"
+REFUSED_HEADER = "X-Provenance-Proxy-Refused"  # on answers the proxy made up, not the server
 _HOP_HEADERS = {b"proxy-connection", b"proxy-authorization", b"connection", b"keep-alive",
                 TOKEN_HEADER.lower().encode()}
 
@@ -411,6 +412,7 @@ def _refuse(client: socket.socket, status: int, why: str) -> None:
     body = why.encode()
     try:
         client.sendall(f"HTTP/1.1 {status} {why}\r\nContent-Type: text/plain\r\n"
+                       f"{REFUSED_HEADER}: {why}\r\n"
                        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
                        + body)
     except OSError:

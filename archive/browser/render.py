@@ -22,7 +22,7 @@ from typing import Any
 
 from PIL import Image
 
-from archive.browser.proxy import TOKEN_HEADER, Recording
+from archive.browser.proxy import REFUSED_HEADER, TOKEN_HEADER, Recording
 from archive.fetch import TOOL_VERSION, Exchange, utc_now
 from archive.text import PageText, extract_text
 from archive.warc import SOFTWARE, new_writer, write_exchange, write_metadata
@@ -183,6 +183,8 @@ def render_page(browser: Any, recording: Recording, url: str, policy: LoadingPol
             _load(page, url, policy, watch, result)
         except _TooLarge as exc:
             result.fail("too-large", str(exc))
+        except _Refused as exc:
+            result.fail("not-loaded", str(exc))
         except PageCrashed:
             result.fail("renderer-crashed", f"the browser's renderer crashed while showing {url}")
         except PlaywrightError as exc:
@@ -212,6 +214,9 @@ def _load(page: Any, url: str, policy: LoadingPolicy, watch: _Watch, result: Ren
                          timeout=policy.navigation_timeout * 1000)
     if response is None and url != "about:blank":
         result.limits_hit.append("no-response")
+    refused = response.headers.get(REFUSED_HEADER.lower()) if response is not None else None
+    if refused:  # the page itself never came: what the browser shows is our error text
+        raise _Refused(f"the page could not be loaded through the recording proxy: {refused}")
     _settle(page, watch, policy.quiet_limit, policy, result, "network-quiet")
     _scroll(page, watch, policy, result)
     _check(page, watch)
@@ -226,6 +231,10 @@ def _load(page: Any, url: str, policy: LoadingPolicy, watch: _Watch, result: Ren
 
 
 class _TooLarge(Exception):
+    pass
+
+
+class _Refused(Exception):
     pass
 
 
