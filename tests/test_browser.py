@@ -17,6 +17,7 @@ import re
 import ssl
 import subprocess
 import sys
+import threading
 import time
 import zipfile
 from pathlib import Path
@@ -443,3 +444,20 @@ def warc_records_of(data: bytes) -> list[tuple[str, str, bytes, bytes]]:
         found.append((rec.rec_type, rec.rec_headers.get_header("WARC-Target-URI") or "",
                       head, rec.content_stream().read()))
     return found
+
+
+def test_watch_takes_browser_too(pages, tmp_path):
+    stop = threading.Event()
+    seen = []
+
+    def on_capture(watched) -> None:
+        seen.append(watched.outcome)
+        stop.set()
+
+    with Evidence(tmp_path / "ev") as ev:
+        ev.watch([pages.url("/js/article")], every=3600, stop=stop, on_capture=on_capture,
+                 browser=FAULT_POLICY)
+    (outcome,) = seen
+    assert outcome.record is not None
+    assert outcome.record.data["browser"]["status"] == "ok"
+    assert {"browser-screenshot", "browser-text"} <= {f["role"] for f in outcome.record.files}
