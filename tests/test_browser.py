@@ -461,3 +461,21 @@ def test_watch_takes_browser_too(pages, tmp_path):
     assert outcome.record is not None
     assert outcome.record.data["browser"]["status"] == "ok"
     assert {"browser-screenshot", "browser-text"} <= {f["role"] for f in outcome.record.files}
+
+
+def test_a_rendered_text_is_never_diffed_against_a_served_one(pages, tmp_path, capsys):
+    """A --browser capture (text from the render) then a plain one (the server's empty
+    text): comparing those would report the whole article as removed. It is not."""
+    store = tmp_path / "ev"
+    code, first, err = archive(capsys, store, pages.url("/js/article"))
+    assert code == 0 and first["browser"]["prefer_text"] is True, err
+    code, items, err = run(capsys, "--store", str(store), "archive", pages.url("/js/article"),
+                           "--to", "none", "--tsa", "none")
+    assert code == 0, err
+    assert items[0]["changed"] is None
+    code, history, err = run(capsys, "--store", str(store), "history", pages.url("/js/article"),
+                             "--to", "none")
+    assert code == 0, err
+    assert [h.get("diff") for h in history if h["source"] == "local"][1] is None
+    code, third, err = archive(capsys, store, pages.url("/js/article"))
+    assert code == 0 and third["changed"] is None  # rendered vs served again: still none

@@ -10,6 +10,7 @@ has passed: never a hang, and the next page gets a fresh browser.
 
 from __future__ import annotations
 
+import atexit
 import os
 import queue
 import shutil
@@ -43,7 +44,23 @@ class _Job:
     url: str
     started_at: str
     done: threading.Event = field(default_factory=threading.Event)
+    taken_at: float | None = None  # monotonic time a slot began it
     result: Rendered | None = None
+
+
+_LIVE: set[int] = set()  # process groups of running browsers, ended at exit whatever happens
+_LIVE_LOCK = threading.Lock()
+
+
+@atexit.register
+def _end_all() -> None:
+    with _LIVE_LOCK:
+        groups = list(_LIVE)
+    for group in groups:
+        try:
+            os.killpg(group, signal.SIGKILL)
+        except OSError:
+            pass
 
 
 class BrowserPool:
@@ -63,9 +80,12 @@ class BrowserPool:
         """Render ``url``; always returns (a failed render says why), within the page limit."""
         job = _Job(url, utc_now())
         self._jobs.put(job)
-        if not job.done.wait(self.policy.page_limit + START_LIMIT + 30):
-            return failed(url, self.policy, job.started_at, "time-limit",
-                          "the browser pool did not answer in time")
+        limit = self.policy.page_limit + START_LIMIT + DRAIN_WAIT + 30
+        while not job.done.wait(0.5):  # the limit counts from when a slot takes the page
+            late = job.taken_at is not None and time.monotonic() - job.taken_at > limit
+            if late or not any(slot.thread.is_alive() for slot in self._slots):
+                return failed(url, self.policy, job.started_at, "time-limit",
+                              "the browser pool did not answer in time")
         assert job.result is not None
         return job.result
 
@@ -109,6 +129,7 @@ class _Slot:
 
         with sync_playwright() as driver:
             while (job := self.pool._jobs.get()) is not None:
+                job.taken_at = time.monotonic()
                 try:
                     job.result = self._render(driver, job)
                 except Exception as exc:  # noqa: BLE001 - a slot must answer every job
@@ -134,10 +155,10 @@ class _Slot:
             result = render_page(browser, recording, job.url, policy, job.started_at)
         finally:
             timer.cancel()
+            self.proxy.end(recording, DRAIN_WAIT)
         if self.killed:
             result.fail("time-limit", f"the page was still busy after {policy.page_limit:g} s: "
                         "the browser was stopped")
-        self.proxy.end(recording, DRAIN_WAIT)
         self.pages += 1
         if self.killed or result.reason == "renderer-crashed" or self.pages >= RESTART_EVERY:
             self.stop_browser()
@@ -161,6 +182,8 @@ class _Slot:
                                             start_new_session=True)
         except OSError as exc:
             raise BrowserMissing(f"cannot start {self.pool.binary}: {exc.strerror}") from None
+        with _LIVE_LOCK:
+            _LIVE.add(self.process.pid)
         port = self._devtools_port()
         self.browser = driver.chromium.connect_over_cdp(f"http://127.0.0.1:{port}",
                                                         timeout=START_LIMIT * 1000)
@@ -214,6 +237,8 @@ class _Slot:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 pass
+            with _LIVE_LOCK:
+                _LIVE.discard(process.pid)
         profile, self.profile = self.profile, None
         if profile is not None:
             shutil.rmtree(profile, ignore_errors=True)
