@@ -18,7 +18,7 @@ from typing import Any
 from archive.browser.chromium import BrowserMissing
 from archive.browser.pool import BrowserPool
 from archive.browser.render import LoadingPolicy, Rendered
-from archive.text import MIN_ARTICLE_CHARS
+from archive.text import has_article_text
 from provenance.errors import UsageError
 from provenance.store.filestore import Store
 from provenance.store.records import BrowserPart, BrowserStatus
@@ -68,7 +68,7 @@ def store_render(store: Store, rendered: Rendered,
         stored = store.put_bytes(text.encode("utf-8"), role=BROWSER_TEXT, suffix=".txt")
         files.append(stored.to_json())
         part.text_sha256 = stored.sha256
-        part.prefer_text = _letters(server_text) < MIN_ARTICLE_CHARS <= _letters(text)
+        part.prefer_text = not has_article_text(server_text) and has_article_text(text)
     return files, part
 
 
@@ -92,7 +92,3 @@ def compared_text_sha256(data: dict[str, Any]) -> str | None:
         return part.text_sha256 if part is not None else None
     value = data.get("text_sha256")
     return value if isinstance(value, str) else None
-
-
-def _letters(text: str) -> int:
-    return sum(ch.isalnum() for ch in text)
