@@ -52,6 +52,7 @@ from provenance.screens.ocr import ocr_image
 from provenance.store.filestore import Store
 from provenance.store.kinds import CAPTURE
 from provenance.store.ledger import Ledger
+from provenance.store.references import own_problems
 
 pytestmark = pytest.mark.slow
 
@@ -479,3 +480,42 @@ def test_a_rendered_text_is_never_diffed_against_a_served_one(pages, tmp_path, c
     assert [h.get("diff") for h in history if h["source"] == "local"][1] is None
     code, third, err = archive(capsys, store, pages.url("/js/article"))
     assert code == 0 and third["changed"] is None  # rendered vs served again: still none
+
+
+def test_a_browser_part_must_name_the_files_it_hashes(js_capture):
+    """A record (in a bundle, say) whose browser part hashes a screenshot other than the one
+    its files name is a problem, never a screenshot taken as ours."""
+    _, record = js_capture
+    assert own_problems(CAPTURE, record.data) == []
+    forged = json.loads(json.dumps(record.data))
+    forged["browser"]["screenshot_sha256"] = "0" * 64
+    assert own_problems(CAPTURE, forged) == [
+        "names no browser-screenshot file with the browser's screenshot_sha256"]
+    forged["browser"] = "ok"
+    assert own_problems(CAPTURE, forged) == ["'browser' is not an object"]
+
+
+def test_a_stamped_browser_capture_exports_as_an_intact_bundle(pages, tmp_path, capsys, tsa,
+                                                              tsa_pki):
+    """Time-stamps cover the record that names every render file; the bundle carries them
+    all and checks intact with the TSA's root; a changed screenshot in it does not."""
+    store = tmp_path / "ev"
+    out = tmp_path / "b.zip"
+    code, items, err = run(capsys, "--store", str(store), "archive", pages.url("/kp/article"),
+                           "--to", "none", "--tsa", tsa.url, "--browser")
+    assert code == 0, err
+    kp = items[0]
+    assert main(["--store", str(store), "export", kp["id"], "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["check", "--bundle", str(out), "--tsa-ca", str(tsa_pki.root)]) == 0, \
+        capsys.readouterr()
+    shot = next(f for f in record_of(store, kp["id"]).files if f["role"] == "browser-screenshot")
+    forged = tmp_path / "forged.zip"
+    with zipfile.ZipFile(out) as src, zipfile.ZipFile(forged, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename.endswith(shot["path"]):
+                data = red_png()
+            dst.writestr(info, data)
+    capsys.readouterr()
+    assert main(["check", "--bundle", str(forged), "--tsa-ca", str(tsa_pki.root)]) == 1
