@@ -175,7 +175,6 @@ class ScreenshotCheck:
     capture: Record | None = None  # the capture compared with, if any
     ocr_cached: bool = False  # the reading came from the store, made before
     timeline: dict[str, Any] | None = None
-    our_screenshot: bytes | None = None  # PNG: the --browser render of the capture compared
 
 
 @dataclass
@@ -588,9 +587,7 @@ class Evidence:
         timestamps = self.timestamp(new, tsas, timeout=timeout)
         return ScreenshotCheck(verification, ocr, record, ocr_record, timestamps,
                                capture=capture, ocr_cached=cached,
-                               timeline=across.timeline() if across is not None else None,
-                               our_screenshot=self.our_screenshot(capture)
-                               if capture is not None else None)
+                               timeline=across.timeline() if across is not None else None)
 
     def _across(self, ocr: OcrResult, url: str, witnesses: Sequence[WitnessSpec],
                 timeout: float, events: VerifyEvents, new: list[Record]

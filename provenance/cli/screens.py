@@ -174,6 +174,9 @@ def _cmd_verify(args: argparse.Namespace, out: Output) -> int:
         checked = evidence.verify(args.image, args.text, against=args.against, lang=lang,
                                   tsas=tsas, timeout=args.timeout, tesseract=_tesseract(),
                                   witnesses=specs, events=events)
+        # our own screenshot of the page, for the report only (re-hashed: never an altered one)
+        ours = (evidence.our_screenshot(checked.capture)
+                if args.report and checked.capture is not None else None)
     timestamps = _said_stamps(checked.timestamps, out)
     verification, record = checked.verification, checked.record
     if args.annotate:
@@ -182,7 +185,7 @@ def _cmd_verify(args: argparse.Namespace, out: Output) -> int:
     if args.report:
         _write(lambda: html_report(verification, checked.ocr, args.image, args.report,
                                    force=args.force, against=record.data["against"],
-                                   timeline=checked.timeline, ours=checked.our_screenshot),
+                                   timeline=checked.timeline, ours=ours),
                args.report)
     data = {**verification.to_json(), "against": record.data["against"],
             "ocr_cached": checked.ocr_cached,
