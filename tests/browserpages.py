@@ -4,6 +4,7 @@
 
 - ``/js/article``: the article text arrives by ``fetch()`` of ``/js/article.json`` after load;
   the HTML the server sends holds none of it.
+- ``/js/redirect``: a page whose script moves the browser to ``/js/article`` after load.
 - ``/js/lazy``: a red image with ``loading="lazy"`` far below the first screen.
 - ``/kp/article``: the Komsomolskaya Pravda demo page (examples/site/kp/article.html).
 - ``/fault/*``: a page that never finishes, one that grows forever as it is scrolled, one
@@ -57,6 +58,10 @@ fetch('/js/article.json', {headers: {'Accept': 'application/json'}})
   });
 </script>""", title="Water news")
 JS_JSON = json.dumps({"headline": HEADLINE, "paragraphs": JS_PARAGRAPHS}).encode("utf-8")
+
+
+JS_REDIRECT = _html("""<h1>Moved</h1><p>Taking you to the article…</p>
+<script>setTimeout(() => location.replace('/js/article'), 150);</script>""")
 
 
 def red_png() -> bytes:
@@ -128,6 +133,7 @@ def add_browser_routes(web: WebServer) -> None:
     web.add_route("/js/article", _route(JS_ARTICLE))
     web.add_route("/js/article.json", _route(JS_JSON, "application/json"))
     web.add_route("/js/lazy", _route(LAZY_PAGE))
+    web.add_route("/js/redirect", _route(JS_REDIRECT))
     web.add_route("/js/red.png", _route(red_png(), "image/png"))
     kp = (REPO / "examples" / "site" / "kp" / "article.html").read_bytes()
     web.add_route("/kp/article", _route(kp))

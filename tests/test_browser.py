@@ -519,3 +519,14 @@ def test_a_stamped_browser_capture_exports_as_an_intact_bundle(pages, tmp_path, 
             dst.writestr(info, data)
     capsys.readouterr()
     assert main(["check", "--bundle", str(forged), "--tsa-ca", str(tsa_pki.root)]) == 1
+
+
+def test_a_page_a_script_moves_on_is_rendered_where_it_ends(pages):
+    """A script moves the page on right after load: the render is of where it ended, and
+    says so (final_url)."""
+    policy = LoadingPolicy(quiet_limit=3.0, step_quiet_limit=1.0)
+    with BrowserPool(1, policy) as pool:
+        rendered = pool.render(pages.url("/js/redirect"))
+    assert rendered.ok, rendered.error
+    assert rendered.final_url == pages.url("/js/article")
+    assert rendered.text is not None and HEADLINE in rendered.text.text

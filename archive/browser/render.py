@@ -29,6 +29,7 @@ from archive.warc import SOFTWARE, new_writer, write_exchange, write_metadata
 
 POLL_MS = 100
 CRASH_GRACE_MS = 500
+READ_TRIES = 3
 MAX_DOM_BYTES = 32 * 1024 * 1024
 
 
@@ -70,6 +71,7 @@ class Rendered:
     reason: str | None = None
     error: str | None = None
     final_url: str | None = None
+    http_status: int | None = None  # of the page's own document, as the browser got it
     title: str | None = None
     screenshot: bytes | None = None  # PNG
     width: int | None = None
@@ -101,7 +103,8 @@ class Rendered:
         """What the capture record says of the render (files are named separately)."""
         return {
             "status": self.status.value, "reason": self.reason, "error": self.error,
-            "final_url": self.final_url, "title": self.title, "started_at": self.started_at,
+            "final_url": self.final_url, "http_status": self.http_status, "title": self.title,
+            "started_at": self.started_at,
             "elapsed": round(self.elapsed, 3), "width": self.width, "height": self.height,
             "page_height": self.page_height, "requests": self.exchanges,
             "limits_hit": self.limits_hit, "popups": self.popups, "dialogs": self.dialogs,
@@ -217,17 +220,36 @@ def _load(page: Any, url: str, policy: LoadingPolicy, watch: _Watch, result: Ren
     refused = response.headers.get(REFUSED_HEADER.lower()) if response is not None else None
     if refused:  # the page itself never came: what the browser shows is our error text
         raise _Refused(f"the page could not be loaded through the recording proxy: {refused}")
+    result.http_status = response.status if response is not None else None
     _settle(page, watch, policy.quiet_limit, policy, result, "network-quiet")
     _scroll(page, watch, policy, result)
     _check(page, watch)
     result.final_url = page.url
-    result.title = page.title()
-    dom = page.content().encode("utf-8")
+    result.title = _steady(page, watch, page.title)
+    dom = _steady(page, watch, page.content).encode("utf-8")
     if len(dom) > MAX_DOM_BYTES:
         raise _TooLarge(f"the rendered HTML is {len(dom)} bytes, over {MAX_DOM_BYTES}")
     result.dom = dom
     _screenshot(page, watch, policy, result)
     result.text = extract_text(dom, "text/html; charset=utf-8", result.final_url or url)
+
+
+def _steady(page: Any, watch: _Watch, read: Any) -> Any:
+    """``read()``, again after the page settles if a script navigated it meanwhile (the
+    document it was reading is gone); at most :data:`READ_TRIES` times."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    for attempt in range(READ_TRIES):
+        try:
+            return read()
+        except PlaywrightError as exc:
+            if "navigat" not in str(exc).lower() and "context was destroyed" not in str(exc):
+                raise
+            if attempt == READ_TRIES - 1:
+                raise
+            _check(page, watch)
+            page.wait_for_load_state("domcontentloaded", timeout=5000)
+    raise AssertionError("unreachable")
 
 
 class _TooLarge(Exception):
