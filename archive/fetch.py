@@ -80,6 +80,7 @@ class Exchange:
     ip_address: str | None
     started_at: str
     elapsed: float
+    request_body: bytes = b""  # what a POST sent (the browser's proxy records it; fetch sends none)
 
     def header(self, name: str) -> str | None:
         """First value of a response header, case-insensitively."""

@@ -16,6 +16,7 @@ import argparse
 
 from provenance.cli.options import (
     Commands,
+    browser_option,
     capture_options,
     examples,
     force_option,
@@ -54,6 +55,7 @@ def _register_archive(commands: Commands) -> argparse.ArgumentParser:
     sub.add_argument("--again", action="store_true",
                      help="with -i: start the list anew, even if its last run was interrupted")
     capture_options(sub)
+    browser_option(sub)
     examples(sub, "provenance archive https://example.org/news/1 --tsa https://freetsa.org/tsr",
              "provenance archive -i urls.txt --jobs 8 --to ia --to pywb=http://127.0.0.1:8080/news")
     handled_by(sub, "provenance.cli.evidence", "cmd_archive")
@@ -157,6 +159,7 @@ def _register_watch(commands: Commands) -> argparse.ArgumentParser:
     sub.add_argument("--for", dest="duration", metavar="DURATION",
                      help="stop after this long, e.g. 6h (default: until Ctrl-C)")
     capture_options(sub)
+    browser_option(sub)
     examples(sub, "provenance watch https://example.org/news/1 --every 10m --for 6h",
              "provenance watch -i urls.txt --every 1h --tsa https://freetsa.org/tsr")
     handled_by(sub, "provenance.cli.history", "cmd_watch")
