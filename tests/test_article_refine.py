@@ -1,0 +1,47 @@
+"""archive.article_refine's guards: what must never be put back, what must never be cut."""
+
+from __future__ import annotations
+
+from archive.article_refine import refine
+
+PARAGRAPHS = [f"Paragraph {n} of the article tells its readers a great deal about the river."
+              for n in range(1, 4)]
+
+
+def _page(before: str = "", inside: str = "") -> str:
+    body = "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
+    return (f"<html><body><main>{before}<div class='article-body'>{body}{inside}</div>"
+            "</main></body></html>")
+
+
+def test_a_single_lead_before_the_article_is_put_back_in_front():
+    markup = _page("<p class='lead'>The lead says in one sentence what the article is about.</p>")
+    text = refine("\n".join(PARAGRAPHS), markup)
+    assert text.splitlines()[0] == "The lead says in one sentence what the article is about."
+    assert text.splitlines()[1:] == PARAGRAPHS
+
+
+def test_a_list_of_teasers_is_not_a_lead():
+    teasers = "".join(f"<div class='teaser'><p>Another story number {n} you may want to read "
+                      "today.</p></div>" for n in range(3))
+    text = refine("\n".join(PARAGRAPHS), _page(teasers))
+    assert text.splitlines() == PARAGRAPHS
+
+
+def test_a_caption_is_not_a_lead():
+    figure = ("<figure class='intro'><figcaption>A photograph of the river at dawn, taken by "
+              "a reader.</figcaption></figure>")
+    assert refine("\n".join(PARAGRAPHS), _page(figure)).splitlines() == PARAGRAPHS
+
+
+def test_chrome_in_the_column_is_cut_but_not_the_same_words_in_the_article():
+    box = "<div class='newsletter-box'><p>Sign up for our newsletter</p></div>"
+    text = "\n".join([*PARAGRAPHS, "Sign up for our newsletter"])
+    assert refine(text, _page(inside=box)).splitlines() == PARAGRAPHS
+    quoted = box + "<p>Sign up for our newsletter</p>"  # the article's own line, same words
+    assert refine(text, _page(inside=quoted)).splitlines()[-1] == "Sign up for our newsletter"
+
+
+def test_no_paragraph_found_leaves_the_text_as_it_is():
+    assert refine("Something else entirely", _page()) == "Something else entirely"
+    assert refine("Short", "") == "Short"
