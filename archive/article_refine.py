@@ -4,11 +4,12 @@ On trafilatura's evaluation set (990 real pages) two kinds of error are structur
 one site's quirk, and both can be judged from where trafilatura's own paragraphs sit in the
 page's tree:
 
-* a lead, teaser, intro or subtitle paragraph (a single block whose class or id says so)
-  just before or among the article's paragraphs is dropped: trafilatura discards every
-  ``teaser`` block, meant for lists of links to other articles. It is put back when it is one
-  block (no sibling of the same class, which would make it a list of teasers), has few links
-  and no chrome around it;
+* a lead, teaser, intro or subtitle paragraph (a single block whose class or id says so, or
+  a paragraph beside the headline in the article's ``<header>``/``<hgroup>``) just before or
+  among the article's paragraphs is dropped: trafilatura discards every ``teaser`` block,
+  meant for lists of links to other articles. It is put back when it is one block (no
+  sibling of the same class, which would make it a list of teasers), has few links and no
+  chrome around it;
 * chrome inside the article's column is kept: an author box, share and rating bars, a
   newsletter or subscription box, a cookie blocker, an aside. A line of the text is left out
   when its block sits, below the element holding most of the article's paragraphs, inside a
@@ -16,7 +17,8 @@ page's tree:
   or an element whose class or id names such chrome.
 
 Ancestors that hold article paragraphs are never chrome, whatever their class says
-(``tag-social``, ``has-ads``, ``layout-with-sidebar`` wrap real articles).
+(``layout-header-and-sidebar`` wraps real articles), and names are read by whole parts of a
+class (``leading-snug`` is no lead, ``has-ads`` and ``no-paywall`` are no chrome).
 
 Bounds: the markup is already bounded in size, nesting and tag count by :mod:`archive.text`;
 every step here is linear in the tags, except the search of blocks in the text, capped at
@@ -31,7 +33,7 @@ from dataclasses import dataclass
 import lxml.html
 from lxml import etree
 
-REFINE_VERSION = "1"  # bump when what this keeps or drops changes
+REFINE_VERSION = "2"  # bump when what this keeps or drops changes
 BLOCK_TAGS = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote",
                         "figcaption", "dd", "dt", "td", "th", "pre", "caption", "div",
                         "section", "article", "header", "main"})
@@ -42,25 +44,33 @@ NOT_LEAD_TAGS = LANDMARKS | {"figure", "figcaption"}  # a caption is no lead
 CHROME_ROLES = frozenset({"navigation", "banner", "contentinfo", "complementary", "search",
                           "dialog", "alertdialog", "menu", "menubar"})
 # What a lead may never sit in (below the article's own wrappers): a caption, a byline...
-_NOT_LEAD = re.compile(
-    r"(?:^|[_-])(?:comments?|related|share|sharing|social|newsletter|subscribe|promo|ads?|"
-    r"advert|sponsor|sponsored|sidebar|widget|breadcrumbs?|tags?|author|bio|byline|meta|"
-    r"footer|nav|menu|cookie|consent|rating|recommend|more|popular|further|other|teasers|"
-    r"login|signup|paywall|caption|credits?|copyright|date|time|hidden|list)(?:$|[_-])", re.I)
+_NOT_LEAD = frozenset({
+    "comment", "comments", "related", "share", "sharing", "social", "newsletter", "subscribe",
+    "promo", "ad", "ads", "advert", "sponsor", "sponsored", "sidebar", "widget", "breadcrumb",
+    "breadcrumbs", "tag", "tags", "author", "bio", "byline", "meta", "footer", "nav", "menu",
+    "cookie", "consent", "rating", "recommend", "more", "popular", "further", "other",
+    "teasers", "login", "signup", "paywall", "caption", "credit", "credits", "copyright",
+    "date", "time", "hidden", "list"})
 # A block of the article's column that is not the article.
-_CHROME = re.compile(
-    r"(?:^|[_-])(?:comments?|related|share|sharing|sharedaddy|social|newsletter|subscribe|"
-    r"subscription|promo|ads?|advert|advertisement|anzeige|sponsor|sponsored|sidebar|widget|"
-    r"breadcrumbs?|author|bio|byline|cookie|consent|rating|recommend|recommended|popular|"
-    r"further|teasers|login|signup|paywall|cta|infobox|factbox|donate|donation|code-block)"
-    r"(?:$|[_-])", re.I)
-_LEAD = re.compile(r"lead|teaser|intro|excerpt|summary|subtitle|sub-?headline|subline|preface|"
-                   r"standfirst|abstract|kicker", re.I)
+_CHROME = frozenset({
+    "comment", "comments", "related", "share", "sharing", "sharedaddy", "social", "newsletter",
+    "subscribe", "subscription", "promo", "ad", "ads", "advert", "advertisement", "anzeige",
+    "sponsor", "sponsored", "sidebar", "widget", "breadcrumb", "breadcrumbs", "author", "bio",
+    "byline", "cookie", "consent", "rating", "recommend", "recommended", "popular", "further",
+    "teasers", "login", "signup", "paywall", "cta", "infobox", "factbox", "donate", "donation",
+    "code-block"})
+# "no-paywall", "has-ads", "tag-x_social", "with-sidebar": real wrappers of real articles
+_NEGATING = frozenset({"no", "has", "tag", "with", "without"})
+_PARTS = re.compile(r"[_-]+|(?<=[a-z])(?=[A-Z])")  # "article-teaser", "TestReport__AuthorBox"
+# What names a lead (a whole part of a class: "leading-snug" is a line height, not a lead).
+_LEAD = frozenset({"lead", "lede", "teaser", "intro", "excerpt", "summary", "subtitle",
+                   "subheadline", "sub-headline", "subline", "preface", "standfirst", "abstract",
+                   "kicker", "chapo"})
 _SPACES = re.compile(r"\s+")
 ANCHOR_CHARS = 40  # a block this long found in the text is surely one of its paragraphs
 LEAD_CHARS = 30  # a shorter "lead" is a label, not a paragraph
 LEAD_LINKS = 0.2  # share of a lead's characters that may be link text
-LEAD_REACH = 400  # characters of other blocks a lead may stand before the first paragraph
+LEAD_REACH = 1000  # characters of other blocks a lead may stand before the first paragraph
 LEAD_DEPTH = 4  # levels above a block where its lead class may be
 CORE_SHARE = 0.7  # the article's column: deepest element holding this share of its paragraphs
 MAX_SEARCHES = 5000  # substring searches of blocks in the text
@@ -193,8 +203,23 @@ def _leads(blocks: list[_Block], line_of: list[int | None], anchors: list[int],
 def _is_lead(block: _Block, article: set[etree._Element]) -> bool:
     if len(block.text) < LEAD_CHARS or _link_share(block) >= LEAD_LINKS:
         return False
-    return _named_lead(block.element, article) and not _chrome(
-        block.element, article, _NOT_LEAD, NOT_LEAD_TAGS)
+    return ((_named_lead(block.element, article) or _under_headline(block.element))
+            and not _chrome(block.element, article, _NOT_LEAD, NOT_LEAD_TAGS))
+
+
+def _under_headline(element: etree._Element) -> bool:
+    """A standfirst: a paragraph or subheading in the article's ``<header>``/``<hgroup>`` with
+    its ``<h1>`` (not the site's banner: no navigation in it, not a child of ``<body>``)."""
+    if element.tag == "h1" or element.find(".//time") is not None:
+        return False
+    for depth, node in enumerate(element.iterancestors()):
+        if depth >= LEAD_DEPTH or node.tag in ("body", "html"):
+            return False
+        if node.tag in ("header", "hgroup"):
+            parent = node.getparent()
+            return (node.find(".//h1") is not None and node.find(".//nav") is None
+                    and parent is not None and parent.tag != "body")
+    return False
 
 
 def _named_lead(element: etree._Element, article: set[etree._Element]) -> bool:
@@ -202,7 +227,7 @@ def _named_lead(element: etree._Element, article: set[etree._Element]) -> bool:
     for depth, node in enumerate([element, *element.iterancestors()]):
         if depth >= LEAD_DEPTH or node in article or node.tag in ("body", "html"):
             return False
-        if any(_LEAD.search(token) for token in _tokens(node)):
+        if any(_names(token, _LEAD) for token in _tokens(node)):
             parent = node.getparent()
             return parent is None or not any(
                 sibling is not node and sibling.tag == node.tag
@@ -243,7 +268,7 @@ def _column(blocks: list[_Block], anchors: list[int]) -> etree._Element | None:
     return best
 
 
-def _chrome(element: etree._Element, stop: set[etree._Element], words: re.Pattern[str],
+def _chrome(element: etree._Element, stop: set[etree._Element], words: frozenset[str],
             tags: frozenset[str]) -> bool:
     """Chrome by landmark, role, hiding or name, up to (not including) ``stop``."""
     for node in [element, *element.iterancestors()]:
@@ -255,7 +280,18 @@ def _chrome(element: etree._Element, stop: set[etree._Element], words: re.Patter
         if ("display:none" in style or node.get("hidden") is not None
                 or node.get("aria-hidden") == "true"):
             return True
-        if any(words.search(token) for token in _tokens(node)):
+        if any(_names(token, words) for token in _tokens(node)):
+            return True
+    return False
+
+
+def _names(token: str, words: frozenset[str]) -> bool:
+    """Whether a class or id token names one of ``words`` (a part of it, or two joined by -)."""
+    parts = [part.lower() for part in _PARTS.split(token) if part]
+    for n, part in enumerate(parts):
+        if n and parts[n - 1] in _NEGATING:
+            continue
+        if part in words or (n + 1 < len(parts) and f"{part}-{parts[n + 1]}" in words):
             return True
     return False
 

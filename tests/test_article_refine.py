@@ -45,3 +45,18 @@ def test_chrome_in_the_column_is_cut_but_not_the_same_words_in_the_article():
 def test_no_paragraph_found_leaves_the_text_as_it_is():
     assert refine("Something else entirely", _page()) == "Something else entirely"
     assert refine("Short", "") == "Short"
+
+
+def test_a_lead_under_a_has_ads_wrapper_is_still_a_lead():
+    # "o-section--has-ads" says the section may hold ads, not that it is one
+    lead = ("<section class='o-section--has-ads'><h2 class='article-head__subtitle'>A subtitle "
+            "that says what the article is about.</h2></section>")
+    text = refine("\n".join(PARAGRAPHS), _page(lead))
+    assert text.splitlines()[0] == "A subtitle that says what the article is about."
+
+
+def test_the_site_banner_is_no_standfirst():
+    banner = ("<header><h1>The River Gazette</h1><p>News from up and down the river since "
+              "1851.</p><nav><a href='/'>Home</a></nav></header>")
+    markup = _page().replace("<body>", f"<body>{banner}")
+    assert refine("\n".join(PARAGRAPHS), markup).splitlines() == PARAGRAPHS

@@ -97,3 +97,11 @@ def test_an_author_box_inside_the_article_is_left_out():
     assert "Inga Buller ist Head of Social" not in text  # TestReport__AuthorBox
     assert "Starke Hitze nur in der Mitte" in text
     assert "Wir sind im Steak-Himmel!" in text
+
+
+def test_a_standfirst_in_the_article_header_beside_its_headline_is_kept():
+    # <header><hgroup><h1>…</h1><h2>standfirst</h2></hgroup></header>: no lead class at all
+    text = _excerpt("die-tagespost.de.Demut.html", "https://www.die-tagespost.de/leben/"
+                    "glauben-wissen/Warum-wir-jetzt-Demut-brauchen;art4886,207643")
+    assert "sondern auch politische Maßnahmen, wie die zur Bek" in text
+    assert "In der Tat: Der moderne, säkulare Mensch scheint w" in text
