@@ -21,8 +21,10 @@ Ancestors that hold article paragraphs are never chrome, whatever their class sa
 class (``leading-snug`` is no lead, ``has-ads`` and ``no-paywall`` are no chrome).
 
 Bounds: the markup is already bounded in size, nesting and tag count by :mod:`archive.text`;
-every step here is linear in the tags, except the search of blocks in the text, capped at
-:data:`MAX_SEARCHES` substring searches (past that, only whole lines are matched).
+parsing and finding the blocks is linear in the tags; a page of more than :data:`MAX_BLOCKS`
+blocks is left as trafilatura made it (every later step walks up from each block, at most
+the page's depth, :data:`archive.text.MAX_DEPTH`); the search of blocks in the text is capped
+at :data:`MAX_SEARCHES` substring searches (past that, only whole lines are matched).
 """
 
 from __future__ import annotations
@@ -74,6 +76,7 @@ LEAD_REACH = 1000  # characters of other blocks a lead may stand before the firs
 LEAD_DEPTH = 4  # levels above a block where its lead class may be
 CORE_SHARE = 0.7  # the article's column: deepest element holding this share of its paragraphs
 MAX_SEARCHES = 5000  # substring searches of blocks in the text
+MAX_BLOCKS = 20_000  # a real article page has a few thousand; past this the text is kept as is
 
 
 @dataclass(frozen=True)
@@ -87,8 +90,8 @@ class _Block:
 def refine(text: str, markup: str) -> str:
     """``text`` (trafilatura's, one paragraph a line) with leads put back and chrome left out."""
     blocks = _blocks(markup)
-    if not blocks:
-        return text
+    if not blocks or len(blocks) > MAX_BLOCKS:
+        return text  # each block's walk up is bounded by the page's depth, their number here
     lines = [_SPACES.sub(" ", line).strip() for line in text.splitlines()]
     line_of = _locate(blocks, lines)
     anchors = [i for i, at in enumerate(line_of)
@@ -97,7 +100,10 @@ def refine(text: str, markup: str) -> str:
         return text
     article: set[etree._Element] = set()
     for i in anchors:
-        article.update(blocks[i].element.iterancestors())
+        for node in blocks[i].element.iterancestors():
+            if node in article:
+                break  # and so are all above it: linear in the page, however deep
+            article.add(node)
     leads = _leads(blocks, line_of, anchors, article)
     dropped = _chrome_lines(blocks, line_of, anchors)
     out: list[str] = []
@@ -183,6 +189,7 @@ def _leads(blocks: list[_Block], line_of: list[int | None], anchors: list[int],
            article: set[etree._Element]) -> list[int]:
     """Lead blocks the text lacks: just before the first paragraph, or among them."""
     first, last = anchors[0], anchors[-1]
+    headers: dict[etree._Element, bool] = {}
     found = []
     reach = 0
     for i in range(first - 1, -1, -1):
@@ -190,24 +197,26 @@ def _leads(blocks: list[_Block], line_of: list[int | None], anchors: list[int],
             break
         if line_of[i] is not None:
             continue
-        if _is_lead(blocks[i], article):
+        if _is_lead(blocks[i], article, headers):
             found.append(i)
         else:
             reach += len(blocks[i].text)
     found.reverse()
     found += [i for i in range(first + 1, last) if line_of[i] is None
-              and _is_lead(blocks[i], article)]
+              and _is_lead(blocks[i], article, headers)]
     return found
 
 
-def _is_lead(block: _Block, article: set[etree._Element]) -> bool:
+def _is_lead(block: _Block, article: set[etree._Element],
+             headers: dict[etree._Element, bool]) -> bool:
     if len(block.text) < LEAD_CHARS or _link_share(block) >= LEAD_LINKS:
         return False
-    return ((_named_lead(block.element, article) or _under_headline(block.element))
+    return ((_named_lead(block.element, article) or _under_headline(block.element, headers))
             and not _chrome(block.element, article, _NOT_LEAD, NOT_LEAD_TAGS))
 
 
-def _under_headline(element: etree._Element) -> bool:
+def _under_headline(element: etree._Element,
+                    headers: dict[etree._Element, bool]) -> bool:
     """A standfirst: a paragraph or subheading in the article's ``<header>``/``<hgroup>`` with
     its ``<h1>`` (not the site's banner: no navigation in it, not a child of ``<body>``)."""
     if element.tag == "h1" or element.find(".//time") is not None:
@@ -216,9 +225,11 @@ def _under_headline(element: etree._Element) -> bool:
         if depth >= LEAD_DEPTH or node.tag in ("body", "html"):
             return False
         if node.tag in ("header", "hgroup"):
-            parent = node.getparent()
-            return (node.find(".//h1") is not None and node.find(".//nav") is None
-                    and parent is not None and parent.tag != "body")
+            if node not in headers:  # once a header: its blocks must not each search it
+                parent = node.getparent()
+                headers[node] = (node.find(".//h1") is not None and node.find(".//nav") is None
+                                 and parent is not None and parent.tag != "body")
+            return headers[node]
     return False
 
 
@@ -241,37 +252,54 @@ def _chrome_lines(blocks: list[_Block], line_of: list[int | None],
     column = _column(blocks, anchors)
     if column is None:
         return set()
-    stop = {column, *column.iterancestors()}
+    known: dict[etree._Element, bool] = {node: False
+                                         for node in [column, *column.iterancestors()]}
     chrome: set[str] = set()
     content: set[str] = set()
     for block, at in zip(blocks, line_of, strict=True):
         if at is not None:
-            is_chrome = _chrome(block.element, stop, _CHROME, LANDMARKS)
+            is_chrome = _chrome_memo(block.element, known)
             (chrome if is_chrome else content).add(block.text)
     return chrome - content
 
 
+def _chrome_memo(element: etree._Element, known: dict[etree._Element, bool]) -> bool:
+    """:func:`_chrome` for the column, each element judged once (``known`` holds the answers;
+    the column and its ancestors are known not to be chrome)."""
+    path = []
+    node: etree._Element | None = element
+    while node is not None and node not in known and node.tag not in ("body", "html"):
+        path.append(node)
+        node = node.getparent()
+    answer = known.get(node, False) if node is not None else False
+    for visited in reversed(path):  # from the top down: chrome once an ancestor is
+        answer = answer or _chrome(visited, set(), _CHROME, LANDMARKS, only_self=True)
+        known[visited] = answer
+    return answer
+
+
 def _column(blocks: list[_Block], anchors: list[int]) -> etree._Element | None:
     """The deepest element holding :data:`CORE_SHARE` of the article's paragraphs' text."""
-    weight: dict[etree._Element, int] = {}
-    total = 0
+    own: dict[etree._Element, int] = {}
     for i in anchors:
-        total += len(blocks[i].text)
-        for node in blocks[i].element.iterancestors():
-            weight[node] = weight.get(node, 0) + len(blocks[i].text)
-    best, depth = None, -1
-    for node, held in weight.items():
-        if held >= CORE_SHARE * total:
-            level = sum(1 for _ in node.iterancestors())
-            if level > depth:
-                best, depth = node, level
-    return best
+        own[blocks[i].element] = own.get(blocks[i].element, 0) + len(blocks[i].text)
+    total = sum(own.values())
+    root = blocks[anchors[0]].element.getroottree().getroot()
+    held: dict[etree._Element, int] = {}
+    for node in reversed(list(root.iter())):  # children before parents: one pass
+        weight = held.pop(node, 0) + own.get(node, 0)
+        parent = node.getparent()
+        if weight and parent is not None:
+            held[parent] = held.get(parent, 0) + weight
+        if weight >= CORE_SHARE * total and node not in own:
+            return node  # the first is the deepest: the holders of enough are one chain
+    return None
 
 
 def _chrome(element: etree._Element, stop: set[etree._Element], words: frozenset[str],
-            tags: frozenset[str]) -> bool:
+            tags: frozenset[str], *, only_self: bool = False) -> bool:
     """Chrome by landmark, role, hiding or name, up to (not including) ``stop``."""
-    for node in [element, *element.iterancestors()]:
+    for node in [element] if only_self else [element, *element.iterancestors()]:
         if node in stop or node.tag in ("body", "html"):
             return False
         if node.tag in tags or str(node.get("role") or "").lower() in CHROME_ROLES:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from archive.article_refine import refine
+from archive.article_refine import MAX_BLOCKS, refine
 
 PARAGRAPHS = [f"Paragraph {n} of the article tells its readers a great deal about the river."
               for n in range(1, 4)]
@@ -60,3 +60,22 @@ def test_the_site_banner_is_no_standfirst():
               "1851.</p><nav><a href='/'>Home</a></nav></header>")
     markup = _page().replace("<body>", f"<body>{banner}")
     assert refine("\n".join(PARAGRAPHS), markup).splitlines() == PARAGRAPHS
+
+
+def test_a_page_past_the_block_cap_is_left_as_trafilatura_made_it():
+    box = "<div class='newsletter-box'><p>Sign up for our newsletter</p></div>"
+    filler = "<p>x</p>" * MAX_BLOCKS
+    text = "\n".join([*PARAGRAPHS, "Sign up for our newsletter"])
+    assert refine(text, _page(inside=box + filler)) == text
+    assert refine(text, _page(inside=box)).splitlines() == PARAGRAPHS
+
+
+def test_a_deep_page_is_refined_in_one_pass():
+    # 240 levels (archive.text lets 256 through) over thousands of paragraphs: every walk up
+    # stops at what an earlier one saw, so this takes well under a second, not minutes
+    deep = 240
+    body = "".join(f"<p>{p}</p>" for p in PARAGRAPHS) * 3000
+    box = "<div class='author-box'><p>About the author of this article and the river.</p></div>"
+    markup = ("<html><body>" + "<div>" * deep + body + box + "</div>" * deep + "</body></html>")
+    text = "\n".join([*PARAGRAPHS * 3000, "About the author of this article and the river."])
+    assert refine(text, markup).splitlines() == PARAGRAPHS * 3000
