@@ -67,6 +67,13 @@ from provenance.stamps.stamping import (
     trust_roots_from_env,
 )
 from provenance.stamps.timestamp import load_certificates
+from provenance.store.catalogue import (
+    CatalogueQuery,
+    CataloguePage,
+    CatalogueRow,
+    annotated,
+    catalogue_page,
+)
 from provenance.store.clock import format_time
 from provenance.store.filestore import Store, resolve_store_path
 from provenance.store.kinds import CAPTURE
@@ -451,6 +458,15 @@ class Evidence:
             yield from matching
         else:
             yield from deque(matching, maxlen=limit)  # at most ``limit`` records held
+
+    def catalogue(self, query: CatalogueQuery) -> CataloguePage:
+        """One page of records, newest first, with their witnesses, time-stamps and
+        changes: what a person browsing the store sees (every query by index)."""
+        return catalogue_page(self.ledger, query)
+
+    def details(self, record: Record) -> CatalogueRow:
+        """A record with its witnesses, time-stamps and the change that ends at it."""
+        return annotated(self.ledger, [record])[0]
 
     # -- show ----------------------------------------------------------------------------------
 

@@ -43,6 +43,7 @@ from provenance.cli.options import (
 )
 from provenance.cli.output import Line, Output
 from provenance.cli.screens import REGISTER as SCREEN_COMMANDS
+from provenance.cli.serve import REGISTER as SERVE_COMMANDS
 from provenance.errors import ProvenanceError, UsageError
 from provenance.stamps.timestamp import Trust
 
@@ -361,7 +362,7 @@ def _say_retried(result: dict[str, Any], out: Output) -> None:
 # --- plumbing -----------------------------------------------------------------------------
 
 REGISTRY = [_register_archive, _register_check, _register_export, _register_retry,
-            *HISTORY_COMMANDS, *SCREEN_COMMANDS, *LOG_COMMANDS]
+            *HISTORY_COMMANDS, *SCREEN_COMMANDS, *LOG_COMMANDS, *SERVE_COMMANDS]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

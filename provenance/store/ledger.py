@@ -72,6 +72,7 @@ URL_OF_VERIFICATION = ("(CASE WHEN json_valid(body) THEN "
 INDEXES = f"""
 CREATE INDEX IF NOT EXISTS records_by_about ON records(subject);
 CREATE INDEX IF NOT EXISTS records_by_time ON records(time);
+CREATE INDEX IF NOT EXISTS records_by_kind ON records(kind, seq);
 CREATE INDEX IF NOT EXISTS witnesses_by_capture ON records({CAPTURE_OF_WITNESS})
     WHERE kind = 'witness';
 CREATE INDEX IF NOT EXISTS verifications_by_url ON records({URL_OF_VERIFICATION})
@@ -330,6 +331,33 @@ class Ledger:
                 return
             yield from found
             after = found[-1].seq
+
+    def select(self, where: str, params: Sequence[Any] = (), *, newest_first: bool = False,
+               limit: int | None = None) -> list[Record]:
+        """The records matching the SQL condition ``where`` (this package's own, never a
+        user's text: values go in ``params``), in seq order, at most ``limit``."""
+        order = "DESC" if newest_first else "ASC"
+        tail = "" if limit is None else f" LIMIT {int(limit)}"
+        return list(self._query(f"SELECT {self._COLUMNS} FROM records WHERE {where} "
+                                f"ORDER BY seq {order}{tail}", tuple(params)))
+
+    def count_where(self, where: str, params: Sequence[Any] = ()) -> int:
+        """How many records match ``where`` (as :meth:`select`)."""
+        with self._lock:
+            try:
+                row = self._db.execute(f"SELECT count(*) FROM records WHERE {where}",
+                                       tuple(params)).fetchone()
+            except sqlite3.DatabaseError as exc:
+                raise LedgerError(f"cannot read the ledger: {exc}") from None
+        return int(row[0])
+
+    def plan(self, where: str, params: Sequence[Any] = ()) -> list[str]:
+        """SQLite's query plan for :meth:`select` (tests check that an index answers)."""
+        with self._lock:
+            rows = self._db.execute(f"EXPLAIN QUERY PLAN SELECT {self._COLUMNS} FROM records "
+                                    f"WHERE {where} ORDER BY seq DESC LIMIT 1",
+                                    tuple(params)).fetchall()
+        return [str(row[-1]) for row in rows]
 
     def witnesses_of(self, capture_seq: int) -> Iterator[Record]:
         """The witness records that name capture ``capture_seq``, in order (by index)."""
