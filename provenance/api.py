@@ -68,8 +68,8 @@ from provenance.stamps.stamping import (
 )
 from provenance.stamps.timestamp import load_certificates
 from provenance.store.catalogue import (
-    CatalogueQuery,
     CataloguePage,
+    CatalogueQuery,
     CatalogueRow,
     annotated,
     catalogue_page,

@@ -45,7 +45,7 @@ def _register_serve(commands: Commands) -> argparse.ArgumentParser:
                      help="largest screenshot upload in MiB (default 20)")
     tsa_option(sub, when="; for the screenshot checks made in the viewer")
     timeout_option(sub)
-    examples(sub, "provenance serve", "provenance --store /cases/kp serve --port 8765")
+    examples(sub, "provenance serve", "provenance serve --store /cases/kp --port 8765")
     sub.set_defaults(handler=_cmd_serve)
     return sub
 

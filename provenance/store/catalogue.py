@@ -107,7 +107,8 @@ def annotated(ledger: Ledger, records: list[Record]) -> list[CatalogueRow]:
     marks = ",".join("?" * len(seqs))
     for witness in ledger.select(f"kind = '{WITNESS}' AND {CAPTURE_OF_WITNESS} IN ({marks})",
                                  seqs):
-        row = by_seq.get(witness.data.get("capture_seq"))  # type: ignore[arg-type]
+        seq = witness.data.get("capture_seq")
+        row = by_seq.get(seq) if isinstance(seq, int) else None
         if row is not None:
             row.witnesses.append(witness)
     covers = ("(SELECT 1 FROM json_each(CASE WHEN json_valid(body) AND json_type(body, "
@@ -124,7 +125,8 @@ def annotated(ledger: Ledger, records: list[Record]) -> list[CatalogueRow]:
         for change in ledger.select(f"kind = '{CHANGED}' AND subject IN "
                                     f"({','.join('?' * len(subjects))})", subjects):
             to = change.data.get("to")
-            row = by_seq.get(to.get("seq")) if isinstance(to, dict) else None
+            seq = to.get("seq") if isinstance(to, dict) else None
+            row = by_seq.get(seq) if isinstance(seq, int) else None
             if row is not None:
                 row.changed = change
     return rows

@@ -14,6 +14,7 @@ from typing import Any
 from flask import Flask, render_template
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from archive.errors import ArchiveError, BadUrl
 from provenance.api import Evidence
 from provenance.errors import ProvenanceError, UsageError
 from provenance.web import security
@@ -40,6 +41,7 @@ def create_app(evidence: Evidence, access: security.Access,
     app.register_error_handler(RequestEntityTooLarge, _too_large)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(ProvenanceError, _provenance_error)
+    app.register_error_handler(ArchiveError, _archive_error)
     return app
 
 
@@ -61,3 +63,9 @@ def _http_error(exc: HTTPException) -> Any:
 def _provenance_error(exc: ProvenanceError) -> tuple[str, int]:
     status = 400 if isinstance(exc, UsageError) else 409
     return _page(status, "Cannot do that" if status == 400 else "Evidence problem", str(exc))
+
+
+def _archive_error(exc: ArchiveError) -> tuple[str, int]:
+    if isinstance(exc, BadUrl):
+        return _page(400, "Not a URL we can use", str(exc))
+    return _page(502, "The web did not answer", str(exc))

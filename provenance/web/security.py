@@ -27,7 +27,8 @@ import secrets
 from dataclasses import dataclass, field
 from urllib.parse import urlencode, urlsplit
 
-from flask import Flask, Response, abort, g, redirect, request
+from flask import Flask, abort, g, redirect, request
+from werkzeug.wrappers import Response
 
 from provenance.errors import UsageError
 

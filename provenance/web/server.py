@@ -25,6 +25,7 @@ class Running:
 
     server: Any
     access: Access
+    thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
@@ -40,12 +41,19 @@ class Running:
 
     def start(self) -> threading.Thread:
         """Answer requests in a background thread (tests, embedding)."""
-        thread = threading.Thread(target=self.serve, name="provenance-serve", daemon=True)
-        thread.start()
-        return thread
+        self.thread = threading.Thread(target=self.serve, name="provenance-serve",
+                                       daemon=True)
+        self.thread.start()
+        return self.thread
 
     def close(self) -> None:
-        self.server.close()
+        """Stop: let the requests being answered finish (5 s at most), then close every
+        connection and the listening socket, which ends the serving loop."""
+        self.server.task_dispatcher.shutdown(timeout=5)
+        for channel in list(self.server._map.values()):
+            channel.close()
+        if self.thread is not None:
+            self.thread.join(timeout=5)
 
 
 def listen(evidence: Evidence, host: str = "127.0.0.1", port: int = 8080,

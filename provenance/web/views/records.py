@@ -78,14 +78,13 @@ def stored_file(ref: str, role: str) -> Response:
     kind = next((t for magic, t in _IMAGE_TYPES.items() if data.startswith(magic)), None)
     if kind is None and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         kind = "image/webp"
-    answer = Response(data, mimetype=kind or ("text/plain" if role == "text"
-                                              else "application/octet-stream"))
+    mimetype = kind or ("text/plain; charset=utf-8" if role == "text"
+                        else "application/octet-stream")
+    answer = Response(data, content_type=mimetype)
     if kind is None and role != "text":
         name = f"record-{found.seq}-{role}.bin" if role != "warc" \
             else f"record-{found.seq}.warc.gz"
         answer.headers["Content-Disposition"] = f'attachment; filename="{name}"'
-    if role == "text":
-        answer.charset = "utf-8"
     answer.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     answer.headers["X-Frame-Options"] = "SAMEORIGIN"
     return answer
