@@ -4,6 +4,7 @@ threads, bounded request bodies, and no C extension to build."""
 
 from __future__ import annotations
 
+import socket
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,24 @@ from provenance.web.context import ServeSettings
 from provenance.web.security import Access
 
 THREADS = 4
+
+
+def _bound(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host``:``port``, made here so that an address that cannot be
+    used is one line (and nothing of a half-made server is left open)."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    except (socket.gaierror, UnicodeError) as exc:
+        raise UsageError(f"cannot listen on {host}:{port}: {exc}") from None
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    return sock
 
 
 @dataclass
@@ -63,12 +82,10 @@ def listen(evidence: Evidence, host: str = "127.0.0.1", port: int = 8080,
     settings = settings or ServeSettings()
     access = Access.for_address(host, port)
     app = create_app(evidence, access, settings)
-    try:
-        server = create_server(app, host=host, port=port, threads=THREADS,
-                               max_request_body_size=settings.max_upload + (1 << 20),
-                               channel_timeout=120, ident="provenance",
-                               clear_untrusted_proxy_headers=True)
-    except OSError as exc:
-        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock = _bound(host, port)
+    server = create_server(app, sockets=[sock], threads=THREADS,
+                           max_request_body_size=settings.max_upload + (1 << 20),
+                           channel_timeout=120, ident="provenance",
+                           clear_untrusted_proxy_headers=True)
     access.port = int(server.effective_port)
     return Running(server, access)
