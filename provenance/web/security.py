@@ -48,7 +48,7 @@ REPLAY_POLICY = ("sandbox; default-src 'none'; img-src data:; style-src 'unsafe-
 loaded from anywhere (never the live site), and shown only inside our own pages."""
 
 _REF = re.compile(r"[0-9]{1,12}|[0-9a-f]{6,64}")
-_ROLE = re.compile(r"[a-z_]{1,24}")
+_ROLE = re.compile(r"[a-z][a-z_-]{0,31}")
 
 
 @dataclass
@@ -173,7 +173,8 @@ def record_ref(value: str) -> str:
 
 
 def file_role(value: str) -> str:
-    """A file role from a request (``warc``, ``text``, ``screenshot``...), letters only."""
+    """A file role from a request (``warc``, ``text``, ``browser-screenshot``...): letters,
+    ``-`` and ``_`` only."""
     if not _ROLE.fullmatch(value):
         raise UsageError(f"not a file role: {value[:40]!r}")
     return value

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from werkzeug.exceptions import NotFound
+
 from provenance.errors import UsageError
 from provenance.store.ledger import Record
 from provenance.web.context import evidence
@@ -14,8 +16,13 @@ _SEQ = re.compile(r"[0-9]{1,18}")
 
 
 def record_at(value: str) -> Record:
-    """The record a request names (checked: a ledger number or a hash prefix only)."""
-    return evidence().show(record_ref(value))
+    """The record a request names (checked: a ledger number or a hash prefix only); one the
+    ledger does not hold is a 404."""
+    ref = record_ref(value)
+    try:
+        return evidence().show(ref)
+    except UsageError as exc:
+        raise NotFound(str(exc)) from None
 
 
 def seq_param(value: str | None, name: str) -> int | None:

@@ -18,6 +18,8 @@ from provenance.web.views.common import record_at, summary
 
 blueprint = Blueprint("records", __name__)
 
+SCREENSHOT_ROLES = ("browser-screenshot", "screenshot")
+"""Roles of the picture our browser took of the page (``archive --browser``)."""
 MAX_TEXT_SHOWN = 200_000
 """Characters of extracted text shown on the page (the whole text is a file link)."""
 _IMAGE_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg",
@@ -40,7 +42,8 @@ def record(ref: str) -> str:
         "record.html", record=found, details=details, summary=summary(found),
         text=None if text is None else text[:MAX_TEXT_SHOWN],
         text_cut=text is not None and len(text) > MAX_TEXT_SHOWN, text_error=text_error,
-        screenshot=found.file("screenshot") is not None and found.kind == CAPTURE,
+        screenshot=next((role for role in SCREENSHOT_ROLES if found.file(role) is not None),
+                        None) if found.kind == CAPTURE else None,
         replayable=replayable, ocr=ocr, body=_pretty(found),
         files=[f for f in found.files if isinstance(f, dict)])
 

@@ -1,0 +1,91 @@
+"""What the viewer's pages show for records the browser tests do not make: a capture with
+our browser's screenshot (``archive --browser``), a verification, other kinds, a replay of
+a non-HTML body."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from PIL import Image
+from webfixtures import send
+
+from provenance.api import Evidence
+from provenance.web.app import create_app
+from provenance.web.replay import safe_type
+from provenance.web.security import Access
+
+BASE = "http://127.0.0.1:8124"
+
+
+def _png(colour: str) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (30, 20), colour).save(out, "PNG")
+    return out.getvalue()
+
+
+@pytest.fixture
+def evidence(tmp_path, web):
+    web.add_route("/serve-pages", lambda h: send(
+        h, 200, "<html><body><article><p>Страница для проверки просмотра.</p></article>"
+        "</body></html>".encode(), content_type="text/html; charset=utf-8"))
+    web.add_route("/serve-pages.svg", lambda h: send(
+        h, 200, b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>",
+        content_type="image/svg+xml"))
+    with Evidence(tmp_path / "evidence") as opened:
+        yield opened
+
+
+def _client(evidence):
+    return create_app(evidence, Access("127.0.0.1", 8124)).test_client()
+
+
+def test_a_capture_with_our_browser_screenshot_shows_it(evidence, web):
+    """A capture whose record lists a browser screenshot: shown, served as a PNG, and
+    refused once the file no longer has its recorded hash."""
+    capture = evidence.archive([web.url("/serve-pages")]).outcomes[0].record
+    shot = evidence.store.put_bytes(_png("red"), role="browser-screenshot", suffix=".png")
+    data = {**capture.data, "files": [*capture.files, shot.to_json()]}
+    record = evidence.ledger.append("capture", data, subject=capture.subject)
+    client = _client(evidence)
+    page = client.get(f"/record/{record.id}", base_url=BASE).get_data(as_text=True)
+    src = re.search(r'id="browser-shot" src="([^"]+)"', page).group(1)
+    assert src == f"/record/{record.id}/file/browser-screenshot"
+    image = client.get(src, base_url=BASE)
+    assert image.status_code == 200 and image.mimetype == "image/png"
+    assert image.get_data() == _png("red")
+    path = evidence.store.path(shot.path)
+    path.chmod(0o644)
+    path.write_bytes(_png("blue"))
+    altered = client.get(src, base_url=BASE)
+    assert altered.status_code == 409 and "was altered" in altered.get_data(as_text=True)
+    assert _png("blue") not in altered.get_data()
+
+
+def test_a_capture_without_one_shows_none(evidence, web):
+    record = evidence.archive([web.url("/serve-pages")]).outcomes[0].record
+    page = _client(evidence).get(f"/record/{record.id}", base_url=BASE)
+    assert 'id="browser-shot"' not in page.get_data(as_text=True)
+
+
+def test_an_svg_capture_is_replayed_as_text(evidence, web):
+    record = evidence.archive([web.url("/serve-pages.svg")]).outcomes[0].record
+    replay = _client(evidence).get(f"/record/{record.id}/replay", base_url=BASE)
+    assert replay.status_code == 200 and replay.mimetype == "text/plain"
+    assert safe_type("image/svg+xml") == "text/plain"
+    assert safe_type("text/html; charset=windows-1251") == "text/html; charset=windows-1251"
+    assert safe_type('text/html; charset="utf-8\r\nX: y"') == "text/html; charset=utf-8"
+    assert safe_type("application/xhtml+xml") == "text/html"
+
+
+def test_other_kinds_and_lists_of_them(evidence, web):
+    evidence.archive([web.url("/serve-pages")])
+    client = _client(evidence)
+    for kind in ("witness", "timestamp", "ocr", "verification", "changed", "snapshot"):
+        listed = client.get(f"/?kind={kind}", base_url=BASE)
+        assert listed.status_code == 200 and "no records" in listed.get_data(as_text=True)
+    missing = client.get("/record/999999", base_url=BASE)
+    assert missing.status_code == 404 and "no record 999999" in missing.get_data(as_text=True)
+    capture = next(evidence.log(None, ["capture"]))
+    assert client.get(f"/record/{capture.seq}", base_url=BASE).status_code == 200
