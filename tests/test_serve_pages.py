@@ -89,3 +89,34 @@ def test_other_kinds_and_lists_of_them(evidence, web):
     assert missing.status_code == 404 and "no record 999999" in missing.get_data(as_text=True)
     capture = next(evidence.log(None, ["capture"]))
     assert client.get(f"/record/{capture.seq}", base_url=BASE).status_code == 200
+
+
+def test_only_a_true_agrees_reads_agrees(evidence, web):
+    """A witness record whose ``agrees`` is not exactly true (1, "yes": a damaged or
+    hand-made record) is never shown as agreeing."""
+    capture = evidence.archive([web.url("/serve-pages")]).outcomes[0].record
+    for agrees in (1, "yes", None):
+        evidence.ledger.append("witness", {"capture_seq": capture.seq, "witness": "ia",
+                                           "status": "archived", "agrees": agrees},
+                               subject=capture.subject)
+    client = _client(evidence)
+    for path in ("/", f"/record/{capture.id}"):
+        page = client.get(path, base_url=BASE).get_data(as_text=True)
+        assert "\">agrees</td>" not in page and ", agrees</span>" not in page, path
+        assert page.count("not compared") >= 3
+    evidence.ledger.append("witness", {"capture_seq": capture.seq, "witness": "ia",
+                                       "status": "archived", "agrees": True},
+                           subject=capture.subject)
+    page = client.get(f"/record/{capture.id}", base_url=BASE).get_data(as_text=True)
+    assert page.count("\">agrees</td>") == 1
+
+
+def test_history_never_calls_an_unreadable_text_unchanged(evidence, web):
+    url = web.url("/serve-pages")
+    first = evidence.archive([url]).outcomes[0].record
+    evidence.archive([url])
+    path = evidence.store.path(first.file("text")["path"])
+    path.chmod(0o644)
+    path.write_text("altered", encoding="utf-8")
+    page = _client(evidence).get(f"/history?url={url}", base_url=BASE).get_data(as_text=True)
+    assert "no change" not in page and "not compared with the copy before" in page

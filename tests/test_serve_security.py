@@ -88,6 +88,15 @@ def test_loopback_server_refuses_another_host_name(evidence):
         running.close()
 
 
+def test_the_loopback_address_listened_on_is_itself_allowed():
+    assert "127.0.0.2:80" in Access("127.0.0.2", 80).allowed_hosts()
+    assert "[::1]:80" in Access("::1", 80).allowed_hosts()
+    assert Access.for_address("127.0.0.2", 80).token is None
+    assert Access.for_address("::1", 80).token is None
+    for host in ("0.0.0.0", "::", "192.0.2.1", "example.org"):
+        assert Access.for_address(host, 80).token
+
+
 def test_other_address_needs_the_token(evidence):
     """Listening on any other address: every request without the token is refused, the
     token is accepted once in the address (then as a cookie) or as a Bearer header."""

@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from archive.errors import ArchiveError, BadUrl
 from provenance.api import Evidence
-from provenance.errors import ProvenanceError, UsageError
+from provenance.errors import OcrUnavailable, ProvenanceError, UsageError
 from provenance.web import security
 from provenance.web.context import ServeSettings, settings
 from provenance.web.views import captures, check, export, history, integrity, records
@@ -61,8 +61,11 @@ def _http_error(exc: HTTPException) -> Any:
 
 
 def _provenance_error(exc: ProvenanceError) -> tuple[str, int]:
-    status = 400 if isinstance(exc, UsageError) else 409
-    return _page(status, "Cannot do that" if status == 400 else "Evidence problem", str(exc))
+    if isinstance(exc, OcrUnavailable):  # this machine's, not the request's
+        return _page(503, "Tesseract is missing", str(exc))
+    if isinstance(exc, UsageError) or exc.exit_code == 2:
+        return _page(400, "Cannot do that", str(exc))
+    return _page(409, "Evidence problem", str(exc))
 
 
 def _archive_error(exc: ArchiveError) -> tuple[str, int]:

@@ -66,9 +66,10 @@ class Access:
         return cls(host, port, None if is_loopback(host) else secrets.token_urlsafe(24))
 
     def allowed_hosts(self) -> set[str]:
-        names = {"127.0.0.1", "localhost", "[::1]"}
-        if not is_loopback(self.host) or self.host in names:
-            names.add(self.host if ":" not in self.host else f"[{self.host}]")
+        """``Host`` values a request on a loopback address may carry: the loopback names
+        and the address listened on, with our port."""
+        names = {"127.0.0.1", "localhost", "[::1]",
+                 f"[{self.host}]" if ":" in self.host else self.host.lower()}
         return {f"{name}:{self.port}" for name in names}
 
     def csrf_for(self, cookie: str) -> str:
