@@ -120,3 +120,18 @@ def test_history_never_calls_an_unreadable_text_unchanged(evidence, web):
     path.write_text("altered", encoding="utf-8")
     page = _client(evidence).get(f"/history?url={url}", base_url=BASE).get_data(as_text=True)
     assert "no change" not in page and "not compared with the copy before" in page
+
+
+def test_integrity_lists_each_problem(evidence, web):
+    record = evidence.archive([web.url("/serve-pages")]).outcomes[0].record
+    path = evidence.store.path(record.file("warc")["path"])
+    path.chmod(0o644)
+    path.write_bytes(b"not the WARC")
+    client = _client(evidence)
+    form = client.get("/integrity", base_url=BASE).get_data(as_text=True)
+    token = re.search(r'name="csrf" value="([0-9a-f]+)"', form).group(1)
+    page = client.post("/integrity", base_url=BASE, data={"csrf": token}
+                       ).get_data(as_text=True)
+    assert 'id="result" class="bad">DAMAGED<' in page
+    problems = re.search(r'<ul id="problems">(.*?)</ul>', page, re.S).group(1)
+    assert record.file("warc")["path"] in problems or f"#{record.seq}" in problems
