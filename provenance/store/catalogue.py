@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from provenance.store.kinds import ALL_KINDS, CAPTURE, CHANGED, TIMESTAMP, WITNESS
-from provenance.store.ledger import CAPTURE_OF_WITNESS, Ledger, Record
+from provenance.store.ledger import CAPTURE_OF_WITNESS, COVERS_OF_STAMP, Ledger, Record
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
@@ -111,9 +111,7 @@ def annotated(ledger: Ledger, records: list[Record]) -> list[CatalogueRow]:
         row = by_seq.get(seq) if isinstance(seq, int) else None
         if row is not None:
             row.witnesses.append(witness)
-    covers = ("(SELECT 1 FROM json_each(CASE WHEN json_valid(body) AND json_type(body, "
-              "'$.data.covers') = 'array' THEN body ELSE '{\"data\":{\"covers\":[]}}' END, "
-              f"'$.data.covers') WHERE value IN ({marks}))")
+    covers = f"(SELECT 1 FROM {COVERS_OF_STAMP} WHERE value IN ({marks}))"
     for stamp in ledger.select(f"kind = '{TIMESTAMP}' AND seq > ? AND EXISTS {covers}",
                                [seqs[0], *seqs]):
         for seq in stamp.data.get("covers") or []:

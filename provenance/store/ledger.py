@@ -68,6 +68,10 @@ damaged row can never make the index, and so the ledger, unwritable)."""
 URL_OF_VERIFICATION = ("(CASE WHEN json_valid(body) THEN "
                        "json_extract(body, '$.data.against.url') END)")
 """The URL of the capture a screenshot check was made against, as SQL."""
+COVERS_OF_STAMP = ("json_each(CASE WHEN json_valid(body) AND json_type(body, '$.data.covers') "
+                   "= 'array' THEN body ELSE '{\"data\":{\"covers\":[]}}' END, "
+                   "'$.data.covers')")
+"""The records a time-stamp record covers, as an SQL table (empty for a damaged body)."""
 
 INDEXES = f"""
 CREATE INDEX IF NOT EXISTS records_by_about ON records(subject);
@@ -370,9 +374,7 @@ class Ledger:
         time-stamp records are read (by the kind index), and only matches reach Python."""
         return self._query(
             f"SELECT {self._COLUMNS} FROM records WHERE kind = 'timestamp' AND EXISTS "
-            "(SELECT 1 FROM json_each(CASE WHEN json_valid(body) AND json_type(body, "
-            "'$.data.covers') = 'array' THEN body ELSE '{\"data\":{\"covers\":[]}}' END, "
-            "'$.data.covers') WHERE value = ?) ORDER BY seq", (seq,))
+            f"(SELECT 1 FROM {COVERS_OF_STAMP} WHERE value = ?) ORDER BY seq", (seq,))
 
     def get(self, seq: int) -> Record | None:
         return next(self._query(f"SELECT {self._COLUMNS} FROM records WHERE seq = ?", (seq,)), None)
