@@ -180,6 +180,10 @@ def test_check_a_screenshot_match_and_forged_mismatch(served, page, tmp_path):
     assert "found" in page.inner_text("#figures")
     assert page.locator("#annotated").evaluate("e => e.naturalWidth") > 100
     snap(page, "check-match")
+    page.locator("main p a").first.click()  # the verification record, from the ledger
+    assert page.inner_text("p.verdict").startswith("MATCH")
+    assert page.locator("img.shot").evaluate("e => e.naturalWidth") == 760  # as uploaded
+    snap(page, "verification-record")
 
     page.goto(running.url.rstrip("/") + "/check")
     page.set_input_files("#image", str(forged))
