@@ -135,3 +135,18 @@ def test_integrity_lists_each_problem(evidence, web):
     assert 'id="result" class="bad">DAMAGED<' in page
     problems = re.search(r'<ul id="problems">(.*?)</ul>', page, re.S).group(1)
     assert record.file("warc")["path"] in problems or f"#{record.seq}" in problems
+
+
+def test_history_lists_kept_archive_copies_and_links_only_web_addresses(evidence, web):
+    url = web.url("/serve-pages")
+    evidence.archive([url])
+    for memento in ("https://web.archive.org/web/20220320161245/" + url,
+                    "javascript:alert(1)"):
+        evidence.ledger.append("snapshot", {"archive": "ia", "url": url,
+                                            "memento_url": memento, "http_status": 200,
+                                            "memento_datetime": "2022-03-20T16:12:45Z",
+                                            "files": []}, subject=url)
+    page = _client(evidence).get(f"/history?url={url}", base_url=BASE).get_data(as_text=True)
+    table = re.search(r'<table class="list" id="snapshots">(.*?)</table>', page, re.S).group(1)
+    assert 'href="https://web.archive.org/web/20220320161245/' in table
+    assert 'href="javascript' not in page
