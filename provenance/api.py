@@ -79,6 +79,13 @@ from provenance.stamps.stamping import (
 )
 from provenance.stamps.timestamp import load_certificates
 from provenance.store.backends import objects_location, open_team, team_location
+from provenance.store.catalogue import (
+    CataloguePage,
+    CatalogueQuery,
+    CatalogueRow,
+    annotated,
+    catalogue_page,
+)
 from provenance.store.clock import format_time
 from provenance.store.filestore import Store, resolve_store_path
 from provenance.store.kinds import CAPTURE
@@ -558,6 +565,15 @@ class Evidence:
             yield from matching
         else:
             yield from deque(matching, maxlen=limit)  # at most ``limit`` records held
+
+    def catalogue(self, query: CatalogueQuery) -> CataloguePage:
+        """One page of records, newest first, with their witnesses, time-stamps and
+        changes: what a person browsing the store sees (every query by index)."""
+        return catalogue_page(self.ledger, query)
+
+    def details(self, record: Record) -> CatalogueRow:
+        """A record with its witnesses, time-stamps and the change that ends at it."""
+        return annotated(self.ledger, [record])[0]
 
     # -- show ----------------------------------------------------------------------------------
 

@@ -300,7 +300,34 @@ def _register_pull(commands: Commands) -> argparse.ArgumentParser:
     return sub
 
 
+def _port(text: str) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r} (0 to 65535)")
+    return int(text)
+
+
+def _register_serve(commands: Commands) -> argparse.ArgumentParser:
+    sub = commands.add_parser(
+        "serve", help="browse the evidence store in a web browser (local web viewer)",
+        description="Serve a web viewer of the store: the captures (searchable), each "
+        "capture with its replay from our WARC, a URL's history, checking a screenshot, "
+        "exporting a bundle and checking the store. Listens on 127.0.0.1 unless --host "
+        "says otherwise; on any other address every request needs the access token "
+        "printed at start. Stop it with Ctrl-C.")
+    sub.add_argument("--host", default="127.0.0.1",
+                     help="address to listen on (default 127.0.0.1: this machine only)")
+    sub.add_argument("--port", type=_port, default=8080,
+                     help="port to listen on (default 8080; 0: any free port)")
+    sub.add_argument("--max-upload", type=positive_int, default=20, metavar="MIB",
+                     help="largest screenshot upload in MiB (default 20)")
+    tsa_option(sub, when="; for the screenshot checks made in the viewer")
+    timeout_option(sub)
+    examples(sub, "provenance serve", "provenance serve --store /cases/kp --port 8765")
+    handled_by(sub, "provenance.cli.serve", "cmd_serve")
+    return sub
+
+
 REGISTRY = [_register_archive, _register_check, _register_export, _register_retry,
             _register_history, _register_watch, _register_ocr, _register_verify,
-            _register_log, _register_show, _register_pull]
+            _register_log, _register_show, _register_pull, _register_serve]
 """Every subcommand, in the order ``provenance --help`` lists them."""
