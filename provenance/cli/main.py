@@ -17,7 +17,8 @@ import importlib
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 from archive.errors import ArchiveError, BadUrl
 from provenance import __version__
@@ -71,15 +72,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def verbose_to_stderr() -> None:
+@contextmanager
+def verbose_to_stderr(on: bool) -> Iterator[None]:
     """``-v``: the library's own log lines (``archive.*``, ``provenance.*`` at INFO) on stderr,
-    where human text goes; ``--json`` on stdout stays clean."""
+    where human text goes; ``--json`` on stdout stays clean. Only for this one command: a
+    program that calls :func:`main` twice (or the tests) is left as it was."""
+    if not on:
+        yield
+        return
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("  %(message)s"))
-    for name in ("archive", "provenance"):
-        logger = logging.getLogger(name)
+    loggers = [logging.getLogger(name) for name in ("archive", "provenance")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
         logger.setLevel(logging.INFO)
         logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.removeHandler(handler)
+            logger.setLevel(level)
 
 
 def dispatch(handler: Handler) -> Run:
@@ -93,14 +106,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     out = Output(json_mode=args.json, quiet=args.quiet)
-    if args.verbose and not args.quiet:
-        verbose_to_stderr()
     args.store = with_objects(args.store, args.objects)
     if not getattr(args, "handler", None):
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     try:
-        return int(dispatch(args.handler)(args, out))
+        with verbose_to_stderr(args.verbose and not args.quiet):
+            return int(dispatch(args.handler)(args, out))
     except BadUrl as exc:
         out.error(str(exc))
         return EXIT_USAGE
