@@ -21,6 +21,7 @@ import os
 import re
 import tempfile
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,8 @@ from provenance.store.spill import SpillMap
 
 BATCH = 500
 """Records per destination transaction (and per progress line)."""
+COPIERS = 4
+"""Objects copied at once."""
 _OBJECT_NAME = re.compile(r"objects/([0-9a-f]{2})/([0-9a-f]{64})([A-Za-z0-9._-]{0,32})")
 
 
@@ -97,18 +100,19 @@ def _migrate(src_store: Store, src_ledger: Ledger, dst_store: Store, dst_ledger:
     for seq, digest in report.stamps:  # a kill may have come before these were copied
         _copy_head(dst_store, seq, digest, report)
     seen = SpillMap()
-    with tempfile.TemporaryDirectory(prefix="provenance-migrate-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="provenance-migrate-") as scratch, \
+            ThreadPoolExecutor(max_workers=COPIERS, thread_name_prefix="migrate") as pool:
+        copier = _Copier(src_store, dst_store, Path(scratch), pool, seen, report)
         pending: list[Row] = []
         for row in _rows_after(src_store, src_ledger, report.resumed_from, report.records):
             pending.append(row)
             if len(pending) >= batch:
-                _copy_batch(pending, src_store, dst_store, dst_ledger, seen, Path(scratch),
-                            report)
+                copier.batch(pending, dst_ledger)
                 say(f"copied {report.resumed_from + report.copied_records} of "
                     f"{report.records} records, {report.copied_objects} objects")
                 pending = []
         if pending:
-            _copy_batch(pending, src_store, dst_store, dst_ledger, seen, Path(scratch), report)
+            copier.batch(pending, dst_ledger)
     seen.close()
     report.objects = len(seen)
     last = dst_ledger.last()
@@ -167,22 +171,41 @@ def _rows_after(store: Store, ledger: Ledger, first: int, last: int) -> Iterator
             yield row
 
 
-def _copy_batch(rows: list[Row], src: Store, dst: Store, ledger: Ledger, seen: SpillMap,
-                scratch: Path, report: MigrationReport) -> None:
-    """Objects first, then the records that name them, then the heads to keep apart."""
-    for row in rows:
-        for seq, entry in row_files(row):
-            relative, expected = str(entry.get("path")), str(entry.get("sha256"))
-            if relative in seen:
-                continue
-            report.copied_bytes += _copy_object(src, dst, seq, relative, expected,
-                                                str(entry.get("role", "")), scratch, report)
-            seen[relative] = expected
-    ledger.import_rows([_columns(row) for row in rows])
-    report.copied_records += len(rows)
-    for row in rows:
-        if row.kind == TIMESTAMP:
-            _copy_head(dst, row.seq, row.record_hash, report)
+@dataclass
+class _Copier:
+    """Copies a batch's objects (a few at once: an object store's answers take a while),
+    then adds its records."""
+
+    src: Store
+    dst: Store
+    scratch: Path
+    pool: ThreadPoolExecutor
+    seen: SpillMap
+    report: MigrationReport
+
+    def batch(self, rows: list[Row], ledger: Ledger) -> None:
+        """Objects first, then the records that name them, then the heads to keep apart."""
+        wanted: dict[str, tuple[int, str, str]] = {}
+        for row in rows:
+            for seq, entry in row_files(row):
+                relative = str(entry.get("path"))
+                if relative not in self.seen and relative not in wanted:
+                    wanted[relative] = (seq, str(entry.get("sha256")), str(entry.get("role")))
+        copied = self.pool.map(self._copy, wanted.items())
+        for (relative, (_, expected, _)), size in zip(wanted.items(), copied, strict=True):
+            self.seen[relative] = expected
+            if size is not None:
+                self.report.copied_objects += 1
+                self.report.copied_bytes += size
+        ledger.import_rows([_columns(row) for row in rows])
+        self.report.copied_records += len(rows)
+        for row in rows:
+            if row.kind == TIMESTAMP:
+                _copy_head(self.dst, row.seq, row.record_hash, self.report)
+
+    def _copy(self, item: tuple[str, tuple[int, str, str]]) -> int | None:
+        relative, (seq, expected, role) = item
+        return _copy_object(self.src, self.dst, seq, relative, expected, role, self.scratch)
 
 
 def _copy_head(store: Store, seq: int, digest: str, report: MigrationReport) -> None:
@@ -194,15 +217,17 @@ def _copy_head(store: Store, seq: int, digest: str, report: MigrationReport) -> 
 
 
 def _copy_object(src: Store, dst: Store, seq: int, relative: str, expected: str, role: str,
-                 scratch: Path, report: MigrationReport) -> int:
-    """Copy one object, hashed while read; returns the bytes copied (0: it was there)."""
+                 scratch: Path) -> int | None:
+    """Copy one object, hashed while read; the bytes copied (None: it was there)."""
     name = _OBJECT_NAME.fullmatch(relative)
     if name is None or name[1] != name[2][:2] or name[2] != expected:
         raise MigrationRefused(f"record {seq} names the file {relative!r}, which is not the "
                                f"name of a stored object with sha256 {expected}")
     if _hash_at(dst, relative) == expected:
-        return 0  # copied by an earlier, interrupted run (and still whole)
-    spooled = scratch / expected
+        return None  # copied by an earlier, interrupted run (and still whole)
+    handle_no, name_of_spool = tempfile.mkstemp(dir=scratch)
+    os.close(handle_no)
+    spooled = Path(name_of_spool)
     hasher = hashlib.sha256()
     size = 0
     try:
@@ -229,7 +254,6 @@ def _copy_object(src: Store, dst: Store, seq: int, relative: str, expected: str,
         raise StoreError(f"{relative} reads back from {dst.location} with sha256 {found}, "
                          f"not {expected}: the destination holds other bytes under its name; "
                          f"the records from {seq} on were not copied")
-    report.copied_objects += 1
     return size
 
 
