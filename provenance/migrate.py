@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from provenance.check import check_chain
+from provenance.check import check_chain, check_head_copies
 from provenance.errors import ProvenanceError, StoreError, UsageError
 from provenance.store.filestore import Store
 from provenance.store.hashing import CHUNK_SIZE
@@ -123,14 +123,19 @@ def _migrate(src_store: Store, src_ledger: Ledger, dst_store: Store, dst_ledger:
 
 
 def _check_source(store: Store, ledger: Ledger, report: MigrationReport) -> None:
-    """Read-only: the source's chain is whole (hashes, links, columns, head), by the check's
-    own chain step. Nothing is written, nor the destination opened, before this passes."""
-    chain = check_chain.start(CheckContext(store, ledger))
+    """Read-only: the source's chain is whole (hashes, links, columns, head, and the head
+    copies a team store keeps in its bucket), by the check's own steps. Nothing is
+    written, nor the destination opened, before this passes."""
+    ctx = CheckContext(store, ledger)
+    chain = check_chain.start(ctx)
     problems: list[Problem] = []
-    for row in CheckContext(store, ledger).rows:
+    for row in ctx.rows:
         report.records += 1
         problems.extend(chain.visit(row) or ())
     problems.extend(chain.finish() or ())
+    # A team source's head copies are not carried over (a folder keeps none): a chain they
+    # show rewritten would arrive looking whole, so it is refused here.
+    problems.extend(check_head_copies(ctx))
     if problems:
         more = f"; and {len(problems) - 1} more" if len(problems) > 1 else ""
         raise MigrationRefused(f"the source is damaged ({problems[0]}{more}): nothing was "

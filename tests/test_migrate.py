@@ -287,7 +287,7 @@ def _rewrite_from(db: str, first: int, edit: tuple[str, str]) -> None:
 
 
 def test_check_on_a_team_store_says_what_it_cannot_prove(team, web, tsa, tsa_pki, capsys,
-                                                         monkeypatch):
+                                                         monkeypatch, tmp_path):
     monkeypatch.setenv("PROVENANCE_TSA_CA", str(tsa_pki.root))
     store = ["--store", team.db, "--objects", team.objects]
     code, _, err = run(capsys, *store, "archive", "--to", "none", "--tsa", tsa.url,
@@ -325,6 +325,11 @@ def test_check_on_a_team_store_says_what_it_cannot_prove(team, web, tsa, tsa_pki
     assert any("copy of the ledger head" in (p.get("problem") or "") for p in problems), problems
     assert any(p.get("seq") == 2 and "heads/" not in str(p.get("path")) for p in problems)
     assert said[-1]["anchoring"]["anchored_through"] == 0
+    # The head copies stay in the bucket: migrating the rewritten chain away is refused.
+    code = main([*store, "migrate", "--to", str(tmp_path / "away")])
+    err = capsys.readouterr().err
+    assert code == 1 and "source is damaged" in err and "head" in err, err
+    assert not (tmp_path / "away").exists()
 
 
 def test_folder_store_check_has_no_team_statement(tmp_path, capsys):
