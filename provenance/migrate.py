@@ -28,7 +28,7 @@ from typing import Any
 
 from provenance.check import check_chain, check_head_copies
 from provenance.errors import ProvenanceError, StoreError, UsageError
-from provenance.store.filestore import Store
+from provenance.store.filestore import Store, is_store
 from provenance.store.hashing import CHUNK_SIZE
 from provenance.store.kinds import TIMESTAMP
 from provenance.store.ledger import Ledger
@@ -279,9 +279,7 @@ def _unlink(path: Path) -> None:
 def refuse_unrelated_folder(path: Path) -> None:
     """A destination folder that exists must be a store (or empty): migrate never fills a
     folder that holds something else."""
-    from provenance.store.filestore import is_store
-
     if path.exists() and (not path.is_dir() or (any(path.iterdir()) and not is_store(path))):
         raise UsageError(f"{path} exists and is not an evidence store: give a new folder "
-                         "or an existing store as --to")
+                         "or an existing store as --into")
 

@@ -93,8 +93,8 @@ def test_folder_to_team_to_folder_keeps_every_row_object_and_head(
     code, local_check, err = check(capsys, "--store", str(first))
     assert code == 0 and local_check["intact"], err
 
-    code, said, err = run(capsys, "--store", str(first), "migrate", "--to", team.db,
-                          "--to-objects", team.objects)
+    code, said, err = run(capsys, "--store", str(first), "migrate", "--into", team.db,
+                          "--into-objects", team.objects)
     assert code == 0, err
     summary = said[-1]
     records = len(rows_of(first))
@@ -115,7 +115,7 @@ def test_folder_to_team_to_folder_keeps_every_row_object_and_head(
     assert team_check["files"] == local_check["files"]
 
     back = tmp_path / "back"
-    code, said, err = run(capsys, *team_store, "migrate", "--to", str(back))
+    code, said, err = run(capsys, *team_store, "migrate", "--into", str(back))
     assert code == 0, err
     assert rows_of(back) == rows_of(first)
     assert objects_of(back) == objects_of(first)
@@ -124,8 +124,8 @@ def test_folder_to_team_to_folder_keeps_every_row_object_and_head(
     assert code == 0 and back_check["anchoring"] == local_check["anchoring"], err
 
     # Run again: nothing to do, nothing doubled.
-    code, said, err = run(capsys, "--store", str(first), "migrate", "--to", team.db,
-                          "--to-objects", team.objects)
+    code, said, err = run(capsys, "--store", str(first), "migrate", "--into", team.db,
+                          "--into-objects", team.objects)
     assert code == 0 and said[-1]["resumed_from"] == records, err
     assert said[-1]["copied_records"] == 0 and team_rows(team.db) == rows_of(first)
 
@@ -138,8 +138,8 @@ def test_a_source_with_an_edited_record_is_refused_before_anything_is_written(
         db.execute("DROP TRIGGER records_are_never_updated")
         db.execute("UPDATE records SET body = replace(body, '\"i\":3', '\"i\":8') "
                    "WHERE seq = 4")
-    code = main(["--store", str(source), "migrate", "--to", team.db,
-                 "--to-objects", team.objects])
+    code = main(["--store", str(source), "migrate", "--into", team.db,
+                 "--into-objects", team.objects])
     err = capsys.readouterr().err
     assert code == 1 and "source is damaged" in err and "record 4" in err, err
     assert "Traceback" not in err and len(err.strip().splitlines()) <= 2
@@ -147,7 +147,7 @@ def test_a_source_with_an_edited_record_is_refused_before_anything_is_written(
         assert conn.execute("SELECT to_regclass('records')").fetchone()[0] is None
     assert "Contents" not in team.s3.list_objects_v2(Bucket=team.bucket)
     folder = tmp_path / "copy"
-    code = main(["--store", str(source), "migrate", "--to", str(folder)])
+    code = main(["--store", str(source), "migrate", "--into", str(folder)])
     assert code == 1 and not folder.exists()
     capsys.readouterr()
 
@@ -159,8 +159,8 @@ def test_a_source_object_altered_is_refused_and_its_records_not_copied(team, tmp
         victim = ledger.get(2).files[0]["path"]
     (source / victim).chmod(0o644)
     (source / victim).write_bytes(b"page 2, edited\n")
-    code = main(["--store", str(source), "migrate", "--to", team.db,
-                 "--to-objects", team.objects])
+    code = main(["--store", str(source), "migrate", "--into", team.db,
+                 "--into-objects", team.objects])
     err = capsys.readouterr().err
     assert code == 1 and "altered in the source" in err and victim in err, err
     assert team_rows(team.db) == []  # the batch's records are added after its objects
@@ -171,20 +171,20 @@ def test_a_destination_holding_another_ledger_is_refused(team, tmp_path, capsys)
     local_store(ours, 3)
     local_store(theirs, 2, objects=False)
     before = rows_of(theirs)
-    code = main(["--store", str(ours), "migrate", "--to", str(theirs)])
+    code = main(["--store", str(ours), "migrate", "--into", str(theirs)])
     err = capsys.readouterr().err
     assert code == 1 and "another ledger" in err, err
     assert rows_of(theirs) == before
     (tmp_path / "papers").mkdir()
     (tmp_path / "papers" / "notes.txt").write_text("mine")
-    code = main(["--store", str(ours), "migrate", "--to", str(tmp_path / "papers")])
+    code = main(["--store", str(ours), "migrate", "--into", str(tmp_path / "papers")])
     err = capsys.readouterr().err
     assert code == 2 and "not an evidence store" in err
-    code = main(["--store", str(ours), "migrate", "--to", team.db])
+    code = main(["--store", str(ours), "migrate", "--into", team.db])
     err = capsys.readouterr().err
-    assert code == 2 and "--to-objects" in err and len(err.strip().splitlines()) == 1
-    code = main(["--store", str(ours), "migrate", "--to", str(ours)])
-    assert code == 2 and "--to names the store being migrated" in capsys.readouterr().err
+    assert code == 2 and "--into-objects" in err and len(err.strip().splitlines()) == 1
+    code = main(["--store", str(ours), "migrate", "--into", str(ours)])
+    assert code == 2 and "--into names the store being migrated" in capsys.readouterr().err
 
 
 def test_a_migration_killed_mid_way_completes_when_run_again(team, tmp_path, capsys):
@@ -193,8 +193,8 @@ def test_a_migration_killed_mid_way_completes_when_run_again(team, tmp_path, cap
     local_store(source, total, every=10)
     env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     child = subprocess.Popen(
-        [sys.executable, "-m", "provenance", "--store", str(source), "migrate", "--to",
-         team.db, "--to-objects", team.objects],
+        [sys.executable, "-m", "provenance", "--store", str(source), "migrate", "--into",
+         team.db, "--into-objects", team.objects],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     held = 0
     try:
@@ -219,8 +219,8 @@ def test_a_migration_killed_mid_way_completes_when_run_again(team, tmp_path, cap
     assert 0 < at_kill < total, "the migration was not caught mid-way"
     assert team_rows(team.db) == rows_of(source)[:at_kill]  # a prefix, nothing half-written
 
-    code, said, err = run(capsys, "--store", str(source), "migrate", "--to", team.db,
-                          "--to-objects", team.objects)
+    code, said, err = run(capsys, "--store", str(source), "migrate", "--into", team.db,
+                          "--into-objects", team.objects)
     assert code == 0, err
     assert said[-1]["resumed_from"] == at_kill and "going on from there" in err
     assert said[-1]["copied_records"] == total - at_kill
@@ -326,7 +326,7 @@ def test_check_on_a_team_store_says_what_it_cannot_prove(team, web, tsa, tsa_pki
     assert any(p.get("seq") == 2 and "heads/" not in str(p.get("path")) for p in problems)
     assert said[-1]["anchoring"]["anchored_through"] == 0
     # The head copies stay in the bucket: migrating the rewritten chain away is refused.
-    code = main([*store, "migrate", "--to", str(tmp_path / "away")])
+    code = main([*store, "migrate", "--into", str(tmp_path / "away")])
     err = capsys.readouterr().err
     assert code == 1 and "source is damaged" in err and "head" in err, err
     assert not (tmp_path / "away").exists()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from provenance.api import open_store
 from provenance.cli.options import EXIT_OK
@@ -16,12 +17,14 @@ from provenance.store.filestore import resolve_store_path
 
 
 def _shown(location: str | None) -> str:
+    """Where a store is, for the summary: a database URL without its password."""
     team = team_location(location) if location else None
-    if team is not None:
-        from provenance.store.backends.postgres import shown
-
-        return shown(team)
-    return str(resolve_store_path(location))
+    if team is None:
+        return str(resolve_store_path(location))
+    parts = urlsplit(team)
+    user = f"{parts.username}@" if parts.username else ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{user}{parts.hostname or 'localhost'}{port}{parts.path}"
 
 
 def cmd_migrate(args: argparse.Namespace, out: Output) -> int:
@@ -30,20 +33,20 @@ def cmd_migrate(args: argparse.Namespace, out: Output) -> int:
         source = with_objects(args.source, args.from_objects or args.objects)
     elif args.from_objects:
         source = with_objects(None if args.store is None else str(args.store), args.from_objects)
-    target = args.to
+    target = args.into
     to_team = team_location(target) is not None
-    if to_team and not args.to_objects:
-        raise UsageError("a team store as --to needs its objects too: give --to-objects "
+    if to_team and not args.into_objects:
+        raise UsageError("a team store as --into needs its objects too: give --into-objects "
                          "s3://BUCKET/PREFIX (or a shared folder)")
-    if not to_team and args.to_objects:
-        raise UsageError("--to-objects is for a team store: give --to postgresql://… too")
+    if not to_team and args.into_objects:
+        raise UsageError("--into-objects is for a team store: give --into postgresql://… too")
     if _same(source, target):
-        raise UsageError("--to names the store being migrated: give another one")
+        raise UsageError("--into names the store being migrated: give another one")
     if not to_team:
         refuse_unrelated_folder(Path(target))
     src = open_store(source, create=False, write=False)
     try:
-        report = migrate(src, lambda: open_store(with_objects(target, args.to_objects),
+        report = migrate(src, lambda: open_store(with_objects(target, args.into_objects),
                                                  create=True, write=True), say=out.say)
     finally:
         src[1].close()
