@@ -337,3 +337,65 @@ def test_folder_store_check_has_no_team_statement(tmp_path, capsys):
     local_store(folder, 2)
     code, summary, _ = check(capsys, "--store", str(folder))
     assert code == 0 and summary["cannot_prove"] == []
+
+
+_CHECK_AND_SAY_PEAK = """
+import json, sys
+from provenance.cli.main import main
+code = main(sys.argv[1:])
+with open("/proc/self/status") as status:  # VmHWM: this program's own peak (ru_maxrss
+    peak = next(int(line.split()[1]) for line in status  # keeps the forking parent's)
+                if line.startswith("VmHWM:"))
+print(json.dumps({"code": code, "peak_kib": peak}))
+"""
+
+
+def _check_peak(team, size: int, tmp_path: Path) -> int:
+    """check of a team store whose one record names an object of ``size`` bytes, in a
+    process of its own: its peak resident memory (KiB)."""
+    store, ledger = open_team(team.db, team.objects, write=True)
+    try:
+        source = tmp_path / f"object-{size}"
+        with open(source, "wb") as out:
+            for n in range(size >> 20):
+                out.write(bytes([n % 251]) * (1 << 20))
+            out.write(b"end")
+        stored = store.put_file(source, role="text", suffix=".txt")
+        ledger.append("note", {"files": [stored.to_json()]})
+    finally:
+        ledger.close()
+        store.close()
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    done = subprocess.run([sys.executable, "-c", _CHECK_AND_SAY_PEAK, "--json", "--store",
+                           team.db, "--objects", team.objects, "check"],
+                          env=env, capture_output=True, text=True, timeout=300)
+    said = [json.loads(line) for line in done.stdout.splitlines()]
+    assert said[-1]["code"] == 0 and said[-2]["intact"], done.stderr
+    return int(said[-1]["peak_kib"])
+
+
+def _fresh_team(cluster, s3_server: str, monkeypatch) -> team_fixtures.Team:
+    """A new database and bucket, as the ``team`` fixture makes them (one per call)."""
+    import uuid
+
+    import boto3
+
+    for key, value in (("AWS_ENDPOINT_URL", s3_server), ("AWS_ACCESS_KEY_ID", "test-key"),
+                       ("AWS_SECRET_ACCESS_KEY", "test-secret"),
+                       ("AWS_DEFAULT_REGION", "us-east-1")):
+        monkeypatch.setenv(key, value)
+    name = f"t{uuid.uuid4().hex[:12]}"
+    s3 = boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1",
+                      aws_access_key_id="test-key", aws_secret_access_key="test-secret")
+    s3.create_bucket(Bucket=f"evidence-{name}")
+    return team_fixtures.Team(cluster.create_database(name), f"evidence-{name}", s3)
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc")
+def test_check_streams_objects_from_s3_in_bounded_memory(cluster, s3_server, tmp_path,
+                                                         monkeypatch):
+    """An object of 96 MiB is hashed as it streams: check's peak memory is about what it is
+    for an object of 1 MiB (a check that read objects whole would need 96 MiB more)."""
+    peaks = [_check_peak(_fresh_team(cluster, s3_server, monkeypatch), size, tmp_path)
+             for size in (1 << 20, 96 << 20)]
+    assert peaks[1] - peaks[0] < 32 * 1024, peaks
