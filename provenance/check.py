@@ -45,6 +45,8 @@ class CheckReport:
     files: int
     problems: list[Problem]
     anchoring: Anchoring = field(default_factory=lambda: Anchoring(0))
+    cannot_prove: list[str] = field(default_factory=list)
+    """What this check could not show, said in words (a team ledger: see :func:`limits`)."""
 
     @property
     def intact(self) -> bool:
@@ -457,8 +459,41 @@ def _run(ctx: CheckContext, progress: Progress | None) -> CheckReport:
     problems = [p for checker in CHECKERS for p in found[checker]]
     files_step = visitors.get(check_files)
     files = files_step.distinct if isinstance(files_step, _Files) else 0
-    return CheckReport(records=records, files=files, problems=problems,
-                       anchoring=anchor.result(ctx, records, problems, trusted=not failed))
+    anchored = anchor.result(ctx, records, problems, trusted=not failed)
+    return CheckReport(records=records, files=files, problems=problems, anchoring=anchored,
+                       cannot_prove=limits(ctx, records, anchored, problems))
+
+
+def limits(ctx: CheckContext, records: int, anchored: Anchoring,
+           problems: list[Problem]) -> list[str]:
+    """What a ledger that others can rewrite wholesale leaves unproven (a team ledger: a
+    database superuser). A chain rewritten from some record on, head row and all, agrees
+    with itself; only a verified time-stamp, or a head copy in the bucket that still
+    matches (as safe as the bucket's keys), shows that records up to it were not."""
+    who = getattr(ctx.ledger, "rewritable_by", None)
+    if ctx.ledger is None or not who:
+        return []
+    said = [f"{who}; only time-stamps and the heads copied to the bucket can show that"]
+    wrong = {p.path for p in problems if p.path}
+    try:
+        copied = max((c.seq for c in ctx.store.head_copies() if c.seq is not None
+                      and c.name not in wrong and c.seq <= records), default=0)
+    except StoreError:
+        copied = 0
+    stamped = anchored.anchored_through
+    if copied > stamped:
+        said.append(f"{_span(stamped + 1, copied)} rest on the head copied to the bucket "
+                    "alone (no verified time-stamp): as safe as the bucket's keys")
+    proven = max(stamped, copied)
+    if proven < records:
+        were = "it was" if proven + 1 == records else "they were"
+        said.append(f"{_span(proven + 1, records)} not yet anchored (no verified time-stamp, "
+                    f"no head copy in the bucket): check cannot prove {were} not rewritten")
+    return said
+
+
+def _span(first: int, last: int) -> str:
+    return f"record {first}" if first == last else f"records {first}-{last}"
 
 
 def _start(checker: Step, ctx: CheckContext,

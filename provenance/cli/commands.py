@@ -327,7 +327,36 @@ def _register_serve(commands: Commands) -> argparse.ArgumentParser:
     return sub
 
 
+def _register_migrate(commands: Commands) -> argparse.ArgumentParser:
+    sub = commands.add_parser(
+        "migrate", help="copy the store into a team store (or back), every record as it is",
+        description="Copy every record and stored file of the store (--store, or --from) "
+        "into the store --into: a folder into a team store (postgresql://… with --into-objects), "
+        "a team store into a folder, or a folder into a folder. Records keep their number, "
+        "time and hash (they are copied, not recorded anew), so time-stamps and bundles stay "
+        "valid. The source's chain is checked first; a destination that holds records must "
+        "hold exactly the source's first records (a migration that was interrupted: it goes "
+        "on), else nothing is written. Every file is hashed as it is copied and read back. "
+        "Exit 1 if the source is damaged or the destination holds another ledger.")
+    sub.add_argument("--into", required=True, metavar="STORE",
+                     help="the destination: a folder, or a team store's postgresql://USER@HOST/DB")
+    sub.add_argument("--into-objects", metavar="URL",
+                     help="the destination team store's objects: s3://BUCKET/PREFIX or a "
+                     "shared folder")
+    sub.add_argument("--from", dest="source", metavar="STORE",
+                     help="the store to copy (default: --store, PROVENANCE_STORE)")
+    sub.add_argument("--from-objects", metavar="URL",
+                     help="the source team store's objects (default: --objects, "
+                     "PROVENANCE_OBJECTS)")
+    examples(sub, "provenance migrate --from ./evidence --into postgresql://me@db/evidence "
+             "--into-objects s3://newsroom-evidence/provenance",
+             "provenance migrate --into ./evidence-copy")
+    handled_by(sub, "provenance.cli.migrate", "cmd_migrate")
+    return sub
+
+
 REGISTRY = [_register_archive, _register_check, _register_export, _register_retry,
             _register_history, _register_watch, _register_ocr, _register_verify,
-            _register_log, _register_show, _register_pull, _register_serve]
+            _register_log, _register_show, _register_pull, _register_serve,
+            _register_migrate]
 """Every subcommand, in the order ``provenance --help`` lists them."""

@@ -154,10 +154,12 @@ def cmd_check(args: argparse.Namespace, out: Output) -> int:
                       + str(problem))
     summary = {"intact": report.intact, "records": report.records, "files": report.files,
                "problems": len(report.damage), "unverified": len(report.unverified),
-               "anchoring": report.anchoring.to_json()}
+               "anchoring": report.anchoring.to_json(), "cannot_prove": report.cannot_prove}
     unverified = (f"; {len(report.unverified)} time-stamp(s) could not be verified"
                   if report.unverified else "")
     anchored = report.anchoring.sentence()
+    if report.cannot_prove:  # a team store: what no check of it can show
+        anchored += "; NOT PROVABLE HERE: " + "; ".join(report.cannot_prove)
     if out.json_mode:
         out.item(Line.SUMMARY, summary)
     elif report.intact:

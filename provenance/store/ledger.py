@@ -284,6 +284,41 @@ class Ledger:
             raise StoreError(f"{exc}; the records are in the ledger, but ledger.head lags "
                              "until the next write") from None
 
+    def import_rows(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Add rows copied from another ledger exactly as they are (``provenance migrate``):
+        seq, time and hashes kept, not re-appended. Each row must extend this ledger's
+        chain (the next seq, ``prev_hash`` the last record's hash, its hash its body's,
+        its columns its body's), or nothing of the batch is written."""
+        rows = list(rows)
+        if not rows:
+            return
+        with self._lock:
+            if not self.writable:
+                raise LedgerError(f"the ledger {self.store.ledger_path} is open read-only")
+
+            def insert() -> list[Record]:
+                last = self._db.execute(
+                    "SELECT seq, record_hash FROM records ORDER BY seq DESC LIMIT 1").fetchone()
+                seq, prev = (last[0], last[1]) if last else (0, GENESIS)
+                self._refuse_if_head_disagrees(seq)
+                for row in rows:
+                    why = import_problem(row, seq, prev)
+                    if why is not None:
+                        raise LedgerError(f"{why}: nothing of this batch was written")
+                    self._db.execute(
+                        "INSERT INTO records (seq, kind, subject, time, body, prev_hash,"
+                        " record_hash) VALUES (?, ?, ?, ?, ?, ?, ?)", tuple(row))
+                    seq, prev = row[0], row[6]
+                return []
+
+            try:
+                self._transaction(insert)
+            except sqlite3.DatabaseError as exc:
+                raise LedgerError(_write_failure(exc, "cannot write to the ledger",
+                                                 self.store.root)
+                                  + "; nothing of this batch was written") from None
+            self._write_head()
+
     # -- reading ---------------------------------------------------------------------------
 
     def _query(self, sql: str, params: tuple[Any, ...] = ()) -> Iterator[Record]:
@@ -297,6 +332,9 @@ class Ledger:
 
     _COLUMNS = _COLUMNS
     _URL_OF_VERIFICATION = URL_OF_VERIFICATION
+    rewritable_by: str | None = None
+    """Who can rewrite this ledger so that it still agrees with itself, when that is not
+    plainly whoever can write the store's folder (``check`` says it: a team ledger)."""
 
     def records(self, kind: str | None = None, subject: str | None = None, *,
                 kinds: Sequence[str] | None = None, since: str | None = None,
@@ -458,6 +496,37 @@ class Ledger:
         except (OSError, ValueError):
             return None
         return head if isinstance(head, dict) else None
+
+
+def import_problem(row: Sequence[Any], last_seq: int, last_hash: str) -> str | None:
+    """Why ``row`` (seq, kind, subject, time, body, prev_hash, record_hash, as stored) cannot
+    follow the record ``last_seq`` whose hash is ``last_hash``, or None: the one rule of
+    every copy of a record from one ledger to another."""
+    if len(row) != 7:
+        return "a row without the ledger's seven columns"
+    seq, kind, subject, time, body, prev_hash, digest = row
+    if (type(seq) is not int or not all(type(v) is str for v in (kind, time, body, prev_hash,
+                                                                   digest))
+            or not (subject is None or type(subject) is str)):
+        return f"record {seq!r} has a column of the wrong type"
+    if seq != last_seq + 1:
+        return f"record {seq} does not follow record {last_seq}"
+    if prev_hash != last_hash:
+        return f"record {seq} does not link to record {last_seq} (chain broken)"
+    if record_hash(body.encode("utf-8")) != digest:
+        return f"record {seq} was altered: its hash does not match its content"
+    try:
+        document = json.loads(body)
+    except ValueError:
+        document = None
+    if not isinstance(document, dict) or not isinstance(document.get("data"), dict):
+        return f"record {seq} is malformed"
+    said = (document.get("v"), document.get("seq"), document.get("kind"),
+            document.get("subject"), document.get("time"), document.get("prev"))
+    if said != (FORMAT_VERSION, seq, kind, subject, time, prev_hash) or \
+            type(document.get("seq")) is not int or type(document.get("v")) is not int:
+        return f"record {seq}: its columns differ from its body"
+    return None
 
 
 def _create_indexes(db: sqlite3.Connection) -> None:

@@ -42,7 +42,15 @@ from provenance.errors import LedgerError, StoreError
 from provenance.store.filestore import Store
 from provenance.store.hashing import canonical_json, record_hash
 from provenance.store.kinds import TIMESTAMP
-from provenance.store.ledger import _COLUMNS, GENESIS, Ledger, Record, _record_from_row, build_body
+from provenance.store.ledger import (
+    _COLUMNS,
+    GENESIS,
+    Ledger,
+    Record,
+    _record_from_row,
+    build_body,
+    import_problem,
+)
 
 CONNECT_TIMEOUT = 10
 LOCK_WAIT = 60
@@ -112,6 +120,49 @@ CREATE INDEX IF NOT EXISTS verifications_by_url
 ``provenance_json`` (NULL for a body that is not JSON), so a damaged row can never make a
 query, and so the ledger, fail."""
 
+IMPORT_FUNCTION = """
+CREATE OR REPLACE FUNCTION provenance_import_record(
+    r_seq BIGINT, r_kind TEXT, r_subject TEXT, r_time TEXT, r_body TEXT, r_prev TEXT,
+    r_hash TEXT) RETURNS void LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    head_seq BIGINT; head_hash TEXT; last_seq BIGINT; hash_at_head TEXT; doc jsonb;
+BEGIN
+    SELECT h.seq, h.record_hash INTO head_seq, head_hash FROM ledger_head h WHERE h.one
+        FOR UPDATE;
+    SELECT max(r.seq) INTO last_seq FROM records r;
+    SELECT r.record_hash INTO hash_at_head FROM records r WHERE r.seq = head_seq;
+    IF head_seq IS NULL OR coalesce(last_seq, 0) <> head_seq
+            OR (head_seq > 0 AND hash_at_head IS DISTINCT FROM head_hash) THEN
+        RAISE EXCEPTION 'the team ledger does not end with the record its head names';
+    END IF;
+    IF r_seq IS DISTINCT FROM head_seq + 1 OR r_prev IS DISTINCT FROM head_hash THEN
+        RAISE EXCEPTION 'record % does not extend the chain at record %', r_seq, head_seq;
+    END IF;
+    IF encode(sha256(convert_to('provenance:record:v1' || chr(10) || r_body, 'UTF8')), 'hex')
+            IS DISTINCT FROM r_hash THEN
+        RAISE EXCEPTION 'record %: its hash does not match its content', r_seq;
+    END IF;
+    doc := provenance_json(r_body);  -- NULL for a body jsonb cannot hold (a NUL)
+    IF doc IS NOT NULL AND (doc -> 'seq' IS DISTINCT FROM to_jsonb(r_seq)
+            OR doc ->> 'kind' IS DISTINCT FROM r_kind OR doc ->> 'time' IS DISTINCT FROM r_time
+            OR doc ->> 'prev' IS DISTINCT FROM r_prev
+            OR doc -> 'subject' IS DISTINCT FROM coalesce(to_jsonb(r_subject), 'null'::jsonb))
+            THEN
+        RAISE EXCEPTION 'record %: its columns differ from its body', r_seq;
+    END IF;
+    INSERT INTO records (seq, kind, subject, time, body, prev_hash, record_hash)
+        VALUES (r_seq, r_kind, r_subject, r_time, r_body, r_prev, r_hash);
+    UPDATE ledger_head SET seq = r_seq, record_hash = r_hash WHERE one;
+END $$;
+REVOKE ALL ON FUNCTION provenance_import_record(BIGINT, TEXT, TEXT, TEXT, TEXT, TEXT, TEXT)
+    FROM PUBLIC;
+"""
+"""The one way ``provenance migrate`` adds records copied from another ledger, with their
+own seq, time and hashes: a function (installed by migrate, owned by whoever runs it, the
+database's owner; ``EXECUTE`` revoked from ``PUBLIC``) that takes the head's lock and only
+inserts the row that extends the chain: the next seq, linked to the last record's hash, its
+hash its body's. It never updates or deletes a record: the append-only trigger stays."""
+
 LOCK_HEAD = ("SELECT head_seq, head_hash, last_seq, hash_at_head, now_utc "
              "FROM provenance_lock_head()")
 """Take the head's row lock and read under it (one round trip: appenders queue here)."""
@@ -143,6 +194,9 @@ class PostgresLedger(Ledger):
     _URL_OF_VERIFICATION = "(provenance_json(body) #>> '{data,against,url}')"
     head_name = "ledger_head"
     lock_wait: float = LOCK_WAIT
+    _import_ready = False
+    rewritable_by = ("a database superuser (who can turn off the append-only trigger) can "
+                     "rewrite the chain and its head row together")
 
     def __init__(self, url: str, store: Store, *, writable: bool = True,
                  create: bool = True) -> None:
@@ -252,6 +306,36 @@ class PostgresLedger(Ledger):
         self._conn.execute("UPDATE ledger_head SET seq = %s, record_hash = %s WHERE one",
                          (seq, prev))
         return written
+
+    def import_rows(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Add rows copied from another ledger exactly as they are (``provenance migrate``),
+        in one transaction, each through ``provenance_import_record`` (see
+        :data:`IMPORT_FUNCTION`), which refuses any row that does not extend the chain."""
+        rows = list(rows)
+        if not rows:
+            return
+        for before, row in zip(rows, rows[1:], strict=False):  # the first: by the database
+            why = import_problem(row, before[0], before[6])
+            if why is not None:
+                raise LedgerError(f"{why}: nothing of this batch was written")
+        with self._lock:
+            if not self.writable:
+                raise LedgerError(f"the team ledger {shown(self.url)} is open read-only")
+            try:
+                if not self._import_ready:
+                    with self._conn.transaction():
+                        self._conn.execute(IMPORT_FUNCTION)
+                    self._import_ready = True
+                with self._conn.pipeline(), self._conn.transaction():
+                    self._conn.execute("SELECT set_config('lock_timeout', %s, true)",
+                                       (f"{int(self.lock_wait * 1000)}ms",))
+                    with self._conn.cursor() as cursor:
+                        cursor.executemany(
+                            "SELECT provenance_import_record(%s, %s, %s, %s, %s, %s, %s)",
+                            [tuple(row) for row in rows])
+            except psycopg.Error as exc:
+                raise LedgerError(f"cannot import into the team ledger: {_reason(exc)}; "
+                                  "nothing of this batch was written") from None
 
     # -- reading -------------------------------------------------------------------------------
 
