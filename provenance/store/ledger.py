@@ -69,6 +69,17 @@ URL_OF_VERIFICATION = ("(CASE WHEN json_valid(body) THEN "
                        "json_extract(body, '$.data.against.url') END)")
 """The URL of the capture a screenshot check was made against, as SQL."""
 
+
+def json_field(path: str, table: str | None = None) -> str:
+    """``$.data.<path>`` of a row's body (of ``table``'s, in a join) as SQL, NULL for a body
+    that is not JSON; written exactly as the indexes below are, so SQLite answers by them."""
+    body = f"{table}.body" if table else "body"
+    return f"(CASE WHEN json_valid({body}) THEN json_extract({body}, '$.data.{path}') END)"
+
+
+BATCH_OF_CAPTURE = json_field("batch")
+STATUS_OF_WITNESS = json_field("status")
+
 INDEXES = f"""
 CREATE INDEX IF NOT EXISTS records_by_about ON records(subject);
 CREATE INDEX IF NOT EXISTS records_by_time ON records(time);
@@ -76,6 +87,10 @@ CREATE INDEX IF NOT EXISTS witnesses_by_capture ON records({CAPTURE_OF_WITNESS})
     WHERE kind = 'witness';
 CREATE INDEX IF NOT EXISTS verifications_by_url ON records({URL_OF_VERIFICATION})
     WHERE kind = 'verification';
+CREATE INDEX IF NOT EXISTS captures_by_batch ON records({BATCH_OF_CAPTURE})
+    WHERE kind = 'capture';
+CREATE INDEX IF NOT EXISTS witnesses_by_status ON records({STATUS_OF_WITNESS})
+    WHERE kind = 'witness';
 """
 """Indexes for every query that reads part of the ledger (``log URL``, ``log --kind``, a
 time range, a capture's witnesses, a bundle's records). Created when the ledger is opened
@@ -346,6 +361,70 @@ class Ledger:
             "(SELECT 1 FROM json_each(CASE WHEN json_valid(body) AND json_type(body, "
             "'$.data.covers') = 'array' THEN body ELSE '{\"data\":{\"covers\":[]}}' END, "
             "'$.data.covers') WHERE value = ?) ORDER BY seq", (seq,))
+
+    def _field(self, path: str, table: str | None = None) -> str:
+        """``$.data.<path>`` of ``table``'s body, as this backend's SQL (as its indexes)."""
+        return json_field(path, table)
+
+    def _covered_seqs(self) -> str:
+        """SQL listing every record number a well-shaped ``timestamp`` record covers."""
+        return ("SELECT c.value FROM records t, json_each(CASE WHEN json_valid(t.body) AND "
+                "json_type(t.body, '$.data.covers') = 'array' THEN t.body ELSE "
+                "'{\"data\":{\"covers\":[]}}' END, '$.data.covers') c "
+                "WHERE t.kind = 'timestamp' AND c.type = 'integer'")
+
+    def latest_by_subject(self, kind: str, subjects: Iterable[str]) -> dict[str, Record]:
+        """The newest record of ``kind`` about each of ``subjects`` that has one (by the
+        kind-and-subject index; a few hundred subjects per query)."""
+        wanted = sorted(set(subjects))
+        latest: dict[str, Record] = {}
+        for start in range(0, len(wanted), 500):
+            part = wanted[start:start + 500]
+            marks = ",".join("?" * len(part))
+            for record in self._query(
+                    f"SELECT {self._COLUMNS} FROM records WHERE seq IN (SELECT max(seq) FROM "
+                    f"records WHERE kind = ? AND subject IN ({marks}) GROUP BY subject) "
+                    "ORDER BY seq", (kind, *part)):
+                if record.subject is not None:
+                    latest[record.subject] = record
+        return latest
+
+    def captures_in_batch(self, batch: str) -> Iterator[Record]:
+        """The capture records made by the run of a list named ``batch``, in order (by
+        index: a run's own captures are read, no others)."""
+        found = self._query(
+            f"SELECT {self._COLUMNS} FROM records WHERE kind = 'capture' AND "
+            f"{self._field('batch')} = ? ORDER BY seq", (batch,))
+        return (r for r in found if r.data.get("batch") == batch)  # a string, not a look-alike
+
+    def latest_witnesses(self, statuses: Sequence[str]) -> Iterator[Record]:
+        """Each witness record with one of ``statuses`` that no later witness record of the
+        same capture and witness follows: the submissions whose last word is one of them.
+        Read by the status index (one query per status: an ``IN`` list would lead SQLite
+        to the kind index instead), each checked against later ones by the capture index."""
+        found: dict[int, Record] = {}
+        for status in dict.fromkeys(statuses):
+            for record in self._query(self._latest_witness_sql(), (status,)):
+                found[record.seq] = record
+        return iter([found[seq] for seq in sorted(found)])
+
+    def _latest_witness_sql(self) -> str:
+        return (f"SELECT {self._COLUMNS} FROM records w WHERE w.kind = 'witness' AND "
+                f"{self._field('status', 'w')} = ? AND NOT EXISTS (SELECT 1 FROM records n "
+                f"WHERE n.kind = 'witness' AND {self._field('capture_seq', 'n')} = "
+                f"{self._field('capture_seq', 'w')} AND {self._field('witness', 'n')} = "
+                f"{self._field('witness', 'w')} AND n.seq > w.seq)")
+
+    def uncovered(self, kinds: Sequence[str]) -> Iterator[Record]:
+        """Records of ``kinds`` that no ``timestamp`` record covers, in order. Only the
+        seqs of ``kinds`` (from the kind index) and the time-stamp records' ``covers`` are
+        read, in SQL; only the uncovered records' bodies reach Python."""
+        if not kinds:
+            return iter(())
+        marks = ",".join("?" * len(kinds))
+        return self._query(
+            f"SELECT {self._COLUMNS} FROM records WHERE kind IN ({marks}) AND seq NOT IN "
+            f"({self._covered_seqs()}) ORDER BY seq", tuple(kinds))
 
     def get(self, seq: int) -> Record | None:
         return next(self._query(f"SELECT {self._COLUMNS} FROM records WHERE seq = ?", (seq,)), None)
