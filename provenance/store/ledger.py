@@ -153,6 +153,16 @@ def build_body(
     )
 
 
+@dataclass(eq=False)
+class _Ticket:
+    """One call's records waiting for a group commit, and what became of them."""
+
+    items: list[tuple[str, dict[str, Any], str | None]]
+    written: list[Record] = field(default_factory=list)
+    error: BaseException | None = None
+    done: bool = False
+
+
 class Ledger:
     """The ledger of one store. Safe to share between threads of one process."""
 
@@ -160,6 +170,8 @@ class Ledger:
         self.store = store
         self.writable = store.writable if writable is None else writable
         self._lock = threading.RLock()
+        self._waiting_lock = threading.Lock()
+        self._waiting: list[_Ticket] = []
         path = store.ledger_path
         if not self.writable and not path.exists():
             raise LedgerError(f"the ledger {path} is missing")
@@ -194,24 +206,61 @@ class Ledger:
     # -- writing ---------------------------------------------------------------------------
 
     def append(self, kind: str, data: dict[str, Any], *, subject: str | None = None) -> Record:
-        """Append one record in its own transaction and return it."""
+        """Append one record (committed, perhaps with other threads' records) and return it."""
         return self.append_many([(kind, data, subject)])[0]
 
     def append_many(self, items: Iterable[tuple[str, dict[str, Any], str | None]]) -> list[Record]:
-        """Append several records in one transaction: all of them or none."""
-        items = list(items)
+        """Append several records in one transaction: all of them or none.
+
+        Group commit: appends that other threads ask for while a commit is on disk wait
+        for it, then go together in the next transaction (one commit, one ``ledger.head``
+        for all). Each call returns only once its own records are committed, and a
+        transaction that fails fails every call in it: nothing of theirs was recorded."""
+        ticket = _Ticket(list(items))
+        with self._waiting_lock:
+            self._waiting.append(ticket)
         with self._lock:
+            if not ticket.done:
+                self._commit_waiting()
+        if ticket.error is not None:
+            error = ticket.error  # each caller raises its own copy, from its own thread
+            raise type(error)(*error.args) from None
+        return ticket.written
+
+    def _commit_waiting(self) -> None:
+        """Commit every waiting append in one transaction (under the write lock). A call
+        whose records are committed is given them, whatever happens after."""
+        with self._waiting_lock:
+            group, self._waiting = self._waiting, []
+        committed = False
+        try:
             if not self.writable:
                 raise LedgerError(f"the ledger {self.store.ledger_path} is open read-only")
             try:
-                written = self._transaction(lambda: self._insert(items))
+                written = self._transaction(
+                    lambda: self._insert([item for t in group for item in t.items]))
             except sqlite3.DatabaseError as exc:
                 raise LedgerError(_write_failure(exc, "cannot write to the ledger",
                                                  self.store.root)
                                   + "; nothing was recorded") from None
+            committed = True
+            start = 0
+            for t in group:
+                t.written, start = written[start:start + len(t.items)], start + len(t.items)
             if written:
                 self._write_head()
-            return written
+        except (LedgerError, StoreError) as exc:
+            for t in group:
+                t.error = exc
+        except BaseException:  # an interrupt in the thread that commits: it raises it
+            if not committed:
+                for t in group:
+                    t.error = LedgerError("the ledger write was interrupted; nothing was "
+                                          "recorded")
+            raise
+        finally:
+            for t in group:
+                t.done = True
 
     def _transaction(self, work: Callable[[], list[Record]]) -> list[Record]:
         """``work`` in one ``BEGIN IMMEDIATE`` transaction; rolled back if anything fails
