@@ -17,7 +17,10 @@ what it returns never wait on the network again.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import logging
+import os
 import socket
 import threading
 import time
@@ -53,7 +56,7 @@ class Deadline:
         self.fired = False
         self._connections: list[Any] = []
         self._lock = threading.Lock()
-        self._timer: threading.Timer | None = None
+        self.finished = False  # left its ``with``: the watchdog forgets it
 
     def remaining(self) -> float:
         return self.expires - time.monotonic()
@@ -83,14 +86,12 @@ class Deadline:
         stack.append(self)
         with _active_lock:
             _active.add(self)
-        self._timer = threading.Timer(max(self.remaining(), 0.0), self.fire)
-        self._timer.daemon = True
-        self._timer.start()
+        self.finished = False
+        _WATCHDOG.add(self)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
+        self.finished = True
         stack = _stack()
         if stack and stack[-1] is self:
             stack.pop()
@@ -100,6 +101,55 @@ class Deadline:
             self._connections.clear()
 
 
+class _Watchdog:
+    """One thread that fires each deadline when it passes. (A timer thread per request
+    cost a thread start, which waits for the GIL, on every fetch.)"""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._heap: list[tuple[float, int, Deadline]] = []
+        self._order = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def add(self, deadline: Deadline) -> None:
+        with self._cond:
+            heapq.heappush(self._heap, (deadline.expires, next(self._order), deadline))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="deadline-watchdog",
+                                                daemon=True)
+                self._thread.start()
+            self._cond.notify()
+
+    def _run(self) -> None:
+        while True:
+            self._next_due().fire()  # outside the lock: fire() shuts sockets down
+
+    def _next_due(self) -> Deadline:
+        """Wait for the earliest deadline still in force to pass; finished ones are dropped
+        as they come up."""
+        with self._cond:
+            while True:
+                while self._heap and self._heap[0][2].finished:
+                    heapq.heappop(self._heap)
+                if not self._heap:
+                    self._cond.wait()
+                    continue
+                wait = self._heap[0][0] - time.monotonic()
+                if wait <= 0:
+                    return heapq.heappop(self._heap)[2]
+                self._cond.wait(wait)
+
+
+_WATCHDOG = _Watchdog()
+
+
+def _new_watchdog_after_fork() -> None:
+    """A forked child has no watchdog thread, and its lock may have been held mid-fork."""
+    global _WATCHDOG
+    _WATCHDOG = _Watchdog()
+
+
+os.register_at_fork(after_in_child=_new_watchdog_after_fork)
 _local = threading.local()
 _active: set[Deadline] = set()
 _active_lock = threading.Lock()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,8 +16,15 @@ FILLER = "<p>" + "Текст статьи. " * 400 + "</p>"
 
 class _Pages(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    delay = 0.0
+    # Headers and body in one write, sent at once: two small writes on a kept-alive
+    # connection meet the client's delayed ACK and stall 40 ms a page (wget measured that).
+    wbufsize = 1 << 20
+    disable_nagle_algorithm = True
 
     def do_GET(self) -> None:  # noqa: N802
+        if self.delay:
+            time.sleep(self.delay)  # a real server's time to answer
         n = self.path.rsplit("/", 1)[-1]
         body = PAGE.format(n=n, filler=FILLER).encode("utf-8")
         self.send_response(200)
@@ -30,9 +38,11 @@ class _Pages(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def serve_pages() -> Iterator[str]:
-    """Yields the base URL; pages are ``BASE/page/<n>``."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Pages)
+def serve_pages(delay: float = 0.0) -> Iterator[str]:
+    """Yields the base URL; pages are ``BASE/page/<n>``, each answered after ``delay`` s."""
+    handler = type("_DelayedPages", (_Pages,), {"delay": delay})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.request_queue_size = 128
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

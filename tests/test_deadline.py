@@ -122,3 +122,21 @@ def test_a_tsa_that_never_stops_or_drips_is_a_one_line_error_in_time(web, path):
         request_timestamp(web.url(path), b"hello", timeout=3.0)
     assert time.monotonic() - started < 6.0
     assert "\n" not in str(caught.value)
+
+
+def test_a_forked_child_gets_deadlines_of_its_own():
+    """The one watchdog thread is not copied into a forked child: it starts its own."""
+    import os
+
+    from archive.deadline import Deadline
+
+    with Deadline(5):
+        pass  # the parent's watchdog thread is running
+    pid = os.fork()
+    if pid == 0:  # the child: a deadline still fires
+        deadline = Deadline(0.05)
+        with deadline:
+            time.sleep(0.5)
+        os._exit(0 if deadline.fired else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

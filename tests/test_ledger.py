@@ -85,3 +85,46 @@ def test_two_ledgers_on_one_store_keep_one_chain(tmp_path):
         b = two.append("capture", {"n": 2})
         c = one.append("capture", {"n": 3})
     assert b.prev_hash == a.record_hash and c.prev_hash == b.record_hash
+
+
+def test_appends_from_many_threads_share_commits_and_each_gets_its_own_records(tmp_path):
+    """Group commit: 8 threads appending at once need fewer transactions than appends,
+    every call gets back exactly its records, committed, and the chain is one."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from provenance.check import check_store
+
+    store = Store(tmp_path / "ev")
+    ledger = Ledger(store)
+    commits: list[str] = []
+    ledger._db.set_trace_callback(lambda sql: commits.append(sql) if sql == "COMMIT" else None)
+
+    def appends(worker: int) -> list[tuple[int, str, str]]:
+        got = []
+        for n in range(50):
+            pair = ledger.append_many([("note", {"w": worker, "n": n, "part": p}, None)
+                                       for p in range(2)])
+            assert [r.data["part"] for r in pair] == [0, 1]
+            assert pair[1].seq == pair[0].seq + 1  # one call's records stay together
+            got += [(r.seq, r.record_hash, json.dumps(r.data, sort_keys=True)) for r in pair]
+        return got
+
+    with ThreadPoolExecutor(8) as pool:
+        returned = [item for got in pool.map(appends, range(8)) for item in got]
+    ledger._db.set_trace_callback(None)
+    stored = {r.seq: (r.seq, r.record_hash, json.dumps(r.data, sort_keys=True))
+              for r in ledger.records()}
+    assert sorted(returned) == sorted(stored.values()) and len(stored) == 800
+    assert len(commits) < 400  # some calls went together
+    assert ledger.read_head()["seq"] == 800
+    assert check_store(store, ledger).intact
+
+
+def test_a_failed_group_commit_fails_every_call_in_it(tmp_path):
+    store = Store(tmp_path / "ev")
+    ledger = Ledger(store)
+    ledger.append("note", {"n": 0})
+    store.head_path.write_text('{"record_hash": "' + "0" * 64 + '", "seq": 1}\n')
+    with pytest.raises(LedgerError, match="nothing was recorded"):
+        ledger.append("note", {"n": 1})
+    assert ledger.count() == 1

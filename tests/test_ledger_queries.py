@@ -114,3 +114,84 @@ def test_an_old_ledger_gets_the_indexes_and_a_read_only_one_works_without(tmp_pa
             "SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert {"records_by_about", "verifications_by_url", "witnesses_by_capture",
             "records_by_time"} <= names
+
+
+class CountingLedger(Ledger):
+    """A ledger that counts the records its queries hand to Python."""
+
+    read = 0
+
+    def _query(self, sql, params=()):
+        for record in super()._query(sql, params):
+            self.read += 1
+            yield record
+
+
+BIG = 30_000
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory):
+    """30,000 captures (30 of one run of a list), a witness record for every third, five
+    of them pending (two answered later), and one time-stamp covering all but ten."""
+    with CountingLedger(Store(tmp_path_factory.mktemp("big") / "ev")) as ledger:
+        ledger.append_many(
+            ("capture", {"url": f"http://x.example/{i}",
+                         **({"batch": "run-1"} if i % 1000 == 0 else {})},
+             f"http://x.example/{i}") for i in range(BIG))
+        ledger.append_many(
+            ("witness", {"capture_seq": seq, "witness": "ia",
+                         "status": "pending" if seq % 6000 == 1 else "archived"}, None)
+            for seq in range(1, BIG + 1, 3))
+        ledger.append_many(
+            ("witness", {"capture_seq": seq, "witness": "ia", "status": "archived"}, None)
+            for seq in (1, 6001))
+        ledger.append("timestamp", {"covers": list(range(11, BIG + 1)), "status": "granted"})
+        yield ledger
+
+
+def _reads(ledger, work):
+    ledger.read = 0
+    result = work()
+    return result, ledger.read
+
+
+def test_resume_witness_retry_and_unstamped_read_only_what_they_answer(big):
+    """Each of these once read a whole kind (30,000 records) into Python."""
+    from provenance.capture.batch import already_captured
+    from provenance.capture.witnessing import open_witness_records
+    from provenance.stamps.stamping import unstamped
+
+    urls = [f"http://x.example/{i}" for i in range(0, BIG, 500)]
+    done, read = _reads(big, lambda: already_captured(big, urls, batch="run-1"))
+    assert sorted(done) == sorted(u for u in urls if int(u.rsplit("/", 1)[1]) % 1000 == 0)
+    assert read == 30  # the run's own captures, no others
+    latest, read = _reads(big, lambda: already_captured(big, urls[:3]))
+    assert {u: o.record.seq for u, o in latest.items()} == {urls[0]: 1, urls[1]: 501,
+                                                            urls[2]: 1001}
+    assert read == 3
+    pending, read = _reads(big, lambda: open_witness_records(big))
+    assert sorted(pending) == [(12001, "ia"), (18001, "ia"), (24001, "ia")]
+    assert read == 3
+    missing, read = _reads(big, lambda: unstamped(big))
+    assert [r.seq for r in missing] == list(range(1, 11))
+    assert read == 10
+
+
+@pytest.mark.parametrize("call, index", [
+    (lambda lg: list(lg.captures_in_batch("run-1")), "captures_by_batch"),
+    (lambda lg: lg.latest_by_subject("capture", ["http://x.example/1"]), "records_by_subject"),
+    (lambda lg: list(lg.latest_witnesses(["pending"])), "witnesses_by_status"),
+    (lambda lg: list(lg.latest_witnesses(["pending"])), "witnesses_by_capture"),
+    (lambda lg: list(lg.uncovered(["capture"])), "records_by_kind"),  # (kind, seq)
+])
+def test_the_new_queries_are_answered_by_an_index(big, call, index):
+    statements: list[str] = []
+    big._db.set_trace_callback(statements.append)  # each SQL statement, its values bound
+    try:
+        call(big)
+    finally:
+        big._db.set_trace_callback(None)
+    plans = [plan(big, sql, ()) for sql in statements if sql.startswith("SELECT")]
+    assert plans and all("SCAN records" not in p and "SCAN w" not in p for p in plans)
+    assert any(index in p for p in plans)

@@ -389,6 +389,16 @@ def _items() -> list[tuple[str, dict, str | None]]:
         ("timestamp", {"covers": 1}, None),
         ("timestamp", {"covers": [3, 1]}, None),
         ("note", {"text": "ünïcode ✓ \u0000 nul escaped"}, "тема"),
+        ("capture", {"url": a, "batch": "run-1"}, a),                     # 16
+        ("capture", {"url": b, "batch": 1}, b),  # a number is not the run "1"
+        ("capture", {"url": b, "batch": "1"}, b),                         # 18
+        ("witness", {"capture_seq": 16, "witness": "ia", "status": "pending"}, a),
+        ("witness", {"capture_seq": 16, "witness": "ia", "status": "archived"}, a),
+        ("witness", {"capture_seq": 18, "witness": "ia", "status": "pending"}, b),  # 21
+        ("witness", {"capture_seq": "18", "witness": "ia", "status": "archived"}, b),
+        ("witness", {"capture_seq": 18, "witness": 1, "status": "pending"}, b),  # 23
+        ("witness", {"capture_seq": 18, "witness": "1", "status": "failed"}, b),  # 24
+        ("timestamp", {"covers": [16, 17.5, "18", 2]}, None),
     ]
 
 
@@ -425,11 +435,21 @@ def test_every_query_answers_as_the_sqlite_ledger_does(team, tmp_path):
             lambda lg: lg.last().seq,
             lambda lg: [row[0] for row in lg.raw_rows_at([3, 1, 99])],
             lambda lg: [row[0] for row in lg.raw_rows()],
+            lambda lg: seqs(lg.captures_in_batch("run-1")),
+            lambda lg: seqs(lg.captures_in_batch("1")),
+            lambda lg: {k: v.seq for k, v in lg.latest_by_subject(
+                "capture", ["http://127.0.0.1/a", "http://127.0.0.1/b", "x"]).items()},
+            lambda lg: seqs(lg.latest_witnesses(["pending", "failed"])),
+            lambda lg: seqs(lg.latest_witnesses([])),
+            lambda lg: seqs(lg.uncovered(["capture", "verification"])),
         ]
         for question in questions:
             assert question(remote) == question(local)
         assert seqs(remote.witnesses_of(1)) == [3]
         assert seqs(remote.stamps_covering(1)) == [10, 14]
+        assert seqs(remote.captures_in_batch("1")) == [18]
+        assert seqs(remote.latest_witnesses(["pending", "failed"])) == [21, 23, 24]
+        assert seqs(remote.uncovered(["capture", "verification"])) == [7, 8, 9, 17, 18]
         found = remote.find(remote.get(5).record_hash[:8])
         assert found is not None and found.seq == 5
     finally:

@@ -61,13 +61,18 @@ def validate_urls(raw: Iterable[str]) -> list[str]:
 def already_captured(ledger: Ledger, urls: Iterable[str], *, batch: str | None = None
                      ) -> dict[str, CaptureOutcome]:
     """The latest capture of each URL that has one; with ``batch``, only the captures made
-    by that run of a list (:mod:`provenance.capture.runs`), for resuming it."""
+    by that run of a list (:mod:`provenance.capture.runs`), for resuming it. Indexed: the
+    URLs' own captures (or the run's) are read, never every capture."""
     wanted = set(urls)
-    latest: dict[str, CaptureOutcome] = {}
-    for record in ledger.records(kind=CAPTURE):
-        if record.subject in wanted and (batch is None or record.data.get("batch") == batch):
-            latest[record.subject] = CaptureOutcome(record.subject, record=record, skipped=True)
-    return latest
+    if batch is None:
+        found = ledger.latest_by_subject(CAPTURE, wanted)
+    else:
+        found = {}
+        for record in ledger.captures_in_batch(batch):  # in order: the last one wins
+            if record.subject in wanted and record.data.get("batch") == batch:
+                found[record.subject] = record
+    return {url: CaptureOutcome(url, record=record, skipped=True)
+            for url, record in found.items()}
 
 
 def run_batch(capturer: Capturer, urls: list[str], *, jobs: int = 4,

@@ -177,10 +177,10 @@ def witness_unsent(
     A run killed between recording a capture and its witness record, or a capture made with
     ``--to none``, is resumed with a witness: the rerun of the batch delivers it.
     """
-    sent = {(seq, name) for seq, name in latest_witness_records(ledger)}
     out: dict[int, list[dict[str, Any]]] = {}
     for capture_record in captures:
-        missing = [s for s in specs if (capture_record.seq, s.name) not in sent]
+        sent = {str(w.data.get("witness")) for w in ledger.witnesses_of(capture_record.seq)}
+        missing = [s for s in specs if s.name not in sent]
         if missing:
             out[capture_record.seq] = record_witnesses(
                 ledger, capture_record, missing,
@@ -189,12 +189,14 @@ def witness_unsent(
     return out
 
 
-def latest_witness_records(ledger: Ledger) -> dict[tuple[int, str], Record]:
-    """The newest ``witness`` record per (capture seq, witness name)."""
+def open_witness_records(ledger: Ledger) -> dict[tuple[int, str], Record]:
+    """Per (capture seq, witness name), the newest ``witness`` record when it may need
+    asking again (:func:`needs_retry`): read by index, never every witness record."""
     latest: dict[tuple[int, str], Record] = {}
-    for record in ledger.records(kind=WITNESS):
-        key = (int(record.data.get("capture_seq", 0)), str(record.data.get("witness")))
-        latest[key] = record  # records come in seq order: the last one wins
+    for record in ledger.latest_witnesses([*RETRY_STATUSES, FAILED]):
+        seq = record.data.get("capture_seq")
+        if isinstance(seq, int) and not isinstance(seq, bool):
+            latest[(seq, str(record.data.get("witness")))] = record
     return latest
 
 
@@ -212,7 +214,7 @@ def retry_pending(
 ) -> Iterator[dict[str, Any]]:
     """Ask each witness again for every capture it has not confirmed; yields each outcome."""
     env = os.environ if env is None else env
-    for (capture_seq, name), previous in sorted(latest_witness_records(ledger).items()):
+    for (capture_seq, name), previous in sorted(open_witness_records(ledger).items()):
         if not needs_retry(previous.data):
             continue
         capture_record = ledger.get(capture_seq)

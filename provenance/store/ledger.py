@@ -75,6 +75,17 @@ COVERS_OF_STAMP = ("json_each(CASE WHEN json_valid(body) AND json_type(body, '$.
                    "'$.data.covers')")
 """The records a time-stamp record covers, as an SQL table (empty for a damaged body)."""
 
+
+def json_field(path: str, table: str | None = None) -> str:
+    """``$.data.<path>`` of a row's body (of ``table``'s, in a join) as SQL, NULL for a body
+    that is not JSON; written exactly as the indexes below are, so SQLite answers by them."""
+    body = f"{table}.body" if table else "body"
+    return f"(CASE WHEN json_valid({body}) THEN json_extract({body}, '$.data.{path}') END)"
+
+
+BATCH_OF_CAPTURE = json_field("batch")
+STATUS_OF_WITNESS = json_field("status")
+
 INDEXES = f"""
 CREATE INDEX IF NOT EXISTS records_by_about ON records(subject);
 CREATE INDEX IF NOT EXISTS records_by_time ON records(time);
@@ -83,6 +94,10 @@ CREATE INDEX IF NOT EXISTS witnesses_by_capture ON records({CAPTURE_OF_WITNESS})
     WHERE kind = 'witness';
 CREATE INDEX IF NOT EXISTS verifications_by_url ON records({URL_OF_VERIFICATION})
     WHERE kind = 'verification';
+CREATE INDEX IF NOT EXISTS captures_by_batch ON records({BATCH_OF_CAPTURE})
+    WHERE kind = 'capture';
+CREATE INDEX IF NOT EXISTS witnesses_by_status ON records({STATUS_OF_WITNESS})
+    WHERE kind = 'witness';
 """
 """Indexes for every query that reads part of the ledger (``log URL``, ``log --kind``, a
 time range, a capture's witnesses, a bundle's records). Created when the ledger is opened
@@ -145,6 +160,16 @@ def build_body(
     )
 
 
+@dataclass(eq=False)
+class _Ticket:
+    """One call's records waiting for a group commit, and what became of them."""
+
+    items: list[tuple[str, dict[str, Any], str | None]]
+    written: list[Record] = field(default_factory=list)
+    error: BaseException | None = None
+    done: bool = False
+
+
 class Ledger:
     """The ledger of one store. Safe to share between threads of one process."""
 
@@ -152,6 +177,8 @@ class Ledger:
         self.store = store
         self.writable = store.writable if writable is None else writable
         self._lock = threading.RLock()
+        self._waiting_lock = threading.Lock()
+        self._waiting: list[_Ticket] = []
         path = store.ledger_path
         if not self.writable and not path.exists():
             raise LedgerError(f"the ledger {path} is missing")
@@ -186,26 +213,63 @@ class Ledger:
     # -- writing ---------------------------------------------------------------------------
 
     def append(self, kind: str, data: dict[str, Any], *, subject: str | None = None) -> Record:
-        """Append one record in its own transaction and return it."""
+        """Append one record (committed, perhaps with other threads' records) and return it."""
         return self.append_many([(kind, data, subject)])[0]
 
     def append_many(self, items: Iterable[tuple[str, dict[str, Any], str | None]]) -> list[Record]:
-        """Append several records in one transaction: all of them or none."""
-        items = list(items)
+        """Append several records in one transaction: all of them or none.
+
+        Group commit: appends that other threads ask for while a commit is on disk wait
+        for it, then go together in the next transaction (one commit, one ``ledger.head``
+        for all). Each call returns only once its own records are committed, and a
+        transaction that fails fails every call in it: nothing of theirs was recorded."""
+        ticket = _Ticket(list(items))
+        with self._waiting_lock:
+            self._waiting.append(ticket)
         with self._lock:
+            if not ticket.done:
+                self._commit_waiting()
+        if ticket.error is not None:
+            error = ticket.error  # each caller raises its own copy, from its own thread
+            raise type(error)(*error.args) from None
+        return ticket.written
+
+    def _commit_waiting(self) -> None:
+        """Commit every waiting append in one transaction (under the write lock). A call
+        whose records are committed is given them, whatever happens after."""
+        with self._waiting_lock:
+            group, self._waiting = self._waiting, []
+        committed = False
+        try:
             if not self.writable:
                 raise LedgerError(f"the ledger {self.store.ledger_path} is open read-only")
             try:
-                written = self._transaction(lambda: self._insert(items))
+                written = self._transaction(
+                    lambda: self._insert([item for t in group for item in t.items]))
             except sqlite3.DatabaseError as exc:
                 raise LedgerError(_write_failure(exc, "cannot write to the ledger",
                                                  self.store.root)
                                   + "; nothing was recorded") from None
+            committed = True
+            start = 0
+            for t in group:
+                t.written, start = written[start:start + len(t.items)], start + len(t.items)
             if written:
                 self._write_head()
             for record in written:
                 _log.info("recorded #%d %s %s", record.seq, record.kind, record.id)
-            return written
+        except (LedgerError, StoreError) as exc:
+            for t in group:
+                t.error = exc
+        except BaseException:  # an interrupt in the thread that commits: it raises it
+            if not committed:
+                for t in group:
+                    t.error = LedgerError("the ledger write was interrupted; nothing was "
+                                          "recorded")
+            raise
+        finally:
+            for t in group:
+                t.done = True
 
     def _transaction(self, work: Callable[[], list[Record]]) -> list[Record]:
         """``work`` in one ``BEGIN IMMEDIATE`` transaction; rolled back if anything fails
@@ -418,6 +482,70 @@ class Ledger:
         return self._query(
             f"SELECT {self._COLUMNS} FROM records WHERE kind = 'timestamp' AND EXISTS "
             f"(SELECT 1 FROM {COVERS_OF_STAMP} WHERE value = ?) ORDER BY seq", (seq,))
+
+    def _field(self, path: str, table: str | None = None) -> str:
+        """``$.data.<path>`` of ``table``'s body, as this backend's SQL (as its indexes)."""
+        return json_field(path, table)
+
+    def _covered_seqs(self) -> str:
+        """SQL listing every record number a well-shaped ``timestamp`` record covers."""
+        return ("SELECT c.value FROM records t, json_each(CASE WHEN json_valid(t.body) AND "
+                "json_type(t.body, '$.data.covers') = 'array' THEN t.body ELSE "
+                "'{\"data\":{\"covers\":[]}}' END, '$.data.covers') c "
+                "WHERE t.kind = 'timestamp' AND c.type = 'integer'")
+
+    def latest_by_subject(self, kind: str, subjects: Iterable[str]) -> dict[str, Record]:
+        """The newest record of ``kind`` about each of ``subjects`` that has one (by the
+        kind-and-subject index; a few hundred subjects per query)."""
+        wanted = sorted(set(subjects))
+        latest: dict[str, Record] = {}
+        for start in range(0, len(wanted), 500):
+            part = wanted[start:start + 500]
+            marks = ",".join("?" * len(part))
+            for record in self._query(
+                    f"SELECT {self._COLUMNS} FROM records WHERE seq IN (SELECT max(seq) FROM "
+                    f"records WHERE kind = ? AND subject IN ({marks}) GROUP BY subject) "
+                    "ORDER BY seq", (kind, *part)):
+                if record.subject is not None:
+                    latest[record.subject] = record
+        return latest
+
+    def captures_in_batch(self, batch: str) -> Iterator[Record]:
+        """The capture records made by the run of a list named ``batch``, in order (by
+        index: a run's own captures are read, no others)."""
+        found = self._query(
+            f"SELECT {self._COLUMNS} FROM records WHERE kind = 'capture' AND "
+            f"{self._field('batch')} = ? ORDER BY seq", (batch,))
+        return (r for r in found if r.data.get("batch") == batch)  # a string, not a look-alike
+
+    def latest_witnesses(self, statuses: Sequence[str]) -> Iterator[Record]:
+        """Each witness record with one of ``statuses`` that no later witness record of the
+        same capture and witness follows: the submissions whose last word is one of them.
+        Read by the status index (one query per status: an ``IN`` list would lead SQLite
+        to the kind index instead), each checked against later ones by the capture index."""
+        found: dict[int, Record] = {}
+        for status in dict.fromkeys(statuses):
+            for record in self._query(self._latest_witness_sql(), (status,)):
+                found[record.seq] = record
+        return iter([found[seq] for seq in sorted(found)])
+
+    def _latest_witness_sql(self) -> str:
+        return (f"SELECT {self._COLUMNS} FROM records w WHERE w.kind = 'witness' AND "
+                f"{self._field('status', 'w')} = ? AND NOT EXISTS (SELECT 1 FROM records n "
+                f"WHERE n.kind = 'witness' AND {self._field('capture_seq', 'n')} = "
+                f"{self._field('capture_seq', 'w')} AND {self._field('witness', 'n')} = "
+                f"{self._field('witness', 'w')} AND n.seq > w.seq)")
+
+    def uncovered(self, kinds: Sequence[str]) -> Iterator[Record]:
+        """Records of ``kinds`` that no ``timestamp`` record covers, in order. Only the
+        seqs of ``kinds`` (from the kind index) and the time-stamp records' ``covers`` are
+        read, in SQL; only the uncovered records' bodies reach Python."""
+        if not kinds:
+            return iter(())
+        marks = ",".join("?" * len(kinds))
+        return self._query(
+            f"SELECT {self._COLUMNS} FROM records WHERE kind IN ({marks}) AND seq NOT IN "
+            f"({self._covered_seqs()}) ORDER BY seq", tuple(kinds))
 
     def get(self, seq: int) -> Record | None:
         return next(self._query(f"SELECT {self._COLUMNS} FROM records WHERE seq = ?", (seq,)), None)

@@ -62,6 +62,15 @@ _SCHEMA_LOCK = 0x70726F76  # pg_advisory_xact_lock key: one process creates the 
 DB_TIME = """to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')"""
 """The database's clock as records write time (RFC 3339 UTC, whole seconds)."""
 
+INDEXES = """
+CREATE INDEX IF NOT EXISTS captures_by_batch
+    ON records((provenance_json(body) #>> '{data,batch}')) WHERE kind = 'capture';
+CREATE INDEX IF NOT EXISTS witnesses_by_status
+    ON records((provenance_json(body) #>> '{data,status}')) WHERE kind = 'witness';
+"""
+"""Indexes added after the first team ledgers were made: created when a writer that may
+(the table's owner) opens a ledger without them; the queries they serve work without."""
+
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS records (
     seq BIGINT PRIMARY KEY CHECK (seq > 0),
@@ -115,7 +124,7 @@ CREATE INDEX IF NOT EXISTS witnesses_by_capture
     ON records((provenance_json(body) #> '{{data,capture_seq}}')) WHERE kind = 'witness';
 CREATE INDEX IF NOT EXISTS verifications_by_url
     ON records((provenance_json(body) #>> '{{data,against,url}}')) WHERE kind = 'verification';
-"""
+{INDEXES}"""
 """The tables, the append-only trigger and the indexes; body JSON is read through
 ``provenance_json`` (NULL for a body that is not JSON), so a damaged row can never make a
 query, and so the ledger, fail."""
@@ -219,6 +228,8 @@ class PostgresLedger(Ledger):
                 with self._conn.transaction():
                     self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
                     self._conn.execute(SCHEMA)
+            elif writable:
+                self._add_indexes()
         except psycopg.Error as exc:
             self._conn.close()
             raise LedgerError(f"cannot open the team ledger {shown(url)}: "
@@ -239,6 +250,21 @@ class PostgresLedger(Ledger):
             " AND tgrelid = to_regclass('records'))"
             " AND to_regprocedure('provenance_lock_head()') IS NOT NULL").fetchone()
         return bool(found and found[0])
+
+    def _add_indexes(self) -> None:
+        """Indexes a ledger made by an earlier version lacks; a role that may not create
+        them (only read and insert) reads without them, only slower."""
+        found = self._conn.execute(
+            "SELECT to_regclass('captures_by_batch') IS NOT NULL AND "
+            "to_regclass('witnesses_by_status') IS NOT NULL").fetchone()
+        if found and found[0]:
+            return
+        try:
+            with self._conn.transaction():
+                self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+                self._conn.execute(INDEXES)
+        except psycopg.errors.InsufficientPrivilege:
+            pass
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -355,6 +381,27 @@ class PostgresLedger(Ledger):
             f"SELECT {_COLUMNS} FROM records WHERE kind = 'witness' AND "
             "(provenance_json(body) #> '{data,capture_seq}') = to_jsonb(?::bigint) "
             "ORDER BY seq", (capture_seq,))
+
+    def _field(self, path: str, table: str | None = None) -> str:
+        body = f"{table}.body" if table else "body"
+        return f"(provenance_json({body}) #>> '{{data,{path}}}')"
+
+    def _covered_seqs(self) -> str:
+        return ("SELECT (c.value)::numeric FROM records t, jsonb_array_elements(CASE WHEN "
+                "jsonb_typeof(provenance_json(t.body) #> '{data,covers}') = 'array' THEN "
+                "provenance_json(t.body) #> '{data,covers}' ELSE '[]'::jsonb END) c "
+                "WHERE t.kind = 'timestamp' AND jsonb_typeof(c.value) = 'number' "
+                "AND (c.value)::numeric = trunc((c.value)::numeric)")
+
+    def _latest_witness_sql(self) -> str:
+        """As the SQLite ledger's, with capture numbers and names compared as JSON (so a
+        capture named by the string "1" is not capture 1) and read by the capture index."""
+        cap = "(provenance_json({}.body) #> '{{data,capture_seq}}')"
+        name = "(provenance_json({}.body) #> '{{data,witness}}')"
+        return (f"SELECT {_COLUMNS} FROM records w WHERE w.kind = 'witness' AND "
+                f"{self._field('status', 'w')} = ? AND NOT EXISTS (SELECT 1 FROM records n "
+                f"WHERE n.kind = 'witness' AND {cap.format('n')} = {cap.format('w')} "
+                f"AND {name.format('n')} = {name.format('w')} AND n.seq > w.seq)")
 
     def stamps_covering(self, seq: int) -> Iterator[Record]:
         return self._query(
