@@ -11,7 +11,8 @@ what a browser is allowed to do with our pages.
   request another site sends says so in ``Origin``/``Sec-Fetch-Site``: both are refused.
 - **What a page may do.** A strict Content-Security-Policy (our own files only, no inline
   script, no framing by others), ``nosniff``, no referrer. A captured page is replayed only
-  inside a sandbox with no script and no network (:mod:`provenance.web.replay`).
+  inside a sandbox with no script, and nothing in it reaches the network
+  (:mod:`provenance.web.rewrite`, :mod:`provenance.web.replay`).
 - **No path from a request.** Records are named by ledger number or hash prefix
   (:func:`record_ref`), files by a role the record lists; the store reads them through its
   verified reader, which re-hashes them and refuses paths that leave the store.
@@ -41,11 +42,13 @@ PAGE_POLICY = ("default-src 'self'; script-src 'none'; style-src 'self'; "
                "form-action 'self'; frame-ancestors 'none'")
 """Our pages: our own stylesheet and images, frames only of our replay, no script at all."""
 
-REPLAY_POLICY = ("sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
-                 "font-src data:; form-action 'none'; base-uri 'none'; "
-                 "frame-ancestors 'self'")
-"""A captured page: sandboxed (no script, no top navigation, an opaque origin), nothing
-loaded from anywhere (never the live site), and shown only inside our own pages."""
+REPLAY_POLICY = ("sandbox; default-src 'self' data:; script-src 'none'; object-src 'none'; "
+                 "style-src 'self' data: 'unsafe-inline'; form-action 'none'; "
+                 "base-uri 'none'; frame-ancestors 'self'")
+"""A captured page: sandboxed (no script, no pop-ups, no top navigation, an opaque
+origin), loading only from our own server (its images and styles replayed from our WARC,
+never the live site: :mod:`provenance.web.rewrite` has pointed every URL there or removed
+it), and shown only inside our own pages."""
 
 _REF = re.compile(r"[0-9]{1,12}|[0-9a-f]{6,64}")
 _ROLE = re.compile(r"[a-z][a-z_-]{0,31}")
@@ -127,7 +130,7 @@ def install(app: Flask, access: Access) -> None:
         answer.headers["Referrer-Policy"] = "no-referrer"
         answer.headers.setdefault("X-Frame-Options", "DENY")
         answer.headers["Cross-Origin-Opener-Policy"] = "same-origin"
-        answer.headers["Cross-Origin-Resource-Policy"] = "same-origin"
+        answer.headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
         answer.headers.setdefault("Cache-Control", "no-store")
         if getattr(g, "new_csrf_cookie", None):
             answer.set_cookie(CSRF_COOKIE, g.new_csrf_cookie, httponly=True,
