@@ -9,14 +9,14 @@ from dataclasses import dataclass
 from flask import Blueprint, Response, render_template
 
 from provenance.api import MAX_SHOWN_BYTES
-from provenance.capture.rendered import BROWSER_SCREENSHOT, BROWSER_TEXT, browser_part
+from provenance.capture.rendered import BROWSER_TEXT, browser_part
 from provenance.errors import ProvenanceError, StoreError, UsageError
 from provenance.store.kinds import CAPTURE, SNAPSHOT, VERIFICATION
 from provenance.store.ledger import Record
-from provenance.store.records import BrowserPart, BrowserStatus
+from provenance.store.records import BrowserPart
 from provenance.web.context import evidence
 from provenance.web.security import file_role
-from provenance.web.views.common import record_at, summary
+from provenance.web.views.common import has_screenshot, record_at, summary
 from provenance.web.views.replays import sources
 
 blueprint = Blueprint("records", __name__)
@@ -63,16 +63,6 @@ def _rendered(found: Record) -> Rendered | None:
     if part is None:
         return None
     return Rendered(part, has_screenshot(found), *_browser_text(found, part))
-
-
-def has_screenshot(found: Record) -> bool:
-    """Whether ``found`` names our browser's screenshot, the same file its browser part
-    names (the file itself is re-hashed when it is served)."""
-    part = browser_part(found.data) if found.kind == CAPTURE else None
-    entry = found.file(BROWSER_SCREENSHOT)
-    return (part is not None and entry is not None and part.status is BrowserStatus.OK
-            and part.screenshot_sha256 is not None
-            and entry.get("sha256") == part.screenshot_sha256)
 
 
 def _browser_text(found: Record, part: BrowserPart) -> tuple[str | None, str | None]:
