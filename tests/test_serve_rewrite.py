@@ -56,6 +56,13 @@ TRAPS = [
     '<img src=x onerror="location=\'http://live.example/o\'">',
     '<a href="http://live.example/x" target="_blank" rel="opener">t</a>',
     '<!-- <a href="http://live.example/c"> --><![CDATA[http://live.example/d]]>',
+    '<iframe src="data:text/html,&lt;a href=http://live.example/x&gt;x&lt;/a&gt;"></iframe>',
+    '<iframe src="data:image/svg+xml,&lt;svg xmlns=%22http://www.w3.org/2000/svg%22&gt;'
+    '&lt;a href=%22http://live.example/x%22&gt;&lt;/a&gt;&lt;/svg&gt;"></iframe>',
+    '<object data="data:text/html,&lt;a href=http://live.example/x&gt;"></object>'
+    '<embed src="data:text/html;base64,PGEgaHJlZj1odHRwOi8vbGl2ZS5leGFtcGxlL3g+"><svg>'
+    '<use href="data:image/svg+xml,&lt;svg id=%22x%22&gt;&lt;a href=%22http://live.'
+    'example/x%22/&gt;&lt;/svg&gt;#x"/></svg>',
     '<portal src="http://live.example/p"></portal><img attributionsrc="http://live.example/a">',
 ]
 
@@ -64,6 +71,7 @@ TRAPS = [
 def test_no_live_url_survives(html):
     out = neutralise_html(f"<html><body>{html}</body></html>", SITE, link)
     assert "live.example" not in out.replace("&#x27;", "'"), out
+    assert "data:text" not in out and "data:image/svg" not in out, out
     lowered = out.lower()
     for word in ("<script", "<base", "http-equiv", "ping=", "action=", "srcdoc", "onerror",
                  "target="):

@@ -39,6 +39,8 @@ _NAVIGATING_ATTRS = {"href", "xlink:href", "action", "formaction", "ping", "long
 fragment stays; ``href`` that loads, on ``<link rel=stylesheet>`` and SVG ``<image>``, is
 a resource)."""
 _RESOURCE_HREF_TAGS = {"image", "use", "feimage"}
+_DOCUMENT_TAGS = {"iframe", "frame", "object", "embed", "portal", "fencedframe"}
+"""Elements whose resource is a document of its own: never a ``data:`` URL."""
 _ATTR_NAME = re.compile(r"[a-zA-Z_][-a-zA-Z0-9_:.]{0,63}")
 _VOID = {"area", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
          "track", "wbr", "param", "keygen"}
@@ -61,10 +63,13 @@ def absolute(url: str, base: str) -> str | None:
     return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", parts.query, ""))
 
 
-def _resource(value: str, base: str, link: Link) -> str | None:
+def _resource(value: str, base: str, link: Link, *, inline: bool = True) -> str | None:
+    """Our URL for a resource ``value`` names; a ``data:`` URL as it is when ``inline`` (an
+    image or a style: it cannot navigate), never for a frame or an object, whose document
+    could hold a link of its own."""
     stripped = value.strip()
     if stripped.lower().startswith("data:"):
-        return stripped
+        return stripped if inline else None
     found = absolute(stripped, base)
     return link(found) if found else None
 
@@ -172,7 +177,7 @@ class _Neutraliser(HTMLParser):
             if name in ("href", "xlink:href") and (
                     (tag == "link" and rels & _LINK_RESOURCE_RELS)
                     or tag in _RESOURCE_HREF_TAGS):
-                ours = _resource(value, self.base, self.link)
+                ours = _resource(value, self.base, self.link, inline=tag != "use")
                 if ours:
                     kept.append((name, ours))
             elif name in ("href", "xlink:href") and value.strip().startswith("#"):
@@ -180,7 +185,8 @@ class _Neutraliser(HTMLParser):
             elif name in _NAVIGATING_ATTRS or (tag == "link" and name == "href"):
                 continue
             elif name in _RESOURCE_ATTRS:
-                ours = _resource(value, self.base, self.link)
+                ours = _resource(value, self.base, self.link,
+                                 inline=tag not in _DOCUMENT_TAGS and name != "data")
                 if ours:
                     kept.append((name, ours))
             elif name in ("srcset", "imagesrcset"):
