@@ -9,10 +9,11 @@ and waiting out a meta refresh included). Screenshots go to tests/artifacts/serv
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import re
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -205,15 +206,26 @@ def test_a_browser_capture_replays_as_the_reader_saw_it(served, page, site):
     assert any("/replay/resource?" in url for url in page.requested)
 
 
-def test_a_resource_the_warc_lacks_is_not_fetched(served, site):
-    """A sub-resource URL the capture's WARC does not hold is a 404, never fetched."""
+def test_a_resource_is_served_only_signed_and_only_from_the_warc(served, site):
+    """A replay's resource URL works as the replay wrote it; with another URL (one the WARC
+    lacks) or without its signature (another site probing the store) it is a 404, and
+    nothing is fetched."""
     running, _, records = served
+    base = running.url.rstrip("/")
+    replay = requests.get(base + f"/record/{records['rendered'].id}/replay", timeout=10)
+    written = re.search(r'src="(/record/[^"]+/replay/resource\?[^"]+)"', replay.text)
+    assert written, replay.text
+    src = html.unescape(written.group(1))
+    image = requests.get(base + src, timeout=10)
+    assert image.status_code == 200 and image.content == _red_png()
+    assert image.headers["Content-Type"] == "image/png"
     before = site.hits(LIVE + "pic.png")
-    answer = requests.get(running.url.rstrip("/") + f"/record/{records['rendered'].id}"
-                          "/replay/resource", params={"source": "browser",
-                                                      "url": site.url(LIVE + "pic.png")},
-                          timeout=10)
-    assert answer.status_code == 404
+    query = parse_qs(urlsplit(src).query)
+    for params in ({**query, "url": [site.url(LIVE + "pic.png")]},
+                   {k: v for k, v in query.items() if k != "sig"},
+                   {**query, "sig": ["0" * 32]}):
+        answer = requests.get(base + urlsplit(src).path, params=params, timeout=10)
+        assert answer.status_code == 404, params
     assert site.hits(LIVE + "pic.png") == before
 
 

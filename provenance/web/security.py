@@ -28,7 +28,7 @@ import secrets
 from dataclasses import dataclass, field
 from urllib.parse import urlencode, urlsplit
 
-from flask import Flask, abort, g, redirect, request
+from flask import Flask, abort, current_app, g, redirect, request
 from werkzeug.wrappers import Response
 
 from provenance.errors import UsageError
@@ -78,6 +78,17 @@ class Access:
     def csrf_for(self, cookie: str) -> str:
         return hmac.new(self.secret, cookie.encode("utf-8"), hashlib.sha256).hexdigest()
 
+    def replay_signature(self, record_id: str, source: str, url: str) -> str:
+        """What a replayed page's resource URL carries. A replay is sandboxed (an opaque
+        origin), so its resources must be loadable cross-origin; without this signature
+        any web site could load them too, and learn from which load works what the store
+        holds."""
+        message = "\0".join(("replay", record_id, source, url)).encode("utf-8")
+        return hmac.new(self.secret, message, hashlib.sha256).hexdigest()[:32]
+
+    def replay_signed(self, record_id: str, source: str, url: str, given: str) -> bool:
+        return _same(given, self.replay_signature(record_id, source, url))
+
 
 def is_loopback(host: str) -> bool:
     if host == "localhost":
@@ -90,6 +101,7 @@ def is_loopback(host: str) -> bool:
 
 def install(app: Flask, access: Access) -> None:
     """Check every request before its view runs, and set the headers on every answer."""
+    app.extensions["provenance.access"] = access
 
     @app.before_request
     def guard() -> Response | None:
@@ -164,6 +176,12 @@ def _with_port(host: str) -> str:
 
 def _same(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
+
+
+def access() -> Access:
+    """Who may use the running application (see :func:`install`)."""
+    found: Access = current_app.extensions["provenance.access"]
+    return found
 
 
 def record_ref(value: str) -> str:

@@ -23,7 +23,7 @@ from provenance.store.ledger import Record
 from provenance.store.records import BrowserStatus
 from provenance.web.context import evidence
 from provenance.web.replay import Captured, Replay, WarcIndex, page_from_warc, shown
-from provenance.web.security import REPLAY_POLICY
+from provenance.web.security import REPLAY_POLICY, access
 from provenance.web.views.common import record_at
 
 blueprint = Blueprint("replay", __name__)
@@ -83,7 +83,8 @@ def _linker(found: Record, source: Source, index: WarcIndex) -> Any:
     def link(url: str) -> str | None:
         if index.resource(url) is None:
             return None
-        return url_for("replay.resource", ref=found.id, source=source.value, url=url)
+        return url_for("replay.resource", ref=found.id, source=source.value, url=url,
+                       sig=access().replay_signature(found.id, source.value, url))
     return link
 
 
@@ -122,17 +123,21 @@ def page(ref: str) -> Response:
 @blueprint.get("/record/<ref>/replay/resource")
 def resource(ref: str) -> Response:
     """One sub-resource of a replayed page, from the capture's WARC by its URL; a URL the
-    WARC does not hold is a 404 (never fetched)."""
+    WARC does not hold is a 404 (never fetched), and so is one whose signature is not the
+    one the replay wrote (:meth:`Access.replay_signature`)."""
     found = record_at(ref)
     source = _source(found, request.args.get("source"))
     url = (request.args.get("url") or "")[:8000]
+    if not access().replay_signed(found.id, source.value, url, request.args.get("sig", "")):
+        raise NotFound("no such resource in this replay")  # another site asked: says nothing
     index = WarcIndex.from_warc(_read(found, source.warc_role))
     captured: Captured | None = index.resource(url)
     if captured is None:
         raise NotFound("the capture holds no such resource (nothing is fetched)")
     answer = _answer(shown(captured.body, captured.declared_type, captured.url,
                            _linker(found, source, index)))
-    # the replay is sandboxed (an opaque origin): it may load this, nothing else may matter
+    # the replay is sandboxed (an opaque origin): it must be able to load this; the
+    # signature keeps every other origin out
     answer.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
     answer.headers["Cache-Control"] = "private, max-age=300"
     return answer
