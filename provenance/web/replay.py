@@ -120,16 +120,6 @@ class WarcIndex:
         return found if _mime(found.declared_type) in _RESOURCE_TYPES else None
 
 
-def page_from_warc(warc: bytes, url: str | None) -> Captured:
-    """The response for ``url`` in ``warc`` (the last response if none is for ``url``)."""
-    index = WarcIndex.from_warc(warc)
-    found = index.get(url) if url else None
-    found = found or index.last
-    if found is None:
-        raise ProvenanceError("the WARC holds no response to replay")
-    return found
-
-
 def shown(body: bytes, declared: str, base: str, link: Link) -> Replay:
     """``body`` as we serve it: HTML and CSS made inert (UTF-8), plain text and common
     images as they are, anything else as plain text."""

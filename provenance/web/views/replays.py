@@ -10,7 +10,6 @@ sub-resources from every response the browser recorded (role ``browser-warc``).
 from __future__ import annotations
 
 from enum import Enum
-from typing import Any
 
 from flask import Blueprint, Response, request, url_for
 from werkzeug.exceptions import NotFound
@@ -22,7 +21,8 @@ from provenance.store.kinds import CAPTURE, SNAPSHOT
 from provenance.store.ledger import Record
 from provenance.store.records import BrowserStatus
 from provenance.web.context import evidence
-from provenance.web.replay import Captured, Replay, WarcIndex, page_from_warc, shown
+from provenance.web.replay import Captured, Replay, WarcIndex, shown
+from provenance.web.rewrite import Link
 from provenance.web.security import REPLAY_POLICY, access
 from provenance.web.views.common import record_at
 
@@ -79,7 +79,7 @@ def _read(found: Record, role: str) -> bytes:
                               "run 'provenance check'") from None
 
 
-def _linker(found: Record, source: Source, index: WarcIndex) -> Any:
+def _linker(found: Record, source: Source, index: WarcIndex) -> Link:
     def link(url: str) -> str | None:
         if index.resource(url) is None:
             return None
@@ -114,9 +114,9 @@ def page(ref: str) -> Response:
         dom = _read(found, BROWSER_DOM)
         return _answer(shown(dom, "text/html; charset=utf-8", str(base), link))
     url = _page_url(found)
-    captured = index.get(url) if url else None
+    captured = (index.get(url) if url else None) or index.last
     if captured is None:
-        captured = page_from_warc(_read(found, source.warc_role), url or None)
+        raise ProvenanceError(f"record #{found.seq}: its WARC holds no response to replay")
     return _answer(shown(captured.body, captured.declared_type, captured.url, link))
 
 
