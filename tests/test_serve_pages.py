@@ -46,7 +46,8 @@ def test_a_capture_with_our_browser_screenshot_shows_it(evidence, web):
     refused once the file no longer has its recorded hash."""
     capture = evidence.archive([web.url("/serve-pages")]).outcomes[0].record
     shot = evidence.store.put_bytes(_png("red"), role="browser-screenshot", suffix=".png")
-    data = {**capture.data, "files": [*capture.files, shot.to_json()]}
+    part = {"status": "ok", "screenshot_sha256": shot.sha256, "render": {"limits_hit": []}}
+    data = {**capture.data, "files": [*capture.files, shot.to_json()], "browser": part}
     record = evidence.ledger.append("capture", data, subject=capture.subject)
     client = _client(evidence)
     page = client.get(f"/record/{record.id}", base_url=BASE).get_data(as_text=True)
@@ -61,6 +62,22 @@ def test_a_capture_with_our_browser_screenshot_shows_it(evidence, web):
     altered = client.get(src, base_url=BASE)
     assert altered.status_code == 409 and "was altered" in altered.get_data(as_text=True)
     assert _png("blue") not in altered.get_data()
+
+
+def test_a_screenshot_its_browser_part_does_not_name_is_not_shown(evidence, web):
+    """A file listed as ``browser-screenshot`` whose hash the record's browser part does not
+    repeat (or with no browser part at all) is not shown as our browser's picture."""
+    capture = evidence.archive([web.url("/serve-pages")]).outcomes[0].record
+    shot = evidence.store.put_bytes(_png("red"), role="browser-screenshot", suffix=".png")
+    client = _client(evidence)
+    for part in (None, {"status": "ok", "screenshot_sha256": "0" * 64},
+                 {"status": "failed", "screenshot_sha256": shot.sha256}):
+        data = {**capture.data, "files": [*capture.files, shot.to_json()]}
+        if part is not None:
+            data["browser"] = part
+        record = evidence.ledger.append("capture", data, subject=capture.subject)
+        page = client.get(f"/record/{record.id}", base_url=BASE).get_data(as_text=True)
+        assert 'id="browser-shot"' not in page
 
 
 def test_a_capture_without_one_shows_none(evidence, web):

@@ -317,8 +317,9 @@ def test_every_page_has_a_strict_policy(client, evidence):
         assert answer.headers["Referrer-Policy"] == "no-referrer"
     replay = get(client, f"/record/{ident}/replay")
     policy = replay.headers["Content-Security-Policy"]
-    assert policy.startswith("sandbox;") and "default-src 'none'" in policy
-    assert "allow-scripts" not in policy and "frame-ancestors 'self'" in policy
+    assert policy.startswith("sandbox;") and "default-src 'self' data:;" in policy
+    assert "script-src 'none'" in policy and "form-action 'none'" in policy
+    assert "allow-" not in policy and "frame-ancestors 'self'" in policy
 
 
 def test_captured_markup_is_escaped_everywhere(client, evidence):

@@ -19,7 +19,7 @@ from provenance.api import Evidence
 from provenance.errors import OcrUnavailable, ProvenanceError, UsageError
 from provenance.web import security
 from provenance.web.context import ServeSettings, settings
-from provenance.web.views import captures, check, export, history, integrity, records
+from provenance.web.views import captures, check, export, history, integrity, records, replays
 
 HERE = Path(__file__).resolve().parent
 
@@ -36,7 +36,7 @@ def create_app(evidence: Evidence, access: security.Access,
     app.extensions["provenance"] = evidence
     app.extensions["provenance.settings"] = options
     security.install(app, access)
-    for module in (captures, records, history, check, export, integrity):
+    for module in (captures, records, replays, history, check, export, integrity):
         app.register_blueprint(module.blueprint)
     app.register_error_handler(RequestEntityTooLarge, _too_large)
     app.register_error_handler(HTTPException, _http_error)

@@ -11,7 +11,8 @@ what a browser is allowed to do with our pages.
   request another site sends says so in ``Origin``/``Sec-Fetch-Site``: both are refused.
 - **What a page may do.** A strict Content-Security-Policy (our own files only, no inline
   script, no framing by others), ``nosniff``, no referrer. A captured page is replayed only
-  inside a sandbox with no script and no network (:mod:`provenance.web.replay`).
+  inside a sandbox with no script, and nothing in it reaches the network
+  (:mod:`provenance.web.rewrite`, :mod:`provenance.web.replay`).
 - **No path from a request.** Records are named by ledger number or hash prefix
   (:func:`record_ref`), files by a role the record lists; the store reads them through its
   verified reader, which re-hashes them and refuses paths that leave the store.
@@ -27,7 +28,7 @@ import secrets
 from dataclasses import dataclass, field
 from urllib.parse import urlencode, urlsplit
 
-from flask import Flask, abort, g, redirect, request
+from flask import Flask, abort, current_app, g, redirect, request
 from werkzeug.wrappers import Response
 
 from provenance.errors import UsageError
@@ -41,11 +42,13 @@ PAGE_POLICY = ("default-src 'self'; script-src 'none'; style-src 'self'; "
                "form-action 'self'; frame-ancestors 'none'")
 """Our pages: our own stylesheet and images, frames only of our replay, no script at all."""
 
-REPLAY_POLICY = ("sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
-                 "font-src data:; form-action 'none'; base-uri 'none'; "
-                 "frame-ancestors 'self'")
-"""A captured page: sandboxed (no script, no top navigation, an opaque origin), nothing
-loaded from anywhere (never the live site), and shown only inside our own pages."""
+REPLAY_POLICY = ("sandbox; default-src 'self' data:; script-src 'none'; object-src 'none'; "
+                 "style-src 'self' data: 'unsafe-inline'; form-action 'none'; "
+                 "base-uri 'none'; frame-ancestors 'self'")
+"""A captured page: sandboxed (no script, no pop-ups, no top navigation, an opaque
+origin), loading only from our own server (its images and styles replayed from our WARC,
+never the live site: :mod:`provenance.web.rewrite` has pointed every URL there or removed
+it), and shown only inside our own pages."""
 
 _REF = re.compile(r"[0-9]{1,12}|[0-9a-f]{6,64}")
 _ROLE = re.compile(r"[a-z][a-z_-]{0,31}")
@@ -75,6 +78,17 @@ class Access:
     def csrf_for(self, cookie: str) -> str:
         return hmac.new(self.secret, cookie.encode("utf-8"), hashlib.sha256).hexdigest()
 
+    def replay_signature(self, record_id: str, source: str, url: str) -> str:
+        """What a replayed page's resource URL carries. A replay is sandboxed (an opaque
+        origin), so its resources must be loadable cross-origin; without this signature
+        any web site could load them too, and learn from which load works what the store
+        holds."""
+        message = "\0".join(("replay", record_id, source, url)).encode("utf-8")
+        return hmac.new(self.secret, message, hashlib.sha256).hexdigest()[:32]
+
+    def replay_signed(self, record_id: str, source: str, url: str, given: str) -> bool:
+        return _same(given, self.replay_signature(record_id, source, url))
+
 
 def is_loopback(host: str) -> bool:
     if host == "localhost":
@@ -87,6 +101,7 @@ def is_loopback(host: str) -> bool:
 
 def install(app: Flask, access: Access) -> None:
     """Check every request before its view runs, and set the headers on every answer."""
+    app.extensions["provenance.access"] = access
 
     @app.before_request
     def guard() -> Response | None:
@@ -127,7 +142,7 @@ def install(app: Flask, access: Access) -> None:
         answer.headers["Referrer-Policy"] = "no-referrer"
         answer.headers.setdefault("X-Frame-Options", "DENY")
         answer.headers["Cross-Origin-Opener-Policy"] = "same-origin"
-        answer.headers["Cross-Origin-Resource-Policy"] = "same-origin"
+        answer.headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
         answer.headers.setdefault("Cache-Control", "no-store")
         if getattr(g, "new_csrf_cookie", None):
             answer.set_cookie(CSRF_COOKIE, g.new_csrf_cookie, httponly=True,
@@ -161,6 +176,12 @@ def _with_port(host: str) -> str:
 
 def _same(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
+
+
+def access() -> Access:
+    """Who may use the running application (see :func:`install`)."""
+    found: Access = current_app.extensions["provenance.access"]
+    return found
 
 
 def record_ref(value: str) -> str:

@@ -7,8 +7,11 @@ import re
 
 from werkzeug.exceptions import NotFound
 
+from provenance.capture.rendered import BROWSER_SCREENSHOT, browser_part
 from provenance.errors import UsageError
+from provenance.store.kinds import CAPTURE
 from provenance.store.ledger import Record
+from provenance.store.records import BrowserStatus
 from provenance.web.context import evidence
 from provenance.web.security import record_ref
 
@@ -32,6 +35,16 @@ def seq_param(value: str | None, name: str) -> int | None:
     if not _SEQ.fullmatch(value):
         raise UsageError(f"{name} must be a ledger number, not {value[:40]!r}")
     return int(value)
+
+
+def has_screenshot(found: Record) -> bool:
+    """Whether ``found`` names our browser's screenshot, the same file its browser part
+    names (the file itself is re-hashed when it is served)."""
+    part = browser_part(found.data) if found.kind == CAPTURE else None
+    entry = found.file(BROWSER_SCREENSHOT)
+    return (part is not None and entry is not None and part.status is BrowserStatus.OK
+            and part.screenshot_sha256 is not None
+            and entry.get("sha256") == part.screenshot_sha256)
 
 
 def summary(record: Record) -> str:

@@ -4,11 +4,14 @@ out), and the archives' copies the store keeps. Nothing is fetched: what the sto
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, render_template, request
 
 from provenance.errors import UsageError
 from provenance.store.kinds import SNAPSHOT
 from provenance.web.context import evidence
+from provenance.web.views.common import has_screenshot
 
 blueprint = Blueprint("history", __name__)
 
@@ -22,4 +25,17 @@ def history() -> str:
     snapshots = list(evidence().log(url[:8000], [SNAPSHOT]))  # the archives' kept copies
     changes = sum(1 for i in items if i.get("diff"))
     return render_template("history.html", url=url, items=items, snapshots=snapshots,
-                           changes=changes)
+                           changes=changes, shots=_screenshots(items))
+
+
+def _screenshots(items: list[dict[str, Any]]) -> set[str]:
+    """The ids of the captures listed that have our browser's screenshot (a thumbnail)."""
+    found = set()
+    for item in items:
+        seq = item.get("ledger_seq")
+        if item.get("source") != "local" or not isinstance(seq, int) or isinstance(seq, bool):
+            continue
+        record = evidence().show(str(seq))  # by ledger number: the index answers it
+        if record.id == item.get("id") and has_screenshot(record):
+            found.add(record.id)
+    return found

@@ -4,22 +4,23 @@ its replay from our WARC; other kinds with their data and files."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 from flask import Blueprint, Response, render_template
 
 from provenance.api import MAX_SHOWN_BYTES
+from provenance.capture.rendered import BROWSER_TEXT, browser_part
 from provenance.errors import ProvenanceError, StoreError, UsageError
 from provenance.store.kinds import CAPTURE, SNAPSHOT, VERIFICATION
 from provenance.store.ledger import Record
+from provenance.store.records import BrowserPart
 from provenance.web.context import evidence
-from provenance.web.replay import replay_from_warc
-from provenance.web.security import REPLAY_POLICY, file_role
-from provenance.web.views.common import record_at, summary
+from provenance.web.security import file_role
+from provenance.web.views.common import has_screenshot, record_at, summary
+from provenance.web.views.replays import sources
 
 blueprint = Blueprint("records", __name__)
 
-SCREENSHOT_ROLES = ("browser-screenshot", "screenshot")
-"""Roles of the picture our browser took of the page (``archive --browser``)."""
 MAX_TEXT_SHOWN = 200_000
 """Characters of extracted text shown on the page (the whole text is a file link)."""
 _IMAGE_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg",
@@ -37,15 +38,42 @@ def record(ref: str) -> str:
         except ProvenanceError as exc:
             text_error = str(exc)
     ocr = _ocr_record(found) if found.kind == VERIFICATION else None
-    replayable = found.kind in (CAPTURE, SNAPSHOT) and found.file("warc") is not None
     return render_template(
         "record.html", record=found, details=details, summary=summary(found),
         text=None if text is None else text[:MAX_TEXT_SHOWN],
         text_cut=text is not None and len(text) > MAX_TEXT_SHOWN, text_error=text_error,
-        screenshot=next((role for role in SCREENSHOT_ROLES if found.file(role) is not None),
-                        None) if found.kind == CAPTURE else None,
-        replayable=replayable, ocr=ocr, body=_pretty(found),
-        files=[f for f in found.files if isinstance(f, dict)])
+        rendered=_rendered(found), replays=[s.value for s in sources(found)], ocr=ocr,
+        body=_pretty(found), files=[f for f in found.files if isinstance(f, dict)])
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """What an ``archive --browser`` capture adds to its page: the render's outcome, our
+    screenshot (when the record names one whose hash its browser part repeats) and the
+    text of the DOM after scripts."""
+
+    part: BrowserPart
+    screenshot: bool
+    text: str | None
+    text_error: str | None
+
+
+def _rendered(found: Record) -> Rendered | None:
+    part = browser_part(found.data) if found.kind == CAPTURE else None
+    if part is None:
+        return None
+    return Rendered(part, has_screenshot(found), *_browser_text(found, part))
+
+
+def _browser_text(found: Record, part: BrowserPart) -> tuple[str | None, str | None]:
+    entry = found.file(BROWSER_TEXT)
+    if entry is None or entry.get("sha256") != part.text_sha256:
+        return None, None
+    try:
+        data = evidence().store.read_verified(entry, limit=MAX_SHOWN_BYTES)
+    except StoreError as exc:
+        return None, f"the rendered text file: {exc}; run 'provenance check'"
+    return data.decode("utf-8", errors="replace")[:MAX_TEXT_SHOWN], None
 
 
 def _ocr_record(found: Record) -> Record | None:
@@ -89,28 +117,5 @@ def stored_file(ref: str, role: str) -> Response:
             else f"record-{found.seq}.warc.gz"
         answer.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     answer.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    answer.headers["X-Frame-Options"] = "SAMEORIGIN"
-    return answer
-
-
-@blueprint.get("/record/<ref>/replay")
-def replay(ref: str) -> Response:
-    """The page as captured, from our WARC (re-hashed first), under the sandbox policy."""
-    found = record_at(ref)
-    if found.kind not in (CAPTURE, SNAPSHOT):
-        raise UsageError(f"record #{found.seq} is a {found.kind} record: nothing to replay")
-    entry = found.file("warc")
-    if entry is None:
-        raise UsageError(f"record #{found.seq} has no WARC")
-    try:
-        warc = evidence().store.read_verified(entry, limit=MAX_SHOWN_BYTES)
-    except StoreError as exc:
-        raise ProvenanceError(f"record #{found.seq}: its WARC: {exc}; "
-                              "run 'provenance check'") from None
-    url = found.data.get("final_url") or found.data.get("raw_url") or found.subject
-    shown = replay_from_warc(warc, url if isinstance(url, str) else None)
-    answer = Response(shown.body)
-    answer.headers["Content-Type"] = shown.content_type
-    answer.headers["Content-Security-Policy"] = REPLAY_POLICY
     answer.headers["X-Frame-Options"] = "SAMEORIGIN"
     return answer
