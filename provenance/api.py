@@ -46,7 +46,7 @@ from provenance.capture.witnessing import (
     witness_unsent,
 )
 from provenance.changes.timeline import timeline
-from provenance.changes.watch import watch
+from provenance.changes.watch import Overrun, watch
 from provenance.check import CheckReport, check_store
 from provenance.errors import (
     ProvenanceError,
@@ -263,6 +263,7 @@ class WatchRun:
     captures: int = 0
     changes: int = 0
     failures: int = 0
+    overruns: int = 0  # rounds cut short at the next round's start (the overrun rule)
 
 
 class Evidence:
@@ -453,11 +454,15 @@ class Evidence:
               stop: threading.Event | None = None, witnesses: Sequence[WitnessSpec] = (),
               tsas: Sequence[str] = (), timeout: float = 30.0, max_bytes: int = 50_000_000,
               ignore: Sequence[re.Pattern[str]] = (),
-              on_capture: Callable[[WatchedCapture], None] | None = None) -> WatchRun:
+              on_capture: Callable[[WatchedCapture], None] | None = None,
+              jobs: int = 1, on_overrun: Callable[[Overrun], None] | None = None) -> WatchRun:
         """Capture ``urls`` now and every ``every`` seconds until ``duration`` has passed or
         ``stop`` is set. Each capture is recorded as by :meth:`archive`, each change as a
         ``changed`` record; witnesses get the first capture of each URL and every capture
-        that changed; each capture (and its change) is time-stamped at once."""
+        that changed; each capture (and its change) is time-stamped at once. ``jobs`` URLs
+        are fetched at once; a round still running when the next is due stops starting
+        captures, tells ``on_overrun``, and the next round begins with the URLs it left
+        (:func:`provenance.changes.watch.watch`)."""
         urls = validate_urls(urls)
         fetcher = Fetcher(read_timeout=timeout, total_timeout=timeout, max_bytes=max_bytes)
         capturer = Capturer(self.store, self.ledger, fetcher, ignore=ignore)
@@ -495,8 +500,13 @@ class Evidence:
             if on_capture:
                 on_capture(WatchedCapture(outcome, round_no, first, pending, since))
 
+        def overran(overrun: Overrun) -> None:
+            run.overruns += 1
+            if on_overrun:
+                on_overrun(overrun)
+
         run.rounds = watch(capturer, urls, every=every, duration=duration, stop=stop,
-                           on_outcome=step)
+                           on_outcome=step, jobs=jobs, on_overrun=overran)
         return run
 
     # -- log -----------------------------------------------------------------------------------

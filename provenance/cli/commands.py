@@ -150,10 +150,14 @@ def _register_watch(commands: Commands) -> argparse.ArgumentParser:
         "printed as it happens ('- ' removed, '+ ' added, figures old -> new). It goes on from the "
         "latest capture the store has of each URL. Witness archives get a URL's first capture "
         "ever and every capture that changed. Ctrl-C or SIGTERM "
-        "finishes the capture in progress and stops (exit 0); a second one abandons it (130).")
+        "finishes the capture in progress and stops (exit 0); a second one abandons it (130). "
+        "A round still running when the next is due starts no more captures, says so on "
+        "stderr, and the next round begins at once with the URLs it left.")
     url_options(sub, "watch")
     sub.add_argument("--every", required=True, metavar="INTERVAL",
                      help="time between captures: 30s, 10m, 1h (a bare number is seconds)")
+    sub.add_argument("--jobs", type=positive_int, default=4, metavar="N",
+                     help="fetch N pages at once in each round (default 4)")
     sub.add_argument("--for", dest="duration", metavar="DURATION",
                      help="stop after this long, e.g. 6h (default: until Ctrl-C)")
     capture_options(sub)
