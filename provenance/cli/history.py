@@ -36,6 +36,7 @@ from provenance.cli.shared import (
     urls_from,
     witness_specs,
 )
+from provenance.cli.worker import cmd_team_watch
 from provenance.errors import UsageError
 
 _RED, _GREEN, _RESET = "\x1b[31m", "\x1b[32m", "\x1b[0m"
@@ -127,6 +128,10 @@ def _human_item(item: dict[str, Any], colour: bool) -> str:
 
 def cmd_watch(args: argparse.Namespace, out: Output) -> int:
 
+    if args.team or args.remove:
+        if not args.team:
+            raise UsageError("--remove goes with --team (it stops a team watch)")
+        return cmd_team_watch(args, out)
     every = parse_duration(args.every, what="--every")
     duration = parse_duration(args.duration, what="--for") if args.duration else None
 
