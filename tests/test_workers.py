@@ -203,3 +203,15 @@ def test_team_watches_need_a_team_store(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "team store" in err[0]
     assert main(["--store", str(tmp_path / "ev"), "worker"]) == 2
+
+
+def test_a_removed_watch_is_no_longer_captured(team, tmp_path, web, capsys):
+    web.add_route("/team/", _pages)
+    kept, removed = web.url("/team/kept"), web.url("/team/removed")
+    assert _watch(team, tmp_path, [kept, removed]) == 0
+    assert main([*team.args, "watch", "--team", "--remove", removed]) == 0
+    assert "1 of 1 URL(s) no longer watched" in capsys.readouterr().err
+    worker = team.worker("--drain")
+    _, err = worker.communicate(timeout=60)
+    assert worker.returncode == 0, err
+    assert team.captures() == Counter({kept: 1})

@@ -155,8 +155,9 @@ def _register_watch(commands: Commands) -> argparse.ArgumentParser:
         "A round still running when the next is due starts no more captures, says so on "
         "stderr, and the next round begins at once with the URLs it left.")
     url_options(sub, "watch")
-    sub.add_argument("--every", required=True, metavar="INTERVAL",
-                     help="time between captures: 30s, 10m, 1h (a bare number is seconds)")
+    sub.add_argument("--every", metavar="INTERVAL",
+                     help="time between captures: 30s, 10m, 1h (a bare number is seconds; "
+                     "required but with --team --remove)")
     sub.add_argument("--jobs", type=positive_int, default=4, metavar="N",
                      help="fetch N pages at once in each round (default 4)")
     sub.add_argument("--for", dest="duration", metavar="DURATION",

@@ -128,6 +128,8 @@ def _human_item(item: dict[str, Any], colour: bool) -> str:
 
 def cmd_watch(args: argparse.Namespace, out: Output) -> int:
 
+    if args.every is None and not args.remove:
+        raise UsageError("watch needs --every INTERVAL (e.g. --every 10m)")
     if args.team or args.remove:
         if not args.team:
             raise UsageError("--remove goes with --team (it stops a team watch)")

@@ -34,7 +34,7 @@ def cmd_team_watch(args: argparse.Namespace, out: Output) -> int:
     the workers capture them."""
     url = _team_url(args)
     urls = urls_from(args)
-    every = parse_duration(args.every, what="--every")
+    every = parse_duration(args.every, what="--every") if not args.remove else 0.0
     queues = load_team_module("provenance.workers.queue", _NEEDS)
     with Evidence(args.store):  # the ledger's tables first: the queue's key is on them
         pass
