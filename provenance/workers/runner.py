@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import re
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -37,6 +38,14 @@ STAMPED = (*STAMPED_KINDS, CHANGED)  # what a watch stamps: captures and their c
 
 DEFAULT_LEASE = 60.0
 """Seconds a job stays taken without a sign of life from its worker (renewed every tick)."""
+
+
+SWITCH_INTERVAL = 0.0005
+"""Seconds a thread may hold the GIL before another gets it (Python's default is 0.005).
+An append to the team ledger holds the head's row lock across two round trips; with the
+default, the thread that holds it waited behind the capture threads parsing pages before it
+could send its COMMIT, and every other worker waited on the lock. Measured on a 200-URL
+round: 1 worker 7.7 s -> 5.3 s, 2 workers 15.4 s -> 6.6 s."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +104,16 @@ class Worker:
         self._last_stamp = 0.0
 
     def run(self, stop: threading.Event) -> WorkerRun:
+        """Work until ``stop``, ``duration`` or (``drain``) no job is open. While it runs,
+        the interpreter switches threads more often (:data:`SWITCH_INTERVAL`)."""
+        previous = sys.getswitchinterval()
+        sys.setswitchinterval(SWITCH_INTERVAL)
+        try:
+            return self._run(stop)
+        finally:
+            sys.setswitchinterval(previous)
+
+    def _run(self, stop: threading.Event) -> WorkerRun:
         deadline = (time.monotonic() + self.options.duration
                     if self.options.duration is not None else None)
         with WatchQueue(self.db_url) as queue:
