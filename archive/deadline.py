@@ -17,6 +17,7 @@ what it returns never wait on the network again.
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
@@ -31,6 +32,8 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 CHUNK = 64 * 1024
 DEFAULT_TOTAL = 180.0
 DEFAULT_MAX_BODY = 64 * 1024 * 1024
+
+_log = logging.getLogger(__name__)  # -v: one line per request to an archive or a TSA
 
 
 class DeadlineExceeded(requests.exceptions.ReadTimeout):
@@ -206,13 +209,15 @@ class BoundedSession(requests.Session):
         with Deadline(seconds) as deadline:
             try:
                 response = super().request(method, url, *args, **kwargs)
-                read_capped(response, max_body, deadline)
+                body = read_capped(response, max_body, deadline)
             except requests.RequestException as exc:
                 if deadline.expired and not isinstance(exc, BodyTooLarge):
                     raise DeadlineExceeded(
                         f"{url}: no complete answer within {seconds:.3g} s"
                     ) from None
                 raise
+        _log.info("%s %s -> %d (%d bytes, %.2f s)", method.upper(), url, response.status_code,
+                  len(body), seconds - deadline.remaining())
         return response
 
 

@@ -19,6 +19,8 @@ from importlib import metadata
 
 import trafilatura
 
+from archive.article_refine import REFINE_VERSION, refine
+
 MAX_MARKUP_CHARS = 4 * 1024 * 1024  # a real article page is well under 1 MiB of markup
 
 
@@ -40,7 +42,8 @@ def _version() -> str:
         return "unknown"
 
 
-TRAFILATURA = Extractor("trafilatura", _version())
+# trafilatura's text as refined by :mod:`archive.article_refine`: both versions make the text
+TRAFILATURA = Extractor("trafilatura", f"{_version()}+archive.{REFINE_VERSION}")
 
 
 def trafilatura_text(markup: str, url: str | None) -> str | None:
@@ -53,4 +56,4 @@ def trafilatura_text(markup: str, url: str | None) -> str | None:
                                    include_tables=True, deduplicate=False)
     except (ValueError, TypeError, RecursionError, MemoryError):
         return None  # a page it cannot read is a page our own walk reads
-    return text or None
+    return refine(text, markup) if text else None

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import errno
 import http.client
+import logging
 import socket
 import ssl
 import threading
@@ -53,6 +54,7 @@ except ImportError:  # pragma: no cover - depends on the environment
     brotli = None
 
 TOOL_VERSION = __version__
+_log = logging.getLogger(__name__)  # -v: one line per HTTP hop
 DEFAULT_USER_AGENT = (
     f"provenance/{TOOL_VERSION} (+https://github.com/provenance-tool/provenance; evidence capture)"
 )
@@ -78,6 +80,7 @@ class Exchange:
     ip_address: str | None
     started_at: str
     elapsed: float
+    request_body: bytes = b""  # what a POST sent (the browser's proxy records it; fetch sends none)
 
     def header(self, name: str) -> str | None:
         """First value of a response header, case-insensitively."""
@@ -337,7 +340,10 @@ class Fetcher:
             body = self._read_body(resp, url, deadline)
             if deadline.fired:  # the watchdog's shutdown reads as an end of file: not an end
                 raise self._deadline_error(url, deadline)
-            return _exchange(resp, url, body, started_at, time.monotonic() - start)
+            exchange = _exchange(resp, url, body, started_at, time.monotonic() - start)
+            _log.info("GET %s -> %d %s (%d bytes, %.2f s)", url, exchange.status,
+                      exchange.reason, len(body), exchange.elapsed)
+            return exchange
         finally:
             resp.close()
 

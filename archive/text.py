@@ -426,6 +426,11 @@ def _letters(text: str) -> int:
     return sum(1 for ch in text if ch.isalnum())
 
 
+def has_article_text(text: str) -> bool:
+    """Does extracted text hold an article, by the measure extraction itself uses?"""
+    return _letters(text) >= MIN_ARTICLE_CHARS
+
+
 def whole_visible_text(markup: str) -> str:
     """Every text a reader could see, ``<noscript>`` included (a page may show only that),
     scripts, styles and hidden elements left out; no choosing of what is chrome."""

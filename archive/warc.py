@@ -90,42 +90,13 @@ def write_capture_warc(result: FetchResult, out: BinaryIO, *,
                        metadata: dict[str, Any] | None = None) -> None:
     """Write ``result`` to ``out`` as a gzipped WARC/1.1 (warcinfo, request/response per hop,
     metadata)."""
-    writer = _Sha256WARCWriter(out, gzip=True, warc_version="1.1")
-    info = {
-        "software": SOFTWARE,
-        "format": "WARC File Format 1.1",
-        "conformsTo": "https://iipc.github.io/warc-specifications/specifications/"
-                      "warc-format/warc-1.1/",
-        "http-header-user-agent": _request_header(result.exchanges[0], "user-agent")
-        if result.exchanges else None,
-        "digest-algorithm": DIGEST_ALGORITHM,
-    }
-    writer.write_record(writer.create_warcinfo_record("", info))
+    writer = new_writer(out, _request_header(result.exchanges[0], "user-agent")
+                        if result.exchanges else None)
     final_response_id = None
     hops = []
     for ex in result.exchanges:
-        request_id = writer._make_warc_id()
-        response_id = writer._make_warc_id()
-        common = {"WARC-Date": _warc_date(ex.started_at)}
-        if ex.ip_address:
-            common["WARC-IP-Address"] = ex.ip_address
-        request = writer.create_warc_record(
-            ex.url, "request", payload=io.BytesIO(b""), length=0,
-            http_headers=_ExactHeaders(ex.request_head, is_request=True),
-            warc_headers_dict={**common, "WARC-Record-ID": request_id,
-                               "WARC-Concurrent-To": response_id})
-        response = writer.create_warc_record(
-            ex.url, "response", payload=io.BytesIO(ex.body), length=len(ex.body),
-            http_headers=_ExactHeaders(warc_response_head(ex), is_request=False),
-            warc_headers_dict={**common, "WARC-Record-ID": response_id,
-                               "WARC-Concurrent-To": request_id})
-        writer.write_record(request)
-        writer.write_record(response)
-        final_response_id = response_id
-        hops.append({"url": ex.url, "status": ex.status, "started_at": ex.started_at,
-                     "elapsed": round(ex.elapsed, 6), "ip_address": ex.ip_address,
-                     "body_bytes": len(ex.body),
-                     "transfer_encoding_removed": "chunked" if _dechunked(ex) else None})
+        final_response_id = write_exchange(writer, ex)
+        hops.append(_hop(ex))
     doc = {
         "software": SOFTWARE,
         "url": result.url,
@@ -135,16 +106,66 @@ def write_capture_warc(result: FetchResult, out: BinaryIO, *,
         "hops": hops,
         "metadata": metadata or {},
     }
+    write_metadata(writer, doc, final_response_id,
+                   result.final.started_at if result.exchanges else None)
+
+
+def new_writer(out: BinaryIO, user_agent: str | None) -> WARCWriter:
+    """A gzipped WARC/1.1 writer with SHA-256 digests, its warcinfo record written."""
+    writer = _Sha256WARCWriter(out, gzip=True, warc_version="1.1")
+    info = {
+        "software": SOFTWARE,
+        "format": "WARC File Format 1.1",
+        "conformsTo": "https://iipc.github.io/warc-specifications/specifications/"
+                      "warc-format/warc-1.1/",
+        "http-header-user-agent": user_agent,
+        "digest-algorithm": DIGEST_ALGORITHM,
+    }
+    writer.write_record(writer.create_warcinfo_record("", info))
+    return writer
+
+
+def write_exchange(writer: WARCWriter, ex: Exchange) -> str:
+    """One HTTP hop as a request and a response record; returns the response's record id."""
+    request_id = writer._make_warc_id()
+    response_id = writer._make_warc_id()
+    common = {"WARC-Date": _warc_date(ex.started_at)}
+    if ex.ip_address:
+        common["WARC-IP-Address"] = ex.ip_address
+    request = writer.create_warc_record(
+        ex.url, "request", payload=io.BytesIO(ex.request_body), length=len(ex.request_body),
+        http_headers=_ExactHeaders(ex.request_head, is_request=True),
+        warc_headers_dict={**common, "WARC-Record-ID": request_id,
+                           "WARC-Concurrent-To": response_id})
+    response = writer.create_warc_record(
+        ex.url, "response", payload=io.BytesIO(ex.body), length=len(ex.body),
+        http_headers=_ExactHeaders(warc_response_head(ex), is_request=False),
+        warc_headers_dict={**common, "WARC-Record-ID": response_id,
+                           "WARC-Concurrent-To": request_id})
+    writer.write_record(request)
+    writer.write_record(response)
+    return str(response_id)
+
+
+def write_metadata(writer: WARCWriter, doc: dict[str, Any], refers_to: str | None,
+                   date: str | None) -> None:
+    """The closing metadata record (JSON) of a capture WARC."""
     body = json.dumps(doc, ensure_ascii=False, sort_keys=True, indent=1).encode("utf-8")
-    extra = {"WARC-Concurrent-To": final_response_id,
-             "WARC-Refers-To": final_response_id} if final_response_id else {}
-    if result.exchanges:
-        extra["WARC-Date"] = _warc_date(result.final.started_at)
-    record = writer.create_warc_record(metadata_uri(final_response_id or writer._make_warc_id()),
+    extra = {"WARC-Concurrent-To": refers_to, "WARC-Refers-To": refers_to} if refers_to else {}
+    if date:
+        extra["WARC-Date"] = _warc_date(date)
+    record = writer.create_warc_record(metadata_uri(refers_to or writer._make_warc_id()),
                                        "metadata", payload=io.BytesIO(body),
                                        length=len(body), warc_content_type="application/json",
                                        warc_headers_dict=extra)
     writer.write_record(record)
+
+
+def _hop(ex: Exchange) -> dict[str, Any]:
+    return {"url": ex.url, "status": ex.status, "started_at": ex.started_at,
+            "elapsed": round(ex.elapsed, 6), "ip_address": ex.ip_address,
+            "body_bytes": len(ex.body),
+            "transfer_encoding_removed": "chunked" if _dechunked(ex) else None}
 
 
 def metadata_uri(response_id: str) -> str:

@@ -14,7 +14,7 @@ import traceback
 from typing import Any
 
 MODULES = ["hashing", "capture", "check", "log", "witness", "ocr_verify", "stamping", "changes",
-           "text", "snapshots", "team", "watch", "workers"]
+           "text", "snapshots", "team", "browser", "serve", "watch", "workers"]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,6 +11,7 @@ regenerate.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -42,7 +43,7 @@ def wrap(draw: ImageDraw.ImageDraw, text: str, face: ImageFont.FreeTypeFont,
     """Greedy word wrap; a figure's space is a no-break space, so 9 861 stays on one line."""
     lines: list[str] = []
     line = ""
-    for word in text.replace("9 861", "9\u00a0861").replace("16 153", "16\u00a0153").split(" "):
+    for word in re.sub(r"(\d) (\d{3})", "\\1\u00a0\\2", text).split(" "):
         candidate = f"{line} {word}".strip()
         if line and draw.textlength(candidate, font=face) > width:
             lines.append(line)
@@ -52,7 +53,8 @@ def wrap(draw: ImageDraw.ImageDraw, text: str, face: ImageFont.FreeTypeFont,
     return lines + [line] if line else lines
 
 
-def draw() -> Image.Image:
+def draw(post: str = POST) -> Image.Image:
+    """The post as a picture; ``post`` another text for it (a test draws a forged one)."""
     regular, bold, small = font(False, 21), font(True, 22), font(False, 16)
     image = Image.new("RGB", (WIDTH, 1000), BACKGROUND)
     pen = ImageDraw.Draw(image)
@@ -63,7 +65,7 @@ def draw() -> Image.Image:
     pen.text((MARGIN + 66, 68), "Военный обозреватель", font=bold, fill=TEXT)
     pen.text((MARGIN + 66, 98), "@voenobozr · 20 мар. 2022 г.", font=small, fill=GREY)
     y = 140
-    for line in wrap(pen, POST, regular, WIDTH - 2 * MARGIN):
+    for line in wrap(pen, post, regular, WIDTH - 2 * MARGIN):
         pen.text((MARGIN, y), line.replace("\u00a0", " "), font=regular, fill=TEXT)
         y += 32
     y += 8

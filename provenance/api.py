@@ -26,6 +26,7 @@ from typing import Any
 from cryptography import x509
 from warcio.exceptions import ArchiveLoadFailed
 
+from archive.browser.render import LoadingPolicy
 from archive.errors import ArchiveError
 from archive.fetch import Fetcher, new_session
 from archive.urls import normalize_url
@@ -35,8 +36,9 @@ from archive.witness import WitnessConfig, WitnessSpec, shared_witness
 from provenance.bundle.export import export_bundle
 from provenance.bundle.verify import BundleReport, verify_bundle
 from provenance.capture.batch import already_captured, run_batch, validate_urls
-from provenance.capture.capturer import CaptureOutcome, Capturer
+from provenance.capture.capturer import CaptureOutcome, Capturer, Renderer
 from provenance.capture.pull import PullEvents, PullRange, PullRun, pull_all
+from provenance.capture.rendered import BROWSER_SCREENSHOT, SERVER_TEXT, open_pool, text_role
 from provenance.capture.runs import ListRun
 from provenance.capture.witnessing import (
     record_witnesses,
@@ -77,6 +79,13 @@ from provenance.stamps.stamping import (
 )
 from provenance.stamps.timestamp import load_certificates
 from provenance.store.backends import objects_location, open_team, team_location
+from provenance.store.catalogue import (
+    CataloguePage,
+    CatalogueQuery,
+    CatalogueRow,
+    annotated,
+    catalogue_page,
+)
 from provenance.store.clock import format_time
 from provenance.store.filestore import Store, resolve_store_path
 from provenance.store.kinds import CAPTURE
@@ -321,7 +330,8 @@ class Evidence:
                 witnesses: Sequence[WitnessSpec] = (), tsas: Sequence[str] = (),
                 timeout: float = 30.0, max_bytes: int = 50_000_000, jobs: int = 4,
                 ignore: Sequence[re.Pattern[str]] = (),
-                events: ArchiveEvents | None = None) -> ArchiveRun:
+                events: ArchiveEvents | None = None,
+                browser: bool | LoadingPolicy = False) -> ArchiveRun:
         """Capture ``urls`` now, send each capture to ``witnesses`` and time-stamp them in
         shared batches. With ``resume`` (a list: ``archive -i``), an interrupted run of the
         same list goes on: URLs it captured are not fetched again, but sent to any witness
@@ -330,9 +340,25 @@ class Evidence:
         with ``again`` (an interrupted run of it is then forgotten).
 
         Each capture is reported (``events.captured``) as soon as it is recorded, also for
-        those still running when Ctrl-C comes; the KeyboardInterrupt is then raised on."""
+        those still running when Ctrl-C comes; the KeyboardInterrupt is then raised on.
+
+        ``browser`` (True, or a :class:`LoadingPolicy`): each page is also rendered in
+        headless Chromium (:mod:`provenance.capture.rendered`); no Chromium is a UsageError."""
         events = events or ArchiveEvents()
         urls = validate_urls(urls)
+        pool = open_pool(browser, jobs=jobs, timeout=timeout, max_bytes=max_bytes)
+        try:
+            return self._archive(urls, resume, again, witnesses, tsas, timeout, max_bytes, jobs,
+                                 ignore, events, pool.render if pool is not None else None)
+        finally:
+            if pool is not None:
+                pool.close()
+
+    def _archive(self, urls: list[str], resume: bool, again: bool,
+                 witnesses: Sequence[WitnessSpec],
+                 tsas: Sequence[str], timeout: float, max_bytes: int, jobs: int,
+                 ignore: Sequence[re.Pattern[str]], events: ArchiveEvents,
+                 renderer: Renderer | None) -> ArchiveRun:
         specs = list(witnesses)
         roots = trust_roots_from_env() if tsas else []
         run = ArchiveRun()
@@ -364,7 +390,8 @@ class Evidence:
                 events.missing(run.missing_stamps)
         fetcher = Fetcher(read_timeout=timeout, total_timeout=timeout, max_bytes=max_bytes)
         step = witness_step(specs, witness_config(timeout)) if specs else None
-        capturer = Capturer(self.store, self.ledger, fetcher, witness_step=step, ignore=ignore)
+        capturer = Capturer(self.store, self.ledger, fetcher, witness_step=step, ignore=ignore,
+                            renderer=renderer)
         queue = StampQueue(self.ledger, self.store, list(tsas), timeout=timeout, roots=roots,
                            batch=STAMP_BATCH)
 
@@ -455,17 +482,34 @@ class Evidence:
               tsas: Sequence[str] = (), timeout: float = 30.0, max_bytes: int = 50_000_000,
               ignore: Sequence[re.Pattern[str]] = (),
               on_capture: Callable[[WatchedCapture], None] | None = None,
+              browser: bool | LoadingPolicy = False,
               jobs: int = 1, on_overrun: Callable[[Overrun], None] | None = None) -> WatchRun:
         """Capture ``urls`` now and every ``every`` seconds until ``duration`` has passed or
         ``stop`` is set. Each capture is recorded as by :meth:`archive`, each change as a
         ``changed`` record; witnesses get the first capture of each URL and every capture
-        that changed; each capture (and its change) is time-stamped at once. ``jobs`` URLs
-        are fetched at once; a round still running when the next is due stops starting
-        captures, tells ``on_overrun``, and the next round begins with the URLs it left
-        (:func:`provenance.changes.watch.watch`)."""
+        that changed; each capture (and its change) is time-stamped at once. ``browser``: as
+        for :meth:`archive`. ``jobs`` URLs are fetched at once; a round still running when
+        the next is due stops starting captures, tells ``on_overrun``, and the next round
+        begins with the URLs it left (:func:`provenance.changes.watch.watch`)."""
         urls = validate_urls(urls)
+        pool = open_pool(browser, jobs=jobs, timeout=timeout, max_bytes=max_bytes)
+        try:
+            return self._watch(urls, every, duration, stop, witnesses, tsas, timeout,
+                               max_bytes, ignore, on_capture,
+                               pool.render if pool is not None else None, jobs, on_overrun)
+        finally:
+            if pool is not None:
+                pool.close()
+
+    def _watch(self, urls: list[str], every: float, duration: float | None,
+               stop: threading.Event | None, witnesses: Sequence[WitnessSpec],
+               tsas: Sequence[str], timeout: float, max_bytes: int,
+               ignore: Sequence[re.Pattern[str]],
+               on_capture: Callable[[WatchedCapture], None] | None,
+               renderer: Renderer | None, jobs: int = 1,
+               on_overrun: Callable[[Overrun], None] | None = None) -> WatchRun:
         fetcher = Fetcher(read_timeout=timeout, total_timeout=timeout, max_bytes=max_bytes)
-        capturer = Capturer(self.store, self.ledger, fetcher, ignore=ignore)
+        capturer = Capturer(self.store, self.ledger, fetcher, ignore=ignore, renderer=renderer)
         run = WatchRun()
         # A watch goes on from the latest capture the store has of each URL: an unchanged
         # page is "no change since #N", and is not sent to the witnesses again.
@@ -531,6 +575,15 @@ class Evidence:
             yield from matching
         else:
             yield from deque(matching, maxlen=limit)  # at most ``limit`` records held
+
+    def catalogue(self, query: CatalogueQuery) -> CataloguePage:
+        """One page of records, newest first, with their witnesses, time-stamps and
+        changes: what a person browsing the store sees (every query by index)."""
+        return catalogue_page(self.ledger, query)
+
+    def details(self, record: Record) -> CatalogueRow:
+        """A record with its witnesses, time-stamps and the change that ends at it."""
+        return annotated(self.ledger, [record])[0]
 
     # -- show ----------------------------------------------------------------------------------
 
@@ -622,6 +675,8 @@ class Evidence:
         else:
             verification = verify_against_text(ocr, self._capture_text(capture))
             ref = capture_ref(capture)
+            if text_role(capture.data) != SERVER_TEXT:  # compared with the rendered text
+                ref["compared_text"] = text_role(capture.data)
         record = record_verification(self.ledger, verification, ocr_record, against=ref)
         new.append(record)
         timestamps = self.timestamp(new, tsas, timeout=timeout)
@@ -688,9 +743,36 @@ class Evidence:
             events.captured(outcome)
         return outcome.record, True
 
+    def our_screenshot(self, capture: Record) -> bytes | None:
+        """The full-page screenshot of a ``--browser`` capture, re-hashed first; None if it
+        has none. An altered one is a :class:`StoreError` (never shown as ours)."""
+        if capture.file(BROWSER_SCREENSHOT) is None:
+            return None
+        return self._read_part(capture, BROWSER_SCREENSHOT, "screenshot", noun="capture",
+                               missing="")
+
+    def screenshots(self, items: Iterable[dict[str, Any]]) -> dict[int, bytes]:
+        """Our screenshots of the local captures among history ``items``, by ledger number;
+        one whose file is altered is left out (``check`` says which)."""
+        found: dict[int, bytes] = {}
+        for item in items:
+            seq = item.get("ledger_seq") if item.get("source") == "local" else None
+            record = self.ledger.get(int(seq)) if isinstance(seq, int) else None
+            if record is None:
+                continue
+            try:
+                shot = self.our_screenshot(record)
+            except StoreError:
+                continue
+            if shot is not None:
+                found[record.seq] = shot
+        return found
+
     def _capture_text(self, capture: Record) -> str:
-        """The capture's extracted text, re-hashed first: an edited file is never compared."""
-        raw = self._read_part(capture, "text", "text", noun="capture",
+        """The capture's extracted text, re-hashed first: an edited file is never compared.
+        A ``--browser`` capture of a page whose server HTML had no article text gives the
+        text of its render (:func:`provenance.capture.rendered.text_role`)."""
+        raw = self._read_part(capture, text_role(capture.data), "text", noun="capture",
                               missing=f"capture #{capture.seq} has no extracted text to "
                               "compare with")
         return raw.decode("utf-8")

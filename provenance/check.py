@@ -355,7 +355,7 @@ class _Warcs(_Ordered):
     def visit(self, row: Row) -> list[Problem]:
         for seq, entry in row_files(row):
             relative = str(entry.get("path", ""))
-            if entry.get("role") != "warc" or relative in self.checked:
+            if entry.get("role") not in ("warc", "browser-warc") or relative in self.checked:
                 continue
             self.checked[relative] = None
             self.add(self.submit(_verify_warc, self.store, seq, relative), _same)

@@ -73,3 +73,23 @@ def test_every_json_line_of_every_command_has_a_type(tmp_path, capsys, web, tsa,
         "log": {"record"}, "check": {"summary", "problem"}, "export": {"summary"},
         "check --bundle": {"record", "summary"},
     }
+
+
+def test_verbose_says_each_request_and_record_on_stderr_and_leaves_json_clean(
+        tmp_path, capsys, web):
+    """``-v`` (CONTRACT: more detail on stderr): each HTTP hop and each ledger record; stdout
+    with ``--json`` is the same JSON Lines; ``-q`` wins over ``-v``."""
+    web.add_route("/verbose", lambda h: send(h, 200, RU_UTF8,
+                                             content_type="text/html; charset=utf-8"))
+    url = web.url("/verbose")
+    store = str(tmp_path / "s")
+    assert main(["--store", store, "--json", "-v", "archive", url, "--to", "none",
+                 "--tsa", "none"]) == 0
+    out, err = capsys.readouterr()
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert [line["type"] for line in lines] == ["capture"]
+    seq = lines[0]["ledger_seq"]
+    assert f"GET {url} -> 200 OK (" in err
+    assert f"recorded #{seq} capture {lines[0]['id']}" in err
+    assert main(["--store", store, "-q", "-v", "log"]) == 0
+    assert capsys.readouterr().err == ""

@@ -75,7 +75,7 @@ def test_witnesses_stamps_and_ranges(ledger):
      (A,), "verifications_by_url"),
     (f"SELECT seq FROM records WHERE kind = 'witness' AND {CAPTURE_OF_WITNESS} = ?", (1,),
      "witnesses_by_capture"),
-    ("SELECT seq FROM records WHERE kind IN (?)", ("capture",), "records_by_subject"),
+    ("SELECT seq FROM records WHERE kind IN (?)", ("capture",), "records_by_kind"),  # (kind, seq)
     ("SELECT seq FROM records WHERE time >= ? AND time < ?", ("a", "b"), "records_by_time"),
 ])
 def test_each_query_has_an_index_that_fits_it(ledger, sql, params, index):

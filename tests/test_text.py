@@ -22,6 +22,7 @@ from webfixtures import (
     TITLE,
 )
 
+from archive.article_refine import REFINE_VERSION
 from archive.fetch import Fetcher, decoded_body
 from archive.text import (
     MAX_DEPTH,
@@ -241,9 +242,11 @@ def test_a_small_page_is_not_mistaken_for_a_lost_article():
 
 
 def test_the_extractor_is_named_with_its_version():
+    # trafilatura's version and our refinement's: a change to either is a new extractor
     page = extract_text(RU_UTF8, "text/html; charset=utf-8", "http://x/")
-    assert page.extractor.to_json() == {"name": "trafilatura",
-                                        "version": importlib.metadata.version("trafilatura")}
+    assert page.extractor.to_json() == {
+        "name": "trafilatura",
+        "version": f"{importlib.metadata.version('trafilatura')}+archive.{REFINE_VERSION}"}
 
 
 def test_a_short_article_is_one_passage_a_line_whichever_way_trafilatura_read_it():

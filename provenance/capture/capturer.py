@@ -14,9 +14,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from archive.browser.render import Rendered
 from archive.capture import Capture, capture
 from archive.errors import ArchiveError
 from archive.fetch import Fetcher
+from provenance.capture.rendered import store_render
 from provenance.changes.timeline import record_change
 from provenance.store.filestore import Store
 from provenance.store.kinds import CAPTURE, FETCH_FAILED
@@ -75,14 +77,22 @@ def capture_json(record: Record, *, witnesses: list[dict[str, Any]] | None = Non
     }
     if skipped:
         result["skipped"] = True
+    if isinstance(data.get("browser"), dict):
+        browser = data["browser"]
+        result["browser"] = {key: browser.get(key) for key in (
+            "status", "reason", "error", "warc_sha256", "screenshot_sha256", "text_sha256",
+            "prefer_text")}
     return result
 
 
 def record_capture(store: Store, ledger: Ledger, cap: Capture, *,
-                   batch: str | None = None) -> Record:
-    """Write a capture's files, then its ledger record (in that order, always)."""
+                   batch: str | None = None, rendered: Rendered | None = None) -> Record:
+    """Write a capture's files, then its ledger record (in that order, always); with
+    ``rendered``, the browser's files too (:func:`provenance.capture.rendered.store_render`)."""
     warc = store.put_bytes(cap.warc, role="warc", suffix=".warc.gz")
     text = store.put_bytes(cap.text.text.encode("utf-8"), role="text", suffix=".txt")
+    browser_files, browser = (store_render(store, rendered, cap.text.text)
+                              if rendered is not None else ([], None))
     result = cap.result
     final = result.final
     payload = CapturePayload(
@@ -100,9 +110,10 @@ def record_capture(store: Store, ledger: Ledger, cap: Capture, *,
         published=cap.text.published,
         modified=cap.text.modified,
         charset=cap.text.charset,
-        files=[warc.to_json(), text.to_json()],
+        files=[warc.to_json(), text.to_json(), *browser_files],
         text_note=cap.text.note,  # partial or flat text: a change measured against it is suspect
         batch=batch,
+        browser=browser,
         extra={"extractor": cap.text.extractor.to_json()},  # diffs compare one extractor's
     )
     data = payload.to_json()
@@ -117,6 +128,7 @@ def _header(headers: Sequence[tuple[str, str]], name: str) -> str | None:
 
 
 WitnessStep = Callable[[Ledger, Record, Capture], list[dict[str, Any]]]
+Renderer = Callable[[str], Rendered]  # archive.browser.pool.BrowserPool.render
 
 
 class Capturer:
@@ -125,8 +137,10 @@ class Capturer:
     def __init__(self, store: Store, ledger: Ledger, fetcher: Fetcher, *,
                  witness_step: WitnessStep | None = None,
                  record_failures: bool = True,
-                 ignore: Sequence[re.Pattern[str]] = ()) -> None:
+                 ignore: Sequence[re.Pattern[str]] = (),
+                 renderer: Renderer | None = None) -> None:
         self.store = store
+        self.renderer = renderer  # --browser: each page also rendered, beside the fetch
         self.ledger = ledger
         self.fetcher = fetcher
         self.witness_step = witness_step
@@ -145,7 +159,9 @@ class Capturer:
             return self._failed(url, f"unexpected {type(exc).__name__} while capturing {url}"
                                 f"{': ' + first if first else ''} (a bug in provenance; "
                                 "please report it)", INTERNAL_ERROR)
-        record = record_capture(self.store, self.ledger, cap, batch=batch)
+        # The render never fails the capture: a failed render is recorded as such.
+        rendered = self.renderer(url) if self.renderer is not None else None
+        record = record_capture(self.store, self.ledger, cap, batch=batch, rendered=rendered)
 
         outcome = CaptureOutcome(url, record=record,
                                  changed=record_change(self.store, self.ledger, record,

@@ -40,6 +40,7 @@ from archive.reextract import text_from_warc
 from archive.text import PageText
 from archive.urls import normalize_url
 from archive.witness import WitnessConfig, WitnessSpec, shared_witness
+from provenance.capture.rendered import SERVER_TEXT, text_role
 from provenance.capture.snapshots import keep_snapshot
 from provenance.capture.witnessing import history
 from provenance.changes.diff import DIFFER, Ignore, diff_texts
@@ -58,10 +59,11 @@ def capture_ref(record: Record) -> dict[str, Any]:
             "text_sha256": data.get("text_sha256")}
 
 
-def capture_text(store: Store, record: Record) -> str | None:
+def capture_text(store: Store, record: Record, role: str | None = None) -> str | None:
     """A capture's stored text, re-hashed first; None if missing or altered (``check`` says
-    which). Never a text that does not match its record."""
-    entry = record.file("text")
+    which). Never a text that does not match its record. ``role``: which text (default: the
+    one the capture is compared with, :func:`provenance.capture.rendered.text_role`)."""
+    entry = record.file(role or text_role(record.data))
     if entry is None:
         return None
     try:
@@ -104,7 +106,10 @@ def record_change(store: Store, ledger: Ledger, record: Record,
     previous = previous_capture(ledger, record)
     if previous is None:
         return None
-    old_text, new_text = capture_text(store, previous), capture_text(store, record)
+    role = text_role(record.data)
+    if text_role(previous.data) != role:
+        role = SERVER_TEXT  # a rendered text against a served one would be a false change
+    old_text, new_text = capture_text(store, previous, role), capture_text(store, record, role)
     if old_text is None or new_text is None:
         return None
     if previous.data.get("extractor") != record.data.get("extractor"):
@@ -231,7 +236,7 @@ def timeline(
         if item["source"] == "local":
             record = ledger.get(int(item["ledger_seq"]))
             text = capture_text(store, record) if record is not None else None
-            data = record.data if record is not None else {}
+            data = {**record.data, _ROLE: text_role(record.data)} if record is not None else {}
         elif reader is not None:
             text, data = reader.text(item)
         else:
@@ -240,12 +245,23 @@ def timeline(
             continue
         if last is not None:
             before, before_text, before_data = last
+            own_text: str | None = None  # this item's text, if it is compared by another
+            own_data = data
+            if before_data.get(_ROLE, SERVER_TEXT) != data.get(_ROLE, SERVER_TEXT):
+                # a rendered text against a served one: both compared as served
+                old_served = _served(ledger, store, before, before_text, before_data)
+                new_served = _served(ledger, store, item, text, data)
+                if old_served is None or new_served is None:
+                    last = (item, text, data)
+                    continue
+                own_text, own_data = text, data
+                before_text, text = old_served, new_served
             if before_data.get("extractor") != data.get("extractor"):
                 # texts by two extractors: both made again from the WARCs by today's
                 pair = _fresh(ledger, store, before, before_text, before_data), \
                     _fresh(ledger, store, item, text, data)
                 if pair[0] is None or pair[1] is None:
-                    last = (item, text, data)
+                    last = (item, own_text or text, data)
                     continue  # never a diff of two extractors' texts
                 (before_text, before_data), (text, data) = pair[0], pair[1]
             found = compare(before_data, data, before_text, text, ignore)
@@ -256,8 +272,22 @@ def timeline(
             if found is not None and item["source"] == before["source"] == "local":
                 rec = recorded.get(int(item["ledger_seq"]))
                 item["diff"]["ledger"] = {"seq": rec.seq, "id": rec.id} if rec else None
+            if own_text is not None:
+                text, data = own_text, own_data
         last = (item, text, data)
     return items
+
+
+_ROLE = "_compared_text"  # in a local item's data: which of its texts it was compared by
+
+
+def _served(ledger: Ledger, store: Store, item: Mapping[str, Any], text: str,
+            data: Mapping[str, Any]) -> str | None:
+    """The server's text of a local capture compared by its rendered text; else ``text``."""
+    if data.get(_ROLE, SERVER_TEXT) == SERVER_TEXT:
+        return text
+    record = ledger.get(int(item["ledger_seq"]))
+    return capture_text(store, record, SERVER_TEXT) if record is not None else None
 
 
 def _since(item: Mapping[str, Any]) -> dict[str, Any]:

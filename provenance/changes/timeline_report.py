@@ -9,9 +9,11 @@ HTML-escaped, so a page that was captured cannot inject markup into the report.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import html
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from provenance.store.atomic import write_atomic
@@ -49,8 +51,23 @@ def _diff_html(diff: dict[str, Any]) -> str:
     return "".join(parts)
 
 
-def render_timeline(url: str, items: Sequence[dict[str, Any]]) -> str:
-    """The report as a string."""
+def _shot(item: dict[str, Any], screenshots: Mapping[int, bytes]) -> str:
+    """Our full-page screenshot of a ``--browser`` capture, folded (it can be long)."""
+    seq = item.get("ledger_seq")
+    shot = screenshots.get(seq) if item["source"] == "local" and isinstance(seq, int) else None
+    if shot is None:
+        return ""
+    encoded = base64.b64encode(shot).decode("ascii")
+    return ("<details><summary>our screenshot (headless Chromium, SHA-256 "
+            f"<code>{hashlib.sha256(shot).hexdigest()}</code>)</summary>"
+            f"<img alt='our screenshot of the page' src='data:image/png;base64,{encoded}'>"
+            "</details>")
+
+
+def render_timeline(url: str, items: Sequence[dict[str, Any]],
+                    screenshots: Mapping[int, bytes] | None = None) -> str:
+    """The report as a string; ``screenshots``: ours, by the capture's ledger number."""
+    screenshots = screenshots or {}
     rows = []
     changes = 0
     for item in items:
@@ -73,11 +90,12 @@ def render_timeline(url: str, items: Sequence[dict[str, Any]]) -> str:
             f"<tr><td>{_e(item['time'])}</td><td>{_e(item['source'])}</td>"
             f"<td>{_e(item.get('status') or '—')}</td>"
             f"<td><code>{_e(where)}</code><br><code class='hash'>{_e(item.get('digest'))}"
-            f"</code></td><td>{note}</td></tr>")
+            f"</code></td><td>{note}{_shot(item, screenshots)}</td></tr>")
     body = "".join(rows) or "<tr><td colspan='5'>no captures</td></tr>"
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+<meta http-equiv="Content-Security-Policy"
+ content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">
 <title>History of {_e(url)}</title>
 <style>
 body {{ font: 15px/1.5 system-ui, sans-serif; margin: 2em auto; max-width: 72em; color: #222; }}
@@ -88,6 +106,7 @@ del {{ background: #fde2e2; color: #8a0010; }} ins {{ background: #ddf4e0; color
 .since, .hash {{ color: #666; font-size: .85em; }} .same {{ color: #666; }}
 .status {{ font-weight: bold; color: #8a0010; }} code {{ word-break: break-all; }}
 table.figures {{ width: auto; margin: .4em 0; }}
+img {{ max-width: 100%; border: 1px solid #999; }}
 </style></head><body>
 <h1>History of <code>{_e(url)}</code></h1>
 <p>{len([i for i in items if not i.get('error')])} captures and snapshots, {changes} with
@@ -103,8 +122,10 @@ table.figures {{ width: auto; margin: .4em 0; }}
 
 
 def write_timeline_report(url: str, items: Sequence[dict[str, Any]],
-                          out_html: str | os.PathLike[str], *, force: bool = False) -> str:
+                          out_html: str | os.PathLike[str], *, force: bool = False,
+                          screenshots: Mapping[int, bytes] | None = None) -> str:
     """Write the report atomically (a reader never sees half a file); returns the path.
     An existing file is replaced only with ``force``
     (:func:`~provenance.store.atomic.check_target`)."""
-    return write_atomic(out_html, render_timeline(url, items).encode("utf-8"), force=force)
+    return write_atomic(out_html, render_timeline(url, items, screenshots).encode("utf-8"),
+                        force=force)

@@ -16,6 +16,7 @@ import argparse
 
 from provenance.cli.options import (
     Commands,
+    browser_option,
     capture_options,
     examples,
     force_option,
@@ -55,6 +56,7 @@ def _register_archive(commands: Commands) -> argparse.ArgumentParser:
     sub.add_argument("--again", action="store_true",
                      help="with -i: start the list anew, even if its last run was interrupted")
     capture_options(sub)
+    browser_option(sub)
     examples(sub, "provenance archive https://example.org/news/1 --tsa https://freetsa.org/tsr",
              "provenance archive -i urls.txt --jobs 8 --to ia --to pywb=http://127.0.0.1:8080/news")
     handled_by(sub, "provenance.cli.evidence", "cmd_archive")
@@ -168,10 +170,9 @@ def _register_watch(commands: Commands) -> argparse.ArgumentParser:
     sub.add_argument("--remove", action="store_true",
                      help="with --team: stop watching the URLs")
     capture_options(sub)
-    examples(sub, "provenance watch https://example.org/news/1 --every 10m --for 6h",
-             "provenance watch -i urls.txt --every 1h --tsa https://freetsa.org/tsr",
-             "provenance --store postgresql://me@db/news --objects s3://ev/news "
-             "watch --team -i urls.txt --every 1h")
+    browser_option(sub)
+    examples(sub, "provenance watch -i urls.txt --every 1h --jobs 8 --tsa https://freetsa.org/tsr",
+             "provenance watch --team -i urls.txt --every 1h   (team store: the workers capture)")
     handled_by(sub, "provenance.cli.history", "cmd_watch")
     return sub
 
@@ -199,8 +200,8 @@ def _register_worker(commands: Commands) -> argparse.ArgumentParser:
                      help="largest response body to keep, in bytes (default 50 MB)")
     timeout_option(sub)
     ignore_option(sub)
-    examples(sub, "provenance --store postgresql://me@db/news --objects s3://ev/news worker "
-             "--jobs 8 --tsa https://freetsa.org/tsr")
+    examples(sub, "provenance worker --jobs 8 --tsa https://freetsa.org/tsr   (with "
+             "PROVENANCE_STORE=postgresql://… and PROVENANCE_OBJECTS=s3://…)")
     handled_by(sub, "provenance.cli.worker", "cmd_worker")
     return sub
 
@@ -339,7 +340,35 @@ def _register_pull(commands: Commands) -> argparse.ArgumentParser:
     return sub
 
 
+def _port(text: str) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r} (0 to 65535)")
+    return int(text)
+
+
+def _register_serve(commands: Commands) -> argparse.ArgumentParser:
+    sub = commands.add_parser(
+        "serve", help="browse the evidence store in a web browser (local web viewer)",
+        description="Serve a web viewer of the store: the captures (searchable), each "
+        "capture with its replay from our WARC, a URL's history, checking a screenshot, "
+        "exporting a bundle and checking the store. Listens on 127.0.0.1 unless --host "
+        "says otherwise; on any other address every request needs the access token "
+        "printed at start. Stop it with Ctrl-C.")
+    sub.add_argument("--host", default="127.0.0.1",
+                     help="address to listen on (default 127.0.0.1: this machine only)")
+    sub.add_argument("--port", type=_port, default=8080,
+                     help="port to listen on (default 8080; 0: any free port)")
+    sub.add_argument("--max-upload", type=positive_int, default=20, metavar="MIB",
+                     help="largest screenshot upload in MiB (default 20)")
+    tsa_option(sub, when="; for the screenshot checks made in the viewer")
+    timeout_option(sub)
+    examples(sub, "provenance serve", "provenance serve --store /cases/kp --port 8765")
+    handled_by(sub, "provenance.cli.serve", "cmd_serve")
+    return sub
+
+
 REGISTRY = [_register_archive, _register_check, _register_export, _register_retry,
             _register_history, _register_watch, _register_ocr, _register_verify,
-            _register_log, _register_show, _register_pull, _register_worker]
+            _register_log, _register_show, _register_pull, _register_serve,
+            _register_worker]
 """Every subcommand, in the order ``provenance --help`` lists them."""

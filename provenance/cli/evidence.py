@@ -46,7 +46,7 @@ def cmd_archive(args: argparse.Namespace, out: Output) -> int:
             run = evidence.archive(urls, resume=bool(args.input), again=args.again,
                                    witnesses=specs, tsas=tsas, timeout=args.timeout,
                                    max_bytes=args.max_bytes, jobs=args.jobs, ignore=ignore,
-                                   events=events)
+                                   events=events, browser=args.browser)
         except KeyboardInterrupt:
             if tsas and printer.unstamped:
                 out.error(f"{len(printer.unstamped)} capture(s) not time-stamped yet: run the "

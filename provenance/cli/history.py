@@ -84,6 +84,7 @@ def cmd_history(args: argparse.Namespace, out: Output) -> int:
     with opened as evidence:
         items = evidence.history(url, witnesses=specs, fetch_witnesses=args.fetch_witnesses,
                                  timeout=args.timeout, ignore=ignore)
+        shots = evidence.screenshots(items) if report else {}  # of --browser captures
     colour = _colour(out.stdout)
     for item in items:
         if item.get("error"):
@@ -97,7 +98,7 @@ def cmd_history(args: argparse.Namespace, out: Output) -> int:
     if report:
 
         try:
-            write_timeline_report(url, items, report, force=args.force)
+            write_timeline_report(url, items, report, force=args.force, screenshots=shots)
         except OSError as exc:
             raise UsageError(f"cannot write report {report}: {exc.strerror}") from None
         out.say(f"wrote {report}")
@@ -158,7 +159,8 @@ def cmd_watch(args: argparse.Namespace, out: Output) -> int:
             run = evidence.watch(urls, every=every, duration=duration, stop=stop,
                                  witnesses=specs, tsas=tsas, timeout=args.timeout,
                                  max_bytes=args.max_bytes, ignore=ignore, on_capture=printer,
-                                 jobs=args.jobs, on_overrun=lambda o: out.error(overrun_line(o)))
+                                 browser=args.browser, jobs=args.jobs,
+                                 on_overrun=lambda o: out.error(overrun_line(o)))
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)

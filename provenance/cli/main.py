@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 from archive.errors import ArchiveError, BadUrl
 from provenance import __version__
@@ -49,6 +51,10 @@ def _global_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
                         help="one JSON object per line on stdout; human text on stderr")
     parser.add_argument("-q", "--quiet", action="store_true",
                         default=False if defaults else argparse.SUPPRESS, help="say less")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        default=False if defaults else argparse.SUPPRESS,
+                        help="say more on stderr: each HTTP request (to the page, archives and "
+                        "time-stamp authorities) and each ledger record written")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,6 +70,29 @@ def build_parser() -> argparse.ArgumentParser:
         sub = register(commands)
         _global_options(sub, defaults=False)
     return parser
+
+
+@contextmanager
+def verbose_to_stderr(on: bool) -> Iterator[None]:
+    """``-v``: the library's own log lines (``archive.*``, ``provenance.*`` at INFO) on stderr,
+    where human text goes; ``--json`` on stdout stays clean. Only for this one command: a
+    program that calls :func:`main` twice (or the tests) is left as it was."""
+    if not on:
+        yield
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("  %(message)s"))
+    loggers = [logging.getLogger(name) for name in ("archive", "provenance")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.INFO)
+        logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.removeHandler(handler)
+            logger.setLevel(level)
 
 
 def dispatch(handler: Handler) -> Run:
@@ -82,7 +111,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     try:
-        return int(dispatch(args.handler)(args, out))
+        with verbose_to_stderr(args.verbose and not args.quiet):
+            return int(dispatch(args.handler)(args, out))
     except BadUrl as exc:
         out.error(str(exc))
         return EXIT_USAGE

@@ -110,6 +110,13 @@ def capture_options(sub: argparse.ArgumentParser) -> None:
     ignore_option(sub)
 
 
+def browser_option(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--browser", action="store_true",
+                     help="also render each page in headless Chromium and keep a WARC of all "
+                     "it loaded, a full-page screenshot, the HTML after scripts and its text "
+                     "(needs Debian's chromium; PROVENANCE_CHROMIUM names another binary)")
+
+
 def ignore_option(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--ignore", action="append", metavar="REGEX", default=[],
                      help="a passage this regular expression finds is never a change (a "

@@ -110,6 +110,9 @@ def cmd_verify(args: argparse.Namespace, out: Output) -> int:
         checked = evidence.verify(args.image, args.text, against=args.against, lang=lang,
                                   tsas=tsas, timeout=args.timeout, tesseract=_tesseract(),
                                   witnesses=specs, events=events)
+        # our own screenshot of the page, for the report only (re-hashed: never an altered one)
+        ours = (evidence.our_screenshot(checked.capture)
+                if args.report and checked.capture is not None else None)
     timestamps = _said_stamps(checked.timestamps, out)
     verification, record = checked.verification, checked.record
     if checked.capture is not None:  # before the verdict: what the page answered
@@ -128,7 +131,8 @@ def cmd_verify(args: argparse.Namespace, out: Output) -> int:
                                    force=args.force, against=record.data["against"],
                                    timeline=checked.timeline,
                                    record={"id": record.id, "seq": record.seq,
-                                           "record_hash": record.record_hash}),
+                                           "record_hash": record.record_hash},
+                                   ours=ours),
                args.report)
     data = {**verification.to_json(), "against": record.data["against"],
             "ocr_cached": checked.ocr_cached,

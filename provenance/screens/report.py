@@ -9,6 +9,7 @@ be able to inject markup into the report.
 from __future__ import annotations
 
 import base64
+import hashlib
 import html
 import os
 from typing import Any
@@ -96,13 +97,32 @@ def _copies(timeline: dict[str, Any] | None) -> str:
             + (f"<ul>{errors}</ul>" if errors else ""))
 
 
+def _pictures(picture: str, ours: bytes | None, against: dict[str, Any] | None) -> str:
+    """The screenshot checked, and beside it our own of the page when the capture compared
+    with was made with ``--browser``."""
+    theirs = ("<figure><img alt='the screenshot, passage boxed green, differing figures red' "
+              f"src='data:image/png;base64,{picture}'><figcaption>the screenshot checked"
+              "</figcaption></figure>")
+    if ours is None:
+        return f"<p>{theirs}</p>"
+    encoded = base64.b64encode(ours).decode("ascii")
+    where = (f"capture #{_e((against or {}).get('seq'))} {_e((against or {}).get('capture'))}"
+             if against else "the capture")
+    return ("<div class='pair'>" + theirs +
+            f"<figure><img alt='our screenshot of the page' src='data:image/png;base64,"
+            f"{encoded}'><figcaption>our screenshot of the page ({where}, headless Chromium, "
+            f"SHA-256 <code>{_e(hashlib.sha256(ours).hexdigest())}</code>)</figcaption>"
+            "</figure></div>")
+
+
 def render_html(verification: Verification, ocr: OcrResult, image_png: bytes, *,
                 against: dict[str, Any] | None = None,
                 timeline: dict[str, Any] | None = None,
-                record: dict[str, Any] | None = None) -> str:
+                record: dict[str, Any] | None = None, ours: bytes | None = None) -> str:
     """The report as a string; ``image_png`` is the (possibly annotated) picture;
     ``against`` and ``timeline`` (verify --against) say which copies were checked,
-    ``record`` (``id``, ``seq``, ``record_hash``) is the verification's ledger record."""
+    ``record`` (``id``, ``seq``, ``record_hash``) is the verification's ledger record;
+    ``ours``: our own screenshot of the page compared with (a ``--browser`` capture)."""
     v = verification
     page = v.against == "page"
     # Against a page the "claim" is the screenshot's own text, looked for on the page.
@@ -141,6 +161,8 @@ td, th {{ border: 1px solid #ccc; padding: .2em .6em; text-align: left; vertical
 .found {{ color: #0a7d32; }} .differs, .missing {{ color: #b00020; font-weight: bold; }}
 blockquote {{ background: #f4f4f4; margin: 0; padding: .6em 1em; white-space: pre-wrap; }}
 code {{ word-break: break-all; }} img {{ max-width: 100%; border: 1px solid #999; }}
+.pair {{ display: flex; gap: 1em; align-items: flex-start; }} .pair figure {{ flex: 1;
+ margin: 0; }} figcaption {{ color: #555; font-size: .85em; }}
 </style></head><body>
 {warning}
 <p class="verdict">{_e(v.verdict)}</p>
@@ -166,8 +188,7 @@ code {{ word-break: break-all; }} img {{ max-width: 100%; border: 1px solid #999
 </table>
 <h3>Capture metadata (EXIF)</h3><table>{exif}</table>
 <h3>Notes</h3><ul>{notes or '<li>none</li>'}</ul>
-<p><img alt="the screenshot, passage boxed green, differing figures red"
- src="data:image/png;base64,{picture}"></p>
+{_pictures(picture, ours, against)}
 <h2>Text read from the screenshot</h2><blockquote>{_e(ocr.text)}</blockquote>
 </body></html>
 """
@@ -177,7 +198,7 @@ def html_report(verification: Verification, ocr: OcrResult,
                 image_path: str | os.PathLike[str], out_html: str | os.PathLike[str], *,
                 force: bool = False, against: dict[str, Any] | None = None,
                 timeline: dict[str, Any] | None = None,
-                record: dict[str, Any] | None = None) -> str:
+                record: dict[str, Any] | None = None, ours: bytes | None = None) -> str:
     """Write the report for ``image_path`` to ``out_html`` atomically; returns the path.
 
     The embedded picture is the screenshot with the passage and differing figures boxed.
@@ -185,5 +206,5 @@ def html_report(verification: Verification, ocr: OcrResult,
     """
     picture = png_bytes(draw_boxes(load_image(image_path).image, verification))
     page = render_html(verification, ocr, picture, against=against, timeline=timeline,
-                       record=record)
+                       record=record, ours=ours)
     return write_atomic(out_html, page.encode("utf-8"), force=force)

@@ -25,6 +25,7 @@ write-protected copy of a store can be read and checked.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
 import threading
@@ -39,6 +40,7 @@ from provenance.store.filestore import HEAD_FILE, Store
 from provenance.store.hashing import canonical_json, record_hash
 
 SQLITE_FULL, SQLITE_READONLY, SQLITE_IOERR = 13, 8, 10
+_log = logging.getLogger(__name__)  # -v: one line per record appended
 _COLUMNS = "seq, kind, subject, time, body, prev_hash, record_hash"
 
 GENESIS = "0" * 64
@@ -68,10 +70,15 @@ damaged row can never make the index, and so the ledger, unwritable)."""
 URL_OF_VERIFICATION = ("(CASE WHEN json_valid(body) THEN "
                        "json_extract(body, '$.data.against.url') END)")
 """The URL of the capture a screenshot check was made against, as SQL."""
+COVERS_OF_STAMP = ("json_each(CASE WHEN json_valid(body) AND json_type(body, '$.data.covers') "
+                   "= 'array' THEN body ELSE '{\"data\":{\"covers\":[]}}' END, "
+                   "'$.data.covers')")
+"""The records a time-stamp record covers, as an SQL table (empty for a damaged body)."""
 
 INDEXES = f"""
 CREATE INDEX IF NOT EXISTS records_by_about ON records(subject);
 CREATE INDEX IF NOT EXISTS records_by_time ON records(time);
+CREATE INDEX IF NOT EXISTS records_by_kind ON records(kind, seq);
 CREATE INDEX IF NOT EXISTS witnesses_by_capture ON records({CAPTURE_OF_WITNESS})
     WHERE kind = 'witness';
 CREATE INDEX IF NOT EXISTS verifications_by_url ON records({URL_OF_VERIFICATION})
@@ -196,6 +203,8 @@ class Ledger:
                                   + "; nothing was recorded") from None
             if written:
                 self._write_head()
+            for record in written:
+                _log.info("recorded #%d %s %s", record.seq, record.kind, record.id)
             return written
 
     def _transaction(self, work: Callable[[], list[Record]]) -> list[Record]:
@@ -332,6 +341,33 @@ class Ledger:
             yield from found
             after = found[-1].seq
 
+    def select(self, where: str, params: Sequence[Any] = (), *, newest_first: bool = False,
+               limit: int | None = None) -> list[Record]:
+        """The records matching the SQL condition ``where`` (this package's own, never a
+        user's text: values go in ``params``), in seq order, at most ``limit``."""
+        order = "DESC" if newest_first else "ASC"
+        tail = "" if limit is None else f" LIMIT {int(limit)}"
+        return list(self._query(f"SELECT {self._COLUMNS} FROM records WHERE {where} "
+                                f"ORDER BY seq {order}{tail}", tuple(params)))
+
+    def count_where(self, where: str, params: Sequence[Any] = ()) -> int:
+        """How many records match ``where`` (as :meth:`select`)."""
+        with self._lock:
+            try:
+                row = self._db.execute(f"SELECT count(*) FROM records WHERE {where}",
+                                       tuple(params)).fetchone()
+            except sqlite3.DatabaseError as exc:
+                raise LedgerError(f"cannot read the ledger: {exc}") from None
+        return int(row[0])
+
+    def plan(self, where: str, params: Sequence[Any] = ()) -> list[str]:
+        """SQLite's query plan for :meth:`select` (tests check that an index answers)."""
+        with self._lock:
+            rows = self._db.execute(f"EXPLAIN QUERY PLAN SELECT {self._COLUMNS} FROM records "
+                                    f"WHERE {where} ORDER BY seq DESC LIMIT 1",
+                                    tuple(params)).fetchall()
+        return [str(row[-1]) for row in rows]
+
     def witnesses_of(self, capture_seq: int) -> Iterator[Record]:
         """The witness records that name capture ``capture_seq``, in order (by index)."""
         return self._query(
@@ -343,9 +379,7 @@ class Ledger:
         time-stamp records are read (by the kind index), and only matches reach Python."""
         return self._query(
             f"SELECT {self._COLUMNS} FROM records WHERE kind = 'timestamp' AND EXISTS "
-            "(SELECT 1 FROM json_each(CASE WHEN json_valid(body) AND json_type(body, "
-            "'$.data.covers') = 'array' THEN body ELSE '{\"data\":{\"covers\":[]}}' END, "
-            "'$.data.covers') WHERE value = ?) ORDER BY seq", (seq,))
+            f"(SELECT 1 FROM {COVERS_OF_STAMP} WHERE value = ?) ORDER BY seq", (seq,))
 
     def get(self, seq: int) -> Record | None:
         return next(self._query(f"SELECT {self._COLUMNS} FROM records WHERE seq = ?", (seq,)), None)

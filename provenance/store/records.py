@@ -7,7 +7,8 @@ one back, keeping any key it does not know in ``extra`` so nothing is lost on a 
 The enums are ``str``-valued: ``Verdict.MATCH == "match"`` and JSON output is unchanged.
 
 - ``capture``: :class:`CapturePayload`, ``fetch_failed``: :class:`FetchFailedPayload`
-  (written by :mod:`provenance.capture.capturer`)
+  (written by :mod:`provenance.capture.capturer`); with ``--browser`` a capture's
+  ``browser`` field is a :class:`BrowserPart` (:mod:`provenance.capture.rendered`)
 - ``witness``: :class:`WitnessPayload` (:mod:`provenance.capture.witnessing`)
 - ``changed``: :class:`ChangedPayload` (:mod:`provenance.changes.timeline`)
 - ``ocr``: :class:`OcrPayload`, ``verification``: :class:`VerificationPayload`
@@ -138,7 +139,7 @@ def _absent() -> Any:
 class CapturePayload(Payload):
     """A ``capture`` record: one page fetched, its WARC and its extracted text."""
 
-    OPTIONAL: ClassVar[frozenset[str]] = frozenset({"text_note", "batch"})
+    OPTIONAL: ClassVar[frozenset[str]] = frozenset({"text_note", "batch", "browser"})
     DEFAULTS: ClassVar[dict[str, Any]] = {"url": "", "redirects": [], "files": []}
 
     url: str
@@ -158,8 +159,70 @@ class CapturePayload(Payload):
     files: list[dict[str, Any]]
     text_note: str | None = None  # partial or flat text; only written when set
     batch: Any = None  # only written when set
+    browser: BrowserPart | None = None  # a --browser capture's render; only written when set
     extra: dict[str, Any] = _extra()  # keys of other versions (and the extractor)
     absent: frozenset[str] = _absent()
+
+    def to_json(self) -> dict[str, Any]:
+        data = super().to_json()
+        if self.browser is not None:
+            data["browser"] = self.browser.to_json()
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CapturePayload:
+        made = super().from_json(data)
+        part: Any = made.browser
+        if isinstance(part, dict):
+            made.browser = BrowserPart.from_json(part)
+        elif part is not None:  # not a render this version can read: kept as it was
+            made.browser = None
+            made.extra["browser"] = part
+        return made
+
+
+class BrowserStatus(str, Enum):
+    """How a capture's render in the browser went (the server capture is kept either way)."""
+
+    OK = "ok"
+    FAILED = "failed"
+
+
+@dataclass
+class BrowserPart:
+    """What a ``--browser`` capture adds: the render's outcome and the hashes of its files
+    (each also named in the capture's ``files``: roles ``browser-warc``,
+    ``browser-screenshot``, ``browser-dom``, ``browser-text``)."""
+
+    status: BrowserStatus
+    reason: str | None = None  # a machine word when failed: timeout, renderer-crashed, ...
+    error: str | None = None  # one line for people
+    warc_sha256: str | None = None  # every request and response the browser made
+    screenshot_sha256: str | None = None  # PNG of the whole page (up to policy.max_height)
+    dom_sha256: str | None = None  # the HTML after scripts ran
+    text_sha256: str | None = None  # the text extracted from that HTML
+    prefer_text: bool = False  # the server's HTML had no article text: compare with ours
+    render: dict[str, Any] = field(default_factory=dict)  # policy, limits hit, sizes, timing
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "extra"}
+        data["status"] = self.status.value
+        return {**self.extra, **data}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> BrowserPart:
+        names = {f.name for f in fields(cls)} - {"extra"}
+        known = {k: v for k, v in data.items() if k in names}
+        extra = {k: v for k, v in data.items() if k not in names}
+        try:
+            status = BrowserStatus(known.pop("status", None))
+        except ValueError:
+            status = BrowserStatus.FAILED  # a status this version does not know: not trusted
+        known["prefer_text"] = known.get("prefer_text") is True
+        if not isinstance(known.get("render"), dict):
+            known["render"] = {}
+        return cls(status=status, **known, extra=extra)
 
 
 @dataclass

@@ -9,7 +9,8 @@ checks that each reference is present and is the record it names.
 ============  ======================================================================
 kind          refers to
 ============  ======================================================================
-capture       its files (WARC, text)
+capture       its files (WARC, text; with ``--browser`` also the browser's WARC, screenshot,
+              DOM and text, each the one its ``browser`` part names by SHA-256)
 ocr           its files (the screenshot, whose SHA-256 is ``image_sha256``; the OCR JSON)
 verification  ``ocr_record`` (seq + hash, same ``image_sha256``); ``against.seq`` (the
               capture compared with: its id is ``against.capture``, same ``text_sha256``;
@@ -176,9 +177,16 @@ def named_files(data: Any) -> tuple[list[tuple[str, str, str | None]], list[str]
     return found, malformed
 
 
+BROWSER_FILES = (("warc_sha256", "browser-warc"), ("screenshot_sha256", "browser-screenshot"),
+                 ("dom_sha256", "browser-dom"), ("text_sha256", "browser-text"))
+
+
 def own_problems(kind: str, data: Any) -> list[str]:
     """What a record says about its own files that must hold (an OCR record's screenshot
-    is the image it names)."""
+    is the image it names; a ``--browser`` capture's render files are the ones its
+    ``browser`` part names)."""
+    if kind == CAPTURE and isinstance(data, dict) and "browser" in data:
+        return _browser_problems(data)
     if kind != OCR or not isinstance(data, dict):
         return []
     files, _ = named_files(data)
@@ -186,3 +194,16 @@ def own_problems(kind: str, data: Any) -> list[str]:
                for _, sha, role in files):
         return ["names no screenshot file with its image_sha256"]
     return []
+
+
+def _browser_problems(data: dict[str, Any]) -> list[str]:
+    browser = data.get("browser")
+    if not isinstance(browser, dict):
+        return ["'browser' is not an object"]
+    files, _ = named_files(data)
+    problems = []
+    for key, role in BROWSER_FILES:
+        sha = browser.get(key)
+        if sha is not None and not any(r == role and s == sha for _, s, r in files):
+            problems.append(f"names no {role} file with the browser's {key}")
+    return problems

@@ -1,0 +1,334 @@
+"""trafilatura's article text checked against the page it came from: leads back, chrome out.
+
+On trafilatura's evaluation set (990 real pages) two kinds of error are structural rather than
+one site's quirk, and both can be judged from where trafilatura's own paragraphs sit in the
+page's tree:
+
+* a lead, teaser, intro or subtitle paragraph (a single block whose class or id says so, or
+  a paragraph beside the headline in the article's ``<header>``/``<hgroup>``) just before or
+  among the article's paragraphs is dropped: trafilatura discards every ``teaser`` block,
+  meant for lists of links to other articles. It is put back when it is one block (no
+  sibling of the same class, which would make it a list of teasers), has few links and no
+  chrome around it;
+* chrome inside the article's column is kept: an author box, share and rating bars, a
+  newsletter or subscription box, a cookie blocker, an aside. A line of the text is left out
+  when its block sits, below the element holding most of the article's paragraphs, inside a
+  landmark (``aside``, ``nav``, ``footer``, ``form``, a navigation or complementary role)
+  or an element whose class or id names such chrome.
+
+Ancestors that hold article paragraphs are never chrome, whatever their class says
+(``layout-header-and-sidebar`` wraps real articles), and names are read by whole parts of a
+class (``leading-snug`` is no lead, ``has-ads`` and ``no-paywall`` are no chrome).
+
+Bounds: the markup is already bounded in size, nesting and tag count by :mod:`archive.text`;
+parsing and finding the blocks is linear in the tags; a page of more than :data:`MAX_BLOCKS`
+blocks is left as trafilatura made it (every later step walks up from each block, at most
+the page's depth, :data:`archive.text.MAX_DEPTH`); the search of blocks in the text is capped
+at :data:`MAX_SEARCHES` substring searches (past that, only whole lines are matched).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import lxml.html
+from lxml import etree
+
+REFINE_VERSION = "2"  # bump when what this keeps or drops changes
+BLOCK_TAGS = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote",
+                        "figcaption", "dd", "dt", "td", "th", "pre", "caption", "div",
+                        "section", "article", "header", "main"})
+UNSEEN_TAGS = ("script", "style", "noscript", "template", "svg", "iframe", "button", "select",
+               "textarea", "input", "object", "embed", "canvas", "dialog", "menu")
+LANDMARKS = frozenset({"nav", "aside", "footer", "form"})
+NOT_LEAD_TAGS = LANDMARKS | {"figure", "figcaption"}  # a caption is no lead
+CHROME_ROLES = frozenset({"navigation", "banner", "contentinfo", "complementary", "search",
+                          "dialog", "alertdialog", "menu", "menubar"})
+# What a lead may never sit in (below the article's own wrappers): a caption, a byline...
+_NOT_LEAD = frozenset({
+    "comment", "comments", "related", "share", "sharing", "social", "newsletter", "subscribe",
+    "promo", "ad", "ads", "advert", "sponsor", "sponsored", "sidebar", "widget", "breadcrumb",
+    "breadcrumbs", "tag", "tags", "author", "bio", "byline", "meta", "footer", "nav", "menu",
+    "cookie", "consent", "rating", "recommend", "more", "popular", "further", "other",
+    "teasers", "login", "signup", "paywall", "caption", "credit", "credits", "copyright",
+    "date", "time", "hidden", "list"})
+# A block of the article's column that is not the article.
+_CHROME = frozenset({
+    "comment", "comments", "related", "share", "sharing", "sharedaddy", "social", "newsletter",
+    "subscribe", "subscription", "promo", "ad", "ads", "advert", "advertisement", "anzeige",
+    "sponsor", "sponsored", "sidebar", "widget", "breadcrumb", "breadcrumbs", "author", "bio",
+    "byline", "cookie", "consent", "rating", "recommend", "recommended", "popular", "further",
+    "teasers", "login", "signup", "paywall", "cta", "infobox", "factbox", "donate", "donation",
+    "code-block"})
+# "no-paywall", "has-ads", "tag-x_social", "with-sidebar": real wrappers of real articles
+_NEGATING = frozenset({"no", "has", "tag", "with", "without"})
+_PARTS = re.compile(r"[_-]+|(?<=[a-z])(?=[A-Z])")  # "article-teaser", "TestReport__AuthorBox"
+# What names a lead (a whole part of a class: "leading-snug" is a line height, not a lead).
+_LEAD = frozenset({"lead", "lede", "teaser", "intro", "excerpt", "summary", "subtitle",
+                   "subheadline", "sub-headline", "subline", "preface", "standfirst", "abstract",
+                   "kicker", "chapo"})
+_SPACES = re.compile(r"\s+")
+ANCHOR_CHARS = 40  # a block this long found in the text is surely one of its paragraphs
+LEAD_CHARS = 30  # a shorter "lead" is a label, not a paragraph
+LEAD_LINKS = 0.2  # share of a lead's characters that may be link text
+LEAD_REACH = 1000  # characters of other blocks a lead may stand before the first paragraph
+LEAD_DEPTH = 4  # levels above a block where its lead class may be
+CORE_SHARE = 0.7  # the article's column: deepest element holding this share of its paragraphs
+MAX_SEARCHES = 5000  # substring searches of blocks in the text
+MAX_BLOCKS = 20_000  # a real article page has a few thousand; past this the text is kept as is
+
+
+@dataclass(frozen=True)
+class _Block:
+    """A leaf block of the page (no block inside it) and its text, spaces folded."""
+
+    element: etree._Element
+    text: str
+
+
+def refine(text: str, markup: str) -> str:
+    """``text`` (trafilatura's, one paragraph a line) with leads put back and chrome left out."""
+    blocks = _blocks(markup)
+    if not blocks or len(blocks) > MAX_BLOCKS:
+        return text  # each block's walk up is bounded by the page's depth, their number here
+    lines = [_SPACES.sub(" ", line).strip() for line in text.splitlines()]
+    line_of = _locate(blocks, lines)
+    anchors = [i for i, at in enumerate(line_of)
+               if at is not None and len(blocks[i].text) >= ANCHOR_CHARS]
+    if not anchors:
+        return text
+    article: set[etree._Element] = set()
+    for i in anchors:
+        for node in blocks[i].element.iterancestors():
+            if node in article:
+                break  # and so are all above it: linear in the page, however deep
+            article.add(node)
+    leads = _leads(blocks, line_of, anchors, article)
+    dropped = _chrome_lines(blocks, line_of, anchors)
+    out: list[str] = []
+    before: dict[int, list[str]] = {}
+    after: dict[int, list[str]] = {}
+    for i in leads:
+        kept = [j for j in anchors if j < i]
+        if kept:
+            after.setdefault(line_of[kept[-1]] or 0, []).append(blocks[i].text)
+        else:
+            before.setdefault(line_of[anchors[0]] or 0, []).append(blocks[i].text)
+    for n, (raw, line) in enumerate(zip(text.splitlines(), lines, strict=True)):
+        out += before.get(n, [])
+        if line not in dropped:
+            out.append(raw)
+        out += after.get(n, [])
+    return "\n".join(out)
+
+
+def _blocks(markup: str) -> list[_Block]:
+    parser = lxml.html.HTMLParser(encoding="utf-8")
+    try:
+        root = lxml.html.document_fromstring(markup.encode("utf-8", "replace"), parser=parser)
+    except (etree.ParserError, ValueError):
+        return []
+    for tag in list(root.iter(*UNSEEN_TAGS)):
+        tag.drop_tree()
+    holds_block: set[etree._Element] = set()
+    leaves = []
+    for element in reversed(list(root.iter())):  # children before their parents
+        if not isinstance(element.tag, str):
+            continue
+        parent = element.getparent()
+        if element.tag in BLOCK_TAGS:
+            if element not in holds_block:
+                leaves.append(element)
+            if parent is not None:
+                holds_block.add(parent)
+        elif element in holds_block and parent is not None:
+            holds_block.add(parent)
+    blocks = []
+    for element in reversed(leaves):  # page order
+        text = _SPACES.sub(" ", element.text_content()).strip()
+        if text:
+            blocks.append(_Block(element, text))
+    return blocks
+
+
+def _locate(blocks: list[_Block], lines: list[str]) -> list[int | None]:
+    """The line of ``lines`` each block is (or is in), or None when the text lacks it."""
+    whole = {line: n for n, line in reversed(list(enumerate(lines)))}
+    joined = "\n".join(lines)
+    starts = []
+    pos = 0
+    for line in lines:
+        starts.append(pos)
+        pos += len(line) + 1
+    found: list[int | None] = []
+    searches = 0
+    for block in blocks:
+        at = whole.get(block.text)
+        if at is None and len(block.text) >= ANCHOR_CHARS and searches < MAX_SEARCHES:
+            searches += 1
+            offset = joined.find(block.text)
+            if offset >= 0:
+                at = _line_at(starts, offset)
+        found.append(at)
+    return found
+
+
+def _line_at(starts: list[int], offset: int) -> int:
+    low, high = 0, len(starts) - 1
+    while low < high:
+        mid = (low + high + 1) // 2
+        if starts[mid] <= offset:
+            low = mid
+        else:
+            high = mid - 1
+    return low
+
+
+def _leads(blocks: list[_Block], line_of: list[int | None], anchors: list[int],
+           article: set[etree._Element]) -> list[int]:
+    """Lead blocks the text lacks: just before the first paragraph, or among them."""
+    first, last = anchors[0], anchors[-1]
+    headers: dict[etree._Element, bool] = {}
+    found = []
+    reach = 0
+    for i in range(first - 1, -1, -1):
+        if reach > LEAD_REACH:
+            break
+        if line_of[i] is not None:
+            continue
+        if _is_lead(blocks[i], article, headers):
+            found.append(i)
+        else:
+            reach += len(blocks[i].text)
+    found.reverse()
+    found += [i for i in range(first + 1, last) if line_of[i] is None
+              and _is_lead(blocks[i], article, headers)]
+    return found
+
+
+def _is_lead(block: _Block, article: set[etree._Element],
+             headers: dict[etree._Element, bool]) -> bool:
+    if len(block.text) < LEAD_CHARS or _link_share(block) >= LEAD_LINKS:
+        return False
+    return ((_named_lead(block.element, article) or _under_headline(block.element, headers))
+            and not _chrome(block.element, article, _NOT_LEAD, NOT_LEAD_TAGS))
+
+
+def _under_headline(element: etree._Element,
+                    headers: dict[etree._Element, bool]) -> bool:
+    """A standfirst: a paragraph or subheading in the article's ``<header>``/``<hgroup>`` with
+    its ``<h1>`` (not the site's banner: no navigation in it, not a child of ``<body>``)."""
+    if element.tag == "h1" or element.find(".//time") is not None:
+        return False
+    for depth, node in enumerate(element.iterancestors()):
+        if depth >= LEAD_DEPTH or node.tag in ("body", "html"):
+            return False
+        if node.tag in ("header", "hgroup"):
+            if node not in headers:  # once a header: its blocks must not each search it
+                parent = node.getparent()
+                headers[node] = (node.find(".//h1") is not None and node.find(".//nav") is None
+                                 and parent is not None and parent.tag != "body")
+            return headers[node]
+    return False
+
+
+def _named_lead(element: etree._Element, article: set[etree._Element]) -> bool:
+    """A lead class on the block or a few levels up, on one element (not a list of them)."""
+    for depth, node in enumerate([element, *element.iterancestors()]):
+        if depth >= LEAD_DEPTH or node in article or node.tag in ("body", "html"):
+            return False
+        if any(_names(token, _LEAD) for token in _tokens(node)):
+            parent = node.getparent()
+            return parent is None or not any(
+                sibling is not node and sibling.tag == node.tag
+                and sibling.get("class") == node.get("class") for sibling in parent)
+    return False
+
+
+def _chrome_lines(blocks: list[_Block], line_of: list[int | None],
+                  anchors: list[int]) -> set[str]:
+    """Lines whose every block is chrome inside the article's column."""
+    column = _column(blocks, anchors)
+    if column is None:
+        return set()
+    known: dict[etree._Element, bool] = {node: False
+                                         for node in [column, *column.iterancestors()]}
+    chrome: set[str] = set()
+    content: set[str] = set()
+    for block, at in zip(blocks, line_of, strict=True):
+        if at is not None:
+            is_chrome = _chrome_memo(block.element, known)
+            (chrome if is_chrome else content).add(block.text)
+    return chrome - content
+
+
+def _chrome_memo(element: etree._Element, known: dict[etree._Element, bool]) -> bool:
+    """:func:`_chrome` for the column, each element judged once (``known`` holds the answers;
+    the column and its ancestors are known not to be chrome)."""
+    path = []
+    node: etree._Element | None = element
+    while node is not None and node not in known and node.tag not in ("body", "html"):
+        path.append(node)
+        node = node.getparent()
+    answer = known.get(node, False) if node is not None else False
+    for visited in reversed(path):  # from the top down: chrome once an ancestor is
+        answer = answer or _chrome(visited, set(), _CHROME, LANDMARKS, only_self=True)
+        known[visited] = answer
+    return answer
+
+
+def _column(blocks: list[_Block], anchors: list[int]) -> etree._Element | None:
+    """The deepest element holding :data:`CORE_SHARE` of the article's paragraphs' text."""
+    own: dict[etree._Element, int] = {}
+    for i in anchors:
+        own[blocks[i].element] = own.get(blocks[i].element, 0) + len(blocks[i].text)
+    total = sum(own.values())
+    root = blocks[anchors[0]].element.getroottree().getroot()
+    held: dict[etree._Element, int] = {}
+    for node in reversed(list(root.iter())):  # children before parents: one pass
+        weight = held.pop(node, 0) + own.get(node, 0)
+        parent = node.getparent()
+        if weight and parent is not None:
+            held[parent] = held.get(parent, 0) + weight
+        if weight >= CORE_SHARE * total and node not in own:
+            return node  # the first is the deepest: the holders of enough are one chain
+    return None
+
+
+def _chrome(element: etree._Element, stop: set[etree._Element], words: frozenset[str],
+            tags: frozenset[str], *, only_self: bool = False) -> bool:
+    """Chrome by landmark, role, hiding or name, up to (not including) ``stop``."""
+    for node in [element] if only_self else [element, *element.iterancestors()]:
+        if node in stop or node.tag in ("body", "html"):
+            return False
+        if node.tag in tags or str(node.get("role") or "").lower() in CHROME_ROLES:
+            return True
+        style = str(node.get("style") or "").replace(" ", "").lower()
+        if ("display:none" in style or node.get("hidden") is not None
+                or node.get("aria-hidden") == "true"):
+            return True
+        if any(_names(token, words) for token in _tokens(node)):
+            return True
+    return False
+
+
+def _names(token: str, words: frozenset[str]) -> bool:
+    """Whether a class or id token names one of ``words`` (a part of it, or two joined by -)."""
+    parts = [part.lower() for part in _PARTS.split(token) if part]
+    for n, part in enumerate(parts):
+        if n and parts[n - 1] in _NEGATING:
+            continue
+        if part in words or (n + 1 < len(parts) and f"{part}-{parts[n + 1]}" in words):
+            return True
+    return False
+
+
+def _tokens(node: etree._Element) -> list[str]:
+    return [*str(node.get("class") or "").split(), *str(node.get("id") or "").split()]
+
+
+def _link_share(block: _Block) -> float:
+    linked = sum(len(_SPACES.sub(" ", a.text_content()).strip())
+                 for a in block.element.iter("a"))
+    return linked / max(len(block.text), 1)

@@ -1,0 +1,81 @@
+"""archive.article_refine's guards: what must never be put back, what must never be cut."""
+
+from __future__ import annotations
+
+from archive.article_refine import MAX_BLOCKS, refine
+
+PARAGRAPHS = [f"Paragraph {n} of the article tells its readers a great deal about the river."
+              for n in range(1, 4)]
+
+
+def _page(before: str = "", inside: str = "") -> str:
+    body = "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
+    return (f"<html><body><main>{before}<div class='article-body'>{body}{inside}</div>"
+            "</main></body></html>")
+
+
+def test_a_single_lead_before_the_article_is_put_back_in_front():
+    markup = _page("<p class='lead'>The lead says in one sentence what the article is about.</p>")
+    text = refine("\n".join(PARAGRAPHS), markup)
+    assert text.splitlines()[0] == "The lead says in one sentence what the article is about."
+    assert text.splitlines()[1:] == PARAGRAPHS
+
+
+def test_a_list_of_teasers_is_not_a_lead():
+    teasers = "".join(f"<div class='teaser'><p>Another story number {n} you may want to read "
+                      "today.</p></div>" for n in range(3))
+    text = refine("\n".join(PARAGRAPHS), _page(teasers))
+    assert text.splitlines() == PARAGRAPHS
+
+
+def test_a_caption_is_not_a_lead():
+    figure = ("<figure class='intro'><figcaption>A photograph of the river at dawn, taken by "
+              "a reader.</figcaption></figure>")
+    assert refine("\n".join(PARAGRAPHS), _page(figure)).splitlines() == PARAGRAPHS
+
+
+def test_chrome_in_the_column_is_cut_but_not_the_same_words_in_the_article():
+    box = "<div class='newsletter-box'><p>Sign up for our newsletter</p></div>"
+    text = "\n".join([*PARAGRAPHS, "Sign up for our newsletter"])
+    assert refine(text, _page(inside=box)).splitlines() == PARAGRAPHS
+    quoted = box + "<p>Sign up for our newsletter</p>"  # the article's own line, same words
+    assert refine(text, _page(inside=quoted)).splitlines()[-1] == "Sign up for our newsletter"
+
+
+def test_no_paragraph_found_leaves_the_text_as_it_is():
+    assert refine("Something else entirely", _page()) == "Something else entirely"
+    assert refine("Short", "") == "Short"
+
+
+def test_a_lead_under_a_has_ads_wrapper_is_still_a_lead():
+    # "o-section--has-ads" says the section may hold ads, not that it is one
+    lead = ("<section class='o-section--has-ads'><h2 class='article-head__subtitle'>A subtitle "
+            "that says what the article is about.</h2></section>")
+    text = refine("\n".join(PARAGRAPHS), _page(lead))
+    assert text.splitlines()[0] == "A subtitle that says what the article is about."
+
+
+def test_the_site_banner_is_no_standfirst():
+    banner = ("<header><h1>The River Gazette</h1><p>News from up and down the river since "
+              "1851.</p><nav><a href='/'>Home</a></nav></header>")
+    markup = _page().replace("<body>", f"<body>{banner}")
+    assert refine("\n".join(PARAGRAPHS), markup).splitlines() == PARAGRAPHS
+
+
+def test_a_page_past_the_block_cap_is_left_as_trafilatura_made_it():
+    box = "<div class='newsletter-box'><p>Sign up for our newsletter</p></div>"
+    filler = "<p>x</p>" * MAX_BLOCKS
+    text = "\n".join([*PARAGRAPHS, "Sign up for our newsletter"])
+    assert refine(text, _page(inside=box + filler)) == text
+    assert refine(text, _page(inside=box)).splitlines() == PARAGRAPHS
+
+
+def test_a_deep_page_is_refined_in_one_pass():
+    # 240 levels (archive.text lets 256 through) over thousands of paragraphs: every walk up
+    # stops at what an earlier one saw, so this takes well under a second, not minutes
+    deep = 240
+    body = "".join(f"<p>{p}</p>" for p in PARAGRAPHS) * 3000
+    box = "<div class='author-box'><p>About the author of this article and the river.</p></div>"
+    markup = ("<html><body>" + "<div>" * deep + body + box + "</div>" * deep + "</body></html>")
+    text = "\n".join([*PARAGRAPHS * 3000, "About the author of this article and the river."])
+    assert refine(text, markup).splitlines() == PARAGRAPHS * 3000
