@@ -215,3 +215,26 @@ def test_a_removed_watch_is_no_longer_captured(team, tmp_path, web, capsys):
     _, err = worker.communicate(timeout=60)
     assert worker.returncode == 0, err
     assert team.captures() == Counter({kept: 1})
+
+
+def test_one_worker_at_a_time_stamps_the_new_records_one_request_per_batch(team, tmp_path,
+                                                                           web, tsa):
+    web.add_route("/team/", _pages)
+    urls = [web.url(f"/team/stamped-{n}") for n in range(30)]
+    assert _watch(team, tmp_path, urls) == 0
+    workers = [team.worker("--drain", "--tsa", tsa.url) for _ in range(2)]
+    for worker in workers:
+        _, err = worker.communicate(timeout=120)
+        assert worker.returncode == 0, err
+    store, ledger = open_team(team.db, team.objects, write=False)
+    try:
+        captures = {r.seq for r in ledger.records(kind=CAPTURE)}
+        stamps = list(ledger.records(kind="timestamp"))
+    finally:
+        ledger.close()
+        store.close()
+    covered = [seq for record in stamps for seq in record.data["covers"]]
+    assert len(captures) == 30 and captures <= set(covered)
+    assert len(covered) == len(set(covered))  # no record stamped twice by the two workers
+    assert tsa.requests == len(stamps) <= 2, (tsa.requests, len(stamps))
+    assert main([*team.args, "check"]) == 0

@@ -127,9 +127,7 @@ class Worker:
             try:
                 while not stop.is_set():
                     queue.schedule()
-                    with self._lock:
-                        active = sorted(self._active)
-                    queue.renew(self.name, active, self.options.lease)
+                    self._renew(queue)
                     self._maybe_stamp(queue)
                     if self.options.drain and queue.state().open == 0:
                         break
@@ -142,6 +140,11 @@ class Worker:
                     thread.join()
             self._maybe_stamp(queue, force=True)
         return self.run_info
+
+    def _renew(self, queue: WatchQueue) -> None:
+        with self._lock:
+            active = sorted(self._active)
+        queue.renew(self.name, active, self.options.lease)
 
     # -- capturing -----------------------------------------------------------------------------
 
@@ -220,6 +223,7 @@ class Worker:
                     return
                 stamp(self.ledger, self.store, records, list(self.options.tsas),
                       timeout=self.options.timeout, roots=roots)
+                self._renew(queue)  # a slow TSA must not let the capture jobs' leases run out
                 queue.mark_stamped(seqs[-1])
                 self.run_info.stamped += len(records)
         except LedgerError as exc:
