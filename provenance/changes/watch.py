@@ -81,15 +81,21 @@ class Overrun:
 
 class _Gate:
     """A capturer that begins no capture once the round is over (``closed``): a URL queued
-    for a free thread then comes back as :data:`NOT_STARTED`, unfetched and unrecorded."""
+    for a free thread then comes back as :data:`NOT_STARTED`, unfetched and unrecorded.
+    The first capture of a round always begins, so that every round makes progress even on
+    a machine so busy that its threads start after the round is over."""
 
     def __init__(self, capturer: Capturer, closed: Callable[[], bool]) -> None:
         self.capturer = capturer
         self.closed = closed
+        self._lock = threading.Lock()
+        self._began = False
 
     def capture_one(self, url: str, *, batch: str | None = None) -> CaptureOutcome:
-        if self.closed():
-            return CaptureOutcome(url, reason=NOT_STARTED)
+        with self._lock:
+            if self._began and self.closed():
+                return CaptureOutcome(url, reason=NOT_STARTED)
+            self._began = True
         return self.capturer.capture_one(url, batch=batch)
 
 
