@@ -48,7 +48,7 @@ from provenance.capture.witnessing import (
     witness_unsent,
 )
 from provenance.changes.timeline import timeline
-from provenance.changes.watch import watch
+from provenance.changes.watch import Overrun, watch
 from provenance.check import CheckReport, check_store
 from provenance.errors import (
     ProvenanceError,
@@ -272,6 +272,7 @@ class WatchRun:
     captures: int = 0
     changes: int = 0
     failures: int = 0
+    overruns: int = 0  # rounds cut short at the next round's start (the overrun rule)
 
 
 class Evidence:
@@ -481,18 +482,21 @@ class Evidence:
               tsas: Sequence[str] = (), timeout: float = 30.0, max_bytes: int = 50_000_000,
               ignore: Sequence[re.Pattern[str]] = (),
               on_capture: Callable[[WatchedCapture], None] | None = None,
-              browser: bool | LoadingPolicy = False) -> WatchRun:
+              browser: bool | LoadingPolicy = False,
+              jobs: int = 1, on_overrun: Callable[[Overrun], None] | None = None) -> WatchRun:
         """Capture ``urls`` now and every ``every`` seconds until ``duration`` has passed or
         ``stop`` is set. Each capture is recorded as by :meth:`archive`, each change as a
         ``changed`` record; witnesses get the first capture of each URL and every capture
         that changed; each capture (and its change) is time-stamped at once. ``browser``: as
-        for :meth:`archive`."""
+        for :meth:`archive`. ``jobs`` URLs are fetched at once; a round still running when
+        the next is due stops starting captures, tells ``on_overrun``, and the next round
+        begins with the URLs it left (:func:`provenance.changes.watch.watch`)."""
         urls = validate_urls(urls)
-        pool = open_pool(browser, jobs=1, timeout=timeout, max_bytes=max_bytes)
+        pool = open_pool(browser, jobs=jobs, timeout=timeout, max_bytes=max_bytes)
         try:
             return self._watch(urls, every, duration, stop, witnesses, tsas, timeout,
                                max_bytes, ignore, on_capture,
-                               pool.render if pool is not None else None)
+                               pool.render if pool is not None else None, jobs, on_overrun)
         finally:
             if pool is not None:
                 pool.close()
@@ -502,7 +506,8 @@ class Evidence:
                tsas: Sequence[str], timeout: float, max_bytes: int,
                ignore: Sequence[re.Pattern[str]],
                on_capture: Callable[[WatchedCapture], None] | None,
-               renderer: Renderer | None) -> WatchRun:
+               renderer: Renderer | None, jobs: int = 1,
+               on_overrun: Callable[[Overrun], None] | None = None) -> WatchRun:
         fetcher = Fetcher(read_timeout=timeout, total_timeout=timeout, max_bytes=max_bytes)
         capturer = Capturer(self.store, self.ledger, fetcher, ignore=ignore, renderer=renderer)
         run = WatchRun()
@@ -539,8 +544,13 @@ class Evidence:
             if on_capture:
                 on_capture(WatchedCapture(outcome, round_no, first, pending, since))
 
+        def overran(overrun: Overrun) -> None:
+            run.overruns += 1
+            if on_overrun:
+                on_overrun(overrun)
+
         run.rounds = watch(capturer, urls, every=every, duration=duration, stop=stop,
-                           on_outcome=step)
+                           on_outcome=step, jobs=jobs, on_overrun=overran)
         return run
 
     # -- log -----------------------------------------------------------------------------------

@@ -5,7 +5,14 @@
 start of one round to the start of the next, and stops when ``duration`` has passed or
 ``stop`` is set. ``stop`` is checked between captures only: a capture in progress finishes
 (its files, its ledger record and its ``changed`` record are written) before the loop ends.
-A round that takes longer than ``every`` is followed by the next one at once.
+
+With ``jobs`` > 1 a round fetches that many URLs at once (the batch machinery of ``archive
+--jobs``, :func:`provenance.capture.batch.run_batch`). The overrun rule: a round may not run
+past the start of the next one. When that time comes, no further capture of the round is
+started (those running finish and are recorded), ``on_overrun`` hears how many URLs were
+left, and the next round starts at once with the URLs left over first, so a list too long
+for its interval is still captured in turn and rounds never pile up. Nothing is kept from
+round to round but the order of the URLs, so memory stays flat over a long watch.
 
 The caller decides what happens to each outcome (print it, stamp it, send it to witnesses)
 through ``on_outcome``; the clock, the random source and the stop event are arguments so the
@@ -19,7 +26,10 @@ import re
 import threading
 import time
 from collections.abc import Callable, Sequence
+from contextlib import closing
+from dataclasses import dataclass
 
+from provenance.capture.batch import run_batch
 from provenance.capture.capturer import CaptureOutcome, Capturer
 from provenance.errors import UsageError
 
@@ -54,6 +64,41 @@ def next_delay(every: float, jitter: float, rng: random.Random | None = None) ->
     return every * (1.0 + (rng or random).uniform(-jitter, jitter))
 
 
+NOT_STARTED = "not-started"
+"""The reason of a URL whose round ended before its capture began (never recorded)."""
+
+
+@dataclass(frozen=True)
+class Overrun:
+    """A round that reached the start of the next one before every URL was captured."""
+
+    round: int
+    done: int  # captures started (and finished) in the round
+    left: int  # URLs not started: they go first in the next round
+    elapsed: float  # seconds from the round's start to its end
+    every: float
+
+
+class _Gate:
+    """A capturer that begins no capture once the round is over (``closed``): a URL queued
+    for a free thread then comes back as :data:`NOT_STARTED`, unfetched and unrecorded.
+    The first capture of a round always begins, so that every round makes progress even on
+    a machine so busy that its threads start after the round is over."""
+
+    def __init__(self, capturer: Capturer, closed: Callable[[], bool]) -> None:
+        self.capturer = capturer
+        self.closed = closed
+        self._lock = threading.Lock()
+        self._began = False
+
+    def capture_one(self, url: str, *, batch: str | None = None) -> CaptureOutcome:
+        with self._lock:
+            if self._began and self.closed():
+                return CaptureOutcome(url, reason=NOT_STARTED)
+            self._began = True
+        return self.capturer.capture_one(url, batch=batch)
+
+
 def watch(
     capturer: Capturer,
     urls: Sequence[str],
@@ -65,22 +110,41 @@ def watch(
     jitter: float = DEFAULT_JITTER,
     rng: random.Random | None = None,
     clock: Callable[[], float] = time.monotonic,
+    jobs: int = 1,
+    on_overrun: Callable[[Overrun], None] | None = None,
 ) -> int:
-    """Capture ``urls`` every ``every`` seconds until ``duration`` or ``stop``; rounds run."""
+    """Capture ``urls`` every ``every`` seconds until ``duration`` or ``stop``; a round that
+    reaches the next one's start stops there (:class:`Overrun`) and the next one begins."""
     stop = stop or threading.Event()
     start = clock()
     deadline = start + duration if duration is not None else None
     rounds = 0
+    order = list(urls)
     while not stop.is_set():
         round_start = clock()
         rounds += 1
-        for url in urls:
-            if stop.is_set():
-                break
-            outcome = capturer.capture_one(url)
-            if on_outcome is not None:
-                on_outcome(outcome, rounds)
-        next_start = max(round_start + next_delay(every, jitter, rng), clock())
+        next_start = round_start + next_delay(every, jitter, rng)
+
+        def closed(until: float = next_start) -> bool:
+            return stop.is_set() or clock() >= until
+
+        gate = _Gate(capturer, closed)
+        started: set[str] = set()
+        done = 0
+        with closing(run_batch(gate, order, jobs=jobs)) as outcomes:  # type: ignore[arg-type]
+            for outcome in outcomes:
+                if outcome.reason == NOT_STARTED:
+                    continue
+                started.add(outcome.url)
+                done += 1
+                if on_outcome is not None:
+                    on_outcome(outcome, rounds)
+        if len(started) < len(order):
+            left = [url for url in order if url not in started]
+            if not stop.is_set() and on_overrun is not None:
+                on_overrun(Overrun(rounds, done, len(left), clock() - round_start, every))
+            order = left + [url for url in order if url in started]
+        next_start = max(next_start, clock())
         if stop.is_set() or (deadline is not None and next_start >= deadline):
             break
         stop.wait(next_start - clock())

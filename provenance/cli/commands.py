@@ -22,6 +22,7 @@ from provenance.cli.options import (
     force_option,
     handled_by,
     ignore_option,
+    positive_float,
     positive_int,
     timeout_option,
     to_option,
@@ -152,17 +153,56 @@ def _register_watch(commands: Commands) -> argparse.ArgumentParser:
         "printed as it happens ('- ' removed, '+ ' added, figures old -> new). It goes on from the "
         "latest capture the store has of each URL. Witness archives get a URL's first capture "
         "ever and every capture that changed. Ctrl-C or SIGTERM "
-        "finishes the capture in progress and stops (exit 0); a second one abandons it (130).")
+        "finishes the capture in progress and stops (exit 0); a second one abandons it (130). "
+        "A round still running when the next is due starts no more captures, says so on "
+        "stderr, and the next round begins at once with the URLs it left.")
     url_options(sub, "watch")
-    sub.add_argument("--every", required=True, metavar="INTERVAL",
-                     help="time between captures: 30s, 10m, 1h (a bare number is seconds)")
+    sub.add_argument("--every", metavar="INTERVAL",
+                     help="time between captures: 30s, 10m, 1h (a bare number is seconds; "
+                     "required but with --team --remove)")
+    sub.add_argument("--jobs", type=positive_int, default=4, metavar="N",
+                     help="fetch N pages at once in each round (default 4)")
     sub.add_argument("--for", dest="duration", metavar="DURATION",
                      help="stop after this long, e.g. 6h (default: until Ctrl-C)")
+    sub.add_argument("--team", action="store_true",
+                     help="with a team store: add the URLs to the team's watches and return; "
+                     "'provenance worker' on any machine captures them")
+    sub.add_argument("--remove", action="store_true",
+                     help="with --team: stop watching the URLs")
     capture_options(sub)
     browser_option(sub)
-    examples(sub, "provenance watch https://example.org/news/1 --every 10m --for 6h",
-             "provenance watch -i urls.txt --every 1h --tsa https://freetsa.org/tsr")
+    examples(sub, "provenance watch -i urls.txt --every 1h --jobs 8 --tsa https://freetsa.org/tsr",
+             "provenance watch --team -i urls.txt --every 1h   (team store: the workers capture)")
     handled_by(sub, "provenance.cli.history", "cmd_watch")
+    return sub
+
+
+def _register_worker(commands: Commands) -> argparse.ArgumentParser:
+    sub = commands.add_parser(
+        "worker", help="capture a team store's watches (run one on each machine)",
+        description="Take the capture jobs of the team store's watches ('watch --team') from "
+        "its PostgreSQL queue and capture them, several workers on several machines at "
+        "once. Each watch is captured once per time slot (a ledger key refuses a second), "
+        "the job of a worker that died is taken again once its lease runs out, and with "
+        "--tsa one worker at a time stamps the new records, one request per batch. Ctrl-C or "
+        "SIGTERM finishes the captures in progress and stops.")
+    sub.add_argument("--jobs", type=positive_int, default=4, metavar="N",
+                     help="capture N pages at once (default 4)")
+    sub.add_argument("--lease", type=positive_float, default=60.0, metavar="SECONDS",
+                     help="a job this long without a sign of life from its worker is taken "
+                     "again by another (default 60)")
+    sub.add_argument("--drain", action="store_true",
+                     help="stop once every due job is done (one round), instead of waiting")
+    sub.add_argument("--for", dest="duration", metavar="DURATION",
+                     help="stop after this long, e.g. 6h (default: until Ctrl-C)")
+    tsa_option(sub)
+    sub.add_argument("--max-bytes", type=positive_int, default=50_000_000, metavar="N",
+                     help="largest response body to keep, in bytes (default 50 MB)")
+    timeout_option(sub)
+    ignore_option(sub)
+    examples(sub, "provenance worker --jobs 8 --tsa https://freetsa.org/tsr   (with "
+             "PROVENANCE_STORE=postgresql://… and PROVENANCE_OBJECTS=s3://…)")
+    handled_by(sub, "provenance.cli.worker", "cmd_worker")
     return sub
 
 
@@ -358,5 +398,5 @@ def _register_migrate(commands: Commands) -> argparse.ArgumentParser:
 REGISTRY = [_register_archive, _register_check, _register_export, _register_retry,
             _register_history, _register_watch, _register_ocr, _register_verify,
             _register_log, _register_show, _register_pull, _register_serve,
-            _register_migrate]
+            _register_migrate, _register_worker]
 """Every subcommand, in the order ``provenance --help`` lists them."""

@@ -24,7 +24,7 @@ from provenance.api import Evidence, WatchedCapture
 from provenance.capture.batch import validate_urls
 from provenance.changes.diff import Changes, compile_ignore, unified_lines
 from provenance.changes.timeline_report import write_timeline_report
-from provenance.changes.watch import parse_duration
+from provenance.changes.watch import Overrun, parse_duration
 from provenance.cli.files import check_targets
 from provenance.cli.options import EXIT_NEGATIVE, EXIT_OK
 from provenance.cli.output import Line, Output
@@ -36,6 +36,7 @@ from provenance.cli.shared import (
     urls_from,
     witness_specs,
 )
+from provenance.cli.worker import cmd_team_watch
 from provenance.errors import UsageError
 
 _RED, _GREEN, _RESET = "\x1b[31m", "\x1b[32m", "\x1b[0m"
@@ -128,6 +129,12 @@ def _human_item(item: dict[str, Any], colour: bool) -> str:
 
 def cmd_watch(args: argparse.Namespace, out: Output) -> int:
 
+    if args.every is None and not args.remove:
+        raise UsageError("watch needs --every INTERVAL (e.g. --every 10m)")
+    if args.team or args.remove:
+        if not args.team:
+            raise UsageError("--remove goes with --team (it stops a team watch)")
+        return cmd_team_watch(args, out)
     every = parse_duration(args.every, what="--every")
     duration = parse_duration(args.duration, what="--for") if args.duration else None
 
@@ -152,13 +159,23 @@ def cmd_watch(args: argparse.Namespace, out: Output) -> int:
             run = evidence.watch(urls, every=every, duration=duration, stop=stop,
                                  witnesses=specs, tsas=tsas, timeout=args.timeout,
                                  max_bytes=args.max_bytes, ignore=ignore, on_capture=printer,
-                                 browser=args.browser)
+                                 browser=args.browser, jobs=args.jobs,
+                                 on_overrun=lambda o: out.error(overrun_line(o)))
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
     out.say(f"stopped after {run.rounds} round(s): {run.captures} captures, "
-            f"{run.changes} change(s), {run.failures} failed")
+            f"{run.changes} change(s), {run.failures} failed"
+            + (f", {run.overruns} round(s) overran --every" if run.overruns else ""))
     return EXIT_OK
+
+
+def overrun_line(overrun: Overrun) -> str:
+    """The one stderr line of a round cut short by the next one's start (never silenced)."""
+    return (f"round {overrun.round} overran --every ({overrun.every:g}s): {overrun.done} "
+            f"URL(s) captured in {overrun.elapsed:.1f}s, {overrun.left} left for round "
+            f"{overrun.round + 1}, which starts now (more --jobs or a longer --every would "
+            "keep up)")
 
 
 class _WatchPrinter:

@@ -38,6 +38,11 @@ def _optional(module: str, needs: str) -> ModuleType:
         raise UsageError(f"{needs}: pip install 'provenance[team]'") from None
 
 
+load_team_module = _optional
+"""A module that needs the ``team`` extra (the watch queue of ``worker`` and ``watch
+--team``), imported when a team command runs, or one line saying what to install."""
+
+
 class StoreLocation(str):
     """A ``--store`` value with the ``--objects`` given beside it (a plain ``str`` for every
     caller that only needs the store)."""

@@ -1,0 +1,1 @@
+"""Watch workers of a team store: the queue in PostgreSQL and the worker loop."""

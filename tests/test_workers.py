@@ -1,0 +1,240 @@
+"""``provenance worker`` and ``watch --team`` on a real team store (PostgreSQL 15 cluster and
+moto's S3 server on 127.0.0.1): several worker processes share the watches, every slot is
+captured exactly once, a worker killed with SIGKILL mid-job has its job redone (not lost,
+not doubled), and the ledger's UNIQUE capture key refuses a second capture of one slot."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import pgserver
+import pytest
+from webfixtures import send
+
+psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed "
+                              "(pip install -e '.[team]')")
+boto3 = pytest.importorskip("boto3", reason="boto3 is not installed (pip install -e '.[team]')")
+moto_server = pytest.importorskip("moto.server", reason="moto[server] is not installed "
+                                  "(pip install -e '.[dev]')")
+
+from provenance.cli.main import main  # noqa: E402
+from provenance.errors import LedgerError  # noqa: E402
+from provenance.store.backends import open_team  # noqa: E402
+from provenance.store.kinds import CAPTURE  # noqa: E402
+
+_MISSING = pgserver.missing()
+pytestmark = pytest.mark.skipif(_MISSING is not None, reason=_MISSING or "")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    server = pgserver.PgCluster().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def s3_server():
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+class Team:
+    def __init__(self, db: str, objects: str, env: dict[str, str]) -> None:
+        self.db, self.objects, self.env = db, objects, env
+        self.args = ["--store", db, "--objects", objects]
+
+    def worker(self, *args: str) -> subprocess.Popen[str]:
+        """``provenance worker`` in a process of its own, as on another machine."""
+        return subprocess.Popen(
+            [sys.executable, "-m", "provenance", "--json", *self.args, "worker", "--tsa",
+             "none", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, **self.env, "PYTHONPATH": str(ROOT)})
+
+    def captures(self) -> Counter[str]:
+        store, ledger = open_team(self.db, self.objects, write=False)
+        try:
+            return Counter(r.subject for r in ledger.records(kind=CAPTURE))
+        finally:
+            ledger.close()
+            store.close()
+
+    def jobs(self) -> list[tuple[str, str, int]]:
+        with psycopg.connect(self.db, autocommit=True) as conn:
+            return conn.execute("SELECT url, state, attempts FROM watch_jobs ORDER BY url"
+                                ).fetchall()
+
+
+@pytest.fixture
+def team(cluster, s3_server, monkeypatch):
+    env = {"AWS_ENDPOINT_URL": s3_server, "AWS_ACCESS_KEY_ID": "test-key",
+           "AWS_SECRET_ACCESS_KEY": "test-secret", "AWS_DEFAULT_REGION": "us-east-1"}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("PROVENANCE_OBJECTS", raising=False)
+    name = f"w{uuid.uuid4().hex[:12]}"
+    s3 = boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1",
+                      aws_access_key_id="test-key", aws_secret_access_key="test-secret")
+    s3.create_bucket(Bucket=f"evidence-{name}")
+    return Team(cluster.create_database(name), f"s3://evidence-{name}/evidence", env)
+
+
+def _pages(h):
+    n = h.path.rsplit("/", 1)[-1]
+    send(h, 200, f"<html><body><article><p>Team page {n}.</p></article></body></html>"
+         .encode(), content_type="text/html; charset=utf-8")
+
+
+def _watch(team, tmp_path, urls, *extra):
+    listing = tmp_path / "urls.txt"
+    listing.write_text("\n".join(urls) + "\n")
+    return main([*team.args, "watch", "--team", "-i", str(listing), "--every", "1h", *extra])
+
+
+def test_four_workers_capture_each_watch_once_and_the_chain_is_intact(team, tmp_path, web,
+                                                                     capsys):
+    web.add_route("/team/", _pages)
+    urls = [web.url(f"/team/{n}") for n in range(1000)]
+    assert _watch(team, tmp_path, urls) == 0
+    assert "1000 URL(s) watched every 1h" in capsys.readouterr().err
+    workers = [team.worker("--jobs", "2", "--drain") for _ in range(4)]
+    outputs = [w.communicate(timeout=600) for w in workers]
+    assert all(w.returncode == 0 for w in workers), [o[1][-800:] for o in outputs]
+    per_worker = [sum(1 for line in out.splitlines() if json.loads(line)["ledger_seq"])
+                  for out, _ in outputs]
+    assert sum(per_worker) == 1000 and min(per_worker) > 0, per_worker  # shared out
+    captures = team.captures()
+    assert set(captures) == set(urls) and set(captures.values()) == {1}  # none lost or doubled
+    assert {state for _, state, _ in team.jobs()} == {"done"}
+    assert main([*team.args, "check"]) == 0
+
+
+def _slow_page(h):
+    time.sleep(3)
+    try:
+        _pages(h)
+    except OSError:
+        pass
+
+
+def test_a_worker_killed_mid_job_has_its_job_redone_once(team, tmp_path, web, capsys):
+    web.add_route("/killed/", _slow_page)
+    web.add_route("/fine/", _pages)
+    slow = web.url(f"/killed/{uuid.uuid4().hex[:8]}")
+    fine = [web.url(f"/fine/{n}") for n in range(3)]
+    assert _watch(team, tmp_path, [slow, *fine]) == 0
+    first = team.worker("--jobs", "4", "--lease", "2")
+    path = slow.split("127.0.0.1", 1)[1].split(":", 1)[-1]
+    path = path[path.index("/"):]
+    deadline = time.monotonic() + 30
+    while web.hits(path) == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert web.hits(path) == 1
+    first.send_signal(signal.SIGKILL)  # mid-job: the page has not answered yet
+    first.communicate(timeout=30)
+    assert slow not in team.captures()
+    assert ("doing" in {state for url, state, _ in team.jobs() if url == slow})
+    second = team.worker("--jobs", "2", "--lease", "2", "--drain")
+    out, err = second.communicate(timeout=120)
+    assert second.returncode == 0, err
+    assert web.hits(path) == 2  # taken again once the dead worker's lease ran out
+    captures = team.captures()
+    assert captures[slow] == 1 and all(captures[url] == 1 for url in fine), captures
+    jobs = {url: (state, attempts) for url, state, attempts in team.jobs()}
+    assert jobs[slow] == ("done", 2)
+    assert main([*team.args, "check"]) == 0
+
+
+def test_a_job_redone_after_its_capture_was_recorded_is_not_captured_again(team, tmp_path,
+                                                                          web, capsys):
+    """A worker that died between recording a capture and marking its job done."""
+    web.add_route("/team/", _pages)
+    url = web.url(f"/team/redo-{uuid.uuid4().hex[:8]}")
+    assert _watch(team, tmp_path, [url]) == 0
+    done = team.worker("--drain")
+    done.communicate(timeout=60)
+    with psycopg.connect(team.db, autocommit=True) as conn:
+        conn.execute("UPDATE watch_jobs SET state = 'doing', "
+                     "lease_until = clock_timestamp() - interval '1 second'")
+    again = team.worker("--drain")
+    out, err = again.communicate(timeout=60)
+    assert again.returncode == 0, err
+    assert json.loads(out.splitlines()[0])["already_recorded"] is True
+    assert team.captures()[url] == 1
+    assert [state for _, state, _ in team.jobs()] == ["done"]
+
+
+def test_the_ledger_refuses_a_second_capture_of_one_watch_slot(team, tmp_path, web):
+    web.add_route("/team/", _pages)
+    assert _watch(team, tmp_path, [web.url("/team/key")]) == 0  # the key's index is made
+    store, ledger = open_team(team.db, team.objects, write=True)
+    try:
+        ledger.append(CAPTURE, {"url": "https://example.org/", "batch": "watch:7:42"},
+                      subject="https://example.org/")
+        with pytest.raises(LedgerError, match="records_one_capture_per_watch_slot"):
+            ledger.append(CAPTURE, {"url": "https://example.org/", "batch": "watch:7:42"},
+                          subject="https://example.org/")
+        ledger.append(CAPTURE, {"url": "https://example.org/", "batch": "watch:7:43"},
+                      subject="https://example.org/")  # the next slot is a new capture
+    finally:
+        ledger.close()
+        store.close()
+
+
+def test_team_watches_need_a_team_store(tmp_path, capsys):
+    code = main(["--store", str(tmp_path / "ev"), "watch", "--team", "https://example.org/",
+                 "--every", "1h"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "team store" in err[0]
+    assert main(["--store", str(tmp_path / "ev"), "worker"]) == 2
+
+
+def test_a_removed_watch_is_no_longer_captured(team, tmp_path, web, capsys):
+    web.add_route("/team/", _pages)
+    kept, removed = web.url("/team/kept"), web.url("/team/removed")
+    assert _watch(team, tmp_path, [kept, removed]) == 0
+    assert main([*team.args, "watch", "--team", "--remove", removed]) == 0
+    assert "1 of 1 URL(s) no longer watched" in capsys.readouterr().err
+    worker = team.worker("--drain")
+    _, err = worker.communicate(timeout=60)
+    assert worker.returncode == 0, err
+    assert team.captures() == Counter({kept: 1})
+
+
+def test_one_worker_at_a_time_stamps_the_new_records_one_request_per_batch(team, tmp_path,
+                                                                           web, tsa):
+    web.add_route("/team/", _pages)
+    urls = [web.url(f"/team/stamped-{n}") for n in range(30)]
+    assert _watch(team, tmp_path, urls) == 0
+    workers = [team.worker("--drain", "--tsa", tsa.url) for _ in range(2)]
+    for worker in workers:
+        _, err = worker.communicate(timeout=120)
+        assert worker.returncode == 0, err
+    store, ledger = open_team(team.db, team.objects, write=False)
+    try:
+        captures = {r.seq for r in ledger.records(kind=CAPTURE)}
+        stamps = list(ledger.records(kind="timestamp"))
+    finally:
+        ledger.close()
+        store.close()
+    covered = [seq for record in stamps for seq in record.data["covers"]]
+    assert len(captures) == 30 and captures <= set(covered)
+    assert len(covered) == len(set(covered))  # no record stamped twice by the two workers
+    assert tsa.requests == len(stamps) <= 2, (tsa.requests, len(stamps))
+    assert main([*team.args, "check"]) == 0
