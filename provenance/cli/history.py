@@ -162,20 +162,36 @@ def cmd_watch(args: argparse.Namespace, out: Output) -> int:
 
 
 class _WatchPrinter:
-    """Prints each capture of a watch: its witnesses' and stamps' problems, then the line."""
+    """Prints each capture of a watch: its witnesses' and stamps' problems, then the line.
+
+    An error status ("the server answered HTTP 404") is said when a URL first answers it or
+    its status changes, not again every round for a page that stays dead (each capture
+    still carries its status in ``--json`` and in the ledger)."""
 
     def __init__(self, out: Output) -> None:
         self.out = out
         self.colour = _colour(out.stdout)
+        self._statuses: dict[str, object] = {}  # the last status each URL answered
+        self._lock = threading.Lock()
+
+    def _status_is_new(self, url: str, status: object) -> bool:
+        """Whether ``status`` differs from what ``url`` answered last time (or is its first)."""
+        with self._lock:
+            new = url not in self._statuses or self._statuses[url] != status
+            self._statuses[url] = status
+            return new
 
     def __call__(self, watched: WatchedCapture) -> None:
         out, outcome = self.out, watched.outcome
         if not outcome.ok:
+            self._status_is_new(outcome.url, None)  # no answer: a status after it is news
             say_failure(outcome, out)
             if out.json_mode:
                 out.item(Line.CAPTURE, {**outcome.to_json(), "round": watched.round})
             return
-        say_http_status(outcome.url, outcome.to_json()["http_status"], out)
+        status = outcome.to_json()["http_status"]
+        if self._status_is_new(outcome.url, status):
+            say_http_status(outcome.url, status, out)
         say_witnesses(outcome.url, outcome.witnesses, out)
         for result in watched.pending_stamps:
             out.error(f"time-stamp pending ({result['error']}); 'provenance retry' asks again")
