@@ -109,9 +109,8 @@ def cmd_history(args: argparse.Namespace, out: Output) -> int:
 def _human_item(item: dict[str, Any], colour: bool) -> str:
     diff = item.get("diff", "absent")
     note = "" if diff == "absent" else "  unchanged" if diff is None else "  CHANGED"
-    if isinstance(diff, dict) and diff.get("text_notes"):  # a fallback text on one side
-        note += " (compare with care: " + "; ".join(
-            f"{n['copy']} copy's text: {n['note']}" for n in diff["text_notes"]) + ")"
+    if isinstance(diff, dict):
+        note += _care(diff)
     seq = item.get("capture_seq")
     if seq is not None:  # a snapshot made from our submission of capture #seq
         note += {True: f"  same copy as our #{seq}", False: f"  DIFFERENT copy from our #{seq}",
@@ -121,6 +120,15 @@ def _human_item(item: dict[str, Any], colour: bool) -> str:
     if isinstance(diff, dict):
         line += "\n" + "\n".join(diff_lines(diff, colour=colour))
     return line
+
+
+def _care(diff: dict[str, Any]) -> str:
+    """`` (compare with care: …)`` when a text compared was a fallback or partial one."""
+    notes = diff.get("text_notes")
+    if not notes:
+        return ""
+    return " (compare with care: " + "; ".join(
+        f"{n['copy']} copy's text: {n['note']}" for n in notes) + ")"
 
 
 # --- watch ------------------------------------------------------------------------------------
@@ -201,7 +209,7 @@ class _WatchPrinter:
             changed = outcome.changed
             text = (f"{when}  {outcome.url}  CHANGED since #{changed['since_seq']} "
                     f"{changed['since']}: new capture #{data['ledger_seq']} {data['id']} "
-                    f"(change record #{changed['ledger_seq']})\n"
+                    f"(change record #{changed['ledger_seq']}){_care(changed)}\n"
                     + "\n".join(diff_lines(changed, colour=self.colour)))
             out.item(Line.CAPTURE, data, text)
         elif out.json_mode:
