@@ -234,7 +234,7 @@ def timeline(
     recorded = changed_records(ledger, url)
     reader = _WitnessReader(specs, fetcher, config, env) if fetch_witnesses else None
     if reader is not None and ledger.writable:  # each copy read is kept (capture.snapshots)
-        reader.keep_in = (store, ledger)
+        reader.keep_in = (store, ledger, url)
     last: tuple[dict[str, Any], str, dict[str, Any]] | None = None
     for item in items:
         if item.get("error"):
@@ -314,7 +314,7 @@ class _WitnessReader:
                                            else self.config.pywb_interval)
                          for name, w in self.witnesses.items()}
         self.cache: dict[str, tuple[str, dict[str, Any]]] = {}
-        self.keep_in: tuple[Store, Ledger] | None = None
+        self.keep_in: tuple[Store, Ledger, str] | None = None  # and the URL asked for
 
     def text(self, item: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
 
@@ -346,15 +346,16 @@ class _WitnessReader:
         return text, data
 
 
-def kept_text(store: Store, ledger: Ledger, witness: Any, item: dict[str, Any],
+def kept_text(store: Store, ledger: Ledger, subject: str, witness: Any, item: dict[str, Any],
               found: tuple[str, str]) -> tuple[str | None, dict[str, Any]]:
-    """A witness copy's text from its ``snapshot`` record: kept before, or fetched once now."""
+    """A witness copy's text from its ``snapshot`` record: kept before, or fetched once now,
+    filed under ``subject`` (the URL asked for, as ``pull`` and ``verify`` file it)."""
     digest = str(item.get("digest") or "")
     row = CdxRow(timestamp=found[0], original=found[1], statuscode=None,
                  digest=digest[5:] if digest.startswith("sha1:") else None,
                  mimetype=None, length=None)
     try:
-        record, _ = keep_snapshot(store, ledger, witness, row)
+        record, _ = keep_snapshot(store, ledger, witness, row, subject=subject)
     except ArchiveError as exc:
         item["fetch_error"] = str(exc)
         return None, {}
