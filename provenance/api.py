@@ -38,7 +38,7 @@ from provenance.bundle.verify import BundleReport, verify_bundle
 from provenance.capture.batch import already_captured, run_batch, validate_urls
 from provenance.capture.capturer import CaptureOutcome, Capturer, Renderer
 from provenance.capture.pull import PullEvents, PullRange, PullRun, pull_all
-from provenance.capture.rendered import BROWSER_SCREENSHOT, SERVER_TEXT, open_pool, text_role
+from provenance.capture.rendered import BROWSER_SCREENSHOT, open_pool, text_role
 from provenance.capture.runs import ListRun
 from provenance.capture.witnessing import (
     record_witnesses,
@@ -674,9 +674,7 @@ class Evidence:
             ref = None
         else:
             verification = verify_against_text(ocr, self._capture_text(capture))
-            ref = capture_ref(capture)
-            if text_role(capture.data) != SERVER_TEXT:  # compared with the rendered text
-                ref["compared_text"] = text_role(capture.data)
+            ref = capture_ref(capture)  # says which text it was compared by
         record = record_verification(self.ledger, verification, ocr_record, against=ref)
         new.append(record)
         timestamps = self.timestamp(new, tsas, timeout=timeout)

@@ -162,6 +162,28 @@ def test_verify_against_uses_the_rendered_text(js_capture, tmp_path, capsys):
                            record.id, "--tsa", "none")
     assert code == 0, err
     assert items[0]["verdict"] == "match"
+    assert items[0]["against"]["compared_text"] == "browser-text"
+
+
+def test_verify_against_a_url_records_the_text_it_compared_like_against_an_id(
+        js_capture, capsys):
+    """``--against URL`` compares with the same rendered text as ``--against ID``, and its
+    record says so the same way (a reader must know which text the verdict rests on)."""
+    store, record = js_capture
+    shot = file_of(store, record, "browser-screenshot")
+    code, [by_id], err = run(capsys, "--store", str(store), "verify", str(shot), "--against",
+                             record.id, "--tsa", "none")
+    assert code == 0, err
+    code, [by_url], err = run(capsys, "--store", str(store), "verify", str(shot),
+                              "--against", record.data["url"], "--to", "none", "--tsa", "none")
+    assert code == 0 and by_url["verdict"] == "match", err
+    assert by_url["against"]["capture"] == record.id
+    assert by_url["against"]["compared_text"] == by_id["against"]["compared_text"]
+    assert by_url["against"]["compared_text"] == "browser-text"
+    (copy,) = by_url["against"]["copies"]
+    assert copy["compared_text"] == "browser-text"
+    recorded = record_of(store, by_url["id"])
+    assert recorded.data["against"]["compared_text"] == "browser-text"
 
 
 def test_check_and_export_cover_the_render(js_capture, tmp_path, capsys):

@@ -22,6 +22,7 @@ from waybackserver import Snap
 from webfixtures import send
 
 from archive.witness import WitnessSpec, open_witness
+from provenance.capture.snapshots import keep_snapshot, subject_of
 from provenance.check import check_store
 from provenance.cli.main import main
 from provenance.store.filestore import Store
@@ -356,3 +357,68 @@ def test_a_snapshot_listed_twice_is_fetched_and_kept_once(capsys, tmp_path, ia_e
     assert items[0]["seq"] == items[1]["seq"]
     assert copies_fetched(ia_env, url) == ["20220320100000"]
     assert len(snapshot_records(store)) == 1
+
+
+# --- one copy, one key: pull, history --fetch-witnesses and verify find each other's copies ---
+
+def _held_as(wayback, ours: str, original: str, count: int) -> list[str]:
+    """``count`` snapshots the index lists for ``ours`` under the archive's own spelling of
+    the URL, ``original`` (its replay answers under that spelling, as the real one does)."""
+    stamps = [f"20220320{10 + m:02d}0000" for m in range(count)]
+    snaps = [Snap(ts, original, 200, HTML, None, (ORIGINAL if i % 2 else EDITED)
+                  + str(i).encode()) for i, ts in enumerate(stamps)]
+    wayback.snaps[ours] = snaps
+    wayback.snaps[original] = snaps
+    return stamps
+
+
+def raw_fetches(wayback) -> list[str]:
+    return [h.path for h in wayback.hits("/web/") if "id_/" in h.path]
+
+
+@pytest.mark.parametrize("order", ["pull first", "history first"])
+def test_pull_and_history_keep_a_copy_once_under_one_key(capsys, tmp_path, ia_env, web,
+                                                         fast_reads, order):
+    """The archive's original URL differs from ours only by a trailing slash: a copy kept by
+    one command is found by the other (no second fetch, no second record)."""
+    ours = page_url(web)
+    stamps = _held_as(ia_env, ours, ours + "/", 3)
+    store = tmp_path / "ev"
+    pull = ["--store", str(store), "pull", ours, "--to", "ia"]
+    history = ["--store", str(store), "history", ours, "--to", "ia", "--fetch-witnesses"]
+    first, second = (pull, history) if order == "pull first" else (history, pull)
+    code, _, err = cli(capsys, *first)
+    assert code == 0, err
+    assert len(raw_fetches(ia_env)) == 3
+    code, items, err = cli(capsys, *second)
+    assert code == 0, err
+    assert len(raw_fetches(ia_env)) == 3, raw_fetches(ia_env)  # nothing fetched again
+    records = snapshot_records(store)
+    assert sorted(r["timestamp"] for r in records) == stamps  # one record per copy
+    if second is pull:
+        assert items[-1]["had"] == 3 and items[-1]["kept"] == 0
+    with Ledger(Store(store, create=False, writable=False)) as ledger:
+        assert {r.subject for r in ledger.records(kind="snapshot")} == {subject_of(ours)}
+    assert problems(store) == []
+
+
+def test_copies_an_earlier_version_filed_under_the_archives_url_are_not_fetched_again(
+        capsys, tmp_path, ia_env, web, fast_reads):
+    """Earlier versions of history filed a copy under the archive's spelling of the URL:
+    pull, history and verify's lookup still find it there."""
+    ours = page_url(web)
+    stamps = _held_as(ia_env, ours, ours + "/", 2)
+    store = tmp_path / "ev"
+    witness = open_witness(WitnessSpec.parse("ia"), env={"PROVENANCE_WAYBACK": ia_env.base})
+    with Ledger(Store(store)) as ledger:
+        for row in witness.snapshots(ours):
+            record, new = keep_snapshot(ledger.store, ledger, witness, row)  # no subject
+            assert new and record.subject == subject_of(ours + "/")
+    assert len(raw_fetches(ia_env)) == 2
+    code, items, err = cli(capsys, "--store", str(store), "pull", ours, "--to", "ia")
+    assert code == 0 and items[-1]["had"] == 2 and items[-1]["kept"] == 0, err
+    code, _, err = cli(capsys, "--store", str(store), "history", ours, "--to", "ia",
+                       "--fetch-witnesses")
+    assert code == 0, err
+    assert len(raw_fetches(ia_env)) == 2  # nothing fetched again
+    assert sorted(r["timestamp"] for r in snapshot_records(store)) == stamps

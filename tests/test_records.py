@@ -209,3 +209,15 @@ def test_a_payload_set_after_reading_is_written():
     payload = ChangedPayload.from_json({"url": "https://example.org/"})
     payload.differ = "passages/1"
     assert payload.to_json() == {"url": "https://example.org/", "differ": "passages/1"}
+
+
+def test_changed_text_notes_are_optional_and_old_records_read_back_the_same():
+    old = {"url": "https://example.org/", "from": {"seq": 1}, "to": {"seq": 2},
+           "removed": [], "added": ["x"], "figures": [], "differ": "passages/1"}
+    payload = ChangedPayload.from_json(old)
+    assert payload.text_notes is None and payload.to_json() == old
+    noted = {**old, "text_notes": [{"copy": "this", "note": "no article found"}]}
+    assert ChangedPayload.from_json(noted).text_notes == noted["text_notes"]
+    assert ChangedPayload.from_json(noted).to_json() == noted
+    empty = {**old, "text_notes": []}  # as written by no version, still kept as it was
+    assert ChangedPayload.from_json(empty).to_json() == empty

@@ -19,6 +19,7 @@ from provenance.cli import main
 from provenance.store.filestore import Store
 from provenance.store.kinds import CHANGED
 from provenance.store.ledger import Ledger
+from provenance.store.records import ChangedPayload
 
 OLD = Extractor("archive.text", "2")
 
@@ -90,6 +91,62 @@ def test_a_diff_against_a_fallback_text_says_so(tmp_path, capsys, web):
     assert main(["--store", store, "history", url, "--to", "none", "--report",
                  str(report)]) == 0
     assert f"compare with care: this copy's text: {FALLBACK_NOTE}" in report.read_text()
+
+
+def test_a_changed_record_carries_the_text_notes_history_shows(tmp_path, capsys, web):
+    """The ``changed`` record written when the capture is made says what history says: the
+    change was measured against a fallback text (a reader of the ledger or an exported
+    bundle alone must not take it for an edit of the article)."""
+    store = str(tmp_path / "ev")
+    url = changing_route(web, "/text/fallback-record", [(200, html(article(KP))),
+                                                        (200, _no_article(article(KP)))])
+    archive(capsys, store, url)
+    second = archive(capsys, store, url)
+    notes = [{"copy": "this", "note": FALLBACK_NOTE}]
+    assert second["changed"]["text_notes"] == notes  # in archive's JSON...
+    with Ledger(Store(store)) as ledger:
+        (record,) = list(ledger.records(kind=CHANGED))
+    assert record.data["text_notes"] == notes  # ...and in the ledger record
+    assert ChangedPayload.from_json(record.data).text_notes == notes
+    assert main(["--json", "--store", store, "history", url, "--to", "none"]) == 0
+    items = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
+    assert items[1]["diff"]["text_notes"] == record.data["text_notes"]
+    assert main(["--store", store, "check"]) == 0
+
+
+def test_a_changed_record_of_two_extractors_carries_today_s_notes(tmp_path, capsys, web,
+                                                                   monkeypatch):
+    """Texts by two extractors are both made again; the notes are what today's says of them."""
+    store = str(tmp_path / "ev")
+    url = changing_route(web, "/text/fallback-two", [(200, html(article(KP))),
+                                                     (200, _no_article(article(KP)))])
+    monkeypatch.setattr(archive_capture, "extract_text", old_extractor)
+    archive(capsys, store, url)
+    monkeypatch.undo()
+    second = archive(capsys, store, url)
+    assert second["changed"]["text_notes"] == [{"copy": "this", "note": FALLBACK_NOTE}]
+
+
+def test_a_changed_record_without_notes_has_no_key(tmp_path, capsys, web):
+    store = str(tmp_path / "ev")
+    url = changing_route(web, "/text/plain-change", [(200, html(article(KP))),
+                                                     (200, html(article(None)))])
+    archive(capsys, store, url)
+    assert "text_notes" not in archive(capsys, store, url)["changed"]
+    with Ledger(Store(store)) as ledger:
+        (record,) = list(ledger.records(kind=CHANGED))
+    assert "text_notes" not in record.data
+
+
+def test_watch_says_compare_with_care(tmp_path, capsys, web):
+    store = str(tmp_path / "ev")
+    url = changing_route(web, "/text/fallback-watch", [(200, html(article(KP))),
+                                                       (200, _no_article(article(KP)))])
+    assert main(["--store", store, "watch", url, "--every", "0.05s", "--for", "0.3s",
+                 "--to", "none", "--tsa", "none"]) == 0
+    changed = [line for line in capsys.readouterr().out.splitlines() if "CHANGED" in line]
+    assert len(changed) == 1 and changed[0].endswith(
+        f"(compare with care: this copy's text: {FALLBACK_NOTE})")
 
 
 def test_archive_copies_by_two_extractors_are_compared_by_one_and_noted(tmp_path, capsys,

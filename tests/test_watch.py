@@ -163,3 +163,26 @@ def test_a_second_signal_abandons_the_capture_and_the_ledger_stays_valid(tmp_pat
     with Ledger(Store(store)) as ledger:
         assert [r.kind for r in ledger.records()] == ["capture"]
     assert main(["--store", str(store), "check"]) == 0
+
+
+def test_an_error_status_is_said_when_it_first_appears_or_changes_not_every_round(
+        tmp_path, capsys, web):
+    """A page that stays dead is said once, not once a round; a new status is said again."""
+    served = itertools.count()
+
+    def handler(h):
+        n = next(served)
+        status = 404 if n < 3 else 410 if n < 5 else 200
+        send(h, status, page(KP, n), content_type="text/html; charset=utf-8")
+
+    web.add_route("/watch/dead", handler)
+    store = str(tmp_path / "ev")
+    code = main(["--json", "--store", store, "watch", web.url("/watch/dead"),
+                 "--every", "0.05s", "--for", "1.5s", "--tsa", "none", "--to", "none"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    statuses = [json.loads(line)["http_status"] for line in captured.out.splitlines()]
+    assert statuses[:6] == [404, 404, 404, 410, 410, 200], statuses  # every round recorded
+    said = [line for line in captured.err.splitlines() if "the server answered" in line]
+    assert len(said) == 2, said
+    assert "HTTP 404 Not Found" in said[0] and "HTTP 410 Gone" in said[1]

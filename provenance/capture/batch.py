@@ -19,6 +19,7 @@ from typing import TextIO
 
 from archive.deadline import abort_all
 from archive.urls import normalize_url
+from archive.waits import carried
 from provenance.capture.capturer import CAPTURE, CaptureOutcome, Capturer, capture_json
 from provenance.errors import UsageError
 from provenance.store.ledger import Ledger
@@ -100,7 +101,8 @@ def run_batch(capturer: Capturer, urls: list[str], *, jobs: int = 4,
                     url = next(todo, None)
                     if url is None:
                         break
-                    pending.add(pool.submit(capturer.capture_one, url, batch=batch))
+                    # a worker hears the run's wait listeners (archive.waits)
+                    pending.add(pool.submit(carried(capturer.capture_one), url, batch=batch))
                 if not pending:
                     return
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)

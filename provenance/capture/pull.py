@@ -32,7 +32,12 @@ from typing import Any
 from archive.cdx import CdxRow, ts_to_rfc3339
 from archive.errors import ArchiveError, WitnessError
 from archive.witness import Witness
-from provenance.capture.snapshots import record_snapshot, snapshot_json, subject_of
+from provenance.capture.snapshots import (
+    record_snapshot,
+    snapshot_json,
+    snapshot_keys,
+    subject_of,
+)
 from provenance.errors import UsageError
 from provenance.store.filestore import Store
 from provenance.store.kinds import SNAPSHOT
@@ -194,11 +199,24 @@ class PullEvents:
     pulled: Callable[[Pulled], None] | None = None
 
 
-def kept_timestamps(ledger: Ledger, archive: str, subject: str) -> dict[str, Record]:
-    """The copies of ``subject`` this archive's snapshots were kept as, by timestamp."""
-    return {str(r.data.get("timestamp")): r
+def kept_timestamps(ledger: Ledger, archive: str, subject: str,
+                    rows: Sequence[CdxRow] = ()) -> dict[str, Record]:
+    """The copies of ``subject`` this archive's snapshots were kept as, by timestamp: filed
+    under ``subject``, or under the archive's own original URL of one of ``rows`` (the
+    same lookup as :func:`provenance.capture.snapshots.kept_snapshot`)."""
+    kept = {str(r.data.get("timestamp")): r
             for r in ledger.records(kind=SNAPSHOT, subject=subject)
             if r.data.get("archive") == archive}
+    others: dict[str, set[str]] = {}  # the archive's key -> the timestamps listed under it
+    for row in rows:
+        for key in snapshot_keys(row.original, subject)[1:]:
+            others.setdefault(key, set()).add(row.timestamp)
+    for key, stamps in others.items():
+        for record in ledger.records(kind=SNAPSHOT, subject=key):
+            stamp = str(record.data.get("timestamp"))
+            if record.data.get("archive") == archive and stamp in stamps:
+                kept.setdefault(stamp, record)
+    return kept
 
 
 def pull_snapshots(store: Store, ledger: Ledger, witness: Witness, url: str,
@@ -217,7 +235,7 @@ def pull_snapshots(store: Store, ledger: Ledger, witness: Witness, url: str,
         return run
     run.listed = len(rows)
     rows = rows[:span.limit] if span.limit is not None else rows
-    kept = kept_timestamps(ledger, witness.name, subject)
+    kept = kept_timestamps(ledger, witness.name, subject, rows)
     run.items = [Pulled(witness.name, row, PullStatus.HAD, kept[row.timestamp])
                  if row.timestamp in kept else Pulled(witness.name, row, PullStatus.NOT_TRIED)
                  for row in rows]

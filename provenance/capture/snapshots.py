@@ -13,6 +13,12 @@ The record lists its files as a capture does, so ``provenance check`` re-hashes 
 checks the WARC's own digests. :func:`keep_snapshot` fetches a copy only if no record of it
 exists (same archive, same original URL, same 14-digit timestamp): a copy is fetched once,
 and verify and history work offline afterwards.
+
+A copy is filed under the URL it was looked up as (``pull``, ``history --fetch-witnesses``
+and ``verify --against URL`` all pass theirs), which may differ from the archive's own
+spelling of it (``https://www.example.org/a/`` for ``http://example.org/a``). "Kept before"
+is looked up under both keys (:func:`snapshot_keys`), so a copy filed by one command, or by
+an earlier version under the archive's spelling, is never fetched again by another.
 """
 
 from __future__ import annotations
@@ -44,13 +50,20 @@ def subject_of(url: str) -> str:
         return url
 
 
+def snapshot_keys(original: str, subject: str | None = None) -> list[str]:
+    """The ledger subjects a copy of ``original`` may be filed under: the URL it was looked
+    up as, then the archive's own original URL (normalised)."""
+    return list(dict.fromkeys([subject or subject_of(original), subject_of(original)]))
+
+
 def kept_snapshot(ledger: Ledger, archive: str, original: str, timestamp: str, *,
                   subject: str | None = None) -> Record | None:
-    """The ``snapshot`` record of this copy, if it was kept before."""
-    for record in ledger.records(kind=SNAPSHOT, subject=subject or subject_of(original)):
-        data = record.data
-        if data.get("archive") == archive and data.get("timestamp") == timestamp:
-            return record
+    """The ``snapshot`` record of this copy, if it was kept before (under either key)."""
+    for key in snapshot_keys(original, subject):
+        for record in ledger.records(kind=SNAPSHOT, subject=key):
+            data = record.data
+            if data.get("archive") == archive and data.get("timestamp") == timestamp:
+                return record
     return None
 
 

@@ -7,7 +7,8 @@ something changed, appends one ``changed`` record::
     {url, from: {seq, record_hash, id, fetched_at, http_status, text_sha256},
      to: {…the same for the new capture…}, removed: [passage…], added: [passage…],
      figures: [{old, new, old_text, new_text, passage}…], http_status: {from, to} | absent,
-     final_url: {from, to} | absent, differ}
+     final_url: {from, to} | absent, differ, ignore | absent,
+     text_notes: [{copy: earlier|this, note}] | absent}
 
 No record means no change. Records are never changed later: a ``changed`` record is a
 statement made when the later capture was taken, with both captures named by hash.
@@ -112,19 +113,24 @@ def record_change(store: Store, ledger: Ledger, record: Record,
     old_text, new_text = capture_text(store, previous, role), capture_text(store, record, role)
     if old_text is None or new_text is None:
         return None
+    notes = text_notes(previous.data, record.data)
     if previous.data.get("extractor") != record.data.get("extractor"):
-        old_text, new_text = reextracted(store, previous), reextracted(store, record)
-        if old_text is None or new_text is None:
+        old_page, new_page = reextracted_page(store, previous), reextracted_page(store, record)
+        if old_page is None or new_page is None:
             return None  # never a diff of two extractors' texts
+        old_text, new_text = old_page.text, new_page.text
+        notes = text_notes({"text_note": old_page.note}, {"text_note": new_page.note})
     found = compare(previous.data, record.data, old_text, new_text, ignore)
     if found is None:
         return None
+    if notes:  # as history says it: the change may be the extraction's, not the page's
+        found["text_notes"] = notes
     payload = ChangedPayload(
         url=record.subject, from_=capture_ref(previous), to=capture_ref(record),
         removed=found["removed"], added=found["added"], figures=found["figures"],
         differ=DIFFER, http_status=found.get("http_status"), final_url=found.get("final_url"),
         # what the comparison was told to disregard is part of what it says
-        ignore=[p.pattern for p in ignore] or None)
+        ignore=[p.pattern for p in ignore] or None, text_notes=notes or None)
     written = ledger.append(CHANGED, payload.to_json(), subject=record.subject)
     return {"since": previous.id, "since_seq": previous.seq, **found,
             "ledger_seq": written.seq, "id": written.id}
@@ -228,7 +234,7 @@ def timeline(
     recorded = changed_records(ledger, url)
     reader = _WitnessReader(specs, fetcher, config, env) if fetch_witnesses else None
     if reader is not None and ledger.writable:  # each copy read is kept (capture.snapshots)
-        reader.keep_in = (store, ledger)
+        reader.keep_in = (store, ledger, url)
     last: tuple[dict[str, Any], str, dict[str, Any]] | None = None
     for item in items:
         if item.get("error"):
@@ -308,7 +314,7 @@ class _WitnessReader:
                                            else self.config.pywb_interval)
                          for name, w in self.witnesses.items()}
         self.cache: dict[str, tuple[str, dict[str, Any]]] = {}
-        self.keep_in: tuple[Store, Ledger] | None = None
+        self.keep_in: tuple[Store, Ledger, str] | None = None  # and the URL asked for
 
     def text(self, item: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
 
@@ -340,15 +346,16 @@ class _WitnessReader:
         return text, data
 
 
-def kept_text(store: Store, ledger: Ledger, witness: Any, item: dict[str, Any],
+def kept_text(store: Store, ledger: Ledger, subject: str, witness: Any, item: dict[str, Any],
               found: tuple[str, str]) -> tuple[str | None, dict[str, Any]]:
-    """A witness copy's text from its ``snapshot`` record: kept before, or fetched once now."""
+    """A witness copy's text from its ``snapshot`` record: kept before, or fetched once now,
+    filed under ``subject`` (the URL asked for, as ``pull`` and ``verify`` file it)."""
     digest = str(item.get("digest") or "")
     row = CdxRow(timestamp=found[0], original=found[1], statuscode=None,
                  digest=digest[5:] if digest.startswith("sha1:") else None,
                  mimetype=None, length=None)
     try:
-        record, _ = keep_snapshot(store, ledger, witness, row)
+        record, _ = keep_snapshot(store, ledger, witness, row, subject=subject)
     except ArchiveError as exc:
         item["fetch_error"] = str(exc)
         return None, {}

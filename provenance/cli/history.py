@@ -110,9 +110,8 @@ def cmd_history(args: argparse.Namespace, out: Output) -> int:
 def _human_item(item: dict[str, Any], colour: bool) -> str:
     diff = item.get("diff", "absent")
     note = "" if diff == "absent" else "  unchanged" if diff is None else "  CHANGED"
-    if isinstance(diff, dict) and diff.get("text_notes"):  # a fallback text on one side
-        note += " (compare with care: " + "; ".join(
-            f"{n['copy']} copy's text: {n['note']}" for n in diff["text_notes"]) + ")"
+    if isinstance(diff, dict):
+        note += _care(diff)
     seq = item.get("capture_seq")
     if seq is not None:  # a snapshot made from our submission of capture #seq
         note += {True: f"  same copy as our #{seq}", False: f"  DIFFERENT copy from our #{seq}",
@@ -122,6 +121,15 @@ def _human_item(item: dict[str, Any], colour: bool) -> str:
     if isinstance(diff, dict):
         line += "\n" + "\n".join(diff_lines(diff, colour=colour))
     return line
+
+
+def _care(diff: dict[str, Any]) -> str:
+    """`` (compare with care: …)`` when a text compared was a fallback or partial one."""
+    notes = diff.get("text_notes")
+    if not notes:
+        return ""
+    return " (compare with care: " + "; ".join(
+        f"{n['copy']} copy's text: {n['note']}" for n in notes) + ")"
 
 
 # --- watch ------------------------------------------------------------------------------------
@@ -179,20 +187,36 @@ def overrun_line(overrun: Overrun) -> str:
 
 
 class _WatchPrinter:
-    """Prints each capture of a watch: its witnesses' and stamps' problems, then the line."""
+    """Prints each capture of a watch: its witnesses' and stamps' problems, then the line.
+
+    An error status ("the server answered HTTP 404") is said when a URL first answers it or
+    its status changes, not again every round for a page that stays dead (each capture
+    still carries its status in ``--json`` and in the ledger)."""
 
     def __init__(self, out: Output) -> None:
         self.out = out
         self.colour = _colour(out.stdout)
+        self._statuses: dict[str, object] = {}  # the last status each URL answered
+        self._lock = threading.Lock()
+
+    def _status_is_new(self, url: str, status: object) -> bool:
+        """Whether ``status`` differs from what ``url`` answered last time (or is its first)."""
+        with self._lock:
+            new = url not in self._statuses or self._statuses[url] != status
+            self._statuses[url] = status
+            return new
 
     def __call__(self, watched: WatchedCapture) -> None:
         out, outcome = self.out, watched.outcome
         if not outcome.ok:
+            self._status_is_new(outcome.url, None)  # no answer: a status after it is news
             say_failure(outcome, out)
             if out.json_mode:
                 out.item(Line.CAPTURE, {**outcome.to_json(), "round": watched.round})
             return
-        say_http_status(outcome.url, outcome.to_json()["http_status"], out)
+        status = outcome.to_json()["http_status"]
+        if self._status_is_new(outcome.url, status):
+            say_http_status(outcome.url, status, out)
         say_witnesses(outcome.url, outcome.witnesses, out)
         for result in watched.pending_stamps:
             out.error(f"time-stamp pending ({result['error']}); 'provenance retry' asks again")
@@ -202,7 +226,7 @@ class _WatchPrinter:
             changed = outcome.changed
             text = (f"{when}  {outcome.url}  CHANGED since #{changed['since_seq']} "
                     f"{changed['since']}: new capture #{data['ledger_seq']} {data['id']} "
-                    f"(change record #{changed['ledger_seq']})\n"
+                    f"(change record #{changed['ledger_seq']}){_care(changed)}\n"
                     + "\n".join(diff_lines(changed, colour=self.colour)))
             out.item(Line.CAPTURE, data, text)
         elif out.json_mode:

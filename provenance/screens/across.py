@@ -21,6 +21,7 @@ from typing import Any
 from archive.errors import ArchiveError, WitnessError
 from archive.memento import ExcludedByArchive, NotArchived
 from archive.witness import WitnessConfig, WitnessSpec, shared_witness
+from provenance.capture.rendered import SERVER_TEXT, text_role
 from provenance.capture.snapshots import keep_snapshot, subject_of
 from provenance.changes.timeline import capture_text
 from provenance.screens.match import Verification
@@ -33,12 +34,19 @@ LOCAL = "local"
 
 def capture_ref(record: Record) -> dict[str, Any]:
     """How a verification names a capture of ours it compared with: enough (id, fetch
-    time, status, body and text hashes) for a report to stand alone."""
+    time, status, body and text hashes) for a report to stand alone, and which of its
+    texts it was compared by when that is not the server's (``--against`` an id or a URL
+    alike: the one place this is decided)."""
     data = record.data
-    return {"kind": "page", "capture": record.id, "seq": record.seq,
-            "url": data.get("url"), "fetched_at": data.get("fetched_at"),
-            "http_status": data.get("http_status"), "sha256": data.get("sha256"),
-            "text_sha256": data.get("text_sha256")}
+    ref: dict[str, Any] = {
+        "kind": "page", "capture": record.id, "seq": record.seq,
+        "url": data.get("url"), "fetched_at": data.get("fetched_at"),
+        "http_status": data.get("http_status"), "sha256": data.get("sha256"),
+        "text_sha256": data.get("text_sha256")}
+    role = text_role(data)
+    if role != SERVER_TEXT:  # compared with the text of its --browser render
+        ref["compared_text"] = role
+    return ref
 
 
 @dataclass
@@ -68,9 +76,13 @@ class Copy:
 
     def ref(self) -> dict[str, Any]:
         """How a verification names the copy (seq + hash: export carries it)."""
-        return {"kind": self.kind, "seq": self.record.seq,
-                "record_hash": self.record.record_hash,
-                "text_sha256": self.record.data.get("text_sha256")}
+        ref = {"kind": self.kind, "seq": self.record.seq,
+               "record_hash": self.record.record_hash,
+               "text_sha256": self.record.data.get("text_sha256")}
+        role = text_role(self.record.data) if self.kind == CAPTURE else SERVER_TEXT
+        if role != SERVER_TEXT:  # as capture_ref says it
+            ref["compared_text"] = role
+        return ref
 
     def against(self) -> dict[str, Any]:
         """The verification record's ``against`` for this copy."""

@@ -268,7 +268,8 @@ class ChangedPayload(Payload):
     """A ``changed`` record: what differs between two captures of a URL (none: no record)."""
 
     KEYS: ClassVar[dict[str, str]] = {"from_": "from"}
-    OPTIONAL: ClassVar[frozenset[str]] = frozenset({"http_status", "final_url", "ignore"})
+    OPTIONAL: ClassVar[frozenset[str]] = frozenset({"http_status", "final_url", "ignore",
+                                                     "text_notes"})
     DEFAULTS: ClassVar[dict[str, Any]] = {"removed": [], "added": [], "figures": []}
 
     url: str | None  # the subject of both captures
@@ -281,6 +282,9 @@ class ChangedPayload(Payload):
     http_status: dict[str, Any] | None = None  # {from, to}; only written when it changed
     final_url: dict[str, Any] | None = None  # {from, to}; only written when it changed
     ignore: list[str] | None = None  # patterns disregarded; only written when given
+    # [{copy: earlier|this, note}]: a text compared was a fallback or partial extraction, so
+    # the change may be the extraction's ("compare with care"); only written when there is one
+    text_notes: list[dict[str, str]] | None = None
     extra: dict[str, Any] = _extra()
     absent: frozenset[str] = _absent()
 
