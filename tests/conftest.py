@@ -83,3 +83,31 @@ def _no_real_witness(monkeypatch, tmp_path_factory):
         monkeypatch.delenv(name, raising=False)
     # No keys from the machine's own config files (~/.config/provenance, internetarchive).
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("no-config")))
+
+
+# --- the team store (issue 17): a throwaway PostgreSQL cluster and an S3-protocol server ------
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A throwaway PostgreSQL cluster for one test module, removed afterwards."""
+    import pgserver
+
+    server = pgserver.PgCluster().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def s3_server():
+    """moto's S3-protocol server on loopback, for one test module; its endpoint URL."""
+    from moto import server as moto_server
+
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()

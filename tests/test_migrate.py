@@ -26,7 +26,7 @@ import pytest
 import test_team_store as team_fixtures
 
 psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed")
-cluster, s3_server, team = team_fixtures.cluster, team_fixtures.s3_server, team_fixtures.team
+team = team_fixtures.team  # cluster and s3_server come from conftest.py
 pytestmark = team_fixtures.pytestmark  # PostgreSQL's server binaries are needed
 
 from provenance.cli.main import main  # noqa: E402

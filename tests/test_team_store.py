@@ -22,8 +22,7 @@ import pytest
 psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed "
                               "(pip install -e '.[team]')")
 boto3 = pytest.importorskip("boto3", reason="boto3 is not installed (pip install -e '.[team]')")
-moto_server = pytest.importorskip("moto.server", reason="moto[server] is not installed "
-                                  "(pip install -e '.[dev]')")
+pytest.importorskip("moto.server", reason="moto[server] is not installed (pip install -e '.[dev]')")
 
 from provenance.api import Evidence  # noqa: E402
 from provenance.cli.main import main  # noqa: E402
@@ -33,26 +32,6 @@ from provenance.store.backends.postgres import PostgresLedger  # noqa: E402
 
 _MISSING = pgserver.missing()
 pytestmark = pytest.mark.skipif(_MISSING is not None, reason=_MISSING or "")
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    server = pgserver.PgCluster().start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope="module")
-def s3_server():
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
 
 
 class Team:
