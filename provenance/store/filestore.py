@@ -240,14 +240,7 @@ class Store:
     def put_stream(self, stream: BinaryIO, *, role: str, suffix: str = "") -> StoredFile:
         """Store a stream of any size, hashing it while it is copied."""
 
-        digest = hashlib.sha256()
-        size = 0
-        with self._temp_file() as (handle, temp_path):
-            for block in iter(lambda: stream.read(CHUNK_SIZE), b""):
-                digest.update(block)
-                handle.write(block)
-                size += len(block)
-        hexdigest = digest.hexdigest()
+        temp_path, hexdigest, size = self._spool(stream)
         relative = self.object_path(hexdigest, suffix)
         target = self.root / relative
         if self._holds(target, hexdigest):
@@ -293,6 +286,18 @@ class Store:
             except OSError:
                 pass
         return removed
+
+    def _spool(self, stream: BinaryIO) -> tuple[str, str, int]:
+        """Copy ``stream`` to a temporary file of the store, hashing it on the way: its path
+        (the caller publishes or removes it), SHA-256 and size. One pass, bounded memory."""
+        digest = hashlib.sha256()
+        size = 0
+        with self._temp_file() as (handle, temp_path):
+            for block in iter(lambda: stream.read(CHUNK_SIZE), b""):
+                digest.update(block)
+                handle.write(block)
+                size += len(block)
+        return temp_path, digest.hexdigest(), size
 
     def _temp_file(self) -> _TempFile:
         if not self.writable:

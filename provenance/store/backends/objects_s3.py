@@ -108,14 +108,7 @@ class S3Store(Store):
         return StoredFile(role, self.object_path(digest, suffix), digest, len(data))
 
     def put_stream(self, stream: BinaryIO, *, role: str, suffix: str = "") -> StoredFile:
-        hasher = hashlib.sha256()
-        size = 0
-        with self._temp_file() as (handle, temp_path):
-            for block in iter(lambda: stream.read(CHUNK_SIZE), b""):
-                hasher.update(block)
-                handle.write(block)
-                size += len(block)
-        digest = hasher.hexdigest()
+        temp_path, digest, size = self._spool(stream)
         try:
             with open(temp_path, "rb") as spooled:
                 self._put(digest, spooled)
