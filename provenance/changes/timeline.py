@@ -138,15 +138,10 @@ def record_change(store: Store, ledger: Ledger, record: Record,
 
 # --- one extractor on both sides (a new extractor alone must never look like an edit) -----------
 
-def reextracted(store: Store, record: Record) -> str | None:
-    """A capture's text made again from its WARC (re-hashed first) by today's extractor."""
-    page = reextracted_page(store, record)
-    return None if page is None else page.text
-
-
 def reextracted_page(store: Store, record: Record) -> PageText | None:
-    """:func:`reextracted`, with what today's extractor says of it (``note``: a fallback or
-    a partial text). A ``snapshot``'s WARC holds the copy under the URL it was fetched at."""
+    """A capture's text made again from its WARC (re-hashed first) by today's extractor, with
+    what that extractor says of it (``note``: a fallback or a partial text).
+    A ``snapshot``'s WARC holds the copy under the URL it was fetched at."""
     entry = next((f for f in record.files if f.get("role") == "warc"), None)
     fields = record.data
     url = (fields.get("final_url") or (fields.get("raw_url") if record.kind != CAPTURE

@@ -12,6 +12,7 @@ from provenance.errors import UsageError
 from provenance.store.kinds import CAPTURE
 from provenance.store.ledger import Record
 from provenance.store.records import BrowserStatus
+from provenance.store.summary import summary as record_summary
 from provenance.web.context import evidence
 from provenance.web.security import record_ref
 
@@ -48,22 +49,8 @@ def has_screenshot(found: Record) -> bool:
 
 
 def summary(record: Record) -> str:
-    """The few words that tell records of one kind apart in a list."""
-    data = record.data
-    if record.kind in ("capture", "snapshot"):
-        return str(data.get("title") or "")
-    if record.kind == "fetch_failed":
-        return str(data.get("error") or "")
-    if record.kind == "witness":
-        return f"{data.get('witness')} {data.get('status')} for #{data.get('capture_seq')}"
-    if record.kind == "timestamp":
-        return f"{data.get('status')} by {data.get('tsa')} for " \
-               f"{len(data.get('covers') or [])} record(s)"
-    if record.kind == "verification":
-        return f"{str(data.get('verdict')).upper()}  {str(data.get('claim') or '')[:80]}"
-    if record.kind == "changed":
-        return (f"{len(data.get('removed') or [])} removed, {len(data.get('added') or [])} "
-                f"added, {len(data.get('figures') or [])} figures")
-    if record.kind == "ocr":
-        return f"lang {data.get('lang')}"
-    return ""
+    """A record's line in a list; a capture's title alone, since its other columns show the
+    rest."""
+    if record.kind == "capture":
+        return str(record.data.get("title") or "")
+    return record_summary(record)
