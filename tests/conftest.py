@@ -111,3 +111,28 @@ def s3_server():
         yield f"http://{host}:{port}"
     finally:
         server.stop()
+
+
+# --- the viewer in a real browser (issue 15): Debian's Chromium through Playwright ------------
+
+@pytest.fixture(scope="module")
+def browser():
+    """One launched Chromium per module (skipped where Chromium or Playwright is missing)."""
+    from browser import chromium
+
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser context and page; ``page.requested`` lists every URL it asked for, so
+    a test can prove that a replay never reached the live site."""
+    context = browser.new_context(accept_downloads=True, viewport={"width": 1280,
+                                                                   "height": 900})
+    opened = context.new_page()
+    requested: list[str] = []
+    context.on("request", lambda r: requested.append(r.url))
+    opened.requested = requested
+    yield opened
+    context.close()

@@ -18,7 +18,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from browser import chromium, snap
+from browser import snap
 from tsaserver import TsaServer
 from webfixtures import send
 
@@ -88,21 +88,6 @@ def served(tmp_path_factory, kp_site, tsa_pki):
             yield running, evidence, url, tsa
         finally:
             running.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as launched:
-        yield launched
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(accept_downloads=True, viewport={"width": 1280,
-                                                                   "height": 900})
-    opened = context.new_page()
-    yield opened
-    context.close()
 
 
 def test_list_search_capture_and_replay(served, page, kp_site):

@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-from browser import chromium, snap
+from browser import snap
 from PIL import Image
 from webfixtures import send
 
@@ -117,23 +117,6 @@ def served(tmp_path_factory, site):
             yield running, evidence, {"live": live, "plain": plain, "rendered": rendered}
         finally:
             running.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as launched:
-        yield launched
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    opened = context.new_page()
-    requested: list[str] = []
-    context.on("request", lambda r: requested.append(r.url))
-    opened.requested = requested
-    yield opened
-    context.close()
 
 
 def _origin(url: str) -> str:
