@@ -155,8 +155,10 @@ def _slow_page(h):
 
 
 @pytest.mark.slow
-def test_kill_9_mid_batch_then_resume_loses_nothing_and_repeats_nothing(tmp_path, web):
-    """200 URLs, eight at a time; SIGKILL after 40 captures; the rerun does only the rest."""
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["kill-9", "ctrl-c"])
+def test_kill_9_mid_batch_then_resume_loses_nothing_and_repeats_nothing(tmp_path, web, sig):
+    """200 URLs, eight at a time; SIGKILL (or Ctrl-C, while group commits are in flight)
+    after 40 captures; the rerun does only the rest."""
     web.add_route("/slowpage/", _slow_page)
     urls = [web.url(f"/slowpage/{n}") for n in range(200)]
     (list_file := tmp_path / "urls.txt").write_text("\n".join(urls) + "\n")
@@ -170,11 +172,11 @@ def test_kill_9_mid_batch_then_resume_loses_nothing_and_repeats_nothing(tmp_path
     for line in proc.stdout:
         printed.append(json.loads(line))
         if len(printed) == 40:
-            proc.send_signal(signal.SIGKILL)
+            proc.send_signal(sig)
             break
     proc.wait(timeout=30)
     proc.stdout.close()
-    assert proc.returncode == -signal.SIGKILL
+    assert proc.returncode == (-signal.SIGKILL if sig == signal.SIGKILL else 130)
     recorded = {r.subject for r in capture_records(store)}
     assert {p["url"] for p in printed} <= recorded  # everything reported was kept
     assert len(recorded) < 200  # the kill really came mid-batch
