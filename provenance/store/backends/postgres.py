@@ -487,7 +487,7 @@ class PostgresLedger(Ledger):
 
     def _cover_source(self, body: str) -> tuple[str, str, str]:
         covers = f"(provenance_json({body}) #> '{{data,covers}}')"
-        number = f"c.value::text ~ '^-?[0-9]{{1,{COVER_DIGITS}}}$'"
+        number = f"c.value::text ~ '^-{{0,1}}[0-9]{{1,{COVER_DIGITS}}}$'"  # no ?: see _pg
         return (f"jsonb_array_elements(CASE WHEN jsonb_typeof({covers}) = 'array' THEN "
                 f"{covers} ELSE '[]'::jsonb END) c",
                 f"(CASE WHEN {number} THEN (c.value::text)::bigint END)",
