@@ -544,22 +544,33 @@ class Ledger:
         by the ``covers`` table, then each checked against its own body, so that a covers
         row (derived data) never makes a record count as stamped by itself."""
         wanted = sorted({s for s in seqs if type(s) is int and abs(s) <= COVER_LIMIT})
-        found: dict[int, Record] = {}
-        for start in range(0, len(wanted), 500):
-            part = wanted[start:start + 500]
-            marks = ",".join("?" * len(part))
-            if self.has_covers:
-                sql = (f"SELECT {self._COLUMNS} FROM records WHERE kind = 'timestamp' AND seq "
-                       f"IN (SELECT stamp_seq FROM covers WHERE record_seq IN ({marks}))")
-            else:
-                source, value, integer = self._cover_source("records.body")
-                sql = (f"SELECT {self._COLUMNS} FROM records WHERE kind = 'timestamp' AND "
-                       f"EXISTS (SELECT 1 FROM {source} WHERE {integer} AND {value} IN "
-                       f"({marks}))")
-            for record in self._query(sql, tuple(part)):
-                if covered_by({"data": record.data}).intersection(part):
-                    found[record.seq] = record
+        if self.has_covers:  # the stamps' numbers first, so that each body is read once
+            stamps: set[int] = set()
+            for part in _parts(wanted):
+                stamps.update(row[0] for row in self._plain(
+                    "SELECT DISTINCT stamp_seq FROM covers WHERE record_seq IN "
+                    f"({','.join('?' * len(part))})", tuple(part)))
+            candidates = (record for part in _parts(sorted(stamps)) for record in self._query(
+                f"SELECT {self._COLUMNS} FROM records WHERE kind = 'timestamp' AND seq IN "
+                f"({','.join('?' * len(part))})", tuple(part)))
+        else:
+            source, value, integer = self._cover_source("records.body")
+            candidates = (record for part in _parts(wanted) for record in self._query(
+                f"SELECT {self._COLUMNS} FROM records WHERE kind = 'timestamp' AND EXISTS "
+                f"(SELECT 1 FROM {source} WHERE {integer} AND {value} IN "
+                f"({','.join('?' * len(part))}))", tuple(part)))
+        asked = set(wanted)
+        found = {record.seq: record for record in candidates
+                 if not covered_by({"data": record.data}).isdisjoint(asked)}
         return iter([found[seq] for seq in sorted(found)])
+
+    def _plain(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """Rows of any query, as tuples (``?`` placeholders)."""
+        with self._lock:
+            try:
+                return self._db.execute(sql, params).fetchall()
+            except sqlite3.DatabaseError as exc:
+                raise LedgerError(f"cannot read the ledger: {exc}") from None
 
     def _field(self, path: str, table: str | None = None) -> str:
         """``$.data.<path>`` of ``table``'s body, as this backend's SQL (as its indexes)."""
@@ -589,17 +600,12 @@ class Ledger:
         if not self.has_covers:
             return
         while True:
-            with self._lock:
-                try:
-                    rows = self._db.execute(
-                        "SELECT stamp_seq, record_seq FROM covers WHERE (stamp_seq, record_seq)"
-                        " > (?, ?) ORDER BY stamp_seq, record_seq LIMIT ?",
-                        (*after, batch)).fetchall()
-                except sqlite3.DatabaseError as exc:
-                    raise LedgerError(f"cannot read the ledger: {exc}") from None
+            rows = self._plain("SELECT stamp_seq, record_seq FROM covers WHERE (stamp_seq, "
+                               "record_seq) > (?, ?) ORDER BY stamp_seq, record_seq LIMIT ?",
+                               (*after, batch))
             if not rows:
                 return
-            yield from ((row[0], row[1]) for row in rows)
+            yield from ((int(row[0]), int(row[1])) for row in rows)
             after = (rows[-1][0], rows[-1][1])
 
     def latest_by_subject(self, kind: str, subjects: Iterable[str]) -> dict[str, Record]:
@@ -781,6 +787,12 @@ def _create_indexes(db: sqlite3.Connection) -> None:
     except sqlite3.DatabaseError:
         if db.in_transaction:
             db.execute("ROLLBACK")
+
+
+def _parts(values: list[int], size: int = 500) -> Iterator[list[int]]:
+    """``values`` a few hundred at a time (one ``IN`` list each)."""
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
 
 
 def _has_covers(db: sqlite3.Connection) -> bool:

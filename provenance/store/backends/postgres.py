@@ -471,6 +471,9 @@ class PostgresLedger(Ledger):
             except psycopg.Error as exc:
                 raise LedgerError(f"cannot read the team ledger: {_reason(exc)}") from None
 
+    def _plain(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        return self._rows(_pg(sql), params)
+
     def _query(self, sql: str, params: tuple[Any, ...] = ()) -> Iterator[Record]:
         for row in self._rows(_pg(sql), params):
             yield _record_from_row(row)
@@ -492,19 +495,6 @@ class PostgresLedger(Ledger):
                 f"{covers} ELSE '[]'::jsonb END) c",
                 f"(CASE WHEN {number} THEN (c.value::text)::bigint END)",
                 f"jsonb_typeof(c.value) = 'number' AND {number}")
-
-    def covers_rows(self, after: tuple[int, int] = (-(1 << 63), -(1 << 63)),
-                    batch: int = 4096) -> Iterator[tuple[int, int]]:
-        if not self.has_covers:
-            return
-        while True:
-            rows = self._rows("SELECT stamp_seq, record_seq FROM covers WHERE "
-                              "(stamp_seq, record_seq) > (%s, %s) "
-                              "ORDER BY stamp_seq, record_seq LIMIT %s", (*after, batch))
-            if not rows:
-                return
-            yield from ((int(row[0]), int(row[1])) for row in rows)
-            after = (rows[-1][0], rows[-1][1])
 
     def _latest_witness_sql(self) -> str:
         """As the SQLite ledger's, with capture numbers and names compared as JSON (so a
