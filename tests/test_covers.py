@@ -233,6 +233,31 @@ def test_an_older_ledger_is_migrated_once_and_read_the_old_way_until_then(tmp_pa
         assert again._db.execute("SELECT count(*) FROM covers").fetchone()[0] == rows + 2
 
 
+def test_a_migration_that_fails_leaves_the_ledger_as_it_was(tmp_path, monkeypatch):
+    """All or nothing: a backfill that fails (here: a statement that cannot run) leaves no
+    table, no trigger and the old version; the ledger still opens and answers, the slower
+    way, and the next opening migrates it."""
+    import provenance.store.ledger as ledger_module
+
+    store = Store(tmp_path / "ev")
+    with Ledger(store) as ledger:
+        ledger.append_many(random_items(random.Random(5), 80))
+        expected = reference(ledger, random.Random(2))
+    make_old(store)
+    monkeypatch.setattr(ledger_module, "BACKFILL_COVERS", "INSERT INTO no_such_table VALUES (1)")
+    with Ledger(store) as ledger:
+        assert not ledger.has_covers
+        assert questions(ledger, random.Random(2)) == expected
+        names = {row[0] for row in ledger._db.execute("SELECT name FROM sqlite_master")}
+        assert not names & {"covers", "covers_by_stamp", "stamps_fill_covers"}
+        assert ledger._db.execute("PRAGMA user_version").fetchone()[0] == 0
+        ledger.append("timestamp", {"covers": [1]})  # no trigger: nothing half made
+    monkeypatch.undo()
+    with Ledger(store) as ledger:
+        assert ledger.has_covers and (ledger.last().seq, 1) in set(ledger.covers_rows())
+        assert questions(ledger, random.Random(2)) == reference(ledger, random.Random(2))
+
+
 def test_a_record_inserted_by_older_code_still_fills_the_table(tmp_path):
     """The trigger is in the database: whatever inserts a time-stamp record (an older
     provenance, migrate, another tool) fills the table."""

@@ -659,8 +659,7 @@ class Ledger:
             return iter(())
         marks = ",".join("?" * len(kinds))
         if self.has_covers:
-            missing = ("NOT EXISTS (SELECT 1 FROM covers c JOIN records t ON t.seq = "
-                       "c.stamp_seq WHERE c.record_seq = records.seq AND t.kind = 'timestamp')")
+            missing = self._not_covered()
         else:
             source, value, integer = self._cover_source("t.body")
             missing = (f"seq NOT IN (SELECT {value} FROM records t, {source} WHERE "
@@ -668,6 +667,23 @@ class Ledger:
         return self._query(
             f"SELECT {self._COLUMNS} FROM records WHERE kind IN ({marks}) AND {missing} "
             "ORDER BY seq", tuple(kinds))
+
+    _COVERED_BY_A_STAMP = ("NOT EXISTS (SELECT 1 FROM covers c JOIN records t ON t.seq = "
+                           "c.stamp_seq WHERE c.record_seq = records.seq AND "
+                           "t.kind = 'timestamp')")
+
+    def _not_covered(self) -> str:
+        """The condition "no covers row whose stamp is a ``timestamp`` record names this
+        record", as quick as SQLite can: when every stamp number in the table is a
+        time-stamp record (the stamps are few: read by skipping along their index), the
+        table's own primary key answers (twice as quick as looking up each stamp)."""
+        stray = self._plain(
+            "WITH RECURSIVE stamps(seq) AS (SELECT min(stamp_seq) FROM covers UNION ALL "
+            "SELECT (SELECT min(stamp_seq) FROM covers WHERE stamp_seq > stamps.seq) FROM "
+            "stamps WHERE stamps.seq IS NOT NULL) SELECT seq FROM stamps WHERE seq IS NOT "
+            "NULL AND NOT EXISTS (SELECT 1 FROM records t WHERE t.seq = stamps.seq AND "
+            "t.kind = 'timestamp') LIMIT 1")
+        return self._COVERED_BY_A_STAMP if stray else "seq NOT IN (SELECT record_seq FROM covers)"
 
     def get(self, seq: int) -> Record | None:
         return next(self._query(f"SELECT {self._COLUMNS} FROM records WHERE seq = ?", (seq,)), None)

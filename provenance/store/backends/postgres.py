@@ -488,6 +488,10 @@ class PostgresLedger(Ledger):
         body = f"{table}.body" if table else "body"
         return f"(provenance_json({body}) #>> '{{data,{path}}}')"
 
+    def _not_covered(self) -> str:
+        """PostgreSQL plans the anti-join with each stamp's kind as one hash join."""
+        return self._COVERED_BY_A_STAMP
+
     def _cover_source(self, body: str) -> tuple[str, str, str]:
         covers = f"(provenance_json({body}) #> '{{data,covers}}')"
         number = f"c.value::text ~ '^-{{0,1}}[0-9]{{1,{COVER_DIGITS}}}$'"  # no ?: see _pg
