@@ -317,9 +317,9 @@ def test_a_covers_row_deleted_by_hand_is_caught_by_check(stamped):
     (6, "record 6: the covers table says this record is the time-stamp of 1 record(s) (5), "
         "but it is no time-stamp record"),
     (99, "record 99: the covers table says this record is the time-stamp of 1 record(s) (5), "
-         "but it is no time-stamp record"),
+         "but the ledger holds no such record"),
     (-3, "record -3: the covers table says this record is the time-stamp of 1 record(s) (5)"
-         ", but it is no time-stamp record"),
+         ", but the ledger holds no such record"),
 ])
 def test_a_covers_row_added_by_hand_is_caught_and_trusted_by_no_query(stamped, stamp_seq,
                                                                         says):

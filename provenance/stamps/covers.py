@@ -93,10 +93,13 @@ class _Covers:
     def _orphans(self, stamp: int) -> Iterator[Problem]:
         group = _Group(stamp, set())
         self._take(group)
+        held = self.ctx.row(stamp) is not None
         yield Problem(f"the covers table says this record is the time-stamp of "
                       f"{group.added_count} record(s) ({_examples(group.added, group.added_count)})"
-                      ", but it is no time-stamp record: the table was changed outside "
-                      "provenance", stamp)
+                      + (", but it is no time-stamp record: the table was changed outside "
+                         "provenance" if held else ", but the ledger holds no such record: "
+                         "a time-stamp record removed, or the table changed outside "
+                         "provenance"), stamp)
 
     def _compare(self, group: _Group) -> Iterator[Problem]:
         self._take(group)

@@ -548,7 +548,7 @@ class Ledger:
             stamps: set[int] = set()
             for part in _parts(wanted):
                 stamps.update(row[0] for row in self._plain(
-                    "SELECT DISTINCT stamp_seq FROM covers WHERE record_seq IN "
+                    "SELECT stamp_seq FROM covers WHERE record_seq IN "
                     f"({','.join('?' * len(part))})", tuple(part)))
             candidates = (record for part in _parts(sorted(stamps)) for record in self._query(
                 f"SELECT {self._COLUMNS} FROM records WHERE kind = 'timestamp' AND seq IN "
