@@ -73,7 +73,7 @@ URL_OF_VERIFICATION = ("(CASE WHEN json_valid(body) THEN "
 
 
 SCHEMA_VERSION = 2
-"""``PRAGMA user_version`` of a ledger with the ``covers`` table (version 1: without it)."""
+"""``PRAGMA user_version`` of a ledger with the ``covers`` table (0: one made before it)."""
 
 COVER_LIMIT = 999_999_999_999_999_999
 """The largest record number (in absolute value) a ``covers`` row is made for: an integer

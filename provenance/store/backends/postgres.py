@@ -22,6 +22,10 @@ How appends stay one chain:
   names (rows removed, or the end rewritten by someone bypassing the trigger) refuses
   further appends, as the SQLite ledger does with ``ledger.head``.
 
+The table ``covers`` (which record each time-stamp record covers, for "which records are
+unstamped") is filled by a trigger on every insert into ``records``, however the append is
+issued, and is append-only too; ``check`` recomputes it from the time-stamp records.
+
 Append-only is enforced by the database: ``UPDATE``, ``DELETE`` and ``TRUNCATE`` are revoked
 from ``PUBLIC`` and a trigger refuses them for everyone, the table owner included. A database
 superuser can still disable the trigger and rewrite rows (and the head with them): ``check``
