@@ -450,10 +450,22 @@ def test_an_older_team_ledger_is_migrated_by_its_owner_and_read_by_a_reporter(te
     with psycopg.connect(reporter, autocommit=True) as conn:
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("INSERT INTO covers VALUES (5, %s)", (stamp.seq,))
+    rstore, rledger = open_team(reporter, objects, write=True)
+    try:  # a temporary table of the reporter's named covers does not catch the trigger's rows
+        rledger._conn.execute("CREATE TEMPORARY TABLE covers (record_seq BIGINT, "
+                              "stamp_seq BIGINT, PRIMARY KEY (record_seq, stamp_seq))")
+        decoy = rledger.append("timestamp", {"covers": [3], "leaves": [HEX],
+                                             "status": "pending", "tsa": TSAS[0]})
+        assert rledger._conn.execute("SELECT count(*) FROM pg_temp.covers").fetchone() == (0,)
+    finally:
+        rledger.close()
+        rstore.close()
     with psycopg.connect(db, autocommit=True) as conn:
         conn.execute(f"GRANT SELECT ON covers TO {role}")
         assert conn.execute("SELECT record_seq FROM covers WHERE stamp_seq = %s ORDER BY 1",
                             (stamp.seq,)).fetchall() == [(1,), (2,)]
+        assert conn.execute("SELECT record_seq FROM covers WHERE stamp_seq = %s",
+                            (decoy.seq,)).fetchall() == [(3,)]
     rstore, rledger = open_team(reporter, objects, write=False)
     try:
         assert rledger.has_covers

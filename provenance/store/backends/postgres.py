@@ -171,10 +171,11 @@ BEGIN
         WHERE json_typeof(c) = 'number' AND c::text ~ '^-?[0-9]{{1,{COVER_DIGITS}}}$';
 END $$;
 CREATE OR REPLACE FUNCTION provenance_fill_covers() RETURNS trigger LANGUAGE plpgsql
-    SECURITY DEFINER SET search_path FROM CURRENT AS $$
-BEGIN
-    INSERT INTO covers (record_seq, stamp_seq)
-        SELECT c, NEW.seq FROM provenance_covers_of(NEW.body) c ON CONFLICT DO NOTHING;
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN  -- the records' own schema, named: never a table a caller made (a temporary one)
+    EXECUTE format('INSERT INTO %I.covers (record_seq, stamp_seq) SELECT c, $1 FROM '
+                   '%I.provenance_covers_of($2) c ON CONFLICT DO NOTHING',
+                   TG_TABLE_SCHEMA, TG_TABLE_SCHEMA) USING NEW.seq, NEW.body;
     RETURN NULL;
 END $$;
 REVOKE ALL ON FUNCTION provenance_fill_covers() FROM PUBLIC;
