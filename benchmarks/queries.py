@@ -2,12 +2,24 @@
 ours (indexed SQL) vs reading the whole kind into Python (as they did before), in one run.
 
 The ledger: captures, a witness record for every other one (0.1 % of them still pending),
-time-stamps in batches of 1,000 that cover every capture but the last 10, and one run of a
-list of 2,000 URLs. ``--quick`` uses 50,000 records. Goal: each question under 1 s.
+time-stamps in batches of 1,000 that cover every capture but the last 10 (every 50th batch
+first failed, a pending stamp, then resolved by a later one; the last two still pending),
+and one run of a list of 2,000 URLs. ``--quick`` uses 50,000 records. Goal: each question
+under 1 s.
+
+The time-stamp questions (unstamped records, the stamps a resumed run still lacks, the
+pending stamps to retry) are compared with the code before the ``covers`` table: a scan of
+every time-stamp record's ``covers`` list in SQL (``unstamped``), or every time-stamp record
+read into Python (the other two); each with its peak memory (Python's allocations, by
+``tracemalloc``, in a second run).
 """
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -16,12 +28,18 @@ from typing import Any
 from benchmarks.common import row
 from provenance.capture.batch import already_captured
 from provenance.capture.witnessing import open_witness_records
-from provenance.stamps.stamping import StampData, unstamped
+from provenance.stamps.stamping import (
+    MalformedStamp,
+    StampData,
+    missing_stamps,
+    open_pending,
+    unstamped,
+)
 from provenance.store.filestore import Store
-from provenance.store.kinds import STAMPED_KINDS
 from provenance.store.ledger import Ledger
 
 RUN = "list-benchmark"
+TSA = "http://tsa"
 
 
 def build(folder: str, records: int) -> tuple[Ledger, list[str]]:
@@ -44,11 +62,17 @@ def build(folder: str, records: int) -> tuple[Ledger, list[str]]:
         if len(batch) >= 10_000:
             _flush(ledger, batch)
     _flush(ledger, batch)
-    stamped = [r.seq for r in ledger.records(kind="capture")][:-10]
-    for start in range(0, len(stamped), 1000):
-        seqs = stamped[start:start + 1000]
-        ledger.append("timestamp", {"covers": seqs, "leaves": ["0" * 64] * len(seqs),
-                                    "status": "granted", "tsa": "http://tsa"})
+    stamped = [r.seq for r in ledger.scan(["capture"])][:-10]
+    batches = [stamped[start:start + 1000] for start in range(0, len(stamped), 1000)]
+    for number, seqs in enumerate(batches):
+        stamp = {"covers": seqs, "leaves": ["0" * 64] * len(seqs), "tsa": TSA}
+        if number % 50 == 0 or number >= len(batches) - 2:
+            failed = ledger.append("timestamp", {**stamp, "status": "pending"})
+            if number < len(batches) - 2:
+                ledger.append("timestamp", {**stamp, "status": "granted",
+                                            "resolves": failed.seq})
+        else:
+            ledger.append("timestamp", {**stamp, "status": "granted"})
     return ledger, listed
 
 
@@ -62,11 +86,85 @@ def _flush(ledger: Ledger, batch: list[tuple[str, dict[str, Any], str | None]]) 
     batch.clear()
 
 
-def old_unstamped(ledger: Ledger) -> list[Any]:
-    covered: set[int] = set()
+def before_unstamped(ledger: Ledger) -> list[Any]:
+    """``unstamped`` as it was: every time-stamp record's ``covers`` list scanned in SQL."""
+    ledger.has_covers = False
+    try:
+        return unstamped(ledger)
+    finally:
+        ledger.has_covers = True
+
+
+def _all_stamps(ledger: Ledger) -> list[tuple[Any, StampData]]:
+    parsed = []
     for record in ledger.records(kind="timestamp"):
-        covered.update(StampData.parse(record.data).covers)
-    return [r for r in ledger.records() if r.kind in STAMPED_KINDS and r.seq not in covered]
+        try:
+            parsed.append((record, StampData.parse(record.data)))
+        except MalformedStamp:
+            continue
+    return parsed
+
+
+def before_missing(ledger: Ledger, records: list[Any]) -> list[Any]:
+    """``stamp_missing``'s question as it was: every time-stamp record read and parsed."""
+    covered: set[int] = set()
+    for _, parsed in _all_stamps(ledger):
+        if parsed.tsa == TSA:
+            covered.update(parsed.covers)
+    return [r for r in records if r.seq not in covered]
+
+
+def before_open_pending(ledger: Ledger) -> list[Any]:
+    """``retry``'s question as it was: every time-stamp record read and parsed."""
+    pending: dict[int, Any] = {}
+    for record, parsed in _all_stamps(ledger):
+        if parsed.resolves is not None:
+            pending.pop(parsed.resolves, None)
+        if parsed.status == "pending":
+            pending[record.seq] = record
+    return list(pending.values())
+
+
+def last_captures(ledger: Ledger, count: int = 2000) -> list[Any]:
+    """A resumed run's captures: the last ``count`` (a run records them in one stretch)."""
+    return ledger.select("kind = 'capture'", newest_first=True, limit=count)[::-1]
+
+
+STAMP_WORK: dict[str, Callable[[Ledger], list[Any]]] = {
+    "unstamped": unstamped,
+    "unstamped-before": before_unstamped,
+    "missing": lambda lg: missing_stamps(lg, last_captures(lg), [TSA])[TSA],
+    "missing-before": lambda lg: before_missing(lg, last_captures(lg)),
+    "pending": open_pending,
+    "pending-before": before_open_pending,
+}
+"""The time-stamp questions, ours and as before, each run in a fresh process."""
+
+_CHILD = """
+import hashlib, json, sys, time
+from benchmarks.queries import STAMP_WORK
+from provenance.store.filestore import Store
+from provenance.store.ledger import Ledger
+folder, what = sys.argv[1], sys.argv[2]
+with Ledger(Store(folder, create=False, writable=False), writable=False) as ledger:
+    start = time.perf_counter()
+    found = STAMP_WORK[what](ledger)
+    seconds = time.perf_counter() - start
+status = open("/proc/self/status").read()  # VmHWM: this process's own peak (ru_maxrss
+peak = int(status.split("VmHWM:")[1].split()[0]) / 1024  # keeps the parent's across exec)
+seqs = ",".join(str(r.seq) for r in found).encode()
+print(json.dumps({"seconds": seconds, "peak_mb": peak, "found": len(found),
+                  "seqs": hashlib.sha256(seqs).hexdigest()}))
+"""
+
+
+def measure(folder: str, what: str) -> dict[str, Any]:
+    """Time and peak memory (the child's own, imports included) of one question."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    done = subprocess.run([sys.executable, "-c", _CHILD, folder, what], check=True,
+                          capture_output=True, text=True, env=env, timeout=3600)
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
 
 
 def old_open_witnesses(ledger: Ledger) -> dict[tuple[int, str], Any]:
@@ -97,8 +195,6 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
         ledger, listed = build(folder, records)
         rows = []
         questions = [
-            (f"unstamped records ({label}, 10 unstamped)", lambda: unstamped(ledger),
-             lambda: old_unstamped(ledger)),
             (f"witness submissions to retry ({label})", lambda: open_witness_records(ledger),
              lambda: old_open_witnesses(ledger)),
             (f"resume a 2,000-URL list run ({label})",
@@ -113,9 +209,20 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
             rows.append(row(name, ours_s, old_s, "s", "< 1 s", ok=ours_s < 1.0,
                             found=len(found)))
         ledger.close()
+        for what, name in (("unstamped", f"unstamped records ({label}, 10 unstamped)"),
+                           ("missing", f"stamps the last 2,000 captures lack ({label})"),
+                           ("pending", f"pending stamps to retry ({label})")):
+            before = measure(folder, f"{what}-before")  # first: it warms the page cache
+            ours = measure(folder, what)
+            if ours["seqs"] != before["seqs"]:
+                raise RuntimeError(f"{name}: not the records the code before found")
+            rows.append(row(name, ours["seconds"], before["seconds"], "s", "< 1 s",
+                            ok=ours["seconds"] < 1.0, found=ours["found"],
+                            peak_mb=round(ours["peak_mb"], 1),
+                            baseline_peak_mb=round(before["peak_mb"], 1)))
     return rows
 
 
 if __name__ == "__main__":
-    for line in run():
+    for line in run(quick="--quick" in sys.argv):
         print(line)

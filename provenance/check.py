@@ -24,6 +24,7 @@ from archive.warc import verify_warc
 from provenance.capture.witnessing import check_witnesses
 from provenance.errors import StoreError
 from provenance.stamps.anchoring import Anchoring, StampRow, anchoring
+from provenance.stamps.covers import check_covers
 from provenance.stamps.stamping import (
     TIMESTAMP,
     TOKEN_ROLE,
@@ -387,8 +388,8 @@ Step = Checker | Callable[[CheckContext], Iterable[Problem]]
 context that runs after that pass and reads what it needs itself."""
 
 CHECKERS: list[Step] = [check_chain, check_files, Checker("check_damaged", _Damaged),
-                           check_warcs, check_timestamps, check_witness_records,
-                           Checker("check_head_copies", _HeadCopies)]
+                           check_warcs, check_timestamps, check_covers,
+                           check_witness_records, Checker("check_head_copies", _HeadCopies)]
 
 
 Progress = Callable[[Iterable[Row], int], Iterable[Row]]

@@ -447,10 +447,11 @@ def test_crafted_timestamp_record_is_a_problem_not_a_crash(tmp_path, capsys, dat
         assert code == 1 and "Traceback" not in err, (found, err)
     # The other readers of timestamp records skip it instead of stopping on it.
     # (a record whose data is not an object cannot be read at all: the ledger says so in one
-    # line, exit 2, as for any damaged ledger)
+    # line, exit 2, as for any damaged ledger; but retry reads only the pending stamps and
+    # those resolving one, by index, so it may never come to it: check reports it, above)
     code, _, err = cli(capsys, "--store", str(store.root), "retry")
     assert "Traceback" not in err and len(err.strip().splitlines()) <= 2
-    assert code in ((0, 1) if isinstance(data, dict) else (2,)), err
+    assert code in ((0, 1) if isinstance(data, dict) else (0, 1, 2)), err
     if isinstance(data, dict):
         with Ledger(Store(store.root)) as again:
             unstamped_records(again), stamps_for(again, records[0].seq)  # no exception

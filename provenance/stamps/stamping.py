@@ -31,7 +31,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -125,7 +125,12 @@ def _is_int(value: Any) -> bool:
 
 def stamp_records(ledger: Ledger) -> Iterator[tuple[Record, StampData]]:
     """Every well-formed timestamp record (``check`` reports the others)."""
-    for record in ledger.records(kind=TIMESTAMP):
+    return _parsed(ledger.records(kind=TIMESTAMP))
+
+
+def _parsed(records: Iterable[Record]) -> Iterator[tuple[Record, StampData]]:
+    """The well-formed timestamp records of ``records``, each with its parsed data."""
+    for record in records:
         try:
             yield record, StampData.parse(record.data)
         except MalformedStamp:
@@ -227,9 +232,11 @@ def _summary(record: Record) -> dict[str, Any]:
 
 
 def open_pending(ledger: Ledger) -> list[Record]:
-    """``pending`` timestamp records that no later record resolves."""
+    """``pending`` timestamp records that no later record resolves. Only the pending stamps
+    and those that resolve one are read (by index), never every time-stamp record: the
+    others change nothing here."""
     pending: dict[int, Record] = {}
-    for record, parsed in stamp_records(ledger):
+    for record, parsed in _parsed(ledger.stamp_events()):
         if parsed.resolves is not None:
             pending.pop(parsed.resolves, None)
         if parsed.status == PENDING:
@@ -292,18 +299,25 @@ def stamp_missing(
     A run killed after its captures were recorded but before their batch was stamped
     leaves them so; the rerun of the same command finds them here.
     """
-    covered: dict[str, set[int]] = {url: set() for url in tsas}
-    for _, parsed in stamp_records(ledger):
-        if parsed.tsa in covered:
-            covered[parsed.tsa].update(parsed.covers)
     done: list[BatchStamps] = []
-    for url in tsas:
-        missing = [r for r in records if r.seq not in covered[url]]
+    for url, missing in missing_stamps(ledger, records, tsas).items():
         for start in range(0, len(missing), batch):
             chunk = missing[start:start + batch]
             results = stamp(ledger, store, chunk, [url], session, timeout=timeout, roots=roots)
             done.append(BatchStamps(tuple(r.seq for r in chunk), results))
     return done
+
+
+def missing_stamps(ledger: Ledger, records: Sequence[Record], tsas: Sequence[str]
+                   ) -> dict[str, list[Record]]:
+    """For each TSA of ``tsas``, those of ``records`` that no well-formed stamp from it
+    covers (granted, untrusted or pending). Only the stamps covering one of ``records`` are
+    read (by the ``covers`` table), each parsed from its own body."""
+    covered: dict[str, set[int]] = {url: set() for url in tsas}
+    for _, parsed in _parsed(ledger.stamps_covering_any(r.seq for r in records)):
+        if parsed.tsa in covered:
+            covered[parsed.tsa].update(parsed.covers)
+    return {url: [r for r in records if r.seq not in covered[url]] for url in tsas}
 
 
 @dataclass(frozen=True)
@@ -500,6 +514,6 @@ def _check_proofs(store: Store, seq: int, files: Sequence[dict[str, Any]], leave
                           seq, path)
 
 
-__all__ = ["BatchStamps", "StampData", "StampQueue", "check_timestamps", "open_pending",
-           "retry_pending_stamps", "stamp", "stamp_missing", "stamp_unstamped",
-           "stamped_message", "trust_roots_from_env", "unstamped"]
+__all__ = ["BatchStamps", "StampData", "StampQueue", "check_timestamps", "missing_stamps",
+           "open_pending", "retry_pending_stamps", "stamp", "stamp_missing",
+           "stamp_unstamped", "stamped_message", "trust_roots_from_env", "unstamped"]

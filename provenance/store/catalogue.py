@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from provenance.store.kinds import ALL_KINDS, CAPTURE, CHANGED, TIMESTAMP, WITNESS
-from provenance.store.ledger import CAPTURE_OF_WITNESS, COVERS_OF_STAMP, Ledger, Record
+from provenance.store.kinds import ALL_KINDS, CAPTURE, CHANGED, WITNESS
+from provenance.store.ledger import CAPTURE_OF_WITNESS, Ledger, Record
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
@@ -111,11 +111,11 @@ def annotated(ledger: Ledger, records: list[Record]) -> list[CatalogueRow]:
         row = by_seq.get(seq) if isinstance(seq, int) else None
         if row is not None:
             row.witnesses.append(witness)
-    covers = f"(SELECT 1 FROM {COVERS_OF_STAMP} WHERE value IN ({marks}))"
-    for stamp in ledger.select(f"kind = '{TIMESTAMP}' AND seq > ? AND EXISTS {covers}",
-                               [seqs[0], *seqs]):
+    for stamp in ledger.stamps_covering_any(seqs):  # by the covers table
+        if stamp.seq <= seqs[0]:
+            continue
         for seq in stamp.data.get("covers") or []:
-            if isinstance(seq, int) and seq in by_seq:
+            if type(seq) is int and seq in by_seq:
                 by_seq[seq].stamps.append(stamp)
     subjects = sorted({r.record.subject for r in rows
                        if r.record.kind == CAPTURE and r.record.subject})

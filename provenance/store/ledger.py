@@ -70,10 +70,57 @@ damaged row can never make the index, and so the ledger, unwritable)."""
 URL_OF_VERIFICATION = ("(CASE WHEN json_valid(body) THEN "
                        "json_extract(body, '$.data.against.url') END)")
 """The URL of the capture a screenshot check was made against, as SQL."""
-COVERS_OF_STAMP = ("json_each(CASE WHEN json_valid(body) AND json_type(body, '$.data.covers') "
-                   "= 'array' THEN body ELSE '{\"data\":{\"covers\":[]}}' END, "
-                   "'$.data.covers')")
-"""The records a time-stamp record covers, as an SQL table (empty for a damaged body)."""
+
+
+SCHEMA_VERSION = 2
+"""``PRAGMA user_version`` of a ledger with the ``covers`` table (0: one made before it)."""
+
+COVER_LIMIT = 999_999_999_999_999_999
+"""The largest record number (in absolute value) a ``covers`` row is made for: an integer
+of at most 18 digits, the same rule in SQLite, PostgreSQL and :func:`covered_by`."""
+
+_STAMP_COVERS = ("json_each(CASE WHEN json_valid({body}) THEN CASE WHEN json_type({body}, "
+                 "'$.data.covers') = 'array' THEN {body} END END, '$.data.covers')")
+_INTEGER_COVER = (f"{{c}}.type = 'integer' AND {{c}}.value BETWEEN -{COVER_LIMIT} "
+                  f"AND {COVER_LIMIT}")
+
+COVERS_SCHEMA = [
+    """CREATE TABLE IF NOT EXISTS covers (
+    record_seq INTEGER NOT NULL,
+    stamp_seq INTEGER NOT NULL,
+    PRIMARY KEY (record_seq, stamp_seq)
+) WITHOUT ROWID""",
+    "CREATE INDEX IF NOT EXISTS covers_by_stamp ON covers(stamp_seq, record_seq)",
+    f"""CREATE TRIGGER IF NOT EXISTS stamps_fill_covers AFTER INSERT ON records
+WHEN NEW.kind = 'timestamp'
+BEGIN INSERT OR IGNORE INTO covers (record_seq, stamp_seq)
+    SELECT c.value, NEW.seq FROM {_STAMP_COVERS.format(body="NEW.body")} c
+    WHERE {_INTEGER_COVER.format(c="c")}; END""",
+    """CREATE TRIGGER IF NOT EXISTS covers_are_never_updated BEFORE UPDATE ON covers
+BEGIN SELECT RAISE(ABORT, 'the covers table is derived from the ledger: never updated'); END""",
+    """CREATE TRIGGER IF NOT EXISTS covers_are_never_deleted BEFORE DELETE ON covers
+BEGIN SELECT RAISE(ABORT, 'the covers table is derived from the ledger: never deleted'); END""",
+]
+"""Which record each ``timestamp`` record covers, one row per (record, stamp): what makes
+"records without a stamp" an indexed anti-join instead of parsing every stamp's list.
+Derived data, filled by the database itself (a trigger on every insert into ``records``,
+however the insert is issued) and never trusted by ``check``, which recomputes it from the
+time-stamp records and reports any difference (:mod:`provenance.stamps.covers`)."""
+
+BACKFILL_COVERS = (
+    "INSERT OR IGNORE INTO covers (record_seq, stamp_seq) SELECT c.value, t.seq FROM records t, "
+    f"{_STAMP_COVERS.format(body='t.body')} c WHERE t.kind = 'timestamp' AND "
+    f"{_INTEGER_COVER.format(c='c')}")
+
+
+def covered_by(document: Any) -> set[int]:
+    """The record numbers a time-stamp record's body (as parsed) puts in the ``covers``
+    table: the integers of its ``data.covers`` list, by the triggers' rule."""
+    data = document.get("data") if isinstance(document, dict) else None
+    covers = data.get("covers") if isinstance(data, dict) else None
+    if not isinstance(covers, list):
+        return set()
+    return {c for c in covers if type(c) is int and -COVER_LIMIT <= c <= COVER_LIMIT}
 
 
 def json_field(path: str, table: str | None = None) -> str:
@@ -85,6 +132,7 @@ def json_field(path: str, table: str | None = None) -> str:
 
 BATCH_OF_CAPTURE = json_field("batch")
 STATUS_OF_WITNESS = json_field("status")
+RESOLVES_OF_STAMP = json_field("resolves")
 
 INDEXES = f"""
 CREATE INDEX IF NOT EXISTS records_by_about ON records(subject);
@@ -98,6 +146,10 @@ CREATE INDEX IF NOT EXISTS captures_by_batch ON records({BATCH_OF_CAPTURE})
     WHERE kind = 'capture';
 CREATE INDEX IF NOT EXISTS witnesses_by_status ON records({STATUS_OF_WITNESS})
     WHERE kind = 'witness';
+CREATE INDEX IF NOT EXISTS stamps_by_status ON records({STATUS_OF_WITNESS})
+    WHERE kind = 'timestamp';
+CREATE INDEX IF NOT EXISTS stamps_by_resolves ON records({RESOLVES_OF_STAMP})
+    WHERE kind = 'timestamp';
 """
 """Indexes for every query that reads part of the ledger (``log URL``, ``log --kind``, a
 time range, a capture's witnesses, a bundle's records). Created when the ledger is opened
@@ -190,8 +242,10 @@ class Ledger:
                 self._db.execute("PRAGMA synchronous=FULL")
                 self._db.executescript(SCHEMA)
                 _create_indexes(self._db)
+                self.has_covers = _add_covers(self._db)
             else:
                 self._db = _open_readonly(path)
+                self.has_covers = _has_covers(self._db)
         except sqlite3.DatabaseError as exc:
             if _code(exc) in (SQLITE_FULL, SQLITE_IOERR) and disk_full(store.root):
                 raise LedgerError(f"disk full: cannot open the ledger {path}") from None
@@ -476,23 +530,83 @@ class Ledger:
             f"SELECT {self._COLUMNS} FROM records WHERE kind = 'witness' AND "
             f"{CAPTURE_OF_WITNESS} = ? ORDER BY seq", (capture_seq,))
 
+    has_covers = False
+    """Whether this ledger has the ``covers`` table (see :data:`COVERS_SCHEMA`): a ledger
+    without it (an older one opened read-only, or one that could not take it) answers the
+    same questions from the time-stamp records' bodies, only slower."""
+
     def stamps_covering(self, seq: int) -> Iterator[Record]:
-        """The ``timestamp`` records whose ``covers`` lists record ``seq``, in order: only
-        time-stamp records are read (by the kind index), and only matches reach Python."""
-        return self._query(
-            f"SELECT {self._COLUMNS} FROM records WHERE kind = 'timestamp' AND EXISTS "
-            f"(SELECT 1 FROM {COVERS_OF_STAMP} WHERE value = ?) ORDER BY seq", (seq,))
+        """The ``timestamp`` records whose ``covers`` lists record ``seq``, in order."""
+        return self.stamps_covering_any([seq])
+
+    def stamps_covering_any(self, seqs: Iterable[int]) -> Iterator[Record]:
+        """The ``timestamp`` records that cover any of ``seqs``, each once, in order: found
+        by the ``covers`` table, then each checked against its own body, so that a covers
+        row (derived data) never makes a record count as stamped by itself."""
+        wanted = sorted({s for s in seqs if type(s) is int and abs(s) <= COVER_LIMIT})
+        if self.has_covers:  # the stamps' numbers first, so that each body is read once
+            stamps: set[int] = set()
+            for part in _parts(wanted):
+                stamps.update(row[0] for row in self._plain(
+                    "SELECT stamp_seq FROM covers WHERE record_seq IN "
+                    f"({','.join('?' * len(part))})", tuple(part)))
+            candidates = (record for part in _parts(sorted(stamps)) for record in self._query(
+                f"SELECT {self._COLUMNS} FROM records WHERE kind = 'timestamp' AND seq IN "
+                f"({','.join('?' * len(part))})", tuple(part)))
+        else:
+            source, value, integer = self._cover_source("records.body")
+            candidates = (record for part in _parts(wanted) for record in self._query(
+                f"SELECT {self._COLUMNS} FROM records WHERE kind = 'timestamp' AND EXISTS "
+                f"(SELECT 1 FROM {source} WHERE {integer} AND {value} IN "
+                f"({','.join('?' * len(part))}))", tuple(part)))
+        asked = set(wanted)
+        found = {record.seq: record for record in candidates
+                 if not covered_by({"data": record.data}).isdisjoint(asked)}
+        return iter([found[seq] for seq in sorted(found)])
+
+    def _plain(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """Rows of any query, as tuples (``?`` placeholders)."""
+        with self._lock:
+            try:
+                return self._db.execute(sql, params).fetchall()
+            except sqlite3.DatabaseError as exc:
+                raise LedgerError(f"cannot read the ledger: {exc}") from None
 
     def _field(self, path: str, table: str | None = None) -> str:
         """``$.data.<path>`` of ``table``'s body, as this backend's SQL (as its indexes)."""
         return json_field(path, table)
 
-    def _covered_seqs(self) -> str:
-        """SQL listing every record number a well-shaped ``timestamp`` record covers."""
-        return ("SELECT c.value FROM records t, json_each(CASE WHEN json_valid(t.body) AND "
-                "json_type(t.body, '$.data.covers') = 'array' THEN t.body ELSE "
-                "'{\"data\":{\"covers\":[]}}' END, '$.data.covers') c "
-                "WHERE t.kind = 'timestamp' AND c.type = 'integer'")
+    def _cover_source(self, body: str) -> tuple[str, str, str]:
+        """The integers of ``body``'s ``data.covers`` list as SQL, by the ``covers`` table's
+        rule: a table ``c`` (empty for a damaged body), its value, and the condition that
+        keeps only record numbers. Read only by a ledger without the ``covers`` table."""
+        return (f"{_STAMP_COVERS.format(body=body)} c", "c.value",
+                _INTEGER_COVER.format(c="c"))
+
+    def stamp_events(self) -> Iterator[Record]:
+        """The ``timestamp`` records that are ``pending`` or that resolve another, in order:
+        all that :func:`provenance.stamps.stamping.open_pending` needs (by the status and
+        ``resolves`` indexes: a granted stamp is never read)."""
+        status, resolves = self._field("status"), self._field("resolves")
+        return self._query(
+            f"SELECT {self._COLUMNS} FROM records WHERE kind = 'timestamp' AND {status} = "
+            f"'pending' UNION SELECT {self._COLUMNS} FROM records WHERE kind = 'timestamp' "
+            f"AND {resolves} IS NOT NULL ORDER BY seq")
+
+    def covers_rows(self, after: tuple[int, int] = (-(1 << 63), -(1 << 63)),
+                    batch: int = 4096) -> Iterator[tuple[int, int]]:
+        """Every ``covers`` row as stored, (stamp seq, record seq) in that order, after
+        ``after``, a batch at a time (``check`` compares them with the stamps' bodies)."""
+        if not self.has_covers:
+            return
+        while True:
+            rows = self._plain("SELECT stamp_seq, record_seq FROM covers WHERE (stamp_seq, "
+                               "record_seq) > (?, ?) ORDER BY stamp_seq, record_seq LIMIT ?",
+                               (*after, batch))
+            if not rows:
+                return
+            yield from ((int(row[0]), int(row[1])) for row in rows)
+            after = (rows[-1][0], rows[-1][1])
 
     def latest_by_subject(self, kind: str, subjects: Iterable[str]) -> dict[str, Record]:
         """The newest record of ``kind`` about each of ``subjects`` that has one (by the
@@ -537,15 +651,39 @@ class Ledger:
                 f"{self._field('witness', 'w')} AND n.seq > w.seq)")
 
     def uncovered(self, kinds: Sequence[str]) -> Iterator[Record]:
-        """Records of ``kinds`` that no ``timestamp`` record covers, in order. Only the
-        seqs of ``kinds`` (from the kind index) and the time-stamp records' ``covers`` are
-        read, in SQL; only the uncovered records' bodies reach Python."""
+        """Records of ``kinds`` that no ``timestamp`` record covers, in order: an anti-join
+        of the kind index with the ``covers`` table, counting only covers rows whose stamp
+        is a ``timestamp`` record (``check`` shows a covers row its stamp does not hold).
+        Only the uncovered records' bodies reach Python."""
         if not kinds:
             return iter(())
         marks = ",".join("?" * len(kinds))
+        if self.has_covers:
+            missing = self._not_covered()
+        else:
+            source, value, integer = self._cover_source("t.body")
+            missing = (f"seq NOT IN (SELECT {value} FROM records t, {source} WHERE "
+                       f"t.kind = 'timestamp' AND {integer})")
         return self._query(
-            f"SELECT {self._COLUMNS} FROM records WHERE kind IN ({marks}) AND seq NOT IN "
-            f"({self._covered_seqs()}) ORDER BY seq", tuple(kinds))
+            f"SELECT {self._COLUMNS} FROM records WHERE kind IN ({marks}) AND {missing} "
+            "ORDER BY seq", tuple(kinds))
+
+    _COVERED_BY_A_STAMP = ("NOT EXISTS (SELECT 1 FROM covers c JOIN records t ON t.seq = "
+                           "c.stamp_seq WHERE c.record_seq = records.seq AND "
+                           "t.kind = 'timestamp')")
+
+    def _not_covered(self) -> str:
+        """The condition "no covers row whose stamp is a ``timestamp`` record names this
+        record", as quick as SQLite can: when every stamp number in the table is a
+        time-stamp record (the stamps are few: read by skipping along their index), the
+        table's own primary key answers (twice as quick as looking up each stamp)."""
+        stray = self._plain(
+            "WITH RECURSIVE stamps(seq) AS (SELECT min(stamp_seq) FROM covers UNION ALL "
+            "SELECT (SELECT min(stamp_seq) FROM covers WHERE stamp_seq > stamps.seq) FROM "
+            "stamps WHERE stamps.seq IS NOT NULL) SELECT seq FROM stamps WHERE seq IS NOT "
+            "NULL AND NOT EXISTS (SELECT 1 FROM records t WHERE t.seq = stamps.seq AND "
+            "t.kind = 'timestamp') LIMIT 1")
+        return self._COVERED_BY_A_STAMP if stray else "seq NOT IN (SELECT record_seq FROM covers)"
 
     def get(self, seq: int) -> Record | None:
         return next(self._query(f"SELECT {self._COLUMNS} FROM records WHERE seq = ?", (seq,)), None)
@@ -665,6 +803,44 @@ def _create_indexes(db: sqlite3.Connection) -> None:
     except sqlite3.DatabaseError:
         if db.in_transaction:
             db.execute("ROLLBACK")
+
+
+def _parts(values: list[int], size: int = 500) -> Iterator[list[int]]:
+    """``values`` a few hundred at a time (one ``IN`` list each)."""
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+def _has_covers(db: sqlite3.Connection) -> bool:
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    table = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'covers'"
+                       ).fetchone()
+    return int(version) >= SCHEMA_VERSION and table is not None
+
+
+def _add_covers(db: sqlite3.Connection) -> bool:
+    """Give a ledger made before the ``covers`` table its table, trigger and rows, and its
+    schema version, in one transaction: all of it or none (two processes opening it at once
+    do it once). A ledger that cannot take it (a full disk) is opened without, and read the
+    slower way; whether it has the table is returned."""
+    if _has_covers(db):
+        return True
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+                for statement in COVERS_SCHEMA:
+                    db.execute(statement)
+                db.execute(BACKFILL_COVERS)
+                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+    except sqlite3.DatabaseError:
+        return False
+    return _has_covers(db)
 
 
 def _filters(*, kind: str | None = None, kinds: Sequence[str] | None = None,

@@ -22,6 +22,10 @@ How appends stay one chain:
   names (rows removed, or the end rewritten by someone bypassing the trigger) refuses
   further appends, as the SQLite ledger does with ``ledger.head``.
 
+The table ``covers`` (which record each time-stamp record covers, for "which records are
+unstamped") is filled by a trigger on every insert into ``records``, however the append is
+issued, and is append-only too; ``check`` recomputes it from the time-stamp records.
+
 Append-only is enforced by the database: ``UPDATE``, ``DELETE`` and ``TRUNCATE`` are revoked
 from ``PUBLIC`` and a trigger refuses them for everyone, the table owner included. A database
 superuser can still disable the trigger and rewrite rows (and the head with them): ``check``
@@ -44,6 +48,7 @@ from provenance.store.hashing import canonical_json, record_hash
 from provenance.store.kinds import TIMESTAMP
 from provenance.store.ledger import (
     _COLUMNS,
+    COVER_LIMIT,
     GENESIS,
     Ledger,
     Record,
@@ -128,6 +133,73 @@ CREATE INDEX IF NOT EXISTS verifications_by_url
 """The tables, the append-only trigger and the indexes; body JSON is read through
 ``provenance_json`` (NULL for a body that is not JSON), so a damaged row can never make a
 query, and so the ledger, fail."""
+
+SCHEMA_VERSION = 2
+"""The version in ``ledger_schema``: 2 has the ``covers`` table (1: a ledger without it)."""
+
+COVER_DIGITS = len(str(COVER_LIMIT))  # the covers rule: an integer of at most 18 digits
+
+COVERS_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS ledger_schema (
+    one BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (one),
+    version INTEGER NOT NULL
+);
+GRANT SELECT ON ledger_schema TO PUBLIC;
+CREATE TABLE IF NOT EXISTS covers (
+    record_seq BIGINT NOT NULL,
+    stamp_seq BIGINT NOT NULL,
+    PRIMARY KEY (record_seq, stamp_seq)
+);
+CREATE INDEX IF NOT EXISTS covers_by_stamp ON covers(stamp_seq, record_seq);
+CREATE OR REPLACE FUNCTION provenance_covers_of(body TEXT) RETURNS SETOF BIGINT
+    LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    doc json;
+BEGIN
+    BEGIN
+        doc := body::json;  -- json, not jsonb: a number keeps its text (2.0 is not 2)
+    EXCEPTION WHEN others THEN
+        RETURN;
+    END;
+    IF json_typeof(doc) IS DISTINCT FROM 'object'
+            OR json_typeof(doc -> 'data') IS DISTINCT FROM 'object'
+            OR json_typeof(doc -> 'data' -> 'covers') IS DISTINCT FROM 'array' THEN
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT DISTINCT (c::text)::bigint FROM json_array_elements(
+        doc -> 'data' -> 'covers') c
+        WHERE json_typeof(c) = 'number' AND c::text ~ '^-?[0-9]{{1,{COVER_DIGITS}}}$';
+END $$;
+CREATE OR REPLACE FUNCTION provenance_fill_covers() RETURNS trigger LANGUAGE plpgsql
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN  -- the records' own schema, named: never a table a caller made (a temporary one)
+    EXECUTE format('INSERT INTO %I.covers (record_seq, stamp_seq) SELECT c, $1 FROM '
+                   '%I.provenance_covers_of($2) c ON CONFLICT DO NOTHING',
+                   TG_TABLE_SCHEMA, TG_TABLE_SCHEMA) USING NEW.seq, NEW.body;
+    RETURN NULL;
+END $$;
+REVOKE ALL ON FUNCTION provenance_fill_covers() FROM PUBLIC;
+CREATE OR REPLACE TRIGGER records_fill_covers AFTER INSERT ON records
+    FOR EACH ROW WHEN (NEW.kind = 'timestamp') EXECUTE FUNCTION provenance_fill_covers();
+CREATE OR REPLACE TRIGGER covers_are_never_changed BEFORE UPDATE OR DELETE ON covers
+    FOR EACH ROW EXECUTE FUNCTION provenance_append_only();
+CREATE OR REPLACE TRIGGER covers_are_never_truncated BEFORE TRUNCATE ON covers
+    FOR EACH STATEMENT EXECUTE FUNCTION provenance_append_only();
+REVOKE ALL ON covers FROM PUBLIC;
+INSERT INTO covers (record_seq, stamp_seq)
+    SELECT c, t.seq FROM records t, provenance_covers_of(t.body) c WHERE t.kind = 'timestamp'
+    ON CONFLICT DO NOTHING;
+INSERT INTO ledger_schema (one, version) VALUES (TRUE, {SCHEMA_VERSION})
+    ON CONFLICT (one) DO UPDATE SET version = greatest(ledger_schema.version,
+                                                       EXCLUDED.version);
+"""
+"""Which record each ``timestamp`` record covers (see
+:data:`provenance.store.ledger.COVERS_SCHEMA`), and the schema version: made, with a row for
+every time-stamp record already there, in one transaction when a ledger is created or first
+opened by its owner. A trigger on every insert into ``records`` fills it, however the insert
+is issued. The trigger's function runs as the schema's owner, so a reporter role never needs
+(nor gets) ``INSERT`` on ``covers``: a covers row comes from a time-stamp record, or from
+the owner."""
 
 IMPORT_FUNCTION = """
 CREATE OR REPLACE FUNCTION provenance_import_record(
@@ -228,8 +300,11 @@ class PostgresLedger(Ledger):
                 with self._conn.transaction():
                     self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
                     self._conn.execute(SCHEMA)
+                    self._conn.execute(COVERS_SCHEMA)
             elif writable:
                 self._add_indexes()
+                self._add_covers()
+            self.has_covers = self._read_has_covers()
         except psycopg.Error as exc:
             self._conn.close()
             raise LedgerError(f"cannot open the team ledger {shown(url)}: "
@@ -265,6 +340,35 @@ class PostgresLedger(Ledger):
                 self._conn.execute(INDEXES)
         except psycopg.errors.InsufficientPrivilege:
             pass
+
+    def _schema_version(self) -> int:
+        if not self._conn.execute("SELECT to_regclass('ledger_schema') IS NOT NULL"
+                                  ).fetchone()[0]:  # type: ignore[index]
+            return 1
+        row = self._conn.execute("SELECT version FROM ledger_schema WHERE one").fetchone()
+        return int(row[0]) if row else 1
+
+    def _add_covers(self) -> None:
+        """Give a ledger made before the ``covers`` table its table, trigger, rows and
+        schema version, in one transaction (all or nothing, once: concurrent openers wait
+        on the schema lock, and appends wait for the trigger to be in place). Only the
+        schema's owner can; any other role reads the slower way until the owner has."""
+        if self._schema_version() >= SCHEMA_VERSION:
+            return
+        try:
+            with self._conn.transaction():
+                self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+                if self._schema_version() < SCHEMA_VERSION:
+                    self._conn.execute(COVERS_SCHEMA)
+        except psycopg.errors.InsufficientPrivilege:
+            pass
+
+    def _read_has_covers(self) -> bool:
+        """Whether the ``covers`` table is there, complete, and readable by this role."""
+        if self._schema_version() < SCHEMA_VERSION:
+            return False
+        row = self._conn.execute("SELECT has_table_privilege('covers', 'SELECT')").fetchone()
+        return bool(row and row[0])
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -372,6 +476,9 @@ class PostgresLedger(Ledger):
             except psycopg.Error as exc:
                 raise LedgerError(f"cannot read the team ledger: {_reason(exc)}") from None
 
+    def _plain(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        return self._rows(_pg(sql), params)
+
     def _query(self, sql: str, params: tuple[Any, ...] = ()) -> Iterator[Record]:
         for row in self._rows(_pg(sql), params):
             yield _record_from_row(row)
@@ -386,12 +493,17 @@ class PostgresLedger(Ledger):
         body = f"{table}.body" if table else "body"
         return f"(provenance_json({body}) #>> '{{data,{path}}}')"
 
-    def _covered_seqs(self) -> str:
-        return ("SELECT (c.value)::numeric FROM records t, jsonb_array_elements(CASE WHEN "
-                "jsonb_typeof(provenance_json(t.body) #> '{data,covers}') = 'array' THEN "
-                "provenance_json(t.body) #> '{data,covers}' ELSE '[]'::jsonb END) c "
-                "WHERE t.kind = 'timestamp' AND jsonb_typeof(c.value) = 'number' "
-                "AND (c.value)::numeric = trunc((c.value)::numeric)")
+    def _not_covered(self) -> str:
+        """PostgreSQL plans the anti-join with each stamp's kind as one hash join."""
+        return self._COVERED_BY_A_STAMP
+
+    def _cover_source(self, body: str) -> tuple[str, str, str]:
+        covers = f"(provenance_json({body}) #> '{{data,covers}}')"
+        number = f"c.value::text ~ '^-{{0,1}}[0-9]{{1,{COVER_DIGITS}}}$'"  # no ?: see _pg
+        return (f"jsonb_array_elements(CASE WHEN jsonb_typeof({covers}) = 'array' THEN "
+                f"{covers} ELSE '[]'::jsonb END) c",
+                f"(CASE WHEN {number} THEN (c.value::text)::bigint END)",
+                f"jsonb_typeof(c.value) = 'number' AND {number}")
 
     def _latest_witness_sql(self) -> str:
         """As the SQLite ledger's, with capture numbers and names compared as JSON (so a
@@ -402,12 +514,6 @@ class PostgresLedger(Ledger):
                 f"{self._field('status', 'w')} = ? AND NOT EXISTS (SELECT 1 FROM records n "
                 f"WHERE n.kind = 'witness' AND {cap.format('n')} = {cap.format('w')} "
                 f"AND {name.format('n')} = {name.format('w')} AND n.seq > w.seq)")
-
-    def stamps_covering(self, seq: int) -> Iterator[Record]:
-        return self._query(
-            f"SELECT {_COLUMNS} FROM records WHERE kind = 'timestamp' AND "
-            "(provenance_json(body) #> '{data,covers}') @> jsonb_build_array(?::bigint) "
-            "ORDER BY seq", (seq,))
 
     def count(self) -> int:
         return int(self._rows("SELECT count(*) FROM records")[0][0])
