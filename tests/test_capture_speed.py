@@ -150,3 +150,14 @@ def test_a_list_run_with_the_pool_records_the_texts_of_a_run_without(tmp_path, w
 
     pooled = texts("pooled", 4)
     assert texts("inline", 1) == pooled and len(pooled) == len(urls)
+
+
+def test_counting_letters_in_one_pass_counts_what_isalnum_counts():
+    """archive.text counts letters with a regular expression; it must agree with
+    ``str.isalnum`` on every code point, or a page's article could be judged by another
+    measure than before."""
+    from archive.text import _letters
+
+    every = "".join(map(chr, range(sys.maxunicode + 1)))
+    assert _letters(every) == sum(1 for ch in every if ch.isalnum())
+    assert _letters("9 861 человек_убит!") == 15
