@@ -15,8 +15,8 @@ from typing import Any
 
 from archive.errors import FetchError
 from archive.fetch import Fetcher, FetchResult, decode_for_text
-from archive.text import MAX_HTML_BYTES, PageText
-from archive.textpool import Pending, TextPool, inline
+from archive.text import MAX_HTML_BYTES, PageText, extract_text
+from archive.textpool import Pending, TextPool
 from archive.warc import write_capture_warc
 
 DECODED_FACTOR = 4  # decoding work allowed: this many times the fetch byte cap
@@ -51,7 +51,7 @@ def capture(url: str, fetcher: Fetcher, *, metadata: dict[str, Any] | None = Non
         bad = PageText(title=None, text="", note=f"no text: {exc}")
         pending: Pending = lambda: bad  # noqa: E731
     else:
-        start = texts.start if texts is not None else inline
+        start = texts.start if texts is not None else _in_this_thread
         pending = start(body.data, final.header("content-type"), result.final_url)
         if not body.checked:
             note = (f"the body decodes to more than {body.size} bytes: its end was not read")
@@ -70,3 +70,7 @@ def capture(url: str, fetcher: Fetcher, *, metadata: dict[str, Any] | None = Non
         sha256=sha256,
         text_sha256=hashlib.sha256(text.text.encode("utf-8")).hexdigest(),
     )
+
+
+def _in_this_thread(body: bytes, content_type: str | None, url: str) -> Pending:
+    return lambda: extract_text(body, content_type, url)
