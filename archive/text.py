@@ -124,20 +124,30 @@ def extract_text(body: bytes, content_type: str | None, url: str) -> PageText:
 
 def _html_text(markup: str, url: str, charset: str) -> PageText:
     """The structured extraction when the page is sane, else the flat scan (and why)."""
-    why = _too_complex(markup)
+    tokens: list[_Token] = []  # the page's tokens, read once for both checks and flat text
+    why = _too_complex(markup, keep=tokens)
     if why is None:
         try:
-            return _from_html(markup, url, charset)
+            return _from_html(markup, url, charset, tokens)
         except RecursionError:
             why = "its structure is too deep to walk"
     return PageText(title=_flat_title(markup), text=flat_text(markup), charset=charset,
                     note=f"flat text extraction: {why}", extractor=FLAT)
 
 
-def _too_complex(markup: str) -> str | None:
-    """Why the tree parser must not get this page (too deep, too many tags), or None."""
+_Token = tuple[str, str, str]  # kind, tag name, text (see _tokens)
+
+
+def _too_complex(markup: str, *, keep: list[_Token] | None = None) -> str | None:
+    """Why the tree parser must not get this page (too deep, too many tags), or None.
+    ``keep`` is given every token read (all of the page's when the answer is None)."""
     depth = count = stray = 0
-    for kind, name in _tags(markup):
+    for token in _tokens(markup):
+        if keep is not None:
+            keep.append(token)
+        kind, name, _ = token
+        if kind == "text":
+            continue
         if kind == "stray":
             stray += 1
             if stray > MAX_STRAY:
@@ -199,23 +209,16 @@ def _tokens(markup: str) -> Iterator[tuple[str, str, str]]:
                 pos = end if close < 0 else close
 
 
-def _tags(markup: str) -> Iterator[tuple[str, str]]:
-    for kind, name, _ in _tokens(markup):
-        if kind == "stray":
-            yield kind, ""
-        elif kind != "text":
-            yield kind, name
-
-
-def flat_text(markup: str) -> str:
+def flat_text(markup: str, tokens: list[_Token] | None = None) -> str:
     """Visible text by a linear scan, one block a line: no tree, so no depth to overflow.
 
     Scripts, styles and the like are left out; navigation and other chrome are not (telling
-    them apart needs the tree this is the fallback for).
+    them apart needs the tree this is the fallback for). ``tokens``: the page's, if already
+    read (:func:`_too_complex`).
     """
     lines: list[str] = []
     current: list[str] = []
-    for kind, name, text in _tokens(markup):
+    for kind, name, text in (_tokens(markup) if tokens is None else tokens):
         if kind == "text":
             current.append(htmllib.unescape(text))
         elif kind != "stray" and name in BLOCK_TAGS:
@@ -347,7 +350,7 @@ def _sniff(body: bytes) -> str:
 # --- HTML -----------------------------------------------------------------------------------
 
 
-def _from_html(markup: str, url: str, charset: str) -> PageText:
+def _from_html(markup: str, url: str, charset: str, tokens: list[_Token]) -> PageText:
     soup = BeautifulSoup(markup, "html.parser")
     metas = _metas(soup)
     page = PageText(
@@ -364,11 +367,12 @@ def _from_html(markup: str, url: str, charset: str) -> PageText:
         charset=charset,
         language=_language(soup, metas),
     )
-    page.text, page.extractor, page.note = _article(markup, url, soup)
+    page.text, page.extractor, page.note = _article(markup, url, soup, tokens)
     return page
 
 
-def _article(markup: str, url: str, soup: BeautifulSoup) -> tuple[str, Extractor, str | None]:
+def _article(markup: str, url: str, soup: BeautifulSoup,
+             tokens: list[_Token]) -> tuple[str, Extractor, str | None]:
     """The article by trafilatura, else by our walk, else the whole visible text (and why).
 
     A page whose article neither finds is never reduced to (almost) nothing while it shows
@@ -376,7 +380,7 @@ def _article(markup: str, url: str, soup: BeautifulSoup) -> tuple[str, Extractor
     """
     found = trafilatura_text(markup, url)
     if found is not None:
-        found = resegment(found, flat_text(markup).splitlines())
+        found = resegment(found, flat_text(markup, tokens).splitlines())
     if found is not None and _letters(found) >= MIN_ARTICLE_CHARS:
         return found, TRAFILATURA, None
     ours = visible_text(soup)  # consumes soup
