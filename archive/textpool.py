@@ -7,10 +7,11 @@ of one core. A :class:`TextPool` runs the very same :func:`archive.text.extract_
 the same arguments, in ``workers`` processes of their own; the capture thread waits for the
 answer without holding the GIL. Same function, same input: the same text.
 
-Each worker is ``python -m archive.textpool``, answering requests on its stdin/stdout
-(length-prefixed pickles, parent and child both ours). It runs in a session of its own, so
-a Ctrl-C at the terminal reaches only the parent (which finishes the captures in flight),
-and it leaves when its stdin closes: a parent killed with ``kill -9`` leaves no worker.
+Each worker answers requests on a pair of pipes (length-prefixed pickles, parent and child
+both ours): forked when this process runs no other thread (see :class:`_Worker`), else
+``python -m archive.textpool``. It runs in a session of its own, so a Ctrl-C at the
+terminal reaches only the parent (which finishes the captures in flight), and it leaves
+when its input closes: a parent killed with ``kill -9`` leaves no worker.
 
 Nothing is lost to a worker: one that dies (killed, out of memory) or fails on a page has
 that page extracted again in the calling thread, exactly as without a pool (a bug then
@@ -20,13 +21,16 @@ raises there as it always did), and a new worker takes its place for the pages a
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import queue
+import signal
 import struct
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from typing import IO, Any
 
@@ -47,24 +51,59 @@ class PageFailed(Exception):
 
 
 class _Worker:
-    """One ``python -m archive.textpool`` process; used by one thread at a time."""
+    """One worker process; used by one thread at a time.
 
-    def __init__(self) -> None:
-        self.process = subprocess.Popen(
+    Forked from this process when it runs no other thread (the command line, when the pool
+    starts): the worker then has everything imported already, where a fresh interpreter
+    spends about half a second of CPU importing the parsers. With other threads running (a
+    library caller's), a fork could inherit a lock some thread holds, so a fresh
+    ``python -m archive.textpool`` is started instead."""
+
+    def __init__(self, fork: bool | None = None) -> None:
+        self.pid = 0
+        self.stdin: IO[bytes]
+        self.stdout: IO[bytes]
+        self._process: subprocess.Popen[bytes] | None = None
+        if fork is None:
+            fork = hasattr(os, "fork") and threading.active_count() == 1
+        if fork:
+            self._fork()
+        else:
+            self._spawn()
+
+    def _spawn(self) -> None:
+        process = subprocess.Popen(
             [sys.executable, "-m", "archive.textpool"], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, start_new_session=True, close_fds=True)
+        assert process.stdin is not None and process.stdout is not None
+        self._process, self.pid = process, process.pid
+        self.stdin, self.stdout = process.stdin, process.stdout
+
+    def _fork(self) -> None:
+        to_child, from_parent = os.pipe()[::-1]  # (write end, read end)
+        from_child, to_parent = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the worker: nothing of the parent's but the two pipe ends
+            try:
+                os.setsid()  # a Ctrl-C at the terminal is the parent's
+                _close_all_but(from_parent, to_parent)
+                serve(os.fdopen(from_parent, "rb"), os.fdopen(to_parent, "wb"))
+            finally:
+                os._exit(0)  # no atexit, no finaliser of the parent's objects
+        os.close(from_parent)
+        os.close(to_parent)
+        self.pid = pid
+        self.stdin, self.stdout = os.fdopen(to_child, "wb"), os.fdopen(from_child, "rb")
 
     def send(self, body: bytes, content_type: str | None, url: str) -> None:
-        assert self.process.stdin is not None
         try:
-            _send(self.process.stdin, (body, content_type, url))
+            _send(self.stdin, (body, content_type, url))
         except (OSError, ValueError) as exc:
             raise WorkerGone(str(exc)) from None
 
     def receive(self) -> PageText:
-        assert self.process.stdout is not None
         try:
-            kind, value = _receive(self.process.stdout)
+            kind, value = _receive(self.stdout)
         except (OSError, EOFError, ValueError, pickle.UnpicklingError) as exc:
             raise WorkerGone(str(exc)) from None
         if kind == "error":
@@ -73,27 +112,62 @@ class _Worker:
             raise WorkerGone(f"the worker answered {kind}: {value}")
         return value
 
+    def alive(self) -> bool:
+        if self._process is not None:
+            return self._process.poll() is None
+        try:
+            return os.waitpid(self.pid, os.WNOHANG) == (0, 0)
+        except ChildProcessError:
+            return False
+
+    def kill(self) -> None:
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
     def stop(self, *, kill: bool = False) -> None:
+        """Close its pipes (it leaves at the end of its input) and reap it."""
         if kill:
-            self.process.kill()
-        for stream in (self.process.stdin, self.process.stdout):
+            self.kill()
+        for stream in (self.stdin, self.stdout):
             try:
-                if stream is not None:
-                    stream.close()
+                stream.close()
             except OSError:
                 pass
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        if self._process is not None:
+            try:
+                self._process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+            return
+        deadline = time.monotonic() + 5
+        while self.alive() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if self.alive():
+            self.kill()
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(self.pid, 0)
+
+
+def _close_all_but(*keep: int) -> None:
+    """Close every file descriptor above stderr but ``keep`` (the ledger, sockets, the
+    pipes of other workers: a worker holding another's pipe would keep it alive)."""
+    low = 3
+    for fd in sorted(keep):
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, os.sysconf("SC_OPEN_MAX") if hasattr(os, "sysconf") else 65536)
 
 
 class TextPool:
     """``workers`` extraction processes shared by any number of capture threads."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, *, fork: bool | None = None) -> None:
+        """``fork``: how workers start (None: forked when no other thread runs)."""
         self.size = max(1, workers)
+        self._fork = fork
         # None: no worker is left, take the page inline (and wake the next waiter too)
         self._idle: queue.Queue[_Worker | None] = queue.Queue()
         self._lock = threading.Lock()
@@ -105,7 +179,7 @@ class TextPool:
 
     def _add(self) -> None:
         try:
-            worker = _Worker()
+            worker = _Worker(self._fork)
         except OSError:
             worker = None  # no process to be had: pages are extracted inline
         with self._lock:

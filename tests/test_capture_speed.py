@@ -48,8 +48,9 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def test_the_pool_gives_the_same_text_as_the_thread():
-    with TextPool(2) as pool:
+@pytest.mark.parametrize("fork", [True, False], ids=["forked", "fresh"])
+def test_the_pool_gives_the_same_text_as_the_thread(fork):
+    with TextPool(2, fork=fork) as pool:
         for body, content_type, url in PAGES:
             assert pool.extract(body, content_type, url) == extract_text(body, content_type,
                                                                           url)
@@ -70,16 +71,17 @@ def test_the_pool_gives_the_same_text_on_real_pages():
             assert pool.extract(body, "text/html", url) == extract_text(body, "text/html", url)
 
 
-def test_a_killed_worker_costs_no_page_and_is_replaced():
+@pytest.mark.parametrize("fork", [True, False], ids=["forked", "fresh"])
+def test_a_killed_worker_costs_no_page_and_is_replaced(fork):
     body, content_type, url = PAGES[0]
     expected = extract_text(body, content_type, url)
-    with TextPool(1) as pool:
+    with TextPool(1, fork=fork) as pool:
         (worker,) = pool._all
         pending = pool.start(body, content_type, url)
-        worker.process.kill()  # dies with the page in hand
+        worker.kill()  # dies with the page in hand
         assert pending() == expected  # extracted in this thread instead
         (fresh,) = pool._all
-        assert fresh is not worker and fresh.process.poll() is None
+        assert fresh is not worker and fresh.alive() and not worker.alive()
         assert pool.extract(body, content_type, url) == expected
 
 
@@ -89,7 +91,7 @@ def test_with_every_worker_gone_pages_are_extracted_in_the_thread():
     with TextPool(2) as pool:
         pool._restarts = 10**6  # no more replacements
         for worker in list(pool._all):
-            worker.process.kill()
+            worker.kill()
         for _ in range(4):  # never waits for a worker that will not come back
             assert pool.extract(body, content_type, url) == expected
         assert pool._all == []
@@ -110,19 +112,27 @@ def test_a_worker_error_is_raised_in_the_thread_as_without_a_pool():
 PARENT = """
 import sys, time
 from archive.textpool import TextPool
-pool = TextPool(2)
-print(" ".join(str(w.process.pid) for w in pool._all), flush=True)
+pool = TextPool(2, fork={fork})
+print(" ".join(str(w.pid) for w in pool._all), flush=True)
 time.sleep(60)
 """
 
 
-def test_kill_9_of_the_parent_leaves_no_worker(tmp_path):
+@pytest.mark.parametrize("fork", [True, False, None], ids=["forked", "fresh", "auto"])
+def test_kill_9_of_the_parent_leaves_no_worker(tmp_path, fork):
+    """Each worker leaves when the parent dies, also when forked from it (a forked worker
+    holding another worker's pipe, or the ledger, would outlive it)."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    parent = subprocess.Popen([sys.executable, "-c", PARENT], stdout=subprocess.PIPE, env=env,
-                              text=True)
+    parent = subprocess.Popen([sys.executable, "-c", PARENT.format(fork=fork)],
+                              stdout=subprocess.PIPE, env=env, text=True)
     assert parent.stdout is not None
     pids = [int(p) for p in parent.stdout.readline().split()]
     assert len(pids) == 2 and all(_alive(pid) for pid in pids)
+    started = {Path(f"/proc/{pid}/cmdline").read_bytes() for pid in pids}
+    if fork is False:  # a fresh interpreter; else (this parent runs one thread) a fork of it
+        assert all(b"archive.textpool" in line for line in started)
+    else:
+        assert started == {Path(f"/proc/{parent.pid}/cmdline").read_bytes()}
     # each worker runs in a session of its own: a Ctrl-C at the terminal is the parent's
     assert all(os.getsid(pid) != os.getsid(parent.pid) for pid in pids)
     parent.send_signal(signal.SIGKILL)
