@@ -86,6 +86,7 @@ class _Worker:
         if pid == 0:  # the worker: nothing of the parent's but the two pipe ends
             try:
                 os.setsid()  # a Ctrl-C at the terminal is the parent's
+                os.dup2(2, 1)  # the parent's stdout (--json lines) is never the worker's
                 _close_all_but(from_parent, to_parent)
                 serve(os.fdopen(from_parent, "rb"), os.fdopen(to_parent, "wb"))
             finally:

@@ -134,6 +134,11 @@ def test_kill_9_of_the_parent_leaves_no_worker(tmp_path, fork):
     else:
         assert started == {Path(f"/proc/{parent.pid}/cmdline").read_bytes()}
     # each worker runs in a session of its own: a Ctrl-C at the terminal is the parent's
+    # (a forked one calls setsid() as it starts: give it the moment)
+    deadline = time.monotonic() + 10
+    while (any(os.getsid(pid) == os.getsid(parent.pid) for pid in pids)
+           and time.monotonic() < deadline):
+        time.sleep(0.02)
     assert all(os.getsid(pid) != os.getsid(parent.pid) for pid in pids)
     parent.send_signal(signal.SIGKILL)
     parent.wait(timeout=10)
