@@ -1,7 +1,9 @@
 """One URL in, one capture out: the fetch, its WARC bytes, its text and their hashes.
 
 This is the single call the evidence side (``provenance``) makes per URL; it holds no store
-and writes no file, so it can be used, and tested, on its own.
+and writes no file, so it can be used, and tested, on its own. With a
+:class:`~archive.textpool.TextPool` the text is extracted in a worker process while this
+thread writes the WARC (the same function on the same bytes: the same text).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 from archive.errors import FetchError
 from archive.fetch import Fetcher, FetchResult, decode_for_text
 from archive.text import MAX_HTML_BYTES, PageText, extract_text
+from archive.textpool import Pending, TextPool
 from archive.warc import write_capture_warc
 
 DECODED_FACTOR = 4  # decoding work allowed: this many times the fetch byte cap
@@ -30,12 +33,14 @@ class Capture:
     text_sha256: str
 
 
-def capture(url: str, fetcher: Fetcher, *, metadata: dict[str, Any] | None = None) -> Capture:
-    """Fetch ``url`` and build its WARC and text; raises BadUrl or FetchError."""
+def capture(url: str, fetcher: Fetcher, *, metadata: dict[str, Any] | None = None,
+            texts: TextPool | None = None) -> Capture:
+    """Fetch ``url`` and build its WARC and text; raises BadUrl or FetchError.
+
+    ``texts``: extract the text in its worker processes (default: in this thread)."""
     result = fetcher.fetch(url)
     final = result.final
-    buffer = io.BytesIO()
-    write_capture_warc(result, buffer, metadata=metadata)
+    note = None
     try:
         body = decode_for_text(final, keep=MAX_HTML_BYTES + 1,
                                limit=max(fetcher.max_bytes, 1) * DECODED_FACTOR)
@@ -43,17 +48,29 @@ def capture(url: str, fetcher: Fetcher, *, metadata: dict[str, Any] | None = Non
         if exc.reason != "bad-encoding":
             raise  # a cut gzip stream: a failed fetch, not a capture
         # The server sent bytes it mislabelled; they are still evidence, the text is not known.
-        text = PageText(title=None, text="", note=f"no text: {exc}")
+        bad = PageText(title=None, text="", note=f"no text: {exc}")
+        pending: Pending = lambda: bad  # noqa: E731
     else:
-        text = extract_text(body.data, final.header("content-type"), result.final_url)
+        start = texts.start if texts is not None else _in_this_thread
+        pending = start(body.data, final.header("content-type"), result.final_url)
         if not body.checked:
-            text.note = "; ".join(filter(None, [
-                text.note, f"the body decodes to more than {body.size} bytes: its end was "
-                "not read"]))
+            note = (f"the body decodes to more than {body.size} bytes: its end was not read")
+    try:  # the WARC is written while a worker extracts the text
+        buffer = io.BytesIO()
+        write_capture_warc(result, buffer, metadata=metadata)
+        sha256 = hashlib.sha256(final.body).hexdigest()
+    finally:
+        text = pending()  # always waited for: the worker is ours until then
+    if note:
+        text.note = "; ".join(filter(None, [text.note, note]))
     return Capture(
         result=result,
         warc=buffer.getvalue(),
         text=text,
-        sha256=hashlib.sha256(final.body).hexdigest(),
+        sha256=sha256,
         text_sha256=hashlib.sha256(text.text.encode("utf-8")).hexdigest(),
     )
+
+
+def _in_this_thread(body: bytes, content_type: str | None, url: str) -> Pending:
+    return lambda: extract_text(body, content_type, url)

@@ -63,7 +63,10 @@ WHOLE_PAGE_SHARE = 0.5  # a <form> holding this share of the page's text wraps t
 LOST_PAGE_CHARS = 400  # a page showing this many letters has text an article could be
 LOST_SHARE = 0.25  # an article with less than this share of them lost the page's text
 ROOT_SHARE = 0.2  # an <article>/<main> with less than this share of the text is a teaser
-_SPACES = re.compile(r"[ \t\r\n\f\v]+")  # not NBSP or thin spaces: "9 861" keeps its space
+_SPACES = re.compile(r"[ \t\r\n\f\v]+")
+# What str.isalnum() is not: \w is exactly the characters isalnum() accepts, plus "_"
+# (tests/test_capture_speed.py checks every code point), so counting letters is one C pass.
+_NOT_ALNUM = re.compile(r"[\W_]+")  # not NBSP or thin spaces: "9 861" keeps its space
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
 _CYRILLIC_SINGLE_BYTE = ("cp1251", "koi8_r", "koi8_u", "iso8859_5", "mac_cyrillic", "cp866")
 _COMMON_RU = set("оеаинтсрвлкмдпуяы")
@@ -121,20 +124,30 @@ def extract_text(body: bytes, content_type: str | None, url: str) -> PageText:
 
 def _html_text(markup: str, url: str, charset: str) -> PageText:
     """The structured extraction when the page is sane, else the flat scan (and why)."""
-    why = _too_complex(markup)
+    tokens: list[_Token] = []  # the page's tokens, read once for both checks and flat text
+    why = _too_complex(markup, keep=tokens)
     if why is None:
         try:
-            return _from_html(markup, url, charset)
+            return _from_html(markup, url, charset, tokens)
         except RecursionError:
             why = "its structure is too deep to walk"
     return PageText(title=_flat_title(markup), text=flat_text(markup), charset=charset,
                     note=f"flat text extraction: {why}", extractor=FLAT)
 
 
-def _too_complex(markup: str) -> str | None:
-    """Why the tree parser must not get this page (too deep, too many tags), or None."""
+_Token = tuple[str, str, str]  # kind, tag name, text (see _tokens)
+
+
+def _too_complex(markup: str, *, keep: list[_Token] | None = None) -> str | None:
+    """Why the tree parser must not get this page (too deep, too many tags), or None.
+    ``keep`` is given every token read (all of the page's when the answer is None)."""
     depth = count = stray = 0
-    for kind, name in _tags(markup):
+    for token in _tokens(markup):
+        if keep is not None:
+            keep.append(token)
+        kind, name, _ = token
+        if kind == "text":
+            continue
         if kind == "stray":
             stray += 1
             if stray > MAX_STRAY:
@@ -196,23 +209,16 @@ def _tokens(markup: str) -> Iterator[tuple[str, str, str]]:
                 pos = end if close < 0 else close
 
 
-def _tags(markup: str) -> Iterator[tuple[str, str]]:
-    for kind, name, _ in _tokens(markup):
-        if kind == "stray":
-            yield kind, ""
-        elif kind != "text":
-            yield kind, name
-
-
-def flat_text(markup: str) -> str:
+def flat_text(markup: str, tokens: list[_Token] | None = None) -> str:
     """Visible text by a linear scan, one block a line: no tree, so no depth to overflow.
 
     Scripts, styles and the like are left out; navigation and other chrome are not (telling
-    them apart needs the tree this is the fallback for).
+    them apart needs the tree this is the fallback for). ``tokens``: the page's, if already
+    read (:func:`_too_complex`).
     """
     lines: list[str] = []
     current: list[str] = []
-    for kind, name, text in _tokens(markup):
+    for kind, name, text in (_tokens(markup) if tokens is None else tokens):
         if kind == "text":
             current.append(htmllib.unescape(text))
         elif kind != "stray" and name in BLOCK_TAGS:
@@ -344,26 +350,29 @@ def _sniff(body: bytes) -> str:
 # --- HTML -----------------------------------------------------------------------------------
 
 
-def _from_html(markup: str, url: str, charset: str) -> PageText:
+def _from_html(markup: str, url: str, charset: str, tokens: list[_Token]) -> PageText:
     soup = BeautifulSoup(markup, "html.parser")
+    metas = _metas(soup)
     page = PageText(
-        title=_title(soup),
+        title=_title(soup, metas),
         text="",
-        canonical_url=_canonical(soup, url),
-        published=_first_time(soup, ["article:published_time", "datePublished",
-                                     "pubdate", "publishdate", "dc.date.issued", "date"],
+        canonical_url=_canonical(soup, url, metas),
+        published=_first_time(soup, metas, ["article:published_time", "datePublished",
+                                            "pubdate", "publishdate", "dc.date.issued", "date"],
                               "datePublished", use_time_tag=True),
-        modified=_first_time(soup, ["article:modified_time", "og:updated_time",
-                                    "dateModified", "last-modified", "dc.date.modified"],
+        modified=_first_time(soup, metas, ["article:modified_time", "og:updated_time",
+                                           "dateModified", "last-modified",
+                                           "dc.date.modified"],
                              "dateModified", use_time_tag=False),
         charset=charset,
-        language=_language(soup),
+        language=_language(soup, metas),
     )
-    page.text, page.extractor, page.note = _article(markup, url, soup)
+    page.text, page.extractor, page.note = _article(markup, url, soup, tokens)
     return page
 
 
-def _article(markup: str, url: str, soup: BeautifulSoup) -> tuple[str, Extractor, str | None]:
+def _article(markup: str, url: str, soup: BeautifulSoup,
+             tokens: list[_Token]) -> tuple[str, Extractor, str | None]:
     """The article by trafilatura, else by our walk, else the whole visible text (and why).
 
     A page whose article neither finds is never reduced to (almost) nothing while it shows
@@ -371,7 +380,7 @@ def _article(markup: str, url: str, soup: BeautifulSoup) -> tuple[str, Extractor
     """
     found = trafilatura_text(markup, url)
     if found is not None:
-        found = resegment(found, flat_text(markup).splitlines())
+        found = resegment(found, flat_text(markup, tokens).splitlines())
     if found is not None and _letters(found) >= MIN_ARTICLE_CHARS:
         return found, TRAFILATURA, None
     ours = visible_text(soup)  # consumes soup
@@ -423,7 +432,8 @@ def resegment(text: str, blocks: list[str]) -> str:
 
 
 def _letters(text: str) -> int:
-    return sum(1 for ch in text if ch.isalnum())
+    """How many characters of ``text`` are letters or digits (``str.isalnum``)."""
+    return len(_NOT_ALNUM.sub("", text))
 
 
 def has_article_text(text: str) -> bool:
@@ -552,9 +562,9 @@ def _flush(current: list[str], lines: list[str]) -> None:
         lines.append(line)
 
 
-def _title(soup: BeautifulSoup) -> str | None:
+def _title(soup: BeautifulSoup, metas: list[_Meta]) -> str | None:
     candidates = [soup.title.get_text() if soup.title else None,
-                  _meta(soup, "og:title"), _meta(soup, "twitter:title")]
+                  _meta(metas, "og:title"), _meta(metas, "twitter:title")]
     h1 = soup.find("h1")
     candidates.append(h1.get_text() if h1 else None)
     for value in candidates:
@@ -563,29 +573,37 @@ def _title(soup: BeautifulSoup) -> str | None:
     return None
 
 
-def _meta(soup: BeautifulSoup, key: str) -> str | None:
+_Meta = tuple[list[str], Any]  # a <meta>'s property, name and itemprop; its content
+
+
+def _metas(soup: BeautifulSoup) -> list[_Meta]:
+    """Every ``<meta>`` of the page in order, read once (a page asks for a dozen keys)."""
+    return [([str(tag.get(a, "")).lower() for a in ("property", "name", "itemprop")],
+             tag.get("content")) for tag in soup.find_all("meta")]
+
+
+def _meta(metas: list[_Meta], key: str) -> str | None:
     key = key.lower()
-    for tag in soup.find_all("meta"):
-        names = [str(tag.get(a, "")).lower() for a in ("property", "name", "itemprop")]
-        if key in names and tag.get("content"):
-            return str(tag["content"]).strip()
+    for names, content in metas:
+        if key in names and content:
+            return str(content).strip()
     return None
 
 
-def _canonical(soup: BeautifulSoup, url: str) -> str | None:
+def _canonical(soup: BeautifulSoup, url: str, metas: list[_Meta]) -> str | None:
     for link in soup.find_all("link", href=True):
         rel: Any = link.get("rel") or []
         rels = rel if isinstance(rel, list) else str(rel).split()
         if "canonical" in [r.lower() for r in rels]:
             return urljoin(url, str(link["href"]).strip())
-    og = _meta(soup, "og:url")
+    og = _meta(metas, "og:url")
     return urljoin(url, og) if og else None
 
 
-def _first_time(soup: BeautifulSoup, meta_keys: list[str], ld_key: str, *,
+def _first_time(soup: BeautifulSoup, metas: list[_Meta], meta_keys: list[str], ld_key: str, *,
                 use_time_tag: bool) -> str | None:
     for key in meta_keys:
-        value = _meta(soup, key)
+        value = _meta(metas, key)
         if value:
             return value
     for tag in soup.find_all(attrs=_attrs(itemprop=ld_key)):
@@ -630,11 +648,11 @@ def _find_key(data: object, key: str) -> str | None:
     return None
 
 
-def _language(soup: BeautifulSoup) -> str | None:
+def _language(soup: BeautifulSoup, metas: list[_Meta]) -> str | None:
     html = soup.find("html")
     if isinstance(html, Tag) and html.get("lang"):
         return str(html["lang"]).strip() or None
     for tag in soup.find_all("meta", attrs={"http-equiv": True}):
         if str(tag["http-equiv"]).lower() == "content-language" and tag.get("content"):
             return str(tag["content"]).strip()
-    return _meta(soup, "og:locale")
+    return _meta(metas, "og:locale")

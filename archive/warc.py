@@ -40,6 +40,7 @@ SOFTWARE = f"provenance/{TOOL_VERSION} (warcio/{_version('warcio')})"
 DIGEST_ALGORITHM = "sha256"
 _CHUNKED_LINE = b"\r\ntransfer-encoding: chunked\r\n"
 _RENAMED = b"X-Provenance-Orig-Transfer-Encoding"
+GZIP_LEVEL = 6  # zlib's default; warcio's 9 took 1.8x the time on real pages for 0.5 % less
 
 
 class _Sha256WARCWriter(WARCWriter):
@@ -48,6 +49,31 @@ class _Sha256WARCWriter(WARCWriter):
     @staticmethod
     def _create_digester() -> Digester:
         return Digester(DIGEST_ALGORITHM)
+
+
+class _GzipMembers:
+    """``out`` written as one gzip member per WARC record, at :data:`GZIP_LEVEL`.
+
+    warcio compresses at level 9: on trafilatura's 990 real pages that costs 4.2 ms of CPU a
+    page against 2.4 ms at level 6, for 21.2 % against 21.3 % of the size. The writer is
+    given this stream with its own gzip off; it flushes the stream at the end of every
+    record, which ends the member (the framing readers and ``verify_warc`` expect)."""
+
+    def __init__(self, out: BinaryIO) -> None:
+        self.out = out
+        self._compressor = self._new()
+
+    @staticmethod
+    def _new() -> Any:
+        return zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, zlib.MAX_WBITS + 16)
+
+    def write(self, data: bytes) -> None:
+        self.out.write(self._compressor.compress(data))
+
+    def flush(self) -> None:
+        self.out.write(self._compressor.flush())
+        self.out.flush()
+        self._compressor = self._new()
 
 
 class _QuietIterator(ArchiveIterator):
@@ -112,7 +138,7 @@ def write_capture_warc(result: FetchResult, out: BinaryIO, *,
 
 def new_writer(out: BinaryIO, user_agent: str | None) -> WARCWriter:
     """A gzipped WARC/1.1 writer with SHA-256 digests, its warcinfo record written."""
-    writer = _Sha256WARCWriter(out, gzip=True, warc_version="1.1")
+    writer = _Sha256WARCWriter(_GzipMembers(out), gzip=False, warc_version="1.1")
     info = {
         "software": SOFTWARE,
         "format": "WARC File Format 1.1",

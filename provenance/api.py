@@ -29,6 +29,7 @@ from warcio.exceptions import ArchiveLoadFailed
 from archive.browser.render import LoadingPolicy
 from archive.errors import ArchiveError
 from archive.fetch import Fetcher, new_session
+from archive.textpool import TextPool
 from archive.urls import normalize_url
 from archive.waits import listen
 from archive.warc import read_response_payload
@@ -93,6 +94,10 @@ from provenance.store.ledger import Ledger, Record
 from provenance.store.records import StampStatus, WitnessStatus
 
 STAMP_BATCH = 1000
+TEXT_POOL_MIN_URLS = 16
+"""A list at least this long (with ``jobs`` > 1) has its texts extracted in worker
+processes (:mod:`archive.textpool`): worth their start-up, and fetching no longer waits on
+parsing. One worker per core, at most ``jobs``."""
 # The most of a stored file ``show --text`` or ``--raw`` reads into memory.
 MAX_SHOWN_BYTES = 64 * 1024 * 1024
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -390,11 +395,21 @@ class Evidence:
                 events.missing(run.missing_stamps)
         fetcher = Fetcher(read_timeout=timeout, total_timeout=timeout, max_bytes=max_bytes)
         step = witness_step(specs, witness_config(timeout)) if specs else None
-        capturer = Capturer(self.store, self.ledger, fetcher, witness_step=step, ignore=ignore,
-                            renderer=renderer)
         queue = StampQueue(self.ledger, self.store, list(tsas), timeout=timeout, roots=roots,
                            batch=STAMP_BATCH)
+        with ExitStack() as stack:
+            texts = (stack.enter_context(TextPool(min(jobs, os.cpu_count() or 1)))
+                     if jobs > 1 and len(todo) >= TEXT_POOL_MIN_URLS else None)
+            capturer = Capturer(self.store, self.ledger, fetcher, witness_step=step,
+                                ignore=ignore, renderer=renderer, texts=texts)
+            self._capture_all(capturer, todo, jobs, listed, run, events, queue)
+        if listed is not None:
+            listed.finish()  # gone through: the next run of this list captures it anew
+        return run
 
+    def _capture_all(self, capturer: Capturer, todo: list[str], jobs: int,
+                     listed: ListRun | None, run: ArchiveRun, events: ArchiveEvents,
+                     queue: StampQueue) -> None:
         def on_done(outcome: CaptureOutcome) -> None:
             run.outcomes.append(outcome)
             if events.captured:
@@ -407,9 +422,6 @@ class Evidence:
                 if outcome.record is not None:
                     self._stamped(run, events, queue.add(outcome.record))
         self._stamped(run, events, queue.flush())
-        if listed is not None:
-            listed.finish()  # gone through: the next run of this list captures it anew
-        return run
 
     @staticmethod
     def _stamped(run: ArchiveRun, events: ArchiveEvents, stamped: BatchStamps | None) -> None:

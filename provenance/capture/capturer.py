@@ -18,6 +18,7 @@ from archive.browser.render import Rendered
 from archive.capture import Capture, capture
 from archive.errors import ArchiveError
 from archive.fetch import Fetcher
+from archive.textpool import TextPool
 from provenance.capture.rendered import store_render
 from provenance.changes.timeline import record_change
 from provenance.store.filestore import Store
@@ -138,8 +139,10 @@ class Capturer:
                  witness_step: WitnessStep | None = None,
                  record_failures: bool = True,
                  ignore: Sequence[re.Pattern[str]] = (),
-                 renderer: Renderer | None = None) -> None:
+                 renderer: Renderer | None = None,
+                 texts: TextPool | None = None) -> None:
         self.store = store
+        self.texts = texts  # text extraction in worker processes (None: in the thread)
         self.renderer = renderer  # --browser: each page also rendered, beside the fetch
         self.ledger = ledger
         self.fetcher = fetcher
@@ -149,7 +152,7 @@ class Capturer:
 
     def capture_one(self, url: str, *, batch: str | None = None) -> CaptureOutcome:
         try:
-            cap = capture(url, self.fetcher)
+            cap = capture(url, self.fetcher, texts=self.texts)
         except ArchiveError as exc:
             return self._failed(url, str(exc), getattr(exc, "reason", "error"))
         except Exception as exc:  # noqa: BLE001 - one bad page must never end the batch
