@@ -463,7 +463,7 @@ class PostgresLedger(Ledger):
         if len(rows) != len(items):
             raise LedgerError(f"the team ledger answered {len(rows)} records for {len(items)}"
                               "; run 'provenance check'")
-        written = []
+        written: list[Record] = []
         for (kind, data, subject), (seq, time, prev, digest) in zip(items, rows, strict=True):
             body = build_body(seq, kind, time, subject, prev, data)
             if record_hash(body) != digest or (written and prev != written[-1].record_hash):
