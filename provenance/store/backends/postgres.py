@@ -281,7 +281,8 @@ VERSION_OF = ("SELECT obj_description(to_regprocedure("
 
 LOCK_HEAD = ("SELECT head_seq, head_hash, last_seq, hash_at_head, now_utc "
              "FROM provenance_lock_head()")
-"""Take the head's row lock and read under it (one round trip: appenders queue here)."""
+"""Take the head's row lock and read under it: the append of schema version 1, kept for a
+role that may not upgrade the ledger (and used by writers of earlier versions)."""
 
 
 def shown(url: str) -> str:
@@ -476,6 +477,8 @@ class PostgresLedger(Ledger):
 
     def _insert_locked(self, items: list[tuple[str, dict[str, Any], str | None]]
                        ) -> list[Record]:
+        """The append of schema version 1 (lock, build and hash here, insert): the lock is
+        held across round trips, so only for a ledger its owner has not upgraded yet."""
         self._conn.execute("SELECT set_config('lock_timeout', %s, true)",
                            (f"{int(self.lock_wait * 1000)}ms",))
         locked = self._conn.execute(LOCK_HEAD).fetchone()
