@@ -864,3 +864,44 @@ def test_a_writer_killed_mid_append_leaves_no_half_record(team):
         ledger.close()
         store.close()
     assert _check(team) == []
+
+
+def test_a_connection_lost_during_an_append_never_claims_nothing_was_recorded(team):
+    """The server may commit an append whose answer never arrives: the client cannot know,
+    and says so, rather than "nothing was recorded" (which invites recording it twice)."""
+    import threading
+    import time
+
+    store, ledger = _team_with_records(team, 1)
+    outcome: list[BaseException] = []
+
+    def append() -> None:
+        try:
+            ledger.append("note", {"i": "lost"})
+        except BaseException as exc:  # noqa: BLE001 - handed to the test's thread
+            outcome.append(exc)
+
+    try:
+        with psycopg.connect(team.db) as holder:
+            holder.execute("SELECT * FROM provenance_lock_head()")
+            pid = ledger._conn.info.backend_pid
+            writer = threading.Thread(target=append)
+            writer.start()
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:  # until the append waits on the head's lock
+                waiting = holder.execute("SELECT wait_event_type FROM pg_stat_activity "
+                                         "WHERE pid = %s", (pid,)).fetchone()
+                if waiting and waiting[0] == "Lock":
+                    break
+                time.sleep(0.02)
+            holder.execute("SELECT pg_terminate_backend(%s)", (pid,))
+            writer.join(30)
+            holder.rollback()
+    finally:
+        ledger.close()
+        store.close()
+    assert len(outcome) == 1 and isinstance(outcome[0], LedgerError)
+    message = str(outcome[0])
+    assert "may or may not have been recorded" in message
+    assert "nothing was recorded" not in message
+    assert _check(team) == []

@@ -436,6 +436,10 @@ class PostgresLedger(Ledger):
                                   f"head for over {self.lock_wait} s; nothing was recorded"
                                   ) from None
             except psycopg.Error as exc:
+                if self._conn.broken:  # the server may have committed before it went
+                    raise LedgerError(f"the connection to the team ledger was lost during an "
+                                      f"append ({_reason(exc)}): it may or may not have been "
+                                      "recorded; see 'provenance log'") from None
                 raise LedgerError(f"cannot write to the team ledger: {_reason(exc)}; "
                                   "nothing was recorded") from None
         if any(record.kind == TIMESTAMP for record in written):
