@@ -354,6 +354,7 @@ def test_a_stamp_appended_while_check_runs_is_not_taken_for_a_forgery(stamped):
 # --- PostgreSQL: the same table, the same answers ---------------------------------------------
 
 psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed")
+from provenance.store.backends.postgres import APPEND_VERSION  # noqa: E402
 
 
 @pytest.fixture
@@ -438,7 +439,7 @@ def test_an_older_team_ledger_is_migrated_by_its_owner_and_read_by_a_reporter(te
         owner.close()
         ostore.close()
     with psycopg.connect(db, autocommit=True) as conn:
-        assert conn.execute("SELECT version FROM ledger_schema").fetchone()[0] == SCHEMA_VERSION
+        assert conn.execute("SELECT version FROM ledger_schema").fetchone()[0] == APPEND_VERSION
     rstore, rledger = open_team(reporter, objects, write=True)
     try:  # not granted SELECT on covers: still the old way; its stamps still fill the table
         assert not rledger.has_covers

@@ -28,7 +28,7 @@ from provenance.api import Evidence  # noqa: E402
 from provenance.cli.main import main  # noqa: E402
 from provenance.errors import LedgerError, StoreError  # noqa: E402
 from provenance.store.backends import open_team  # noqa: E402
-from provenance.store.backends.postgres import PostgresLedger  # noqa: E402
+from provenance.store.backends.postgres import APPEND_VERSION, PostgresLedger  # noqa: E402
 
 _MISSING = pgserver.missing()
 pytestmark = pytest.mark.skipif(_MISSING is not None, reason=_MISSING or "")
@@ -588,3 +588,326 @@ def test_a_missing_extra_is_one_line_naming_it():
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip().splitlines() == [
         "provenance: objects on S3 need boto3: pip install 'provenance[team]'"]
+
+
+# --- the one-statement append (schema version 2) ---------------------------------------------
+
+def test_an_append_is_one_round_trip_that_leaves_no_transaction_open(team, tmp_path):
+    """The head's lock is held only while the server runs one statement: the client sends one
+    request and the server answers once, idle (``I``), never inside a transaction (``T``)
+    waiting for the client's next message, as the old lock-then-insert append did."""
+    from psycopg import pq
+
+    store, ledger = _team_with_records(team, 1)
+    trace = tmp_path / "trace.txt"
+    try:
+        with trace.open("w") as handle:
+            ledger._conn.pgconn.trace(handle.fileno())
+            ledger._conn.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
+            try:
+                written = ledger.append_many([("note", {"i": n}, None) for n in range(3)])
+            finally:
+                ledger._conn.pgconn.untrace()
+    finally:
+        ledger.close()
+        store.close()
+    assert [r.seq for r in written] == [2, 3, 4]
+    sent = [line.split("\t") for line in trace.read_text().splitlines()]
+    ready = [fields[-1].strip() for fields in sent if len(fields) > 2
+             and fields[0] == "B" and fields[2].startswith("ReadyForQuery")]
+    syncs = [fields for fields in sent if len(fields) > 2 and fields[0] == "F"
+             and fields[2].startswith("Sync")]
+    assert ready == ["I"] and len(syncs) == 1, sent
+    assert _check(team) == []
+
+
+def _group_appender(db_url: str, objects: str, env: dict[str, str], worker: int,
+                    count: int, ready: object) -> None:
+    os.environ.update(env)
+    store, ledger = open_team(db_url, objects, write=True)
+    ready.wait()  # type: ignore[attr-defined]
+    try:
+        for n in range(count):
+            ledger.append_many([("note", {"worker": worker, "n": n, "i": i}, f"w{worker}")
+                                for i in range(1 + n % 4)])
+    finally:
+        ledger.close()
+        store.close()
+
+
+def test_concurrent_group_appends_stay_whole_and_make_one_chain_without_gaps(team):
+    workers, each = 6, 30
+    env = {k: os.environ[k] for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID",
+                                      "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")}
+    ctx = multiprocessing.get_context("spawn")
+    ready = ctx.Barrier(workers)
+    procs = [ctx.Process(target=_group_appender, args=(team.db, team.objects, env, w, each,
+                                                        ready)) for w in range(workers)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    assert all(p.exitcode == 0 for p in procs)
+    expected = {(w, n, i) for w in range(workers) for n in range(each)
+                for i in range(1 + n % 4)}
+    store, ledger = open_team(team.db, team.objects, write=False)
+    try:
+        records = list(ledger.records())
+    finally:
+        ledger.close()
+        store.close()
+    assert [r.seq for r in records] == list(range(1, len(expected) + 1))
+    assert {(r.data["worker"], r.data["n"], r.data["i"]) for r in records} == expected
+    for before, after in zip(records, records[1:], strict=False):
+        assert after.prev_hash == before.record_hash and after.time >= before.time
+    at = {(r.data["worker"], r.data["n"], r.data["i"]): r for r in records}
+    for w, n, i in expected:  # a group's records are next to each other, with one time
+        if i:
+            assert at[(w, n, i)].seq == at[(w, n, i - 1)].seq + 1
+            assert at[(w, n, i)].time == at[(w, n, 0)].time
+    assert _check(team) == []
+
+
+def test_two_records_in_one_place_are_refused_by_the_database(team):
+    """The backstop for a client that skips the lock: ``PRIMARY KEY (seq)`` and
+    ``UNIQUE (prev_hash)``."""
+    store, ledger = _team_with_records(team, 2)
+    try:
+        first, second = list(ledger.records())
+    finally:
+        ledger.close()
+        store.close()
+    insert = ("INSERT INTO records (seq, kind, subject, time, body, prev_hash, record_hash) "
+              "VALUES (%s, 'note', NULL, %s, '{}', %s, %s)")
+    with psycopg.connect(team.db, autocommit=True) as conn:
+        with pytest.raises(psycopg.errors.UniqueViolation):  # a second record 2
+            conn.execute(insert, (2, second.time, first.record_hash, "ab" * 32))
+        with pytest.raises(psycopg.errors.UniqueViolation):  # a fork after record 1
+            conn.execute(insert, (3, second.time, first.record_hash, "cd" * 32))
+        assert conn.execute("SELECT count(*) FROM records").fetchone()[0] == 2
+    assert _check(team) == []
+
+
+def test_record_hashes_are_the_sqlite_ledgers_for_awkward_content(team, tmp_path):
+    """The database builds and hashes each body: byte for byte what the SQLite ledger writes
+    for the same record, whatever the strings hold (quotes, backslashes, control characters,
+    an escaped NUL, non-ASCII, keys that sort differently in bytes and in code points)."""
+    from provenance.store.hashing import record_hash
+    from provenance.store.ledger import build_body
+
+    awkward = {"q": 'say "no" \\ ', "ctl": "\x01\x1f\t\n\r\x08\x0c\x7f", "nul": "a\x00b",
+               "ru": "Правда", "emoji": "\U0001F600", "z": {"é": 1, "e": [True, None, -7]},
+               "big": 2 ** 62, "": "", "\u2028": "\u2028"}
+    items = [("note", awkward, "https://example.org/?q=\"\\é"), ("capture", {}, None),
+             ("note", {"x": "\ufeff"}, "")]
+    store, ledger = _team_with_records(team, 1)
+    try:
+        written = ledger.append_many(items)
+        stored = list(ledger.records())[1:]
+    finally:
+        ledger.close()
+        store.close()
+    assert [(r.kind, r.data, r.subject) for r in stored] == [
+        (kind, data, subject) for kind, data, subject in items]
+    for mine, theirs in zip(written, stored, strict=True):
+        body = build_body(theirs.seq, theirs.kind, theirs.time, theirs.subject,
+                          theirs.prev_hash, theirs.data)
+        assert theirs.body == body.decode("utf-8") == mine.body
+        assert theirs.record_hash == record_hash(body) == mine.record_hash
+    assert _check(team) == []
+
+
+@pytest.mark.parametrize("data, kind, subject", [
+    ('{},"kind":"forged"', '"note"', "null"),   # a piece that adds a key to the body
+    ("[1]", '"note"', "null"),                  # data that is not an object
+    ("{}", "1", "null"),                        # a kind that is not a string
+    ("{}", '"note"', '{"a":1}'),                # a subject that is neither string nor null
+    ("{}", '"note", "x":1', "null"),
+])
+def test_the_append_function_refuses_pieces_that_are_not_one_json_value(team, data, kind,
+                                                                       subject):
+    store, ledger = _team_with_records(team, 1)
+    ledger.close()
+    store.close()
+    with psycopg.connect(team.db, autocommit=True) as conn:
+        with pytest.raises((psycopg.errors.InvalidParameterValue,  # refused, or not JSON
+                            psycopg.errors.InvalidTextRepresentation)):
+            conn.execute("SELECT * FROM provenance_append(%s, %s, %s, 1, 1000)",
+                         ([data], [kind], [subject]))
+        assert conn.execute("SELECT count(*) FROM records").fetchone()[0] == 1
+    assert _check(team) == []
+
+
+def test_the_append_function_ignores_a_callers_search_path(team):
+    """A table named ``records`` earlier on the caller's path is not where records go."""
+    store, ledger = _team_with_records(team, 1)
+    ledger.close()
+    store.close()
+    with psycopg.connect(team.db, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA decoy")
+        conn.execute("CREATE TABLE decoy.records (LIKE public.records)")
+        conn.execute("CREATE TABLE decoy.ledger_head (LIKE public.ledger_head)")
+        conn.execute("INSERT INTO decoy.ledger_head VALUES (TRUE, 0, 'x')")
+        conn.execute("SET search_path = decoy, public")
+        rows = conn.execute("SELECT * FROM provenance_append(%s, %s, %s, 1, 1000)",
+                            (['{"i":1}'], ['"note"'], ["null"])).fetchall()
+        assert [row[0] for row in rows] == [2]
+        assert conn.execute("SELECT count(*) FROM decoy.records").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM public.records").fetchone()[0] == 2
+    assert _check(team) == []
+
+
+def _v1_ledger(team, cluster) -> str:
+    """A ledger as the code before schema version 2 made it (tests/team_schema_v1.sql), and
+    the URL of a reporter role granted what the README says (no right to create)."""
+    ddl = (Path(__file__).resolve().parent / "team_schema_v1.sql").read_text()
+    role = f"rep_{team.bucket[-12:]}"
+    with psycopg.connect(team.db, autocommit=True) as conn:
+        conn.execute(ddl)
+        conn.execute(f"CREATE ROLE {role} LOGIN")
+        conn.execute(f"GRANT SELECT, INSERT ON records TO {role}")
+        conn.execute(f"GRANT SELECT, UPDATE ON ledger_head TO {role}")
+    return team.db.replace(f"{cluster.superuser}@", f"{role}@")
+
+
+def _version(url: str) -> int | None:
+    """The ledger's schema version in ``ledger_schema`` (None: a version-1 ledger)."""
+    with psycopg.connect(url) as conn:
+        if conn.execute("SELECT to_regclass('ledger_schema')").fetchone()[0] is None:
+            return None
+        return conn.execute("SELECT version FROM ledger_schema WHERE one").fetchone()[0]
+
+
+def test_a_ledger_made_by_the_old_code_is_upgraded_by_its_owner_and_shared_meanwhile(
+        team, cluster):
+    reporter = _v1_ledger(team, cluster)
+    assert _version(team.db) is None
+    r_store, r_ledger = open_team(reporter, team.objects, write=True)
+    try:
+        # a reporter may not create functions: it appends as the old code did
+        assert r_ledger._one_trip is False
+        assert [r_ledger.append("note", {"by": "reporter", "i": i}).seq
+                for i in range(2)] == [1, 2]
+        assert _version(team.db) is None
+        store, ledger = open_team(team.db, team.objects, write=True)  # the owner upgrades
+        try:
+            assert ledger._one_trip is True
+            assert _version(team.db) == APPEND_VERSION
+            assert [r.seq for r in ledger.append_many(
+                [("note", {"by": "owner", "i": i}, None) for i in range(2)])] == [3, 4]
+            # the old-style writer still open and the new one share the lock and the chain
+            assert r_ledger.append("note", {"by": "reporter", "i": 2}).seq == 5
+            assert ledger.append("note", {"by": "owner", "i": 2}).seq == 6
+        finally:
+            ledger.close()
+            store.close()
+    finally:
+        r_ledger.close()
+        r_store.close()
+    r_store, r_ledger = open_team(reporter, team.objects, write=True)
+    try:
+        assert r_ledger._one_trip is True  # reopened: the reporter now appends in one trip
+        assert r_ledger.append("note", {"by": "reporter", "i": 3}).seq == 7
+    finally:
+        r_ledger.close()
+        r_store.close()
+    assert _check(team) == []
+
+
+_GROUPS_UNTIL_KILLED = """
+import os, sys
+from provenance.store.backends import open_team
+store, ledger = open_team(sys.argv[1], sys.argv[2], write=True)
+n = 0
+while True:
+    ledger.append_many([("note", {"n": n, "i": i}, None) for i in range(5)])
+    n += 1
+    if n == 3:
+        print("appending", flush=True)
+"""
+
+
+def test_a_writer_killed_mid_append_leaves_no_half_record(team):
+    """kill -9 at any moment of a stream of five-record appends: the ledger holds whole
+    groups only, the chain is intact and the next append goes on at once."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    store, ledger = _team_with_records(team, 1)
+    root = Path(__file__).resolve().parent.parent
+    try:
+        for delay in (0.05, 0.13, 0.31):
+            writer = subprocess.Popen([sys.executable, "-c", _GROUPS_UNTIL_KILLED, team.db,
+                                       team.objects], stdout=subprocess.PIPE, text=True,
+                                      cwd=root, env={**os.environ, "PYTHONPATH": str(root)})
+            try:
+                assert writer.stdout is not None
+                assert writer.stdout.readline().strip() == "appending"
+                time.sleep(delay)
+                writer.send_signal(signal.SIGKILL)
+                writer.wait(10)
+            finally:
+                if writer.poll() is None:
+                    writer.kill()
+                    writer.wait()
+                if writer.stdout is not None:
+                    writer.stdout.close()
+            began = time.monotonic()
+            after = ledger.append("note", {"after": delay})
+            assert time.monotonic() - began < 10
+            records = list(ledger.records())
+            assert records[-1] == after and [r.seq for r in records] == list(
+                range(1, after.seq + 1))
+            groups = [r for r in records if "n" in r.data]
+            assert len(groups) % 5 == 0 and len(groups) >= 15
+            for start in range(0, len(groups), 5):
+                group = groups[start:start + 5]
+                assert [r.data["i"] for r in group] == [0, 1, 2, 3, 4]
+                assert [r.seq for r in group] == list(range(group[0].seq, group[0].seq + 5))
+    finally:
+        ledger.close()
+        store.close()
+    assert _check(team) == []
+
+
+def test_a_connection_lost_during_an_append_never_claims_nothing_was_recorded(team):
+    """The server may commit an append whose answer never arrives: the client cannot know,
+    and says so, rather than "nothing was recorded" (which invites recording it twice)."""
+    import threading
+    import time
+
+    store, ledger = _team_with_records(team, 1)
+    outcome: list[BaseException] = []
+
+    def append() -> None:
+        try:
+            ledger.append("note", {"i": "lost"})
+        except BaseException as exc:  # noqa: BLE001 - handed to the test's thread
+            outcome.append(exc)
+
+    try:
+        with psycopg.connect(team.db) as holder:
+            holder.execute("SELECT * FROM provenance_lock_head()")
+            pid = ledger._conn.info.backend_pid
+            writer = threading.Thread(target=append)
+            writer.start()
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:  # until the append waits on the head's lock
+                waiting = holder.execute("SELECT wait_event_type FROM pg_stat_activity "
+                                         "WHERE pid = %s", (pid,)).fetchone()
+                if waiting and waiting[0] == "Lock":
+                    break
+                time.sleep(0.02)
+            holder.execute("SELECT pg_terminate_backend(%s)", (pid,))
+            writer.join(30)
+            holder.rollback()
+    finally:
+        ledger.close()
+        store.close()
+    assert len(outcome) == 1 and isinstance(outcome[0], LedgerError)
+    message = str(outcome[0])
+    assert "may or may not have been recorded" in message
+    assert "nothing was recorded" not in message
+    assert _check(team) == []

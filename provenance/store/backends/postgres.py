@@ -6,12 +6,24 @@ alike and a record keeps its hash when a store moves between them.
 
 How appends stay one chain:
 
-* Each append is one transaction that first takes the row lock on the one-row table
-  ``ledger_head`` (``SELECT … FOR UPDATE``): appenders queue on it, so each sees the record
-  the one before it wrote. ``PRIMARY KEY (seq)`` and ``UNIQUE (prev_hash)`` are the backstop:
-  two records can never take one place in the chain, whatever a client does.
+* Each append is one statement, ``SELECT … FROM provenance_append(…)``, sent in autocommit
+  mode: one round trip, one transaction. The function (:data:`APPEND_FUNCTION`) takes the row
+  lock on the one-row table ``ledger_head`` (``SELECT … FOR UPDATE``), so appenders queue on
+  it and each sees the record the one before it wrote; it builds each body from the pieces
+  the client serialised (the data, kind and subject as canonical JSON) and the seq, link and
+  time only the database knows, hashes it as :func:`provenance.store.hashing.record_hash`
+  does, inserts the rows and moves the head. The lock is held only while the server runs
+  that statement and commits, never while a client thinks (a worker busy parsing pages in
+  other threads used to hold it between its two round trips). The client rebuilds every body
+  itself and compares hashes, so a record whose hash is not the SQLite ledger's is reported
+  at once. ``PRIMARY KEY (seq)`` and ``UNIQUE (prev_hash)`` are the backstop: two records
+  can never take one place in the chain, whatever a client does.
 * Nothing inside that transaction talks to anything but the database (uploads and time-stamp
-  requests happen before or after it), so the lock is held for a few milliseconds.
+  requests happen before or after it), so the lock is held for a fraction of a millisecond.
+* A ledger made by an earlier version is brought up to date when its owner opens it for
+  writing (the schema version is the comment on ``provenance_append``); until then, a role
+  that may not create functions appends as those versions did (lock, then insert, in two
+  round trips), under the same lock, so old and new writers can share one ledger.
 * A record's time is the database's clock (``clock_timestamp()``, read after the lock is
   taken), never the worker's: records are in time order along the chain even when the
   workers' clocks disagree.
@@ -49,6 +61,7 @@ from provenance.store.kinds import TIMESTAMP
 from provenance.store.ledger import (
     _COLUMNS,
     COVER_LIMIT,
+    FORMAT_VERSION,
     GENESIS,
     Ledger,
     Record,
@@ -134,8 +147,11 @@ CREATE INDEX IF NOT EXISTS verifications_by_url
 ``provenance_json`` (NULL for a body that is not JSON), so a damaged row can never make a
 query, and so the ledger, fail."""
 
-SCHEMA_VERSION = 2
-"""The version in ``ledger_schema``: 2 has the ``covers`` table (1: a ledger without it)."""
+COVERS_VERSION = 2
+APPEND_VERSION = 3
+SCHEMA_VERSION = APPEND_VERSION
+"""The version in ``ledger_schema``: 1, tables, trigger and ``provenance_lock_head`` (no
+``ledger_schema`` row); 2, the ``covers`` table; 3, ``provenance_append`` (one round trip)."""
 
 COVER_DIGITS = len(str(COVER_LIMIT))  # the covers rule: an integer of at most 18 digits
 
@@ -189,7 +205,7 @@ REVOKE ALL ON covers FROM PUBLIC;
 INSERT INTO covers (record_seq, stamp_seq)
     SELECT c, t.seq FROM records t, provenance_covers_of(t.body) c WHERE t.kind = 'timestamp'
     ON CONFLICT DO NOTHING;
-INSERT INTO ledger_schema (one, version) VALUES (TRUE, {SCHEMA_VERSION})
+INSERT INTO ledger_schema (one, version) VALUES (TRUE, {COVERS_VERSION})
     ON CONFLICT (one) DO UPDATE SET version = greatest(ledger_schema.version,
                                                        EXCLUDED.version);
 """
@@ -244,9 +260,98 @@ database's owner; ``EXECUTE`` revoked from ``PUBLIC``) that takes the head's loc
 inserts the row that extends the chain: the next seq, linked to the last record's hash, its
 hash its body's. It never updates or deletes a record: the append-only trigger stays."""
 
+APPEND_FUNCTION = """
+CREATE OR REPLACE FUNCTION provenance_append(
+    data_json TEXT[], kind_json TEXT[], subject_json TEXT[], format_version INTEGER,
+    wait_ms INTEGER)
+    RETURNS TABLE (r_seq BIGINT, r_time TEXT, r_prev TEXT, r_hash TEXT)
+    LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = {schema}, pg_temp AS $$
+DECLARE
+    n INTEGER := coalesce(cardinality(data_json), 0);
+    kinds TEXT[]; subjects TEXT[]; piece json;
+    head_seq BIGINT; head_hash TEXT; last_seq BIGINT; hash_at_head TEXT; now_utc TEXT;
+    doc_text TEXT; digest TEXT;
+BEGIN
+    -- Before the lock: each piece must be one JSON value of its kind, so that no piece can
+    -- add a key to the body (the hash covers the body as built, whatever the pieces hold).
+    IF n = 0 OR coalesce(cardinality(kind_json), 0) <> n
+            OR coalesce(cardinality(subject_json), 0) <> n OR format_version IS NULL THEN
+        RAISE EXCEPTION 'provenance_append: % records, % kinds, % subjects', n,
+            cardinality(kind_json), cardinality(subject_json)
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOR i IN 1..n LOOP
+        IF json_typeof(data_json[i]::json) IS DISTINCT FROM 'object' THEN
+            RAISE EXCEPTION 'provenance_append: record % has data that is not an object', i
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        piece := kind_json[i]::json;
+        IF json_typeof(piece) IS DISTINCT FROM 'string' THEN
+            RAISE EXCEPTION 'provenance_append: record % has a kind that is not a string', i
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        kinds[i] := piece #>> '{{}}';
+        piece := subject_json[i]::json;
+        IF json_typeof(piece) = 'string' THEN
+            subjects[i] := piece #>> '{{}}';
+        ELSIF json_typeof(piece) = 'null' THEN
+            subjects[i] := NULL;
+        ELSE
+            RAISE EXCEPTION 'provenance_append: record % has a subject that is not a string', i
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END LOOP;
+    PERFORM set_config('lock_timeout', wait_ms || 'ms', true);
+    SELECT h.seq, h.record_hash INTO head_seq, head_hash FROM ledger_head h WHERE h.one
+        FOR UPDATE;
+    -- Each statement below has a new snapshot (READ COMMITTED), taken once the lock is
+    -- held: it sees what the appender before this one committed.
+    IF head_seq IS NULL THEN
+        RAISE EXCEPTION 'the team ledger has no head row' USING ERRCODE = 'data_corrupted';
+    END IF;
+    SELECT max(r.seq) INTO last_seq FROM records r;
+    SELECT r.record_hash INTO hash_at_head FROM records r WHERE r.seq = head_seq;
+    IF coalesce(last_seq, 0) <> head_seq
+            OR (head_seq > 0 AND hash_at_head IS DISTINCT FROM head_hash) THEN
+        RAISE EXCEPTION 'the team ledger does not end with the record its head names '
+            '(records removed or rewritten?)' USING ERRCODE = 'data_corrupted';
+    END IF;
+    now_utc := {db_time};
+    FOR i IN 1..n LOOP
+        head_seq := head_seq + 1;
+        -- build_body: canonical JSON, keys in sorted order; seq, prev and time need no
+        -- escaping (digits, hex, and the fixed time format).
+        doc_text := '{{"data":' || data_json[i] || ',"kind":' || kind_json[i] || ',"prev":"'
+            || head_hash || '","seq":' || head_seq || ',"subject":' || subject_json[i]
+            || ',"time":"' || now_utc || '","v":' || format_version || '}}';
+        digest := encode(sha256(convert_to('provenance:record:v1' || chr(10) || doc_text,
+                                           'UTF8')), 'hex');
+        INSERT INTO records (seq, kind, subject, time, body, prev_hash, record_hash)
+            VALUES (head_seq, kinds[i], subjects[i], now_utc, doc_text, head_hash, digest);
+        r_seq := head_seq; r_time := now_utc; r_prev := head_hash; r_hash := digest;
+        RETURN NEXT;
+        head_hash := digest;
+    END LOOP;
+    UPDATE ledger_head h SET seq = head_seq, record_hash = head_hash WHERE h.one;
+END $$;
+INSERT INTO ledger_schema (one, version) VALUES (TRUE, {version})
+    ON CONFLICT (one) DO UPDATE SET version = greatest(ledger_schema.version,
+                                                       EXCLUDED.version);
+"""
+"""The one-round-trip append (schema version 3, made after the ``covers`` table's). ``SECURITY
+INVOKER``: it needs the same privileges as an append made of plain statements (``INSERT`` on
+``records``, ``UPDATE`` on ``ledger_head``), so a role that may only read still cannot append,
+and its ``search_path`` is pinned to the ledger's schema (``pg_catalog`` first, ``pg_temp``
+last) so that no table or operator a caller puts first on its path is used instead. ``{schema}``
+is filled in with the quoted name of the schema holding ``records``."""
+
+APPEND = ("SELECT r_seq, r_time, r_prev, r_hash "
+          "FROM provenance_append(%s::text[], %s::text[], %s::text[], %s, %s)")
+
 LOCK_HEAD = ("SELECT head_seq, head_hash, last_seq, hash_at_head, now_utc "
              "FROM provenance_lock_head()")
-"""Take the head's row lock and read under it (one round trip: appenders queue here)."""
+"""Take the head's row lock and read under it: the append of schema version 1, kept for a
+role that may not upgrade the ledger (and used by writers of earlier versions)."""
 
 
 def shown(url: str) -> str:
@@ -276,6 +381,7 @@ class PostgresLedger(Ledger):
     head_name = "ledger_head"
     lock_wait: float = LOCK_WAIT
     _import_ready = False
+    _one_trip = False
     rewritable_by = ("a database superuser (who can turn off the append-only trigger) can "
                      "rewrite the chain and its head row together")
 
@@ -301,9 +407,12 @@ class PostgresLedger(Ledger):
                     self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
                     self._conn.execute(SCHEMA)
                     self._conn.execute(COVERS_SCHEMA)
+                    self._conn.execute(self._append_function())
             elif writable:
                 self._add_indexes()
                 self._add_covers()
+                self._upgrade()
+            self._one_trip = writable and self._schema_version() >= APPEND_VERSION
             self.has_covers = self._read_has_covers()
         except psycopg.Error as exc:
             self._conn.close()
@@ -325,6 +434,29 @@ class PostgresLedger(Ledger):
             " AND tgrelid = to_regclass('records'))"
             " AND to_regprocedure('provenance_lock_head()') IS NOT NULL").fetchone()
         return bool(found and found[0])
+
+    def _append_function(self) -> str:
+        """:data:`APPEND_FUNCTION` for the schema that holds ``records``."""
+        row = self._conn.execute(
+            "SELECT quote_ident(n.nspname) FROM pg_class c JOIN pg_namespace n "
+            "ON n.oid = c.relnamespace WHERE c.oid = to_regclass('records')").fetchone()
+        if row is None:
+            raise LedgerError(f"no provenance ledger in the database {shown(self.url)}")
+        return APPEND_FUNCTION.format(schema=row[0], db_time=DB_TIME, version=APPEND_VERSION)
+
+    def _upgrade(self) -> None:
+        """Give a ledger made before the one-round-trip append its function (only its owner
+        may, once the ``covers`` table is there). A role that may not is told nothing and
+        appends as earlier versions did, under the same lock."""
+        if not COVERS_VERSION <= self._schema_version() < APPEND_VERSION:
+            return
+        try:
+            with self._conn.transaction():
+                self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+                if self._schema_version() < APPEND_VERSION:  # not done meanwhile by another
+                    self._conn.execute(self._append_function())
+        except psycopg.errors.InsufficientPrivilege:
+            pass
 
     def _add_indexes(self) -> None:
         """Indexes a ledger made by an earlier version lacks; a role that may not create
@@ -353,19 +485,19 @@ class PostgresLedger(Ledger):
         schema version, in one transaction (all or nothing, once: concurrent openers wait
         on the schema lock, and appends wait for the trigger to be in place). Only the
         schema's owner can; any other role reads the slower way until the owner has."""
-        if self._schema_version() >= SCHEMA_VERSION:
+        if self._schema_version() >= COVERS_VERSION:
             return
         try:
             with self._conn.transaction():
                 self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
-                if self._schema_version() < SCHEMA_VERSION:
+                if self._schema_version() < COVERS_VERSION:
                     self._conn.execute(COVERS_SCHEMA)
         except psycopg.errors.InsufficientPrivilege:
             pass
 
     def _read_has_covers(self) -> bool:
         """Whether the ``covers`` table is there, complete, and readable by this role."""
-        if self._schema_version() < SCHEMA_VERSION:
+        if self._schema_version() < COVERS_VERSION:
             return False
         row = self._conn.execute("SELECT has_table_privilege('covers', 'SELECT')").fetchone()
         return bool(row and row[0])
@@ -381,14 +513,24 @@ class PostgresLedger(Ledger):
         with self._lock:
             if not self.writable:
                 raise LedgerError(f"the team ledger {shown(self.url)} is open read-only")
-            try:  # pipelined: the lock is held for two round trips, the last with COMMIT
-                with self._conn.pipeline(), self._conn.transaction():
-                    written = self._insert_locked(items)
+            try:
+                if self._one_trip:
+                    written = self._append_one_trip(items)
+                else:  # pipelined: the lock is held for two round trips, the last with COMMIT
+                    with self._conn.pipeline(), self._conn.transaction():
+                        written = self._insert_locked(items)
+            except psycopg.errors.DataCorrupted as exc:
+                raise LedgerError(f"{_reason(exc)}: nothing was recorded; "
+                                  "run 'provenance check'") from None
             except psycopg.errors.LockNotAvailable:
                 raise LedgerError(f"the team ledger is busy: another writer has held its "
                                   f"head for over {self.lock_wait} s; nothing was recorded"
                                   ) from None
             except psycopg.Error as exc:
+                if self._conn.broken:  # the server may have committed before it went
+                    raise LedgerError(f"the connection to the team ledger was lost during an "
+                                      f"append ({_reason(exc)}): it may or may not have been "
+                                      "recorded; see 'provenance log'") from None
                 raise LedgerError(f"cannot write to the team ledger: {_reason(exc)}; "
                                   "nothing was recorded") from None
         if any(record.kind == TIMESTAMP for record in written):
@@ -404,8 +546,34 @@ class PostgresLedger(Ledger):
             raise StoreError(f"{exc}; the records are in the ledger, but the bucket has no "
                              f"copy of its head at record {last.seq}") from None
 
+    def _append_one_trip(self, items: list[tuple[str, dict[str, Any], str | None]]
+                         ) -> list[Record]:
+        """One statement in autocommit mode: the server locks the head, builds, hashes and
+        inserts the records, moves the head and commits; the client then checks that every
+        body it builds from what came back hashes as the database hashed it."""
+        pieces = [(canonical_json(data).decode("utf-8"), canonical_json(kind).decode("utf-8"),
+                   canonical_json(subject).decode("utf-8")) for kind, data, subject in items]
+        rows = self._conn.execute(APPEND, (
+            [p[0] for p in pieces], [p[1] for p in pieces], [p[2] for p in pieces],
+            FORMAT_VERSION, int(self.lock_wait * 1000))).fetchall()
+        if len(rows) != len(items):
+            raise LedgerError(f"the team ledger answered {len(rows)} records for {len(items)}"
+                              "; run 'provenance check'")
+        written: list[Record] = []
+        for (kind, data, subject), (seq, time, prev, digest) in zip(items, rows, strict=True):
+            body = build_body(seq, kind, time, subject, prev, data)
+            if record_hash(body) != digest or (written and prev != written[-1].record_hash):
+                raise LedgerError(f"the team ledger recorded record {seq} with a hash this "
+                                  "version of provenance does not compute from its content; "
+                                  "run 'provenance check'")
+            written.append(Record(seq, kind, time, subject, data, prev, digest,
+                                  body.decode("utf-8")))
+        return written
+
     def _insert_locked(self, items: list[tuple[str, dict[str, Any], str | None]]
                        ) -> list[Record]:
+        """The append of schema version 1 (lock, build and hash here, insert): the lock is
+        held across round trips, so only for a ledger its owner has not upgraded yet."""
         self._conn.execute("SELECT set_config('lock_timeout', %s, true)",
                            (f"{int(self.lock_wait * 1000)}ms",))
         locked = self._conn.execute(LOCK_HEAD).fetchone()
