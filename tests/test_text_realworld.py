@@ -105,3 +105,55 @@ def test_a_standfirst_in_the_article_header_beside_its_headline_is_kept():
                     "glauben-wissen/Warum-wir-jetzt-Demut-brauchen;art4886,207643")
     assert "sondern auch politische Maßnahmen, wie die zur Bek" in text
     assert "In der Tat: Der moderne, säkulare Mensch scheint w" in text
+
+
+def test_a_lead_before_a_paragraph_broken_by_br_is_kept():
+    # the article's first paragraph has <br>s: trafilatura gives it as several lines, and the
+    # paragraph must still be found in them, or the lead above it has nowhere to go
+    text = _excerpt("bund-naturschutz.de-habeck.html", "https://www.bund-naturschutz.de/"
+                    "pressemitteilungen/habeck-in-muenchen-windkraft-in-bayern-geht-nur-ohne-10h")
+    assert "dass das Gespräch zwischen Klimaschutzminister" in text
+    assert text.index("dass das Gespräch zwischen") < text.index("Obwohl wir schon damit")
+
+
+def test_an_article_split_over_several_text_modules_is_kept_whole():
+    # one div.editorial-module--text per passage: trafilatura keeps only one of them
+    text = _excerpt("iconmagazine.de.sharonstone.html",
+                    "https://iconmagazine.de/story/interview-mit-sharon-stone/")
+    for passage in ("Es gibt Ereignisse, die eine Biografie", "Ich war zehn Jahre lang ein",
+                    "Das ist Bullshit"):
+        assert passage in text
+    assert text.index("Es gibt Ereignisse") < text.index("Ich war zehn Jahre lang")
+    assert "Interview SVEN MICHAELSEN" not in text
+
+
+def test_a_read_also_label_and_the_teasers_under_it_are_left_out():
+    text = _excerpt("aerobuzz.de-bremen.html",
+                    "https://aerobuzz.de/militar/cae-bildet-kuenftig-luftwaffen-piloten-in-bremen-aus/")
+    assert "Schon gelesen?" not in text
+    assert "Luftwaffe hat mit dem Training auf den H145 von NHV begonnen" not in text
+    assert "GmbH hat sich bei der Ausschreibung" in text
+    assert "Industriepartner die Flugzeuge und die" in text
+
+
+def test_an_inline_see_also_teaser_is_left_out():
+    text = _excerpt("panamaamerica.com.pa-apropiarse.html", "https://www.panamaamerica.com.pa/"
+                    "judicial/juez-de-guatemala-exige-devolver-avion-de-martinelli")
+    assert "VEA TAMBIÉN" not in text
+    assert "El juez Guillermo Alfredo Luna le exigió" in text
+    assert "Nancy Paola Rodas, abogada de Martinelli" in text
+
+
+def test_a_subscription_plea_after_the_article_is_left_out():
+    text = _excerpt("nationnews.com-schools.html", "https://www.nationnews.com/schools")
+    assert "Subscribe now to our eNATION edition" not in text
+    assert "download the Nationnews apps" not in text
+    assert "already more than 130 had responded positively." in text  # figures stay
+    assert "to visit secondary schools" in text
+
+
+def test_a_photo_credit_is_left_out():
+    text = _excerpt("gala.fr.surnom.html", "https://www.gala.fr/l_actu/news_de_stars/"
+                    "jean-paul-delevoye-monsieur-retraites_439447")
+    assert "Crédits photos" not in text
+    assert "Chargé de porter la réforme des retraites" in text
