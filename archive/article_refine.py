@@ -37,7 +37,7 @@ from lxml import etree
 
 from archive.boilerplate import is_label, is_notice, is_plea
 
-REFINE_VERSION = "3"  # bump when what this keeps or drops changes
+REFINE_VERSION = "4"  # bump when what this keeps or drops changes
 BLOCK_TAGS = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote",
                         "figcaption", "dd", "dt", "td", "th", "pre", "caption", "div",
                         "section", "article", "header", "main"})
@@ -69,7 +69,7 @@ _PARTS = re.compile(r"[_-]+|(?<=[a-z])(?=[A-Z])")  # "article-teaser", "TestRepo
 # What names a lead (a whole part of a class: "leading-snug" is a line height, not a lead).
 _LEAD = frozenset({"lead", "lede", "teaser", "intro", "excerpt", "summary", "subtitle",
                    "subheadline", "sub-headline", "subline", "preface", "standfirst", "abstract",
-                   "kicker", "chapo"})
+                   "kicker", "chapo", "description"})
 _SPACES = re.compile(r"\s+")
 ANCHOR_CHARS = 40  # a block this long found in the text is surely one of its paragraphs
 LEAD_CHARS = 30  # a shorter "lead" is a label, not a paragraph
@@ -79,7 +79,9 @@ LEAD_DEPTH = 4  # levels above a block where its lead class may be
 CORE_SHARE = 0.7  # the article's column: deepest element holding this share of its paragraphs
 MAX_SEARCHES = 5000  # substring searches of blocks in the text
 MAX_BLOCKS = 20_000  # a real article page has a few thousand; past this the text is kept as is
-LIKE_CHARS = 80  # a paragraph of another text module of the article's template
+LIKE_CHARS = 40  # a paragraph (or an interview's question) of another text module of the article
+MAX_INGREDIENT_CHARS = 200  # an ingredient, or a heading over some of them
+_INGREDIENT = frozenset({"ingredient", "ingredients", "zutat", "zutaten", "ingredientes"})
 BODY_CHARS = 150  # a line this long is the article's: pleas are judged only after the last
 LABEL_LINKS = 0.5  # share of link text that makes a line under a "Read also:" label a teaser
 
@@ -116,11 +118,16 @@ def refine(text: str, markup: str) -> str:
     added = set(_leads(blocks, line_of, anchors, article))
     if column is not None:
         added |= _like_columns(blocks, line_of, column)
+    added |= _ingredients(blocks, line_of)
     dropped = _chrome_lines(blocks, line_of, column)
     cut = _boilerplate_lines(lines, blocks, line_of, anchors)
     before: dict[int, list[str]] = {}
     after: dict[int, list[str]] = {}
+    seen = set(lines)
     for i in sorted(added):
+        if blocks[i].text in seen:
+            continue  # a list shown twice (for phones and for desktops) is read once
+        seen.add(blocks[i].text)
         kept = [j for j in anchors if j < i]
         if kept:
             after.setdefault(line_of[kept[-1]] or 0, []).append(blocks[i].text)
@@ -348,6 +355,25 @@ def _link_share(block: _Block) -> float:
     linked = sum(len(_SPACES.sub(" ", a.text_content()).strip())
                  for a in block.element.iter("a"))
     return linked / max(len(block.text), 1)
+
+
+def _ingredients(blocks: list[_Block], line_of: list[int | None]) -> set[int]:
+    """A recipe's ingredients (blocks in an element named for them, or marked up as
+    schema.org ``recipeIngredient``) that the text lacks: trafilatura reads a list of short
+    lines, often links to the products, as boilerplate; a reader sees the recipe's text."""
+    found = set()
+    for i, block in enumerate(blocks):
+        if line_of[i] is not None or len(block.text) > MAX_INGREDIENT_CHARS:
+            continue
+        for depth, node in enumerate([block.element, *block.element.iterancestors()]):
+            if depth >= LEAD_DEPTH or node.tag in ("body", "html"):
+                break
+            if (node.get("itemprop") in ("recipeIngredient", "ingredients")
+                    or any(_names(token, _INGREDIENT) for token in _tokens(node))):
+                if not _chrome(block.element, {node}, _CHROME, LANDMARKS):
+                    found.add(i)
+                break
+    return found
 
 
 def _signature(node: etree._Element) -> tuple[tuple[str, str], ...]:

@@ -121,7 +121,7 @@ def test_an_article_split_over_several_text_modules_is_kept_whole():
     text = _excerpt("iconmagazine.de.sharonstone.html",
                     "https://iconmagazine.de/story/interview-mit-sharon-stone/")
     for passage in ("Es gibt Ereignisse, die eine Biografie", "Ich war zehn Jahre lang ein",
-                    "Das ist Bullshit"):
+                    "Das ist Bullshit", "In welchem seelischen Zustand"):  # (a short question)
         assert passage in text
     assert text.index("Es gibt Ereignisse") < text.index("Ich war zehn Jahre lang")
     assert "Interview SVEN MICHAELSEN" not in text
@@ -157,3 +157,20 @@ def test_a_photo_credit_is_left_out():
                     "jean-paul-delevoye-monsieur-retraites_439447")
     assert "Crédits photos" not in text
     assert "Chargé de porter la réforme des retraites" in text
+
+
+def test_a_recipes_ingredients_are_kept_even_as_links():
+    # div.recipe-ingredients__item, each product a link: trafilatura reads it as a link list
+    text = _excerpt("backen.de.maulwurfkuchen.html",
+                    "https://backen.de/rezept/maulwurfkuchen-mit-erdbeeren")
+    assert "z.B. Dr. Oetker Gelatine fix (15 g)" in text
+    assert "und schneide sie in kleine Würfel." in text
+    assert "Bild anzeigen" not in text
+
+
+def test_a_lead_named_description_is_kept():
+    # TYPO3 news: <p class="news-description"> above the article
+    text = _excerpt("oetv.at-taucher.html", "https://www.oetv.at/news/artikel/d/"
+                    "erfolgreiches-masters-debuet-fuer-taucher-2.html")
+    assert "Rollstuhlclub ENJO Vorarlberg erneut" in text
+    assert text.index("Rollstuhlclub ENJO") < text.index("Im Match Tiebreak hatten")
