@@ -25,6 +25,7 @@ import re
 MAX_LABEL_CHARS = 160  # "VEA TAMBIÉN: " and a teaser's headline
 MAX_NOTICE_CHARS = 200
 MAX_PLEA_CHARS = 220
+LABEL_TAIL = 50  # words after a label that still make a label, not a sentence
 
 _RELATED = (
     r"read (?:also|more|next)|related(?: articles?| posts?| stories| content| news)?"
@@ -40,9 +41,14 @@ _RELATED = (
     r"|czytaj (?:też|także|więcej)|zobacz (?:też|także|również)"
     r"|lire aussi|à lire aussi|a lire aussi|voir aussi|sur le même sujet"
     r"|leggi anche|potrebbe interessarti"
-    r"|читайте также|смотрите также|по теме|читать также")
-# the label alone ("Related", "Schon gelesen?"), or the label, a colon and the teaser
-_LABEL = re.compile(rf"^\W*(?:{_RELATED})(?:\s*[:?!.…»›>|-]*\s*$|\s*:)", re.I)
+    r"|читайте также|смотрите также|по теме|читать также"
+    r"|tags?|temas|themen|topics|schlagw(?:ö|o)rte(?:r)?|kategorien?|categories|category"
+    r"|release date|last modified|zuletzt (?:geändert|aktualisiert)")
+# the label alone ("Related", "Schon gelesen?"), the label, a colon and the teaser, or the label
+# and a few words that make no sentence ("Mehr zum Thema auf example.org", "Weitere Beiträge
+# aus der Kolumne:")
+_WORDS_AFTER = rf"\b(?:[^.!?:]|\.(?=\S)){{0,{LABEL_TAIL}}}:?$"  # "example.org" is no full stop
+_LABEL = re.compile(rf"^\W*(?:{_RELATED})(?:\s*[:?!.…»›>|-]*\s*$|\s*:|{_WORDS_AFTER})", re.I)
 _NOTICE = re.compile(
     r"^\W*(?:©|\(c\)\s|copyright\b"
     r"|(?:foto|fotos|photo|photos|bild|bilder|titelbild|beitragsbild|headerbild|image|images"
@@ -61,7 +67,8 @@ _PLEA = re.compile(
     r"|s[ií]guenos|download (?:the|our) .*app|comments? (?:are|is) closed"
     r"|kommentare sind geschlossen|keine kommentare|no comments|view comments"
     r"|leave a (?:comment|reply)|kommentar (?:schreiben|verfassen)|be informed of"
-    r"|sign up|anmelden und|jetzt anmelden|zum newsletter", re.I)
+    r"|sign up|anmelden und|jetzt anmelden|zum newsletter|in den kommentaren|in the comments"
+    r"|kommentare? (?:zu )?schreiben", re.I)
 _DIGIT = re.compile(r"\d")
 
 

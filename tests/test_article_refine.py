@@ -117,3 +117,11 @@ def test_a_paragraph_that_starts_like_a_label_is_kept():
             "stretch from the source to the sea.")
     page = _page(inside=f"<p>{line}</p>")
     assert refine("\n".join([*PARAGRAPHS, line]), page).splitlines()[-1] == line
+
+
+def test_a_label_with_a_few_words_and_the_tags_under_it_are_left_out():
+    tail = ("<p>More stories from the river desk</p><p>Tags:</p>"
+            "<p><a href='/t/river'>River</a> <a href='/t/fish'>Fish</a></p>")
+    text = refine("\n".join([*PARAGRAPHS, "More stories from the river desk", "Tags:",
+                             "River Fish"]), _page(inside=tail))
+    assert text.splitlines() == PARAGRAPHS

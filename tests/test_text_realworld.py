@@ -174,3 +174,11 @@ def test_a_lead_named_description_is_kept():
                     "erfolgreiches-masters-debuet-fuer-taucher-2.html")
     assert "Rollstuhlclub ENJO Vorarlberg erneut" in text
     assert text.index("Rollstuhlclub ENJO") < text.index("Im Match Tiebreak hatten")
+
+
+def test_a_tags_label_after_the_article_is_left_out():
+    text = _excerpt("ambito.com-paritarias.html", "https://www.ambito.com/politica/paritarias/"
+                    "al-rojo-gremios-la-alimentacion-marcan-inflacion-53-abril-y-amenazan-paro-n5431248")
+    assert "Temas" not in text.splitlines()
+    assert "cerró en 52,7% y en base" in text  # the article's figures stay
+    assert "Se trata de un informe interno que" in text
