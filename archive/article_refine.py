@@ -35,7 +35,9 @@ from dataclasses import dataclass
 import lxml.html
 from lxml import etree
 
-REFINE_VERSION = "2"  # bump when what this keeps or drops changes
+from archive.boilerplate import is_label, is_notice, is_plea
+
+REFINE_VERSION = "5"  # bump when what this keeps or drops changes
 BLOCK_TAGS = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote",
                         "figcaption", "dd", "dt", "td", "th", "pre", "caption", "div",
                         "section", "article", "header", "main"})
@@ -67,7 +69,7 @@ _PARTS = re.compile(r"[_-]+|(?<=[a-z])(?=[A-Z])")  # "article-teaser", "TestRepo
 # What names a lead (a whole part of a class: "leading-snug" is a line height, not a lead).
 _LEAD = frozenset({"lead", "lede", "teaser", "intro", "excerpt", "summary", "subtitle",
                    "subheadline", "sub-headline", "subline", "preface", "standfirst", "abstract",
-                   "kicker", "chapo"})
+                   "kicker", "chapo", "description"})
 _SPACES = re.compile(r"\s+")
 ANCHOR_CHARS = 40  # a block this long found in the text is surely one of its paragraphs
 LEAD_CHARS = 30  # a shorter "lead" is a label, not a paragraph
@@ -77,6 +79,11 @@ LEAD_DEPTH = 4  # levels above a block where its lead class may be
 CORE_SHARE = 0.7  # the article's column: deepest element holding this share of its paragraphs
 MAX_SEARCHES = 5000  # substring searches of blocks in the text
 MAX_BLOCKS = 20_000  # a real article page has a few thousand; past this the text is kept as is
+LIKE_CHARS = 40  # a paragraph (or an interview's question) of another text module of the article
+MAX_INGREDIENT_CHARS = 200  # an ingredient, or a heading over some of them
+_INGREDIENT = frozenset({"ingredient", "ingredients", "zutat", "zutaten", "ingredientes"})
+BODY_CHARS = 150  # a line this long is the article's: pleas are judged only after the last
+LABEL_LINKS = 0.5  # share of link text that makes a line under a "Read also:" label a teaser
 
 
 @dataclass(frozen=True)
@@ -88,8 +95,11 @@ class _Block:
 
 
 def refine(text: str, markup: str) -> str:
-    """``text`` (trafilatura's, one paragraph a line) with leads put back and chrome left out."""
-    blocks = _blocks(markup)
+    """``text`` (trafilatura's, one paragraph a line) with what it lost put back (leads, the
+    rest of an article split over several like wrappers) and chrome
+    left out (chrome blocks in the article's column, boilerplate lines)."""
+    root = _parse(markup)
+    blocks = _blocks(root) if root is not None else []
     if not blocks or len(blocks) > MAX_BLOCKS:
         return text  # each block's walk up is bounded by the page's depth, their number here
     lines = [_SPACES.sub(" ", line).strip() for line in text.splitlines()]
@@ -104,31 +114,43 @@ def refine(text: str, markup: str) -> str:
             if node in article:
                 break  # and so are all above it: linear in the page, however deep
             article.add(node)
-    leads = _leads(blocks, line_of, anchors, article)
-    dropped = _chrome_lines(blocks, line_of, anchors)
-    out: list[str] = []
+    column = _column(blocks, anchors)
+    added = set(_leads(blocks, line_of, anchors, article))
+    if column is not None:
+        added |= _like_columns(blocks, line_of, column)
+    added |= _ingredients(blocks, line_of)
+    dropped = _chrome_lines(blocks, line_of, column)
+    cut = _boilerplate_lines(lines, blocks, line_of, anchors)
     before: dict[int, list[str]] = {}
     after: dict[int, list[str]] = {}
-    for i in leads:
+    seen = set(lines)
+    for i in sorted(added):
+        if blocks[i].text in seen:
+            continue  # a list shown twice (for phones and for desktops) is read once
+        seen.add(blocks[i].text)
         kept = [j for j in anchors if j < i]
         if kept:
             after.setdefault(line_of[kept[-1]] or 0, []).append(blocks[i].text)
         else:
             before.setdefault(line_of[anchors[0]] or 0, []).append(blocks[i].text)
+    out: list[str] = []
     for n, (raw, line) in enumerate(zip(text.splitlines(), lines, strict=True)):
         out += before.get(n, [])
-        if line not in dropped:
+        if line not in dropped and n not in cut:
             out.append(raw)
         out += after.get(n, [])
     return "\n".join(out)
 
 
-def _blocks(markup: str) -> list[_Block]:
+def _parse(markup: str) -> etree._Element | None:
     parser = lxml.html.HTMLParser(encoding="utf-8")
     try:
-        root = lxml.html.document_fromstring(markup.encode("utf-8", "replace"), parser=parser)
+        return lxml.html.document_fromstring(markup.encode("utf-8", "replace"), parser=parser)
     except (etree.ParserError, ValueError):
-        return []
+        return None
+
+
+def _blocks(root: etree._Element) -> list[_Block]:
     for tag in list(root.iter(*UNSEEN_TAGS)):
         tag.drop_tree()
     holds_block: set[etree._Element] = set()
@@ -155,7 +177,9 @@ def _blocks(markup: str) -> list[_Block]:
 def _locate(blocks: list[_Block], lines: list[str]) -> list[int | None]:
     """The line of ``lines`` each block is (or is in), or None when the text lacks it."""
     whole = {line: n for n, line in reversed(list(enumerate(lines)))}
-    joined = "\n".join(lines)
+    # a block may span lines of the text (a paragraph with <br>): search with breaks as spaces,
+    # which keeps every offset where it is
+    joined = " ".join(lines)
     starts = []
     pos = 0
     for line in lines:
@@ -247,9 +271,8 @@ def _named_lead(element: etree._Element, article: set[etree._Element]) -> bool:
 
 
 def _chrome_lines(blocks: list[_Block], line_of: list[int | None],
-                  anchors: list[int]) -> set[str]:
+                  column: etree._Element | None) -> set[str]:
     """Lines whose every block is chrome inside the article's column."""
-    column = _column(blocks, anchors)
     if column is None:
         return set()
     known: dict[etree._Element, bool] = {node: False
@@ -332,3 +355,90 @@ def _link_share(block: _Block) -> float:
     linked = sum(len(_SPACES.sub(" ", a.text_content()).strip())
                  for a in block.element.iter("a"))
     return linked / max(len(block.text), 1)
+
+
+def _ingredients(blocks: list[_Block], line_of: list[int | None]) -> set[int]:
+    """A recipe's ingredients (blocks in an element named for them, or marked up as
+    schema.org ``recipeIngredient``) that the text lacks: trafilatura reads a list of short
+    lines, often links to the products, as boilerplate; a reader sees the recipe's text."""
+    found = set()
+    for i, block in enumerate(blocks):
+        if line_of[i] is not None or len(block.text) > MAX_INGREDIENT_CHARS:
+            continue
+        for depth, node in enumerate([block.element, *block.element.iterancestors()]):
+            if depth >= LEAD_DEPTH or node.tag in ("body", "html"):
+                break
+            if (node.get("itemprop") in ("recipeIngredient", "ingredients")
+                    or any(_names(token, _INGREDIENT) for token in _tokens(node))):
+                if not _chrome(block.element, {node}, _CHROME, LANDMARKS):
+                    found.add(i)
+                break
+    return found
+
+
+def _signature(node: etree._Element) -> tuple[tuple[str, str], ...]:
+    """An element's tag and class, and its ancestors' up to ``<body>``: its place in the
+    page's template."""
+    return tuple((str(n.tag), str(n.get("class") or ""))
+                 for n in [node, *node.iterancestors()])
+
+
+def _like_columns(blocks: list[_Block], line_of: list[int | None],
+                  column: etree._Element) -> set[int]:
+    """Paragraphs in other elements of the column's very template (same tags and classes up
+    to ``<body>``): one article split over several text modules, of which trafilatura keeps
+    one. Only plain paragraphs: long, few links, no chrome around them."""
+    signature = _signature(column)
+    depth = len(signature)
+    if not signature[0][1]:
+        return set()  # a bare <div> in a bare <div>: every box of the page looks like it
+    found = set()
+    same: dict[etree._Element, bool] = {}
+    for i, block in enumerate(blocks):
+        if (line_of[i] is not None or block.element.tag != "p"
+                or len(block.text) < LIKE_CHARS or _link_share(block) >= LEAD_LINKS):
+            continue
+        ancestors = list(block.element.iterancestors())
+        extra = len(ancestors) + 1 - depth
+        if extra < 1 or extra > LEAD_DEPTH + 1:
+            continue
+        node = ancestors[extra - 1]
+        if node is column:
+            continue
+        if node not in same:
+            same[node] = _signature(node) == signature
+        if same[node] and not _chrome(block.element, {node}, _CHROME, LANDMARKS):
+            found.add(i)
+    return found
+
+
+def _boilerplate_lines(lines: list[str], blocks: list[_Block], line_of: list[int | None],
+                       anchors: list[int]) -> set[int]:
+    """Lines that are chrome by what they say (:mod:`archive.boilerplate`): labels of links
+    to other articles and the links under them, notices anywhere; pleas only before the
+    article's first paragraph or after its last long one."""
+    links: dict[int, list[int]] = {}
+    for block, at in zip(blocks, line_of, strict=True):
+        if at is not None:
+            linked = int(_link_share(block) * len(block.text))
+            total = links.setdefault(at, [0, 0])
+            total[0] += linked
+            total[1] += len(block.text)
+    first = line_of[anchors[0]] or 0
+    # the article's last long line (on a page of short lines: long for that page)
+    body = min(BODY_CHARS, max(map(len, lines), default=0) // 2)
+    last = max((n for n, line in enumerate(lines) if len(line) >= body), default=len(lines))
+    cut: set[int] = set()
+    in_links = False
+    for n, line in enumerate(lines):
+        share = links[n][0] / max(links[n][1], 1) if n in links else 0.0
+        if in_links and share >= LABEL_LINKS:
+            cut.add(n)  # a teaser's headline under a "Read also:" label
+            continue
+        in_links = False
+        if is_label(line):
+            cut.add(n)
+            in_links = True
+        elif is_notice(line) or ((n < first or n > last) and is_plea(line)):
+            cut.add(n)
+    return cut

@@ -35,11 +35,12 @@ def test_a_caption_is_not_a_lead():
 
 
 def test_chrome_in_the_column_is_cut_but_not_the_same_words_in_the_article():
-    box = "<div class='newsletter-box'><p>Sign up for our newsletter</p></div>"
-    text = "\n".join([*PARAGRAPHS, "Sign up for our newsletter"])
+    # (words no boilerplate phrase names: this is the judgement by the box's class alone)
+    box = "<div class='newsletter-box'><p>The river desk, every Friday</p></div>"
+    text = "\n".join([*PARAGRAPHS, "The river desk, every Friday"])
     assert refine(text, _page(inside=box)).splitlines() == PARAGRAPHS
-    quoted = box + "<p>Sign up for our newsletter</p>"  # the article's own line, same words
-    assert refine(text, _page(inside=quoted)).splitlines()[-1] == "Sign up for our newsletter"
+    quoted = box + "<p>The river desk, every Friday</p>"  # the article's own line, same words
+    assert refine(text, _page(inside=quoted)).splitlines()[-1] == "The river desk, every Friday"
 
 
 def test_no_paragraph_found_leaves_the_text_as_it_is():
@@ -79,3 +80,48 @@ def test_a_deep_page_is_refined_in_one_pass():
     markup = ("<html><body>" + "<div>" * deep + body + box + "</div>" * deep + "</body></html>")
     text = "\n".join([*PARAGRAPHS * 3000, "About the author of this article and the river."])
     assert refine(text, markup).splitlines() == PARAGRAPHS * 3000
+
+
+# --- boilerplate lines (archive.boilerplate) ------------------------------------------------
+
+def test_a_short_paragraph_with_figures_at_the_end_stays_even_if_it_sounds_like_a_plea():
+    # a forger gains from a dropped figure: a genuine screenshot of it would look "absent"
+    closing = "The newsletter now reaches 12,400 subscribers, up 8 % on 2023."
+    page = _page(inside=f"<p>{closing}</p><p>Subscribe to our newsletter</p>")
+    text = refine("\n".join([*PARAGRAPHS, closing, "Subscribe to our newsletter"]), page)
+    assert text.splitlines() == [*PARAGRAPHS, closing]
+
+
+def test_a_plea_inside_the_article_is_kept():
+    # only the edges are judged by what a line says about subscribing
+    middle = "Readers who subscribe get the river report."
+    body = PARAGRAPHS[0], middle, *PARAGRAPHS[1:]
+    markup = ("<html><body><main><div class='article-body'>"
+              + "".join(f"<p>{p}</p>" for p in body) + "</div></main></body></html>")
+    assert refine("\n".join(body), markup).splitlines() == list(body)
+
+
+def test_a_label_takes_the_links_under_it_but_not_the_next_paragraph():
+    related = ("<p>Read also:</p><p><a href='/a'>Another story about a lake</a></p>"
+               "<p><a href='/b'>And one about a mountain</a></p>")
+    after = "The river's story goes on after the links, as the article does."
+    page = _page(inside=related + f"<p>{after}</p>")
+    text = refine("\n".join([*PARAGRAPHS, "Read also:", "Another story about a lake",
+                             "And one about a mountain", after]), page)
+    assert text.splitlines() == [*PARAGRAPHS, after]
+
+
+def test_a_paragraph_that_starts_like_a_label_is_kept():
+    line = ("Read more about the river in the report of 2021, which counted 3,000 fish "
+            "over the year and found the water cleaner than in any year before, in every "
+            "stretch from the source to the sea.")
+    page = _page(inside=f"<p>{line}</p>")
+    assert refine("\n".join([*PARAGRAPHS, line]), page).splitlines()[-1] == line
+
+
+def test_a_label_with_a_few_words_and_the_tags_under_it_are_left_out():
+    tail = ("<p>More stories from the river desk</p><p>Tags:</p>"
+            "<p><a href='/t/river'>River</a> <a href='/t/fish'>Fish</a></p>")
+    text = refine("\n".join([*PARAGRAPHS, "More stories from the river desk", "Tags:",
+                             "River Fish"]), _page(inside=tail))
+    assert text.splitlines() == PARAGRAPHS
