@@ -217,7 +217,7 @@ def test_one_worker_at_a_time_stamps_the_new_records_one_request_per_batch(team,
     urls = [web.url(f"/team/stamped-{n}") for n in range(30)]
     assert _watch(team, tmp_path, urls) == 0
     workers = [team.worker("--drain", "--tsa", tsa.url) for _ in range(2)]
-    for worker, (_, err) in zip(workers, _outputs(workers, timeout=120)):
+    for worker, (_, err) in zip(workers, _outputs(workers, timeout=120), strict=True):
         assert worker.returncode == 0, err
     store, ledger = open_team(team.db, team.objects, write=False)
     try:

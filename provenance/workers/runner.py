@@ -30,6 +30,7 @@ from pathlib import Path
 
 import psycopg
 from procrastinate import App
+from procrastinate.app import WorkerOptions as WorkerOptionsDict
 
 from archive.browser.pool import BrowserPool
 from archive.fetch import Fetcher
@@ -40,8 +41,7 @@ from provenance.errors import LedgerError
 from provenance.stamps.stamping import BATCH, stamp, trust_roots_from_env
 from provenance.store.filestore import Store
 from provenance.store.kinds import CHANGED, STAMPED_KINDS
-from provenance.store.ledger import Ledger
-from provenance.store.ledger import Record
+from provenance.store.ledger import Ledger, Record
 from provenance.workers.jobs import (
     BROWSER_QUEUE,
     CAPTURE_TASK,
@@ -260,7 +260,7 @@ class Worker:
         """The ``changed`` record of a capture whose worker died before writing it (the
         comparison is made again, as the worker would have; nothing if one is there)."""
         record = self.ledger.get(seq)
-        if record is None or queue.change_recorded(record.subject, seq):
+        if record is None or record.subject is None or queue.change_recorded(record.subject, seq):
             return None
         return record_change(self.store, self.ledger, record, self.options.ignore)
 
@@ -332,9 +332,13 @@ class _Loop(threading.Thread):
     async def _serve(self) -> None:
         worker, options = self.worker, self.worker.options
         beat = min(10.0, options.lease / 4)
-        common = {"install_signal_handlers": False, "update_heartbeat_interval": beat,
-                  "stalled_worker_timeout": options.lease, "delete_jobs": "successful",
-                  "fetch_job_polling_interval": 1.0, "abort_job_polling_interval": 5.0}
+
+        def settings(queues: list[str], concurrency: int, role: str) -> WorkerOptionsDict:
+            return {"queues": queues, "concurrency": concurrency, "name": f"{worker.name}/{role}",
+                    "install_signal_handlers": False, "update_heartbeat_interval": beat,
+                    "stalled_worker_timeout": options.lease, "delete_jobs": "successful",
+                    "fetch_job_polling_interval": 1.0, "abort_job_polling_interval": 5.0}
+
         async with worker.app.open_async():
             await schedule_due(worker.app)  # the first round at once, before --drain looks
             self._task = asyncio.current_task()  # type: ignore[assignment]
@@ -342,10 +346,9 @@ class _Loop(threading.Thread):
             upkeep = [UPKEEP_QUEUE, *([STAMP_QUEUE] if options.tsas else [])]
             try:
                 await asyncio.gather(
-                    worker.app.run_worker_async(queues=worker.queues, concurrency=options.jobs,
-                                                name=f"{worker.name}/capture", **common),
-                    worker.app.run_worker_async(queues=upkeep, concurrency=2,
-                                                name=f"{worker.name}/upkeep", **common))
+                    worker.app.run_worker_async(**settings(worker.queues, options.jobs,
+                                                           "capture")),
+                    worker.app.run_worker_async(**settings(upkeep, 2, "upkeep")))
             except asyncio.CancelledError:
                 pass  # stop(): procrastinate let the jobs in progress finish
 
