@@ -201,6 +201,9 @@ def _register_worker(commands: Commands) -> argparse.ArgumentParser:
     sub.add_argument("--for", dest="duration", metavar="DURATION",
                      help="stop after this long, e.g. 6h (default: until Ctrl-C)")
     tsa_option(sub)
+    sub.add_argument("--stamp-every", default="10s", metavar="INTERVAL",
+                     help="with --tsa: how often the team's new records are stamped, e.g. "
+                     "10s, 5m, 1h (default 10s; a worker that stops stamps what is left)")
     sub.add_argument("--max-bytes", type=positive_int, default=50_000_000, metavar="N",
                      help="largest response body to keep, in bytes (default 50 MB)")
     timeout_option(sub)

@@ -60,6 +60,7 @@ def cmd_worker(args: argparse.Namespace, out: Output) -> int:
         jobs=args.jobs, lease=args.lease, tsas=tsa_urls(args.tsa), timeout=args.timeout,
         max_bytes=args.max_bytes, ignore=compile_ignore(args.ignore), drain=args.drain,
         browser=args.browser,
+        stamp_every=parse_duration(args.stamp_every, what="--stamp-every"),
         duration=parse_duration(args.duration, what="--for") if args.duration else None)
     stop = threading.Event()
     printing = threading.Lock()

@@ -84,9 +84,14 @@ CAPTURE_RETRY = RetryStrategy(max_attempts=8, exponential_wait=2,
 
 
 def _every(seconds: int) -> str:
-    """A cron line (croniter's sixth field is seconds)."""
-    seconds = max(1, min(59, seconds))
-    return "* * * * * *" if seconds == 1 else f"* * * * * */{seconds}"
+    """A cron line for "every ``seconds``" (croniter's sixth field is seconds), rounded down
+    to a step cron can say: seconds under a minute, minutes under an hour, else hours."""
+    seconds = max(1, seconds)
+    if seconds < 60:
+        return "* * * * * *" if seconds == 1 else f"* * * * * */{seconds}"
+    if seconds < 3600:
+        return f"*/{seconds // 60} * * * *"
+    return f"0 */{min(23, seconds // 3600)} * * *"
 
 
 def build_app(db_url: str, handlers: Handlers, schedule: Schedule, *, pool_size: int) -> App:

@@ -144,7 +144,7 @@ class Worker:
         tick = max(1, round(options.tick))
         self.app: App = build_app(
             db_url, self, Schedule(tick=tick, lease=options.lease,
-                                   stamp_every=max(1, round(options.stamp_every)),
+                                   stamp_every=max(1, int(options.stamp_every)),
                                    stamping=bool(options.tsas)),
             pool_size=4)
 
