@@ -150,8 +150,11 @@ def test_a_worker_killed_mid_job_has_its_job_redone_once(team, tmp_path, web, ca
     assert web.hits(path) == 2  # taken again once the dead worker stopped beating
     captures = team.captures()
     assert captures[slow] == 1 and all(captures[url] == 1 for url in fine), captures
-    lines = [json.loads(line) for line in out.splitlines()]
-    assert [line["attempt"] for line in lines if line["url"] == slow] == [2]
+    lines = [json.loads(line) for line in out.splitlines() if json.loads(line)["url"] == slow]
+    assert lines[0]["attempt"] == 2 and lines[0]["ledger_seq"], lines  # taken back once
+    # (on a starved machine a heartbeat may come late and the job be taken back while it
+    # runs: the run that follows only finds the capture, which is what is guaranteed)
+    assert all(line.get("already_recorded") for line in lines[1:]), lines
     assert team.jobs() == []
     assert main([*team.args, "check"]) == 0
 

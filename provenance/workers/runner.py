@@ -17,6 +17,7 @@ had only stopped beating from running twice at once.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import re
 import socket
@@ -107,6 +108,11 @@ class WorkerRun:
     stamped: int = 0
     late_changes: int = 0
     errors: list[str] = field(default_factory=list)
+
+
+# procrastinate logs each job; a worker says what matters itself, in one line (never a
+# traceback through logging's last-resort handler)
+logging.getLogger("procrastinate").addHandler(logging.NullHandler())
 
 
 def worker_name() -> str:
