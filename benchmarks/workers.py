@@ -1,6 +1,9 @@
 """A 1,000-URL round of team watches (``watch --team`` + ``worker --drain``) with 1 and 2
 worker processes, on a throwaway PostgreSQL cluster and moto's S3 server (loopback).
 
+The queue is procrastinate's (``provenance.workers.jobs``): the round includes its
+periodic scheduling (every second), job fetching and heartbeats.
+
 Rows: one worker's round against ``archive -i --jobs 8`` of the same list into a local
 store (the baseline: what the same captures cost without the queue, PostgreSQL and S3),
 and two workers' round against one worker's (on this 2-core machine the two share the
@@ -105,7 +108,7 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
         cluster.stop()
     return [
         row(f"team watch round of {count} URLs, 1 worker --jobs {jobs} vs local archive -i",
-            one, archive_s, "s", "report (the cost of PostgreSQL + S3 + the queue)"),
+            one, archive_s, "s", "report (the cost of PostgreSQL + S3 + procrastinate's queue)"),
         row(f"team watch round of {count} URLs, 2 workers vs 1 worker", two, one, "s",
             "ratio > 1 (2 workers are faster; 2 cores shared with the servers)",
             ok=one / two > 1.0),

@@ -140,9 +140,11 @@ class Capturer:
                  record_failures: bool = True,
                  ignore: Sequence[re.Pattern[str]] = (),
                  renderer: Renderer | None = None,
-                 texts: TextPool | None = None) -> None:
+                 texts: TextPool | None = None,
+                 after_record: Callable[[Record], None] | None = None) -> None:
         self.store = store
         self.texts = texts  # text extraction in worker processes (None: in the thread)
+        self.after_record = after_record  # tests: a worker killed between capture and change
         self.renderer = renderer  # --browser: each page also rendered, beside the fetch
         self.ledger = ledger
         self.fetcher = fetcher
@@ -165,7 +167,8 @@ class Capturer:
         # The render never fails the capture: a failed render is recorded as such.
         rendered = self.renderer(url) if self.renderer is not None else None
         record = record_capture(self.store, self.ledger, cap, batch=batch, rendered=rendered)
-
+        if self.after_record is not None:
+            self.after_record(record)
         outcome = CaptureOutcome(url, record=record,
                                  changed=record_change(self.store, self.ledger, record,
                                                        self.ignore))

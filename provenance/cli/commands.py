@@ -181,21 +181,29 @@ def _register_worker(commands: Commands) -> argparse.ArgumentParser:
     sub = commands.add_parser(
         "worker", help="capture a team store's watches (run one on each machine)",
         description="Take the capture jobs of the team store's watches ('watch --team') from "
-        "its PostgreSQL queue and capture them, several workers on several machines at "
-        "once. Each watch is captured once per time slot (a ledger key refuses a second), "
-        "the job of a worker that died is taken again once its lease runs out, and with "
-        "--tsa one worker at a time stamps the new records, one request per batch. Ctrl-C or "
-        "SIGTERM finishes the captures in progress and stops.")
+        "its queue (procrastinate, in the store's PostgreSQL database) and capture them, "
+        "several workers on several machines at once. Each watch is captured once per time "
+        "slot (a ledger key refuses a second), the jobs of a worker that died are taken again "
+        "once it has gone --lease seconds without a heartbeat, and with --tsa one worker at a "
+        "time stamps the new records, one request per batch. Ctrl-C or SIGTERM finishes the "
+        "captures in progress and stops.")
     sub.add_argument("--jobs", type=positive_int, default=4, metavar="N",
                      help="capture N pages at once (default 4)")
     sub.add_argument("--lease", type=positive_float, default=60.0, metavar="SECONDS",
-                     help="a job this long without a sign of life from its worker is taken "
-                     "again by another (default 60)")
+                     help="the jobs of a worker this long without a heartbeat are taken "
+                     "again by another (default 60; each worker beats every quarter of it)")
     sub.add_argument("--drain", action="store_true",
                      help="stop once every due job is done (one round), instead of waiting")
+    sub.add_argument("--browser", action="store_true",
+                     help="also take the watches added with 'watch --team --browser' and render "
+                     "them in headless Chromium, as 'watch --browser' does (needs Debian's "
+                     "chromium)")
     sub.add_argument("--for", dest="duration", metavar="DURATION",
                      help="stop after this long, e.g. 6h (default: until Ctrl-C)")
     tsa_option(sub)
+    sub.add_argument("--stamp-every", default="10s", metavar="INTERVAL",
+                     help="with --tsa: how often the team's new records are stamped, e.g. "
+                     "10s, 5m, 1h (default 10s; a worker that stops stamps what is left)")
     sub.add_argument("--max-bytes", type=positive_int, default=50_000_000, metavar="N",
                      help="largest response body to keep, in bytes (default 50 MB)")
     timeout_option(sub)

@@ -44,9 +44,12 @@ def cmd_team_watch(args: argparse.Namespace, out: Output) -> int:
             found = queue.remove(urls)
             out.say(f"{found} of {len(urls)} URL(s) no longer watched by the team's workers")
         else:
-            queue.add(urls, every)
-            out.say(f"{len(urls)} URL(s) watched every {args.every} by the team's workers "
-                    "(run 'provenance worker' on one or more machines)")
+            browser = bool(getattr(args, "browser", False))
+            queue.add(urls, every, browser=browser)
+            out.say(f"{len(urls)} URL(s) watched every {args.every} by the team's workers"
+                    + (", rendered in Chromium (run 'provenance worker --browser' on one or "
+                       "more machines)" if browser else
+                       " (run 'provenance worker' on one or more machines)"))
     return EXIT_OK
 
 
@@ -56,6 +59,8 @@ def cmd_worker(args: argparse.Namespace, out: Output) -> int:
     options = runner.WorkerOptions(
         jobs=args.jobs, lease=args.lease, tsas=tsa_urls(args.tsa), timeout=args.timeout,
         max_bytes=args.max_bytes, ignore=compile_ignore(args.ignore), drain=args.drain,
+        browser=args.browser,
+        stamp_every=parse_duration(args.stamp_every, what="--stamp-every"),
         duration=parse_duration(args.duration, what="--for") if args.duration else None)
     stop = threading.Event()
     printing = threading.Lock()
@@ -72,8 +77,10 @@ def cmd_worker(args: argparse.Namespace, out: Output) -> int:
                 "attempt": job.attempts, "ledger_seq": done.seq}
         with printing:
             if outcome is None:
-                out.item(Line.CAPTURE, {**data, "already_recorded": True},
-                         f"{job.url}  slot {job.slot} already captured (#{done.seq})")
+                late = done.late_change
+                out.item(Line.CAPTURE, {**data, "already_recorded": True, "changed": late},
+                         f"{job.url}  slot {job.slot} already captured (#{done.seq})"
+                         + ("; its change recorded now" if late else ""))
             elif not outcome.ok:
                 out.item(Line.CAPTURE, {**data, **outcome.to_json()},
                          f"{job.url}  failed: {outcome.error}")
@@ -92,6 +99,7 @@ def cmd_worker(args: argparse.Namespace, out: Output) -> int:
         previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
             out.say(f"worker {worker.name}: {args.jobs} capture thread(s)"
+                    + (", Chromium" if options.browser else "")
                     + (", stamping" if options.tsas else ""))
             run = worker.run(stop)
         finally:

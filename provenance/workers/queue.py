@@ -1,33 +1,34 @@
-"""The watch queue of a team store: watched URLs and their capture jobs, in PostgreSQL.
+"""The watch list of a team store, and what the procrastinate jobs that capture it need.
 
-Why not procrastinate (the task queue issue 17 names): its stalled-job recovery is not
-automatic (a periodic task of ours would have to list stalled jobs by heartbeat and retry
-them), the exactly-once capture per time slot needs a table of ours anyway, and it brings
-its own schema, an asyncio worker and six more packages into the ``team`` extra. Two
-tables and ``SELECT … FOR UPDATE SKIP LOCKED`` give the same guarantees in a page of SQL
-that ``provenance check``'s readers can audit.
+The jobs themselves live in procrastinate's tables (a PostgreSQL task queue, in the same
+database: :mod:`provenance.workers.tasks`); this module keeps what is ours:
 
-* ``watches``: one row per URL, with its interval. ``schedule`` turns every due watch into
-  a job for the current time slot (``floor(database time / every)``): an
-  ``INSERT … ON CONFLICT DO NOTHING`` on ``UNIQUE (watch_id, slot)``, so any number of
-  workers may run it at once and a slot gets one job.
-* ``watch_jobs``: ``claim`` takes jobs that are to do, or whose lease ran out (their
-  worker died or hung), with ``FOR UPDATE SKIP LOCKED``: two workers never take the same
-  job at once. A worker renews the leases of its jobs while it works; a job whose worker
-  was killed (``kill -9``) is taken again once its lease has run out.
-* Delivery is therefore at-least-once; the capture is made once per (watch, slot) by the
-  ledger itself: its record carries ``batch = "watch:<id>:<slot>"`` and a UNIQUE index on
-  that key refuses a second one (:data:`CAPTURE_KEY_INDEX`), in the same transaction as the
-  append. A redone job first looks for that record and only marks the job done.
+* ``watches``: one row per URL, with its interval, whether it is rendered in Chromium
+  (``--browser``) and ``scheduled_slot``, the last time slot (``floor(database time /
+  every)``) a capture job was made for. The scheduling task moves that mark and defers the
+  jobs in one transaction, so a slot gets one job however many workers schedule at once.
+* The capture key: a capture's record carries ``batch = "watch:<id>:<slot>"`` and a UNIQUE
+  index on that key refuses a second one (:data:`CAPTURE_KEY_INDEX`), in the same
+  transaction as the append. Delivery is at-least-once (a job whose worker died is run
+  again), the capture is made once: a job run again first looks for its capture.
+* ``watch_stamp_mark``: up to which ledger record the stamps went.
+* :meth:`WatchQueue.create` also applies procrastinate's own schema (its
+  :class:`~procrastinate.schema.SchemaManager` SQL) in the same locked transaction.
+
+Stores made before procrastinate kept their jobs in ``watch_jobs``; that table is left as it
+was and no longer read (:meth:`WatchQueue.legacy_open_jobs` says what it still held open).
 
 Times are the database's clock, never a worker's.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from importlib import resources
 
 import psycopg
+from procrastinate.schema import SchemaManager
 
 from provenance.errors import LedgerError
 from provenance.store.backends.postgres import CONNECT_TIMEOUT, shown
@@ -35,6 +36,7 @@ from provenance.store.backends.postgres import CONNECT_TIMEOUT, shown
 CAPTURE_KEY_INDEX = "records_one_capture_per_watch_slot"
 _SCHEMA_LOCK = 0x70727771  # pg_advisory_xact_lock key: one process creates the schema
 STAMP_LOCK = 0x70727773  # pg_try_advisory_lock key: one worker stamps at a time
+WATCH_LOCKS = 0x7077  # pg_try_advisory_lock(WATCH_LOCKS, watch id): one worker per watch
 
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS watches (
@@ -44,20 +46,8 @@ CREATE TABLE IF NOT EXISTS watches (
     active BOOLEAN NOT NULL DEFAULT TRUE,
     added TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp()
 );
-CREATE TABLE IF NOT EXISTS watch_jobs (
-    id BIGSERIAL PRIMARY KEY,
-    watch_id BIGINT NOT NULL REFERENCES watches(id),
-    slot BIGINT NOT NULL,
-    url TEXT COLLATE "C" NOT NULL,
-    state TEXT NOT NULL DEFAULT 'todo' CHECK (state IN ('todo', 'doing', 'done', 'failed')),
-    attempts INTEGER NOT NULL DEFAULT 0,
-    worker TEXT,
-    lease_until TIMESTAMPTZ,
-    record_seq BIGINT,
-    UNIQUE (watch_id, slot)
-);
-CREATE INDEX IF NOT EXISTS watch_jobs_open ON watch_jobs (slot, id)
-    WHERE state IN ('todo', 'doing');
+ALTER TABLE watches ADD COLUMN IF NOT EXISTS browser BOOLEAN NOT NULL DEFAULT FALSE;
+ALTER TABLE watches ADD COLUMN IF NOT EXISTS scheduled_slot BIGINT NOT NULL DEFAULT -1;
 CREATE TABLE IF NOT EXISTS watch_stamp_mark (
     one BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (one),
     seq BIGINT NOT NULL
@@ -79,35 +69,25 @@ def capture_key(watch_id: int, slot: int) -> str:
     return f"watch:{watch_id}:{slot}"
 
 
+def procrastinate_functions() -> list[str]:
+    """The versioned SQL functions the installed procrastinate calls (``…_v2``): a schema
+    applied by an older procrastinate lacks some, and its workers would fail on every job."""
+    queries = (resources.files("procrastinate.sql") / "queries.sql").read_text("utf-8")
+    return sorted(set(re.findall(r"\b(procrastinate_\w+_v\d+)\(", queries)))
+
+
 @dataclass(frozen=True)
-class Job:
-    id: int
+class Due:
+    """A watch whose current slot has just been given a capture job."""
+
     watch_id: int
     slot: int
     url: str
-    attempts: int
-
-    @property
-    def key(self) -> str:
-        return capture_key(self.watch_id, self.slot)
-
-
-@dataclass(frozen=True)
-class QueueState:
-    """How many jobs are in each state (``worker --drain`` stops when none is open)."""
-
-    todo: int = 0
-    doing: int = 0
-    done: int = 0
-    failed: int = 0
-
-    @property
-    def open(self) -> int:
-        return self.todo + self.doing
+    browser: bool
 
 
 class WatchQueue:
-    """One connection to the queue (not shared between threads: open one per thread)."""
+    """One connection to the watch tables (not shared between threads: one per thread)."""
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -128,22 +108,39 @@ class WatchQueue:
         self.close()
 
     def create(self) -> None:
-        """The queue's tables and the ledger's capture key (after the ledger's own tables)."""
+        """The watch tables, the ledger's capture key (after the ledger's own tables) and
+        procrastinate's schema, once, under one lock (several workers may start at once)."""
         with self._errors("cannot create the watch queue"), self.conn.transaction():
             self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
             self.conn.execute(SCHEMA)
+            row = self.conn.execute("SELECT to_regclass('procrastinate_jobs')").fetchone()
+            if row is None or row[0] is None:
+                self.conn.execute(SchemaManager.get_schema())  # type: ignore[arg-type]
+            wanted = procrastinate_functions()
+            found = {name for (name,) in self.conn.execute(
+                "SELECT proname FROM pg_proc WHERE proname = ANY(%s)", (wanted,))}
+        missing = [name for name in wanted if name not in found]
+        if missing:
+            raise LedgerError(
+                "the team store's procrastinate schema is older than the installed "
+                f"procrastinate (it lacks {', '.join(missing)}): apply procrastinate's "
+                "migrations to it (procrastinate schema --migrations), as the database's owner")
 
     # -- watches -------------------------------------------------------------------------------
 
-    def add(self, urls: list[str], every: float) -> int:
+    def add(self, urls: list[str], every: float, *, browser: bool = False) -> int:
         """Watch ``urls`` every ``every`` seconds (a URL watched already takes the new
-        interval and is watched again if it was removed). Returns how many rows changed."""
+        interval and rendering, and is watched again if it was removed)."""
         with self._errors("cannot add the watches"), self.conn.transaction():
             with self.conn.cursor() as cursor:
                 cursor.executemany(
-                    "INSERT INTO watches (url, every_s) VALUES (%s, %s) ON CONFLICT (url) "
-                    "DO UPDATE SET every_s = EXCLUDED.every_s, active = TRUE",
-                    [(url, every) for url in urls])
+                    "INSERT INTO watches (url, every_s, browser) VALUES (%s, %s, %s) "
+                    "ON CONFLICT (url) DO UPDATE SET every_s = EXCLUDED.every_s, "
+                    "browser = EXCLUDED.browser, active = TRUE, scheduled_slot = CASE "
+                    # a new interval numbers the slots anew: the current one is due
+                    "WHEN watches.every_s = EXCLUDED.every_s THEN watches.scheduled_slot "
+                    "ELSE -1 END",
+                    [(url, every, browser) for url in urls])
         return len(urls)
 
     def remove(self, urls: list[str]) -> int:
@@ -153,62 +150,49 @@ class WatchQueue:
                                       "AND active", (urls,))
         return found.rowcount
 
-    # -- jobs ----------------------------------------------------------------------------------
+    def legacy_open_jobs(self) -> int:
+        """Jobs a store made before procrastinate left open in its old ``watch_jobs`` table
+        (not carried over: each of their watches gets a job for its current slot)."""
+        with self._errors("cannot read the old queue table"):
+            row = self.conn.execute("SELECT to_regclass('watch_jobs')").fetchone()
+            if row is None or row[0] is None:
+                return 0
+            count = self.conn.execute(
+                "SELECT count(*) FROM watch_jobs WHERE state IN ('todo', 'doing')").fetchone()
+        return int(count[0]) if count else 0
 
-    def schedule(self) -> int:
-        """A job for the current slot of every active watch that has none (idempotent)."""
-        with self._errors("cannot schedule the watches"):
-            made = self.conn.execute(
-                "INSERT INTO watch_jobs (watch_id, slot, url) SELECT id, "
-                "floor(extract(epoch FROM clock_timestamp()) / every_s)::bigint, url "
-                "FROM watches WHERE active ON CONFLICT (watch_id, slot) DO NOTHING")
-        return made.rowcount
+    # -- one capture ---------------------------------------------------------------------------
 
-    def claim(self, worker: str, lease: float, limit: int = 1) -> list[Job]:
-        """Up to ``limit`` jobs to do (oldest slot first), or whose lease ran out."""
-        with self._errors("cannot take a job"):
-            rows = self.conn.execute(
-                "UPDATE watch_jobs SET state = 'doing', worker = %s, attempts = attempts + 1, "
-                "lease_until = clock_timestamp() + make_interval(secs => %s) "
-                "WHERE id IN (SELECT id FROM watch_jobs WHERE state = 'todo' OR "
-                "(state = 'doing' AND lease_until < clock_timestamp()) "
-                "ORDER BY slot, id LIMIT %s FOR UPDATE SKIP LOCKED) "
-                "RETURNING id, watch_id, slot, url, attempts",
-                (worker, lease, limit)).fetchall()
-        return [Job(*row) for row in rows]
+    def try_lock_watch(self, watch_id: int) -> bool:
+        """The session lock that makes one worker at a time capture a watch, even when a job
+        was taken again from a worker that is still alive but stopped beating (released by
+        :meth:`unlock_watch`, or by the database when the worker's connection dies)."""
+        with self._errors("cannot lock the watch"):
+            row = self.conn.execute("SELECT pg_try_advisory_lock(%s, %s)",
+                                    (WATCH_LOCKS, watch_id)).fetchone()
+        return bool(row and row[0])
 
-    def renew(self, worker: str, ids: list[int], lease: float) -> None:
-        """Extend the leases of the jobs ``worker`` is still doing."""
-        if not ids:
-            return
-        with self._errors("cannot renew the jobs' leases"):
-            self.conn.execute(
-                "UPDATE watch_jobs SET lease_until = clock_timestamp() + "
-                "make_interval(secs => %s) WHERE id = ANY(%s) AND worker = %s "
-                "AND state = 'doing'", (lease, ids, worker))
+    def unlock_watch(self, watch_id: int) -> None:
+        with self._errors("cannot unlock the watch"):
+            self.conn.execute("SELECT pg_advisory_unlock(%s, %s)", (WATCH_LOCKS, watch_id))
 
-    def finish(self, job: Job, worker: str, *, record_seq: int | None, failed: bool) -> None:
-        """Mark ``job`` done (or failed: the page could not be fetched, which is recorded)."""
-        with self._errors("cannot mark the job done"):
-            self.conn.execute(
-                "UPDATE watch_jobs SET state = %s, record_seq = %s, lease_until = NULL "
-                "WHERE id = %s AND worker = %s AND state = 'doing'",
-                ("failed" if failed else "done", record_seq, job.id, worker))
-
-    def recorded(self, job: Job) -> int | None:
-        """The ledger number of the capture this job's slot already has, if any."""
+    def recorded(self, key: str) -> int | None:
+        """The ledger number of the capture with this slot key, if any."""
         with self._errors("cannot read the ledger"):
             row = self.conn.execute(
                 "SELECT seq FROM records WHERE kind = 'capture' AND "
                 f"{_CAPTURE_KEY} LIKE 'watch:%%' AND {_CAPTURE_KEY} = %s",
-                (job.key,)).fetchone()
+                (key,)).fetchone()
         return int(row[0]) if row else None
 
-    def state(self) -> QueueState:
-        with self._errors("cannot read the queue"):
-            rows = self.conn.execute(
-                "SELECT state, count(*) FROM watch_jobs GROUP BY state").fetchall()
-        return QueueState(**{state: int(n) for state, n in rows})
+    def change_recorded(self, url: str, capture_seq: int) -> bool:
+        """Whether a ``changed`` record names this capture as its new side."""
+        with self._errors("cannot read the ledger"):
+            row = self.conn.execute(
+                "SELECT 1 FROM records WHERE kind = 'changed' AND subject = %s AND seq > %s "
+                "AND (provenance_json(body) #>> '{data,to,seq}') = %s LIMIT 1",
+                (url, capture_seq, str(capture_seq))).fetchone()
+        return row is not None
 
     # -- stamping ------------------------------------------------------------------------------
 
@@ -237,6 +221,20 @@ class WatchQueue:
 
     def _errors(self, what: str) -> _Errors:
         return _Errors(what)
+
+
+SCHEDULE = ("UPDATE watches SET scheduled_slot = "
+            "floor(extract(epoch FROM clock_timestamp()) / every_s)::bigint "
+            "WHERE active AND scheduled_slot < "
+            "floor(extract(epoch FROM clock_timestamp()) / every_s)::bigint "
+            "RETURNING id, scheduled_slot, url, browser")
+"""Moves each due watch's mark to its current slot and names it (the caller defers the
+jobs in the same transaction). Row locks make concurrent schedulers take turns, and the
+second finds the mark moved: one job per slot."""
+
+
+def due_rows(rows: list[tuple[int, int, str, bool]]) -> list[Due]:
+    return [Due(int(i), int(slot), str(url), bool(browser)) for i, slot, url, browser in rows]
 
 
 class _Errors:
