@@ -13,6 +13,12 @@ the time of the baseline run one image at a time in its default environment (rat
 1.67); and at most 0.7x the time of the strongest plain baseline, Tesseract with
 ``OMP_THREAD_LIMIT=1`` run one process per core (ratio >= 1.43, issue 12).
 
+Times are medians over ``REPEATS`` alternating runs, as wall time and as CPU time (user +
+system of this process and every process it started: Tesseract, the pool), the steadier
+figure on a shared machine. Measured (Tesseract 5.3, 2 cores shared with other work):
+0.46x wall and 0.55x CPU of the per-core baseline with batched Tesseract runs; 0.70x and
+0.77x before.
+
 ``python -m benchmarks.ocr_verify [--quick]`` prints the rows.
 """
 
