@@ -6,6 +6,7 @@ import io
 import json
 import os
 import random
+import shutil
 import stat
 
 import pytest
@@ -233,3 +234,88 @@ def test_tesseract_gets_the_prepared_pixels_as_an_uncompressed_pgm(tmp_path, kp_
     expected = prepare(loaded.image).image
     got = Image.open(seen)
     assert got.size == expected.size and got.tobytes() == expected.tobytes()
+
+
+def logging_tesseract(tmp_path, before: str = "") -> tuple[str, object]:
+    """The real Tesseract behind a script that logs each reading run's input (``$1``);
+    ``before`` runs first and may end the script (a failure)."""
+    log = tmp_path / "runs.log"
+    real = shutil.which("tesseract")
+    script = tmp_path / "tesseract-logged"
+    script.write_text(
+        "#!/bin/sh\n"
+        'case "$1" in --*) ;; *) echo "$1" >> ' f"{log}" ';; esac\n'
+        + before + "\n"
+        f'exec {real} "$@"\n')
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    return str(script), log
+
+
+@pytest.fixture(scope="module")
+def three_shots(tmp_path_factory):
+    """Three screenshots of different sizes, one of them Ukrainian."""
+    folder = tmp_path_factory.mktemp("batch")
+    mod, ppo = PASSAGES[4], PASSAGES[2]
+    return [save(render(KP, KP.body, "clean", random.Random(1)), folder / "kp.png"),
+            save(render(mod, mod.body, "columns", random.Random(1)), folder / "mod.png"),
+            save(render(ppo, ppo.body, "banner", random.Random(1)), folder / "ppo.png")]
+
+
+def words_of(result):
+    return [(w.text, w.box, w.block, w.par, w.line) for w in result.words]
+
+
+def test_a_batch_is_one_tesseract_run_with_the_words_of_separate_runs(tmp_path, three_shots):
+    """Starting Tesseract costs a third of a screenshot's reading: ocr_many hands one
+    Tesseract all the images of a batch, and every image gets exactly the words and boxes
+    it gets when read alone."""
+    program, log = logging_tesseract(tmp_path)
+    batch = dict(ocr_many(three_shots, "rus+ukr+eng", jobs=1, tesseract=program))
+    runs = log.read_text().splitlines()
+    assert len(runs) == 1 and runs[0].endswith(".txt")    # one run, a list of images
+    for path in three_shots:
+        alone = ocr_image(path, "rus+ukr+eng")
+        assert words_of(batch[path]) == words_of(alone)
+        assert batch[path].text == alone.text and batch[path].sha256 == alone.sha256
+    assert ocr._batches(["rus"] * 20 + ["eng"] * 3, jobs=2) == [
+        list(range(0, 6)), list(range(6, 12)), list(range(12, 18)), [18, 19], [20, 21, 22]]
+    assert ocr._batches(["eng", "rus"] * 6, jobs=1) == [list(range(0, 12, 2)),
+                                                        list(range(1, 12, 2))]
+
+
+def test_auto_reads_a_batch_again_grouped_by_the_language_chosen(tmp_path, three_shots):
+    program, log = logging_tesseract(tmp_path)
+    shots = [*three_shots, save(render(KP, KP.context, "dark", random.Random(1)),
+                                tmp_path / "kp-dark.png")]
+    results = dict(ocr_many(shots, "auto", jobs=1, tesseract=program))
+    assert [results[p].lang for p in shots] == ["rus", "eng", "ukr+rus", "rus"]
+    runs = log.read_text().splitlines()
+    # rus+ukr+eng for all four, then the two Russian ones together, English and Ukrainian
+    assert [run.rsplit("/", 1)[1] for run in runs] == [
+        "pages-rus+ukr+eng.txt", "pages-rus.txt", "00001.pgm", "00002.pgm"]
+    for path in shots:
+        assert words_of(results[path]) == words_of(ocr_image(path))
+
+
+def test_a_failed_batch_is_read_image_by_image(tmp_path, three_shots):
+    """If Tesseract fails on the list, each image is read alone: one bad run never costs
+    the other images their reading, and never mixes their words."""
+    program, log = logging_tesseract(
+        tmp_path, 'case "$1" in *.txt) echo "Error: list refused" >&2; exit 1;; esac')
+    batch = dict(ocr_many(three_shots, "rus+ukr+eng", jobs=1, tesseract=program))
+    assert len(log.read_text().splitlines()) == 4     # the list, then each image
+    for path in three_shots:
+        assert words_of(batch[path]) == words_of(ocr_image(path, "rus+ukr+eng"))
+
+
+def test_a_page_missing_from_a_batch_run_is_not_guessed(tmp_path, three_shots):
+    """A batch answer that lacks a page, or has pages of the wrong size, is not split by
+    position: the images are read again one by one."""
+    program, log = logging_tesseract(
+        tmp_path, 'case "$1" in *.txt) head -n 2 "$1" > "$1.short"; '
+                  f'exec {shutil.which("tesseract")} "$1.short" "$2" "$3" "$4" "$5" "$6" "$7";;'
+                  ' esac')
+    batch = dict(ocr_many(three_shots, "rus+ukr+eng", jobs=1, tesseract=program))
+    assert len(log.read_text().splitlines()) == 4
+    for path in three_shots:
+        assert words_of(batch[path]) == words_of(ocr_image(path, "rus+ukr+eng"))
