@@ -35,7 +35,6 @@ from procrastinate.app import WorkerOptions as WorkerOptionsDict
 
 from archive.browser.pool import BrowserPool
 from archive.fetch import Fetcher
-from archive.textpool import TextPool
 from provenance.capture.capturer import CaptureOutcome, Capturer
 from provenance.capture.rendered import open_pool
 from provenance.changes.timeline import record_change
@@ -137,18 +136,13 @@ class Worker:
                           max_bytes=options.max_bytes)
         hold = os.environ.get(HOLD_AFTER_CAPTURE)
         after = _hold_after(Path(hold)) if hold else None
-        # texts extracted in a process per core, as `archive -i` does: a worker's capture
-        # threads then never wait on parsing under the GIL
-        self.texts = (TextPool(min(options.jobs, os.cpu_count() or 1))
-                      if options.jobs > 1 else None)
         self.capturer = Capturer(store, ledger, fetcher, ignore=options.ignore,
-                                 after_record=after, texts=self.texts)
+                                 after_record=after)
         self.pool: BrowserPool | None = open_pool(
             options.browser, jobs=options.jobs, timeout=options.timeout,
             max_bytes=options.max_bytes)
         self.rendering = (Capturer(store, ledger, fetcher, ignore=options.ignore,
-                                   renderer=self.pool.render, after_record=after,
-                                   texts=self.texts)
+                                   renderer=self.pool.render, after_record=after)
                           if self.pool is not None else None)
         self.run_info = WorkerRun()
         self._lock = threading.Lock()
@@ -175,8 +169,6 @@ class Worker:
                 queue.close()
             if self.pool is not None:
                 self.pool.close()
-            if self.texts is not None:
-                self.texts.close()
 
     def _run(self, stop: threading.Event) -> WorkerRun:
         deadline = (time.monotonic() + self.options.duration
