@@ -11,14 +11,11 @@ difference in memory is what each holds while it works. ``--quick`` uses 20,000 
 from __future__ import annotations
 
 import hashlib
-import json
-import os
-import subprocess
 import sys
 import tempfile
 from typing import Any
 
-from benchmarks.common import row
+from benchmarks.common import PEAK_MB, in_fresh_process, row
 from provenance.store.filestore import Store
 from provenance.store.ledger import Ledger
 
@@ -42,7 +39,7 @@ def build(folder: str, records: int, files: int = 100) -> tuple[Store, Ledger]:
 
 
 _CHILD = """
-import json, resource, sqlite3, hashlib, sys, time
+import json, sqlite3, hashlib, sys, time
 folder, what = sys.argv[1], sys.argv[2]
 from provenance.check import check_store
 from provenance.store.filestore import Store
@@ -59,18 +56,14 @@ else:
         report = check_store(store, ledger)
     ok = report.intact
 seconds = time.perf_counter() - start
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+peak = {PEAK_MB}
 print(json.dumps({"seconds": seconds, "peak_mb": peak, "ok": ok}))
-"""
+""".replace("{PEAK_MB}", PEAK_MB)
 
 
 def measure(folder: str, what: str) -> dict[str, Any]:
     """Run ``check`` (or the baseline) on the store in ``folder`` in a fresh process."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-    done = subprocess.run([sys.executable, "-c", _CHILD, folder, what], check=True,
-                          capture_output=True, text=True, env=env, timeout=3600)
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+    return in_fresh_process(_CHILD, folder, what)
 
 
 def run(quick: bool = False) -> list[dict[str, Any]]:

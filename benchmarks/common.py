@@ -2,9 +2,27 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
+
+PEAK_MB = ("float(open('/proc/self/status').read().split('VmHWM:')[1].split()[0]) / 1024")
+"""A child's own peak memory in MB, as an expression for its code: Linux's ``ru_maxrss``
+keeps the parent's peak across ``exec``, so it would count the benchmark's own memory."""
+
+
+def in_fresh_process(code: str, *args: str) -> dict[str, Any]:
+    """Run ``code`` (Python that prints one JSON object last) in a new interpreter with this
+    one's import path: every measurement starts cold, its memory its own."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    done = subprocess.run([sys.executable, "-c", code, *args], check=True,
+                          capture_output=True, text=True, env=env, timeout=3600)
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
 
 
 def best_of(repeats: int, work: Callable[[], Any]) -> float:

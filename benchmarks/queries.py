@@ -16,16 +16,13 @@ read into Python (the other two); each with its peak memory (Python's allocation
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks.common import row
+from benchmarks.common import PEAK_MB, in_fresh_process, row
 from provenance.capture.batch import already_captured
 from provenance.capture.witnessing import open_witness_records
 from provenance.stamps.stamping import (
@@ -150,21 +147,16 @@ with Ledger(Store(folder, create=False, writable=False), writable=False) as ledg
     start = time.perf_counter()
     found = STAMP_WORK[what](ledger)
     seconds = time.perf_counter() - start
-status = open("/proc/self/status").read()  # VmHWM: this process's own peak (ru_maxrss
-peak = int(status.split("VmHWM:")[1].split()[0]) / 1024  # keeps the parent's across exec)
+peak = {PEAK_MB}
 seqs = ",".join(str(r.seq) for r in found).encode()
 print(json.dumps({"seconds": seconds, "peak_mb": peak, "found": len(found),
                   "seqs": hashlib.sha256(seqs).hexdigest()}))
-"""
+""".replace("{PEAK_MB}", PEAK_MB)
 
 
 def measure(folder: str, what: str) -> dict[str, Any]:
     """Time and peak memory (the child's own, imports included) of one question."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-    done = subprocess.run([sys.executable, "-c", _CHILD, folder, what], check=True,
-                          capture_output=True, text=True, env=env, timeout=3600)
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+    return in_fresh_process(_CHILD, folder, what)
 
 
 def old_open_witnesses(ledger: Ledger) -> dict[tuple[int, str], Any]:
