@@ -194,6 +194,17 @@ def test_the_ledger_refuses_a_second_capture_of_one_watch_slot(team, tmp_path, w
         store.close()
 
 
+def _captures_and_stamps(team) -> tuple[set[int], list]:
+    """The team ledger's capture numbers and its time-stamp records."""
+    store, ledger = open_team(team.db, team.objects, write=False)
+    try:
+        return ({r.seq for r in ledger.records(kind=CAPTURE)},
+                list(ledger.records(kind="timestamp")))
+    finally:
+        ledger.close()
+        store.close()
+
+
 def test_stamps_come_every_stamp_every_without_stamping_a_record_twice(team, tmp_path, web,
                                                                       tsa):
     """The periodic stamp (one procrastinate job per tick for the team) while captures go
@@ -204,13 +215,7 @@ def test_stamps_come_every_stamp_every_without_stamping_a_record_twice(team, tmp
     worker = team.worker("--drain", "--jobs", "1", "--tsa", tsa.url, "--stamp-every", "2s")
     (_, err), = _outputs([worker], timeout=180)
     assert worker.returncode == 0, err
-    store, ledger = open_team(team.db, team.objects, write=False)
-    try:
-        captures = {r.seq for r in ledger.records(kind=CAPTURE)}
-        stamps = list(ledger.records(kind="timestamp"))
-    finally:
-        ledger.close()
-        store.close()
+    captures, stamps = _captures_and_stamps(team)
     covered = [seq for record in stamps for seq in record.data["covers"]]
     assert captures <= set(covered) and len(covered) == len(set(covered))
     assert len(stamps) >= 2 and tsa.requests == len(stamps)  # stamped as the round went
@@ -251,13 +256,7 @@ def test_one_worker_at_a_time_stamps_the_new_records_one_request_per_batch(team,
     for worker, (_, err) in zip(workers, _outputs(workers, timeout=120), strict=True):
         assert worker.returncode == 0, err
     hours = int(time.time() // 3600) - int(start // 3600)
-    store, ledger = open_team(team.db, team.objects, write=False)
-    try:
-        captures = {r.seq for r in ledger.records(kind=CAPTURE)}
-        stamps = list(ledger.records(kind="timestamp"))
-    finally:
-        ledger.close()
-        store.close()
+    captures, stamps = _captures_and_stamps(team)
     covered = [seq for record in stamps for seq in record.data["covers"]]
     assert len(captures) == 30 and captures <= set(covered)
     assert len(covered) == len(set(covered))  # no record stamped twice by the two workers
