@@ -131,31 +131,41 @@ def test_an_unreachable_database_is_one_line(team, capsys):
 
 
 def _appender(db_url: str, objects: str, env: dict[str, str], worker: int, count: int,
-              ready: object) -> None:
+              ready: object, grouped: bool) -> None:
+    """One writer process: ``count`` appends, each of 1 to 4 records if ``grouped``."""
     os.environ.update(env)
     store, ledger = open_team(db_url, objects, write=True)
     ready.wait()  # type: ignore[attr-defined]
     try:
         for n in range(count):
-            ledger.append("note", {"worker": worker, "n": n}, subject=f"w{worker}")
+            if grouped:
+                ledger.append_many([("note", {"worker": worker, "n": n, "i": i},
+                                     f"w{worker}") for i in range(1 + n % 4)])
+            else:
+                ledger.append("note", {"worker": worker, "n": n}, subject=f"w{worker}")
     finally:
         ledger.close()
         store.close()
 
 
-def test_eight_concurrent_appender_processes_make_one_intact_chain(team):
-    workers, each = 8, 40
+def _run_appenders(team, workers: int, each: int, *, grouped: bool = False) -> None:
+    """``workers`` processes appending at once (started together at a barrier)."""
     env = {k: os.environ[k] for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID",
                                       "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")}
     ctx = multiprocessing.get_context("spawn")
     ready = ctx.Barrier(workers)
-    procs = [ctx.Process(target=_appender, args=(team.db, team.objects, env, w, each, ready))
-             for w in range(workers)]
+    procs = [ctx.Process(target=_appender, args=(team.db, team.objects, env, w, each, ready,
+                                                  grouped)) for w in range(workers)]
     for p in procs:
         p.start()
     for p in procs:
         p.join(120)
     assert all(p.exitcode == 0 for p in procs)
+
+
+def test_eight_concurrent_appender_processes_make_one_intact_chain(team):
+    workers, each = 8, 40
+    _run_appenders(team, workers, each)
     store, ledger = open_team(team.db, team.objects, write=False)
     try:
         records = list(ledger.records())
@@ -621,33 +631,9 @@ def test_an_append_is_one_round_trip_that_leaves_no_transaction_open(team, tmp_p
     assert _check(team) == []
 
 
-def _group_appender(db_url: str, objects: str, env: dict[str, str], worker: int,
-                    count: int, ready: object) -> None:
-    os.environ.update(env)
-    store, ledger = open_team(db_url, objects, write=True)
-    ready.wait()  # type: ignore[attr-defined]
-    try:
-        for n in range(count):
-            ledger.append_many([("note", {"worker": worker, "n": n, "i": i}, f"w{worker}")
-                                for i in range(1 + n % 4)])
-    finally:
-        ledger.close()
-        store.close()
-
-
 def test_concurrent_group_appends_stay_whole_and_make_one_chain_without_gaps(team):
     workers, each = 6, 30
-    env = {k: os.environ[k] for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID",
-                                      "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")}
-    ctx = multiprocessing.get_context("spawn")
-    ready = ctx.Barrier(workers)
-    procs = [ctx.Process(target=_group_appender, args=(team.db, team.objects, env, w, each,
-                                                        ready)) for w in range(workers)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(120)
-    assert all(p.exitcode == 0 for p in procs)
+    _run_appenders(team, workers, each, grouped=True)
     expected = {(w, n, i) for w in range(workers) for n in range(each)
                 for i in range(1 + n % 4)}
     store, ledger = open_team(team.db, team.objects, write=False)
