@@ -174,7 +174,7 @@ def test_kill_9_mid_batch_then_resume_loses_nothing_and_repeats_nothing(tmp_path
         if len(printed) == 40:
             proc.send_signal(sig)
             break
-    proc.wait(timeout=30)
+    proc.wait(timeout=90)  # Ctrl-C finishes the captures in flight: slow on a loaded machine
     proc.stdout.close()
     assert proc.returncode == (-signal.SIGKILL if sig == signal.SIGKILL else 130)
     recorded = {r.subject for r in capture_records(store)}

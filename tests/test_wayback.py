@@ -193,11 +193,14 @@ def test_availability_and_cdx(wayback, web):
 
 
 def test_submit_shares_one_limiter_per_witness(wayback, web):
-    """100 URLs from 4 threads: the server saw saves no closer than the interval."""
-    interval = 0.03
+    """40 URLs from 4 threads: the server saw saves no closer than the interval.
+
+    The interval is long beside a loaded machine's scheduling delays (tens of ms), which
+    shift the server's arrival times but not the limiter's grants."""
+    interval = 0.08
     cfg = config(ia_save_interval=interval)
     env = {"PROVENANCE_WAYBACK": wayback.base}
-    urls = [web.url(f"/page/{n}") for n in range(100)]
+    urls = [web.url(f"/page/{n}") for n in range(40)]
     results = []
     lock = threading.Lock()
 
@@ -212,13 +215,13 @@ def test_submit_shares_one_limiter_per_witness(wayback, web):
         t.start()
     for t in threads:
         t.join()
-    assert len(results) == 100 and all(r.status == "archived" for r in results)
+    assert len(results) == 40 and all(r.status == "archived" for r in results)
     times = sorted(h.time for h in wayback.hits("/save/"))
-    assert len(times) == 100
+    assert len(times) == 40
     # Arrival times carry the server's thread scheduling (a few ms, more on a loaded
     # machine), so assert the rate over windows, with one request's worth of slack as the
-    # batch test does: unthrottled, 100 loopback saves take well under 1 s.
-    assert times[-1] - times[0] >= 99 * interval - 0.01
+    # batch test does: unthrottled, 40 loopback saves take well under 1 s.
+    assert times[-1] - times[0] >= 39 * interval - 0.01
     windows = [times[i + 10] - times[i] for i in range(len(times) - 10)]
     assert min(windows) >= 10 * interval - interval, min(windows)
     gaps = [b - a for a, b in zip(times, times[1:], strict=False)]

@@ -264,14 +264,15 @@ def test_history_with_a_witness_down_still_lists_local(tmp_path, capsys, web):
 
 
 @pytest.mark.slow
-def test_batch_of_100_urls_respects_the_save_interval(tmp_path, capsys, web, ia_env,
-                                                     monkeypatch):
+def test_batch_of_50_urls_respects_the_save_interval(tmp_path, capsys, web, ia_env,
+                                                    monkeypatch):
     """``archive -i FILE --jobs 4 --to ia``: the spacing is read from the times the server
-    received the saves, never from wall time."""
-    interval = 0.05
+    received the saves, never from wall time. The interval is long beside a loaded
+    machine's scheduling delays (tens of ms), which shift arrival times, not grants."""
+    interval = 0.1
     monkeypatch.setenv("PROVENANCE_IA_INTERVAL", str(interval))
     monkeypatch.setenv("PROVENANCE_IA_READ_INTERVAL", "0")
-    urls = [web.url(f"/page/{n}") for n in range(100, 200)]
+    urls = [web.url(f"/page/{n}") for n in range(100, 150)]
     listing = tmp_path / "urls.txt"
     listing.write_text("# a batch\n" + "\n".join(urls) + "\n")
     store = str(tmp_path / "ev")
@@ -283,7 +284,7 @@ def test_batch_of_100_urls_respects_the_save_interval(tmp_path, capsys, web, ia_
            if i["witnesses"][0]["status"] != "archived" or not i["witnesses"][0]["agrees"]]
     assert not bad, bad[:3]
     saves = sorted(h.time for h in ia_env.hits("/save/", method="GET"))
-    assert len(saves) == 100  # one save each: nothing was throttled into a retry
+    assert len(saves) == 50  # one save each: nothing was throttled into a retry
     gaps = [b - a for a, b in zip(saves, saves[1:], strict=False)]
     # The limiter spaces its grants exactly; a request then still takes a moment to reach
     # the server, so one request's worth of slack. Over any run of k saves: >= (k-1) gaps.
