@@ -382,7 +382,16 @@ class Ledger:
 
     def _write_head(self) -> None:
         """Write ``ledger.head`` from the last row, under the write lock, so two processes
-        appending at once never leave it naming the earlier of their records."""
+        appending at once never leave it naming the earlier of their records.
+
+        Written only once the records' commit is on disk (``synchronous=FULL``), so the
+        head never names a record the ledger could lose. Its bytes are flushed before the
+        rename; the rename itself is left to the file system's next commit (no flush of the
+        store folder: one disk commit fewer per append). After a power loss the head thus
+        holds this record or an earlier one, whole either way, never one the ledger lacks.
+        An earlier one is a lagging head, as a run killed between commit and head leaves:
+        the next append brings it up to date and ``check`` accepts it, as it always has.
+        The first head is flushed with its folder: a missing head is a problem to ``check``."""
         try:
             self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -390,7 +399,9 @@ class Ledger:
                     "SELECT seq, record_hash FROM records ORDER BY seq DESC LIMIT 1"
                 ).fetchone()
                 head = {"seq": last[0], "record_hash": last[1]}
-                self.store.write_atomic(self.store.head_path, canonical_json(head) + b"\n")
+                path = self.store.head_path
+                self.store.write_atomic(path, canonical_json(head) + b"\n",
+                                        sync_folder=not path.exists())
             finally:
                 if self._db.in_transaction:
                     self._db.execute("ROLLBACK")
