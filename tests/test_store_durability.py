@@ -275,3 +275,37 @@ def test_kill_9_while_recording_leaves_whole_captures_and_partials_only_in_tmp(t
     assert list(store.tmp.iterdir()) == []
     for path in root.glob("objects/*/*"):  # every object whole, recorded or not
         assert sha256_bytes(path.read_bytes()) == path.name.split(".")[0]
+
+
+def test_a_commit_with_another_append_waiting_leaves_the_head_to_it(tmp_path, monkeypatch):
+    """Group commit hands the head on: while one commit is on disk a second append waits;
+    the first then writes no head (the second's, right after, names both), so two commits
+    cost one head. The head only ever names a committed record."""
+    store = Store(tmp_path / "ev")
+    with Ledger(store) as ledger:
+        ledger.append("note", {"n": 0})
+        calls = Syscalls(monkeypatch, ledger)
+        later: list[Any] = []
+        second = threading.Thread(target=lambda: later.append(ledger.append("note", {"n": 2})))
+
+        def on_sql(sql: str) -> None:
+            if sql == "COMMIT":
+                calls.events.append(("commit", ""))
+                if not second.is_alive() and not later:
+                    second.start()  # it queues behind this commit
+                    deadline = time.monotonic() + 10
+                    while not ledger._waiting and time.monotonic() < deadline:
+                        time.sleep(0.001)
+
+        ledger._db.set_trace_callback(on_sql)
+        first = ledger.append("note", {"n": 1})
+        second.join(timeout=30)
+        ledger._db.set_trace_callback(None)
+        assert later and later[0].seq == first.seq + 1
+        commits = [n for n, e in enumerate(calls.events) if e == ("commit", "")]
+        heads = [n for n, e in enumerate(calls.events)
+                 if e[0] == "rename" and e[2] == str(store.head_path)]
+        assert len(commits) == 2 and len(heads) == 1 and heads[0] > commits[1]
+        assert ledger_head(store) == {"seq": later[0].seq,
+                                      "record_hash": later[0].record_hash}
+        assert check_store(store, ledger).intact
