@@ -9,14 +9,14 @@ Layout (everything below ``root``)::
     damaged/              objects found altered when the same bytes came again, kept aside
 
 A file is written to ``tmp/``, flushed to disk (``fsync``), then renamed into place and its
-folder flushed, so a killed run or a power loss leaves either the whole file or nothing under
-``objects/``. :meth:`Store.put_many` does this for several files at once (a capture's WARC
-and text): each file is flushed, then all are renamed, then each folder is flushed once
-(on a journalling file system the first folder flush commits every rename, so the others
-cost next to nothing). Because names are hashes, the
-same bytes stored twice take one file, and ``check`` can tell any altered byte. Storing bytes
-whose object exists but was altered puts the right bytes back (the name says what they must
-be) and moves the altered copy to ``damaged/``: nothing is deleted, not even damage.
+folder flushed, so a killed run or a power loss leaves either the whole file or nothing
+under ``objects/``. :meth:`Store.put_many` does this for several files at once (a capture's
+WARC and text): each file is flushed, then all are renamed, then each folder is flushed
+once (on a journalling file system the first folder flush commits every rename, so the
+others cost next to nothing). Because names are hashes, the same bytes stored twice take
+one file, and ``check`` can tell any altered byte. Storing bytes whose object exists but
+was altered puts the right bytes back (the name says what they must be) and moves the
+altered copy to ``damaged/``: nothing is deleted, not even damage.
 
 A store opened with ``writable=False`` (``check``, ``log``, ``export``, ``history``) creates
 nothing and needs no write permission, so a write-protected copy handed over as evidence
