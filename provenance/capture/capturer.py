@@ -91,8 +91,8 @@ def record_capture(store: Store, ledger: Ledger, cap: Capture, *,
     """Write a capture's files, then its ledger record (in that order, always); with
     ``rendered``, the browser's files too (:func:`provenance.capture.rendered.store_render`).
     The WARC and text go in one :meth:`Store.put_many`: both durable under their names
-    before the record is appended, both renamed before either folder is flushed (so one
-    disk commit makes both names durable, not one each)."""
+    before the record is appended, both renamed before either folder is flushed (the
+    first folder flush commits both names)."""
     warc, text = store.put_many([(cap.warc, "warc", ".warc.gz"),
                                  (cap.text.text.encode("utf-8"), "text", ".txt")])
     browser_files, browser = (store_render(store, rendered, cap.text.text)

@@ -13,7 +13,7 @@ folder flushed, so a killed run or a power loss leaves either the whole file or 
 under ``objects/``. :meth:`Store.put_many` does this for several files at once (a capture's
 WARC and text): each file is flushed, then all are renamed, then each folder is flushed
 once (on a journalling file system the first folder flush commits every rename, so the
-others cost next to nothing). Because names are hashes, the same bytes stored twice take
+others have less left to do). Because names are hashes, the same bytes stored twice take
 one file, and ``check`` can tell any altered byte. Storing bytes whose object exists but
 was altered puts the right bytes back (the name says what they must be) and moves the
 altered copy to ``damaged/``: nothing is deleted, not even damage.
