@@ -10,7 +10,9 @@ a one-table SQLite database (WAL, ``synchronous=FULL``) and committed. No conten
 addressing, chain, head or indexes. The ratio is baseline / ours (1.0: no dearer than the
 bare write); goal >= 0.8. Rows with 1 and 8 threads (``--jobs 8`` captures record from 8);
 each gives wall and CPU milliseconds per capture (CPU: the whole process, user + system).
-The best of 3 alternating runs counts, to damp other work on the machine.
+The best of 3 alternating runs counts, to damp other work on the machine. Both write under
+``$BENCH_TMP`` (default: the system's temporary folder): every number here is fsync-bound,
+so it depends on that disk and on what else writes to it; compare ratios, not times.
 """
 
 from __future__ import annotations
