@@ -15,7 +15,7 @@ from typing import Any
 
 MODULES = ["hashing", "capture", "check", "log", "witness", "ocr_verify", "stamping", "changes",
            "text", "snapshots", "team", "browser", "serve", "queries", "watch",
-           "workers"]
+           "workers", "recording"]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -89,9 +89,12 @@ def capture_json(record: Record, *, witnesses: list[dict[str, Any]] | None = Non
 def record_capture(store: Store, ledger: Ledger, cap: Capture, *,
                    batch: str | None = None, rendered: Rendered | None = None) -> Record:
     """Write a capture's files, then its ledger record (in that order, always); with
-    ``rendered``, the browser's files too (:func:`provenance.capture.rendered.store_render`)."""
-    warc = store.put_bytes(cap.warc, role="warc", suffix=".warc.gz")
-    text = store.put_bytes(cap.text.text.encode("utf-8"), role="text", suffix=".txt")
+    ``rendered``, the browser's files too (:func:`provenance.capture.rendered.store_render`).
+    The WARC and text go in one :meth:`Store.put_many`: both durable under their names
+    before the record is appended, both renamed before either folder is flushed (the
+    first folder flush commits both names)."""
+    warc, text = store.put_many([(cap.warc, "warc", ".warc.gz"),
+                                 (cap.text.text.encode("utf-8"), "text", ".txt")])
     browser_files, browser = (store_render(store, rendered, cap.text.text)
                               if rendered is not None else ([], None))
     result = cap.result

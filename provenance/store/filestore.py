@@ -8,11 +8,15 @@ Layout (everything below ``root``)::
     tmp/                  half-written files; anything here is garbage from a killed run
     damaged/              objects found altered when the same bytes came again, kept aside
 
-A file is written to ``tmp/``, flushed to disk, then renamed into place, so a killed run
-leaves either the whole file or nothing under ``objects/``. Because names are hashes, the
-same bytes stored twice take one file, and ``check`` can tell any altered byte. Storing bytes
-whose object exists but was altered puts the right bytes back (the name says what they must
-be) and moves the altered copy to ``damaged/``: nothing is deleted, not even damage.
+A file is written to ``tmp/``, flushed to disk (``fsync``), then renamed into place and its
+folder flushed, so a killed run or a power loss leaves either the whole file or nothing
+under ``objects/``. :meth:`Store.put_many` does this for several files at once (a capture's
+WARC and text): each file is flushed, then all are renamed, then each folder is flushed
+once (on a journalling file system the first folder flush commits every rename, so the
+others have less left to do). Because names are hashes, the same bytes stored twice take
+one file, and ``check`` can tell any altered byte. Storing bytes whose object exists but
+was altered puts the right bytes back (the name says what they must be) and moves the
+altered copy to ``damaged/``: nothing is deleted, not even damage.
 
 A store opened with ``writable=False`` (``check``, ``log``, ``export``, ``history``) creates
 nothing and needs no write permission, so a write-protected copy handed over as evidence
@@ -25,12 +29,14 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import itertools
 import os
+import secrets
 import shutil
 import stat
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -50,6 +56,12 @@ _WRITE_ERRORS = {
     errno.EFBIG: "file too large for this disk",
     errno.EROFS: "the disk is read-only",
 }
+
+
+_READ_ONLY = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH  # evidence is read-only (0444)
+_TEMP_FLAGS = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+               | getattr(os, "O_CLOEXEC", 0))
+_TEMP_NUMBERS = itertools.count()  # next() on a count is atomic: threads never share a name
 
 
 def write_failure(exc: OSError, what: str) -> str:
@@ -112,6 +124,7 @@ class Store:
         self.writable = writable
         self.objects = self.root / "objects"
         self.tmp = self.root / "tmp"
+        self._temp_prefix = secrets.token_hex(3) + "-"  # apart from other stores' processes
         if self.root.exists() and not self.root.is_dir():
             raise StoreError(f"store path {self.root} is a file, not a folder")
         if not create or not writable:
@@ -228,14 +241,43 @@ class Store:
 
     def put_bytes(self, data: bytes, *, role: str, suffix: str = "") -> StoredFile:
         """Store bytes under their hash; storing the same bytes twice is a no-op."""
-        digest = sha256_bytes(data)
-        relative = self.object_path(digest, suffix)
-        target = self.root / relative
-        if not self._holds(target, digest):
-            with self._temp_file() as (handle, temp_path):
-                handle.write(data)
-            self._publish(temp_path, target)
-        return StoredFile(role, relative, digest, len(data))
+        return self._put_files([(data, role, suffix)])[0]
+
+    def put_many(self, items: Sequence[tuple[bytes, str, str]]) -> list[StoredFile]:
+        """Store several files (``(data, role, suffix)`` each), as :meth:`put_bytes` would
+        one by one: when it returns every one is on disk under its final name, and a crash
+        before that leaves each either whole under its name or only in ``tmp/``. Cheaper:
+        each folder is flushed once, after every rename (see the module docstring)."""
+        if type(self).put_bytes is not Store.put_bytes:  # objects that are not files here
+            return [self.put_bytes(data, role=role, suffix=suffix)
+                    for data, role, suffix in items]
+        return self._put_files(items)
+
+    def _put_files(self, items: Sequence[tuple[bytes, str, str]]) -> list[StoredFile]:
+        """Write each new file to ``tmp/`` and flush it, rename them all into place, then
+        flush each folder that got a name: only then are the names durable, and only then
+        may a record name them (a record is appended after this returns)."""
+        stored: list[StoredFile] = []
+        staged: dict[Path, str] = {}  # target -> its flushed temporary file
+        try:
+            for data, role, suffix in items:
+                digest = sha256_bytes(data)
+                relative = self.object_path(digest, suffix)
+                target = self.root / relative
+                if target not in staged and not self._holds(target, digest):
+                    staged[target] = self._write_temp(data, _READ_ONLY)
+                stored.append(StoredFile(role, relative, digest, len(data)))
+            folders: dict[Path, None] = {}  # each once, in order
+            for target in list(staged):
+                self._rename(staged[target], target)
+                del staged[target]
+                folders[target.parent] = None
+        finally:
+            for temp in staged.values():  # not renamed: a failure on the way
+                _unlink_quietly(temp)
+        for folder in folders:
+            _fsync_dir(folder)
+        return stored
 
     def put_stream(self, stream: BinaryIO, *, role: str, suffix: str = "") -> StoredFile:
         """Store a stream of any size, hashing it while it is copied."""
@@ -255,16 +297,23 @@ class Store:
         with open(source, "rb") as handle:
             return self.put_stream(handle, role=role, suffix=suffix)
 
-    def write_atomic(self, target: Path, data: bytes) -> None:
-        """Replace a small mutable file (like ``ledger.head``) in one step."""
-        with self._temp_file() as (handle, temp_path):
-            handle.write(data)
+    def write_atomic(self, target: Path, data: bytes, *, sync_folder: bool = True) -> None:
+        """Replace a small mutable file (like ``ledger.head``) in one step.
+
+        The new bytes are flushed before the rename, so the name holds either the old or the
+        new bytes whole, never a torn mix. ``sync_folder=False`` leaves the rename itself to
+        the file system's next commit: after a power loss the name may still hold the *old*
+        bytes (and the new file wait in ``tmp/`` to be cleared). Only for a file that may
+        lag, like ``ledger.head`` (see :meth:`provenance.store.ledger.Ledger._write_head`).
+        """
+        temp_path = self._write_temp(data, stat.S_IRUSR | stat.S_IWUSR)
         try:
             os.replace(temp_path, target)
         except OSError as exc:
             _unlink_quietly(temp_path)
             raise StoreError(write_failure(exc, str(target))) from None
-        _fsync_dir(target.parent)
+        if sync_folder:
+            _fsync_dir(target.parent)
 
     def clean_temp(self, min_age: float = 3600.0) -> int:
         """Remove what a killed run left half-written; returns how many files.
@@ -299,10 +348,61 @@ class Store:
                 size += len(block)
         return temp_path, digest.hexdigest(), size
 
-    def _temp_file(self) -> _TempFile:
+    def _temp_file(self, mode: int = _READ_ONLY) -> _TempFile:
+        self._check_writable()
+        return _TempFile(self, mode)
+
+    def _check_writable(self) -> None:
         if not self.writable:
             raise StoreError(f"store {self.root} is open read-only")
-        return _TempFile(self.tmp)
+
+    def _new_temp(self, mode: int) -> tuple[int, str]:
+        """A new file in ``tmp/``, open for writing, with exactly ``mode`` (``fchmod``: the
+        umask never adds or keeps a write bit on evidence). Its name is this process's and
+        a counter's, so no name is drawn twice (``O_EXCL`` still refuses any that exists:
+        another process, or a reused process id)."""
+        self._check_writable()
+        prefix = f"{self._temp_prefix}{os.getpid()}-"
+        for _ in range(100):
+            path = f"{self.tmp}{os.sep}{prefix}{next(_TEMP_NUMBERS)}.partial"
+            try:
+                fd = os.open(path, _TEMP_FLAGS, mode)
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                raise StoreError(write_failure(exc, f"to store {self.root}")) from None
+            try:
+                os.fchmod(fd, mode)
+            except OSError as exc:
+                os.close(fd)
+                _unlink_quietly(path)
+                raise StoreError(write_failure(exc, f"to store {self.root}")) from None
+            return fd, path
+        raise StoreError(f"cannot write to store {self.root}: no free temporary file name")
+
+    def _write_temp(self, data: bytes, mode: int) -> str:
+        """``data`` in a new temporary file, flushed to disk (``fsync``) and closed: its
+        path. A failed write (disk full) removes the partial file and is a StoreError."""
+        fd, path = self._new_temp(mode)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        except OSError as exc:
+            os.close(fd)
+            _unlink_quietly(path)
+            raise StoreError(write_failure(exc, f"to store {self.root}")) from None
+        except BaseException:
+            os.close(fd)
+            _unlink_quietly(path)
+            raise
+        try:
+            os.close(fd)
+        except OSError as exc:  # pragma: no cover - a file system that reports only now
+            _unlink_quietly(path)
+            raise StoreError(write_failure(exc, f"to store {self.root}")) from None
+        return path
 
     def _holds(self, target: Path, digest: str) -> bool:
         """Whether ``target`` exists with exactly the bytes its name promises.
@@ -329,11 +429,20 @@ class Store:
         return False
 
     def _publish(self, temp_path: str, target: Path) -> None:
+        """Rename a flushed temporary file (created read-only) into place, then flush its
+        folder so that the name is durable too."""
+        self._rename(temp_path, target)
+        _fsync_dir(target.parent)
+
+    def _rename(self, temp_path: str, target: Path) -> None:
+        """Move ``temp_path`` to ``target`` (its fan-out folder made on the first miss);
+        on failure the temporary file is removed and a StoreError says why."""
         try:
-            target.parent.mkdir(exist_ok=True)
-            os.chmod(temp_path, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)  # evidence is read-only
-            os.replace(temp_path, target)
-            _fsync_dir(target.parent)
+            try:
+                os.replace(temp_path, target)
+            except FileNotFoundError:
+                target.parent.mkdir(exist_ok=True)
+                os.replace(temp_path, target)
         except OSError as exc:
             _unlink_quietly(temp_path)
             raise StoreError(write_failure(exc, str(target))) from None
@@ -346,15 +455,14 @@ class _TempFile:
     a :class:`StoreError`; any other error in the block removes it too and goes on as it is.
     """
 
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
+    def __init__(self, store: Store, mode: int) -> None:
+        self.store = store
+        self.mode = mode
+        self.folder = store.tmp
         self.path = ""
 
     def __enter__(self) -> tuple[BinaryIO, str]:
-        try:
-            fd, self.path = tempfile.mkstemp(dir=self.folder, suffix=".partial")
-        except OSError as exc:
-            raise StoreError(write_failure(exc, f"to store {self.folder.parent}")) from None
+        fd, self.path = self.store._new_temp(self.mode)
         self.handle = os.fdopen(fd, "wb")
         return self.handle, self.path
 
