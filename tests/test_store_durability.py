@@ -112,7 +112,7 @@ def test_put_many_flushes_each_folder_once_after_every_rename(tmp_path, monkeypa
     renames = [n for n, e in enumerate(calls.events) if e[0] == "rename"]
     assert len(renames) == 2  # the same bytes are written once
     folders = [e[1] for e in calls.events if e[0] == "fsync" and e[1].startswith(
-        str(store.objects))]
+        str(store.objects) + os.sep)]  # objects/ itself is flushed when a folder is new
     assert sorted(folders) == sorted({str((store.root / s.path).parent) for s in stored})
     first_folder_flush = min(n for n, e in enumerate(calls.events)
                              if e[0] == "fsync" and e[1] in folders)
@@ -309,3 +309,17 @@ def test_a_commit_with_another_append_waiting_leaves_the_head_to_it(tmp_path, mo
         assert ledger_head(store) == {"seq": later[0].seq,
                                       "record_hash": later[0].record_hash}
         assert check_store(store, ledger).intact
+
+
+def test_a_new_fan_out_folder_is_flushed_into_objects_before_the_record(tmp_path,
+                                                                        monkeypatch):
+    """The first file under ``objects/ab/`` makes that folder: ``objects/`` is flushed
+    (the folder's own name) before anything is renamed into it, so a power loss cannot
+    keep the file's entry but lose the folder holding it."""
+    store = Store(tmp_path / "ev", create=True)
+    calls = Syscalls(monkeypatch)
+    stored = store.put_many([(b"first bytes of a new folder", "text", ".txt")])
+    target = store.root / stored[0].path
+    renamed, _ = calls.renamed_to(target)
+    flushed = calls.index(("fsync", str(store.objects)))
+    assert flushed < renamed

@@ -435,13 +435,15 @@ class Store:
         _fsync_dir(target.parent)
 
     def _rename(self, temp_path: str, target: Path) -> None:
-        """Move ``temp_path`` to ``target`` (its fan-out folder made on the first miss);
-        on failure the temporary file is removed and a StoreError says why."""
+        """Move ``temp_path`` to ``target`` (its fan-out folder made, and ``objects/``
+        flushed so that the folder's name survives a power loss, on the first miss); on
+        failure the temporary file is removed and a StoreError says why."""
         try:
             try:
                 os.replace(temp_path, target)
             except FileNotFoundError:
                 target.parent.mkdir(exist_ok=True)
+                _fsync_dir(target.parent.parent)  # the new folder's own name is durable too
                 os.replace(temp_path, target)
         except OSError as exc:
             _unlink_quietly(temp_path)
