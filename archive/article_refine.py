@@ -71,6 +71,7 @@ _LEAD = frozenset({"lead", "lede", "teaser", "intro", "excerpt", "summary", "sub
                    "subheadline", "sub-headline", "subline", "preface", "standfirst", "abstract",
                    "kicker", "chapo", "description"})
 _SPACES = re.compile(r"\s+")
+
 ANCHOR_CHARS = 40  # a block this long found in the text is surely one of its paragraphs
 LEAD_CHARS = 30  # a shorter "lead" is a label, not a paragraph
 LEAD_LINKS = 0.2  # share of a lead's characters that may be link text
@@ -86,6 +87,14 @@ BODY_CHARS = 150  # a line this long is the article's: pleas are judged only aft
 LABEL_LINKS = 0.5  # share of link text that makes a line under a "Read also:" label a teaser
 
 
+def _fold(text: str) -> str:
+    """``_SPACES.sub(" ", text)``, without the copy when nothing is to fold (every white
+    space character but the space is unprintable)."""
+    if text.isprintable() and "  " not in text:
+        return text
+    return _SPACES.sub(" ", text)
+
+
 @dataclass(frozen=True)
 class _Block:
     """A leaf block of the page (no block inside it) and its text, spaces folded."""
@@ -94,15 +103,19 @@ class _Block:
     text: str
 
 
-def refine(text: str, markup: str) -> str:
+def refine(text: str, markup: str, root: etree._Element | None = None) -> str:
     """``text`` (trafilatura's, one paragraph a line) with what it lost put back (leads, the
     rest of an article split over several like wrappers) and chrome
-    left out (chrome blocks in the article's column, boilerplate lines)."""
-    root = _parse(markup)
+    left out (chrome blocks in the article's column, boilerplate lines).
+
+    ``root``: ``markup`` as :func:`parse` reads it, if the caller has it already; it is
+    changed (what no reader sees is cut from it)."""
+    if root is None:
+        root = parse(markup)
     blocks = _blocks(root) if root is not None else []
     if not blocks or len(blocks) > MAX_BLOCKS:
         return text  # each block's walk up is bounded by the page's depth, their number here
-    lines = [_SPACES.sub(" ", line).strip() for line in text.splitlines()]
+    lines = [_fold(line).strip() for line in text.splitlines()]
     line_of = _locate(blocks, lines)
     anchors = [i for i, at in enumerate(line_of)
                if at is not None and len(blocks[i].text) >= ANCHOR_CHARS]
@@ -142,7 +155,8 @@ def refine(text: str, markup: str) -> str:
     return "\n".join(out)
 
 
-def _parse(markup: str) -> etree._Element | None:
+def parse(markup: str) -> etree._Element | None:
+    """The page's tree as lxml reads it (None for a page without a single element)."""
     parser = lxml.html.HTMLParser(encoding="utf-8")
     try:
         return lxml.html.document_fromstring(markup.encode("utf-8", "replace"), parser=parser)
@@ -168,7 +182,7 @@ def _blocks(root: etree._Element) -> list[_Block]:
             holds_block.add(parent)
     blocks = []
     for element in reversed(leaves):  # page order
-        text = _SPACES.sub(" ", element.text_content()).strip()
+        text = _fold(element.text_content()).strip()
         if text:
             blocks.append(_Block(element, text))
     return blocks
@@ -352,7 +366,7 @@ def _tokens(node: etree._Element) -> list[str]:
 
 
 def _link_share(block: _Block) -> float:
-    linked = sum(len(_SPACES.sub(" ", a.text_content()).strip())
+    linked = sum(len(_fold(a.text_content()).strip())
                  for a in block.element.iter("a"))
     return linked / max(len(block.text), 1)
 
