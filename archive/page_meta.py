@@ -28,6 +28,8 @@ from urllib.parse import urljoin
 from bs4 import BeautifulSoup, Tag
 from lxml import etree
 
+from archive.article_refine import text_content
+
 PUBLISHED_KEYS = ("article:published_time", "datePublished", "pubdate", "publishdate",
                   "dc.date.issued", "date")
 MODIFIED_KEYS = ("article:modified_time", "og:updated_time", "dateModified", "last-modified",
@@ -201,7 +203,7 @@ class _LxmlPage:
         element = next(self.root.iter("title"), None)
         if element is None:
             return None
-        text = self.checked(str(element.text_content()), title=True)
+        text = self.checked(text_content(element), title=True)
         for raw in _RAW_TITLE.findall(self.markup):  # the title's source (and any lookalike)
             if _ODD_REFERENCE.search(raw) or any(
                     name not in html5 for name in _NAMED_REFERENCE.findall(raw)):
