@@ -14,7 +14,7 @@ import traceback
 from typing import Any
 
 MODULES = ["hashing", "capture", "check", "log", "witness", "ocr_verify", "stamping", "changes",
-           "text", "snapshots", "team", "browser", "serve", "queries", "watch",
+           "text", "extract_speed", "snapshots", "team", "browser", "serve", "queries", "watch",
            "workers"]
 
 
