@@ -83,10 +83,11 @@ MAX_BLOCKS = 20_000  # a real article page has a few thousand; past this the tex
 LIKE_CHARS = 40  # a paragraph (or an interview's question) of another text module of the article
 MAX_INGREDIENT_CHARS = 200  # an ingredient, or a heading over some of them
 _INGREDIENT = frozenset({"ingredient", "ingredients", "zutat", "zutaten", "ingredientes"})
-# What any element of a page could name one by: its classes and ids, and recipe itemprops
-_CLASSES_AND_IDS = etree.XPath("//@class | //@id", smart_strings=False)
-_INGREDIENT_PROP = etree.XPath(
-    "boolean(//*[@itemprop='recipeIngredient' or @itemprop='ingredients'])")
+# What any element of a page could name one by: its classes, ids and itemprops (one path
+# each: a union of them would be sorted into document order, for nothing)
+_CLASSES = etree.XPath("//@class", smart_strings=False)
+_IDS = etree.XPath("//@id", smart_strings=False)
+_ITEMPROPS = etree.XPath("//@itemprop", smart_strings=False)
 BODY_CHARS = 150  # a line this long is the article's: pleas are judged only after the last
 LABEL_LINKS = 0.5  # share of link text that makes a line under a "Read also:" label a teaser
 
@@ -172,12 +173,10 @@ def parse(markup: str) -> etree._Element | None:
     return root  # None: "Document is empty" to lxml.html
 
 
-_STRING = etree.XPath("string()", smart_strings=False)
-
-
 def text_content(element: etree._Element) -> str:
-    """An element's text and its descendants' (lxml.html's ``text_content``)."""
-    return str(_STRING(element))
+    """An element's text and its descendants' (lxml.html's ``text_content``, an XPath
+    ``string()``: both are libxml2's xmlNodeGetContent, this without the XPath around it)."""
+    return str(etree.tostring(element, method="text", encoding="unicode", with_tail=False))
 
 
 def _drop_tree(element: etree._Element) -> None:
@@ -198,16 +197,14 @@ def _blocks(root: etree._Element) -> list[_Block]:
         _drop_tree(tag)
     holds_block: set[etree._Element] = set()
     leaves = []
-    for element in reversed(list(root.iter())):  # children before their parents
-        if not isinstance(element.tag, str):
-            continue
-        parent = element.getparent()
+    for element in reversed(list(root.iter(etree.Element))):  # children before parents
         if element.tag in BLOCK_TAGS:
             if element not in holds_block:
                 leaves.append(element)
-            if parent is not None:
-                holds_block.add(parent)
-        elif element in holds_block and parent is not None:
+        elif element not in holds_block:
+            continue
+        parent = element.getparent()
+        if parent is not None:
             holds_block.add(parent)
     blocks = []
     for element in reversed(leaves):  # page order
@@ -407,8 +404,10 @@ def _ingredients(blocks: list[_Block], line_of: list[int | None]) -> set[int]:
     lines, often links to the products, as boilerplate; a reader sees the recipe's text."""
     found: set[int] = set()
     tree = blocks[0].element.getroottree()
-    names = " ".join(_CLASSES_AND_IDS(tree)).lower()  # a part names one only if this has it
-    if "ingredient" not in names and "zutat" not in names and not _INGREDIENT_PROP(tree):
+    # a part of a token names one only if this has it (lowered: no other letter lowers to these)
+    names = f"{' '.join(_CLASSES(tree))} {' '.join(_IDS(tree))}".lower()
+    if "ingredient" not in names and "zutat" not in names and not any(
+            prop in ("recipeIngredient", "ingredients") for prop in _ITEMPROPS(tree)):
         return found  # no element of the page names one: no need to look up from each block
     for i, block in enumerate(blocks):
         if line_of[i] is not None or len(block.text) > MAX_INGREDIENT_CHARS:

@@ -190,6 +190,7 @@ class _LxmlPage:
 
     def __init__(self, root: etree._Element, markup: str) -> None:
         self.root, self.markup = root, markup
+        self.itemprops: list[etree._Element] | None = None
         for element in root.iter(*_RAW_IN_LXML):
             if "<" in (element.text or ""):
                 raise _Doubt  # html.parser would find tags (a <meta>, a <title>) in there
@@ -226,8 +227,11 @@ class _LxmlPage:
                 yield (link.get("rel") or "").split(), href
 
     def itemprop(self, key: str) -> Iterable[Any]:
-        for tag in self.root.xpath("//*[@itemprop=$key]", key=key):
-            yield tag.get("datetime") or tag.get("content")
+        if self.itemprops is None:  # one walk for both dates
+            self.itemprops = _WITH_ITEMPROP(self.root)
+        for tag in self.itemprops:
+            if tag.get("itemprop") == key:
+                yield tag.get("datetime") or tag.get("content")
 
     def json_ld(self) -> Iterable[str | None]:
         for script in self.root.iter("script"):
@@ -254,6 +258,7 @@ class _LxmlPage:
                 yield equiv, tag.get("content")
 
 
+_WITH_ITEMPROP = etree.XPath("//*[@itemprop]")
 _HTML_TAG = re.compile(r"<html(?=[\t\n\r\f />\0])", re.I)  # html.parser's end of a tag name
 
 
@@ -261,13 +266,20 @@ def _html_lang(markup: str) -> str | None:
     """The ``lang`` of the page's first ``<html>`` as html.parser and bs4 read it (the last of
     duplicates wins; lxml keeps the first, or none when text came before the tag): the page
     is read by html.parser itself, but only up to that tag (usually a few hundred bytes)."""
-    if _HTML_TAG.search(markup) is None:
+    match = _HTML_TAG.search(markup)
+    if match is None:
         return None  # no <html> tag at all
     reader = _FirstHtml()
-    for at in range(0, min(len(markup), MAX_HTML_PREFIX), 1024):
-        reader.feed(markup[at:at + 1024])
+    at = 0
+    stop = min(len(markup), MAX_HTML_PREFIX)
+    while at < stop:
+        # up to the first tag that may be it, then a piece at a time
+        upto = markup.find(">", match.end()) + 1 if at == 0 else at + 1024
+        upto = min(stop, upto if upto > at else at + 1024)
+        reader.feed(markup[at:upto])
         if reader.attrs is not None:
             return reader.attrs.get("lang") or None
+        at = upto
     raise _Doubt  # far into the page, or none that html.parser sees: let bs4 read it all
 
 

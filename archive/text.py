@@ -78,7 +78,8 @@ MAX_STRAY = 20  # unclosed "<tag" openings: html.parser rescans the rest of the 
 RAW_TEXT_TAGS = ("script", "style", "template", "noscript", "textarea", "title", "xmp")
 VOID_TAGS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
              "param", "source", "track", "wbr"}
-_TOKEN = re.compile(r"<(/?)([A-Za-z][^\s/<>]*)([^<>]*)>|<[!?/][^<>]*>?"
+# a comment's start (read on by hand), a tag, a declaration or stray end, text, a lone "<"
+_TOKEN = re.compile(r"(<!--)|<(/?)([A-Za-z][^\s/<>]*)([^<>]*)>|<[!?/][^<>]*>?"
                     r"|[^<]+|<", re.S)
 _TITLE = re.compile(r"<title\b[^<>]*>([^<]*)", re.I)
 _BOMS = [(codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16"),
@@ -175,8 +176,13 @@ def _tokens(markup: str) -> Iterator[tuple[str, str, str]]:
     lower: str | None = None
     pos, end = 0, len(markup)
     comments_close = True  # False once a "<!--" is known to have no "-->" after it
+    match_at = _TOKEN.match
     while pos < end:
-        if markup.startswith("<!--", pos):
+        match = match_at(markup, pos)
+        if match is None:  # pragma: no cover - the last alternative matches any character
+            break
+        comment, slash, name, attrs = match.groups()
+        if comment is not None:
             close = markup.find("-->", pos + 4) if comments_close else -1
             if close >= 0:
                 pos = close + 3
@@ -185,22 +191,21 @@ def _tokens(markup: str) -> Iterator[tuple[str, str, str]]:
             yield "stray", "", ""
             pos += 4
             continue
-        match = _TOKEN.match(markup, pos)
-        if match is None:  # pragma: no cover - the last alternative matches any character
-            break
         pos = match.end()
-        name = match.group(2)
         if name is None:
-            token = match.group(0)
-            if token == "<" and markup[pos:pos + 1].isalpha():
-                yield "stray", "", token  # "<a" never closed: text to us, trouble to a parser
-            if not token.startswith("<") or token == "<":
+            token = match.group()
+            if token == "<":
+                if markup[pos:pos + 1].isalpha():
+                    yield "stray", "", token  # "<a" never closed: text to us, trouble to a parser
+                yield "text", "", token
+            elif token[0] != "<":
                 yield "text", "", token
             continue
         name = name.lower()
-        if match.group(1):
+        if slash:
             yield "end", name, ""
-        elif match.group(3).rstrip().endswith("/") or name in VOID_TAGS:
+        elif name in VOID_TAGS or (attrs and (attrs[-1] == "/" or attrs[-1].isspace())
+                                   and attrs.rstrip().endswith("/")):
             yield "empty", name, ""
         else:
             yield "start", name, ""
@@ -221,7 +226,7 @@ def flat_text(markup: str, tokens: list[_Token] | None = None) -> str:
     current: list[str] = []
     for kind, name, text in (_tokens(markup) if tokens is None else tokens):
         if kind == "text":
-            current.append(htmllib.unescape(text))
+            current.append(htmllib.unescape(text) if "&" in text else text)
         elif kind != "stray" and name in BLOCK_TAGS:
             _flush(current, lines)
     _flush(current, lines)
