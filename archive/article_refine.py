@@ -168,8 +168,8 @@ def parse(markup: str) -> etree._Element | None:
     try:
         root: etree._Element | None = etree.fromstring(markup.encode("utf-8", "replace"),
                                                        parser=parser)
-    except (etree.ParserError, ValueError):
-        return None
+    except (etree.LxmlError, ValueError):
+        return None  # now read for every page's metadata: a parse error must not end it
     return root  # None: "Document is empty" to lxml.html
 
 
