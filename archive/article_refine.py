@@ -29,10 +29,10 @@ at :data:`MAX_SEARCHES` substring searches (past that, only whole lines are matc
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
-import lxml.html
 from lxml import etree
 
 from archive.boilerplate import is_label, is_notice, is_plea
@@ -71,6 +71,7 @@ _LEAD = frozenset({"lead", "lede", "teaser", "intro", "excerpt", "summary", "sub
                    "subheadline", "sub-headline", "subline", "preface", "standfirst", "abstract",
                    "kicker", "chapo", "description"})
 _SPACES = re.compile(r"\s+")
+
 ANCHOR_CHARS = 40  # a block this long found in the text is surely one of its paragraphs
 LEAD_CHARS = 30  # a shorter "lead" is a label, not a paragraph
 LEAD_LINKS = 0.2  # share of a lead's characters that may be link text
@@ -82,8 +83,21 @@ MAX_BLOCKS = 20_000  # a real article page has a few thousand; past this the tex
 LIKE_CHARS = 40  # a paragraph (or an interview's question) of another text module of the article
 MAX_INGREDIENT_CHARS = 200  # an ingredient, or a heading over some of them
 _INGREDIENT = frozenset({"ingredient", "ingredients", "zutat", "zutaten", "ingredientes"})
+# What any element of a page could name one by: its classes, ids and itemprops (one path
+# each: a union of them would be sorted into document order, for nothing)
+_CLASSES = etree.XPath("//@class", smart_strings=False)
+_IDS = etree.XPath("//@id", smart_strings=False)
+_ITEMPROPS = etree.XPath("//@itemprop", smart_strings=False)
 BODY_CHARS = 150  # a line this long is the article's: pleas are judged only after the last
 LABEL_LINKS = 0.5  # share of link text that makes a line under a "Read also:" label a teaser
+
+
+def _fold(text: str) -> str:
+    """``_SPACES.sub(" ", text)``, without the copy when nothing is to fold (every white
+    space character but the space is unprintable)."""
+    if text.isprintable() and "  " not in text:
+        return text
+    return _SPACES.sub(" ", text)
 
 
 @dataclass(frozen=True)
@@ -94,15 +108,19 @@ class _Block:
     text: str
 
 
-def refine(text: str, markup: str) -> str:
+def refine(text: str, markup: str, root: etree._Element | None = None) -> str:
     """``text`` (trafilatura's, one paragraph a line) with what it lost put back (leads, the
     rest of an article split over several like wrappers) and chrome
-    left out (chrome blocks in the article's column, boilerplate lines)."""
-    root = _parse(markup)
+    left out (chrome blocks in the article's column, boilerplate lines).
+
+    ``root``: ``markup`` as :func:`parse` reads it, if the caller has it already; it is
+    changed (what no reader sees is cut from it)."""
+    if root is None:
+        root = parse(markup)
     blocks = _blocks(root) if root is not None else []
     if not blocks or len(blocks) > MAX_BLOCKS:
         return text  # each block's walk up is bounded by the page's depth, their number here
-    lines = [_SPACES.sub(" ", line).strip() for line in text.splitlines()]
+    lines = [_fold(line).strip() for line in text.splitlines()]
     line_of = _locate(blocks, lines)
     anchors = [i for i, at in enumerate(line_of)
                if at is not None and len(blocks[i].text) >= ANCHOR_CHARS]
@@ -142,33 +160,55 @@ def refine(text: str, markup: str) -> str:
     return "\n".join(out)
 
 
-def _parse(markup: str) -> etree._Element | None:
-    parser = lxml.html.HTMLParser(encoding="utf-8")
+def parse(markup: str) -> etree._Element | None:
+    """The page's tree as lxml reads it (None for a page without a single element)."""
+    # lxml.html's own parser and document_fromstring make this very tree, but look up a
+    # Python class for every element touched: plain elements cost a third less to walk
+    parser = etree.HTMLParser(encoding="utf-8")
     try:
-        return lxml.html.document_fromstring(markup.encode("utf-8", "replace"), parser=parser)
-    except (etree.ParserError, ValueError):
-        return None
+        root: etree._Element | None = etree.fromstring(markup.encode("utf-8", "replace"),
+                                                       parser=parser)
+    except (etree.LxmlError, ValueError):
+        return None  # now read for every page's metadata: a parse error must not end it
+    return root  # None: "Document is empty" to lxml.html
+
+
+def text_content(element: etree._Element) -> str:
+    """An element's text and its descendants' (lxml.html's ``text_content``, an XPath
+    ``string()``: both are libxml2's xmlNodeGetContent, this without the XPath around it)."""
+    return str(etree.tostring(element, method="text", encoding="unicode", with_tail=False))
+
+
+def _drop_tree(element: etree._Element) -> None:
+    """Cut an element and its descendants, keeping its tail (lxml.html's ``drop_tree``)."""
+    parent = element.getparent()
+    assert parent is not None
+    if element.tail:
+        previous = element.getprevious()
+        if previous is None:
+            parent.text = (parent.text or "") + element.tail
+        else:
+            previous.tail = (previous.tail or "") + element.tail
+    parent.remove(element)
 
 
 def _blocks(root: etree._Element) -> list[_Block]:
     for tag in list(root.iter(*UNSEEN_TAGS)):
-        tag.drop_tree()
+        _drop_tree(tag)
     holds_block: set[etree._Element] = set()
     leaves = []
-    for element in reversed(list(root.iter())):  # children before their parents
-        if not isinstance(element.tag, str):
-            continue
-        parent = element.getparent()
+    for element in reversed(list(root.iter(etree.Element))):  # children before parents
         if element.tag in BLOCK_TAGS:
             if element not in holds_block:
                 leaves.append(element)
-            if parent is not None:
-                holds_block.add(parent)
-        elif element in holds_block and parent is not None:
+        elif element not in holds_block:
+            continue
+        parent = element.getparent()
+        if parent is not None:
             holds_block.add(parent)
     blocks = []
     for element in reversed(leaves):  # page order
-        text = _SPACES.sub(" ", element.text_content()).strip()
+        text = _fold(text_content(element)).strip()
         if text:
             blocks.append(_Block(element, text))
     return blocks
@@ -336,6 +376,7 @@ def _chrome(element: etree._Element, stop: set[etree._Element], words: frozenset
     return False
 
 
+@functools.lru_cache(maxsize=16384)  # a page repeats its classes; so do a site's pages
 def _names(token: str, words: frozenset[str]) -> bool:
     """Whether a class or id token names one of ``words`` (a part of it, or two joined by -)."""
     parts = [part.lower() for part in _PARTS.split(token) if part]
@@ -352,7 +393,7 @@ def _tokens(node: etree._Element) -> list[str]:
 
 
 def _link_share(block: _Block) -> float:
-    linked = sum(len(_SPACES.sub(" ", a.text_content()).strip())
+    linked = sum(len(_fold(text_content(a)).strip())
                  for a in block.element.iter("a"))
     return linked / max(len(block.text), 1)
 
@@ -361,7 +402,13 @@ def _ingredients(blocks: list[_Block], line_of: list[int | None]) -> set[int]:
     """A recipe's ingredients (blocks in an element named for them, or marked up as
     schema.org ``recipeIngredient``) that the text lacks: trafilatura reads a list of short
     lines, often links to the products, as boilerplate; a reader sees the recipe's text."""
-    found = set()
+    found: set[int] = set()
+    tree = blocks[0].element.getroottree()
+    # a part of a token names one only if this has it (lowered: no other letter lowers to these)
+    names = f"{' '.join(_CLASSES(tree))} {' '.join(_IDS(tree))}".lower()
+    if "ingredient" not in names and "zutat" not in names and not any(
+            prop in ("recipeIngredient", "ingredients") for prop in _ITEMPROPS(tree)):
+        return found  # no element of the page names one: no need to look up from each block
     for i, block in enumerate(blocks):
         if line_of[i] is not None or len(block.text) > MAX_INGREDIENT_CHARS:
             continue

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from importlib import metadata
 
 import trafilatura
+from lxml import etree
 
 from archive.article_refine import REFINE_VERSION, refine
 
@@ -46,8 +47,11 @@ def _version() -> str:
 TRAFILATURA = Extractor("trafilatura", f"{_version()}+archive.{REFINE_VERSION}")
 
 
-def trafilatura_text(markup: str, url: str | None) -> str | None:
-    """The article's text, one paragraph a line, or None when none is found (or too big)."""
+def trafilatura_text(markup: str, url: str | None,
+                     root: etree._Element | None = None) -> str | None:
+    """The article's text, one paragraph a line, or None when none is found (or too big).
+    ``root``: the page's tree by :func:`archive.article_refine.parse`, if parsed already
+    (it is changed)."""
     if len(markup) > MAX_MARKUP_CHARS:
         return None
     logging.getLogger("trafilatura").setLevel(logging.CRITICAL)
@@ -56,4 +60,4 @@ def trafilatura_text(markup: str, url: str | None) -> str | None:
                                    include_tables=True, deduplicate=False)
     except (ValueError, TypeError, RecursionError, MemoryError):
         return None  # a page it cannot read is a page our own walk reads
-    return refine(text, markup) if text else None
+    return refine(text, markup, root) if text else None

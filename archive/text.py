@@ -19,17 +19,18 @@ from __future__ import annotations
 
 import codecs
 import html as htmllib
-import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urljoin
 
 import charset_normalizer
 from bs4 import BeautifulSoup, CData, NavigableString, Tag
+from lxml import etree
 
+from archive.article_refine import parse
 from archive.extract_article import TRAFILATURA, Extractor, trafilatura_text
+from archive.page_meta import page_meta
 
 BINARY_PREFIXES = ("image/", "audio/", "video/", "font/", "model/")
 BINARY_TYPES = {"application/pdf", "application/octet-stream", "application/zip",
@@ -77,7 +78,8 @@ MAX_STRAY = 20  # unclosed "<tag" openings: html.parser rescans the rest of the 
 RAW_TEXT_TAGS = ("script", "style", "template", "noscript", "textarea", "title", "xmp")
 VOID_TAGS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
              "param", "source", "track", "wbr"}
-_TOKEN = re.compile(r"<(/?)([A-Za-z][^\s/<>]*)([^<>]*)>|<[!?/][^<>]*>?"
+# a comment's start (read on by hand), a tag, a declaration or stray end, text, a lone "<"
+_TOKEN = re.compile(r"(<!--)|<(/?)([A-Za-z][^\s/<>]*)([^<>]*)>|<[!?/][^<>]*>?"
                     r"|[^<]+|<", re.S)
 _TITLE = re.compile(r"<title\b[^<>]*>([^<]*)", re.I)
 _BOMS = [(codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16"),
@@ -174,8 +176,13 @@ def _tokens(markup: str) -> Iterator[tuple[str, str, str]]:
     lower: str | None = None
     pos, end = 0, len(markup)
     comments_close = True  # False once a "<!--" is known to have no "-->" after it
+    match_at = _TOKEN.match
     while pos < end:
-        if markup.startswith("<!--", pos):
+        match = match_at(markup, pos)
+        if match is None:  # pragma: no cover - the last alternative matches any character
+            break
+        comment, slash, name, attrs = match.groups()
+        if comment is not None:
             close = markup.find("-->", pos + 4) if comments_close else -1
             if close >= 0:
                 pos = close + 3
@@ -184,22 +191,21 @@ def _tokens(markup: str) -> Iterator[tuple[str, str, str]]:
             yield "stray", "", ""
             pos += 4
             continue
-        match = _TOKEN.match(markup, pos)
-        if match is None:  # pragma: no cover - the last alternative matches any character
-            break
         pos = match.end()
-        name = match.group(2)
         if name is None:
-            token = match.group(0)
-            if token == "<" and markup[pos:pos + 1].isalpha():
-                yield "stray", "", token  # "<a" never closed: text to us, trouble to a parser
-            if not token.startswith("<") or token == "<":
+            token = match.group()
+            if token == "<":
+                if markup[pos:pos + 1].isalpha():
+                    yield "stray", "", token  # "<a" never closed: text to us, trouble to a parser
+                yield "text", "", token
+            elif token[0] != "<":
                 yield "text", "", token
             continue
         name = name.lower()
-        if match.group(1):
+        if slash:
             yield "end", name, ""
-        elif match.group(3).rstrip().endswith("/") or name in VOID_TAGS:
+        elif name in VOID_TAGS or (attrs and (attrs[-1] == "/" or attrs[-1].isspace())
+                                   and attrs.rstrip().endswith("/")):
             yield "empty", name, ""
         else:
             yield "start", name, ""
@@ -220,7 +226,7 @@ def flat_text(markup: str, tokens: list[_Token] | None = None) -> str:
     current: list[str] = []
     for kind, name, text in (_tokens(markup) if tokens is None else tokens):
         if kind == "text":
-            current.append(htmllib.unescape(text))
+            current.append(htmllib.unescape(text) if "&" in text else text)
         elif kind != "stray" and name in BLOCK_TAGS:
             _flush(current, lines)
     _flush(current, lines)
@@ -351,39 +357,28 @@ def _sniff(body: bytes) -> str:
 
 
 def _from_html(markup: str, url: str, charset: str, tokens: list[_Token]) -> PageText:
-    soup = BeautifulSoup(markup, "html.parser")
-    metas = _metas(soup)
-    page = PageText(
-        title=_title(soup, metas),
-        text="",
-        canonical_url=_canonical(soup, url, metas),
-        published=_first_time(soup, metas, ["article:published_time", "datePublished",
-                                            "pubdate", "publishdate", "dc.date.issued", "date"],
-                              "datePublished", use_time_tag=True),
-        modified=_first_time(soup, metas, ["article:modified_time", "og:updated_time",
-                                           "dateModified", "last-modified",
-                                           "dc.date.modified"],
-                             "dateModified", use_time_tag=False),
-        charset=charset,
-        language=_language(soup, metas),
-    )
-    page.text, page.extractor, page.note = _article(markup, url, soup, tokens)
+    root = parse(markup)  # one lxml parse, read for the metadata, then cut by the refinement
+    meta = page_meta(markup, url, root)
+    page = PageText(title=meta.title, text="", canonical_url=meta.canonical_url,
+                    published=meta.published, modified=meta.modified, charset=charset,
+                    language=meta.language)
+    page.text, page.extractor, page.note = _article(markup, url, root, tokens)
     return page
 
 
-def _article(markup: str, url: str, soup: BeautifulSoup,
+def _article(markup: str, url: str, root: etree._Element | None,
              tokens: list[_Token]) -> tuple[str, Extractor, str | None]:
     """The article by trafilatura, else by our walk, else the whole visible text (and why).
 
     A page whose article neither finds is never reduced to (almost) nothing while it shows
     text: a genuine screenshot of it must not look ``absent``.
     """
-    found = trafilatura_text(markup, url)
+    found = trafilatura_text(markup, url, root)
     if found is not None:
         found = resegment(found, flat_text(markup, tokens).splitlines())
-    if found is not None and _letters(found) >= MIN_ARTICLE_CHARS:
+    if found is not None and _has_letters(found, MIN_ARTICLE_CHARS):
         return found, TRAFILATURA, None
-    ours = visible_text(soup)  # consumes soup
+    ours = visible_text(BeautifulSoup(markup, "html.parser"))  # consumes its soup
     best, extractor = (ours, OURS) if _letters(ours) else (found or "", TRAFILATURA)
     if _letters(best) < MIN_ARTICLE_CHARS:
         whole = whole_visible_text(markup)
@@ -402,12 +397,12 @@ def resegment(text: str, blocks: list[str]) -> str:
     word boundaries, inside a line of ``text`` becomes a line of its own; the letters kept
     are exactly ``text``'s. At most :data:`MAX_RESEGMENT_STEPS` searches a page.
     """
-    wanted = [b for b in (_SPACES.sub(" ", block).strip() for block in blocks) if b]
+    wanted = [b for b in (_fold(block).strip() for block in blocks) if b]
     out: list[str] = []
     steps = 0
     start = 0  # blocks before this one were found already: pages keep their order
     for raw in text.splitlines():
-        line = _SPACES.sub(" ", raw).strip()
+        line = _fold(raw).strip()
         cuts: list[int] = []
         pos = 0
         for i in range(start, len(wanted)):
@@ -431,6 +426,24 @@ def resegment(text: str, blocks: list[str]) -> str:
     return "\n".join(out)
 
 
+def _fold(text: str) -> str:
+    """Runs of white space as one space: ``_SPACES.sub(" ", text)``, without its cost (a
+    copy of the text) when there is nothing to fold: every white space character but the
+    space is unprintable, so printable text without two spaces in a row is folded already."""
+    if text.isprintable() and "  " not in text:
+        return text
+    return _SPACES.sub(" ", text)
+
+
+def _has_letters(text: str, wanted: int) -> bool:
+    """``_letters(text) >= wanted``, counting a short head of the text first (a long
+    article has enough there: a page's text need not be copied to say so)."""
+    head = wanted * 4
+    if len(text) > head and _letters(text[:head]) >= wanted:
+        return True
+    return _letters(text) >= wanted
+
+
 def _letters(text: str) -> int:
     """How many characters of ``text`` are letters or digits (``str.isalnum``)."""
     return len(_NOT_ALNUM.sub("", text))
@@ -438,7 +451,7 @@ def _letters(text: str) -> int:
 
 def has_article_text(text: str) -> bool:
     """Does extracted text hold an article, by the measure extraction itself uses?"""
-    return _letters(text) >= MIN_ARTICLE_CHARS
+    return _has_letters(text, MIN_ARTICLE_CHARS)
 
 
 def whole_visible_text(markup: str) -> str:
@@ -556,103 +569,7 @@ def _walk(node: Tag) -> Iterator[str | None]:
 
 
 def _flush(current: list[str], lines: list[str]) -> None:
-    line = _SPACES.sub(" ", "".join(current)).strip()
+    line = _fold("".join(current)).strip()
     current.clear()
     if line:
         lines.append(line)
-
-
-def _title(soup: BeautifulSoup, metas: list[_Meta]) -> str | None:
-    candidates = [soup.title.get_text() if soup.title else None,
-                  _meta(metas, "og:title"), _meta(metas, "twitter:title")]
-    h1 = soup.find("h1")
-    candidates.append(h1.get_text() if h1 else None)
-    for value in candidates:
-        if value and value.strip():
-            return _SPACES.sub(" ", value).strip()
-    return None
-
-
-_Meta = tuple[list[str], Any]  # a <meta>'s property, name and itemprop; its content
-
-
-def _metas(soup: BeautifulSoup) -> list[_Meta]:
-    """Every ``<meta>`` of the page in order, read once (a page asks for a dozen keys)."""
-    return [([str(tag.get(a, "")).lower() for a in ("property", "name", "itemprop")],
-             tag.get("content")) for tag in soup.find_all("meta")]
-
-
-def _meta(metas: list[_Meta], key: str) -> str | None:
-    key = key.lower()
-    for names, content in metas:
-        if key in names and content:
-            return str(content).strip()
-    return None
-
-
-def _canonical(soup: BeautifulSoup, url: str, metas: list[_Meta]) -> str | None:
-    for link in soup.find_all("link", href=True):
-        rel: Any = link.get("rel") or []
-        rels = rel if isinstance(rel, list) else str(rel).split()
-        if "canonical" in [r.lower() for r in rels]:
-            return urljoin(url, str(link["href"]).strip())
-    og = _meta(metas, "og:url")
-    return urljoin(url, og) if og else None
-
-
-def _first_time(soup: BeautifulSoup, metas: list[_Meta], meta_keys: list[str], ld_key: str, *,
-                use_time_tag: bool) -> str | None:
-    for key in meta_keys:
-        value = _meta(metas, key)
-        if value:
-            return value
-    for tag in soup.find_all(attrs=_attrs(itemprop=ld_key)):
-        found = tag.get("datetime") or tag.get("content")
-        if found:
-            return str(found).strip()
-    value = _json_ld(soup, ld_key)
-    if value:
-        return value
-    if use_time_tag:
-        time_tag = soup.find("time", datetime=True)
-        if time_tag is not None:
-            return str(time_tag["datetime"]).strip()
-    return None
-
-
-def _json_ld(soup: BeautifulSoup, key: str) -> str | None:
-    for script in soup.find_all("script", type="application/ld+json"):
-        try:
-            data = json.loads(script.string or "")
-        except ValueError:
-            continue
-        found = _find_key(data, key)
-        if found:
-            return found
-    return None
-
-
-def _find_key(data: object, key: str) -> str | None:
-    if isinstance(data, dict):
-        if isinstance(data.get(key), str):
-            return str(data[key]).strip()
-        items: list[object] = list(data.values())
-    elif isinstance(data, list):
-        items = list(data)
-    else:
-        return None
-    for item in items:
-        found = _find_key(item, key)
-        if found:
-            return found
-    return None
-
-
-def _language(soup: BeautifulSoup, metas: list[_Meta]) -> str | None:
-    html = soup.find("html")
-    if isinstance(html, Tag) and html.get("lang"):
-        return str(html["lang"]).strip() or None
-    for tag in soup.find_all("meta", attrs={"http-equiv": True}):
-        if str(tag["http-equiv"]).lower() == "content-language" and tag.get("content"):
-            return str(tag["content"]).strip()
-    return _meta(metas, "og:locale")

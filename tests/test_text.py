@@ -259,3 +259,28 @@ def test_a_short_article_is_one_passage_a_line_whichever_way_trafilatura_read_it
     assert resegment("Already\nsplit lines", ["Already", "split lines"]) == \
         "Already\nsplit lines"
     assert resegment("Herald news", ["Her"]) == "Herald news"  # whole words only
+
+
+def test_folding_white_space_skips_only_text_with_nothing_to_fold():
+    """Text is returned unfolded when it is printable and has no double space: that holds only
+    if every white-space character both folds know, but the space, is unprintable."""
+    import sys
+
+    from archive import article_refine, text
+
+    for pattern in (text._SPACES, article_refine._SPACES):
+        spaces = [chr(c) for c in range(sys.maxunicode + 1) if pattern.fullmatch(chr(c))]
+        assert [ch for ch in spaces if ch.isprintable()] == [" "]
+    for fold, pattern in ((text._fold, text._SPACES), (article_refine._fold,
+                                                        article_refine._SPACES)):
+        for sample in ("a b", "a  b", "a\tb", "a\u00a0b", "a\u2028b", " a ", "", "a\r\nb"):
+            assert fold(sample) == pattern.sub(" ", sample)
+
+
+def test_has_letters_agrees_with_counting_them_all():
+    from archive.text import _has_letters, _letters
+
+    for sample in ("", "a" * 99, "a" * 100, "!" * 400 + "a" * 100, "a" * 60 + "!" * 400 + "a" * 40,
+                   "Текст статьи. " * 40):
+        for wanted in (1, 100, 101):
+            assert _has_letters(sample, wanted) == (_letters(sample) >= wanted)
