@@ -37,7 +37,7 @@ from lxml import etree
 
 from archive.boilerplate import is_label, is_notice, is_plea
 
-REFINE_VERSION = "5"  # bump when what this keeps or drops changes
+REFINE_VERSION = "6"  # bump when what this keeps or drops changes (or how pages decode)
 BLOCK_TAGS = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote",
                         "figcaption", "dd", "dt", "td", "th", "pre", "caption", "div",
                         "section", "article", "header", "main"})

@@ -258,6 +258,9 @@ def decode_bytes(body: bytes, declared: str | None, *, html: bool) -> tuple[str,
         try:
             text = body.decode(codec)
         except UnicodeDecodeError:
+            nearly = _nearly_utf8(body) if codec == "utf-8" else None
+            if nearly is not None:
+                return nearly, codec
             continue  # mislabelled: let the bytes decide
         better = _unmojibake(body, codec, text)
         return better if better else (text, codec)
@@ -299,6 +302,9 @@ def _detect(body: bytes) -> tuple[str, str]:
         return body.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
+    nearly = _nearly_utf8(body)
+    if nearly is not None:
+        return nearly, "utf-8"
     best = charset_normalizer.from_bytes(body).best()
     codec = _codec(best.encoding) if best is not None else None
     text = body.decode(codec or "cp1252", errors="replace")
@@ -307,6 +313,21 @@ def _detect(body: bytes) -> tuple[str, str]:
         if cyr and _russian_score(cyr[0]) >= _russian_score(text):
             return cyr
     return text, codec or "cp1252"
+
+
+STRAY_BYTES_SHARE = 0.1
+"""At most this share of a UTF-8 page's non-ASCII characters may be stray bytes."""
+
+
+def _nearly_utf8(body: bytes) -> str | None:
+    """The body read as UTF-8 when only a few stray bytes break it (one bad byte in a page,
+    a truncated character at a cut), each read as U+FFFD, as browsers read a page labelled
+    UTF-8; else None. Text in a single-byte charset is not near: nearly every one of its
+    non-ASCII bytes breaks UTF-8, for valid UTF-8 sequences do not happen by accident."""
+    text = body.decode("utf-8", errors="replace")
+    stray = text.count("\ufffd") - body.count("\ufffd".encode())  # those the page itself had
+    non_ascii = len(text) - len(text.encode("ascii", errors="ignore"))
+    return text if stray <= non_ascii * STRAY_BYTES_SHARE else None
 
 
 def _best_cyrillic(body: bytes) -> tuple[str, str] | None:

@@ -11,7 +11,9 @@ same run:
 
 Snippets are matched as trafilatura's own evaluation does (a substring), after folding runs of
 white space to one space on both sides, so a line break between two inline elements does not
-count as a miss.
+count as a miss, and dropping soft hyphens (U+00AD) on both sides: they are invisible, both
+extractors drop them, and 6 main-text snippets of 3 pages keep them (so no extractor could
+find those).
 
 Against tuning to this one set, its pages are split in two halves by a stable hash of the
 file name (:func:`half`): rules are tuned on the ``tuning`` half and kept only when they do
@@ -53,6 +55,11 @@ def _find_set() -> Path:
 
 SET = _find_set()
 _WS = re.compile(r"\s+")
+
+
+def _fold(text: str) -> str:
+    """White space runs to one space, soft hyphens out (see the module docstring)."""
+    return _WS.sub(" ", text.replace("\xad", ""))
 
 
 @dataclass
@@ -102,9 +109,9 @@ def score(pages: list[tuple[str, dict[str, list[str]], bytes]],
           extractor: Callable[[bytes, str], str]) -> Score:
     result = Score()
     for url, entry, body in pages:
-        text = _WS.sub(" ", extractor(body, url))
-        missing = [s for s in entry["with"] if _WS.sub(" ", s) not in text]
-        leaking = [s for s in entry["without"] if _WS.sub(" ", s) in text]
+        text = _fold(extractor(body, url))
+        missing = [s for s in entry["with"] if _fold(s) not in text]
+        leaking = [s for s in entry["without"] if _fold(s) in text]
         result.wanted += len(entry["with"])
         result.found += len(entry["with"]) - len(missing)
         result.chrome += len(entry["without"])

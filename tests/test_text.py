@@ -68,6 +68,34 @@ def test_mislabelled_russian_pages(body, content_type):
     assert extract_text(body, content_type, "http://x/").text == ARTICLE_TEXT
 
 
+POLISH = ("<html><head><meta charset='utf-8'><title>Sprzeciw</title></head><body><article>"
+          + "<p>Kolejne organizacje sprzeciwiają się atakom na Fundację. Nie możemy pozwolić "
+          "na nękanie mediów, piszą sygnatariusze listu otwartego do ministra.</p>" * 6
+          + "</article><aside><a>Przemyt 653 tys. paczek papieros").encode("utf-8")
+
+
+@pytest.mark.parametrize("content_type", ["text/html; charset=utf-8", "text/html"])
+def test_utf8_page_with_a_stray_byte_is_read_as_utf8(content_type):
+    """A CMS cut a title inside a character (a lone 0xC3, as on a real radiomaryja.pl
+    page): the page stays UTF-8 with one U+FFFD, as a browser reads it, instead of the
+    whole page turning to mojibake in a guessed single-byte charset."""
+    body = POLISH + b"\xc3...</a></aside></body></html>"
+    page = extract_text(body, content_type, "http://x/")
+    assert page.charset == "utf-8"
+    assert "Nie możemy pozwolić na nękanie mediów" in page.text
+
+
+@pytest.mark.parametrize("codec", ["cp1250", "iso8859_2", "cp1251"])
+def test_single_byte_page_labelled_utf8_is_not_near_utf8(codec):
+    """Nearly every non-ASCII byte of a single-byte page breaks UTF-8: it is decoded by
+    what the bytes say, never as UTF-8 full of U+FFFD."""
+    text = ("Kolejne organizacje sprzeciwiają się atakom na Fundację. " * 8
+            if codec != "cp1251" else "Минобороны сообщило о потерях. " * 8)
+    body = f"<html><body><article><p>{text}</p></article></body></html>".encode(codec)
+    page = extract_text(body, "text/html; charset=utf-8", "http://x/")
+    assert "\ufffd" not in page.text and text.split()[0] in page.text
+
+
 def test_clutter_is_left_out():
     text = extract_text(RU_UTF8, "text/html; charset=utf-8", "http://x/").text
     for word in [*NAV_WORDS, FOOTER_TEXT, AD_TEXT, COOKIE_TEXT, "Метрика", "реклама",
