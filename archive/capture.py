@@ -60,7 +60,7 @@ def capture(url: str, fetcher: Fetcher, *, metadata: dict[str, Any] | None = Non
         write_capture_warc(result, buffer, metadata=metadata)
         sha256 = hashlib.sha256(final.body).hexdigest()
     finally:
-        text = pending()  # always waited for: the worker is ours until then
+        text = _text_or_note(pending)  # always waited for: the worker is ours until then
     if note:
         text.note = "; ".join(filter(None, [text.note, note]))
     return Capture(
@@ -70,6 +70,18 @@ def capture(url: str, fetcher: Fetcher, *, metadata: dict[str, Any] | None = Non
         sha256=sha256,
         text_sha256=hashlib.sha256(text.text.encode("utf-8")).hexdigest(),
     )
+
+
+def _text_or_note(pending: Pending) -> PageText:
+    """The page's text; if extraction fails (a bug of ours on odd markup), no text and a
+    note saying so: the bytes as received are the evidence and are kept all the same."""
+    try:
+        return pending()
+    except Exception as exc:  # noqa: BLE001 - never lose a capture to its text
+        first = (str(exc).strip().splitlines() or [""])[0][:200]
+        return PageText(title=None, text="", note=f"no text: extracting it failed "
+                        f"({type(exc).__name__}{': ' + first if first else ''}; a bug in "
+                        "provenance, please report it)")
 
 
 def _in_this_thread(body: bytes, content_type: str | None, url: str) -> Pending:

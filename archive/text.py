@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import charset_normalizer
-from bs4 import BeautifulSoup, CData, NavigableString, Tag
+from bs4 import BeautifulSoup, CData, NavigableString, ParserRejectedMarkup, Tag
 from lxml import etree
 
 from archive.article_refine import parse
@@ -133,6 +133,8 @@ def _html_text(markup: str, url: str, charset: str) -> PageText:
             return _from_html(markup, url, charset, tokens)
         except RecursionError:
             why = "its structure is too deep to walk"
+        except ParserRejectedMarkup:  # html.parser gives up on some markup (``<![foo[``)
+            why = "the HTML parser rejected its markup"
     return PageText(title=_flat_title(markup), text=flat_text(markup), charset=charset,
                     note=f"flat text extraction: {why}", extractor=FLAT)
 

@@ -378,3 +378,33 @@ def test_a_gzip_bomb_is_kept_byte_exact_and_read_in_bounded_memory(tmp_path):
     with Ledger(Store(store)) as ledger:
         note = ledger.find(item["id"]).data["text_note"]
     assert "flat text extraction" in note and str(8 * 1024 * 1024) in note
+
+
+def test_markup_the_html_parser_rejects_is_still_captured_with_its_text(tmp_path, capsys, web):
+    """``<![foo[`` made html.parser raise out of the text extraction: the page's capture was
+    lost as an internal error. Now it is kept, its text read by the flat scan and said so."""
+    odd = (f"<html><head><title>{TITLE}</title></head><body><![foo[<div>Меню</div>"
+           "<div>Страница удалена.</div></body></html>").encode()  # no article: the whole page
+    web.add_route("/odd-markup", _answers(FULL.format(n=len(odd)).encode() + odd))
+    store = str(tmp_path / "ev")
+    code, items, err = run(capsys, "--store", store, "archive", web.url("/odd-markup"),
+                           "--to", "none", "--tsa", "none")
+    assert code == 0, err
+    assert items[0]["id"] and items[0]["title"] == TITLE
+    (record,) = capture_records(Path(store))
+    assert "rejected" in (record.data.get("text_note") or "")
+    assert main(["--store", store, "show", items[0]["id"], "--text"]) == 0
+    assert "Страница удалена." in capsys.readouterr().out
+
+
+def test_a_failing_text_extraction_never_costs_the_capture():
+    """Whatever raises in extraction (a bug of ours), the fetched bytes are kept: no text,
+    and a note that says why."""
+    from archive.capture import _text_or_note
+
+    def broken():
+        raise ValueError("odd page\nsecond line")
+
+    text = _text_or_note(broken)
+    assert text.text == "" and "ValueError: odd page" in (text.note or "")
+    assert "second line" not in (text.note or "")
