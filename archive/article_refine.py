@@ -37,7 +37,7 @@ from lxml import etree
 
 from archive.boilerplate import is_label, is_notice, is_plea
 
-REFINE_VERSION = "6"  # bump when what this keeps or drops changes (or how pages decode)
+REFINE_VERSION = "7"  # bump when what this keeps or drops changes (or how pages decode)
 BLOCK_TAGS = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote",
                         "figcaption", "dd", "dt", "td", "th", "pre", "caption", "div",
                         "section", "article", "header", "main"})
@@ -291,10 +291,23 @@ def _under_headline(element: etree._Element,
         if node.tag in ("header", "hgroup"):
             if node not in headers:  # once a header: its blocks must not each search it
                 parent = node.getparent()
-                headers[node] = (node.find(".//h1") is not None and node.find(".//nav") is None
+                headers[node] = (_headline_outside_nav(node)
                                  and parent is not None and parent.tag != "body")
-            return headers[node]
+            # with a breadcrumb in the header, only a paragraph is a standfirst (a site's
+            # banner header titles the page with a heading, never with a paragraph)
+            return headers[node] and (element.tag == "p" or node.find(".//nav") is None)
     return False
+
+
+def _headline_outside_nav(header: etree._Element) -> bool:
+    """The header holds the article's headline: an ``<h1>`` with no navigation in the
+    header, or an ``<h1>``/``<h2>`` outside the header's breadcrumb navigation (a site
+    that puts its ``<h1>`` in the breadcrumb titles the article with an ``<h2>``)."""
+    if header.find(".//nav") is None:
+        return header.find(".//h1") is not None
+    return any(not any(a.tag == "nav" for a in h.iterancestors())
+               for h in header.iterfind(".//h1")) or any(
+        not any(a.tag == "nav" for a in h.iterancestors()) for h in header.iterfind(".//h2"))
 
 
 def _named_lead(element: etree._Element, article: set[etree._Element]) -> bool:
