@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from archive.text import extract_text
+from archive.text import PageText, extract_text
 
 SAMPLE = Path(__file__).parent / "realworld_text"
 _WS = re.compile(r"\s+")
@@ -32,6 +32,12 @@ def _pages() -> list[tuple[str, dict[str, list[str]], bytes]]:
     data = json.loads((SAMPLE / "evaldata.json").read_text(encoding="utf-8"))
     return [(url, entry, gzip.decompress((SAMPLE / "pages" / f"{entry['file']}.gz").read_bytes()))
             for url, entry in data.items()]
+
+
+def _page(file: str) -> PageText:
+    """The extracted text of one page of the sample, by its file name."""
+    url, _, body = next(p for p in _pages() if p[1]["file"] == file)
+    return extract_text(body, "text/html", url)
 
 
 @pytest.fixture(scope="module")
@@ -53,8 +59,7 @@ def test_main_text_is_kept_and_chrome_left_out(results):
 
 
 def test_page_wrapped_in_an_aspnet_form_keeps_its_cyrillic_article():
-    url, entry, body = next(p for p in _pages() if p[1]["file"] == "football.ua.podolski.html")
-    page = extract_text(body, "text/html", url)
+    page = _page("football.ua.podolski.html")
     assert "Лукаш Подольски – третий по количеству матчей за сборную" in page.text
     assert "Решение далось мне очень тяжело" in page.text
     assert "Все права защищены" not in page.text
@@ -190,9 +195,7 @@ def test_a_tags_label_after_the_article_is_left_out():
 def test_a_standfirst_paragraph_under_a_header_with_a_breadcrumb_is_kept():
     # topagrar.com: <header><nav breadcrumb with the <h1>/><h2>title</h2><p>standfirst</p>:
     # the page was lost (all its snippets are in that paragraph)
-    url, entry, body = next(p for p in _pages()
-                            if p[1]["file"] == "topagrar.com.schnee.solat.html")
-    text = extract_text(body, "text/html", url).text
+    text = _page("topagrar.com.schnee.solat.html").text
     assert "Eine Schneedecke auf der Photovoltaikanlage" in text
     assert "Betreiber von Photovoltaikanlagen stellen sich" in text
 
@@ -200,8 +203,6 @@ def test_a_standfirst_paragraph_under_a_header_with_a_breadcrumb_is_kept():
 def test_a_site_banner_heading_is_no_standfirst():
     # aktion-hummelschutz.de: the site's <header> (with navigation) titles the page with a
     # screen-reader <h2>; only a paragraph of such a header counts as a standfirst
-    url, entry, body = next(p for p in _pages()
-                            if p[1]["file"] == "aktion-hummelschutz.de.hummeln.html")
-    text = extract_text(body, "text/html", url).text
+    text = _page("aktion-hummelschutz.de.hummeln.html").text
     assert "Warum findet man im Sommer so viele tote Hummeln?" in text
     assert "Tote Hummeln unter Linden: Die Erklärung | Hummeln" not in text
