@@ -322,7 +322,7 @@ class _SoupPage:
             yield (rel if isinstance(rel, list) else str(rel).split()), str(link["href"])
 
     def itemprop(self, key: str) -> Iterable[Any]:
-        for tag in self.soup.find_all(attrs=_attrs(itemprop=key)):
+        for tag in self.soup.find_all(attrs=bs4_attrs(itemprop=key)):
             yield tag.get("datetime") or tag.get("content")
 
     def json_ld(self) -> Iterable[str | None]:
@@ -342,6 +342,6 @@ class _SoupPage:
             yield str(tag["http-equiv"]), tag.get("content")
 
 
-def _attrs(**values: str) -> Any:
+def bs4_attrs(**values: str) -> Any:
     """An attribute filter for bs4 (its type stubs reject a plain dict of strings)."""
     return values

@@ -30,7 +30,7 @@ from lxml import etree
 
 from archive.article_refine import parse
 from archive.extract_article import TRAFILATURA, Extractor, trafilatura_text
-from archive.page_meta import page_meta
+from archive.page_meta import bs4_attrs, page_meta
 
 BINARY_PREFIXES = ("image/", "audio/", "video/", "font/", "model/")
 BINARY_TYPES = {"application/pdf", "application/octet-stream", "application/zip",
@@ -64,10 +64,10 @@ WHOLE_PAGE_SHARE = 0.5  # a <form> holding this share of the page's text wraps t
 LOST_PAGE_CHARS = 400  # a page showing this many letters has text an article could be
 LOST_SHARE = 0.25  # an article with less than this share of them lost the page's text
 ROOT_SHARE = 0.2  # an <article>/<main> with less than this share of the text is a teaser
-_SPACES = re.compile(r"[ \t\r\n\f\v]+")
+_SPACES = re.compile(r"[ \t\r\n\f\v]+")  # not NBSP or thin spaces: "9 861" keeps its space
 # What str.isalnum() is not: \w is exactly the characters isalnum() accepts, plus "_"
 # (tests/test_capture_speed.py checks every code point), so counting letters is one C pass.
-_NOT_ALNUM = re.compile(r"[\W_]+")  # not NBSP or thin spaces: "9 861" keeps its space
+_NOT_ALNUM = re.compile(r"[\W_]+")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
 _CYRILLIC_SINGLE_BYTE = ("cp1251", "koi8_r", "koi8_u", "iso8859_5", "mac_cyrillic", "cp866")
 _COMMON_RU = set("оеаинтсрвлкмдпуяы")
@@ -253,9 +253,10 @@ def decode_bytes(body: bytes, declared: str | None, *, html: bool) -> tuple[str,
     if html:
         match = _META_CHARSET.search(body[:8192])
         candidates.append(match.group(1).decode("ascii") if match else None)
+    not_utf8 = False  # the bytes are known to be neither UTF-8 nor nearly: not tried again
     for candidate in candidates:
         codec = _codec(candidate)
-        if codec is None:
+        if codec is None or (codec == "utf-8" and not_utf8):
             continue
         try:
             text = body.decode(codec)
@@ -263,10 +264,11 @@ def decode_bytes(body: bytes, declared: str | None, *, html: bool) -> tuple[str,
             nearly = _nearly_utf8(body) if codec == "utf-8" else None
             if nearly is not None:
                 return nearly, codec
+            not_utf8 = not_utf8 or codec == "utf-8"
             continue  # mislabelled: let the bytes decide
         better = _unmojibake(body, codec, text)
         return better if better else (text, codec)
-    return _detect(body)
+    return _detect(body, not_utf8=not_utf8)
 
 
 def _codec(name: str | None) -> str | None:
@@ -297,16 +299,18 @@ def _unmojibake(body: bytes, codec: str, text: str) -> tuple[str, str] | None:
     return None
 
 
-def _detect(body: bytes) -> tuple[str, str]:
+def _detect(body: bytes, *, not_utf8: bool = False) -> tuple[str, str]:
+    """``not_utf8``: a declared UTF-8 already failed, strictly and nearly (not redone)."""
     if body.isascii():
         return body.decode("ascii"), "ascii"
-    try:
-        return body.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    nearly = _nearly_utf8(body)
-    if nearly is not None:
-        return nearly, "utf-8"
+    if not not_utf8:
+        try:
+            return body.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
+            pass
+        nearly = _nearly_utf8(body)
+        if nearly is not None:
+            return nearly, "utf-8"
     best = charset_normalizer.from_bytes(body).best()
     codec = _codec(best.encoding) if best is not None else None
     text = body.decode(codec or "cp1252", errors="replace")
@@ -545,11 +549,6 @@ def _is_clutter(tag: Tag) -> bool:
     return any(_CLUTTER.match(token) for token in tokens)
 
 
-def _attrs(**values: str) -> Any:
-    """An attribute filter for bs4 (its type stubs reject a plain dict of strings)."""
-    return values
-
-
 def _content_root(soup: BeautifulSoup) -> Tag:
     """The article's element: one <article>, an articleBody, <main>; the body when the
     candidate is empty or a teaser (less than :data:`ROOT_SHARE` of the page's text)."""
@@ -562,10 +561,10 @@ def _content_root(soup: BeautifulSoup) -> Tag:
     articles = soup.find_all("article")
     if len(articles) == 1 and holds_text(articles[0]):
         return articles[0]
-    body_prop = soup.find(attrs=_attrs(itemprop="articleBody"))
+    body_prop = soup.find(attrs=bs4_attrs(itemprop="articleBody"))
     if isinstance(body_prop, Tag) and holds_text(body_prop) and len(articles) != 1:
         return body_prop
-    main = soup.find("main") or soup.find(attrs=_attrs(role="main"))
+    main = soup.find("main") or soup.find(attrs=bs4_attrs(role="main"))
     if isinstance(main, Tag) and holds_text(main):
         return main
     return body
