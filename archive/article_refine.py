@@ -92,12 +92,22 @@ BODY_CHARS = 150  # a line this long is the article's: pleas are judged only aft
 LABEL_LINKS = 0.5  # share of link text that makes a line under a "Read also:" label a teaser
 
 
-def _fold(text: str) -> str:
-    """``_SPACES.sub(" ", text)``, without the copy when nothing is to fold (every white
-    space character but the space is unprintable)."""
+def fold(text: str, spaces: re.Pattern[str] = _SPACES) -> str:
+    """``spaces.sub(" ", text)`` (runs of white space as one space), without its cost (a
+    copy of the text) when there is nothing to fold: every white space character but the
+    space is unprintable, so printable text without two spaces in a row is folded already.
+    ``spaces`` must match only white space."""
     if text.isprintable() and "  " not in text:
         return text
-    return _SPACES.sub(" ", text)
+    return spaces.sub(" ", text)
+
+
+@dataclass(frozen=True)
+class _Header:
+    """A ``<header>``/``<hgroup>`` of the page, as a standfirst's place (read once each)."""
+
+    titles_article: bool  # it holds the article's headline (:func:`_headline_outside_nav`)
+    has_nav: bool  # a breadcrumb in it: then only a paragraph is a standfirst
 
 
 @dataclass(frozen=True)
@@ -120,7 +130,7 @@ def refine(text: str, markup: str, root: etree._Element | None = None) -> str:
     blocks = _blocks(root) if root is not None else []
     if not blocks or len(blocks) > MAX_BLOCKS:
         return text  # each block's walk up is bounded by the page's depth, their number here
-    lines = [_fold(line).strip() for line in text.splitlines()]
+    lines = [fold(line).strip() for line in text.splitlines()]
     line_of = _locate(blocks, lines)
     anchors = [i for i, at in enumerate(line_of)
                if at is not None and len(blocks[i].text) >= ANCHOR_CHARS]
@@ -208,7 +218,7 @@ def _blocks(root: etree._Element) -> list[_Block]:
             holds_block.add(parent)
     blocks = []
     for element in reversed(leaves):  # page order
-        text = _fold(text_content(element)).strip()
+        text = fold(text_content(element)).strip()
         if text:
             blocks.append(_Block(element, text))
     return blocks
@@ -253,7 +263,7 @@ def _leads(blocks: list[_Block], line_of: list[int | None], anchors: list[int],
            article: set[etree._Element]) -> list[int]:
     """Lead blocks the text lacks: just before the first paragraph, or among them."""
     first, last = anchors[0], anchors[-1]
-    headers: dict[etree._Element, bool] = {}
+    headers: dict[etree._Element, _Header] = {}
     found = []
     reach = 0
     for i in range(first - 1, -1, -1):
@@ -272,7 +282,7 @@ def _leads(blocks: list[_Block], line_of: list[int | None], anchors: list[int],
 
 
 def _is_lead(block: _Block, article: set[etree._Element],
-             headers: dict[etree._Element, bool]) -> bool:
+             headers: dict[etree._Element, _Header]) -> bool:
     if len(block.text) < LEAD_CHARS or _link_share(block) >= LEAD_LINKS:
         return False
     return ((_named_lead(block.element, article) or _under_headline(block.element, headers))
@@ -280,7 +290,7 @@ def _is_lead(block: _Block, article: set[etree._Element],
 
 
 def _under_headline(element: etree._Element,
-                    headers: dict[etree._Element, bool]) -> bool:
+                    headers: dict[etree._Element, _Header]) -> bool:
     """A standfirst: a paragraph or subheading in the article's ``<header>``/``<hgroup>`` with
     its ``<h1>`` (not the site's banner: no navigation in it, not a child of ``<body>``)."""
     if element.tag == "h1" or element.find(".//time") is not None:
@@ -291,19 +301,22 @@ def _under_headline(element: etree._Element,
         if node.tag in ("header", "hgroup"):
             if node not in headers:  # once a header: its blocks must not each search it
                 parent = node.getparent()
-                headers[node] = (_headline_outside_nav(node)
-                                 and parent is not None and parent.tag != "body")
+                has_nav = node.find(".//nav") is not None
+                headers[node] = _Header(_headline_outside_nav(node, has_nav)
+                                        and parent is not None and parent.tag != "body",
+                                        has_nav)
+            header = headers[node]
             # with a breadcrumb in the header, only a paragraph is a standfirst (a site's
             # banner header titles the page with a heading, never with a paragraph)
-            return headers[node] and (element.tag == "p" or node.find(".//nav") is None)
+            return header.titles_article and (element.tag == "p" or not header.has_nav)
     return False
 
 
-def _headline_outside_nav(header: etree._Element) -> bool:
+def _headline_outside_nav(header: etree._Element, has_nav: bool) -> bool:
     """The header holds the article's headline: an ``<h1>`` with no navigation in the
     header, or an ``<h1>``/``<h2>`` outside the header's breadcrumb navigation (a site
     that puts its ``<h1>`` in the breadcrumb titles the article with an ``<h2>``)."""
-    if header.find(".//nav") is None:
+    if not has_nav:
         return header.find(".//h1") is not None
     return any(not any(a.tag == "nav" for a in h.iterancestors())
                for h in header.iterfind(".//h1")) or any(
@@ -406,7 +419,7 @@ def _tokens(node: etree._Element) -> list[str]:
 
 
 def _link_share(block: _Block) -> float:
-    linked = sum(len(_fold(text_content(a)).strip())
+    linked = sum(len(fold(text_content(a)).strip())
                  for a in block.element.iter("a"))
     return linked / max(len(block.text), 1)
 

@@ -28,7 +28,7 @@ import charset_normalizer
 from bs4 import BeautifulSoup, CData, NavigableString, ParserRejectedMarkup, Tag
 from lxml import etree
 
-from archive.article_refine import parse
+from archive.article_refine import fold, parse
 from archive.extract_article import TRAFILATURA, Extractor, trafilatura_text
 from archive.page_meta import bs4_attrs, page_meta
 
@@ -424,12 +424,12 @@ def resegment(text: str, blocks: list[str]) -> str:
     word boundaries, inside a line of ``text`` becomes a line of its own; the letters kept
     are exactly ``text``'s. At most :data:`MAX_RESEGMENT_STEPS` searches a page.
     """
-    wanted = [b for b in (_fold(block).strip() for block in blocks) if b]
+    wanted = [b for b in (fold(block, _SPACES).strip() for block in blocks) if b]
     out: list[str] = []
     steps = 0
     start = 0  # blocks before this one were found already: pages keep their order
     for raw in text.splitlines():
-        line = _fold(raw).strip()
+        line = fold(raw, _SPACES).strip()
         cuts: list[int] = []
         pos = 0
         for i in range(start, len(wanted)):
@@ -451,15 +451,6 @@ def resegment(text: str, blocks: list[str]) -> str:
         out += [piece for a, b in zip(bounds, bounds[1:], strict=False)
                 if (piece := line[a:b].strip())]
     return "\n".join(out)
-
-
-def _fold(text: str) -> str:
-    """Runs of white space as one space: ``_SPACES.sub(" ", text)``, without its cost (a
-    copy of the text) when there is nothing to fold: every white space character but the
-    space is unprintable, so printable text without two spaces in a row is folded already."""
-    if text.isprintable() and "  " not in text:
-        return text
-    return _SPACES.sub(" ", text)
 
 
 def _has_letters(text: str, wanted: int) -> bool:
@@ -591,7 +582,7 @@ def _walk(node: Tag) -> Iterator[str | None]:
 
 
 def _flush(current: list[str], lines: list[str]) -> None:
-    line = _fold("".join(current)).strip()
+    line = fold("".join(current), _SPACES).strip()
     current.clear()
     if line:
         lines.append(line)
