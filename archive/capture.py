@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from archive.errors import FetchError
-from archive.fetch import Fetcher, FetchResult, decode_for_text
-from archive.text import MAX_HTML_BYTES, PageText, extract_text
-from archive.textpool import Pending, TextPool
+from archive.fetch import Fetcher, FetchResult, decode_payload_for_text
+from archive.text import MAX_HTML_BYTES, PageText
+from archive.textpool import Pending, TextPool, inline
 from archive.warc import write_capture_warc
 
 DECODED_FACTOR = 4  # decoding work allowed: this many times the fetch byte cap
@@ -40,29 +41,16 @@ def capture(url: str, fetcher: Fetcher, *, metadata: dict[str, Any] | None = Non
     ``texts``: extract the text in its worker processes (default: in this thread)."""
     result = fetcher.fetch(url)
     final = result.final
-    note = None
-    try:
-        body = decode_for_text(final, keep=MAX_HTML_BYTES + 1,
-                               limit=max(fetcher.max_bytes, 1) * DECODED_FACTOR)
-    except FetchError as exc:
-        if exc.reason != "bad-encoding":
-            raise  # a cut gzip stream: a failed fetch, not a capture
-        # The server sent bytes it mislabelled; they are still evidence, the text is not known.
-        bad = PageText(title=None, text="", note=f"no text: {exc}")
-        pending: Pending = lambda: bad  # noqa: E731
-    else:
-        start = texts.start if texts is not None else _in_this_thread
-        pending = start(body.data, final.header("content-type"), result.final_url)
-        if not body.checked:
-            note = (f"the body decodes to more than {body.size} bytes: its end was not read")
+    start = texts.start if texts is not None else inline
+    pending = start_text(final.body, final.header("content-encoding"),
+                         final.header("content-type"), result.final_url,
+                         max(fetcher.max_bytes, 1) * DECODED_FACTOR, start)
     try:  # the WARC is written while a worker extracts the text
         buffer = io.BytesIO()
         write_capture_warc(result, buffer, metadata=metadata)
         sha256 = hashlib.sha256(final.body).hexdigest()
     finally:
-        text = _text_or_note(pending)  # always waited for: the worker is ours until then
-    if note:
-        text.note = "; ".join(filter(None, [text.note, note]))
+        text = pending()  # always waited for: the worker is ours until then
     return Capture(
         result=result,
         warc=buffer.getvalue(),
@@ -70,6 +58,39 @@ def capture(url: str, fetcher: Fetcher, *, metadata: dict[str, Any] | None = Non
         sha256=sha256,
         text_sha256=hashlib.sha256(text.text.encode("utf-8")).hexdigest(),
     )
+
+
+Start = Callable[[bytes, "str | None", str], Pending]  # TextPool.start, or in this thread
+
+
+def start_text(payload: bytes, content_encoding: str | None, content_type: str | None,
+               url: str, limit: int, start: Start) -> Pending:
+    """Start making a response's text as every capture makes it (``start``: where); the
+    returned call waits for it. One way for a fetch and for a WARC read again (history),
+    so a page never has one text when captured and another when extracted again.
+
+    A payload that does not decode (mislabelled bytes) has no text, and a note says so;
+    one whose stream is cut raises FetchError ``incomplete`` (no text may stand for it).
+    Extraction that fails (a bug of ours) gives no text and a note: the bytes are kept."""
+    try:
+        body = decode_payload_for_text(payload, content_encoding, url,
+                                       keep=MAX_HTML_BYTES + 1, limit=limit)
+    except FetchError as exc:
+        if exc.reason != "bad-encoding":
+            raise  # a cut gzip stream: a failed fetch, not a capture
+        # The server sent bytes it mislabelled; they are still evidence, the text is not known.
+        bad = PageText(title=None, text="", note=f"no text: {exc}")
+        return lambda: bad
+    pending = start(body.data, content_type, url)
+    cut = None if body.checked else (
+        f"the body decodes to more than {body.size} bytes: its end was not read")
+
+    def wait() -> PageText:
+        text = _text_or_note(pending)
+        if cut:
+            text.note = "; ".join(filter(None, [text.note, cut]))
+        return text
+    return wait
 
 
 def _text_or_note(pending: Pending) -> PageText:
@@ -82,7 +103,3 @@ def _text_or_note(pending: Pending) -> PageText:
         return PageText(title=None, text="", note=f"no text: extracting it failed "
                         f"({type(exc).__name__}{': ' + first if first else ''}; a bug in "
                         "provenance, please report it)")
-
-
-def _in_this_thread(body: bytes, content_type: str | None, url: str) -> Pending:
-    return lambda: extract_text(body, content_type, url)

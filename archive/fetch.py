@@ -514,10 +514,15 @@ def decoded_body(ex: Exchange, max_bytes: int = DEFAULT_MAX_DECODED) -> bytes:
     The stored evidence stays the encoded bytes; this is for text extraction. A body that
     expands beyond ``max_bytes`` (a decompression bomb) raises FetchError ``too-large``.
     """
-    encodings = [e.strip().lower() for e in (ex.header("content-encoding") or "").split(",")]
-    data = ex.body
+    return decode_payload(ex.body, ex.header("content-encoding"), ex.url, max_bytes)
+
+
+def decode_payload(data: bytes, content_encoding: str | None, url: str,
+                   max_bytes: int = DEFAULT_MAX_DECODED) -> bytes:
+    """:func:`decoded_body` of a payload kept apart from its exchange (a WARC's)."""
+    encodings = [e.strip().lower() for e in (content_encoding or "").split(",")]
     for encoding in reversed([e for e in encodings if e and e != "identity"]):
-        data = _decode_one(data, encoding, max_bytes, ex.url)
+        data = _decode_one(data, encoding, max_bytes, url)
     return data
 
 
@@ -538,12 +543,19 @@ def decode_for_text(ex: Exchange, *, keep: int, limit: int = DEFAULT_MAX_DECODED
     A stream that stops before its end raises FetchError ``incomplete`` (the text of a cut
     page must never stand for the page); undecodable bytes raise ``bad-encoding``.
     """
-    encodings = [e.strip().lower() for e in (ex.header("content-encoding") or "").split(",")]
+    return decode_payload_for_text(ex.body, ex.header("content-encoding"), ex.url, keep=keep,
+                                   limit=limit)
+
+
+def decode_payload_for_text(data: bytes, content_encoding: str | None, url: str, *, keep: int,
+                            limit: int = DEFAULT_MAX_DECODED) -> DecodedBody:
+    """:func:`decode_for_text` of a payload kept apart from its exchange (a WARC's)."""
+    encodings = [e.strip().lower() for e in (content_encoding or "").split(",")]
     encodings = [e for e in encodings if e and e != "identity"]
     if len(encodings) == 1 and encodings[0] in ("gzip", "x-gzip", "deflate"):
-        return _inflate_bounded(ex.body, encodings[0], keep, limit, ex.url)
-    data = decoded_body(ex, max_bytes=limit)  # rare (br, stacked codings): bounded by limit
-    return DecodedBody(data=data[:keep], size=len(data), checked=True)
+        return _inflate_bounded(data, encodings[0], keep, limit, url)
+    decoded = decode_payload(data, content_encoding, url, limit)  # rare (br, stacked codings)
+    return DecodedBody(data=decoded[:keep], size=len(decoded), checked=True)
 
 
 def _inflater(data: bytes, encoding: str) -> Any:

@@ -11,14 +11,20 @@ from typing import Any
 
 from warcio.archiveiterator import ArchiveIterator
 
-from archive.text import MAX_HTML_BYTES, PageText, extract_text
+from archive.capture import DECODED_FACTOR, start_text
+from archive.errors import FetchError
+from archive.text import PageText
+from archive.textpool import inline
 
 MAX_RECORDS = 10_000  # a capture WARC holds a request and a response per redirect
+MAX_PAYLOAD_BYTES = 50_000_000  # the default fetch cap (archive.fetch.Fetcher.max_bytes)
 
 
 def text_from_warc(path_or_fileobj: Any, url: str) -> PageText | None:
-    """The text of the response for ``url`` in a WARC (None: no such response), read as
-    :func:`archive.capture.capture` reads a fetched page: at most MAX_HTML_BYTES decoded."""
+    """The text of the response for ``url`` in a WARC (None: no such response, or one whose
+    stream is cut), made as :func:`archive.capture.capture` makes a fetched page's, by
+    :func:`archive.capture.start_text` from the payload as received: a payload that does not
+    decode has no text and a note, as it had when captured, never its raw bytes as text."""
     opened = hasattr(path_or_fileobj, "read")
     fh = path_or_fileobj if opened else open(path_or_fileobj, "rb")  # noqa: SIM115
     try:
@@ -29,11 +35,19 @@ def text_from_warc(path_or_fileobj: Any, url: str) -> PageText | None:
                 continue
             if record.rec_headers.get_header("WARC-Target-URI") != url:
                 continue
-            content_type = record.http_headers.get_header("Content-Type") \
-                if record.http_headers else None
-            body = record.content_stream().read(MAX_HTML_BYTES + 1)
-            return extract_text(body, content_type, url)
+            headers = record.http_headers
+            content_type = headers.get_header("Content-Type") if headers else None
+            encoding = headers.get_header("Content-Encoding") if headers else None
+            payload = record.raw_stream.read(MAX_PAYLOAD_BYTES + 1)  # as received, encoded
+            if len(payload) > MAX_PAYLOAD_BYTES:
+                return None  # larger than any capture keeps: not a page to compare
+            try:
+                return start_text(payload, encoding, content_type, url,
+                                  MAX_PAYLOAD_BYTES * DECODED_FACTOR, inline)()
+            except FetchError:
+                return None  # a cut stream: no text may stand for the page
     finally:
         if not opened:
             fh.close()
     return None
+

@@ -7,6 +7,7 @@ command for WARC digests), and every kind of damage to a real capture must fail 
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import os
 import signal
@@ -408,3 +409,43 @@ def test_a_failing_text_extraction_never_costs_the_capture():
     text = _text_or_note(broken)
     assert text.text == "" and "ValueError: odd page" in (text.note or "")
     assert "second line" not in (text.note or "")
+
+
+def test_a_capture_with_no_text_never_reads_as_a_removal(tmp_path, capsys, web):
+    """A forger's server answers the second time with bytes that do not decode (labelled gzip,
+    not gzip): the bytes are kept as a capture with no text, and history qualifies the
+    difference with that copy's note instead of letting the article read as removed."""
+    garbage = b"not gzip at all, " * 20
+    second = (FULL.format(n=len(garbage)).replace("Content-Type", "Content-Encoding: gzip\r\n"
+                                                  "Content-Type").encode() + garbage)
+    web.add_route("/turns-garbled", _answers(FULL.format(n=len(PAGE)).encode() + PAGE, second))
+    url, store = web.url("/turns-garbled"), str(tmp_path / "ev")
+    for _ in range(2):
+        assert run(capsys, "--store", store, "archive", url, "--to", "none",
+                   "--tsa", "none")[0] == 0
+    records = capture_records(Path(store))
+    assert len(records) == 2 and "no text" in (records[1].data.get("text_note") or "")
+    code, history, _ = run(capsys, "--store", store, "history", url, "--to", "none")
+    assert code == 0
+    notes = history[1]["diff"]["text_notes"]
+    assert notes and notes[0]["copy"] == "this" and "no text" in notes[0]["note"]
+    assert history[1]["diff"]["added"] == []  # the undecoded bytes are never read as its text
+    assert main(["--store", store, "history", url, "--to", "none"]) == 0
+    changed = [line for line in capsys.readouterr().out.splitlines() if "CHANGED" in line]
+    assert len(changed) == 1 and "compare with care" in changed[0]
+
+
+@pytest.mark.parametrize("path", ["/ru/utf8", "/ru/cp1251", "/ru/koi8", "/gzip",
+                                  "/ru/cp1251-undeclared"])
+def test_a_warc_read_again_gives_the_capture_s_own_text(web, path):
+    """History re-extracts a capture's text from its WARC: made the one way a capture makes
+    it (the payload as received, decoded by us), it is the capture's text and note."""
+    from archive.capture import capture
+    from archive.fetch import Fetcher
+    from archive.reextract import text_from_warc
+
+    cap = capture(web.url(path), Fetcher())
+    again = text_from_warc(io.BytesIO(cap.warc), cap.result.final_url)
+    assert again is not None and again.text == cap.text.text and cap.text.text
+    assert (again.note, again.charset, again.title) == (cap.text.note, cap.text.charset,
+                                                         cap.text.title)

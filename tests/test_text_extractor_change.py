@@ -12,7 +12,7 @@ import json
 
 from test_changes import KP, archive, article, changing_route, html
 
-import archive.capture as archive_capture
+import archive.textpool as archive_textpool
 from archive.extract_article import Extractor
 from archive.text import PageText, extract_text, flat_text
 from provenance.cli import main
@@ -36,7 +36,7 @@ def test_a_text_changed_only_by_a_new_extractor_is_no_change(tmp_path, capsys, w
     store = str(tmp_path / "ev")
     page = html(article(KP))
     url = changing_route(web, "/text/extractor", [(200, page), (200, page)])
-    monkeypatch.setattr(archive_capture, "extract_text", old_extractor)
+    monkeypatch.setattr(archive_textpool, "extract_text", old_extractor)
     first = archive(capsys, store, url)
     monkeypatch.undo()
     second = archive(capsys, store, url)
@@ -120,7 +120,7 @@ def test_a_changed_record_of_two_extractors_carries_today_s_notes(tmp_path, caps
     store = str(tmp_path / "ev")
     url = changing_route(web, "/text/fallback-two", [(200, html(article(KP))),
                                                      (200, _no_article(article(KP)))])
-    monkeypatch.setattr(archive_capture, "extract_text", old_extractor)
+    monkeypatch.setattr(archive_textpool, "extract_text", old_extractor)
     archive(capsys, store, url)
     monkeypatch.undo()
     second = archive(capsys, store, url)
