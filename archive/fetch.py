@@ -535,21 +535,16 @@ class DecodedBody:
     checked: bool  # the encoded stream was followed to its proper end (False: too big to)
 
 
-def decode_for_text(ex: Exchange, *, keep: int, limit: int = DEFAULT_MAX_DECODED) -> DecodedBody:
-    """The first ``keep`` decoded bytes of the body, in bounded memory and work.
+def decode_payload_for_text(data: bytes, content_encoding: str | None, url: str, *, keep: int,
+                            limit: int = DEFAULT_MAX_DECODED) -> DecodedBody:
+    """The first ``keep`` decoded bytes of a payload (a response's body, a WARC's), in
+    bounded memory and work.
 
     A gzip or deflate stream is inflated in chunks, keeping only ``keep`` bytes, up to
     ``limit`` bytes in all, so a bomb costs neither memory nor more than ``limit`` of work.
     A stream that stops before its end raises FetchError ``incomplete`` (the text of a cut
     page must never stand for the page); undecodable bytes raise ``bad-encoding``.
     """
-    return decode_payload_for_text(ex.body, ex.header("content-encoding"), ex.url, keep=keep,
-                                   limit=limit)
-
-
-def decode_payload_for_text(data: bytes, content_encoding: str | None, url: str, *, keep: int,
-                            limit: int = DEFAULT_MAX_DECODED) -> DecodedBody:
-    """:func:`decode_for_text` of a payload kept apart from its exchange (a WARC's)."""
     encodings = [e.strip().lower() for e in (content_encoding or "").split(",")]
     encodings = [e for e in encodings if e and e != "identity"]
     if len(encodings) == 1 and encodings[0] in ("gzip", "x-gzip", "deflate"):

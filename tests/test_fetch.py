@@ -13,7 +13,13 @@ from webfixtures import CHUNKS, GZIP_BODY, GZIP_HTML, RU_UTF8, closed_port, page
 
 from archive.deadline import abort_all
 from archive.errors import BadUrl, FetchError
-from archive.fetch import DEFAULT_USER_AGENT, Exchange, Fetcher, decode_for_text, decoded_body
+from archive.fetch import (
+    DEFAULT_USER_AGENT,
+    Exchange,
+    Fetcher,
+    decode_payload_for_text,
+    decoded_body,
+)
 
 
 @pytest.fixture
@@ -293,23 +299,23 @@ def test_a_cut_gzip_stream_is_incomplete():
     data = gzip.compress(RU_UTF8)
     for cut in (len(data) - 8, len(data) // 2, 20):
         with pytest.raises(FetchError) as info:
-            decode_for_text(_exchange(data[:cut], "gzip"), keep=10**6)
+            decode_payload_for_text(data[:cut], "gzip", "http://x/", keep=10**6)
         assert info.value.reason == "incomplete"
         with pytest.raises(FetchError) as info:
             decoded_body(_exchange(data[:cut], "gzip"))
         assert info.value.reason == "incomplete"
-    whole = decode_for_text(_exchange(data, "gzip"), keep=100)
+    whole = decode_payload_for_text(data, "gzip", "http://x/", keep=100)
     assert whole.data == RU_UTF8[:100] and whole.size == len(RU_UTF8) and whole.checked
 
 
-def test_decode_for_text_keeps_little_and_bounds_the_work():
+def test_decode_payload_for_text_keeps_little_and_bounds_the_work():
     bomb = gzip.compress(b"<div>" * 2_000_000)  # 10 MB inflated
-    found = decode_for_text(_exchange(bomb, "gzip"), keep=1000, limit=100_000_000)
+    found = decode_payload_for_text(bomb, "gzip", "http://x/", keep=1000, limit=100_000_000)
     assert found.data == b"<div>" * 200 and found.size == 10_000_000 and found.checked
-    capped = decode_for_text(_exchange(bomb, "gzip"), keep=1000, limit=1_000_000)
+    capped = decode_payload_for_text(bomb, "gzip", "http://x/", keep=1000, limit=1_000_000)
     assert len(capped.data) == 1000 and not capped.checked and capped.size <= 1_100_000
     with pytest.raises(FetchError) as info:
-        decode_for_text(_exchange(b"not gzip at all", "gzip"), keep=1000)
+        decode_payload_for_text(b"not gzip at all", "gzip", "http://x/", keep=1000)
     assert info.value.reason == "bad-encoding"
-    plain = decode_for_text(_exchange(b"plain text", None), keep=5)
+    plain = decode_payload_for_text(b"plain text", None, "http://x/", keep=5)
     assert plain.data == b"plain" and plain.size == 10

@@ -27,11 +27,12 @@ import hashlib
 import io
 from typing import Any
 
+from archive.capture import start_text
 from archive.cdx import CdxRow
 from archive.errors import ArchiveError, FetchError
-from archive.fetch import decode_for_text
 from archive.snapshot import SnapshotCopy
-from archive.text import MAX_HTML_BYTES, PageText, extract_text
+from archive.text import PageText
+from archive.textpool import inline
 from archive.urls import normalize_url
 from archive.witness import Witness
 from provenance.store.filestore import Store
@@ -68,13 +69,17 @@ def kept_snapshot(ledger: Ledger, archive: str, original: str, timestamp: str, *
 
 
 def snapshot_text(copy: SnapshotCopy) -> PageText:
-    """The copy's text, extracted as a capture's is (bounded decoding)."""
+    """The copy's text, made the one way a capture's is (:func:`archive.capture.start_text`,
+    bounded decoding, the notes of a partial or failed extraction), from the URL its WARC
+    holds it under: so the text kept now and the text ``history`` makes again from the WARC
+    are one. A copy whose stream is cut or whose bytes do not decode has no text and a note
+    (it is still what the archive served)."""
     final = copy.exchange
     try:
-        body = decode_for_text(final, keep=MAX_HTML_BYTES + 1, limit=DECODED_LIMIT)
+        return start_text(final.body, final.header("content-encoding"),
+                          final.header("content-type"), final.url, DECODED_LIMIT, inline)()
     except FetchError as exc:
         return PageText(title=None, text="", note=f"no text: {exc}")
-    return extract_text(body.data, final.header("content-type"), copy.ref.original)
 
 
 def record_snapshot(store: Store, ledger: Ledger, copy: SnapshotCopy, *,
