@@ -14,7 +14,12 @@ page's tree:
   newsletter or subscription box, a cookie blocker, an aside. A line of the text is left out
   when its block sits, below the element holding most of the article's paragraphs, inside a
   landmark (``aside``, ``nav``, ``footer``, ``form``, a navigation or complementary role)
-  or an element whose class or id names such chrome.
+  or an element whose class or id names such chrome;
+* a teaser of the site's own articles is kept: a short line after the article's first
+  paragraph that is nothing but one link to another page of the same site ("Richtig
+  frühstücken: Die besten Tipps …", ">> Ex von Helena Fürst: …"). A reader sees a link to
+  read something else, not the article; a link the author cites goes to another site (a
+  petition, a source, a Facebook event) and is kept.
 
 Ancestors that hold article paragraphs are never chrome, whatever their class says
 (``layout-header-and-sidebar`` wraps real articles), and names are read by whole parts of a
@@ -32,12 +37,13 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
+from urllib.parse import SplitResult, urlsplit
 
 from lxml import etree
 
 from archive.boilerplate import is_label, is_notice, is_plea
 
-REFINE_VERSION = "7"  # bump when what this keeps or drops changes (or how pages decode)
+REFINE_VERSION = "8"  # bump when what this keeps or drops changes (or how pages decode)
 BLOCK_TAGS = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote",
                         "figcaption", "dd", "dt", "td", "th", "pre", "caption", "div",
                         "section", "article", "header", "main"})
@@ -89,6 +95,8 @@ _CLASSES = etree.XPath("//@class", smart_strings=False)
 _IDS = etree.XPath("//@id", smart_strings=False)
 _ITEMPROPS = etree.XPath("//@itemprop", smart_strings=False)
 BODY_CHARS = 150  # a line this long is the article's: pleas are judged only after the last
+TEASER_CHARS = 150  # a teaser's headline (with its kicker) is no longer than this
+TEASER_LINKS = 0.9  # share of a teaser's characters that are its one link's text
 LABEL_LINKS = 0.5  # share of link text that makes a line under a "Read also:" label a teaser
 
 
@@ -118,13 +126,16 @@ class _Block:
     text: str
 
 
-def refine(text: str, markup: str, root: etree._Element | None = None) -> str:
+def refine(text: str, markup: str, root: etree._Element | None = None,
+           url: str | None = None) -> str:
     """``text`` (trafilatura's, one paragraph a line) with what it lost put back (leads, the
     rest of an article split over several like wrappers) and chrome
-    left out (chrome blocks in the article's column, boilerplate lines).
+    left out (chrome blocks in the article's column, teasers of the site's own pages,
+    boilerplate lines).
 
     ``root``: ``markup`` as :func:`parse` reads it, if the caller has it already; it is
-    changed (what no reader sees is cut from it)."""
+    changed (what no reader sees is cut from it). ``url``: the page's, which tells the
+    site's own links from others (without it, only relative links are the site's)."""
     if root is None:
         root = parse(markup)
     blocks = _blocks(root) if root is not None else []
@@ -147,7 +158,8 @@ def refine(text: str, markup: str, root: etree._Element | None = None) -> str:
     if column is not None:
         added |= _like_columns(blocks, line_of, column)
     added |= _ingredients(blocks, line_of)
-    dropped = _chrome_lines(blocks, line_of, column)
+    dropped = _chrome_lines(blocks, line_of, column) | _teaser_lines(blocks, line_of,
+                                                                     anchors[0], url)
     cut = _boilerplate_lines(lines, blocks, line_of, anchors)
     before: dict[int, list[str]] = {}
     after: dict[int, list[str]] = {}
@@ -483,6 +495,61 @@ def _like_columns(blocks: list[_Block], line_of: list[int | None],
         if same[node] and not _chrome(block.element, {node}, _CHROME, LANDMARKS):
             found.add(i)
     return found
+
+
+def _teaser_lines(blocks: list[_Block], line_of: list[int | None], first: int,
+                  url: str | None) -> set[str]:
+    """Lines, after the article's first paragraph (block ``first``), whose every block is a
+    teaser of the site's own pages: short, nothing but one link to another page of the
+    same site (:func:`_own_link`)."""
+    page = urlsplit(url) if url else None
+    teasers: set[str] = set()
+    content: set[str] = set()
+    for i, (block, at) in enumerate(zip(blocks, line_of, strict=True)):
+        if at is None:
+            continue
+        teaser = (i > first and len(block.text) <= TEASER_CHARS
+                  and _own_link(block, page))
+        (teasers if teaser else content).add(block.text)
+    return teasers - content
+
+
+def _own_link(block: _Block, page: SplitResult | None) -> bool:
+    """The block is one link (:data:`TEASER_LINKS` of its text) to another page of the
+    site ``page`` (a :func:`urllib.parse.urlsplit` result, or None: then only a relative
+    link is the site's). A link within the page (``#…``), to a script, an address or the
+    page itself is none."""
+    links = list(block.element.iter("a"))
+    if len(links) != 1:
+        return False
+    href = str(links[0].get("href") or "").strip()
+    if not href or href.startswith("#"):
+        return False
+    try:
+        target = urlsplit(href)
+        host = _host(target.hostname)
+    except ValueError:  # "http://[::1" and the like: no link a reader could follow
+        return False
+    if target.scheme.lower() not in ("", "http", "https"):
+        return False  # javascript:, mailto:, tel:
+    if _link_share(block) < TEASER_LINKS:
+        return False
+    if not target.netloc:
+        return bool(target.path or target.query)  # relative: the site's own (not "?" alone)
+    if page is None:
+        return False
+    try:
+        same_site = host == _host(page.hostname)
+    except ValueError:
+        return False
+    return same_site and (target.path.rstrip("/"), target.query) != (
+        page.path.rstrip("/"), page.query)
+
+
+def _host(host: str | None) -> str:
+    """A host name without its ``www.``: ``www.example.org`` and ``example.org`` are one site."""
+    host = (host or "").lower()
+    return host[4:] if host.startswith("www.") else host
 
 
 def _boilerplate_lines(lines: list[str], blocks: list[_Block], line_of: list[int | None],

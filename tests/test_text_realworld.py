@@ -206,3 +206,39 @@ def test_a_site_banner_heading_is_no_standfirst():
     text = _page("aktion-hummelschutz.de.hummeln.html").text
     assert "Warum findet man im Sommer so viele tote Hummeln?" in text
     assert "Tote Hummeln unter Linden: Die Erklärung | Hummeln" not in text
+
+
+TONIGHT = ("https://www.tonight.de/unterhaltung/promis/"
+           "daniela-buechner-danni-und-ennesto-monte-trennen-sich-arschloch_114240.html")
+
+
+def test_teasers_of_the_sites_own_articles_are_left_out():
+    # tonight.de: ">> Wegen Corona: … <<" paragraphs between the article's, each one link to
+    # another tonight.de article; trafilatura keeps them as paragraphs
+    text = _excerpt("tonight.de-Arschloch.html", TONIGHT)
+    assert "Wegen Corona:" not in text
+    assert "Ex von Helena Fürst" not in text
+    assert "Daniela Büchner verkündet Liebe" not in text
+    # a paragraph with a link to the site among its words is the article's, and so are
+    # the paragraphs after the last teaser
+    assert "nachdem die Beziehung von Daniela „Danni“ Büchner und Ennesto Monté" in text
+    assert "Danni Büchner hat derweil ihren" in text
+    assert "Danni Büchner tritt gegen Ennesto Monté nach" in text
+
+
+def test_a_link_line_to_another_site_or_to_the_page_itself_is_kept():
+    # the same excerpt with the teasers' links pointed elsewhere: a petition or source the
+    # author links to (another site), the page itself, a fragment: all stay
+    markup = (EXCERPTS / "tonight.de-Arschloch.html").read_text(encoding="utf-8")
+    teasers = re.findall(r'href="(https://www\.tonight\.de/[^"]*_(?:60022|112254)\.html)"',
+                         markup)
+    assert len(teasers) == 2
+    markup = markup.replace(teasers[0], "https://www.openpetition.de/petition/online/x")
+    markup = markup.replace(teasers[1], TONIGHT)
+    text = extract_text(markup.encode("utf-8"), "text/html", TONIGHT).text
+    assert "Ex von Helena Fürst" in text
+    assert "Wegen Corona:" in text
+    assert "Daniela Büchner verkündet Liebe" not in text  # still a teaser of the site
+    # without the page's address only relative links are known to be the site's
+    text = _excerpt("tonight.de-Arschloch.html", "")
+    assert "Wegen Corona:" in text
