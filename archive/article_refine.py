@@ -11,7 +11,8 @@ page's tree:
   sibling of the same class, which would make it a list of teasers), has few links and no
   chrome around it;
 * chrome inside the article's column is kept: an author box, share and rating bars, a
-  newsletter or subscription box, a cookie blocker, an aside. A line of the text is left out
+  newsletter or subscription box, a cookie blocker, an advertising disclosure, an aside. A
+  line of the text is left out
   when its block sits, below the element holding most of the article's paragraphs, inside a
   landmark (``aside``, ``nav``, ``footer``, ``form``, a navigation or complementary role)
   or an element whose class or id names such chrome;
@@ -68,7 +69,7 @@ _CHROME = frozenset({
     "sponsor", "sponsored", "sidebar", "widget", "breadcrumb", "breadcrumbs", "author", "bio",
     "byline", "cookie", "consent", "rating", "recommend", "recommended", "popular", "further",
     "teasers", "login", "signup", "paywall", "cta", "infobox", "factbox", "donate", "donation",
-    "code-block"})
+    "code-block", "disclosure"})
 # "no-paywall", "has-ads", "tag-x_social", "with-sidebar": real wrappers of real articles
 _NEGATING = frozenset({"no", "has", "tag", "with", "without"})
 _PARTS = re.compile(r"[_-]+|(?<=[a-z])(?=[A-Z])")  # "article-teaser", "TestReport__AuthorBox"

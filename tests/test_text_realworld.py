@@ -242,3 +242,12 @@ def test_a_link_line_to_another_site_or_to_the_page_itself_is_kept():
     # without the page's address only relative links are known to be the site's
     text = _excerpt("tonight.de-Arschloch.html", "")
     assert "Wegen Corona:" in text
+
+
+def test_an_advertising_disclosure_in_the_article_is_left_out():
+    # thepointsguy.com: <section class="editorial-disclosure"> inside the article's column
+    text = _excerpt("thepointsguy.com.alaska.html", "https://thepointsguy.com/news/"
+                    "alaska-airlines-oneworld-membership-new-date/")
+    assert "This post contains references to products from one or more" not in text
+    assert "has a new date for when it will be a full fledged member of the Oneworld" in text
+    assert "at its Seattle/Tacoma International Airport (SEA) base in 2019." in text
