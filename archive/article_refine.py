@@ -12,10 +12,9 @@ page's tree:
   chrome around it;
 * chrome inside the article's column is kept: an author box, share and rating bars, a
   newsletter or subscription box, a cookie blocker, an advertising disclosure, an aside. A
-  line of the text is left out
-  when its block sits, below the element holding most of the article's paragraphs, inside a
-  landmark (``aside``, ``nav``, ``footer``, ``form``, a navigation or complementary role)
-  or an element whose class or id names such chrome;
+  line of the text is left out when its block sits, below the element holding most of the
+  article's paragraphs, inside a landmark (``aside``, ``nav``, ``footer``, ``form``, a
+  navigation or complementary role) or an element whose class or id names such chrome;
 * a teaser of the site's own articles is kept: a short line after the article's first
   paragraph that is nothing but one link to another page of the same site ("Richtig
   frühstücken: Die besten Tipps …", ">> Ex von Helena Fürst: …"). A reader sees a link to
