@@ -15,6 +15,10 @@ page's tree:
   line of the text is left out when its block sits, below the element holding most of the
   article's paragraphs, inside a landmark (``aside``, ``nav``, ``footer``, ``form``, a
   navigation or complementary role) or an element whose class or id names such chrome;
+* the page's chrome after the article is kept: a short line (shorter than a paragraph,
+  :data:`ANCHOR_CHARS`: a label, a menu entry, a date, a credit, a one-line comment) after the
+  article's last paragraph and outside the element holding the article's column ("Beiträge
+  aus dem Forum", "Letzte Änderung 14.02.2019", "#1 Kommentar von …"). It is left out;
 * a teaser of the site's own articles is kept: a short line after the article's first
   paragraph that is nothing but one link to another page of the same site ("Richtig
   frühstücken: Die besten Tipps …", ">> Ex von Helena Fürst: …"). A reader sees a link to
@@ -158,8 +162,9 @@ def refine(text: str, markup: str, root: etree._Element | None = None,
     if column is not None:
         added |= _like_columns(blocks, line_of, column)
     added |= _ingredients(blocks, line_of)
-    dropped = _chrome_lines(blocks, line_of, column) | _teaser_lines(blocks, line_of,
-                                                                     anchors[0], url)
+    dropped = (_chrome_lines(blocks, line_of, column) | _tail_lines(blocks, line_of, anchors[-1],
+                                                                    column)
+               | _teaser_lines(blocks, line_of, anchors[0], url))
     cut = _boilerplate_lines(lines, blocks, line_of, anchors)
     before: dict[int, list[str]] = {}
     after: dict[int, list[str]] = {}
@@ -495,6 +500,24 @@ def _like_columns(blocks: list[_Block], line_of: list[int | None],
         if same[node] and not _chrome(block.element, {node}, _CHROME, LANDMARKS):
             found.add(i)
     return found
+
+
+def _tail_lines(blocks: list[_Block], line_of: list[int | None], last: int,
+                column: etree._Element | None) -> set[str]:
+    """Lines whose every block comes after the article's last paragraph (block ``last``)
+    and outside its column: a block that short (any longer one found in the text is a
+    paragraph, :data:`ANCHOR_CHARS`) there is the page's, not the article's."""
+    if column is None:
+        return set()
+    tail: set[str] = set()
+    content: set[str] = set()
+    for i, (block, at) in enumerate(zip(blocks, line_of, strict=True)):
+        if at is None:
+            continue
+        outside = i > last and not any(node is column
+                                       for node in block.element.iterancestors())
+        (tail if outside else content).add(block.text)
+    return tail - content
 
 
 def _teaser_lines(blocks: list[_Block], line_of: list[int | None], first: int,

@@ -251,3 +251,13 @@ def test_an_advertising_disclosure_in_the_article_is_left_out():
     assert "This post contains references to products from one or more" not in text
     assert "has a new date for when it will be a full fledged member of the Oneworld" in text
     assert "at its Seattle/Tacoma International Airport (SEA) base in 2019." in text
+
+
+def test_short_lines_after_the_article_outside_its_column_are_left_out():
+    # love-hina.ch: a comment ("#1 Kommentar von …" and its one-line text) after the news
+    # item, in a box beside the article's own
+    text = _excerpt("love-hina.ch.0409.html", "http://love-hina.ch/news/0409.html")
+    assert "Kapitel 121 ist nun auch online." in text
+    assert "Band 14 / Kapitel 121" in text  # the article's own last short lines stay
+    assert "Danke für dieses Kapitel Genesis^o^" not in text
+    assert "Kommentar von" not in text
