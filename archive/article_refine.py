@@ -5,9 +5,10 @@ one site's quirk, and both can be judged from where trafilatura's own paragraphs
 page's tree:
 
 * a lead, teaser, intro or subtitle paragraph (a single block whose class or id says so, or
-  a paragraph beside the headline in the article's ``<header>``/``<hgroup>``) just before or
-  among the article's paragraphs is dropped: trafilatura discards every ``teaser`` block,
-  meant for lists of links to other articles. It is put back when it is one block (no
+  a paragraph beside the headline in the article's ``<header>``/``<hgroup>``, or one marked
+  as the article's schema.org ``description``) just before or among the article's
+  paragraphs is dropped: trafilatura discards every ``teaser`` block, meant for lists of
+  links to other articles. It is put back when it is one block (no
   sibling of the same class, which would make it a list of teasers), has few links and no
   chrome around it;
 * chrome inside the article's column is kept: an author box, share and rating bars, a
@@ -341,11 +342,14 @@ def _headline_outside_nav(header: etree._Element, has_nav: bool) -> bool:
 
 
 def _named_lead(element: etree._Element, article: set[etree._Element]) -> bool:
-    """A lead class on the block or a few levels up, on one element (not a list of them)."""
+    """A lead class on the block or a few levels up, on one element (not a list of them);
+    schema.org microdata's ``itemprop="description"`` (the summary of the page's article or
+    recipe) names a lead as a class does."""
     for depth, node in enumerate([element, *element.iterancestors()]):
         if depth >= LEAD_DEPTH or node in article or node.tag in ("body", "html"):
             return False
-        if any(_names(token, _LEAD) for token in _tokens(node)):
+        if (any(_names(token, _LEAD) for token in _tokens(node))
+                or "description" in str(node.get("itemprop") or "").split()):
             parent = node.getparent()
             return parent is None or not any(
                 sibling is not node and sibling.tag == node.tag

@@ -261,3 +261,14 @@ def test_short_lines_after_the_article_outside_its_column_are_left_out():
     assert "Band 14 / Kapitel 121" in text  # the article's own last short lines stay
     assert "Danke für dieses Kapitel Genesis^o^" not in text
     assert "Kommentar von" not in text
+
+
+def test_a_standfirst_marked_as_the_articles_description_is_kept():
+    # blog.gaijinpot.com: <p itemprop="description"> under the <h1 itemprop="headline">, a
+    # standfirst with no lead class, which trafilatura drops
+    text = _excerpt("blog.gaijinpot.com.chikan.html",
+                    "https://blog.gaijinpot.com/tweet-of-the-week-67-dealing-with-chikan/")
+    assert "Follow these steps shared on Twitter to safely apprehend a train groper" in text
+    assert "fear of causing a fuss in public" in text
+    # the author box's own itemprop="description" is no lead: it sits in an author box
+    assert "Tokyo-based French writer" not in text
