@@ -8,9 +8,9 @@ page's tree:
   a paragraph beside the headline in the article's ``<header>``/``<hgroup>``, or one marked
   as the article's schema.org ``description``) just before or among the article's
   paragraphs is dropped: trafilatura discards every ``teaser`` block, meant for lists of
-  links to other articles. It is put back when it is one block (no
-  sibling of the same class, which would make it a list of teasers), has few links and no
-  chrome around it;
+  links to other articles. It is put back when it is one block (no sibling of the same
+  class, which would make it a list of teasers), has few links, is in no link (a card of
+  another article, whose whole box is the link) and has no chrome around it;
 * chrome inside the article's column is kept: an author box, share and rating bars, a
   newsletter or subscription box, a cookie blocker, an advertising disclosure, an aside. A
   line of the text is left out when its block sits, below the element holding most of the
@@ -21,10 +21,10 @@ page's tree:
   article's last paragraph and outside the element holding the article's column ("Beiträge
   aus dem Forum", "Letzte Änderung 14.02.2019", "#1 Kommentar von …"). It is left out;
 * a teaser of the site's own articles is kept: a short line after the article's first
-  paragraph that is nothing but one link to another page of the same site ("Richtig
-  frühstücken: Die besten Tipps …", ">> Ex von Helena Fürst: …"). A reader sees a link to
-  read something else, not the article; a link the author cites goes to another site (a
-  petition, a source, a Facebook event) and is kept.
+  paragraph that is nothing but one link to another page of the same site, or sits inside
+  one (a card): "Richtig frühstücken: Die besten Tipps …", ">> Ex von Helena Fürst: …". A
+  reader sees a link to read something else, not the article; a link the author cites goes
+  to another site (a petition, a source, a Facebook event) and is kept.
 
 Ancestors that hold article paragraphs are never chrome, whatever their class says
 (``layout-header-and-sidebar`` wraps real articles), and names are read by whole parts of a
@@ -301,7 +301,8 @@ def _leads(blocks: list[_Block], line_of: list[int | None], anchors: list[int],
 
 def _is_lead(block: _Block, article: set[etree._Element],
              headers: dict[etree._Element, _Header]) -> bool:
-    if len(block.text) < LEAD_CHARS or _link_share(block) >= LEAD_LINKS:
+    if (len(block.text) < LEAD_CHARS or _link_share(block) >= LEAD_LINKS
+            or _link_around(block.element) is not None):
         return False
     return ((_named_lead(block.element, article) or _under_headline(block.element, headers))
             and not _chrome(block.element, article, _NOT_LEAD, NOT_LEAD_TAGS))
@@ -542,14 +543,14 @@ def _teaser_lines(blocks: list[_Block], line_of: list[int | None], first: int,
 
 
 def _own_link(block: _Block, page: SplitResult | None) -> bool:
-    """The block is one link (:data:`TEASER_LINKS` of its text) to another page of the
-    site ``page`` (a :func:`urllib.parse.urlsplit` result, or None: then only a relative
-    link is the site's). A link within the page (``#…``), to a script, an address or the
-    page itself is none."""
-    links = list(block.element.iter("a"))
-    if len(links) != 1:
+    """The block is one link (:func:`_the_link`) to another page of the site ``page`` (a
+    :func:`urllib.parse.urlsplit` result, or None: then only a relative link is the
+    site's). A link within the page (``#…``), to a script, an address or the page itself
+    is none."""
+    link = _the_link(block)
+    if link is None:
         return False
-    href = str(links[0].get("href") or "").strip()
+    href = str(link.get("href") or "").strip()
     if not href or href.startswith("#"):
         return False
     try:
@@ -559,8 +560,6 @@ def _own_link(block: _Block, page: SplitResult | None) -> bool:
         return False
     if target.scheme.lower() not in ("", "http", "https"):
         return False  # javascript:, mailto:, tel:
-    if _link_share(block) < TEASER_LINKS:
-        return False
     if not target.netloc:
         return bool(target.path or target.query)  # relative: the site's own (not "?" alone)
     if page is None:
@@ -571,6 +570,26 @@ def _own_link(block: _Block, page: SplitResult | None) -> bool:
         return False
     return same_site and (target.path.rstrip("/"), target.query) != (
         page.path.rstrip("/"), page.query)
+
+
+def _the_link(block: _Block) -> etree._Element | None:
+    """The one link a block is: its only ``<a>``, holding :data:`TEASER_LINKS` of its text,
+    or, with no ``<a>`` in it, an ``<a>`` around it a few levels up (a teaser card whose
+    whole box is the link); else None."""
+    links = list(block.element.iter("a"))
+    if links:
+        return links[0] if len(links) == 1 and _link_share(block) >= TEASER_LINKS else None
+    return _link_around(block.element)
+
+
+def _link_around(element: etree._Element) -> etree._Element | None:
+    """The ``<a>`` a few levels up around an element (a teaser card whose box is a link)."""
+    for depth, node in enumerate(element.iterancestors()):
+        if depth >= LEAD_DEPTH or node.tag in ("body", "html"):
+            return None
+        if node.tag == "a":
+            return node
+    return None
 
 
 def _host(host: str | None) -> str:

@@ -272,3 +272,14 @@ def test_a_standfirst_marked_as_the_articles_description_is_kept():
     assert "fear of causing a fuss in public" in text
     # the author box's own itemprop="description" is no lead: it sits in an author box
     assert "Tokyo-based French writer" not in text
+
+
+def test_teaser_cards_whose_box_is_a_link_are_no_leads():
+    # nzz.ch: cards of other articles after this one, each <a><div class="teaser__lead">…
+    # named like a lead but inside a link; they were put back as leads
+    text = _excerpt("nzz.ch.brexit.html", "https://www.nzz.ch/international/"
+                    "der-nervenkrieg-um-den-brexit-geht-in-die-naechste-runde-ld.1516516")
+    assert "Niederlage für Boris Johnson – Britische Regierung will Brexit-Verschiebung" not in text
+    assert "Ein Zaubertrick lässt die irische Grenze verschwinden" not in text
+    assert "eine Brexit-Verschiebung bei der EU beantragt" in text
+    assert "Dies könnte aus ihrer Sicht als Ersatz für den Grundsatzentscheid vom Samstag" in text
