@@ -5,16 +5,26 @@ one site's quirk, and both can be judged from where trafilatura's own paragraphs
 page's tree:
 
 * a lead, teaser, intro or subtitle paragraph (a single block whose class or id says so, or
-  a paragraph beside the headline in the article's ``<header>``/``<hgroup>``) just before or
-  among the article's paragraphs is dropped: trafilatura discards every ``teaser`` block,
-  meant for lists of links to other articles. It is put back when it is one block (no
-  sibling of the same class, which would make it a list of teasers), has few links and no
-  chrome around it;
+  a paragraph beside the headline in the article's ``<header>``/``<hgroup>``, or one marked
+  as the article's schema.org ``description``) just before or among the article's
+  paragraphs is dropped: trafilatura discards every ``teaser`` block, meant for lists of
+  links to other articles. It is put back when it is one block (no sibling of the same
+  class, which would make it a list of teasers), has few links, is in no link (a card of
+  another article, whose whole box is the link) and has no chrome around it;
 * chrome inside the article's column is kept: an author box, share and rating bars, a
-  newsletter or subscription box, a cookie blocker, an aside. A line of the text is left out
-  when its block sits, below the element holding most of the article's paragraphs, inside a
-  landmark (``aside``, ``nav``, ``footer``, ``form``, a navigation or complementary role)
-  or an element whose class or id names such chrome.
+  newsletter or subscription box, a cookie blocker, an advertising disclosure, an aside. A
+  line of the text is left out when its block sits, below the element holding most of the
+  article's paragraphs, inside a landmark (``aside``, ``nav``, ``footer``, ``form``, a
+  navigation or complementary role) or an element whose class or id names such chrome;
+* the page's chrome after the article is kept: a short line (shorter than a paragraph,
+  :data:`ANCHOR_CHARS`: a label, a menu entry, a date, a credit, a one-line comment) after the
+  article's last paragraph and outside the element holding the article's column ("Beiträge
+  aus dem Forum", "Letzte Änderung 14.02.2019", "#1 Kommentar von …"). It is left out;
+* a teaser of the site's own articles is kept: a short line after the article's first
+  paragraph that is nothing but one link to another page of the same site, or sits inside
+  one (a card): "Richtig frühstücken: Die besten Tipps …", ">> Ex von Helena Fürst: …". A
+  reader sees a link to read something else, not the article; a link the author cites goes
+  to another site (a petition, a source, a Facebook event) and is kept.
 
 Ancestors that hold article paragraphs are never chrome, whatever their class says
 (``layout-header-and-sidebar`` wraps real articles), and names are read by whole parts of a
@@ -32,12 +42,13 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
+from urllib.parse import SplitResult, urlsplit
 
 from lxml import etree
 
 from archive.boilerplate import is_label, is_notice, is_plea
 
-REFINE_VERSION = "7"  # bump when what this keeps or drops changes (or how pages decode)
+REFINE_VERSION = "8"  # bump when what this keeps or drops changes (or how pages decode)
 BLOCK_TAGS = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote",
                         "figcaption", "dd", "dt", "td", "th", "pre", "caption", "div",
                         "section", "article", "header", "main"})
@@ -62,7 +73,7 @@ _CHROME = frozenset({
     "sponsor", "sponsored", "sidebar", "widget", "breadcrumb", "breadcrumbs", "author", "bio",
     "byline", "cookie", "consent", "rating", "recommend", "recommended", "popular", "further",
     "teasers", "login", "signup", "paywall", "cta", "infobox", "factbox", "donate", "donation",
-    "code-block"})
+    "code-block", "disclosure"})
 # "no-paywall", "has-ads", "tag-x_social", "with-sidebar": real wrappers of real articles
 _NEGATING = frozenset({"no", "has", "tag", "with", "without"})
 _PARTS = re.compile(r"[_-]+|(?<=[a-z])(?=[A-Z])")  # "article-teaser", "TestReport__AuthorBox"
@@ -89,6 +100,8 @@ _CLASSES = etree.XPath("//@class", smart_strings=False)
 _IDS = etree.XPath("//@id", smart_strings=False)
 _ITEMPROPS = etree.XPath("//@itemprop", smart_strings=False)
 BODY_CHARS = 150  # a line this long is the article's: pleas are judged only after the last
+TEASER_CHARS = 150  # a teaser's headline (with its kicker) is no longer than this
+TEASER_LINKS = 0.9  # share of a teaser's characters that are its one link's text
 LABEL_LINKS = 0.5  # share of link text that makes a line under a "Read also:" label a teaser
 
 
@@ -118,13 +131,16 @@ class _Block:
     text: str
 
 
-def refine(text: str, markup: str, root: etree._Element | None = None) -> str:
+def refine(text: str, markup: str, root: etree._Element | None = None,
+           url: str | None = None) -> str:
     """``text`` (trafilatura's, one paragraph a line) with what it lost put back (leads, the
     rest of an article split over several like wrappers) and chrome
-    left out (chrome blocks in the article's column, boilerplate lines).
+    left out (chrome blocks in the article's column, teasers of the site's own pages,
+    boilerplate lines).
 
     ``root``: ``markup`` as :func:`parse` reads it, if the caller has it already; it is
-    changed (what no reader sees is cut from it)."""
+    changed (what no reader sees is cut from it). ``url``: the page's, which tells the
+    site's own links from others (without it, only relative links are the site's)."""
     if root is None:
         root = parse(markup)
     blocks = _blocks(root) if root is not None else []
@@ -147,7 +163,9 @@ def refine(text: str, markup: str, root: etree._Element | None = None) -> str:
     if column is not None:
         added |= _like_columns(blocks, line_of, column)
     added |= _ingredients(blocks, line_of)
-    dropped = _chrome_lines(blocks, line_of, column)
+    dropped = (_chrome_lines(blocks, line_of, column) | _tail_lines(blocks, line_of, anchors[-1],
+                                                                    column)
+               | _teaser_lines(blocks, line_of, anchors[0], url))
     cut = _boilerplate_lines(lines, blocks, line_of, anchors)
     before: dict[int, list[str]] = {}
     after: dict[int, list[str]] = {}
@@ -283,7 +301,8 @@ def _leads(blocks: list[_Block], line_of: list[int | None], anchors: list[int],
 
 def _is_lead(block: _Block, article: set[etree._Element],
              headers: dict[etree._Element, _Header]) -> bool:
-    if len(block.text) < LEAD_CHARS or _link_share(block) >= LEAD_LINKS:
+    if (len(block.text) < LEAD_CHARS or _link_share(block) >= LEAD_LINKS
+            or _link_around(block.element) is not None):
         return False
     return ((_named_lead(block.element, article) or _under_headline(block.element, headers))
             and not _chrome(block.element, article, _NOT_LEAD, NOT_LEAD_TAGS))
@@ -324,11 +343,14 @@ def _headline_outside_nav(header: etree._Element, has_nav: bool) -> bool:
 
 
 def _named_lead(element: etree._Element, article: set[etree._Element]) -> bool:
-    """A lead class on the block or a few levels up, on one element (not a list of them)."""
+    """A lead class on the block or a few levels up, on one element (not a list of them);
+    schema.org microdata's ``itemprop="description"`` (the summary of the page's article or
+    recipe) names a lead as a class does."""
     for depth, node in enumerate([element, *element.iterancestors()]):
         if depth >= LEAD_DEPTH or node in article or node.tag in ("body", "html"):
             return False
-        if any(_names(token, _LEAD) for token in _tokens(node)):
+        if (any(_names(token, _LEAD) for token in _tokens(node))
+                or "description" in str(node.get("itemprop") or "").split()):
             parent = node.getparent()
             return parent is None or not any(
                 sibling is not node and sibling.tag == node.tag
@@ -483,6 +505,97 @@ def _like_columns(blocks: list[_Block], line_of: list[int | None],
         if same[node] and not _chrome(block.element, {node}, _CHROME, LANDMARKS):
             found.add(i)
     return found
+
+
+def _tail_lines(blocks: list[_Block], line_of: list[int | None], last: int,
+                column: etree._Element | None) -> set[str]:
+    """Lines whose every block comes after the article's last paragraph (block ``last``)
+    and outside its column: a block that short (any longer one found in the text is a
+    paragraph, :data:`ANCHOR_CHARS`) there is the page's, not the article's."""
+    if column is None:
+        return set()
+    tail: set[str] = set()
+    content: set[str] = set()
+    for i, (block, at) in enumerate(zip(blocks, line_of, strict=True)):
+        if at is None:
+            continue
+        outside = i > last and not any(node is column
+                                       for node in block.element.iterancestors())
+        (tail if outside else content).add(block.text)
+    return tail - content
+
+
+def _teaser_lines(blocks: list[_Block], line_of: list[int | None], first: int,
+                  url: str | None) -> set[str]:
+    """Lines, after the article's first paragraph (block ``first``), whose every block is a
+    teaser of the site's own pages: short, nothing but one link to another page of the
+    same site (:func:`_own_link`)."""
+    page = urlsplit(url) if url else None
+    teasers: set[str] = set()
+    content: set[str] = set()
+    for i, (block, at) in enumerate(zip(blocks, line_of, strict=True)):
+        if at is None:
+            continue
+        teaser = (i > first and len(block.text) <= TEASER_CHARS
+                  and _own_link(block, page))
+        (teasers if teaser else content).add(block.text)
+    return teasers - content
+
+
+def _own_link(block: _Block, page: SplitResult | None) -> bool:
+    """The block is one link (:func:`_the_link`) to another page of the site ``page`` (a
+    :func:`urllib.parse.urlsplit` result, or None: then only a relative link is the
+    site's). A link within the page (``#…``), to a script, an address or the page itself
+    is none."""
+    link = _the_link(block)
+    if link is None:
+        return False
+    href = str(link.get("href") or "").strip()
+    if not href or href.startswith("#"):
+        return False
+    try:
+        target = urlsplit(href)
+        host = _host(target.hostname)
+    except ValueError:  # "http://[::1" and the like: no link a reader could follow
+        return False
+    if target.scheme.lower() not in ("", "http", "https"):
+        return False  # javascript:, mailto:, tel:
+    if not target.netloc:
+        return bool(target.path or target.query)  # relative: the site's own (not "?" alone)
+    if page is None:
+        return False
+    try:
+        same_site = host == _host(page.hostname)
+    except ValueError:
+        return False
+    return same_site and (target.path.rstrip("/"), target.query) != (
+        page.path.rstrip("/"), page.query)
+
+
+def _the_link(block: _Block) -> etree._Element | None:
+    """The one link a block is: its only ``<a>``, holding :data:`TEASER_LINKS` of its text,
+    or, with no ``<a>`` in it, an ``<a>`` around it a few levels up (a teaser card whose
+    whole box is the link); else None."""
+    links = list(block.element.iter("a"))
+    if links:
+        return links[0] if len(links) == 1 and _link_share(block) >= TEASER_LINKS else None
+    return _link_around(block.element)
+
+
+def _link_around(element: etree._Element) -> etree._Element | None:
+    """The ``<a>`` a few levels up around an element (a teaser card whose box is a link)."""
+    for depth, node in enumerate(element.iterancestors()):
+        if depth >= LEAD_DEPTH or node.tag in ("body", "html"):
+            return None
+        if node.tag == "a":
+            return node
+    return None
+
+
+def _host(host: str | None) -> str:
+    """A host name without its ``www.``: ``www.example.org`` and ``example.org`` are one site."""
+    host = (host or "").lower()
+    return host[4:] if host.startswith("www.") else host
 
 
 def _boilerplate_lines(lines: list[str], blocks: list[_Block], line_of: list[int | None],

@@ -60,4 +60,4 @@ def trafilatura_text(markup: str, url: str | None,
                                    include_tables=True, deduplicate=False)
     except (ValueError, TypeError, RecursionError, MemoryError):
         return None  # a page it cannot read is a page our own walk reads
-    return refine(text, markup, root) if text else None
+    return refine(text, markup, root, url) if text else None

@@ -206,3 +206,80 @@ def test_a_site_banner_heading_is_no_standfirst():
     text = _page("aktion-hummelschutz.de.hummeln.html").text
     assert "Warum findet man im Sommer so viele tote Hummeln?" in text
     assert "Tote Hummeln unter Linden: Die Erklärung | Hummeln" not in text
+
+
+TONIGHT = ("https://www.tonight.de/unterhaltung/promis/"
+           "daniela-buechner-danni-und-ennesto-monte-trennen-sich-arschloch_114240.html")
+
+
+def test_teasers_of_the_sites_own_articles_are_left_out():
+    # tonight.de: ">> Wegen Corona: … <<" paragraphs between the article's, each one link to
+    # another tonight.de article; trafilatura keeps them as paragraphs
+    text = _excerpt("tonight.de-Arschloch.html", TONIGHT)
+    assert "Wegen Corona:" not in text
+    assert "Ex von Helena Fürst" not in text
+    assert "Daniela Büchner verkündet Liebe" not in text
+    # a paragraph with a link to the site among its words is the article's, and so are
+    # the paragraphs after the last teaser
+    assert "nachdem die Beziehung von Daniela „Danni“ Büchner und Ennesto Monté" in text
+    assert "Danni Büchner hat derweil ihren" in text
+    assert "Danni Büchner tritt gegen Ennesto Monté nach" in text
+
+
+def test_a_link_line_to_another_site_or_to_the_page_itself_is_kept():
+    # the same excerpt with the teasers' links pointed elsewhere: a petition or source the
+    # author links to (another site), the page itself, a fragment: all stay
+    markup = (EXCERPTS / "tonight.de-Arschloch.html").read_text(encoding="utf-8")
+    teasers = re.findall(r'href="(https://www\.tonight\.de/[^"]*_(?:60022|112254)\.html)"',
+                         markup)
+    assert len(teasers) == 2
+    markup = markup.replace(teasers[0], "https://www.openpetition.de/petition/online/x")
+    markup = markup.replace(teasers[1], TONIGHT)
+    text = extract_text(markup.encode("utf-8"), "text/html", TONIGHT).text
+    assert "Ex von Helena Fürst" in text
+    assert "Wegen Corona:" in text
+    assert "Daniela Büchner verkündet Liebe" not in text  # still a teaser of the site
+    # without the page's address only relative links are known to be the site's
+    text = _excerpt("tonight.de-Arschloch.html", "")
+    assert "Wegen Corona:" in text
+
+
+def test_an_advertising_disclosure_in_the_article_is_left_out():
+    # thepointsguy.com: <section class="editorial-disclosure"> inside the article's column
+    text = _excerpt("thepointsguy.com.alaska.html", "https://thepointsguy.com/news/"
+                    "alaska-airlines-oneworld-membership-new-date/")
+    assert "This post contains references to products from one or more" not in text
+    assert "has a new date for when it will be a full fledged member of the Oneworld" in text
+    assert "at its Seattle/Tacoma International Airport (SEA) base in 2019." in text
+
+
+def test_short_lines_after_the_article_outside_its_column_are_left_out():
+    # love-hina.ch: a comment ("#1 Kommentar von …" and its one-line text) after the news
+    # item, in a box beside the article's own
+    text = _excerpt("love-hina.ch.0409.html", "http://love-hina.ch/news/0409.html")
+    assert "Kapitel 121 ist nun auch online." in text
+    assert "Band 14 / Kapitel 121" in text  # the article's own last short lines stay
+    assert "Danke für dieses Kapitel Genesis^o^" not in text
+    assert "Kommentar von" not in text
+
+
+def test_a_standfirst_marked_as_the_articles_description_is_kept():
+    # blog.gaijinpot.com: <p itemprop="description"> under the <h1 itemprop="headline">, a
+    # standfirst with no lead class, which trafilatura drops
+    text = _excerpt("blog.gaijinpot.com.chikan.html",
+                    "https://blog.gaijinpot.com/tweet-of-the-week-67-dealing-with-chikan/")
+    assert "Follow these steps shared on Twitter to safely apprehend a train groper" in text
+    assert "fear of causing a fuss in public" in text
+    # the author box's own itemprop="description" is no lead: it sits in an author box
+    assert "Tokyo-based French writer" not in text
+
+
+def test_teaser_cards_whose_box_is_a_link_are_no_leads():
+    # nzz.ch: cards of other articles after this one, each <a><div class="teaser__lead">…
+    # named like a lead but inside a link; they were put back as leads
+    text = _excerpt("nzz.ch.brexit.html", "https://www.nzz.ch/international/"
+                    "der-nervenkrieg-um-den-brexit-geht-in-die-naechste-runde-ld.1516516")
+    assert "Niederlage für Boris Johnson – Britische Regierung will Brexit-Verschiebung" not in text
+    assert "Ein Zaubertrick lässt die irische Grenze verschwinden" not in text
+    assert "eine Brexit-Verschiebung bei der EU beantragt" in text
+    assert "Dies könnte aus ihrer Sicht als Ersatz für den Grundsatzentscheid vom Samstag" in text
