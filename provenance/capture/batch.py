@@ -78,7 +78,7 @@ def already_captured(ledger: Ledger, urls: Iterable[str], *, batch: str | None =
 
 def run_batch(capturer: Capturer, urls: list[str], *, jobs: int = 4,
               on_done: Callable[[CaptureOutcome], None] | None = None,
-              batch: str | None = None,
+              batch: str | None = None, cut: Callable[[], object] = abort_all,
               ) -> Generator[CaptureOutcome, None, None]:
     """Capture URLs with ``jobs`` at once; yields outcomes as they complete.
 
@@ -88,7 +88,8 @@ def run_batch(capturer: Capturer, urls: list[str], *, jobs: int = 4,
     ``on_done`` sees every outcome as soon as it is known, before it is yielded. If the
     run stops early (Ctrl-C, or the caller closes the generator), URLs not yet started are
     dropped, the captures already running are finished, and ``on_done`` still sees each
-    of them: a capture that is recorded is always reported. Close the generator
+    of them: a capture that is recorded is always reported. ``cut`` then cuts the fetches
+    in flight (:meth:`Capturer.cut` also cuts its worker processes'). Close the generator
     (``contextlib.closing``) so that this happens at once, not when it is collected.
     """
     jobs = max(1, jobs)
@@ -117,7 +118,7 @@ def run_batch(capturer: Capturer, urls: list[str], *, jobs: int = 4,
             # Start nothing new and cut the fetches in flight (a fetch cut short is not
             # recorded), so leaving never waits on a dripping server; a capture already past
             # its fetch is finished, recorded and reported.
-            _finish_in_flight(pending, on_done, cut=abort_all)
+            _finish_in_flight(pending, on_done, cut=cut)
             raise
 
 
