@@ -97,9 +97,11 @@ from provenance.store.records import StampStatus, WitnessStatus
 
 STAMP_BATCH = 1000
 TEXT_POOL_MIN_URLS = 16
-"""A list at least this long (with ``jobs`` > 1) has its texts extracted in worker
-processes (:mod:`archive.textpool`): worth their start-up, and fetching no longer waits on
-parsing. One worker per core, at most ``jobs``."""
+"""A list at least this long (with ``jobs`` > 1) is captured in worker processes
+(:mod:`provenance.capture.procpool`: whole captures, their files included) or, where those
+cannot serve (witnesses, a browser, a team store, other threads running), has its texts
+extracted in worker processes (:mod:`archive.textpool`): worth their start-up either way.
+One worker per core, at most ``jobs``."""
 # The most of a stored file ``show --text`` or ``--raw`` reads into memory.
 MAX_SHOWN_BYTES = 64 * 1024 * 1024
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
