@@ -9,7 +9,9 @@ whole captures, :mod:`provenance.capture.procpool`), so that every pool gets the
   not sockets, not another worker's pipes: a worker holding another's pipe would keep it
   alive), and its stdout is stderr (the parent's stdout, ``--json`` lines, is never its);
 - it leaves when its input closes: a parent killed with ``kill -9`` leaves no worker;
-- it leaves with ``os._exit``: no atexit, no finaliser of the parent's objects runs twice.
+- it leaves with ``os._exit``, and never collects the parent's objects (``gc.freeze``): no
+  atexit, no finaliser of the parent's objects runs twice (one closing a descriptor number
+  the worker has since reused for a file of its own).
 
 Messages are length-prefixed pickles between two processes that are both ours.
 """
@@ -17,6 +19,7 @@ Messages are length-prefixed pickles between two processes that are both ours.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import pickle
 import signal
@@ -70,6 +73,9 @@ class Forked:
         pid = os.fork()
         if pid == 0:  # the worker: nothing of the parent's but its pipe ends
             try:
+                # The parent's objects are never collected here: one left over in a cycle
+                # would close its file descriptor, by then perhaps a file of the worker's.
+                gc.freeze()
                 os.setsid()  # a Ctrl-C at the terminal is the parent's
                 os.dup2(2, 1)  # the parent's stdout (--json lines) is never the worker's
                 close_all_but(*(fd for pair in child_ends for fd in pair))

@@ -317,3 +317,50 @@ def test_ctrl_c_cuts_the_fetches_in_flight_in_the_workers(tmp_path, web):
     assert not any(_alive(pid) for pid in workers)
     with Ledger(Store(store)) as ledger:
         assert [r for r in ledger.records() if r.kind in (CAPTURE, FETCH_FAILED)] == []
+
+
+class _Leftover:
+    """Garbage in a cycle whose finaliser closes a file descriptor (as a socket's does)."""
+
+    def __init__(self) -> None:
+        self.fd = os.open(os.devnull, os.O_RDONLY)
+        self.me = self
+
+    def __del__(self) -> None:
+        os.close(self.fd)
+
+
+def test_a_worker_never_closes_a_file_of_its_own_for_a_leftover_of_the_parent():
+    """A forked worker does not collect the parent's garbage: the finaliser of a leftover
+    would close a descriptor number the worker has since opened for a file of its own (a
+    stored file's bytes could then go nowhere, or into another file)."""
+    import gc
+
+    from archive.forked import Channel, Forked
+
+    gc.disable()
+    try:
+        leftover = _Leftover()
+        number = leftover.fd
+        del leftover  # garbage, not yet collected
+
+        def serve(channels: list[Channel]) -> None:
+            fd = -1
+            while fd < number:  # the worker's own file takes the leftover's number
+                fd = os.open(os.devnull, os.O_RDONLY)
+            gc.collect()
+            try:
+                os.fstat(number)
+            except OSError:
+                channels[0].send("closed under the worker")
+            else:
+                channels[0].send("open")
+
+        worker = Forked(serve)  # type: ignore[arg-type]
+        try:
+            assert worker.channels[0].receive() == "open"
+        finally:
+            worker.stop()
+    finally:
+        gc.enable()
+        gc.collect()
