@@ -79,7 +79,8 @@ with Ledger(store) as ledger:
     if SYSCALLS:
         ledger._db.set_trace_callback(lambda sql: log("commit") if sql == "COMMIT"
                                       else log("sql", sql) if sql.startswith("INSERT") else None)
-    fetcher = Buggy(read_timeout=5, total_timeout=8, max_bytes=1_000_000)
+    fetcher = Buggy(read_timeout=5, total_timeout=8, max_bytes=1_000_000,
+                    user_agent="procs-test/1 (a user agent of its own)")
     pool = None if threads else CapturePool(store, fetcher, int(jobs), int(processes))
     print(json.dumps([w.pid for w in pool.workers] if pool else []), flush=True)
     capturer = Capturer(store, ledger, fetcher, workers=pool)
@@ -155,8 +156,16 @@ def _urls(web: Any) -> list[str]:
 
 def test_worker_processes_record_what_capture_threads_record(tmp_path, web):
     """Every field of every record the same (times and the WARC's ids apart), failures
-    and a bug of ours included: one function builds the record either way."""
-    urls = _urls(web)
+    and a bug of ours included: one function builds the record either way. The fetcher's
+    options reach the workers as they are: its byte cap, its user agent."""
+    agents: list[str] = []
+
+    def agent(h: Any) -> None:
+        agents.append(h.headers.get("User-Agent", ""))
+        send(h, 200, b"<html><body><p>Who asks</p></body></html>")
+
+    web.add_route("/procs-agent", agent)
+    urls = _urls(web) + [web.url("/big"), web.url("/procs-agent")]
     _, pooled = _finish(_script(tmp_path / "pooled", "4", 2, urls))
     _, threaded = _finish(_script(tmp_path / "threads", "--threads", 0, urls))
     assert {o["url"] for o in pooled} == set(urls)
@@ -165,6 +174,9 @@ def test_worker_processes_record_what_capture_threads_record(tmp_path, web):
     assert bug["reason"] == INTERNAL_ERROR and "RecursionError" in bug["error"]
     refused = next(o for o in pooled if o["url"].endswith("/refused"))
     assert refused["reason"] == "refused"
+    big = next(o for o in pooled if o["url"].endswith("/big"))
+    assert big["reason"] == "too-large"
+    assert agents == ["procs-test/1 (a user agent of its own)"] * 2
     with Ledger(Store(tmp_path / "pooled")) as ledger:
         for record in ledger.records(kind=CAPTURE):
             for entry in record.files:
