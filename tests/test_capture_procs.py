@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fullfs import full_tmpfs
 from webfixtures import closed_port, send
 
 from provenance.api import TEXT_POOL_MIN_URLS
@@ -259,6 +260,31 @@ def test_a_worker_killed_mid_page_costs_no_page(tmp_path, web):
     with Ledger(Store(tmp_path / "ev")) as ledger:
         assert sorted(r.subject for r in ledger.records(kind=CAPTURE)) == sorted(urls)
         assert list(ledger.records(kind=FETCH_FAILED)) == []
+
+
+@pytest.mark.parametrize("jobs", [4, 1], ids=["workers", "threads"])
+def test_a_store_that_cannot_take_the_files_stops_the_run_as_it_always_did(tmp_path, web,
+                                                                          jobs):
+    """A file the store cannot take in a worker (its objects on a full disk of their own)
+    is no page's failure and no capture: the page is captured again in the command, where
+    it fails as without workers, one line and exit 2, nothing recorded."""
+    urls = [web.url(f"/page/{n}") for n in range(70, 70 + TEXT_POOL_MIN_URLS)]
+    (listing := tmp_path / "urls.txt").write_text("\n".join(urls) + "\n")
+    store = Store(tmp_path / "ev")
+    with Ledger(store) as ledger:
+        ledger.append("note", {"before": "the disk filled"})
+    with full_tmpfs(store.objects):
+        done = subprocess.run([sys.executable, "-m", "provenance", "-v", "--store",
+                               str(store.root), "archive", "-i", str(listing), "--jobs",
+                               str(jobs), "--to", "none", "--tsa", "none"],
+                              capture_output=True, text=True, env=ENV, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert (POOLED in done.stderr) == (jobs > 1)
+    assert "Traceback" not in done.stderr
+    (line,) = [line for line in done.stderr.splitlines() if line.startswith("provenance:")]
+    assert "cannot write" in line, done.stderr
+    with Ledger(Store(store.root)) as ledger:
+        assert [r for r in ledger.records() if r.kind in (CAPTURE, FETCH_FAILED)] == []
 
 
 def _slowish(h: Any) -> None:
