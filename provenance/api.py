@@ -424,7 +424,10 @@ class Evidence:
             if events.captured:
                 events.captured(outcome)
 
-        with closing(run_batch(capturer, todo, jobs=jobs, on_done=on_done,
+        # With worker processes, --jobs pages are fetched at once (their threads); twice as
+        # many threads here keep them fed while others wait for their record's commit.
+        threads = jobs * 2 if capturer.workers is not None else jobs
+        with closing(run_batch(capturer, todo, jobs=threads, on_done=on_done,
                                batch=listed.name if listed else None,
                                cut=capturer.cut)) as outcomes:
             shown = events.progress(outcomes, len(todo)) if events.progress else outcomes

@@ -20,6 +20,7 @@ from archive.deadline import abort_all
 from archive.fetch import Fetcher
 from archive.textpool import TextPool
 from provenance.capture.procpool import CapturePool, Failed, WorkerGone
+from provenance.capture.storing import ABORTED as ABORTED
 from provenance.capture.storing import INTERNAL_ERROR as INTERNAL_ERROR
 from provenance.capture.storing import capture_failure, record_capture
 from provenance.changes.timeline import record_change
@@ -27,8 +28,6 @@ from provenance.store.filestore import Store
 from provenance.store.kinds import CAPTURE, FETCH_FAILED
 from provenance.store.ledger import Ledger, Record
 from provenance.store.records import FetchFailedPayload
-
-ABORTED = "aborted"  # archive.fetch: we cut the fetch ourselves (abort_all)
 
 
 @dataclass

@@ -41,7 +41,7 @@ from archive.capture import capture
 from archive.deadline import abort_all
 from archive.fetch import Fetcher
 from archive.forked import Channel, Forked
-from provenance.capture.storing import capture_failure, store_capture
+from provenance.capture.storing import ABORTED, capture_failure, store_capture
 from provenance.store.filestore import Store
 
 _log = logging.getLogger(__name__)  # -v: says that pages are captured in worker processes
@@ -87,6 +87,7 @@ class CapturePool:
         self._lock = threading.Lock()
         self._live = 0  # channels not known dead
         self._closed = False
+        self._cut = threading.Event()  # Ctrl-C: no page is started any more
         self.workers: list[Forked] = []
         serve = partial(_serve, store, fetcher)
         for _ in range(count):
@@ -109,6 +110,9 @@ class CapturePool:
         if channel is None:
             self._idle.put(None)  # wake the next waiter too
             raise WorkerGone("no worker process is left")
+        if self._cut.is_set():  # waited for a worker through a Ctrl-C: never started
+            self._idle.put(channel)
+            return _aborted(url)
         try:
             channel.send((url, batch))
             answer = channel.receive()
@@ -135,7 +139,10 @@ class CapturePool:
             self._idle.put(None)
 
     def cut(self) -> None:
-        """Cut every fetch in flight in the workers (a Ctrl-C): :func:`abort_all` there."""
+        """Cut every fetch in flight in the workers (a Ctrl-C): :func:`abort_all` there.
+        From now on no page is started: each is answered as cut (reason ``aborted``, not
+        recorded), here or in a worker that gets it after the cut."""
+        self._cut.set()
         for worker in self.workers:
             try:
                 worker.channels[-1].send("cut")
@@ -159,36 +166,47 @@ class CapturePool:
         self.close()
 
 
+def _aborted(url: str) -> Failed:
+    return Failed(f"aborted: the fetch of {url} was stopped", ABORTED)  # as archive.fetch
+
+
 def _serve(store: Store, fetcher: Fetcher, channels: Sequence[Channel]) -> None:
     """A worker process: one thread per page channel, one listening for cuts."""
     *pages, control = channels
-    threads = [threading.Thread(target=_listen, args=(control,), daemon=True)]
-    threads += [threading.Thread(target=_serve_pages, args=(store, fetcher, channel),
+    cut = threading.Event()
+    threads = [threading.Thread(target=_listen, args=(control, cut), daemon=True)]
+    threads += [threading.Thread(target=_serve_pages, args=(store, fetcher, channel, cut),
                                  daemon=True) for channel in pages[1:]]
     for thread in threads:
         thread.start()
-    _serve_pages(store, fetcher, pages[0])
+    _serve_pages(store, fetcher, pages[0], cut)
     for thread in threads:
         thread.join()
 
 
-def _listen(control: Channel) -> None:
+def _listen(control: Channel, cut: threading.Event) -> None:
     while True:
         try:
             control.receive()
         except (OSError, EOFError, ValueError, pickle.UnpicklingError):
             return
+        cut.set()  # pages that come after it are not started
         abort_all()
 
 
-def _serve_pages(store: Store, fetcher: Fetcher, channel: Channel) -> None:
+def _serve_pages(store: Store, fetcher: Fetcher, channel: Channel,
+                 cut: threading.Event) -> None:
     """Pages in, answers out, until the parent closes the pipe (or is gone)."""
     while True:
         try:
             url, batch = channel.receive()
         except (OSError, EOFError, ValueError, pickle.UnpicklingError):
             return
-        answer = _capture(store, fetcher, url, batch)
+        if cut.is_set():
+            aborted = _aborted(url)
+            answer: tuple[Any, ...] = ("failed", aborted.error, aborted.reason)
+        else:
+            answer = _capture(store, fetcher, url, batch)
         try:
             channel.send(answer)
         except (OSError, ValueError):

@@ -20,6 +20,7 @@ from provenance.store.ledger import Ledger, Record
 from provenance.store.records import CapturePayload
 
 INTERNAL_ERROR = "internal-error"  # the reason of a failure that is a bug of ours
+ABORTED = "aborted"  # archive.fetch: we cut the fetch ourselves (abort_all)
 
 
 def record_capture(store: Store, ledger: Ledger, cap: Capture, *,
