@@ -402,3 +402,44 @@ def test_a_worker_never_closes_a_file_of_its_own_for_a_leftover_of_the_parent():
     finally:
         gc.enable()
         gc.collect()
+
+
+INTERRUPTED_BATCHES = r"""
+import random, signal, sys, threading, time
+from provenance.capture.batch import run_batch
+from provenance.capture.capturer import CaptureOutcome
+
+class Busy:  # holds the GIL as captures do, so the main thread is switched out anywhere
+    def capture_one(self, url, *, batch=None):
+        end = time.perf_counter() + 0.0005
+        while time.perf_counter() < end:
+            pass
+        return CaptureOutcome(url, error="not fetched", reason="test")
+
+main = threading.main_thread().ident
+for n in range(int(sys.argv[1])):
+    timer = threading.Timer(random.uniform(0.001, 0.05), signal.pthread_kill,
+                            (main, signal.SIGINT))
+    timer.start()
+    try:
+        for _ in run_batch(Busy(), [f"https://example.org/{i}" for i in range(5000)],
+                           jobs=16):
+            pass
+    except KeyboardInterrupt:
+        pass
+    timer.join()
+print("all ended", flush=True)
+"""
+
+
+@pytest.mark.slow
+def test_ctrl_c_at_any_moment_of_a_batch_never_hangs_it():
+    """A KeyboardInterrupt raised while the batch held a lock of the thread pool's or of a
+    future's (in submit, wait, result) left it held: every capture thread then waited on it
+    for ever, and so did the command. Ctrl-C is let through only between those calls."""
+    try:
+        done = subprocess.run([sys.executable, "-c", INTERRUPTED_BATCHES, "500"],
+                              capture_output=True, text=True, env=ENV, timeout=150)
+    except subprocess.TimeoutExpired:
+        pytest.fail("a batch interrupted by Ctrl-C never ended")
+    assert done.returncode == 0 and "all ended" in done.stdout, done.stderr[-2000:]

@@ -24,6 +24,8 @@ from provenance.capture.capturer import CAPTURE, CaptureOutcome, Capturer, captu
 from provenance.errors import UsageError
 from provenance.store.ledger import Ledger
 
+POLL = 0.2  # seconds: the longest a Ctrl-C waits while the batch waits for its captures
+
 
 def read_url_list(source: str, stdin: TextIO | None = None) -> list[str]:
     """URLs from a file (one per line, ``#`` comments, blank lines ignored) or ``-``."""
@@ -98,18 +100,21 @@ def run_batch(capturer: Capturer, urls: list[str], *, jobs: int = 4,
     with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="capture") as pool:
         try:
             while True:
-                while len(pending) < jobs * 2:
-                    url = next(todo, None)
-                    if url is None:
-                        break
-                    # a worker hears the run's wait listeners (archive.waits)
-                    pending.add(pool.submit(carried(capturer.capture_one), url, batch=batch))
+                # Ctrl-C is held back wherever this thread holds a lock of the executor's or
+                # of a future's: one left held by a KeyboardInterrupt hangs every thread
+                with _interrupts_deferred():
+                    while len(pending) < jobs * 2:
+                        url = next(todo, None)
+                        if url is None:
+                            break
+                        # a worker hears the run's wait listeners (archive.waits)
+                        pending.add(pool.submit(carried(capturer.capture_one), url,
+                                                batch=batch))
                 if not pending:
                     return
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    outcome = future.result()
+                for future in _first_done(pending):
                     with _interrupts_deferred():  # reported once: never half, never twice
+                        outcome = future.result()
                         if on_done is not None:
                             on_done(outcome)
                         pending.discard(future)
@@ -139,15 +144,32 @@ def _interrupts_deferred() -> Iterator[None]:
         raise KeyboardInterrupt
 
 
+def _first_done(pending: set[Future[CaptureOutcome]]) -> set[Future[CaptureOutcome]]:
+    """Wait for the first of ``pending`` to end. Ctrl-C is held back while
+    :func:`concurrent.futures.wait` holds the futures' locks (a KeyboardInterrupt raised in
+    it can leave one held, and every thread ending a capture then waits on it for ever)
+    and let through between its turns, at most :data:`POLL` seconds apart."""
+    while True:
+        with _interrupts_deferred():
+            done, _ = wait(pending, timeout=POLL, return_when=FIRST_COMPLETED)
+        if done:
+            return done
+
+
 def _finish_in_flight(pending: set[Future[CaptureOutcome]],
                       on_done: Callable[[CaptureOutcome], None] | None,
                       cut: Callable[[], object]) -> None:
     """Drop what has not started, ``cut`` the network of what runs, report each that ends."""
-    running = {future for future in pending if not future.cancel()}
-    cut()
-    for future in wait(running).done:
-        if future.exception() is None and on_done is not None:
-            on_done(future.result())
+    with _interrupts_deferred():  # cancel() takes each future's lock, cut() the fetches'
+        running = {future for future in pending if not future.cancel()}
+        cut()
+    while running:
+        done = _first_done(running)
+        running -= done
+        for future in done:
+            with _interrupts_deferred():
+                if future.exception() is None and on_done is not None:
+                    on_done(future.result())
 
 
 __all__ = ["already_captured", "capture_json", "read_url_list", "run_batch", "validate_urls"]
