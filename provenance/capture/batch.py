@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
-from typing import TextIO
+from typing import Any, TextIO
 
 from archive.deadline import abort_all
 from archive.urls import normalize_url
@@ -130,18 +130,23 @@ def run_batch(capturer: Capturer, urls: list[str], *, jobs: int = 4,
 @contextmanager
 def _interrupts_deferred() -> Iterator[None]:
     """Hold Ctrl-C back until the block is done (main thread only: signal handlers run
-    there). A SIGINT that comes meanwhile is raised as KeyboardInterrupt right after."""
+    there). A SIGINT that comes meanwhile is handled right after, by the handler it would
+    have met (``watch``'s own: the first one stops the rounds; Python's: KeyboardInterrupt)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    caught: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    caught: list[tuple[int, Any]] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append((signum,
+                                                                                 frame)))
     try:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
-    if caught:
-        raise KeyboardInterrupt
+    for signum, frame in caught:
+        if callable(previous):
+            previous(signum, frame)
+        elif previous == signal.SIG_DFL:
+            signal.raise_signal(signum)
 
 
 def _first_done(pending: set[Future[CaptureOutcome]]) -> set[Future[CaptureOutcome]]:
