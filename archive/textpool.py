@@ -21,23 +21,22 @@ raises there as it always did), and a new worker takes its place for the pages a
 
 from __future__ import annotations
 
-import contextlib
 import os
 import pickle
 import queue
 import signal
-import struct
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable
 from typing import IO, Any
 
+from archive.forked import Forked
+from archive.forked import receive as _receive
+from archive.forked import send as _send
 from archive.text import PageText, extract_text
 
 MAX_RESTARTS = 8  # workers started again after one died, per pool
-_LENGTH = struct.Struct(">Q")
 Pending = Callable[[], PageText]  # waits for, and returns, one page's text
 
 
@@ -64,6 +63,7 @@ class _Worker:
         self.stdin: IO[bytes]
         self.stdout: IO[bytes]
         self._process: subprocess.Popen[bytes] | None = None
+        self._forked: Forked | None = None
         if fork is None:
             fork = hasattr(os, "fork") and threading.active_count() == 1
         if fork:
@@ -80,21 +80,9 @@ class _Worker:
         self.stdin, self.stdout = process.stdin, process.stdout
 
     def _fork(self) -> None:
-        to_child, from_parent = os.pipe()[::-1]  # (write end, read end)
-        from_child, to_parent = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the worker: nothing of the parent's but the two pipe ends
-            try:
-                os.setsid()  # a Ctrl-C at the terminal is the parent's
-                os.dup2(2, 1)  # the parent's stdout (--json lines) is never the worker's
-                _close_all_but(from_parent, to_parent)
-                serve(os.fdopen(from_parent, "rb"), os.fdopen(to_parent, "wb"))
-            finally:
-                os._exit(0)  # no atexit, no finaliser of the parent's objects
-        os.close(from_parent)
-        os.close(to_parent)
-        self.pid = pid
-        self.stdin, self.stdout = os.fdopen(to_child, "wb"), os.fdopen(from_child, "rb")
+        forked = Forked(lambda channels: serve(channels[0].source, channels[0].sink))
+        self._forked, self.pid = forked, forked.pid
+        self.stdin, self.stdout = forked.channels[0].sink, forked.channels[0].source
 
     def send(self, body: bytes, content_type: str | None, url: str) -> None:
         try:
@@ -116,10 +104,8 @@ class _Worker:
     def alive(self) -> bool:
         if self._process is not None:
             return self._process.poll() is None
-        try:
-            return os.waitpid(self.pid, os.WNOHANG) == (0, 0)
-        except ChildProcessError:
-            return False
+        assert self._forked is not None
+        return self._forked.alive()
 
     def kill(self) -> None:
         try:
@@ -129,6 +115,9 @@ class _Worker:
 
     def stop(self, *, kill: bool = False) -> None:
         """Close its pipes (it leaves at the end of its input) and reap it."""
+        if self._forked is not None:
+            self._forked.stop(kill=kill)
+            return
         if kill:
             self.kill()
         for stream in (self.stdin, self.stdout):
@@ -136,30 +125,12 @@ class _Worker:
                 stream.close()
             except OSError:
                 pass
-        if self._process is not None:
-            try:
-                self._process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
-            return
-        deadline = time.monotonic() + 5
-        while self.alive() and time.monotonic() < deadline:
-            time.sleep(0.01)
-        if self.alive():
-            self.kill()
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(self.pid, 0)
-
-
-def _close_all_but(*keep: int) -> None:
-    """Close every file descriptor above stderr but ``keep`` (the ledger, sockets, the
-    pipes of other workers: a worker holding another's pipe would keep it alive)."""
-    low = 3
-    for fd in sorted(keep):
-        os.closerange(low, fd)
-        low = fd + 1
-    os.closerange(low, os.sysconf("SC_OPEN_MAX") if hasattr(os, "sysconf") else 65536)
+        assert self._process is not None
+        try:
+            self._process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
 
 
 class TextPool:
@@ -259,23 +230,6 @@ class TextPool:
 def inline(body: bytes, content_type: str | None, url: str) -> Pending:
     """The page's text extracted in the calling thread, when waited for (no pool)."""
     return lambda: extract_text(body, content_type, url)
-
-
-def _send(stream: IO[bytes], value: Any) -> None:
-    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(_LENGTH.pack(len(data)) + data)
-    stream.flush()
-
-
-def _receive(stream: IO[bytes]) -> Any:
-    head = stream.read(_LENGTH.size)
-    if len(head) < _LENGTH.size:
-        raise EOFError("the worker closed its pipe")
-    (size,) = _LENGTH.unpack(head)
-    data = stream.read(size)
-    if len(data) < size:
-        raise EOFError("the worker's answer was cut off")
-    return pickle.loads(data)  # noqa: S301 - our own child process
 
 
 def serve(source: IO[bytes], sink: IO[bytes]) -> None:

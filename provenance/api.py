@@ -36,8 +36,10 @@ from archive.warc import read_response_payload
 from archive.witness import WitnessConfig, WitnessSpec, shared_witness
 from provenance.bundle.export import export_bundle
 from provenance.bundle.verify import BundleReport, verify_bundle
+from provenance.capture import procpool
 from provenance.capture.batch import already_captured, run_batch, validate_urls
 from provenance.capture.capturer import CaptureOutcome, Capturer, Renderer
+from provenance.capture.procpool import CapturePool
 from provenance.capture.pull import PullEvents, PullRange, PullRun, pull_all
 from provenance.capture.rendered import BROWSER_SCREENSHOT, open_pool, text_role
 from provenance.capture.runs import ListRun
@@ -95,9 +97,11 @@ from provenance.store.records import StampStatus, WitnessStatus
 
 STAMP_BATCH = 1000
 TEXT_POOL_MIN_URLS = 16
-"""A list at least this long (with ``jobs`` > 1) has its texts extracted in worker
-processes (:mod:`archive.textpool`): worth their start-up, and fetching no longer waits on
-parsing. One worker per core, at most ``jobs``."""
+"""A list at least this long (with ``jobs`` > 1) is captured in worker processes
+(:mod:`provenance.capture.procpool`: whole captures, their files included) or, where those
+cannot serve (witnesses, a browser, a team store, other threads running), has its texts
+extracted in worker processes (:mod:`archive.textpool`): worth their start-up either way.
+One worker per core, at most ``jobs``."""
 # The most of a stored file ``show --text`` or ``--raw`` reads into memory.
 MAX_SHOWN_BYTES = 64 * 1024 * 1024
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -398,10 +402,15 @@ class Evidence:
         queue = StampQueue(self.ledger, self.store, list(tsas), timeout=timeout, roots=roots,
                            batch=STAMP_BATCH)
         with ExitStack() as stack:
-            texts = (stack.enter_context(TextPool(min(jobs, os.cpu_count() or 1)))
-                     if jobs > 1 and len(todo) >= TEXT_POOL_MIN_URLS else None)
+            texts, workers = None, None
+            if jobs > 1 and len(todo) >= TEXT_POOL_MIN_URLS:
+                if step is None and renderer is None and procpool.usable(self.store):
+                    workers = stack.enter_context(CapturePool(self.store, fetcher, jobs))
+                else:
+                    texts = stack.enter_context(TextPool(min(jobs, os.cpu_count() or 1)))
             capturer = Capturer(self.store, self.ledger, fetcher, witness_step=step,
-                                ignore=ignore, renderer=renderer, texts=texts)
+                                ignore=ignore, renderer=renderer, texts=texts,
+                                workers=workers)
             self._capture_all(capturer, todo, jobs, listed, run, events, queue)
         if listed is not None:
             listed.finish()  # gone through: the next run of this list captures it anew
@@ -415,8 +424,12 @@ class Evidence:
             if events.captured:
                 events.captured(outcome)
 
-        with closing(run_batch(capturer, todo, jobs=jobs, on_done=on_done,
-                               batch=listed.name if listed else None)) as outcomes:
+        # With worker processes, --jobs pages are fetched at once (their threads); twice as
+        # many threads here keep them fed while others wait for their record's commit.
+        threads = jobs * 2 if capturer.workers is not None else jobs
+        with closing(run_batch(capturer, todo, jobs=threads, on_done=on_done,
+                               batch=listed.name if listed else None,
+                               cut=capturer.cut)) as outcomes:
             shown = events.progress(outcomes, len(todo)) if events.progress else outcomes
             for outcome in shown:
                 if outcome.record is not None:

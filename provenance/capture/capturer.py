@@ -16,18 +16,18 @@ from typing import Any
 
 from archive.browser.render import Rendered
 from archive.capture import Capture, capture
-from archive.errors import ArchiveError
+from archive.deadline import abort_all
 from archive.fetch import Fetcher
 from archive.textpool import TextPool
-from provenance.capture.rendered import store_render
+from provenance.capture.procpool import CapturePool, Failed, WorkerGone
+from provenance.capture.storing import ABORTED as ABORTED
+from provenance.capture.storing import INTERNAL_ERROR as INTERNAL_ERROR
+from provenance.capture.storing import capture_failure, record_capture
 from provenance.changes.timeline import record_change
 from provenance.store.filestore import Store
 from provenance.store.kinds import CAPTURE, FETCH_FAILED
 from provenance.store.ledger import Ledger, Record
-from provenance.store.records import CapturePayload, FetchFailedPayload
-
-INTERNAL_ERROR = "internal-error"  # the reason of a failure that is a bug of ours
-ABORTED = "aborted"  # archive.fetch: we cut the fetch ourselves (abort_all)
+from provenance.store.records import FetchFailedPayload
 
 
 @dataclass
@@ -86,51 +86,6 @@ def capture_json(record: Record, *, witnesses: list[dict[str, Any]] | None = Non
     return result
 
 
-def record_capture(store: Store, ledger: Ledger, cap: Capture, *,
-                   batch: str | None = None, rendered: Rendered | None = None) -> Record:
-    """Write a capture's files, then its ledger record (in that order, always); with
-    ``rendered``, the browser's files too (:func:`provenance.capture.rendered.store_render`).
-    The WARC and text go in one :meth:`Store.put_many`: both durable under their names
-    before the record is appended, both renamed before either folder is flushed (the
-    first folder flush commits both names)."""
-    warc, text = store.put_many([(cap.warc, "warc", ".warc.gz"),
-                                 (cap.text.text.encode("utf-8"), "text", ".txt")])
-    browser_files, browser = (store_render(store, rendered, cap.text.text)
-                              if rendered is not None else ([], None))
-    result = cap.result
-    final = result.final
-    payload = CapturePayload(
-        url=result.url,
-        final_url=result.final_url,
-        redirects=list(result.redirects),
-        http_status=final.status,
-        content_type=_header(final.headers, "content-type"),
-        fetched_at=result.fetched_at,
-        ip_address=final.ip_address,
-        sha256=cap.sha256,
-        text_sha256=cap.text_sha256,
-        title=cap.text.title,
-        canonical_url=cap.text.canonical_url,
-        published=cap.text.published,
-        modified=cap.text.modified,
-        charset=cap.text.charset,
-        files=[warc.to_json(), text.to_json(), *browser_files],
-        text_note=cap.text.note,  # partial or flat text: a change measured against it is suspect
-        batch=batch,
-        browser=browser,
-        extra={"extractor": cap.text.extractor.to_json()},  # diffs compare one extractor's
-    )
-    data = payload.to_json()
-    return ledger.append(CAPTURE, data, subject=result.url)
-
-
-def _header(headers: Sequence[tuple[str, str]], name: str) -> str | None:
-    for key, value in headers:
-        if key.lower() == name:
-            return value
-    return None
-
-
 WitnessStep = Callable[[Ledger, Record, Capture], list[dict[str, Any]]]
 Renderer = Callable[[str], Rendered]  # archive.browser.pool.BrowserPool.render
 
@@ -144,9 +99,13 @@ class Capturer:
                  ignore: Sequence[re.Pattern[str]] = (),
                  renderer: Renderer | None = None,
                  texts: TextPool | None = None,
+                 workers: CapturePool | None = None,
                  after_record: Callable[[Record], None] | None = None) -> None:
+        if workers is not None and (witness_step is not None or renderer is not None):
+            raise ValueError("worker processes capture neither witnesses nor renders")
         self.store = store
         self.texts = texts  # text extraction in worker processes (None: in the thread)
+        self.workers = workers  # whole captures in worker processes (None: in the thread)
         self.after_record = after_record  # tests: a worker killed between capture and change
         self.renderer = renderer  # --browser: each page also rendered, beside the fetch
         self.ledger = ledger
@@ -156,28 +115,41 @@ class Capturer:
         self.ignore = tuple(ignore)  # passages a change never counts (``--ignore``)
 
     def capture_one(self, url: str, *, batch: str | None = None) -> CaptureOutcome:
+        if self.workers is not None:
+            try:
+                done = self.workers.capture(url, batch)
+            except WorkerGone:
+                pass  # no answer from a worker: captured here instead, as without them
+            else:
+                if isinstance(done, Failed):
+                    return self._failed(url, done.error, done.reason)
+                # its files are durable (the worker wrote them before answering)
+                return self._recorded(url, self.ledger.append(CAPTURE, done.data,
+                                                              subject=done.subject), None)
         try:
             cap = capture(url, self.fetcher, texts=self.texts)
-        except ArchiveError as exc:
-            return self._failed(url, str(exc), getattr(exc, "reason", "error"))
         except Exception as exc:  # noqa: BLE001 - one bad page must never end the batch
-            # A bug, not a verdict on the page: said as such, with the exception's type, and
-            # recorded like any failed fetch so every rerun does not die on the same URL.
-            first = (str(exc).strip().splitlines() or [""])[0][:200]
-            return self._failed(url, f"unexpected {type(exc).__name__} while capturing {url}"
-                                f"{': ' + first if first else ''} (a bug in provenance; "
-                                "please report it)", INTERNAL_ERROR)
+            return self._failed(url, *capture_failure(url, exc))
         # The render never fails the capture: a failed render is recorded as such.
         rendered = self.renderer(url) if self.renderer is not None else None
         record = record_capture(self.store, self.ledger, cap, batch=batch, rendered=rendered)
+        return self._recorded(url, record, cap)
+
+    def _recorded(self, url: str, record: Record, cap: Capture | None) -> CaptureOutcome:
         if self.after_record is not None:
             self.after_record(record)
         outcome = CaptureOutcome(url, record=record,
                                  changed=record_change(self.store, self.ledger, record,
                                                        self.ignore))
-        if self.witness_step is not None:
+        if self.witness_step is not None and cap is not None:
             outcome.witnesses = self.witness_step(self.ledger, record, cap)
         return outcome
+
+    def cut(self) -> None:
+        """Cut every fetch in flight (a Ctrl-C), in this process and in the workers'."""
+        abort_all()
+        if self.workers is not None:
+            self.workers.cut()
 
     def _failed(self, url: str, error: str, reason: str) -> CaptureOutcome:
         if self.record_failures and reason != ABORTED:
