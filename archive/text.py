@@ -422,7 +422,9 @@ def resegment(text: str, blocks: list[str]) -> str:
     article could come out one passage a line on one day and one long line the next: a diff
     would see every passage change. Each block of the page (in page order) found whole, at
     word boundaries, inside a line of ``text`` becomes a line of its own; the letters kept
-    are exactly ``text``'s. At most :data:`MAX_RESEGMENT_STEPS` searches a page.
+    are exactly ``text``'s. At most :data:`MAX_RESEGMENT_STEPS` searches a page. A table row
+    (trafilatura's ``| cell | cell |``) stays one line: its cells are blocks too, and cut
+    at each of them a row read as a column of lone ``|`` and cells.
     """
     wanted = [b for b in (fold(block, _SPACES).strip() for block in blocks) if b]
     out: list[str] = []
@@ -430,6 +432,9 @@ def resegment(text: str, blocks: list[str]) -> str:
     start = 0  # blocks before this one were found already: pages keep their order
     for raw in text.splitlines():
         line = fold(raw, _SPACES).strip()
+        if len(line) > 1 and line[0] == line[-1] == "|":
+            out.append(raw)  # a table row: each cell is a block of its own, the row is one line
+            continue
         cuts: list[int] = []
         pos = 0
         for i in range(start, len(wanted)):
