@@ -7,7 +7,6 @@ is recorded the same whichever of them captured it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from archive.browser.render import Rendered
@@ -50,7 +49,7 @@ def store_capture(store: Store, cap: Capture, *, batch: str | None = None,
         final_url=result.final_url,
         redirects=list(result.redirects),
         http_status=final.status,
-        content_type=_header(final.headers, "content-type"),
+        content_type=final.header("content-type"),
         fetched_at=result.fetched_at,
         ip_address=final.ip_address,
         sha256=cap.sha256,
@@ -81,9 +80,3 @@ def capture_failure(url: str, exc: Exception) -> tuple[str, str]:
             f"{': ' + first if first else ''} (a bug in provenance; please report it)",
             INTERNAL_ERROR)
 
-
-def _header(headers: Sequence[tuple[str, str]], name: str) -> str | None:
-    for key, value in headers:
-        if key.lower() == name:
-            return value
-    return None
