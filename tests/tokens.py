@@ -30,7 +30,7 @@ OPENSSL = "openssl"
 KEYS = ("rsa2048", "rsa4096", "ec-p256", "ec-p384")
 # How the TSA certificate is made: a good one, or one a verifier must refuse.
 TSA_KINDS = ("good", "no_eku", "eku_not_critical", "eku_extra", "ku_extra", "expired",
-             "not_yet_valid")
+             "not_yet_valid", "ca_expired")
 
 
 @dataclass(frozen=True)
