@@ -21,7 +21,7 @@ from tokens import (
     variants,
 )
 
-from provenance.stamps.timestamp import Trust, verify_token
+from provenance.stamps.timestamp import Trust, read_token, verify_token
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +62,8 @@ def test_config_agrees_with_openssl(token_dir, config):
     assert result.passed is True and result.trust is Trust.TRUSTED_ROOT, result
     alone = ours(token, roots=False)
     assert alone.passed is True and not alone.trusted_root, alone
+    bare = ours(token, reply=read_token(token.reply).token)  # the TimeStampToken alone
+    assert bare.passed is True and bare.trust is Trust.TRUSTED_ROOT, bare
     # Without the chain from outside: openssl and we need the certificates in the token.
     ok, output = openssl_verdict(token, with_chain=False)
     bare = ours(token, chain=False)
@@ -115,3 +117,60 @@ def test_signer_that_is_not_a_time_stamping_certificate_is_invalid(token_dir, ki
         result = ours(token, roots=roots)
         assert result.passed is False and result.trust is Trust.FAILED, result
         assert "not a time-stamping certificate" in (result.reason or ""), result
+
+
+# --- through the store and a bundle: what `provenance check --bundle` and a court run ------
+
+SERVED = [
+    TokenConfig(key="rsa4096", depth=2, ess_chain=True, accuracy=False),  # DigiCert-like
+    TokenConfig(key="rsa2048", ess_alg="sha1", signer_digest="sha512", ordering=True),
+    TokenConfig(key="ec-p384", signer_digest="sha384", ess_alg="sha512", tsa_name=False),
+    TokenConfig(signer_digest="sha1", ess_alg="sha1", ess_chain=True, depth=2),
+]
+
+
+@pytest.mark.parametrize("config", SERVED, ids=_ids(SERVED))
+def test_bundle_of_each_tsa_shape_is_intact_and_verify_md_agrees(token_dir, tmp_path, config):
+    """A loopback TSA answering as ``config`` says: stamp, export, ``check --bundle`` with
+    its root, and VERIFY.md's openssl lines in a clean environment: all agree."""
+    import re
+    import subprocess
+    import zipfile
+
+    import requests
+    from tokens import make_pki, tsa_folder
+    from tsaserver import TsaServer
+
+    from provenance.bundle.export import export_bundle
+    from provenance.bundle.verify import verify_bundle
+    from provenance.stamps.stamping import stamp
+    from provenance.store.filestore import Store
+    from provenance.store.ledger import Ledger
+
+    pki, _ = make_pki(token_dir, config.key, config.depth, config.tsa_kind)
+    store = Store(tmp_path / "store")
+    ledger = Ledger(store)
+    records = ledger.append_many([("capture", {"url": f"http://x/{i}", "files": []},
+                                   f"http://x/{i}") for i in range(3)])
+    single = ledger.append("capture", {"url": "http://y/", "files": []}, subject="http://y/")
+    with TsaServer(tsa_folder(token_dir, config)) as tsa, requests.Session() as session:
+        results = stamp(ledger, store, records, [tsa.url], session, timeout=10,
+                        roots=[pki.root])
+        results += stamp(ledger, store, [single], [tsa.url], session, timeout=10,
+                         roots=[pki.root])
+        assert not tsa.errors, tsa.errors
+    assert [r["status"] for r in results] == ["granted", "granted"], results
+    out = tmp_path / "evidence.zip"
+    export_bundle(ledger, store, [records[0].id, single.id], out)
+    report = verify_bundle(out, [pki.root])
+    assert report.problems == [] and report.intact, report
+    where = tmp_path / "court"
+    with zipfile.ZipFile(out) as archive:
+        archive.extractall(where)
+    commands = re.findall(r"^(openssl ts -verify .*)$", (where / "VERIFY.md").read_text(),
+                          re.MULTILINE)
+    assert len(commands) == 2
+    for command in commands:
+        done = subprocess.run(["sh", "-c", command], cwd=where, capture_output=True,
+                              text=True, env={"PATH": "/usr/bin:/bin"})
+        assert done.returncode == 0 and "Verification: OK" in done.stdout, done.stderr

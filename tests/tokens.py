@@ -202,14 +202,9 @@ def make_token(base: Path, config: TokenConfig, message: bytes = b"a message to 
     pki, key = make_pki(base, config.key, config.depth, config.tsa_kind)
     if config.tsa_kind != "good" or config.cms_signer:
         return Token(_python_reply(pki, key, config, message), message, pki, config)
+    server = tsa_folder(base, config)
+    work = server.dir
     with _LOCK:
-        work = pki.dir / f"t{hashlib.sha256(config.label.encode()).hexdigest()[:12]}"
-        work.mkdir(exist_ok=True)
-        (work / "tsa.cnf").write_text(_CONFIG.format(
-            dir=pki.dir, signer_digest=config.signer_digest,
-            accuracy="accuracy = secs:1, millisecs:500, microsecs:100" if config.accuracy else "",
-            ordering=_yes(config.ordering), tsa_name=_yes(config.tsa_name),
-            ess_chain=_yes(config.ess_chain), ess_alg=config.ess_alg))
         (work / "message.bin").write_bytes(message)
         query = [OPENSSL, "ts", "-query", "-data", "message.bin", f"-{config.imprint}",
                  "-out", "query.tsq"]
@@ -221,6 +216,29 @@ def make_token(base: Path, config: TokenConfig, message: bytes = b"a message to 
         _run([OPENSSL, "ts", "-reply", "-config", "tsa.cnf", "-queryfile", "query.tsq",
               "-out", "reply.tsr"], work)
         return Token((work / "reply.tsr").read_bytes(), message, pki, config)
+
+
+@dataclass(frozen=True)
+class TsaFolder:
+    """What :class:`tsaserver.TsaServer` needs to answer as ``config`` says: a folder and an
+    ``openssl ts`` configuration whose section ``tsa_config`` signs with the PKI's TSA."""
+
+    dir: Path
+    config: Path
+
+
+def tsa_folder(base: Path, config: TokenConfig) -> TsaFolder:
+    """The ``openssl ts -reply`` configuration of ``config`` (one folder per config)."""
+    pki, _ = make_pki(base, config.key, config.depth, config.tsa_kind)
+    work = pki.dir / f"t{hashlib.sha256(config.label.encode()).hexdigest()[:12]}"
+    with _LOCK:
+        work.mkdir(exist_ok=True)
+        (work / "tsa.cnf").write_text(_CONFIG.format(
+            dir=pki.dir, signer_digest=config.signer_digest,
+            accuracy="accuracy = secs:1, millisecs:500, microsecs:100" if config.accuracy else "",
+            ordering=_yes(config.ordering), tsa_name=_yes(config.tsa_name),
+            ess_chain=_yes(config.ess_chain), ess_alg=config.ess_alg))
+    return TsaFolder(work, work / "tsa.cnf")
 
 
 def _run(command: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
