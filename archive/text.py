@@ -29,6 +29,7 @@ from bs4 import BeautifulSoup, CData, NavigableString, ParserRejectedMarkup, Tag
 from lxml import etree
 
 from archive.article_refine import fold, parse
+from archive.charsets import codec_for_label, decode_strict
 from archive.extract_article import TRAFILATURA, Extractor, trafilatura_text
 from archive.page_meta import bs4_attrs, page_meta
 
@@ -54,7 +55,7 @@ BLOCK_TAGS = {"address", "article", "blockquote", "br", "dd", "details", "div", 
               "fieldset", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "header",
               "footer", "hr", "li", "main", "ol", "p", "pre", "section", "summary", "table",
               "tbody", "thead", "tfoot", "td", "th", "tr", "ul", "caption", "body", "html"}
-TEXT_VERSION = "3"  # of our own walk: bump when what it keeps changes
+TEXT_VERSION = "4"  # of our own walk: bump when what it keeps changes (or how pages decode)
 OURS = Extractor("archive.text", TEXT_VERSION)
 VISIBLE = Extractor("archive.text:visible", TEXT_VERSION)  # the whole visible text, no choice
 FLAT = Extractor("archive.text:flat", TEXT_VERSION)
@@ -82,8 +83,20 @@ VOID_TAGS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link",
 _TOKEN = re.compile(r"(<!--)|<(/?)([A-Za-z][^\s/<>]*)([^<>]*)>|<[!?/][^<>]*>?"
                     r"|[^<]+|<", re.S)
 _TITLE = re.compile(r"<title\b[^<>]*>([^<]*)", re.I)
-_BOMS = [(codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16"),
-         (codecs.BOM_UTF16_BE, "utf-16")]
+_BOMS = [(codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
+         (codecs.BOM_UTF16_BE, "utf-16-be")]
+PRESCAN_BYTES = 65536  # of a page searched for its charset (the head of a real page is less)
+_XML_ENCODING = re.compile(rb"""<\?xml\s[^>]{0,200}?encoding\s*=\s*["']([A-Za-z0-9_.:-]{1,40})""")
+_COMMENT = re.compile(rb"<!--.*?(?:-->|$)", re.S)
+_BODY_TAG = re.compile(rb"<body[\s>/]", re.I)
+# What detection may answer: the encodings browsers' own detectors give for web pages, not
+# rare code pages (ISO-8859-3, Mac Central European, DOS) whose letters merely fit too.
+_DETECTABLE = ["utf_8", "cp1250", "cp1251", "cp1252", "cp1253", "cp1254", "cp1255", "cp1256",
+               "cp1257", "cp1258", "iso8859_2", "iso8859_4", "iso8859_5", "iso8859_6",
+               "iso8859_7", "iso8859_8", "iso8859_13", "iso8859_15", "koi8_r", "koi8_u",
+               "mac_cyrillic", "cp866", "cp874", "gb18030", "gbk", "gb2312", "big5",
+               "big5hkscs", "cp950", "euc_kr", "cp949", "shift_jis", "cp932", "euc_jp",
+               "iso2022_jp"]
 
 
 @dataclass
@@ -245,21 +258,22 @@ def _flat_title(markup: str) -> str | None:
 
 
 def decode_bytes(body: bytes, declared: str | None, *, html: bool) -> tuple[str, str]:
-    """Decode ``body``: BOM, declared charset, ``<meta>``, then detection; returns the codec."""
+    """Decode ``body`` as a browser does: BOM, then the declared charset (the HTTP header),
+    then what the document says (XML declaration, ``<meta>``), then detection; returns the
+    text and the codec. Labels mean what they mean to browsers (:mod:`archive.charsets`)."""
     for bom, name in _BOMS:
         if body.startswith(bom):
             return body[len(bom):].decode(name, errors="replace"), name
-    candidates = [declared]
+    candidates = [codec_for_label(declared)]
     if html:
-        match = _META_CHARSET.search(body[:8192])
-        candidates.append(match.group(1).decode("ascii") if match else None)
+        candidates += [codec_for_label(label, in_document=True)
+                       for label in _labels_in_document(body)]
     not_utf8 = False  # the bytes are known to be neither UTF-8 nor nearly: not tried again
-    for candidate in candidates:
-        codec = _codec(candidate)
+    for codec in candidates:
         if codec is None or (codec == "utf-8" and not_utf8):
             continue
         try:
-            text = body.decode(codec)
+            text = decode_strict(body, codec)
         except UnicodeDecodeError:
             nearly = _nearly_utf8(body) if codec == "utf-8" else None
             if nearly is not None:
@@ -271,22 +285,27 @@ def decode_bytes(body: bytes, declared: str | None, *, html: bool) -> tuple[str,
     return _detect(body, not_utf8=not_utf8)
 
 
-def _codec(name: str | None) -> str | None:
-    """Python's codec for a declared charset, following the WHATWG aliases that matter."""
-    if not name:
-        return None
-    name = name.strip().strip("\"'").lower()
-    if name in ("iso-8859-1", "latin1", "latin-1", "us-ascii", "ascii", "iso8859-1"):
-        name = "cp1252"  # browsers read these labels as windows-1252
-    try:
-        return codecs.lookup(name).name
-    except LookupError:
-        return None
+def _labels_in_document(body: bytes) -> list[str]:
+    """The charset an XML declaration gives (only at the very start), then the first
+    ``<meta charset>`` or ``http-equiv`` one, outside comments, in the head: browsers read
+    it however far down the head it comes, so the scan stops at ``<body`` (or
+    :data:`PRESCAN_BYTES`), not at 1024 bytes."""
+    head = body[:PRESCAN_BYTES]
+    labels = []
+    xml = _XML_ENCODING.match(head)
+    if xml:
+        labels.append(xml.group(1).decode("ascii"))
+    head = _COMMENT.sub(b" ", head)
+    start = _BODY_TAG.search(head, 1024)
+    meta = _META_CHARSET.search(head, 0, start.start() if start else len(head))
+    if meta:
+        labels.append(meta.group(1).decode("ascii"))
+    return labels
 
 
 def _unmojibake(body: bytes, codec: str, text: str) -> tuple[str, str] | None:
     """A better reading when the declared single-byte charset is evidently wrong."""
-    if codec in ("utf-8", "utf-16", "utf-32") or body.isascii():
+    if codec in ("utf-8", "utf-16-le", "utf-16-be") or body.isascii():
         return None
     try:
         return body.decode("utf-8"), "utf-8"  # valid non-ASCII UTF-8 is never an accident
@@ -311,8 +330,8 @@ def _detect(body: bytes, *, not_utf8: bool = False) -> tuple[str, str]:
         nearly = _nearly_utf8(body)
         if nearly is not None:
             return nearly, "utf-8"
-    best = charset_normalizer.from_bytes(body).best()
-    codec = _codec(best.encoding) if best is not None else None
+    best = charset_normalizer.from_bytes(body, cp_isolation=_DETECTABLE).best()
+    codec = codec_for_label(best.encoding) if best is not None else None
     text = body.decode(codec or "cp1252", errors="replace")
     if _cyrillic_letters(text) > 20 or codec in _CYRILLIC_SINGLE_BYTE:
         cyr = _best_cyrillic(body)

@@ -1,0 +1,98 @@
+"""Charset labels and decoders as browsers use them (the WHATWG Encoding Standard).
+
+A page's text must be what its readers saw, and browsers do not read labels literally:
+``iso-8859-1`` and ``us-ascii`` mean windows-1252, ``iso-8859-9`` windows-1254, ``gb2312``
+and ``gbk`` the GB18030 decoder, ``euc-kr`` windows-949, ``big5`` Big5-HKSCS and
+``shift_jis`` windows-31J (checked byte by byte against Chromium: Python's ``shift_jis``
+reads 0x8160 as U+301C where Chromium shows U+FF5E, and it refuses NEC's ①). A single-byte
+decoder never fails: the bytes a Windows code page leaves undefined are the C1 controls
+(U+0080-U+009F), as in browsers, so one stray byte does not make a whole labelled page
+"mislabelled". A UTF-16 label met inside the bytes (``<meta>``, XML declaration) means
+UTF-8, since a document that could be read to find it is not UTF-16.
+"""
+
+from __future__ import annotations
+
+import codecs
+import functools
+import sys
+
+# label (lower case) -> Python codec; labels not listed go to codecs.lookup as they are.
+_LABELS = {
+    **dict.fromkeys(("ansi_x3.4-1968", "ascii", "cp1252", "cp819", "csisolatin1", "ibm819",
+                     "iso-8859-1", "iso-ir-100", "iso8859-1", "iso88591", "iso_8859-1",
+                     "iso_8859-1:1987", "l1", "latin1", "latin-1", "us-ascii", "windows-1252",
+                     "x-cp1252"), "cp1252"),
+    **dict.fromkeys(("cp1254", "csisolatin5", "iso-8859-9", "iso-ir-148", "iso8859-9",
+                     "iso88599", "iso_8859-9", "iso_8859-9:1989", "l5", "latin5",
+                     "windows-1254", "x-cp1254"), "cp1254"),
+    **dict.fromkeys(("dos-874", "iso-8859-11", "iso8859-11", "iso885911", "tis-620",
+                     "windows-874"), "cp874"),
+    **dict.fromkeys(("chinese", "csgb2312", "csiso58gb231280", "gb2312", "gb_2312",
+                     "gb_2312-80", "gbk", "iso-ir-58", "x-gbk", "gb18030", "cp936", "ms936",
+                     "windows-936"), "gb18030"),
+    **dict.fromkeys(("big5", "big5-hkscs", "cn-big5", "csbig5", "x-x-big5"), "big5hkscs"),
+    **dict.fromkeys(("cseuckr", "csksc56011987", "euc-kr", "iso-ir-149", "korean",
+                     "ks_c_5601-1987", "ks_c_5601-1989", "ksc5601", "ksc_5601",
+                     "windows-949"), "cp949"),
+    **dict.fromkeys(("csshiftjis", "ms932", "ms_kanji", "shift-jis", "shift_jis", "sjis",
+                     "windows-31j", "x-sjis"), "cp932"),
+    **dict.fromkeys(("cseucpkdfmtjapanese", "euc-jp", "x-euc-jp"), "euc_jp"),
+    **dict.fromkeys(("csiso88598i", "iso-8859-8-i", "logical"), "iso8859_8"),
+    **dict.fromkeys(("x-mac-cyrillic", "x-mac-ukrainian"), "mac_cyrillic"),
+    **dict.fromkeys(("unicode-1-1-utf-8", "unicode11utf8", "unicode20utf8", "utf-8", "utf8",
+                     "x-unicode20utf8"), "utf-8"),
+    **dict.fromkeys(("csunicode", "iso-10646-ucs-2", "ucs-2", "unicode", "unicodefeff",
+                     "utf-16", "utf-16le"), "utf-16-le"),
+    **dict.fromkeys(("unicodefffe", "utf-16be"), "utf-16-be"),
+}
+_UTF16 = ("utf-16-le", "utf-16-be")
+_ERRORS = "provenance-whatwg-single-byte"
+
+
+def codec_for_label(label: str | None, *, in_document: bool = False) -> str | None:
+    """Python's codec for a charset label as a browser reads it, or None if unknown.
+
+    ``in_document``: the label was read from the bytes themselves (``<meta>`` or an XML
+    declaration), where a UTF-16 label means UTF-8 (WHATWG prescan)."""
+    if not label:
+        return None
+    name = label.strip().strip("\"'").strip().lower()
+    codec = _LABELS.get(name) or _LABELS.get(name.replace("_", "-"))  # or Python's name
+    if codec is None:
+        try:
+            codec = codecs.lookup(name).name
+        except LookupError:
+            return None
+    if in_document and (codec in _UTF16 or codec.startswith(("utf-16", "utf_16"))):
+        return "utf-8"
+    return codec
+
+
+@functools.lru_cache(maxsize=64)
+def is_single_byte(codec: str) -> bool:
+    """A charmap codec: one character per byte (Python's code pages, ISO 8859, KOI8)."""
+    try:
+        module = sys.modules.get(getattr(codecs.lookup(codec).decode, "__module__", ""))
+    except LookupError:
+        return False
+    return hasattr(module, "decoding_table") or hasattr(module, "decoding_map")
+
+
+def decode_strict(body: bytes, codec: str) -> str:
+    """``body`` in ``codec`` as a browser reads it; UnicodeDecodeError if a multi-byte
+    codec finds bytes it cannot read (the label may be wrong). Single-byte codecs never
+    fail: an undefined byte is its C1 control (0x80-0x9F) or U+FFFD, as WHATWG says."""
+    if is_single_byte(codec):
+        return body.decode(codec, errors=_ERRORS)
+    return body.decode(codec)
+
+
+def _single_byte_errors(error: UnicodeError) -> tuple[str, int]:
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    data = error.object[error.start:error.end]
+    return "".join(chr(b) if 0x80 <= b <= 0x9F else "\ufffd" for b in data), error.end
+
+
+codecs.register_error(_ERRORS, _single_byte_errors)
