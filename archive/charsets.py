@@ -85,7 +85,52 @@ def decode_strict(body: bytes, codec: str) -> str:
     fail: an undefined byte is its C1 control (0x80-0x9F) or U+FFFD, as WHATWG says."""
     if is_single_byte(codec):
         return body.decode(codec, errors=_ERRORS)
+    if codec == "euc_jp":
+        return body.decode(codec, errors=_EUC_JP_ERRORS).translate(_EUC_JP_AS_BROWSERS)
     return body.decode(codec)
+
+
+# EUC-JP as browsers read it: JIS X 0208 by the same table as windows-31J (WHATWG's
+# index-jis0208), so NEC's row 13 (①, ㈱) and IBM's rows read, and six symbols are the
+# ones Chromium shows (Python's euc_jp gives U+301C for the wave dash, Chromium U+FF5E).
+_EUC_JP_AS_BROWSERS = str.maketrans({"\u301c": "\uff5e", "\u2016": "\u2225",
+                                     "\u2212": "\uff0d", "\u00a2": "\uffe0",
+                                     "\u00a3": "\uffe1", "\u00ac": "\uffe2"})
+_EUC_JP_ERRORS = "provenance-whatwg-euc-jp"
+_EUC_JP_REPLACE = "provenance-whatwg-euc-jp-replace"
+
+
+def decode_replacing(body: bytes, codec: str) -> str:
+    """:func:`decode_strict`, with U+FFFD for what cannot be read, as browsers show it."""
+    if is_single_byte(codec):
+        return body.decode(codec, errors=_ERRORS)
+    if codec == "euc_jp":
+        return body.decode(codec, errors=_EUC_JP_REPLACE).translate(_EUC_JP_AS_BROWSERS)
+    return body.decode(codec, errors="replace")
+
+
+def _euc_jp_replace(error: UnicodeError) -> tuple[str, int]:
+    try:
+        return _euc_jp_errors(error)
+    except UnicodeDecodeError as failed:
+        return "\ufffd", failed.start + 1
+
+
+def _euc_jp_errors(error: UnicodeError) -> tuple[str, int]:
+    """A JIS X 0208 pair Python's euc_jp does not know, read by windows-31J's table."""
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    pair = error.object[error.start:error.start + 2]
+    if len(pair) == 2 and 0xA1 <= pair[0] <= 0xFE and 0xA1 <= pair[1] <= 0xFE:
+        row, cell = pair[0] - 0x80, pair[1] - 0x80
+        lead = ((row + 1) >> 1) + 0x70
+        lead += 0x40 if lead >= 0xA0 else 0
+        trail = cell + 0x1F + (cell >= 0x60) if row & 1 else cell + 0x7E
+        try:
+            return bytes([lead, trail]).decode("cp932"), error.start + 2
+        except UnicodeDecodeError:
+            pass
+    raise error
 
 
 def _single_byte_errors(error: UnicodeError) -> tuple[str, int]:
@@ -96,3 +141,5 @@ def _single_byte_errors(error: UnicodeError) -> tuple[str, int]:
 
 
 codecs.register_error(_ERRORS, _single_byte_errors)
+codecs.register_error(_EUC_JP_ERRORS, _euc_jp_errors)
+codecs.register_error(_EUC_JP_REPLACE, _euc_jp_replace)

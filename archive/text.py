@@ -29,7 +29,7 @@ from bs4 import BeautifulSoup, CData, NavigableString, ParserRejectedMarkup, Tag
 from lxml import etree
 
 from archive.article_refine import fold, parse
-from archive.charsets import codec_for_label, decode_strict
+from archive.charsets import codec_for_label, decode_replacing, decode_strict
 from archive.extract_article import TRAFILATURA, Extractor, trafilatura_text
 from archive.page_meta import bs4_attrs, page_meta
 
@@ -275,7 +275,7 @@ def decode_bytes(body: bytes, declared: str | None, *, html: bool) -> tuple[str,
         try:
             text = decode_strict(body, codec)
         except UnicodeDecodeError:
-            nearly = _nearly_utf8(body) if codec == "utf-8" else None
+            nearly = _nearly(body, codec)
             if nearly is not None:
                 return nearly, codec
             not_utf8 = not_utf8 or codec == "utf-8"
@@ -327,7 +327,7 @@ def _detect(body: bytes, *, not_utf8: bool = False) -> tuple[str, str]:
             return body.decode("utf-8"), "utf-8"
         except UnicodeDecodeError:
             pass
-        nearly = _nearly_utf8(body)
+        nearly = _nearly(body, "utf-8")
         if nearly is not None:
             return nearly, "utf-8"
     best = charset_normalizer.from_bytes(body, cp_isolation=_DETECTABLE).best()
@@ -342,17 +342,29 @@ def _detect(body: bytes, *, not_utf8: bool = False) -> tuple[str, str]:
 
 STRAY_BYTES_SHARE = 0.1
 """At most this share of a UTF-8 page's non-ASCII characters may be stray bytes."""
+STRAY_BYTES_SHARE_LEGACY = 0.01
+"""The same for a page labelled Shift_JIS, GBK, Big5, EUC-KR or EUC-JP: windows-1251 text
+mislabelled GBK reads as CJK pairs with a stray byte every few words, so far fewer."""
+STRAY_BYTES_AT_LEAST = 2  # a character cut at each end of a short page is still a glitch
 
 
-def _nearly_utf8(body: bytes) -> str | None:
-    """The body read as UTF-8 when only a few stray bytes break it (one bad byte in a page,
-    a truncated character at a cut), each read as U+FFFD, as browsers read a page labelled
-    UTF-8; else None. Text in a single-byte charset is not near: nearly every one of its
-    non-ASCII bytes breaks UTF-8, for valid UTF-8 sequences do not happen by accident."""
-    text = body.decode("utf-8", errors="replace")
+def _nearly(body: bytes, codec: str) -> str | None:
+    """The body read in ``codec`` when only a few stray bytes break it (one bad byte in a
+    page, a truncated character at a cut), each read as U+FFFD, as browsers read a labelled
+    page; else None. Text in another charset is not near: most of its non-ASCII bytes break
+    a multi-byte charset (for UTF-8, valid sequences do not happen by accident)."""
+    share = STRAY_BYTES_SHARE
+    if codec != "utf-8":
+        share = STRAY_BYTES_SHARE_LEGACY  # pairs of other 8-bit text often read as CJK
+        try:
+            body.decode("utf-8")
+            return None  # valid UTF-8 is never an accident: detection reads it as UTF-8
+        except UnicodeDecodeError:
+            pass
+    text = decode_replacing(body, codec)
     stray = text.count("\ufffd") - body.count("\ufffd".encode())  # those the page itself had
     non_ascii = len(text) - len(text.encode("ascii", errors="ignore"))
-    return text if stray <= non_ascii * STRAY_BYTES_SHARE else None
+    return text if stray <= max(non_ascii * share, STRAY_BYTES_AT_LEAST) else None
 
 
 def _best_cyrillic(body: bytes) -> tuple[str, str] | None:
