@@ -87,7 +87,7 @@ def decode_strict(body: bytes, codec: str) -> str:
         return body.decode(codec, errors=_ERRORS)
     if codec == "euc_jp":
         return body.decode(codec, errors=_EUC_JP_ERRORS).translate(_EUC_JP_AS_BROWSERS)
-    return body.decode(codec)
+    return body.decode(codec).translate(_AS_BROWSERS.get(codec, {}))
 
 
 # EUC-JP as browsers read it: JIS X 0208 by the same table as windows-31J (WHATWG's
@@ -96,6 +96,14 @@ def decode_strict(body: bytes, codec: str) -> str:
 _EUC_JP_AS_BROWSERS = str.maketrans({"\u301c": "\uff5e", "\u2016": "\u2225",
                                      "\u2212": "\uff0d", "\u00a2": "\uffe0",
                                      "\u00a3": "\uffe1", "\u00ac": "\uffe2"})
+# GB18030 as browsers read it (its 2005 and 2022 editions): 20 two-byte codes Python's
+# table (2000) still reads as private-use characters are the vertical forms, ḿ and the
+# CJK radicals they were given (checked against Chromium).
+_AS_BROWSERS = {"gb18030": str.maketrans(dict(zip(
+    "\ue5e5\ue78d\ue78e\ue78f\ue790\ue791\ue792\ue793\ue794\ue795\ue796\ue7c7"
+    "\ue81e\ue826\ue82b\ue82c\ue832\ue843\ue854\ue864",
+    "\u3000\ufe10\ufe12\ufe11\ufe13\ufe14\ufe15\ufe16\ufe17\ufe18\ufe19\u1e3f"
+    "\u9fb4\u9fb5\u9fb6\u9fb7\u9fb8\u9fb9\u9fba\u9fbb", strict=True)))}
 _EUC_JP_ERRORS = "provenance-whatwg-euc-jp"
 _EUC_JP_REPLACE = "provenance-whatwg-euc-jp-replace"
 
@@ -106,7 +114,7 @@ def decode_replacing(body: bytes, codec: str) -> str:
         return body.decode(codec, errors=_ERRORS)
     if codec == "euc_jp":
         return body.decode(codec, errors=_EUC_JP_REPLACE).translate(_EUC_JP_AS_BROWSERS)
-    return body.decode(codec, errors="replace")
+    return body.decode(codec, errors="replace").translate(_AS_BROWSERS.get(codec, {}))
 
 
 def _euc_jp_replace(error: UnicodeError) -> tuple[str, int]:

@@ -40,6 +40,7 @@ TEXTS = {
     "ja_win": "営業時間は10時～18時です。お問い合わせは①から③までの番号でどうぞ。"
               "東京都の新しい条例は四月一日から施行される。",
     "ja_euc": "営業時間は10時～18時です。①から順にお並びください。",
+    "zh_pinyin": "拼音字母“ḿ”见于叹词“呣”，在报纸上很少出现，但词典里都有收录。",
 }
 
 
@@ -135,6 +136,11 @@ def _cases() -> list[Case]:
            + "から順にお並びください。".encode("euc_jp"))
     out.append(Case("ja_euc-EUC-JP-header", "ja_euc",
                     page("@").encode("ascii").replace(b"@", euc), "text/html; charset=EUC-JP"))
+    # GB18030 as browsers read it: A8BC is ḿ (U+1E3F), not Python's private-use U+E7C7.
+    pinyin = TEXTS["zh_pinyin"].split("ḿ")
+    body = pinyin[0].encode("gbk") + b"\xa8\xbc" + pinyin[1].encode("gbk")
+    out.append(Case("zh_pinyin-gb2312-header", "zh_pinyin",
+                    page("@").encode("ascii").replace(b"@", body), "text/html; charset=gb2312"))
     return out
 
 
@@ -184,6 +190,7 @@ def test_commented_out_meta_is_not_read():
 
 
 BROWSER_CASES = ["ja_win-Shift_JIS-header", "ja_euc-EUC-JP-header", "ko-EUC-KR-stray-bytes",
+                 "zh_pinyin-gb2312-header",
                  "ja-EUC-JP-meta-very-late", "zh-gb2312-header",
                  "ko-EUC-KR-header", "tr-ISO-8859-9-header", "ja-ISO-2022-JP-xml-declaration",
                  "fr-utf16be-bom", "pl-iso8859_2-unlabelled", "fr-stray-undefined-bytes-header",
