@@ -47,7 +47,9 @@ _LABELS = {
     **dict.fromkeys(("unicodefffe", "utf-16be"), "utf-16-be"),
 }
 _UTF16 = ("utf-16-le", "utf-16-be")
-_ERRORS = "provenance-whatwg-single-byte"
+_SINGLE_BYTE = "provenance-whatwg-single-byte"
+_STRICT = "provenance-whatwg-strict"
+_REPLACE = "provenance-whatwg-replace"
 
 
 def codec_for_label(label: str | None, *, in_document: bool = False) -> str | None:
@@ -83,71 +85,96 @@ def decode_strict(body: bytes, codec: str) -> str:
     """``body`` in ``codec`` as a browser reads it; UnicodeDecodeError if a multi-byte
     codec finds bytes it cannot read (the label may be wrong). Single-byte codecs never
     fail: an undefined byte is its C1 control (0x80-0x9F) or U+FFFD, as WHATWG says."""
-    if is_single_byte(codec):
-        return body.decode(codec, errors=_ERRORS)
-    if codec == "euc_jp":
-        return body.decode(codec, errors=_EUC_JP_ERRORS).translate(_EUC_JP_AS_BROWSERS)
-    return body.decode(codec).translate(_AS_BROWSERS.get(codec, {}))
-
-
-# EUC-JP as browsers read it: JIS X 0208 by the same table as windows-31J (WHATWG's
-# index-jis0208), so NEC's row 13 (①, ㈱) and IBM's rows read, and six symbols are the
-# ones Chromium shows (Python's euc_jp gives U+301C for the wave dash, Chromium U+FF5E).
-_EUC_JP_AS_BROWSERS = str.maketrans({"\u301c": "\uff5e", "\u2016": "\u2225",
-                                     "\u2212": "\uff0d", "\u00a2": "\uffe0",
-                                     "\u00a3": "\uffe1", "\u00ac": "\uffe2"})
-# GB18030 as browsers read it (its 2005 and 2022 editions): 20 two-byte codes Python's
-# table (2000) still reads as private-use characters are the vertical forms, ḿ and the
-# CJK radicals they were given (checked against Chromium).
-_AS_BROWSERS = {"gb18030": str.maketrans(dict(zip(
-    "\ue5e5\ue78d\ue78e\ue78f\ue790\ue791\ue792\ue793\ue794\ue795\ue796\ue7c7"
-    "\ue81e\ue826\ue82b\ue82c\ue832\ue843\ue854\ue864",
-    "\u3000\ufe10\ufe12\ufe11\ufe13\ufe14\ufe15\ufe16\ufe17\ufe18\ufe19\u1e3f"
-    "\u9fb4\u9fb5\u9fb6\u9fb7\u9fb8\u9fb9\u9fba\u9fbb", strict=True)))}
-_EUC_JP_ERRORS = "provenance-whatwg-euc-jp"
-_EUC_JP_REPLACE = "provenance-whatwg-euc-jp-replace"
+    return _decode(body, codec, _STRICT)
 
 
 def decode_replacing(body: bytes, codec: str) -> str:
     """:func:`decode_strict`, with U+FFFD for what cannot be read, as browsers show it."""
+    return _decode(body, codec, _REPLACE)
+
+
+def _decode(body: bytes, codec: str, errors: str) -> str:
     if is_single_byte(codec):
-        return body.decode(codec, errors=_ERRORS)
-    if codec == "euc_jp":
-        return body.decode(codec, errors=_EUC_JP_REPLACE).translate(_EUC_JP_AS_BROWSERS)
-    return body.decode(codec, errors="replace").translate(_AS_BROWSERS.get(codec, {}))
+        return body.decode(codec, errors=_SINGLE_BYTE)
+    return body.decode(codec, errors=errors).translate(_AS_BROWSERS.get(codec, {}))
 
 
-def _euc_jp_replace(error: UnicodeError) -> tuple[str, int]:
-    try:
-        return _euc_jp_errors(error)
-    except UnicodeDecodeError as failed:
-        return "\ufffd", failed.start + 1
+# Where Python's table for a multi-byte codec differs from WHATWG's (and Chromium's; each
+# checked on every two-byte code): characters it reads otherwise, and pairs it cannot read.
+_AS_BROWSERS = {
+    # EUC-JP: JIS X 0208 as in windows-31J (WHATWG's index-jis0208): the wave dash is
+    # U+FF5E, not U+301C, and five more symbols; NEC's row 13 (①, ㈱) and IBM's rows read.
+    "euc_jp": str.maketrans({"\u301c": "\uff5e", "\u2016": "\u2225", "\u2212": "\uff0d",
+                             "\u00a2": "\uffe0", "\u00a3": "\uffe1", "\u00ac": "\uffe2"}),
+    # GB18030, 2005 and 2022 editions: 20 two-byte codes Python's table (2000) still reads
+    # as private-use characters are the vertical forms, ḿ and CJK radicals.
+    "gb18030": str.maketrans(dict(zip(
+        "\ue5e5\ue78d\ue78e\ue78f\ue790\ue791\ue792\ue793\ue794\ue795\ue796\ue7c7"
+        "\ue81e\ue826\ue82b\ue82c\ue832\ue843\ue854\ue864",
+        "\u3000\ufe10\ufe12\ufe11\ufe13\ufe14\ufe15\ufe16\ufe17\ufe18\ufe19\u1e3f"
+        "\u9fb4\u9fb5\u9fb6\u9fb7\u9fb8\u9fb9\u9fba\u9fbb", strict=True))),
+    # Big5 (WHATWG's is Big5-HKSCS): the interpunct of foreign names (A145) is U+2027, not
+    # a bullet; the tilde and currency signs are the full-width ones. (A241 and A242, which
+    # Python reads as A1FE's and A240's slashes, stay so: a character cannot tell them.)
+    "big5hkscs": str.maketrans(dict(zip(
+        "\u2022\uff64\u203e\u223c\u2641\u2609\u00a5\u00a2\u00a3",
+        "\u2027\ufe51\u00af\uff5e\u2295\u2299\uffe5\uffe0\uffe1",
+        strict=True))),
+}
+_BIG5_PAIRS = {b"\xa3\xe1": "\u20ac", b"\xc6\xcf": "\u5ef4", b"\xc6\xd3": "\u65e0",
+               b"\xc6\xd5": "\u7676", b"\xc6\xd7": "\u96b6", b"\xc6\xde": "\u3003",
+               b"\xc6\xdf": "\u4edd"}
 
 
-def _euc_jp_errors(error: UnicodeError) -> tuple[str, int]:
+def _euc_jp_pair(pair: bytes) -> str | None:
     """A JIS X 0208 pair Python's euc_jp does not know, read by windows-31J's table."""
+    if not (0xA1 <= pair[0] <= 0xFE and 0xA1 <= pair[1] <= 0xFE):
+        return None
+    row, cell = pair[0] - 0x80, pair[1] - 0x80
+    lead = ((row + 1) >> 1) + 0x70
+    lead += 0x40 if lead >= 0xA0 else 0
+    trail = cell + 0x1F + (cell >= 0x60) if row & 1 else cell + 0x7E
+    try:
+        return bytes([lead, trail]).decode("cp932")
+    except UnicodeDecodeError:
+        return None
+
+
+def _rescue(error: UnicodeError) -> tuple[str, int] | None:
     if not isinstance(error, UnicodeDecodeError):
         raise error
     pair = error.object[error.start:error.start + 2]
-    if len(pair) == 2 and 0xA1 <= pair[0] <= 0xFE and 0xA1 <= pair[1] <= 0xFE:
-        row, cell = pair[0] - 0x80, pair[1] - 0x80
-        lead = ((row + 1) >> 1) + 0x70
-        lead += 0x40 if lead >= 0xA0 else 0
-        trail = cell + 0x1F + (cell >= 0x60) if row & 1 else cell + 0x7E
-        try:
-            return bytes([lead, trail]).decode("cp932"), error.start + 2
-        except UnicodeDecodeError:
-            pass
-    raise error
+    if len(pair) == 2:
+        codec = codecs.lookup(error.encoding).name
+        found = (_euc_jp_pair(pair) if codec == "euc_jp"
+                 else _BIG5_PAIRS.get(pair) if codec == "big5hkscs" else None)
+        if found is not None:
+            return found, error.start + 2
+    return None
 
 
-def _single_byte_errors(error: UnicodeError) -> tuple[str, int]:
+def _strict(error: UnicodeError) -> tuple[str, int]:
+    rescued = _rescue(error)
+    if rescued is None:
+        raise error
+    return rescued
+
+
+def _replace(error: UnicodeError) -> tuple[str, int]:
+    rescued = _rescue(error)
+    if rescued is None:
+        assert isinstance(error, UnicodeDecodeError)
+        return "\ufffd", error.end  # as Python's "replace" does
+    return rescued
+
+
+def _single_byte(error: UnicodeError) -> tuple[str, int]:
     if not isinstance(error, UnicodeDecodeError):
         raise error
     data = error.object[error.start:error.end]
     return "".join(chr(b) if 0x80 <= b <= 0x9F else "\ufffd" for b in data), error.end
 
 
-codecs.register_error(_ERRORS, _single_byte_errors)
-codecs.register_error(_EUC_JP_ERRORS, _euc_jp_errors)
-codecs.register_error(_EUC_JP_REPLACE, _euc_jp_replace)
+codecs.register_error(_SINGLE_BYTE, _single_byte)
+codecs.register_error(_STRICT, _strict)
+codecs.register_error(_REPLACE, _replace)

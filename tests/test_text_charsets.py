@@ -41,6 +41,8 @@ TEXTS = {
               "東京都の新しい条例は四月一日から施行される。",
     "ja_euc": "営業時間は10時～18時です。①から順にお並びください。",
     "zh_pinyin": "拼音字母“ḿ”见于叹词“呣”，在报纸上很少出现，但词典里都有收录。",
+    # Big5: the interpunct of a foreign name (A145) is U+2027, and A3E1 is the euro sign.
+    "zh_tw_name": "美國國務卿安東尼‧布林肯今天抵達臺北，票價為€100，記者會將於下午舉行。",
 }
 
 
@@ -141,6 +143,10 @@ def _cases() -> list[Case]:
     body = pinyin[0].encode("gbk") + b"\xa8\xbc" + pinyin[1].encode("gbk")
     out.append(Case("zh_pinyin-gb2312-header", "zh_pinyin",
                     page("@").encode("ascii").replace(b"@", body), "text/html; charset=gb2312"))
+    name = TEXTS["zh_tw_name"].replace("‧", "\x00").replace("€", "\x01").encode("big5hkscs")
+    out.append(Case("zh_tw_name-Big5-header", "zh_tw_name", page("@").encode("ascii").replace(
+        b"@", name.replace(b"\x00", b"\xa1\x45").replace(b"\x01", b"\xa3\xe1")),
+        "text/html; charset=Big5"))
     return out
 
 
@@ -190,7 +196,7 @@ def test_commented_out_meta_is_not_read():
 
 
 BROWSER_CASES = ["ja_win-Shift_JIS-header", "ja_euc-EUC-JP-header", "ko-EUC-KR-stray-bytes",
-                 "zh_pinyin-gb2312-header",
+                 "zh_pinyin-gb2312-header", "zh_tw_name-Big5-header",
                  "ja-EUC-JP-meta-very-late", "zh-gb2312-header",
                  "ko-EUC-KR-header", "tr-ISO-8859-9-header", "ja-ISO-2022-JP-xml-declaration",
                  "fr-utf16be-bom", "pl-iso8859_2-unlabelled", "fr-stray-undefined-bytes-header",
