@@ -47,7 +47,6 @@ _LABELS = {
     **dict.fromkeys(("unicodefffe", "utf-16be"), "utf-16-be"),
 }
 _UTF16 = ("utf-16-le", "utf-16-be")
-_SINGLE_BYTE = "provenance-whatwg-single-byte"
 _STRICT = "provenance-whatwg-strict"
 _REPLACE = "provenance-whatwg-replace"
 
@@ -71,14 +70,27 @@ def codec_for_label(label: str | None, *, in_document: bool = False) -> str | No
     return codec
 
 
-@functools.lru_cache(maxsize=64)
 def is_single_byte(codec: str) -> bool:
     """A charmap codec: one character per byte (Python's code pages, ISO 8859, KOI8)."""
+    return _single_byte_table(codec) is not None
+
+
+@functools.lru_cache(maxsize=64)
+def _single_byte_table(codec: str) -> str | None:
+    """The codec's 256 characters as WHATWG reads them: a byte Python leaves undefined is
+    its C1 control (0x80-0x9F, as in windows-1252's 0x81) or U+FFFD, never an error."""
     try:
         module = sys.modules.get(getattr(codecs.lookup(codec).decode, "__module__", ""))
     except LookupError:
-        return False
-    return hasattr(module, "decoding_table") or hasattr(module, "decoding_map")
+        return None
+    table = getattr(module, "decoding_table", None)
+    if not isinstance(table, str) or len(table) != 256:
+        return None
+    name = codecs.lookup(codec).name
+    chars = [_SINGLE_BYTE_EXTRA.get((name, byte)) or (
+        char if char != "\ufffe" else chr(byte) if 0x80 <= byte <= 0x9F else "\ufffd")
+        for byte, char in enumerate(table)]
+    return "".join(chars).translate(_AS_BROWSERS.get(name, {}))
 
 
 def decode_strict(body: bytes, codec: str) -> str:
@@ -94,12 +106,13 @@ def decode_replacing(body: bytes, codec: str) -> str:
 
 
 def _decode(body: bytes, codec: str, errors: str) -> str:
-    if is_single_byte(codec):
-        return body.decode(codec, errors=_SINGLE_BYTE)
+    table = _single_byte_table(codec)
+    if table is not None:
+        return codecs.charmap_decode(body, "strict", table)[0]
     return body.decode(codec, errors=errors).translate(_AS_BROWSERS.get(codec, {}))
 
 
-# Where Python's table for a multi-byte codec differs from WHATWG's (and Chromium's; each
+# Where Python's table for a codec differs from WHATWG's (and Chromium's; each
 # checked on every two-byte code): characters it reads otherwise, and pairs it cannot read.
 _AS_BROWSERS = {
     # EUC-JP: JIS X 0208 as in windows-31J (WHATWG's index-jis0208): the wave dash is
@@ -120,6 +133,8 @@ _AS_BROWSERS = {
         "\u2022\uff64\u203e\u223c\u2641\u2609\u00a5\u00a2\u00a3",
         "\u2027\ufe51\u00af\uff5e\u2295\u2299\uffe5\uffe0\uffe1",
         strict=True))),
+    # KOI8-U is KOI8-RU to browsers: AE and BE are Belarusian ў and Ў, not box drawings.
+    "koi8-u": str.maketrans({"\u255d": "\u045e", "\u256c": "\u040e"}),
 }
 _BIG5_PAIRS = {b"\xa3\xe1": "\u20ac", b"\xc6\xcf": "\u5ef4", b"\xc6\xd3": "\u65e0",
                b"\xc6\xd5": "\u7676", b"\xc6\xd7": "\u96b6", b"\xc6\xde": "\u3003",
@@ -168,13 +183,8 @@ def _replace(error: UnicodeError) -> tuple[str, int]:
     return rescued
 
 
-def _single_byte(error: UnicodeError) -> tuple[str, int]:
-    if not isinstance(error, UnicodeDecodeError):
-        raise error
-    data = error.object[error.start:error.end]
-    return "".join(chr(b) if 0x80 <= b <= 0x9F else "\ufffd" for b in data), error.end
+_SINGLE_BYTE_EXTRA = {("cp1255", 0xCA): "\u05ba"}  # Hebrew holam haser, added since Python's
 
 
-codecs.register_error(_SINGLE_BYTE, _single_byte)
 codecs.register_error(_STRICT, _strict)
 codecs.register_error(_REPLACE, _replace)
