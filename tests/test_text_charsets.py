@@ -270,3 +270,24 @@ def test_every_code_reads_as_chromium_reads_it(web):
                 if ours != chrome:
                     wrong.append((code.hex(), chrome, ours))
             assert not wrong, (label, len(wrong), wrong[:10])
+
+
+@pytest.mark.parametrize("name", ["fr-utf16be-bom", "tr-ISO-8859-9-header",
+                                  "pl-iso8859_2-unlabelled", "ja-EUC-JP-meta-very-late",
+                                  "ja_win-Shift_JIS-header", "zh-meta-utf16-is-utf8"])
+def test_served_replay_shows_the_text_the_capture_kept(name):
+    """``provenance serve`` shows a captured page decoded as its text was: a reader of the
+    replay sees the words the record holds, not mojibake."""
+    from provenance.web.replay import shown
+
+    case = next(c for c in CASES if c.name == name)
+    replay = shown(case.body, case.content_type, "http://site.example/", lambda url: None)
+    assert TEXTS[case.lang] in replay.body.decode("utf-8"), replay.body[:300]
+
+
+def test_served_style_sheet_reads_its_charset_rule():
+    from provenance.web.replay import shown
+
+    css = '@charset "windows-1251"; .lead::before { content: "Новости"; }'.encode("cp1251")
+    replay = shown(css, "text/css", "http://site.example/", lambda url: None)
+    assert "Новости" in replay.body.decode("utf-8")
