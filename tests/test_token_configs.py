@@ -16,6 +16,7 @@ from tokens import (
     TokenConfig,
     cms_controls,
     make_token,
+    openssl_cms_verdict,
     openssl_verdict,
     refused_variants,
     variants,
@@ -174,3 +175,21 @@ def test_bundle_of_each_tsa_shape_is_intact_and_verify_md_agrees(token_dir, tmp_
         done = subprocess.run(["sh", "-c", command], cwd=where, capture_output=True,
                               text=True, env={"PATH": "/usr/bin:/bin"})
         assert done.returncode == 0 and "Verification: OK" in done.stdout, done.stderr
+
+
+@pytest.mark.parametrize("config", [TokenConfig(key="rsa2048", pss=True),
+                                    TokenConfig(key="rsa4096", pss=True, depth=2,
+                                                signer_digest="sha512")],
+                         ids=["pss-2048", "pss-4096-sha512-depth2"])
+def test_rsa_pss_signed_token_is_trusted_under_its_root(token_dir, config):
+    """RSASSA-PSS, as some qualified European TSAs sign: CMS allows it, and ``openssl cms
+    -verify -purpose timestampsign`` says it holds; rfc3161-client (PKCS#7) cannot check the
+    signature, so it must not be what makes the token "not trusted"."""
+    token = make_token(token_dir, config)
+    ok, output = openssl_cms_verdict(token)
+    assert ok, output
+    result = ours(token)
+    assert result.passed is True and result.trust is Trust.TRUSTED_ROOT, result
+    flipped = flip_signature(token.reply)
+    assert ours(token, reply=flipped).passed is False
+    assert ours(token, message=b"another message\n").passed is False

@@ -50,6 +50,7 @@ class TokenConfig:
     imprint: str = "sha256"
     tsa_kind: str = "good"
     cms_signer: bool = False  # signed by sign_tst_info, not openssl ts -reply
+    pss: bool = False  # RSASSA-PSS (by sign_tst_info: openssl ts -reply signs PKCS#1 v1.5)
 
     @property
     def label(self) -> str:
@@ -200,7 +201,7 @@ def make_token(base: Path, config: TokenConfig, message: bytes = b"a message to 
                ) -> Token:
     """A reply over ``message`` made as ``config`` says (see the module's docstring)."""
     pki, key = make_pki(base, config.key, config.depth, config.tsa_kind)
-    if config.tsa_kind != "good" or config.cms_signer:
+    if config.tsa_kind != "good" or config.cms_signer or config.pss:
         return Token(_python_reply(pki, key, config, message), message, pki, config)
     server = tsa_folder(base, config)
     work = server.dir
@@ -248,7 +249,7 @@ def _run(command: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
 # --- a plain CMS signer, for certificates openssl ts -reply will not sign with ---------------
 
 def sign_tst_info(tst_info: bytes, key: object, signer: bytes, certificates: list[bytes],
-                  digest: str = "sha256") -> bytes:
+                  digest: str = "sha256", *, pss: bool = False) -> bytes:
     """A TimeStampToken over the DER ``tst_info``: signed attributes contentType,
     messageDigest and signingCertificateV2 (the signer's SHA-256), as TSAs write them."""
     content_digest = hashlib.new(digest, tst_info).digest()
@@ -261,12 +262,21 @@ def sign_tst_info(tst_info: bytes, key: object, signer: bytes, certificates: lis
     to_sign = attrs.dump()
     chosen = {"sha256": hashes.SHA256(), "sha384": hashes.SHA384(), "sha512": hashes.SHA512(),
               "sha1": hashes.SHA1()}[digest]
-    if isinstance(key, rsa.RSAPrivateKey):
+    signature_algorithm: dict[str, object] = {}
+    if isinstance(key, rsa.RSAPrivateKey) and pss:
+        size = chosen.digest_size
+        signature = key.sign(to_sign, padding.PSS(mgf=padding.MGF1(chosen), salt_length=size),
+                             chosen)
+        signature_algorithm = {"algorithm": "rsassa_pss", "parameters": {
+            "hash_algorithm": {"algorithm": digest},
+            "mask_gen_algorithm": {"algorithm": "mgf1", "parameters": {"algorithm": digest}},
+            "salt_length": size, "trailer_field": "trailer_field_bc"}}
+    elif isinstance(key, rsa.RSAPrivateKey):
         signature = key.sign(to_sign, padding.PKCS1v15(), chosen)
-        signature_algorithm = "rsassa_pkcs1v15"
+        signature_algorithm = {"algorithm": "rsassa_pkcs1v15"}
     else:
         signature = key.sign(to_sign, ec.ECDSA(chosen))  # type: ignore[attr-defined]
-        signature_algorithm = f"{digest}_ecdsa"
+        signature_algorithm = {"algorithm": f"{digest}_ecdsa"}
     cert = asn1_x509.Certificate.load(signer)
     signed = cms.SignedData({
         "version": "v3",
@@ -280,7 +290,7 @@ def sign_tst_info(tst_info: bytes, key: object, signer: bytes, certificates: lis
                 "issuer": cert.issuer, "serial_number": cert.serial_number}}),
             "digest_algorithm": {"algorithm": digest},
             "signed_attrs": attrs,
-            "signature_algorithm": algos.SignedDigestAlgorithm({"algorithm": signature_algorithm}),
+            "signature_algorithm": algos.SignedDigestAlgorithm(signature_algorithm),
             "signature": signature,
         }],
     })
@@ -299,7 +309,7 @@ def _python_reply(pki: TokenPki, key: object, config: TokenConfig, message: byte
         "nonce": 12345 if config.nonce else None,
     }).dump()
     certs = [pki.tsa, *reversed(pki.intermediates), pki.root] if config.include_certs else []
-    token = sign_tst_info(tst_info, key, pki.tsa, certs, config.signer_digest)
+    token = sign_tst_info(tst_info, key, pki.tsa, certs, config.signer_digest, pss=config.pss)
     reply: bytes = tsp.TimeStampResp({"status": {"status": "granted"},
                                       "time_stamp_token": cms.ContentInfo.load(token)}).dump()
     return reply
@@ -336,6 +346,28 @@ def openssl_verdict(token: Token, *, message: bytes | None = None, reply: bytes 
     done = subprocess.run(command, capture_output=True, text=True)
     output = done.stdout + done.stderr
     return done.returncode == 0 and "Verification: OK" in output, output
+
+
+def openssl_cms_verdict(token: Token) -> tuple[bool, str]:
+    """``openssl cms -verify -purpose timestampsign`` of the bare token: the judge for what
+    ``openssl ts -verify`` cannot read (its PKCS#7 code knows no RSASSA-PSS)."""
+    from asn1crypto import tsp as _tsp
+
+    pki = token.pki
+    work = pki.dir / f"c{threading.get_ident():x}"
+    work.mkdir(exist_ok=True)
+    response = _tsp.TimeStampResp.load(token.reply)
+    (work / "token.tst").write_bytes(response["time_stamp_token"].dump())
+    gen_time = response["time_stamp_token"]["content"]["encap_content_info"]["content"].parsed[
+        "gen_time"].native
+    root = pki.pem("root.pem", [pki.root])
+    chain = pki.pem(f"chain-{threading.get_ident():x}.pem", [pki.tsa, *pki.intermediates])
+    done = subprocess.run([OPENSSL, "cms", "-verify", "-binary", "-inform", "DER", "-in",
+                           str(work / "token.tst"), "-CAfile", str(root), "-certfile", str(chain),
+                           "-purpose", "timestampsign", "-attime",
+                           str(int(gen_time.timestamp())), "-out", "/dev/null"],
+                          capture_output=True, text=True)
+    return done.returncode == 0, done.stdout + done.stderr
 
 
 def variants() -> list[TokenConfig]:
