@@ -193,3 +193,28 @@ def test_rsa_pss_signed_token_is_trusted_under_its_root(token_dir, config):
     flipped = flip_signature(token.reply)
     assert ours(token, reply=flipped).passed is False
     assert ours(token, message=b"another message\n").passed is False
+
+
+def test_signer_named_by_subject_key_identifier_is_found(token_dir):
+    """CMS v3 names the signer by its key identifier (some TSAs do); the SignerIdentifier is
+    outside the signature, so it is rewritten here. ``openssl cms`` reads it (``openssl ts``
+    does not: PKCS#7 knows only issuer and serial); we find the certificate and trust it."""
+    from asn1crypto import cms, tsp
+    from asn1crypto import x509 as asn1_x509
+    from tokens import openssl_cms_verdict
+
+    token = make_token(token_dir, TokenConfig(cms_signer=True))
+    response = tsp.TimeStampResp.load(token.reply)
+    signed = response["time_stamp_token"]
+    info = signed["content"]["signer_infos"][0]
+    info["sid"] = cms.SignerIdentifier(
+        {"subject_key_identifier": asn1_x509.Certificate.load(token.pki.tsa).key_identifier})
+    info["version"] = "v3"
+    reply = tsp.TimeStampResp({"status": {"status": "granted"},
+                               "time_stamp_token": cms.ContentInfo.load(signed.dump(force=True))
+                               }).dump()
+    rewritten = Token(reply, token.message, token.pki, token.config)
+    ok, output = openssl_cms_verdict(rewritten)
+    assert ok, output
+    result = ours(rewritten)
+    assert result.passed is True and result.trust is Trust.TRUSTED_ROOT, result

@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 OPENSSL = "openssl"
-KEYS = ("rsa2048", "rsa4096", "ec-p256", "ec-p384")
+KEYS = ("rsa2048", "rsa4096", "ec-p256", "ec-p384", "ec-p521")
 # How the TSA certificate is made: a good one, or one a verifier must refuse.
 TSA_KINDS = ("good", "no_eku", "eku_not_critical", "eku_extra", "ku_extra", "expired",
              "not_yet_valid", "ca_expired")
@@ -94,7 +94,8 @@ _LOCK = threading.Lock()
 def _key(kind: str) -> rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey:
     if kind.startswith("rsa"):
         return rsa.generate_private_key(65537, int(kind[3:]))
-    return ec.generate_private_key({"ec-p256": ec.SECP256R1(), "ec-p384": ec.SECP384R1()}[kind])
+    curves = {"ec-p256": ec.SECP256R1(), "ec-p384": ec.SECP384R1(), "ec-p521": ec.SECP521R1()}
+    return ec.generate_private_key(curves[kind])
 
 
 def _name(common: str) -> x509.Name:
