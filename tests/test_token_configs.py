@@ -218,3 +218,31 @@ def test_signer_named_by_subject_key_identifier_is_found(token_dir):
     assert ok, output
     result = ours(rewritten)
     assert result.passed is True and result.trust is Trust.TRUSTED_ROOT, result
+
+
+def test_tstinfo_of_another_version_is_invalid(token_dir):
+    """RFC 3161 defines TSTInfo version 1 only; openssl refuses any other, and so do we,
+    whatever roots are given (what its fields mean is unknown)."""
+    import datetime
+    import hashlib
+
+    from asn1crypto import cms, tsp
+    from tokens import make_pki, sign_tst_info
+
+    pki, key = make_pki(token_dir, "ec-p256", 1)
+    message = b"a message to stamp\n"
+    for version, valid in (("v1", True), (2, False)):
+        tst_info = tsp.TSTInfo({
+            "version": version, "policy": "1.3.6.1.4.1.99999.1",
+            "message_imprint": {"hash_algorithm": {"algorithm": "sha256"},
+                                "hashed_message": hashlib.sha256(message).digest()},
+            "serial_number": 7,
+            "gen_time": datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0),
+        }).dump()
+        signed = sign_tst_info(tst_info, key, pki.tsa, [pki.tsa, *pki.intermediates, pki.root])
+        reply = tsp.TimeStampResp({"status": {"status": "granted"},
+                                   "time_stamp_token": cms.ContentInfo.load(signed)}).dump()
+        token = Token(reply, message, pki, TokenConfig())
+        assert openssl_verdict(token)[0] is valid
+        for roots in (True, False):
+            assert ours(token, roots=roots).passed is valid, (version, roots)

@@ -174,6 +174,7 @@ class TokenInfo:
     is_response: bool = True
     token: bytes = b""  # the TimeStampToken (CMS ContentInfo) alone
     other_certificates: int = 0  # attribute (or other non-X.509) certificates, skipped
+    version: int = 1  # of the TSTInfo: RFC 3161 defines 1 only
 
 
 @dataclass(frozen=True)
@@ -231,6 +232,7 @@ def read_token(der: bytes) -> TokenInfo:
             is_response=is_response,
             token=token,
             other_certificates=len(choices) - len(certs),
+            version=int(tst["version"]),
         )
     except TimestampError:
         raise
@@ -326,6 +328,9 @@ def verify_token(
                             **base)
     if message is None and digest is None:
         raise ValueError("verify_token needs message= or digest=")
+    if info.version != 1:  # what a later version's fields mean is unknown (openssl refuses too)
+        return TokenVerification(False, "asn1crypto", f"the token's TSTInfo is version "
+                                 f"{info.version}; RFC 3161 defines version 1 only", **base)
     hasher = IMPRINT_ALGORITHMS.get(info.algorithm or "")
     if message is not None and hasher is None:
         # The signature still decides whether the token was altered (invalid); if it holds,
