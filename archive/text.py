@@ -88,15 +88,20 @@ _BOMS = [(codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
 PRESCAN_BYTES = 65536  # of a page searched for its charset (the head of a real page is less)
 _XML_ENCODING = re.compile(rb"""<\?xml\s[^>]{0,200}?encoding\s*=\s*["']([A-Za-z0-9_.:-]{1,40})""")
 _COMMENT = re.compile(rb"<!--.*?(?:-->|$)", re.S)
+_ISO2022_JP = re.compile(rb"\x1b\$[@B]")
 _BODY_TAG = re.compile(rb"<body[\s>/]", re.I)
 # What detection may answer: the encodings browsers' own detectors give for web pages, not
-# rare code pages (ISO-8859-3, Mac Central European, DOS) whose letters merely fit too.
+# rare code pages (ISO-8859-3 and -4, Mac Central European, DOS) whose letters merely fit.
 _DETECTABLE = ["utf_8", "cp1250", "cp1251", "cp1252", "cp1253", "cp1254", "cp1255", "cp1256",
-               "cp1257", "cp1258", "iso8859_2", "iso8859_4", "iso8859_5", "iso8859_6",
+               "cp1257", "cp1258", "iso8859_2", "iso8859_5", "iso8859_6",
                "iso8859_7", "iso8859_8", "iso8859_13", "iso8859_15", "koi8_r", "koi8_u",
                "mac_cyrillic", "cp866", "cp874", "gb18030", "gbk", "gb2312", "big5",
                "big5hkscs", "cp950", "euc_kr", "cp949", "shift_jis", "cp932", "euc_jp",
-               "iso2022_jp"]
+               "iso2022_jp", "utf_16", "utf_16_le", "utf_16_be", "utf_32", "utf_32_le",
+               "utf_32_be"]
+_DETECTABLE_SINGLE_BYTE = [name for name in _DETECTABLE
+                           if name.startswith(("cp", "iso8859", "koi8", "mac"))
+                           and name not in ("cp932", "cp949", "cp950")]
 
 
 @dataclass
@@ -321,6 +326,11 @@ def _unmojibake(body: bytes, codec: str, text: str) -> tuple[str, str] | None:
 def _detect(body: bytes, *, not_utf8: bool = False) -> tuple[str, str]:
     """``not_utf8``: a declared UTF-8 already failed, strictly and nearly (not redone)."""
     if body.isascii():
+        if _ISO2022_JP.search(body):  # 7-bit Japanese: escapes to JIS X 0208 and back
+            try:
+                return body.decode("iso2022_jp"), "iso2022_jp"
+            except UnicodeDecodeError:
+                pass
         return body.decode("ascii"), "ascii"
     if not not_utf8:
         try:
@@ -331,13 +341,26 @@ def _detect(body: bytes, *, not_utf8: bool = False) -> tuple[str, str]:
         if nearly is not None:
             return nearly, "utf-8"
     best = charset_normalizer.from_bytes(body, cp_isolation=_DETECTABLE).best()
-    codec = codec_for_label(best.encoding) if best is not None else None
-    text = body.decode(codec or "cp1252", errors="replace")
+    found = best.encoding if best is not None else _one_by_one(body)
+    codec = codec_for_label(found) or "cp1252"
+    text = decode_replacing(body, codec)
     if _cyrillic_letters(text) > 20 or codec in _CYRILLIC_SINGLE_BYTE:
         cyr = _best_cyrillic(body)
         if cyr and _russian_score(cyr[0]) >= _russian_score(text):
             return cyr
-    return text, codec or "cp1252"
+    return text, codec
+
+
+def _one_by_one(body: bytes) -> str | None:
+    """The single-byte charset whose reading is least chaotic, each tried alone: asked for
+    all at once, charset-normalizer skips ISO-8859-2 once windows-1250 (a "similar" code
+    page) failed, and then answers nothing for Polish or Czech in ISO-8859-2."""
+    found = []
+    for order, name in enumerate(_DETECTABLE_SINGLE_BYTE):
+        match = charset_normalizer.from_bytes(body, cp_isolation=[name]).best()
+        if match is not None:
+            found.append((match.chaos, -match.coherence, order, match.encoding))
+    return min(found)[3] if found else None
 
 
 STRAY_BYTES_SHARE = 0.1

@@ -34,6 +34,10 @@ TEXTS = {
     "pl": "Rząd ogłosił dziś nowe przepisy dotyczące ochrony środowiska. Źródła zbliżone do "
           "ministerstwa twierdzą, że żółw i łódź są symbolami kampanii. Szczegóły zostaną "
           "przedstawione w przyszłym tygodniu.",
+    # Asked for all candidates at once, charset-normalizer answers nothing for this one.
+    "pl_news": "Rząd ogłosił dziś nowe przepisy dotyczące ochrony środowiska. Źródła "
+               "zbliżone do ministerstwa twierdzą, że szczegóły zostaną przedstawione w "
+               "przyszłym tygodniu.",
     "tr": "Türkiye’de “seçim” sonuçları açıklandı: İstanbul’da oy oranı yüzde 84’e ulaştı. "
           "Ağır şartlara rağmen katılım yüksekti; maliyet 5 € oldu.",
     # Windows-31J: NEC's circled digits, and the wave dash Chromium reads as U+FF5E.
@@ -111,9 +115,10 @@ def _cases() -> list[Case]:
                 '<meta charset="utf-16">')).encode("utf-8"), "text/html"),
         ]
     # No label at all, as old servers send them.
-    for lang, codec in [("ja", "shift_jis"), ("ja", "euc_jp"), ("zh", "gbk"),
-                        ("zh_tw", "big5hkscs"), ("ko", "cp949"), ("fr", "cp1252"),
-                        ("pl", "iso8859_2"), ("pl", "cp1250")]:
+    for lang, codec in [("ja", "shift_jis"), ("ja", "euc_jp"), ("ja", "iso2022_jp"),
+                        ("zh", "gbk"), ("zh_tw", "big5hkscs"), ("ko", "cp949"),
+                        ("fr", "cp1252"), ("pl", "iso8859_2"), ("pl_news", "iso8859_2"),
+                        ("pl", "cp1250"), ("fr", "utf-16-le"), ("zh", "utf-16-be")]:
         out.append(Case(f"{lang}-{codec}-unlabelled", lang, page(TEXTS[lang]).encode(codec),
                         "text/html"))
     # One byte windows-1252 leaves undefined (0x81, 0x9D: seen in pages pasted from Word)
