@@ -131,9 +131,12 @@ SERVED = [
 
 
 @pytest.mark.parametrize("config", SERVED, ids=_ids(SERVED))
-def test_bundle_of_each_tsa_shape_is_intact_and_verify_md_agrees(token_dir, tmp_path, config):
-    """A loopback TSA answering as ``config`` says: stamp, export, ``check --bundle`` with
-    its root, and VERIFY.md's openssl lines in a clean environment: all agree."""
+def test_bundle_of_each_tsa_shape_is_intact_and_verify_md_agrees(token_dir, tmp_path, config,
+                                                                capsys, monkeypatch):
+    """A loopback TSA answering as ``config`` says: stamp, export, ``check`` and ``check
+    --bundle`` (the CLI) with its root, and VERIFY.md's openssl lines in a clean
+    environment: all agree."""
+    import json
     import re
     import subprocess
     import zipfile
@@ -165,6 +168,16 @@ def test_bundle_of_each_tsa_shape_is_intact_and_verify_md_agrees(token_dir, tmp_
     export_bundle(ledger, store, [records[0].id, single.id], out)
     report = verify_bundle(out, [pki.root])
     assert report.problems == [] and report.intact, report
+    from provenance.cli.main import main
+
+    root_file = pki.pem("root.pem", [pki.root])
+    monkeypatch.setenv("PROVENANCE_TSA_CA", str(root_file))
+    ledger.close()
+    assert main(["--json", "--store", str(tmp_path / "store"), "check"]) == 0, capsys.readouterr()
+    capsys.readouterr()
+    assert main(["--json", "check", "--bundle", str(out), "--tsa-ca", str(root_file)]) == 0
+    summary = [json.loads(line) for line in capsys.readouterr().out.splitlines()][-1]
+    assert summary["intact"] is True and summary["trusted"] == 2, summary
     where = tmp_path / "court"
     with zipfile.ZipFile(out) as archive:
         archive.extractall(where)
