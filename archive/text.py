@@ -98,7 +98,8 @@ _DETECTABLE = ["utf_8", "cp1250", "cp1251", "cp1252", "cp1253", "cp1254", "cp125
                "mac_cyrillic", "cp866", "cp874", "gb18030", "gbk", "gb2312", "big5",
                "big5hkscs", "cp950", "euc_kr", "cp949", "shift_jis", "cp932", "euc_jp",
                "iso2022_jp", "utf_16", "utf_16_le", "utf_16_be", "utf_32", "utf_32_le",
-               "utf_32_be"]
+               "utf_32_be", "euc_jis_2004", "euc_jisx0213", "shift_jis_2004",
+               "shift_jisx0213"]
 _DETECTABLE_SINGLE_BYTE = [name for name in _DETECTABLE
                            if name.startswith(("cp", "iso8859", "koi8", "mac"))
                            and name not in ("cp932", "cp949", "cp950")]
@@ -264,15 +265,15 @@ def _flat_title(markup: str) -> str | None:
 
 def decode_bytes(body: bytes, declared: str | None, *, html: bool) -> tuple[str, str]:
     """Decode ``body`` as a browser does: BOM, then the declared charset (the HTTP header),
-    then what the document says (XML declaration, ``<meta>``), then detection; returns the
-    text and the codec. Labels mean what they mean to browsers (:mod:`archive.charsets`)."""
+    then what the document says (an XML declaration; in HTML, ``<meta>``), then detection;
+    returns the text and the codec. Labels mean what they mean to browsers
+    (:mod:`archive.charsets`)."""
     for bom, name in _BOMS:
         if body.startswith(bom):
             return body[len(bom):].decode(name, errors="replace"), name
     candidates = [codec_for_label(declared)]
-    if html:
-        candidates += [codec_for_label(label, in_document=True)
-                       for label in _labels_in_document(body)]
+    candidates += [codec_for_label(label, in_document=True)
+                   for label in _labels_in_document(body, html=html)]
     not_utf8 = False  # the bytes are known to be neither UTF-8 nor nearly: not tried again
     for codec in candidates:
         if codec is None or (codec == "utf-8" and not_utf8):
@@ -290,16 +291,18 @@ def decode_bytes(body: bytes, declared: str | None, *, html: bool) -> tuple[str,
     return _detect(body, not_utf8=not_utf8)
 
 
-def _labels_in_document(body: bytes) -> list[str]:
-    """The charset an XML declaration gives (only at the very start), then the first
-    ``<meta charset>`` or ``http-equiv`` one, outside comments, in the head: browsers read
-    it however far down the head it comes, so the scan stops at ``<body`` (or
-    :data:`PRESCAN_BYTES`), not at 1024 bytes."""
+def _labels_in_document(body: bytes, *, html: bool) -> list[str]:
+    """The charset an XML declaration gives (only at the very start: XHTML, RSS and Atom
+    feeds, any XML), then for HTML the first ``<meta charset>`` or ``http-equiv`` one,
+    outside comments, in the head: browsers read it however far down the head it comes,
+    so the scan stops at ``<body`` (or :data:`PRESCAN_BYTES`), not at 1024 bytes."""
     head = body[:PRESCAN_BYTES]
     labels = []
     xml = _XML_ENCODING.match(head)
     if xml:
         labels.append(xml.group(1).decode("ascii"))
+    if not html:
+        return labels
     head = _COMMENT.sub(b" ", head)
     start = _BODY_TAG.search(head, 1024)
     meta = _META_CHARSET.search(head, 0, start.start() if start else len(head))
@@ -340,8 +343,11 @@ def _detect(body: bytes, *, not_utf8: bool = False) -> tuple[str, str]:
         nearly = _nearly(body, "utf-8")
         if nearly is not None:
             return nearly, "utf-8"
-    best = charset_normalizer.from_bytes(body, cp_isolation=_DETECTABLE).best()
-    found = best.encoding if best is not None else _one_by_one(body)
+    # Asked without limits (asked for a list, it ranks differently: single-byte readings
+    # of a short Big5 passage came first), then the first answer browsers could give.
+    answers = [m.encoding for m in charset_normalizer.from_bytes(body)
+               if m.encoding in _DETECTABLE]
+    found = answers[0] if answers else _one_by_one(body)
     codec = codec_for_label(found) or "cp1252"
     text = decode_replacing(body, codec)
     if _cyrillic_letters(text) > 20 or codec in _CYRILLIC_SINGLE_BYTE:
@@ -368,7 +374,9 @@ STRAY_BYTES_SHARE = 0.1
 STRAY_BYTES_SHARE_LEGACY = 0.01
 """The same for a page labelled Shift_JIS, GBK, Big5, EUC-KR or EUC-JP: windows-1251 text
 mislabelled GBK reads as CJK pairs with a stray byte every few words, so far fewer."""
-STRAY_BYTES_AT_LEAST = 2  # a character cut at each end of a short page is still a glitch
+STRAY_BYTES_AT_LEAST = 2
+"""For those labels, a character cut at each end of a short page is still a glitch (not for
+UTF-8, which detection also tries: two bytes of windows-1252 are not "nearly UTF-8")."""
 
 
 def _nearly(body: bytes, codec: str) -> str | None:
@@ -376,9 +384,9 @@ def _nearly(body: bytes, codec: str) -> str | None:
     page, a truncated character at a cut), each read as U+FFFD, as browsers read a labelled
     page; else None. Text in another charset is not near: most of its non-ASCII bytes break
     a multi-byte charset (for UTF-8, valid sequences do not happen by accident)."""
-    share = STRAY_BYTES_SHARE
-    if codec != "utf-8":
-        share = STRAY_BYTES_SHARE_LEGACY  # pairs of other 8-bit text often read as CJK
+    share, least = STRAY_BYTES_SHARE, 0.0
+    if codec != "utf-8":  # a page labelled Shift_JIS, GBK, Big5, EUC-KR or EUC-JP
+        share, least = STRAY_BYTES_SHARE_LEGACY, STRAY_BYTES_AT_LEAST
         try:
             body.decode("utf-8")
             return None  # valid UTF-8 is never an accident: detection reads it as UTF-8
@@ -387,7 +395,7 @@ def _nearly(body: bytes, codec: str) -> str | None:
     text = decode_replacing(body, codec)
     stray = text.count("\ufffd") - body.count("\ufffd".encode())  # those the page itself had
     non_ascii = len(text) - len(text.encode("ascii", errors="ignore"))
-    return text if stray <= max(non_ascii * share, STRAY_BYTES_AT_LEAST) else None
+    return text if stray <= max(non_ascii * share, least) else None
 
 
 def _best_cyrillic(body: bytes) -> tuple[str, str] | None:

@@ -296,3 +296,36 @@ def test_served_style_sheet_reads_its_charset_rule():
     css = '@charset "windows-1251"; .lead::before { content: "Новости"; }'.encode("cp1251")
     replay = shown(css, "text/css", "http://site.example/", lambda url: None)
     assert "Новости" in replay.body.decode("utf-8")
+
+
+@pytest.mark.parametrize("codec, label, words", [
+    ("cp1250", "windows-1250", "Weather in Łódź today: sunny"),
+    ("iso8859_2", "ISO-8859-2", "Weather in Łódź today"),
+    ("shift_jis", "Shift_JIS", "天気"),
+])
+@pytest.mark.parametrize("content_type", ["text/xml", "application/rss+xml",
+                                          "application/atom+xml"])
+def test_feed_is_read_in_the_charset_its_xml_declaration_gives(codec, label, words,
+                                                                content_type):
+    """An RSS or Atom feed names its charset in its XML declaration only; a few non-ASCII
+    words among English ones are too few for detection (Łódź came out as windows-1252)."""
+    feed = (f'<?xml version="1.0" encoding="{label}"?><rss><channel><item><title>{words}'
+            "</title><description>Lots of English words here about the weather and the news "
+            "of the day.</description></item></channel></rss>").encode(codec)
+    assert words in extract_text(feed, content_type, "http://site.example/feed").text
+
+
+@pytest.mark.parametrize("html", [True, False])
+def test_a_few_legacy_bytes_are_not_nearly_utf8(html):
+    """Two bytes of windows-1252 in English text break UTF-8 at each: that is another
+    charset, not a UTF-8 page with two stray bytes (which would turn ö and ß into U+FFFD)."""
+    words = "Lots of English words here about the news of the day. Größe. More English text."
+    body = (f"<html><body><p>{words}</p></body></html>" if html else words).encode("cp1252")
+    text, codec = decode_bytes(body, None, html=html)
+    assert "Größe" in text and codec != "utf-8", (codec, text)
+
+
+def test_a_short_big5_passage_among_english_is_big5():
+    body = ("<html><body><p>Lots of English words here about the weather and the news of the "
+            "day. 臺北天氣. More English text follows here.</p></body></html>").encode("big5hkscs")
+    assert "臺北天氣" in decode_bytes(body, None, html=True)[0]
