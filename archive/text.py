@@ -278,6 +278,8 @@ def decode_bytes(body: bytes, declared: str | None, *, html: bool) -> tuple[str,
     for codec in candidates:
         if codec is None or (codec == "utf-8" and not_utf8):
             continue
+        if codec in ("utf-16-le", "utf-16-be") and b"\0" not in body[:4096]:
+            continue  # no NUL in its markup: not UTF-16, whatever the header says
         try:
             text = decode_strict(body, codec)
         except UnicodeDecodeError:

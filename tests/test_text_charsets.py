@@ -329,3 +329,16 @@ def test_a_short_big5_passage_among_english_is_big5():
     body = ("<html><body><p>Lots of English words here about the weather and the news of the "
             "day. 臺北天氣. More English text follows here.</p></body></html>").encode("big5hkscs")
     assert "臺北天氣" in decode_bytes(body, None, html=True)[0]
+
+
+@pytest.mark.parametrize("lang", ["fr", "ja", "ru"])
+def test_a_utf16_label_on_an_8_bit_page_is_not_believed(lang):
+    """``charset=utf-16`` (or ``unicode``) on a UTF-8 page, as misconfigured servers send:
+    read as UTF-16 its markup is CJK-looking nonsense; with no NUL in it, it is not UTF-16."""
+    text = TEXTS.get(lang, "Министерство обороны сообщило о потерях: 9861 человек.")
+    for body in (page(text).encode("utf-8"), page(text).encode("utf-8") + b" "):
+        for label in ("utf-16", "unicode", "utf-16be"):  # an odd length breaks UTF-16 anyway
+            assert text in extract_text(body, f"text/html; charset={label}", "http://x/").text
+    # A real UTF-16 page without a BOM still reads by its label.
+    assert text in extract_text(page(text).encode("utf-16-le"), "text/html; charset=utf-16",
+                                "http://x/").text
