@@ -29,6 +29,7 @@ from bs4 import BeautifulSoup, CData, NavigableString, ParserRejectedMarkup, Tag
 from lxml import etree
 
 from archive.article_refine import fold, parse
+from archive.charsets import codec_for_label, decode_replacing, decode_strict
 from archive.extract_article import TRAFILATURA, Extractor, trafilatura_text
 from archive.page_meta import bs4_attrs, page_meta
 
@@ -54,7 +55,7 @@ BLOCK_TAGS = {"address", "article", "blockquote", "br", "dd", "details", "div", 
               "fieldset", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "header",
               "footer", "hr", "li", "main", "ol", "p", "pre", "section", "summary", "table",
               "tbody", "thead", "tfoot", "td", "th", "tr", "ul", "caption", "body", "html"}
-TEXT_VERSION = "3"  # of our own walk: bump when what it keeps changes
+TEXT_VERSION = "4"  # of our own walk: bump when what it keeps changes (or how pages decode)
 OURS = Extractor("archive.text", TEXT_VERSION)
 VISIBLE = Extractor("archive.text:visible", TEXT_VERSION)  # the whole visible text, no choice
 FLAT = Extractor("archive.text:flat", TEXT_VERSION)
@@ -82,8 +83,26 @@ VOID_TAGS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link",
 _TOKEN = re.compile(r"(<!--)|<(/?)([A-Za-z][^\s/<>]*)([^<>]*)>|<[!?/][^<>]*>?"
                     r"|[^<]+|<", re.S)
 _TITLE = re.compile(r"<title\b[^<>]*>([^<]*)", re.I)
-_BOMS = [(codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16"),
-         (codecs.BOM_UTF16_BE, "utf-16")]
+_BOMS = [(codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
+         (codecs.BOM_UTF16_BE, "utf-16-be")]
+PRESCAN_BYTES = 65536  # of a page searched for its charset (the head of a real page is less)
+_XML_ENCODING = re.compile(rb"""<\?xml\s[^>]{0,200}?encoding\s*=\s*["']([A-Za-z0-9_.:-]{1,40})""")
+_COMMENT = re.compile(rb"<!--.*?(?:-->|$)", re.S)
+_ISO2022_JP = re.compile(rb"\x1b\$[@B]")
+_BODY_TAG = re.compile(rb"<body[\s>/]", re.I)
+# What detection may answer: the encodings browsers' own detectors give for web pages, not
+# rare code pages (ISO-8859-3 and -4, Mac Central European, DOS) whose letters merely fit.
+_DETECTABLE = ["utf_8", "cp1250", "cp1251", "cp1252", "cp1253", "cp1254", "cp1255", "cp1256",
+               "cp1257", "cp1258", "iso8859_2", "iso8859_5", "iso8859_6",
+               "iso8859_7", "iso8859_8", "iso8859_13", "iso8859_15", "koi8_r", "koi8_u",
+               "mac_cyrillic", "cp866", "cp874", "gb18030", "gbk", "gb2312", "big5",
+               "big5hkscs", "cp950", "euc_kr", "cp949", "shift_jis", "cp932", "euc_jp",
+               "iso2022_jp", "utf_16", "utf_16_le", "utf_16_be", "utf_32", "utf_32_le",
+               "utf_32_be", "euc_jis_2004", "euc_jisx0213", "shift_jis_2004",
+               "shift_jisx0213"]
+_DETECTABLE_SINGLE_BYTE = [name for name in _DETECTABLE
+                           if name.startswith(("cp", "iso8859", "koi8", "mac"))
+                           and name not in ("cp932", "cp949", "cp950")]
 
 
 @dataclass
@@ -245,23 +264,26 @@ def _flat_title(markup: str) -> str | None:
 
 
 def decode_bytes(body: bytes, declared: str | None, *, html: bool) -> tuple[str, str]:
-    """Decode ``body``: BOM, declared charset, ``<meta>``, then detection; returns the codec."""
+    """Decode ``body`` as a browser does: BOM, then the declared charset (the HTTP header),
+    then what the document says (an XML declaration; in HTML, ``<meta>``), then detection;
+    returns the text and the codec. Labels mean what they mean to browsers
+    (:mod:`archive.charsets`)."""
     for bom, name in _BOMS:
         if body.startswith(bom):
             return body[len(bom):].decode(name, errors="replace"), name
-    candidates = [declared]
-    if html:
-        match = _META_CHARSET.search(body[:8192])
-        candidates.append(match.group(1).decode("ascii") if match else None)
+    candidates = [codec_for_label(declared)]
+    candidates += [codec_for_label(label, in_document=True)
+                   for label in _labels_in_document(body, html=html)]
     not_utf8 = False  # the bytes are known to be neither UTF-8 nor nearly: not tried again
-    for candidate in candidates:
-        codec = _codec(candidate)
+    for codec in candidates:
         if codec is None or (codec == "utf-8" and not_utf8):
             continue
+        if codec in ("utf-16-le", "utf-16-be") and b"\0" not in body[:4096]:
+            continue  # no NUL in its markup: not UTF-16, whatever the header says
         try:
-            text = body.decode(codec)
+            text = decode_strict(body, codec)
         except UnicodeDecodeError:
-            nearly = _nearly_utf8(body) if codec == "utf-8" else None
+            nearly = _nearly(body, codec)
             if nearly is not None:
                 return nearly, codec
             not_utf8 = not_utf8 or codec == "utf-8"
@@ -271,22 +293,29 @@ def decode_bytes(body: bytes, declared: str | None, *, html: bool) -> tuple[str,
     return _detect(body, not_utf8=not_utf8)
 
 
-def _codec(name: str | None) -> str | None:
-    """Python's codec for a declared charset, following the WHATWG aliases that matter."""
-    if not name:
-        return None
-    name = name.strip().strip("\"'").lower()
-    if name in ("iso-8859-1", "latin1", "latin-1", "us-ascii", "ascii", "iso8859-1"):
-        name = "cp1252"  # browsers read these labels as windows-1252
-    try:
-        return codecs.lookup(name).name
-    except LookupError:
-        return None
+def _labels_in_document(body: bytes, *, html: bool) -> list[str]:
+    """The charset an XML declaration gives (only at the very start: XHTML, RSS and Atom
+    feeds, any XML), then for HTML the first ``<meta charset>`` or ``http-equiv`` one,
+    outside comments, in the head: browsers read it however far down the head it comes,
+    so the scan stops at ``<body`` (or :data:`PRESCAN_BYTES`), not at 1024 bytes."""
+    head = body[:PRESCAN_BYTES]
+    labels = []
+    xml = _XML_ENCODING.match(head)
+    if xml:
+        labels.append(xml.group(1).decode("ascii"))
+    if not html:
+        return labels
+    head = _COMMENT.sub(b" ", head)
+    start = _BODY_TAG.search(head, 1024)
+    meta = _META_CHARSET.search(head, 0, start.start() if start else len(head))
+    if meta:
+        labels.append(meta.group(1).decode("ascii"))
+    return labels
 
 
 def _unmojibake(body: bytes, codec: str, text: str) -> tuple[str, str] | None:
     """A better reading when the declared single-byte charset is evidently wrong."""
-    if codec in ("utf-8", "utf-16", "utf-32") or body.isascii():
+    if codec in ("utf-8", "utf-16-le", "utf-16-be") or body.isascii():
         return None
     try:
         return body.decode("utf-8"), "utf-8"  # valid non-ASCII UTF-8 is never an accident
@@ -302,38 +331,73 @@ def _unmojibake(body: bytes, codec: str, text: str) -> tuple[str, str] | None:
 def _detect(body: bytes, *, not_utf8: bool = False) -> tuple[str, str]:
     """``not_utf8``: a declared UTF-8 already failed, strictly and nearly (not redone)."""
     if body.isascii():
+        if _ISO2022_JP.search(body):  # 7-bit Japanese: escapes to JIS X 0208 and back
+            try:
+                return body.decode("iso2022_jp"), "iso2022_jp"
+            except UnicodeDecodeError:
+                pass
         return body.decode("ascii"), "ascii"
     if not not_utf8:
         try:
             return body.decode("utf-8"), "utf-8"
         except UnicodeDecodeError:
             pass
-        nearly = _nearly_utf8(body)
+        nearly = _nearly(body, "utf-8")
         if nearly is not None:
             return nearly, "utf-8"
-    best = charset_normalizer.from_bytes(body).best()
-    codec = _codec(best.encoding) if best is not None else None
-    text = body.decode(codec or "cp1252", errors="replace")
+    # Asked without limits (asked for a list, it ranks differently: single-byte readings
+    # of a short Big5 passage came first), then the first answer browsers could give.
+    answers = [m.encoding for m in charset_normalizer.from_bytes(body)
+               if m.encoding in _DETECTABLE]
+    found = answers[0] if answers else _one_by_one(body)
+    codec = codec_for_label(found) or "cp1252"
+    text = decode_replacing(body, codec)
     if _cyrillic_letters(text) > 20 or codec in _CYRILLIC_SINGLE_BYTE:
         cyr = _best_cyrillic(body)
         if cyr and _russian_score(cyr[0]) >= _russian_score(text):
             return cyr
-    return text, codec or "cp1252"
+    return text, codec
+
+
+def _one_by_one(body: bytes) -> str | None:
+    """The single-byte charset whose reading is least chaotic, each tried alone: asked for
+    all at once, charset-normalizer skips ISO-8859-2 once windows-1250 (a "similar" code
+    page) failed, and then answers nothing for Polish or Czech in ISO-8859-2."""
+    found = []
+    for order, name in enumerate(_DETECTABLE_SINGLE_BYTE):
+        match = charset_normalizer.from_bytes(body, cp_isolation=[name]).best()
+        if match is not None:
+            found.append((match.chaos, -match.coherence, order, match.encoding))
+    return min(found)[3] if found else None
 
 
 STRAY_BYTES_SHARE = 0.1
 """At most this share of a UTF-8 page's non-ASCII characters may be stray bytes."""
+STRAY_BYTES_SHARE_LEGACY = 0.01
+"""The same for a page labelled Shift_JIS, GBK, Big5, EUC-KR or EUC-JP: windows-1251 text
+mislabelled GBK reads as CJK pairs with a stray byte every few words, so far fewer."""
+STRAY_BYTES_AT_LEAST = 2
+"""For those labels, a character cut at each end of a short page is still a glitch (not for
+UTF-8, which detection also tries: two bytes of windows-1252 are not "nearly UTF-8")."""
 
 
-def _nearly_utf8(body: bytes) -> str | None:
-    """The body read as UTF-8 when only a few stray bytes break it (one bad byte in a page,
-    a truncated character at a cut), each read as U+FFFD, as browsers read a page labelled
-    UTF-8; else None. Text in a single-byte charset is not near: nearly every one of its
-    non-ASCII bytes breaks UTF-8, for valid UTF-8 sequences do not happen by accident."""
-    text = body.decode("utf-8", errors="replace")
+def _nearly(body: bytes, codec: str) -> str | None:
+    """The body read in ``codec`` when only a few stray bytes break it (one bad byte in a
+    page, a truncated character at a cut), each read as U+FFFD, as browsers read a labelled
+    page; else None. Text in another charset is not near: most of its non-ASCII bytes break
+    a multi-byte charset (for UTF-8, valid sequences do not happen by accident)."""
+    share, least = STRAY_BYTES_SHARE, 0.0
+    if codec != "utf-8":  # a page labelled Shift_JIS, GBK, Big5, EUC-KR or EUC-JP
+        share, least = STRAY_BYTES_SHARE_LEGACY, STRAY_BYTES_AT_LEAST
+        try:
+            body.decode("utf-8")
+            return None  # valid UTF-8 is never an accident: detection reads it as UTF-8
+        except UnicodeDecodeError:
+            pass
+    text = decode_replacing(body, codec)
     stray = text.count("\ufffd") - body.count("\ufffd".encode())  # those the page itself had
     non_ascii = len(text) - len(text.encode("ascii", errors="ignore"))
-    return text if stray <= non_ascii * STRAY_BYTES_SHARE else None
+    return text if stray <= max(non_ascii * share, least) else None
 
 
 def _best_cyrillic(body: bytes) -> tuple[str, str] | None:

@@ -19,7 +19,8 @@ piece is never "invalid", and nothing is "valid" without the signature checked.
   or look-alike certificates change nothing. Chains the TSA left out are given as ``certs``.
 * The signature: ``openssl cms -verify`` with the signer's certificate, plus the
   signing-certificate attribute (RFC 5035: its first ID is the signer) and the signer's
-  critical timeStamping EKU and validity at the token's time. (``openssl ts -verify``
+  critical timeStamping EKU (alone, with no key usage but signing, as RFC 3161 2.3 and
+  ``openssl ts -verify`` want) and validity at the token's time. (``openssl ts -verify``
   wants every ESS ID in the chain and so refuses valid Microsoft tokens.)
 * The chain: ``rfc3161-client`` (strict DER), else ``openssl verify -purpose timestampsign``.
   :attr:`TokenVerification.how` says which decided.
@@ -173,6 +174,7 @@ class TokenInfo:
     is_response: bool = True
     token: bytes = b""  # the TimeStampToken (CMS ContentInfo) alone
     other_certificates: int = 0  # attribute (or other non-X.509) certificates, skipped
+    version: int = 1  # of the TSTInfo: RFC 3161 defines 1 only
 
 
 @dataclass(frozen=True)
@@ -230,6 +232,7 @@ def read_token(der: bytes) -> TokenInfo:
             is_response=is_response,
             token=token,
             other_certificates=len(choices) - len(certs),
+            version=int(tst["version"]),
         )
     except TimestampError:
         raise
@@ -325,6 +328,9 @@ def verify_token(
                             **base)
     if message is None and digest is None:
         raise ValueError("verify_token needs message= or digest=")
+    if info.version != 1:  # what a later version's fields mean is unknown (openssl refuses too)
+        return TokenVerification(False, "asn1crypto", f"the token's TSTInfo is version "
+                                 f"{info.version}; RFC 3161 defines version 1 only", **base)
     hasher = IMPRINT_ALGORITHMS.get(info.algorithm or "")
     if message is not None and hasher is None:
         # The signature still decides whether the token was altered (invalid); if it holds,
@@ -643,17 +649,39 @@ def _signer_fits(bare: bytes, signer: bytes, gen_time: str | None
         if found != cert_hash:
             return False, "the token's signing-certificate attribute names another certificate"
     cert = cryptography.x509.load_der_x509_certificate(signer)
-    try:
-        eku = cert.extensions.get_extension_for_class(cryptography.x509.ExtendedKeyUsage)
-    except cryptography.x509.ExtensionNotFound:
-        eku = None
-    if eku is None or not eku.critical or ExtendedKeyUsageOID.TIME_STAMPING not in eku.value:
-        return False, "the signing certificate is not a time-stamping certificate"
+    unfit = _not_time_stamping(cert)
+    if unfit:
+        return False, f"the signing certificate is not a time-stamping certificate ({unfit})"
     if gen_time is not None:
         when = parse_time(gen_time)
         if not cert.not_valid_before_utc <= when <= cert.not_valid_after_utc:
             return False, "the signing certificate was not valid at the token's time"
     return True, None
+
+
+def _not_time_stamping(cert: Any) -> str | None:
+    """Why ``cert`` may not sign time-stamps, or None. RFC 3161 2.3: one critical extended
+    key usage, timeStamping alone; a key usage, if any, only digitalSignature and/or
+    nonRepudiation (what ``openssl ts -verify`` demands too: a key also meant for TLS or
+    code signing is not a TSA's)."""
+    try:
+        eku = cert.extensions.get_extension_for_class(cryptography.x509.ExtendedKeyUsage)
+    except cryptography.x509.ExtensionNotFound:
+        return "no extended key usage timeStamping"
+    if list(eku.value) != [ExtendedKeyUsageOID.TIME_STAMPING]:
+        return "its extended key usage is not timeStamping alone"
+    if not eku.critical:
+        return "its extended key usage timeStamping is not critical"
+    try:
+        usage = cert.extensions.get_extension_for_class(cryptography.x509.KeyUsage).value
+    except cryptography.x509.ExtensionNotFound:
+        return None
+    signing = usage.digital_signature or usage.content_commitment
+    other = (usage.key_encipherment or usage.data_encipherment or usage.key_agreement
+             or usage.key_cert_sign or usage.crl_sign)
+    if not signing or other:
+        return "its key usage is not digitalSignature or nonRepudiation alone"
+    return None
 
 
 _ESS_V1, _ESS_V2 = "1.2.840.113549.1.9.16.2.12", "1.2.840.113549.1.9.16.2.47"
@@ -675,7 +703,8 @@ def _verify_rfc3161_client(
     token: bytes, digest: bytes, signer: bytes, anchors: Sequence[bytes],
     intermediates: Sequence[bytes],
 ) -> tuple[bool, str | None] | None:
-    """(passed, reason), or None if rfc3161-client cannot check it (no anchor, not DER)."""
+    """(passed, reason), or None if rfc3161-client cannot check it (no anchor, not DER, a
+    signature its PKCS#7 code cannot read)."""
 
     if not anchors:
         return None
@@ -694,10 +723,17 @@ def _verify_rfc3161_client(
         builder.build().verify(response, digest)
     except (VerificationError, ValueError, cryptography.x509.InvalidVersion) as exc:
         text = str(exc)
+        if _PKCS7_SIGNATURE in text:
+            # Its PKCS#7 code cannot check some signatures CMS allows (RSASSA-PSS, as some
+            # qualified TSAs sign); openssl cms checked this one before: the chain decides.
+            return None
         if "Verify error:" in text:
             text = text[text.rfind("Verify error:"):].split('"')[0]
         return False, f"signature or certificate check failed: {text[:200]}"
     return True, None
+
+
+_PKCS7_SIGNATURE = "Unable to verify pkcs7 signature"
 
 
 def _load_x509(ders: Sequence[bytes]) -> list[Any]:

@@ -13,7 +13,6 @@ origin).
 
 from __future__ import annotations
 
-import codecs
 import io
 import re
 from dataclasses import dataclass
@@ -21,6 +20,8 @@ from dataclasses import dataclass
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
+from archive.charsets import codec_for_label
+from archive.text import decode_bytes
 from provenance.errors import ProvenanceError
 from provenance.web.rewrite import Link, absolute, neutralise_css, neutralise_html
 
@@ -39,8 +40,7 @@ _RESOURCE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp", "image/
 """What a replayed page may load from the WARC: pictures, styles, fonts, frames (HTML,
 made inert). Never a script, never SVG (a document that can hold one)."""
 _CHARSET = re.compile(r"charset\s*=\s*\"?([A-Za-z0-9._:-]{1,40})", re.I)
-_META_CHARSET = re.compile(rb"<meta[^>]{0,200}?charset\s*=\s*[\"']?([A-Za-z0-9._:-]{1,40})",
-                           re.I)
+_CSS_CHARSET = re.compile(rb"""@charset\s*["']([A-Za-z0-9._:-]{1,40})["']""", re.I)
 
 
 @dataclass(frozen=True)
@@ -128,8 +128,9 @@ def shown(body: bytes, declared: str, base: str, link: Link) -> Replay:
         css = body.decode(_charset(body, declared), errors="replace")
         return Replay(neutralise_css(css, base, link).encode("utf-8"),
                       "text/css; charset=utf-8", base)
-    if mime == "text/html":
-        html = body.decode(_charset(body, declared), errors="replace")
+    if mime == "text/html":  # decoded as the captured text was: one reading of the page
+        header = _CHARSET.search(declared)
+        html, _ = decode_bytes(body, header.group(1) if header else None, html=True)
         return Replay(neutralise_html(html, base, link).encode("utf-8"),
                       "text/html; charset=utf-8", base)
     if _mime(declared) in _RESOURCE_TYPES and _mime(declared).startswith(("image/", "font/")):
@@ -142,16 +143,11 @@ def _mime(declared: str) -> str:
 
 
 def _charset(body: bytes, declared: str) -> str:
-    """The page's character set: its header's, else its ``<meta>``'s, else UTF-8."""
-    for match in (_CHARSET.search(declared), _META_CHARSET.search(body[:4096])):
-        if match:
-            name = match.group(1)
-            name = name.decode("ascii") if isinstance(name, bytes) else name
-            try:
-                return codecs.lookup(name).name
-            except LookupError:
-                continue
-    return "utf-8"
+    """A style sheet's character set: its header's, else its ``@charset``'s, else UTF-8
+    (labels as browsers read them)."""
+    header, rule = _CHARSET.search(declared), _CSS_CHARSET.match(body)
+    label = header.group(1) if header else rule.group(1).decode("ascii") if rule else None
+    return codec_for_label(label) or "utf-8"
 
 
 def safe_type(declared: str) -> str:
