@@ -407,7 +407,14 @@ def _best_cyrillic(body: bytes) -> tuple[str, str] | None:
             readings.append((body.decode(codec), codecs.lookup(codec).name))
         except UnicodeDecodeError:
             continue
-    return max(readings, key=lambda r: _russian_score(r[0]), default=None)
+    best = max(readings, key=lambda r: _russian_score(r[0]), default=None)
+    if best is not None and best[1] == "koi8-r":
+        # KOI8-U differs from KOI8-R only where KOI8-R has box-drawing signs, which no
+        # page's text is made of: there KOI8-U has Ukrainian (and Belarusian) letters.
+        ukrainian = decode_replacing(body, "koi8_u")
+        if ukrainian != best[0]:
+            return ukrainian, "koi8-u"
+    return best
 
 
 def _cyrillic_letters(text: str) -> int:

@@ -342,3 +342,16 @@ def test_a_utf16_label_on_an_8_bit_page_is_not_believed(lang):
     # A real UTF-16 page without a BOM still reads by its label.
     assert text in extract_text(page(text).encode("utf-16-le"), "text/html; charset=utf-16",
                                 "http://x/").text
+
+
+def test_unlabelled_koi8_u_keeps_its_ukrainian_letters():
+    """KOI8-U is KOI8-R with Ukrainian letters where KOI8-R has box-drawing signs: read as
+    KOI8-R, 'їжак' and 'Ґанок' come out with box corners in place of letters."""
+    ukrainian = ("Міністерство оборони оприлюднило дані про втрати, а потім видалило їх. "
+                 "Ґанок, їжак, єнот, ґудзик. ") * 3
+    text, codec = decode_bytes(page(ukrainian).encode("koi8_u"), None, html=True)
+    assert ukrainian.strip() in text and codec == "koi8-u", codec
+    # A Russian KOI8-R page has no byte where the two differ: still KOI8-R, same text.
+    russian = "Министерство обороны опубликовало данные о потерях, затем удалило их. " * 3
+    text, codec = decode_bytes(page(russian).encode("koi8_r"), None, html=True)
+    assert russian.strip() in text and codec == "koi8-r", codec
