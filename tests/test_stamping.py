@@ -359,7 +359,7 @@ def test_stamp_from_a_tsa_outside_the_given_roots_is_not_trusted(tmp_path, capsy
     assert code == 0, err  # the capture is kept; the stamp is recorded as untrusted
     (item,), (line,) = split(items)
     assert (line["status"], line["trust"]) == ("untrusted", "not_trusted")
-    assert "not trusted: chain does not end in a root from PROVENANCE_TSA_CA" in err
+    assert "not trusted: no valid chain to a root from PROVENANCE_TSA_CA" in err
     (ts,) = timestamp_records(store)
     assert ts.data["status"] == "untrusted" and "(trusted" not in ts.data["verifier"]
     with Ledger(Store(store)) as ledger:
@@ -368,7 +368,7 @@ def test_stamp_from_a_tsa_outside_the_given_roots_is_not_trusted(tmp_path, capsy
 
     code, found, err = cli(capsys, "--store", store, "check")
     assert code == 1
-    assert any("not trusted: chain does not end in a root from PROVENANCE_TSA_CA"
+    assert any("not trusted: no valid chain to a root from PROVENANCE_TSA_CA"
                in p.get("problem", "") for p in found), found
     monkeypatch.setenv("PROVENANCE_TSA_CA", str(other_pki.root))  # now B's root is trusted
     assert cli(capsys, "--store", store, "check")[0] == 0

@@ -259,3 +259,17 @@ def test_tstinfo_of_another_version_is_invalid(token_dir):
         assert openssl_verdict(token)[0] is valid
         for roots in (True, False):
             assert ours(token, roots=roots).passed is valid, (version, roots)
+
+
+def test_chain_with_an_expired_intermediate_says_so(token_dir):
+    """The root is the one given, an intermediate had expired when the token was made: the
+    stamp is not trusted, and the words say what failed, not only "no root of yours"."""
+    from provenance.stamps.stamping import _not_trusted
+
+    expired = [c for c in refused_variants() if c.tsa_kind == "ca_expired"]
+    assert expired, "the generator lost its expired-intermediate shape"
+    result = ours(make_token(token_dir, expired[0]))
+    assert result.trust is Trust.NOT_TRUSTED, result
+    words = _not_trusted(result.reason)
+    assert words.startswith("not trusted: no valid chain to a root from PROVENANCE_TSA_CA (")
+    assert "expired" in words, words

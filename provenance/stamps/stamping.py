@@ -61,7 +61,17 @@ GRANTED, PENDING, UNTRUSTED = (StampStatus.GRANTED.value, StampStatus.PENDING.va
 STATUSES = (GRANTED, PENDING, UNTRUSTED)
 TOKEN_ROLE, CERTS_ROLE, PROOFS_ROLE = "timestamp-token", "tsa-certificates", "merkle-proofs"
 TSA_CA_ENV = "PROVENANCE_TSA_CA"
-NOT_TRUSTED_WORDS = f"not trusted: chain does not end in a root from {TSA_CA_ENV}"
+NOT_TRUSTED_WORDS = f"not trusted: no valid chain to a root from {TSA_CA_ENV}"
+
+
+def _not_trusted(reason: str | None) -> str:
+    """:data:`NOT_TRUSTED_WORDS` and why the chain failed, as the verifier said it (no root
+    of ours at its end, or an expired or missing link): a reader must not be told "not
+    your root" when the root was theirs and an intermediate had expired."""
+    why = (reason or "").partition(" (")[2]
+    return f"{NOT_TRUSTED_WORDS} ({why}" if why.endswith(")") else NOT_TRUSTED_WORDS
+
+
 _HASH = re.compile(r"[0-9a-f]{64}")
 
 
@@ -203,7 +213,7 @@ def stamp(
             files.append(proofs_file.to_json())
         v = _trust(result.reply, message, result.nonce, roots, result.verification)
         trusted = v.passed is True
-        error = (None if trusted else NOT_TRUSTED_WORDS if v.trust is Trust.NOT_TRUSTED
+        error = (None if trusted else _not_trusted(v.reason) if v.trust is Trust.NOT_TRUSTED
                  else v.reason)
         items.append(TimestampPayload(
             **base, status=StampStatus.GRANTED if trusted else StampStatus.UNTRUSTED,
@@ -480,7 +490,8 @@ def _check_one(store: Store, seq: int, data: StampData, by_seq: dict[int, Any],
     message = stamped_message(leaves, bodies)
     result = verify_token(token, message=message, certs=certs, roots=roots)
     if result.trust is Trust.NOT_TRUSTED:
-        yield problem(f"time-stamp from {data.tsa} {NOT_TRUSTED_WORDS}", seq, token_path)
+        yield problem(f"time-stamp from {data.tsa} {_not_trusted(result.reason)}", seq,
+                      token_path)
     elif result.passed is False:
         yield problem(f"time-stamp token does not verify: {result.reason}", seq, token_path)
     elif result.passed is None:  # not damage, but this stamp anchors nothing

@@ -43,6 +43,7 @@ from __future__ import annotations
 import binascii
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -107,7 +108,7 @@ _TRUST_WORDS = {
     Trust.TRUSTED_ROOT: "trusted: chain ends in a given root",
     Trust.PINNED_TSA_ROOT: "root sent by the TSA, pinned: proves integrity, not who the TSA is",
     Trust.SIGNATURE_ONLY: "TSA certificate only: proves integrity, not who the TSA is",
-    Trust.NOT_TRUSTED: "not trusted: chain does not end in a given root",
+    Trust.NOT_TRUSTED: "not trusted: no valid chain to a given root",
     Trust.UNVERIFIED: "could not verify: a certificate needed to check it is missing",
     Trust.FAILED: "invalid: does not verify",
 }
@@ -741,6 +742,9 @@ def _load_x509(ders: Sequence[bytes]) -> list[Any]:
     return list({cert: None for cert in _load_each(ders) if cert is not None})
 
 
+_OPENSSL_VERIFY_ERROR = re.compile(r"error \d+ at (\d+) depth lookup: ([^\r\n]{1,200})")
+
+
 def _chain_holds(openssl: str, gen_time: str | None, anchors: Sequence[bytes],
                  chain: Sequence[bytes]) -> tuple[bool | None, str | None]:
     """``openssl verify`` of the signer's certificate (``chain[0]``) up to ``anchors``, as of
@@ -766,8 +770,12 @@ def _chain_holds(openssl: str, gen_time: str | None, anchors: Sequence[bytes],
     output = (done.stdout + done.stderr).decode("utf-8", "replace")
     if done.returncode == 0 and output.rstrip().endswith(": OK"):
         return True, None
-    lines = [ln for ln in output.splitlines() if "error" in ln.lower()]
-    return False, "openssl: " + (lines[-1].strip() if lines else "verification failed")
+    # "error 10 at 1 depth lookup: certificate has expired" says what failed; the last line
+    # ("error FILE: verification failed") only that something did, and names a temp file.
+    found = [f"{why} (chain certificate {int(depth) + 1}; the TSA's own is 1)"
+             for depth, why in _OPENSSL_VERIFY_ERROR.findall(output)]
+    return False, "openssl: " + ("; ".join(dict.fromkeys(found)) if found
+                                 else "verification failed")
 
 
 # --- requesting ---------------------------------------------------------------------------
