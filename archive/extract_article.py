@@ -13,12 +13,15 @@ past :data:`MAX_MARKUP_CHARS` is not given to it at all.
 
 from __future__ import annotations
 
+import copy
 import logging
 from dataclasses import dataclass
 from importlib import metadata
 
 import trafilatura
 from lxml import etree
+from trafilatura.settings import Extractor as TrafilaturaOptions
+from trafilatura.utils import load_html
 
 from archive.article_refine import REFINE_VERSION, refine
 
@@ -47,17 +50,62 @@ def _version() -> str:
 TRAFILATURA = Extractor("trafilatura", f"{_version()}+archive.{REFINE_VERSION}")
 
 
-def trafilatura_text(markup: str, url: str | None,
-                     root: etree._Element | None = None) -> str | None:
+_OPTIONS = TrafilaturaOptions(comments=False, tables=True, dedup=False)
+"""trafilatura's options for our calls (``extract(include_comments=False,
+include_tables=True, deduplicate=False)``), read from its configuration once: building
+them on every call, as ``extract`` does when given none, read a dozen settings from its
+ConfigParser and cost a tenth of the page's text time (issue 16)."""
+
+
+def options_for(url: str | None) -> TrafilaturaOptions:
+    """The options ``extract(markup, url=url, ...)`` would build, without reading the
+    configuration again: a copy of :data:`_OPTIONS` with the page's URL set as trafilatura's
+    own ``__init__`` sets it (a test compares every field with a freshly built one)."""
+    options = copy.copy(_OPTIONS)
+    options.url = url
+    options.source = url and url.encode("utf-8", "replace").decode("utf-8")
+    return options
+
+
+def page_tree(markup: str) -> etree._Element | None:
+    """``markup`` as trafilatura reads it (its ``load_html``, the first thing ``extract``
+    does with a page), for :func:`trafilatura_text` and, when it is a whole document, for
+    our own readers too: the page is then parsed once, not twice (issue 16). None for a
+    page it cannot read or is not given (too big)."""
+    if len(markup) > MAX_MARKUP_CHARS:
+        return None
+    try:
+        tree: etree._Element | None = load_html(markup, _OPTIONS.max_file_size)
+    except (ValueError, TypeError, RecursionError, MemoryError):
+        return None
+    return tree
+
+
+def whole_document(tree: etree._Element | None) -> bool:
+    """Whether ``tree`` (by :func:`page_tree`) is the page's whole document, the tree
+    :func:`archive.article_refine.parse` reads (its ``html`` root), so that our readers can
+    take it instead: a fragment comes back from lxml.html as a part of it, its ``body``
+    perhaps renamed, and is parsed our way instead. (trafilatura's parser also drops
+    comments and processing instructions, which none of our readers reads: checked on the
+    990 real pages, every field of every page's text the same.)"""
+    return tree is not None and tree.tag == "html" and tree.getparent() is None
+
+
+def trafilatura_text(markup: str, url: str | None, root: etree._Element | None = None,
+                     page: etree._Element | None = None) -> str | None:
     """The article's text, one paragraph a line, or None when none is found (or too big).
-    ``root``: the page's tree by :func:`archive.article_refine.parse`, if parsed already
-    (it is changed)."""
+    ``root``: the page's tree by :func:`archive.article_refine.parse` (or ``page`` when
+    :func:`whole_document`), if parsed already (it is changed). ``page``: the page by
+    :func:`page_tree`, if read already and a whole document (trafilatura works on a copy
+    of it, as good as its own parse: the same ``load_html``)."""
     if len(markup) > MAX_MARKUP_CHARS:
         return None
     logging.getLogger("trafilatura").setLevel(logging.CRITICAL)
     try:
-        text = trafilatura.extract(markup, url=url, include_comments=False,
-                                   include_tables=True, deduplicate=False)
+        # a whole document only: trafilatura copies a tree it is given, and a fragment's
+        # copy would lose the document around it (which its XPaths from ``//`` still see)
+        text = trafilatura.extract(page if whole_document(page) else markup,
+                                   options=options_for(url))
     except (ValueError, TypeError, RecursionError, MemoryError):
         return None  # a page it cannot read is a page our own walk reads
     return refine(text, markup, root, url) if text else None
