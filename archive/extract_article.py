@@ -9,6 +9,14 @@ Bounds: it is only called on markup that :mod:`archive.text` has already bounded
 (:data:`archive.text.MAX_HTML_BYTES`), nesting and tag count, which makes lxml's parse and
 trafilatura's passes linear in the page (at most 0.6 s a page on the 990-page set); a page
 past :data:`MAX_MARKUP_CHARS` is not given to it at all.
+
+trafilatura parses the page itself (``load_html``), apart from our parse
+(:func:`archive.article_refine.parse`): the two trees are not the same page. Its parser
+reads a Python string and drops control characters and the noncharacters U+FFFE/U+FFFF,
+where ours reads UTF-8 bytes and keeps them as U+FFFD (a title ``A\x00B`` reads ``AB``
+there, ``A\ufffdB`` here); it also drops comments and turns a fragment into a ``div``.
+So the page stays parsed twice (measured in issue 16: sharing its tree saved nothing on
+the 990 real pages, 0.05 ms on the 10 KB benchmark page).
 """
 
 from __future__ import annotations
@@ -21,7 +29,6 @@ from importlib import metadata
 import trafilatura
 from lxml import etree
 from trafilatura.settings import Extractor as TrafilaturaOptions
-from trafilatura.utils import load_html
 
 from archive.article_refine import REFINE_VERSION, refine
 
@@ -67,45 +74,16 @@ def options_for(url: str | None) -> TrafilaturaOptions:
     return options
 
 
-def page_tree(markup: str) -> etree._Element | None:
-    """``markup`` as trafilatura reads it (its ``load_html``, the first thing ``extract``
-    does with a page), for :func:`trafilatura_text` and, when it is a whole document, for
-    our own readers too: the page is then parsed once, not twice (issue 16). None for a
-    page it cannot read or is not given (too big)."""
-    if len(markup) > MAX_MARKUP_CHARS:
-        return None
-    try:
-        tree: etree._Element | None = load_html(markup, _OPTIONS.max_file_size)
-    except (ValueError, TypeError, RecursionError, MemoryError):
-        return None
-    return tree
-
-
-def whole_document(tree: etree._Element | None) -> bool:
-    """Whether ``tree`` (by :func:`page_tree`) is the page's whole document, the tree
-    :func:`archive.article_refine.parse` reads (its ``html`` root), so that our readers can
-    take it instead: a fragment comes back from lxml.html as a part of it, its ``body``
-    perhaps renamed, and is parsed our way instead. (trafilatura's parser also drops
-    comments and processing instructions, which none of our readers reads: checked on the
-    990 real pages, every field of every page's text the same.)"""
-    return tree is not None and tree.tag == "html" and tree.getparent() is None
-
-
-def trafilatura_text(markup: str, url: str | None, root: etree._Element | None = None,
-                     page: etree._Element | None = None) -> str | None:
+def trafilatura_text(markup: str, url: str | None,
+                     root: etree._Element | None = None) -> str | None:
     """The article's text, one paragraph a line, or None when none is found (or too big).
-    ``root``: the page's tree by :func:`archive.article_refine.parse` (or ``page`` when
-    :func:`whole_document`), if parsed already (it is changed). ``page``: the page by
-    :func:`page_tree`, if read already and a whole document (trafilatura works on a copy
-    of it, as good as its own parse: the same ``load_html``)."""
+    ``root``: the page's tree by :func:`archive.article_refine.parse`, if parsed already
+    (it is changed)."""
     if len(markup) > MAX_MARKUP_CHARS:
         return None
     logging.getLogger("trafilatura").setLevel(logging.CRITICAL)
     try:
-        # a whole document only: trafilatura copies a tree it is given, and a fragment's
-        # copy would lose the document around it (which its XPaths from ``//`` still see)
-        text = trafilatura.extract(page if whole_document(page) else markup,
-                                   options=options_for(url))
+        text = trafilatura.extract(markup, options=options_for(url))
     except (ValueError, TypeError, RecursionError, MemoryError):
         return None  # a page it cannot read is a page our own walk reads
     return refine(text, markup, root, url) if text else None

@@ -29,13 +29,7 @@ from bs4 import BeautifulSoup, CData, NavigableString, ParserRejectedMarkup, Tag
 from lxml import etree
 
 from archive.article_refine import fold, parse
-from archive.extract_article import (
-    TRAFILATURA,
-    Extractor,
-    page_tree,
-    trafilatura_text,
-    whole_document,
-)
+from archive.extract_article import TRAFILATURA, Extractor, trafilatura_text
 from archive.page_meta import bs4_attrs, page_meta
 
 BINARY_PREFIXES = ("image/", "audio/", "video/", "font/", "model/")
@@ -390,27 +384,23 @@ def _sniff(body: bytes) -> str:
 
 
 def _from_html(markup: str, url: str, charset: str, tokens: list[_Token]) -> PageText:
-    # One lxml parse (trafilatura's), read for the metadata, by trafilatura (a copy of it)
-    # and then cut by the refinement; ours only for a page that is not a whole document.
-    tree = page_tree(markup)
-    root = tree if whole_document(tree) else parse(markup)
+    root = parse(markup)  # one lxml parse, read for the metadata, then cut by the refinement
     meta = page_meta(markup, url, root)
     page = PageText(title=meta.title, text="", canonical_url=meta.canonical_url,
                     published=meta.published, modified=meta.modified, charset=charset,
                     language=meta.language)
-    page.text, page.extractor, page.note = _article(markup, url, root, tokens, tree)
+    page.text, page.extractor, page.note = _article(markup, url, root, tokens)
     return page
 
 
 def _article(markup: str, url: str, root: etree._Element | None,
-             tokens: list[_Token], tree: etree._Element | None = None
-             ) -> tuple[str, Extractor, str | None]:
+             tokens: list[_Token]) -> tuple[str, Extractor, str | None]:
     """The article by trafilatura, else by our walk, else the whole visible text (and why).
 
     A page whose article neither finds is never reduced to (almost) nothing while it shows
     text: a genuine screenshot of it must not look ``absent``.
     """
-    found = trafilatura_text(markup, url, root, tree)
+    found = trafilatura_text(markup, url, root)
     if found is not None:
         found = resegment(found, flat_text(markup, tokens).splitlines())
     if found is not None and _has_letters(found, MIN_ARTICLE_CHARS):
