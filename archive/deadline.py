@@ -20,6 +20,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
+import math
 import os
 import socket
 import threading
@@ -110,15 +111,24 @@ class _Watchdog:
         self._heap: list[tuple[float, int, Deadline]] = []
         self._order = itertools.count()
         self._thread: threading.Thread | None = None
+        self._due = math.inf  # when the thread wakes next, if it waits (under the lock)
 
     def add(self, deadline: Deadline) -> None:
+        """Watch ``deadline``. The thread is woken only if it waits for a later time:
+        else it wakes in time anyway (each fetch's deadline is as long as the last one's and
+        starts later), and waking it on every fetch cost a switch of threads, and of the
+        GIL, a page (issue 16). Deadlines that ended are dropped here as they come up, so
+        the heap holds about those in force."""
         with self._cond:
+            while self._heap and self._heap[0][2].finished:
+                heapq.heappop(self._heap)
             heapq.heappush(self._heap, (deadline.expires, next(self._order), deadline))
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="deadline-watchdog",
                                                 daemon=True)
                 self._thread.start()
-            self._cond.notify()
+            elif deadline.expires < self._due:
+                self._cond.notify()
 
     def _run(self) -> None:
         while True:
@@ -132,10 +142,13 @@ class _Watchdog:
                 while self._heap and self._heap[0][2].finished:
                     heapq.heappop(self._heap)
                 if not self._heap:
+                    self._due = math.inf
                     self._cond.wait()
                     continue
-                wait = self._heap[0][0] - time.monotonic()
+                self._due = self._heap[0][0]
+                wait = self._due - time.monotonic()
                 if wait <= 0:
+                    self._due = -math.inf  # firing, not waiting: it reads the heap before it waits
                     return heapq.heappop(self._heap)[2]
                 self._cond.wait(wait)
 

@@ -40,6 +40,8 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
+from requests.cookies import RequestsCookieJar, merge_cookies
+from requests.structures import CaseInsensitiveDict
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
@@ -221,6 +223,26 @@ def new_session() -> requests.Session:
     return session
 
 
+def prepared_get(session: requests.Session, url: str,
+                 headers: dict[str, str]) -> requests.PreparedRequest:
+    """The GET of ``url`` that ``session.get(url, headers=headers)`` sends, for a session of
+    :func:`new_session` (no parameters, auth, hooks or proxies of its own, no environment):
+    its headers merged under ours, its cookies, the URL's own credentials, as
+    ``Session.prepare_request`` makes them. Sent with ``Session.send``, whose settings
+    ``Session.request`` would merge to ``proxies={}``, the session's ``verify`` and ``cert``.
+    Preparing it here skips eight setting merges a request (each a runtime check against a
+    typing Protocol in requests 2.34): a tenth of a capture's fetch (issue 16). A test
+    compares the bytes sent both ways."""
+    merged = CaseInsensitiveDict(session.headers)
+    merged.update(headers)
+    for name in [name for name, value in merged.items() if value is None]:
+        del merged[name]
+    request = requests.PreparedRequest()
+    request.prepare(method="GET", url=url, headers=merged,
+                    cookies=merge_cookies(RequestsCookieJar(), session.cookies))
+    return request
+
+
 # --- the fetcher ----------------------------------------------------------------------------
 
 
@@ -328,10 +350,15 @@ class Fetcher:
         if deadline.expired:
             raise self._deadline_error(url, deadline)
         headers = {"User-Agent": self.user_agent, "Accept-Encoding": ACCEPT_ENCODING}
+        timeout = (min(self.connect_timeout, remaining), min(self.read_timeout, remaining))
         try:
-            resp = session.get(url, headers=headers, stream=True, allow_redirects=False,
-                               timeout=(min(self.connect_timeout, remaining),
-                                        min(self.read_timeout, remaining)))
+            if self._session is not None:  # a session of the caller's: all its settings
+                resp = session.get(url, headers=headers, stream=True, allow_redirects=False,
+                                   timeout=timeout)
+            else:
+                resp = session.send(prepared_get(session, url, headers), stream=True,
+                                    allow_redirects=False, timeout=timeout, proxies={},
+                                    verify=session.verify, cert=session.cert)
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError,
                 http.client.HTTPException, ValueError) as exc:
             # ValueError: UnicodeError and LocationParseError from odd hosts; never a traceback.

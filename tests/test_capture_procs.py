@@ -326,6 +326,51 @@ def test_kill_9_of_the_parent_leaves_no_worker_and_the_list_resumes(tmp_path, we
                           env=ENV, capture_output=True).returncode == 0
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("after", [7, 41])
+def test_kill_9_amid_grouped_commits_loses_no_printed_page_and_the_list_resumes(
+        tmp_path, web, after):
+    """Pages answered at once by 2 workers, 16 command threads appending together (group
+    commit: several records a transaction, one head for them): ``kill -9`` of the command
+    while it prints. Every page printed is recorded, every record's files are whole under
+    their names, ``check`` passes (the head names a committed record), and the rerun
+    captures exactly the pages not recorded, then ``check`` passes again."""
+    urls = [web.url(f"/page/{n}") for n in range(200, 300)]
+    (listing := tmp_path / "urls.txt").write_text("\n".join(urls) + "\n")
+    store = tmp_path / "ev"
+    argv = [sys.executable, "-m", "provenance", "--json", "--store", str(store), "archive",
+            "-i", str(listing), "--jobs", "8", "--to", "none", "--tsa", "none"]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            env=ENV, text=True)
+    assert proc.stdout is not None
+    printed = [json.loads(proc.stdout.readline()) for _ in range(after)]
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    proc.stdout.close()
+    checked = subprocess.run([sys.executable, "-m", "provenance", "--store", str(store),
+                              "check"], env=ENV, capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    with Ledger(Store(store)) as ledger:
+        before = {r.subject: r.seq for r in ledger.records(kind=CAPTURE)}
+        for record in ledger.records(kind=CAPTURE):
+            for entry in record.files:
+                Store(store).read_verified(entry)
+    assert {p["url"] for p in printed} <= set(before) and len(before) < len(urls)
+    resumed = subprocess.run(argv, capture_output=True, text=True, env=ENV, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    redone = [json.loads(line) for line in resumed.stdout.splitlines()]
+    assert sorted(o["url"] for o in redone if not o.get("skipped")) == \
+        sorted(set(urls) - set(before))
+    with Ledger(Store(store)) as ledger:
+        after_run = [r.subject for r in ledger.records(kind=CAPTURE)]
+        assert sorted(after_run) == sorted(urls)  # each once: nothing recorded twice
+        assert {r.subject: r.seq for r in ledger.records(kind=CAPTURE)
+                if r.subject in before} == before
+    checked = subprocess.run([sys.executable, "-m", "provenance", "--store", str(store),
+                              "check"], env=ENV, capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
 def test_ctrl_c_cuts_the_fetches_in_flight_in_the_workers(tmp_path, web):
     """A list held by dripping servers, in worker processes: SIGINT ends the run at once,
     with nothing recorded for the fetches cut, and no worker left."""

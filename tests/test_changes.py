@@ -376,3 +376,24 @@ def test_history_of_pages_with_long_figures(tmp_path, capsys, web):
     items = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [(f["old"], f["new"]) for f in items[1]["diff"]["figures"]] == [
         (digits[40], digits[40][:-1] + "0")]
+
+
+def test_the_previous_capture_is_one_row_read_by_index(tmp_path):
+    """A new capture is compared with the newest earlier capture of its URL, read as one
+    row (issue 16: not every capture of the URL decoded on every page)."""
+    from provenance.changes.timeline import previous_capture
+    from provenance.store.kinds import CAPTURE
+
+    with Ledger(Store(tmp_path / "ev")) as ledger:
+        url = "http://example.org/a"
+        first = ledger.append(CAPTURE, {"url": url, "n": 1}, subject=url)
+        ledger.append(CAPTURE, {"url": "http://example.org/b"}, subject="http://example.org/b")
+        second = ledger.append(CAPTURE, {"url": url, "n": 2}, subject=url)
+        third = ledger.append(CAPTURE, {"url": url, "n": 3}, subject=url)
+        statements: list[str] = []
+        ledger._db.set_trace_callback(statements.append)
+        assert previous_capture(ledger, third) == second
+        ledger._db.set_trace_callback(None)
+        assert previous_capture(ledger, second) == first
+        assert previous_capture(ledger, first) is None
+        assert len(statements) == 1 and statements[0].endswith("LIMIT 1")

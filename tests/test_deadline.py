@@ -140,3 +140,44 @@ def test_a_forked_child_gets_deadlines_of_its_own():
         os._exit(0 if deadline.fired else 1)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+@pytest.fixture
+def watchdog(monkeypatch):
+    """A watchdog of the test's own, its wake-ups counted."""
+    import archive.deadline
+
+    fresh = archive.deadline._Watchdog()
+    monkeypatch.setattr(archive.deadline, "_WATCHDOG", fresh)
+    wakes: list[int] = []
+    notify = fresh._cond.notify
+    monkeypatch.setattr(fresh._cond, "notify", lambda n=1: (wakes.append(n), notify(n)))
+    fresh.wakes = wakes
+    return fresh
+
+
+def test_deadlines_due_after_the_one_awaited_do_not_wake_the_watchdog(watchdog):
+    """Fetches one after another, each with the same total deadline: each is due after
+    the one the watchdog waits for, so none wakes it (issue 16: a thread switch a page)."""
+    with Deadline(30):  # a fetch in flight: the watchdog waits for it
+        time.sleep(0.05)
+        for _ in range(20):
+            with Deadline(30):
+                pass
+    assert len(watchdog.wakes) <= 1
+    with Deadline(30):  # ended deadlines are dropped as they come up to the front
+        assert len(watchdog._heap) == 1
+
+
+def test_a_deadline_due_before_the_one_awaited_still_fires_in_time(watchdog):
+    with Deadline(30):
+        time.sleep(0.05)  # the watchdog now waits 30 s
+        started = time.monotonic()
+        with Deadline(0.2) as short:
+            while not short.fired and time.monotonic() - started < 5:
+                time.sleep(0.01)
+        assert short.fired and time.monotonic() - started < 1.5
+    alone = Deadline(0.1)  # and with none in force (the watchdog waits for nothing)
+    with alone:
+        time.sleep(0.6)
+    assert alone.fired

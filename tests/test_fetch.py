@@ -319,3 +319,48 @@ def test_decode_payload_for_text_keeps_little_and_bounds_the_work():
     assert info.value.reason == "bad-encoding"
     plain = decode_payload_for_text(b"plain text", None, "http://x/", keep=5)
     assert plain.data == b"plain" and plain.size == 10
+
+
+def test_a_request_prepared_by_the_fetcher_is_byte_for_byte_what_session_get_sends(web):
+    """Our own sessions send a request prepared directly (archive.fetch.prepared_get, issue
+    16); a session given to the Fetcher goes through ``session.get``. The heads sent (kept
+    in the WARC) must be the same bytes, hop for hop: the URL's query and escapes, its own
+    credentials (Basic auth), and a cookie set by a redirect sent on the next hop."""
+    from webfixtures import send
+
+    from archive.fetch import new_session
+
+    def sets_cookie(h):
+        send(h, 302, b"", {"Location": "/fetch-prepared/landed?x=%C3%A9&y=a+b",
+                           "Set-Cookie": "session=abc123; Path=/"})
+
+    web.add_route("/fetch-prepared/start", sets_cookie)
+    web.add_route("/fetch-prepared/landed", lambda h: send(h, 200, b"<p>landed</p>"))
+    port = web.url("/").split(":")[2].split("/")[0]
+    urls = [web.url("/fetch-prepared/start"),
+            web.url("/fetch-prepared/landed?q=%D0%BF%D1%80%D0%B8&empty=&a=1&a=2"),
+            f"http://reader:p%40ss@127.0.0.1:{port}/fetch-prepared/landed",
+            web.url("/redirect/2")]
+    for url in urls:
+        ours = Fetcher().fetch(url)
+        theirs = Fetcher(session=new_session()).fetch(url)
+        assert [e.request_head for e in ours.exchanges] == \
+            [e.request_head for e in theirs.exchanges], url
+        assert [e.status for e in ours.exchanges] == [e.status for e in theirs.exchanges]
+    cookie_hop = Fetcher().fetch(urls[0]).exchanges[1].request_head
+    assert b"Cookie: session=abc123" in cookie_hop
+    assert b"Authorization: Basic " in Fetcher().fetch(urls[2]).exchanges[0].request_head
+
+
+@pytest.mark.parametrize("url", ["http://example.org/a?b=c%20d&e=", "http://u:p@example.org/",
+                                 "https://пример.рф/путь?ключ=значение"])
+def test_prepared_get_is_what_the_session_prepares(url):
+    from archive.fetch import new_session, prepared_get
+
+    session = new_session()
+    session.cookies.set("seen", "1", domain="example.org", path="/")
+    headers = {"User-Agent": "ours/1", "Accept-Encoding": "gzip"}
+    mine = prepared_get(session, url, headers)
+    theirs = session.prepare_request(requests.Request("GET", url, headers=headers))
+    assert (mine.method, mine.url, mine.body) == (theirs.method, theirs.url, theirs.body)
+    assert list(mine.headers.items()) == list(theirs.headers.items())

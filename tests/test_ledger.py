@@ -70,6 +70,31 @@ def test_head_file_follows_the_last_record(ledger):
     assert ledger.read_head() == {"seq": 2, "record_hash": last.record_hash}
 
 
+def test_a_head_naming_the_last_record_costs_no_second_look_up(ledger):
+    """The head is read for every append, and a head naming the last row (seq and hash)
+    agrees without looking that row up again (issue 16: one query fewer per commit)."""
+    ledger.append("capture", {"n": 1})
+    statements: list[str] = []
+    ledger._db.set_trace_callback(statements.append)
+    ledger.append("capture", {"n": 2})
+    ledger._db.set_trace_callback(None)
+    assert not [s for s in statements if "WHERE seq = " in s]
+
+
+@pytest.mark.parametrize("named", ["the last seq, another hash", "the last hash, seq 0"])
+def test_a_head_that_names_the_last_record_wrongly_stops_every_write(ledger, named):
+    """The shortcut takes only the exact last record: a head with the last seq but another
+    hash (the last record rewritten), or the last hash at another seq, stops the write."""
+    first = ledger.append("capture", {"n": 1})
+    last = ledger.append("capture", {"n": 2})
+    head = ({"seq": last.seq, "record_hash": first.record_hash} if named.startswith("the last seq")
+            else {"seq": 0, "record_hash": last.record_hash})
+    ledger.store.head_path.write_bytes(canonical_json(head) + b"\n")
+    with pytest.raises(LedgerError, match="does not hold the record"):
+        ledger.append("capture", {"n": 3})
+    assert ledger.count() == 2
+
+
 def test_corrupted_ledger_file_is_one_clear_error(tmp_path):
     store = Store(tmp_path / "ev")
     store.ledger_path.write_bytes(b"this is not sqlite" * 100)

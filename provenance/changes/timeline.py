@@ -75,13 +75,11 @@ def capture_text(store: Store, record: Record, role: str | None = None) -> str |
 
 
 def previous_capture(ledger: Ledger, record: Record) -> Record | None:
-    """The latest capture of the same URL recorded before ``record``."""
-    previous = None
-    for candidate in ledger.records(kind=CAPTURE, subject=record.subject):
-        if candidate.seq >= record.seq:
-            break
-        previous = candidate
-    return previous
+    """The latest capture of the same URL recorded before ``record`` (one row, by the
+    kind-and-subject index: not every capture of the URL)."""
+    found = ledger.select("kind = ? AND subject = ? AND seq < ?",
+                          (CAPTURE, record.subject, record.seq), newest_first=True, limit=1)
+    return found[0] if found else None
 
 
 def compare(old: Mapping[str, Any], new: Mapping[str, Any], old_text: str,

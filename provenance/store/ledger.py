@@ -357,7 +357,7 @@ class Ledger:
             "SELECT seq, record_hash FROM records ORDER BY seq DESC LIMIT 1"
         ).fetchone()
         seq, prev = (last[0], last[1]) if last else (0, GENESIS)
-        self._refuse_if_head_disagrees(seq)
+        self._refuse_if_head_disagrees(seq, prev)
         written = []
         for kind, data, subject in items:
             seq += 1
@@ -374,14 +374,22 @@ class Ledger:
             prev = digest
         return written
 
-    def _refuse_if_head_disagrees(self, last_seq: int) -> None:
+    def _refuse_if_head_disagrees(self, last_seq: int, last_hash: str | None = None) -> None:
         """A head that names a record this ledger does not hold means records were cut or
         rewritten: appending would hide it, so nothing is written until a person looks.
-        A head that lags (a run killed between commit and head) is brought up to date."""
+        A head that lags (a run killed between commit and head) is brought up to date.
+
+        The head is read anew for every transaction: an in-place edit can leave its size,
+        inode and times as they were (times move in clock ticks), so no cached copy of it
+        could be trusted. A head naming the last row, ``last_hash`` (the usual case), needs
+        no second look-up of that row."""
         if not self.store.head_path.exists():
             return
         head = self.read_head() or {}
         seq = head.get("seq")
+        if last_hash is not None and type(seq) is int and 0 < seq == last_seq and \
+                head.get("record_hash") == last_hash:
+            return
         if isinstance(seq, int) and not isinstance(seq, bool) and 0 < seq <= last_seq:
             row = self._db.execute("SELECT record_hash FROM records WHERE seq = ?",
                                    (seq,)).fetchone()
