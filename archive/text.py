@@ -29,7 +29,8 @@ from bs4 import BeautifulSoup, CData, NavigableString, ParserRejectedMarkup, Tag
 from lxml import etree
 
 from archive.article_refine import fold, parse
-from archive.charsets import codec_for_label, decode_replacing, decode_strict
+from archive.charset_guess import guess_single_byte
+from archive.charsets import codec_for_label, decode_replacing, decode_strict, is_single_byte
 from archive.extract_article import TRAFILATURA, Extractor, trafilatura_text
 from archive.page_meta import bs4_attrs, page_meta
 
@@ -100,9 +101,6 @@ _DETECTABLE = ["utf_8", "cp1250", "cp1251", "cp1252", "cp1253", "cp1254", "cp125
                "iso2022_jp", "utf_16", "utf_16_le", "utf_16_be", "utf_32", "utf_32_le",
                "utf_32_be", "euc_jis_2004", "euc_jisx0213", "shift_jis_2004",
                "shift_jisx0213"]
-_DETECTABLE_SINGLE_BYTE = [name for name in _DETECTABLE
-                           if name.startswith(("cp", "iso8859", "koi8", "mac"))
-                           and name not in ("cp932", "cp949", "cp950")]
 
 
 @dataclass
@@ -346,29 +344,14 @@ def _detect(body: bytes, *, not_utf8: bool = False) -> tuple[str, str]:
         if nearly is not None:
             return nearly, "utf-8"
     # Asked without limits (asked for a list, it ranks differently: single-byte readings
-    # of a short Big5 passage came first), then the first answer browsers could give.
+    # of a short Big5 passage came first), then the first answer browsers could give. Only
+    # a multi-byte answer is taken from it: which single-byte code page, the letters decide.
     answers = [m.encoding for m in charset_normalizer.from_bytes(body)
                if m.encoding in _DETECTABLE]
-    found = answers[0] if answers else _one_by_one(body)
-    codec = codec_for_label(found) or "cp1252"
-    text = decode_replacing(body, codec)
-    if _cyrillic_letters(text) > 20 or codec in _CYRILLIC_SINGLE_BYTE:
-        cyr = _best_cyrillic(body)
-        if cyr and _russian_score(cyr[0]) >= _russian_score(text):
-            return cyr
-    return text, codec
-
-
-def _one_by_one(body: bytes) -> str | None:
-    """The single-byte charset whose reading is least chaotic, each tried alone: asked for
-    all at once, charset-normalizer skips ISO-8859-2 once windows-1250 (a "similar" code
-    page) failed, and then answers nothing for Polish or Czech in ISO-8859-2."""
-    found = []
-    for order, name in enumerate(_DETECTABLE_SINGLE_BYTE):
-        match = charset_normalizer.from_bytes(body, cp_isolation=[name]).best()
-        if match is not None:
-            found.append((match.chaos, -match.coherence, order, match.encoding))
-    return min(found)[3] if found else None
+    codec = codec_for_label(answers[0]) if answers else None
+    if codec is None or is_single_byte(codec):
+        codec = guess_single_byte(body)
+    return decode_replacing(body, codec), codec
 
 
 STRAY_BYTES_SHARE = 0.1
