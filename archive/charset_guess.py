@@ -74,13 +74,27 @@ LANGUAGES = (
     _lang("bg", "абвгдежзийклмнопрстуфхцчшщъьюя", "аоеинтрсвлкдпмзъ"),
     _lang("sr", "абвгдђежзијклљмнњопрстћуфхцчџш", "аиоенрстјвлк"),
     _lang("mk", "абвгдѓежзѕијклљмнњопрстќуфхцчџш", "аоеинтрсвлкдп"),
-    _lang("he", "".join(map(chr, range(0x5B0, 0x5F5))), "".join(map(chr, range(0x5D0, 0x5EB)))),
+    _lang("he", "".join(map(chr, range(0x5B0, 0x5F5))), "ויהלרמתאבנשעדכ"),
     _lang("ar", "".join(map(chr, range(0x621, 0x656))) + "پچژگکیی٠١٢٣٤٥٦٧٨٩",
           "الميونهرتبعدسفكقحجش"),
     _lang("vi", "àáâãèéêìíòóôõùúýăđĩũơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ"
           "\u0300\u0301\u0303\u0309\u0323", "ươđâêôă\u0300\u0301\u0303\u0309\u0323"),
     _lang("th", "".join(map(chr, range(0xE01, 0xE5C))), "านรอกเงมยลวดทสะไั่้ีิ"),
 )
+_WEST = ("fr", "de", "es", "pt", "it", "nl", "da", "sv", "fi", "is", "ca", "sq", "et")
+_CENTRAL = ("pl", "cs", "sk", "sl", "hr", "hu", "ro", "sq", "de")
+_BALTIC = ("lt", "lv", "et", "de")
+_CYRILLIC = ("ru", "uk", "be", "bg", "sr", "mk")
+# The languages each code page was made for: a reading is scored only as one of them
+# (Lithuanian is never written in windows-1250, so "ą" there is no Lithuanian letter).
+WRITTEN_IN = {
+    "cp1252": _WEST, "iso8859_15": _WEST, "cp1250": _CENTRAL, "iso8859_2": _CENTRAL,
+    "cp1257": _BALTIC, "iso8859_13": _BALTIC, "cp1254": ("tr",), "cp1253": ("el",),
+    "iso8859_7": ("el",), "cp1255": ("he",), "iso8859_8": ("he",), "cp1256": ("ar",),
+    "iso8859_6": ("ar",), "cp1258": ("vi",), "cp874": ("th",),
+    **dict.fromkeys(("cp1251", "koi8_r", "koi8_u", "iso8859_5", "cp866", "mac_cyrillic"),
+                    _CYRILLIC),
+}
 # Marks text uses next to letters (an apostrophe, a soft hyphen), and ones it uses around words.
 _JOINERS = "’‘'·\u00ad"
 _MARKS = "«»„“”‚‹›–—…€•©®™°§¡¿£¥¢×²³½¼¾±µ‰†‡′″\u00a0"
@@ -162,7 +176,8 @@ def _pair(left: int, right: int) -> float:
 def _weights(codec: str) -> list[list[float]]:
     """For each language, what each byte's character in ``codec`` counts for it."""
     reading = _reading(codec)
-    return [[_weight(ch, lang) for ch in reading] for lang in LANGUAGES]
+    return [[_weight(ch, lang) for ch in reading] for lang in LANGUAGES
+            if lang.name in WRITTEN_IN[codec]]
 
 
 def _weight(char: str, lang: Language) -> float:

@@ -90,6 +90,7 @@ PRESCAN_BYTES = 65536  # of a page searched for its charset (the head of a real 
 _XML_ENCODING = re.compile(rb"""<\?xml\s[^>]{0,200}?encoding\s*=\s*["']([A-Za-z0-9_.:-]{1,40})""")
 _COMMENT = re.compile(rb"<!--.*?(?:-->|$)", re.S)
 _ISO2022_JP = re.compile(rb"\x1b\$[@B]")
+_HALF_WIDTH_KANA = re.compile("[\uff61-\uff9f]")
 _BODY_TAG = re.compile(rb"<body[\s>/]", re.I)
 # What detection may answer: the encodings browsers' own detectors give for web pages, not
 # rare code pages (ISO-8859-3 and -4, Mac Central European, DOS) whose letters merely fit.
@@ -349,9 +350,19 @@ def _detect(body: bytes, *, not_utf8: bool = False) -> tuple[str, str]:
     answers = [m.encoding for m in charset_normalizer.from_bytes(body)
                if m.encoding in _DETECTABLE]
     codec = codec_for_label(answers[0]) if answers else None
-    if codec is None or is_single_byte(codec):
-        codec = guess_single_byte(body)
+    if codec is not None and not is_single_byte(codec):
+        text = decode_replacing(body, codec)
+        if not _mostly_half_width_kana(text):
+            return text, codec
+    codec = guess_single_byte(body)
     return decode_replacing(body, codec), codec
+
+
+def _mostly_half_width_kana(text: str) -> bool:
+    """A Shift_JIS reading of a short single-byte text (KOI8-R or ISO-8859-2 letters are its
+    one-byte half-width katakana): Japanese prose is written in full-width kana and kanji."""
+    kana = len(_HALF_WIDTH_KANA.findall(text))
+    return kana > 0 and kana * 4 >= len(text) - len(text.encode("ascii", errors="ignore"))
 
 
 STRAY_BYTES_SHARE = 0.1
