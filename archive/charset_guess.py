@@ -40,6 +40,8 @@ ODD = -2.0  # a sign text hardly uses (¤ ¦ ¨ ¸ ˇ ¶ box drawing)
 IN_WORD = {"s": -4.0, "q": -2.0}  # an odd sign, a quote or dash, between two letters
 CASE_FLIP = -3.0  # a capital right after a lower-case letter ("нИНИСТЕРСТВО")
 SCRIPT_MIX = -3.0  # two scripts touching inside a word ("Rzбd")
+LONE_LETTER = -1.5  # a one-letter word: few ("à", "è", "в"), and only common letters
+LONE = -3.0  # a Hebrew or Thai letter standing alone ("©" read in windows-874): none
 
 
 @dataclass(frozen=True)
@@ -56,17 +58,15 @@ def _lang(name: str, letters: str, common: str = "") -> Language:
 
 
 _CYR_RU = "абвгдеёжзийклмнопрстуфхцчшщъыьэюя"
-LANGUAGES = (
-    _lang("fr", "àâæçéèêëîïôœùûüÿ", "éèàçêô"), _lang("de", "äöüß"),
-    _lang("es", "áéíóúñü", "áéíóñ"), _lang("pt", "áâãàçéêíóôõú", "ãçéáõó"),
-    _lang("it", "àèéìíòóù", "àèéòù"), _lang("nl", "ëïéèöü", "ëé"),
-    _lang("da", "æøåé", "æøå"), _lang("sv", "åäöé", "åäö"), _lang("fi", "äöå", "äö"),
-    _lang("is", "áðéíóúýþæö"), _lang("ca", "àçèéíïòóúü·", "àçèéòó"),
-    _lang("pl", "ąćęłńóśźż"), _lang("cs", "áčďéěíňóřšťúůýž", "áčéěířšýžů"),
-    _lang("sk", "áäčďéíĺľňóôŕšťúýž", "áčéíľšťúýž"), _lang("sl", "čšž"),
-    _lang("hr", "čćđšž"), _lang("hu", "áéíóöőúüű", "áéíóöőü"), _lang("ro", "ăâîşţșț"),
-    _lang("sq", "çë"), _lang("tr", "çğıöşüâîİ", "çğıöşü"), _lang("lt", "ąčęėįšųūž"),
-    _lang("lv", "āčēģīķļņšūž", "āēīšū"), _lang("et", "äöõüšž", "äõöü"),
+LANGUAGES = (  # for Latin scripts, every accented letter is common but the rarest few
+    _lang("fr", "àâæçéèêëîïôœùûüÿ", "àâçéèêëîïôœùû"), _lang("de", "äöüß"),
+    _lang("es", "áéíóúñü", "áéíóúñ"), _lang("pt", "áâãàçéêíóôõú"), _lang("it", "àèéìíòóù"),
+    _lang("nl", "ëïéèöü", "ëïéè"), _lang("da", "æøåé", "æøå"), _lang("sv", "åäöé", "åäö"),
+    _lang("fi", "äöå", "äö"), _lang("is", "áðéíóúýþæö"), _lang("ca", "àçèéíïòóúü·"),
+    _lang("pl", "ąćęłńóśźż"), _lang("cs", "áčďéěíňóřšťúůýž"), _lang("sk", "áäčďéíĺľňóôŕšťúýž"),
+    _lang("sl", "čšž"), _lang("hr", "čćđšž"), _lang("hu", "áéíóöőúüű"), _lang("ro", "ăâîşţșț"),
+    _lang("sq", "çë"), _lang("tr", "çğıöşüâîİ", "çğıöşüİ"), _lang("lt", "ąčęėįšųūž"),
+    _lang("lv", "āčēģīķļņšūž"), _lang("et", "äöõüšž", "äõöü"),
     _lang("el", "αβγδεζηθικλμνξοπρστυφχψωςάέήίόύώϊϋΐΰ", "αεηιοντσρκμλπάέίόύ"),
     _lang("ru", _CYR_RU, "оеаинтсрвлкмдпуяы"),
     _lang("uk", "абвгґдеєжзиіїйклмнопрстуфхцчшщьюя’", "оаніивтерсклудмп"),
@@ -151,6 +151,7 @@ def _score(grams: Counter[bytes], high: Counter[int], codec: str) -> float:
 _LETTERS = frozenset(b"aAbBgGhrtom")
 _LOWER = frozenset(b"abg")
 _UPPER = frozenset(b"ABG")
+_NEVER_ALONE = frozenset(b"ht")  # Hebrew and Thai write no one-letter words
 _SCRIPT = {ord(k): v for k, v in zip("aAbBgGhrt", "LLCCGGHRT", strict=True)}
 
 
@@ -162,6 +163,8 @@ def _oddity(before: int, mid: int, after: int, after_ascii: bool) -> float:
     score = _pair(before, mid) + (_pair(mid, after) if after_ascii else 0.0)
     if before in _LETTERS and after in _LETTERS and chr(mid) in IN_WORD:
         score += IN_WORD[chr(mid)]
+    if mid in _LETTERS and before not in _LETTERS and after not in _LETTERS:
+        score += LONE if mid in _NEVER_ALONE else LONE_LETTER
     return score
 
 

@@ -91,6 +91,7 @@ _XML_ENCODING = re.compile(rb"""<\?xml\s[^>]{0,200}?encoding\s*=\s*["']([A-Za-z0
 _COMMENT = re.compile(rb"<!--.*?(?:-->|$)", re.S)
 _ISO2022_JP = re.compile(rb"\x1b\$[@B]")
 _HALF_WIDTH_KANA = re.compile("[\uff61-\uff9f]")
+_TOUCHING_LATIN = re.compile("(?<=[A-Za-z])[^\x00-\x7f]|[^\x00-\x7f](?=[A-Za-z])")
 _BODY_TAG = re.compile(rb"<body[\s>/]", re.I)
 # What detection may answer: the encodings browsers' own detectors give for web pages, not
 # rare code pages (ISO-8859-3 and -4, Mac Central European, DOS) whose letters merely fit.
@@ -352,17 +353,28 @@ def _detect(body: bytes, *, not_utf8: bool = False) -> tuple[str, str]:
     codec = codec_for_label(answers[0]) if answers else None
     if codec is not None and not is_single_byte(codec):
         text = decode_replacing(body, codec)
-        if not _mostly_half_width_kana(text):
+        if codec.startswith("utf") or _reads_as_cjk(text[:CJK_CHECK_CHARS]):
             return text, codec
     codec = guess_single_byte(body)
     return decode_replacing(body, codec), codec
 
 
-def _mostly_half_width_kana(text: str) -> bool:
-    """A Shift_JIS reading of a short single-byte text (KOI8-R or ISO-8859-2 letters are its
-    one-byte half-width katakana): Japanese prose is written in full-width kana and kanji."""
+CJK_CHECK_CHARS = 100_000
+"""Of a multi-byte reading checked for being CJK text (the start of a page says)."""
+
+
+def _reads_as_cjk(text: str) -> bool:
+    """Is a multi-byte (Shift_JIS, GBK, Big5 ...) reading of unlabelled bytes plausible?
+    Not when most of its characters sit inside Latin words ("f顤esl緳": Swedish ö and å, each
+    taken with the next byte as one Big5 character), nor when they are mostly half-width
+    katakana (KOI8-R or ISO-8859-2 letters, one byte each in Shift_JIS): CJK prose comes in
+    runs of full-width characters."""
+    wide = len(text) - len(text.encode("ascii", errors="ignore"))
+    if not wide:
+        return True
+    in_words = len(_TOUCHING_LATIN.findall(text))
     kana = len(_HALF_WIDTH_KANA.findall(text))
-    return kana > 0 and kana * 4 >= len(text) - len(text.encode("ascii", errors="ignore"))
+    return in_words * 2 <= wide and kana * 4 < wide
 
 
 STRAY_BYTES_SHARE = 0.1

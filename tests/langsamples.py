@@ -105,6 +105,41 @@ TEXTS = {
           "четвърт. „Трябва да сме готови за зимата“, заяви министърът пред журналисти в "
           "София. Депутатите от опозицията разкритикуваха, че общините няма да получат пари "
           "за подмяна на котлите. Гласуването ще се проведе следващата седмица.",
+    "it": "Il governo ha approvato mercoledì un disegno di legge sull’energia. Secondo il "
+          "ministero, il consumo di carbone è calato di un quarto l’anno scorso. «Non c’è più "
+          "tempo da perdere», ha detto il ministro a Roma. L’opposizione ha criticato la "
+          "città di Milano perché non riceverà fondi; il voto è previsto la settimana prossima.",
+    "pt": "O governo aprovou na quarta-feira um projeto de lei sobre energia. Segundo o "
+          "ministério, o consumo de carvão caiu um quarto no ano passado. «Não há tempo a "
+          "perder», disse o ministro em Lisboa. A oposição criticou a decisão, e a votação "
+          "será na próxima semana, após a reunião das comissões.",
+    "sv": "Regeringen föreslår i dag en ny lag om stöd till energi. Enligt departementet "
+          "minskade förbrukningen av kol med en fjärdedel förra året. ”Vi måste vara "
+          "förberedda på vintern”, säger ministern i Göteborg. Oppositionen kritiserar att "
+          "kommunerna inte får några pengar. Omröstningen äger rum nästa vecka.",
+    "et": "Valitsus kiitis kolmapäeval heaks energiatoetuse eelnõu. Ministeeriumi andmetel "
+          "vähenes söe tarbimine möödunud aastal veerandi võrra. „Peame olema talveks "
+          "valmis,“ ütles minister ajakirjanikele Tallinnas. Opositsioon kritiseeris, et "
+          "omavalitsused ei saa raha katelde vahetamiseks. Hääletus toimub järgmisel nädalal, "
+          "šanss on suur ja žürii on nõus.",
+    "sl": "Vlada je v sredo sprejela predlog zakona o podpori za energijo. Po podatkih "
+          "ministrstva se je poraba premoga lani zmanjšala za četrtino. „Na zimo moramo biti "
+          "pripravljeni,“ je novinarjem v Ljubljani dejal minister. Opozicija je kritizirala, "
+          "da občine ne bodo dobile denarja za zamenjavo kotlov. Župan je napovedal pritožbo.",
+    "sr": "Влада је у среду усвојила предлог закона о подршци енергетици. Према подацима "
+          "министарства, потрошња угља је прошле године пала за четвртину. „Морамо бити "
+          "спремни за зиму“, рекао је министар новинарима у Београду. Опозиција је "
+          "критиковала што општине неће добити новац, а Ђорђе Петровић најавио је жалбу.",
+    "mk": "Владата во среда го усвои предлогот за закон за поддршка на енергијата. Според "
+          "министерството, потрошувачката на јаглен лани се намали за четвртина. „Мора да "
+          "бидеме подготвени за зимата“, изјави министерот во Скопје. Опозицијата критикуваше "
+          "што општините нема да добијат пари. Ќе се гласа следната недела.",
+    "th": "รัฐบาลอนุมัติร่างกฎหมายสนับสนุนพลังงานเมื่อวันพุธ ตามข้อมูลของกระทรวง "
+          "การใช้ถ่านหินลดลงหนึ่งในสี่เมื่อปีที่แล้ว รัฐมนตรีกล่าวกับผู้สื่อข่าวในกรุงเทพฯ "
+          "ว่าเราต้องเตรียมพร้อมสำหรับฤดูหนาว. ฝ่ายค้านวิจารณ์ว่าเทศบาลจะไม่ได้รับเงิน.",
+    "en": "Copyright © 2009 Smith’s Café — all rights reserved. The council met on Tuesday "
+          "to discuss the budget; the mayor said “we cannot wait” and the cost, £5 million, "
+          "would be shared. Temperatures reached 20°C. A naïve résumé was not enough.",
 }
 
 # (language, charset) as served by the sites that still send them.
@@ -118,6 +153,9 @@ CHARSETS = [
     ("he", "cp1255"), ("he", "iso8859_8"), ("ar", "cp1256"), ("ar", "iso8859_6"),
     ("vi", "cp1258"), ("ru", "cp1251"), ("ru", "koi8_r"), ("ru", "iso8859_5"),
     ("ru", "cp866"), ("uk", "cp1251"), ("uk", "koi8_u"), ("bg", "cp1251"),
+    ("it", "cp1252"), ("pt", "cp1252"), ("sv", "cp1252"), ("et", "cp1257"),
+    ("sl", "cp1250"), ("sl", "iso8859_2"), ("sr", "cp1251"), ("mk", "cp1251"),
+    ("th", "cp874"), ("en", "cp1252"),
 ]
 
 # Typographic marks a code page may lack, as CMSs wrote them then.
