@@ -348,19 +348,21 @@ def _detect(body: bytes, *, not_utf8: bool = False) -> tuple[str, str]:
     # Asked without limits (asked for a list, it ranks differently: single-byte readings
     # of a short Big5 passage came first), then the first answer browsers could give. Only
     # a multi-byte answer is taken from it: which single-byte code page, the letters decide.
-    answers = [m.encoding for m in charset_normalizer.from_bytes(body)
-               if m.encoding in _DETECTABLE]
-    codec = codec_for_label(answers[0]) if answers else None
-    if codec is not None and not is_single_byte(codec):
-        text = decode_replacing(body, codec)
-        if codec.startswith("utf") or _reads_as_cjk(text[:CJK_CHECK_CHARS]):
-            return text, codec
+    for answer in (m.encoding for m in charset_normalizer.from_bytes(body)):
+        codec = codec_for_label(answer) if answer in _DETECTABLE else None
+        if codec is None:
+            continue
+        if is_single_byte(codec):
+            break
+        if codec.startswith("utf") or _reads_as_cjk(decode_replacing(body[:CJK_CHECK_BYTES],
+                                                                      codec)):
+            return decode_replacing(body, codec), codec
     codec = guess_single_byte(body)
     return decode_replacing(body, codec), codec
 
 
-CJK_CHECK_CHARS = 100_000
-"""Of a multi-byte reading checked for being CJK text (the start of a page says)."""
+CJK_CHECK_BYTES = 200_000
+"""Of a page read in a multi-byte charset to check it reads as CJK text (the start says)."""
 
 
 def _reads_as_cjk(text: str) -> bool:

@@ -67,12 +67,30 @@ def test_large_unlabelled_page_is_read_in_bounded_time(lang, codec):
 
 
 @pytest.mark.parametrize("lang, codec, words", [("ru", "koi8_r", 2), ("uk", "koi8_u", 2),
-                                                 ("pl", "iso8859_2", 5), ("hr", "iso8859_2", 23)])
-def test_a_few_words_are_not_read_as_shift_jis_or_a_neighbour(lang, codec, words):
+                                                 ("pl", "iso8859_2", 5), ("sv", "cp1252", 14),
+                                                 ("hr", "iso8859_2", 23), ("en", "cp1252", 2),
+                                                 ("fr", "iso8859_15", 26)])
+def test_a_few_words_are_not_read_as_cjk_or_a_neighbour(lang, codec, words):
     """Two KOI8 words or five Polish ones are valid Shift_JIS (their letters are its
-    half-width katakana), and a statistical detector said so; Croatian "š č" read in
-    windows-1250 as "ą č" fits Lithuanian, but no Lithuanian page is in windows-1250."""
+    half-width katakana), fourteen Swedish ones valid Big5 ("f顤esl緳"), and a statistical
+    detector said so; Croatian "š č" read in windows-1250 as "ą č" fits Lithuanian, but no
+    Lithuanian page is in windows-1250; "Copyright ©" is not Thai, nor "«" a lone "Ť"."""
     text = " ".join(text_in(lang, codec).split()[:words])
+    read, found = decode_bytes(f"<html><body><p>{text}</p></body></html>".encode(codec), None,
+                               html=True)
+    assert text in read, found
+
+
+@pytest.mark.parametrize("codec", ["cp932", "euc_jp", "gbk", "big5hkscs", "cp949"])
+def test_cjk_with_latin_names_is_still_cjk(codec):
+    """The check that turns away "f顤esl緳" must not turn away CJK prose naming products
+    (and when a detector's first answer is Shift_JIS half-width kana, its next, Big5, is)."""
+    text = {"cp932": "iPhone 15の新機能について、Appleは本日Windows版とMac版の提供を発表した。",
+            "euc_jp": "iPhone 15の新機能について、Appleは本日Windows版とMac版の提供を発表した。",
+            "gbk": "苹果公司今天发布了iPhone 15，Windows版和Mac版将于下月上市。",
+            "big5hkscs": "蘋果公司今天發布了iPhone 15，Windows版和Mac版將於下月上市。",
+            "cp949": "애플은 오늘 iPhone 15를 발표했으며 Windows판과 Mac판은 다음 달에 나온다.",
+            }[codec]
     read, found = decode_bytes(f"<html><body><p>{text}</p></body></html>".encode(codec), None,
                                html=True)
     assert text in read, found
