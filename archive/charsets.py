@@ -109,6 +109,8 @@ def _decode(body: bytes, codec: str, errors: str) -> str:
     table = _single_byte_table(codec)
     if table is not None:
         return codecs.charmap_decode(body, "strict", table)[0]
+    if codec in ("utf-8", "utf_8", "utf8"):  # nothing to rescue: Python's own handlers, in C
+        return body.decode(codec, errors="replace" if errors == _REPLACE else "strict")
     return body.decode(codec, errors=errors).translate(_AS_BROWSERS.get(codec, {}))
 
 

@@ -29,7 +29,8 @@ from bs4 import BeautifulSoup, CData, NavigableString, ParserRejectedMarkup, Tag
 from lxml import etree
 
 from archive.article_refine import fold, parse
-from archive.charsets import codec_for_label, decode_replacing, decode_strict
+from archive.charset_guess import guess_single_byte
+from archive.charsets import codec_for_label, decode_replacing, decode_strict, is_single_byte
 from archive.extract_article import TRAFILATURA, Extractor, trafilatura_text
 from archive.page_meta import bs4_attrs, page_meta
 
@@ -55,7 +56,7 @@ BLOCK_TAGS = {"address", "article", "blockquote", "br", "dd", "details", "div", 
               "fieldset", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "header",
               "footer", "hr", "li", "main", "ol", "p", "pre", "section", "summary", "table",
               "tbody", "thead", "tfoot", "td", "th", "tr", "ul", "caption", "body", "html"}
-TEXT_VERSION = "4"  # of our own walk: bump when what it keeps changes (or how pages decode)
+TEXT_VERSION = "5"  # of our own walk: bump when what it keeps changes (or how pages decode)
 OURS = Extractor("archive.text", TEXT_VERSION)
 VISIBLE = Extractor("archive.text:visible", TEXT_VERSION)  # the whole visible text, no choice
 FLAT = Extractor("archive.text:flat", TEXT_VERSION)
@@ -89,6 +90,8 @@ PRESCAN_BYTES = 65536  # of a page searched for its charset (the head of a real 
 _XML_ENCODING = re.compile(rb"""<\?xml\s[^>]{0,200}?encoding\s*=\s*["']([A-Za-z0-9_.:-]{1,40})""")
 _COMMENT = re.compile(rb"<!--.*?(?:-->|$)", re.S)
 _ISO2022_JP = re.compile(rb"\x1b\$[@B]")
+_HALF_WIDTH_KANA = re.compile("[\uff61-\uff9f]")
+_TOUCHING_LATIN = re.compile("(?<=[A-Za-z])[^\x00-\x7f]|[^\x00-\x7f](?=[A-Za-z])")
 _BODY_TAG = re.compile(rb"<body[\s>/]", re.I)
 # What detection may answer: the encodings browsers' own detectors give for web pages, not
 # rare code pages (ISO-8859-3 and -4, Mac Central European, DOS) whose letters merely fit.
@@ -100,9 +103,6 @@ _DETECTABLE = ["utf_8", "cp1250", "cp1251", "cp1252", "cp1253", "cp1254", "cp125
                "iso2022_jp", "utf_16", "utf_16_le", "utf_16_be", "utf_32", "utf_32_le",
                "utf_32_be", "euc_jis_2004", "euc_jisx0213", "shift_jis_2004",
                "shift_jisx0213"]
-_DETECTABLE_SINGLE_BYTE = [name for name in _DETECTABLE
-                           if name.startswith(("cp", "iso8859", "koi8", "mac"))
-                           and name not in ("cp932", "cp949", "cp950")]
 
 
 @dataclass
@@ -346,29 +346,37 @@ def _detect(body: bytes, *, not_utf8: bool = False) -> tuple[str, str]:
         if nearly is not None:
             return nearly, "utf-8"
     # Asked without limits (asked for a list, it ranks differently: single-byte readings
-    # of a short Big5 passage came first), then the first answer browsers could give.
-    answers = [m.encoding for m in charset_normalizer.from_bytes(body)
-               if m.encoding in _DETECTABLE]
-    found = answers[0] if answers else _one_by_one(body)
-    codec = codec_for_label(found) or "cp1252"
-    text = decode_replacing(body, codec)
-    if _cyrillic_letters(text) > 20 or codec in _CYRILLIC_SINGLE_BYTE:
-        cyr = _best_cyrillic(body)
-        if cyr and _russian_score(cyr[0]) >= _russian_score(text):
-            return cyr
-    return text, codec
+    # of a short Big5 passage came first), then the first answer browsers could give. Only
+    # a multi-byte answer is taken from it: which single-byte code page, the letters decide.
+    for answer in (m.encoding for m in charset_normalizer.from_bytes(body)):
+        codec = codec_for_label(answer) if answer in _DETECTABLE else None
+        if codec is None:
+            continue
+        if is_single_byte(codec):
+            break
+        if codec.startswith("utf") or _reads_as_cjk(decode_replacing(body[:CJK_CHECK_BYTES],
+                                                                      codec)):
+            return decode_replacing(body, codec), codec
+    codec = guess_single_byte(body)
+    return decode_replacing(body, codec), codec
 
 
-def _one_by_one(body: bytes) -> str | None:
-    """The single-byte charset whose reading is least chaotic, each tried alone: asked for
-    all at once, charset-normalizer skips ISO-8859-2 once windows-1250 (a "similar" code
-    page) failed, and then answers nothing for Polish or Czech in ISO-8859-2."""
-    found = []
-    for order, name in enumerate(_DETECTABLE_SINGLE_BYTE):
-        match = charset_normalizer.from_bytes(body, cp_isolation=[name]).best()
-        if match is not None:
-            found.append((match.chaos, -match.coherence, order, match.encoding))
-    return min(found)[3] if found else None
+CJK_CHECK_BYTES = 200_000
+"""Of a page read in a multi-byte charset to check it reads as CJK text (the start says)."""
+
+
+def _reads_as_cjk(text: str) -> bool:
+    """Is a multi-byte (Shift_JIS, GBK, Big5 ...) reading of unlabelled bytes plausible?
+    Not when most of its characters sit inside Latin words ("f顤esl緳": Swedish ö and å, each
+    taken with the next byte as one Big5 character), nor when they are mostly half-width
+    katakana (KOI8-R or ISO-8859-2 letters, one byte each in Shift_JIS): CJK prose comes in
+    runs of full-width characters."""
+    wide = len(text) - len(text.encode("ascii", errors="ignore"))
+    if not wide:
+        return True
+    in_words = len(_TOUCHING_LATIN.findall(text))
+    kana = len(_HALF_WIDTH_KANA.findall(text))
+    return in_words * 2 <= wide and kana * 4 < wide
 
 
 STRAY_BYTES_SHARE = 0.1
