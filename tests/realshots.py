@@ -20,15 +20,12 @@ import json
 import os
 import random
 import re
-import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
-
 from webfixtures import WebServer, send
 
 EVAL = Path(os.environ.get("PROVENANCE_REALWORLD", "/work/shared/realworld")) / "trafilatura-eval"
@@ -299,7 +296,8 @@ def run(out: Path, only: list[str] | None = None, variants: list[str] | None = N
                     if variants and variant.name not in variants:
                         continue
                     shot = out / f"{page.file[:-5]}-{variant.name}.img"
-                    found = [f for f in out.glob(f"{page.file[:-5]}-{variant.name}.*") if f.suffix != ".img"]
+                    stem = f"{page.file[:-5]}-{variant.name}"
+                    found = [f for f in out.glob(f"{stem}.*") if f.suffix != ".img"]
                     image = (found[0] if found else
                              shooter.shoot(urls[page.file], page.passage, variant, shot))
                     for check, claim in claims(page, index):

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -77,9 +78,25 @@ _FOLD = str.maketrans({
 _WORD_RE = re.compile(r"[^\W\d_]+")
 
 
+def _strip_latin_marks(word: str) -> str:
+    """``für`` -> ``fur``, ``ﬁ`` -> ``fi``: accents on Latin letters dropped and ligatures
+    spelled out. Tesseract's English model (no German, Spanish or French one is assumed)
+    reads ``ü`` as ``u`` or ``ti`` and ``é`` as ``e``; ``й``, ``ё``, ``ї`` keep their marks
+    here (the table below merges those)."""
+    if word.isascii():
+        return word
+    out: list[str] = []
+    for ch in unicodedata.normalize("NFKD", word):
+        if unicodedata.combining(ch) and out and out[-1].isascii():
+            continue
+        out.append(ch)
+    return unicodedata.normalize("NFC", "".join(out))
+
+
 def fold(word: str) -> str:
-    """A word as compared: lower case, look-alike letters merged. Digits untouched."""
-    return word.lower().translate(_FOLD)
+    """A word as compared: lower case, Latin accents dropped, look-alike letters merged.
+    Digits untouched."""
+    return _strip_latin_marks(word.lower()).translate(_FOLD)
 
 
 NEGATIONS = frozenset(fold(w) for w in (
@@ -98,7 +115,8 @@ _CONFUSABLE_GROUPS = ("il!|j", "ec", "oa", "hиnпл", "шщц", "ьъb", "зэ"
                       "fт", "gq", "dл")
 _CONFUSABLE = {(a, b) for group in _CONFUSABLE_GROUPS for a in group for b in group if a != b}
 _MULTI_GLYPH = (("rn", "m"), ("cl", "d"), ("vv", "w"), ("ьi", "ы"), ("bi", "ы"), ("bl", "ы"),
-                ("ii", "u"), ("іо", "ю"))
+                ("ii", "u"), ("ti", "u"), ("іо", "ю"))
+"""("ti", "u"): an ``ü`` read by the English model, its dots taken for the i's."""
 _THIN = set("il!|.,'’`-")
 
 
@@ -634,7 +652,7 @@ def excerpt(text: str, limit: int = 80) -> str:
     return cut.rstrip(" ,;:") + "…"
 
 
-def verify_against_text(ocr: OcrResult, page_text: str) -> Verification:
+def verify_against_text(ocr: OcrResult, page_text: str, chrome: str = "") -> Verification:
     """Which passage of a captured page does the screenshot show, and is it really there?
 
     Every paragraph of the screenshot (Tesseract's block/paragraph structure) is looked
@@ -644,8 +662,14 @@ def verify_against_text(ocr: OcrResult, page_text: str) -> Verification:
     with the same figures; ``mismatch``: a paragraph is there but a figure differs, or a
     paragraph with figures is missing while others are there (an edited page);
     ``absent``: none of the screenshot's text is on the page.
+
+    ``chrome`` is every text the page shows (:mod:`provenance.screens.pagetext`): a
+    screenshot paragraph the article text lacks but the page shows as it is (a menu, a
+    date, a caption) is the page's, not missing; one the page shows with another figure or
+    word is a mismatch. Such paragraphs alone never make a match.
     """
     hay = _Haystack.from_text(page_text)
+    chrome_hay = _Haystack.from_text(chrome) if chrome else None
     paragraphs: dict[tuple[int, int, int], list[int]] = {}
     for line in ocr.lines:
         paragraphs.setdefault((line.block, line.column, line.par), []).extend(line.words)
@@ -658,7 +682,8 @@ def verify_against_text(ocr: OcrResult, page_text: str) -> Verification:
     scores: list[float] = []
     looked: list[str] = []  # paragraphs looked for and not found
     verdict = "absent"
-    skipped = missing_figures = 0
+    skipped = missing_figures = on_page = 0
+    chrome_mismatch = False
     for word_indices in paragraphs.values():
         text = " ".join(ocr.words[i].text for i in word_indices)
         owner: list[int] = []
@@ -675,6 +700,28 @@ def verify_against_text(ocr: OcrResult, page_text: str) -> Verification:
             alignment.words = _sure_words(ocr, tokens, alignment.words)
         decision = _decide(alignment, "page")
         part = decision.verdict
+        if (alignment is None or part == "absent") and chrome_hay is not None:
+            elsewhere = _align(tokens, chrome_hay, text)
+            if elsewhere is not None:
+                elsewhere.words = _sure_words(ocr, tokens, elsewhere.words)
+                outside = _decide(elsewhere, "page")
+                if outside.verdict == "match":
+                    on_page += 1
+                    continue
+                if outside.verdict == "mismatch":
+                    # the page's own chrome, shown with another figure or word: edited
+                    reasons.append(f"outside the article: \"{excerpt(text)}\"")
+                    reasons.extend(outside.problems)
+                    for word in elsewhere.words:
+                        word.boxes = _word_boxes(ocr, [tokens[ci] for ci in word.claim_indices])
+                        words.append(word)
+                    for check in elsewhere.figures:
+                        if check.status != "found":
+                            owners = tokens[check.claim_index].words
+                            check.boxes = [list(ocr.words[w].box) for w in owners]
+                        figures.append(check)
+                    chrome_mismatch = True
+                    continue
         if alignment is None or part == "absent":
             looked.append(text)
             reasons.append(f"not on the page: \"{excerpt(text)}\"")
@@ -700,6 +747,8 @@ def verify_against_text(ocr: OcrResult, page_text: str) -> Verification:
             verdict = "mismatch"
         elif verdict == "absent":
             verdict = "match"
+    if verdict != "absent" and chrome_mismatch:
+        verdict = "mismatch"
     if verdict == "match" and missing_figures:
         # The withdrawal case: the page still has the headline and the filler, but not the
         # paragraph with the figures. That is not the page the screenshot shows.
@@ -708,6 +757,9 @@ def verify_against_text(ocr: OcrResult, page_text: str) -> Verification:
                        "on the page")
     if skipped:
         reasons.append(f"{skipped} short screenshot paragraphs (UI chrome) not looked for")
+    if on_page:
+        reasons.append(f"{on_page} screenshot paragraphs are on the page outside its article "
+                       "text (menus, dates, captions)")
     if verdict == "absent":
         reasons.insert(0, "no paragraph of the screenshot is on the page")
     score = round(sum(scores) / len(scores), 3) if scores else 0.0

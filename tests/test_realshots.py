@@ -1,0 +1,94 @@
+"""``verify`` on screenshots Chromium made of real pages (tests/realshots/README.md).
+
+Real pages are read by Tesseract's English model also when they are German (``für`` comes
+out ``fur`` or ``fiir``, ``gegründet`` ``gegrtindet``), and a real screenshot shows the page's
+menus, dates and captions, which the capture's article text leaves out.
+"""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pytest
+from webfixtures import WebServer, send
+
+from provenance.api import Evidence
+from provenance.screens.match import verify_against_text
+from provenance.screens.ocr import ocr_image
+from provenance.screens.pagetext import visible_text
+
+HERE = Path(__file__).resolve().parent / "realshots"
+GERMAN = HERE / "fairkom-de-desktop.png"
+RUSSIAN = HERE / "football-ru-desktop.png"
+RUSSIAN_HTML = gzip.decompress((HERE / "football.ua.podolski.html.gz").read_bytes())
+
+GERMAN_CLAIM = ("Das PUBLIC VOICE Labor wurde 1995 gegründet und startete mit "
+                "Telefondiensten für lokale Bürgerbeteiligung in Wien.")
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    with Evidence(str(tmp_path_factory.mktemp("realshots") / "store")) as ev:
+        yield ev
+
+
+def test_german_umlauts_read_by_the_english_model_still_match(store):
+    assert store.verify(GERMAN, GERMAN_CLAIM).verification.verdict == "match"
+
+
+@pytest.mark.parametrize("claim", [
+    GERMAN_CLAIM.replace("1995", "1996"),
+    GERMAN_CLAIM.replace("Wien", "Graz"),
+    GERMAN_CLAIM.replace("Telefondiensten", "Fernsehdiensten"),
+    GERMAN_CLAIM.replace("wurde", "wurde nicht"),
+])
+def test_german_forged_or_swapped_claims_never_match(store, claim):
+    assert store.verify(GERMAN, claim).verification.verdict == "mismatch"
+
+
+@pytest.fixture(scope="module")
+def page_url():
+    with WebServer({}) as web:
+        web.add_route("/podolski", lambda h: send(h, 200, RUSSIAN_HTML,
+                                                  content_type="text/html; charset=utf-8"))
+        yield web.url("/podolski")
+
+
+def test_against_the_captured_page_its_menus_and_dates_are_the_pages(store, page_url):
+    store.archive([page_url])
+    result = store.verify(RUSSIAN, against=page_url).verification
+    assert result.verdict == "match", result.reasons
+    assert any("outside its article text" in r for r in result.reasons)
+
+
+@pytest.fixture(scope="module")
+def russian_ocr():
+    return ocr_image(RUSSIAN, "rus")
+
+
+def test_a_date_changed_in_the_pages_chrome_is_a_mismatch(russian_ocr):
+    """The byline date is not in the article text; shown with another time it is an edit."""
+    chrome = visible_text(RUSSIAN_HTML)
+    assert "15 августа 2016, 13:43" in chrome
+    article = "\n".join(line for line in chrome.splitlines() if len(line) > 120)
+    forged = chrome.replace("15 августа 2016, 13:43", "15 августа 2016, 18:43")
+    assert verify_against_text(russian_ocr, article, chrome).verdict == "match"
+    result = verify_against_text(russian_ocr, article, forged)
+    assert result.verdict == "mismatch"
+
+
+def test_chrome_alone_is_never_a_match(russian_ocr):
+    """The menus of a page are not the article: without any article paragraph, absent."""
+    chrome = visible_text(RUSSIAN_HTML)
+    menus = "\n".join(line for line in chrome.splitlines() if len(line) < 40)
+    assert verify_against_text(russian_ocr, "Совсем другая статья о погоде в Киеве сегодня.",
+                               menus).verdict == "absent"
+
+
+def test_visible_text_skips_scripts_and_keeps_blocks():
+    html = (b"<html><head><title>T</title><style>p{}</style></head><body><nav><ul>"
+            b"<li><a href=/a>Menu one</a></li><li>Two</li></ul></nav><script>var x=1</script>"
+            b"<p>Hello <b>bold</b> world</p><div hidden>secret</div></body></html>")
+    assert visible_text(html).splitlines() == ["Menu one", "Two", "Hello bold world"]
+    assert visible_text(b"") == ""
