@@ -92,3 +92,25 @@ def test_visible_text_skips_scripts_and_keeps_blocks():
             b"<p>Hello <b>bold</b> world</p><div hidden>secret</div></body></html>")
     assert visible_text(html).splitlines() == ["Menu one", "Two", "Hello bold world"]
     assert visible_text(b"") == ""
+
+
+WIDE = HERE / "tagespost-de-desktop.png"
+WIDE_CLAIM = ("In der Tat: Der moderne, säkulare Mensch scheint weder Feigheit noch Schwäche "
+              "zu kennen.")
+
+
+def test_a_sentence_starting_at_the_end_of_a_long_line_matches(store):
+    """Desktop width: the claim's first five words end a 150-character line, the rest
+    begins the next one. A window of the first line alone is already longer than the
+    claim, which once stopped the search before the two lines were read together."""
+    result = store.verify(WIDE, WIDE_CLAIM).verification
+    assert result.verdict == "match", result.reasons
+
+
+@pytest.mark.parametrize("claim", [
+    WIDE_CLAIM.replace("säkulare", "religiöse"),
+    WIDE_CLAIM.replace("scheint", "scheint nicht"),
+    WIDE_CLAIM.replace("Feigheit noch", "Mut noch"),
+])
+def test_a_sentence_across_a_long_line_swapped_is_a_mismatch(store, claim):
+    assert store.verify(WIDE, claim).verification.verdict != "match"

@@ -357,10 +357,13 @@ def _align(claim: list[Token], hay: _Haystack, claim_text: str) -> _Alignment | 
     best_tokens: list[Token] = []
     best_starts: list[int] = []
     for first in range(len(hay.lines)):
+        head = 0  # the first line's share of the window: a claim may start at its end
         for last in range(first, min(len(hay.lines), first + MAX_WINDOW_LINES)):
             text, owner = hay.window(first, last)
             tokens = tokenize(text, owner)
             window_str, starts = _joined(tokens)
+            if last == first:
+                head = len(window_str)
             if not window_str:
                 continue
             if len(window_str) >= len(claim_str):
@@ -373,7 +376,9 @@ def _align(claim: list[Token], hay: _Haystack, claim_text: str) -> _Alignment | 
             candidate = (score, first - last, first, start, end)
             if best is None or candidate[:2] > best[:2]:
                 best, best_tokens, best_starts = candidate, tokens, starts
-            if len(window_str) >= 1.3 * len(claim_str) + 10:
+            # Longer windows only help a claim that starts in the first line and runs on
+            # past the lines after it: a wide column's sentence broken after its first words.
+            if len(window_str) - head >= 1.3 * len(claim_str) + 10:
                 break
     if best is None:
         return None
