@@ -14,7 +14,7 @@ import pytest
 from webfixtures import WebServer, send
 
 from provenance.api import Evidence
-from provenance.screens.match import verify_against_text
+from provenance.screens.match import ocr_word, verify_against_text
 from provenance.screens.ocr import ocr_image
 from provenance.screens.pagetext import visible_text
 
@@ -114,3 +114,46 @@ def test_a_sentence_starting_at_the_end_of_a_long_line_matches(store):
 ])
 def test_a_sentence_across_a_long_line_swapped_is_a_mismatch(store, claim):
     assert store.verify(WIDE, claim).verification.verdict != "match"
+
+
+LAW = HERE / "internetlaw-de-desktop.png"
+LAW_HTML = gzip.decompress((HERE / "internet-law.de.pseudonymen.html.gz").read_bytes())
+
+
+@pytest.fixture(scope="module")
+def law_url():
+    with WebServer({}) as web:
+        web.add_route("/law", lambda h: send(h, 200, LAW_HTML,
+                                             content_type="text/html; charset=utf-8"))
+        web.add_route("/law-edited", lambda h: send(
+            h, 200, LAW_HTML.replace("§ 13 Abs. 6 TMG".encode(), "§ 13 Abs. 8 TMG".encode()),
+            content_type="text/html; charset=utf-8"))
+        yield web.url("/law"), web.url("/law-edited")
+
+
+def test_against_a_german_page_the_english_models_o_umlaut_and_sharp_s_are_letters(
+        store, law_url):
+    """The English model reads ``verstößt`` as ``verst6&t`` and ``persönliche`` as
+    ``pers6nliche``: a figure 6 the page does not have, once a mismatch."""
+    genuine, _ = law_url
+    store.archive([genuine])
+    result = store.verify(LAW, against=genuine).verification
+    assert result.verdict == "match", result.reasons
+
+
+def test_against_a_german_page_with_a_figure_edited_is_a_mismatch(store, law_url):
+    _, edited = law_url
+    store.archive([edited])
+    result = store.verify(LAW, against=edited).verification
+    assert result.verdict == "mismatch", result.reasons
+
+
+@pytest.mark.parametrize(("read", "letters"), [
+    ("k6nnen", "können"), ("6ffentlichen", "öffentlichen"), ("verst6&t.", "verstößt."),
+    ("Ma&nahmen", "Maßnahmen"), ("wei&", "weiß"),
+    # figures and names stay as they are
+    ("6km", "6km"), ("6th", "6th"), ("A6", "A6"), ("x86", "x86"), ("R&D", "R&D"),
+    ("AT&T", "AT&T"), ("16ffnen", "16ffnen"), ("6", "6"),
+])
+def test_ocr_word_gives_back_german_letters_only(read, letters):
+    assert ocr_word(read) == letters

@@ -153,6 +153,25 @@ def ocr_explains(claimed: str, shown: str) -> bool:
     return ocr_cost(claimed, shown) <= budget
 
 
+_O_UMLAUT_AS_SIX = re.compile(r"(?<=[^\W\d_])6(?=[a-zß-ÿ&])|(?<![^\W_])6(?=[a-zß-ÿ]{3})")
+_SHARP_S_AS_AMPERSAND = re.compile(r"(?<=[a-zß-ÿ])&(?=[a-zß-ÿ])|(?<=[a-zß-ÿ]{2})&(?![^\W_])")
+
+
+def ocr_word(text: str) -> str:
+    """A word as Tesseract read it, with the English model's readings of German letters
+    turned back into letters: ``ö`` read as ``6`` (``k6nnen``, ``6ffnen``, ``pers6nliche``:
+    a 6 inside a word, or starting one with three lower-case letters after it; ``6km``,
+    ``6th``, ``A6`` stay figures) and ``ß`` as ``&`` after lower-case letters
+    (``Ma&nahmen``, ``verst6&t``, ``wei&``; ``R&D`` and ``Tom & Jerry`` stay). Same
+    length, so character positions still name the OCR word. Only the screenshot's side
+    is read so: it can lose a figure, never gain one."""
+    if "6" in text:
+        text = _O_UMLAUT_AS_SIX.sub("ö", text)
+    if "&" in text:
+        text = _SHARP_S_AS_AMPERSAND.sub("ß", text)
+    return text
+
+
 def is_negation(norm: str) -> bool:
     """A negation, or what OCR may have made of one (``не`` read as ``ие``)."""
     return norm in NEGATIONS or any(ocr_explains(n, norm) for n in NEGATIONS
@@ -321,7 +340,7 @@ class _Haystack:
                 if text:
                     text += " "
                     owner.append(-1)
-                word = ocr.words[index].text
+                word = ocr_word(ocr.words[index].text)
                 text += word
                 owner.extend([index] * len(word))
             lines.append((text, owner))
@@ -690,7 +709,7 @@ def verify_against_text(ocr: OcrResult, page_text: str, chrome: str = "") -> Ver
     skipped = missing_figures = on_page = 0
     chrome_mismatch = False
     for word_indices in paragraphs.values():
-        text = " ".join(ocr.words[i].text for i in word_indices)
+        text = " ".join(ocr_word(ocr.words[i].text) for i in word_indices)
         owner: list[int] = []
         for n, i in enumerate(word_indices):
             if n:
