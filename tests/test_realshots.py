@@ -157,3 +157,17 @@ def test_against_a_german_page_with_a_figure_edited_is_a_mismatch(store, law_url
 ])
 def test_ocr_word_gives_back_german_letters_only(read, letters):
     assert ocr_word(read) == letters
+
+
+@pytest.mark.slow
+def test_harness_on_one_real_page(tmp_path):
+    """tests/realshots.py end to end on the Russian page, desktop and mobile: Chromium,
+    the screenshot scrolled to the passage, every check right."""
+    realshots = pytest.importorskip("realshots")
+    pytest.importorskip("playwright.sync_api")
+    if not (realshots.EVAL / "evaldata.json").exists():
+        pytest.skip(f"no trafilatura eval set at {realshots.EVAL}")
+    rows = realshots.run(tmp_path, ["football.ua.podolski.html"], ["desktop", "mobile"])
+    assert {r.check for r in rows} >= {"genuine", "swapped", "negated", "against"}
+    assert not [r for r in rows if r.check != "against" and r.bad], rows
+    assert all(r.verdict != "match" for r in rows if r.check in ("forged", "swapped", "negated"))
