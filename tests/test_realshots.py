@@ -171,3 +171,23 @@ def test_harness_on_one_real_page(tmp_path):
     assert {r.check for r in rows} >= {"genuine", "swapped", "negated", "against"}
     assert not [r for r in rows if r.check != "against" and r.bad], rows
     assert all(r.verdict != "match" for r in rows if r.check in ("forged", "swapped", "negated"))
+
+
+SPANISH = HERE / "laestrella-es-desktop.png"
+SPANISH_CLAIM = ("Sobre los elementos básicos que debe tener una empresa para el bienestar del "
+                 "empleado, Porcell señaló que se incluyen las áreas de")
+
+
+def test_spanish_n_tilde_read_as_fi_still_matches(store):
+    """The English model reads ``señaló`` as ``sefiald``."""
+    result = store.verify(SPANISH, SPANISH_CLAIM).verification
+    assert result.verdict == "match", result.reasons
+
+
+@pytest.mark.parametrize("claim", [
+    SPANISH_CLAIM.replace("Porcell", "Martínez"),
+    SPANISH_CLAIM.replace("señaló", "negó"),
+    SPANISH_CLAIM.replace("se incluyen", "no se incluyen"),
+])
+def test_spanish_swapped_claims_never_match(store, claim):
+    assert store.verify(SPANISH, claim).verification.verdict != "match"

@@ -115,8 +115,9 @@ _CONFUSABLE_GROUPS = ("il!|j", "ec", "oa", "hиnпл", "шщц", "ьъb", "зэ"
                       "fт", "gq", "dл")
 _CONFUSABLE = {(a, b) for group in _CONFUSABLE_GROUPS for a in group for b in group if a != b}
 _MULTI_GLYPH = (("rn", "m"), ("cl", "d"), ("vv", "w"), ("ьi", "ы"), ("bi", "ы"), ("bl", "ы"),
-                ("ii", "u"), ("ti", "u"), ("іо", "ю"))
-"""("ti", "u"): an ``ü`` read by the English model, its dots taken for the i's."""
+                ("ii", "u"), ("ti", "u"), ("fi", "n"), ("іо", "ю"))
+"""("ti", "u"): an ``ü`` read by the English model, its dots taken for the i's; ("fi", "n"):
+its reading of ``ñ`` (``señaló`` as ``sefialo``)."""
 _THIN = set("il!|.,'’`-")
 
 
