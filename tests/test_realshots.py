@@ -150,10 +150,12 @@ def test_against_a_german_page_with_a_figure_edited_is_a_mismatch(store, law_url
 
 @pytest.mark.parametrize(("read", "letters"), [
     ("k6nnen", "können"), ("6ffentlichen", "öffentlichen"), ("verst6&t.", "verstößt."),
-    ("Ma&nahmen", "Maßnahmen"), ("wei&", "weiß"),
+    ("Ma&nahmen", "Maßnahmen"), ("wei&", "weiß"), ("pag6", "pagö"), ("asegur6,", "asegurö,"),
+    ("situaci6n,", "situaciön,"),
     # figures and names stay as they are
     ("6km", "6km"), ("6th", "6th"), ("A6", "A6"), ("x86", "x86"), ("R&D", "R&D"),
-    ("AT&T", "AT&T"), ("16ffnen", "16ffnen"), ("6", "6"),
+    ("AT&T", "AT&T"), ("16ffnen", "16ffnen"), ("6", "6"), ("mp6", "mp6"), ("abc66", "abc66"),
+    ("Kapitel 6", "Kapitel 6"),
 ])
 def test_ocr_word_gives_back_german_letters_only(read, letters):
     assert ocr_word(read) == letters

@@ -154,15 +154,17 @@ def ocr_explains(claimed: str, shown: str) -> bool:
     return ocr_cost(claimed, shown) <= budget
 
 
-_O_UMLAUT_AS_SIX = re.compile(r"(?<=[^\W\d_])6(?=[a-zß-ÿ&])|(?<![^\W_])6(?=[a-zß-ÿ]{3})")
+_O_UMLAUT_AS_SIX = re.compile(r"(?<=[^\W\d_])6(?=[a-zß-ÿ&])|(?<![^\W_])6(?=[a-zß-ÿ]{3})"
+                              r"|(?<=[a-zß-ÿ]{3})6(?![^\W_])")
 _SHARP_S_AS_AMPERSAND = re.compile(r"(?<=[a-zß-ÿ])&(?=[a-zß-ÿ])|(?<=[a-zß-ÿ]{2})&(?![^\W_])")
 
 
 def ocr_word(text: str) -> str:
     """A word as Tesseract read it, with the English model's readings of German letters
     turned back into letters: ``ö`` read as ``6`` (``k6nnen``, ``6ffnen``, ``pers6nliche``:
-    a 6 inside a word, or starting one with three lower-case letters after it; ``6km``,
-    ``6th``, ``A6`` stay figures) and ``ß`` as ``&`` after lower-case letters
+    a 6 inside a word, starting one with three lower-case letters after it, or ending one
+    after three, as Spanish ``pagó``, ``aseguró`` are read; ``6km``, ``6th``, ``A6``,
+    ``mp6`` stay figures) and ``ß`` as ``&`` after lower-case letters
     (``Ma&nahmen``, ``verst6&t``, ``wei&``; ``R&D`` and ``Tom & Jerry`` stay). Same
     length, so character positions still name the OCR word. Only the screenshot's side
     is read so: it can lose a figure, never gain one."""
