@@ -12,6 +12,7 @@ failures are the project's errors (:mod:`provenance.errors`, :mod:`archive.error
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import re
@@ -60,7 +61,7 @@ from provenance.errors import (
     TimestampError,
     UsageError,
 )
-from provenance.screens.across import Across, capture_ref, check_across
+from provenance.screens.across import Across, capture_ref, check_across, page_chrome
 from provenance.screens.match import Verification, verify_against_text, verify_text
 from provenance.screens.ocr import OcrResult, check_tesseract
 from provenance.screens.screenshots import (
@@ -698,7 +699,8 @@ class Evidence:
             verification = verify_text(ocr, claim or "")
             ref = None
         else:
-            verification = verify_against_text(ocr, self._capture_text(capture))
+            verification = verify_against_text(ocr, self._capture_text(capture),
+                                               page_chrome(self.store, capture))
             ref = capture_ref(capture)  # says which text it was compared by
         record = record_verification(self.ledger, verification, ocr_record, against=ref)
         new.append(record)
@@ -721,7 +723,7 @@ class Evidence:
                 new.append(capture)
         except UsageError as exc:
             failed = exc
-        across = check_across(self.store, self.ledger, lambda text: verify_against_text(ocr, text),
+        across = check_across(self.store, self.ledger, functools.partial(verify_against_text, ocr),
                               url, list(witnesses), config=witness_config(timeout))
         for line in across.errors:
             if events.error:

@@ -14,22 +14,43 @@ garbage) is one line in :attr:`Across.errors`: it never turns into a verdict.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from archive.errors import ArchiveError, WitnessError
 from archive.memento import ExcludedByArchive, NotArchived
+from archive.warc import read_response_payload
 from archive.witness import WitnessConfig, WitnessSpec, shared_witness
 from provenance.capture.rendered import SERVER_TEXT, text_role
 from provenance.capture.snapshots import keep_snapshot, subject_of
 from provenance.changes.timeline import capture_text
+from provenance.errors import StoreError
 from provenance.screens.match import Verification
+from provenance.screens.pagetext import MAX_HTML_BYTES, visible_text
 from provenance.store.filestore import Store
 from provenance.store.kinds import CAPTURE, SNAPSHOT
 from provenance.store.ledger import Ledger, Record
 
 LOCAL = "local"
+MAX_WARC_BYTES = 4 * MAX_HTML_BYTES
+
+
+def page_chrome(store: Store, record: Record) -> str:
+    """Every text the copy's HTML shows (:func:`visible_text`), from its WARC re-hashed
+    first; "" when there is no readable HTML (then only the article text is compared)."""
+    entry = record.file("warc")
+    if entry is None:
+        return ""
+    try:
+        warc = store.read_verified(entry, limit=MAX_WARC_BYTES)
+        body = read_response_payload(io.BytesIO(warc))
+    except (StoreError, ArchiveError, KeyError, OSError, ValueError):
+        return ""
+    except Exception:  # noqa: BLE001 - warcio's own errors: no chrome, never a crash
+        return ""
+    return visible_text(body)
 
 
 def capture_ref(record: Record) -> dict[str, Any]:
@@ -231,11 +252,13 @@ def keep_all_snapshots(store: Store, ledger: Ledger, url: str, specs: Sequence[W
     return found, fresh, errors
 
 
-def check_across(store: Store, ledger: Ledger, check: Callable[[str], Verification], url: str,
+def check_across(store: Store, ledger: Ledger, check: Callable[[str, str], Verification],
+                 url: str,
                  specs: Sequence[WitnessSpec], *, config: WitnessConfig | None = None,
                  env: Mapping[str, str] | None = None) -> Across:
-    """``check(page_text)`` on every local capture and every archive copy of ``url``
-    (those kept before included, so it also answers offline), oldest first."""
+    """``check(page_text, chrome)`` (:func:`page_chrome`) on every local capture and every
+    archive copy of ``url`` (those kept before included, so it also answers offline),
+    oldest first."""
     url = subject_of(url)
     records: dict[int, Record] = {r.seq: r for r in ledger.records(kind=CAPTURE, subject=url)}
     kept, fresh, errors = keep_all_snapshots(store, ledger, url, specs, config=config, env=env)
@@ -244,6 +267,7 @@ def check_across(store: Store, ledger: Ledger, check: Callable[[str], Verificati
     across = Across(url=url, errors=errors, kept=fresh)
     for record in records.values():
         text = capture_text(store, record)
-        across.copies.append(Copy(record, None if text is None else check(text)))
+        across.copies.append(Copy(record, None if text is None
+                                  else check(text, page_chrome(store, record))))
     across.copies.sort(key=lambda c: (c.time, c.kind != SNAPSHOT, c.record.seq))
     return across

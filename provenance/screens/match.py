@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -77,9 +78,25 @@ _FOLD = str.maketrans({
 _WORD_RE = re.compile(r"[^\W\d_]+")
 
 
+def _strip_latin_marks(word: str) -> str:
+    """``für`` -> ``fur``, ``ﬁ`` -> ``fi``: accents on Latin letters dropped and ligatures
+    spelled out. Tesseract's English model (no German, Spanish or French one is assumed)
+    reads ``ü`` as ``u`` or ``ti`` and ``é`` as ``e``; ``й``, ``ё``, ``ї`` keep their marks
+    here (the table below merges those)."""
+    if word.isascii():
+        return word
+    out: list[str] = []
+    for ch in unicodedata.normalize("NFKD", word):
+        if unicodedata.combining(ch) and out and out[-1].isascii():
+            continue
+        out.append(ch)
+    return unicodedata.normalize("NFC", "".join(out))
+
+
 def fold(word: str) -> str:
-    """A word as compared: lower case, look-alike letters merged. Digits untouched."""
-    return word.lower().translate(_FOLD)
+    """A word as compared: lower case, Latin accents dropped, look-alike letters merged.
+    Digits untouched."""
+    return _strip_latin_marks(word.lower()).translate(_FOLD)
 
 
 NEGATIONS = frozenset(fold(w) for w in (
@@ -98,7 +115,9 @@ _CONFUSABLE_GROUPS = ("il!|j", "ec", "oa", "hиnпл", "шщц", "ьъb", "зэ"
                       "fт", "gq", "dл")
 _CONFUSABLE = {(a, b) for group in _CONFUSABLE_GROUPS for a in group for b in group if a != b}
 _MULTI_GLYPH = (("rn", "m"), ("cl", "d"), ("vv", "w"), ("ьi", "ы"), ("bi", "ы"), ("bl", "ы"),
-                ("ii", "u"), ("іо", "ю"))
+                ("ii", "u"), ("ti", "u"), ("fi", "n"), ("іо", "ю"))
+"""("ti", "u"): an ``ü`` read by the English model, its dots taken for the i's; ("fi", "n"):
+its reading of ``ñ`` (``señaló`` as ``sefialo``)."""
 _THIN = set("il!|.,'’`-")
 
 
@@ -133,6 +152,27 @@ def ocr_explains(claimed: str, shown: str) -> bool:
         return True
     budget = 0.5 if len(claimed) <= 3 else max(1.0, len(claimed) // 6)
     return ocr_cost(claimed, shown) <= budget
+
+
+_O_UMLAUT_AS_SIX = re.compile(r"(?<=[^\W\d_])6(?=[a-zß-ÿ&])|(?<![^\W_])6(?=[a-zß-ÿ]{3})"
+                              r"|(?<=[a-zß-ÿ]{3})6(?![^\W_])")
+_SHARP_S_AS_AMPERSAND = re.compile(r"(?<=[a-zß-ÿ])&(?=[a-zß-ÿ])|(?<=[a-zß-ÿ]{2})&(?![^\W_])")
+
+
+def ocr_word(text: str) -> str:
+    """A word as Tesseract read it, with the English model's readings of German letters
+    turned back into letters: ``ö`` read as ``6`` (``k6nnen``, ``6ffnen``, ``pers6nliche``:
+    a 6 inside a word, starting one with three lower-case letters after it, or ending one
+    after three, as Spanish ``pagó``, ``aseguró`` are read; ``6km``, ``6th``, ``A6``,
+    ``mp6`` stay figures) and ``ß`` as ``&`` after lower-case letters
+    (``Ma&nahmen``, ``verst6&t``, ``wei&``; ``R&D`` and ``Tom & Jerry`` stay). Same
+    length, so character positions still name the OCR word. Only the screenshot's side
+    is read so: it can lose a figure, never gain one."""
+    if "6" in text:
+        text = _O_UMLAUT_AS_SIX.sub("ö", text)
+    if "&" in text:
+        text = _SHARP_S_AS_AMPERSAND.sub("ß", text)
+    return text
 
 
 def is_negation(norm: str) -> bool:
@@ -303,7 +343,7 @@ class _Haystack:
                 if text:
                     text += " "
                     owner.append(-1)
-                word = ocr.words[index].text
+                word = ocr_word(ocr.words[index].text)
                 text += word
                 owner.extend([index] * len(word))
             lines.append((text, owner))
@@ -339,10 +379,13 @@ def _align(claim: list[Token], hay: _Haystack, claim_text: str) -> _Alignment | 
     best_tokens: list[Token] = []
     best_starts: list[int] = []
     for first in range(len(hay.lines)):
+        head = 0  # the first line's share of the window: a claim may start at its end
         for last in range(first, min(len(hay.lines), first + MAX_WINDOW_LINES)):
             text, owner = hay.window(first, last)
             tokens = tokenize(text, owner)
             window_str, starts = _joined(tokens)
+            if last == first:
+                head = len(window_str)
             if not window_str:
                 continue
             if len(window_str) >= len(claim_str):
@@ -355,7 +398,9 @@ def _align(claim: list[Token], hay: _Haystack, claim_text: str) -> _Alignment | 
             candidate = (score, first - last, first, start, end)
             if best is None or candidate[:2] > best[:2]:
                 best, best_tokens, best_starts = candidate, tokens, starts
-            if len(window_str) >= 1.3 * len(claim_str) + 10:
+            # Longer windows only help a claim that starts in the first line and runs on
+            # past the lines after it: a wide column's sentence broken after its first words.
+            if len(window_str) - head >= 1.3 * len(claim_str) + 10:
                 break
     if best is None:
         return None
@@ -634,7 +679,7 @@ def excerpt(text: str, limit: int = 80) -> str:
     return cut.rstrip(" ,;:") + "…"
 
 
-def verify_against_text(ocr: OcrResult, page_text: str) -> Verification:
+def verify_against_text(ocr: OcrResult, page_text: str, chrome: str = "") -> Verification:
     """Which passage of a captured page does the screenshot show, and is it really there?
 
     Every paragraph of the screenshot (Tesseract's block/paragraph structure) is looked
@@ -644,8 +689,14 @@ def verify_against_text(ocr: OcrResult, page_text: str) -> Verification:
     with the same figures; ``mismatch``: a paragraph is there but a figure differs, or a
     paragraph with figures is missing while others are there (an edited page);
     ``absent``: none of the screenshot's text is on the page.
+
+    ``chrome`` is every text the page shows (:mod:`provenance.screens.pagetext`): a
+    screenshot paragraph the article text lacks but the page shows as it is (a menu, a
+    date, a caption) is the page's, not missing; one the page shows with another figure or
+    word is a mismatch. Such paragraphs alone never make a match.
     """
     hay = _Haystack.from_text(page_text)
+    chrome_hay = _Haystack.from_text(chrome) if chrome else None
     paragraphs: dict[tuple[int, int, int], list[int]] = {}
     for line in ocr.lines:
         paragraphs.setdefault((line.block, line.column, line.par), []).extend(line.words)
@@ -658,9 +709,10 @@ def verify_against_text(ocr: OcrResult, page_text: str) -> Verification:
     scores: list[float] = []
     looked: list[str] = []  # paragraphs looked for and not found
     verdict = "absent"
-    skipped = missing_figures = 0
+    skipped = missing_figures = on_page = 0
+    chrome_mismatch = False
     for word_indices in paragraphs.values():
-        text = " ".join(ocr.words[i].text for i in word_indices)
+        text = " ".join(ocr_word(ocr.words[i].text) for i in word_indices)
         owner: list[int] = []
         for n, i in enumerate(word_indices):
             if n:
@@ -675,6 +727,28 @@ def verify_against_text(ocr: OcrResult, page_text: str) -> Verification:
             alignment.words = _sure_words(ocr, tokens, alignment.words)
         decision = _decide(alignment, "page")
         part = decision.verdict
+        if (alignment is None or part == "absent") and chrome_hay is not None:
+            elsewhere = _align(tokens, chrome_hay, text)
+            if elsewhere is not None:
+                elsewhere.words = _sure_words(ocr, tokens, elsewhere.words)
+                outside = _decide(elsewhere, "page")
+                if outside.verdict == "match":
+                    on_page += 1
+                    continue
+                if outside.verdict == "mismatch":
+                    # the page's own chrome, shown with another figure or word: edited
+                    reasons.append(f"outside the article: \"{excerpt(text)}\"")
+                    reasons.extend(outside.problems)
+                    for word in elsewhere.words:
+                        word.boxes = _word_boxes(ocr, [tokens[ci] for ci in word.claim_indices])
+                        words.append(word)
+                    for check in elsewhere.figures:
+                        if check.status != "found":
+                            owners = tokens[check.claim_index].words
+                            check.boxes = [list(ocr.words[w].box) for w in owners]
+                        figures.append(check)
+                    chrome_mismatch = True
+                    continue
         if alignment is None or part == "absent":
             looked.append(text)
             reasons.append(f"not on the page: \"{excerpt(text)}\"")
@@ -700,6 +774,8 @@ def verify_against_text(ocr: OcrResult, page_text: str) -> Verification:
             verdict = "mismatch"
         elif verdict == "absent":
             verdict = "match"
+    if verdict != "absent" and chrome_mismatch:
+        verdict = "mismatch"
     if verdict == "match" and missing_figures:
         # The withdrawal case: the page still has the headline and the filler, but not the
         # paragraph with the figures. That is not the page the screenshot shows.
@@ -708,6 +784,9 @@ def verify_against_text(ocr: OcrResult, page_text: str) -> Verification:
                        "on the page")
     if skipped:
         reasons.append(f"{skipped} short screenshot paragraphs (UI chrome) not looked for")
+    if on_page:
+        reasons.append(f"{on_page} screenshot paragraphs are on the page outside its article "
+                       "text (menus, dates, captions)")
     if verdict == "absent":
         reasons.insert(0, "no paragraph of the screenshot is on the page")
     score = round(sum(scores) / len(scores), 3) if scores else 0.0
