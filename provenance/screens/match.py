@@ -569,6 +569,19 @@ def _word_boxes(ocr: OcrResult, tokens: Sequence[Token]) -> list[list[int]]:
     return [list(ocr.words[i].box) for i in indices]
 
 
+def _boxed(ocr: OcrResult, tokens: Sequence[Token], alignment: _Alignment,
+           words: list[WordCheck], figures: list[FigureCheck]) -> None:
+    """Add a screenshot paragraph's word and figure checks, each boxed on the screenshot's
+    own words (there the "claim" is the screenshot: its figures, the page's writing)."""
+    for word in alignment.words:
+        word.boxes = _word_boxes(ocr, [tokens[ci] for ci in word.claim_indices])
+        words.append(word)
+    for check in alignment.figures:
+        if check.status != "found":
+            check.boxes = [list(ocr.words[w].box) for w in tokens[check.claim_index].words]
+        figures.append(check)
+
+
 @dataclass
 class _Decision:
     """A verdict on one passage and why: how it aligned, what differs, why a match is one."""
@@ -739,14 +752,7 @@ def verify_against_text(ocr: OcrResult, page_text: str, chrome: str = "") -> Ver
                     # the page's own chrome, shown with another figure or word: edited
                     reasons.append(f"outside the article: \"{excerpt(text)}\"")
                     reasons.extend(outside.problems)
-                    for word in elsewhere.words:
-                        word.boxes = _word_boxes(ocr, [tokens[ci] for ci in word.claim_indices])
-                        words.append(word)
-                    for check in elsewhere.figures:
-                        if check.status != "found":
-                            owners = tokens[check.claim_index].words
-                            check.boxes = [list(ocr.words[w].box) for w in owners]
-                        figures.append(check)
+                    _boxed(ocr, tokens, elsewhere, words, figures)
                     chrome_mismatch = True
                     continue
         if alignment is None or part == "absent":
@@ -759,15 +765,7 @@ def verify_against_text(ocr: OcrResult, page_text: str, chrome: str = "") -> Ver
         scores.append(alignment.score)
         shown.append(text)
         found.append(alignment.found_text)
-        for word in alignment.words:  # the red box goes on the screenshot's word
-            word.boxes = _word_boxes(ocr, [tokens[ci] for ci in word.claim_indices])
-            words.append(word)
-        for check in alignment.figures:
-            # Here the "claim" is the screenshot: its figures, with the page's writing.
-            if check.status != "found":
-                owners = tokens[check.claim_index].words
-                check.boxes = [list(ocr.words[w].box) for w in owners]
-            figures.append(check)
+        _boxed(ocr, tokens, alignment, words, figures)
         boxes.extend(list(ocr.words[i].box) for i in word_indices)
         reasons.extend(decision.problems)  # each paragraph's own summary would contradict
         if part == "mismatch":
