@@ -292,11 +292,18 @@ def _check(page: Any, watch: _Watch) -> None:
 def _scroll(page: Any, watch: _Watch, policy: LoadingPolicy, result: Rendered) -> None:
     """Scroll a screen at a time so lazy images and text load; then back to the top."""
     for _ in range(policy.scroll_steps):
+        # The page's scroll handlers run at its next frame, not at scrollBy: the bottom is
+        # judged after two frames (at most 250 ms), or an endless feed on a busy machine
+        # looks finished before it has added a screen.
         at_bottom, height = page.evaluate(
-            "() => { const e = document.scrollingElement || document.documentElement;"
+            "() => new Promise(done => {"
+            " const e = document.scrollingElement || document.documentElement;"
             " window.scrollBy(0, window.innerHeight);"
-            " return [window.scrollY + window.innerHeight >= e.scrollHeight - 2,"
-            " e.scrollHeight]; }")
+            " const measure = () => done([window.scrollY + window.innerHeight >="
+            " e.scrollHeight - 2, e.scrollHeight]);"
+            " const timer = setTimeout(measure, 250);"
+            " requestAnimationFrame(() => requestAnimationFrame(() => {"
+            " clearTimeout(timer); measure(); })); })")
         _settle(page, watch, policy.step_quiet_limit, policy, result, "scroll-quiet")
         if height > policy.max_height:
             result.limits_hit.append("max-height")
