@@ -122,13 +122,9 @@ class PageText:
 
 def extract_text(body: bytes, content_type: str | None, url: str) -> PageText:
     """The page's text; ``body`` must already be content-decoded (see ``decoded_body``)."""
-    mime, declared = _parse_content_type(content_type)
-    if mime in BINARY_TYPES or mime.startswith(BINARY_PREFIXES):
+    mime, declared = _mime_of(body, content_type)
+    if mime is None:
         return PageText(title=None, text="")
-    if not mime:
-        mime = _sniff(body)
-        if mime == "binary":
-            return PageText(title=None, text="")
     note = None
     if len(body) > MAX_HTML_BYTES:
         body = body[:MAX_HTML_BYTES]
@@ -141,6 +137,26 @@ def extract_text(body: bytes, content_type: str | None, url: str) -> PageText:
         page = PageText(title=None, text=text, charset=charset)
     page.note = "; ".join(n for n in (note, page.note) if n) or None
     return page
+
+
+def decoded_markup(body: bytes, content_type: str | None) -> str | None:
+    """A page's HTML as :func:`extract_text` decodes it (its first :data:`MAX_HTML_BYTES`),
+    for a reader of the whole page (``verify --against`` looks for the page's chrome there);
+    None when the body is not HTML. ``body`` must already be content-decoded."""
+    mime, declared = _mime_of(body, content_type)
+    if mime is None or not (mime in HTML_TYPES or mime.endswith("+html")):
+        return None
+    return decode_bytes(body[:MAX_HTML_BYTES], declared, html=True)[0]
+
+
+def _mime_of(body: bytes, content_type: str | None) -> tuple[str | None, str | None]:
+    """The media type (sniffed when the server named none; None for a kind without text)
+    and the charset the server declared."""
+    mime, declared = _parse_content_type(content_type)
+    if mime in BINARY_TYPES or mime.startswith(BINARY_PREFIXES):
+        return None, declared
+    mime = mime or _sniff(body)
+    return (None if mime == "binary" else mime), declared
 
 
 def _html_text(markup: str, url: str, charset: str) -> PageText:

@@ -62,6 +62,51 @@ def test_against_the_captured_page_its_menus_and_dates_are_the_pages(store, page
     assert any("outside its article text" in r for r in result.reasons)
 
 
+def _cp1251_without_meta() -> bytes:
+    """The page as many Russian-language sites still send it: windows-1251, the charset
+    named only in the HTTP header (or nowhere), gzipped on the wire."""
+    html = RUSSIAN_HTML.decode("utf-8").replace(
+        '<meta http-equiv="Content-Type" content="text/html; charset=utf-8" />', "")
+    return html.encode("cp1251", errors="xmlcharrefreplace")
+
+
+@pytest.fixture(scope="module")
+def recoded_urls():
+    body = gzip.compress(_cp1251_without_meta())
+    with WebServer({}) as web:
+        web.add_route("/labelled", lambda h: send(
+            h, 200, body, headers={"Content-Encoding": "gzip"},
+            content_type="text/html; charset=windows-1251"))
+        web.add_route("/unlabelled", lambda h: send(
+            h, 200, body, headers={"Content-Encoding": "gzip"}, content_type="text/html"))
+        forged = gzip.compress(_cp1251_without_meta().replace(
+            "15 августа 2016, 13:43".encode("cp1251"), "15 августа 2016, 18:43".encode("cp1251")))
+        web.add_route("/forged", lambda h: send(
+            h, 200, forged, headers={"Content-Encoding": "gzip"},
+            content_type="text/html; charset=windows-1251"))
+        yield web
+
+
+@pytest.mark.parametrize("path", ["/labelled", "/unlabelled"])
+def test_against_a_gzipped_windows_1251_page_its_chrome_is_read_decoded(store, recoded_urls,
+                                                                          path):
+    """The chrome is read from the page as the browser decodes it: content coding undone,
+    the header's charset or the bytes' own. Read as sent, it was gzip noise, the byline
+    and menus were "not on the page" and a genuine screenshot was no match."""
+    url = recoded_urls.url(path)
+    store.archive([url])
+    result = store.verify(RUSSIAN, against=url).verification
+    assert result.verdict == "match", result.reasons
+    assert any("outside its article text" in r for r in result.reasons)
+
+
+def test_against_a_gzipped_page_with_its_date_changed_is_a_mismatch(store, recoded_urls):
+    url = recoded_urls.url("/forged")
+    store.archive([url])
+    result = store.verify(RUSSIAN, against=url).verification
+    assert result.verdict == "mismatch", result.reasons
+
+
 @pytest.fixture(scope="module")
 def russian_ocr():
     return ocr_image(RUSSIAN, "rus")
@@ -69,7 +114,7 @@ def russian_ocr():
 
 def test_a_date_changed_in_the_pages_chrome_is_a_mismatch(russian_ocr):
     """The byline date is not in the article text; shown with another time it is an edit."""
-    chrome = visible_text(RUSSIAN_HTML)
+    chrome = visible_text(RUSSIAN_HTML.decode("utf-8"))
     assert "15 августа 2016, 13:43" in chrome
     article = "\n".join(line for line in chrome.splitlines() if len(line) > 120)
     forged = chrome.replace("15 августа 2016, 13:43", "15 августа 2016, 18:43")
@@ -80,18 +125,20 @@ def test_a_date_changed_in_the_pages_chrome_is_a_mismatch(russian_ocr):
 
 def test_chrome_alone_is_never_a_match(russian_ocr):
     """The menus of a page are not the article: without any article paragraph, absent."""
-    chrome = visible_text(RUSSIAN_HTML)
+    chrome = visible_text(RUSSIAN_HTML.decode("utf-8"))
     menus = "\n".join(line for line in chrome.splitlines() if len(line) < 40)
     assert verify_against_text(russian_ocr, "Совсем другая статья о погоде в Киеве сегодня.",
                                menus).verdict == "absent"
 
 
 def test_visible_text_skips_scripts_and_keeps_blocks():
-    html = (b"<html><head><title>T</title><style>p{}</style></head><body><nav><ul>"
-            b"<li><a href=/a>Menu one</a></li><li>Two</li></ul></nav><script>var x=1</script>"
-            b"<p>Hello <b>bold</b> world</p><div hidden>secret</div></body></html>")
+    html = ("<html><head><title>T</title><style>p{}</style></head><body><nav><ul>"
+            "<li><a href=/a>Menu one</a></li><li>Two</li></ul></nav><script>var x=1</script>"
+            "<p>Hello <b>bold</b> world</p><div hidden>secret</div></body></html>")
     assert visible_text(html).splitlines() == ["Menu one", "Two", "Hello bold world"]
-    assert visible_text(b"") == ""
+    assert visible_text("") == ""
+    # a comment inside a line is not a block: the line stays one
+    assert visible_text("<p>Hello <!-- x --> <b>bold</b></p>") == "Hello bold"
 
 
 WIDE = HERE / "tagespost-de-desktop.png"

@@ -136,15 +136,22 @@ def record_change(store: Store, ledger: Ledger, record: Record,
 
 # --- one extractor on both sides (a new extractor alone must never look like an edit) -----------
 
+def warc_url(record: Record) -> str | None:
+    """The URL a record's WARC holds its page's response under: a capture's after its
+    redirects, a ``snapshot``'s the one it was fetched at."""
+    fields = record.data
+    url = (fields.get("final_url") or (fields.get("raw_url") if record.kind != CAPTURE
+                                         else None) or record.subject)
+    return str(url) if url else None
+
+
 def reextracted_page(store: Store, record: Record) -> PageText | None:
     """A capture's text made again from its WARC (re-hashed first) by today's extractor, with
     what that extractor says of it (``note``: a fallback or a partial text).
     A ``snapshot``'s WARC holds the copy under the URL it was fetched at."""
     entry = next((f for f in record.files if f.get("role") == "warc"), None)
-    fields = record.data
-    url = (fields.get("final_url") or (fields.get("raw_url") if record.kind != CAPTURE
-                                         else None) or record.subject)
-    if entry is None or not url:
+    url = warc_url(record)
+    if entry is None or url is None:
         return None
     try:
         data = store.read_object(str(entry["path"]))

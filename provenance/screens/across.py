@@ -21,36 +21,38 @@ from typing import Any
 
 from archive.errors import ArchiveError, WitnessError
 from archive.memento import ExcludedByArchive, NotArchived
-from archive.warc import read_response_payload
+from archive.reextract import markup_from_warc
 from archive.witness import WitnessConfig, WitnessSpec, shared_witness
 from provenance.capture.rendered import SERVER_TEXT, text_role
 from provenance.capture.snapshots import keep_snapshot, subject_of
-from provenance.changes.timeline import capture_text
+from provenance.changes.timeline import capture_text, warc_url
 from provenance.errors import StoreError
 from provenance.screens.match import Verification
-from provenance.screens.pagetext import MAX_HTML_BYTES, visible_text
+from provenance.screens.pagetext import MAX_HTML_CHARS, visible_text
 from provenance.store.filestore import Store
 from provenance.store.kinds import CAPTURE, SNAPSHOT
 from provenance.store.ledger import Ledger, Record
 
 LOCAL = "local"
-MAX_WARC_BYTES = 4 * MAX_HTML_BYTES
+MAX_WARC_BYTES = 4 * MAX_HTML_CHARS
 
 
 def page_chrome(store: Store, record: Record) -> str:
     """Every text the copy's HTML shows (:func:`visible_text`), from its WARC re-hashed
-    first; "" when there is no readable HTML (then only the article text is compared)."""
+    first and decoded as its text was; "" when there is no readable HTML (then only the
+    article text is compared)."""
     entry = record.file("warc")
-    if entry is None:
+    url = warc_url(record)
+    if entry is None or url is None:
         return ""
     try:
         warc = store.read_verified(entry, limit=MAX_WARC_BYTES)
-        body = read_response_payload(io.BytesIO(warc))
-    except (StoreError, ArchiveError, KeyError, OSError, ValueError):
+        markup = markup_from_warc(io.BytesIO(warc), url)
+    except (StoreError, ArchiveError, OSError, ValueError, EOFError):
         return ""
     except Exception:  # noqa: BLE001 - warcio's own errors: no chrome, never a crash
         return ""
-    return visible_text(body)
+    return visible_text(markup or "")
 
 
 def capture_ref(record: Record) -> dict[str, Any]:

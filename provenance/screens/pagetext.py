@@ -9,10 +9,11 @@ mismatch) instead of counting as a paragraph the page does not have.
 
 from __future__ import annotations
 
-import lxml.etree
-import lxml.html
+from lxml import etree
 
-MAX_HTML_BYTES = 16 * 1024 * 1024
+from archive.article_refine import parse
+
+MAX_HTML_CHARS = 16 * 1024 * 1024
 """A page's HTML beyond this is not read for its chrome (the article text still is)."""
 
 _HIDDEN = {"script", "style", "noscript", "template", "head", "title", "meta", "link",
@@ -22,14 +23,14 @@ _INLINE = {"a", "abbr", "b", "bdi", "bdo", "cite", "code", "data", "dfn", "em", 
            "u", "var", "wbr", "label", "img", "input", "button"}
 
 
-def visible_text(html: bytes) -> str:
+def visible_text(markup: str) -> str:
     """The text of every element a browser shows, one block element a line; "" when the
-    HTML cannot be parsed or is larger than :data:`MAX_HTML_BYTES`."""
-    if not html or len(html) > MAX_HTML_BYTES:
+    HTML cannot be parsed or is longer than :data:`MAX_HTML_CHARS`. ``markup`` is the
+    page decoded as a browser decodes it (:func:`archive.reextract.markup_from_warc`)."""
+    if not markup or len(markup) > MAX_HTML_CHARS:
         return ""
-    try:
-        root = lxml.html.document_fromstring(html)
-    except (lxml.etree.ParserError, ValueError):
+    root = parse(markup)
+    if root is None:
         return ""
     lines: list[str] = []
     current: list[str] = []
@@ -40,10 +41,10 @@ def visible_text(html: bytes) -> str:
             lines.append(text)
         current.clear()
 
-    def walk(element: lxml.html.HtmlElement) -> None:
-        tag = element.tag if isinstance(element.tag, str) else ""
-        if tag in _HIDDEN or element.get("hidden") is not None:
-            if element.tail:
+    def walk(element: etree._Element) -> None:
+        tag = element.tag
+        if not isinstance(tag, str) or tag in _HIDDEN or element.get("hidden") is not None:
+            if element.tail:  # a comment or a hidden element: only what follows it shows
                 current.append(element.tail)
             return
         block = tag not in _INLINE
@@ -51,7 +52,7 @@ def visible_text(html: bytes) -> str:
             flush()
         if tag == "img" and element.get("alt"):
             current.append(element.get("alt") or "")
-        if element.text and tag:
+        if element.text:
             current.append(element.text)
         for child in element:
             walk(child)
