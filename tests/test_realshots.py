@@ -33,8 +33,14 @@ def store(tmp_path_factory):
         yield ev
 
 
-def test_german_umlauts_read_by_the_english_model_still_match(store):
-    assert store.verify(GERMAN, GERMAN_CLAIM).verification.verdict == "match"
+BOTH_MODELS = pytest.mark.parametrize("lang", ["eng", "auto"])
+"""Each German or Spanish screenshot is read by the English model (its look-alikes) and
+by ``auto`` (the language's own model where installed, as in CI)."""
+
+
+@BOTH_MODELS
+def test_german_umlauts_read_by_the_english_model_still_match(store, lang):
+    assert store.verify(GERMAN, GERMAN_CLAIM, lang=lang).verification.verdict == "match"
 
 
 @pytest.mark.parametrize("claim", [
@@ -43,8 +49,9 @@ def test_german_umlauts_read_by_the_english_model_still_match(store):
     GERMAN_CLAIM.replace("Telefondiensten", "Fernsehdiensten"),
     GERMAN_CLAIM.replace("wurde", "wurde nicht"),
 ])
-def test_german_forged_or_swapped_claims_never_match(store, claim):
-    assert store.verify(GERMAN, claim).verification.verdict == "mismatch"
+@BOTH_MODELS
+def test_german_forged_or_swapped_claims_never_match(store, claim, lang):
+    assert store.verify(GERMAN, claim, lang=lang).verification.verdict == "mismatch"
 
 
 @pytest.fixture(scope="module")
@@ -146,11 +153,12 @@ WIDE_CLAIM = ("In der Tat: Der moderne, säkulare Mensch scheint weder Feigheit 
               "zu kennen.")
 
 
-def test_a_sentence_starting_at_the_end_of_a_long_line_matches(store):
+@BOTH_MODELS
+def test_a_sentence_starting_at_the_end_of_a_long_line_matches(store, lang):
     """Desktop width: the claim's first five words end a 150-character line, the rest
     begins the next one. A window of the first line alone is already longer than the
     claim, which once stopped the search before the two lines were read together."""
-    result = store.verify(WIDE, WIDE_CLAIM).verification
+    result = store.verify(WIDE, WIDE_CLAIM, lang=lang).verification
     assert result.verdict == "match", result.reasons
 
 
@@ -159,8 +167,9 @@ def test_a_sentence_starting_at_the_end_of_a_long_line_matches(store):
     WIDE_CLAIM.replace("scheint", "scheint nicht"),
     WIDE_CLAIM.replace("Feigheit noch", "Mut noch"),
 ])
-def test_a_sentence_across_a_long_line_swapped_is_a_mismatch(store, claim):
-    assert store.verify(WIDE, claim).verification.verdict != "match"
+@BOTH_MODELS
+def test_a_sentence_across_a_long_line_swapped_is_a_mismatch(store, claim, lang):
+    assert store.verify(WIDE, claim, lang=lang).verification.verdict != "match"
 
 
 LAW = HERE / "internetlaw-de-desktop.png"
@@ -178,20 +187,22 @@ def law_url():
         yield web.url("/law"), web.url("/law-edited")
 
 
+@BOTH_MODELS
 def test_against_a_german_page_the_english_models_o_umlaut_and_sharp_s_are_letters(
-        store, law_url):
+        store, law_url, lang):
     """The English model reads ``verstößt`` as ``verst6&t`` and ``persönliche`` as
     ``pers6nliche``: a figure 6 the page does not have, once a mismatch."""
     genuine, _ = law_url
     store.archive([genuine])
-    result = store.verify(LAW, against=genuine).verification
+    result = store.verify(LAW, against=genuine, lang=lang).verification
     assert result.verdict == "match", result.reasons
 
 
-def test_against_a_german_page_with_a_figure_edited_is_a_mismatch(store, law_url):
+@BOTH_MODELS
+def test_against_a_german_page_with_a_figure_edited_is_a_mismatch(store, law_url, lang):
     _, edited = law_url
     store.archive([edited])
-    result = store.verify(LAW, against=edited).verification
+    result = store.verify(LAW, against=edited, lang=lang).verification
     assert result.verdict == "mismatch", result.reasons
 
 
@@ -227,9 +238,10 @@ SPANISH_CLAIM = ("Sobre los elementos básicos que debe tener una empresa para e
                  "empleado, Porcell señaló que se incluyen las áreas de")
 
 
-def test_spanish_n_tilde_read_as_fi_still_matches(store):
+@BOTH_MODELS
+def test_spanish_n_tilde_read_as_fi_still_matches(store, lang):
     """The English model reads ``señaló`` as ``sefiald``."""
-    result = store.verify(SPANISH, SPANISH_CLAIM).verification
+    result = store.verify(SPANISH, SPANISH_CLAIM, lang=lang).verification
     assert result.verdict == "match", result.reasons
 
 
@@ -238,5 +250,6 @@ def test_spanish_n_tilde_read_as_fi_still_matches(store):
     SPANISH_CLAIM.replace("señaló", "negó"),
     SPANISH_CLAIM.replace("se incluyen", "no se incluyen"),
 ])
-def test_spanish_swapped_claims_never_match(store, claim):
-    assert store.verify(SPANISH, claim).verification.verdict != "match"
+@BOTH_MODELS
+def test_spanish_swapped_claims_never_match(store, claim, lang):
+    assert store.verify(SPANISH, claim, lang=lang).verification.verdict != "match"

@@ -48,12 +48,16 @@ from PIL import Image
 
 from provenance.errors import ImageError, OcrUnavailable, ProvenanceError, UsageError
 from provenance.screens.images import LoadedImage, load_image
+from provenance.screens.languages import STOPLISTS, language_name, latin_languages
 from provenance.screens.preprocess import Prepared, jpeg_is_coarse, prepare
 
 AUTO_FIRST_PASS = "rus+ukr+eng"
 KNOWN_LANGS = ("eng", "rus", "ukr")
 TESSERACT_TIMEOUT = 180.0
 """Seconds one Tesseract run may take; a 30 Mpx page takes about 20 s on one core."""
+
+CLAIM_MIN_WORDS = 5
+"""A claim's language is told from five words or more (a user's own words, not OCR)."""
 
 DEBIAN_PACKAGE = {"eng": "tesseract-ocr-eng", "rus": "tesseract-ocr-rus",
                   "ukr": "tesseract-ocr-ukr"}
@@ -167,6 +171,11 @@ def _installed(tesseract: str) -> tuple[str, frozenset[str]]:
     first = (version.stdout or version.stderr).strip().splitlines()
     names = {line.strip() for line in langs.stdout.splitlines()[1:] if line.strip()}
     return (first[0] if first else "tesseract"), frozenset(names)
+
+
+def installed_languages(tesseract: str = "tesseract") -> frozenset[str]:
+    """The languages ``tesseract`` has models for (OcrUnavailable if it does not run)."""
+    return _installed(tesseract)[1]
 
 
 def check_tesseract(lang: str = "auto", tesseract: str = "tesseract") -> str:
@@ -290,15 +299,16 @@ def choose_lang(words: Iterable[_RawWord] | str) -> str:
     return "+".join(langs)
 
 
-def claim_lang(claim: str) -> str:
+def claim_lang(claim: str, installed: frozenset[str] = frozenset()) -> str:
     """The languages to read a screenshot with when looking for ``claim``: the claim's
     scripts tell them. Any Latin letter the user typed is meant, so it adds ``eng``;
-    Russian-only letters narrow Cyrillic to the Russian model."""
+    Russian-only letters narrow Cyrillic to the Russian model. A Latin-script claim whose
+    words say its language is read with that language's model too, if ``installed``."""
     letters = [c for c in claim if c.isalpha()]
     cyrillic = any("\u0400" <= c <= "\u04ff" for c in letters)
     latin = any(c.isascii() for c in letters)
     if not cyrillic:
-        return "eng"
+        return _with_english(latin_languages(claim, min_words=CLAIM_MIN_WORDS), installed)[0]
     ukr = any(c in _UKR_ONLY for c in letters)
     rus = any(c in _RUS_ONLY for c in letters)
     # Ukrainian keeps the Russian model second: with ``ukr`` alone "і 14" was read "114".
@@ -495,9 +505,13 @@ def _read_pages(names: Sequence[str], lang: str,
             for index, raw in read(list(pages), lang).items():
                 finish(index, raw, lang, [])
         else:
+            installed = installed_languages(tesseract)
             again: dict[str, list[int]] = {}
+            hints: dict[int, list[str]] = {}
             for index, raw in read(list(pages), AUTO_FIRST_PASS).items():
                 used = choose_lang(raw) if not isinstance(raw, ImageError) else AUTO_FIRST_PASS
+                if used == "eng" and not isinstance(raw, ImageError):
+                    used, hints[index] = _latin_model(" ".join(w.text for w in raw), installed)
                 if used != AUTO_FIRST_PASS and raw:
                     again.setdefault(used, []).append(index)
                 else:
@@ -505,9 +519,41 @@ def _read_pages(names: Sequence[str], lang: str,
                            [f"language auto: read with {AUTO_FIRST_PASS}"])
             for used, indices in again.items():
                 for index, raw in read(indices, used).items():
+                    first = used.split("+")[0]
+                    how = "words" if first != "eng" and first in STOPLISTS else "letters"
                     finish(index, raw, used, [f"language auto: read with {AUTO_FIRST_PASS}, "
-                                              f"then {used} chosen from the letters found"])
+                                              f"then {used} chosen from the {how} found",
+                                              *hints.get(index, [])])
     return [result for result in out if result is not None]
+
+
+def better_model_installed(result: OcrResult, tesseract: str = "tesseract") -> bool:
+    """Whether an ``auto`` reading made with the English model alone would now be read with
+    its language's own model (installed since): a cached reading is then read again."""
+    return (result.lang == "eng"
+            and _latin_model(result.text, installed_languages(tesseract))[0] != "eng")
+
+
+def _latin_model(text: str, installed: frozenset[str]) -> tuple[str, list[str]]:
+    """The languages to read a Latin-script image with again: its language's own model
+    with English (``deu+eng``) when the words read say which and it is installed, else
+    English, with a note naming the package that would read it better."""
+    return _with_english(latin_languages(text), installed, note=True)
+
+
+def _with_english(languages: tuple[str, ...], installed: frozenset[str], *,
+                  note: bool = False) -> tuple[str, list[str]]:
+    """``eng`` after the installed ones of ``languages`` (at most two), or ``eng`` alone,
+    and, if asked, a note when none of them is installed."""
+    if not languages or languages == ("eng",):
+        return "eng", []
+    chosen = [code for code in languages if code in installed and code != "eng"][:2]
+    if chosen:
+        return "+".join([*chosen, "eng"]), []
+    best = languages[0]
+    return "eng", ([f"the text looks {language_name(best)}: read with the English model, "
+                    f"which misreads its accented letters (apt-get install "
+                    f"{DEBIAN_PACKAGE.get(best, f'tesseract-ocr-{best}')})"] if note else [])
 
 
 # -- one image --------------------------------------------------------------------------------

@@ -27,7 +27,15 @@ from typing import Any
 
 from provenance.errors import ImageError, ProvenanceError, StoreError
 from provenance.screens.match import Verification
-from provenance.screens.ocr import OcrResult, claim_lang, ocr_image, ocr_many, parse_lang
+from provenance.screens.ocr import (
+    OcrResult,
+    better_model_installed,
+    claim_lang,
+    installed_languages,
+    ocr_image,
+    ocr_many,
+    parse_lang,
+)
 from provenance.store.filestore import Store
 from provenance.store.hashing import sha256_file
 from provenance.store.kinds import OCR, VERIFICATION
@@ -50,9 +58,10 @@ def _image_hash(path: str) -> str:
         raise ImageError(f"{path}: cannot read ({exc.strerror})") from None
 
 
-def find_cached(store: Store, ledger: Ledger, sha256: str, lang: str
-                ) -> tuple[OcrResult, Record] | None:
-    """The latest reusable OCR of these image bytes, or None."""
+def find_cached(store: Store, ledger: Ledger, sha256: str, lang: str, *,
+                tesseract: str = "tesseract") -> tuple[OcrResult, Record] | None:
+    """The latest reusable OCR of these image bytes, or None. An ``auto`` reading by the
+    English model of a language whose own model is installed now is not reusable."""
     lang = parse_lang(lang)
     for record in reversed(list(ledger.records(kind=OCR_KIND, subject=sha256))):
         data = record.data
@@ -65,7 +74,10 @@ def find_cached(store: Store, ledger: Ledger, sha256: str, lang: str
             raw = store.read_verified(entry)
         except StoreError:
             continue  # missing or altered: never trusted, `check` reports it; read again
-        return OcrResult.from_json(json.loads(raw)), record
+        result = OcrResult.from_json(json.loads(raw))
+        if lang == "auto" and better_model_installed(result, tesseract):
+            return None
+        return result, record
     return None
 
 
@@ -101,7 +113,7 @@ def ocr_cached(store: Store, ledger: Ledger, path: str | os.PathLike[str],
     """OCR ``path`` once per image: ``(result, its ocr record, True if from the cache)``."""
     name = os.fspath(path)
     lang = parse_lang(lang)
-    hit = find_cached(store, ledger, _image_hash(name), lang)
+    hit = find_cached(store, ledger, _image_hash(name), lang, tesseract=tesseract)
     if hit is not None:
         result, record = hit
         result.image = name
@@ -117,12 +129,13 @@ def ocr_for_claim(store: Store, ledger: Ledger, path: str | os.PathLike[str], cl
     is used if there is one, else the image is read once in the claim's languages
     (:func:`provenance.ocr.claim_lang`), cached under them."""
     if parse_lang(lang) == "auto":
-        hit = find_cached(store, ledger, _image_hash(os.fspath(path)), "auto")
+        hit = find_cached(store, ledger, _image_hash(os.fspath(path)), "auto",
+                          tesseract=tesseract)
         if hit is not None:
             result, record = hit
             result.image = os.fspath(path)
             return result, record, True
-        lang = claim_lang(claim)
+        lang = claim_lang(claim, installed_languages(tesseract))
     return ocr_cached(store, ledger, path, lang, tesseract=tesseract)
 
 
@@ -142,7 +155,7 @@ def ocr_many_cached(
     errors: dict[str, ProvenanceError] = {}
     for name in names:
         try:
-            hit = find_cached(store, ledger, _image_hash(name), lang)
+            hit = find_cached(store, ledger, _image_hash(name), lang, tesseract=tesseract)
         except ImageError as exc:
             errors[name] = exc
             continue
