@@ -144,6 +144,15 @@ def test_visible_text_skips_scripts_and_keeps_blocks():
             "<p>Hello <b>bold</b> world</p><div hidden>secret</div></body></html>")
     assert visible_text(html).splitlines() == ["Menu one", "Two", "Hello bold world"]
     assert visible_text("") == ""
+    # text hidden by its own style is not shown: a hidden other version never excuses
+    assert visible_text('<p>Shown</p><p style="display: none">Hidden</p>'
+                        '<div style="visibility:hidden">Also</div>') == "Shown"
+    # the numbers a browser draws before an <ol>'s items (start, value, reversed, type)
+    assert visible_text("<ol><li>One</li><li>Two</li></ol><ol start=5 type=a><li>e</li>"
+                        "<li value=10>j</li></ol><ol reversed><li>x</li><li>y</li></ol>"
+                        "<ol type=I start=4><li>q</li></ol><ul><li>u</li></ul>"
+                        ).splitlines() == ["1. One", "2. Two", "e. e", "j. j", "2. x", "1. y",
+                                           "IV. q", "u"]
     # a comment inside a line is not a block: the line stays one
     assert visible_text("<p>Hello <!-- x --> <b>bold</b></p>") == "Hello bold"
 
@@ -204,6 +213,43 @@ def test_against_a_german_page_with_a_figure_edited_is_a_mismatch(store, law_url
     store.archive([edited])
     result = store.verify(LAW, against=edited, lang=lang).verification
     assert result.verdict == "mismatch", result.reasons
+
+
+LAW_HEADER = HERE / "internetlaw-de-header.png"  # site name, tagline, title, article
+LAW_COMMENT = HERE / "internetlaw-de-comment.png"  # the article's end, its first comment
+
+
+@pytest.fixture(scope="module")
+def law_edits():
+    """The page as sent, and with one word or figure changed in each part the two
+    screenshots show outside the article text: the site's name, its tagline, a comment."""
+    edits = {"genuine": LAW_HTML,
+             "name": LAW_HTML.replace(b">Internet-Law<", b">Internet-Lag<"),
+             "tagline": LAW_HTML.replace("Bürgerrechte 2.0".encode(), "Bürgerrechte 3.0".encode()),
+             "comment": LAW_HTML.replace(b"Also im Klartext", b"Also im Ernst")}
+    assert all(body != LAW_HTML for name, body in edits.items() if name != "genuine")
+    with WebServer({}) as web:
+        for name, body in edits.items():
+            web.add_route(f"/{name}", lambda h, body=body: send(
+                h, 200, body, content_type="text/html; charset=utf-8"))
+        yield {name: web.url(f"/{name}") for name in edits}
+
+
+@pytest.mark.parametrize(("image", "page", "verdict"), [
+    # Tesseract reads the site's name and tagline as one paragraph with the article's
+    # title; the article text has the tagline but not the name: it was a mismatch
+    (LAW_HEADER, "genuine", "match"),
+    (LAW_HEADER, "name", "mismatch"),
+    (LAW_HEADER, "tagline", "mismatch"),
+    # "1. Also im Klartext": the browser draws the list's number, the markup has none
+    (LAW_COMMENT, "genuine", "match"),
+    (LAW_COMMENT, "comment", "mismatch"),
+])
+def test_against_a_page_what_it_shows_beside_its_article_text_is_its_own(
+        store, law_edits, image, page, verdict):
+    store.archive([law_edits[page]])
+    result = store.verify(image, against=law_edits[page], lang="eng").verification
+    assert result.verdict == verdict, result.reasons
 
 
 @pytest.mark.parametrize(("read", "letters"), [

@@ -704,9 +704,9 @@ def verify_against_text(ocr: OcrResult, page_text: str, chrome: str = "") -> Ver
     ``absent``: none of the screenshot's text is on the page.
 
     ``chrome`` is every text the page shows (:mod:`provenance.screens.pagetext`): a
-    screenshot paragraph the article text lacks but the page shows as it is (a menu, a
-    date, a caption) is the page's, not missing; one the page shows with another figure or
-    word is a mismatch. Such paragraphs alone never make a match.
+    screenshot paragraph the article text lacks, or has otherwise, but the page shows as it
+    is (a menu, a date, a caption, a numbered list) is the page's; one the page shows only
+    with another figure or word is a mismatch. Such paragraphs alone never make a match.
     """
     hay = _Haystack.from_text(page_text)
     chrome_hay = _Haystack.from_text(chrome) if chrome else None
@@ -740,15 +740,21 @@ def verify_against_text(ocr: OcrResult, page_text: str, chrome: str = "") -> Ver
             alignment.words = _sure_words(ocr, tokens, alignment.words)
         decision = _decide(alignment, "page")
         part = decision.verdict
-        if (alignment is None or part == "absent") and chrome_hay is not None:
+        if (alignment is None or part != "match") and chrome_hay is not None:
+            # Not in the article text as shown: the page may still show it as it is (a
+            # menu, a byline, a numbered list's numbers, a headline beside the article's).
             elsewhere = _align(tokens, chrome_hay, text)
             if elsewhere is not None:
                 elsewhere.words = _sure_words(ocr, tokens, elsewhere.words)
                 outside = _decide(elsewhere, "page")
-                if outside.verdict == "match":
+                if outside.verdict == "match" and part == "mismatch":
+                    # the article's own passage, which the page shows exactly as the
+                    # screenshot does (its text lost a list number or a heading word)
+                    alignment, decision, part = elsewhere, outside, "match"
+                elif outside.verdict == "match":
                     on_page += 1
                     continue
-                if outside.verdict == "mismatch":
+                elif outside.verdict == "mismatch" and part != "mismatch":
                     # the page's own chrome, shown with another figure or word: edited
                     reasons.append(f"outside the article: \"{excerpt(text)}\"")
                     reasons.extend(outside.problems)

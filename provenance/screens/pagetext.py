@@ -1,5 +1,8 @@
 """Every text a page shows, one block a line: menus, dates, captions, teasers included.
 
+The numbers a browser draws before the items of an ``<ol>`` are part of what it shows (a
+screenshot of a numbered list has them, the markup does not): they are written out.
+
 A real screenshot shows more than the article text a capture keeps: the navigation, the
 byline and date, a photo caption, the headlines of other stories. ``verify --against``
 looks for a screenshot paragraph in this text when the article text lacks it, so the
@@ -34,6 +37,17 @@ def visible_text(markup: str) -> str:
         return ""
     lines: list[str] = []
     current: list[str] = []
+    markers: dict[etree._Element, str] = {}  # an <ol>'s items: the number a browser draws
+
+    def _number_items(ol: etree._Element) -> None:
+        items = [child for child in ol if child.tag == "li"]
+        step = -1 if ol.get("reversed") is not None else 1
+        number = _integer(ol.get("start"), len(items) if step < 0 else 1)
+        kind = ol.get("type") or "1"
+        for item in items:
+            number = _integer(item.get("value"), number)
+            markers[item] = f"{_marker(number, kind)}."
+            number += step
 
     def flush() -> None:
         text = " ".join(" ".join(current).split())
@@ -43,13 +57,18 @@ def visible_text(markup: str) -> str:
 
     def walk(element: etree._Element) -> None:
         tag = element.tag
-        if not isinstance(tag, str) or tag in _HIDDEN or element.get("hidden") is not None:
+        if not isinstance(tag, str) or tag in _HIDDEN or _hidden(element):
             if element.tail:  # a comment or a hidden element: only what follows it shows
                 current.append(element.tail)
             return
         block = tag not in _INLINE
         if block:
             flush()
+        if tag == "ol":
+            _number_items(element)
+        marker = markers.pop(element, None)
+        if marker:
+            current.append(marker)
         if tag == "img" and element.get("alt"):
             current.append(element.get("alt") or "")
         if element.text:
@@ -65,3 +84,38 @@ def visible_text(markup: str) -> str:
     walk(body if body is not None else root)
     flush()
     return "\n".join(lines)
+
+
+def _integer(value: str | None, default: int) -> int:
+    try:
+        return int((value or "").strip())
+    except ValueError:
+        return default
+
+
+def _marker(number: int, kind: str) -> str:
+    """How a browser numbers a list item: ``type`` 1, a, A, i or I (HTML's ``<ol type>``)."""
+    if kind in "aA" and number > 0:
+        letters = ""
+        while number > 0:
+            number, rest = divmod(number - 1, 26)
+            letters = chr(ord("a") + rest) + letters
+        return letters.upper() if kind == "A" else letters
+    if kind in "iI" and 0 < number < 4000:
+        roman = ""
+        for value, numeral in ((1000, "m"), (900, "cm"), (500, "d"), (400, "cd"), (100, "c"),
+                               (90, "xc"), (50, "l"), (40, "xl"), (10, "x"), (9, "ix"),
+                               (5, "v"), (4, "iv"), (1, "i")):
+            count, number = divmod(number, value)
+            roman += numeral * count
+        return roman.upper() if kind == "I" else roman
+    return str(number)
+
+
+def _hidden(element: etree._Element) -> bool:
+    """Hidden by its own attributes: ``hidden``, or an inline ``display:none`` or
+    ``visibility:hidden`` (what a style sheet hides cannot be known without it)."""
+    if element.get("hidden") is not None:
+        return True
+    style = (element.get("style") or "").replace(" ", "").lower()
+    return "display:none" in style or "visibility:hidden" in style
