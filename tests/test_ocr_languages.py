@@ -140,6 +140,9 @@ def test_without_the_model_the_note_names_its_package_and_a_later_install_reads_
                for n in before["notes"]), before["notes"]
     again = _ocr_cli(store, GERMAN, tesseract_without_german)
     assert again["lang"] == "eng" and again.get("cached") is True, again.get("cached")
+    # with no Tesseract at all, the English reading kept is the one there is: reused
+    offline = _ocr_cli(store, GERMAN, str(tmp_path / "no-tesseract"))
+    assert offline["lang"] == "eng" and offline.get("cached") is True
     after = _ocr_cli(store, GERMAN, None)
     assert after["lang"] == "deu+eng" and not after.get("cached")
     assert "gegründet" in after["text"]

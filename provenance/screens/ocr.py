@@ -530,8 +530,13 @@ def _read_pages(names: Sequence[str], lang: str,
 def better_model_installed(result: OcrResult, tesseract: str = "tesseract") -> bool:
     """Whether an ``auto`` reading made with the English model alone would now be read with
     its language's own model (installed since): a cached reading is then read again."""
-    return (result.lang == "eng"
-            and _latin_model(result.text, installed_languages(tesseract))[0] != "eng")
+    if result.lang != "eng":
+        return False
+    try:
+        installed = installed_languages(tesseract)
+    except OcrUnavailable:
+        return False  # no Tesseract here: the reading kept is the only one there is
+    return _latin_model(result.text, installed)[0] != "eng"
 
 
 def _latin_model(text: str, installed: frozenset[str]) -> tuple[str, list[str]]:
