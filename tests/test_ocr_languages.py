@@ -146,3 +146,35 @@ def test_without_the_model_the_note_names_its_package_and_a_later_install_reads_
     after = _ocr_cli(store, GERMAN, None)
     assert after["lang"] == "deu+eng" and not after.get("cached")
     assert "gegründet" in after["text"]
+
+
+def _cli(store: Path, tesseract: str, *argv: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PROVENANCE_TESSERACT": tesseract}
+    return subprocess.run([sys.executable, "-m", "provenance", "--store", str(store), *argv],
+                          capture_output=True, text=True, env=env, timeout=300)
+
+
+CLAIM = ("Das PUBLIC VOICE Labor wurde 1995 gegründet und startete mit Telefondiensten "
+         "für lokale Bürgerbeteiligung in Wien.")
+
+
+def test_the_person_is_told_which_package_reads_the_screenshot_better(
+        tmp_path, tesseract_without_german):
+    """On stderr (``--json`` output stays clean), for ``ocr`` and for ``verify --text``,
+    whose claim tells the language; a reading kept from before still answers without
+    any Tesseract."""
+    store = tmp_path / "ev"
+    package = "apt-get install tesseract-ocr-deu"
+    ocr = _cli(store, tesseract_without_german, "ocr", str(GERMAN))
+    assert ocr.returncode == 0 and package in ocr.stderr and package not in ocr.stdout
+    checked = _cli(store, tesseract_without_german, "--json", "verify", str(GERMAN),
+                   "--text", CLAIM)
+    assert checked.returncode == 0, checked.stderr
+    assert json.loads(checked.stdout)["verdict"] == "match"
+    assert package in checked.stderr
+    other = tmp_path / "other"  # read in the claim's language (English here), not auto
+    first = _cli(other, tesseract_without_german, "verify", str(GERMAN), "--text", CLAIM)
+    assert first.returncode == 0 and package in first.stderr
+    again = _cli(other, str(tmp_path / "no-tesseract"), "verify", str(GERMAN), "--text", CLAIM)
+    assert again.returncode == 0, again.stderr
+    assert "MATCH" in again.stdout

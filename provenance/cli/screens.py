@@ -39,11 +39,17 @@ from provenance.cli.shared import (
     tsa_urls,
     witness_specs,
 )
-from provenance.errors import ImageError, UsageError
+from provenance.errors import ImageError, OcrUnavailable, UsageError
 from provenance.screens.annotate import annotate
 from provenance.screens.images import load_image
 from provenance.screens.match import tokenize
-from provenance.screens.ocr import parse_lang
+from provenance.screens.ocr import (
+    OcrResult,
+    advice,
+    claim_advice,
+    installed_languages,
+    parse_lang,
+)
 from provenance.screens.report import html_report
 from provenance.store.records import Verdict
 
@@ -68,7 +74,7 @@ def cmd_ocr(args: argparse.Namespace, out: Output) -> int:
         if tsas and not read.cached:
             held.append(data)
         else:
-            out.item(Line.OCR, data, _human_ocr(data))
+            _print_ocr(data, out)
 
     with open_for_images(args.store, lang, _tesseract()) as evidence:
         run = evidence.ocr(args.images, lang=lang, jobs=args.jobs, tsas=tsas,
@@ -78,8 +84,14 @@ def cmd_ocr(args: argparse.Namespace, out: Output) -> int:
     timestamps = _said_stamps(run.timestamps, out)
     for data in held:
         data["timestamps"] = timestamps
-        out.item(Line.OCR, data, _human_ocr(data))
+        _print_ocr(data, out)
     return EXIT_USAGE if run.failures else EXIT_OK
+
+
+def _print_ocr(data: dict[str, Any], out: Output) -> None:
+    out.item(Line.OCR, data, _human_ocr(data))
+    for note in advice(data.get("notes") or []):
+        out.say(f"{data['image']}: {note}")
 
 
 def _human_ocr(data: dict[str, Any]) -> str:
@@ -90,6 +102,18 @@ def _human_ocr(data: dict[str, Any]) -> str:
 
 
 # --- verify -------------------------------------------------------------------------------
+
+
+def _say_model_advice(image: str, claim: str | None, ocr: OcrResult, out: Output) -> None:
+    """Tell the person when the screenshot's language has a Tesseract model they lack."""
+    notes = advice(ocr.notes)
+    if not notes and claim is not None and ocr.lang == "eng":
+        try:
+            notes = claim_advice(claim, installed_languages(_tesseract()))
+        except OcrUnavailable:
+            notes = []  # a cached reading, no Tesseract here: nothing to advise
+    for note in notes:
+        out.say(f"{image}: {note}")
 
 
 def cmd_verify(args: argparse.Namespace, out: Output) -> int:
@@ -115,6 +139,7 @@ def cmd_verify(args: argparse.Namespace, out: Output) -> int:
                 if args.report and checked.capture is not None else None)
     timestamps = _said_stamps(checked.timestamps, out)
     verification, record = checked.verification, checked.record
+    _say_model_advice(args.image, args.text, checked.ocr, out)
     if checked.capture is not None:  # before the verdict: what the page answered
         data = checked.capture.data
         say_http_status(str(data.get("url")), data.get("http_status"), out,

@@ -56,6 +56,9 @@ KNOWN_LANGS = ("eng", "rus", "ukr")
 TESSERACT_TIMEOUT = 180.0
 """Seconds one Tesseract run may take; a 30 Mpx page takes about 20 s on one core."""
 
+MODEL_ADVICE = "the text looks "
+"""How a note that a better language model could be installed begins (:func:`advice`)."""
+
 CLAIM_MIN_WORDS = 5
 """A claim's language is told from five words or more (a user's own words, not OCR)."""
 
@@ -527,6 +530,18 @@ def _read_pages(names: Sequence[str], lang: str,
     return [result for result in out if result is not None]
 
 
+def claim_advice(claim: str, installed: frozenset[str]) -> list[str]:
+    """The note :func:`advice` would give a screenshot read in the claim's languages when
+    the claim's own language has no model here."""
+    languages = latin_languages(claim, min_words=CLAIM_MIN_WORDS)
+    return _with_english(languages, installed, note=True)[1]
+
+
+def advice(notes: Iterable[str]) -> list[str]:
+    """The notes of a reading a person should act on: a language model to install."""
+    return [note for note in notes if note.startswith(MODEL_ADVICE)]
+
+
 def better_model_installed(result: OcrResult, tesseract: str = "tesseract") -> bool:
     """Whether an ``auto`` reading made with the English model alone would now be read with
     its language's own model (installed since): a cached reading is then read again."""
@@ -556,7 +571,7 @@ def _with_english(languages: tuple[str, ...], installed: frozenset[str], *,
     if chosen:
         return "+".join([*chosen, "eng"]), []
     best = languages[0]
-    return "eng", ([f"the text looks {language_name(best)}: read with the English model, "
+    return "eng", ([f"{MODEL_ADVICE}{language_name(best)}: read with the English model, "
                     f"which misreads its accented letters (apt-get install "
                     f"{DEBIAN_PACKAGE.get(best, f'tesseract-ocr-{best}')})"] if note else [])
 

@@ -25,7 +25,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from provenance.errors import ImageError, ProvenanceError, StoreError
+from provenance.errors import ImageError, OcrUnavailable, ProvenanceError, StoreError
 from provenance.screens.match import Verification
 from provenance.screens.ocr import (
     OcrResult,
@@ -135,7 +135,11 @@ def ocr_for_claim(store: Store, ledger: Ledger, path: str | os.PathLike[str], cl
             result, record = hit
             result.image = os.fspath(path)
             return result, record, True
-        lang = claim_lang(claim, installed_languages(tesseract))
+        try:
+            installed = installed_languages(tesseract)
+        except OcrUnavailable:
+            installed = frozenset()  # a reading kept from before may still answer
+        lang = claim_lang(claim, installed)
     return ocr_cached(store, ledger, path, lang, tesseract=tesseract)
 
 
