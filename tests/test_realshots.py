@@ -252,6 +252,36 @@ def test_against_a_page_what_it_shows_beside_its_article_text_is_its_own(
     assert result.verdict == verdict, result.reasons
 
 
+IWR_TEASERS = HERE / "iwr-de-teasers.png"
+IWR_HTML = gzip.decompress((HERE / "iwr.de.IWR-Pressedienst.html.gz").read_bytes())
+
+
+@pytest.fixture(scope="module")
+def iwr_edits():
+    """The page shows one headline twice: whole in a slideshow, cut short ("zum zweit...")
+    above its teaser, as the screenshot shows it."""
+    edits = {"genuine": IWR_HTML,
+             "both": IWR_HTML.replace(b"zum zweit", b"zum dritt"),
+             "short": IWR_HTML.replace(b"zum zweit...", b"zum dritt...")}
+    assert all(body != IWR_HTML for name, body in edits.items() if name != "genuine")
+    with WebServer({}) as web:
+        for name, body in edits.items():
+            web.add_route(f"/{name}", lambda h, body=body: send(h, 200, body))
+        yield {name: web.url(f"/{name}") for name in edits}
+
+
+@pytest.mark.parametrize(("page", "verdict"), [
+    ("genuine", "match"),  # was: "the page shows 'zweiten' where the claim has 'zweit'"
+    ("both", "mismatch"),
+    ("short", "mismatch"),  # only the whole headline left as shown: 'zweiten' is not 'zweit'
+])
+def test_against_a_headline_the_page_shows_twice_the_copy_shown_decides(
+        store, iwr_edits, page, verdict):
+    store.archive([iwr_edits[page]])
+    result = store.verify(IWR_TEASERS, against=iwr_edits[page], lang="eng").verification
+    assert result.verdict == verdict, result.reasons
+
+
 @pytest.mark.parametrize(("read", "letters"), [
     ("k6nnen", "können"), ("6ffentlichen", "öffentlichen"), ("verst6&t.", "verstößt."),
     ("Ma&nahmen", "Maßnahmen"), ("wei&", "weiß"), ("pag6", "pagö"), ("asegur6,", "asegurö,"),

@@ -317,6 +317,12 @@ class Verification:
         }
 
 
+TIE_POINTS = 0.5
+"""Windows whose alignment scores (0-100) are this close to the best's are as good."""
+MAX_TIED_WINDOWS = 8
+"""At most this many equally good windows are compared word by word (a bound on work)."""
+
+
 @dataclass
 class _Alignment:
     score: float
@@ -371,13 +377,17 @@ class _Haystack:
 
 
 def _align(claim: list[Token], hay: _Haystack, claim_text: str) -> _Alignment | None:
-    """The window of consecutive lines that best contains the claim, and its figures."""
+    """The window of consecutive lines that best contains the claim, and its figures.
+
+    Windows that contain it equally well (a headline the page shows twice, once cut short
+    with "..."; a sentence a screenshot shows twice) are all compared word by word, and
+    the one that shows it with the fewest differences is taken: the page does show it
+    there. Never more than :data:`MAX_TIED_WINDOWS` of them."""
     claim_str, _ = _joined(claim)
     if not claim_str or not hay.lines:
         return None
-    best: tuple[float, int, int, int, int] | None = None  # score, -lines, first, start, end
-    best_tokens: list[Token] = []
-    best_starts: list[int] = []
+    tied: list[tuple[float, int, list[Token], list[int], int, int]] = []
+    top: tuple[float, int] | None = None  # score, -lines of the best window so far
     for first in range(len(hay.lines)):
         head = 0  # the first line's share of the window: a claim may start at its end
         for last in range(first, min(len(hay.lines), first + MAX_WINDOW_LINES)):
@@ -395,22 +405,38 @@ def _align(claim: list[Token], hay: _Haystack, claim_text: str) -> _Alignment | 
                 score, start, end = hit.score, hit.dest_start, hit.dest_end
             else:
                 score, start, end = fuzz.ratio(claim_str, window_str), 0, len(window_str)
-            candidate = (score, first - last, first, start, end)
-            if best is None or candidate[:2] > best[:2]:
-                best, best_tokens, best_starts = candidate, tokens, starts
+            key = (score, first - last)
+            window = (score, first - last, tokens, starts, start, end)
+            if top is None or key > top:  # the best so far is always among those kept
+                top = key
+                tied = [c for c in tied if c[0] >= score - TIE_POINTS][:MAX_TIED_WINDOWS - 1]
+                tied.append(window)
+            elif score >= top[0] - TIE_POINTS and len(tied) < MAX_TIED_WINDOWS:
+                tied.append(window)
             # Longer windows only help a claim that starts in the first line and runs on
             # past the lines after it: a wide column's sentence broken after its first words.
             if len(window_str) - head >= 1.3 * len(claim_str) + 10:
                 break
-    if best is None:
+    if top is None:
         return None
-    score, _, _, start, end = best
-    inside = [i for i, s in enumerate(best_starts)
-              if s < end and s + len(best_tokens[i].norm) > start]
-    lo = max(0, inside[0] - 2) if inside else 0
-    hi = min(len(best_tokens), inside[-1] + 3) if inside else len(best_tokens)
-    passage = best_tokens[lo:hi]
-    return _compare(claim, passage, score / 100.0, claim_text)
+    ranked = sorted((c for c in tied if c[0] >= top[0] - TIE_POINTS),
+                    key=lambda c: (c[0], c[1]), reverse=True)  # stable: the first found first
+    best: _Alignment | None = None
+    for score, _, tokens, starts, start, end in ranked:
+        inside = [i for i, s in enumerate(starts) if s < end and s + len(tokens[i].norm) > start]
+        lo = max(0, inside[0] - 2) if inside else 0
+        hi = min(len(tokens), inside[-1] + 3) if inside else len(tokens)
+        found = _compare(claim, tokens[lo:hi], score / 100.0, claim_text)
+        if best is None or _differences(found) < _differences(best):
+            best = found
+        if not _differences(best):
+            break
+    return best
+
+
+def _differences(alignment: _Alignment) -> int:
+    """Figures not found as they are, and words shown otherwise."""
+    return sum(1 for f in alignment.figures if f.status != "found") + len(alignment.words)
 
 
 def _compare(claim: list[Token], passage: list[Token], score: float,
