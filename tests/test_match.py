@@ -309,6 +309,7 @@ def test_one_other_letter_in_a_short_word_is_another_word():
     assert not ocr_explains(fold("red"), fold("rod"))
     assert not ocr_explains(fold("белых"), fold("серых"))
     assert ocr_explains(fold("modern"), fold("modem"))      # rn/m
+    assert ocr_explains(fold("Maßnahmen"), fold("Malsnahmen"))  # ß/ls, even by deu
     result = verify_text(ocr_of("The car was red when 12 people saw it"),
                          "The car was tan when 12 people saw it")
     assert result.verdict == "mismatch"

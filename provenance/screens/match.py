@@ -115,9 +115,10 @@ _CONFUSABLE_GROUPS = ("il!|j", "ec", "oa", "hиnпл", "шщц", "ьъb", "зэ"
                       "fт", "gq", "dл")
 _CONFUSABLE = {(a, b) for group in _CONFUSABLE_GROUPS for a in group for b in group if a != b}
 _MULTI_GLYPH = (("rn", "m"), ("cl", "d"), ("vv", "w"), ("ьi", "ы"), ("bi", "ы"), ("bl", "ы"),
-                ("ii", "u"), ("ti", "u"), ("fi", "n"), ("іо", "ю"))
+                ("ii", "u"), ("ti", "u"), ("fi", "n"), ("іо", "ю"), ("ls", "ß"))
 """("ti", "u"): an ``ü`` read by the English model, its dots taken for the i's; ("fi", "n"):
-its reading of ``ñ`` (``señaló`` as ``sefialo``)."""
+its reading of ``ñ`` (``señaló`` as ``sefialo``); ("ls", "ß"): ``Maßnahmen`` read as
+``Malsnahmen``, by the German model too."""
 _THIN = set("il!|.,'’`-")
 
 
