@@ -153,6 +153,9 @@ def test_visible_text_skips_scripts_and_keeps_blocks():
                         "<ol type=I start=4><li>q</li></ol><ul><li>u</li></ul>"
                         ).splitlines() == ["1. One", "2. Two", "e. e", "j. j", "2. x", "1. y",
                                            "IV. q", "u"]
+    # the number is drawn on the item's first line, also when its text is in a <div>
+    assert visible_text("<ol><li><div>1.</div><div>Mix the flour.</div></li><li></li></ol>"
+                        ).splitlines() == ["1. 1.", "Mix the flour.", "2."]
     # a comment inside a line is not a block: the line stays one
     assert visible_text("<p>Hello <!-- x --> <b>bold</b></p>") == "Hello bold"
 

@@ -49,10 +49,13 @@ def visible_text(markup: str) -> str:
             markers[item] = f"{_marker(number, kind)}."
             number += step
 
+    pending: list[str] = []  # a list item's number, drawn before its first line of text
+
     def flush() -> None:
         text = " ".join(" ".join(current).split())
         if text:
-            lines.append(text)
+            lines.append(" ".join([*pending, text]))
+            pending.clear()
         current.clear()
 
     def walk(element: etree._Element) -> None:
@@ -68,7 +71,7 @@ def visible_text(markup: str) -> str:
             _number_items(element)
         marker = markers.pop(element, None)
         if marker:
-            current.append(marker)
+            pending[:] = [marker]  # the first line of the item, even inside a <div> in it
         if tag == "img" and element.get("alt"):
             current.append(element.get("alt") or "")
         if element.text:
@@ -77,6 +80,8 @@ def visible_text(markup: str) -> str:
             walk(child)
         if block:
             flush()
+        if marker and pending:  # an item without text: its number alone
+            lines.append(pending.pop())
         if element.tail:
             current.append(element.tail)
 
