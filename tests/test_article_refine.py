@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from archive.article_refine import MAX_BLOCKS, refine
+from archive.boilerplate import without_server_errors
 
 PARAGRAPHS = [f"Paragraph {n} of the article tells its readers a great deal about the river."
               for n in range(1, 4)]
@@ -125,3 +126,30 @@ def test_a_label_with_a_few_words_and_the_tags_under_it_are_left_out():
     text = refine("\n".join([*PARAGRAPHS, "More stories from the river desk", "Tags:",
                              "River Fish"]), _page(inside=tail))
     assert text.splitlines() == PARAGRAPHS
+
+
+# --- the server's error output (archive.boilerplate.without_server_errors) -----------------
+
+PHP_WARNING = ("<br />\n<b>Warning</b>:  Use of undefined constant comments - assumed "
+               "'comments' in <b>/srv/www/wp-content/plugins/recent.php</b> on line "
+               "<b>928</b><br />\n")
+
+
+def test_phps_error_output_is_cut_from_the_markup():
+    markup = f"<ul>{PHP_WARNING * 3}<li>A comment</li></ul>"
+    breaks = "<br />\n<br />\n"  # PHP's own line breaks around each message stay
+    assert without_server_errors(markup) == f"<ul>{breaks * 3}<li>A comment</li></ul>"
+    for kind in ("Notice", "Deprecated", "Strict Standards", "Fatal error"):
+        assert without_server_errors(PHP_WARNING.replace("Warning", kind)) == breaks
+
+
+def test_a_warning_quoted_by_an_article_stays():
+    # an article about PHP shows a warning escaped (or in <code>), never as the server's tags
+    quoted = ("<p>It printed <code>&lt;b&gt;Warning&lt;/b&gt;: Division by zero in "
+              "&lt;b&gt;/x.php&lt;/b&gt; on line &lt;b&gt;3&lt;/b&gt;</code>.</p>")
+    assert without_server_errors(quoted) == quoted
+    plain = "<p><b>Warning</b>: the river rises in <b>March</b>, so plan ahead.</p>"
+    assert without_server_errors(plain) == plain
+    # a run longer than any real message is no message: the text around it stays
+    long = f"<b>Warning</b>: {'x' * 3000} in <b>/a.php</b> on line <b>1</b>"
+    assert without_server_errors(long) == long

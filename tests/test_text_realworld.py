@@ -283,3 +283,14 @@ def test_teaser_cards_whose_box_is_a_link_are_no_leads():
     assert "Ein Zaubertrick lässt die irische Grenze verschwinden" not in text
     assert "eine Brexit-Verschiebung bei der EU beantragt" in text
     assert "Dies könnte aus ihrer Sicht als Ersatz für den Grundsatzentscheid vom Samstag" in text
+
+
+def test_phps_error_output_is_not_taken_for_the_article():
+    # seelenradio.de: a misconfigured plugin prints four PHP warnings into the sidebar;
+    # trafilatura took their 900 characters for the article and the post was lost
+    text = _excerpt("seelenradio.de.leo.html", "http://www.seelenradio.de/nummer-zwei-leo/")
+    assert "Es ist schon einige Zeit her, als Henry auf die Welt kam" in text
+    assert "So sah es aus, als Henry den Neuangekommenen" in text
+    assert "=)" in text
+    assert "Use of undefined constant" not in text
+    assert "No Response so far" not in text
