@@ -4,7 +4,7 @@ On trafilatura's evaluation set (990 real pages) two kinds of error are structur
 one site's quirk, and both can be judged from where trafilatura's own paragraphs sit in the
 page's tree:
 
-* a lead, teaser, intro or subtitle paragraph (a single block whose class or id says so, or
+* a lead, teaser, intro, deck or subtitle paragraph (a single block whose class or id says so, or
   a paragraph beside the headline in the article's ``<header>``/``<hgroup>``, or one marked
   as the article's schema.org ``description``) just before or among the article's
   paragraphs is dropped: trafilatura discards every ``teaser`` block, meant for lists of
@@ -48,7 +48,7 @@ from lxml import etree
 
 from archive.boilerplate import is_label, is_notice, is_plea
 
-REFINE_VERSION = "12"  # bump when what this keeps or drops changes (how pages decode, lines cut)
+REFINE_VERSION = "13"  # bump when what this keeps or drops changes (how pages decode, lines cut)
 BLOCK_TAGS = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote",
                         "figcaption", "dd", "dt", "td", "th", "pre", "caption", "div",
                         "section", "article", "header", "main"})
@@ -80,7 +80,7 @@ _PARTS = re.compile(r"[_-]+|(?<=[a-z])(?=[A-Z])")  # "article-teaser", "TestRepo
 # What names a lead (a whole part of a class: "leading-snug" is a line height, not a lead).
 _LEAD = frozenset({"lead", "lede", "teaser", "intro", "excerpt", "summary", "subtitle",
                    "subheadline", "sub-headline", "subline", "preface", "standfirst", "abstract",
-                   "kicker", "chapo", "description"})
+                   "kicker", "chapo", "description", "deck", "dek"})
 _SPACES = re.compile(r"\s+")
 
 ANCHOR_CHARS = 40  # a block this long found in the text is surely one of its paragraphs

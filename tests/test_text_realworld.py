@@ -294,3 +294,15 @@ def test_phps_error_output_is_not_taken_for_the_article():
     assert "=)" in text
     assert "Use of undefined constant" not in text
     assert "No Response so far" not in text
+
+
+def test_a_standfirst_named_deck_is_kept():
+    # ladiaria.com.uy: <h2 class="article-deck"> under the headline ("deck", or "dek": the
+    # newsroom's name for the standfirst), which trafilatura drops
+    text = _excerpt("ladiaria.com.uy-glifosato.html", "https://ladiaria.com.uy/ambiente/"
+                    "articulo/2022/5/productor-fumigo-con-glifosato-predio-lindero-a-escuela-"
+                    "rural-ubicada-dentro-del-area-protegida-paso-centurion-y-sierra-de-rios/")
+    deck = ("organizaciones de vecinos muestran preocupación por declaraciones de autoridades "
+            "que consideran “excesivo” su tamaño.")
+    assert deck in text
+    assert text.index(deck) < text.index("La escuela rural 27 está ubicada en el centro")
