@@ -306,3 +306,16 @@ def test_a_standfirst_named_deck_is_kept():
             "que consideran “excesivo” su tamaño.")
     assert deck in text
     assert text.index(deck) < text.index("La escuela rural 27 está ubicada en el centro")
+
+
+def test_a_page_its_scripts_write_has_the_article_it_declares():
+    # scmp.com: the markup holds only a photo caption; the article is in the page's data
+    # and in its schema.org articleBody (the scripts are cut from the excerpt but that one)
+    page = extract_text((EXCERPTS / "scmp.com-playbook.html").read_bytes(), "text/html",
+                        "https://www.scmp.com/comment/opinion/article/3046526/"
+                        "taiwanese-president-tsai-ing-wens-political-playbook-should-be")
+    assert page.extractor.name == "archive.text:articleBody"
+    assert "Taiwanese President Tsai Ing-wen’s spectacular re-election was no easy feat." in (
+        page.text)
+    assert "using political shrewdness" in page.text
+    assert page.note and "schema.org articleBody" in page.note
