@@ -57,7 +57,7 @@ BLOCK_TAGS = {"address", "article", "blockquote", "br", "dd", "details", "div", 
               "fieldset", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "header",
               "footer", "hr", "li", "main", "ol", "p", "pre", "section", "summary", "table",
               "tbody", "thead", "tfoot", "td", "th", "tr", "ul", "caption", "body", "html"}
-TEXT_VERSION = "5"  # of our own walk: bump when what it keeps changes (or how pages decode)
+TEXT_VERSION = "6"  # of our own walk: bump when what it keeps changes (or how pages decode)
 OURS = Extractor("archive.text", TEXT_VERSION)
 VISIBLE = Extractor("archive.text:visible", TEXT_VERSION)  # the whole visible text, no choice
 FLAT = Extractor("archive.text:flat", TEXT_VERSION)
