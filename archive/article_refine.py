@@ -11,6 +11,10 @@ page's tree:
   links to other articles. It is put back when it is one block (no sibling of the same
   class, which would make it a list of teasers), has few links, is in no link (a card of
   another article, whose whole box is the link) and has no chrome around it;
+* the article's first paragraph is dropped when it sits apart from the body (in bold, in a
+  wrapper of its own above the body's): the nearest paragraph above the first one kept,
+  within :data:`FIRST_REACH` characters of a byline or date, in the same ``<article>``
+  element, plain (few links, in no link, no chrome around it, no notice), is put back;
 * chrome inside the article's column is kept: an author box, share and rating bars, a
   newsletter or subscription box, a cookie blocker, an advertising disclosure, an aside. A
   line of the text is left out when its block sits, below the element holding most of the
@@ -48,7 +52,7 @@ from lxml import etree
 
 from archive.boilerplate import is_label, is_notice, is_plea
 
-REFINE_VERSION = "13"  # bump when what this keeps or drops changes (how pages decode, lines cut)
+REFINE_VERSION = "14"  # bump when what this keeps or drops changes (how pages decode, lines cut)
 BLOCK_TAGS = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote",
                         "figcaption", "dd", "dt", "td", "th", "pre", "caption", "div",
                         "section", "article", "header", "main"})
@@ -88,6 +92,7 @@ LEAD_CHARS = 30  # a shorter "lead" is a label, not a paragraph
 LEAD_LINKS = 0.2  # share of a lead's characters that may be link text
 LEAD_REACH = 1000  # characters of other blocks a lead may stand before the first paragraph
 LEAD_DEPTH = 4  # levels above a block where its lead class may be
+FIRST_REACH = 100  # characters of other blocks (a date, a byline) above the first paragraph
 CORE_SHARE = 0.7  # the article's column: deepest element holding this share of its paragraphs
 MAX_SEARCHES = 5000  # substring searches of blocks in the text
 MAX_BLOCKS = 20_000  # a real article page has a few thousand; past this the text is kept as is
@@ -160,6 +165,7 @@ def refine(text: str, markup: str, root: etree._Element | None = None,
             article.add(node)
     column = _column(blocks, anchors)
     added = set(_leads(blocks, line_of, anchors, article))
+    added |= _first_paragraph(blocks, line_of, anchors[0], article)
     if column is not None:
         added |= _like_columns(blocks, line_of, column)
     added |= _ingredients(blocks, line_of)
@@ -297,6 +303,32 @@ def _leads(blocks: list[_Block], line_of: list[int | None], anchors: list[int],
     found += [i for i in range(first + 1, last) if line_of[i] is None
               and _is_lead(blocks[i], article, headers)]
     return found
+
+
+def _first_paragraph(blocks: list[_Block], line_of: list[int | None], first: int,
+                     article: set[etree._Element]) -> set[int]:
+    """The article's own first paragraph when trafilatura dropped it (set in bold, or in
+    a wrapper of its own above the body's: a standfirst without a name): the nearest
+    paragraph (a ``<p>`` as long as a paragraph, :data:`ANCHOR_CHARS`) before the first
+    one kept, with at most :data:`FIRST_REACH` characters of other blocks between them,
+    inside the same ``<article>`` element as the paragraphs (the lowest wrapper of theirs
+    around it), with few links, in no link, no chrome around it, no notice."""
+    reach = 0
+    for i in range(first - 1, -1, -1):
+        if reach > FIRST_REACH:
+            break
+        block = blocks[i]
+        if block.element.tag != "p" or len(block.text) < ANCHOR_CHARS or line_of[i] is not None:
+            reach += len(block.text)
+            continue
+        lowest = next((a for a in block.element.iterancestors() if a in article), None)
+        if (lowest is not None and lowest.tag == "article"
+                and _link_share(block) < LEAD_LINKS and _link_around(block.element) is None
+                and not is_notice(block.text)
+                and not _chrome(block.element, article, _NOT_LEAD, NOT_LEAD_TAGS)):
+            return {i}
+        break
+    return set()
 
 
 def _is_lead(block: _Block, article: set[etree._Element],

@@ -59,7 +59,8 @@ _NOTICE = re.compile(
     r"|(?:foto|fotos|photo|photos|bild|bilder|titelbild|beitragsbild|headerbild|image|images"
     r"|crédits? photos?|crédito|credits?|bildnachweis|bildquelle|fotonachweis)\s*[:©]"
     r"|bild anzeigen|\*?anzeige\b|\*?werbung\b|advertisement\b|sponsored\b|publicidad\b"
-    r"|this (?:post|article) (?:contains|may contain) (?:affiliate|references)"
+    r"|this (?:post|article)(?: and [\w ]{1,40}?)? (?:contains?|may contain)"
+    r" (?:affiliate|references)"
     r"|dieser (?:beitrag|artikel) enthält (?:werbung|affiliate))", re.I)
 _RIGHTS = re.compile(r"all rights reserved|alle rechte vorbehalten|todos los derechos reservados"
                      r"|tous droits réservés|tutti i diritti riservati|materiał chroniony prawem"

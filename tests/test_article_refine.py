@@ -153,3 +153,41 @@ def test_a_warning_quoted_by_an_article_stays():
     # a run longer than any real message is no message: the text around it stays
     long = f"<b>Warning</b>: {'x' * 3000} in <b>/a.php</b> on line <b>1</b>"
     assert without_server_errors(long) == long
+
+
+
+# --- the article's first paragraph above the body ------------------------------------------
+
+FIRST = "The river rose by two metres overnight, and the town's old bridge is closed."
+
+
+def _article_page(above: str) -> str:
+    body = "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
+    return (f"<html><body><main><article><h1>River</h1>{above}<div class='body'>{body}</div>"
+            "</article></main></body></html>")
+
+
+def test_a_paragraph_just_above_the_body_in_the_same_article_is_put_back_first():
+    text = refine("\n".join(PARAGRAPHS),
+                  _article_page(f"<div><span>By A. Reporter</span><p><b>{FIRST}</b></p></div>"))
+    assert text.splitlines() == [FIRST, *PARAGRAPHS]
+
+
+def test_a_paragraph_outside_the_article_or_far_above_it_is_not():
+    body = "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
+    teaser = f"<article><p>{FIRST}</p></article>"  # a card of another article above this one
+    markup = f"<html><body><main>{teaser}<article><div>{body}</div></article></main></body></html>"
+    assert refine("\n".join(PARAGRAPHS), markup).splitlines() == PARAGRAPHS
+    far = f"<p>{FIRST}</p><ul>{'<li>a label of the page</li>' * 6}</ul>"
+    assert refine("\n".join(PARAGRAPHS), _article_page(far)).splitlines() == PARAGRAPHS
+
+
+def test_a_disclosure_or_a_linked_paragraph_above_the_body_is_not():
+    disclosure = ("This post and the photos within it may contain affiliate links. If you "
+                  "purchase something through the links, I may receive a small commission.")
+    assert refine("\n".join(PARAGRAPHS),
+                  _article_page(f"<p>{disclosure}</p>")).splitlines() == PARAGRAPHS
+    linked = f"<p><a href='/other-story'>{FIRST}</a></p>"
+    assert refine("\n".join(PARAGRAPHS), _article_page(linked)).splitlines() == PARAGRAPHS
+    shared = f"<div class='share-box'><p>{FIRST}</p></div>"
+    assert refine("\n".join(PARAGRAPHS), _article_page(shared)).splitlines() == PARAGRAPHS

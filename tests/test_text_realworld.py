@@ -319,3 +319,14 @@ def test_a_page_its_scripts_write_has_the_article_it_declares():
         page.text)
     assert "using political shrewdness" in page.text
     assert page.note and "schema.org articleBody" in page.note
+
+
+def test_the_articles_first_paragraph_above_the_body_is_kept():
+    # agrarheute.com: the first paragraph sits in a <div> of its own in the <article>, above
+    # the body's wrapper and below the share bar and byline; trafilatura drops it
+    text = _excerpt("agrarheute.com-abfallholz.html", "https://www.agrarheute.com/energie/"
+                    "heizen-abfallholz-erfindung-funktioniert-601129")
+    first = "Auch dünne Äste, die beispielswiese beim Beschneiden von Bäumen anfallen"
+    assert first in text
+    assert text.index(first) < text.index("Die Straßenmeisterei, die regelmäßig die Bäume")
+    assert "Pinnen" not in text and "Amelie Siekmann," not in text.splitlines()[0]
