@@ -11,6 +11,9 @@ page's tree:
   links to other articles. It is put back when it is one block (no sibling of the same
   class, which would make it a list of teasers), has few links, is in no link (a card of
   another article, whose whole box is the link) and has no chrome around it;
+* a standfirst right under the article's ``<h1>`` (the one the page's ``<title>`` names), in
+  the headline's own box but no ``<header>``, is dropped; the first paragraph there, plain,
+  is put back;
 * the article's first paragraph is dropped when it sits apart from the body (in bold, in a
   wrapper of its own above the body's): the nearest paragraph above the first one kept,
   within :data:`FIRST_REACH` characters of a byline or date, in the same ``<article>``
@@ -52,7 +55,7 @@ from lxml import etree
 
 from archive.boilerplate import is_label, is_notice, is_plea
 
-REFINE_VERSION = "14"  # bump when what this keeps or drops changes (how pages decode, lines cut)
+REFINE_VERSION = "15"  # bump when what this keeps or drops changes (how pages decode, lines cut)
 BLOCK_TAGS = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote",
                         "figcaption", "dd", "dt", "td", "th", "pre", "caption", "div",
                         "section", "article", "header", "main"})
@@ -93,6 +96,7 @@ LEAD_LINKS = 0.2  # share of a lead's characters that may be link text
 LEAD_REACH = 1000  # characters of other blocks a lead may stand before the first paragraph
 LEAD_DEPTH = 4  # levels above a block where its lead class may be
 FIRST_REACH = 100  # characters of other blocks (a date, a byline) above the first paragraph
+TITLE_WORDS = 0.5  # share of a headline's words the page's <title> must say too
 CORE_SHARE = 0.7  # the article's column: deepest element holding this share of its paragraphs
 MAX_SEARCHES = 5000  # substring searches of blocks in the text
 MAX_BLOCKS = 20_000  # a real article page has a few thousand; past this the text is kept as is
@@ -165,6 +169,7 @@ def refine(text: str, markup: str, root: etree._Element | None = None,
             article.add(node)
     column = _column(blocks, anchors)
     added = set(_leads(blocks, line_of, anchors, article))
+    added |= _standfirst(blocks, line_of, anchors[0])
     added |= _first_paragraph(blocks, line_of, anchors[0], article)
     if column is not None:
         added |= _like_columns(blocks, line_of, column)
@@ -329,6 +334,61 @@ def _first_paragraph(blocks: list[_Block], line_of: list[int | None], first: int
             return {i}
         break
     return set()
+
+
+def _standfirst(blocks: list[_Block], line_of: list[int | None], first: int) -> set[int]:
+    """The standfirst under the article's headline when trafilatura dropped it and no
+    ``<header>`` or class names it: the first paragraph (a ``<p>`` as long as a paragraph,
+    :data:`ANCHOR_CHARS`) after the headline and before the first paragraph kept, a child or
+    grandchild of the headline's own box. The headline is the nearest ``<h1>`` before the
+    first paragraph (within :data:`LEAD_REACH` characters), not in ``<body>`` itself, no link
+    (a logo), and says what the page's ``<title>`` says (:func:`_titles_page`: a section's
+    or the site's ``<h1>`` above an article does not). The paragraph has few links, is in no
+    link, holds no ``<time>`` (a byline), is no notice or plea, and has no chrome around it
+    up to the headline's box."""
+    reach = 0
+    headline = None
+    for i in range(first - 1, -1, -1):
+        if reach > LEAD_REACH:
+            return set()
+        if blocks[i].element.tag == "h1":
+            headline = i
+            break
+        reach += len(blocks[i].text)
+    if headline is None:
+        return set()
+    box = blocks[headline].element.getparent()
+    if box is None or box.tag in ("body", "html") or not _titles_page(blocks[headline]):
+        return set()
+    for i in range(headline + 1, first):
+        block = blocks[i]
+        if block.element.tag != "p" or len(block.text) < ANCHOR_CHARS:
+            continue  # a date, a kicker, a caption's credit
+        if (line_of[i] is None and box in list(block.element.iterancestors())[:2]
+                and _link_share(block) < LEAD_LINKS and _link_around(block.element) is None
+                and block.element.find(".//time") is None
+                and not is_notice(block.text) and not is_plea(block.text)
+                and not _chrome(block.element, {box}, _NOT_LEAD, NOT_LEAD_TAGS)):
+            return {i}
+        break  # only the first paragraph under the headline
+    return set()
+
+
+_WORD = re.compile(r"\w{3,}")
+
+
+def _titles_page(headline: _Block) -> bool:
+    """The ``<h1>`` is the page's headline: no link (a logo is one), and at least
+    :data:`TITLE_WORDS` of its words (of three letters or more) are words of the page's
+    ``<title>``, which names the article (often with the site's name)."""
+    if _link_share(headline) >= LEAD_LINKS:
+        return False
+    title = headline.element.getroottree().getroot().find(".//title")
+    if title is None:
+        return False
+    words = set(_WORD.findall(headline.text.lower()))
+    said = set(_WORD.findall(text_content(title).lower()))
+    return bool(words) and len(words & said) >= TITLE_WORDS * len(words)
 
 
 def _is_lead(block: _Block, article: set[etree._Element],

@@ -191,3 +191,35 @@ def test_a_disclosure_or_a_linked_paragraph_above_the_body_is_not():
     assert refine("\n".join(PARAGRAPHS), _article_page(linked)).splitlines() == PARAGRAPHS
     shared = f"<div class='share-box'><p>{FIRST}</p></div>"
     assert refine("\n".join(PARAGRAPHS), _article_page(shared)).splitlines() == PARAGRAPHS
+
+
+
+# --- the standfirst under the headline, outside any <header> ----------------------------------
+
+STANDFIRST = "The town's old bridge is closed after the river rose by two metres overnight."
+
+
+def _headline_page(title: str, headline: str, under: str) -> str:
+    body = "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
+    return (f"<html><head><title>{title}</title></head><body><main><div class='top'>"
+            f"{headline}<p>12 May 2024</p>{under}</div><div class='body'>{body}</div>"
+            "</main></body></html>")
+
+
+def test_the_first_paragraph_under_the_pages_headline_is_put_back():
+    markup = _headline_page("Bridge closed as river rises | The Town Paper",
+                            "<h1>Bridge closed as river rises</h1>", f"<p>{STANDFIRST}</p>")
+    assert refine("\n".join(PARAGRAPHS), markup).splitlines() == [STANDFIRST, *PARAGRAPHS]
+
+
+def test_no_standfirst_under_a_site_or_section_headline_nor_a_byline():
+    # a site's tagline under its logo <h1>, a section's intro under "Latest news": the page's
+    # <title> names neither (or the logo is a link)
+    for headline in ("<h1>Latest news</h1>", "<h1><a href='/'>The Town Paper</a></h1>"):
+        markup = _headline_page("Bridge closed as river rises | The Town Paper", headline,
+                                f"<p>{STANDFIRST}</p>")
+        assert refine("\n".join(PARAGRAPHS), markup).splitlines() == PARAGRAPHS
+    byline = f"<p>{STANDFIRST} <time datetime='2024-05-12'>12 May</time></p>"
+    markup = _headline_page("Bridge closed as river rises", "<h1>Bridge closed as river rises</h1>",
+                            byline)
+    assert refine("\n".join(PARAGRAPHS), markup).splitlines() == PARAGRAPHS

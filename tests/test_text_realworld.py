@@ -330,3 +330,14 @@ def test_the_articles_first_paragraph_above_the_body_is_kept():
     assert first in text
     assert text.index(first) < text.index("Die Straßenmeisterei, die regelmäßig die Bäume")
     assert "Pinnen" not in text and "Amelie Siekmann," not in text.splitlines()[0]
+
+
+def test_a_standfirst_under_the_headline_outside_any_header_is_kept():
+    # golfpost.de: <h1>, a date line and the standfirst <p> in one column box, no <header>
+    # and no class naming it; the body follows in another box; trafilatura drops it
+    text = _excerpt("golfpost.de-golf-im-tv.html", "https://www.golfpost.de/golf-im-tv-777789172/")
+    standfirst = ("Die PGA Tour veranstaltet das AT&T Pebble Beach Pro-Am in Kalifornien, die DP "
+                  "World Tour setzt ihren Desert Swing in Ras al Khaimah fort.")
+    assert standfirst in text
+    assert text.index(standfirst) < text.index("Die PGA Tour bleibt in Kalifornien")
+    assert "31. Jan. 2022 in Köln" not in text  # the date line stays out
