@@ -34,8 +34,10 @@ page's tree:
   to another site (a petition, a source, a Facebook event) and is kept.
 
 Ancestors that hold article paragraphs are never chrome, whatever their class says
-(``layout-header-and-sidebar`` wraps real articles), and names are read by whole parts of a
-class (``leading-snug`` is no lead, ``has-ads`` and ``no-paywall`` are no chrome).
+(``layout-header-and-sidebar`` wraps real articles), nor is the article's own
+``<header>`` (its headline and standfirst, in a box named ``widget-hero``), and names are
+read by whole parts of a class (``leading-snug`` is no lead, ``has-ads`` and ``no-paywall``
+are no chrome).
 
 Bounds: the markup is already bounded in size, nesting and tag count by :mod:`archive.text`;
 parsing and finding the blocks is linear in the tags; a page of more than :data:`MAX_BLOCKS`
@@ -55,7 +57,7 @@ from lxml import etree
 
 from archive.boilerplate import is_label, is_notice, is_plea
 
-REFINE_VERSION = "15"  # bump when what this keeps or drops changes (how pages decode, lines cut)
+REFINE_VERSION = "16"  # bump when what this keeps or drops changes (how pages decode, lines cut)
 BLOCK_TAGS = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote",
                         "figcaption", "dd", "dt", "td", "th", "pre", "caption", "div",
                         "section", "article", "header", "main"})
@@ -461,9 +463,26 @@ def _chrome_lines(blocks: list[_Block], line_of: list[int | None],
     content: set[str] = set()
     for block, at in zip(blocks, line_of, strict=True):
         if at is not None:
-            is_chrome = _chrome_memo(block.element, known)
+            # the article's own header (its headline, standfirst) is never chrome, whatever
+            # a wrapper above it is named ("widget-hero")
+            is_chrome = (_chrome_memo(block.element, known)
+                         and not _in_article_header(block.element))
             (chrome if is_chrome else content).add(block.text)
     return chrome - content
+
+
+def _in_article_header(element: etree._Element) -> bool:
+    """The element is in the article's ``<header>``/``<hgroup>``: the nearest one around it
+    holds the article's headline (:func:`_headline_outside_nav`) and is no child of
+    ``<body>`` (the site's banner)."""
+    for node in element.iterancestors():
+        if node.tag in ("body", "html"):
+            return False
+        if node.tag in ("header", "hgroup"):
+            parent = node.getparent()
+            return (parent is not None and parent.tag != "body"
+                    and _headline_outside_nav(node, node.find(".//nav") is not None))
+    return False
 
 
 def _chrome_memo(element: etree._Element, known: dict[etree._Element, bool]) -> bool:

@@ -223,3 +223,16 @@ def test_no_standfirst_under_a_site_or_section_headline_nor_a_byline():
     markup = _headline_page("Bridge closed as river rises", "<h1>Bridge closed as river rises</h1>",
                             byline)
     assert refine("\n".join(PARAGRAPHS), markup).splitlines() == PARAGRAPHS
+
+
+
+def test_the_articles_header_in_a_box_named_like_chrome_is_kept():
+    header = ("<div class='widget-hero'><header><h1>River</h1>"
+              f"<p>{STANDFIRST}</p></header></div>")
+    widget = ("<div class='widget'><p>A sidebar widget's line, long enough for a paragraph."
+              "</p></div>")
+    body = "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
+    markup = (f"<html><body><main><article>{header}<div class='body'>{body}{widget}</div>"
+              "</article></main></body></html>")
+    lines = [STANDFIRST, *PARAGRAPHS, "A sidebar widget's line, long enough for a paragraph."]
+    assert refine("\n".join(lines), markup).splitlines() == [STANDFIRST, *PARAGRAPHS]

@@ -341,3 +341,13 @@ def test_a_standfirst_under_the_headline_outside_any_header_is_kept():
     assert standfirst in text
     assert text.index(standfirst) < text.index("Die PGA Tour bleibt in Kalifornien")
     assert "31. Jan. 2022 in Köln" not in text  # the date line stays out
+
+
+def test_the_articles_own_header_is_no_chrome_of_the_box_around_it():
+    # pcgamer.com: <header> with the <h1> and the standfirst, in a box named "widget-hero";
+    # trafilatura keeps both, and "widget" made them chrome of the article's column
+    text = _excerpt("pcgamer.com-skyrim.html", "https://www.pcgamer.com/an-illusionist-in-skyrim-part-1/")
+    assert text.splitlines()[:2] == [
+        "An Illusionist in Skyrim: Part 1",
+        "Playing Skyrim with no armour, weapons, non-Illusion spells, or punching."]
+    assert "In Skyrim, a mage is an unstoppable storm of destruction." in text
