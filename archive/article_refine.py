@@ -4,13 +4,20 @@ On trafilatura's evaluation set (990 real pages) two kinds of error are structur
 one site's quirk, and both can be judged from where trafilatura's own paragraphs sit in the
 page's tree:
 
-* a lead, teaser, intro or subtitle paragraph (a single block whose class or id says so, or
+* a lead, teaser, intro, deck or subtitle paragraph (a single block whose class or id says so, or
   a paragraph beside the headline in the article's ``<header>``/``<hgroup>``, or one marked
   as the article's schema.org ``description``) just before or among the article's
   paragraphs is dropped: trafilatura discards every ``teaser`` block, meant for lists of
   links to other articles. It is put back when it is one block (no sibling of the same
   class, which would make it a list of teasers), has few links, is in no link (a card of
   another article, whose whole box is the link) and has no chrome around it;
+* a standfirst right under the article's ``<h1>`` (the one the page's ``<title>`` names), in
+  the headline's own box but no ``<header>``, is dropped; the first paragraph there, plain,
+  is put back;
+* the article's first paragraph is dropped when it sits apart from the body (in bold, in a
+  wrapper of its own above the body's): the nearest paragraph above the first one kept,
+  within :data:`FIRST_REACH` characters of a byline or date, in the same ``<article>``
+  element, plain (few links, in no link, no chrome around it, no notice), is put back;
 * chrome inside the article's column is kept: an author box, share and rating bars, a
   newsletter or subscription box, a cookie blocker, an advertising disclosure, an aside. A
   line of the text is left out when its block sits, below the element holding most of the
@@ -27,8 +34,10 @@ page's tree:
   to another site (a petition, a source, a Facebook event) and is kept.
 
 Ancestors that hold article paragraphs are never chrome, whatever their class says
-(``layout-header-and-sidebar`` wraps real articles), and names are read by whole parts of a
-class (``leading-snug`` is no lead, ``has-ads`` and ``no-paywall`` are no chrome).
+(``layout-header-and-sidebar`` wraps real articles), nor is the article's own
+``<header>`` (its headline and standfirst, in a box named ``widget-hero``), and names are
+read by whole parts of a class (``leading-snug`` is no lead, ``has-ads`` and ``no-paywall``
+are no chrome).
 
 Bounds: the markup is already bounded in size, nesting and tag count by :mod:`archive.text`;
 parsing and finding the blocks is linear in the tags; a page of more than :data:`MAX_BLOCKS`
@@ -48,7 +57,7 @@ from lxml import etree
 
 from archive.boilerplate import is_label, is_notice, is_plea
 
-REFINE_VERSION = "11"  # bump when what this keeps or drops changes (how pages decode, lines cut)
+REFINE_VERSION = "16"  # bump when what this keeps or drops changes (how pages decode, lines cut)
 BLOCK_TAGS = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote",
                         "figcaption", "dd", "dt", "td", "th", "pre", "caption", "div",
                         "section", "article", "header", "main"})
@@ -80,7 +89,7 @@ _PARTS = re.compile(r"[_-]+|(?<=[a-z])(?=[A-Z])")  # "article-teaser", "TestRepo
 # What names a lead (a whole part of a class: "leading-snug" is a line height, not a lead).
 _LEAD = frozenset({"lead", "lede", "teaser", "intro", "excerpt", "summary", "subtitle",
                    "subheadline", "sub-headline", "subline", "preface", "standfirst", "abstract",
-                   "kicker", "chapo", "description"})
+                   "kicker", "chapo", "description", "deck", "dek"})
 _SPACES = re.compile(r"\s+")
 
 ANCHOR_CHARS = 40  # a block this long found in the text is surely one of its paragraphs
@@ -88,6 +97,8 @@ LEAD_CHARS = 30  # a shorter "lead" is a label, not a paragraph
 LEAD_LINKS = 0.2  # share of a lead's characters that may be link text
 LEAD_REACH = 1000  # characters of other blocks a lead may stand before the first paragraph
 LEAD_DEPTH = 4  # levels above a block where its lead class may be
+FIRST_REACH = 100  # characters of other blocks (a date, a byline) above the first paragraph
+TITLE_WORDS = 0.5  # share of a headline's words the page's <title> must say too
 CORE_SHARE = 0.7  # the article's column: deepest element holding this share of its paragraphs
 MAX_SEARCHES = 5000  # substring searches of blocks in the text
 MAX_BLOCKS = 20_000  # a real article page has a few thousand; past this the text is kept as is
@@ -160,6 +171,8 @@ def refine(text: str, markup: str, root: etree._Element | None = None,
             article.add(node)
     column = _column(blocks, anchors)
     added = set(_leads(blocks, line_of, anchors, article))
+    added |= _standfirst(blocks, line_of, anchors[0])
+    added |= _first_paragraph(blocks, line_of, anchors[0], article)
     if column is not None:
         added |= _like_columns(blocks, line_of, column)
     added |= _ingredients(blocks, line_of)
@@ -299,6 +312,87 @@ def _leads(blocks: list[_Block], line_of: list[int | None], anchors: list[int],
     return found
 
 
+def _first_paragraph(blocks: list[_Block], line_of: list[int | None], first: int,
+                     article: set[etree._Element]) -> set[int]:
+    """The article's own first paragraph when trafilatura dropped it (set in bold, or in
+    a wrapper of its own above the body's: a standfirst without a name): the nearest
+    paragraph (a ``<p>`` as long as a paragraph, :data:`ANCHOR_CHARS`) before the first
+    one kept, with at most :data:`FIRST_REACH` characters of other blocks between them,
+    inside the same ``<article>`` element as the paragraphs (the lowest wrapper of theirs
+    around it), with few links, in no link, no chrome around it, no notice."""
+    reach = 0
+    for i in range(first - 1, -1, -1):
+        if reach > FIRST_REACH:
+            break
+        block = blocks[i]
+        if block.element.tag != "p" or len(block.text) < ANCHOR_CHARS or line_of[i] is not None:
+            reach += len(block.text)
+            continue
+        lowest = next((a for a in block.element.iterancestors() if a in article), None)
+        if (lowest is not None and lowest.tag == "article"
+                and _link_share(block) < LEAD_LINKS and _link_around(block.element) is None
+                and not is_notice(block.text)
+                and not _chrome(block.element, article, _NOT_LEAD, NOT_LEAD_TAGS)):
+            return {i}
+        break
+    return set()
+
+
+def _standfirst(blocks: list[_Block], line_of: list[int | None], first: int) -> set[int]:
+    """The standfirst under the article's headline when trafilatura dropped it and no
+    ``<header>`` or class names it: the first paragraph (a ``<p>`` as long as a paragraph,
+    :data:`ANCHOR_CHARS`) after the headline and before the first paragraph kept, a child or
+    grandchild of the headline's own box. The headline is the nearest ``<h1>`` before the
+    first paragraph (within :data:`LEAD_REACH` characters), not in ``<body>`` itself, no link
+    (a logo), and says what the page's ``<title>`` says (:func:`_titles_page`: a section's
+    or the site's ``<h1>`` above an article does not). The paragraph has few links, is in no
+    link, holds no ``<time>`` (a byline), is no notice or plea, and has no chrome around it
+    up to the headline's box."""
+    reach = 0
+    headline = None
+    for i in range(first - 1, -1, -1):
+        if reach > LEAD_REACH:
+            return set()
+        if blocks[i].element.tag == "h1":
+            headline = i
+            break
+        reach += len(blocks[i].text)
+    if headline is None:
+        return set()
+    box = blocks[headline].element.getparent()
+    if box is None or box.tag in ("body", "html") or not _titles_page(blocks[headline]):
+        return set()
+    for i in range(headline + 1, first):
+        block = blocks[i]
+        if block.element.tag != "p" or len(block.text) < ANCHOR_CHARS:
+            continue  # a date, a kicker, a caption's credit
+        if (line_of[i] is None and box in list(block.element.iterancestors())[:2]
+                and _link_share(block) < LEAD_LINKS and _link_around(block.element) is None
+                and block.element.find(".//time") is None
+                and not is_notice(block.text) and not is_plea(block.text)
+                and not _chrome(block.element, {box}, _NOT_LEAD, NOT_LEAD_TAGS)):
+            return {i}
+        break  # only the first paragraph under the headline
+    return set()
+
+
+_WORD = re.compile(r"\w{3,}")
+
+
+def _titles_page(headline: _Block) -> bool:
+    """The ``<h1>`` is the page's headline: no link (a logo is one), and at least
+    :data:`TITLE_WORDS` of its words (of three letters or more) are words of the page's
+    ``<title>``, which names the article (often with the site's name)."""
+    if _link_share(headline) >= LEAD_LINKS:
+        return False
+    title = headline.element.getroottree().getroot().find(".//title")
+    if title is None:
+        return False
+    words = set(_WORD.findall(headline.text.lower()))
+    said = set(_WORD.findall(text_content(title).lower()))
+    return bool(words) and len(words & said) >= TITLE_WORDS * len(words)
+
+
 def _is_lead(block: _Block, article: set[etree._Element],
              headers: dict[etree._Element, _Header]) -> bool:
     if (len(block.text) < LEAD_CHARS or _link_share(block) >= LEAD_LINKS
@@ -369,9 +463,26 @@ def _chrome_lines(blocks: list[_Block], line_of: list[int | None],
     content: set[str] = set()
     for block, at in zip(blocks, line_of, strict=True):
         if at is not None:
-            is_chrome = _chrome_memo(block.element, known)
+            # the article's own header (its headline, standfirst) is never chrome, whatever
+            # a wrapper above it is named ("widget-hero")
+            is_chrome = (_chrome_memo(block.element, known)
+                         and not _in_article_header(block.element))
             (chrome if is_chrome else content).add(block.text)
     return chrome - content
+
+
+def _in_article_header(element: etree._Element) -> bool:
+    """The element is in the article's ``<header>``/``<hgroup>``: the nearest one around it
+    holds the article's headline (:func:`_headline_outside_nav`) and is no child of
+    ``<body>`` (the site's banner)."""
+    for node in element.iterancestors():
+        if node.tag in ("body", "html"):
+            return False
+        if node.tag in ("header", "hgroup"):
+            parent = node.getparent()
+            return (parent is not None and parent.tag != "body"
+                    and _headline_outside_nav(node, node.find(".//nav") is not None))
+    return False
 
 
 def _chrome_memo(element: etree._Element, known: dict[etree._Element, bool]) -> bool:

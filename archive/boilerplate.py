@@ -11,7 +11,12 @@ the same few phrases on every site, so they are matched by what the line says:
 * :func:`is_notice`: a credit, copyright or advertising notice, at the start of the line;
 * :func:`is_plea`: a plea or a comments/sharing widget's line; said anywhere in a short
   line, so it is only used at the edges of the article (see :mod:`archive.article_refine`)
-  and never on a line with a figure in it.
+  and never on a line with a figure in it;
+* :func:`without_server_errors`: PHP's own error output (``<b>Warning</b>: … in
+  <b>/path/file.php</b> on line <b>928</b>``), which a misconfigured server prints into the
+  page; read as text, dozens of such lines outweigh a short post and an extractor takes
+  them for the article (or for its first paragraphs). Matched in the markup, where only
+  the server writes these tags: an article quoting such a warning shows it escaped.
 
 Only short lines are judged (:data:`MAX_LABEL_CHARS`, :data:`MAX_NOTICE_CHARS`,
 :data:`MAX_PLEA_CHARS`): an article's own paragraph that happens to start with the words
@@ -54,7 +59,8 @@ _NOTICE = re.compile(
     r"|(?:foto|fotos|photo|photos|bild|bilder|titelbild|beitragsbild|headerbild|image|images"
     r"|crédits? photos?|crédito|credits?|bildnachweis|bildquelle|fotonachweis)\s*[:©]"
     r"|bild anzeigen|\*?anzeige\b|\*?werbung\b|advertisement\b|sponsored\b|publicidad\b"
-    r"|this (?:post|article) (?:contains|may contain) (?:affiliate|references)"
+    r"|this (?:post|article)(?: and [\w ]{1,40}?)? (?:contains?|may contain)"
+    r" (?:affiliate|references)"
     r"|dieser (?:beitrag|artikel) enthält (?:werbung|affiliate))", re.I)
 _RIGHTS = re.compile(r"all rights reserved|alle rechte vorbehalten|todos los derechos reservados"
                      r"|tous droits réservés|tutti i diritti riservati|materiał chroniony prawem"
@@ -70,6 +76,14 @@ _PLEA = re.compile(
     r"|sign up|anmelden und|jetzt anmelden|zum newsletter|in den kommentaren|in the comments"
     r"|kommentare? (?:zu )?schreiben", re.I)
 _DIGIT = re.compile(r"\d")
+MAX_SERVER_ERROR_CHARS = 2000  # of one PHP message (a real one is one or two hundred)
+# PHP's display_errors with html_errors on: "<br />\n<b>Warning</b>:  message in <b>file</b>
+# on line <b>N</b><br />"; a message with markup in it (a link to the manual) is left alone
+_SERVER_ERROR = re.compile(
+    r"<b>\s*(?:PHP )?(?:Warning|Notice|Deprecated|Strict Standards|Fatal error|Parse error"
+    r"|Catchable fatal error|Recoverable fatal error)\s*</b>\s*:"
+    rf"[^<>]{{0,{MAX_SERVER_ERROR_CHARS}}}?\bin <b>[^<>]{{1,{MAX_SERVER_ERROR_CHARS}}}</b>"
+    r" on line <b>\s*\d{1,9}\s*</b>", re.I)
 
 
 def is_label(line: str) -> bool:
@@ -88,3 +102,11 @@ def is_plea(line: str) -> bool:
     """A subscription, newsletter, donation, sharing or comments line without figures."""
     return (len(line) <= MAX_PLEA_CHARS and _DIGIT.search(line) is None
             and _PLEA.search(line) is not None)
+
+
+def without_server_errors(markup: str) -> str:
+    """``markup`` without PHP's error messages (see the module docstring); the same string
+    when it has none. Linear: each match starts at a fixed tag and reads a bounded run."""
+    if "</b>" not in markup and "</B>" not in markup:
+        return markup
+    return _SERVER_ERROR.sub("", markup)

@@ -31,6 +31,7 @@ from lxml import etree
 from trafilatura.settings import Extractor as TrafilaturaOptions
 
 from archive.article_refine import REFINE_VERSION, refine
+from archive.boilerplate import without_server_errors
 
 MAX_MARKUP_CHARS = 4 * 1024 * 1024  # a real article page is well under 1 MiB of markup
 
@@ -83,7 +84,8 @@ def trafilatura_text(markup: str, url: str | None,
         return None
     logging.getLogger("trafilatura").setLevel(logging.CRITICAL)
     try:
-        text = trafilatura.extract(markup, options=options_for(url))
+        # the server's error output is no article, however much of it there is
+        text = trafilatura.extract(without_server_errors(markup), options=options_for(url))
     except (ValueError, TypeError, RecursionError, MemoryError):
         return None  # a page it cannot read is a page our own walk reads
     return refine(text, markup, root, url) if text else None

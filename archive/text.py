@@ -31,6 +31,7 @@ from lxml import etree
 from archive.article_refine import fold, parse
 from archive.charset_guess import guess_single_byte
 from archive.charsets import codec_for_label, decode_replacing, decode_strict, is_single_byte
+from archive.declared_body import declared_body, declared_scripts
 from archive.extract_article import TRAFILATURA, Extractor, trafilatura_text
 from archive.page_meta import bs4_attrs, page_meta
 
@@ -56,10 +57,11 @@ BLOCK_TAGS = {"address", "article", "blockquote", "br", "dd", "details", "div", 
               "fieldset", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "header",
               "footer", "hr", "li", "main", "ol", "p", "pre", "section", "summary", "table",
               "tbody", "thead", "tfoot", "td", "th", "tr", "ul", "caption", "body", "html"}
-TEXT_VERSION = "5"  # of our own walk: bump when what it keeps changes (or how pages decode)
+TEXT_VERSION = "6"  # of our own walk: bump when what it keeps changes (or how pages decode)
 OURS = Extractor("archive.text", TEXT_VERSION)
 VISIBLE = Extractor("archive.text:visible", TEXT_VERSION)  # the whole visible text, no choice
 FLAT = Extractor("archive.text:flat", TEXT_VERSION)
+DECLARED = Extractor("archive.text:articleBody", TEXT_VERSION)  # schema.org's, as declared
 MAX_RESEGMENT_STEPS = 200_000  # block searches a page (each linear in one line)
 MIN_ARTICLE_CHARS = 100  # an "article" shorter than this is taken as none found
 WHOLE_PAGE_SHARE = 0.5  # a <form> holding this share of the page's text wraps the page
@@ -493,8 +495,25 @@ def _article(markup: str, url: str, root: etree._Element | None,
     """The article by trafilatura, else by our walk, else the whole visible text (and why).
 
     A page whose article neither finds is never reduced to (almost) nothing while it shows
-    text: a genuine screenshot of it must not look ``absent``.
+    text: a genuine screenshot of it must not look ``absent``. A page whose markup holds
+    less than :data:`LOST_SHARE` of the article it declares (schema.org ``articleBody``,
+    :mod:`archive.declared_body`: a page its scripts write) has that declared article.
     """
+    declared = declared_scripts(root)  # read before the refinement cuts the scripts
+    text, extractor, note = _from_markup(markup, url, root, tokens)
+    body = declared_body(declared) if declared else None
+    if body is not None:
+        shown = _letters(body)
+        if shown >= LOST_PAGE_CHARS and _letters(text) < LOST_SHARE * shown:
+            return body, DECLARED, ("the page's markup shows little of its article: the text "
+                                    "is the article's body as the page declares it (schema.org "
+                                    "articleBody)")
+    return text, extractor, note
+
+
+def _from_markup(markup: str, url: str, root: etree._Element | None,
+                 tokens: list[_Token]) -> tuple[str, Extractor, str | None]:
+    """The article read from the page's markup (see :func:`_article`)."""
     found = trafilatura_text(markup, url, root)
     if found is not None:
         found = resegment(found, flat_text(markup, tokens).splitlines())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from archive.article_refine import MAX_BLOCKS, refine
+from archive.boilerplate import without_server_errors
 
 PARAGRAPHS = [f"Paragraph {n} of the article tells its readers a great deal about the river."
               for n in range(1, 4)]
@@ -125,3 +126,113 @@ def test_a_label_with_a_few_words_and_the_tags_under_it_are_left_out():
     text = refine("\n".join([*PARAGRAPHS, "More stories from the river desk", "Tags:",
                              "River Fish"]), _page(inside=tail))
     assert text.splitlines() == PARAGRAPHS
+
+
+# --- the server's error output (archive.boilerplate.without_server_errors) -----------------
+
+PHP_WARNING = ("<br />\n<b>Warning</b>:  Use of undefined constant comments - assumed "
+               "'comments' in <b>/srv/www/wp-content/plugins/recent.php</b> on line "
+               "<b>928</b><br />\n")
+
+
+def test_phps_error_output_is_cut_from_the_markup():
+    markup = f"<ul>{PHP_WARNING * 3}<li>A comment</li></ul>"
+    breaks = "<br />\n<br />\n"  # PHP's own line breaks around each message stay
+    assert without_server_errors(markup) == f"<ul>{breaks * 3}<li>A comment</li></ul>"
+    for kind in ("Notice", "Deprecated", "Strict Standards", "Fatal error"):
+        assert without_server_errors(PHP_WARNING.replace("Warning", kind)) == breaks
+
+
+def test_a_warning_quoted_by_an_article_stays():
+    # an article about PHP shows a warning escaped (or in <code>), never as the server's tags
+    quoted = ("<p>It printed <code>&lt;b&gt;Warning&lt;/b&gt;: Division by zero in "
+              "&lt;b&gt;/x.php&lt;/b&gt; on line &lt;b&gt;3&lt;/b&gt;</code>.</p>")
+    assert without_server_errors(quoted) == quoted
+    plain = "<p><b>Warning</b>: the river rises in <b>March</b>, so plan ahead.</p>"
+    assert without_server_errors(plain) == plain
+    # a run longer than any real message is no message: the text around it stays
+    long = f"<b>Warning</b>: {'x' * 3000} in <b>/a.php</b> on line <b>1</b>"
+    assert without_server_errors(long) == long
+
+
+
+# --- the article's first paragraph above the body ------------------------------------------
+
+FIRST = "The river rose by two metres overnight, and the town's old bridge is closed."
+
+
+def _article_page(above: str) -> str:
+    body = "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
+    return (f"<html><body><main><article><h1>River</h1>{above}<div class='body'>{body}</div>"
+            "</article></main></body></html>")
+
+
+def test_a_paragraph_just_above_the_body_in_the_same_article_is_put_back_first():
+    text = refine("\n".join(PARAGRAPHS),
+                  _article_page(f"<div><span>By A. Reporter</span><p><b>{FIRST}</b></p></div>"))
+    assert text.splitlines() == [FIRST, *PARAGRAPHS]
+
+
+def test_a_paragraph_outside_the_article_or_far_above_it_is_not():
+    body = "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
+    teaser = f"<article><p>{FIRST}</p></article>"  # a card of another article above this one
+    markup = f"<html><body><main>{teaser}<article><div>{body}</div></article></main></body></html>"
+    assert refine("\n".join(PARAGRAPHS), markup).splitlines() == PARAGRAPHS
+    far = f"<p>{FIRST}</p><ul>{'<li>a label of the page</li>' * 6}</ul>"
+    assert refine("\n".join(PARAGRAPHS), _article_page(far)).splitlines() == PARAGRAPHS
+
+
+def test_a_disclosure_or_a_linked_paragraph_above_the_body_is_not():
+    disclosure = ("This post and the photos within it may contain affiliate links. If you "
+                  "purchase something through the links, I may receive a small commission.")
+    assert refine("\n".join(PARAGRAPHS),
+                  _article_page(f"<p>{disclosure}</p>")).splitlines() == PARAGRAPHS
+    linked = f"<p><a href='/other-story'>{FIRST}</a></p>"
+    assert refine("\n".join(PARAGRAPHS), _article_page(linked)).splitlines() == PARAGRAPHS
+    shared = f"<div class='share-box'><p>{FIRST}</p></div>"
+    assert refine("\n".join(PARAGRAPHS), _article_page(shared)).splitlines() == PARAGRAPHS
+
+
+
+# --- the standfirst under the headline, outside any <header> ----------------------------------
+
+STANDFIRST = "The town's old bridge is closed after the river rose by two metres overnight."
+
+
+def _headline_page(title: str, headline: str, under: str) -> str:
+    body = "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
+    return (f"<html><head><title>{title}</title></head><body><main><div class='top'>"
+            f"{headline}<p>12 May 2024</p>{under}</div><div class='body'>{body}</div>"
+            "</main></body></html>")
+
+
+def test_the_first_paragraph_under_the_pages_headline_is_put_back():
+    markup = _headline_page("Bridge closed as river rises | The Town Paper",
+                            "<h1>Bridge closed as river rises</h1>", f"<p>{STANDFIRST}</p>")
+    assert refine("\n".join(PARAGRAPHS), markup).splitlines() == [STANDFIRST, *PARAGRAPHS]
+
+
+def test_no_standfirst_under_a_site_or_section_headline_nor_a_byline():
+    # a site's tagline under its logo <h1>, a section's intro under "Latest news": the page's
+    # <title> names neither (or the logo is a link)
+    for headline in ("<h1>Latest news</h1>", "<h1><a href='/'>The Town Paper</a></h1>"):
+        markup = _headline_page("Bridge closed as river rises | The Town Paper", headline,
+                                f"<p>{STANDFIRST}</p>")
+        assert refine("\n".join(PARAGRAPHS), markup).splitlines() == PARAGRAPHS
+    byline = f"<p>{STANDFIRST} <time datetime='2024-05-12'>12 May</time></p>"
+    markup = _headline_page("Bridge closed as river rises", "<h1>Bridge closed as river rises</h1>",
+                            byline)
+    assert refine("\n".join(PARAGRAPHS), markup).splitlines() == PARAGRAPHS
+
+
+
+def test_the_articles_header_in_a_box_named_like_chrome_is_kept():
+    header = ("<div class='widget-hero'><header><h1>River</h1>"
+              f"<p>{STANDFIRST}</p></header></div>")
+    widget = ("<div class='widget'><p>A sidebar widget's line, long enough for a paragraph."
+              "</p></div>")
+    body = "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
+    markup = (f"<html><body><main><article>{header}<div class='body'>{body}{widget}</div>"
+              "</article></main></body></html>")
+    lines = [STANDFIRST, *PARAGRAPHS, "A sidebar widget's line, long enough for a paragraph."]
+    assert refine("\n".join(lines), markup).splitlines() == [STANDFIRST, *PARAGRAPHS]

@@ -283,3 +283,71 @@ def test_teaser_cards_whose_box_is_a_link_are_no_leads():
     assert "Ein Zaubertrick lässt die irische Grenze verschwinden" not in text
     assert "eine Brexit-Verschiebung bei der EU beantragt" in text
     assert "Dies könnte aus ihrer Sicht als Ersatz für den Grundsatzentscheid vom Samstag" in text
+
+
+def test_phps_error_output_is_not_taken_for_the_article():
+    # seelenradio.de: a misconfigured plugin prints four PHP warnings into the sidebar;
+    # trafilatura took their 900 characters for the article and the post was lost
+    text = _excerpt("seelenradio.de.leo.html", "http://www.seelenradio.de/nummer-zwei-leo/")
+    assert "Es ist schon einige Zeit her, als Henry auf die Welt kam" in text
+    assert "So sah es aus, als Henry den Neuangekommenen" in text
+    assert "=)" in text
+    assert "Use of undefined constant" not in text
+    assert "No Response so far" not in text
+
+
+def test_a_standfirst_named_deck_is_kept():
+    # ladiaria.com.uy: <h2 class="article-deck"> under the headline ("deck", or "dek": the
+    # newsroom's name for the standfirst), which trafilatura drops
+    text = _excerpt("ladiaria.com.uy-glifosato.html", "https://ladiaria.com.uy/ambiente/"
+                    "articulo/2022/5/productor-fumigo-con-glifosato-predio-lindero-a-escuela-"
+                    "rural-ubicada-dentro-del-area-protegida-paso-centurion-y-sierra-de-rios/")
+    deck = ("organizaciones de vecinos muestran preocupación por declaraciones de autoridades "
+            "que consideran “excesivo” su tamaño.")
+    assert deck in text
+    assert text.index(deck) < text.index("La escuela rural 27 está ubicada en el centro")
+
+
+def test_a_page_its_scripts_write_has_the_article_it_declares():
+    # scmp.com: the markup holds only a photo caption; the article is in the page's data
+    # and in its schema.org articleBody (the scripts are cut from the excerpt but that one)
+    page = extract_text((EXCERPTS / "scmp.com-playbook.html").read_bytes(), "text/html",
+                        "https://www.scmp.com/comment/opinion/article/3046526/"
+                        "taiwanese-president-tsai-ing-wens-political-playbook-should-be")
+    assert page.extractor.name == "archive.text:articleBody"
+    assert "Taiwanese President Tsai Ing-wen’s spectacular re-election was no easy feat." in (
+        page.text)
+    assert "using political shrewdness" in page.text
+    assert page.note and "schema.org articleBody" in page.note
+
+
+def test_the_articles_first_paragraph_above_the_body_is_kept():
+    # agrarheute.com: the first paragraph sits in a <div> of its own in the <article>, above
+    # the body's wrapper and below the share bar and byline; trafilatura drops it
+    text = _excerpt("agrarheute.com-abfallholz.html", "https://www.agrarheute.com/energie/"
+                    "heizen-abfallholz-erfindung-funktioniert-601129")
+    first = "Auch dünne Äste, die beispielswiese beim Beschneiden von Bäumen anfallen"
+    assert first in text
+    assert text.index(first) < text.index("Die Straßenmeisterei, die regelmäßig die Bäume")
+    assert "Pinnen" not in text and "Amelie Siekmann," not in text.splitlines()[0]
+
+
+def test_a_standfirst_under_the_headline_outside_any_header_is_kept():
+    # golfpost.de: <h1>, a date line and the standfirst <p> in one column box, no <header>
+    # and no class naming it; the body follows in another box; trafilatura drops it
+    text = _excerpt("golfpost.de-golf-im-tv.html", "https://www.golfpost.de/golf-im-tv-777789172/")
+    standfirst = ("Die PGA Tour veranstaltet das AT&T Pebble Beach Pro-Am in Kalifornien, die DP "
+                  "World Tour setzt ihren Desert Swing in Ras al Khaimah fort.")
+    assert standfirst in text
+    assert text.index(standfirst) < text.index("Die PGA Tour bleibt in Kalifornien")
+    assert "31. Jan. 2022 in Köln" not in text  # the date line stays out
+
+
+def test_the_articles_own_header_is_no_chrome_of_the_box_around_it():
+    # pcgamer.com: <header> with the <h1> and the standfirst, in a box named "widget-hero";
+    # trafilatura keeps both, and "widget" made them chrome of the article's column
+    text = _excerpt("pcgamer.com-skyrim.html", "https://www.pcgamer.com/an-illusionist-in-skyrim-part-1/")
+    assert text.splitlines()[:2] == [
+        "An Illusionist in Skyrim: Part 1",
+        "Playing Skyrim with no armour, weapons, non-Illusion spells, or punching."]
+    assert "In Skyrim, a mage is an unstoppable storm of destruction." in text
