@@ -178,3 +178,22 @@ def test_the_person_is_told_which_package_reads_the_screenshot_better(
     again = _cli(other, str(tmp_path / "no-tesseract"), "verify", str(GERMAN), "--text", CLAIM)
     assert again.returncode == 0, again.stderr
     assert "MATCH" in again.stdout
+
+
+def test_a_reading_in_the_claims_own_language_still_answers_without_tesseract(tmp_path):
+    """Read with ``deu+eng`` for a German claim; later, with no Tesseract on the machine,
+    the same check is answered from that reading, not refused."""
+    _require("deu")
+    store = tmp_path / "ev"
+    first = _cli(store, "tesseract", "--json", "verify", str(GERMAN), "--text", CLAIM)
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout)["verdict"] == "match"
+    again = _cli(store, str(tmp_path / "no-tesseract"), "--json", "verify", str(GERMAN),
+                 "--text", CLAIM)
+    assert again.returncode == 0, again.stderr
+    answer = json.loads(again.stdout)
+    assert answer["verdict"] == "match" and answer["ocr_cached"] is True
+    missing = _cli(tmp_path / "new", str(tmp_path / "no-tesseract"), "verify", str(GERMAN),
+                   "--text", CLAIM)  # nothing kept: Tesseract is needed, one line, exit 2
+    assert missing.returncode == 2 and "apt-get install tesseract-ocr" in missing.stderr
+    assert "Traceback" not in missing.stderr

@@ -530,6 +530,15 @@ def _read_pages(names: Sequence[str], lang: str,
     return [result for result in out if result is not None]
 
 
+def claim_langs_any(claim: str) -> frozenset[str]:
+    """Every language list :func:`claim_lang` may give for ``claim``, whatever models are
+    installed: English alone, or English after one or two of the claim's candidates."""
+    candidates = [c for c in latin_languages(claim, min_words=CLAIM_MIN_WORDS) if c != "eng"]
+    options = {claim_lang(claim, frozenset()), claim_lang(claim, frozenset(candidates))}
+    options |= {claim_lang(claim, frozenset({code})) for code in candidates}
+    return frozenset(options)
+
+
 def claim_advice(claim: str, installed: frozenset[str]) -> list[str]:
     """The note :func:`advice` would give a screenshot read in the claim's languages when
     the claim's own language has no model here."""

@@ -31,6 +31,7 @@ from provenance.screens.ocr import (
     OcrResult,
     better_model_installed,
     claim_lang,
+    claim_langs_any,
     installed_languages,
     ocr_image,
     ocr_many,
@@ -58,14 +59,15 @@ def _image_hash(path: str) -> str:
         raise ImageError(f"{path}: cannot read ({exc.strerror})") from None
 
 
-def find_cached(store: Store, ledger: Ledger, sha256: str, lang: str, *,
+def find_cached(store: Store, ledger: Ledger, sha256: str, lang: str | frozenset[str], *,
                 tesseract: str = "tesseract") -> tuple[OcrResult, Record] | None:
-    """The latest reusable OCR of these image bytes, or None. An ``auto`` reading by the
-    English model of a language whose own model is installed now is not reusable."""
-    lang = parse_lang(lang)
+    """The latest reusable OCR of these image bytes read with ``lang`` (or any one of a
+    set of language lists), or None. An ``auto`` reading by the English model of a language
+    whose own model is installed now is not reusable."""
+    wanted = lang if isinstance(lang, frozenset) else frozenset({parse_lang(lang)})
     for record in reversed(list(ledger.records(kind=OCR_KIND, subject=sha256))):
         data = record.data
-        if data.get("lang_requested") != lang or data.get("pipeline") != OCR_PIPELINE:
+        if data.get("lang_requested") not in wanted or data.get("pipeline") != OCR_PIPELINE:
             continue
         entry = record.file("ocr")
         if entry is None:
@@ -75,7 +77,7 @@ def find_cached(store: Store, ledger: Ledger, sha256: str, lang: str, *,
         except StoreError:
             continue  # missing or altered: never trusted, `check` reports it; read again
         result = OcrResult.from_json(json.loads(raw))
-        if lang == "auto" and better_model_installed(result, tesseract):
+        if data.get("lang_requested") == "auto" and better_model_installed(result, tesseract):
             return None
         return result, record
     return None
@@ -136,10 +138,17 @@ def ocr_for_claim(store: Store, ledger: Ledger, path: str | os.PathLike[str], cl
             result.image = os.fspath(path)
             return result, record, True
         try:
-            installed = installed_languages(tesseract)
+            lang = claim_lang(claim, installed_languages(tesseract))
         except OcrUnavailable:
-            installed = frozenset()  # a reading kept from before may still answer
-        lang = claim_lang(claim, installed)
+            # No Tesseract here: a reading kept from before, in the claim's languages as
+            # chosen with whatever models there were then, may still answer.
+            hit = find_cached(store, ledger, _image_hash(os.fspath(path)),
+                              claim_langs_any(claim), tesseract=tesseract)
+            if hit is None:
+                raise
+            result, record = hit
+            result.image = os.fspath(path)
+            return result, record, True
     return ocr_cached(store, ledger, path, lang, tesseract=tesseract)
 
 
