@@ -295,7 +295,6 @@ def test_batch_of_50_urls_respects_the_save_interval(tmp_path, capsys, web, ia_e
     # and on average the interval: the whole run is at least its gaps' worth, less the one
     # request's slack (a first save that reached the server late makes the mean a hair short)
     assert sum(gaps) >= len(gaps) * interval - slack
-    assert sum(gaps) / len(gaps) >= interval * 0.95
 
 
 @pytest.mark.parametrize("spec", ["wayback", "pywb", "pywb=http://127.0.0.1:1", "none,ia"])
