@@ -420,8 +420,8 @@ def _align(claim: list[Token], hay: _Haystack, claim_text: str) -> _Alignment | 
                 break
     if top is None:
         return None
-    ranked = sorted((c for c in tied if c[0] >= top[0] - TIE_POINTS),
-                    key=lambda c: (c[0], c[1]), reverse=True)  # stable: the first found first
+    # every window kept is within TIE_POINTS of the best (the list is cut when it rises)
+    ranked = sorted(tied, key=lambda c: (c[0], c[1]), reverse=True)  # stable: first found first
     best: _Alignment | None = None
     for score, _, tokens, starts, start, end in ranked:
         inside = [i for i, s in enumerate(starts) if s < end and s + len(tokens[i].norm) > start]
