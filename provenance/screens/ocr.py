@@ -48,7 +48,7 @@ from PIL import Image
 
 from provenance.errors import ImageError, OcrUnavailable, ProvenanceError, UsageError
 from provenance.screens.images import LoadedImage, load_image
-from provenance.screens.languages import STOPLISTS, language_name, latin_languages
+from provenance.screens.languages import language_name, latin_languages
 from provenance.screens.preprocess import Prepared, jpeg_is_coarse, prepare
 
 AUTO_FIRST_PASS = "rus+ukr+eng"
@@ -510,7 +510,7 @@ def _read_pages(names: Sequence[str], lang: str,
         else:
             installed = installed_languages(tesseract)
             again: dict[str, list[int]] = {}
-            hints: dict[int, list[str]] = {}
+            hints: dict[int, list[str]] = {}  # the Latin-script ones: told by their words
             for index, raw in read(list(pages), AUTO_FIRST_PASS).items():
                 used = choose_lang(raw) if not isinstance(raw, ImageError) else AUTO_FIRST_PASS
                 if used == "eng" and not isinstance(raw, ImageError):
@@ -522,8 +522,7 @@ def _read_pages(names: Sequence[str], lang: str,
                            [f"language auto: read with {AUTO_FIRST_PASS}"])
             for used, indices in again.items():
                 for index, raw in read(indices, used).items():
-                    first = used.split("+")[0]
-                    how = "words" if first != "eng" and first in STOPLISTS else "letters"
+                    how = "words" if index in hints and used != "eng" else "letters"
                     finish(index, raw, used, [f"language auto: read with {AUTO_FIRST_PASS}, "
                                               f"then {used} chosen from the {how} found",
                                               *hints.get(index, [])])
