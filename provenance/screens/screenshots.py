@@ -117,9 +117,7 @@ def ocr_cached(store: Store, ledger: Ledger, path: str | os.PathLike[str],
     lang = parse_lang(lang)
     hit = find_cached(store, ledger, _image_hash(name), lang, tesseract=tesseract)
     if hit is not None:
-        result, record = hit
-        result.image = name
-        return result, record, True
+        return _reused(hit, name)
     result = ocr_image(name, lang, tesseract=tesseract)
     return result, _record_ocr(store, ledger, name, lang, result), False
 
@@ -131,25 +129,29 @@ def ocr_for_claim(store: Store, ledger: Ledger, path: str | os.PathLike[str], cl
     is used if there is one, else the image is read once in the claim's languages
     (:func:`provenance.ocr.claim_lang`), cached under them."""
     if parse_lang(lang) == "auto":
-        hit = find_cached(store, ledger, _image_hash(os.fspath(path)), "auto",
-                          tesseract=tesseract)
+        name = os.fspath(path)
+        sha256 = _image_hash(name)
+        hit = find_cached(store, ledger, sha256, "auto", tesseract=tesseract)
         if hit is not None:
-            result, record = hit
-            result.image = os.fspath(path)
-            return result, record, True
+            return _reused(hit, name)
         try:
             lang = claim_lang(claim, installed_languages(tesseract))
         except OcrUnavailable:
             # No Tesseract here: a reading kept from before, in the claim's languages as
             # chosen with whatever models there were then, may still answer.
-            hit = find_cached(store, ledger, _image_hash(os.fspath(path)),
-                              claim_langs_any(claim), tesseract=tesseract)
+            hit = find_cached(store, ledger, sha256, claim_langs_any(claim),
+                              tesseract=tesseract)
             if hit is None:
                 raise
-            result, record = hit
-            result.image = os.fspath(path)
-            return result, record, True
+            return _reused(hit, name)
     return ocr_cached(store, ledger, path, lang, tesseract=tesseract)
+
+
+def _reused(hit: tuple[OcrResult, Record], name: str) -> tuple[OcrResult, Record, bool]:
+    """A kept reading, named as the image is named now."""
+    result, record = hit
+    result.image = name
+    return result, record, True
 
 
 def ocr_many_cached(
