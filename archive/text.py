@@ -641,7 +641,13 @@ def _is_hidden(tag: Tag) -> bool:
     attrs = tag.attrs or {}
     if "hidden" in attrs or str(attrs.get("aria-hidden", "")).lower() == "true":
         return True
-    style = str(attrs.get("style", "")).replace(" ", "").lower()
+    return hidden_by_style(str(attrs.get("style", "")))
+
+
+def hidden_by_style(style: str) -> bool:
+    """An inline ``style`` that hides its element (``display: none``, ``visibility:
+    hidden``); what a style sheet hides cannot be known without it."""
+    style = style.replace(" ", "").lower()
     return "display:none" in style or "visibility:hidden" in style
 
 

@@ -26,7 +26,6 @@ from archive.witness import WitnessConfig, WitnessSpec, shared_witness
 from provenance.capture.rendered import SERVER_TEXT, text_role
 from provenance.capture.snapshots import keep_snapshot, subject_of
 from provenance.changes.timeline import capture_text, warc_url
-from provenance.errors import StoreError
 from provenance.screens.match import Verification
 from provenance.screens.pagetext import MAX_HTML_CHARS, visible_text
 from provenance.store.filestore import Store
@@ -48,10 +47,8 @@ def page_chrome(store: Store, record: Record) -> str:
     try:
         warc = store.read_verified(entry, limit=MAX_WARC_BYTES)
         markup = markup_from_warc(io.BytesIO(warc), url)
-    except (StoreError, ArchiveError, OSError, ValueError, EOFError):
-        return ""
-    except Exception:  # noqa: BLE001 - warcio's own errors: no chrome, never a crash
-        return ""
+    except Exception:  # noqa: BLE001 - a missing, altered or unreadable WARC (warcio's own
+        return ""  # errors too): no chrome, never a crash
     return visible_text(markup or "")
 
 

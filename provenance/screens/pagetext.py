@@ -15,6 +15,7 @@ from __future__ import annotations
 from lxml import etree
 
 from archive.article_refine import parse
+from archive.text import hidden_by_style
 
 MAX_HTML_CHARS = 16 * 1024 * 1024
 """A page's HTML beyond this is not read for its chrome (the article text still is)."""
@@ -118,9 +119,5 @@ def _marker(number: int, kind: str) -> str:
 
 
 def _hidden(element: etree._Element) -> bool:
-    """Hidden by its own attributes: ``hidden``, or an inline ``display:none`` or
-    ``visibility:hidden`` (what a style sheet hides cannot be known without it)."""
-    if element.get("hidden") is not None:
-        return True
-    style = (element.get("style") or "").replace(" ", "").lower()
-    return "display:none" in style or "visibility:hidden" in style
+    """Hidden by its own attributes: ``hidden``, or an inline style that hides it."""
+    return element.get("hidden") is not None or hidden_by_style(element.get("style") or "")
