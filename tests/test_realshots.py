@@ -7,7 +7,9 @@ menus, dates and captions, which the capture's article text leaves out.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -188,54 +190,55 @@ LAW = HERE / "internetlaw-de-desktop.png"
 LAW_HTML = gzip.decompress((HERE / "internet-law.de.pseudonymen.html.gz").read_bytes())
 
 
-@pytest.fixture(scope="module")
-def law_url():
+@contextlib.contextmanager
+def serving(page: bytes, edits: dict[str, tuple[bytes, bytes]],
+            content_type: str = "text/html") -> Iterator[dict[str, str]]:
+    """The page as sent ("genuine") and with each edit (these bytes -> those) on loopback:
+    name -> URL. An edit whose bytes the page does not have fails the test."""
+    bodies = {"genuine": page}
+    for name, (old, new) in edits.items():
+        assert old in page, name
+        bodies[name] = page.replace(old, new)
     with WebServer({}) as web:
-        web.add_route("/law", lambda h: send(h, 200, LAW_HTML,
-                                             content_type="text/html; charset=utf-8"))
-        web.add_route("/law-edited", lambda h: send(
-            h, 200, LAW_HTML.replace("§ 13 Abs. 6 TMG".encode(), "§ 13 Abs. 8 TMG".encode()),
-            content_type="text/html; charset=utf-8"))
-        yield web.url("/law"), web.url("/law-edited")
+        for name, body in bodies.items():
+            web.add_route(f"/{name}", lambda h, body=body: send(
+                h, 200, body, content_type=content_type))
+        yield {name: web.url(f"/{name}") for name in bodies}
+
+
+@pytest.fixture(scope="module")
+def law_edits():
+    """The page as sent, with a figure of its article changed, and with one word or
+    figure changed in each part the screenshots show outside the article text: the site's
+    name, its tagline, a comment."""
+    with serving(LAW_HTML, {
+            "figure": ("§ 13 Abs. 6 TMG".encode(), "§ 13 Abs. 8 TMG".encode()),
+            "name": (b">Internet-Law<", b">Internet-Lag<"),
+            "tagline": ("Bürgerrechte 2.0".encode(), "Bürgerrechte 3.0".encode()),
+            "comment": (b"Also im Klartext", b"Also im Ernst")},
+            content_type="text/html; charset=utf-8") as urls:
+        yield urls
 
 
 @BOTH_MODELS
 def test_against_a_german_page_the_english_models_o_umlaut_and_sharp_s_are_letters(
-        store, law_url, lang):
+        store, law_edits, lang):
     """The English model reads ``verstößt`` as ``verst6&t`` and ``persönliche`` as
     ``pers6nliche``: a figure 6 the page does not have, once a mismatch."""
-    genuine, _ = law_url
-    store.archive([genuine])
-    result = store.verify(LAW, against=genuine, lang=lang).verification
+    store.archive([law_edits["genuine"]])
+    result = store.verify(LAW, against=law_edits["genuine"], lang=lang).verification
     assert result.verdict == "match", result.reasons
 
 
 @BOTH_MODELS
-def test_against_a_german_page_with_a_figure_edited_is_a_mismatch(store, law_url, lang):
-    _, edited = law_url
-    store.archive([edited])
-    result = store.verify(LAW, against=edited, lang=lang).verification
+def test_against_a_german_page_with_a_figure_edited_is_a_mismatch(store, law_edits, lang):
+    store.archive([law_edits["figure"]])
+    result = store.verify(LAW, against=law_edits["figure"], lang=lang).verification
     assert result.verdict == "mismatch", result.reasons
 
 
 LAW_HEADER = HERE / "internetlaw-de-header.png"  # site name, tagline, title, article
 LAW_COMMENT = HERE / "internetlaw-de-comment.png"  # the article's end, its first comment
-
-
-@pytest.fixture(scope="module")
-def law_edits():
-    """The page as sent, and with one word or figure changed in each part the two
-    screenshots show outside the article text: the site's name, its tagline, a comment."""
-    edits = {"genuine": LAW_HTML,
-             "name": LAW_HTML.replace(b">Internet-Law<", b">Internet-Lag<"),
-             "tagline": LAW_HTML.replace("Bürgerrechte 2.0".encode(), "Bürgerrechte 3.0".encode()),
-             "comment": LAW_HTML.replace(b"Also im Klartext", b"Also im Ernst")}
-    assert all(body != LAW_HTML for name, body in edits.items() if name != "genuine")
-    with WebServer({}) as web:
-        for name, body in edits.items():
-            web.add_route(f"/{name}", lambda h, body=body: send(
-                h, 200, body, content_type="text/html; charset=utf-8"))
-        yield {name: web.url(f"/{name}") for name in edits}
 
 
 @pytest.mark.parametrize(("image", "page", "verdict"), [
@@ -263,14 +266,9 @@ IWR_HTML = gzip.decompress((HERE / "iwr.de.IWR-Pressedienst.html.gz").read_bytes
 def iwr_edits():
     """The page shows one headline twice: whole in a slideshow, cut short ("zum zweit...")
     above its teaser, as the screenshot shows it."""
-    edits = {"genuine": IWR_HTML,
-             "both": IWR_HTML.replace(b"zum zweit", b"zum dritt"),
-             "short": IWR_HTML.replace(b"zum zweit...", b"zum dritt...")}
-    assert all(body != IWR_HTML for name, body in edits.items() if name != "genuine")
-    with WebServer({}) as web:
-        for name, body in edits.items():
-            web.add_route(f"/{name}", lambda h, body=body: send(h, 200, body))
-        yield {name: web.url(f"/{name}") for name in edits}
+    with serving(IWR_HTML, {"both": (b"zum zweit", b"zum dritt"),
+                            "short": (b"zum zweit...", b"zum dritt...")}) as urls:
+        yield urls
 
 
 @pytest.mark.parametrize(("page", "verdict"), [
