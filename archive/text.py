@@ -33,6 +33,7 @@ from archive.charset_guess import guess_single_byte
 from archive.charsets import codec_for_label, decode_replacing, decode_strict, is_single_byte
 from archive.declared_body import declared_body, declared_scripts
 from archive.extract_article import TRAFILATURA, Extractor, trafilatura_text
+from archive.meta_charset import meta_charset
 from archive.page_meta import bs4_attrs, page_meta
 
 BINARY_PREFIXES = ("image/", "audio/", "video/", "font/", "model/")
@@ -57,7 +58,7 @@ BLOCK_TAGS = {"address", "article", "blockquote", "br", "dd", "details", "div", 
               "fieldset", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "header",
               "footer", "hr", "li", "main", "ol", "p", "pre", "section", "summary", "table",
               "tbody", "thead", "tfoot", "td", "th", "tr", "ul", "caption", "body", "html"}
-TEXT_VERSION = "6"  # of our own walk: bump when what it keeps changes (or how pages decode)
+TEXT_VERSION = "7"  # of our own walk: bump when what it keeps changes (or how pages decode)
 OURS = Extractor("archive.text", TEXT_VERSION)
 VISIBLE = Extractor("archive.text:visible", TEXT_VERSION)  # the whole visible text, no choice
 FLAT = Extractor("archive.text:flat", TEXT_VERSION)
@@ -72,7 +73,6 @@ _SPACES = re.compile(r"[ \t\r\n\f\v]+")  # not NBSP or thin spaces: "9 861" keep
 # What str.isalnum() is not: \w is exactly the characters isalnum() accepts, plus "_"
 # (tests/test_capture_speed.py checks every code point), so counting letters is one C pass.
 _NOT_ALNUM = re.compile(r"[\W_]+")
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
 _CYRILLIC_SINGLE_BYTE = ("cp1251", "koi8_r", "koi8_u", "iso8859_5", "mac_cyrillic", "cp866")
 _COMMON_RU = set("оеаинтсрвлкмдпуяы")
 MAX_HTML_BYTES = 8 * 1024 * 1024  # of decoded HTML parsed for text; a real article is far less
@@ -313,9 +313,10 @@ def decode_bytes(body: bytes, declared: str | None, *, html: bool) -> tuple[str,
 
 def _labels_in_document(body: bytes, *, html: bool) -> list[str]:
     """The charset an XML declaration gives (only at the very start: XHTML, RSS and Atom
-    feeds, any XML), then for HTML the first ``<meta charset>`` or ``http-equiv`` one,
-    outside comments, in the head: browsers read it however far down the head it comes,
-    so the scan stops at ``<body`` (or :data:`PRESCAN_BYTES`), not at 1024 bytes."""
+    feeds, any XML), then for HTML the first ``<meta>`` declaring a charset a browser
+    knows (:mod:`archive.meta_charset`), outside comments, in the head: browsers read
+    it however far down the head it comes, so the scan stops at ``<body`` (or
+    :data:`PRESCAN_BYTES`), not at 1024 bytes."""
     head = body[:PRESCAN_BYTES]
     labels = []
     xml = _XML_ENCODING.match(head)
@@ -325,9 +326,10 @@ def _labels_in_document(body: bytes, *, html: bool) -> list[str]:
         return labels
     head = _COMMENT.sub(b" ", head)
     start = _BODY_TAG.search(head, 1024)
-    meta = _META_CHARSET.search(head, 0, start.start() if start else len(head))
-    if meta:
-        labels.append(meta.group(1).decode("ascii"))
+    label = meta_charset(head[:start.start()] if start else head,
+                         lambda name: codec_for_label(name, in_document=True) is not None)
+    if label:
+        labels.append(label)
     return labels
 
 

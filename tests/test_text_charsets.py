@@ -355,3 +355,29 @@ def test_unlabelled_koi8_u_keeps_its_ukrainian_letters():
     russian = "Министерство обороны опубликовало данные о потерях, затем удалило их. " * 3
     text, codec = decode_bytes(page(russian).encode("koi8_r"), None, html=True)
     assert russian.strip() in text and codec == "koi8-r", codec
+
+
+@pytest.mark.parametrize(("head", "label"), [
+    # the charset of a content attribute counts only beside http-equiv="content-type"
+    ('<meta content="text/html; charset=koi8-r">', None),
+    ('<meta name="description" content="How to set charset=iso-8859-5 on a page">', None),
+    ('<meta http-equiv="refresh" content="5; charset=koi8-r">', None),
+    ('<meta HTTP-EQUIV="Content-Type" CONTENT="text/html;charset=\'koi8-r\'">', "koi8-r"),
+    ('<meta http-equiv=content-type content="text/html; charset = windows-1251">',
+     "windows-1251"),
+    # an attribute merely ending in "charset" is not one
+    ('<meta data-charset="iso-8859-5" name=x><meta charset="windows-1251">', "windows-1251"),
+    # a label no browser knows is passed over for the next <meta>
+    ('<meta charset="x-bogus"><meta charset="windows-1250">', "windows-1250"),
+    # the first of an attribute's names counts; '/' and unquoted values are read as a browser does
+    ('<meta charset=koi8-r charset=utf-8>', "koi8-r"),
+    ('<meta/charset=windows-1251 />', "windows-1251"),
+    ('<meta name="x" content="a > b"><meta charset="koi8-r">', "koi8-r"),
+])
+def test_the_meta_label_is_read_as_a_browser_reads_it(head, label):
+    """WHATWG's prescan: ``<meta charset>``, or a content's charset beside the content-type
+    pragma; the first label a browser knows wins. Any other "charset=" in a tag is text."""
+    from archive.text import _labels_in_document
+
+    body = f"<html><head>{head}<title>t</title></head><body><p>x</p></body></html>".encode()
+    assert _labels_in_document(body, html=True) == ([label] if label else [])
