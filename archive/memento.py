@@ -24,6 +24,7 @@ import requests
 from archive.deadline import BoundedSession
 from archive.errors import WitnessError
 from archive.httpdate import parse_http_date
+from archive.pagekey import same_page
 
 ARCHIVED, PENDING, FAILED, UNKNOWN = "archived", "pending", "failed", "unknown"
 # A snapshot outside the time window of our capture (archive.window): older, or much later.
@@ -158,6 +159,7 @@ class AnswerKind(Enum):
     COPY = "copy"  # a memento (it has Memento-Datetime): any status, archived 3xx/4xx/5xx too
     MOVED = "moved"  # the archive's own redirect to the same snapshot under another URL
     OTHER_SNAPSHOT = "other-snapshot"  # the archive's redirect to a snapshot at another time
+    OTHER_PAGE = "other-page"  # a copy, or the archive's redirect to one, of another page
     EXCLUDED = "excluded"  # the archive will not show it (exclusion, blocked site, robots)
     NOT_ARCHIVED = "not-archived"  # the archive has no such snapshot (404, no Memento-Datetime)
     UNAVAILABLE = "unavailable"  # the archive itself is throttling or failing (429/5xx)
@@ -178,17 +180,28 @@ def judge_answer(url: str, status: int, headers: Mapping[str, str], body: bytes,
     """Judge the archive's answer to ``GET url`` (a memento URL, raw or not).
 
     Only an answer with a ``Memento-Datetime`` is a copy, whatever its status: an archived
-    redirect, 404, 429 or 503 is what the page answered then. Without one the answer is the
-    archive's own: a redirect (to the same snapshot, ``asked``, under another URL, or to
-    another snapshot), an exclusion or "blocked site" page (403, or a 200 page saying so, as
-    web.archive.org sends), a 404 (no snapshot), or throttling / an outage (429, 5xx)."""
+    redirect, 404, 429 or 503 is what the page answered then; but a copy whose ``Link``
+    ``rel="original"`` names another page than the memento URL asked for, or the archive's
+    redirect to a snapshot of another page, is OTHER_PAGE (:mod:`archive.pagekey`).
+    Without one the answer is the archive's own: a redirect (to the same snapshot,
+    ``asked``, under another URL, or to another snapshot), an exclusion or "blocked site"
+    page (403, or a 200 page saying so, as web.archive.org sends), a 404 (no snapshot), or
+    throttling / an outage (429, 5xx)."""
+    page = (ts_from_url(url) or ("", ""))[1]  # the page asked for, in a Wayback-style URL
     when = headers.get("Memento-Datetime")
     if when is not None:
+        original = next((target for target, params in parse_links(headers.get("Link"))
+                         if "original" in params.get("rel", "").lower().split()), None)
+        if page and original and not same_page(original, page):
+            return Answer(AnswerKind.OTHER_PAGE, timestamp=http_date_to_ts(when),
+                          location=original)
         return Answer(AnswerKind.COPY, timestamp=http_date_to_ts(when))
     location = headers.get("Location")
     if status in REDIRECTS and location:
         target = urljoin(url, location.strip())
         found = ts_from_url(target)
+        if found and page and not same_page(found[1], page):
+            return Answer(AnswerKind.OTHER_PAGE, timestamp=found[0], location=target)
         if found and asked and found[0] != asked:
             return Answer(AnswerKind.OTHER_SNAPSHOT, timestamp=found[0], location=target)
         return Answer(AnswerKind.MOVED, timestamp=found[0] if found else None, location=target)
@@ -237,6 +250,10 @@ def answer_error(url: str, answer: Answer, retry_after: float | None = None) -> 
     if answer.kind is AnswerKind.OTHER_SNAPSHOT:
         return WitnessError(f"asked for one snapshot of {url}, got {answer.timestamp}: the "
                             "archive points to another snapshot", retryable=False)
+    if answer.kind is AnswerKind.OTHER_PAGE:
+        return WitnessError(f"asked for a snapshot of {url}, the archive answered for another "
+                            f"page ({(answer.location or '')[:200]}): not a copy of this page",
+                            retryable=False)
     if answer.kind is AnswerKind.MOVED:
         return WitnessError(f"{url}: the archive redirected more than {MAX_MOVES} times "
                             "without serving a copy", retryable=False)
