@@ -74,12 +74,31 @@ def capture_text(store: Store, record: Record, role: str | None = None) -> str |
     return data.decode("utf-8", errors="replace")
 
 
+def server_failed(status: Any) -> bool:
+    """An HTTP status that says the server did not give the page (408, 429, 5xx): what it
+    sent (an outage notice, "too many requests", a challenge page) is not the page's text.
+    Such a capture is compared with nothing: an outage is neither a removal nor, when the
+    page comes back, an addition. A 404 or 410 does say the page is gone, and is compared."""
+    return isinstance(status, int) and (status in (408, 429) or status >= 500)
+
+
+def not_compared(status: Any) -> str:
+    """Why a capture with a :func:`server_failed` status was not compared, in one line."""
+    return (f"not compared: the server answered HTTP {status}, which says nothing about "
+            "the page's text")
+
+
 def previous_capture(ledger: Ledger, record: Record) -> Record | None:
-    """The latest capture of the same URL recorded before ``record`` (one row, by the
-    kind-and-subject index: not every capture of the URL)."""
-    found = ledger.select("kind = ? AND subject = ? AND seq < ?",
-                          (CAPTURE, record.subject, record.seq), newest_first=True, limit=1)
-    return found[0] if found else None
+    """The latest capture of the same URL recorded before ``record`` whose server gave the
+    page (:func:`server_failed`: an outage in between is skipped), one row at a time by the
+    kind-and-subject index: not every capture of the URL."""
+    before = record.seq
+    while True:
+        found = ledger.select("kind = ? AND subject = ? AND seq < ?",
+                              (CAPTURE, record.subject, before), newest_first=True, limit=1)
+        if not found or not server_failed(found[0].data.get("http_status")):
+            return found[0] if found else None
+        before = found[0].seq
 
 
 def compare(old: Mapping[str, Any], new: Mapping[str, Any], old_text: str,
@@ -100,8 +119,12 @@ def record_change(store: Store, ledger: Ledger, record: Record,
     """Compare a new capture with the previous one; append a ``changed`` record if they differ.
 
     Returns the capture JSON's ``changed`` value: None (first capture, or nothing changed, or
-    a previous text that is missing or altered — ``check`` reports that), else the change.
+    a previous text that is missing or altered — ``check`` reports that, or a capture whose
+    server failed, :func:`server_failed`: not compared at all), else the change. The
+    previous capture is the last one whose server gave the page.
     """
+    if server_failed(record.data.get("http_status")):
+        return None
     previous = previous_capture(ledger, record)
     if previous is None:
         return None
@@ -221,7 +244,9 @@ def timeline(
     (the earlier item's source, time and id or address), ``removed``, ``added``,
     ``figures`` and, for two local captures, ``ledger`` (the ``changed`` record's seq and
     id, or None for captures made before changes were recorded). A witness copy that
-    could not be fetched gets ``fetch_error`` and is skipped by the comparison.
+    could not be fetched gets ``fetch_error`` and is skipped by the comparison; a copy
+    whose server failed (:func:`server_failed`) gets ``not_compared`` and is skipped too,
+    so the next copy is compared with the last one that showed the page.
     """
 
     env = os.environ if env is None else env
@@ -239,6 +264,9 @@ def timeline(
     for item in items:
         if item.get("error"):
             continue
+        if server_failed(item.get("status")):  # an outage: compared with nothing
+            item["not_compared"] = not_compared(item["status"])
+            continue
         if item["source"] == "local":
             record = ledger.get(int(item["ledger_seq"]))
             text = capture_text(store, record) if record is not None else None
@@ -248,6 +276,9 @@ def timeline(
         else:
             continue
         if text is None:
+            continue
+        if server_failed(data.get("http_status")):  # the copy says so, not the index
+            item["not_compared"] = not_compared(data["http_status"])
             continue
         if last is not None:
             before, before_text, before_data = last
@@ -386,7 +417,9 @@ def screenshot_timeline(
     "absent_since", "summary"}`` where ``absent_since`` is the first capture after the last
     one that showed the text (None if it is still shown or never was), and ``summary`` one
     sentence such as "shown at 2022-03-20T16:10:00Z; not shown from 2022-03-20T19:40:00Z on".
-    A capture whose stored text is missing or altered gets verdict None (could not check).
+    A capture whose stored text is missing or altered gets verdict None (could not check),
+    and so does one whose server failed (``not_compared``): an outage never reads as "not
+    shown".
     """
     try:
         url = normalize_url(url)
@@ -400,7 +433,9 @@ def screenshot_timeline(
                "http_status": record.data.get("http_status"),
                "text_sha256": record.data.get("text_sha256"),
                "verdict": None, "score": None, "found": None}
-        if text is not None:
+        if server_failed(row["http_status"]):
+            row["not_compared"] = not_compared(row["http_status"])  # neither shown nor not
+        elif text is not None:
             result = verification_fn(text)
             row.update(verdict=result.verdict, score=round(float(result.score), 3),
                        found=result.found)

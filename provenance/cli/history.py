@@ -23,6 +23,7 @@ from typing import Any, TextIO
 from provenance.api import Evidence, WatchedCapture
 from provenance.capture.batch import validate_urls
 from provenance.changes.diff import Changes, compile_ignore, unified_lines
+from provenance.changes.timeline import not_compared, server_failed
 from provenance.changes.timeline_report import write_timeline_report
 from provenance.changes.watch import Overrun, parse_duration
 from provenance.cli.files import check_targets
@@ -110,6 +111,8 @@ def cmd_history(args: argparse.Namespace, out: Output) -> int:
 def _human_item(item: dict[str, Any], colour: bool) -> str:
     diff = item.get("diff", "absent")
     note = "" if diff == "absent" else "  unchanged" if diff is None else "  CHANGED"
+    if item.get("not_compared"):
+        note = f"  {item['not_compared']}"
     if isinstance(diff, dict):
         note += _care(diff)
     seq = item.get("capture_seq")
@@ -233,6 +236,12 @@ class _WatchPrinter:
             out.item(Line.CAPTURE, data)
         else:
             since = watched.since
-            out.say(f"{when}  {outcome.url}  {data['http_status']}  "
-                    + ("first capture" if since is None else f"no change since #{since.seq}")
-                    + f"  capture #{data['ledger_seq']} {data['id']}")
+            if server_failed(data["http_status"]):
+                said = not_compared(data["http_status"])
+            elif since is not None:
+                said = f"no change since #{since.seq}"
+            else:
+                said = ("first capture" if watched.first else
+                        "nothing to compare with: no earlier capture had the page")
+            out.say(f"{when}  {outcome.url}  {data['http_status']}  {said}"
+                    f"  capture #{data['ledger_seq']} {data['id']}")
