@@ -407,7 +407,13 @@ class WaybackClient:
         params.update({k: v for k, v in (("from", since), ("to", until)) if v})
         rows: list[CdxRow] = []
         keys: set[str] = set()
+        # An index that sends an empty page with a new key each time never repeats a key
+        # and never passes max_rows: pages are counted too.
+        max_pages = 2 * -(-max_rows // max(1, page_rows)) + 10
         while True:
+            if len(keys) >= max_pages:
+                raise WitnessError(f"Wayback Machine CDX sent more than {max_pages} pages for "
+                                   f"{url} without ending", retryable=False)
             with self._read(f"{self.base}/cdx/search/cdx", params) as response:
                 if response.status_code != 200:
                     raise _cdx_error(response, url)

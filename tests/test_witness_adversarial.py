@@ -21,6 +21,7 @@ from archive.errors import WitnessError
 from archive.memento import AnswerKind, judge_answer
 from archive.pagekey import same_page
 from archive.timemap import MementoClient
+from archive.wayback import WaybackClient
 
 HEADER = '["urlkey","timestamp","original","mimetype","statuscode","digest","length"]'
 BODY = b"<html><body><article><p>The minister resigned on Monday.</p></article></body></html>"
@@ -234,3 +235,23 @@ def _row(stamp: str, url: str):
     from archive.cdx import CdxRow
 
     return CdxRow(stamp, url, 200, None, "text/html", None)
+
+
+# --- an index that never ends -----------------------------------------------------------------
+
+def test_a_cdx_whose_resume_keys_never_end_stops(web, monkeypatch):
+    """Empty pages, each with a new resume key: no key repeats and no row cap is reached.
+    The old code followed them for as long as the index went on (here 1,000 pages)."""
+    served = []
+
+    def answer(h, rest):
+        served.append(rest)
+        more = f',[],["key-{len(served)}"]' if len(served) < 1000 else ""
+        return send(h, 200, f"[{HEADER}{more}]".encode(), content_type="application/json")
+
+    base = archive_at(web, monkeypatch, answer)
+    client = _ia(base).client
+    assert isinstance(client, WaybackClient)
+    with pytest.raises(WitnessError, match="pages .* without ending"):
+        client.snapshots("http://x.test/page", page_rows=10, max_rows=20)
+    assert len(served) <= 20
