@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import Enum
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import requests
 
@@ -34,6 +34,7 @@ DEFAULT_MAX_RAW = 100_000_000
 MAX_MOVES = 5  # the archive's own redirects to the same snapshot (URL canonicalisation)
 MAX_PAGE_SCAN = 256 * 1024  # how much of an archive's own page is read for its reason
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
+NOT_A_COPY = "the archive's own page, not a copy"
 _SCRIPTS = re.compile(r"<(script|style)\b.*?</\1\s*>", re.S | re.I)
 _TAGS = re.compile(r"<[^>]*>")
 # An archive's refusal in its own words, e.g. web.archive.org's "Sorry. This URL has been
@@ -162,6 +163,7 @@ class AnswerKind(Enum):
     OTHER_PAGE = "other-page"  # a copy, or the archive's redirect to one, of another page
     EXCLUDED = "excluded"  # the archive will not show it (exclusion, blocked site, robots)
     NOT_ARCHIVED = "not-archived"  # the archive has no such snapshot (404, no Memento-Datetime)
+    OWN_PAGE = "own-page"  # any other page of the archive's own (a 200 "not archived" page)
     UNAVAILABLE = "unavailable"  # the archive itself is throttling or failing (429/5xx)
 
 
@@ -185,8 +187,10 @@ def judge_answer(url: str, status: int, headers: Mapping[str, str], body: bytes,
     redirect to a snapshot of another page, is OTHER_PAGE (:mod:`archive.pagekey`).
     Without one the answer is the archive's own: a redirect (to the same snapshot,
     ``asked``, under another URL, or to another snapshot), an exclusion or "blocked site"
-    page (403, or a 200 page saying so, as web.archive.org sends), a 404 (no snapshot), or
-    throttling / an outage (429, 5xx)."""
+    page (403, or a 200 page saying so, as web.archive.org sends), a 404 (no snapshot),
+    throttling / an outage (429, 5xx), or OWN_PAGE: any other page of its own (a 200 "not
+    archived" page, which is no exclusion) or a redirect away from its snapshots (to the
+    live page: what is served there is the origin's word, not the archive's)."""
     page = (ts_from_url(url) or ("", ""))[1]  # the page asked for, in a Wayback-style URL
     when = headers.get("Memento-Datetime")
     if when is not None:
@@ -200,16 +204,24 @@ def judge_answer(url: str, status: int, headers: Mapping[str, str], body: bytes,
     if status in REDIRECTS and location:
         target = urljoin(url, location.strip())
         found = ts_from_url(target)
-        if found and page and not same_page(found[1], page):
+        if not found or urlsplit(target).netloc != urlsplit(url).netloc:
+            # away from the archive's snapshots (the live page itself, a login): a copy
+            # served there would be the origin's word, not the archive's
+            return Answer(AnswerKind.OWN_PAGE, location=target, reason=(
+                f"HTTP {status} to {target[:200]}, not to a snapshot of the archive"))
+        if page and not same_page(found[1], page):
             return Answer(AnswerKind.OTHER_PAGE, timestamp=found[0], location=target)
-        if found and asked and found[0] != asked:
+        if asked and found[0] != asked:
             return Answer(AnswerKind.OTHER_SNAPSHOT, timestamp=found[0], location=target)
-        return Answer(AnswerKind.MOVED, timestamp=found[0] if found else None, location=target)
+        return Answer(AnswerKind.MOVED, timestamp=found[0], location=target)
     if status == 429 or status >= 500:
         return Answer(AnswerKind.UNAVAILABLE, reason=f"HTTP {status}")
     if status in (404, 410):
         return Answer(AnswerKind.NOT_ARCHIVED, reason=f"HTTP {status}: no such snapshot")
-    return Answer(AnswerKind.EXCLUDED, reason=exclusion_reason(status, headers, body))
+    reason = exclusion_reason(status, headers, body)
+    if status in (403, 451) or not reason.endswith(NOT_A_COPY):
+        return Answer(AnswerKind.EXCLUDED, reason=reason)
+    return Answer(AnswerKind.OWN_PAGE, reason=reason)  # no word of a refusal: only not a copy
 
 
 def exclusion_reason(status: int, headers: Mapping[str, str], body: bytes) -> str:
@@ -222,7 +234,7 @@ def exclusion_reason(status: int, headers: Mapping[str, str], body: bytes) -> st
     found = _REFUSAL.search(" ".join(text.split()))
     if found:
         return f"HTTP {status}: {found.group(0).strip()[:200]}"
-    return f"HTTP {status} without a Memento-Datetime: the archive's own page, not a copy"
+    return f"HTTP {status} without a Memento-Datetime: {NOT_A_COPY}"
 
 
 class ExcludedByArchive(WitnessError):
@@ -250,6 +262,9 @@ def answer_error(url: str, answer: Answer, retry_after: float | None = None) -> 
     if answer.kind is AnswerKind.OTHER_SNAPSHOT:
         return WitnessError(f"asked for one snapshot of {url}, got {answer.timestamp}: the "
                             "archive points to another snapshot", retryable=False)
+    if answer.kind is AnswerKind.OWN_PAGE:
+        return WitnessError(f"the archive answered {url} with {answer.reason}",
+                            retryable=False)
     if answer.kind is AnswerKind.OTHER_PAGE:
         return WitnessError(f"asked for a snapshot of {url}, the archive answered for another "
                             f"page ({(answer.location or '')[:200]}): not a copy of this page",

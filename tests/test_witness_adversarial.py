@@ -18,7 +18,7 @@ from webfixtures import send
 
 from archive.cdx import parse_cdx_page
 from archive.errors import WitnessError
-from archive.memento import AnswerKind, judge_answer
+from archive.memento import AnswerKind, ExcludedByArchive, judge_answer
 from archive.pagekey import same_page
 from archive.timemap import MementoClient
 from archive.wayback import WaybackClient
@@ -255,3 +255,42 @@ def test_a_cdx_whose_resume_keys_never_end_stops(web, monkeypatch):
     with pytest.raises(WitnessError, match="pages .* without ending"):
         client.snapshots("http://x.test/page", page_rows=10, max_rows=20)
     assert len(served) <= 20
+
+
+# --- the archive's own pages ------------------------------------------------------------------
+
+def test_an_archive_redirect_to_the_live_page_is_not_the_archives_copy(capsys, tmp_path, web,
+                                                                       monkeypatch):
+    """The raw copy redirects away from the archive, to the live page, whose server (the
+    forger's) sends a Memento-Datetime of the right moment. The old code followed it as the
+    archive moving its snapshot and said the witness holds the same copy as ours: the
+    witness was the origin."""
+    stamp = now_ts()
+    path = f"/adv/live-{random.randrange(1 << 30)}"
+    web.add_route(path, lambda h: send(h, 200, BODY, {"Memento-Datetime": http_date(stamp)}))
+    url = web.url(path)
+
+    def answer(h, rest):
+        if rest.startswith("/save/"):
+            return send(h, 200, b"<p>Saved</p>", {"Content-Location": f"/web/{stamp}/{url}"})
+        return send(h, 302, b"", {"Location": url})
+
+    archive_at(web, monkeypatch, answer)
+    code, items, err = cli(capsys, "--store", str(tmp_path / "ev"), "archive", url, "--to", "ia",
+                           "--tsa", "none")
+    (witness,) = items[-1]["witnesses"]
+    assert witness["agrees"] is None and witness["witness_sha256"] is None, witness
+    assert "not to a snapshot of the archive" in witness["error"]
+
+
+def test_a_200_not_archived_page_is_not_a_copy_and_not_an_exclusion(web, monkeypatch):
+    """HTTP 200 "Wayback Machine has not archived that URL." without a Memento-Datetime:
+    never a copy; and nothing in it refuses the page, so it is not called an exclusion
+    (the old wording: "excluded by the archive")."""
+    stamp = "20220320100000"
+    base = archive_at(web, monkeypatch, lambda h, rest: send(
+        h, 200, b"<html><p>Hrm. Wayback Machine has not archived that URL.</p></html>"))
+    with pytest.raises(WitnessError) as caught:
+        _ia(base).fetch_snapshot(_row(stamp, "http://x.test/page"))
+    assert not isinstance(caught.value, ExcludedByArchive)
+    assert "not a copy" in str(caught.value) and "excluded" not in str(caught.value)
