@@ -95,3 +95,38 @@ def test_a_screenshot_is_not_withdrawn_by_an_outage(tmp_path, capsys, web):
     assert result["captures"][1]["not_compared"].startswith("not compared")
     assert result["first_shown"] == outs[0]["fetched_at"] and result["absent_since"] is None
     assert "not shown" not in result["summary"]
+
+
+def test_a_read_only_history_never_reads_the_archives_own_page_as_the_page(
+        tmp_path, capsys, web, monkeypatch):
+    """On a store that cannot be written (evidence handed over), ``history
+    --fetch-witnesses`` fetched each copy as a plain page: the archive's "has not archived
+    that URL" page (HTTP 200, no Memento-Datetime) was diffed as the page's text, every
+    passage "removed". It is judged as pull judges a copy now: not a copy, not compared."""
+    import random
+
+    from test_witness_adversarial import archive_at, cdx_answer
+    from webfixtures import send
+
+    from archive.witness import WitnessSpec
+    from provenance.changes.timeline import timeline
+
+    store = str(tmp_path / "ev")
+    url = changing_route(web, f"/outage/ro-{random.randrange(1 << 30)}",
+                         [(200, html(article(KP)))])
+    archive(capsys, store, url)
+
+    def answer(h, rest):
+        if rest.startswith("/cdx/search/cdx"):
+            return send(h, 200, cdx_answer([("20300101000000", url)]),
+                        content_type="application/json")
+        return send(h, 200, b"<html><body><p>Hrm. Wayback Machine has not archived that "
+                            b"URL.</p></body></html>")
+
+    archive_at(web, monkeypatch, answer)
+    with Ledger(Store(store, create=False, writable=False)) as ledger:
+        assert not ledger.writable
+        items = timeline(ledger, ledger.store, url, [WitnessSpec.parse("ia")],
+                         fetch_witnesses=True)
+    (copy,) = [i for i in items if i["source"] == "ia"]
+    assert "diff" not in copy and "not a copy" in copy["fetch_error"]

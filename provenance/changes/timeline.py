@@ -31,18 +31,18 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from archive.capture import capture
 from archive.cdx import CdxRow
 from archive.errors import ArchiveError
 from archive.fetch import Fetcher
 from archive.memento import ts_from_url
 from archive.ratelimit import RateLimiter
 from archive.reextract import text_from_warc
+from archive.snapshot import fetch_snapshot
 from archive.text import PageText
 from archive.urls import normalize_url
 from archive.witness import WitnessConfig, WitnessSpec, shared_witness
 from provenance.capture.rendered import SERVER_TEXT, text_role
-from provenance.capture.snapshots import keep_snapshot
+from provenance.capture.snapshots import keep_snapshot, snapshot_text
 from provenance.capture.witnessing import history
 from provenance.changes.diff import DIFFER, Ignore, diff_texts
 from provenance.errors import StoreError
@@ -359,17 +359,21 @@ class _WitnessReader:
         if digest and digest in self.cache:
             text, data = self.cache[digest]
         else:
-            raw_url = witness.client.raw_url(*found)
-            self.limiters[item["source"]].wait()
+            # Judged as pull and verify judge a copy (archive.snapshot): the archive's own
+            # "not archived" or exclusion page, its redirect to another snapshot, another
+            # page or the live site, is no copy, and its words are never the page's text.
+            row = CdxRow(timestamp=found[0], original=found[1], statuscode=None,
+                         digest=None, mimetype=None, length=None)
             try:
-                cap = capture(raw_url, self.fetcher)
+                copy = fetch_snapshot(witness.snapshot_ref(row), fetcher=self.fetcher,
+                                      limiter=self.limiters[item["source"]])
             except ArchiveError as exc:
                 item["fetch_error"] = str(exc)
                 return None, {}
-            text = cap.text.text
-            data = {"http_status": cap.result.final.status,
-                    "extractor": FRESH,
-                    **({"text_note": cap.text.note} if cap.text.note else {})}
+            page = snapshot_text(copy)
+            text = page.text
+            data = {"http_status": copy.status, "extractor": FRESH,
+                    **({"text_note": page.note} if page.note else {})}
             if digest:
                 self.cache[digest] = (text, data)
         item["raw_url"] = witness.client.raw_url(*found)
