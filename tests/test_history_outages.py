@@ -130,3 +130,32 @@ def test_a_read_only_history_never_reads_the_archives_own_page_as_the_page(
                          fetch_witnesses=True)
     (copy,) = [i for i in items if i["source"] == "ia"]
     assert "diff" not in copy and "not a copy" in copy["fetch_error"]
+
+
+def test_a_network_failure_records_no_capture_and_no_change(tmp_path, capsys, web):
+    """A connection dropped without an answer: no capture, so nothing to call removed; the
+    next capture is compared with the last page (already so: kept as a guard)."""
+    served = itertools.count()
+    bodies = [html(article(KP)), None, html(article(None))]
+
+    def handler(h):
+        from webfixtures import send
+
+        body = bodies[min(next(served), 2)]
+        if body is None:
+            h.close_connection = True  # hang up: no status line at all
+            return
+        send(h, 200, body.encode(), content_type="text/html; charset=utf-8")
+
+    web.add_route("/outage/dropped", handler)
+    url = web.url("/outage/dropped")
+    store = str(tmp_path / "ev")
+    first = archive(capsys, store, url)
+    assert main(["--json", "--store", store, "archive", url, "--to", "none", "--tsa",
+                 "none"]) != 0
+    capsys.readouterr()
+    last = archive(capsys, store, url)
+    assert last["changed"]["since_seq"] == first["ledger_seq"]
+    assert last["changed"]["removed"] == [KP]
+    with Ledger(Store(store)) as ledger:
+        assert len(list(ledger.records(kind="capture"))) == 2
