@@ -294,3 +294,42 @@ def test_a_200_not_archived_page_is_not_a_copy_and_not_an_exclusion(web, monkeyp
         _ia(base).fetch_snapshot(_row(stamp, "http://x.test/page"))
     assert not isinstance(caught.value, ExcludedByArchive)
     assert "not a copy" in str(caught.value) and "excluded" not in str(caught.value)
+
+
+# --- equal bytes, another answer ----------------------------------------------------------------
+
+def test_a_copy_that_answered_another_status_never_agrees(capsys, tmp_path, web, monkeypatch):
+    """Ours: HTTP 200. The archive's copy: HTTP 404 with the very same bytes (a single-page
+    app sends one shell for every path, found or not). The old code compared the bytes only
+    and said the witness holds the same copy; the witness saw the page missing."""
+    url = page(web)
+    stamp = now_ts()
+
+    def answer(h, rest):
+        if rest.startswith("/save/"):
+            return send(h, 200, b"<p>Saved</p>", {"Content-Location": f"/web/{stamp}/{url}"})
+        return send(h, 404, BODY, {"Memento-Datetime": http_date(stamp)})
+
+    archive_at(web, monkeypatch, answer)
+    code, items, err = cli(capsys, "--store", str(tmp_path / "ev"), "archive", url, "--to", "ia",
+                           "--tsa", "none")
+    (witness,) = items[-1]["witnesses"]
+    assert witness["status"] == "archived" and witness["agrees"] is None, witness
+    assert "answered HTTP 404 where ours answered HTTP 200" in witness["error"]
+
+
+def test_a_redirecting_page_is_not_called_a_different_copy(capsys, tmp_path, web, ia_env):
+    """We follow the page's redirect to its new address; the archive keeps the redirect
+    itself for the URL asked. Their bytes differ because the answers do: not compared,
+    never "holds a DIFFERENT copy" (the old code's false alarm on every moved page)."""
+    from webfixtures import redirect
+
+    target = page(web)
+    path = f"/adv/moved-{random.randrange(1 << 30)}"
+    web.add_route(path, redirect(target, 301))
+    code, items, err = cli(capsys, "--store", str(tmp_path / "ev"), "archive", web.url(path),
+                           "--to", "ia", "--tsa", "none")
+    (witness,) = items[-1]["witnesses"]
+    assert witness["status"] == "archived" and witness["agrees"] is None, witness
+    assert "answered HTTP 301 where ours answered HTTP 200" in witness["error"]
+    assert "DIFFERENT" not in err
