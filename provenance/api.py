@@ -51,7 +51,7 @@ from provenance.capture.witnessing import (
     witness_step,
     witness_unsent,
 )
-from provenance.changes.timeline import server_failed, timeline
+from provenance.changes.timeline import not_compared, server_failed, timeline
 from provenance.changes.watch import Overrun, watch
 from provenance.check import CheckReport, check_store
 from provenance.errors import (
@@ -275,6 +275,7 @@ class WatchedCapture:
     pending_stamps: list[dict[str, Any]] = field(default_factory=list)
     since: Record | None = None  # the capture it was compared with: the last before it whose
     # server gave the page (made before the watch, or in it; never an outage, 5xx or 429)
+    not_compared: str | None = None  # why it was compared with nothing (its server failed)
 
 
 @dataclass
@@ -574,7 +575,10 @@ class Evidence:
                     pending = report.pending
                     outcome.timestamps = report.summaries()
             if on_capture:
-                on_capture(WatchedCapture(outcome, round_no, first, pending, since))
+                status = outcome.record.data.get("http_status") if outcome.record else None
+                on_capture(WatchedCapture(outcome, round_no, first, pending, since,
+                                          not_compared(status) if server_failed(status)
+                                          else None))
 
         def overran(overrun: Overrun) -> None:
             run.overruns += 1

@@ -159,3 +159,14 @@ def test_a_network_failure_records_no_capture_and_no_change(tmp_path, capsys, we
     assert last["changed"]["removed"] == [KP]
     with Ledger(Store(store)) as ledger:
         assert len(list(ledger.records(kind="capture"))) == 2
+
+
+def test_a_soft_404_is_a_change_of_text_not_a_page_gone(tmp_path, capsys, web):
+    """HTTP 200 with "page not found": what is proven is that the text served there
+    changed; no status change is claimed (already so; kept as a guard on the wording)."""
+    store = str(tmp_path / "ev")
+    url = changing_route(web, "/outage/soft404", [
+        (200, html(article(KP))), (200, "<html><body><p>Страница не найдена</p></body></html>")])
+    first, soft = (archive(capsys, store, url) for _ in range(2))
+    assert soft["changed"]["removed"] and "Страница не найдена" in soft["changed"]["added"]
+    assert "http_status" not in soft["changed"]

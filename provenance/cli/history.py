@@ -23,7 +23,6 @@ from typing import Any, TextIO
 from provenance.api import Evidence, WatchedCapture
 from provenance.capture.batch import validate_urls
 from provenance.changes.diff import Changes, compile_ignore, unified_lines
-from provenance.changes.timeline import not_compared, server_failed
 from provenance.changes.timeline_report import write_timeline_report
 from provenance.changes.watch import Overrun, parse_duration
 from provenance.cli.files import check_targets
@@ -236,8 +235,8 @@ class _WatchPrinter:
             out.item(Line.CAPTURE, data)
         else:
             since = watched.since
-            if server_failed(data["http_status"]):
-                said = not_compared(data["http_status"])
+            if watched.not_compared:
+                said = watched.not_compared
             elif since is not None:
                 said = f"no change since #{since.seq}"
             else:
