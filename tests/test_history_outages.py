@@ -170,3 +170,40 @@ def test_a_soft_404_is_a_change_of_text_not_a_page_gone(tmp_path, capsys, web):
     first, soft = (archive(capsys, store, url) for _ in range(2))
     assert soft["changed"]["removed"] and "Страница не найдена" in soft["changed"]["added"]
     assert "http_status" not in soft["changed"]
+
+
+def test_a_read_only_history_never_takes_a_copy_from_the_indexs_digest(
+        tmp_path, capsys, web, monkeypatch):
+    """Two snapshots the index lists with one digest, whose copies differ (the paragraph
+    with the figures removed in the second). The old read-only path fetched only the first
+    and reused its text for every row with that digest: "unchanged", the removal unseen."""
+    import random
+
+    from test_witness_adversarial import HEADER, archive_at, http_date
+    from webfixtures import send
+
+    from archive.witness import WitnessSpec
+    from provenance.changes.timeline import timeline
+
+    store = str(tmp_path / "ev")
+    url = changing_route(web, f"/outage/digest-{random.randrange(1 << 30)}",
+                         [(200, html(article(KP)))])
+    archive(capsys, store, url)
+    copies = {"20220320100000": html(article(KP)), "20220320200000": html(article(None))}
+    table = "[" + ",".join([HEADER] + [json.dumps(
+        ["k", ts, url, "text/html", "200", "AAAABBBBCCCCDDDDEEEEFFFFGGGGHHHH", "1"])
+        for ts in copies]) + "]"
+
+    def answer(h, rest):
+        if rest.startswith("/cdx/search/cdx"):
+            return send(h, 200, table.encode(), content_type="application/json")
+        stamp = rest.split("/")[2][:14]
+        return send(h, 200, copies[stamp].encode(), {"Memento-Datetime": http_date(stamp)},
+                    content_type="text/html; charset=utf-8")
+
+    archive_at(web, monkeypatch, answer)
+    with Ledger(Store(store, create=False, writable=False)) as ledger:
+        items = timeline(ledger, ledger.store, url, [WitnessSpec.parse("ia")],
+                         fetch_witnesses=True)
+    first, second = [i for i in items if i["source"] == "ia"]
+    assert second["diff"]["removed"] == [KP]

@@ -333,7 +333,7 @@ def _since(item: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class _WitnessReader:
-    """Fetches witness raw copies (``id_``) and extracts their text, once per digest."""
+    """Fetches witness raw copies (``id_``) and extracts their text, each copy once."""
 
     def __init__(self, specs: list[WitnessSpec], fetcher: Any, config: WitnessConfig | None,
                  env: Mapping[str, str]) -> None:
@@ -344,7 +344,6 @@ class _WitnessReader:
         self.limiters = {name: RateLimiter(self.config.ia_read_interval if w.spec.kind == "ia"
                                            else self.config.pywb_interval)
                          for name, w in self.witnesses.items()}
-        self.cache: dict[str, tuple[str, dict[str, Any]]] = {}
         self.keep_in: tuple[Store, Ledger, str] | None = None  # and the URL asked for
 
     def text(self, item: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
@@ -355,27 +354,23 @@ class _WitnessReader:
             return None, {}
         if self.keep_in is not None:
             return kept_text(*self.keep_in, witness, item, found)
-        digest = item.get("digest")
-        if digest and digest in self.cache:
-            text, data = self.cache[digest]
-        else:
-            # Judged as pull and verify judge a copy (archive.snapshot): the archive's own
-            # "not archived" or exclusion page, its redirect to another snapshot, another
-            # page or the live site, is no copy, and its words are never the page's text.
-            row = CdxRow(timestamp=found[0], original=found[1], statuscode=None,
-                         digest=None, mimetype=None, length=None)
-            try:
-                copy = fetch_snapshot(witness.snapshot_ref(row), fetcher=self.fetcher,
-                                      limiter=self.limiters[item["source"]])
-            except ArchiveError as exc:
-                item["fetch_error"] = str(exc)
-                return None, {}
-            page = snapshot_text(copy)
-            text = page.text
-            data = {"http_status": copy.status, "extractor": FRESH,
-                    **({"text_note": page.note} if page.note else {})}
-            if digest:
-                self.cache[digest] = (text, data)
+        # Each copy is fetched: two rows the index gives one digest are the index's word
+        # that the copies are equal, and a copy is never read from the index's word.
+        # Judged as pull and verify judge a copy (archive.snapshot): the archive's own
+        # "not archived" or exclusion page, its redirect to another snapshot, another
+        # page or the live site, is no copy, and its words are never the page's text.
+        row = CdxRow(timestamp=found[0], original=found[1], statuscode=None,
+                     digest=None, mimetype=None, length=None)
+        try:
+            copy = fetch_snapshot(witness.snapshot_ref(row), fetcher=self.fetcher,
+                                  limiter=self.limiters[item["source"]])
+        except ArchiveError as exc:
+            item["fetch_error"] = str(exc)
+            return None, {}
+        page = snapshot_text(copy)
+        text = page.text
+        data = {"http_status": copy.status, "extractor": FRESH,
+                **({"text_note": page.note} if page.note else {})}
         item["raw_url"] = witness.client.raw_url(*found)
         item["text_sha256"] = hashlib.sha256(text.encode("utf-8")).hexdigest()
         return text, data
