@@ -333,3 +333,14 @@ def test_a_redirecting_page_is_not_called_a_different_copy(capsys, tmp_path, web
     assert witness["status"] == "archived" and witness["agrees"] is None, witness
     assert "answered HTTP 301 where ours answered HTTP 200" in witness["error"]
     assert "DIFFERENT" not in err
+
+
+def test_a_save_naming_a_snapshot_at_an_impossible_time(web, monkeypatch):
+    """Month 13 in the snapshot a save names: unknown, never archived (already so; kept as
+    a guard)."""
+    url = page(web)
+    base = archive_at(web, monkeypatch, lambda h, rest: send(
+        h, 200, b"<p>Saved</p>", {"Content-Location": f"/web/20261301000000/{url}"}))
+    result = _ia(base).submit(url)
+    assert result.status == "unknown" and result.raw_sha256 is None
+    assert "impossible time" in (result.error or "")
