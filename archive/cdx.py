@@ -148,10 +148,20 @@ def _int_or_none(value: Any) -> int | None:
         return None  # IA writes "-" for revisits and unknown lengths
 
 
+def _real_time(ts: str) -> bool:
+    """A timestamp that names a real time (``20221301000000``, month 13, names none: such a
+    row is no snapshot, and its time could not be shown)."""
+    try:
+        ts_to_rfc3339(ts)
+    except ValueError:
+        return False
+    return True
+
+
 def _row(fields: dict[str, Any]) -> CdxRow | None:
     named = {_IA_NAMES[k]: v for k, v in fields.items() if k in _IA_NAMES}
     ts, original = str(named.get("timestamp") or ""), named.get("original")
-    if not ts.isdigit() or not original:
+    if not original or not _real_time(ts):
         return None
     digest = named.get("digest")
     mime = named.get("mimetype")
@@ -166,7 +176,8 @@ def _row(fields: dict[str, Any]) -> CdxRow | None:
 
 
 def parse_cdx_json(text: str, *, source: str = "CDX server") -> list[CdxRow]:
-    """Rows from either JSON shape, oldest first; unusable rows are dropped."""
+    """Rows from either JSON shape, oldest first; unusable rows (no URL, a timestamp that
+    names no real time) are dropped."""
     text = text.strip()
     if not text:
         return []

@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import Enum
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import requests
 
 from archive.deadline import BoundedSession
 from archive.errors import WitnessError
 from archive.httpdate import parse_http_date
+from archive.pagekey import same_page
 
 ARCHIVED, PENDING, FAILED, UNKNOWN = "archived", "pending", "failed", "unknown"
 # A snapshot outside the time window of our capture (archive.window): older, or much later.
@@ -33,6 +34,7 @@ DEFAULT_MAX_RAW = 100_000_000
 MAX_MOVES = 5  # the archive's own redirects to the same snapshot (URL canonicalisation)
 MAX_PAGE_SCAN = 256 * 1024  # how much of an archive's own page is read for its reason
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
+NOT_A_COPY = "the archive's own page, not a copy"
 _SCRIPTS = re.compile(r"<(script|style)\b.*?</\1\s*>", re.S | re.I)
 _TAGS = re.compile(r"<[^>]*>")
 # An archive's refusal in its own words, e.g. web.archive.org's "Sorry. This URL has been
@@ -158,8 +160,10 @@ class AnswerKind(Enum):
     COPY = "copy"  # a memento (it has Memento-Datetime): any status, archived 3xx/4xx/5xx too
     MOVED = "moved"  # the archive's own redirect to the same snapshot under another URL
     OTHER_SNAPSHOT = "other-snapshot"  # the archive's redirect to a snapshot at another time
+    OTHER_PAGE = "other-page"  # a copy, or the archive's redirect to one, of another page
     EXCLUDED = "excluded"  # the archive will not show it (exclusion, blocked site, robots)
     NOT_ARCHIVED = "not-archived"  # the archive has no such snapshot (404, no Memento-Datetime)
+    OWN_PAGE = "own-page"  # any other page of the archive's own (a 200 "not archived" page)
     UNAVAILABLE = "unavailable"  # the archive itself is throttling or failing (429/5xx)
 
 
@@ -178,25 +182,46 @@ def judge_answer(url: str, status: int, headers: Mapping[str, str], body: bytes,
     """Judge the archive's answer to ``GET url`` (a memento URL, raw or not).
 
     Only an answer with a ``Memento-Datetime`` is a copy, whatever its status: an archived
-    redirect, 404, 429 or 503 is what the page answered then. Without one the answer is the
-    archive's own: a redirect (to the same snapshot, ``asked``, under another URL, or to
-    another snapshot), an exclusion or "blocked site" page (403, or a 200 page saying so, as
-    web.archive.org sends), a 404 (no snapshot), or throttling / an outage (429, 5xx)."""
+    redirect, 404, 429 or 503 is what the page answered then; but a copy whose ``Link``
+    ``rel="original"`` names another page than the memento URL asked for, or the archive's
+    redirect to a snapshot of another page, is OTHER_PAGE (:mod:`archive.pagekey`).
+    Without one the answer is the archive's own: a redirect (to the same snapshot,
+    ``asked``, under another URL, or to another snapshot), an exclusion or "blocked site"
+    page (403, or a 200 page saying so, as web.archive.org sends), a 404 (no snapshot),
+    throttling / an outage (429, 5xx), or OWN_PAGE: any other page of its own (a 200 "not
+    archived" page, which is no exclusion) or a redirect away from its snapshots (to the
+    live page: what is served there is the origin's word, not the archive's)."""
+    page = (ts_from_url(url) or ("", ""))[1]  # the page asked for, in a Wayback-style URL
     when = headers.get("Memento-Datetime")
     if when is not None:
+        original = next((target for target, params in parse_links(headers.get("Link"))
+                         if "original" in params.get("rel", "").lower().split()), None)
+        if page and original and not same_page(original, page):
+            return Answer(AnswerKind.OTHER_PAGE, timestamp=http_date_to_ts(when),
+                          location=original)
         return Answer(AnswerKind.COPY, timestamp=http_date_to_ts(when))
     location = headers.get("Location")
     if status in REDIRECTS and location:
         target = urljoin(url, location.strip())
         found = ts_from_url(target)
-        if found and asked and found[0] != asked:
+        if not found or urlsplit(target).netloc != urlsplit(url).netloc:
+            # away from the archive's snapshots (the live page itself, a login): a copy
+            # served there would be the origin's word, not the archive's
+            return Answer(AnswerKind.OWN_PAGE, location=target, reason=(
+                f"HTTP {status} to {target[:200]}, not to a snapshot of the archive"))
+        if page and not same_page(found[1], page):
+            return Answer(AnswerKind.OTHER_PAGE, timestamp=found[0], location=target)
+        if asked and found[0] != asked:
             return Answer(AnswerKind.OTHER_SNAPSHOT, timestamp=found[0], location=target)
-        return Answer(AnswerKind.MOVED, timestamp=found[0] if found else None, location=target)
+        return Answer(AnswerKind.MOVED, timestamp=found[0], location=target)
     if status == 429 or status >= 500:
         return Answer(AnswerKind.UNAVAILABLE, reason=f"HTTP {status}")
     if status in (404, 410):
         return Answer(AnswerKind.NOT_ARCHIVED, reason=f"HTTP {status}: no such snapshot")
-    return Answer(AnswerKind.EXCLUDED, reason=exclusion_reason(status, headers, body))
+    reason = exclusion_reason(status, headers, body)
+    if status in (403, 451) or not reason.endswith(NOT_A_COPY):
+        return Answer(AnswerKind.EXCLUDED, reason=reason)
+    return Answer(AnswerKind.OWN_PAGE, reason=reason)  # no word of a refusal: only not a copy
 
 
 def exclusion_reason(status: int, headers: Mapping[str, str], body: bytes) -> str:
@@ -209,7 +234,7 @@ def exclusion_reason(status: int, headers: Mapping[str, str], body: bytes) -> st
     found = _REFUSAL.search(" ".join(text.split()))
     if found:
         return f"HTTP {status}: {found.group(0).strip()[:200]}"
-    return f"HTTP {status} without a Memento-Datetime: the archive's own page, not a copy"
+    return f"HTTP {status} without a Memento-Datetime: {NOT_A_COPY}"
 
 
 class ExcludedByArchive(WitnessError):
@@ -237,6 +262,13 @@ def answer_error(url: str, answer: Answer, retry_after: float | None = None) -> 
     if answer.kind is AnswerKind.OTHER_SNAPSHOT:
         return WitnessError(f"asked for one snapshot of {url}, got {answer.timestamp}: the "
                             "archive points to another snapshot", retryable=False)
+    if answer.kind is AnswerKind.OWN_PAGE:
+        return WitnessError(f"the archive answered {url} with {answer.reason}",
+                            retryable=False)
+    if answer.kind is AnswerKind.OTHER_PAGE:
+        return WitnessError(f"asked for a snapshot of {url}, the archive answered for another "
+                            f"page ({(answer.location or '')[:200]}): not a copy of this page",
+                            retryable=False)
     if answer.kind is AnswerKind.MOVED:
         return WitnessError(f"{url}: the archive redirected more than {MAX_MOVES} times "
                             "without serving a copy", retryable=False)

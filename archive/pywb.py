@@ -34,6 +34,7 @@ from archive.memento import (
     fetch_raw,
     memento_from_response,
 )
+from archive.pagekey import rows_of
 from archive.ratelimit import RateLimiter, Throttle
 from archive.waits import NOTICE_AFTER, waiting
 
@@ -143,7 +144,7 @@ class PywbClient:
         if len(rows) > max_rows:
             raise WitnessError(f"pywb {self.base} lists more than {max_rows} snapshots of "
                                f"{url}: give a date range", retryable=False)
-        return collapse_duplicates(rows)
+        return rows_of(collapse_duplicates(rows), url)
 
     def raw_url(self, timestamp: str, url: str) -> str:
         return raw_url(self.base, timestamp, url)

@@ -34,9 +34,17 @@ from requests.structures import CaseInsensitiveDict
 
 from archive.cdx import ts_to_rfc3339
 from archive.errors import FetchError, WitnessError
-from archive.fetch import DEFAULT_MAX_DECODED, Exchange, Fetcher, FetchResult, decoded_body
+from archive.fetch import (
+    DEFAULT_MAX_DECODED,
+    Exchange,
+    Fetcher,
+    FetchResult,
+    decode_payload_for_text,
+    decoded_body,
+)
 from archive.memento import (
     MAX_MOVES,
+    MAX_PAGE_SCAN,
     Answer,
     AnswerKind,
     answer_error,
@@ -128,7 +136,7 @@ def fetch_snapshot(ref: SnapshotRef, *, fetcher: Fetcher | None = None,
         fetched_at = fetched_at or one.fetched_at
         hops.append(one.final)
         answer = judge_answer(target, one.final.status, CaseInsensitiveDict(one.final.headers),
-                              one.final.body, ref.timestamp)
+                              _page_start(one.final), ref.timestamp)
         if answer.kind is AnswerKind.MOVED and answer.location:
             target = answer.location
             continue
@@ -136,6 +144,18 @@ def fetch_snapshot(ref: SnapshotRef, *, fetcher: Fetcher | None = None,
                              fetched_at=fetched_at)
         return _copy(ref, result, answer)
     raise answer_error(ref.raw_url, Answer(AnswerKind.MOVED))
+
+
+def _page_start(ex: Exchange) -> bytes:
+    """The start of an answer's body decoded, for the archive's own words (an exclusion
+    page is sent gzipped as often as not); the bytes as received if they do not decode."""
+    if ex.header("Memento-Datetime") is not None:
+        return b""  # a copy: its words are the page's, never the archive's
+    try:
+        return decode_payload_for_text(ex.body, ex.header("content-encoding"), ex.url,
+                                       keep=MAX_PAGE_SCAN, limit=8 * MAX_PAGE_SCAN).data
+    except FetchError:
+        return ex.body[:MAX_PAGE_SCAN]
 
 
 def _copy(ref: SnapshotRef, result: FetchResult, answer: Answer) -> SnapshotCopy:

@@ -27,7 +27,7 @@ fetched as it is.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urljoin
 
@@ -36,7 +36,15 @@ import requests
 from archive.cdx import CdxRow, collapse_duplicates
 from archive.deadline import BoundedSession
 from archive.errors import WitnessError
-from archive.memento import FAILED, RawCopy, Submission, http_date_to_ts, parse_links
+from archive.memento import (
+    FAILED,
+    RawCopy,
+    Submission,
+    http_date_to_ts,
+    parse_links,
+    ts_to_datetime,
+)
+from archive.pagekey import same_page
 from archive.ratelimit import RateLimiter, Throttle
 
 MAX_PAGES = 100
@@ -84,7 +92,20 @@ def _memento_time(url: str, params: dict[str, str]) -> str | None:
     if when:
         return http_date_to_ts(when)
     found = _WAYBACK_STYLE.match(url)
-    return found.group(2) if found else None
+    return found.group(2) if found and ts_to_datetime(found.group(2)) else None
+
+
+def of_page(row: CdxRow, url: str) -> CdxRow | None:
+    """``row`` filed under ``url`` if everything that names its page names ``url`` (the
+    TimeMap's ``rel="original"``, the URL inside a Wayback-style memento URL); None for a
+    memento of another page, which is never a copy of this one."""
+    named = [row.original] if row.original else []
+    inside = _WAYBACK_STYLE.match(row.memento or "")
+    if inside:
+        named.append(inside.group(3)[1:])
+    if not all(same_page(name, url) for name in named):
+        return None
+    return row if row.original else replace(row, original=url)
 
 
 def raw_memento_url(memento: str) -> str:
@@ -114,7 +135,8 @@ class MementoClient:
     def snapshots(self, url: str, *, since: str | None = None, until: str | None = None,
                   max_rows: int = MAX_MEMENTOS) -> list[CdxRow]:
         """Every memento the TimeMap (all its pages) lists, oldest first; ``since``/``until``
-        (4 to 14 digits) keep a date range. An archive that knows no snapshot: []."""
+        (4 to 14 digits) keep a date range; a memento of another page is dropped
+        (:func:`of_page`). An archive that knows no snapshot: []."""
         todo, seen = [self.timemap_url(url)], set[str]()
         rows: list[CdxRow] = []
         while todo:
@@ -128,7 +150,7 @@ class MementoClient:
             page = self._page(page_url)
             if page is None:
                 continue
-            rows += page.mementos
+            rows += [kept for row in page.mementos if (kept := of_page(row, url))]
             if len(rows) > max_rows:
                 raise WitnessError(f"{self.name} lists more than {max_rows} snapshots of {url}: "
                                    "give a date range", retryable=False)

@@ -50,8 +50,10 @@ from archive.memento import (
     exclusion_reason,
     fetch_raw,
     memento_from_response,
+    ts_from_url,
     ts_to_datetime,
 )
+from archive.pagekey import rows_of, same_page
 from archive.ratelimit import (
     IA_ANONYMOUS_INTERVAL,
     IA_KEYED_INTERVAL,
@@ -257,6 +259,11 @@ class WaybackClient:
             return Submission(UNKNOWN, retryable=True,
                               error="the Wayback Machine answered without naming a snapshot")
         memento, stamp = found
+        named = ts_from_url(memento)
+        if named and not same_page(named[1], url):  # e.g. where the page redirected to
+            return Submission(UNKNOWN, retryable=True, error=(
+                f"the Wayback Machine named a snapshot of another page ({memento[:200]}), "
+                f"not of {url}: not a copy of this page"))
         return Submission(ARCHIVED, url=memento, timestamp=stamp, original=url)
 
     def _save_spn2(self, url: str) -> Submission:
@@ -349,6 +356,10 @@ class WaybackClient:
         if not (stamp.isdigit() and len(stamp) == 14):
             return Submission(UNKNOWN, retryable=True, job_id=job_id,
                               error=f"Wayback Machine job gave no usable timestamp ({stamp!r})")
+        if not same_page(original, url):  # a job reused, or an answer about another page
+            return Submission(UNKNOWN, retryable=True, job_id=job_id, error=(
+                f"the Wayback Machine reported a snapshot of {original[:200]}, not of {url}: "
+                "not a copy of this page"))
         return Submission(ARCHIVED, url=f"{self.base}/web/{stamp}/{original}",
                           timestamp=stamp, original=original, job_id=job_id)
 
@@ -389,14 +400,20 @@ class WaybackClient:
 
         Pages of ``page_rows`` are followed by their resume key to the end; more than
         ``max_rows`` in all is an error (give ``since``/``until``, 4 to 14 digits), never
-        a silent cut. Rows the index repeats are collapsed. A blocked site raises
-        ExcludedByArchive."""
+        a silent cut. Rows the index repeats are collapsed, and rows for another page
+        (:mod:`archive.pagekey`) dropped. A blocked site raises ExcludedByArchive."""
         params = {"url": url, "limit": str(page_rows), "showResumeKey": "true",
                   "resolveRevisits": "true"}
         params.update({k: v for k, v in (("from", since), ("to", until)) if v})
         rows: list[CdxRow] = []
         keys: set[str] = set()
+        # An index that sends an empty page with a new key each time never repeats a key
+        # and never passes max_rows: pages are counted too.
+        max_pages = 2 * -(-max_rows // max(1, page_rows)) + 10
         while True:
+            if len(keys) >= max_pages:
+                raise WitnessError(f"Wayback Machine CDX sent more than {max_pages} pages for "
+                                   f"{url} without ending", retryable=False)
             with self._read(f"{self.base}/cdx/search/cdx", params) as response:
                 if response.status_code != 200:
                     raise _cdx_error(response, url)
@@ -406,7 +423,7 @@ class WaybackClient:
                 raise WitnessError(f"the Wayback Machine lists more than {max_rows} snapshots "
                                    f"of {url}: give a date range", retryable=False)
             if not page.resume_key:
-                return collapse_duplicates(rows)
+                return rows_of(collapse_duplicates(rows), url)
             if page.resume_key in keys:
                 raise WitnessError(f"Wayback Machine CDX repeated its resume key for {url}")
             keys.add(page.resume_key)

@@ -252,18 +252,22 @@ class Witness:
     def name(self) -> str:
         return self.spec.name
 
-    def submit(self, url: str, *, captured_at: datetime | None = None) -> WitnessResult:
+    def submit(self, url: str, *, captured_at: datetime | None = None,
+               status: int | None = None) -> WitnessResult:
         """Archive ``url`` now, then hash the witness's raw copy of that snapshot.
 
         The snapshot counts only within :attr:`window` of ``captured_at`` (our capture's
-        time; None: now). Everything, waits included, ends within :attr:`submit_deadline`.
+        time; None: now). ``status``: the HTTP status our capture ended with; a copy that
+        answered another (the redirect we followed, a 404 where we had a 200) is not
+        compared: equal bytes would not make it the same answer. Everything, waits
+        included, ends within :attr:`submit_deadline`.
         """
         with Deadline(self.submit_deadline):
             sub = self.client.save(url)
-            return self._result(sub, url, captured_at)
+            return self._result(sub, url, captured_at, status)
 
-    def _result(self, sub: Submission, url: str, captured_at: datetime | None
-                ) -> WitnessResult:
+    def _result(self, sub: Submission, url: str, captured_at: datetime | None,
+                status: int | None = None) -> WitnessResult:
         snapshot = ts_to_datetime(sub.timestamp) if sub.timestamp else None
         archived_at = ts_to_rfc3339(sub.timestamp) if snapshot and sub.timestamp else None
         common: dict[str, Any] = {"name": self.name, "url": sub.url, "archived_at": archived_at,
@@ -289,6 +293,10 @@ class Witness:
             return WitnessResult(status=ARCHIVED, raw_url=raw_url,
                                  error=f"archived, but its copy could not be read: {exc}",
                                  **common)
+        if status is not None and raw.status != status:
+            return WitnessResult(status=ARCHIVED, raw_url=raw_url, error=(
+                f"archived, but its copy answered HTTP {raw.status} where ours answered "
+                f"HTTP {status}: not compared"), **common)
         return WitnessResult(status=ARCHIVED, raw_sha256=raw.sha256, raw_url=raw_url, **common)
 
     def _outside(self, timing: Timing, offset: float, when: str, common: dict[str, Any]
@@ -414,13 +422,15 @@ def shared_witness(spec: WitnessSpec, config: WitnessConfig | None = None,
 
 def submit(spec: WitnessSpec | str, url: str, *, config: WitnessConfig | None = None,
            env: Mapping[str, str] | None = None,
-           captured_at: datetime | None = None) -> WitnessResult:
+           captured_at: datetime | None = None, status: int | None = None) -> WitnessResult:
     """Send ``url`` to one witness and hash its raw copy; never raises for a witness failure.
 
-    ``captured_at``: the time of the capture the witness's copy must match (default now)."""
+    ``captured_at``: the time of the capture the witness's copy must match (default now);
+    ``status``: the HTTP status that capture ended with (:meth:`Witness.submit`)."""
     if isinstance(spec, str):
         spec = WitnessSpec.parse(spec)
-    return shared_witness(spec, config, env).submit(url, captured_at=captured_at)
+    return shared_witness(spec, config, env).submit(url, captured_at=captured_at,
+                                                    status=status)
 
 
 def raw_copy_url(spec: WitnessSpec, snapshot_url: str | None) -> str | None:

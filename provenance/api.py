@@ -51,7 +51,7 @@ from provenance.capture.witnessing import (
     witness_step,
     witness_unsent,
 )
-from provenance.changes.timeline import timeline
+from provenance.changes.timeline import not_compared, server_failed, timeline
 from provenance.changes.watch import Overrun, watch
 from provenance.check import CheckReport, check_store
 from provenance.errors import (
@@ -273,7 +273,9 @@ class WatchedCapture:
     round: int
     first: bool  # the URL's first capture ever (none in the store before)
     pending_stamps: list[dict[str, Any]] = field(default_factory=list)
-    since: Record | None = None  # the capture before it (made before the watch, or in it)
+    since: Record | None = None  # the capture it was compared with: the last before it whose
+    # server gave the page (made before the watch, or in it; never an outage, 5xx or 429)
+    not_compared: str | None = None  # why it was compared with nothing (its server failed)
 
 
 @dataclass
@@ -540,20 +542,25 @@ class Evidence:
         # A watch goes on from the latest capture the store has of each URL: an unchanged
         # page is "no change since #N", and is not sent to the witnesses again.
         latest: dict[str, Record] = {}
+        compared: dict[str, Record] = {}  # the last capture whose server gave the page
         for url in urls:
             for record in self.ledger.records(kind=CAPTURE, subject=url):
                 latest[url] = record
+                if not server_failed(record.data.get("http_status")):
+                    compared[url] = record
         specs = list(witnesses)
 
         def step(outcome: CaptureOutcome, round_no: int) -> None:
-            since = latest.get(outcome.url)
-            first = since is None
+            since = compared.get(outcome.url)  # what this capture was compared with
+            first = latest.get(outcome.url) is None
             pending: list[dict[str, Any]] = []
             if not outcome.ok or outcome.record is None:
                 run.failures += 1
             else:
                 run.captures += 1
                 latest[outcome.url] = outcome.record
+                if not server_failed(outcome.record.data.get("http_status")):
+                    compared[outcome.url] = outcome.record
                 run.changes += bool(outcome.changed)
                 if specs and (first or outcome.changed):
                     outcome.witnesses = record_witnesses(
@@ -568,7 +575,10 @@ class Evidence:
                     pending = report.pending
                     outcome.timestamps = report.summaries()
             if on_capture:
-                on_capture(WatchedCapture(outcome, round_no, first, pending, since))
+                status = outcome.record.data.get("http_status") if outcome.record else None
+                on_capture(WatchedCapture(outcome, round_no, first, pending, since,
+                                          not_compared(status) if server_failed(status)
+                                          else None))
 
         def overran(overrun: Overrun) -> None:
             run.overruns += 1

@@ -127,6 +127,7 @@ class _State:
     pending_polls: int = 1
     job_error: str | None = None
     job_never_ends: bool = False
+    job_original: str | None = None  # a "success" that names this URL instead of the job's
     tamper: bool = False
     snapshot_age: float = 0.0
     same_snapshot: bool = False
@@ -313,7 +314,8 @@ class _Handler(BaseHTTPRequestHandler):
                              "job_id": job_id, "message": "not found"})
             return
         self._json(200, {"status": "success", "job_id": job_id, "timestamp": job.snap.timestamp,
-                         "original_url": job.url, "duration_sec": 0.1})
+                         "original_url": state.job_original or job.url,
+                         "duration_sec": 0.1})
 
     def _available(self, url: str) -> None:
         snaps = self.server.snaps(url)

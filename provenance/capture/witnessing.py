@@ -121,10 +121,13 @@ def _record_data(capture_record: Record, result: WitnessResult, *, capture_sha25
 
 def _submit(spec: WitnessSpec, capture_record: Record, config: WitnessConfig | None,
             env: Mapping[str, str]) -> WitnessResult:
-    """Send the capture's URL; the witness's snapshot must fall in the window of its time."""
+    """Send the capture's URL; the witness's snapshot must fall in the window of its time,
+    and its copy must have answered the status ours ended with to be compared."""
     url = str(capture_record.data.get("url") or capture_record.subject)
     captured_at = parse_time(capture_record.data.get("fetched_at"))
-    return shared_witness(spec, config, env).submit(url, captured_at=captured_at)
+    status = capture_record.data.get("http_status")
+    return shared_witness(spec, config, env).submit(
+        url, captured_at=captured_at, status=status if isinstance(status, int) else None)
 
 
 def record_witnesses(

@@ -31,18 +31,18 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from archive.capture import capture
 from archive.cdx import CdxRow
 from archive.errors import ArchiveError
 from archive.fetch import Fetcher
 from archive.memento import ts_from_url
 from archive.ratelimit import RateLimiter
 from archive.reextract import text_from_warc
+from archive.snapshot import fetch_snapshot
 from archive.text import PageText
 from archive.urls import normalize_url
 from archive.witness import WitnessConfig, WitnessSpec, shared_witness
 from provenance.capture.rendered import SERVER_TEXT, text_role
-from provenance.capture.snapshots import keep_snapshot
+from provenance.capture.snapshots import keep_snapshot, snapshot_text
 from provenance.capture.witnessing import history
 from provenance.changes.diff import DIFFER, Ignore, diff_texts
 from provenance.errors import StoreError
@@ -74,12 +74,31 @@ def capture_text(store: Store, record: Record, role: str | None = None) -> str |
     return data.decode("utf-8", errors="replace")
 
 
+def server_failed(status: Any) -> bool:
+    """An HTTP status that says the server did not give the page (408, 429, 5xx): what it
+    sent (an outage notice, "too many requests", a challenge page) is not the page's text.
+    Such a capture is compared with nothing: an outage is neither a removal nor, when the
+    page comes back, an addition. A 404 or 410 does say the page is gone, and is compared."""
+    return isinstance(status, int) and (status in (408, 429) or status >= 500)
+
+
+def not_compared(status: Any) -> str:
+    """Why a capture with a :func:`server_failed` status was not compared, in one line."""
+    return (f"not compared: the server answered HTTP {status}, which says nothing about "
+            "the page's text")
+
+
 def previous_capture(ledger: Ledger, record: Record) -> Record | None:
-    """The latest capture of the same URL recorded before ``record`` (one row, by the
-    kind-and-subject index: not every capture of the URL)."""
-    found = ledger.select("kind = ? AND subject = ? AND seq < ?",
-                          (CAPTURE, record.subject, record.seq), newest_first=True, limit=1)
-    return found[0] if found else None
+    """The latest capture of the same URL recorded before ``record`` whose server gave the
+    page (:func:`server_failed`: an outage in between is skipped), one row at a time by the
+    kind-and-subject index: not every capture of the URL."""
+    before = record.seq
+    while True:
+        found = ledger.select("kind = ? AND subject = ? AND seq < ?",
+                              (CAPTURE, record.subject, before), newest_first=True, limit=1)
+        if not found or not server_failed(found[0].data.get("http_status")):
+            return found[0] if found else None
+        before = found[0].seq
 
 
 def compare(old: Mapping[str, Any], new: Mapping[str, Any], old_text: str,
@@ -100,8 +119,12 @@ def record_change(store: Store, ledger: Ledger, record: Record,
     """Compare a new capture with the previous one; append a ``changed`` record if they differ.
 
     Returns the capture JSON's ``changed`` value: None (first capture, or nothing changed, or
-    a previous text that is missing or altered — ``check`` reports that), else the change.
+    a previous text that is missing or altered — ``check`` reports that, or a capture whose
+    server failed, :func:`server_failed`: not compared at all), else the change. The
+    previous capture is the last one whose server gave the page.
     """
+    if server_failed(record.data.get("http_status")):
+        return None
     previous = previous_capture(ledger, record)
     if previous is None:
         return None
@@ -221,7 +244,9 @@ def timeline(
     (the earlier item's source, time and id or address), ``removed``, ``added``,
     ``figures`` and, for two local captures, ``ledger`` (the ``changed`` record's seq and
     id, or None for captures made before changes were recorded). A witness copy that
-    could not be fetched gets ``fetch_error`` and is skipped by the comparison.
+    could not be fetched gets ``fetch_error`` and is skipped by the comparison; a copy
+    whose server failed (:func:`server_failed`) gets ``not_compared`` and is skipped too,
+    so the next copy is compared with the last one that showed the page.
     """
 
     env = os.environ if env is None else env
@@ -239,6 +264,9 @@ def timeline(
     for item in items:
         if item.get("error"):
             continue
+        if server_failed(item.get("status")):  # an outage: compared with nothing
+            item["not_compared"] = not_compared(item["status"])
+            continue
         if item["source"] == "local":
             record = ledger.get(int(item["ledger_seq"]))
             text = capture_text(store, record) if record is not None else None
@@ -248,6 +276,9 @@ def timeline(
         else:
             continue
         if text is None:
+            continue
+        if server_failed(data.get("http_status")):  # the copy says so, not the index
+            item["not_compared"] = not_compared(data["http_status"])
             continue
         if last is not None:
             before, before_text, before_data = last
@@ -302,7 +333,7 @@ def _since(item: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class _WitnessReader:
-    """Fetches witness raw copies (``id_``) and extracts their text, once per digest."""
+    """Fetches witness raw copies (``id_``) and extracts their text, each copy once."""
 
     def __init__(self, specs: list[WitnessSpec], fetcher: Any, config: WitnessConfig | None,
                  env: Mapping[str, str]) -> None:
@@ -313,7 +344,6 @@ class _WitnessReader:
         self.limiters = {name: RateLimiter(self.config.ia_read_interval if w.spec.kind == "ia"
                                            else self.config.pywb_interval)
                          for name, w in self.witnesses.items()}
-        self.cache: dict[str, tuple[str, dict[str, Any]]] = {}
         self.keep_in: tuple[Store, Ledger, str] | None = None  # and the URL asked for
 
     def text(self, item: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
@@ -324,23 +354,23 @@ class _WitnessReader:
             return None, {}
         if self.keep_in is not None:
             return kept_text(*self.keep_in, witness, item, found)
-        digest = item.get("digest")
-        if digest and digest in self.cache:
-            text, data = self.cache[digest]
-        else:
-            raw_url = witness.client.raw_url(*found)
-            self.limiters[item["source"]].wait()
-            try:
-                cap = capture(raw_url, self.fetcher)
-            except ArchiveError as exc:
-                item["fetch_error"] = str(exc)
-                return None, {}
-            text = cap.text.text
-            data = {"http_status": cap.result.final.status,
-                    "extractor": FRESH,
-                    **({"text_note": cap.text.note} if cap.text.note else {})}
-            if digest:
-                self.cache[digest] = (text, data)
+        # Each copy is fetched: two rows the index gives one digest are the index's word
+        # that the copies are equal, and a copy is never read from the index's word.
+        # Judged as pull and verify judge a copy (archive.snapshot): the archive's own
+        # "not archived" or exclusion page, its redirect to another snapshot, another
+        # page or the live site, is no copy, and its words are never the page's text.
+        row = CdxRow(timestamp=found[0], original=found[1], statuscode=None,
+                     digest=None, mimetype=None, length=None)
+        try:
+            copy = fetch_snapshot(witness.snapshot_ref(row), fetcher=self.fetcher,
+                                  limiter=self.limiters[item["source"]])
+        except ArchiveError as exc:
+            item["fetch_error"] = str(exc)
+            return None, {}
+        page = snapshot_text(copy)
+        text = page.text
+        data = {"http_status": copy.status, "extractor": FRESH,
+                **({"text_note": page.note} if page.note else {})}
         item["raw_url"] = witness.client.raw_url(*found)
         item["text_sha256"] = hashlib.sha256(text.encode("utf-8")).hexdigest()
         return text, data
@@ -386,7 +416,9 @@ def screenshot_timeline(
     "absent_since", "summary"}`` where ``absent_since`` is the first capture after the last
     one that showed the text (None if it is still shown or never was), and ``summary`` one
     sentence such as "shown at 2022-03-20T16:10:00Z; not shown from 2022-03-20T19:40:00Z on".
-    A capture whose stored text is missing or altered gets verdict None (could not check).
+    A capture whose stored text is missing or altered gets verdict None (could not check),
+    and so does one whose server failed (``not_compared``): an outage never reads as "not
+    shown".
     """
     try:
         url = normalize_url(url)
@@ -400,7 +432,9 @@ def screenshot_timeline(
                "http_status": record.data.get("http_status"),
                "text_sha256": record.data.get("text_sha256"),
                "verdict": None, "score": None, "found": None}
-        if text is not None:
+        if server_failed(row["http_status"]):
+            row["not_compared"] = not_compared(row["http_status"])  # neither shown nor not
+        elif text is not None:
             result = verification_fn(text)
             row.update(verdict=result.verdict, score=round(float(result.score), 3),
                        found=result.found)

@@ -80,6 +80,8 @@ def render_timeline(url: str, items: Sequence[dict[str, Any]],
             note = ("<em>copy not fetched</em>" if item["source"] != "local" else "")
             if item.get("fetch_error"):
                 note = f"<em>copy could not be fetched: {_e(item['fetch_error'])}</em>"
+            if item.get("not_compared"):  # an outage, a rate limit: neither change nor none
+                note = f"<em>{_e(item['not_compared'])}</em>"
         elif diff is None:
             note = "<span class='same'>no change</span>"
         else:

@@ -110,6 +110,8 @@ def cmd_history(args: argparse.Namespace, out: Output) -> int:
 def _human_item(item: dict[str, Any], colour: bool) -> str:
     diff = item.get("diff", "absent")
     note = "" if diff == "absent" else "  unchanged" if diff is None else "  CHANGED"
+    if item.get("not_compared"):
+        note = f"  {item['not_compared']}"
     if isinstance(diff, dict):
         note += _care(diff)
     seq = item.get("capture_seq")
@@ -233,6 +235,12 @@ class _WatchPrinter:
             out.item(Line.CAPTURE, data)
         else:
             since = watched.since
-            out.say(f"{when}  {outcome.url}  {data['http_status']}  "
-                    + ("first capture" if since is None else f"no change since #{since.seq}")
-                    + f"  capture #{data['ledger_seq']} {data['id']}")
+            if watched.not_compared:
+                said = watched.not_compared
+            elif since is not None:
+                said = f"no change since #{since.seq}"
+            else:
+                said = ("first capture" if watched.first else
+                        "nothing to compare with: no earlier capture had the page")
+            out.say(f"{when}  {outcome.url}  {data['http_status']}  {said}"
+                    f"  capture #{data['ledger_seq']} {data['id']}")

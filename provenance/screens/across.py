@@ -25,7 +25,7 @@ from archive.reextract import markup_from_warc
 from archive.witness import WitnessConfig, WitnessSpec, shared_witness
 from provenance.capture.rendered import SERVER_TEXT, text_role
 from provenance.capture.snapshots import keep_snapshot, subject_of
-from provenance.changes.timeline import capture_text, warc_url
+from provenance.changes.timeline import capture_text, server_failed, warc_url
 from provenance.screens.match import Verification
 from provenance.screens.pagetext import MAX_HTML_CHARS, visible_text
 from provenance.store.filestore import Store
@@ -163,7 +163,8 @@ class Across:
         shown = [r for r in rows if r["verdict"] == "match"]
         last = max((i for i, r in enumerate(rows) if r["verdict"] == "match"), default=None)
         after = rows[last + 1:] if last is not None else []
-        gone = next((r for r in after if r["verdict"] in ("absent", "mismatch")), None)
+        gone = next((r for r in after if r["verdict"] in ("absent", "mismatch")
+                     and not server_failed(r.get("http_status"))), None)  # an outage: no
         return {"url": self.url, "captures": rows, "copies": len(rows),
                 "shown": [r["time"] for r in shown],
                 "first_shown": shown[0]["time"] if shown else None,
