@@ -14,6 +14,8 @@ from __future__ import annotations
 import hashlib
 import os
 import posixpath
+import stat
+import unicodedata
 import zipfile
 from collections import Counter
 from collections.abc import Iterator
@@ -52,9 +54,22 @@ class BundleZip:
             if n > 1:
                 self.problems.append(f"{name}: {n} entries with this name (tools disagree "
                                      "on which one is read)")
+        self._collisions(counts)
         for info in infos:
             if counts[info.filename] == 1 and self._acceptable(info):
                 self._entries[info.filename] = info
+
+    def _collisions(self, counts: Counter[str]) -> None:
+        """Names that differ only in case or Unicode form: ``unzip`` on macOS or Windows
+        writes both to one file, so the folder a reader checks is not the zip checked here."""
+        folded: dict[str, list[str]] = {}
+        for name in counts:
+            folded.setdefault(_folded(name), []).append(name)
+        for names in folded.values():
+            if len(names) > 1:
+                self.problems.append(f"{' and '.join(repr(n) for n in sorted(names))}: names "
+                                     "that differ only in case or Unicode form (one file "
+                                     "where case is ignored: tools disagree on which is read)")
 
     def _acceptable(self, info: zipfile.ZipInfo) -> bool:
         name = info.filename
@@ -62,6 +77,9 @@ class BundleZip:
             return False  # a folder entry holds nothing
         if not _safe_name(name):
             self.problems.append(f"{name!r}: not a plain relative path inside the bundle")
+        elif stat.S_IFMT(info.external_attr >> 16) not in (0, stat.S_IFREG):
+            self.problems.append(f"{name}: not a plain file (a symbolic link or other special "
+                                 "entry: unzip would make it point elsewhere)")
         elif info.flag_bits & _ENCRYPTED:
             self.problems.append(f"{name}: encrypted entry (a bundle is never encrypted)")
         elif info.compress_type not in _METHODS:
@@ -145,8 +163,12 @@ class BundleZip:
         return digest.hexdigest()
 
 
+def _folded(name: str) -> str:
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
+
+
 def _safe_name(name: str) -> bool:
-    if not name or "\\" in name or "\x00" in name or name.startswith("/"):
+    if not name or "\\" in name or not name.isprintable() or name.startswith("/"):
         return False
     return posixpath.normpath(name) == name and not name.startswith("..")
 

@@ -116,6 +116,22 @@ class BundleReport:
         return (not self.problems and any(r.anchor is Anchor.TRUSTED for r in self.evidence)
                 and not self.unproven)
 
+    @property
+    def statements(self) -> list[RecordStatus]:
+        """Records of a kind that is never time-stamped (witness, changed) that no stamp
+        covers: checked to name records that are there, but whoever made the bundle could
+        have written them; :meth:`cannot_prove` says so beside "intact"."""
+        return [r for r in self.evidence if not r.needs_anchor and r.anchor is Anchor.NONE]
+
+    def cannot_prove(self) -> str | None:
+        """What even an intact bundle does not prove, in one line (None: nothing)."""
+        said = self.statements
+        if not said:
+            return None
+        listed = ", ".join(f"{r.seq} {r.kind}" for r in said)
+        return (f"record(s) {listed} are not time-stamped: statements that only this bundle "
+                "vouches for")
+
     def reason(self) -> str | None:
         """Why the bundle is not intact, in one line (None if it is)."""
         if self.problems:

@@ -15,7 +15,7 @@ from provenance.capture.capturer import ABORTED
 from provenance.changes.diff import compile_ignore
 from provenance.cli.files import check_targets
 from provenance.cli.options import EXIT_NEGATIVE, EXIT_OK
-from provenance.cli.output import Line, Output
+from provenance.cli.output import Line, Output, one_line
 from provenance.cli.shared import (
     say_failure,
     say_http_status,
@@ -191,10 +191,13 @@ def _check_bundle(args: argparse.Namespace, out: Output) -> int:
     summary = {"intact": report.intact, "bundle": path, "problems": len(report.problems),
                "records": len(report.evidence), "trusted": trusted,
                "unverified": len(report.unverified),
-               "roots_given": report.roots_given, "reason": report.reason()}
+               "roots_given": report.roots_given, "reason": report.reason(),
+               "cannot_prove": report.cannot_prove()}
     if report.intact:
         human = (f"intact: {path}: {len(report.evidence)} records, {trusted} anchored by "
                  "time-stamps that chain to a root you trust")
+        if report.cannot_prove():
+            human += f"; {report.cannot_prove()}"
     elif report.problems:
         human = f"DAMAGED: {len(report.problems)} problem(s) in {path}"
     else:
@@ -204,8 +207,8 @@ def _check_bundle(args: argparse.Namespace, out: Output) -> int:
 
 
 def _human_anchor(status: Any) -> str:
-    what = f"record {status.seq} {status.kind}" + (f" {status.subject}" if status.subject
-                                                    else "")
+    what = one_line(f"record {status.seq} {status.kind}" + (f" {status.subject}"
+                                                             if status.subject else ""))
     stamps = ", ".join(str(s) for s in status.stamps)
     if status.kind == "timestamp":
         return f"  {what}"
