@@ -5,14 +5,17 @@ the row before is re-checked, the indexed columns are compared with the body, th
 shape is checked once (:func:`shape_problem`), ``ledger.head`` must name the last record by
 seq and hash, every file a record names is re-hashed (once per distinct file), every WARC's
 own digests are re-checked, and further checkers (timestamps, proofs) registered in
-``CHECKERS`` run last. The report says how far a verified time-stamp anchors the ledger
-(:mod:`provenance.stamps.anchoring`): "intact" alone proves only that the store agrees with itself.
+``CHECKERS`` run last. SQLite's own integrity check runs beside the scan: every index must
+agree with its table, since other commands read through them. The report says how far a
+verified time-stamp anchors the ledger (:mod:`provenance.stamps.anchoring`): "intact" alone
+proves only that the store agrees with itself.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sqlite3
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -335,6 +338,34 @@ class _Damaged:
 
 
 
+def _integrity(ledger: Ledger) -> list[Problem]:
+    try:
+        found = ledger.integrity_problems()
+    except (sqlite3.DatabaseError, OSError) as exc:
+        found = [f"unreadable ({exc})"]
+    return [Problem(f"the ledger file does not agree with itself ({line}): queries that read "
+                    "through its indexes may see other records than check verified",
+                    path=LEDGER_FILE) for line in found]
+
+
+class _Integrity(_Ordered):
+    """SQLite's own ``integrity_check`` of the ledger file (every index against its table),
+    run in the pool beside the row scan; a team ledger has no such file and skips it."""
+
+    reads_rows = False
+
+    def __init__(self, ctx: CheckContext) -> None:
+        super().__init__(ctx)
+        if isinstance(ctx.ledger, Ledger):
+            self.add(self.submit(_integrity, ctx.ledger), _same)
+
+    def visit(self, row: Row) -> tuple[Problem, ...]:
+        return ()
+
+    def finish(self) -> Iterator[Problem]:
+        yield from self.ready(block=True)
+
+
 def _verify_warc(store: Store, seq: int, relative: str) -> list[Problem]:
     try:
         with store.open_object(relative) as handle:
@@ -387,9 +418,10 @@ Step = Checker | Callable[[CheckContext], Iterable[Problem]]
 """A :class:`Checker` (fed each row as the ledger is read once), or a plain function of the
 context that runs after that pass and reads what it needs itself."""
 
-CHECKERS: list[Step] = [check_chain, check_files, Checker("check_damaged", _Damaged),
-                           check_warcs, check_timestamps, check_covers,
-                           check_witness_records, Checker("check_head_copies", _HeadCopies)]
+CHECKERS: list[Step] = [check_chain, Checker("check_ledger_file", _Integrity), check_files,
+                        Checker("check_damaged", _Damaged), check_warcs, check_timestamps,
+                        check_covers, check_witness_records,
+                        Checker("check_head_copies", _HeadCopies)]
 
 
 Progress = Callable[[Iterable[Row], int], Iterable[Row]]

@@ -244,6 +244,52 @@ def test_warc_with_the_same_content_in_other_bytes_is_caught(store, capsys, how)
                              for line in err)
 
 
+def splice(store, sql, params, btree):
+    """Run ``sql`` on a copy of the ledger file and copy back only the pages of ``btree``
+    (one index, or the covers table's own b-tree): the table and its index then disagree,
+    which no SQL statement can do but a hex editor can."""
+    path = store / "ledger.sqlite3"
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA journal_mode=DELETE")
+    db.close()
+    copy = shutil.copy(path, store / "copy.sqlite3")
+    db = sqlite3.connect(copy)
+    db.execute("DROP TRIGGER records_are_never_updated")
+    db.execute(sql, params)
+    db.commit()
+    pages = [row[0] for row in db.execute("SELECT pageno FROM dbstat WHERE name = ?",
+                                           (btree,))]
+    size = db.execute("PRAGMA page_size").fetchone()[0]
+    db.close()
+    data, forged = bytearray(path.read_bytes()), Path(copy).read_bytes()
+    for page in pages:
+        data[(page - 1) * size:page * size] = forged[(page - 1) * size:page * size]
+    path.write_bytes(bytes(data))
+    Path(copy).unlink()
+
+
+def test_covers_table_edited_apart_from_its_index(store, capsys):
+    """A row (record 7, stamp 6) only in the covers table's own b-tree: check read the
+    index and saw none, while the query that picks records to stamp skipped record 7."""
+    splice(store, "INSERT INTO covers (record_seq, stamp_seq) VALUES (7, 6)", (), "covers")
+    code, err, out = check(store, capsys)
+    assert code == 1 and out.startswith("DAMAGED")
+    assert err[0] == ("provenance: ledger.sqlite3: the ledger file does not agree with itself "
+                      "(row 5 missing from index covers_by_stamp): queries that read through "
+                      "its indexes may see other records than check verified")
+
+
+def test_subject_index_edited_apart_from_its_table(store, capsys):
+    """Record 7 (page 65) indexed under record 5's URL: ``log URL`` listed it as a capture
+    of that page, with that URL, while check, reading the table, said intact."""
+    url = rows(store)[4][2]
+    splice(store, "UPDATE records SET subject = ? WHERE seq = 7", (url,), "records_by_about")
+    assert main(["--store", str(store), "log", url]) == 0
+    assert "#7 " in capsys.readouterr().out  # what the forgery is for
+    code, err, out = check(store, capsys)
+    assert code == 1 and "row 7 missing from index records_by_about" in err[0]
+
+
 # --- altering the bundle ----------------------------------------------------------------
 
 def entries(path):
