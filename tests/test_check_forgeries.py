@@ -452,3 +452,26 @@ def test_bundle_statement_cannot_print_a_line_of_its_own(bundle, capsys, tsa_pki
                  str(tsa_pki.root)]) == 0
     summary = json.loads(capsys.readouterr().out.splitlines()[-1])
     assert summary["cannot_prove"].startswith("record(s) 7 changed are not time-stamped")
+
+
+def test_verification_names_its_capture_by_more_than_a_48_bit_id(bundle):
+    """A verification names the capture it was compared with by a 12-digit id: a forger can
+    grind a record whose hash starts with those digits (and stamp it today). The bundle
+    check compares every value the verification copied from the capture, so the ground
+    record must repeat them all; here the collision is handed in, not ground."""
+    from provenance.store.references import references
+
+    found = entries(bundle)
+    capture = record_data(found, 5)
+    genuine = hashlib.sha256(found["records/5.record"]).hexdigest()
+    against = {"kind": "page", "capture": genuine[:12], "seq": 5, "url": capture["url"],
+               "fetched_at": capture["fetched_at"], "http_status": capture["http_status"],
+               "sha256": capture["sha256"], "text_sha256": capture["text_sha256"]}
+    [ref] = [r for r in references("verification", {
+        "ocr_record": {"seq": 8, "record_hash": "ab" * 32}, "image_sha256": "cd" * 32,
+        "against": against}).records if r.seq == 5]
+    ground = genuine[:12] + "0" * 52  # same id, another record
+    assert ref.mismatch("capture", ground, capture) is None
+    for key, value in (("url", "http://example.org/other"), ("fetched_at", "2020-01-01T00:00:00Z"),
+                       ("http_status", 404), ("sha256", "00" * 32)):
+        assert ref.mismatch("capture", ground, {**capture, key: value}) == f"has another {key}"
