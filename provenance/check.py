@@ -239,11 +239,22 @@ class _Ordered:
         return self.pool.submit(job, *args) if self.pool is not None else job(*args)
 
 
+_UNREADABLE = "unreadable: "
+"""What :func:`_hash_file` returns before the reason a file that is there cannot be hashed
+(a hash is hex, so the two never mix)."""
+
+
 def _hash_file(store: Store, relative: str) -> str | None:
+    """The file's SHA-256; None if it is missing; :data:`_UNREADABLE` and why otherwise
+    (a symbolic link out of the store, a folder, no permission): never "missing" for a
+    file that is there."""
     try:
         return store.hash_object(relative)
-    except (OSError, StoreError):
+    except (FileNotFoundError, ObjectMissing):
         return None
+    except (OSError, StoreError) as exc:
+        return _UNREADABLE + (str(exc) if isinstance(exc, StoreError)
+                              else exc.strerror or type(exc).__name__)
 
 
 class _Files(_Ordered):
@@ -283,6 +294,9 @@ class _Files(_Ordered):
                 self.seen[relative] = found
             if found is None:
                 return [Problem("file is missing", seq, relative)]
+            if found.startswith(_UNREADABLE):
+                return [Problem(f"file cannot be read as stored evidence "
+                                f"({found[len(_UNREADABLE):]})", seq, relative)]
             if found != expected:
                 return [Problem("file was altered", seq, relative, expected=expected,
                                 found=found)]
@@ -368,10 +382,12 @@ class _Integrity(_Ordered):
 
 def _verify_warc(store: Store, seq: int, relative: str) -> list[Problem]:
     try:
-        with store.open_object(relative) as handle:
+        handle = store.open_object(relative)
+    except (OSError, StoreError):
+        return []  # missing or not stored evidence: check_files says which, once
+    try:
+        with handle:
             problems = verify_warc(handle)
-    except (FileNotFoundError, ObjectMissing):
-        return []  # already reported by check_files
     except (OSError, StoreError) as exc:
         return [Problem(f"WARC unreadable: {exc}", seq, relative)]
     return [Problem(f"WARC digest check failed: {problem}", seq, relative)

@@ -244,6 +244,21 @@ def test_warc_with_the_same_content_in_other_bytes_is_caught(store, capsys, how)
                              for line in err)
 
 
+def test_object_replaced_by_a_symlink_out_of_the_store(store, tmp_path, capsys):
+    """The same bytes, but outside the store (and so outside the disk handed over, and
+    writable by whoever owns that file): not the stored evidence, and said as such."""
+    path = _warc_of(store, 5)
+    outside = tmp_path / "elsewhere.warc.gz"
+    outside.write_bytes(path.read_bytes())
+    path.unlink()
+    path.symlink_to(outside)
+    code, err, out = check(store, capsys)
+    assert code == 1
+    assert err == [f"provenance: record 5, {path.relative_to(store)}: file cannot be read as "
+                   f"stored evidence (path '{path.relative_to(store)}' points outside the "
+                   "store)"], err
+
+
 def splice(store, sql, params, btree):
     """Run ``sql`` on a copy of the ledger file and copy back only the pages of ``btree``
     (one index, or the covers table's own b-tree): the table and its index then disagree,
