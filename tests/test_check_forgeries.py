@@ -363,6 +363,37 @@ def roots(tsa_pki):
 def test_genuine_bundle_is_intact(bundle, capsys, tsa_pki):
     code, err, out = check_bundle(bundle, capsys, tsa_pki)
     assert code == 0 and err == [] and out[-1].startswith("intact:"), (err, out)
+    assert out[0].endswith("Z (4), chain to a root you trust"), out  # the stamp's time
+    assert out[0].split(": time-stamped ")[1].startswith("20")
+
+
+def test_bundle_backdated_record_stamped_today_says_when_it_is_proven(tmp_path, tsa, tsa_pki,
+                                                                      capsys):
+    """A capture made up today, claiming a fetch in 2022, stamped today by a TSA the reader
+    trusts: intact (it did exist when stamped), but its line must say the stamp's time and
+    that the claimed fetch time is not proven."""
+    from provenance.bundle.export import export_bundle
+    from provenance.stamps.stamping import stamp
+
+    store = Store(tmp_path / "forger")
+    with Ledger(store) as ledger:
+        text = store.put_bytes("Потери: 9861 человек".encode(), role="text", suffix=".txt")
+        record = ledger.append("capture", {
+            "url": "http://example.org/news", "fetched_at": "2022-03-20T09:00:00Z",
+            "http_status": 200, "text_sha256": text.sha256, "files": [text.to_json()]},
+            subject="http://example.org/news")
+        stamp(ledger, store, [record], [tsa.url], timeout=5)
+        out_zip = tmp_path / "backdated.zip"
+        export_bundle(ledger, store, [record.id], out_zip)
+    code, err, out = check_bundle(out_zip, capsys, tsa_pki)
+    assert code == 0, (err, out)
+    assert out[0].endswith("chain to a root you trust; it says 2022-03-20T09:00:00Z but is "
+                           "proven only from its time-stamp"), out
+    assert main(["--json", "check", "--bundle", str(out_zip), "--tsa-ca",
+                 str(tsa_pki.root)]) == 0
+    line = json.loads(capsys.readouterr().out.splitlines()[0])
+    assert line["claimed_at"] == "2022-03-20T09:00:00Z" and line["stamped_late"] is True
+    assert line["stamped_at"] > "2022-03-21"
 
 
 def test_bundle_token_moved_onto_another_record(bundle, capsys, tsa_pki):

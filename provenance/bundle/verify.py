@@ -37,6 +37,7 @@ from provenance.bundle.safezip import BundleZip
 from provenance.errors import TimestampError
 from provenance.stamps.stamping import CERTS_ROLE, GRANTED, STAMPED_KINDS, TOKEN_ROLE
 from provenance.stamps.timestamp import load_certificates, verify_token
+from provenance.store.clock import parse_time
 from provenance.store.hashing import RECORD_PREFIX, canonical_json, is_sha256_hex
 from provenance.store.ledger import FORMAT_VERSION, GENESIS
 from provenance.store.merkle import MerkleTree
@@ -72,6 +73,14 @@ class BundledRecord:
     data: dict[str, Any]
     record_hash: str
     raw: bytes = field(repr=False)
+    time: str = ""
+
+    @property
+    def claimed_at(self) -> str:
+        """When the record says it was made: a capture's or a copy's fetch time, else the
+        ledger time. Nothing but a time-stamp proves it."""
+        fetched = self.data.get("fetched_at")
+        return fetched if isinstance(fetched, str) and fetched else self.time
 
 
 @dataclass
@@ -81,6 +90,18 @@ class RecordStatus:
     subject: str | None
     anchor: Anchor
     stamps: list[int]
+    stamped_at: str | None = None
+    """The earliest time a stamp of :attr:`anchor`'s level signed (from the token): the
+    record is proven to have existed then, not at any earlier time it states of itself
+    (a capture's ``fetched_at``): a record made up today and stamped today says today."""
+    claimed_at: str | None = None
+    """When the record says it was made (:attr:`BundledRecord.claimed_at`)."""
+
+    @property
+    def stamped_late(self) -> bool:
+        """Stamped more than :data:`LATE` after the time it claims: proven only from then
+        (a TSA that was down and a later ``retry``, or a record made up and backdated)."""
+        return _seconds_between(self.claimed_at, self.stamped_at) > LATE
 
     @property
     def needs_anchor(self) -> bool:
@@ -88,7 +109,21 @@ class RecordStatus:
 
     def to_json(self) -> dict[str, Any]:
         return {"record": self.seq, "kind": self.kind, "subject": self.subject,
-                "anchor": self.anchor.value, "timestamps": self.stamps}
+                "anchor": self.anchor.value, "timestamps": self.stamps,
+                "stamped_at": self.stamped_at, "claimed_at": self.claimed_at,
+                "stamped_late": self.stamped_late}
+
+
+LATE = 3600.0
+"""Seconds between the time a record claims and its first stamp beyond which the record
+line says that it is proven only from the stamp's time (a batch waits 30 s at most)."""
+
+
+def _seconds_between(first: str | None, then: str | None) -> float:
+    try:
+        return (parse_time(str(then)) - parse_time(str(first))).total_seconds()
+    except (ValueError, TypeError):
+        return 0.0 if then is None else float("inf")  # an unreadable claim proves nothing
 
 
 @dataclass
@@ -182,6 +217,7 @@ class _Checker:
         self.records: dict[int, BundledRecord] = {}
         self.expected: set[str] = {MANIFEST, INDEX, CHAIN, README}
         self.anchors: dict[int, dict[int, Anchor]] = {}
+        self.stamp_times: dict[int, str] = {}  # stamp seq -> the time its token signed
 
     def digest(self, name: str) -> str | None:
         if name not in self.digests:
@@ -205,9 +241,11 @@ class _Checker:
             found = self.anchors.get(seq, {})
             anchor = (Anchor.TRUSTED if Anchor.TRUSTED in found.values() else
                       Anchor.PINNED if found else Anchor.NONE)
+            times = [self.stamp_times[s] for s, a in found.items() if a is anchor]
             subject = record.subject
             self.report.records.append(RecordStatus(seq, record.kind, subject, anchor,
-                                                    sorted(found)))
+                                                    sorted(found), min(times, default=None),
+                                                    record.claimed_at))
 
     # -- the manifest and the index ----------------------------------------------------------
 
@@ -422,9 +460,10 @@ class _Checker:
             return None
         if result.weak:  # a SHA-1 imprint: valid, but never a trusted anchor
             anchor = Anchor.PINNED
-        if result.gen_time != record.data.get("gen_time"):
+        if result.gen_time != record.data.get("gen_time") or not result.gen_time:
             self.problems.append(f"{where}: the token's time is not the recorded time")
             return None
+        self.stamp_times[record.seq] = result.gen_time
         return anchor
 
     def _merkle_path(self, stamp: int, seq: int, message: bytes) -> bool:
@@ -481,7 +520,7 @@ def parse_record(seq: int, raw: bytes) -> BundledRecord | str:
     if body["seq"] != seq:
         return f"holds record {body['seq']}, not {seq}"
     return BundledRecord(seq, body["kind"], body["subject"], body["prev"], body["data"],
-                         hashlib.sha256(raw).hexdigest(), raw)
+                         hashlib.sha256(raw).hexdigest(), raw, body["time"])
 
 
 def parse_chain(raw: bytes) -> tuple[list[tuple[int, str, str, str]], list[str]]:

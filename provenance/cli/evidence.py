@@ -195,7 +195,8 @@ def _check_bundle(args: argparse.Namespace, out: Output) -> int:
                "cannot_prove": report.cannot_prove()}
     if report.intact:
         human = (f"intact: {path}: {len(report.evidence)} records, {trusted} anchored by "
-                 "time-stamps that chain to a root you trust")
+                 "time-stamps that chain to a root you trust (each proves its record existed "
+                 "at the time shown, not earlier)")
         if report.cannot_prove():
             human += f"; {report.cannot_prove()}"
     elif report.problems:
@@ -212,11 +213,14 @@ def _human_anchor(status: Any) -> str:
     stamps = ", ".join(str(s) for s in status.stamps)
     if status.kind == "timestamp":
         return f"  {what}"
+    late = (f"; it says {one_line(str(status.claimed_at))} but is proven only from its "
+            "time-stamp" if status.stamped_late else "")
     if status.anchor.value == "trusted":
-        return f"  {what}: time-stamped ({stamps}), chain to a root you trust"
+        return (f"  {what}: time-stamped {status.stamped_at} ({stamps}), chain to a root you "
+                f"trust{late}")
     if status.anchor.value == "pinned":
-        return (f"  {what}: time-stamped ({stamps}) but only under the root the TSA sent "
-                "(self-consistent, NOT independently trusted)")
+        return (f"  {what}: time-stamped {status.stamped_at} ({stamps}) but only under the "
+                f"root the TSA sent (self-consistent, NOT independently trusted){late}")
     if status.needs_anchor:
         return f"  {what}: NOT time-stamped"
     return f"  {what}: not time-stamped (a statement about the records it names)"
