@@ -521,3 +521,59 @@ def test_verification_names_its_capture_by_more_than_a_48_bit_id(bundle):
     for key, value in (("url", "http://example.org/other"), ("fetched_at", "2020-01-01T00:00:00Z"),
                        ("http_status", 404), ("sha256", "00" * 32)):
         assert ref.mismatch("capture", ground, {**capture, key: value}) == f"has another {key}"
+
+
+def _drop_from_directory(data, name):
+    """The zip ``data`` with the first central-directory record of ``name`` left out: its
+    local entry stays in the file, where only a tool reading from the start finds it."""
+    import struct
+
+    end = len(data) - 22
+    count, _, length, offset = struct.unpack_from("<HHII", data, end + 8)
+    kept, at, dropped = [], offset, False
+    while at < offset + length:
+        name_length, extra_length, comment_length = struct.unpack_from("<HHH", data, at + 28)
+        size = 46 + name_length + extra_length + comment_length
+        if data[at + 46:at + 46 + name_length] == name.encode() and not dropped:
+            dropped = True
+        else:
+            kept.append(data[at:at + size])
+        at += size
+    directory = b"".join(kept)
+    return (data[:offset] + directory + data[end:end + 8]
+            + struct.pack("<HHII", count - 1, count - 1, len(directory), offset) + b"\0\0")
+
+
+@pytest.mark.parametrize("how", ["a forged zip in front", "an entry left out of the directory",
+                                 "a comment after the end"])
+def test_bundle_with_bytes_no_entry_accounts_for(bundle, capsys, tsa_pki, how):
+    """``unzip`` reads the genuine bundle from the directory at the end; a tool that reads
+    the zip from its start reads the forged record first."""
+    import io
+    import warnings
+
+    genuine = bundle.read_bytes()
+    if how == "a forged zip in front":
+        front = io.BytesIO()
+        with zipfile.ZipFile(front, "w") as archive:
+            archive.writestr("records/5.record", b"forged")
+        bundle.write_bytes(front.getvalue() + genuine)
+    elif how == "an entry left out of the directory":
+        found = entries(bundle)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the duplicate name, on purpose
+            with zipfile.ZipFile(bundle, "w") as archive:
+                archive.writestr("records/5.record", b"forged")
+                for name in sorted(found):
+                    archive.writestr(name, found[name])
+                archive.writestr("MANIFEST.sha256", "".join(
+                    f"{hashlib.sha256(found[n]).hexdigest()}  {n}\n" for n in sorted(found)))
+        bundle.write_bytes(_drop_from_directory(bundle.read_bytes(), "records/5.record"))
+        with zipfile.ZipFile(bundle) as archive:  # what unzip and Python see: genuine
+            assert archive.read("records/5.record") == found["records/5.record"]
+    else:
+        bundle.write_bytes(genuine[:-2] + b"\x06\x00" + b"PK\x05\x06")
+    checked = verify_bundle(bundle, roots(tsa_pki))
+    assert len(checked.problems) == 1 and "zip" in checked.problems[0], checked.problems
+    code, err, out = check_bundle(bundle, capsys, tsa_pki)
+    assert code == 1 and out[-1].startswith("DAMAGED") and len(err) == 1

@@ -3,7 +3,8 @@
 A zip is a list of entries whose names, sizes and flags are all chosen by whoever made it.
 :class:`BundleZip` refuses what would let two readers see different bundles (two entries
 with one name: ``unzip`` and Python keep different ones), what cannot be checked
-(encrypted entries, compression methods other than stored and deflate) and what would cost
+(encrypted entries, compression methods other than stored and deflate, bytes no entry
+accounts for: :mod:`provenance.bundle.ziplayout`) and what would cost
 unbounded memory or time (declared sizes past a cap, compression ratios only a zip bomb
 has). Entries are hashed as streams; only small ones (records, tokens, proofs) are read
 whole, and never past their cap. Every refusal is a one-line problem, never an exception.
@@ -21,6 +22,8 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import BinaryIO
+
+from provenance.bundle.ziplayout import layout_problems
 
 SMALL_LIMIT = 64 << 20  # records, tokens, certificates, proofs, the manifest: far below this
 ENTRY_LIMIT = 64 << 30  # one WARC; a bigger declared size is refused before any read
@@ -49,6 +52,11 @@ class BundleZip:
         if len(infos) > MAX_ENTRIES:
             self.problems.append(f"{len(infos)} entries: more than a bundle has ({MAX_ENTRIES})")
             return
+        try:
+            with open(path, "rb") as handle:
+                self.problems += layout_problems(handle, infos)
+        except OSError as exc:
+            self.problems.append(f"not a readable zip file: {_one_line(exc)}")
         counts = Counter(info.filename for info in infos)
         for name, n in sorted(counts.items()):
             if n > 1:
