@@ -113,6 +113,10 @@ class _Chain:
 
     def finish(self) -> Iterator[Problem]:
         if self.ctx.ledger is None:
+            if self.ctx.ledger_unreadable is not None:
+                yield Problem(f"the ledger cannot be read ({self.ctx.ledger_unreadable}): no "
+                              "record of this store can be checked", path=LEDGER_FILE)
+                return  # the head has nothing to be compared with
             yield Problem("the ledger is missing: every record of this store is lost",
                           path=LEDGER_FILE)
             if self.ctx.store.head_path.exists():
@@ -444,8 +448,10 @@ Progress = Callable[[Iterable[Row], int], Iterable[Row]]
 
 
 def check_store(store: Store, ledger: Ledger | None, *,
-                progress: Progress | None = None, workers: int | None = None) -> CheckReport:
-    """Run every checker; ``ledger`` is None when the store's ledger file is missing.
+                progress: Progress | None = None, workers: int | None = None,
+                ledger_unreadable: str | None = None) -> CheckReport:
+    """Run every checker; ``ledger`` is None when the store's ledger file is missing, or
+    (``ledger_unreadable`` says why) when it is there but cannot be opened.
 
     The ledger is read once, row by row, and each row handed to every step: memory stays
     flat however long the ledger is. Files are hashed and WARCs checked in a pool of
@@ -459,6 +465,7 @@ def check_store(store: Store, ledger: Ledger | None, *,
     with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 2,
                             thread_name_prefix="check") as pool:
         ctx = CheckContext(store, ledger, pool)
+        ctx.ledger_unreadable = ledger_unreadable
         try:
             return _run(ctx, progress)
         finally:

@@ -577,3 +577,17 @@ def test_bundle_with_bytes_no_entry_accounts_for(bundle, capsys, tsa_pki, how):
     assert len(checked.problems) == 1 and "zip" in checked.problems[0], checked.problems
     code, err, out = check_bundle(bundle, capsys, tsa_pki)
     assert code == 1 and out[-1].startswith("DAMAGED") and len(err) == 1
+
+
+@pytest.mark.parametrize("how", ["cut in half", "header overwritten"])
+def test_damaged_ledger_file_is_damage_not_bad_input(store, capsys, how):
+    """The contract: check exits 1 when the store is damaged; 2 is for a wrong command."""
+    path = store / "ledger.sqlite3"
+    data = path.read_bytes()
+    path.write_bytes(data[:len(data) // 2] if how == "cut in half"
+                     else b"garbage garbage!" + data[16:])
+    code, err, out = check(store, capsys)
+    assert code == 1 and out.startswith("DAMAGED: 1 problem(s) in 0 records")
+    assert out.endswith("no record could be read, so nothing is anchored")
+    assert len(err) == 1 and err[0].startswith("provenance: ledger.sqlite3: the ledger cannot "
+                                               "be read (")

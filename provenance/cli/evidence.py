@@ -157,7 +157,8 @@ def cmd_check(args: argparse.Namespace, out: Output) -> int:
                "anchoring": report.anchoring.to_json(), "cannot_prove": report.cannot_prove}
     unverified = (f"; {len(report.unverified)} time-stamp(s) could not be verified"
                   if report.unverified else "")
-    anchored = report.anchoring.sentence()
+    anchored = (report.anchoring.sentence() if report.records or report.intact
+                else "no record could be read, so nothing is anchored")
     if report.cannot_prove:  # a team store: what no check of it can show
         anchored += "; NOT PROVABLE HERE: " + "; ".join(report.cannot_prove)
     if out.json_mode:
