@@ -37,7 +37,7 @@ from provenance.stamps.stamping import (
     trust_roots_from_env,
 )
 from provenance.store.filestore import DAMAGED, HEAD_FILE, LEDGER_FILE, ObjectMissing, Store
-from provenance.store.hashing import is_sha256_hex, record_hash, sha256_file
+from provenance.store.hashing import is_canonical, is_sha256_hex, record_hash, sha256_file
 from provenance.store.ledger import FORMAT_VERSION, GENESIS, Ledger
 from provenance.store.rows import CheckContext, Checker, Problem, Row, Visitor, row_files
 from provenance.store.spill import SpillMap
@@ -77,7 +77,8 @@ class _Chain:
     def visit(self, row: Row) -> list[Problem]:
         seq = row.seq
         problems = []
-        found = record_hash(row.body.encode("utf-8"))
+        raw = row.body.encode("utf-8")
+        found = record_hash(raw)
         if found != row.record_hash:
             problems.append(Problem("record was altered: its hash does not match its content",
                                     seq, expected=row.record_hash, found=found))
@@ -89,6 +90,10 @@ class _Chain:
                                     seq, expected=self.prev, found=row.prev_hash))
         if row.malformed is not None:
             problems.append(Problem(f"record is malformed: {row.malformed}", seq))
+        elif not is_canonical(raw, row.document):
+            problems.append(Problem("record is malformed: its body is not canonical JSON (a key "
+                                    "twice, or out of order: the hashed bytes read two ways)",
+                                    seq))
         document = row.document
         if isinstance(document, dict):
             get = document.get

@@ -591,3 +591,31 @@ def test_damaged_ledger_file_is_damage_not_bad_input(store, capsys, how):
     assert out.endswith("no record could be read, so nothing is anchored")
     assert len(err) == 1 and err[0].startswith("provenance: ledger.sqlite3: the ledger cannot "
                                                "be read (")
+
+
+@pytest.mark.parametrize("body", [
+    # the same key twice: check (Python, orjson) reads the last, the ledger's indexes
+    # (SQLite's JSON functions) the first: a witness of capture 7 to check, of 1 to queries
+    '{"data":{"capture_seq":1,"capture_seq":7,"status":"archived"},"kind":"witness",'
+    '"prev":"PREV","seq":8,"subject":null,"time":"2026-01-01T00:00:00Z","v":1}',
+    # keys out of order and spaces: one record, many hashed spellings
+    '{"v":1,"seq":8,"kind":"witness","time":"2026-01-01T00:00:00Z","subject":null,'
+    '"prev":"PREV","data": {"capture_seq":7,"status":"archived"}}'],
+    ids=["a key twice", "keys out of order"])
+def test_record_body_that_reads_two_ways(store, capsys, body):
+    db = sqlite3.connect(store / "ledger.sqlite3")
+    prev = db.execute("SELECT record_hash FROM records WHERE seq = 7").fetchone()[0]
+    body = body.replace("PREV", prev)
+    digest = record_hash(body.encode())
+    db.execute("INSERT INTO records (seq, kind, subject, time, body, prev_hash, record_hash) "
+               "VALUES (8, 'witness', NULL, '2026-01-01T00:00:00Z', ?, ?, ?)",
+               (body, prev, digest))
+    db.commit()
+    first = db.execute("SELECT json_extract(body, '$.data.capture_seq') FROM records "
+                       "WHERE seq = 8").fetchone()[0]
+    db.close()
+    (store / "ledger.head").write_text(json.dumps({"seq": 8, "record_hash": digest}))
+    assert first == (1 if '"capture_seq":1,' in body else 7)  # what the indexes read
+    found = report(store)
+    assert any(p.seq == 8 and "not canonical JSON" in p.what for p in found.problems), found
+    assert check(store, capsys)[0] == 1
