@@ -619,3 +619,29 @@ def test_record_body_that_reads_two_ways(store, capsys, body):
     found = report(store)
     assert any(p.seq == 8 and "not canonical JSON" in p.what for p in found.problems), found
     assert check(store, capsys)[0] == 1
+
+
+@pytest.mark.parametrize("how", ["root swapped", "root removed", "data added"])
+def test_bundle_copies_given_to_openssl_are_the_stamps_own(bundle, capsys, tsa_pki,
+                                                           tmp_path_factory, how):
+    """VERIFY.md runs ``openssl ts -verify`` on ``timestamps/<seq>.*``: another root there
+    makes a reader's check of a genuine bundle fail (or pass under the forger's root), and
+    a ``.data`` beside a stamp over one record is a file that no record accounts for."""
+    from tsaserver import make_pki
+
+    found = entries(bundle)
+    if how == "root swapped":
+        found["timestamps/6.root.pem"] = make_pki(tmp_path_factory.mktemp("other")
+                                                  ).root.read_bytes()
+    elif how == "root removed":
+        del found["timestamps/6.root.pem"]
+    else:
+        found["timestamps/6.data"] = found["records/5.record"]
+    write_bundle(bundle, found)
+    checked = verify_bundle(bundle, roots(tsa_pki))
+    expected = {"root swapped": "timestamps/6.root.pem: not the certificates time-stamp 6 "
+                                "names (the file VERIFY.md gives to openssl)",
+                "root removed": "timestamps/6.root.pem: missing from the bundle",
+                "data added": "timestamps/6.data: belongs to no record in the bundle"}[how]
+    assert checked.problems == [expected], checked.problems
+    assert check_bundle(bundle, capsys, tsa_pki)[0] == 1

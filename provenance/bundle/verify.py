@@ -36,7 +36,12 @@ from typing import Any
 from provenance.bundle.safezip import BundleZip
 from provenance.errors import TimestampError
 from provenance.stamps.stamping import CERTS_ROLE, GRANTED, STAMPED_KINDS, TOKEN_ROLE
-from provenance.stamps.timestamp import load_certificates, verify_token
+from provenance.stamps.timestamp import (
+    _is_self_signed,
+    certificates_pem,
+    load_certificates,
+    verify_token,
+)
 from provenance.store.clock import parse_time
 from provenance.store.hashing import RECORD_PREFIX, canonical_json, is_sha256_hex
 from provenance.store.ledger import FORMAT_VERSION, GENESIS
@@ -361,8 +366,10 @@ class _Checker:
                 and all(is_sha256_hex(h) for h in leaves)):
             self.problems.append(f"{where}: covered records and leaf hashes are malformed")
             return
-        for stamp_file in ("tsr", "data", "certs.pem", "root.pem"):
-            self.expected.add(f"timestamps/{seq}.{stamp_file}")
+        self.expected.add(f"timestamps/{seq}.tsr")
+        if len(leaves) > 1:
+            self.expected.add(f"timestamps/{seq}.data")  # one record: its record file
+        self._certificate_copies(record)
         held = [c for c in covers if c in self.records]
         for covered, leaf in zip(covers, leaves, strict=True):
             if covered in self.records and self.records[covered].record_hash != leaf:
@@ -419,6 +426,33 @@ class _Checker:
         if self.zip.read(f"timestamps/{seq}.tsr", TOKEN_LIMIT) != token:
             self.problems.append(f"timestamps/{seq}.tsr: not the token time-stamp {seq} names")
         return token
+
+    def _certificate_copies(self, record: BundledRecord) -> None:
+        """``timestamps/<seq>.certs.pem`` and ``.root.pem``, the files VERIFY.md hands to
+        ``openssl ts -verify``, are the stamp's own certificates and the self-signed ones
+        among them: a root swapped for another would make a reader's openssl fail (or pass
+        under the wrong root) while this check said intact."""
+        files, _ = named_files(record.data)
+        entry = next(((p, s) for p, s, role in files if role == CERTS_ROLE), None)
+        if entry is None or not self.zip.has(entry[0]):
+            return  # no certificates, or reported with the record's files
+        pem = self.zip.read(entry[0], TOKEN_LIMIT)
+        if pem is None or hashlib.sha256(pem).hexdigest() != entry[1]:
+            return
+        try:
+            roots = [c for c in load_certificates(pem) if _is_self_signed(c)]
+        except TimestampError:
+            return  # reported when the token is verified
+        copies = {f"timestamps/{record.seq}.certs.pem": pem,
+                  f"timestamps/{record.seq}.root.pem": certificates_pem(roots) if roots
+                  else None}
+        for name, expected in copies.items():
+            if expected is None:
+                continue
+            self.expected.add(name)
+            if self.zip.read(name, TOKEN_LIMIT) not in (expected, None):
+                self.problems.append(f"{name}: not the certificates time-stamp {record.seq} "
+                                     "names (the file VERIFY.md gives to openssl)")
 
     def _certs(self, record: BundledRecord) -> list[bytes] | None:
         files, _ = named_files(record.data)
