@@ -14,6 +14,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import re
 import shutil
 import sqlite3
 import stat
@@ -645,3 +646,63 @@ def test_bundle_copies_given_to_openssl_are_the_stamps_own(bundle, capsys, tsa_p
                 "data added": "timestamps/6.data: belongs to no record in the bundle"}[how]
     assert checked.problems == [expected], checked.problems
     assert check_bundle(bundle, capsys, tsa_pki)[0] == 1
+
+
+def _edit_verify_md(bundle, change):
+    found = entries(bundle)
+    before = found["VERIFY.md"].decode()
+    found["VERIFY.md"] = change(before).encode()
+    assert found["VERIFY.md"].decode() != before
+    write_bundle(bundle, found)
+
+
+@pytest.mark.parametrize("how", ["openssl pointed at other data", "a command added",
+                                 "a stamp's command removed", "another CA file"])
+def test_bundle_verify_md_commands_are_the_bundles_own(bundle, capsys, tsa_pki, how):
+    """A court runs VERIFY.md's commands: whoever edits it edits what the court checks."""
+    line = "openssl ts -verify -in timestamps/6.tsr -data records/5.record"
+    if how == "openssl pointed at other data":
+        def change(text):
+            return text.replace(line, line.replace("records/5.record", "records/1.record"))
+        said = "does not check a time-stamp of this bundle over the data it signed"
+    elif how == "a command added":
+        def change(text):
+            return text.replace("sha256sum -c MANIFEST.sha256\n",
+                                "sha256sum -c MANIFEST.sha256 || true\n")
+        said = "'sha256sum -c MANIFEST.sha256 || true' is not a command this bundle gives"
+    elif how == "a stamp's command removed":
+        def change(text):
+            return "\n".join(t for t in text.splitlines() if not t.startswith(line))
+        said = "lacks the openssl command for time-stamp 6"
+    else:
+        def change(text):
+            return text.replace("-CAfile timestamps/6.root.pem", "-CAfile /etc/ssl/evil.pem")
+        said = "does not check a time-stamp of this bundle"
+    _edit_verify_md(bundle, change)
+    checked = verify_bundle(bundle, roots(tsa_pki))
+    assert any(said in p for p in checked.problems), checked.problems
+    assert all(p.startswith("VERIFY.md: ") for p in checked.problems), checked.problems
+    assert check_bundle(bundle, capsys, tsa_pki)[0] == 1
+
+
+def test_bundle_verify_md_curl_line_pointed_at_another_copy(tmp_path, capsys, tsa, tsa_pki,
+                                                            web, ia_env):
+    """The witness archive's copy is the one check the court makes over the network: a
+    curl line pointed at the forger's own copy (with its hash) would 'agree'."""
+    store = str(tmp_path / "store")
+    assert main(["--store", store, "-q", "archive", web.url("/page/66"), "--to", "ia",
+                 "--tsa", tsa.url]) == 0
+    out_zip = tmp_path / "witnessed.zip"
+    assert main(["--store", store, "-q", "export", "1", "--out", str(out_zip)]) == 0
+    capsys.readouterr()
+    assert check_bundle(out_zip, capsys, tsa_pki)[0] == 0
+    _edit_verify_md(out_zip, lambda text: re.sub(
+        r"curl -s --compressed '[^']*' \| sha256sum   # expect [0-9a-f]{64}",
+        f"curl -s --compressed 'http://127.0.0.1:9/copy' | sha256sum   # expect {'ab' * 32}",
+        text))
+    checked = verify_bundle(out_zip, roots(tsa_pki))
+    assert any("http://127.0.0.1:9/copy" in p and "is not a command this bundle gives" in p
+               for p in checked.problems), checked.problems
+    assert any(p.startswith("VERIFY.md: lacks the curl command for the witness copy ")
+               for p in checked.problems)
+    assert check_bundle(out_zip, capsys, tsa_pki)[0] == 1

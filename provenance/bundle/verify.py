@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from provenance.bundle.instructions import Expected, command_problems, raw_copy
 from provenance.bundle.safezip import BundleZip
 from provenance.errors import TimestampError
 from provenance.stamps.stamping import CERTS_ROLE, GRANTED, STAMPED_KINDS, TOKEN_ROLE
@@ -46,7 +47,13 @@ from provenance.store.clock import parse_time
 from provenance.store.hashing import RECORD_PREFIX, canonical_json, is_sha256_hex
 from provenance.store.ledger import FORMAT_VERSION, GENESIS
 from provenance.store.merkle import MerkleTree
-from provenance.store.references import TIMESTAMP, named_files, own_problems, references
+from provenance.store.references import (
+    TIMESTAMP,
+    WITNESS,
+    named_files,
+    own_problems,
+    references,
+)
 
 FORMAT = "provenance-bundle/1"
 MANIFEST, INDEX, CHAIN, README = "MANIFEST.sha256", "bundle.json", "chain.tsv", "VERIFY.md"
@@ -239,6 +246,7 @@ class _Checker:
         for record in self.records.values():
             if record.kind == TIMESTAMP and record.data.get("status") == GRANTED:
                 self._stamp(record)
+        self._instructions()
         for name in sorted(self.zip.names - self.expected):
             self.problems.append(f"{name}: belongs to no record in the bundle")
         for seq in sorted(self.records):
@@ -285,6 +293,32 @@ class _Checker:
             index = None
         if raw is not None and not (isinstance(index, dict) and index.get("format") == FORMAT):
             self.problems.append(f"{INDEX}: not a {FORMAT} index")
+
+    def _instructions(self) -> None:
+        """VERIFY.md's commands are the ones this bundle's records give
+        (:mod:`provenance.bundle.instructions`)."""
+        raw = self.zip.read(README)
+        if raw is None:
+            return
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            self.problems.append(f"{README}: not UTF-8 text")
+            return
+        expected = Expected()
+        evidence = {seq for seq, r in self.records.items() if r.kind != TIMESTAMP}
+        for seq, record in self.records.items():
+            data = record.data
+            covers = data.get("covers")
+            if (record.kind == TIMESTAMP and data.get("status") == GRANTED
+                    and isinstance(covers, list) and covers and evidence.intersection(
+                        c for c in covers if isinstance(c, int))):
+                expected.stamps[seq] = (f"records/{covers[0]}.record"
+                                        if data.get("method") == "record"
+                                        else f"timestamps/{seq}.data")
+            elif record.kind == WITNESS and (copy := raw_copy(data)) is not None:
+                expected.copies.add(copy)
+        self.problems += command_problems(text, expected)
 
     # -- records and the chain ---------------------------------------------------------------
 
