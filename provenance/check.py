@@ -1,8 +1,9 @@
 """``provenance check``: re-derive everything in the store and report what differs.
 
 Nothing recorded is trusted. For every ledger row the body is re-hashed, the chain link to
-the row before is re-checked, the indexed columns are compared with the body, the body's
-shape is checked once (:func:`shape_problem`), ``ledger.head`` must name the last record by
+the row before is re-checked, the indexed columns are compared with the body, the body must
+be canonical JSON (one reading only) and its shape is checked once (:func:`shape_problem`),
+``ledger.head`` must name the last record by
 seq and hash, every file a record names is re-hashed (once per distinct file), every WARC's
 own digests are re-checked, and further checkers (timestamps, proofs) registered in
 ``CHECKERS`` run last. SQLite's own integrity check runs beside the scan: every index must

@@ -1,10 +1,11 @@
 """Verifying an evidence bundle as an adversary may have built it: ``check --bundle``.
 
-Nothing in the zip is taken on its word: ``bundle.json`` and ``VERIFY.md`` are for readers
-and are not trusted. Everything is re-derived from the records themselves:
+Nothing in the zip is taken on its word: ``bundle.json`` and ``VERIFY.md``'s prose are for
+readers and are not trusted. Everything is re-derived from the records themselves:
 
-* the zip is read safely (:mod:`provenance.bundle.safezip`): no duplicate names, no encrypted
-  or unknown entries, every read capped;
+* the zip is read safely (:mod:`provenance.bundle.safezip`): no duplicate names (nor names
+  one file system would fold into one), no links, no bytes outside the listed entries, no
+  encrypted or unknown entries, every read capped;
 * ``MANIFEST.sha256`` lists every entry once, with its SHA-256;
 * each ``records/<seq>.record`` is a canonical ledger record whose SHA-256 is its hash;
   ``chain.tsv`` is a contiguous chain of links and agrees with every record it lists;
@@ -13,6 +14,8 @@ and are not trusted. Everything is re-derived from the records themselves:
 * every granted ``timestamp`` record's token verifies over the record it covers, or over
   the Merkle root of its leaves, and each covered record's ``proofs/.../step-*.bin`` path
   leads, step by step, from ``0x00 || record hash`` to that root;
+* the ``timestamps/<seq>.*`` files and the commands VERIFY.md gives a reader without this
+  tool are the stamp's own and the records' own (:mod:`provenance.bundle.instructions`);
 * a record is *anchored* by such a stamp; the anchor is *trusted* only when the token's
   chain ends in a root the user gave (``--tsa-ca`` / ``PROVENANCE_TSA_CA``), never one
   that came inside the bundle.
