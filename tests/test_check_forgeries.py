@@ -706,3 +706,21 @@ def test_bundle_verify_md_curl_line_pointed_at_another_copy(tmp_path, capsys, ts
     assert any(p.startswith("VERIFY.md: lacks the curl command for the witness copy ")
                for p in checked.problems)
     assert check_bundle(out_zip, capsys, tsa_pki)[0] == 1
+
+
+def test_bundle_manifest_lines_split_where_sha256sum_does_not(bundle, capsys, tsa_pki):
+    """Python's splitlines() also splits at \\x1c (and \\x85, \\u2028...): a manifest joined
+    with one reads as every line here, and as one line with no such file to sha256sum -c,
+    so a reader's check of a genuine bundle would fail while this one said intact."""
+    found = entries(bundle)
+    with zipfile.ZipFile(bundle) as archive:
+        manifest = archive.read("MANIFEST.sha256")
+    lines = manifest.decode().splitlines()
+    joined = ("\x1c".join(lines[:2]) + "\n" + "\n".join(lines[2:]) + "\n").encode()
+    with zipfile.ZipFile(bundle, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in sorted(found):
+            archive.writestr(name, found[name])
+        archive.writestr("MANIFEST.sha256", joined)
+    checked = verify_bundle(bundle, roots(tsa_pki))
+    assert "MANIFEST.sha256: line 1 is not '<sha256>  <file>'" in checked.problems, checked
+    assert check_bundle(bundle, capsys, tsa_pki)[0] == 1

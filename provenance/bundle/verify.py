@@ -270,8 +270,8 @@ class _Checker:
         if raw is None:
             return
         listed: set[str] = set()
-        for n, line in enumerate(raw.decode("utf-8", "replace").splitlines(), 1):
-            match = _MANIFEST_LINE.fullmatch(line)
+        for n, line in enumerate(_sha256sum_lines(raw), 1):
+            match = _MANIFEST_LINE.fullmatch(line) if line.isprintable() else None
             if match is None:
                 self.problems.append(f"{MANIFEST}: line {n} is not '<sha256>  <file>'")
                 continue
@@ -554,6 +554,16 @@ class _Checker:
                                  f"lead to the root time-stamp {stamp} signed")
             return False
         return True
+
+
+def _sha256sum_lines(raw: bytes) -> list[str]:
+    """The manifest's lines as ``sha256sum -c`` reads them: split at newlines only (Python's
+    ``splitlines`` also splits at \\x1c, \\x85, \\u2028..., where sha256sum sees one line
+    and fails), a carriage return before the newline dropped as sha256sum drops it."""
+    lines = raw.decode("utf-8", "replace").split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
 
 
 def merkle_path_holds(steps: Sequence[bytes], record_hash: str, message: bytes) -> bool:
