@@ -724,3 +724,13 @@ def test_bundle_manifest_lines_split_where_sha256sum_does_not(bundle, capsys, ts
     checked = verify_bundle(bundle, roots(tsa_pki))
     assert "MANIFEST.sha256: line 1 is not '<sha256>  <file>'" in checked.problems, checked
     assert check_bundle(bundle, capsys, tsa_pki)[0] == 1
+
+
+def test_bundle_chain_lines_split_where_a_reader_does_not(bundle, tsa_pki):
+    found = entries(bundle)
+    lines = found["chain.tsv"].decode().splitlines()
+    found["chain.tsv"] = ("\n".join([lines[0], "\x1c".join(lines[1:3]), *lines[3:]]) + "\n"
+                          ).encode()
+    write_bundle(bundle, found)
+    checked = verify_bundle(bundle, roots(tsa_pki))
+    assert any(p.startswith("chain.tsv: line 2 is not") for p in checked.problems), checked

@@ -607,15 +607,18 @@ def parse_record(seq: int, raw: bytes) -> BundledRecord | str:
 def parse_chain(raw: bytes) -> tuple[list[tuple[int, str, str, str]], list[str]]:
     """``chain.tsv``'s rows, and what is wrong with it (rows must be contiguous links)."""
     try:
-        lines = raw.decode("utf-8").splitlines()
+        lines = raw.decode("utf-8").split("\n")  # as cut, awk and a reader's eye split it
     except UnicodeDecodeError:
         return [], ["not UTF-8 text"]
+    if lines and lines[-1] == "":
+        lines.pop()
     if not lines or lines[0] != CHAIN_HEADER:
         return [], ["no header line"]
     rows: list[tuple[int, str, str, str]] = []
     for n, line in enumerate(lines[1:], 2):
         parts = line.split("\t")
         if (len(parts) != 4 or not re.fullmatch(r"[1-9][0-9]{0,17}", parts[0])
+                or not parts[1].isprintable()
                 or not is_sha256_hex(parts[2]) or not is_sha256_hex(parts[3])):
             return [], [f"line {n} is not 'seq, kind, record hash, previous hash'"]
         row = (int(parts[0]), parts[1], parts[2], parts[3])
