@@ -19,6 +19,7 @@ import shutil
 import sqlite3
 import stat
 import zipfile
+import zlib
 from pathlib import Path
 
 import pytest
@@ -62,7 +63,7 @@ def bundle(genuine, tmp_path):
     return Path(shutil.copy(genuine[1], tmp_path / "evidence.zip"))
 
 
-def check(store, capsys, *env):
+def check(store, capsys):
     code = main(["--store", str(store), "check"])
     said = capsys.readouterr()
     assert "Traceback" not in said.err
@@ -217,7 +218,7 @@ def _members(data):
     """The gzip members of a WARC file, each as its own bytes."""
     members, rest = [], data
     while rest:
-        decompressor = __import__("zlib").decompressobj(31)
+        decompressor = zlib.decompressobj(31)
         decompressor.decompress(rest)
         used = len(rest) - len(decompressor.unused_data)
         members.append(rest[:used])
@@ -304,6 +305,48 @@ def test_subject_index_edited_apart_from_its_table(store, capsys):
     assert "#7 " in capsys.readouterr().out  # what the forgery is for
     code, err, out = check(store, capsys)
     assert code == 1 and "row 7 missing from index records_by_about" in err[0]
+
+
+@pytest.mark.parametrize("how", ["cut in half", "header overwritten"])
+def test_damaged_ledger_file_is_damage_not_bad_input(store, capsys, how):
+    """The contract: check exits 1 when the store is damaged; 2 is for a wrong command."""
+    path = store / "ledger.sqlite3"
+    data = path.read_bytes()
+    path.write_bytes(data[:len(data) // 2] if how == "cut in half"
+                     else b"garbage garbage!" + data[16:])
+    code, err, out = check(store, capsys)
+    assert code == 1 and out.startswith("DAMAGED: 1 problem(s) in 0 records")
+    assert out.endswith("no record could be read, so nothing is anchored")
+    assert len(err) == 1 and err[0].startswith("provenance: ledger.sqlite3: the ledger cannot "
+                                               "be read (")
+
+
+@pytest.mark.parametrize("body", [
+    # the same key twice: check (Python, orjson) reads the last, the ledger's indexes
+    # (SQLite's JSON functions) the first: a witness of capture 7 to check, of 1 to queries
+    '{"data":{"capture_seq":1,"capture_seq":7,"status":"archived"},"kind":"witness",'
+    '"prev":"PREV","seq":8,"subject":null,"time":"2026-01-01T00:00:00Z","v":1}',
+    # keys out of order and spaces: one record, many hashed spellings
+    '{"v":1,"seq":8,"kind":"witness","time":"2026-01-01T00:00:00Z","subject":null,'
+    '"prev":"PREV","data": {"capture_seq":7,"status":"archived"}}'],
+    ids=["a key twice", "keys out of order"])
+def test_record_body_that_reads_two_ways(store, capsys, body):
+    db = sqlite3.connect(store / "ledger.sqlite3")
+    prev = db.execute("SELECT record_hash FROM records WHERE seq = 7").fetchone()[0]
+    body = body.replace("PREV", prev)
+    digest = record_hash(body.encode())
+    db.execute("INSERT INTO records (seq, kind, subject, time, body, prev_hash, record_hash) "
+               "VALUES (8, 'witness', NULL, '2026-01-01T00:00:00Z', ?, ?, ?)",
+               (body, prev, digest))
+    db.commit()
+    first = db.execute("SELECT json_extract(body, '$.data.capture_seq') FROM records "
+                       "WHERE seq = 8").fetchone()[0]
+    db.close()
+    (store / "ledger.head").write_text(json.dumps({"seq": 8, "record_hash": digest}))
+    assert first == (1 if '"capture_seq":1,' in body else 7)  # what the indexes read
+    found = report(store)
+    assert any(p.seq == 8 and "not canonical JSON" in p.what for p in found.problems), found
+    assert check(store, capsys)[0] == 1
 
 
 # --- altering the bundle ----------------------------------------------------------------
@@ -578,48 +621,6 @@ def test_bundle_with_bytes_no_entry_accounts_for(bundle, capsys, tsa_pki, how):
     assert len(checked.problems) == 1 and "zip" in checked.problems[0], checked.problems
     code, err, out = check_bundle(bundle, capsys, tsa_pki)
     assert code == 1 and out[-1].startswith("DAMAGED") and len(err) == 1
-
-
-@pytest.mark.parametrize("how", ["cut in half", "header overwritten"])
-def test_damaged_ledger_file_is_damage_not_bad_input(store, capsys, how):
-    """The contract: check exits 1 when the store is damaged; 2 is for a wrong command."""
-    path = store / "ledger.sqlite3"
-    data = path.read_bytes()
-    path.write_bytes(data[:len(data) // 2] if how == "cut in half"
-                     else b"garbage garbage!" + data[16:])
-    code, err, out = check(store, capsys)
-    assert code == 1 and out.startswith("DAMAGED: 1 problem(s) in 0 records")
-    assert out.endswith("no record could be read, so nothing is anchored")
-    assert len(err) == 1 and err[0].startswith("provenance: ledger.sqlite3: the ledger cannot "
-                                               "be read (")
-
-
-@pytest.mark.parametrize("body", [
-    # the same key twice: check (Python, orjson) reads the last, the ledger's indexes
-    # (SQLite's JSON functions) the first: a witness of capture 7 to check, of 1 to queries
-    '{"data":{"capture_seq":1,"capture_seq":7,"status":"archived"},"kind":"witness",'
-    '"prev":"PREV","seq":8,"subject":null,"time":"2026-01-01T00:00:00Z","v":1}',
-    # keys out of order and spaces: one record, many hashed spellings
-    '{"v":1,"seq":8,"kind":"witness","time":"2026-01-01T00:00:00Z","subject":null,'
-    '"prev":"PREV","data": {"capture_seq":7,"status":"archived"}}'],
-    ids=["a key twice", "keys out of order"])
-def test_record_body_that_reads_two_ways(store, capsys, body):
-    db = sqlite3.connect(store / "ledger.sqlite3")
-    prev = db.execute("SELECT record_hash FROM records WHERE seq = 7").fetchone()[0]
-    body = body.replace("PREV", prev)
-    digest = record_hash(body.encode())
-    db.execute("INSERT INTO records (seq, kind, subject, time, body, prev_hash, record_hash) "
-               "VALUES (8, 'witness', NULL, '2026-01-01T00:00:00Z', ?, ?, ?)",
-               (body, prev, digest))
-    db.commit()
-    first = db.execute("SELECT json_extract(body, '$.data.capture_seq') FROM records "
-                       "WHERE seq = 8").fetchone()[0]
-    db.close()
-    (store / "ledger.head").write_text(json.dumps({"seq": 8, "record_hash": digest}))
-    assert first == (1 if '"capture_seq":1,' in body else 7)  # what the indexes read
-    found = report(store)
-    assert any(p.seq == 8 and "not canonical JSON" in p.what for p in found.problems), found
-    assert check(store, capsys)[0] == 1
 
 
 @pytest.mark.parametrize("how", ["root swapped", "root removed", "data added"])
