@@ -55,6 +55,7 @@ from provenance.changes.timeline import not_compared, server_failed, timeline
 from provenance.changes.watch import Overrun, watch
 from provenance.check import CheckReport, check_store
 from provenance.errors import (
+    LedgerError,
     ProvenanceError,
     ReadOnlyStore,
     StoreError,
@@ -841,7 +842,11 @@ class Evidence:
                       create=False, writable=False)
         if not store.ledger_path.exists():
             return check_store(store, None)
-        with Ledger(store, writable=False) as ledger:
+        try:
+            ledger = Ledger(store, writable=False)
+        except LedgerError as exc:  # a damaged ledger file is damage (exit 1), not bad input
+            return check_store(store, None, ledger_unreadable=str(exc))
+        with ledger:
             return check_store(store, ledger, progress=progress)
 
     @staticmethod

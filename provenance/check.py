@@ -1,18 +1,22 @@
 """``provenance check``: re-derive everything in the store and report what differs.
 
 Nothing recorded is trusted. For every ledger row the body is re-hashed, the chain link to
-the row before is re-checked, the indexed columns are compared with the body, the body's
-shape is checked once (:func:`shape_problem`), ``ledger.head`` must name the last record by
+the row before is re-checked, the indexed columns are compared with the body, the body must
+be canonical JSON (one reading only) and its shape is checked once (:func:`shape_problem`),
+``ledger.head`` must name the last record by
 seq and hash, every file a record names is re-hashed (once per distinct file), every WARC's
 own digests are re-checked, and further checkers (timestamps, proofs) registered in
-``CHECKERS`` run last. The report says how far a verified time-stamp anchors the ledger
-(:mod:`provenance.stamps.anchoring`): "intact" alone proves only that the store agrees with itself.
+``CHECKERS`` run last. SQLite's own integrity check runs beside the scan: every index must
+agree with its table, since other commands read through them. The report says how far a
+verified time-stamp anchors the ledger (:mod:`provenance.stamps.anchoring`): "intact" alone
+proves only that the store agrees with itself.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sqlite3
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -34,7 +38,7 @@ from provenance.stamps.stamping import (
     trust_roots_from_env,
 )
 from provenance.store.filestore import DAMAGED, HEAD_FILE, LEDGER_FILE, ObjectMissing, Store
-from provenance.store.hashing import is_sha256_hex, record_hash, sha256_file
+from provenance.store.hashing import is_canonical, is_sha256_hex, record_hash, sha256_file
 from provenance.store.ledger import FORMAT_VERSION, GENESIS, Ledger
 from provenance.store.rows import CheckContext, Checker, Problem, Row, Visitor, row_files
 from provenance.store.spill import SpillMap
@@ -74,7 +78,8 @@ class _Chain:
     def visit(self, row: Row) -> list[Problem]:
         seq = row.seq
         problems = []
-        found = record_hash(row.body.encode("utf-8"))
+        raw = row.body.encode("utf-8")
+        found = record_hash(raw)
         if found != row.record_hash:
             problems.append(Problem("record was altered: its hash does not match its content",
                                     seq, expected=row.record_hash, found=found))
@@ -86,6 +91,10 @@ class _Chain:
                                     seq, expected=self.prev, found=row.prev_hash))
         if row.malformed is not None:
             problems.append(Problem(f"record is malformed: {row.malformed}", seq))
+        elif not is_canonical(raw, row.document):
+            problems.append(Problem("record is malformed: its body is not canonical JSON (a key "
+                                    "twice, or out of order: the hashed bytes read two ways)",
+                                    seq))
         document = row.document
         if isinstance(document, dict):
             get = document.get
@@ -110,6 +119,10 @@ class _Chain:
 
     def finish(self) -> Iterator[Problem]:
         if self.ctx.ledger is None:
+            if self.ctx.ledger_unreadable is not None:
+                yield Problem(f"the ledger cannot be read ({self.ctx.ledger_unreadable}): no "
+                              "record of this store can be checked", path=LEDGER_FILE)
+                return  # the head has nothing to be compared with
             yield Problem("the ledger is missing: every record of this store is lost",
                           path=LEDGER_FILE)
             if self.ctx.store.head_path.exists():
@@ -236,11 +249,22 @@ class _Ordered:
         return self.pool.submit(job, *args) if self.pool is not None else job(*args)
 
 
+_UNREADABLE = "unreadable: "
+"""What :func:`_hash_file` returns before the reason a file that is there cannot be hashed
+(a hash is hex, so the two never mix)."""
+
+
 def _hash_file(store: Store, relative: str) -> str | None:
+    """The file's SHA-256; None if it is missing; :data:`_UNREADABLE` and why otherwise
+    (a symbolic link out of the store, a folder, no permission): never "missing" for a
+    file that is there."""
     try:
         return store.hash_object(relative)
-    except (OSError, StoreError):
+    except (FileNotFoundError, ObjectMissing):
         return None
+    except (OSError, StoreError) as exc:
+        return _UNREADABLE + (str(exc) if isinstance(exc, StoreError)
+                              else exc.strerror or type(exc).__name__)
 
 
 class _Files(_Ordered):
@@ -280,6 +304,9 @@ class _Files(_Ordered):
                 self.seen[relative] = found
             if found is None:
                 return [Problem("file is missing", seq, relative)]
+            if found.startswith(_UNREADABLE):
+                return [Problem(f"file cannot be read as stored evidence "
+                                f"({found[len(_UNREADABLE):]})", seq, relative)]
             if found != expected:
                 return [Problem("file was altered", seq, relative, expected=expected,
                                 found=found)]
@@ -335,12 +362,42 @@ class _Damaged:
 
 
 
+def _integrity(ledger: Ledger) -> list[Problem]:
+    try:
+        found = ledger.integrity_problems()
+    except (sqlite3.DatabaseError, OSError) as exc:
+        found = [f"unreadable ({exc})"]
+    return [Problem(f"the ledger file does not agree with itself ({line}): queries that read "
+                    "through its indexes may see other records than check verified",
+                    path=LEDGER_FILE) for line in found]
+
+
+class _Integrity(_Ordered):
+    """SQLite's own ``integrity_check`` of the ledger file (every index against its table),
+    run in the pool beside the row scan; a team ledger has no such file and skips it."""
+
+    reads_rows = False
+
+    def __init__(self, ctx: CheckContext) -> None:
+        super().__init__(ctx)
+        if isinstance(ctx.ledger, Ledger):
+            self.add(self.submit(_integrity, ctx.ledger), _same)
+
+    def visit(self, row: Row) -> tuple[Problem, ...]:
+        return ()
+
+    def finish(self) -> Iterator[Problem]:
+        yield from self.ready(block=True)
+
+
 def _verify_warc(store: Store, seq: int, relative: str) -> list[Problem]:
     try:
-        with store.open_object(relative) as handle:
+        handle = store.open_object(relative)
+    except (OSError, StoreError):
+        return []  # missing or not stored evidence: check_files says which, once
+    try:
+        with handle:
             problems = verify_warc(handle)
-    except (FileNotFoundError, ObjectMissing):
-        return []  # already reported by check_files
     except (OSError, StoreError) as exc:
         return [Problem(f"WARC unreadable: {exc}", seq, relative)]
     return [Problem(f"WARC digest check failed: {problem}", seq, relative)
@@ -387,17 +444,20 @@ Step = Checker | Callable[[CheckContext], Iterable[Problem]]
 """A :class:`Checker` (fed each row as the ledger is read once), or a plain function of the
 context that runs after that pass and reads what it needs itself."""
 
-CHECKERS: list[Step] = [check_chain, check_files, Checker("check_damaged", _Damaged),
-                           check_warcs, check_timestamps, check_covers,
-                           check_witness_records, Checker("check_head_copies", _HeadCopies)]
+CHECKERS: list[Step] = [check_chain, Checker("check_ledger_file", _Integrity), check_files,
+                        Checker("check_damaged", _Damaged), check_warcs, check_timestamps,
+                        check_covers, check_witness_records,
+                        Checker("check_head_copies", _HeadCopies)]
 
 
 Progress = Callable[[Iterable[Row], int], Iterable[Row]]
 
 
 def check_store(store: Store, ledger: Ledger | None, *,
-                progress: Progress | None = None, workers: int | None = None) -> CheckReport:
-    """Run every checker; ``ledger`` is None when the store's ledger file is missing.
+                progress: Progress | None = None, workers: int | None = None,
+                ledger_unreadable: str | None = None) -> CheckReport:
+    """Run every checker; ``ledger`` is None when the store's ledger file is missing, or
+    (``ledger_unreadable`` says why) when it is there but cannot be opened.
 
     The ledger is read once, row by row, and each row handed to every step: memory stays
     flat however long the ledger is. Files are hashed and WARCs checked in a pool of
@@ -411,6 +471,7 @@ def check_store(store: Store, ledger: Ledger | None, *,
     with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 2,
                             thread_name_prefix="check") as pool:
         ctx = CheckContext(store, ledger, pool)
+        ctx.ledger_unreadable = ledger_unreadable
         try:
             return _run(ctx, progress)
         finally:

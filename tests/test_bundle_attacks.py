@@ -69,7 +69,8 @@ def forge(path, records, extra=None):
         prev = digest
     entries["chain.tsv"] = ("\n".join(rows) + "\n").encode()
     entries["bundle.json"] = json.dumps({"format": FORMAT}).encode()
-    entries["VERIFY.md"] = b"# trust me\n"
+    entries["VERIFY.md"] = (b"# trust me\n\n```sh\nunzip f.zip -d f && cd f\n"
+                            b"sha256sum -c MANIFEST.sha256\nsha256sum records/*.record\n```\n")
     entries.update(extra or {})
     return write_zip(path, entries)
 

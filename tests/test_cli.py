@@ -100,13 +100,16 @@ def test_store_path_that_is_a_file(tmp_path, capsys):
     assert blocker.read_text() == "keep me"
 
 
-def test_corrupted_ledger_is_exit_2_and_kept(tmp_path, capsys):
+def test_corrupted_ledger_is_kept_exit_2_and_damage_for_check(tmp_path, capsys):
+    """Commands that need the ledger refuse it (exit 2); check reports it as the damage it
+    is (exit 1: CONTRACT.md), and nothing is written to it."""
     store = tmp_path / "ev"
     store.mkdir()
     (store / "ledger.sqlite3").write_bytes(b"\x00garbage" * 512)
-    assert main(["--store", str(store), "check"]) == 2
+    assert main(["--store", str(store), "log"]) == 2
+    assert main(["--store", str(store), "check"]) == 1
     err = capsys.readouterr().err
-    assert "damaged or not a provenance ledger" in err and "Traceback" not in err
+    assert err.count("damaged or not a provenance ledger") == 2 and "Traceback" not in err
     assert (store / "ledger.sqlite3").read_bytes() == b"\x00garbage" * 512
 
 

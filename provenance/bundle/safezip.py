@@ -3,7 +3,8 @@
 A zip is a list of entries whose names, sizes and flags are all chosen by whoever made it.
 :class:`BundleZip` refuses what would let two readers see different bundles (two entries
 with one name: ``unzip`` and Python keep different ones), what cannot be checked
-(encrypted entries, compression methods other than stored and deflate) and what would cost
+(encrypted entries, compression methods other than stored and deflate, bytes no entry
+accounts for: :mod:`provenance.bundle.ziplayout`) and what would cost
 unbounded memory or time (declared sizes past a cap, compression ratios only a zip bomb
 has). Entries are hashed as streams; only small ones (records, tokens, proofs) are read
 whole, and never past their cap. Every refusal is a one-line problem, never an exception.
@@ -14,11 +15,15 @@ from __future__ import annotations
 import hashlib
 import os
 import posixpath
+import stat
+import unicodedata
 import zipfile
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import BinaryIO
+
+from provenance.bundle.ziplayout import layout_problems
 
 SMALL_LIMIT = 64 << 20  # records, tokens, certificates, proofs, the manifest: far below this
 ENTRY_LIMIT = 64 << 30  # one WARC; a bigger declared size is refused before any read
@@ -47,14 +52,32 @@ class BundleZip:
         if len(infos) > MAX_ENTRIES:
             self.problems.append(f"{len(infos)} entries: more than a bundle has ({MAX_ENTRIES})")
             return
+        try:
+            with open(path, "rb") as handle:
+                self.problems += layout_problems(handle, infos)
+        except OSError as exc:
+            self.problems.append(f"not a readable zip file: {_one_line(exc)}")
         counts = Counter(info.filename for info in infos)
         for name, n in sorted(counts.items()):
             if n > 1:
                 self.problems.append(f"{name}: {n} entries with this name (tools disagree "
                                      "on which one is read)")
+        self._collisions(counts)
         for info in infos:
             if counts[info.filename] == 1 and self._acceptable(info):
                 self._entries[info.filename] = info
+
+    def _collisions(self, counts: Counter[str]) -> None:
+        """Names that differ only in case or Unicode form: ``unzip`` on macOS or Windows
+        writes both to one file, so the folder a reader checks is not the zip checked here."""
+        folded: dict[str, list[str]] = {}
+        for name in counts:
+            folded.setdefault(_folded(name), []).append(name)
+        for names in folded.values():
+            if len(names) > 1:
+                self.problems.append(f"{' and '.join(repr(n) for n in sorted(names))}: names "
+                                     "that differ only in case or Unicode form (one file "
+                                     "where case is ignored: tools disagree on which is read)")
 
     def _acceptable(self, info: zipfile.ZipInfo) -> bool:
         name = info.filename
@@ -62,6 +85,9 @@ class BundleZip:
             return False  # a folder entry holds nothing
         if not _safe_name(name):
             self.problems.append(f"{name!r}: not a plain relative path inside the bundle")
+        elif stat.S_IFMT(info.external_attr >> 16) not in (0, stat.S_IFREG):
+            self.problems.append(f"{name}: not a plain file (a symbolic link or other special "
+                                 "entry: unzip would make it point elsewhere)")
         elif info.flag_bits & _ENCRYPTED:
             self.problems.append(f"{name}: encrypted entry (a bundle is never encrypted)")
         elif info.compress_type not in _METHODS:
@@ -145,8 +171,12 @@ class BundleZip:
         return digest.hexdigest()
 
 
+def _folded(name: str) -> str:
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
+
+
 def _safe_name(name: str) -> bool:
-    if not name or "\\" in name or "\x00" in name or name.startswith("/"):
+    if not name or "\\" in name or not name.isprintable() or name.startswith("/"):
         return False
     return posixpath.normpath(name) == name and not name.startswith("..")
 

@@ -1,10 +1,11 @@
 """Verifying an evidence bundle as an adversary may have built it: ``check --bundle``.
 
-Nothing in the zip is taken on its word: ``bundle.json`` and ``VERIFY.md`` are for readers
-and are not trusted. Everything is re-derived from the records themselves:
+Nothing in the zip is taken on its word: ``bundle.json`` and ``VERIFY.md``'s prose are for
+readers and are not trusted. Everything is re-derived from the records themselves:
 
-* the zip is read safely (:mod:`provenance.bundle.safezip`): no duplicate names, no encrypted
-  or unknown entries, every read capped;
+* the zip is read safely (:mod:`provenance.bundle.safezip`): no duplicate names (nor names
+  one file system would fold into one), no links, no bytes outside the listed entries, no
+  encrypted or unknown entries, every read capped;
 * ``MANIFEST.sha256`` lists every entry once, with its SHA-256;
 * each ``records/<seq>.record`` is a canonical ledger record whose SHA-256 is its hash;
   ``chain.tsv`` is a contiguous chain of links and agrees with every record it lists;
@@ -13,6 +14,8 @@ and are not trusted. Everything is re-derived from the records themselves:
 * every granted ``timestamp`` record's token verifies over the record it covers, or over
   the Merkle root of its leaves, and each covered record's ``proofs/.../step-*.bin`` path
   leads, step by step, from ``0x00 || record hash`` to that root;
+* the ``timestamps/<seq>.*`` files and the commands VERIFY.md gives a reader without this
+  tool are the stamp's own and the records' own (:mod:`provenance.bundle.instructions`);
 * a record is *anchored* by such a stamp; the anchor is *trusted* only when the token's
   chain ends in a root the user gave (``--tsa-ca`` / ``PROVENANCE_TSA_CA``), never one
   that came inside the bundle.
@@ -33,14 +36,27 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from provenance.bundle.instructions import Expected, command_problems, raw_copy
 from provenance.bundle.safezip import BundleZip
 from provenance.errors import TimestampError
 from provenance.stamps.stamping import CERTS_ROLE, GRANTED, STAMPED_KINDS, TOKEN_ROLE
-from provenance.stamps.timestamp import load_certificates, verify_token
+from provenance.stamps.timestamp import (
+    _is_self_signed,
+    certificates_pem,
+    load_certificates,
+    verify_token,
+)
+from provenance.store.clock import parse_time
 from provenance.store.hashing import RECORD_PREFIX, canonical_json, is_sha256_hex
 from provenance.store.ledger import FORMAT_VERSION, GENESIS
 from provenance.store.merkle import MerkleTree
-from provenance.store.references import TIMESTAMP, named_files, own_problems, references
+from provenance.store.references import (
+    TIMESTAMP,
+    WITNESS,
+    named_files,
+    own_problems,
+    references,
+)
 
 FORMAT = "provenance-bundle/1"
 MANIFEST, INDEX, CHAIN, README = "MANIFEST.sha256", "bundle.json", "chain.tsv", "VERIFY.md"
@@ -72,6 +88,14 @@ class BundledRecord:
     data: dict[str, Any]
     record_hash: str
     raw: bytes = field(repr=False)
+    time: str = ""
+
+    @property
+    def claimed_at(self) -> str:
+        """When the record says it was made: a capture's or a copy's fetch time, else the
+        ledger time. Nothing but a time-stamp proves it."""
+        fetched = self.data.get("fetched_at")
+        return fetched if isinstance(fetched, str) and fetched else self.time
 
 
 @dataclass
@@ -81,6 +105,18 @@ class RecordStatus:
     subject: str | None
     anchor: Anchor
     stamps: list[int]
+    stamped_at: str | None = None
+    """The earliest time a stamp of :attr:`anchor`'s level signed (from the token): the
+    record is proven to have existed then, not at any earlier time it states of itself
+    (a capture's ``fetched_at``): a record made up today and stamped today says today."""
+    claimed_at: str | None = None
+    """When the record says it was made (:attr:`BundledRecord.claimed_at`)."""
+
+    @property
+    def stamped_late(self) -> bool:
+        """Stamped more than :data:`LATE` after the time it claims: proven only from then
+        (a TSA that was down and a later ``retry``, or a record made up and backdated)."""
+        return _seconds_between(self.claimed_at, self.stamped_at) > LATE
 
     @property
     def needs_anchor(self) -> bool:
@@ -88,7 +124,21 @@ class RecordStatus:
 
     def to_json(self) -> dict[str, Any]:
         return {"record": self.seq, "kind": self.kind, "subject": self.subject,
-                "anchor": self.anchor.value, "timestamps": self.stamps}
+                "anchor": self.anchor.value, "timestamps": self.stamps,
+                "stamped_at": self.stamped_at, "claimed_at": self.claimed_at,
+                "stamped_late": self.stamped_late}
+
+
+LATE = 3600.0
+"""Seconds between the time a record claims and its first stamp beyond which the record
+line says that it is proven only from the stamp's time (a batch waits 30 s at most)."""
+
+
+def _seconds_between(first: str | None, then: str | None) -> float:
+    try:
+        return (parse_time(str(then)) - parse_time(str(first))).total_seconds()
+    except (ValueError, TypeError):
+        return 0.0 if then is None else float("inf")  # an unreadable claim proves nothing
 
 
 @dataclass
@@ -115,6 +165,22 @@ class BundleReport:
     def intact(self) -> bool:
         return (not self.problems and any(r.anchor is Anchor.TRUSTED for r in self.evidence)
                 and not self.unproven)
+
+    @property
+    def statements(self) -> list[RecordStatus]:
+        """Records of a kind that is never time-stamped (witness, changed) that no stamp
+        covers: checked to name records that are there, but whoever made the bundle could
+        have written them; :meth:`cannot_prove` says so beside "intact"."""
+        return [r for r in self.evidence if not r.needs_anchor and r.anchor is Anchor.NONE]
+
+    def cannot_prove(self) -> str | None:
+        """What even an intact bundle does not prove, in one line (None: nothing)."""
+        said = self.statements
+        if not said:
+            return None
+        listed = ", ".join(f"{r.seq} {r.kind}" for r in said)
+        return (f"record(s) {listed} are not time-stamped: statements that only this bundle "
+                "vouches for")
 
     def reason(self) -> str | None:
         """Why the bundle is not intact, in one line (None if it is)."""
@@ -166,6 +232,7 @@ class _Checker:
         self.records: dict[int, BundledRecord] = {}
         self.expected: set[str] = {MANIFEST, INDEX, CHAIN, README}
         self.anchors: dict[int, dict[int, Anchor]] = {}
+        self.stamp_times: dict[int, str] = {}  # stamp seq -> the time its token signed
 
     def digest(self, name: str) -> str | None:
         if name not in self.digests:
@@ -182,6 +249,7 @@ class _Checker:
         for record in self.records.values():
             if record.kind == TIMESTAMP and record.data.get("status") == GRANTED:
                 self._stamp(record)
+        self._instructions()
         for name in sorted(self.zip.names - self.expected):
             self.problems.append(f"{name}: belongs to no record in the bundle")
         for seq in sorted(self.records):
@@ -189,9 +257,11 @@ class _Checker:
             found = self.anchors.get(seq, {})
             anchor = (Anchor.TRUSTED if Anchor.TRUSTED in found.values() else
                       Anchor.PINNED if found else Anchor.NONE)
+            times = [self.stamp_times[s] for s, a in found.items() if a is anchor]
             subject = record.subject
             self.report.records.append(RecordStatus(seq, record.kind, subject, anchor,
-                                                    sorted(found)))
+                                                    sorted(found), min(times, default=None),
+                                                    record.claimed_at))
 
     # -- the manifest and the index ----------------------------------------------------------
 
@@ -200,8 +270,8 @@ class _Checker:
         if raw is None:
             return
         listed: set[str] = set()
-        for n, line in enumerate(raw.decode("utf-8", "replace").splitlines(), 1):
-            match = _MANIFEST_LINE.fullmatch(line)
+        for n, line in enumerate(_sha256sum_lines(raw), 1):
+            match = _MANIFEST_LINE.fullmatch(line) if line.isprintable() else None
             if match is None:
                 self.problems.append(f"{MANIFEST}: line {n} is not '<sha256>  <file>'")
                 continue
@@ -226,6 +296,32 @@ class _Checker:
             index = None
         if raw is not None and not (isinstance(index, dict) and index.get("format") == FORMAT):
             self.problems.append(f"{INDEX}: not a {FORMAT} index")
+
+    def _instructions(self) -> None:
+        """VERIFY.md's commands are the ones this bundle's records give
+        (:mod:`provenance.bundle.instructions`)."""
+        raw = self.zip.read(README)
+        if raw is None:
+            return
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            self.problems.append(f"{README}: not UTF-8 text")
+            return
+        expected = Expected()
+        evidence = {seq for seq, r in self.records.items() if r.kind != TIMESTAMP}
+        for seq, record in self.records.items():
+            data = record.data
+            covers = data.get("covers")
+            if (record.kind == TIMESTAMP and data.get("status") == GRANTED
+                    and isinstance(covers, list) and covers and evidence.intersection(
+                        c for c in covers if isinstance(c, int))):
+                expected.stamps[seq] = (f"records/{covers[0]}.record"
+                                        if data.get("method") == "record"
+                                        else f"timestamps/{seq}.data")
+            elif record.kind == WITNESS and (copy := raw_copy(data)) is not None:
+                expected.copies.add(copy)
+        self.problems += command_problems(text, expected)
 
     # -- records and the chain ---------------------------------------------------------------
 
@@ -307,8 +403,10 @@ class _Checker:
                 and all(is_sha256_hex(h) for h in leaves)):
             self.problems.append(f"{where}: covered records and leaf hashes are malformed")
             return
-        for stamp_file in ("tsr", "data", "certs.pem", "root.pem"):
-            self.expected.add(f"timestamps/{seq}.{stamp_file}")
+        self.expected.add(f"timestamps/{seq}.tsr")
+        if len(leaves) > 1:
+            self.expected.add(f"timestamps/{seq}.data")  # one record: its record file
+        self._certificate_copies(record)
         held = [c for c in covers if c in self.records]
         for covered, leaf in zip(covers, leaves, strict=True):
             if covered in self.records and self.records[covered].record_hash != leaf:
@@ -366,6 +464,33 @@ class _Checker:
             self.problems.append(f"timestamps/{seq}.tsr: not the token time-stamp {seq} names")
         return token
 
+    def _certificate_copies(self, record: BundledRecord) -> None:
+        """``timestamps/<seq>.certs.pem`` and ``.root.pem``, the files VERIFY.md hands to
+        ``openssl ts -verify``, are the stamp's own certificates and the self-signed ones
+        among them: a root swapped for another would make a reader's openssl fail (or pass
+        under the wrong root) while this check said intact."""
+        files, _ = named_files(record.data)
+        entry = next(((p, s) for p, s, role in files if role == CERTS_ROLE), None)
+        if entry is None or not self.zip.has(entry[0]):
+            return  # no certificates, or reported with the record's files
+        pem = self.zip.read(entry[0], TOKEN_LIMIT)
+        if pem is None or hashlib.sha256(pem).hexdigest() != entry[1]:
+            return
+        try:
+            roots = [c for c in load_certificates(pem) if _is_self_signed(c)]
+        except TimestampError:
+            return  # reported when the token is verified
+        copies = {f"timestamps/{record.seq}.certs.pem": pem,
+                  f"timestamps/{record.seq}.root.pem": certificates_pem(roots) if roots
+                  else None}
+        for name, expected in copies.items():
+            if expected is None:
+                continue
+            self.expected.add(name)
+            if self.zip.read(name, TOKEN_LIMIT) not in (expected, None):
+                self.problems.append(f"{name}: not the certificates time-stamp {record.seq} "
+                                     "names (the file VERIFY.md gives to openssl)")
+
     def _certs(self, record: BundledRecord) -> list[bytes] | None:
         files, _ = named_files(record.data)
         entry = next(((p, s) for p, s, role in files if role == CERTS_ROLE), None)
@@ -406,9 +531,10 @@ class _Checker:
             return None
         if result.weak:  # a SHA-1 imprint: valid, but never a trusted anchor
             anchor = Anchor.PINNED
-        if result.gen_time != record.data.get("gen_time"):
+        if result.gen_time != record.data.get("gen_time") or not result.gen_time:
             self.problems.append(f"{where}: the token's time is not the recorded time")
             return None
+        self.stamp_times[record.seq] = result.gen_time
         return anchor
 
     def _merkle_path(self, stamp: int, seq: int, message: bytes) -> bool:
@@ -428,6 +554,16 @@ class _Checker:
                                  f"lead to the root time-stamp {stamp} signed")
             return False
         return True
+
+
+def _sha256sum_lines(raw: bytes) -> list[str]:
+    """The manifest's lines as ``sha256sum -c`` reads them: split at newlines only (Python's
+    ``splitlines`` also splits at \\x1c, \\x85, \\u2028..., where sha256sum sees one line
+    and fails), a carriage return before the newline dropped as sha256sum drops it."""
+    lines = raw.decode("utf-8", "replace").split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
 
 
 def merkle_path_holds(steps: Sequence[bytes], record_hash: str, message: bytes) -> bool:
@@ -465,21 +601,24 @@ def parse_record(seq: int, raw: bytes) -> BundledRecord | str:
     if body["seq"] != seq:
         return f"holds record {body['seq']}, not {seq}"
     return BundledRecord(seq, body["kind"], body["subject"], body["prev"], body["data"],
-                         hashlib.sha256(raw).hexdigest(), raw)
+                         hashlib.sha256(raw).hexdigest(), raw, body["time"])
 
 
 def parse_chain(raw: bytes) -> tuple[list[tuple[int, str, str, str]], list[str]]:
     """``chain.tsv``'s rows, and what is wrong with it (rows must be contiguous links)."""
     try:
-        lines = raw.decode("utf-8").splitlines()
+        lines = raw.decode("utf-8").split("\n")  # as cut, awk and a reader's eye split it
     except UnicodeDecodeError:
         return [], ["not UTF-8 text"]
+    if lines and lines[-1] == "":
+        lines.pop()
     if not lines or lines[0] != CHAIN_HEADER:
         return [], ["no header line"]
     rows: list[tuple[int, str, str, str]] = []
     for n, line in enumerate(lines[1:], 2):
         parts = line.split("\t")
         if (len(parts) != 4 or not re.fullmatch(r"[1-9][0-9]{0,17}", parts[0])
+                or not parts[1].isprintable()
                 or not is_sha256_hex(parts[2]) or not is_sha256_hex(parts[3])):
             return [], [f"line {n} is not 'seq, kind, record hash, previous hash'"]
         row = (int(parts[0]), parts[1], parts[2], parts[3])

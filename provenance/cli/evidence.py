@@ -15,7 +15,7 @@ from provenance.capture.capturer import ABORTED
 from provenance.changes.diff import compile_ignore
 from provenance.cli.files import check_targets
 from provenance.cli.options import EXIT_NEGATIVE, EXIT_OK
-from provenance.cli.output import Line, Output
+from provenance.cli.output import Line, Output, one_line
 from provenance.cli.shared import (
     say_failure,
     say_http_status,
@@ -157,7 +157,8 @@ def cmd_check(args: argparse.Namespace, out: Output) -> int:
                "anchoring": report.anchoring.to_json(), "cannot_prove": report.cannot_prove}
     unverified = (f"; {len(report.unverified)} time-stamp(s) could not be verified"
                   if report.unverified else "")
-    anchored = report.anchoring.sentence()
+    anchored = (report.anchoring.sentence() if report.records or report.intact
+                else "no record could be read, so nothing is anchored")
     if report.cannot_prove:  # a team store: what no check of it can show
         anchored += "; NOT PROVABLE HERE: " + "; ".join(report.cannot_prove)
     if out.json_mode:
@@ -191,10 +192,14 @@ def _check_bundle(args: argparse.Namespace, out: Output) -> int:
     summary = {"intact": report.intact, "bundle": path, "problems": len(report.problems),
                "records": len(report.evidence), "trusted": trusted,
                "unverified": len(report.unverified),
-               "roots_given": report.roots_given, "reason": report.reason()}
+               "roots_given": report.roots_given, "reason": report.reason(),
+               "cannot_prove": report.cannot_prove()}
     if report.intact:
         human = (f"intact: {path}: {len(report.evidence)} records, {trusted} anchored by "
-                 "time-stamps that chain to a root you trust")
+                 "time-stamps that chain to a root you trust (each proves its record existed "
+                 "at the time shown, not earlier)")
+        if report.cannot_prove():
+            human += f"; {report.cannot_prove()}"
     elif report.problems:
         human = f"DAMAGED: {len(report.problems)} problem(s) in {path}"
     else:
@@ -204,16 +209,19 @@ def _check_bundle(args: argparse.Namespace, out: Output) -> int:
 
 
 def _human_anchor(status: Any) -> str:
-    what = f"record {status.seq} {status.kind}" + (f" {status.subject}" if status.subject
-                                                    else "")
+    what = one_line(f"record {status.seq} {status.kind}" + (f" {status.subject}"
+                                                             if status.subject else ""))
     stamps = ", ".join(str(s) for s in status.stamps)
     if status.kind == "timestamp":
         return f"  {what}"
+    late = (f"; it says {one_line(str(status.claimed_at))} but is proven only from its "
+            "time-stamp" if status.stamped_late else "")
     if status.anchor.value == "trusted":
-        return f"  {what}: time-stamped ({stamps}), chain to a root you trust"
+        return (f"  {what}: time-stamped {status.stamped_at} ({stamps}), chain to a root you "
+                f"trust{late}")
     if status.anchor.value == "pinned":
-        return (f"  {what}: time-stamped ({stamps}) but only under the root the TSA sent "
-                "(self-consistent, NOT independently trusted)")
+        return (f"  {what}: time-stamped {status.stamped_at} ({stamps}) but only under the "
+                f"root the TSA sent (self-consistent, NOT independently trusted){late}")
     if status.needs_anchor:
         return f"  {what}: NOT time-stamped"
     return f"  {what}: not time-stamped (a statement about the records it names)"

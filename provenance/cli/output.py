@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+import unicodedata
 from collections.abc import Iterable, Iterator
 from enum import Enum
 from typing import Any, TextIO, TypeVar
@@ -58,8 +59,8 @@ class Output:
             self.stderr.write(message.rstrip("\n") + "\n")
 
     def error(self, message: str) -> None:
-        """A problem: one line on stderr, never silenced."""
-        self.stderr.write(f"provenance: {message}".rstrip("\n") + "\n")
+        """A problem: one line on stderr, never silenced (see :func:`one_line`)."""
+        self.stderr.write(f"provenance: {one_line(message.rstrip(chr(10)))}\n")
 
     def progress(self, items: Iterable[T], *, total: int | None, desc: str) -> Iterator[T]:
         """A progress bar on stderr when it is a terminal; nothing otherwise."""
@@ -72,6 +73,21 @@ class Output:
             for item in items:
                 yield item
                 bar.update(1)
+
+
+_UNSEEN_CATEGORIES = ("Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn")
+
+
+def one_line(text: str) -> str:
+    """``text`` with every character a terminal would not show as itself written as an
+    escape (``\\n``, ``\\x1b``, ``\\u202e``): a subject, a file name or a zip entry name
+    comes from a record or a bundle that a forger wrote, and a newline, a cursor move or a
+    right-to-left override in it must not print a line of its own (a fake "time-stamped")
+    or hide one."""
+    if text.isprintable():
+        return text
+    return "".join(c.encode("unicode_escape").decode("ascii")
+                   if unicodedata.category(c) in _UNSEEN_CATEGORIES else c for c in text)
 
 
 def _is_tty(stream: TextIO) -> bool:

@@ -13,6 +13,13 @@ import os
 import re
 from typing import Any, BinaryIO
 
+try:  # a C encoder: check compares every ledger body, and must stay quick on big stores
+    from orjson import OPT_SORT_KEYS as _SORT_KEYS
+    from orjson import dumps as _sorted_dumps
+except ImportError:  # pragma: no cover
+    _sorted_dumps = None  # type: ignore[assignment]
+    _SORT_KEYS = 0
+
 CHUNK_SIZE = 1 << 20  # 1 MiB: large enough to amortise Python overhead, small enough for cache
 
 RECORD_PREFIX = b"provenance:record:v1\n"
@@ -59,6 +66,23 @@ def canonical_json(value: Any) -> bytes:
     return json.dumps(
         value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
     ).encode("utf-8")
+
+
+def is_canonical(body: bytes, value: Any) -> bool:
+    """Whether ``body`` is exactly :func:`canonical_json` of ``value`` (the body as parsed).
+    A body with a key twice, or keys out of order, hashes fine but reads two ways: Python
+    keeps the last of two keys, SQLite's JSON functions (the ledger's indexes) the first.
+    orjson answers the common case quickly; the exact rule decides every other."""
+    if _sorted_dumps is not None:
+        try:
+            if _sorted_dumps(value, option=_SORT_KEYS) == body:
+                return True
+        except TypeError:  # orjson's encode error, e.g. an integer past 64 bits
+            pass
+    try:
+        return canonical_json(value) == body
+    except (TypeError, ValueError):
+        return False
 
 
 def record_hash(body: bytes) -> str:

@@ -774,6 +774,23 @@ class Ledger:
                 yield from self._db.execute(
                     f"SELECT {self._COLUMNS} FROM records WHERE seq IN ({marks})", part)
 
+    def integrity_problems(self, limit: int = 10) -> list[str]:
+        """What SQLite's own ``integrity_check`` finds, at most ``limit`` lines (none: the
+        file agrees with itself). ``check`` reads the records table row by row, but ``log``,
+        ``export``, ``retry`` and the ``covers`` queries read through indexes: an index
+        edited apart from its table (a page of the file replaced) would show them other
+        records than ``check`` verified. Read on a connection of its own, so that it can
+        run beside the row scan."""
+        db = _open_readonly(self.store.ledger_path)
+        try:
+            found = [str(row[0]) for row in
+                     db.execute(f"PRAGMA integrity_check({int(limit)})").fetchall()]
+        except sqlite3.DatabaseError as exc:
+            found = [f"unreadable ({exc})"]
+        finally:
+            db.close()
+        return [] if found == ["ok"] else found
+
     head_name = HEAD_FILE
     """Where the head is kept, as ``check`` names it."""
 

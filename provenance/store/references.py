@@ -13,10 +13,11 @@ capture       its files (WARC, text; with ``--browser`` also the browser's WARC,
               DOM and text, each the one its ``browser`` part names by SHA-256)
 ocr           its files (the screenshot, whose SHA-256 is ``image_sha256``; the OCR JSON)
 verification  ``ocr_record`` (seq + hash, same ``image_sha256``); ``against.seq`` (the
-              capture compared with: its id is ``against.capture``, same ``text_sha256``;
-              or, when ``against.kind`` is ``snapshot``, the archive copy whose id is
-              ``against.snapshot``); ``against.copies`` (every capture and snapshot the verdict
-              and its timeline rest on: seq + hash + kind)
+              capture compared with: its id is ``against.capture``; or, when
+              ``against.kind`` is ``snapshot``, the archive copy whose id is
+              ``against.snapshot``; with every value ``against`` copied from it the same:
+              text and body hashes, URL, fetch time, status); ``against.copies`` (every
+              capture and snapshot the verdict and its timeline rest on: seq + hash + kind)
 snapshot      its files (the archive copy's WARC, text)
 changed       ``from`` and ``to`` (the two captures, seq + hash, same ``text_sha256``)
 witness       ``capture_seq`` (+ ``capture_hash``); ``previous_seq`` (the earlier attempt)
@@ -112,8 +113,23 @@ def _verification(data: dict[str, Any], refs: Refs) -> None:
             and all(c in "0123456789abcdef" for c in prefix)):
         refs.malformed.append(f"'against.{key}' is not a record id")
         return
+    copied = tuple((theirs, against[ours]) for ours, theirs in _COPIED[kind] if ours in against)
     _seq(against, "seq", f"the {kind} compared with", kind, refs, id_prefix=prefix,
-         fields=(("text_sha256", against.get("text_sha256")),))
+         fields=(("text_sha256", against.get("text_sha256")), *copied))
+
+
+_COPIED = {
+    CAPTURE: (("url", "url"), ("fetched_at", "fetched_at"), ("http_status", "http_status"),
+              ("sha256", "sha256")),
+    SNAPSHOT: (("url", "url"), ("source", "archive"), ("memento_url", "memento_url"),
+               ("memento_datetime", "memento_datetime"), ("http_status", "http_status"),
+               ("sha256", "sha256"), ("cdx_digest", "cdx_digest"),
+               ("digest_agrees", "digest_agrees")),
+}
+"""What a verification's ``against`` copies from the record it names (its key, the record's
+key): each must still be that record's. The record is named by a 12-digit id, only 48 bits
+of its hash: a forger who grinds a record with those digits (and stamps it today) must
+still give it every one of these values, or the bundle says which differs."""
 
 
 def _copies(value: Any, refs: Refs) -> None:

@@ -133,6 +133,9 @@ class CheckContext:
         self.ledger = ledger
         self.pool = pool
         self.rows: Iterable[Row] = _Rows(ledger)
+        self.ledger_unreadable: str | None = None
+        """Why the ledger file, which is there, could not be opened (then ``ledger`` is
+        None): damage to report, not a missing ledger."""
 
     def row(self, seq: int) -> Row | None:
         """The row numbered ``seq``, or None (a lookup by primary key, not a scan)."""
