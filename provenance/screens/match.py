@@ -11,7 +11,9 @@ Two questions are answered separately, because they fail differently:
    (:mod:`provenance.figures`), at its own place in the aligned passage. "Its own place"
    comes from a word-level alignment (Levenshtein opcodes over tokens): a figure counts as
    found only when it aligns with an equal figure, or sits in the same differing stretch
-   of words. So a screenshot where two figures were swapped is not a match either.
+   of words. So a screenshot where two figures were swapped is not a match either. Its
+   sign, symbols (``%``, currency) and short unit (``km``, ``м``) must be the same too
+   (:class:`~provenance.screens.figures.Marks`): ``-5`` is not ``5``.
 
 3. **Are the words the same?** A forger changes names, places, colours and negations, not
    only digits. Every content word of the claim (three letters or more, and every negation:
@@ -44,7 +46,7 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
 from provenance.errors import UsageError
-from provenance.screens.figures import extract_figures
+from provenance.screens.figures import Marks, extract_figures, figure_marks
 from provenance.screens.ocr import OcrResult
 from provenance.store.clock import utc_now
 
@@ -195,11 +197,16 @@ class Token:
     start: int                # span in the text it came from
     end: int
     words: tuple[int, ...] = ()   # OCR word indices it covers (screenshots only)
+    marks: Marks = Marks()        # a figure's sign, symbols and unit
 
 
-def tokenize(text: str, word_at: Sequence[int] | None = None) -> list[Token]:
-    """Figures and words of ``text`` in order; ``word_at[i]`` names the OCR word of char i."""
+def tokenize(text: str, word_at: Sequence[int] | None = None, *, claim: bool = False,
+             after: str = "") -> list[Token]:
+    """Figures and words of ``text`` in order; ``word_at[i]`` names the OCR word of char i.
+    ``claim``: a figure at the text's end has no known unit; ``after``: the text that
+    follows (the next line), where a figure's unit may be."""
     tokens: list[Token] = []
+    marked = f"{text} {after}" if after else text
     taken = 0
     spans: list[tuple[int, int, str | None]] = []
     for figure in extract_figures(text):
@@ -215,7 +222,8 @@ def tokenize(text: str, word_at: Sequence[int] | None = None) -> list[Token]:
         if word_at is not None:
             words = tuple(sorted({word_at[i] for i in range(start, end) if word_at[i] >= 0}))
         norm = figure_norm(value) if value is not None else fold(raw)
-        tokens.append(Token(norm, raw, value, start, end, words))
+        marks = Marks() if value is None else figure_marks(marked, start, end, open_end=claim)
+        tokens.append(Token(norm, raw, value, start, end, words, marks))
     return tokens
 
 
@@ -361,6 +369,10 @@ class _Haystack:
         lines = [ln.strip() for ln in text.splitlines()]
         return cls([(ln, [-1] * len(ln)) for ln in lines if ln])
 
+    def head(self, line: int) -> str:
+        """The start of line ``line`` ("" past the end): a figure's unit may wrap there."""
+        return self.lines[line][0][:8] if line < len(self.lines) else ""
+
     def window(self, first: int, last: int) -> tuple[str, list[int]]:
         """Lines ``first..last`` joined; a word hyphenated at a line end is rejoined."""
         text = ""
@@ -393,7 +405,7 @@ def _align(claim: list[Token], hay: _Haystack, claim_text: str) -> _Alignment | 
         head = 0  # the first line's share of the window: a claim may start at its end
         for last in range(first, min(len(hay.lines), first + MAX_WINDOW_LINES)):
             text, owner = hay.window(first, last)
-            tokens = tokenize(text, owner)
+            tokens = tokenize(text, owner, after=hay.head(last + 1))
             window_str, starts = _joined(tokens)
             if last == first:
                 head = len(window_str)
@@ -452,7 +464,16 @@ def _compare(claim: list[Token], passage: list[Token], score: float,
 
     def check(ci: int, pj: int, status: str) -> None:
         found_as = passage[pj].raw if pj >= 0 else None
-        checks[ci] = FigureCheck(claim[ci].value or "", claim[ci].raw, found_as, status,
+        claim_text = claim[ci].raw
+        claimed = claim[ci].marks
+        if status == "found" and not same_marks(claimed, passage[pj].marks):
+            # the same value with another sign, symbol or unit: "-5" for "5", "12" for "12%"
+            shown = passage[pj].marks
+            units = _same_signs(claimed, shown)
+            status = "differs"
+            claim_text = claimed.with_unit if units else claimed.text
+            found_as = shown.with_unit if units else shown.text
+        checks[ci] = FigureCheck(claim[ci].value or "", claim_text, found_as, status,
                                  claim_index=ci, found_index=pj)
         if pj >= 0:
             used.add(pj)
@@ -490,6 +511,29 @@ def _compare(claim: list[Token], passage: list[Token], score: float,
     share = equal_words / claim_words if claim_words else 1.0
     return _Alignment(round(score, 3), share, passage, passage[lo:hi], figures, found_text,
                       words)
+
+
+_SYMBOL_LOOKALIKES = str.maketrans({"§": "$"})
+"""Symbols Tesseract reads as one another: ``§ 55`` comes out ``$ 55``."""
+
+
+def _symbols(marks: Marks) -> str:
+    return marks.symbols.translate(_SYMBOL_LOOKALIKES)
+
+
+def _same_signs(claimed: Marks, shown: Marks) -> bool:
+    return claimed.sign == shown.sign and _symbols(claimed) == _symbols(shown)
+
+
+def same_marks(claimed: Marks, shown: Marks) -> bool:
+    """Do two figures of equal value say the same thing? The same sign and symbols, and the
+    same unit as OCR may read it; a unit the claim does not state (it stops at the
+    figure) is not compared."""
+    if not _same_signs(claimed, shown):
+        return False
+    if claimed.unit is None or shown.unit is None:
+        return True
+    return ocr_explains(fold(claimed.unit), fold(shown.unit))
 
 
 def _regions(ops: Any) -> list[tuple[int, int, int, int, bool, bool]]:
@@ -652,7 +696,7 @@ def _decide(alignment: _Alignment | None, what: str) -> _Decision:
 
 def verify_text(ocr: OcrResult, claim: str) -> Verification:
     """Does the screenshot read as ``ocr`` show ``claim``? See the module docstring."""
-    claim_tokens = tokenize(claim)
+    claim_tokens = tokenize(claim, claim=True)
     if not claim_tokens:
         raise UsageError("the claim has no words or figures to look for")
     alignment = _align(claim_tokens, _Haystack.from_ocr(ocr), claim)
@@ -758,7 +802,7 @@ def verify_against_text(ocr: OcrResult, page_text: str, chrome: str = "") -> Ver
             if n:
                 owner.append(-1)
             owner.extend([i] * len(ocr.words[i].text))
-        tokens = tokenize(text, owner)
+        tokens = tokenize(text, owner, claim=True)  # a screenshot may be cut anywhere
         if sum(1 for t in tokens if t.value is None and len(t.norm) > 1) < MIN_PARAGRAPH_WORDS:
             skipped += 1
             continue
