@@ -34,6 +34,14 @@ ENGLISH = (
     "Russia attacked Ukraine on 24 February, the defence minister said.",
     "The operation was unsuccessful and the strike was illegal, the court ruled.",
 )
+DENIALS = (
+    "Denials",
+    "The losses were not officially confirmed by the ministry on Monday.",
+    "Officials didn't confirm the figures, and the army never publicly named the dead.",
+    "Non-combatants were killed without warning near the border.",
+    "Данные не были официально подтверждены министерством.",
+    "Ведомство так и не опубликовало списки погибших, сообщил источник.",
+)
 
 
 def _shot(folder, name: str, title: str, *paragraphs: str, lang: str) -> OcrResult:
@@ -51,7 +59,8 @@ def _shot(folder, name: str, title: str, *paragraphs: str, lang: str) -> OcrResu
 def shots(tmp_path_factory):
     folder = tmp_path_factory.mktemp("forgeries")
     return {"ru": _shot(folder, "ru", *RUSSIAN, lang="rus+eng"),
-            "en": _shot(folder, "en", *ENGLISH, lang="eng")}
+            "en": _shot(folder, "en", *ENGLISH, lang="eng"),
+            "no": _shot(folder, "no", *DENIALS, lang="rus+eng")}
 
 
 @pytest.mark.parametrize("shot, claim", [
@@ -67,6 +76,12 @@ def shots(tmp_path_factory):
     ("en", "the convoy was 40 km long"),
     ("en", "the temperature fell to -5 degrees"),
     ("en", "the strike was illegal"),
+    ("no", "The losses were not officially confirmed"),
+    ("no", "Officials didn't confirm the figures"),
+    ("no", "Non-combatants were killed without warning"),
+    ("no", "Ведомство так и не опубликовало списки погибших"),
+    ("no", "сообщил источник"),
+    ("no", "were killed without warning"),  # "Non-" negates only its own word
 ])
 def test_the_genuine_passages_match(shots, shot, claim):
     result = verify_text(shots[shot], claim)
@@ -122,3 +137,30 @@ def test_a_sign_symbol_or_unit_changed_is_a_mismatch(shots, shot, claim, reason)
 ])
 def test_forgeries_already_caught_never_match(shots, shot, claim):
     assert verify_text(shots[shot], claim).verdict == "mismatch"
+
+
+@pytest.mark.parametrize("shot, claim, shown", [
+    ("ru", "Эти данные подтверждённые", "неподтверждённые"),
+    ("en", "the strike was legal", "illegal"),
+    ("en", "The operation was successful", "unsuccessful"),
+])
+def test_a_negative_prefix_dropped_is_a_mismatch(shots, shot, claim, shown):
+    result = verify_text(shots[shot], claim)
+    assert result.verdict == "mismatch"
+    assert [w.found_as for w in result.words] == [shown]
+
+
+@pytest.mark.parametrize("claim, negation", [
+    ("confirmed by the ministry on Monday", "not"),       # two words back
+    ("officially confirmed by the ministry", "not"),      # the word just before
+    ("confirm the figures", "t"),                         # didn't
+    ("подтверждены министерством", "не"),                  # three words back
+    ("официально подтверждены министерством", "не"),
+    ("publicly named the dead", "never"),
+])
+def test_a_negation_of_the_clause_left_out_before_the_quote_is_a_mismatch(shots, claim,
+                                                                          negation):
+    result = verify_text(shots["no"], claim)
+    assert result.verdict == "mismatch"
+    assert [(w.found_as or "").lower() for w in result.words] in ([negation], ["he"])
+    assert result.differing_boxes   # boxed red on the screenshot

@@ -22,7 +22,9 @@ Two questions are answered separately, because they fail differently:
    most one other letter per six (:func:`ocr_explains`). A claim word the screenshot shows
    as another word, or does not show at all, makes a ``mismatch``; so does a word the
    screenshot has inside the claimed passage and the claim does not ("killed or captured"
-   for "killed"), and a negation just before it ("не потеряли" quoted as "потеряли").
+   for "killed"), and a negation of the same clause up to :data:`NEGATION_REACH` words
+   before it ("не потеряли" quoted as "потеряли"). A negative prefix is never an OCR
+   error (:data:`NEGATIVE_PREFIXES`: "illegal" is not "legal").
    Words of one or two letters (и, в, of, at) are not checked: OCR drops and garbles them.
 
 Verdicts (CONTRACT.md): ``match`` passage present, every claimed figure found exactly and
@@ -102,8 +104,8 @@ def fold(word: str) -> str:
 
 
 NEGATIONS = frozenset(fold(w) for w in (
-    "не", "ни", "нет", "никогда", "ні", "нема", "немає", "ніколи",
-    "not", "no", "never", "nor", "none", "nothing", "nobody",
+    "не", "ни", "нет", "никогда", "ні", "нема", "немає", "ніколи", "без",
+    "not", "no", "never", "nor", "none", "nothing", "nobody", "without",
 ))
 """Folded, so Tesseract's Latin reading of a Cyrillic ``не`` (``he``) is one too. That makes
 an English "he" count as a negation: only ever stricter, never a false match."""
@@ -148,13 +150,34 @@ def ocr_cost(claimed: str, shown: str) -> float:
     return previous[-1]
 
 
+NEGATIVE_PREFIXES = tuple(fold(p) for p in (
+    "не", "ні", "ни", "без", "бес", "un", "in", "im", "il", "ir", "dis", "non",
+))
+"""Prefixes that turn a word into its opposite: "неподтверждённые" is not "подтверждённые",
+nor "illegal" "legal", however few letters they differ by."""
+
+
+def _negated(claimed: str, shown: str) -> bool:
+    """Is one word the other with a negative prefix (as OCR may read the prefix)? Only when
+    the prefix explains the difference better than a misreading does: "nactive" is still
+    an OCR reading of "inactive" (a thin ``i`` lost), "active" is not."""
+    longer, shorter = (claimed, shown) if len(claimed) > len(shown) else (shown, claimed)
+    if len(shorter) < MIN_CONTENT_LETTERS:
+        return False
+    whole = ocr_cost(longer, shorter)
+    return any(ocr_cost(prefix, longer[:len(prefix)]) <= 0.5
+               and ocr_cost(longer[len(prefix):], shorter) < whole
+               for prefix in NEGATIVE_PREFIXES if len(longer) - len(shorter) >= len(prefix) - 1)
+
+
 def ocr_explains(claimed: str, shown: str) -> bool:
     """Can OCR have read the folded word ``claimed`` as ``shown``? Look-alike glyphs and one
-    other letter per six at most; a short word (three letters) only through look-alikes."""
+    other letter per six at most; a short word (three letters) only through look-alikes;
+    never a negative prefix more or less (:data:`NEGATIVE_PREFIXES`)."""
     if claimed == shown:
         return True
     budget = 0.5 if len(claimed) <= 3 else max(1.0, len(claimed) // 6)
-    return ocr_cost(claimed, shown) <= budget
+    return ocr_cost(claimed, shown) <= budget and not _negated(claimed, shown)
 
 
 _O_UMLAUT_AS_SIX = re.compile(r"(?<=[^\W\d_])6(?=[a-zß-ÿ&])|(?<![^\W_])6(?=[a-zß-ÿ]{3})"
@@ -275,6 +298,7 @@ class WordCheck:
     boxes: list[list[int]] = field(default_factory=list)
     found_indices: tuple[int, ...] = field(default=(), repr=False)   # passage tokens
     claim_indices: tuple[int, ...] = field(default=(), repr=False)   # claim tokens
+    shown: tuple[Token, ...] = field(default=(), repr=False)   # tokens before the passage
 
     def to_json(self) -> dict[str, Any]:
         return {"claim_text": self.claim_text, "found_as": self.found_as,
@@ -341,18 +365,55 @@ class _Alignment:
     figures: list[FigureCheck]
     found_text: str
     words: list[WordCheck] = field(default_factory=list)
+    first: int = -1           # the passage's first token that is the claim's, -1 if none
+
+
+NEGATION_REACH = 3
+"""Words before a quoted passage in which a negation of the same clause still negates it:
+"were not officially confirmed" quoted as "officially confirmed" or as "confirmed"."""
+_NT = ("n'", "n’", "n`")
+"""``didn't``, ``can’t``: tokens ``didn`` and ``t``, the ``t`` a "not"."""
+_CLAUSE_END = re.compile(r"[.!?;:,()\[\]«»\"“”„—–]")
+
+
+def _negation_before(head: str, owners: list[int]) -> Token | None:
+    """A negation at most :data:`NEGATION_REACH` words before the end of ``head`` (the
+    paragraph's text before a passage, :meth:`_Haystack.clause_head`), in the same clause:
+    no punctuation between.
+    Beyond the adjacent word, a Latin "he" before a Latin word is the English pronoun,
+    not a Cyrillic "не" read in Latin letters ("he said the army confirmed")."""
+    tokens = tokenize(head, owners)[-NEGATION_REACH:]
+    end = len(head)
+    following = ""
+    for distance, token in enumerate(reversed(tokens), 1):
+        if _CLAUSE_END.search(head[token.end:end]):
+            return None
+        pronoun = distance > 1 and token.raw.isascii() and token.norm == "he" \
+            and following.isascii()
+        prefix = distance > 1 and head[token.end:token.end + 1] in ("-", "‐")  # non-combatants
+        contracted = token.norm == "t" and head[max(0, token.start - 2):token.start] in _NT
+        negation = is_negation(token.norm) and not (pronoun or prefix)
+        if token.value is None and (negation or contracted):
+            return token
+        end, following = token.start, token.raw
+    return None
 
 
 class _Haystack:
-    """Lines to search, each with the OCR word index of every character (or -1)."""
+    """Lines to search, each with the OCR word index of every character (or -1), and the
+    paragraph each line is in (a page's text: every line is one)."""
 
-    def __init__(self, lines: list[tuple[str, list[int]]]) -> None:
+    def __init__(self, lines: list[tuple[str, list[int]]],
+                 paragraphs: list[object] | None = None) -> None:
         self.lines = lines
+        self.paragraphs = paragraphs if paragraphs is not None else list(range(len(lines)))
 
     @classmethod
     def from_ocr(cls, ocr: OcrResult) -> _Haystack:
         lines = []
+        paragraphs: list[object] = []
         for line in ocr.lines:
+            paragraphs.append((line.block, line.column, line.par))
             text, owner = "", []
             for index in line.words:
                 if text:
@@ -362,7 +423,7 @@ class _Haystack:
                 text += word
                 owner.extend([index] * len(word))
             lines.append((text, owner))
-        return cls(lines)
+        return cls(lines, paragraphs)
 
     @classmethod
     def from_text(cls, text: str) -> _Haystack:
@@ -370,13 +431,22 @@ class _Haystack:
         return cls([(ln, [-1] * len(ln)) for ln in lines if ln])
 
     def head(self, line: int) -> str:
-        """The start of line ``line`` ("" past the end): a figure's unit may wrap there."""
-        return self.lines[line][0][:8] if line < len(self.lines) else ""
+        """The start of line ``line`` when it goes on the paragraph of the line before
+        (else ""): a figure's unit may wrap there."""
+        if 0 < line < len(self.lines) and self.paragraphs[line] == self.paragraphs[line - 1]:
+            return self.lines[line][0][:8]
+        return ""
 
     def window(self, first: int, last: int) -> tuple[str, list[int]]:
         """Lines ``first..last`` joined; a word hyphenated at a line end is rejoined."""
+        text, owner, _ = self.window_lines(first, last)
+        return text, owner
+
+    def window_lines(self, first: int, last: int) -> tuple[str, list[int], list[int]]:
+        """:meth:`window`, and where each line starts in its text."""
         text = ""
         owner: list[int] = []
+        starts: list[int] = []
         for i in range(first, last + 1):
             line, words = self.lines[i]
             if text and re.search(r"[^\W\d_]-$", text) and line[:1].islower():
@@ -384,9 +454,26 @@ class _Haystack:
             elif text:
                 text += " "
                 owner.append(-1)
+            starts.append(len(text))
             text += line
             owner.extend(words)
-        return text, owner
+        return text, owner, starts
+
+    def clause_head(self, first: int, where: tuple[str, list[int], list[int]], start: int
+                    ) -> tuple[str, list[int]]:
+        """The text of the paragraph before ``start`` in a window that starts at line
+        ``first`` (``where``: its text, owners and line starts), from at most two lines
+        back: where a negation of the passage at ``start`` may be."""
+        text, owner, starts = where
+        n = max(i for i, at in enumerate(starts) if at <= start)
+        head, owners = text[starts[n]:start], owner[starts[n]:start]
+        line = first + n
+        for back in (line - 1, line - 2):
+            if back < 0 or self.paragraphs[back] != self.paragraphs[line]:
+                break
+            before, words = self.lines[back]
+            head, owners = f"{before} {head}", [*words, -1, *owners]
+        return head, owners
 
 
 def _align(claim: list[Token], hay: _Haystack, claim_text: str) -> _Alignment | None:
@@ -399,12 +486,13 @@ def _align(claim: list[Token], hay: _Haystack, claim_text: str) -> _Alignment | 
     claim_str, _ = _joined(claim)
     if not claim_str or not hay.lines:
         return None
-    tied: list[tuple[float, int, list[Token], list[int], int, int]] = []
+    tied: list[tuple[float, int, list[Token], list[int], int, int,
+                     tuple[int, tuple[str, list[int], list[int]]]]] = []
     top: tuple[float, int] | None = None  # score, -lines of the best window so far
     for first in range(len(hay.lines)):
         head = 0  # the first line's share of the window: a claim may start at its end
         for last in range(first, min(len(hay.lines), first + MAX_WINDOW_LINES)):
-            text, owner = hay.window(first, last)
+            text, owner, line_starts = hay.window_lines(first, last)
             tokens = tokenize(text, owner, after=hay.head(last + 1))
             window_str, starts = _joined(tokens)
             if last == first:
@@ -419,7 +507,8 @@ def _align(claim: list[Token], hay: _Haystack, claim_text: str) -> _Alignment | 
             else:
                 score, start, end = fuzz.ratio(claim_str, window_str), 0, len(window_str)
             key = (score, first - last)
-            window = (score, first - last, tokens, starts, start, end)
+            window = (score, first - last, tokens, starts, start, end,
+                      (first, (text, owner, line_starts)))
             if top is None or key > top:  # the best so far is always among those kept
                 top = key
                 tied = [c for c in tied if c[0] >= score - TIE_POINTS][:MAX_TIED_WINDOWS - 1]
@@ -435,11 +524,17 @@ def _align(claim: list[Token], hay: _Haystack, claim_text: str) -> _Alignment | 
     # every window kept is within TIE_POINTS of the best (the list is cut when it rises)
     ranked = sorted(tied, key=lambda c: (c[0], c[1]), reverse=True)  # stable: first found first
     best: _Alignment | None = None
-    for score, _, tokens, starts, start, end in ranked:
+    for score, _, tokens, starts, start, end, where in ranked:
         inside = [i for i, s in enumerate(starts) if s < end and s + len(tokens[i].norm) > start]
         lo = max(0, inside[0] - 2) if inside else 0
         hi = min(len(tokens), inside[-1] + 3) if inside else len(tokens)
         found = _compare(claim, tokens[lo:hi], score / 100.0, claim_text)
+        if found.first >= 0:
+            at = tokens[lo + found.first]
+            negation = _negation_before(*hay.clause_head(*where, at.start))
+            if negation is not None:  # "не потеряли" quoted as "потеряли"
+                found.words.append(WordCheck(at.raw, negation.raw, WordStatus.ADDED,
+                                             shown=(negation,)))
         if best is None or _differences(found) < _differences(best):
             best = found
         if not _differences(best):
@@ -504,13 +599,14 @@ def _compare(claim: list[Token], passage: list[Token], score: float,
                 check(ci, other[0], "differs")
             else:
                 check(ci, -1, "missing")
-    words = _word_checks(claim, passage, ops, claim_text, set(matched))
+    taken = set(matched)
+    words = _word_checks(claim, passage, ops, claim_text, taken)  # adds the words it found
     lo, hi = (min(matched), max(matched) + 1) if matched else (0, len(passage))
     found_text = " ".join(t.raw for t in passage[lo:hi])
     figures = [checks[i] for i in sorted(checks)]
     share = equal_words / claim_words if claim_words else 1.0
     return _Alignment(round(score, 3), share, passage, passage[lo:hi], figures, found_text,
-                      words)
+                      words, min(taken, default=-1))
 
 
 _SYMBOL_LOOKALIKES = str.maketrans({"§": "$"})
@@ -610,11 +706,6 @@ def _word_checks(claim: list[Token], passage: list[Token], ops: Any,
                 if pj not in used and is_content(passage[pj]):  # "killed or captured"
                     checks.append(WordCheck("", passage[pj].raw, WordStatus.ADDED,
                                             found_indices=(pj,)))
-    first = min(used, default=None)
-    if first is not None and first > 0 and is_negation(passage[first - 1].norm):
-        # "не потеряли" quoted as "потеряли": the negation sits just before the claim.
-        checks.append(WordCheck(passage[first].raw, passage[first - 1].raw, WordStatus.ADDED,
-                                found_indices=(first - 1,)))
     return checks
 
 
@@ -719,7 +810,8 @@ def verify_text(ocr: OcrResult, claim: str) -> Verification:
                                f"({conf:.0f}): compare it with the image by eye")
     word_checks = alignment.words if verdict != "absent" else []
     for word in word_checks:
-        word.boxes = _word_boxes(ocr, [alignment.passage[pj] for pj in word.found_indices])
+        word.boxes = _word_boxes(ocr, [*(alignment.passage[pj] for pj in word.found_indices),
+                                       *word.shown])
     if verdict == "absent":
         for check in figures:  # nothing was found, so no figure was found either
             check.found_as, check.status, check.boxes = None, "missing", []
