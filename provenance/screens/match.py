@@ -223,6 +223,15 @@ class Token:
     marks: Marks = Marks()        # a figure's sign, symbols and unit
 
 
+_NT = ("n'", "n’", "n`")
+"""``didn't``, ``can’t``: tokens ``didn`` and ``t``, the ``t`` a "not"."""
+
+
+def _written(token: Token) -> str:
+    """A word as a reason quotes it: the "t" of "can't" as "n't"."""
+    return "n't" if token.norm == "not" and token.raw.lower() == "t" else token.raw
+
+
 def tokenize(text: str, word_at: Sequence[int] | None = None, *, claim: bool = False,
              after: str = "") -> list[Token]:
     """Figures and words of ``text`` in order; ``word_at[i]`` names the OCR word of char i.
@@ -245,6 +254,8 @@ def tokenize(text: str, word_at: Sequence[int] | None = None, *, claim: bool = F
         if word_at is not None:
             words = tuple(sorted({word_at[i] for i in range(start, end) if word_at[i] >= 0}))
         norm = figure_norm(value) if value is not None else fold(raw)
+        if norm == "t" and text[max(0, start - 2):start] in _NT:
+            norm = "not"  # can't, didn't: "can" and "t", the "t" a negation to be checked
         marks = Marks() if value is None else figure_marks(marked, start, end, open_end=claim)
         tokens.append(Token(norm, raw, value, start, end, words, marks))
     return tokens
@@ -371,8 +382,6 @@ class _Alignment:
 NEGATION_REACH = 3
 """Words before a quoted passage in which a negation of the same clause still negates it:
 "were not officially confirmed" quoted as "officially confirmed" or as "confirmed"."""
-_NT = ("n'", "n’", "n`")
-"""``didn't``, ``can’t``: tokens ``didn`` and ``t``, the ``t`` a "not"."""
 _CLAUSE_END = re.compile(r"[.!?;:,()\[\]«»\"“”„—–]")
 
 
@@ -391,9 +400,7 @@ def _negation_before(head: str, owners: list[int]) -> Token | None:
         pronoun = distance > 1 and token.raw.isascii() and token.norm == "he" \
             and following.isascii()
         prefix = distance > 1 and head[token.end:token.end + 1] in ("-", "‐")  # non-combatants
-        contracted = token.norm == "t" and head[max(0, token.start - 2):token.start] in _NT
-        negation = is_negation(token.norm) and not (pronoun or prefix)
-        if token.value is None and (negation or contracted):
+        if token.value is None and is_negation(token.norm) and not (pronoun or prefix):
             return token
         end, following = token.start, token.raw
     return None
@@ -533,7 +540,7 @@ def _align(claim: list[Token], hay: _Haystack, claim_text: str) -> _Alignment | 
             at = tokens[lo + found.first]
             negation = _negation_before(*hay.clause_head(*where, at.start))
             if negation is not None:  # "не потеряли" quoted as "потеряли"
-                found.words.append(WordCheck(at.raw, negation.raw, WordStatus.ADDED,
+                found.words.append(WordCheck(at.raw, _written(negation), WordStatus.ADDED,
                                              shown=(negation,)))
         if best is None or _differences(found) < _differences(best):
             best = found
@@ -704,7 +711,7 @@ def _word_checks(claim: list[Token], passage: list[Token], ops: Any,
         if not (leading or trailing):
             for pj in free:
                 if pj not in used and is_content(passage[pj]):  # "killed or captured"
-                    checks.append(WordCheck("", passage[pj].raw, WordStatus.ADDED,
+                    checks.append(WordCheck("", _written(passage[pj]), WordStatus.ADDED,
                                             found_indices=(pj,)))
     return checks
 
