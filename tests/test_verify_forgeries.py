@@ -14,7 +14,7 @@ import pytest
 from evalset import _draw_paragraphs, find_font
 from PIL import Image, ImageDraw, ImageFont
 
-from provenance.screens.match import verify_text
+from provenance.screens.match import verify_against_text, verify_text
 from provenance.screens.ocr import OcrResult, ocr_image
 
 RUSSIAN = (
@@ -178,3 +178,24 @@ def test_a_negation_of_the_clause_left_out_before_the_quote_is_a_mismatch(shots,
     assert result.verdict == "mismatch"
     assert [(w.found_as or "").lower() for w in result.words] in ([negation], ["he"])
     assert result.differing_boxes   # boxed red on the screenshot
+
+
+# --- --against: a short paragraph with a figure ---------------------------------------------
+
+P2 = "Эти данные неподтверждённые: независимые источники их не проверяли."
+P3 = "Ведомство так и не опубликовало списки погибших, сообщил источник."
+
+
+@pytest.mark.parametrize("headline, verdict", [
+    ("Погибли 9861 военнослужащих", "match"),
+    ("Погибли 9881 военнослужащих", "mismatch"),     # the headline's figure edited
+    ("Погибли 9861 человек", "mismatch"),            # or its word
+    ("Нравится 5,1 тыс.", "match"),                  # a counter the page lacks: UI chrome
+])
+def test_a_short_headline_with_a_figure_is_compared_too(tmp_path, headline, verdict):
+    """A paragraph under four words is UI chrome ("Reply Repost") and not looked for, but
+    one with a figure that the article has with another figure or word is an edit."""
+    page = f"Погибли 9861 военнослужащих\n{P2}\n{P3}"
+    shot = _shot(tmp_path, "headline", headline, P2, P3, lang="rus")
+    result = verify_against_text(shot, page, page)
+    assert result.verdict == verdict, result.reasons
