@@ -40,6 +40,13 @@ CONTRACTIONS = (
     "The ministry isn't sure that 9,861 soldiers were killed.",
     "Russia lost 9,861 soldiers. Ukraine lost 16,153 soldiers in the same period.",
 )
+PREPOSITIONS = (
+    "Strikes",
+    "Attacks on Ukraine killed 9,861 people, the report said.",
+    "Удары по Украине унесли жизни 9861 человек, говорится в отчёте.",
+    "Prices went up by 12% in the capital.",
+    "Цены выросли на 12% до конца года.",
+)
 DENIALS = (
     "Denials",
     "The losses were not officially confirmed by the ministry on Monday.",
@@ -67,7 +74,8 @@ def shots(tmp_path_factory):
     return {"ru": _shot(folder, "ru", *RUSSIAN, lang="rus+eng"),
             "en": _shot(folder, "en", *ENGLISH, lang="eng"),
             "no": _shot(folder, "no", *DENIALS, lang="rus+eng"),
-            "ct": _shot(folder, "ct", *CONTRACTIONS, lang="eng")}
+            "ct": _shot(folder, "ct", *CONTRACTIONS, lang="eng"),
+            "to": _shot(folder, "to", *PREPOSITIONS, lang="rus+eng")}
 
 
 @pytest.mark.parametrize("shot, claim", [
@@ -91,6 +99,10 @@ def shots(tmp_path_factory):
     ("no", "were killed without warning"),  # "Non-" negates only its own word
     ("ct", "Officials can't confirm the figures"),
     ("ct", "the army won't name the dead"),
+    ("to", "Attacks on Ukraine killed 9,861 people"),
+    ("to", "Удары по Украине унесли жизни 9861 человек"),   # 'по' read as 'no'
+    ("to", "Prices went up by 12% in the capital"),          # 'by' read as 'Бу'
+    ("to", "Цены выросли на 12% до конца года"),             # 'на' read as 'Ha'
 ])
 def test_the_genuine_passages_match(shots, shot, claim):
     result = verify_text(shots[shot], claim)
@@ -199,3 +211,19 @@ def test_a_short_headline_with_a_figure_is_compared_too(tmp_path, headline, verd
     shot = _shot(tmp_path, "headline", headline, P2, P3, lang="rus")
     result = verify_against_text(shot, page, page)
     assert result.verdict == verdict, result.reasons
+
+
+@pytest.mark.parametrize("claim, said, shown", [
+    ("Attacks by Ukraine killed 9,861 people", "by", "on"),
+    ("Attacks in Ukraine killed 9,861 people", "in", "on"),
+    ("Prices went up to 12% in the capital", "to", None),
+    ("Цены выросли до 12% до конца года", "до", None),
+])
+def test_a_short_word_shown_as_another_is_a_mismatch(shots, claim, said, shown):
+    """Words of one or two letters are not missing when OCR lost them, but one the
+    screenshot shows as a word OCR cannot have misread it as is another word."""
+    result = verify_text(shots["to"], claim)
+    assert result.verdict == "mismatch", result.reasons
+    assert [w.claim_text for w in result.words] == [said]
+    if shown:
+        assert [w.found_as for w in result.words] == [shown]

@@ -25,7 +25,8 @@ Two questions are answered separately, because they fail differently:
    for "killed"), and a negation of the same clause up to :data:`NEGATION_REACH` words
    before it ("не потеряли" quoted as "потеряли"). A negative prefix is never an OCR
    error (:data:`NEGATIVE_PREFIXES`: "illegal" is not "legal").
-   Words of one or two letters (и, в, of, at) are not checked: OCR drops and garbles them.
+   Words of one or two letters (и, в, of, at) need not be found (OCR drops them), but one
+   shown as another short word OCR cannot have misread it as is a mismatch ("by"/"on").
 
 Verdicts (CONTRACT.md): ``match`` passage present, every claimed figure found exactly and
 every content word found; ``mismatch`` passage present but a figure or a word differs or is
@@ -115,7 +116,7 @@ MIN_CONTENT_LETTERS = 3
 
 # Glyphs Tesseract confuses at low resolution, after fold(): a substitution within a group
 # costs half an edit. Letters, not meanings: "белых"/"серых" is two whole edits.
-_CONFUSABLE_GROUPS = ("il!|j", "ec", "oa", "hиnпл", "шщц", "ьъb", "зэ", "yv", "kx", "rг",
+_CONFUSABLE_GROUPS = ("il!|j", "ec", "oa", "hиnпл", "шщц", "ьъbб", "зэ", "yv", "kx", "rг",
                       "fт", "gq", "dл")
 _CONFUSABLE = {(a, b) for group in _CONFUSABLE_GROUPS for a in group for b in group if a != b}
 _MULTI_GLYPH = (("rn", "m"), ("cl", "d"), ("vv", "w"), ("ьi", "ы"), ("bi", "ы"), ("bl", "ы"),
@@ -713,7 +714,25 @@ def _word_checks(claim: list[Token], passage: list[Token], ops: Any,
                 if pj not in used and is_content(passage[pj]):  # "killed or captured"
                     checks.append(WordCheck("", _written(passage[pj]), WordStatus.ADDED,
                                             found_indices=(pj,)))
+            checks.extend(_short_swaps(claim, range(c_lo, c_hi), passage,
+                                       [pj for pj in free if pj not in used], claim_text))
     return checks
+
+
+def _short_swaps(claim: list[Token], region: range, passage: list[Token], free: list[int],
+                 claim_text: str) -> list[WordCheck]:
+    """Short words (one or two letters) that the passage has in place of the claim's, one
+    for one: "attacks on Ukraine" quoted as "attacks by Ukraine", "выросли на 12%" as
+    "выросли до 12%". A short word OCR lost is not missing, but one it shows as another
+    word it cannot have misread is another word."""
+    said = [ci for ci in region if claim[ci].value is None and not is_content(claim[ci])]
+    shown = [pj for pj in free if not is_content(passage[pj])]
+    if not said or len(said) != len(shown) or len(said) != len(region):
+        return []
+    return [WordCheck(claim_text[claim[ci].start:claim[ci].end], passage[pj].raw,
+                      WordStatus.DIFFERS, found_indices=(pj,), claim_indices=(ci,))
+            for ci, pj in zip(said, shown, strict=True)
+            if not ocr_explains(claim[ci].norm, passage[pj].norm)]
 
 
 def _counterpart(claim: list[Token], lost: list[int], passage: list[Token], free: list[int],
