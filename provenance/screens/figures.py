@@ -53,8 +53,10 @@ _FIGURE_RE = re.compile(
 )
 
 
-SIGNS = {"-": "−", "−": "−", "–": "−", "—": "−", "+": "+", "±": "±"}
-"""Signs a figure may carry, as compared: Tesseract reads a minus as ``-``, ``–`` or ``—``."""
+SIGNS = {"-": "−", "−": "−", "–": "−", "—": "−", "+": "+", "±": "±",
+         "<": "<", ">": ">", "≤": "≤", "≥": "≥", "~": "~", "≈": "≈"}
+"""Signs a figure may carry, as compared: Tesseract reads a minus as ``-``, ``–`` or ``—``;
+``<5`` and ``~5`` are not ``5`` either."""
 CURRENCIES = "§$€£¥₽₴₸₹¢₩₺₪"
 SYMBOLS = "%‰‱°" + CURRENCIES
 """Percent, per mille, degree and currency signs (currencies and ``§`` also before the figure):
