@@ -152,6 +152,9 @@ def test_canonical_value_is_the_exact_decimal_value(integer, fraction):
     ("<5 and ~12 and \u2265 3", [("<", "", "", "<5"), ("~", "", "", "~12"), ("", "", None, "3")]),
     ("5-10 people, COVID-19 cases", [("", "", "", "5"), ("", "", "", "10"), ("", "", "", "19")]),
     ("\u20ac 5 paid and 5K likes", [("", "\u20ac", "", "\u20ac 5"), ("", "", "k", "5K")]),
+    # a short word after a figure is not its unit unless it is one (an OCR line joined)
+    ("21 juin 2018 Le Monde, 182JA.JPG, 9861 и", [("", "", "", "21"), ("", "", "", "2018"),
+                                                  ("", "", "", "182"), ("", "", "", "9861")]),
 ])
 def test_a_figures_sign_symbols_and_unit_are_its_marks(text, marks):
     found = [figure_marks(text, f.start, f.end, open_end=True) for f in extract_figures(text)]

@@ -61,9 +61,16 @@ CURRENCIES = "§$€£¥₽₴₸₹¢₩₺₪"
 SYMBOLS = "%‰‱°" + CURRENCIES
 """Percent, per mille, degree and currency signs (currencies and ``§`` also before the figure):
 written beside a figure, they change what it says as much as a digit does."""
-MAX_UNIT_LETTERS = 2
-"""A word of at most this many letters right after a figure is its unit (``km``, ``м``,
-``кг``, ``K``): words that short are not otherwise compared (OCR drops them elsewhere)."""
+UNITS = frozenset((
+    # metric and imperial symbols, time, area, energy, data; magnitude suffixes (5K, $3B)
+    "km m cm mm nm kg g mg t l ml dl cl ha h min mi ft yd lb oz kw w mw gw kwh "
+    "mb gb tb kb hz c f k bn mn mln "
+    # Cyrillic: км, м, см, мм, кг, г (also "year"), мг, т, л, мл, га, ч, мин, тыс, млн, млрд
+    "км м см мм кг г мг т л мл га ч мин тыс млн млрд").split())
+"""The words right after a figure that are its unit (``40 km``, ``40 м``, ``5K``), compared
+with it: a short word is not otherwise compared (OCR drops them elsewhere). Only these: a
+short word that merely follows a figure ("2018 Le Monde" on one OCR line, "9861 и") is
+not its unit, or a line Tesseract joins would read as another unit."""
 _BEFORE = re.compile(r"(?P<sign>[" + re.escape("".join(SIGNS)) + r"])?"
                      r"(?P<cur>[" + CURRENCIES + r"]+[" + SPACES + r"]?)?$")
 _AFTER = re.compile(r"(?P<sym>[" + SPACES + r"]?[" + SYMBOLS + r"]+)?"
@@ -111,7 +118,7 @@ def figure_marks(text: str, start: int, end: int, *, open_end: bool = False) -> 
     if sym and word[:1] in SPACES:
         word = ""  # "12% to": a symbol is the figure's unit; "5 °C" keeps its C
     word = word.strip(SPACES)
-    if word and len(word) <= MAX_UNIT_LETTERS:
+    if word and word.lower() in UNITS:
         unit, hi = word.lower(), after.end()
     if unit == "" and open_end and not text[hi:].strip(SPACES + "\t\n"):
         unit = None
