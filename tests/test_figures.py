@@ -8,7 +8,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from provenance.screens.figures import extract_figures, figure_value, same_figure
+from provenance.screens.figures import (
+    extract_figures,
+    figure_marks,
+    figure_value,
+    same_figure,
+)
 
 
 def values(text: str) -> list[str]:
@@ -136,3 +141,21 @@ def test_canonical_value_is_the_exact_decimal_value(integer, fraction):
     assert not found[0].value.startswith("0") or found[0].value.startswith("0.") \
         or found[0].value == "0"
     assert not (("." in found[0].value) and found[0].value.endswith("0"))
+
+
+@pytest.mark.parametrize(("text", "marks"), [
+    ("fell to -5 degrees", [("\u2212", "", "", "-5")]),
+    ("fell to \u20145", [("\u2212", "", None, "\u20145")]),       # a minus read as a dash
+    ("rose 12% to $3.5 million", [("", "%", "", "12%"), ("", "$", "", "$3.5")]),
+    ("вырос на 12 % и 40 км", [("", "%", "", "12 %"), ("", "", "км", "40 км")]),
+    ("\u22125 \u00b0C", [("\u2212", "\u00b0", "c", "\u22125 \u00b0C")]),
+    ("<5 and ~12 and \u2265 3", [("<", "", "", "<5"), ("~", "", "", "~12"), ("", "", None, "3")]),
+    ("5-10 people, COVID-19 cases", [("", "", "", "5"), ("", "", "", "10"), ("", "", "", "19")]),
+    ("\u20ac 5 paid and 5K likes", [("", "\u20ac", "", "\u20ac 5"), ("", "", "k", "5K")]),
+    # a short word after a figure is not its unit unless it is one (an OCR line joined)
+    ("21 juin 2018 Le Monde, 182JA.JPG, 9861 и", [("", "", "", "21"), ("", "", "", "2018"),
+                                                  ("", "", "", "182"), ("", "", "", "9861")]),
+])
+def test_a_figures_sign_symbols_and_unit_are_its_marks(text, marks):
+    found = [figure_marks(text, f.start, f.end, open_end=True) for f in extract_figures(text)]
+    assert [(m.sign, m.symbols, m.unit, m.with_unit) for m in found] == marks

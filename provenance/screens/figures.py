@@ -21,7 +21,10 @@ Grouping rules (what one figure is):
   any other number of digits it is a decimal point (``3,5`` = ``3.5``). With both kinds
   present, the last one is the decimal point (``1 234,5``, ``1,234.5``).
 * Dates ``24.02.2022`` and times ``14:03`` are single figures compared digit for digit.
-* Signs and units are not part of a figure: ``-5 %`` is the figure 5.
+* Signs and units are not part of a figure's value: ``-5 %`` is the figure 5. They are
+  its :class:`Marks` (sign, ``%``/currency/degree symbols, a one- or two-letter unit such
+  as ``km``/``м``), compared separately: ``-5`` is not ``5``, nor ``12 %`` ``12``, nor
+  ``40 км`` ``40 м``, nor ``$3.5`` ``€3.5``.
 
 Digits are never "corrected": an OCR misreading of a digit is a different figure, which
 makes a screenshot a mismatch rather than a match, the safe direction for evidence.
@@ -48,6 +51,78 @@ _PLAIN = r"(?P<plain>\d+)(?P<pdec>[.,]\d+)?(?![0-9])"
 _FIGURE_RE = re.compile(
     r"(?<![0-9])(?:" + "|".join((_DATE, _TIME, _GROUPED, _PLAIN)) + ")"
 )
+
+
+SIGNS = {"-": "−", "−": "−", "–": "−", "—": "−", "+": "+", "±": "±",
+         "<": "<", ">": ">", "≤": "≤", "≥": "≥", "~": "~", "≈": "≈"}
+"""Signs a figure may carry, as compared: Tesseract reads a minus as ``-``, ``–`` or ``—``;
+``<5`` and ``~5`` are not ``5`` either."""
+CURRENCIES = "§$€£¥₽₴₸₹¢₩₺₪"
+SYMBOLS = "%‰‱°" + CURRENCIES
+"""Percent, per mille, degree and currency signs (currencies and ``§`` also before the figure):
+written beside a figure, they change what it says as much as a digit does."""
+UNITS = frozenset((
+    # metric and imperial symbols, time, area, energy, data; magnitude suffixes (5K, $3B)
+    "km m cm mm nm kg g mg t l ml dl cl ha h min mi ft yd lb oz kw w mw gw kwh "
+    "mb gb tb kb hz c f k bn mn mln "
+    # Cyrillic: км, м, см, мм, кг, г (also "year"), мг, т, л, мл, га, ч, мин, тыс, млн, млрд
+    "км м см мм кг г мг т л мл га ч мин тыс млн млрд").split())
+"""The words right after a figure that are its unit (``40 km``, ``40 м``, ``5K``), compared
+with it: a short word is not otherwise compared (OCR drops them elsewhere). Only these: a
+short word that merely follows a figure ("2018 Le Monde" on one OCR line, "9861 и") is
+not its unit, or a line Tesseract joins would read as another unit."""
+_BEFORE = re.compile(r"(?P<sign>[" + re.escape("".join(SIGNS)) + r"])?"
+                     r"(?P<cur>[" + CURRENCIES + r"]+[" + SPACES + r"]?)?$")
+_AFTER = re.compile(r"(?P<sym>[" + SPACES + r"]?[" + SYMBOLS + r"]+)?"
+                    r"(?P<unit>[" + SPACES + r"]?[^\W\d_]+)?")
+
+
+@dataclass(frozen=True)
+class Marks:
+    """What is written around a figure and changes its meaning: its sign, its symbols, and
+    a short unit word after it. ``unit`` is None when the text ends right after the figure
+    (a claim that stops there says nothing about a unit)."""
+
+    sign: str = ""
+    symbols: str = ""
+    unit: str | None = ""
+    text: str = ""
+    """The figure as written with its sign and symbols (``-5``, ``12%``, ``$3.5``)."""
+    with_unit: str = ""
+    """And with its unit (``40 km``, ``5K``)."""
+
+
+def figure_marks(text: str, start: int, end: int, *, open_end: bool = False) -> Marks:
+    """The :class:`Marks` of the figure at ``text[start:end]``. A sign counts only when
+    nothing but a space or punctuation comes before it (``5-10`` and ``COVID-19`` have
+    none). ``open_end``: the text is a claim, so a figure at its very end has an unknown
+    unit rather than none."""
+    before = _BEFORE.search(text, max(0, start - 4), start)
+    lo = start
+    sign = currency = ""
+    if before is not None:
+        cur = before.group("cur") or ""
+        currency = cur.strip(SPACES)
+        lo = start - len(cur)
+        mark = before.group("sign")
+        if mark and (lo - 1 == 0 or not text[lo - 2].isalnum()):
+            sign, lo = SIGNS[mark], lo - 1
+    after = _AFTER.match(text, end)  # every group optional: it always matches
+    assert after is not None
+    sym = after.group("sym") or ""
+    symbols = currency + sym.strip(SPACES)
+    hi = end + len(sym)
+    marked = " ".join(text[lo:hi].split())
+    unit: str | None = ""
+    word = after.group("unit") or ""
+    if sym and word[:1] in SPACES:
+        word = ""  # "12% to": a symbol is the figure's unit; "5 °C" keeps its C
+    word = word.strip(SPACES)
+    if word and word.lower() in UNITS:
+        unit, hi = word.lower(), after.end()
+    if unit == "" and open_end and not text[hi:].strip(SPACES + "\t\n"):
+        unit = None
+    return Marks(sign, symbols, unit, marked, " ".join(text[lo:hi].split()))
 
 
 @dataclass(frozen=True)

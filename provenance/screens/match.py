@@ -11,7 +11,9 @@ Two questions are answered separately, because they fail differently:
    (:mod:`provenance.figures`), at its own place in the aligned passage. "Its own place"
    comes from a word-level alignment (Levenshtein opcodes over tokens): a figure counts as
    found only when it aligns with an equal figure, or sits in the same differing stretch
-   of words. So a screenshot where two figures were swapped is not a match either.
+   of words. So a screenshot where two figures were swapped is not a match either. Its
+   sign, symbols (``%``, currency) and short unit (``km``, ``м``) must be the same too
+   (:class:`~provenance.screens.figures.Marks`): ``-5`` is not ``5``.
 
 3. **Are the words the same?** A forger changes names, places, colours and negations, not
    only digits. Every content word of the claim (three letters or more, and every negation:
@@ -20,8 +22,11 @@ Two questions are answered separately, because they fail differently:
    most one other letter per six (:func:`ocr_explains`). A claim word the screenshot shows
    as another word, or does not show at all, makes a ``mismatch``; so does a word the
    screenshot has inside the claimed passage and the claim does not ("killed or captured"
-   for "killed"), and a negation just before it ("не потеряли" quoted as "потеряли").
-   Words of one or two letters (и, в, of, at) are not checked: OCR drops and garbles them.
+   for "killed"), and a negation of the same clause up to :data:`NEGATION_REACH` words
+   before it ("не потеряли" quoted as "потеряли"). A negative prefix is never an OCR
+   error (:data:`NEGATIVE_PREFIXES`: "illegal" is not "legal").
+   Words of one or two letters (и, в, of, at) need not be found (OCR drops them), but one
+   shown as another short word OCR cannot have misread it as is a mismatch ("by"/"on").
 
 Verdicts (CONTRACT.md): ``match`` passage present, every claimed figure found exactly and
 every content word found; ``mismatch`` passage present but a figure or a word differs or is
@@ -44,7 +49,7 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
 from provenance.errors import UsageError
-from provenance.screens.figures import extract_figures
+from provenance.screens.figures import Marks, extract_figures, figure_marks
 from provenance.screens.ocr import OcrResult
 from provenance.store.clock import utc_now
 
@@ -100,8 +105,8 @@ def fold(word: str) -> str:
 
 
 NEGATIONS = frozenset(fold(w) for w in (
-    "не", "ни", "нет", "никогда", "ні", "нема", "немає", "ніколи",
-    "not", "no", "never", "nor", "none", "nothing", "nobody",
+    "не", "ни", "нет", "никогда", "ні", "нема", "немає", "ніколи", "без",
+    "not", "no", "never", "nor", "none", "nothing", "nobody", "without",
 ))
 """Folded, so Tesseract's Latin reading of a Cyrillic ``не`` (``he``) is one too. That makes
 an English "he" count as a negation: only ever stricter, never a false match."""
@@ -111,7 +116,7 @@ MIN_CONTENT_LETTERS = 3
 
 # Glyphs Tesseract confuses at low resolution, after fold(): a substitution within a group
 # costs half an edit. Letters, not meanings: "белых"/"серых" is two whole edits.
-_CONFUSABLE_GROUPS = ("il!|j", "ec", "oa", "hиnпл", "шщц", "ьъb", "зэ", "yv", "kx", "rг",
+_CONFUSABLE_GROUPS = ("il!|j", "ec", "oa", "hиnпл", "шщц", "ьъbб", "зэ", "yv", "kx", "rг",
                       "fт", "gq", "dл")
 _CONFUSABLE = {(a, b) for group in _CONFUSABLE_GROUPS for a in group for b in group if a != b}
 _MULTI_GLYPH = (("rn", "m"), ("cl", "d"), ("vv", "w"), ("ьi", "ы"), ("bi", "ы"), ("bl", "ы"),
@@ -146,13 +151,34 @@ def ocr_cost(claimed: str, shown: str) -> float:
     return previous[-1]
 
 
+NEGATIVE_PREFIXES = tuple(fold(p) for p in (
+    "не", "ні", "ни", "без", "бес", "un", "in", "im", "il", "ir", "dis", "non",
+))
+"""Prefixes that turn a word into its opposite: "неподтверждённые" is not "подтверждённые",
+nor "illegal" "legal", however few letters they differ by."""
+
+
+def _negated(claimed: str, shown: str) -> bool:
+    """Is one word the other with a negative prefix (as OCR may read the prefix)? Only when
+    the prefix explains the difference better than a misreading does: "nactive" is still
+    an OCR reading of "inactive" (a thin ``i`` lost), "active" is not."""
+    longer, shorter = (claimed, shown) if len(claimed) > len(shown) else (shown, claimed)
+    if len(shorter) < MIN_CONTENT_LETTERS:
+        return False
+    whole = ocr_cost(longer, shorter)
+    return any(ocr_cost(prefix, longer[:len(prefix)]) <= 0.5
+               and ocr_cost(longer[len(prefix):], shorter) < whole
+               for prefix in NEGATIVE_PREFIXES if len(longer) - len(shorter) >= len(prefix) - 1)
+
+
 def ocr_explains(claimed: str, shown: str) -> bool:
     """Can OCR have read the folded word ``claimed`` as ``shown``? Look-alike glyphs and one
-    other letter per six at most; a short word (three letters) only through look-alikes."""
+    other letter per six at most; a short word (three letters) only through look-alikes;
+    never a negative prefix more or less (:data:`NEGATIVE_PREFIXES`)."""
     if claimed == shown:
         return True
     budget = 0.5 if len(claimed) <= 3 else max(1.0, len(claimed) // 6)
-    return ocr_cost(claimed, shown) <= budget
+    return ocr_cost(claimed, shown) <= budget and not _negated(claimed, shown)
 
 
 _O_UMLAUT_AS_SIX = re.compile(r"(?<=[^\W\d_])6(?=[a-zß-ÿ&])|(?<![^\W_])6(?=[a-zß-ÿ]{3})"
@@ -195,11 +221,25 @@ class Token:
     start: int                # span in the text it came from
     end: int
     words: tuple[int, ...] = ()   # OCR word indices it covers (screenshots only)
+    marks: Marks = Marks()        # a figure's sign, symbols and unit
 
 
-def tokenize(text: str, word_at: Sequence[int] | None = None) -> list[Token]:
-    """Figures and words of ``text`` in order; ``word_at[i]`` names the OCR word of char i."""
+_NT = ("n'", "n’", "n`")
+"""``didn't``, ``can’t``: tokens ``didn`` and ``t``, the ``t`` a "not"."""
+
+
+def _written(token: Token) -> str:
+    """A word as a reason quotes it: the "t" of "can't" as "n't"."""
+    return "n't" if token.norm == "not" and token.raw.lower() == "t" else token.raw
+
+
+def tokenize(text: str, word_at: Sequence[int] | None = None, *, claim: bool = False,
+             after: str = "") -> list[Token]:
+    """Figures and words of ``text`` in order; ``word_at[i]`` names the OCR word of char i.
+    ``claim``: a figure at the text's end has no known unit; ``after``: the text that
+    follows (the next line), where a figure's unit may be."""
     tokens: list[Token] = []
+    marked = f"{text} {after}" if after else text
     taken = 0
     spans: list[tuple[int, int, str | None]] = []
     for figure in extract_figures(text):
@@ -215,7 +255,10 @@ def tokenize(text: str, word_at: Sequence[int] | None = None) -> list[Token]:
         if word_at is not None:
             words = tuple(sorted({word_at[i] for i in range(start, end) if word_at[i] >= 0}))
         norm = figure_norm(value) if value is not None else fold(raw)
-        tokens.append(Token(norm, raw, value, start, end, words))
+        if norm == "t" and text[max(0, start - 2):start] in _NT:
+            norm = "not"  # can't, didn't: "can" and "t", the "t" a negation to be checked
+        marks = Marks() if value is None else figure_marks(marked, start, end, open_end=claim)
+        tokens.append(Token(norm, raw, value, start, end, words, marks))
     return tokens
 
 
@@ -267,6 +310,7 @@ class WordCheck:
     boxes: list[list[int]] = field(default_factory=list)
     found_indices: tuple[int, ...] = field(default=(), repr=False)   # passage tokens
     claim_indices: tuple[int, ...] = field(default=(), repr=False)   # claim tokens
+    shown: tuple[Token, ...] = field(default=(), repr=False)   # tokens before the passage
 
     def to_json(self) -> dict[str, Any]:
         return {"claim_text": self.claim_text, "found_as": self.found_as,
@@ -333,18 +377,51 @@ class _Alignment:
     figures: list[FigureCheck]
     found_text: str
     words: list[WordCheck] = field(default_factory=list)
+    first: int = -1           # the passage's first token that is the claim's, -1 if none
+
+
+NEGATION_REACH = 3
+"""Words before a quoted passage in which a negation of the same clause still negates it:
+"were not officially confirmed" quoted as "officially confirmed" or as "confirmed"."""
+_CLAUSE_END = re.compile(r"[.!?;:,()\[\]«»\"“”„—–]")
+
+
+def _negation_before(head: str, owners: list[int]) -> Token | None:
+    """A negation at most :data:`NEGATION_REACH` words before the end of ``head`` (the
+    paragraph's text before a passage, :meth:`_Haystack.clause_head`), in the same clause:
+    no punctuation between.
+    Beyond the adjacent word, a Latin "he" before a Latin word is the English pronoun,
+    not a Cyrillic "не" read in Latin letters ("he said the army confirmed")."""
+    tokens = tokenize(head, owners)[-NEGATION_REACH:]
+    end = len(head)
+    following = ""
+    for distance, token in enumerate(reversed(tokens), 1):
+        if _CLAUSE_END.search(head[token.end:end]):
+            return None
+        pronoun = distance > 1 and token.raw.isascii() and token.norm == "he" \
+            and following.isascii()
+        prefix = distance > 1 and head[token.end:token.end + 1] in ("-", "‐")  # non-combatants
+        if token.value is None and is_negation(token.norm) and not (pronoun or prefix):
+            return token
+        end, following = token.start, token.raw
+    return None
 
 
 class _Haystack:
-    """Lines to search, each with the OCR word index of every character (or -1)."""
+    """Lines to search, each with the OCR word index of every character (or -1), and the
+    paragraph each line is in (a page's text: every line is one)."""
 
-    def __init__(self, lines: list[tuple[str, list[int]]]) -> None:
+    def __init__(self, lines: list[tuple[str, list[int]]],
+                 paragraphs: list[object] | None = None) -> None:
         self.lines = lines
+        self.paragraphs = paragraphs if paragraphs is not None else list(range(len(lines)))
 
     @classmethod
     def from_ocr(cls, ocr: OcrResult) -> _Haystack:
         lines = []
+        paragraphs: list[object] = []
         for line in ocr.lines:
+            paragraphs.append((line.block, line.column, line.par))
             text, owner = "", []
             for index in line.words:
                 if text:
@@ -354,17 +431,30 @@ class _Haystack:
                 text += word
                 owner.extend([index] * len(word))
             lines.append((text, owner))
-        return cls(lines)
+        return cls(lines, paragraphs)
 
     @classmethod
     def from_text(cls, text: str) -> _Haystack:
         lines = [ln.strip() for ln in text.splitlines()]
         return cls([(ln, [-1] * len(ln)) for ln in lines if ln])
 
+    def head(self, line: int) -> str:
+        """The start of line ``line`` when it goes on the paragraph of the line before
+        (else ""): a figure's unit may wrap there."""
+        if 0 < line < len(self.lines) and self.paragraphs[line] == self.paragraphs[line - 1]:
+            return self.lines[line][0][:8]
+        return ""
+
     def window(self, first: int, last: int) -> tuple[str, list[int]]:
         """Lines ``first..last`` joined; a word hyphenated at a line end is rejoined."""
+        text, owner, _ = self.window_lines(first, last)
+        return text, owner
+
+    def window_lines(self, first: int, last: int) -> tuple[str, list[int], list[int]]:
+        """:meth:`window`, and where each line starts in its text."""
         text = ""
         owner: list[int] = []
+        starts: list[int] = []
         for i in range(first, last + 1):
             line, words = self.lines[i]
             if text and re.search(r"[^\W\d_]-$", text) and line[:1].islower():
@@ -372,9 +462,26 @@ class _Haystack:
             elif text:
                 text += " "
                 owner.append(-1)
+            starts.append(len(text))
             text += line
             owner.extend(words)
-        return text, owner
+        return text, owner, starts
+
+    def clause_head(self, first: int, where: tuple[str, list[int], list[int]], start: int
+                    ) -> tuple[str, list[int]]:
+        """The text of the paragraph before ``start`` in a window that starts at line
+        ``first`` (``where``: its text, owners and line starts), from at most two lines
+        back: where a negation of the passage at ``start`` may be."""
+        text, owner, starts = where
+        n = max(i for i, at in enumerate(starts) if at <= start)
+        head, owners = text[starts[n]:start], owner[starts[n]:start]
+        line = first + n
+        for back in (line - 1, line - 2):
+            if back < 0 or self.paragraphs[back] != self.paragraphs[line]:
+                break
+            before, words = self.lines[back]
+            head, owners = f"{before} {head}", [*words, -1, *owners]
+        return head, owners
 
 
 def _align(claim: list[Token], hay: _Haystack, claim_text: str) -> _Alignment | None:
@@ -387,13 +494,14 @@ def _align(claim: list[Token], hay: _Haystack, claim_text: str) -> _Alignment | 
     claim_str, _ = _joined(claim)
     if not claim_str or not hay.lines:
         return None
-    tied: list[tuple[float, int, list[Token], list[int], int, int]] = []
+    tied: list[tuple[float, int, list[Token], list[int], int, int,
+                     tuple[int, tuple[str, list[int], list[int]]]]] = []
     top: tuple[float, int] | None = None  # score, -lines of the best window so far
     for first in range(len(hay.lines)):
         head = 0  # the first line's share of the window: a claim may start at its end
         for last in range(first, min(len(hay.lines), first + MAX_WINDOW_LINES)):
-            text, owner = hay.window(first, last)
-            tokens = tokenize(text, owner)
+            text, owner, line_starts = hay.window_lines(first, last)
+            tokens = tokenize(text, owner, after=hay.head(last + 1))
             window_str, starts = _joined(tokens)
             if last == first:
                 head = len(window_str)
@@ -407,7 +515,8 @@ def _align(claim: list[Token], hay: _Haystack, claim_text: str) -> _Alignment | 
             else:
                 score, start, end = fuzz.ratio(claim_str, window_str), 0, len(window_str)
             key = (score, first - last)
-            window = (score, first - last, tokens, starts, start, end)
+            window = (score, first - last, tokens, starts, start, end,
+                      (first, (text, owner, line_starts)))
             if top is None or key > top:  # the best so far is always among those kept
                 top = key
                 tied = [c for c in tied if c[0] >= score - TIE_POINTS][:MAX_TIED_WINDOWS - 1]
@@ -423,11 +532,17 @@ def _align(claim: list[Token], hay: _Haystack, claim_text: str) -> _Alignment | 
     # every window kept is within TIE_POINTS of the best (the list is cut when it rises)
     ranked = sorted(tied, key=lambda c: (c[0], c[1]), reverse=True)  # stable: first found first
     best: _Alignment | None = None
-    for score, _, tokens, starts, start, end in ranked:
+    for score, _, tokens, starts, start, end, where in ranked:
         inside = [i for i, s in enumerate(starts) if s < end and s + len(tokens[i].norm) > start]
         lo = max(0, inside[0] - 2) if inside else 0
         hi = min(len(tokens), inside[-1] + 3) if inside else len(tokens)
         found = _compare(claim, tokens[lo:hi], score / 100.0, claim_text)
+        if found.first >= 0:
+            at = tokens[lo + found.first]
+            negation = _negation_before(*hay.clause_head(*where, at.start))
+            if negation is not None:  # "не потеряли" quoted as "потеряли"
+                found.words.append(WordCheck(at.raw, _written(negation), WordStatus.ADDED,
+                                             shown=(negation,)))
         if best is None or _differences(found) < _differences(best):
             best = found
         if not _differences(best):
@@ -452,7 +567,16 @@ def _compare(claim: list[Token], passage: list[Token], score: float,
 
     def check(ci: int, pj: int, status: str) -> None:
         found_as = passage[pj].raw if pj >= 0 else None
-        checks[ci] = FigureCheck(claim[ci].value or "", claim[ci].raw, found_as, status,
+        claim_text = claim[ci].raw
+        claimed = claim[ci].marks
+        if status == "found" and not same_marks(claimed, passage[pj].marks):
+            # the same value with another sign, symbol or unit: "-5" for "5", "12" for "12%"
+            shown = passage[pj].marks
+            units = _same_signs(claimed, shown)
+            status = "differs"
+            claim_text = claimed.with_unit if units else claimed.text
+            found_as = shown.with_unit if units else shown.text
+        checks[ci] = FigureCheck(claim[ci].value or "", claim_text, found_as, status,
                                  claim_index=ci, found_index=pj)
         if pj >= 0:
             used.add(pj)
@@ -483,13 +607,37 @@ def _compare(claim: list[Token], passage: list[Token], score: float,
                 check(ci, other[0], "differs")
             else:
                 check(ci, -1, "missing")
-    words = _word_checks(claim, passage, ops, claim_text, set(matched))
+    taken = set(matched)
+    words = _word_checks(claim, passage, ops, claim_text, taken)  # adds the words it found
     lo, hi = (min(matched), max(matched) + 1) if matched else (0, len(passage))
     found_text = " ".join(t.raw for t in passage[lo:hi])
     figures = [checks[i] for i in sorted(checks)]
     share = equal_words / claim_words if claim_words else 1.0
     return _Alignment(round(score, 3), share, passage, passage[lo:hi], figures, found_text,
-                      words)
+                      words, min(taken, default=-1))
+
+
+_SYMBOL_LOOKALIKES = str.maketrans({"§": "$"})
+"""Symbols Tesseract reads as one another: ``§ 55`` comes out ``$ 55``."""
+
+
+def _symbols(marks: Marks) -> str:
+    return marks.symbols.translate(_SYMBOL_LOOKALIKES)
+
+
+def _same_signs(claimed: Marks, shown: Marks) -> bool:
+    return claimed.sign == shown.sign and _symbols(claimed) == _symbols(shown)
+
+
+def same_marks(claimed: Marks, shown: Marks) -> bool:
+    """Do two figures of equal value say the same thing? The same sign and symbols, and the
+    same unit as OCR may read it; a unit the claim does not state (it stops at the
+    figure) is not compared."""
+    if not _same_signs(claimed, shown):
+        return False
+    if claimed.unit is None or shown.unit is None:
+        return True
+    return ocr_explains(fold(claimed.unit), fold(shown.unit))
 
 
 def _regions(ops: Any) -> list[tuple[int, int, int, int, bool, bool]]:
@@ -564,14 +712,27 @@ def _word_checks(claim: list[Token], passage: list[Token], ops: Any,
         if not (leading or trailing):
             for pj in free:
                 if pj not in used and is_content(passage[pj]):  # "killed or captured"
-                    checks.append(WordCheck("", passage[pj].raw, WordStatus.ADDED,
+                    checks.append(WordCheck("", _written(passage[pj]), WordStatus.ADDED,
                                             found_indices=(pj,)))
-    first = min(used, default=None)
-    if first is not None and first > 0 and is_negation(passage[first - 1].norm):
-        # "не потеряли" quoted as "потеряли": the negation sits just before the claim.
-        checks.append(WordCheck(passage[first].raw, passage[first - 1].raw, WordStatus.ADDED,
-                                found_indices=(first - 1,)))
+            checks.extend(_short_swaps(claim, range(c_lo, c_hi), passage,
+                                       [pj for pj in free if pj not in used], claim_text))
     return checks
+
+
+def _short_swaps(claim: list[Token], region: range, passage: list[Token], free: list[int],
+                 claim_text: str) -> list[WordCheck]:
+    """Short words (one or two letters) that the passage has in place of the claim's, one
+    for one: "attacks on Ukraine" quoted as "attacks by Ukraine", "выросли на 12%" as
+    "выросли до 12%". A short word OCR lost is not missing, but one it shows as another
+    word it cannot have misread is another word."""
+    said = [ci for ci in region if claim[ci].value is None and not is_content(claim[ci])]
+    shown = [pj for pj in free if not is_content(passage[pj])]
+    if not said or len(said) != len(shown) or len(said) != len(region):
+        return []
+    return [WordCheck(claim_text[claim[ci].start:claim[ci].end], passage[pj].raw,
+                      WordStatus.DIFFERS, found_indices=(pj,), claim_indices=(ci,))
+            for ci, pj in zip(said, shown, strict=True)
+            if not ocr_explains(claim[ci].norm, passage[pj].norm)]
 
 
 def _counterpart(claim: list[Token], lost: list[int], passage: list[Token], free: list[int],
@@ -652,7 +813,7 @@ def _decide(alignment: _Alignment | None, what: str) -> _Decision:
 
 def verify_text(ocr: OcrResult, claim: str) -> Verification:
     """Does the screenshot read as ``ocr`` show ``claim``? See the module docstring."""
-    claim_tokens = tokenize(claim)
+    claim_tokens = tokenize(claim, claim=True)
     if not claim_tokens:
         raise UsageError("the claim has no words or figures to look for")
     alignment = _align(claim_tokens, _Haystack.from_ocr(ocr), claim)
@@ -675,7 +836,8 @@ def verify_text(ocr: OcrResult, claim: str) -> Verification:
                                f"({conf:.0f}): compare it with the image by eye")
     word_checks = alignment.words if verdict != "absent" else []
     for word in word_checks:
-        word.boxes = _word_boxes(ocr, [alignment.passage[pj] for pj in word.found_indices])
+        word.boxes = _word_boxes(ocr, [*(alignment.passage[pj] for pj in word.found_indices),
+                                       *word.shown])
     if verdict == "absent":
         for check in figures:  # nothing was found, so no figure was found either
             check.found_as, check.status, check.boxes = None, "missing", []
@@ -758,8 +920,10 @@ def verify_against_text(ocr: OcrResult, page_text: str, chrome: str = "") -> Ver
             if n:
                 owner.append(-1)
             owner.extend([i] * len(ocr.words[i].text))
-        tokens = tokenize(text, owner)
-        if sum(1 for t in tokens if t.value is None and len(t.norm) > 1) < MIN_PARAGRAPH_WORDS:
+        tokens = tokenize(text, owner, claim=True)  # a screenshot may be cut anywhere
+        sentence = sum(1 for t in tokens if t.value is None and len(t.norm) > 1)
+        short = sentence < MIN_PARAGRAPH_WORDS
+        if short and not (sentence and any(t.value is not None for t in tokens)):
             skipped += 1
             continue
         alignment = _align(tokens, hay, text)
@@ -767,6 +931,11 @@ def verify_against_text(ocr: OcrResult, page_text: str, chrome: str = "") -> Ver
             alignment.words = _sure_words(ocr, tokens, alignment.words)
         decision = _decide(alignment, "page")
         part = decision.verdict
+        if short and part != "mismatch":
+            # A short paragraph is UI chrome, unless the article has it with another
+            # figure or word: a headline "9881 погибших" for the page's "9861 погибших".
+            skipped += 1
+            continue
         if (alignment is None or part != "match") and chrome_hay is not None:
             # Not in the article text as shown: the page may still show it as it is (a
             # menu, a byline, a numbered list's numbers, a headline beside the article's).
@@ -791,7 +960,6 @@ def verify_against_text(ocr: OcrResult, page_text: str, chrome: str = "") -> Ver
         if alignment is None or part == "absent":
             looked.append(text)
             reasons.append(f"not on the page: \"{excerpt(text)}\"")
-            sentence = sum(1 for t in tokens if t.value is None and len(t.norm) > 1)
             if sentence >= MIN_FIGURE_PARAGRAPH_WORDS and any(t.value is not None for t in tokens):
                 missing_figures += 1  # a sentence with figures; not "Likes 5.1K Reposts 2.4K"
             continue
