@@ -310,6 +310,15 @@ def test_one_other_letter_in_a_short_word_is_another_word():
     assert not ocr_explains(fold("белых"), fold("серых"))
     assert ocr_explains(fold("modern"), fold("modem"))      # rn/m
     assert ocr_explains(fold("Maßnahmen"), fold("Malsnahmen"))  # ß/ls, even by deu
+    # letters a multi-glyph reading joins are still compared one by one: the Roman "II"
+    # read as "Il" (cubadebate.cu, legrandcontinent.eu, real screenshots), not "u" vs "il"
+    assert ocr_explains(fold("II"), fold("Il")) and ocr_explains(fold("Il"), fold("II"))
+    assert not ocr_explains(fold("on"), fold("by"))
+    # a magnitude is never read as another, however few letters apart
+    for said, read in (("billion", "million"), ("millions", "billions"),
+                       ("миллиардов", "миллионов"), ("мільярдів", "мільйонів")):
+        assert not ocr_explains(fold(said), fold(read)), (said, read)
+    assert ocr_explains(fold("million"), fold("milion"))   # a letter lost: still a million
     result = verify_text(ocr_of("The car was red when 12 people saw it"),
                          "The car was tan when 12 people saw it")
     assert result.verdict == "mismatch"

@@ -135,8 +135,14 @@ def _glyphs(word: str) -> str:
 
 def ocr_cost(claimed: str, shown: str) -> float:
     """Edits from a claimed word to the screenshot's reading of it (both folded), where a
-    look-alike glyph or a thin mark costs half an edit and any other letter a whole one."""
-    a, b = _glyphs(claimed), _glyphs(shown)
+    look-alike glyph or a thin mark costs half an edit and any other letter a whole one.
+    Letters a multi-glyph reading would join (:data:`_MULTI_GLYPH`) are also compared as
+    they are: "II" (a Roman two) read as "Il" is one look-alike, not "u" against "il"."""
+    joined = _edit_cost(_glyphs(claimed), _glyphs(shown))
+    return min(joined, _edit_cost(claimed, shown)) if joined else joined
+
+
+def _edit_cost(a: str, b: str) -> float:
     previous = [0.0]
     for ch in b:
         previous.append(previous[-1] + (0.5 if ch in _THIN else 1.0))
@@ -171,14 +177,31 @@ def _negated(claimed: str, shown: str) -> bool:
                for prefix in NEGATIVE_PREFIXES if len(longer) - len(shorter) >= len(prefix) - 1)
 
 
+MAGNITUDES = tuple(fold(stem) for stem in (
+    "thousand", "million", "billion", "trillion", "тысяч", "миллион", "миллиард", "триллион",
+    "тисяч", "мільйон", "мільярд", "трильйон", "tausend", "milliard", "billon", "billón",
+    "millón", "millon", "mille", "milliers",
+))
+"""Words that scale a figure: one letter apart ("million"/"billion"), they differ by a
+factor of a thousand, so one is never an OCR reading of the other."""
+
+
+def _magnitude(word: str) -> int:
+    return next((i for i, stem in enumerate(MAGNITUDES) if word.startswith(stem)), -1)
+
+
 def ocr_explains(claimed: str, shown: str) -> bool:
     """Can OCR have read the folded word ``claimed`` as ``shown``? Look-alike glyphs and one
     other letter per six at most; a short word (three letters) only through look-alikes;
-    never a negative prefix more or less (:data:`NEGATIVE_PREFIXES`)."""
+    never a negative prefix more or less (:data:`NEGATIVE_PREFIXES`), never another
+    magnitude (:data:`MAGNITUDES`)."""
     if claimed == shown:
         return True
     budget = 0.5 if len(claimed) <= 3 else max(1.0, len(claimed) // 6)
-    return ocr_cost(claimed, shown) <= budget and not _negated(claimed, shown)
+    if ocr_cost(claimed, shown) > budget or _negated(claimed, shown):
+        return False
+    said, read = _magnitude(claimed), _magnitude(shown)
+    return said < 0 or read < 0 or said == read
 
 
 _O_UMLAUT_AS_SIX = re.compile(r"(?<=[^\W\d_])6(?=[a-zß-ÿ&])|(?<![^\W_])6(?=[a-zß-ÿ]{3})"
