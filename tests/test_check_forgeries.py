@@ -735,3 +735,21 @@ def test_bundle_chain_lines_split_where_a_reader_does_not(bundle, tsa_pki):
     write_bundle(bundle, found)
     checked = verify_bundle(bundle, roots(tsa_pki))
     assert any(p.startswith("chain.tsv: line 2 is not") for p in checked.problems), checked
+
+
+def test_log_and_show_print_a_forged_subject_on_its_own_line(store, capsys):
+    """A record a forger appended (check names it; log and show print it) must not print a
+    line of its own through a newline, a carriage return, a cursor move or a right-to-left
+    override in its subject or data: a fake "time-stamped" line, or one erased."""
+    fake = "\r\x1b[2K#1     0123456789ab  2022-03-21T18:00:00Z  capture      http://x/  ok"
+    with Ledger(Store(str(store))) as ledger:
+        seq = ledger.append("changed", {"url": f"http://x/\n{fake}", "note": "a\u202eb\nc"},
+                            subject=f"http://x/\n{fake}\u202e").seq
+    assert main(["--store", str(store), "log"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == seq and all(line.isprintable() for line in out), out
+    assert "\\n\\r\\x1b[2K#1" in out[-1] and "\\u202e" in out[-1]
+    assert main(["--store", str(store), "show", str(seq)]) == 0
+    shown = capsys.readouterr().out.splitlines()
+    assert all(line.isprintable() for line in shown), shown
+    assert not any(line.startswith(("#1", "\r")) for line in shown)

@@ -13,7 +13,7 @@ import json
 
 from provenance.api import Evidence, log_bound, log_subject
 from provenance.cli.options import EXIT_NEGATIVE, EXIT_OK
-from provenance.cli.output import Line, Output
+from provenance.cli.output import Line, Output, one_line
 from provenance.store.hashing import is_sha256_hex
 from provenance.store.ledger import Record
 from provenance.store.summary import summary
@@ -39,8 +39,8 @@ def cmd_log(args: argparse.Namespace, out: Output) -> int:
             out.item(Line.RECORD, {"seq": record.seq, "id": record.id, "kind": record.kind,
                       "time": record.time, "subject": record.subject,
                       "record_hash": record.record_hash, "summary": summary(record)},
-                     f"#{record.seq:<5} {record.id}  {record.time}  {record.kind:<12} "
-                     f"{_short(record.subject)}  {summary(record)}")
+                     one_line(f"#{record.seq:<5} {record.id}  {record.time}  "
+                              f"{record.kind:<12} {_short(record.subject)}  {summary(record)}"))
     if not shown:
         out.say("no records" + (f" about {subject}" if subject else ""))
     return EXIT_OK if shown else EXIT_NEGATIVE
@@ -76,22 +76,27 @@ def cmd_show(args: argparse.Namespace, out: Output) -> int:
 
 def _describe(record: Record) -> str:
     """The record for a person: header lines, files, then the data as indented JSON."""
+    # A subject and its record's data come from the ledger, which a forger may have
+    # written: one_line (and JSON's escapes below) keep a newline or a cursor move in them
+    # from printing a line of their own.
     lines = [f"record #{record.seq}  {record.id}",
-             f"kind:         {record.kind}",
-             f"time:         {record.time}  (ledger record time, UTC)",
-             f"subject:      {record.subject or '-'}",
-             f"summary:      {summary(record)}",
+             f"kind:         {one_line(record.kind)}",
+             f"time:         {one_line(record.time)}  (ledger record time, UTC)",
+             f"subject:      {one_line(record.subject or '-')}",
+             f"summary:      {one_line(summary(record))}",
              f"record hash:  {record.record_hash}",
              f"previous:     {record.prev_hash}"]
     files = [f for f in record.files if isinstance(f, dict)]
     if files:
         lines.append("files:")
-        lines += [f"  {f.get('role', '?'):<12} {f.get('sha256', '?')}  {f.get('path', '?')}"
+        lines += [one_line(f"  {f.get('role', '?'):<12} {f.get('sha256', '?')}  "
+                           f"{f.get('path', '?')}")
                   + (f"  ({f['size']} bytes)" if isinstance(f.get("size"), int) else "")
                   for f in files]
     data = {k: v for k, v in record.data.items() if k != "files"}
     lines.append("data:")
-    lines += ["  " + line for line in json.dumps(data, ensure_ascii=False, indent=2,
-                                                  sort_keys=True).splitlines()]
+    lines += ["  " + one_line(line) for line in json.dumps(data, ensure_ascii=False,
+                                                           indent=2, sort_keys=True
+                                                           ).splitlines()]
     return "\n".join(lines)
 
