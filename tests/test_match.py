@@ -343,7 +343,37 @@ def test_against_a_page_a_word_read_with_low_confidence_is_not_held_against_it()
     for word in shot.words:
         if word.text == "Coldplay":
             word.conf = 20.0   # an icon or a smudge, as Tesseract reads it
-    assert verify_against_text(shot, page).verdict == "match"
+    result = verify_against_text(shot, page)
+    assert result.verdict == "match"
+    # ... but never silently: a forger can blur the word he changed. The word is named in
+    # the reasons, listed in the JSON and boxed for an eye to settle, not counted as found.
+    assert [(w.claim_text, w.found_as) for w in result.unsure] == [("Coldplay", "Disco")]
+    assert result.unsure[0].boxes == [w.box for w in shot.words if w.text == "Coldplay"]
+    assert result.to_json()["unsure"] == [{"claim_text": "Coldplay", "found_as": "Disco",
+                                           "status": "differs"}]
+    assert any("1 screenshot word(s) read with low OCR confidence were not compared: "
+               "'Coldplay' where the page has 'Disco'" in r for r in result.reasons)
+    assert not result.differing_boxes
+    clear = verify_against_text(concert(CONCERT), page)
+    assert clear.verdict == "match" and not clear.unsure
+    assert not any("low OCR confidence" in r for r in clear.reasons)
+
+
+def test_the_annotated_copy_boxes_unclear_words_orange():
+    from PIL import Image
+
+    from provenance.screens.annotate import ORANGE, RED, draw_boxes
+
+    page = ("Группа Panic! At The Disco выступит в Москве 14 июля в красных костюмах, а "
+            "концерт в Казани не состоится.")
+    shot = concert("Panic! At The Coldplay выступит в Москве 14 июля в красных костюмах")
+    for word in shot.words:
+        if word.text == "Coldplay":
+            word.conf = 20.0
+    result = verify_against_text(shot, page)
+    drawn = draw_boxes(Image.new("RGB", (shot.width + 40, shot.height + 40), "white"), result)
+    colours = {colour for _count, colour in drawn.getcolors(1 << 16) or []}
+    assert ORANGE in colours and RED not in colours
 
 
 def test_a_word_added_inside_the_passage_is_a_mismatch():
