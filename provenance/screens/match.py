@@ -894,6 +894,27 @@ def _sure_words(ocr: OcrResult, tokens: list[Token], alignment: _Alignment) -> N
     alignment.unsure = [c for c in alignment.words
                         if c.status is not WordStatus.ADDED and not sure(c)]
     alignment.words = kept
+    icons = [f for f in alignment.figures if _icon_digit(ocr, tokens, f)]
+    alignment.figures = [f for f in alignment.figures if f not in icons]
+    alignment.unsure.extend(
+        WordCheck(ocr.words[tokens[f.claim_index].words[0]].text, None, WordStatus.MISSING,
+                  claim_indices=(f.claim_index,)) for f in icons)
+
+
+def _icon_digit(ocr: OcrResult, tokens: list[Token], check: FigureCheck) -> bool:
+    """An icon Tesseract read as one digit glued to the word beside it ("1»:Corona-Virus",
+    "L2Tridents", read with confidence 8 and 0): a screenshot figure the page lacks, of one
+    digit, inside one OCR word that also has letters, read with low confidence. Only such
+    a figure is set aside; any other figure the page lacks or has otherwise is held."""
+    if check.status != "missing" or not 0 <= check.claim_index < len(tokens):
+        return False
+    token = tokens[check.claim_index]
+    if len(token.words) != 1 or len(token.value or "") != 1:
+        return False
+    word = ocr.words[token.words[0]]
+    digits = sum(c.isdigit() for c in word.text)
+    return (word.conf < LOW_CONFIDENCE and digits == 1
+            and any(c.isalpha() for c in word.text))
 
 
 def _unsure_reason(unsure: Sequence[WordCheck]) -> str:
