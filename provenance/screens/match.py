@@ -362,6 +362,9 @@ class Verification:
     checked_at: str = field(default_factory=utc_now)
     against: str = "text"              # text | page
     words: list[WordCheck] = field(default_factory=list)
+    # Against a page: screenshot words read with low OCR confidence that differ from the
+    # page and were not held against it (orange): what only an eye can settle.
+    unsure: list[WordCheck] = field(default_factory=list)
 
     @property
     def differing_boxes(self) -> list[list[int]]:
@@ -377,6 +380,7 @@ class Verification:
             "found": self.found,
             "figures": [f.to_json() for f in self.figures],
             "words": [w.to_json() for w in self.words],
+            "unsure": [w.to_json() for w in self.unsure],
             "reasons": self.reasons,
             "image": self.image,
             "image_sha256": self.image_sha256,
@@ -401,6 +405,7 @@ class _Alignment:
     found_text: str
     words: list[WordCheck] = field(default_factory=list)
     first: int = -1           # the passage's first token that is the claim's, -1 if none
+    unsure: list[WordCheck] = field(default_factory=list)  # set aside by _sure_words
 
 
 NEGATION_REACH = 3
@@ -870,11 +875,12 @@ def verify_text(ocr: OcrResult, claim: str) -> Verification:
                         figures, reasons, ocr.image, ocr.sha256, boxes, words=word_checks)
 
 
-def _sure_words(ocr: OcrResult, tokens: list[Token], checks: list[WordCheck]
-                ) -> list[WordCheck]:
+def _sure_words(ocr: OcrResult, tokens: list[Token], alignment: _Alignment) -> None:
     """Against a page the "claim" is the screenshot's own reading: a word Tesseract read
     with low confidence (an icon, a smudge) is not held against it; a negation the page
-    has and the screenshot lacks always is."""
+    has and the screenshot lacks always is. The words set aside go to ``unsure``: never
+    silently dropped, since a forger can blur the word he changed; the verdict names them
+    and ``--annotate`` boxes them for an eye to settle."""
     def sure(check: WordCheck) -> bool:
         confs = [ocr.words[w].conf for ci in check.claim_indices for w in tokens[ci].words]
         return not confs or min(confs) >= LOW_CONFIDENCE
@@ -883,8 +889,44 @@ def _sure_words(ocr: OcrResult, tokens: list[Token], checks: list[WordCheck]
 
     # A page may hold words inside a paragraph that a screenshot of it leaves out (a link
     # text, an inline caption): only an added negation counts against the screenshot.
-    return [c for c in checks
+    kept = [c for c in alignment.words
             if (negation(c) if c.status is WordStatus.ADDED else sure(c))]
+    alignment.unsure = [c for c in alignment.words
+                        if c.status is not WordStatus.ADDED and not sure(c)]
+    alignment.words = kept
+    icons = [f for f in alignment.figures if _icon_digit(ocr, tokens, f)]
+    alignment.figures = [f for f in alignment.figures if f not in icons]
+    alignment.unsure.extend(
+        WordCheck(ocr.words[tokens[f.claim_index].words[0]].text, None, WordStatus.MISSING,
+                  claim_indices=(f.claim_index,)) for f in icons)
+
+
+def _icon_digit(ocr: OcrResult, tokens: list[Token], check: FigureCheck) -> bool:
+    """An icon Tesseract read as one digit glued to the word beside it ("1»:Corona-Virus",
+    "L2Tridents", read with confidence 8 and 0): a screenshot figure the page lacks, of one
+    digit, inside one OCR word that also has letters, read with low confidence. Only such
+    a figure is set aside; any other figure the page lacks or has otherwise is held."""
+    if check.status != "missing" or not 0 <= check.claim_index < len(tokens):
+        return False
+    token = tokens[check.claim_index]
+    if len(token.words) != 1 or len(token.value or "") != 1:
+        return False
+    word = ocr.words[token.words[0]]
+    digits = sum(c.isdigit() for c in word.text)
+    return (word.conf < LOW_CONFIDENCE and digits == 1
+            and any(c.isalpha() for c in word.text))
+
+
+def _unsure_reason(unsure: Sequence[WordCheck]) -> str:
+    """One line naming the screenshot words set aside for low OCR confidence."""
+    shown = [f"'{excerpt(w.claim_text, 40)}'" + (f" where the page has "
+                                                 f"'{excerpt(w.found_as, 40)}'"
+                                                 if w.found_as else " (not on the page)")
+             for w in unsure[:3]]
+    more = f" and {len(unsure) - 3} more" if len(unsure) > 3 else ""
+    return (f"{len(unsure)} screenshot word(s) read with low OCR confidence were not "
+            f"compared: {'; '.join(shown)}{more}; compare them with the image by eye "
+            "(--annotate boxes them in orange)")
 
 
 MIN_PARAGRAPH_WORDS = 4
@@ -929,6 +971,7 @@ def verify_against_text(ocr: OcrResult, page_text: str, chrome: str = "") -> Ver
     found: list[str] = []
     figures: list[FigureCheck] = []
     words: list[WordCheck] = []
+    unsure: list[WordCheck] = []
     reasons: list[str] = []
     boxes: list[list[int]] = []
     scores: list[float] = []
@@ -951,7 +994,7 @@ def verify_against_text(ocr: OcrResult, page_text: str, chrome: str = "") -> Ver
             continue
         alignment = _align(tokens, hay, text)
         if alignment is not None:
-            alignment.words = _sure_words(ocr, tokens, alignment.words)
+            _sure_words(ocr, tokens, alignment)
         decision = _decide(alignment, "page")
         part = decision.verdict
         if short and part != "mismatch":
@@ -964,7 +1007,7 @@ def verify_against_text(ocr: OcrResult, page_text: str, chrome: str = "") -> Ver
             # menu, a byline, a numbered list's numbers, a headline beside the article's).
             elsewhere = _align(tokens, chrome_hay, text)
             if elsewhere is not None:
-                elsewhere.words = _sure_words(ocr, tokens, elsewhere.words)
+                _sure_words(ocr, tokens, elsewhere)
                 outside = _decide(elsewhere, "page")
                 if outside.verdict == "match" and part == "mismatch":
                     # the article's own passage, which the page shows exactly as the
@@ -990,6 +1033,9 @@ def verify_against_text(ocr: OcrResult, page_text: str, chrome: str = "") -> Ver
         shown.append(text)
         found.append(alignment.found_text)
         _boxed(ocr, tokens, alignment, words, figures)
+        for check in alignment.unsure:
+            check.boxes = _word_boxes(ocr, [tokens[ci] for ci in check.claim_indices])
+            unsure.append(check)
         boxes.extend(list(ocr.words[i].box) for i in word_indices)
         reasons.extend(decision.problems)  # each paragraph's own summary would contradict
         if part == "mismatch":
@@ -1004,6 +1050,8 @@ def verify_against_text(ocr: OcrResult, page_text: str, chrome: str = "") -> Ver
         verdict = "mismatch"
         reasons.insert(0, f"{missing_figures} screenshot paragraph(s) with figures are not "
                        "on the page")
+    if unsure and verdict != "absent":
+        reasons.append(_unsure_reason(unsure))
     if skipped:
         reasons.append(f"{skipped} short screenshot paragraphs (UI chrome) not looked for")
     if on_page:
@@ -1017,4 +1065,5 @@ def verify_against_text(ocr: OcrResult, page_text: str, chrome: str = "") -> Ver
     claim = "\n".join(shown or looked)
     return Verification(verdict, score, claim, "\n".join(found), figures, reasons,
                         ocr.image, ocr.sha256, boxes if verdict != "absent" else [],
-                        against="page", words=words if verdict != "absent" else [])
+                        against="page", words=words if verdict != "absent" else [],
+                        unsure=unsure if verdict != "absent" else [])

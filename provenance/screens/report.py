@@ -100,7 +100,8 @@ def _copies(timeline: dict[str, Any] | None) -> str:
 def _pictures(picture: str, ours: bytes | None, against: dict[str, Any] | None) -> str:
     """The screenshot checked, and beside it our own of the page when the capture compared
     with was made with ``--browser``."""
-    theirs = ("<figure><img alt='the screenshot, passage boxed green, differing figures red' "
+    theirs = ("<figure><img alt='the screenshot, passage boxed green, what differs red, "
+              "unclear words orange' "
               f"src='data:image/png;base64,{picture}'><figcaption>the screenshot checked"
               "</figcaption></figure>")
     if ours is None:
