@@ -29,6 +29,7 @@ from provenance.cli.files import check_targets
 from provenance.cli.options import EXIT_NEGATIVE, EXIT_OK
 from provenance.cli.output import Line, Output
 from provenance.cli.shared import (
+    say_blocked,
     say_failure,
     say_http_status,
     say_witnesses,
@@ -219,6 +220,8 @@ class _WatchPrinter:
         status = outcome.to_json()["http_status"]
         if self._status_is_new(outcome.url, status):
             say_http_status(outcome.url, status, out)
+        if outcome.record is not None:
+            say_blocked(outcome.url, outcome.record.data, out)
         say_witnesses(outcome.url, outcome.witnesses, out)
         for result in watched.pending_stamps:
             out.error(f"time-stamp pending ({result['error']}); 'provenance retry' asks again")

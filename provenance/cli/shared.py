@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
+from archive.blockpage import BlockPage
 from archive.errors import ConfigError
 from archive.wayback import Keys
 from archive.witness import BadWitnessSpec, WitnessConfig, parse_specs
@@ -82,6 +84,15 @@ def say_http_status(url: str, status: object, out: Output, *, when: str = "") ->
     if said:
         out.error(f"{url}: the server answered {said}{when}; the error page is what was "
                   "captured, not the article")
+
+
+def say_blocked(url: str, data: Mapping[str, Any], out: Output, *, when: str = "") -> None:
+    """A capture of a bot check, captcha or "access denied" page is kept (it is evidence
+    of what was served), and said plainly: it is not the article."""
+    page = BlockPage.from_json(data.get("blocked"))
+    if page is not None:
+        out.error(f"{url}: the server sent {page.words} instead of the page{when}; that is "
+                  "what was captured, not the article")
 
 
 def say_witnesses(url: str, witnesses: list[dict[str, Any]], out: Output) -> None:

@@ -25,7 +25,7 @@ from archive.reextract import markup_from_warc
 from archive.witness import WitnessConfig, WitnessSpec, shared_witness
 from provenance.capture.rendered import SERVER_TEXT, text_role
 from provenance.capture.snapshots import keep_snapshot, subject_of
-from provenance.changes.timeline import capture_text, server_failed, warc_url
+from provenance.changes.timeline import capture_text, server_failed, skip_reason, warc_url
 from provenance.screens.match import Verification
 from provenance.screens.pagetext import MAX_HTML_CHARS, visible_text
 from provenance.store.filestore import Store
@@ -74,7 +74,8 @@ class Copy:
     """One copy of the page and what the screenshot's check against it found."""
 
     record: Record
-    verification: Verification | None  # None: its stored text is missing or altered
+    verification: Verification | None  # None: its stored text is missing or altered, or
+    not_compared: str | None = None  # it is a bot check or captcha, not the page (why)
 
     @property
     def kind(self) -> str:
@@ -132,6 +133,8 @@ class Copy:
         if self.verification is not None:
             row.update(score=round(float(self.verification.score), 3),
                        found=self.verification.found)
+        if self.not_compared:
+            row["not_compared"] = self.not_compared
         return row
 
 
@@ -267,7 +270,11 @@ def check_across(store: Store, ledger: Ledger, check: Callable[[str, str], Verif
     across = Across(url=url, errors=errors, kept=fresh)
     for record in records.values():
         text = capture_text(store, record)
-        across.copies.append(Copy(record, None if text is None
-                                  else check(text, page_chrome(store, record))))
+        status = record.data.get("http_status")
+        # A bot check or captcha is not the page: never "not shown" (an outage is checked
+        # all the same, and never counts as gone: see Across.timeline)
+        blocked = None if server_failed(status) else skip_reason(record.data, text)
+        across.copies.append(Copy(record, None if text is None or blocked
+                                  else check(text, page_chrome(store, record)), blocked))
     across.copies.sort(key=lambda c: (c.time, c.kind != SNAPSHOT, c.record.seq))
     return across
