@@ -25,6 +25,7 @@ from typing import Any
 
 MAX_WORDS = 200  # longer than any challenge page's text; an article is longer
 MAX_WORDS_UNCORROBORATED = 120  # two phrases and nothing else: shorter still
+MAX_WORDS_ONE_SIGN = 60  # one phrase and an error status: a page that says little else
 MAX_WORDS_MARKUP_ONLY = 25  # a challenge whose page is all script (DataDome, Imperva, Qrator)
 CJK_CHARS_PER_WORD = 2  # a text without spaces (Chinese, Japanese) is measured by its letters
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
@@ -283,13 +284,18 @@ def _judge(vendor: _Vendor, title: str, body: str, size: int, headers: list[tupl
     header = _first(vendor.headers, headers)
     decisive = _first(vendor.decisive_headers, headers)
     mark = next((m for m in vendor.markup if m in markup), None)
-    corroborated = error or mark is not None
+    # an error status corroborates one phrase only on a page that says little else; the
+    # challenge's own script in the markup on any short page
+    # (a title alone: a page that says next to nothing)
+    only_title = len(signs) == 1 and signs[0][1].startswith("title ")
+    corroborated = mark is not None or (error and size <= (
+        MAX_WORDS_MARKUP_ONLY if only_title else MAX_WORDS_ONE_SIGN))
     if generic:  # words many pages use: an error status and a captcha widget both needed
         ok = bool(signs) and error and mark is not None and size <= MAX_WORDS_UNCORROBORATED
     elif decisive:
         ok = True
     elif len(signs) >= 2:
-        ok = size <= MAX_WORDS_UNCORROBORATED or corroborated
+        ok = size <= MAX_WORDS_UNCORROBORATED or mark is not None or error
     elif len(signs) == 1:
         ok = corroborated
     else:  # a page that is all script: the vendor's script, its header and an error status

@@ -745,9 +745,7 @@ class Evidence:
             if events.error:
                 events.error(line)
         if across.best is None:
-            walls = [c.not_compared for c in across.copies if c.not_compared]
-            why = f" (each is a bot check or captcha, not the page: {walls[-1]})" if walls else ""
-            raise failed or UsageError(f"no copy of {url} could be checked{why}")
+            raise failed or UsageError(f"no copy of {url} could be checked")
         if failed is not None and events.error:
             events.error(str(failed))
         return capture, across

@@ -208,7 +208,8 @@ def _human_verification(data: dict[str, Any]) -> str:
     if timeline and len(timeline["captures"]) > 1:
         lines.append(f"  over time: {timeline['summary']}")
         lines.extend(f"    {row['time']}  {row.get('source', 'local'):<6} #{row['seq']}  "
-                     f"{row['http_status']}  {row['verdict'] or 'could not check'}"
+                     f"{row['http_status']}  "
+                     f"{row['verdict'] or row.get('not_compared') or 'could not check'}"
                      for row in timeline["captures"])
     lines.append(f"  image sha256 {data['image_sha256']}")
     lines.append(f"  verification record #{data['ledger_seq']} {data['id']} "
