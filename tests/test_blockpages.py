@@ -14,6 +14,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+from http import HTTPStatus
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -252,8 +253,10 @@ def test_a_challenge_between_two_captures_of_the_article_is_no_removal(
     back, _ = archive(capsys, store, url)
     assert "blocked" not in first and "blocked" not in back
     assert wall["blocked"]["by"] == "Cloudflare" and wall["blocked"]["kind"] == "bot-check"
-    assert (f"{url}: the server sent a bot check (Cloudflare) instead of the page; that is "
-            "what was captured, not the article") in err, err
+    said = f" (HTTP {status} {HTTPStatus(status).phrase})" if status >= 400 else ""
+    assert err.splitlines() == [  # one line: not also "the error page is what was captured"
+        f"provenance: {url}: the server sent a bot check (Cloudflare) instead of the page"
+        f"{said}; that is what was captured, not the article"], err
     assert wall["changed"] is None and back["changed"] is None
     with Ledger(Store(store)) as ledger:
         assert list(ledger.records(kind=CHANGED)) == []
@@ -360,3 +363,67 @@ def test_an_archived_challenge_is_no_copy_of_the_page(tmp_path, capsys, web, mon
         assert "diff" not in wall and "bot check (Cloudflare)" in wall["not_compared"]
         assert edited["diff"]["removed"] == [KP]
         assert edited["diff"]["since"]["time"] == first["time"]
+
+
+def test_a_record_made_before_is_judged_again_from_its_text(tmp_path, capsys, web):
+    """A capture recorded without ``blocked`` (made by an earlier version) is judged again
+    from its title, stored text and status when compared."""
+    store = str(tmp_path / "ev")
+    url = route(web, "/block/old", [(200, page(article(KP)), {}), (200, CHALLENGE, {}),
+                                    (200, page(article(KP)), {})])
+    first, _ = archive(capsys, store, url)
+    wall, _ = archive(capsys, store, url)
+    with Ledger(Store(store)) as ledger:
+        made = ledger.get(wall["ledger_seq"])
+        old = ledger.append(CAPTURE, {k: v for k, v in made.data.items() if k != "blocked"},
+                            subject=made.subject)
+    back, _ = archive(capsys, store, url)
+    assert back["changed"] is None
+    assert main(["--json", "--store", store, "history", url, "--to", "none"]) == 0
+    items = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    by_seq = {i.get("ledger_seq"): i for i in items}
+    assert "bot check (Cloudflare)" in by_seq[old.seq]["not_compared"]
+    assert by_seq[back["ledger_seq"]]["diff"] is None  # compared with the first: unchanged
+
+
+@pytest.fixture
+def shot(tmp_path):
+    import random
+
+    from evalset import Passage, render
+    from test_scenario import CLAIM, FIGURES_PARAGRAPH
+    from webfixtures import ARTICLE
+
+    passage = Passage("kp", "rus", ARTICLE[0], FIGURES_PARAGRAPH, CLAIM, ARTICLE[2], "")
+    path = tmp_path / "shot.png"
+    render(passage, FIGURES_PARAGRAPH, "clean", random.Random(1)).save(path)
+    return str(path)
+
+
+def test_verify_against_a_challenge_says_so_before_the_verdict(tmp_path, capsys, web, shot):
+    from test_scenario import ORIGINAL
+
+    store = str(tmp_path / "ev")
+    url = route(web, "/block/verify", [(200, ORIGINAL, {}), (403, CHALLENGE, CF_HEADERS)])
+    archive(capsys, store, url)
+    wall, _ = archive(capsys, store, url)
+    base = ["--store", store, "verify", shot, "--tsa", "none"]
+    # against the challenge capture itself: said first; its verdict is the challenge's
+    assert main([*base, "--against", str(wall["ledger_seq"])]) == 1
+    out, err = capsys.readouterr()
+    assert (f"{url}: the server sent a bot check (Cloudflare) instead of the page (HTTP 403 "
+            f"Forbidden) when captured (#{wall['ledger_seq']}, ") in err, err
+    assert "the error page is what was captured" not in err
+    assert out.startswith("ABSENT")
+    # against the URL: the latest capture is the challenge (said), the article is compared,
+    # and the challenge's row over time is neither shown nor "not shown"
+    assert main(["--json", *base, "--against", url, "--to", "none"]) == 0
+    captured = capsys.readouterr()
+    assert "the server sent a bot check (Cloudflare) instead of the page" in captured.err
+    [result] = [json.loads(line) for line in captured.out.splitlines()]
+    assert result["verdict"] == "match"
+    rows = result["timeline"]["captures"]
+    assert [r["verdict"] for r in rows] == ["match", None]
+    assert "bot check (Cloudflare)" in rows[1]["not_compared"]
+    assert result["timeline"]["absent_since"] is None
+    assert "not shown" not in result["timeline"]["summary"]

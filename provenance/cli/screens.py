@@ -34,8 +34,7 @@ from provenance.cli.options import EXIT_NEGATIVE, EXIT_OK, EXIT_USAGE
 from provenance.cli.output import Line, Output
 from provenance.cli.shared import (
     error_status,
-    say_blocked,
-    say_http_status,
+    say_served,
     say_witnesses,
     tsa_urls,
     witness_specs,
@@ -143,11 +142,9 @@ def cmd_verify(args: argparse.Namespace, out: Output) -> int:
     _say_model_advice(args.image, args.text, checked.ocr, out)
     if checked.capture is not None:  # before the verdict: what the page answered
         data = checked.capture.data
-        when = f" when captured (#{checked.capture.seq}, {data.get('fetched_at')})"
-        say_http_status(str(data.get("url")), data.get("http_status"), out, when=when)
-        if checked.blocked_capture is not None:
-            say_blocked(str(data.get("url")), {"blocked": checked.blocked_capture.to_json()},
-                        out, when=when)
+        wall = checked.blocked_capture
+        say_served(str(data.get("url")), {**data, "blocked": wall.to_json() if wall else None},
+                   out, when=f" when captured (#{checked.capture.seq}, {data.get('fetched_at')})")
     against = record.data["against"] or {}
     said = error_status(against.get("http_status"))
     if said and against.get("seq") != getattr(checked.capture, "seq", None):

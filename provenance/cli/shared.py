@@ -86,13 +86,18 @@ def say_http_status(url: str, status: object, out: Output, *, when: str = "") ->
                   "captured, not the article")
 
 
-def say_blocked(url: str, data: Mapping[str, Any], out: Output, *, when: str = "") -> None:
-    """A capture of a bot check, captcha or "access denied" page is kept (it is evidence
-    of what was served), and said plainly: it is not the article."""
+def say_served(url: str, data: Mapping[str, Any], out: Output, *, when: str = "") -> None:
+    """What a capture holds when it is not the article, said plainly (it is kept: it is
+    evidence of what was served): a bot check, captcha or "access denied" page
+    (``blocked``, with its error status if any), else an error page (:func:`say_http_status`)."""
     page = BlockPage.from_json(data.get("blocked"))
-    if page is not None:
-        out.error(f"{url}: the server sent {page.words} instead of the page{when}; that is "
-                  "what was captured, not the article")
+    if page is None:
+        say_http_status(url, data.get("http_status"), out, when=when)
+        return
+    said = error_status(data.get("http_status"))
+    out.error(f"{url}: the server sent {page.words} instead of the page"
+              f"{f' ({said})' if said else ''}{when}; that is what was captured, not the "
+              "article")
 
 
 def say_witnesses(url: str, witnesses: list[dict[str, Any]], out: Output) -> None:
