@@ -549,10 +549,13 @@ class Evidence:
         latest: dict[str, Record] = {}
         compared: dict[str, Record] = {}  # the last capture whose server gave the page
         for url in urls:
-            for record in self.ledger.records(kind=CAPTURE, subject=url):
-                latest[url] = record
+            records = list(self.ledger.records(kind=CAPTURE, subject=url))
+            if records:
+                latest[url] = records[-1]
+            for record in reversed(records):  # the newest first: one text read, most often
                 if not record_skipped(self.store, record):  # neither an outage nor a bot check
                     compared[url] = record
+                    break
         specs = list(witnesses)
 
         def step(outcome: CaptureOutcome, round_no: int) -> None:

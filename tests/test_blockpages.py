@@ -427,3 +427,17 @@ def test_verify_against_a_challenge_says_so_before_the_verdict(tmp_path, capsys,
     assert "bot check (Cloudflare)" in rows[1]["not_compared"]
     assert result["timeline"]["absent_since"] is None
     assert "not shown" not in result["timeline"]["summary"]
+
+
+def test_a_capture_compared_by_its_render_is_judged_by_the_render():
+    """The browser may pass the check the server's answer was: the render's text (the one
+    compared) is judged, not the server's answer."""
+    served = {"http_status": 403, "title": "Just a moment...",
+              "blocked": {"by": "Cloudflare", "kind": "bot-check", "evidence": "x"},
+              "browser": {"status": "ok", "prefer_text": True}}
+    assert blocked(served, article(KP)) is None
+    challenge = ("example.org Checking if the site connection is secure. example.org needs "
+                 "to review the security of your connection before proceeding.")
+    assert blocked(served, challenge).vendor == "Cloudflare"
+    assert blocked({**served, "browser": {"status": "ok", "prefer_text": False}},
+                   article(KP)).vendor == "Cloudflare"  # compared by the server's text

@@ -93,7 +93,11 @@ def not_compared(status: Any) -> str:
 def blocked(data: Mapping[str, Any], text: str | None) -> BlockPage | None:
     """The bot check, captcha or "access denied" page a capture or archive copy is: its
     record's word (``blocked``, judged with the headers and markup when it was made), else
-    judged again from its status, title and stored text (records made before, copies)."""
+    judged again from its status, title and stored text (records made before, copies).
+    A capture compared by its ``--browser`` render's text (the browser may have passed the
+    check the server's answer was) is judged by that text alone."""
+    if isinstance(data.get("browser"), dict) and text_role(dict(data)) != SERVER_TEXT:
+        return detect(None, None, text) if text is not None else None
     said = BlockPage.from_json(data.get("blocked"))
     if said is not None or text is None:
         return said
@@ -124,7 +128,8 @@ def record_skipped(store: Store, record: Record) -> str | None:
     """:func:`skip_reason` of a capture record, its compared text read (re-hashed) only when
     its status and record do not already say."""
     data = record.data
-    if server_failed(data.get("http_status")) or data.get("blocked"):
+    if server_failed(data.get("http_status")) or (
+            data.get("blocked") and text_role(data) == SERVER_TEXT):
         return skip_reason(data, None)
     return skip_reason(data, capture_text(store, record))
 
