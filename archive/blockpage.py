@@ -31,6 +31,7 @@ CJK_CHARS_PER_WORD = 2  # a text without spaces (Chinese, Japanese) is measured 
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 CHALLENGE_STATUSES = frozenset({401, 403, 429, 503})
 MAX_MARKUP = 256 * 1024  # only the start of the markup is looked at
+MAX_TEXT_CHARS = 64 * 1024  # a text longer than this is an article, whatever its words
 
 
 class BlockKind(str, Enum):
@@ -247,6 +248,8 @@ def detect(status: int | None, title: str | None, text: str | None, *,
 
     ``headers``: the response's (a mapping or (name, value) pairs), when known; ``markup``:
     the page's HTML as received, when known (only its start is read)."""
+    if len(text or "") > MAX_TEXT_CHARS:
+        return None  # far longer than any challenge: not even read
     body = _norm(text or "")
     size = len(body.split()) + len(_CJK.findall(body)) // CJK_CHARS_PER_WORD
     if size > MAX_WORDS:
