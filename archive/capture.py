@@ -14,8 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from archive.blockpage import MAX_MARKUP, MAX_WORDS, BlockPage, detect
 from archive.errors import FetchError
-from archive.fetch import Fetcher, FetchResult, decode_payload_for_text
+from archive.fetch import Exchange, Fetcher, FetchResult, decode_payload_for_text
 from archive.text import MAX_HTML_BYTES, PageText
 from archive.textpool import Pending, TextPool, inline
 from archive.warc import write_capture_warc
@@ -32,6 +33,7 @@ class Capture:
     text: PageText
     sha256: str
     text_sha256: str
+    blocked: BlockPage | None = None  # a bot check or captcha was served, not the page
 
 
 def capture(url: str, fetcher: Fetcher, *, metadata: dict[str, Any] | None = None,
@@ -57,7 +59,24 @@ def capture(url: str, fetcher: Fetcher, *, metadata: dict[str, Any] | None = Non
         text=text,
         sha256=sha256,
         text_sha256=hashlib.sha256(text.text.encode("utf-8")).hexdigest(),
+        blocked=blocked_page(final, text, final.status, final.headers),
     )
+
+
+def blocked_page(final: Exchange, text: PageText, status: int | None,
+                 headers: list[tuple[str, str]]) -> BlockPage | None:
+    """The bot check, captcha or "access denied" page the server sent instead of the page,
+    judged on its status, headers, title, text and (a short page only) its markup.
+    ``status`` and ``headers``: the page's (an archive's copy has its own and the page's)."""
+    if len(text.text.split()) > MAX_WORDS:
+        return None  # an article: never read for a challenge's markup
+    try:
+        markup: bytes | None = decode_payload_for_text(
+            final.body, final.header("content-encoding"), final.url, keep=MAX_MARKUP,
+            limit=MAX_MARKUP * DECODED_FACTOR).data
+    except FetchError:
+        markup = None  # undecodable or cut: judged on its words alone
+    return detect(status, text.title, text.text, headers=headers, markup=markup)
 
 
 Start = Callable[[bytes, "str | None", str], Pending]  # TextPool.start, or in this thread

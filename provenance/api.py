@@ -27,6 +27,7 @@ from typing import Any
 from cryptography import x509
 from warcio.exceptions import ArchiveLoadFailed
 
+from archive.blockpage import BlockPage
 from archive.browser.render import LoadingPolicy
 from archive.errors import ArchiveError
 from archive.fetch import Fetcher, new_session
@@ -51,7 +52,7 @@ from provenance.capture.witnessing import (
     witness_step,
     witness_unsent,
 )
-from provenance.changes.timeline import not_compared, server_failed, timeline
+from provenance.changes.timeline import blocked, capture_text, record_skipped, timeline
 from provenance.changes.watch import Overrun, watch
 from provenance.check import CheckReport, check_store
 from provenance.errors import (
@@ -210,6 +211,7 @@ class ScreenshotCheck:
     capture: Record | None = None  # the capture compared with, if any
     ocr_cached: bool = False  # the reading came from the store, made before
     timeline: dict[str, Any] | None = None
+    blocked_capture: BlockPage | None = None  # ``capture`` is a bot check, not the page
 
 
 @dataclass
@@ -275,8 +277,10 @@ class WatchedCapture:
     first: bool  # the URL's first capture ever (none in the store before)
     pending_stamps: list[dict[str, Any]] = field(default_factory=list)
     since: Record | None = None  # the capture it was compared with: the last before it whose
-    # server gave the page (made before the watch, or in it; never an outage, 5xx or 429)
-    not_compared: str | None = None  # why it was compared with nothing (its server failed)
+    # server gave the page (made before the watch, or in it; never an outage, 5xx or 429,
+    # nor a bot check or captcha)
+    not_compared: str | None = None  # why it was compared with nothing (its server failed,
+    # or it is a bot check)
 
 
 @dataclass
@@ -545,22 +549,27 @@ class Evidence:
         latest: dict[str, Record] = {}
         compared: dict[str, Record] = {}  # the last capture whose server gave the page
         for url in urls:
-            for record in self.ledger.records(kind=CAPTURE, subject=url):
-                latest[url] = record
-                if not server_failed(record.data.get("http_status")):
+            records = list(self.ledger.records(kind=CAPTURE, subject=url))
+            if records:
+                latest[url] = records[-1]
+            for record in reversed(records):  # the newest first: one text read, most often
+                if not record_skipped(self.store, record):  # neither an outage nor a bot check
                     compared[url] = record
+                    break
         specs = list(witnesses)
 
         def step(outcome: CaptureOutcome, round_no: int) -> None:
             since = compared.get(outcome.url)  # what this capture was compared with
             first = latest.get(outcome.url) is None
             pending: list[dict[str, Any]] = []
+            skipped = (record_skipped(self.store, outcome.record)
+                       if outcome.record is not None else None)
             if not outcome.ok or outcome.record is None:
                 run.failures += 1
             else:
                 run.captures += 1
                 latest[outcome.url] = outcome.record
-                if not server_failed(outcome.record.data.get("http_status")):
+                if not skipped:
                     compared[outcome.url] = outcome.record
                 run.changes += bool(outcome.changed)
                 if specs and (first or outcome.changed):
@@ -576,10 +585,7 @@ class Evidence:
                     pending = report.pending
                     outcome.timestamps = report.summaries()
             if on_capture:
-                status = outcome.record.data.get("http_status") if outcome.record else None
-                on_capture(WatchedCapture(outcome, round_no, first, pending, since,
-                                          not_compared(status) if server_failed(status)
-                                          else None))
+                on_capture(WatchedCapture(outcome, round_no, first, pending, since, skipped))
 
         def overran(overrun: Overrun) -> None:
             run.overruns += 1
@@ -718,7 +724,9 @@ class Evidence:
         timestamps = self.timestamp(new, tsas, timeout=timeout)
         return ScreenshotCheck(verification, ocr, record, ocr_record, timestamps,
                                capture=capture, ocr_cached=cached,
-                               timeline=across.timeline() if across is not None else None)
+                               timeline=across.timeline() if across is not None else None,
+                               blocked_capture=None if capture is None else blocked(
+                                   capture.data, capture_text(self.store, capture)))
 
     def _across(self, ocr: OcrResult, url: str, witnesses: Sequence[WitnessSpec],
                 timeout: float, events: VerifyEvents, new: list[Record]

@@ -78,6 +78,8 @@ def capture_json(record: Record, *, witnesses: list[dict[str, Any]] | None = Non
     }
     if skipped:
         result["skipped"] = True
+    if isinstance(data.get("blocked"), dict):  # a bot check or captcha, not the page
+        result["blocked"] = dict(data["blocked"])
     if isinstance(data.get("browser"), dict):
         browser = data["browser"]
         result["browser"] = {key: browser.get(key) for key in (

@@ -27,7 +27,8 @@ import hashlib
 import io
 from typing import Any
 
-from archive.capture import start_text
+from archive.blockpage import archived_headers
+from archive.capture import blocked_page, start_text
 from archive.cdx import CdxRow
 from archive.errors import ArchiveError, FetchError
 from archive.snapshot import SnapshotCopy
@@ -116,9 +117,17 @@ def record_snapshot(store: Store, ledger: Ledger, copy: SnapshotCopy, *,
         files=[warc_file.to_json(), text_file.to_json()],
         text_note=text.note,  # only written when set
         warnings=list(copy.warnings),  # only written when there are some
+        blocked=_blocked(copy, text),  # an archived bot check is no copy of the page
     )
     return ledger.append(SNAPSHOT, payload.to_json(),
                          subject=subject or subject_of(ref.original))
+
+
+def _blocked(copy: SnapshotCopy, text: PageText) -> dict[str, str] | None:
+    """The bot check or captcha the archive holds instead of the page, if it is one."""
+    final = copy.exchange
+    found = blocked_page(final, text, copy.status, archived_headers(final.headers))
+    return found.to_json() if found else None
 
 
 def keep_snapshot(store: Store, ledger: Ledger, witness: Witness, row: CdxRow, *,

@@ -63,6 +63,7 @@ def store_capture(store: Store, cap: Capture, *, batch: str | None = None,
         text_note=cap.text.note,  # partial or flat text: a change measured against it is suspect
         batch=batch,
         browser=browser,
+        blocked=cap.blocked.to_json() if cap.blocked else None,  # a bot check, not the page
         extra={"extractor": cap.text.extractor.to_json()},  # diffs compare one extractor's
     )
     return payload.to_json()

@@ -31,6 +31,8 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from archive.blockpage import BlockPage, archived_headers, detect
+from archive.capture import blocked_page
 from archive.cdx import CdxRow
 from archive.errors import ArchiveError
 from archive.fetch import Fetcher
@@ -88,16 +90,66 @@ def not_compared(status: Any) -> str:
             "the page's text")
 
 
-def previous_capture(ledger: Ledger, record: Record) -> Record | None:
+def blocked(data: Mapping[str, Any], text: str | None) -> BlockPage | None:
+    """The bot check, captcha or "access denied" page a capture or archive copy is: its
+    record's word (``blocked``, judged with the headers and markup when it was made), else
+    judged again from its status, title and stored text (records made before, copies).
+    A capture compared by its ``--browser`` render's text (the browser may have passed the
+    check the server's answer was) is judged by that text alone."""
+    if isinstance(data.get("browser"), dict) and text_role(dict(data)) != SERVER_TEXT:
+        return detect(None, None, text) if text is not None else None
+    said = BlockPage.from_json(data.get("blocked"))
+    if said is not None or text is None:
+        return said
+    status = data.get("http_status")
+    title = data.get("title")
+    return detect(status if isinstance(status, int) else None,
+                  title if isinstance(title, str) else None, text)
+
+
+def not_blocked_note(page: BlockPage) -> str:
+    """Why a block page was not compared, in one line."""
+    return (f"not compared: the server sent {page.words} instead of the page, which says "
+            "nothing about the page's text")
+
+
+def skip_reason(data: Mapping[str, Any], text: str | None) -> str | None:
+    """Why a capture or copy is compared with nothing (its server failed, or it is a bot
+    check: neither a removal nor, when the page comes back, an addition); None if it is
+    compared."""
+    status = data.get("http_status")
+    if server_failed(status):
+        return not_compared(status)
+    page = blocked(data, text)
+    return not_blocked_note(page) if page is not None else None
+
+
+def record_skipped(store: Store, record: Record) -> str | None:
+    """:func:`skip_reason` of a capture record, its compared text read (re-hashed) only when
+    its status and record do not already say."""
+    data = record.data
+    if server_failed(data.get("http_status")) or (
+            data.get("blocked") and text_role(data) == SERVER_TEXT):
+        return skip_reason(data, None)
+    return skip_reason(data, capture_text(store, record))
+
+
+def previous_capture(ledger: Ledger, record: Record,
+                     store: Store | None = None) -> Record | None:
     """The latest capture of the same URL recorded before ``record`` whose server gave the
-    page (:func:`server_failed`: an outage in between is skipped), one row at a time by the
-    kind-and-subject index: not every capture of the URL."""
+    page (:func:`server_failed`: an outage in between is skipped; with ``store``, a bot check
+    too, :func:`blocked`), one row at a time by the kind-and-subject index: not every
+    capture of the URL."""
     before = record.seq
     while True:
         found = ledger.select("kind = ? AND subject = ? AND seq < ?",
                               (CAPTURE, record.subject, before), newest_first=True, limit=1)
-        if not found or not server_failed(found[0].data.get("http_status")):
-            return found[0] if found else None
+        if not found:
+            return None
+        skipped = (record_skipped(store, found[0]) if store is not None
+                   else server_failed(found[0].data.get("http_status")))
+        if not skipped:
+            return found[0]
         before = found[0].seq
 
 
@@ -120,12 +172,13 @@ def record_change(store: Store, ledger: Ledger, record: Record,
 
     Returns the capture JSON's ``changed`` value: None (first capture, or nothing changed, or
     a previous text that is missing or altered — ``check`` reports that, or a capture whose
-    server failed, :func:`server_failed`: not compared at all), else the change. The
-    previous capture is the last one whose server gave the page.
+    server failed, :func:`server_failed`, or that is a bot check, :func:`blocked`: not
+    compared at all), else the change. The previous capture is the last one whose server
+    gave the page.
     """
-    if server_failed(record.data.get("http_status")):
+    if record_skipped(store, record):
         return None
-    previous = previous_capture(ledger, record)
+    previous = previous_capture(ledger, record, store)
     if previous is None:
         return None
     role = text_role(record.data)
@@ -277,8 +330,9 @@ def timeline(
             continue
         if text is None:
             continue
-        if server_failed(data.get("http_status")):  # the copy says so, not the index
-            item["not_compared"] = not_compared(data["http_status"])
+        skipped = skip_reason(data, text)  # the copy says so, not the index
+        if skipped:  # an outage, or a bot check: compared with nothing
+            item["not_compared"] = skipped
             continue
         if last is not None:
             before, before_text, before_data = last
@@ -369,8 +423,11 @@ class _WitnessReader:
             return None, {}
         page = snapshot_text(copy)
         text = page.text
-        data = {"http_status": copy.status, "extractor": FRESH,
-                **({"text_note": page.note} if page.note else {})}
+        served = blocked_page(copy.exchange, page, copy.status,
+                         archived_headers(copy.exchange.headers))
+        data = {"http_status": copy.status, "extractor": FRESH, "title": page.title,
+                **({"text_note": page.note} if page.note else {}),
+                **({"blocked": served.to_json()} if served else {})}
         item["raw_url"] = witness.client.raw_url(*found)
         item["text_sha256"] = hashlib.sha256(text.encode("utf-8")).hexdigest()
         return text, data
@@ -395,8 +452,9 @@ def kept_text(store: Store, ledger: Ledger, subject: str, witness: Any, item: di
     item["snapshot"] = {"seq": record.seq, "id": record.id}
     note = record.data.get("text_note")
     return text, {"http_status": record.data.get("http_status"),
-                  "extractor": record.data.get("extractor"),
-                  **({"text_note": note} if note else {})}
+                  "extractor": record.data.get("extractor"), "title": record.data.get("title"),
+                  **({"text_note": note} if note else {}),
+                  **({"blocked": record.data["blocked"]} if record.data.get("blocked") else {})}
 
 
 # --- a screenshot across time ----------------------------------------------------------------
@@ -417,8 +475,8 @@ def screenshot_timeline(
     one that showed the text (None if it is still shown or never was), and ``summary`` one
     sentence such as "shown at 2022-03-20T16:10:00Z; not shown from 2022-03-20T19:40:00Z on".
     A capture whose stored text is missing or altered gets verdict None (could not check),
-    and so does one whose server failed (``not_compared``): an outage never reads as "not
-    shown".
+    and so does one whose server failed or that is a bot check (``not_compared``): an
+    outage or a captcha never reads as "not shown".
     """
     try:
         url = normalize_url(url)
@@ -432,8 +490,9 @@ def screenshot_timeline(
                "http_status": record.data.get("http_status"),
                "text_sha256": record.data.get("text_sha256"),
                "verdict": None, "score": None, "found": None}
-        if server_failed(row["http_status"]):
-            row["not_compared"] = not_compared(row["http_status"])  # neither shown nor not
+        skipped = skip_reason(record.data, text)
+        if skipped:  # an outage or a bot check: neither shown nor not
+            row["not_compared"] = skipped
         elif text is not None:
             result = verification_fn(text)
             row.update(verdict=result.verdict, score=round(float(result.score), 3),

@@ -18,7 +18,7 @@ from provenance.cli.options import EXIT_NEGATIVE, EXIT_OK
 from provenance.cli.output import Line, Output, one_line
 from provenance.cli.shared import (
     say_failure,
-    say_http_status,
+    say_served,
     say_witnesses,
     tsa_urls,
     urls_from,
@@ -84,7 +84,7 @@ class _CapturePrinter:
             if self.out.json_mode:
                 self.out.item(Line.CAPTURE, outcome.to_json())
             return
-        say_http_status(outcome.url, outcome.to_json()["http_status"], self.out)
+        say_served(outcome.url, outcome.record.data, self.out)
         say_witnesses(outcome.url, outcome.witnesses, self.out)
         outcome.timestamps = [dict(q) for q in self.queued]
         self.out.item(Line.CAPTURE, outcome.to_json(), _human_capture(outcome))

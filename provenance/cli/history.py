@@ -30,7 +30,7 @@ from provenance.cli.options import EXIT_NEGATIVE, EXIT_OK
 from provenance.cli.output import Line, Output
 from provenance.cli.shared import (
     say_failure,
-    say_http_status,
+    say_served,
     say_witnesses,
     tsa_urls,
     urls_from,
@@ -217,8 +217,9 @@ class _WatchPrinter:
                 out.item(Line.CAPTURE, {**outcome.to_json(), "round": watched.round})
             return
         status = outcome.to_json()["http_status"]
-        if self._status_is_new(outcome.url, status):
-            say_http_status(outcome.url, status, out)
+        wall = (outcome.record.data.get("blocked") or {}) if outcome.record is not None else {}
+        if self._status_is_new(outcome.url, (status, str(wall.get("by"))) if wall else status):
+            say_served(outcome.url, outcome.record.data if outcome.record else {}, out)
         say_witnesses(outcome.url, outcome.witnesses, out)
         for result in watched.pending_stamps:
             out.error(f"time-stamp pending ({result['error']}); 'provenance retry' asks again")

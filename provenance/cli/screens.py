@@ -34,7 +34,7 @@ from provenance.cli.options import EXIT_NEGATIVE, EXIT_OK, EXIT_USAGE
 from provenance.cli.output import Line, Output
 from provenance.cli.shared import (
     error_status,
-    say_http_status,
+    say_served,
     say_witnesses,
     tsa_urls,
     witness_specs,
@@ -142,8 +142,9 @@ def cmd_verify(args: argparse.Namespace, out: Output) -> int:
     _say_model_advice(args.image, args.text, checked.ocr, out)
     if checked.capture is not None:  # before the verdict: what the page answered
         data = checked.capture.data
-        say_http_status(str(data.get("url")), data.get("http_status"), out,
-                        when=f" when captured (#{checked.capture.seq}, {data.get('fetched_at')})")
+        wall = checked.blocked_capture
+        say_served(str(data.get("url")), {**data, "blocked": wall.to_json() if wall else None},
+                   out, when=f" when captured (#{checked.capture.seq}, {data.get('fetched_at')})")
     against = record.data["against"] or {}
     said = error_status(against.get("http_status"))
     if said and against.get("seq") != getattr(checked.capture, "seq", None):
@@ -204,7 +205,8 @@ def _human_verification(data: dict[str, Any]) -> str:
     if timeline and len(timeline["captures"]) > 1:
         lines.append(f"  over time: {timeline['summary']}")
         lines.extend(f"    {row['time']}  {row.get('source', 'local'):<6} #{row['seq']}  "
-                     f"{row['http_status']}  {row['verdict'] or 'could not check'}"
+                     f"{row['http_status']}  "
+                     f"{row['verdict'] or row.get('not_compared') or 'could not check'}"
                      for row in timeline["captures"])
     lines.append(f"  image sha256 {data['image_sha256']}")
     lines.append(f"  verification record #{data['ledger_seq']} {data['id']} "

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
+from archive.blockpage import BlockPage
 from archive.errors import ConfigError
 from archive.wayback import Keys
 from archive.witness import BadWitnessSpec, WitnessConfig, parse_specs
@@ -82,6 +84,20 @@ def say_http_status(url: str, status: object, out: Output, *, when: str = "") ->
     if said:
         out.error(f"{url}: the server answered {said}{when}; the error page is what was "
                   "captured, not the article")
+
+
+def say_served(url: str, data: Mapping[str, Any], out: Output, *, when: str = "") -> None:
+    """What a capture holds when it is not the article, said plainly (it is kept: it is
+    evidence of what was served): a bot check, captcha or "access denied" page
+    (``blocked``, with its error status if any), else an error page (:func:`say_http_status`)."""
+    page = BlockPage.from_json(data.get("blocked"))
+    if page is None:
+        say_http_status(url, data.get("http_status"), out, when=when)
+        return
+    said = error_status(data.get("http_status"))
+    out.error(f"{url}: the server sent {page.words} instead of the page"
+              f"{f' ({said})' if said else ''}{when}; that is what was captured, not the "
+              "article")
 
 
 def say_witnesses(url: str, witnesses: list[dict[str, Any]], out: Output) -> None:

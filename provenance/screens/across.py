@@ -25,7 +25,7 @@ from archive.reextract import markup_from_warc
 from archive.witness import WitnessConfig, WitnessSpec, shared_witness
 from provenance.capture.rendered import SERVER_TEXT, text_role
 from provenance.capture.snapshots import keep_snapshot, subject_of
-from provenance.changes.timeline import capture_text, server_failed, warc_url
+from provenance.changes.timeline import capture_text, server_failed, skip_reason, warc_url
 from provenance.screens.match import Verification
 from provenance.screens.pagetext import MAX_HTML_CHARS, visible_text
 from provenance.store.filestore import Store
@@ -75,6 +75,7 @@ class Copy:
 
     record: Record
     verification: Verification | None  # None: its stored text is missing or altered
+    not_compared: str | None = None  # it is a bot check or captcha, not the page (why)
 
     @property
     def kind(self) -> str:
@@ -92,7 +93,10 @@ class Copy:
 
     @property
     def verdict(self) -> str | None:
-        return None if self.verification is None else self.verification.verdict
+        """None when not checked, or when the copy is a bot check (neither shown nor not)."""
+        if self.verification is None or self.not_compared:
+            return None
+        return self.verification.verdict
 
     def ref(self) -> dict[str, Any]:
         """How a verification names the copy (seq + hash: export carries it)."""
@@ -129,7 +133,9 @@ class Copy:
         if self.kind == SNAPSHOT:
             row["memento_url"] = data.get("memento_url")
             row["digest_agrees"] = data.get("digest_agrees")
-        if self.verification is not None:
+        if self.not_compared:
+            row["not_compared"] = self.not_compared
+        elif self.verification is not None:
             row.update(score=round(float(self.verification.score), 3),
                        found=self.verification.found)
         return row
@@ -149,8 +155,12 @@ class Across:
         """The copy the verdict rests on: a match (our own capture first, then the oldest),
         else the closest mismatch, else the closest copy."""
         checked = [c for c in self.copies if c.verification is not None]
+        # a bot check or captcha is the verdict's copy only when no copy is the page (and
+        # verify says so before the verdict)
+        checked = [c for c in checked if not c.not_compared] or checked
         for verdict in ("match", "mismatch", "absent"):
-            same = [c for c in checked if c.verdict == verdict]
+            same = [c for c in checked if c.verification is not None
+                    and c.verification.verdict == verdict]
             if same:
                 if verdict == "match":
                     return next((c for c in same if c.kind == CAPTURE), same[0])
@@ -267,7 +277,11 @@ def check_across(store: Store, ledger: Ledger, check: Callable[[str, str], Verif
     across = Across(url=url, errors=errors, kept=fresh)
     for record in records.values():
         text = capture_text(store, record)
+        status = record.data.get("http_status")
+        # A bot check or captcha is not the page: its row is never "not shown" (an outage
+        # is checked all the same, and never counts as gone: see Across.timeline)
+        blocked = None if server_failed(status) else skip_reason(record.data, text)
         across.copies.append(Copy(record, None if text is None
-                                  else check(text, page_chrome(store, record))))
+                                  else check(text, page_chrome(store, record)), blocked))
     across.copies.sort(key=lambda c: (c.time, c.kind != SNAPSHOT, c.record.seq))
     return across

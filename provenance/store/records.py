@@ -139,7 +139,7 @@ def _absent() -> Any:
 class CapturePayload(Payload):
     """A ``capture`` record: one page fetched, its WARC and its extracted text."""
 
-    OPTIONAL: ClassVar[frozenset[str]] = frozenset({"text_note", "batch", "browser"})
+    OPTIONAL: ClassVar[frozenset[str]] = frozenset({"text_note", "batch", "browser", "blocked"})
     DEFAULTS: ClassVar[dict[str, Any]] = {"url": "", "redirects": [], "files": []}
 
     url: str
@@ -160,6 +160,9 @@ class CapturePayload(Payload):
     text_note: str | None = None  # partial or flat text; only written when set
     batch: Any = None  # only written when set
     browser: BrowserPart | None = None  # a --browser capture's render; only written when set
+    # the bot check, captcha or "access denied" page served instead of the page
+    # (archive.blockpage.BlockPage.to_json: {by, kind, evidence}); only written when set
+    blocked: dict[str, str] | None = None
     extra: dict[str, Any] = _extra()  # keys of other versions (and the extractor)
     absent: frozenset[str] = _absent()
 
@@ -336,7 +339,7 @@ class VerificationPayload(Payload):
 class SnapshotPayload(Payload):
     """A ``snapshot`` record: an archive's copy of a page, kept as a capture is."""
 
-    OPTIONAL: ClassVar[frozenset[str]] = frozenset({"text_note", "warnings"})
+    OPTIONAL: ClassVar[frozenset[str]] = frozenset({"text_note", "warnings", "blocked"})
     DEFAULTS: ClassVar[dict[str, Any]] = {"files": []}
 
     archive: str  # the witness's name
@@ -359,6 +362,7 @@ class SnapshotPayload(Payload):
     files: list[dict[str, Any]]  # warc, text
     text_note: str | None = None  # only written when set
     warnings: list[str] | None = None  # only written when set
+    blocked: dict[str, str] | None = None  # an archived bot check (CapturePayload.blocked)
     extra: dict[str, Any] = _extra()
     absent: frozenset[str] = _absent()
 
