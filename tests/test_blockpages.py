@@ -363,6 +363,16 @@ def test_an_archived_challenge_is_no_copy_of_the_page(tmp_path, capsys, web, mon
         assert "diff" not in wall and "bot check (Cloudflare)" in wall["not_compared"]
         assert edited["diff"]["removed"] == [KP]
         assert edited["diff"]["since"]["time"] == first["time"]
+    # pull lists the kept copies: the archived challenge is said to be one
+    assert main(["--json", "--store", store, "pull", url, "--to", "ia"]) == 0
+    pulled = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    snapshots = [p for p in pulled if p.get("timestamp")]
+    assert [p["blocked"]["by"] if p.get("blocked") else None for p in snapshots] == \
+        [None, "Cloudflare", None]
+    assert main(["--store", store, "pull", url, "--to", "ia"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [("a bot check (Cloudflare), not the page" in line) for line in lines[:3]] == \
+        [False, True, False]
 
 
 def test_a_record_made_before_is_judged_again_from_its_text(tmp_path, capsys, web):

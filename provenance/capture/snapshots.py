@@ -149,4 +149,5 @@ def snapshot_json(record: Record) -> dict[str, Any]:
             "time": data.get("memento_datetime"), "memento_url": data.get("memento_url"),
             "http_status": data.get("http_status"), "sha256": data.get("sha256"),
             "text_sha256": data.get("text_sha256"), "cdx_digest": data.get("cdx_digest"),
-            "digest_agrees": data.get("digest_agrees")}
+            "digest_agrees": data.get("digest_agrees"),
+            "blocked": data.get("blocked")}  # an archived bot check: not the page

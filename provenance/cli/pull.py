@@ -15,6 +15,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from archive.blockpage import BlockPage
 from archive.cdx import CdxRow
 from provenance.api import Evidence
 from provenance.capture.batch import validate_urls
@@ -101,7 +102,9 @@ def _human(item: Pulled) -> str:
     seq = f"  #{data['seq']}" if data.get("seq") else ""
     words = {PullStatus.KEPT: "kept", PullStatus.HAD: "already had",
              PullStatus.FAILED: "FAILED"}.get(item.status, item.status.value)
-    return f"{item.time}  {item.source:<6}  {status}  {words}{seq}  {where}"
+    page = BlockPage.from_json(data.get("blocked"))
+    note = f"  ({page.words}, not the page)" if page is not None else ""
+    return f"{item.time}  {item.source:<6}  {status}  {words}{seq}  {where}{note}"
 
 
 def _summary(run: PullRun, out: Output) -> None:
