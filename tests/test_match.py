@@ -440,3 +440,21 @@ def test_any_other_figure_the_page_lacks_is_held(shown, word, conf):
     result = verify_against_text(shot, page)
     assert result.verdict == "mismatch", result.reasons
     assert [f.status for f in result.figures] == ["missing"] and not result.unsure
+
+
+def test_a_short_word_read_with_c_for_s_is_the_same_word():
+    """Tesseract reads Spanish "se" as "ce" (real screenshots of laprensagrafica.com): the
+    same short word; "on" for "by" or "до" for "на" stays another word."""
+    from provenance.screens.match import _short_alike
+
+    assert _short_alike("se", "ce") and _short_alike("ci", "si")
+    assert not _short_alike("on", "by") and not _short_alike("до", "на")
+    assert not _short_alike("se", "se") and not _short_alike("so", "to")
+    page = ("El Gobierno amparó su decisión en el artículo 29 de la Constitución, "
+            "que se aplica en casos de emergencia nacional.")
+    shot = ocr_of("El Gobierno amparó su decisión en el artículo 29 de la Constitución,\n"
+                  "que ce aplica en casos de emergencia nacional.")
+    assert verify_against_text(shot, page).verdict == "match"
+    forged = ocr_of("El Gobierno amparó su decisión en el artículo 29 de la Constitución,\n"
+                    "que no aplica en casos de emergencia nacional.")
+    assert verify_against_text(forged, page).verdict == "mismatch"
