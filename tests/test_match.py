@@ -460,3 +460,31 @@ def test_a_short_word_read_with_c_for_s_is_the_same_word():
     forged = ocr_of("El Gobierno amparó su decisión en el artículo 29 de la Constitución,\n"
                     "que no aplica en casos de emergencia nacional.")
     assert verify_against_text(forged, page).verdict == "mismatch"
+
+
+@pytest.mark.parametrize("shown, claim", [
+    # real screenshot of soy502.com with "no" added before the paragraph's last word
+    ("Los detenidos fueron identificados como Elder Aroldo",
+     "Los detenidos fueron no identificados"),
+    ("Las cifras fueron publicadas y verificadas independientemente",
+     "Las cifras fueron publicadas y no verificadas"),
+    ("The figures were published and independently verified by",
+     "The figures were published and not independently"),
+    ("Цифры были опубликованы и подтверждены независимыми",
+     "Цифры были опубликованы и не подтверждены"),
+])
+def test_a_negation_next_to_a_long_last_word_is_never_absorbed(shown, claim):
+    """A negation run into the long word after it ("noidentificados") is within that
+    word's OCR budget of "identificados": it was read as the same word, and a claim with
+    a negation before its last word was a match."""
+    assert verify_text(ocr_of(shown), claim).verdict == "mismatch"
+    page = shown
+    forged = claim  # the screenshot of a forged page, against the genuine page
+    assert verify_against_text(ocr_of(forged), page).verdict == "mismatch"
+
+
+def test_a_negation_run_into_a_word_letter_for_letter_is_the_same():
+    assert verify_text(ocr_of("The army cannot confirm the figures"),
+                       "The army can not confirm the figures").verdict == "match"
+    assert verify_text(ocr_of("The army can not confirm the figures"),
+                       "The army cannot confirm the figures").verdict == "match"

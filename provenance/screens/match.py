@@ -702,9 +702,25 @@ def _find_word(claim: list[Token], ci: int, passage: list[Token], block: range,
                 span = words[n:n + size]
                 if len(span) < size or span[-1] - span[0] != size - 1:
                     break
-                if ocr_explains(wanted, "".join(passage[pj].norm for pj in span)):
+                shown = "".join(passage[pj].norm for pj in span)
+                if _joins_negation(claim, range(lo, hi), passage, span):
+                    # a negation run into its neighbour must be there letter for letter
+                    # ("can not" / "cannot"): else the OCR budget of a long word would
+                    # swallow it ("no identificados" read as "identificados")
+                    if wanted == shown:
+                        return range(lo, hi), tuple(span)
+                elif ocr_explains(wanted, shown):
                     return range(lo, hi), tuple(span)
     return None
+
+
+def _joins_negation(claim: list[Token], claimed: range, passage: list[Token],
+                    span: Sequence[int]) -> bool:
+    """Whether a match joins several words, one of them a negation (either side)."""
+    if len(claimed) == 1 and len(span) == 1:
+        return False
+    return (any(is_negation(claim[k].norm) for k in claimed)
+            or any(is_negation(passage[pj].norm) for pj in span))
 
 
 def _word_checks(claim: list[Token], passage: list[Token], ops: Any,
