@@ -144,6 +144,7 @@ class Shooter:
         from playwright.sync_api import sync_playwright
         self._driver = sync_playwright().start()
         self._browsers: dict[tuple[str, ...], object] = {}
+        self.scrolled = False  # whether the last shot found its passage and scrolled to it
 
     def _browser(self, extra: tuple[str, ...]) -> object:
         if extra not in self._browsers:
@@ -151,7 +152,11 @@ class Shooter:
                 executable_path=CHROMIUM, args=[*FLAGS, *extra])
         return self._browsers[extra]
 
-    def shoot(self, url: str, passage: str, variant: Variant, out: Path) -> Path:
+    def shoot(self, url: str, passage: str, variant: Variant, out: Path,
+              must_show: str = "") -> Path:
+        """Screenshot ``url`` scrolled to ``passage``. :attr:`scrolled` says whether the
+        passage was found (and ``must_show`` is in the page's text as drawn: a page whose
+        script renders its article again from data overwrites an edit of its HTML)."""
         scale = 2 if "--force-device-scale-factor=2" in variant.extra else 1
         extra = tuple(f for f in variant.extra if not f.startswith("--force-device"))
         browser = self._browser(extra)
@@ -164,8 +169,12 @@ class Shooter:
                           if route.request.url.startswith("http://127.0.0.1") else route.abort())
             page = context.new_page()
             page.goto(url, wait_until="load", timeout=30_000)
-            page.evaluate(SCROLL_JS, " ".join(passage.split()[:5]))
+            self.scrolled = bool(page.evaluate(SCROLL_JS, " ".join(passage.split()[:5])))
             page.wait_for_timeout(300)
+            if must_show:
+                self.scrolled = self.scrolled and bool(page.evaluate(
+                    "(want) => document.body.innerText.replace(/\\s+/g, ' ').includes(want)",
+                    must_show))
             png = out.with_suffix(".png")
             page.screenshot(path=str(png))
         finally:
@@ -248,6 +257,127 @@ def page_text(page: Page) -> str:
     return html.unescape(re.sub(r"<[^>]+>", " ", text))
 
 
+def _visible(markup: str) -> str:
+    """``markup`` with tags dropped and entities undone, whitespace made single spaces."""
+    return " ".join(html.unescape(re.sub(r"<[^>]*>", " ", markup)).split())
+
+
+def forge_page(raw: bytes, passage: str, kind: str, seed: int, lang: str
+               ) -> tuple[bytes, str, str] | None:
+    """The page's bytes with one edit inside the passage, and the passage as the forged
+    page shows it; None when the edit cannot be placed in the passage's own text.
+
+    The third item is the forged words in their context (what a shot must show).
+
+    ``figure``: the passage's first figure with a digit changed; ``word``: a content word
+    swapped for another word of the page (:func:`swapped_word`); ``negation``: a negation
+    added after the passage's third word. The edit goes where the page's HTML has the
+    passage's words (the words before it must be there, in its visible text), never into
+    another place that happens to hold the same word."""
+    from archive.text import decode_bytes  # the tool's own decoding, as a browser's
+
+    markup, codec = decode_bytes(raw, None, html=True)
+    words = passage.split()
+    if kind == "figure":
+        forged = forged_figure(passage)
+    elif kind == "word":
+        forged = swapped_word(passage, page_text_of(markup), seed)
+    else:
+        forged = negated(passage, lang)
+    if forged is None or forged == passage:
+        return None
+    new_words = forged.split()
+    # the first word that differs, and the page's text up to it
+    at = next((i for i, (a, b) in enumerate(zip(words, new_words, strict=False)) if a != b),
+              min(len(words), len(new_words)))
+    if at < 2:
+        return None
+    before = " ".join(words[max(0, at - 3):at])
+    if kind == "negation":
+        old, new = words[at - 1], words[at - 1] + " " + new_words[at]
+        before = " ".join(words[max(0, at - 4):at - 1])
+    else:
+        old, new = words[at], new_words[at]
+    old_core = old.strip(".,;:!?«»\"“”()")
+    new_core = new if kind == "negation" else new.strip(".,;:!?«»\"“”()")
+    if not old_core:
+        return None
+    for match in re.finditer(r"(?<![\w])" + re.escape(html.escape(old_core, quote=False))
+                             + r"(?![\w])", markup):
+        head = markup[max(0, match.start() - 2000):match.start()]
+        if "<" in head[head.rfind(">") + 1:]:
+            continue  # inside a tag
+        if _visible(head).endswith(before):
+            edited = markup[:match.start()] + html.escape(new_core, quote=False) \
+                + markup[match.end():]
+            shows = " ".join(new_words[max(0, at - 2):at + 2])
+            return edited.encode(codec, errors="xmlcharrefreplace"), forged, shows
+    return None
+
+
+def page_text_of(markup: str) -> str:
+    text = re.sub(r"<(script|style)\b.*?</\1>", " ", markup, flags=re.S | re.I)
+    return html.unescape(re.sub(r"<[^>]+>", " ", text))
+
+
+FORGERIES = ("figure", "word", "negation")
+
+
+def run_forged_pages(out: Path, only: list[str] | None = None,
+                     variants: list[str] | None = None) -> list[Row]:
+    """Screenshots of forged copies of each page (one edit in the passage the screenshot
+    shows), each checked with ``verify --against`` the genuine page's capture: every one
+    must be a mismatch (or absent), never a match."""
+    from provenance.api import Evidence
+
+    chosen = [p for p in pages() if not only or p.file in only]
+    rows: list[Row] = []
+    out.mkdir(parents=True, exist_ok=True)
+    shooter = Shooter()
+    with WebServer({}) as web:
+        urls = serve(web, chosen)
+        forged_urls: dict[tuple[str, str], tuple[str, str, str]] = {}
+        for index, page in enumerate(chosen):
+            for kind in FORGERIES:
+                made = forge_page(page_html(page), page.passage, kind, index, page.lang)
+                if made is None:
+                    continue
+                body, passage, shows = made
+                path = f"/forged/{kind}/{page.file}"
+
+                def handler(h: object, body: bytes = body) -> None:
+                    send(h, 200, body)  # type: ignore[arg-type]
+                web.add_route(path, handler)
+                forged_urls[(page.file, kind)] = (web.url(path), passage, shows)
+        with Evidence(str(out / "store")) as ev:
+            for page in chosen:
+                ev.archive([urls[page.file]])
+                for kind in FORGERIES:
+                    if (page.file, kind) not in forged_urls:
+                        print(f"    {page.file[:34]:34} {kind:8} (no place for this edit)")
+                        continue
+                    url, passage, shows = forged_urls[(page.file, kind)]
+                    for variant in VARIANTS:
+                        if variants and variant.name not in variants:
+                            continue
+                        stem = f"{page.file[:-5]}-forged-{kind}-{variant.name}"
+                        found = [f for f in out.glob(f"{stem}.*") if f.suffix != ".img"]
+                        if found:
+                            found[0].unlink()  # whether it shows the edit is known only now
+                        image = shooter.shoot(url, passage, variant, out / f"{stem}.img",
+                                              shows)
+                        if not shooter.scrolled:  # the shot does not show the edit
+                            print(f"    {page.file[:34]:34} {variant.name:8} page-{kind} "
+                                  "(not shown: the browser does not show the edit)")
+                            continue
+                        result = ev.verify(str(image), against=urls[page.file]).verification
+                        rows.append(Row(page.file, variant.name, f"page-{kind}", result.verdict,
+                                        result.score, "; ".join(result.reasons)[:160]))
+                        print(_fmt(rows[-1]), flush=True)
+    shooter.close()
+    return rows
+
+
 # -- running ----------------------------------------------------------------------------------
 
 
@@ -264,7 +394,7 @@ class Row:
     def bad(self) -> bool:
         if self.check in ("genuine", "against"):
             return self.verdict != "match"
-        return self.verdict == "match"
+        return self.verdict == "match"  # a forged claim, or a forged page (page-*)
 
 
 def claims(page: Page, index: int) -> Iterator[tuple[str, str]]:
@@ -322,7 +452,8 @@ def _fmt(row: Row) -> str:
 
 def summary(rows: list[Row]) -> str:
     lines = []
-    for check in ("genuine", "forged", "swapped", "negated", "against"):
+    for check in ("genuine", "forged", "swapped", "negated", "against",
+                  *(f"page-{kind}" for kind in FORGERIES)):
         for variant in [v.name for v in VARIANTS]:
             sel = [r for r in rows if r.check == check and r.variant == variant]
             if not sel:
@@ -335,9 +466,12 @@ def summary(rows: list[Row]) -> str:
 
 if __name__ == "__main__":
     target = Path(sys.argv[1] if len(sys.argv) > 1 else "realshots-out")
-    only_arg = [a for a in sys.argv[2:] if a.endswith(".html")] or None
-    variant_arg = [a for a in sys.argv[2:] if not a.endswith(".html")] or None
-    result_rows = run(target, only_arg, variant_arg)
+    forged_pages = "--forged-pages" in sys.argv[2:]
+    rest = [a for a in sys.argv[2:] if a != "--forged-pages"]
+    only_arg = [a for a in rest if a.endswith(".html")] or None
+    variant_arg = [a for a in rest if not a.endswith(".html")] or None
+    result_rows = (run_forged_pages(target, only_arg, variant_arg) if forged_pages
+                   else run(target, only_arg, variant_arg))
     print(summary(result_rows))
     (target / "rows.json").write_text(json.dumps([r.__dict__ for r in result_rows], indent=1,
                                                  ensure_ascii=False))
