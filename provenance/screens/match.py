@@ -37,6 +37,7 @@ needs every figure's digits.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
@@ -225,8 +226,10 @@ def ocr_word(text: str) -> str:
     return text
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def is_negation(norm: str) -> bool:
-    """A negation, or what OCR may have made of one (``не`` read as ``ие``)."""
+    """A negation, or what OCR may have made of one (``не`` read as ``ие``). Cached: every
+    word of every passage compared asks, and each answer costs many OCR comparisons."""
     return norm in NEGATIONS or any(ocr_explains(n, norm) for n in NEGATIONS
                                     if abs(len(n) - len(norm)) <= 1)
 
