@@ -143,6 +143,13 @@ def ocr_cost(claimed: str, shown: str) -> float:
     return min(joined, _edit_cost(claimed, shown)) if joined else joined
 
 
+def _fewest_edits(claimed: str, shown: str) -> float:
+    """A lower bound of :func:`ocr_cost`: every letter one word has more than the other
+    costs at least half an edit, as the words are or as multi-glyph readings join them."""
+    return 0.5 * min(abs(len(claimed) - len(shown)),
+                     abs(len(_glyphs(claimed)) - len(_glyphs(shown))))
+
+
 def _edit_cost(a: str, b: str) -> float:
     previous = [0.0]
     for ch in b:
@@ -191,14 +198,18 @@ def _magnitude(word: str) -> int:
     return next((i for i, stem in enumerate(MAGNITUDES) if word.startswith(stem)), -1)
 
 
+@functools.lru_cache(maxsize=1 << 18)
 def ocr_explains(claimed: str, shown: str) -> bool:
     """Can OCR have read the folded word ``claimed`` as ``shown``? Look-alike glyphs and one
     other letter per six at most; a short word (three letters) only through look-alikes;
     never a negative prefix more or less (:data:`NEGATIVE_PREFIXES`), never another
-    magnitude (:data:`MAGNITUDES`)."""
+    magnitude (:data:`MAGNITUDES`). Cached: a passage search asks the same pairs again
+    and again (every window, the page's chrome), and each costs an edit-distance table."""
     if claimed == shown:
         return True
     budget = 0.5 if len(claimed) <= 3 else max(1.0, len(claimed) // 6)
+    if _fewest_edits(claimed, shown) > budget:
+        return False  # the lengths alone differ by more than the budget allows
     if ocr_cost(claimed, shown) > budget or _negated(claimed, shown):
         return False
     said, read = _magnitude(claimed), _magnitude(shown)
