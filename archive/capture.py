@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from archive.blockpage import MAX_MARKUP, MAX_WORDS, BlockPage, detect
+from archive.blockpage import MAX_MARKUP, MAX_TEXT_CHARS, MAX_WORDS, BlockPage, detect
 from archive.errors import FetchError
 from archive.fetch import Exchange, Fetcher, FetchResult, decode_payload_for_text
 from archive.text import MAX_HTML_BYTES, PageText
@@ -68,8 +68,8 @@ def blocked_page(final: Exchange, text: PageText, status: int | None,
     """The bot check, captcha or "access denied" page the server sent instead of the page,
     judged on its status, headers, title, text and (a short page only) its markup.
     ``status`` and ``headers``: the page's (an archive's copy has its own and the page's)."""
-    if len(text.text.split()) > MAX_WORDS:
-        return None  # an article: never read for a challenge's markup
+    if len(text.text) > MAX_TEXT_CHARS or len(text.text.split()) > MAX_WORDS:
+        return None  # an article: never read for a challenge's markup (nor split whole)
     try:
         markup: bytes | None = decode_payload_for_text(
             final.body, final.header("content-encoding"), final.url, keep=MAX_MARKUP,

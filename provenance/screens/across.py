@@ -25,7 +25,13 @@ from archive.reextract import markup_from_warc
 from archive.witness import WitnessConfig, WitnessSpec, shared_witness
 from provenance.capture.rendered import SERVER_TEXT, text_role
 from provenance.capture.snapshots import keep_snapshot, subject_of
-from provenance.changes.timeline import capture_text, server_failed, skip_reason, warc_url
+from provenance.changes.timeline import (
+    blocked,
+    capture_text,
+    not_blocked_note,
+    server_failed,
+    warc_url,
+)
 from provenance.screens.match import Verification
 from provenance.screens.pagetext import MAX_HTML_CHARS, visible_text
 from provenance.store.filestore import Store
@@ -277,11 +283,12 @@ def check_across(store: Store, ledger: Ledger, check: Callable[[str, str], Verif
     across = Across(url=url, errors=errors, kept=fresh)
     for record in records.values():
         text = capture_text(store, record)
-        status = record.data.get("http_status")
         # A bot check or captcha is not the page: its row is never "not shown" (an outage
         # is checked all the same, and never counts as gone: see Across.timeline)
-        blocked = None if server_failed(status) else skip_reason(record.data, text)
+        status = record.data.get("http_status")
+        wall = None if server_failed(status) else blocked(record.data, text)
         across.copies.append(Copy(record, None if text is None
-                                  else check(text, page_chrome(store, record)), blocked))
+                                  else check(text, page_chrome(store, record)),
+                                  not_blocked_note(wall) if wall is not None else None))
     across.copies.sort(key=lambda c: (c.time, c.kind != SNAPSHOT, c.record.seq))
     return across
