@@ -124,18 +124,36 @@ def skip_reason(data: Mapping[str, Any], text: str | None) -> str | None:
     return not_blocked_note(page) if page is not None else None
 
 
-def record_skipped(store: Store, record: Record) -> str | None:
+TextReader = Callable[[Record, str | None], str | None]
+"""Reads a capture's text for a role (None: the compared one), as :func:`capture_text`."""
+
+
+def text_reader(store: Store) -> TextReader:
+    """:func:`capture_text` that reads (and re-hashes) each capture's text once, for one
+    comparison: asking whether a capture is skipped, then comparing it, reads it twice."""
+    memo: dict[tuple[int, str], str | None] = {}
+
+    def read(record: Record, role: str | None = None) -> str | None:
+        key = (record.seq, role or text_role(record.data))
+        if key not in memo:
+            memo[key] = capture_text(store, record, key[1])
+        return memo[key]
+    return read
+
+
+def record_skipped(store: Store, record: Record,
+                   read: TextReader | None = None) -> str | None:
     """:func:`skip_reason` of a capture record, its compared text read (re-hashed) only when
-    its status and record do not already say."""
+    its status and record do not already say (by ``read``, when given)."""
     data = record.data
     if server_failed(data.get("http_status")) or (
             data.get("blocked") and text_role(data) == SERVER_TEXT):
         return skip_reason(data, None)
-    return skip_reason(data, capture_text(store, record))
+    return skip_reason(data, read(record, None) if read else capture_text(store, record))
 
 
-def previous_capture(ledger: Ledger, record: Record,
-                     store: Store | None = None) -> Record | None:
+def previous_capture(ledger: Ledger, record: Record, store: Store | None = None,
+                     read: TextReader | None = None) -> Record | None:
     """The latest capture of the same URL recorded before ``record`` whose server gave the
     page (:func:`server_failed`: an outage in between is skipped; with ``store``, a bot check
     too, :func:`blocked`), one row at a time by the kind-and-subject index: not every
@@ -146,7 +164,7 @@ def previous_capture(ledger: Ledger, record: Record,
                               (CAPTURE, record.subject, before), newest_first=True, limit=1)
         if not found:
             return None
-        skipped = (record_skipped(store, found[0]) if store is not None
+        skipped = (record_skipped(store, found[0], read) if store is not None
                    else server_failed(found[0].data.get("http_status")))
         if not skipped:
             return found[0]
@@ -176,15 +194,16 @@ def record_change(store: Store, ledger: Ledger, record: Record,
     compared at all), else the change. The previous capture is the last one whose server
     gave the page.
     """
-    if record_skipped(store, record):
+    read = text_reader(store)  # each text read once, however often it is asked about
+    if record_skipped(store, record, read):
         return None
-    previous = previous_capture(ledger, record, store)
+    previous = previous_capture(ledger, record, store, read)
     if previous is None:
         return None
     role = text_role(record.data)
     if text_role(previous.data) != role:
         role = SERVER_TEXT  # a rendered text against a served one would be a false change
-    old_text, new_text = capture_text(store, previous, role), capture_text(store, record, role)
+    old_text, new_text = read(previous, role), read(record, role)
     if old_text is None or new_text is None:
         return None
     notes = text_notes(previous.data, record.data)
