@@ -6,8 +6,9 @@ be canonical JSON (one reading only) and its shape is checked once (:func:`shape
 ``ledger.head`` must name the last record by
 seq and hash, every file a record names is re-hashed (once per distinct file), every WARC's
 own digests are re-checked, and further checkers (timestamps, proofs) registered in
-``CHECKERS`` run last. SQLite's own integrity check runs beside the scan: every index must
-agree with its table, since other commands read through them. The report says how far a
+``CHECKERS`` run last. The database's own index check runs beside the scan (SQLite's
+``integrity_check``; PostgreSQL's ``amcheck`` on a team ledger): every index must agree with
+its table, since other commands read through them. The report says how far a
 verified time-stamp anchors the ledger (:mod:`provenance.stamps.anchoring`): "intact" alone
 proves only that the store agrees with itself.
 """
@@ -373,8 +374,8 @@ def _integrity(ledger: Ledger) -> list[Problem]:
 
 
 class _Integrity(_Ordered):
-    """SQLite's own ``integrity_check`` of the ledger file (every index against its table),
-    run in the pool beside the row scan; a team ledger has no such file and skips it."""
+    """The database's own check of every index against its table (SQLite's
+    ``integrity_check``, PostgreSQL's ``amcheck``), run in the pool beside the row scan."""
 
     reads_rows = False
 
@@ -536,6 +537,11 @@ def limits(ctx: CheckContext, records: int, anchored: Anchoring,
     if ctx.ledger is None or not who:
         return []
     said = [f"{who}; only time-stamps and the heads copied to the bucket can show that"]
+    unchecked = getattr(ctx.ledger, "unchecked_indexes", None)
+    if unchecked:  # a team ledger whose indexes amcheck could not read
+        said.append(f"the ledger's indexes were not checked against its table: {unchecked}; "
+                    "queries that read through them (log, history, export) may see other "
+                    "records than check verified")
     wrong = {p.path for p in problems if p.path}
     try:
         copied = max((c.seq for c in ctx.store.head_copies() if c.seq is not None

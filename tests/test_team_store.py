@@ -897,3 +897,70 @@ def test_a_connection_lost_during_an_append_never_claims_nothing_was_recorded(te
     assert "may or may not have been recorded" in message
     assert "nothing was recorded" not in message
     assert _check(team) == []
+
+
+def _check_report(team):
+    os.environ["PROVENANCE_OBJECTS"] = team.objects
+    try:
+        return Evidence.check_at(team.db)
+    finally:
+        del os.environ["PROVENANCE_OBJECTS"]
+
+
+def test_an_index_that_hides_records_from_queries_is_caught_by_check(team):
+    """A superuser who wants ``log URL`` and ``history`` to miss a record need not touch the
+    chain: an index that is not kept up to date while it is appended hides it from every
+    query that reads through that index, while the table (what check's row scan reads)
+    holds it. PostgreSQL's amcheck finds the record missing from the index."""
+    store, ledger = _team_with_records(team)
+    ledger.close()
+    store.close()
+    with psycopg.connect(team.db, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS amcheck")
+    report = _check_report(team)
+    assert report.intact and not [s for s in report.cannot_prove if "indexes" in s]
+    with psycopg.connect(team.db, autocommit=True) as conn:
+        conn.execute("UPDATE pg_index SET indisready = false "
+                     "WHERE indexrelid = 'records_by_about'::regclass")
+    store, ledger = open_team(team.db, team.objects, write=True)
+    ledger.append("note", {"hidden": True}, subject="https://example.org/withdrawn")
+    ledger.close()
+    store.close()
+    with psycopg.connect(team.db, autocommit=True) as conn:
+        conn.execute("UPDATE pg_index SET indisready = true "
+                     "WHERE indexrelid = 'records_by_about'::regclass")
+        conn.execute("SET enable_seqscan = off")
+        seen = conn.execute("SELECT count(*) FROM records WHERE subject = %s",
+                            ("https://example.org/withdrawn",)).fetchone()[0]
+    assert seen == 0  # the forgery works: a query through the index misses the record
+    problems = [str(p) for p in _check_report(team).damage]
+    assert any("records_by_about" in p and "indexes" in p for p in problems), problems
+
+
+def test_check_says_when_a_team_ledgers_indexes_cannot_be_checked(team):
+    store, ledger = _team_with_records(team)
+    ledger.close()
+    store.close()
+    report = _check_report(team)  # a database without the amcheck extension
+    assert report.intact
+    said = [s for s in report.cannot_prove if "indexes were not checked" in s]
+    assert said and "CREATE EXTENSION amcheck" in said[0], report.cannot_prove
+
+
+def test_a_role_without_the_right_to_run_amcheck_is_told_what_check_cannot_prove(team, cluster):
+    store, ledger = _team_with_records(team)
+    ledger.close()
+    store.close()
+    role = f"checker_{team.bucket[-12:]}"
+    with psycopg.connect(team.db, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS amcheck")
+        conn.execute(f"CREATE ROLE {role} LOGIN")
+        conn.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}")
+    checker = team.db.replace(f"{cluster.superuser}@", f"{role}@")
+    os.environ["PROVENANCE_OBJECTS"] = team.objects
+    try:
+        report = Evidence.check_at(checker)
+    finally:
+        del os.environ["PROVENANCE_OBJECTS"]
+    said = [s for s in report.cannot_prove if "indexes were not checked" in s]
+    assert said and "GRANT EXECUTE" in said[0], report.cannot_prove
