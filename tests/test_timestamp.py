@@ -496,3 +496,87 @@ def test_unknown_imprint_algorithm_is_unverified_only_if_the_signature_holds(tsa
         assert broken.passed is False
     finally:
         timestamp.IMPRINT_ALGORITHMS["sha256"] = saved
+
+
+# --- more real tokens, and forgeries of them ------------------------------------------------
+
+def _der(tag, body):
+    size = len(body)
+    if size < 0x80:
+        return bytes([tag, size]) + body
+    length = size.to_bytes((size.bit_length() + 7) // 8, "big")
+    return bytes([tag, 0x80 | len(length)]) + length + body
+
+
+def _children(der):
+    from asn1crypto import parser
+
+    _, _, _, _, contents, _ = parser.parse(der)
+    parts = []
+    while contents:
+        _, _, _, header, body, trailer = parser.parse(contents)
+        size = len(header) + len(body) + len(trailer)
+        parts.append(contents[:size])
+        contents = contents[size:]
+    return parts
+
+
+def with_certificates(token, certificates):
+    """The bare ``token`` with its (unsigned) certificate set replaced by ``certificates``,
+    in that order, every signed byte as it was."""
+    oid, wrapped = _children(token)[:2]
+    inner = _children(_children(wrapped)[0])
+    kept = [part for part in inner if part[0] != 0xA0]
+    inner = [*kept[:3], _der(0xA0, b"".join(certificates)), *kept[3:]]
+    return _der(0x30, oid + _der(0xA0, _der(0x30, b"".join(inner))))
+
+
+def look_alike(der):
+    """A certificate with the issuer, serial, subject and extensions of ``der`` but another
+    key: what anyone can put in a token's unsigned certificate set."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    real = x509.load_der_x509_certificate(der)
+    key = ec.generate_private_key(ec.SECP256R1())
+    builder = (x509.CertificateBuilder().subject_name(real.subject).issuer_name(real.issuer)
+               .serial_number(real.serial_number).public_key(key.public_key())
+               .not_valid_before(real.not_valid_before_utc)
+               .not_valid_after(real.not_valid_after_utc))
+    for extension in real.extensions:
+        builder = builder.add_extension(extension.value, extension.critical)
+    return builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+
+
+def tsa_certificate(info):
+    """The certificate the token's SignerInfo names by issuer and serial."""
+    from asn1crypto import cms, x509
+
+    sid = cms.ContentInfo.load(info.token)["content"]["signer_infos"][0]["sid"].chosen
+    (found,) = [c for c in info.certificates
+                if x509.Certificate.load(c).issuer == sid["issuer"]
+                and x509.Certificate.load(c).serial_number == sid["serial_number"].native]
+    return found
+
+
+@pytest.mark.parametrize("key", ["digicert-sha1", "microsoft", "sslcom"])
+def test_look_alike_of_the_tsa_certificate_beside_the_real_one_changes_nothing(key):
+    """A forged copy of the TSA's certificate (same issuer and serial, another key) put in
+    the unsigned set before or after the real one: the token stays valid and trusted. Put
+    instead of the real one, the token is never valid."""
+    token, message, roots, _ = real_case(key)
+    info = read_token(token)
+    signer = tsa_certificate(info)
+    others = [c for c in info.certificates if c != signer]
+    fake = look_alike(signer)
+    for order in ([fake, *info.certificates], [*info.certificates, fake]):
+        forged = with_certificates(info.token, order)
+        result = verify_token(forged, message=message, roots=roots)
+        assert result.passed is True and result.trusted_root, result.reason
+    given = verify_token(with_certificates(info.token, others), message=message, roots=roots,
+                         certs=[fake, signer])
+    assert given.passed is True and given.trusted_root, given.reason
+    swapped = verify_token(with_certificates(info.token, [fake, *others]), message=message,
+                           roots=roots)
+    assert swapped.passed is False and swapped.trust is Trust.FAILED

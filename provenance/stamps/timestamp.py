@@ -370,14 +370,15 @@ def _verify_signed(info: TokenInfo, digest: bytes, pool: list[bytes], roots: lis
     signatures hold, so that extra certificates in the token's (unsigned) set change nothing.
     """
     _signer_info(info.token)["sid"].native  # noqa: B018 - unreadable: malformed, raises
-    signer = _find_signer(info.token, pool)
-    if signer is None:
+    named = _find_signers(info.token, pool)
+    if not named:
         return _unverified(f"the TSA's certificate ({_signer_id(info.token)}) is not in the "
                            "token and was not given (supply it with the token's chain: "
                            "'-untrusted FILE')", base)
     if openssl is None or shutil.which(openssl) is None:
         return _unverified("the openssl command is not installed", base)
     bare = _without_certificates(info.token)
+    signer = _named_by_attribute(bare, named)
     passed, reason = _signature_holds(openssl, bare, signer, info.gen_time)
     if passed is None:
         return _unverified(reason or "openssl could not run", base)
@@ -562,25 +563,47 @@ def _signer_info(token: bytes) -> Any:
     return cms.ContentInfo.load(token)["content"]["signer_infos"][0]
 
 
-def _find_signer(token: bytes, pool: Sequence[bytes]) -> bytes | None:
-    """The certificate the SignerInfo names (issuer and serial, or key identifier)."""
+def _find_signers(token: bytes, pool: Sequence[bytes]) -> list[bytes]:
+    """Every certificate the SignerInfo names (issuer and serial, or key identifier): the
+    set is unsigned, so a look-alike with the real one's issuer and serial may sit in it."""
 
     try:
         sid = _signer_info(token)["sid"]
     except Exception:  # noqa: BLE001 - no signer info: nothing can verify it
-        return None
+        return []
+    found = []
     for der in pool:
         try:
             cert = x509.Certificate.load(der)
             if sid.name == "issuer_and_serial_number":
                 if (cert.issuer == sid.chosen["issuer"]
                         and cert.serial_number == sid.chosen["serial_number"].native):
-                    return der
+                    found.append(der)
             elif cert.key_identifier == sid.chosen.native:
-                return der
+                found.append(der)
         except Exception:  # noqa: BLE001 - a broken certificate is not the signer
             continue
-    return None
+    return found
+
+
+def _named_by_attribute(bare: bytes, named: Sequence[bytes]) -> bytes:
+    """Of the certificates the SignerInfo names, the one its (signed) signing-certificate
+    attribute names by hash, so that a look-alike added to the unsigned set beside the
+    real one changes nothing; else the first (the signature or that attribute then fails
+    with it: a changed attribute, or the TSA's own certificate swapped for another)."""
+    ids = _ess_ids(bare)
+    for der in named:
+        if ids and all(_hash_or_none(algorithm, der) in (cert_hash, None)
+                       for algorithm, cert_hash in ids):
+            return der
+    return named[0]
+
+
+def _hash_or_none(algorithm: str, data: bytes) -> bytes | None:
+    try:
+        return hashlib.new(algorithm, data).digest()
+    except (ValueError, TypeError):
+        return None
 
 
 def _signer_id(token: bytes) -> str:
@@ -631,15 +654,7 @@ def _signer_fits(bare: bytes, signer: bytes, gen_time: str | None
     is a time-stamping certificate (critical EKU, RFC 3161 2.3) valid at ``gen_time``."""
 
 
-    ids = []
-    for attr in _signer_info(bare)["signed_attrs"] or []:
-        oid = attr["type"].dotted
-        if oid in (_ESS_V1, _ESS_V2) and len(attr["values"]):
-            kind = tsp.SigningCertificate if oid == _ESS_V1 else tsp.SigningCertificateV2
-            first = kind.load(attr["values"][0].dump())["certs"][0]
-            algorithm = ("sha1" if oid == _ESS_V1
-                         else first["hash_algorithm"]["algorithm"].native)
-            ids.append((algorithm, bytes(first["cert_hash"].native)))
+    ids = _ess_ids(bare)
     if not ids:
         return False, "the token does not name its signing certificate (no ESS attribute)"
     for algorithm, cert_hash in ids:
@@ -658,6 +673,21 @@ def _signer_fits(bare: bytes, signer: bytes, gen_time: str | None
         if not cert.not_valid_before_utc <= when <= cert.not_valid_after_utc:
             return False, "the signing certificate was not valid at the token's time"
     return True, None
+
+
+def _ess_ids(bare: bytes) -> list[tuple[str, bytes]]:
+    """(hash algorithm, certificate hash) of the first ID of each signing-certificate
+    attribute (RFC 5035: the first names the signer)."""
+    ids = []
+    for attr in _signer_info(bare)["signed_attrs"] or []:
+        oid = attr["type"].dotted
+        if oid in (_ESS_V1, _ESS_V2) and len(attr["values"]):
+            kind = tsp.SigningCertificate if oid == _ESS_V1 else tsp.SigningCertificateV2
+            first = kind.load(attr["values"][0].dump())["certs"][0]
+            algorithm = ("sha1" if oid == _ESS_V1
+                         else first["hash_algorithm"]["algorithm"].native)
+            ids.append((algorithm, bytes(first["cert_hash"].native)))
+    return ids
 
 
 def _not_time_stamping(cert: Any) -> str | None:
