@@ -349,7 +349,17 @@ REAL_TOKENS = {
     "sslcom": ("sslcom-appx.tst", "sslcom-appx.data", "sslcom-root-rsa.pem", None),
     "no-embedded-cert": ("sigstage-no-embedded-cert.tsr", HELLO, "sigstage-chain.pem",
                          "sigstage-chain.pem"),
+    # Microsoft's Time-Stamp Service with its timeStamping EKU not critical; certificates
+    # long expired (valid at the stamp's time); 2017: ESSCertID v1, the TSA's certificate
+    # second in the set, an intermediate with no EKU.
+    "microsoft-2017": ("microsoft-2017-essv1.tst", "microsoft-2017-essv1.data",
+                       "microsoft-root-2010.pem", None),
+    "microsoft-2019": ("microsoft-2019-thales.tst", "microsoft-2019-thales.data",
+                       "microsoft-root-2010.pem", None),
+    "microsoft-2022": ("microsoft-2022-thales.tst", "microsoft-2022-thales.data",
+                       "microsoft-root-2010.pem", None),
 }
+MICROSOFT_EKU_NOT_CRITICAL = ["microsoft-2017", "microsoft-2019", "microsoft-2022"]
 
 
 def real_case(key):
@@ -391,7 +401,8 @@ def test_real_token_with_a_changed_message_or_signed_byte_is_invalid(key):
     assert bad.passed is False and bad.trust is Trust.FAILED, bad
 
 
-@pytest.mark.parametrize("key", ["identrust", "digicert-sha1", "microsoft", "sslcom"])
+@pytest.mark.parametrize("key", ["identrust", "digicert-sha1", "microsoft", "sslcom",
+                                 *MICROSOFT_EKU_NOT_CRITICAL])
 def test_real_token_without_its_root_could_not_be_verified(key, tsa_pki):
     """Roots given, but not the one the chain needs: could not verify, never invalid."""
     token, message, _, chain = real_case(key)
@@ -580,3 +591,68 @@ def test_look_alike_of_the_tsa_certificate_beside_the_real_one_changes_nothing(k
     swapped = verify_token(with_certificates(info.token, [fake, *others]), message=message,
                            roots=roots)
     assert swapped.passed is False and swapped.trust is Trust.FAILED
+
+
+@pytest.mark.parametrize("key", MICROSOFT_EKU_NOT_CRITICAL)
+def test_microsoft_tokens_whose_eku_is_not_critical_are_valid_with_a_note(key):
+    """Windows accepts these Microsoft tokens; openssl refuses the certificate's purpose
+    (its EKU is timeStamping alone, but not critical). Valid and trusted under Microsoft's
+    root, saying so; another root gives could not verify, a changed byte invalid."""
+    from provenance.stamps.timestamp import EKU_NOT_CRITICAL_WORDS
+
+    token, message, roots, _ = real_case(key)
+    result = verify_token(token, message=message, roots=roots)
+    assert result.passed is True and result.trusted_root, result.reason
+    assert EKU_NOT_CRITICAL_WORDS in result.how and result.how.startswith("openssl verify")
+    assert EKU_NOT_CRITICAL_WORDS in result.to_json()["how"]
+    g4 = pem("digicert-trusted-root-g4.pem")
+    assert_unverified(verify_token(token, message=message, roots=g4),
+                      "Microsoft Root Certificate Authority 2010")
+    token, message, roots, _ = real_case("microsoft")  # 2025: critical, no note
+    assert EKU_NOT_CRITICAL_WORDS not in verify_token(token, message=message, roots=roots).how
+
+
+# GlobalSign's TSA for Adobe's AATL, a bare token with a nonce and accuracy, and GlobalSign's
+# TSA for Adobe CDS (the Adobe Root CA it chains to is in no public store): real replies
+# kept by digitorus/timestamp, over data whose SHA-256 only is known.
+AATL_DIGEST = bytes.fromhex("2da82c1572ff020524e05069219975c9ba90723f1a4dd5b9722aee8ec547a2ff")
+AATL_NONCE = 4551896570895527255
+ADOBE_DIGEST = bytes.fromhex("f487d88164bde223b7fd3c71b3e9c624c8a0cb559c853b49558e7e5ef4ce55f0")
+
+
+def test_globalsign_aatl_token_with_a_nonce():
+    token = real("globalsign-aatl.tst")
+    r3 = pem("globalsign-root-r3.pem")
+    trusted = verify_token(token, digest=AATL_DIGEST, roots=r3, nonce=AATL_NONCE)
+    assert trusted.passed is True and trusted.trusted_root, trusted.reason
+    assert trusted.gen_time == "2017-02-01T15:39:50Z" and trusted.nonce == AATL_NONCE
+    assert "GlobalSign TSA for AATL" in trusted.tsa_name.replace("Globalsign", "GlobalSign")
+    wrong = verify_token(token, digest=AATL_DIGEST, roots=r3, nonce=AATL_NONCE + 1)
+    assert wrong.passed is False and "nonce" in wrong.reason
+    assert verify_token(token, digest=ADOBE_DIGEST, roots=r3).passed is False
+    assert_unverified(verify_token(token, digest=AATL_DIGEST,
+                                   roots=pem("digicert-trusted-root-g4.pem")),
+                      "CN=GlobalSign,O=GlobalSign,OU=GlobalSign Root CA - R3")
+    alone = verify_token(token, digest=AATL_DIGEST)
+    assert alone.passed is True and alone.trust is Trust.SIGNATURE_ONLY
+
+
+def test_globalsign_adobe_tokens_with_and_without_certificates():
+    """The TSA's certificate expired in 2022: valid at the stamp's time (2017). Its root
+    (Adobe Root CA) is given by nobody: could not verify under other roots. The reply
+    without certificates needs the TSA's, taken from the other reply."""
+    with_certs = real("globalsign-adobe-nonce.tsr")
+    bare = real("globalsign-adobe-nocert.tsr")
+    r3 = pem("globalsign-root-r3.pem")
+    assert_unverified(verify_token(with_certs, digest=ADOBE_DIGEST, roots=r3), "Adobe Root CA")
+    alone = verify_token(with_certs, digest=ADOBE_DIGEST)
+    assert alone.passed is True and alone.trust is Trust.SIGNATURE_ONLY
+    assert read_token(bare).certificates == []
+    assert_unverified(verify_token(bare, digest=ADOBE_DIGEST), "is not in the token")
+    chain = read_token(with_certs).certificates
+    supplied = verify_token(bare, digest=ADOBE_DIGEST, certs=chain)
+    assert supplied.passed is True and supplied.trust is Trust.SIGNATURE_ONLY
+    assert_unverified(verify_token(bare, digest=ADOBE_DIGEST, certs=chain, roots=r3),
+                      "Adobe Root CA")
+    broken = verify_token(flip(bare, len(bare) - 20), digest=ADOBE_DIGEST, certs=chain)
+    assert broken.passed is False and broken.trust is Trust.FAILED

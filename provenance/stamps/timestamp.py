@@ -49,7 +49,7 @@ import subprocess
 import tempfile
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
 
@@ -80,6 +80,13 @@ IMPRINT_ALGORITHMS = {"sha1": hashlib.sha1, SHA256: hashlib.sha256,
 WEAK_ALGORITHMS = frozenset({"sha1"})
 WEAK_WORDS = ("weak: SHA-1 imprint (legacy; SHA-1 collisions can be made, so the stamp "
               "may fit another message too)")
+# RFC 3161 2.3 asks the TSA certificate's timeStamping EKU to be critical. Microsoft's
+# Time-Stamp Service certificates until 2022 (Windows' own, tested on real ones) have it
+# non-critical. Criticality only tells software that cannot read EKUs to refuse the key;
+# timeStamping alone still binds it to time-stamping here, so such a token is valid, and
+# says so (openssl ts -verify refuses it: "unsuitable certificate purpose").
+EKU_NOT_CRITICAL_WORDS = ("note: the TSA certificate's timeStamping usage is not marked "
+                          "critical, as RFC 3161 asks (older Microsoft TSA certificates)")
 CONTENT_TYPE = "application/timestamp-query"
 DEFAULT_TIMEOUT = 30.0
 MAX_REPLY = 1_000_000  # real replies with a full certificate chain are under 20 KB
@@ -384,6 +391,16 @@ def _verify_signed(info: TokenInfo, digest: bytes, pool: list[bytes], roots: lis
         return _unverified(reason or "openssl could not run", base)
     if passed is False:
         return TokenVerification(False, OPENSSL_CMS, reason, trust=Trust.FAILED, **base)
+    result = _judge_chain(bare, info, digest, signer, pool, roots, openssl, base)
+    if result.passed is True and _eku_not_critical(signer):
+        result = replace(result, how=f"{result.how}; {EKU_NOT_CRITICAL_WORDS}")
+    return result
+
+
+def _judge_chain(bare: bytes, info: TokenInfo, digest: bytes, signer: bytes,
+                 pool: list[bytes], roots: list[bytes], openssl: str, base: dict[str, Any]
+                 ) -> TokenVerification:
+    """The signature holds: who vouches for ``signer``."""
     chain = build_chain(signer, pool, roots)
     if roots:
         return _judge_with_roots(bare, info, digest, chain, openssl, base)
@@ -433,11 +450,16 @@ def _check_chain(bare: bytes, info: TokenInfo, digest: bytes, chain: Chain, open
     """(passed, verifier, reason) for the complete ``chain``: rfc3161-client if it reads the
     token, else ``openssl verify`` of the chain (the signature was checked before)."""
     anchors = [chain.anchor] if chain.anchor else []
-    result = _verify_rfc3161_client(bare, digest, chain.certificates[0], anchors,
-                                    chain.certificates[1:])
-    if result is not None:
-        return result[0], RFC3161_CLIENT, result[1]
-    passed, reason = _chain_holds(openssl, info.gen_time, anchors, chain.certificates)
+    # Both verifiers refuse a TSA certificate whose EKU is not critical; its EKU and key
+    # usage were checked before (_signer_fits), so then the chain alone is checked.
+    lenient = _eku_not_critical(chain.certificates[0])
+    if not lenient:
+        result = _verify_rfc3161_client(bare, digest, chain.certificates[0], anchors,
+                                        chain.certificates[1:])
+        if result is not None:
+            return result[0], RFC3161_CLIENT, result[1]
+    passed, reason = _chain_holds(openssl, info.gen_time, anchors, chain.certificates,
+                                  purpose="any" if lenient else "timestampsign")
     return passed, OPENSSL_CHAIN, reason
 
 
@@ -543,6 +565,7 @@ def _issued_by(child: Any, parent: Any) -> bool:
     except Exception:  # noqa: BLE001 - InvalidSignature, a damaged name or key: no link
         return False
     return True
+
 
 
 def _load_each(ders: Sequence[bytes]) -> list[Any]:
@@ -690,19 +713,28 @@ def _ess_ids(bare: bytes) -> list[tuple[str, bytes]]:
     return ids
 
 
+def _eku_not_critical(der: bytes) -> bool:
+    """The certificate's extended key usage is there but not critical (see
+    ``EKU_NOT_CRITICAL_WORDS``)."""
+    try:
+        cert = cryptography.x509.load_der_x509_certificate(der)
+        return not cert.extensions.get_extension_for_class(
+            cryptography.x509.ExtendedKeyUsage).critical
+    except Exception:  # noqa: BLE001 - no EKU or unreadable: refused before, nothing to note
+        return False
+
+
 def _not_time_stamping(cert: Any) -> str | None:
-    """Why ``cert`` may not sign time-stamps, or None. RFC 3161 2.3: one critical extended
-    key usage, timeStamping alone; a key usage, if any, only digitalSignature and/or
-    nonRepudiation (what ``openssl ts -verify`` demands too: a key also meant for TLS or
-    code signing is not a TSA's)."""
+    """Why ``cert`` may not sign time-stamps, or None. RFC 3161 2.3: one extended key usage,
+    timeStamping alone (critical, RFC 3161 says; see ``EKU_NOT_CRITICAL_WORDS``); a key
+    usage, if any, only digitalSignature and/or nonRepudiation (what ``openssl ts -verify``
+    demands too: a key also meant for TLS or code signing is not a TSA's)."""
     try:
         eku = cert.extensions.get_extension_for_class(cryptography.x509.ExtendedKeyUsage)
     except cryptography.x509.ExtensionNotFound:
         return "no extended key usage timeStamping"
     if list(eku.value) != [ExtendedKeyUsageOID.TIME_STAMPING]:
         return "its extended key usage is not timeStamping alone"
-    if not eku.critical:
-        return "its extended key usage timeStamping is not critical"
     try:
         usage = cert.extensions.get_extension_for_class(cryptography.x509.KeyUsage).value
     except cryptography.x509.ExtensionNotFound:
@@ -776,7 +808,8 @@ _OPENSSL_VERIFY_ERROR = re.compile(r"error \d+ at (\d+) depth lookup: ([^\r\n]{1
 
 
 def _chain_holds(openssl: str, gen_time: str | None, anchors: Sequence[bytes],
-                 chain: Sequence[bytes]) -> tuple[bool | None, str | None]:
+                 chain: Sequence[bytes], purpose: str = "timestampsign"
+                 ) -> tuple[bool | None, str | None]:
     """``openssl verify`` of the signer's certificate (``chain[0]``) up to ``anchors``, as of
     the token's time, for time-stamping; the signature itself was checked before."""
 
@@ -786,7 +819,7 @@ def _chain_holds(openssl: str, gen_time: str | None, anchors: Sequence[bytes],
         for name, ders in ((ca, anchors), (untrusted, chain[1:]), (leaf, chain[:1])):
             with open(name, "wb") as handle:
                 handle.write(certificates_pem(ders))
-        command = [openssl, "verify", "-purpose", "timestampsign", "-CAfile", ca]
+        command = [openssl, "verify", "-purpose", purpose, "-CAfile", ca]
         if len(chain) > 1:
             command += ["-untrusted", untrusted]
         if not all(_is_self_signed(a) for a in anchors):
