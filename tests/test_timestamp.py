@@ -360,6 +360,11 @@ REAL_TOKENS = {
                        "microsoft-root-2010.pem", None),
 }
 MICROSOFT_EKU_NOT_CRITICAL = ["microsoft-2017", "microsoft-2019", "microsoft-2022"]
+# GeoTrust's TSA for Adobe, 2009, from a signed PDF: SHA-1 everywhere (imprint, signature,
+# every certificate of its chain), certificates expired in 2015, Adobe's root in the set.
+REAL_TOKENS["geotrust-2009"] = ("geotrust-adobe-2009.tst", "geotrust-adobe-2009.data",
+                                "adobe-root-ca.pem", None)
+SHA1_IMPRINTS = {"digicert-sha1", "geotrust-2009"}
 
 
 def real_case(key):
@@ -382,7 +387,7 @@ def test_real_token_is_valid_under_its_root(key):
     result = verify_token(token, message=message, roots=roots, certs=chain)
     assert result.passed is True, result.reason
     assert result.trust is Trust.TRUSTED_ROOT and result.trusted_root
-    assert result.weak is (key == "digicert-sha1")
+    assert result.weak is (key in SHA1_IMPRINTS)
 
 
 @pytest.mark.parametrize("key", sorted(REAL_TOKENS))
@@ -656,3 +661,31 @@ def test_globalsign_adobe_tokens_with_and_without_certificates():
                       "Adobe Root CA")
     broken = verify_token(flip(bare, len(bare) - 20), digest=ADOBE_DIGEST, certs=chain)
     assert broken.passed is False and broken.trust is Trust.FAILED
+
+
+def test_chain_signed_with_sha1_is_built():
+    """Every certificate of GeoTrust's 2009 chain is signed with SHA-1, which cryptography
+    will not check: the links were taken as missing ("the certificate of its issuer ... was
+    not given") though the token carries them. Trusted under Adobe's root (openssl ts
+    -verify -attime agrees), pinned without roots (the TSA sent that root), not trusted
+    under another root, weak (SHA-1 imprint)."""
+    token, message, roots, _ = real_case("geotrust-2009")
+    trusted = verify_token(token, message=message, roots=roots)
+    assert trusted.passed is True and trusted.trusted_root and trusted.weak, trusted.reason
+    assert trusted.gen_time == "2009-07-16T14:47:57Z"
+    pinned = verify_token(token, message=message)
+    assert pinned.passed is True and pinned.trust is Trust.PINNED_TSA_ROOT
+    other = verify_token(token, message=message, roots=pem("globalsign-root-r3.pem"))
+    assert other.passed is False and other.trust is Trust.NOT_TRUSTED
+    assert "Adobe Root CA" in other.reason
+
+
+def test_globalsign_adobe_tokens_trusted_under_adobes_root():
+    """The TSA's certificate and its intermediate expired in 2022 and the root in 2023:
+    trusted as of the stamp's time (2017), with or without the certificates in the reply."""
+    adobe = pem("adobe-root-ca.pem")
+    with_certs = real("globalsign-adobe-nonce.tsr")
+    chain = read_token(with_certs).certificates
+    for reply, certs in ((with_certs, []), (real("globalsign-adobe-nocert.tsr"), chain)):
+        result = verify_token(reply, digest=ADOBE_DIGEST, roots=adobe, certs=certs)
+        assert result.passed is True and result.trusted_root, result.reason

@@ -56,7 +56,9 @@ from typing import Any
 import cryptography.x509
 import requests
 from asn1crypto import cms, core, parser, pem, tsp, x509
-from cryptography.x509.oid import ExtendedKeyUsageOID
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, SignatureAlgorithmOID
 from rfc3161_client import (
     HashAlgorithm,
     TimestampRequestBuilder,
@@ -562,10 +564,34 @@ def _issued_by(child: Any, parent: Any) -> bool:
         if child.issuer != parent.subject:
             return False
         child.verify_directly_issued_by(parent)
+    except ValueError:  # "Unsupported signature algorithm": cryptography refuses SHA-1
+        return _sha1_link_holds(child, parent)
     except Exception:  # noqa: BLE001 - InvalidSignature, a damaged name or key: no link
         return False
     return True
 
+
+_SHA1_SIGNATURES = (SignatureAlgorithmOID.RSA_WITH_SHA1, SignatureAlgorithmOID.ECDSA_WITH_SHA1)
+
+
+def _sha1_link_holds(child: Any, parent: Any) -> bool:
+    """``parent``'s key signed ``child`` with SHA-1 (RSA or ECDSA): the chains of TSAs
+    until about 2016 (GeoTrust's for Adobe, 2009) are so, and ``openssl verify``, which
+    then checks the whole chain, accepts them."""
+    try:
+        if child.signature_algorithm_oid not in _SHA1_SIGNATURES:
+            return False
+        key = parent.public_key()
+        if isinstance(key, rsa.RSAPublicKey):
+            key.verify(child.signature, child.tbs_certificate_bytes, padding.PKCS1v15(),
+                       hashes.SHA1())
+        elif isinstance(key, ec.EllipticCurvePublicKey):
+            key.verify(child.signature, child.tbs_certificate_bytes, ec.ECDSA(hashes.SHA1()))
+        else:
+            return False
+    except Exception:  # noqa: BLE001 - InvalidSignature, an unreadable key: no link
+        return False
+    return True
 
 
 def _load_each(ders: Sequence[bytes]) -> list[Any]:
