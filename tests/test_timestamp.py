@@ -689,3 +689,72 @@ def test_globalsign_adobe_tokens_trusted_under_adobes_root():
     for reply, certs in ((with_certs, []), (real("globalsign-adobe-nocert.tsr"), chain)):
         result = verify_token(reply, digest=ADOBE_DIGEST, roots=adobe, certs=certs)
         assert result.passed is True and result.trusted_root, result.reason
+
+
+# Replies of 2018 kept by github/ietf-cms, over b"hello\n".
+HELLO_NL = b"hello\n"
+NO_CERTIFICATE_2018 = {"symantec-2018-nocert.tsr": "Symantec SHA256 TimeStamping CA",
+                       "comodo-2018-nocert.tsr": "UTN-USERFirst-Object",
+                       "globalsign-2018-nocert.tsr": "GlobalSign Timestamping CA - G2"}
+
+
+def test_digicert_and_symantec_replies_of_2018():
+    digicert, symantec = real("digicert-2018.tsr"), real("symantec-2018.tsr")
+    assured = pem("digicert-assured-id-root-ca.pem")
+    trusted = verify_token(digicert, message=HELLO_NL, roots=assured)
+    assert trusted.passed is True and trusted.trusted_root, trusted.reason
+    assert trusted.gen_time == "2018-05-09T18:48:18Z"
+    # VeriSign Universal Root is no longer in Mozilla's store: nobody gives it.
+    assert_unverified(verify_token(symantec, message=HELLO_NL, roots=assured),
+                      "VeriSign Universal Root Certification Authority")
+    alone = verify_token(symantec, message=HELLO_NL)
+    assert alone.passed is True and alone.trust is Trust.SIGNATURE_ONLY
+    for reply in (digicert, symantec):
+        assert verify_token(reply, message=HELLO, roots=assured).passed is False
+
+
+@pytest.mark.parametrize("name", sorted(NO_CERTIFICATE_2018))
+def test_replies_without_a_certificate_prove_nothing_either_way(name):
+    """No certificate: could not verify, naming the TSA's issuer, even with its signature
+    broken (nothing can check it); another message is still invalid (the imprint)."""
+    reply = real(name)
+    for token in (reply, flip(reply, len(reply) - 20)):
+        result = verify_token(token, message=HELLO_NL,
+                              roots=pem("digicert-assured-id-root-ca.pem"))
+        assert_unverified(result, NO_CERTIFICATE_2018[name])
+    assert verify_token(reply, message=HELLO).passed is False
+
+
+def _without_signed_attribute(token, oid):
+    from asn1crypto import cms
+
+    info = cms.ContentInfo.load(token)
+    signer = info["content"]["signer_infos"][0]
+    kept = [a for a in signer["signed_attrs"] if a["type"].dotted != oid]
+    signer["signed_attrs"] = cms.CMSAttributes(kept)
+    return info.dump(force=True)
+
+
+def test_forgeries_of_real_replies_are_never_valid():
+    """On real DigiCert and Microsoft tokens: the certificate set reversed stays valid; a
+    signing-certificate attribute removed, another TSA's certificate put in place of the
+    TSA's own, or bytes appended after the DER are never valid."""
+    assured = pem("digicert-assured-id-root-ca.pem")
+    cases = [(read_token(real("digicert-2018.tsr")).token, HELLO_NL, assured,
+              "1.2.840.113549.1.9.16.2.12")]
+    token, message, roots, _ = real_case("microsoft-2019")
+    cases.append((token, message, roots, "1.2.840.113549.1.9.16.2.47"))
+    stranger = tsa_certificate(read_token(real("symantec-2018.tsr")))
+    for token, message, roots, ess in cases:
+        info = read_token(token)
+        own = tsa_certificate(info)
+        reversed_set = with_certificates(info.token, info.certificates[::-1])
+        assert verify_token(reversed_set, message=message, roots=roots).trusted_root
+        forged = [_without_signed_attribute(info.token, ess),
+                  with_certificates(info.token, [stranger if c == own else c
+                                                 for c in info.certificates]),
+                  info.token + b"\x00" * 4]
+        for token in forged:
+            for given in (roots, []):
+                result = verify_token(token, message=message, roots=given)
+                assert result.passed is not True and not result.trusted_root, result
