@@ -758,3 +758,84 @@ def test_forgeries_of_real_replies_are_never_valid():
             for given in (roots, []):
                 result = verify_token(token, message=message, roots=given)
                 assert result.passed is not True and not result.trusted_root, result
+
+
+# Qualified TSAs of the EU, kept by esig/dss (LGPL-2.1): only the imprints are known.
+DTRUST_DIGEST = bytes.fromhex(
+    "d9b5f58f0b38198293971865a14074f59eba3e82595becbe86ae51f1d9f1f65e")
+DISIG_DIGEST = bytes.fromhex("4940ab4da320b29e987abcc83e09b51b437c9bac402b0bc522be51e7aec3899f")
+EUROCERT_DIGEST = bytes.fromhex(
+    "18be035e522c89bb459dd407ec6ed80d519d1613e70d0b824fbf156044323611")
+
+
+def with_signed_data_version(token, version):
+    """``token`` (bare) with its SignedData version, which nothing signs, set to
+    ``version``: every other byte as it was."""
+    oid, wrapped = _children(token)[:2]
+    inner = _children(_children(wrapped)[0])
+    assert inner[0][:2] == b"\x02\x01"
+    inner[0] = bytes([2, 1, version])
+    return _der(0x30, oid + _der(0xA0, _der(0x30, b"".join(inner))))
+
+
+def test_signed_data_version_is_not_signed_and_changes_nothing():
+    """CMS wants SignedData version 3 around a TSTInfo; asn1crypto reads version 1 as
+    PKCS#7 and left the content unparsed, so a real token with that one unsigned byte
+    changed was 'not an RFC 3161 time-stamp token', i.e. invalid."""
+    assured = pem("digicert-assured-id-root-ca.pem")
+    token = read_token(real("digicert-2018.tsr")).token
+    changed = with_signed_data_version(token, 1)
+    assert changed != token
+    result = verify_token(changed, message=HELLO_NL, roots=assured)
+    assert result.passed is True and result.trusted_root, result.reason
+    assert verify_token(changed, message=HELLO, roots=assured).passed is False
+    token, message, roots, _ = real_case("sslcom")
+    result = verify_token(with_signed_data_version(read_token(token).token, 1),
+                          message=message, roots=roots)
+    assert result.passed is True and result.trusted_root, result.reason
+
+
+def test_eurocert_qualified_token_is_read_and_its_certificate_reference_checked():
+    """EuroCert's qualified TSA (2022): SignedData version 1, a qcStatements extension in
+    the TSTInfo, a policy OID spelled in ASCII. It is read (it was 'not an RFC 3161
+    time-stamp token'); its signature holds with the certificate it carries (issued by
+    Poland's NCC root), but both signing-certificate attributes name another certificate,
+    and openssl ts -verify refuses it too ('ess cert id not found'): invalid."""
+    token = real("eurocert-2022.tst")
+    info = read_token(token)
+    assert info.gen_time == "2022-05-31T09:21:25Z" and "EuroCert QTSA" in info.tsa_name
+    assert len(info.certificates) == 1
+    for roots in ([], pem("eurocert-ncc-root.pem")):
+        result = verify_token(token, digest=EUROCERT_DIGEST, roots=roots)
+        assert result.passed is False and result.trust is Trust.FAILED
+        assert "names another certificate" in result.reason
+
+
+def test_d_trust_qualified_token_signed_with_rsa_pss():
+    """D-TRUST TSU 12 2017: RSA-PSS signature, a chain whose CA keys are RSA-PSS, its root
+    sent along. Trusted under that root (openssl cms -verify -purpose timestampsign
+    -attime agrees; openssl ts -verify cannot check PSS), pinned without roots, not
+    trusted under another root."""
+    token = real("d-trust-pss-2018.tst")
+    root = pem("d-trust-root-ca-1-2017.pem")
+    trusted = verify_token(token, digest=DTRUST_DIGEST, roots=root)
+    assert trusted.passed is True and trusted.trusted_root, trusted.reason
+    pinned = verify_token(token, digest=DTRUST_DIGEST)
+    assert pinned.passed is True and pinned.trust is Trust.PINNED_TSA_ROOT
+    other = verify_token(token, digest=DTRUST_DIGEST, roots=pem("globalsign-root-r3.pem"))
+    assert other.passed is False and other.trust is Trust.NOT_TRUSTED
+    signature = flip(token, len(token) - 20)
+    assert verify_token(signature, digest=DTRUST_DIGEST, roots=root).passed is False
+
+
+def test_disig_token_with_two_certificates_of_one_name():
+    """Disig's TSA sent two certificates with its name (2017 and 2018): the one the
+    SignerInfo and both signing-certificate attributes name is used; its issuer (CA Disig
+    QCA3) travels with neither, so under roots it could not be verified."""
+    token = real("disig-2019.tst")
+    names = {read_token(token).tsa_name}
+    assert len(read_token(token).certificates) == 2 and names
+    alone = verify_token(token, digest=DISIG_DIGEST, nonce=2130460083522604736)
+    assert alone.passed is True and alone.trust is Trust.SIGNATURE_ONLY
+    assert_unverified(verify_token(token, digest=DISIG_DIGEST,
+                                   roots=pem("globalsign-root-r3.pem")), "CA Disig QCA3")

@@ -222,7 +222,7 @@ def read_token(der: bytes) -> TokenInfo:
             token = der
         token_value = cms.ContentInfo.load(token, strict=True)
         signed = token_value["content"]
-        tst = signed["encap_content_info"]["content"].parsed
+        tst = _tst_info(token)
         imprint = tst["message_imprint"]
         name = tst["tsa"]
         # Only X.509 certificates: Microsoft's Time-Stamp Service also sends an attribute
@@ -248,6 +248,19 @@ def read_token(der: bytes) -> TokenInfo:
         raise
     except Exception as exc:  # asn1crypto raises ValueError, TypeError, KeyError...
         raise TimestampError(f"not an RFC 3161 time-stamp token ({type(exc).__name__})") from None
+
+
+def _tst_info(token: bytes) -> Any:
+    """The TSTInfo, read from the encapsulated content's own bytes. asn1crypto reads a
+    SignedData of version 1 as PKCS#7 and leaves its content unparsed; CMS wants version 3
+    there, but the version is not signed (anyone can change it) and real qualified tokens
+    (EuroCert's, 2022) carry 1: it must not make a token unreadable."""
+    signed_data = _der_children(_der_children(token)[1])[0]
+    encap = cms.EncapsulatedContentInfo.load(_der_children(signed_data)[2], strict=True)
+    if encap["content_type"].native != "tst_info":
+        raise TimestampError("not an RFC 3161 time-stamp token (its content is "
+                             f"{encap['content_type'].native}, not a TSTInfo)")
+    return encap["content"].parsed
 
 
 def _der_children(der: bytes) -> list[bytes]:
