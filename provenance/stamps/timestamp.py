@@ -17,12 +17,16 @@ piece is never "invalid", and nothing is "valid" without the signature checked.
   certificates are read from it (Microsoft sends an attribute certificate too), and the
   chain is built here, link by link, from certificates whose signatures hold, so extra
   or look-alike certificates change nothing. Chains the TSA left out are given as ``certs``.
-* The signature: ``openssl cms -verify`` with the signer's certificate, plus the
-  signing-certificate attribute (RFC 5035: its first ID is the signer) and the signer's
-  critical timeStamping EKU (alone, with no key usage but signing, as RFC 3161 2.3 and
-  ``openssl ts -verify`` want) and validity at the token's time. (``openssl ts -verify``
-  wants every ESS ID in the chain and so refuses valid Microsoft tokens.)
-* The chain: ``rfc3161-client`` (strict DER), else ``openssl verify -purpose timestampsign``.
+* The signature: ``openssl cms -verify`` with the signer's certificate (of those with the
+  SignerInfo's issuer and serial, the one the signing-certificate attribute names: RFC 5035,
+  its first ID is the signer), the signer's timeStamping EKU (alone, with no key usage but
+  signing, as RFC 3161 2.3 and ``openssl ts -verify`` want; not marked critical is let
+  pass with a note, see ``EKU_NOT_CRITICAL_WORDS``) and validity at the token's time.
+  (``openssl ts -verify`` wants every ESS ID in the chain and so refuses valid Microsoft
+  tokens.) The SignedData version is not signed and not read (EuroCert sends 1).
+* The chain: ``rfc3161-client`` (strict DER), else ``openssl verify -purpose timestampsign``
+  (``-purpose any`` for a signer whose EKU is not critical). Links signed with SHA-1 (TSA
+  chains until about 2016), which ``cryptography`` will not check, are checked here.
   :attr:`TokenVerification.how` says which decided.
 
 Tokens are read with :mod:`asn1crypto`, which is tolerant, for their fields (time, serial,
@@ -713,7 +717,7 @@ def _signature_holds(openssl: str, bare: bytes, signer: bytes, gen_time: str | N
 def _signer_fits(bare: bytes, signer: bytes, gen_time: str | None
                  ) -> tuple[bool | None, str | None]:
     """The signing-certificate attribute names ``signer`` first (RFC 5035), and ``signer``
-    is a time-stamping certificate (critical EKU, RFC 3161 2.3) valid at ``gen_time``."""
+    is a time-stamping certificate (EKU, RFC 3161 2.3) valid at ``gen_time``."""
 
 
     ids = _ess_ids(bare)
