@@ -795,6 +795,35 @@ def test_signed_data_version_is_not_signed_and_changes_nothing():
     assert result.passed is True and result.trusted_root, result.reason
 
 
+def with_digest_algorithms(token, algorithms):
+    """``token`` (bare) with the SignedData's digestAlgorithms set, which nothing signs,
+    replaced by ``algorithms`` (DER AlgorithmIdentifiers)."""
+    oid, wrapped = _children(token)[:2]
+    inner = _children(_children(wrapped)[0])
+    inner[1] = _der(0x31, b"".join(algorithms))
+    return _der(0x30, oid + _der(0xA0, _der(0x30, b"".join(inner))))
+
+
+def test_signed_data_digest_algorithms_are_not_signed_and_change_nothing():
+    """openssl hashes the content only with the algorithms the (unsigned) digestAlgorithms
+    set lists: emptied, or listing MD5 alone, a genuine token was 'invalid: the TSA's
+    signature does not hold'."""
+    from asn1crypto import algos
+
+    md5 = algos.DigestAlgorithm({"algorithm": "md5"}).dump()
+    assured = pem("digicert-assured-id-root-ca.pem")
+    token = read_token(real("digicert-2018.tsr")).token
+    for algorithms in ([], [md5]):
+        changed = with_digest_algorithms(token, algorithms)
+        result = verify_token(changed, message=HELLO_NL, roots=assured)
+        assert result.passed is True and result.trusted_root, result.reason
+        assert verify_token(changed, message=HELLO, roots=assured).passed is False
+    token, message, roots, _ = real_case("microsoft-2019")
+    result = verify_token(with_digest_algorithms(read_token(token).token, []),
+                          message=message, roots=roots)
+    assert result.passed is True and result.trusted_root, result.reason
+
+
 def test_eurocert_qualified_token_is_read_and_its_certificate_reference_checked():
     """EuroCert's qualified TSA (2022): SignedData version 1, a qcStatements extension in
     the TSTInfo, a policy OID spelled in ASCII. It is read (it was 'not an RFC 3161

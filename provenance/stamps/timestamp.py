@@ -494,11 +494,17 @@ def _without_certificates(token: bytes) -> bytes:
     Neither set is covered by the TSA's signature (anyone can add to them), and some hold
     what verifiers cannot read (Microsoft's time-stamps carry an attribute certificate,
     which openssl refuses). The certificates a verification uses are handed over apart.
+    The digestAlgorithms set is not signed either, and openssl hashes the content only with
+    the algorithms listed there: it is made the SignerInfos' own, so that emptying it or
+    listing others does not make a genuine token fail.
     """
     oid, wrapped = _der_children(token)[:2]
-    inner = _der_children(_der_children(wrapped)[0])
-    kept = b"".join(part for part in inner if part[0] not in (0xA0, 0xA1))
-    return _der(0x30, oid + _der(0xA0, _der(0x30, kept)))
+    inner = [part for part in _der_children(_der_children(wrapped)[0])
+             if part[0] not in (0xA0, 0xA1)]
+    if len(inner) == 4:  # version, digestAlgorithms, encapContentInfo, signerInfos
+        used = {_der_children(info)[2] for info in _der_children(inner[3])}
+        inner[1] = _der(0x31, b"".join(sorted(used)))
+    return _der(0x30, oid + _der(0xA0, _der(0x30, b"".join(inner))))
 
 
 def _der(tag: int, body: bytes) -> bytes:
