@@ -349,7 +349,22 @@ REAL_TOKENS = {
     "sslcom": ("sslcom-appx.tst", "sslcom-appx.data", "sslcom-root-rsa.pem", None),
     "no-embedded-cert": ("sigstage-no-embedded-cert.tsr", HELLO, "sigstage-chain.pem",
                          "sigstage-chain.pem"),
+    # Microsoft's Time-Stamp Service with its timeStamping EKU not critical; certificates
+    # long expired (valid at the stamp's time); 2017: ESSCertID v1, the TSA's certificate
+    # second in the set, an intermediate with no EKU.
+    "microsoft-2017": ("microsoft-2017-essv1.tst", "microsoft-2017-essv1.data",
+                       "microsoft-root-2010.pem", None),
+    "microsoft-2019": ("microsoft-2019-thales.tst", "microsoft-2019-thales.data",
+                       "microsoft-root-2010.pem", None),
+    "microsoft-2022": ("microsoft-2022-thales.tst", "microsoft-2022-thales.data",
+                       "microsoft-root-2010.pem", None),
 }
+MICROSOFT_EKU_NOT_CRITICAL = ["microsoft-2017", "microsoft-2019", "microsoft-2022"]
+# GeoTrust's TSA for Adobe, 2009, from a signed PDF: SHA-1 everywhere (imprint, signature,
+# every certificate of its chain), certificates expired in 2015, Adobe's root in the set.
+REAL_TOKENS["geotrust-2009"] = ("geotrust-adobe-2009.tst", "geotrust-adobe-2009.data",
+                                "adobe-root-ca.pem", None)
+SHA1_IMPRINTS = {"digicert-sha1", "geotrust-2009"}
 
 
 def real_case(key):
@@ -372,7 +387,7 @@ def test_real_token_is_valid_under_its_root(key):
     result = verify_token(token, message=message, roots=roots, certs=chain)
     assert result.passed is True, result.reason
     assert result.trust is Trust.TRUSTED_ROOT and result.trusted_root
-    assert result.weak is (key == "digicert-sha1")
+    assert result.weak is (key in SHA1_IMPRINTS)
 
 
 @pytest.mark.parametrize("key", sorted(REAL_TOKENS))
@@ -391,7 +406,8 @@ def test_real_token_with_a_changed_message_or_signed_byte_is_invalid(key):
     assert bad.passed is False and bad.trust is Trust.FAILED, bad
 
 
-@pytest.mark.parametrize("key", ["identrust", "digicert-sha1", "microsoft", "sslcom"])
+@pytest.mark.parametrize("key", ["identrust", "digicert-sha1", "microsoft", "sslcom",
+                                 *MICROSOFT_EKU_NOT_CRITICAL])
 def test_real_token_without_its_root_could_not_be_verified(key, tsa_pki):
     """Roots given, but not the one the chain needs: could not verify, never invalid."""
     token, message, _, chain = real_case(key)
@@ -496,3 +512,359 @@ def test_unknown_imprint_algorithm_is_unverified_only_if_the_signature_holds(tsa
         assert broken.passed is False
     finally:
         timestamp.IMPRINT_ALGORITHMS["sha256"] = saved
+
+
+# --- more real tokens, and forgeries of them ------------------------------------------------
+
+def _der(tag, body):
+    size = len(body)
+    if size < 0x80:
+        return bytes([tag, size]) + body
+    length = size.to_bytes((size.bit_length() + 7) // 8, "big")
+    return bytes([tag, 0x80 | len(length)]) + length + body
+
+
+def _children(der):
+    from asn1crypto import parser
+
+    _, _, _, _, contents, _ = parser.parse(der)
+    parts = []
+    while contents:
+        _, _, _, header, body, trailer = parser.parse(contents)
+        size = len(header) + len(body) + len(trailer)
+        parts.append(contents[:size])
+        contents = contents[size:]
+    return parts
+
+
+def with_certificates(token, certificates):
+    """The bare ``token`` with its (unsigned) certificate set replaced by ``certificates``,
+    in that order, every signed byte as it was."""
+    oid, wrapped = _children(token)[:2]
+    inner = _children(_children(wrapped)[0])
+    kept = [part for part in inner if part[0] != 0xA0]
+    inner = [*kept[:3], _der(0xA0, b"".join(certificates)), *kept[3:]]
+    return _der(0x30, oid + _der(0xA0, _der(0x30, b"".join(inner))))
+
+
+def look_alike(der):
+    """A certificate with the issuer, serial, subject and extensions of ``der`` but another
+    key: what anyone can put in a token's unsigned certificate set."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    real = x509.load_der_x509_certificate(der)
+    key = ec.generate_private_key(ec.SECP256R1())
+    builder = (x509.CertificateBuilder().subject_name(real.subject).issuer_name(real.issuer)
+               .serial_number(real.serial_number).public_key(key.public_key())
+               .not_valid_before(real.not_valid_before_utc)
+               .not_valid_after(real.not_valid_after_utc))
+    for extension in real.extensions:
+        builder = builder.add_extension(extension.value, extension.critical)
+    return builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+
+
+def tsa_certificate(info):
+    """The certificate the token's SignerInfo names by issuer and serial."""
+    from asn1crypto import cms, x509
+
+    sid = cms.ContentInfo.load(info.token)["content"]["signer_infos"][0]["sid"].chosen
+    (found,) = [c for c in info.certificates
+                if x509.Certificate.load(c).issuer == sid["issuer"]
+                and x509.Certificate.load(c).serial_number == sid["serial_number"].native]
+    return found
+
+
+@pytest.mark.parametrize("key", ["digicert-sha1", "microsoft", "sslcom"])
+def test_look_alike_of_the_tsa_certificate_beside_the_real_one_changes_nothing(key):
+    """A forged copy of the TSA's certificate (same issuer and serial, another key) put in
+    the unsigned set before or after the real one: the token stays valid and trusted. Put
+    instead of the real one, the token is never valid."""
+    token, message, roots, _ = real_case(key)
+    info = read_token(token)
+    signer = tsa_certificate(info)
+    others = [c for c in info.certificates if c != signer]
+    fake = look_alike(signer)
+    for order in ([fake, *info.certificates], [*info.certificates, fake]):
+        forged = with_certificates(info.token, order)
+        result = verify_token(forged, message=message, roots=roots)
+        assert result.passed is True and result.trusted_root, result.reason
+    given = verify_token(with_certificates(info.token, others), message=message, roots=roots,
+                         certs=[fake, signer])
+    assert given.passed is True and given.trusted_root, given.reason
+    swapped = verify_token(with_certificates(info.token, [fake, *others]), message=message,
+                           roots=roots)
+    assert swapped.passed is False and swapped.trust is Trust.FAILED
+
+
+@pytest.mark.parametrize("key", MICROSOFT_EKU_NOT_CRITICAL)
+def test_microsoft_tokens_whose_eku_is_not_critical_are_valid_with_a_note(key):
+    """Windows accepts these Microsoft tokens; openssl refuses the certificate's purpose
+    (its EKU is timeStamping alone, but not critical). Valid and trusted under Microsoft's
+    root, saying so; another root gives could not verify, a changed byte invalid."""
+    from provenance.stamps.timestamp import EKU_NOT_CRITICAL_WORDS
+
+    token, message, roots, _ = real_case(key)
+    result = verify_token(token, message=message, roots=roots)
+    assert result.passed is True and result.trusted_root, result.reason
+    assert EKU_NOT_CRITICAL_WORDS in result.how and result.how.startswith("openssl verify")
+    assert EKU_NOT_CRITICAL_WORDS in result.to_json()["how"]
+    g4 = pem("digicert-trusted-root-g4.pem")
+    assert_unverified(verify_token(token, message=message, roots=g4),
+                      "Microsoft Root Certificate Authority 2010")
+    token, message, roots, _ = real_case("microsoft")  # 2025: critical, no note
+    assert EKU_NOT_CRITICAL_WORDS not in verify_token(token, message=message, roots=roots).how
+
+
+# GlobalSign's TSA for Adobe's AATL, a bare token with a nonce and accuracy, and GlobalSign's
+# TSA for Adobe CDS (the Adobe Root CA it chains to is in no public store): real replies
+# kept by digitorus/timestamp, over data whose SHA-256 only is known.
+AATL_DIGEST = bytes.fromhex("2da82c1572ff020524e05069219975c9ba90723f1a4dd5b9722aee8ec547a2ff")
+AATL_NONCE = 4551896570895527255
+ADOBE_DIGEST = bytes.fromhex("f487d88164bde223b7fd3c71b3e9c624c8a0cb559c853b49558e7e5ef4ce55f0")
+
+
+def test_globalsign_aatl_token_with_a_nonce():
+    token = real("globalsign-aatl.tst")
+    r3 = pem("globalsign-root-r3.pem")
+    trusted = verify_token(token, digest=AATL_DIGEST, roots=r3, nonce=AATL_NONCE)
+    assert trusted.passed is True and trusted.trusted_root, trusted.reason
+    assert trusted.gen_time == "2017-02-01T15:39:50Z" and trusted.nonce == AATL_NONCE
+    assert "GlobalSign TSA for AATL" in trusted.tsa_name.replace("Globalsign", "GlobalSign")
+    wrong = verify_token(token, digest=AATL_DIGEST, roots=r3, nonce=AATL_NONCE + 1)
+    assert wrong.passed is False and "nonce" in wrong.reason
+    assert verify_token(token, digest=ADOBE_DIGEST, roots=r3).passed is False
+    assert_unverified(verify_token(token, digest=AATL_DIGEST,
+                                   roots=pem("digicert-trusted-root-g4.pem")),
+                      "CN=GlobalSign,O=GlobalSign,OU=GlobalSign Root CA - R3")
+    alone = verify_token(token, digest=AATL_DIGEST)
+    assert alone.passed is True and alone.trust is Trust.SIGNATURE_ONLY
+
+
+def test_globalsign_adobe_tokens_with_and_without_certificates():
+    """The TSA's certificate expired in 2022: valid at the stamp's time (2017). Its root
+    (Adobe Root CA) is given by nobody: could not verify under other roots. The reply
+    without certificates needs the TSA's, taken from the other reply."""
+    with_certs = real("globalsign-adobe-nonce.tsr")
+    bare = real("globalsign-adobe-nocert.tsr")
+    r3 = pem("globalsign-root-r3.pem")
+    assert_unverified(verify_token(with_certs, digest=ADOBE_DIGEST, roots=r3), "Adobe Root CA")
+    alone = verify_token(with_certs, digest=ADOBE_DIGEST)
+    assert alone.passed is True and alone.trust is Trust.SIGNATURE_ONLY
+    assert read_token(bare).certificates == []
+    assert_unverified(verify_token(bare, digest=ADOBE_DIGEST), "is not in the token")
+    chain = read_token(with_certs).certificates
+    supplied = verify_token(bare, digest=ADOBE_DIGEST, certs=chain)
+    assert supplied.passed is True and supplied.trust is Trust.SIGNATURE_ONLY
+    assert_unverified(verify_token(bare, digest=ADOBE_DIGEST, certs=chain, roots=r3),
+                      "Adobe Root CA")
+    broken = verify_token(flip(bare, len(bare) - 20), digest=ADOBE_DIGEST, certs=chain)
+    assert broken.passed is False and broken.trust is Trust.FAILED
+
+
+def test_chain_signed_with_sha1_is_built():
+    """Every certificate of GeoTrust's 2009 chain is signed with SHA-1, which cryptography
+    will not check: the links were taken as missing ("the certificate of its issuer ... was
+    not given") though the token carries them. Trusted under Adobe's root (openssl ts
+    -verify -attime agrees), pinned without roots (the TSA sent that root), not trusted
+    under another root, weak (SHA-1 imprint)."""
+    token, message, roots, _ = real_case("geotrust-2009")
+    trusted = verify_token(token, message=message, roots=roots)
+    assert trusted.passed is True and trusted.trusted_root and trusted.weak, trusted.reason
+    assert trusted.gen_time == "2009-07-16T14:47:57Z"
+    pinned = verify_token(token, message=message)
+    assert pinned.passed is True and pinned.trust is Trust.PINNED_TSA_ROOT
+    other = verify_token(token, message=message, roots=pem("globalsign-root-r3.pem"))
+    assert other.passed is False and other.trust is Trust.NOT_TRUSTED
+    assert "Adobe Root CA" in other.reason
+
+
+def test_globalsign_adobe_tokens_trusted_under_adobes_root():
+    """The TSA's certificate and its intermediate expired in 2022 and the root in 2023:
+    trusted as of the stamp's time (2017), with or without the certificates in the reply."""
+    adobe = pem("adobe-root-ca.pem")
+    with_certs = real("globalsign-adobe-nonce.tsr")
+    chain = read_token(with_certs).certificates
+    for reply, certs in ((with_certs, []), (real("globalsign-adobe-nocert.tsr"), chain)):
+        result = verify_token(reply, digest=ADOBE_DIGEST, roots=adobe, certs=certs)
+        assert result.passed is True and result.trusted_root, result.reason
+
+
+# Replies of 2018 kept by github/ietf-cms, over b"hello\n".
+HELLO_NL = b"hello\n"
+NO_CERTIFICATE_2018 = {"symantec-2018-nocert.tsr": "Symantec SHA256 TimeStamping CA",
+                       "comodo-2018-nocert.tsr": "UTN-USERFirst-Object",
+                       "globalsign-2018-nocert.tsr": "GlobalSign Timestamping CA - G2"}
+
+
+def test_digicert_and_symantec_replies_of_2018():
+    digicert, symantec = real("digicert-2018.tsr"), real("symantec-2018.tsr")
+    assured = pem("digicert-assured-id-root-ca.pem")
+    trusted = verify_token(digicert, message=HELLO_NL, roots=assured)
+    assert trusted.passed is True and trusted.trusted_root, trusted.reason
+    assert trusted.gen_time == "2018-05-09T18:48:18Z"
+    # VeriSign Universal Root is no longer in Mozilla's store: nobody gives it.
+    assert_unverified(verify_token(symantec, message=HELLO_NL, roots=assured),
+                      "VeriSign Universal Root Certification Authority")
+    alone = verify_token(symantec, message=HELLO_NL)
+    assert alone.passed is True and alone.trust is Trust.SIGNATURE_ONLY
+    for reply in (digicert, symantec):
+        assert verify_token(reply, message=HELLO, roots=assured).passed is False
+
+
+@pytest.mark.parametrize("name", sorted(NO_CERTIFICATE_2018))
+def test_replies_without_a_certificate_prove_nothing_either_way(name):
+    """No certificate: could not verify, naming the TSA's issuer, even with its signature
+    broken (nothing can check it); another message is still invalid (the imprint)."""
+    reply = real(name)
+    for token in (reply, flip(reply, len(reply) - 20)):
+        result = verify_token(token, message=HELLO_NL,
+                              roots=pem("digicert-assured-id-root-ca.pem"))
+        assert_unverified(result, NO_CERTIFICATE_2018[name])
+    assert verify_token(reply, message=HELLO).passed is False
+
+
+def _without_signed_attribute(token, oid):
+    from asn1crypto import cms
+
+    info = cms.ContentInfo.load(token)
+    signer = info["content"]["signer_infos"][0]
+    kept = [a for a in signer["signed_attrs"] if a["type"].dotted != oid]
+    signer["signed_attrs"] = cms.CMSAttributes(kept)
+    return info.dump(force=True)
+
+
+def test_forgeries_of_real_replies_are_never_valid():
+    """On real DigiCert and Microsoft tokens: the certificate set reversed stays valid; a
+    signing-certificate attribute removed, another TSA's certificate put in place of the
+    TSA's own, or bytes appended after the DER are never valid."""
+    assured = pem("digicert-assured-id-root-ca.pem")
+    cases = [(read_token(real("digicert-2018.tsr")).token, HELLO_NL, assured,
+              "1.2.840.113549.1.9.16.2.12")]
+    token, message, roots, _ = real_case("microsoft-2019")
+    cases.append((token, message, roots, "1.2.840.113549.1.9.16.2.47"))
+    stranger = tsa_certificate(read_token(real("symantec-2018.tsr")))
+    for token, message, roots, ess in cases:
+        info = read_token(token)
+        own = tsa_certificate(info)
+        reversed_set = with_certificates(info.token, info.certificates[::-1])
+        assert verify_token(reversed_set, message=message, roots=roots).trusted_root
+        forged = [_without_signed_attribute(info.token, ess),
+                  with_certificates(info.token, [stranger if c == own else c
+                                                 for c in info.certificates]),
+                  info.token + b"\x00" * 4]
+        for token in forged:
+            for given in (roots, []):
+                result = verify_token(token, message=message, roots=given)
+                assert result.passed is not True and not result.trusted_root, result
+
+
+# Qualified TSAs of the EU, kept by esig/dss (LGPL-2.1): only the imprints are known.
+DTRUST_DIGEST = bytes.fromhex(
+    "d9b5f58f0b38198293971865a14074f59eba3e82595becbe86ae51f1d9f1f65e")
+DISIG_DIGEST = bytes.fromhex("4940ab4da320b29e987abcc83e09b51b437c9bac402b0bc522be51e7aec3899f")
+EUROCERT_DIGEST = bytes.fromhex(
+    "18be035e522c89bb459dd407ec6ed80d519d1613e70d0b824fbf156044323611")
+
+
+def with_signed_data_version(token, version):
+    """``token`` (bare) with its SignedData version, which nothing signs, set to
+    ``version``: every other byte as it was."""
+    oid, wrapped = _children(token)[:2]
+    inner = _children(_children(wrapped)[0])
+    assert inner[0][:2] == b"\x02\x01"
+    inner[0] = bytes([2, 1, version])
+    return _der(0x30, oid + _der(0xA0, _der(0x30, b"".join(inner))))
+
+
+def test_signed_data_version_is_not_signed_and_changes_nothing():
+    """CMS wants SignedData version 3 around a TSTInfo; asn1crypto reads version 1 as
+    PKCS#7 and left the content unparsed, so a real token with that one unsigned byte
+    changed was 'not an RFC 3161 time-stamp token', i.e. invalid."""
+    assured = pem("digicert-assured-id-root-ca.pem")
+    token = read_token(real("digicert-2018.tsr")).token
+    changed = with_signed_data_version(token, 1)
+    assert changed != token
+    result = verify_token(changed, message=HELLO_NL, roots=assured)
+    assert result.passed is True and result.trusted_root, result.reason
+    assert verify_token(changed, message=HELLO, roots=assured).passed is False
+    token, message, roots, _ = real_case("sslcom")
+    result = verify_token(with_signed_data_version(read_token(token).token, 1),
+                          message=message, roots=roots)
+    assert result.passed is True and result.trusted_root, result.reason
+
+
+def with_digest_algorithms(token, algorithms):
+    """``token`` (bare) with the SignedData's digestAlgorithms set, which nothing signs,
+    replaced by ``algorithms`` (DER AlgorithmIdentifiers)."""
+    oid, wrapped = _children(token)[:2]
+    inner = _children(_children(wrapped)[0])
+    inner[1] = _der(0x31, b"".join(algorithms))
+    return _der(0x30, oid + _der(0xA0, _der(0x30, b"".join(inner))))
+
+
+def test_signed_data_digest_algorithms_are_not_signed_and_change_nothing():
+    """openssl hashes the content only with the algorithms the (unsigned) digestAlgorithms
+    set lists: emptied, or listing MD5 alone, a genuine token was 'invalid: the TSA's
+    signature does not hold'."""
+    from asn1crypto import algos
+
+    md5 = algos.DigestAlgorithm({"algorithm": "md5"}).dump()
+    assured = pem("digicert-assured-id-root-ca.pem")
+    token = read_token(real("digicert-2018.tsr")).token
+    for algorithms in ([], [md5]):
+        changed = with_digest_algorithms(token, algorithms)
+        result = verify_token(changed, message=HELLO_NL, roots=assured)
+        assert result.passed is True and result.trusted_root, result.reason
+        assert verify_token(changed, message=HELLO, roots=assured).passed is False
+    token, message, roots, _ = real_case("microsoft-2019")
+    result = verify_token(with_digest_algorithms(read_token(token).token, []),
+                          message=message, roots=roots)
+    assert result.passed is True and result.trusted_root, result.reason
+
+
+def test_eurocert_qualified_token_is_read_and_its_certificate_reference_checked():
+    """EuroCert's qualified TSA (2022): SignedData version 1, a qcStatements extension in
+    the TSTInfo, a policy OID spelled in ASCII. It is read (it was 'not an RFC 3161
+    time-stamp token'); its signature holds with the certificate it carries (issued by
+    Poland's NCC root), but both signing-certificate attributes name another certificate,
+    and openssl ts -verify refuses it too ('ess cert id not found'): invalid."""
+    token = real("eurocert-2022.tst")
+    info = read_token(token)
+    assert info.gen_time == "2022-05-31T09:21:25Z" and "EuroCert QTSA" in info.tsa_name
+    assert len(info.certificates) == 1
+    for roots in ([], pem("eurocert-ncc-root.pem")):
+        result = verify_token(token, digest=EUROCERT_DIGEST, roots=roots)
+        assert result.passed is False and result.trust is Trust.FAILED
+        assert "names another certificate" in result.reason
+
+
+def test_d_trust_qualified_token_signed_with_rsa_pss():
+    """D-TRUST TSU 12 2017: RSA-PSS signature, a chain whose CA keys are RSA-PSS, its root
+    sent along. Trusted under that root (openssl cms -verify -purpose timestampsign
+    -attime agrees; openssl ts -verify cannot check PSS), pinned without roots, not
+    trusted under another root."""
+    token = real("d-trust-pss-2018.tst")
+    root = pem("d-trust-root-ca-1-2017.pem")
+    trusted = verify_token(token, digest=DTRUST_DIGEST, roots=root)
+    assert trusted.passed is True and trusted.trusted_root, trusted.reason
+    pinned = verify_token(token, digest=DTRUST_DIGEST)
+    assert pinned.passed is True and pinned.trust is Trust.PINNED_TSA_ROOT
+    other = verify_token(token, digest=DTRUST_DIGEST, roots=pem("globalsign-root-r3.pem"))
+    assert other.passed is False and other.trust is Trust.NOT_TRUSTED
+    signature = flip(token, len(token) - 20)
+    assert verify_token(signature, digest=DTRUST_DIGEST, roots=root).passed is False
+
+
+def test_disig_token_with_two_certificates_of_one_name():
+    """Disig's TSA sent two certificates with its name (2017 and 2018): the one the
+    SignerInfo and both signing-certificate attributes name is used; its issuer (CA Disig
+    QCA3) travels with neither, so under roots it could not be verified."""
+    token = real("disig-2019.tst")
+    names = {read_token(token).tsa_name}
+    assert len(read_token(token).certificates) == 2 and names
+    alone = verify_token(token, digest=DISIG_DIGEST, nonce=2130460083522604736)
+    assert alone.passed is True and alone.trust is Trust.SIGNATURE_ONLY
+    assert_unverified(verify_token(token, digest=DISIG_DIGEST,
+                                   roots=pem("globalsign-root-r3.pem")), "CA Disig QCA3")

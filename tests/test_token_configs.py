@@ -22,7 +22,12 @@ from tokens import (
     variants,
 )
 
-from provenance.stamps.timestamp import Trust, read_token, verify_token
+from provenance.stamps.timestamp import (
+    EKU_NOT_CRITICAL_WORDS,
+    Trust,
+    read_token,
+    verify_token,
+)
 
 
 @pytest.fixture(scope="module")
@@ -109,15 +114,34 @@ def test_missing_intermediate_is_could_not_verify(token_dir):
     assert "Intermediate CA 1" in (result.reason or ""), result
 
 
-@pytest.mark.parametrize("kind", ["no_eku", "eku_not_critical", "eku_extra", "ku_extra"])
+@pytest.mark.parametrize("kind", ["no_eku", "eku_extra", "ku_extra"])
 def test_signer_that_is_not_a_time_stamping_certificate_is_invalid(token_dir, kind):
-    """RFC 3161 2.3: timeStamping alone, critical; openssl also refuses any key usage
-    beyond signing. Invalid whatever the roots: no chain makes such a key a TSA's."""
+    """RFC 3161 2.3: timeStamping alone; openssl also refuses any key usage beyond
+    signing. Invalid whatever the roots: no chain makes such a key a TSA's."""
     token = make_token(token_dir, TokenConfig(tsa_kind=kind))
     for roots in (True, False):
         result = ours(token, roots=roots)
         assert result.passed is False and result.trust is Trust.FAILED, result
         assert "not a time-stamping certificate" in (result.reason or ""), result
+
+
+def test_time_stamping_eku_not_critical_is_valid_with_a_note(token_dir):
+    """timeStamping alone but not critical (Microsoft's TSA certificates until 2022):
+    openssl refuses the purpose; we say valid, with a note, and only under its own root."""
+    token = make_token(token_dir, TokenConfig(tsa_kind="eku_not_critical"))
+    ok, output = openssl_verdict(token)
+    assert not ok and "unsuitable certificate purpose" in output, output
+    for roots in (True, False):
+        result = ours(token, roots=roots)
+        assert result.passed is True and result.trusted_root is roots, result
+        assert EKU_NOT_CRITICAL_WORDS in result.how, result
+    other = make_token(token_dir, TokenConfig(key="ec-p384"))  # another "Root CA"
+    result = verify_token(token.reply, message=token.message, roots=[other.pki.root])
+    assert result.passed is not True and not result.trusted_root, result
+    assert verify_token(token.reply, message=token.message + b"x").passed is False
+    assert verify_token(flip_signature(token.reply), message=token.message).passed is False
+    good = ours(make_token(token_dir, TokenConfig()))
+    assert good.passed is True and EKU_NOT_CRITICAL_WORDS not in good.how
 
 
 # --- through the store and a bundle: what `provenance check --bundle` and a court run ------

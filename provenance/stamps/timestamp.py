@@ -17,12 +17,16 @@ piece is never "invalid", and nothing is "valid" without the signature checked.
   certificates are read from it (Microsoft sends an attribute certificate too), and the
   chain is built here, link by link, from certificates whose signatures hold, so extra
   or look-alike certificates change nothing. Chains the TSA left out are given as ``certs``.
-* The signature: ``openssl cms -verify`` with the signer's certificate, plus the
-  signing-certificate attribute (RFC 5035: its first ID is the signer) and the signer's
-  critical timeStamping EKU (alone, with no key usage but signing, as RFC 3161 2.3 and
-  ``openssl ts -verify`` want) and validity at the token's time. (``openssl ts -verify``
-  wants every ESS ID in the chain and so refuses valid Microsoft tokens.)
-* The chain: ``rfc3161-client`` (strict DER), else ``openssl verify -purpose timestampsign``.
+* The signature: ``openssl cms -verify`` with the signer's certificate (of those with the
+  SignerInfo's issuer and serial, the one the signing-certificate attribute names: RFC 5035,
+  its first ID is the signer), the signer's timeStamping EKU (alone, with no key usage but
+  signing, as RFC 3161 2.3 and ``openssl ts -verify`` want; not marked critical is let
+  pass with a note, see ``EKU_NOT_CRITICAL_WORDS``) and validity at the token's time.
+  (``openssl ts -verify`` wants every ESS ID in the chain and so refuses valid Microsoft
+  tokens.) The SignedData version is not signed and not read (EuroCert sends 1).
+* The chain: ``rfc3161-client`` (strict DER), else ``openssl verify -purpose timestampsign``
+  (``-purpose any`` for a signer whose EKU is not critical). Links signed with SHA-1 (TSA
+  chains until about 2016), which ``cryptography`` will not check, are checked here.
   :attr:`TokenVerification.how` says which decided.
 
 Tokens are read with :mod:`asn1crypto`, which is tolerant, for their fields (time, serial,
@@ -49,14 +53,16 @@ import subprocess
 import tempfile
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
 
 import cryptography.x509
 import requests
 from asn1crypto import cms, core, parser, pem, tsp, x509
-from cryptography.x509.oid import ExtendedKeyUsageOID
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, SignatureAlgorithmOID
 from rfc3161_client import (
     HashAlgorithm,
     TimestampRequestBuilder,
@@ -80,6 +86,13 @@ IMPRINT_ALGORITHMS = {"sha1": hashlib.sha1, SHA256: hashlib.sha256,
 WEAK_ALGORITHMS = frozenset({"sha1"})
 WEAK_WORDS = ("weak: SHA-1 imprint (legacy; SHA-1 collisions can be made, so the stamp "
               "may fit another message too)")
+# RFC 3161 2.3 asks the TSA certificate's timeStamping EKU to be critical. Microsoft's
+# Time-Stamp Service certificates until 2022 (Windows' own, tested on real ones) have it
+# non-critical. Criticality only tells software that cannot read EKUs to refuse the key;
+# timeStamping alone still binds it to time-stamping here, so such a token is valid, and
+# says so (openssl ts -verify refuses it: "unsuitable certificate purpose").
+EKU_NOT_CRITICAL_WORDS = ("note: the TSA certificate's timeStamping usage is not marked "
+                          "critical, as RFC 3161 asks (older Microsoft TSA certificates)")
 CONTENT_TYPE = "application/timestamp-query"
 DEFAULT_TIMEOUT = 30.0
 MAX_REPLY = 1_000_000  # real replies with a full certificate chain are under 20 KB
@@ -213,7 +226,7 @@ def read_token(der: bytes) -> TokenInfo:
             token = der
         token_value = cms.ContentInfo.load(token, strict=True)
         signed = token_value["content"]
-        tst = signed["encap_content_info"]["content"].parsed
+        tst = _tst_info(token)
         imprint = tst["message_imprint"]
         name = tst["tsa"]
         # Only X.509 certificates: Microsoft's Time-Stamp Service also sends an attribute
@@ -239,6 +252,19 @@ def read_token(der: bytes) -> TokenInfo:
         raise
     except Exception as exc:  # asn1crypto raises ValueError, TypeError, KeyError...
         raise TimestampError(f"not an RFC 3161 time-stamp token ({type(exc).__name__})") from None
+
+
+def _tst_info(token: bytes) -> Any:
+    """The TSTInfo, read from the encapsulated content's own bytes. asn1crypto reads a
+    SignedData of version 1 as PKCS#7 and leaves its content unparsed; CMS wants version 3
+    there, but the version is not signed (anyone can change it) and real qualified tokens
+    (EuroCert's, 2022) carry 1: it must not make a token unreadable."""
+    signed_data = _der_children(_der_children(token)[1])[0]
+    encap = cms.EncapsulatedContentInfo.load(_der_children(signed_data)[2], strict=True)
+    if encap["content_type"].native != "tst_info":
+        raise TimestampError("not an RFC 3161 time-stamp token (its content is "
+                             f"{encap['content_type'].native}, not a TSTInfo)")
+    return encap["content"].parsed
 
 
 def _der_children(der: bytes) -> list[bytes]:
@@ -370,19 +396,30 @@ def _verify_signed(info: TokenInfo, digest: bytes, pool: list[bytes], roots: lis
     signatures hold, so that extra certificates in the token's (unsigned) set change nothing.
     """
     _signer_info(info.token)["sid"].native  # noqa: B018 - unreadable: malformed, raises
-    signer = _find_signer(info.token, pool)
-    if signer is None:
+    named = _find_signers(info.token, pool)
+    if not named:
         return _unverified(f"the TSA's certificate ({_signer_id(info.token)}) is not in the "
                            "token and was not given (supply it with the token's chain: "
                            "'-untrusted FILE')", base)
     if openssl is None or shutil.which(openssl) is None:
         return _unverified("the openssl command is not installed", base)
     bare = _without_certificates(info.token)
+    signer = _named_by_attribute(bare, named)
     passed, reason = _signature_holds(openssl, bare, signer, info.gen_time)
     if passed is None:
         return _unverified(reason or "openssl could not run", base)
     if passed is False:
         return TokenVerification(False, OPENSSL_CMS, reason, trust=Trust.FAILED, **base)
+    result = _judge_chain(bare, info, digest, signer, pool, roots, openssl, base)
+    if result.passed is True and _eku_not_critical(signer):
+        result = replace(result, how=f"{result.how}; {EKU_NOT_CRITICAL_WORDS}")
+    return result
+
+
+def _judge_chain(bare: bytes, info: TokenInfo, digest: bytes, signer: bytes,
+                 pool: list[bytes], roots: list[bytes], openssl: str, base: dict[str, Any]
+                 ) -> TokenVerification:
+    """The signature holds: who vouches for ``signer``."""
     chain = build_chain(signer, pool, roots)
     if roots:
         return _judge_with_roots(bare, info, digest, chain, openssl, base)
@@ -432,11 +469,16 @@ def _check_chain(bare: bytes, info: TokenInfo, digest: bytes, chain: Chain, open
     """(passed, verifier, reason) for the complete ``chain``: rfc3161-client if it reads the
     token, else ``openssl verify`` of the chain (the signature was checked before)."""
     anchors = [chain.anchor] if chain.anchor else []
-    result = _verify_rfc3161_client(bare, digest, chain.certificates[0], anchors,
-                                    chain.certificates[1:])
-    if result is not None:
-        return result[0], RFC3161_CLIENT, result[1]
-    passed, reason = _chain_holds(openssl, info.gen_time, anchors, chain.certificates)
+    # Both verifiers refuse a TSA certificate whose EKU is not critical; its EKU and key
+    # usage were checked before (_signer_fits), so then the chain alone is checked.
+    lenient = _eku_not_critical(chain.certificates[0])
+    if not lenient:
+        result = _verify_rfc3161_client(bare, digest, chain.certificates[0], anchors,
+                                        chain.certificates[1:])
+        if result is not None:
+            return result[0], RFC3161_CLIENT, result[1]
+    passed, reason = _chain_holds(openssl, info.gen_time, anchors, chain.certificates,
+                                  purpose="any" if lenient else "timestampsign")
     return passed, OPENSSL_CHAIN, reason
 
 
@@ -452,11 +494,17 @@ def _without_certificates(token: bytes) -> bytes:
     Neither set is covered by the TSA's signature (anyone can add to them), and some hold
     what verifiers cannot read (Microsoft's time-stamps carry an attribute certificate,
     which openssl refuses). The certificates a verification uses are handed over apart.
+    The digestAlgorithms set is not signed either, and openssl hashes the content only with
+    the algorithms listed there: it is made the SignerInfos' own, so that emptying it or
+    listing others does not make a genuine token fail.
     """
     oid, wrapped = _der_children(token)[:2]
-    inner = _der_children(_der_children(wrapped)[0])
-    kept = b"".join(part for part in inner if part[0] not in (0xA0, 0xA1))
-    return _der(0x30, oid + _der(0xA0, _der(0x30, kept)))
+    inner = [part for part in _der_children(_der_children(wrapped)[0])
+             if part[0] not in (0xA0, 0xA1)]
+    if len(inner) == 4:  # version, digestAlgorithms, encapContentInfo, signerInfos
+        used = {_der_children(info)[2] for info in _der_children(inner[3])}
+        inner[1] = _der(0x31, b"".join(sorted(used)))
+    return _der(0x30, oid + _der(0xA0, _der(0x30, b"".join(inner))))
 
 
 def _der(tag: int, body: bytes) -> bytes:
@@ -539,7 +587,32 @@ def _issued_by(child: Any, parent: Any) -> bool:
         if child.issuer != parent.subject:
             return False
         child.verify_directly_issued_by(parent)
+    except ValueError:  # "Unsupported signature algorithm": cryptography refuses SHA-1
+        return _sha1_link_holds(child, parent)
     except Exception:  # noqa: BLE001 - InvalidSignature, a damaged name or key: no link
+        return False
+    return True
+
+
+_SHA1_SIGNATURES = (SignatureAlgorithmOID.RSA_WITH_SHA1, SignatureAlgorithmOID.ECDSA_WITH_SHA1)
+
+
+def _sha1_link_holds(child: Any, parent: Any) -> bool:
+    """``parent``'s key signed ``child`` with SHA-1 (RSA or ECDSA): the chains of TSAs
+    until about 2016 (GeoTrust's for Adobe, 2009) are so, and ``openssl verify``, which
+    then checks the whole chain, accepts them."""
+    try:
+        if child.signature_algorithm_oid not in _SHA1_SIGNATURES:
+            return False
+        key = parent.public_key()
+        if isinstance(key, rsa.RSAPublicKey):
+            key.verify(child.signature, child.tbs_certificate_bytes, padding.PKCS1v15(),
+                       hashes.SHA1())
+        elif isinstance(key, ec.EllipticCurvePublicKey):
+            key.verify(child.signature, child.tbs_certificate_bytes, ec.ECDSA(hashes.SHA1()))
+        else:
+            return False
+    except Exception:  # noqa: BLE001 - InvalidSignature, an unreadable key: no link
         return False
     return True
 
@@ -562,25 +635,47 @@ def _signer_info(token: bytes) -> Any:
     return cms.ContentInfo.load(token)["content"]["signer_infos"][0]
 
 
-def _find_signer(token: bytes, pool: Sequence[bytes]) -> bytes | None:
-    """The certificate the SignerInfo names (issuer and serial, or key identifier)."""
+def _find_signers(token: bytes, pool: Sequence[bytes]) -> list[bytes]:
+    """Every certificate the SignerInfo names (issuer and serial, or key identifier): the
+    set is unsigned, so a look-alike with the real one's issuer and serial may sit in it."""
 
     try:
         sid = _signer_info(token)["sid"]
     except Exception:  # noqa: BLE001 - no signer info: nothing can verify it
-        return None
+        return []
+    found = []
     for der in pool:
         try:
             cert = x509.Certificate.load(der)
             if sid.name == "issuer_and_serial_number":
                 if (cert.issuer == sid.chosen["issuer"]
                         and cert.serial_number == sid.chosen["serial_number"].native):
-                    return der
+                    found.append(der)
             elif cert.key_identifier == sid.chosen.native:
-                return der
+                found.append(der)
         except Exception:  # noqa: BLE001 - a broken certificate is not the signer
             continue
-    return None
+    return found
+
+
+def _named_by_attribute(bare: bytes, named: Sequence[bytes]) -> bytes:
+    """Of the certificates the SignerInfo names, the one its (signed) signing-certificate
+    attribute names by hash, so that a look-alike added to the unsigned set beside the
+    real one changes nothing; else the first (the signature or that attribute then fails
+    with it: a changed attribute, or the TSA's own certificate swapped for another)."""
+    ids = _ess_ids(bare)
+    for der in named:
+        if ids and all(_hash_or_none(algorithm, der) in (cert_hash, None)
+                       for algorithm, cert_hash in ids):
+            return der
+    return named[0]
+
+
+def _hash_or_none(algorithm: str, data: bytes) -> bytes | None:
+    try:
+        return hashlib.new(algorithm, data).digest()
+    except (ValueError, TypeError):
+        return None
 
 
 def _signer_id(token: bytes) -> str:
@@ -628,18 +723,10 @@ def _signature_holds(openssl: str, bare: bytes, signer: bytes, gen_time: str | N
 def _signer_fits(bare: bytes, signer: bytes, gen_time: str | None
                  ) -> tuple[bool | None, str | None]:
     """The signing-certificate attribute names ``signer`` first (RFC 5035), and ``signer``
-    is a time-stamping certificate (critical EKU, RFC 3161 2.3) valid at ``gen_time``."""
+    is a time-stamping certificate (EKU, RFC 3161 2.3) valid at ``gen_time``."""
 
 
-    ids = []
-    for attr in _signer_info(bare)["signed_attrs"] or []:
-        oid = attr["type"].dotted
-        if oid in (_ESS_V1, _ESS_V2) and len(attr["values"]):
-            kind = tsp.SigningCertificate if oid == _ESS_V1 else tsp.SigningCertificateV2
-            first = kind.load(attr["values"][0].dump())["certs"][0]
-            algorithm = ("sha1" if oid == _ESS_V1
-                         else first["hash_algorithm"]["algorithm"].native)
-            ids.append((algorithm, bytes(first["cert_hash"].native)))
+    ids = _ess_ids(bare)
     if not ids:
         return False, "the token does not name its signing certificate (no ESS attribute)"
     for algorithm, cert_hash in ids:
@@ -660,19 +747,43 @@ def _signer_fits(bare: bytes, signer: bytes, gen_time: str | None
     return True, None
 
 
+def _ess_ids(bare: bytes) -> list[tuple[str, bytes]]:
+    """(hash algorithm, certificate hash) of the first ID of each signing-certificate
+    attribute (RFC 5035: the first names the signer)."""
+    ids = []
+    for attr in _signer_info(bare)["signed_attrs"] or []:
+        oid = attr["type"].dotted
+        if oid in (_ESS_V1, _ESS_V2) and len(attr["values"]):
+            kind = tsp.SigningCertificate if oid == _ESS_V1 else tsp.SigningCertificateV2
+            first = kind.load(attr["values"][0].dump())["certs"][0]
+            algorithm = ("sha1" if oid == _ESS_V1
+                         else first["hash_algorithm"]["algorithm"].native)
+            ids.append((algorithm, bytes(first["cert_hash"].native)))
+    return ids
+
+
+def _eku_not_critical(der: bytes) -> bool:
+    """The certificate's extended key usage is there but not critical (see
+    ``EKU_NOT_CRITICAL_WORDS``)."""
+    try:
+        cert = cryptography.x509.load_der_x509_certificate(der)
+        return not cert.extensions.get_extension_for_class(
+            cryptography.x509.ExtendedKeyUsage).critical
+    except Exception:  # noqa: BLE001 - no EKU or unreadable: refused before, nothing to note
+        return False
+
+
 def _not_time_stamping(cert: Any) -> str | None:
-    """Why ``cert`` may not sign time-stamps, or None. RFC 3161 2.3: one critical extended
-    key usage, timeStamping alone; a key usage, if any, only digitalSignature and/or
-    nonRepudiation (what ``openssl ts -verify`` demands too: a key also meant for TLS or
-    code signing is not a TSA's)."""
+    """Why ``cert`` may not sign time-stamps, or None. RFC 3161 2.3: one extended key usage,
+    timeStamping alone (critical, RFC 3161 says; see ``EKU_NOT_CRITICAL_WORDS``); a key
+    usage, if any, only digitalSignature and/or nonRepudiation (what ``openssl ts -verify``
+    demands too: a key also meant for TLS or code signing is not a TSA's)."""
     try:
         eku = cert.extensions.get_extension_for_class(cryptography.x509.ExtendedKeyUsage)
     except cryptography.x509.ExtensionNotFound:
         return "no extended key usage timeStamping"
     if list(eku.value) != [ExtendedKeyUsageOID.TIME_STAMPING]:
         return "its extended key usage is not timeStamping alone"
-    if not eku.critical:
-        return "its extended key usage timeStamping is not critical"
     try:
         usage = cert.extensions.get_extension_for_class(cryptography.x509.KeyUsage).value
     except cryptography.x509.ExtensionNotFound:
@@ -746,7 +857,8 @@ _OPENSSL_VERIFY_ERROR = re.compile(r"error \d+ at (\d+) depth lookup: ([^\r\n]{1
 
 
 def _chain_holds(openssl: str, gen_time: str | None, anchors: Sequence[bytes],
-                 chain: Sequence[bytes]) -> tuple[bool | None, str | None]:
+                 chain: Sequence[bytes], purpose: str = "timestampsign"
+                 ) -> tuple[bool | None, str | None]:
     """``openssl verify`` of the signer's certificate (``chain[0]``) up to ``anchors``, as of
     the token's time, for time-stamping; the signature itself was checked before."""
 
@@ -756,7 +868,7 @@ def _chain_holds(openssl: str, gen_time: str | None, anchors: Sequence[bytes],
         for name, ders in ((ca, anchors), (untrusted, chain[1:]), (leaf, chain[:1])):
             with open(name, "wb") as handle:
                 handle.write(certificates_pem(ders))
-        command = [openssl, "verify", "-purpose", "timestampsign", "-CAfile", ca]
+        command = [openssl, "verify", "-purpose", purpose, "-CAfile", ca]
         if len(chain) > 1:
             command += ["-untrusted", untrusted]
         if not all(_is_self_signed(a) for a in anchors):
