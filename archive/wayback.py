@@ -84,14 +84,21 @@ MAX_CDX_ROWS = 200_000  # more than this for one URL is an error asking for a da
 NEED_KEYS = ("the Internet Archive refused an anonymous save (HTTP {code}): set IA_ACCESS_KEY "
              "and IA_SECRET_KEY or put them in ~/.config/provenance/ia.ini (get them at "
              f"{KEYS_PAGE})")
-# SPN2 job errors that may go away if we ask again later; any other error:* is final.
+# SPN2 job errors that may go away if we ask again later; any other error:* is final. Beyond
+# the SPN2 API document: "error:host-crawling-paused" ("Please try again in ~10 min. Crawling
+# this host is paused", internetarchive/wayback-machine-webextension#1110), "error:no-captures"
+# (a reachable docs.python.org, internetarchive/wayback#304), the daily bandwidth caps and a
+# broken connection, each named by SPN2 clients that met them.
 RETRYABLE_JOB_ERRORS = frozenset({
     "error:bad-gateway", "error:bandwidth-limit-exceeded", "error:browsing-timeout",
     "error:cannot-fetch", "error:capture-location-error", "error:celery",
-    "error:gateway-timeout", "error:internal-server-error", "error:invalid-server-response",
-    "error:job-failed", "error:no-browsers-available", "error:proxy-error",
-    "error:read-timeout", "error:service-unavailable", "error:soft-time-limit-exceeded",
-    "error:too-many-daily-captures", "error:too-many-requests", "error:user-session-limit",
+    "error:gateway-timeout", "error:host-crawling-paused", "error:internal-server-error",
+    "error:invalid-server-response", "error:job-failed", "error:max-daily-bandwidth",
+    "error:max-daily-bandwidth-from-ip", "error:max-daily-bandwidth-host",
+    "error:no-browsers-available", "error:no-captures", "error:protocol-error",
+    "error:proxy-error", "error:read-timeout", "error:service-unavailable",
+    "error:soft-time-limit-exceeded", "error:too-many-daily-captures",
+    "error:too-many-requests", "error:user-session-limit",
 })
 
 

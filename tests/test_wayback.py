@@ -131,6 +131,9 @@ def test_5xx_then_success(wayback, web):
 @pytest.mark.parametrize("code,status,retryable", [
     ("error:not-found", "failed", False),
     ("error:service-unavailable", "pending", True),
+    ("error:host-crawling-paused", "pending", True),  # "try again in ~10 min"
+    ("error:no-captures", "pending", True),
+    ("error:blocked-url", "failed", False),
 ])
 def test_spn2_job_errors(wayback, web, code, status, retryable):
     wayback.keys = KEYS
