@@ -172,6 +172,21 @@ def test_a_copy_whose_link_header_escapes_its_query_is_of_this_page(wayback):
     assert memento == f"{wayback.base}/web/20200925075411/{SPRINGER_LOGIN}"
 
 
+def test_an_archived_redirects_path_only_location_never_names_its_memento(wayback):
+    """whitehouse.gov's archived 301 sends /web/20201027215555id_/…/ostp/about/student/faqs
+    (path only, the same second, another page): the answer is the snapshot of the page
+    asked for, the 301 itself, not of the page it redirected to."""
+    wayback.replay(CASSETTES / "test_get_memento_with_path_based_redirects.json")
+    asked = "https://www.whitehouse.gov/administration/eop/ostp/about/student/faqs"
+    response = requests.get(f"{wayback.base}/web/20201027215555id_/{asked}", timeout=10,
+                            allow_redirects=False)
+    assert response.headers["Location"].startswith("/web/20201027215555id_/")
+    memento, stamp = memento_from_response(response, wayback.base)
+    assert (memento, stamp) == (f"{wayback.base}/web/20201027215555/{asked}", "20201027215555")
+    copy = client(wayback).raw("20201027215555", asked)
+    assert copy.status == 301 and len(wayback.hits("/web/")) == 2
+
+
 def test_a_link_naming_another_query_is_still_another_page():
     link = ('<https://idp.springer.com/authorize?response_type=cookie&amp;client_id=other>; '
             'rel="original"')
@@ -241,6 +256,22 @@ def test_cdx_keeps_distinct_captures_at_the_same_second(wayback):
                                      until="20200613000000")
     assert rows == collapse_duplicates(_rows_in("test_search_does_not_repeat_results"))
     assert all(r.statuscode in (200, 301, None) for r in rows)
+
+
+def test_cdx_revisits_and_unknown_types_across_three_pages(wayback):
+    """dw.com, Oct 2019 to Feb 2020: 1,000 + 1,000 + 245 rows under http://, https://,
+    www. and not, most of them revisits (warc/revisit, status "-") and some of type "unk",
+    the index's word for an unknown type: every row is kept, none has a status or a type
+    it did not give."""
+    wayback.replay(CASSETTES / "test_search_with_date.json")
+    rows = client(wayback).snapshots("dw.com", since="20191001000000", until="20200301000000")
+    everything = _rows_in("test_search_with_date")
+    assert len(wayback.hits("/cdx/")) == 3 and len(everything) == 2245
+    assert rows == collapse_duplicates(everything) and len(rows) == 2205
+    revisits = [r for r in rows if r.mimetype == "warc/revisit"]
+    assert revisits and all(r.statuscode is None for r in revisits)
+    assert "unk" not in {r.mimetype for r in rows}
+    assert {r.mimetype for r in rows} == {"warc/revisit", "text/html", "text/plain", None}
 
 
 def test_more_than_a_thousand_snapshots_are_all_listed(wayback):
