@@ -170,7 +170,7 @@ def _row(fields: dict[str, Any]) -> CdxRow | None:
         original=str(original),
         statuscode=_int_or_none(named.get("statuscode")),
         digest=str(digest) if digest not in (None, "", "-") else None,
-        mimetype=str(mime) if mime not in (None, "", "-") else None,
+        mimetype=str(mime) if mime not in (None, "", "-", "unk") else None,  # unk: unknown
         length=_int_or_none(named.get("length")),
     )
 

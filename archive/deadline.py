@@ -270,6 +270,7 @@ class BoundedSession(requests.Session):
         if outer is not None:
             seconds = max(0.0, min(seconds, outer.remaining()))
         with Deadline(seconds) as deadline:
+            kwargs["hooks"] = _capped_first(kwargs.get("hooks"), max_body, deadline)
             try:
                 response = super().request(method, url, *args, **kwargs)
                 body = read_capped(response, max_body, deadline)
@@ -282,6 +283,24 @@ class BoundedSession(requests.Session):
         _log.info("%s %s -> %d (%d bytes, %.2f s)", method.upper(), url, response.status_code,
                   len(body), seconds - deadline.remaining())
         return response
+
+
+def _capped_first(hooks: Any, max_body: int, deadline: Deadline) -> dict[str, Any]:
+    """The caller's hooks, after one that reads each answer's body under the cap.
+
+    A response hook runs before requests' own redirect handling, which reads a 3xx body
+    whole (with ``allow_redirects=False`` too, to prepare ``Response.next``), with no cap
+    and unseen by the deadline: a 302 whose body never ended held the run and filled memory
+    (the watchdog cannot cut it: the connection has already handed the socket over to a
+    response that reads to the end of the stream)."""
+    def cap(response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
+        read_capped(response, max_body, deadline)
+        return response
+
+    merged: dict[str, Any] = dict(hooks or {})
+    theirs = merged.get("response") or []
+    merged["response"] = [cap, *([theirs] if callable(theirs) else theirs)]
+    return merged
 
 
 def read_capped(response: requests.Response, max_body: int,

@@ -25,6 +25,7 @@ an injected session those hooks are absent and the heads are rebuilt from the pa
 from __future__ import annotations
 
 import errno
+import functools
 import http.client
 import logging
 import socket
@@ -351,20 +352,25 @@ class Fetcher:
             raise self._deadline_error(url, deadline)
         headers = {"User-Agent": self.user_agent, "Accept-Encoding": ACCEPT_ENCODING}
         timeout = (min(self.connect_timeout, remaining), min(self.read_timeout, remaining))
+        kept: list[bytes] = []
+        hooks: dict[str, Any] = {"response": [functools.partial(
+            self._keep_body, url=url, deadline=deadline, kept=kept)]}
         try:
             if self._session is not None:  # a session of the caller's: all its settings
                 resp = session.get(url, headers=headers, stream=True, allow_redirects=False,
-                                   timeout=timeout)
+                                   timeout=timeout, hooks=hooks)
             else:
-                resp = session.send(prepared_get(session, url, headers), stream=True,
-                                    allow_redirects=False, timeout=timeout, proxies={},
-                                    verify=session.verify, cert=session.cert)
+                request = prepared_get(session, url, headers)
+                request.hooks = hooks
+                resp = session.send(request, stream=True, allow_redirects=False,
+                                    timeout=timeout, proxies={}, verify=session.verify,
+                                    cert=session.cert)
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError,
                 http.client.HTTPException, ValueError) as exc:
             # ValueError: UnicodeError and LocationParseError from odd hosts; never a traceback.
             raise _fetch_error(url, exc, self) from None
         try:
-            body = self._read_body(resp, url, deadline)
+            body = kept[0] if kept else self._read_body(resp, url, deadline)
             if deadline.fired:  # the watchdog's shutdown reads as an end of file: not an end
                 raise self._deadline_error(url, deadline)
             exchange = _exchange(resp, url, body, started_at, time.monotonic() - start)
@@ -373,6 +379,25 @@ class Fetcher:
             return exchange
         finally:
             resp.close()
+
+    def _keep_body(self, resp: requests.Response, *args: Any, url: str, deadline: Deadline,
+                   kept: list[bytes], **kwargs: Any) -> requests.Response:
+        """A response hook: read the body as received before ``Session.send`` goes on.
+
+        Given ``allow_redirects=False``, requests still reads a 3xx answer's body (decoded,
+        with no cap) to prepare ``Response.next``, and the socket is then empty: an archived
+        301's 267 bytes were kept as 0 (a WARC record short of its Content-Length, and the
+        SHA-256 of nothing, equal for any two redirects). Read here, within our limits, the
+        bytes are ours and requests finds them already read."""
+        try:
+            body = self._read_body(resp, url, deadline)
+        except BaseException:
+            resp.close()
+            raise
+        kept.append(body)
+        resp._content = body  # what requests' redirect handling drains: never read twice
+        resp._content_consumed = True
+        return resp
 
     def _read_body(self, resp: requests.Response, url: str, deadline: Deadline) -> bytes:
         """The body as received, within the byte cap and the total deadline."""

@@ -77,7 +77,13 @@ class RawCopy:
 
 
 def parse_links(header: str | None) -> list[tuple[str, dict[str, str]]]:
-    """An RFC 8288 ``Link`` header as ``(target, params)`` pairs."""
+    """An RFC 8288 ``Link`` header as ``(target, params)`` pairs.
+
+    web.archive.org writes every target of its Link header HTML-escaped: the memento of
+    ``…/authorize?response_type=cookie&client_id=…`` names its original as
+    ``…?response_type=cookie&amp;client_id=…`` (edgi-govdata-archiving/wayback's springer
+    recording). Read as written, that is another query (``amp;client_id``), so the copy of
+    the very page asked for was judged a copy of another page; ``&amp;`` is read as ``&``."""
     links = []
     for match in _LINK.finditer(header or ""):
         params: dict[str, str] = {}
@@ -85,7 +91,7 @@ def parse_links(header: str | None) -> list[tuple[str, dict[str, str]]]:
             if "=" in part:
                 key, _, value = part.partition("=")
                 params[key.strip().lower()] = value.strip().strip('"')
-        links.append((match.group(1), params))
+        links.append((match.group(1).replace("&amp;", "&"), params))
     return links
 
 
@@ -139,12 +145,17 @@ def memento_from_response(response: requests.Response, base: str) -> tuple[str, 
 
     The time is the answer's ``Memento-Datetime`` when it has one; else the snapshot named by
     ``Content-Location``, ``Location`` or a link whose relation is exactly ``memento``. The
-    URL is the one among those that names that time (else the answer's own URL)."""
-    candidates = [response.headers.get("Content-Location"), response.headers.get("Location")]
+    URL is the one among those that names that time (else the answer's own URL). A memento's
+    ``Location`` is never among them: it is the archived page's own redirect, to another page
+    at the same time (springer's login page's 302, in edgi-govdata-archiving/wayback's
+    recordings, named the article's snapshot as the login page's)."""
+    when = response.headers.get("Memento-Datetime")
+    candidates = [response.headers.get("Content-Location")]
+    if when is None:
+        candidates.append(response.headers.get("Location"))
     candidates += [target for target, _ in memento_links(response.headers.get("Link"))]
     named = [(urljoin(base + "/", c), found[0]) for c in candidates
              if c and (found := ts_from_url(c))]
-    when = response.headers.get("Memento-Datetime")
     if when is not None:
         stamp = http_date_to_ts(when)
         if stamp is None:

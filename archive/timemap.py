@@ -20,8 +20,8 @@ total deadline (a :class:`~archive.deadline.BoundedSession`).
 ``memento=https://archive.ph/timemap/link/`` or, for a pywb collection,
 ``memento=http://127.0.0.1:8080/news/timemap/link/``. Raw copies: a Wayback-style memento
 URL (``…/<14 digits>/<url>``, as pywb, the Internet Archive and Arquivo.pt write them) gets
-``id_`` after its timestamp; any other memento URL (archive.ph) has no raw mode and is
-fetched as it is.
+``id_`` after its timestamp; archive.today's (archive.ph, archive.is, …, Wayback-style too)
+and any other memento URL have no raw mode and are fetched as they are.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import requests
 
@@ -51,6 +51,9 @@ MAX_PAGES = 100
 MAX_TIMEMAP_BYTES = 16 * 1024 * 1024  # one page of a TimeMap
 MAX_MEMENTOS = 200_000
 _WAYBACK_STYLE = re.compile(r"^(.*/)(\d{14})(?:[a-z]{2}_)?(/.+)$")
+# archive.today's names: Wayback-style memento URLs, but no ``id_`` raw mode.
+NO_RAW_MODE = ("archive.today", "archive.ph", "archive.is", "archive.li", "archive.vn",
+               "archive.fo", "archive.md")
 
 
 @dataclass(frozen=True)
@@ -109,9 +112,21 @@ def of_page(row: CdxRow, url: str) -> CdxRow | None:
 
 
 def raw_memento_url(memento: str) -> str:
-    """``…/20220321080000/http://x/`` → ``…/20220321080000id_/http://x/``; else as it is."""
+    """``…/20220321080000/http://x/`` → ``…/20220321080000id_/http://x/``; else as it is.
+
+    archive.today (archive.ph, .is, .md, …) has no raw mode, though its TimeMaps name its
+    mementos Wayback-style (``https://archive.is/19980130085039/http://www.kernel.org/``, as
+    its real TimeMaps read): its mementos are fetched as they are, never with an ``id_``
+    it does not know."""
     found = _WAYBACK_STYLE.match(memento)
-    return f"{found.group(1)}{found.group(2)}id_{found.group(3)}" if found else memento
+    if found is None or _no_raw_mode(memento):
+        return memento
+    return f"{found.group(1)}{found.group(2)}id_{found.group(3)}"
+
+
+def _no_raw_mode(url: str) -> bool:
+    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    return any(host == name or host.endswith("." + name) for name in NO_RAW_MODE)
 
 
 class MementoClient:

@@ -79,19 +79,29 @@ _UNITS = {"second": 1.0, "minute": 60.0, "hour": 3600.0, "day": 86400.0, "week":
           "month": 2629800.0, "year": 31557600.0}
 _SAME_SNAPSHOT = re.compile(r"same snapshot had been made (\d+|less than an?) "
                             r"(second|minute|hour|day|week|month|year)s? ago", re.I)
+# The job an anonymous save's HTML page watches: spn.watchJob("spn2-<40 hex>", "…/_static/", …)
+_WATCH_JOB = re.compile(r"""spn\.watchJob\(\s*["']([A-Za-z0-9-]{1,100})["']""")
+_TAGS = re.compile(r"<[^>]*>")
 CDX_PAGE_ROWS = 1000  # rows per CDX request; the resume key brings the rest
 MAX_CDX_ROWS = 200_000  # more than this for one URL is an error asking for a date range
 NEED_KEYS = ("the Internet Archive refused an anonymous save (HTTP {code}): set IA_ACCESS_KEY "
              "and IA_SECRET_KEY or put them in ~/.config/provenance/ia.ini (get them at "
              f"{KEYS_PAGE})")
-# SPN2 job errors that may go away if we ask again later; any other error:* is final.
+# SPN2 job errors that may go away if we ask again later; any other error:* is final. Beyond
+# the SPN2 API document: "error:host-crawling-paused" ("Please try again in ~10 min. Crawling
+# this host is paused", internetarchive/wayback-machine-webextension#1110), "error:no-captures"
+# (a reachable docs.python.org, internetarchive/wayback#304), the daily bandwidth caps and a
+# broken connection, each named by SPN2 clients that met them.
 RETRYABLE_JOB_ERRORS = frozenset({
     "error:bad-gateway", "error:bandwidth-limit-exceeded", "error:browsing-timeout",
     "error:cannot-fetch", "error:capture-location-error", "error:celery",
-    "error:gateway-timeout", "error:internal-server-error", "error:invalid-server-response",
-    "error:job-failed", "error:no-browsers-available", "error:proxy-error",
-    "error:read-timeout", "error:service-unavailable", "error:soft-time-limit-exceeded",
-    "error:too-many-daily-captures", "error:too-many-requests", "error:user-session-limit",
+    "error:gateway-timeout", "error:host-crawling-paused", "error:internal-server-error",
+    "error:invalid-server-response", "error:job-failed", "error:max-daily-bandwidth",
+    "error:max-daily-bandwidth-from-ip", "error:max-daily-bandwidth-host",
+    "error:no-browsers-available", "error:no-captures", "error:protocol-error",
+    "error:proxy-error", "error:read-timeout", "error:service-unavailable",
+    "error:soft-time-limit-exceeded", "error:too-many-daily-captures",
+    "error:too-many-requests", "error:user-session-limit",
 })
 
 
@@ -255,9 +265,9 @@ class WaybackClient:
                 return Submission(FAILED, error=f"Wayback Machine save answered HTTP {code}",
                                   retryable=False)
             found = memento_from_response(response, self.base)
+            page = "" if found else response.content[:MAX_PAGE_SCAN].decode("utf-8", "replace")
         if found is None:
-            return Submission(UNKNOWN, retryable=True,
-                              error="the Wayback Machine answered without naming a snapshot")
+            return self._progress_page(page, url)
         memento, stamp = found
         named = ts_from_url(memento)
         if named and not same_page(named[1], url):  # e.g. where the page redirected to
@@ -265,6 +275,28 @@ class WaybackClient:
                 f"the Wayback Machine named a snapshot of another page ({memento[:200]}), "
                 f"not of {url}: not a copy of this page"))
         return Submission(ARCHIVED, url=memento, timestamp=stamp, original=url)
+
+    def _progress_page(self, page: str, url: str) -> Submission:
+        """An anonymous save answered with Save Page Now's HTML page instead of a snapshot.
+
+        Since about 2020 the answer names no snapshot (no Content-Location: palewire/
+        savepagenow#26, #65): it is the progress page, whose script watches the job
+        (``spn.watchJob("spn2-<40 hex>", …)``, read by every client that still saves
+        anonymously), or says "The same snapshot had been made N minutes ago". The job is
+        polled like SPN2's; the recent snapshot is looked up in the index."""
+        job = _WATCH_JOB.search(page)
+        if job is not None:
+            sub = self.wait_for_job(job.group(1), url)
+            refused = re.search(r"answered HTTP (401|403)\b", sub.error or "")
+            if sub.status == FAILED and refused:  # the status of a job needs keys now
+                return Submission(PENDING, retryable=True, job_id=sub.job_id,
+                                  error=NEED_KEYS.format(code=refused.group(1)))
+            return sub
+        age = same_snapshot_age(" ".join(_TAGS.sub(" ", page).split()))
+        if age is not None:
+            return self._recent_snapshot(url, *age)
+        return Submission(UNKNOWN, retryable=True,
+                          error="the Wayback Machine answered without naming a snapshot")
 
     def _save_spn2(self, url: str) -> Submission:
         response = self.save_throttle.send(

@@ -42,6 +42,48 @@ def test_an_endless_body_stops_at_the_deadline_even_under_the_cap(web):
         session.get(web.url("/endless"), timeout=(5, 5))
 
 
+def _long_redirect(h):
+    """A 302 whose body goes on for 10 s (64 KiB every 10 ms), then ends."""
+    h.send_response(302)
+    h.send_header("Location", "/ru/utf8")
+    h.end_headers()
+    try:
+        for _ in range(1000):
+            h.wfile.write(b"x" * 65536)
+            time.sleep(0.01)
+    except OSError:
+        pass
+
+
+@pytest.mark.parametrize("follow", [False, True], ids=["not-followed", "followed"])
+def test_a_redirects_endless_body_stops_at_the_cap(web, follow):
+    """requests reads a 3xx body itself, redirects followed or not: that read is capped too
+    (it read all 64 MB, unseen by the cap and the deadline, before the cap was checked)."""
+    web.add_route("/long-redirect", _long_redirect)
+    session = BoundedSession(total_timeout=30.0, max_body=1_000_000)
+    started = time.monotonic()
+    with pytest.raises(BodyTooLarge):
+        session.get(web.url("/long-redirect"), timeout=(5, 5), allow_redirects=follow)
+    assert time.monotonic() - started < 5.0
+
+
+def test_a_redirects_endless_body_stops_at_the_deadline(web):
+    web.add_route("/long-redirect", _long_redirect)
+    session = BoundedSession(total_timeout=1.5, max_body=10_000_000_000)
+    started = time.monotonic()
+    with pytest.raises(DeadlineExceeded):
+        session.get(web.url("/long-redirect"), timeout=(5, 5), allow_redirects=False)
+    assert time.monotonic() - started < 5.0
+
+
+def test_the_callers_response_hooks_still_run(web):
+    seen = []
+    session = BoundedSession(total_timeout=10.0)
+    response = session.get(web.url("/gzip"), timeout=(5, 5),
+                           hooks={"response": lambda r, *a, **k: seen.append(r.content)})
+    assert seen == [response.content] and response.status_code == 200
+
+
 def test_a_gzip_bomb_is_capped_on_its_decoded_size(web):
     session = BoundedSession(total_timeout=30.0, max_body=5_000_000)
     with pytest.raises(BodyTooLarge):

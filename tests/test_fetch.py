@@ -70,6 +70,47 @@ def test_redirect_chain_is_recorded_hop_by_hop(web, fetcher):
                for ex in result.exchanges)
 
 
+MOVED_BODY = b"<p>Moved <a href='/ru/utf8'>here</a></p>" * 100
+
+
+def _redirect_with_body(h):
+    from webfixtures import send
+
+    send(h, 301, MOVED_BODY, {"Location": "/ru/utf8"})
+
+
+@pytest.mark.parametrize("injected", [False, True], ids=["own-session", "caller-session"])
+def test_a_redirects_body_is_kept_as_received(web, injected):
+    """requests drains a 3xx body itself (to prepare Response.next) even with redirects not
+    followed: the 301's bytes were kept as b"" (a WARC record short of its Content-Length,
+    and the SHA-256 of nothing for every redirect)."""
+    web.add_route("/moved-with-body", _redirect_with_body)
+    fetcher = Fetcher(requests.Session() if injected else None, total_timeout=10)
+    result = fetcher.fetch(web.url("/moved-with-body"))
+    first = result.exchanges[0]
+    assert first.status == 301 and first.body == MOVED_BODY
+    assert result.final.body == RU_UTF8
+    one = fetcher.fetch_one(web.url("/moved-with-body")).final
+    assert one.status == 301 and one.body == first.body
+
+
+def test_a_redirects_endless_body_hits_the_byte_cap(web):
+    def endless_redirect(h):
+        h.send_response(302)
+        h.send_header("Location", "/ru/utf8")
+        h.end_headers()
+        try:
+            while True:
+                h.wfile.write(b"x" * 65536)
+        except OSError:
+            pass
+
+    web.add_route("/moved-endless", endless_redirect)
+    with pytest.raises(FetchError) as info:
+        Fetcher(max_bytes=50_000, total_timeout=10).fetch(web.url("/moved-endless"))
+    assert info.value.reason == "too-large"
+
+
 def test_404_is_evidence_not_an_error(web, fetcher):
     ex = fetcher.fetch(web.url("/404")).final
     assert ex.status == 404 and b"Not found" in ex.body

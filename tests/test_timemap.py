@@ -67,6 +67,18 @@ def test_raw_urls_where_the_archive_has_them():
     assert raw_memento_url("https://archive.ph/AbCd1") == "https://archive.ph/AbCd1"
 
 
+@pytest.mark.parametrize("memento", [
+    "https://archive.is/19980130085039/http://www.kernel.org/",
+    "http://archive.md/20230310020348/https://www.wired.com/story/x/",
+    "https://archive.ph/20220320161245/http://www.kp.ru/daily/27370/4561234/",
+])
+def test_archive_today_mementos_are_fetched_as_they_are(memento):
+    """archive.today's real TimeMaps name mementos Wayback-style, but it has no id_ mode:
+    asking it for one was asking for a URL it does not serve."""
+    assert raw_memento_url(memento) == memento
+    assert raw_memento_url(memento.replace("archive.", "notarchive.", 1)) != memento
+
+
 def test_the_spec():
     spec = WitnessSpec.parse("memento=https://archive.ph/timemap/link/")
     assert spec.kind == "memento" and spec.name == "memento=https://archive.ph/timemap/link/"

@@ -68,6 +68,39 @@ def test_gzip_page_is_compared_decoded(wayback, web):
     assert result.raw_sha256 == sha(GZIP_HTML)
 
 
+def test_an_anonymous_saves_progress_page_is_followed_to_its_job(wayback, web):
+    """web.archive.org answers an anonymous save with Save Page Now's HTML page (no
+    Content-Location, palewire/savepagenow#26 and #65), whose script watches the job: the
+    job is polled to its snapshot (it was 'unknown' forever, sent again and again)."""
+    wayback.anonymous_progress = True
+    url = web.url("/page/63")
+    result = ia(wayback).submit(url)
+    assert result.status == "archived", result.error
+    (snap,) = wayback.snapshots(url)
+    assert result.url == f"{wayback.base}/web/{snap.timestamp}/{url}"
+    assert result.raw_sha256 == sha(page_body(63)) and result.job_id.startswith("spn2-")
+    assert len(wayback.hits("/save/", method="GET")) == 1 + len(wayback.hits("/save/status/"))
+
+
+def test_an_anonymous_saves_same_snapshot_page_is_looked_up(wayback, web):
+    wayback.anonymous_progress = True
+    wayback.same_snapshot = True
+    wayback.snapshot_age = 3 * 60
+    url = web.url("/page/64")
+    result = ia(wayback).submit(url)
+    assert result.status == "archived", result.error
+    (snap,) = wayback.snapshots(url)
+    assert result.url == f"{wayback.base}/web/{snap.timestamp}/{url}"
+
+
+def test_an_anonymous_job_whose_status_needs_keys_stays_pending(wayback, web):
+    wayback.anonymous_progress = True
+    wayback.fail_next(401, path="/save/status/")
+    result = ia(wayback).submit(web.url("/page/65"))
+    assert result.status == "pending" and result.retryable
+    assert "IA_ACCESS_KEY" in result.error and "\n" not in result.error
+
+
 @pytest.mark.parametrize("code", [401, 429])
 def test_anonymous_refusal_says_keys_are_needed_and_stays_pending(wayback, web, code):
     wayback.anonymous_status = code
@@ -131,6 +164,9 @@ def test_5xx_then_success(wayback, web):
 @pytest.mark.parametrize("code,status,retryable", [
     ("error:not-found", "failed", False),
     ("error:service-unavailable", "pending", True),
+    ("error:host-crawling-paused", "pending", True),  # "try again in ~10 min"
+    ("error:no-captures", "pending", True),
+    ("error:blocked-url", "failed", False),
 ])
 def test_spn2_job_errors(wayback, web, code, status, retryable):
     wayback.keys = KEYS

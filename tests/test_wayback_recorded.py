@@ -21,13 +21,27 @@ from webfixtures import page_body
 
 from archive.cdx import CdxRow, collapse_duplicates, parse_cdx_page
 from archive.errors import WitnessError
-from archive.memento import ExcludedByArchive, memento_from_response
+from archive.memento import (
+    AnswerKind,
+    ExcludedByArchive,
+    judge_answer,
+    memento_from_response,
+)
 from archive.ratelimit import Backoff
 from archive.wayback import same_snapshot_age
 from archive.witness import WitnessConfig, WitnessSpec, open_witness
 
 CASSETTES = Path(__file__).parent / "realworld_wayback"
 KEYS = ("test-access", "test-secret")
+
+
+def witness(wayback, *, keys=None):
+    env = {"PROVENANCE_WAYBACK": wayback.base}
+    if keys:
+        env.update(IA_ACCESS_KEY=keys[0], IA_SECRET_KEY=keys[1])
+    cfg = WitnessConfig(ia_save_interval=0.0, ia_read_interval=0.0, ia_poll_interval=0.02,
+                        backoff=Backoff(tries=2, base=0.05, cap=0.1), timeout=(2, 10))
+    return open_witness(WitnessSpec.parse("ia"), cfg, env=env)
 
 
 def client(wayback, *, keys=None):
@@ -116,12 +130,70 @@ def test_an_archived_redirect_is_a_copy_of_the_redirect(wayback):
     assert len(wayback.hits("/web/")) == 1
 
 
+def test_an_archived_redirects_body_is_kept_in_the_snapshot(wayback):
+    """The snapshot of epa.gov's archived 301 keeps its 267 bytes as received (it kept none:
+    requests reads a 3xx body itself, so the hash was the SHA-256 of nothing, the same for
+    every archived redirect, and the WARC record fell short of its Content-Length)."""
+    name = "test_get_memento_follow_redirects_does_not_follow_historical_redirects"
+    wayback.replay(CASSETTES / f"{name}.json")
+    archived = body_of(recorded(name)[1])
+    row = CdxRow("20200201023757", "https://www.epa.gov/climatechange", 301, None,
+                 "text/html", len(archived))
+    copy = witness(wayback).fetch_snapshot(row)
+    assert copy.status == 301 and copy.exchange.body == archived and len(archived) == 267
+    assert copy.sha256 == hashlib.sha256(archived).hexdigest()
+    assert copy.memento_datetime == "2020-02-01T02:37:57Z"
+
+
 def test_an_archived_redirect_loop_is_fetched_once(wayback):
     """springer.com redirected in a loop through the archive: one request, a copy of a 303."""
     wayback.replay(CASSETTES / "test_get_memento_raises_for_mementos_that_redirect_in_a_loop.json")
     copy = client(wayback).raw("20200925075402",
                                "https://link.springer.com/article/10.1007/s00382-012-1331-2")
     assert copy.status == 303 and len(wayback.hits("/web/")) == 1
+
+
+SPRINGER_LOGIN = ("https://idp.springer.com/authorize?response_type=cookie&client_id="
+                  "springerlink&redirect_uri=https://link.springer.com/article/10.1007/"
+                  "s00382-012-1331-2")
+
+
+def test_a_copy_whose_link_header_escapes_its_query_is_of_this_page(wayback):
+    """web.archive.org writes Link targets HTML-escaped (``&amp;``): the archived 302 of
+    springer's login page names its original ``…cookie&amp;client_id=…``. It is a copy of
+    the page asked for (it was rejected as a copy of another page)."""
+    wayback.replay(CASSETTES / "test_get_memento_raises_for_mementos_that_redirect_in_a_loop.json")
+    copy = client(wayback).raw("20200925075411", SPRINGER_LOGIN)
+    assert copy.status == 302 and len(wayback.hits("/web/")) == 1
+    response = requests.get(f"{wayback.base}/web/20200925075411id_/{SPRINGER_LOGIN}",
+                            timeout=10, allow_redirects=False)
+    memento, stamp = memento_from_response(response, wayback.base)
+    assert stamp == "20200925075411"
+    assert memento == f"{wayback.base}/web/20200925075411/{SPRINGER_LOGIN}"
+
+
+def test_an_archived_redirects_path_only_location_never_names_its_memento(wayback):
+    """whitehouse.gov's archived 301 sends /web/20201027215555id_/…/ostp/about/student/faqs
+    (path only, the same second, another page): the answer is the snapshot of the page
+    asked for, the 301 itself, not of the page it redirected to."""
+    wayback.replay(CASSETTES / "test_get_memento_with_path_based_redirects.json")
+    asked = "https://www.whitehouse.gov/administration/eop/ostp/about/student/faqs"
+    response = requests.get(f"{wayback.base}/web/20201027215555id_/{asked}", timeout=10,
+                            allow_redirects=False)
+    assert response.headers["Location"].startswith("/web/20201027215555id_/")
+    memento, stamp = memento_from_response(response, wayback.base)
+    assert (memento, stamp) == (f"{wayback.base}/web/20201027215555/{asked}", "20201027215555")
+    copy = client(wayback).raw("20201027215555", asked)
+    assert copy.status == 301 and len(wayback.hits("/web/")) == 2
+
+
+def test_a_link_naming_another_query_is_still_another_page():
+    link = ('<https://idp.springer.com/authorize?response_type=cookie&amp;client_id=other>; '
+            'rel="original"')
+    answer = judge_answer(f"http://w/web/20200925075411id_/{SPRINGER_LOGIN}", 200,
+                          {"Memento-Datetime": "Fri, 25 Sep 2020 07:54:11 GMT", "Link": link},
+                          b"")
+    assert answer.kind is AnswerKind.OTHER_PAGE
 
 
 def test_the_archives_redirect_to_another_snapshot_is_not_followed(wayback):
@@ -184,6 +256,22 @@ def test_cdx_keeps_distinct_captures_at_the_same_second(wayback):
                                      until="20200613000000")
     assert rows == collapse_duplicates(_rows_in("test_search_does_not_repeat_results"))
     assert all(r.statuscode in (200, 301, None) for r in rows)
+
+
+def test_cdx_revisits_and_unknown_types_across_three_pages(wayback):
+    """dw.com, Oct 2019 to Feb 2020: 1,000 + 1,000 + 245 rows under http://, https://,
+    www. and not, most of them revisits (warc/revisit, status "-") and some of type "unk",
+    the index's word for an unknown type: every row is kept, none has a status or a type
+    it did not give."""
+    wayback.replay(CASSETTES / "test_search_with_date.json")
+    rows = client(wayback).snapshots("dw.com", since="20191001000000", until="20200301000000")
+    everything = _rows_in("test_search_with_date")
+    assert len(wayback.hits("/cdx/")) == 3 and len(everything) == 2245
+    assert rows == collapse_duplicates(everything) and len(rows) == 2205
+    revisits = [r for r in rows if r.mimetype == "warc/revisit"]
+    assert revisits and all(r.statuscode is None for r in revisits)
+    assert "unk" not in {r.mimetype for r in rows}
+    assert {r.mimetype for r in rows} == {"warc/revisit", "text/html", "text/plain", None}
 
 
 def test_more_than_a_thousand_snapshots_are_all_listed(wayback):

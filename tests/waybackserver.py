@@ -13,8 +13,11 @@ What it implements, as the Internet Archive documents them:
 
 Knobs: :meth:`fail_next` queues answers such as 429 + Retry-After, 503 or 520 for the next
 requests to a path; ``anonymous_status`` answers every anonymous save with e.g. 401 or 429;
-``keys`` makes SPN2 check the Authorization header; ``tamper`` stores a different body than
-the page served. Every request's arrival time (``time.monotonic``) is kept in ``hits``.
+``anonymous_progress`` makes it answer as web.archive.org does since about 2020: an HTML
+page whose script watches an SPN2 job (``spn.watchJob("spn2-…", …)``), or, with
+``same_snapshot``, says "The same snapshot had been made N minutes ago"; ``keys`` makes
+SPN2 check the Authorization header; ``tamper`` stores a different body than the page
+served. Every request's arrival time (``time.monotonic``) is kept in ``hits``.
 
 Dates: ``snapshot_age`` (seconds) dates every new snapshot that far in the past, as a
 Wayback Machine that answers a save with a snapshot it already had (its raw copy is served
@@ -97,10 +100,13 @@ def load_cassette(path: str | Path) -> list[Recorded]:
     found = []
     for item in data["interactions"]:
         parts = urlsplit(item["uri"])
+        body = base64.b64decode(item["body_base64"])
+        headers = [(k, v) for k, v in item["headers"]]
+        if body[:2] != b"\x1f\x8b":  # a recorder that kept the body decoded (edgi's tutorial)
+            headers = [(k, v) for k, v in headers if k.lower() != "content-encoding"
+                       or v.strip().lower() not in ("gzip", "x-gzip")]
         found.append(Recorded(item["method"], unquote(parts.path), parse_qs(parts.query),
-                              item["status"], item["reason"],
-                              [(k, v) for k, v in item["headers"]],
-                              base64.b64decode(item["body_base64"])))
+                              item["status"], item["reason"], headers, body))
     return found
 
 
@@ -124,6 +130,7 @@ class Job:
 class _State:
     keys: tuple[str, str] | None = None
     anonymous_status: int | None = None
+    anonymous_progress: bool = False  # GET /save/<url> answers SPN's HTML progress page
     pending_polls: int = 1
     job_error: str | None = None
     job_never_ends: bool = False
@@ -282,6 +289,9 @@ class _Handler(BaseHTTPRequestHandler):
             headers = {"Retry-After": "60"} if state.anonymous_status == 429 else {}
             self._send(state.anonymous_status, b"<p>Sorry</p>", headers)
             return
+        if state.anonymous_progress:
+            self._progress_page(url)
+            return
         snap = self.server.capture(url)
         if snap is None:
             self._send(520, b"<p>Job failed</p>")
@@ -293,6 +303,23 @@ class _Handler(BaseHTTPRequestHandler):
                 f'<{base}/web/{snap.timestamp}/{url}>; rel="memento"; datetime="{when}"')
         self._send(200, b"<p>Saved</p>", {"Content-Location": f"/web/{snap.timestamp}/{url}",
                                             "Link": link})
+
+    def _progress_page(self, url: str) -> None:
+        """Save Page Now's HTML answer to an anonymous save: the script watching the job, or
+        the "same snapshot" paragraph; no Content-Location, no Link."""
+        state = self.server.state
+        if state.same_snapshot and self.server.capture(url) is not None:
+            ago = describe_age(state.snapshot_age)
+            self._send(200, (f"<h2>Saving page</h2><p>The same snapshot had been made {ago} "
+                             "ago. You can make new capture of this URL after 1 hour.</p>"
+                             ).encode())
+            return
+        job_id = "spn2-" + uuid.uuid4().hex + "0" * 8
+        with self.server.lock:
+            state.jobs[job_id] = Job(url)
+        self._send(200, (f'<h2 id="spn-title">Saving page {url}</h2><script>\n'
+                         f'spn.watchJob("{job_id}", "https://web-static.archive.org/_static/",'
+                         '\n     6000,\n     false);\n</script>').encode())
 
     def _status(self, job_id: str) -> None:
         state = self.server.state

@@ -31,6 +31,8 @@ NAMES = [
     "test_search_multipage",
     "test_search_raises_for_blocked_urls",
     "test_memento_rate_limits",
+    "test_get_memento_with_path_based_redirects",
+    "test_search_with_date",
 ]
 
 
