@@ -42,6 +42,7 @@ _TAGS = re.compile(r"<[^>]*>")
 _REFUSAL = re.compile(r"[^.!?]{0,120}\b(excluded|blocked|robots\.txt|not available for "
                       r"playback|access (?:is )?denied|forbidden)\b[^.!?]{0,120}[.!?]?", re.I)
 API_MAX_BODY = 8 * 1024 * 1024  # a save answer, a job status or 1,000 CDX rows: far less
+_RAW = re.compile(r"/\d{14}id_/")  # a raw copy's URL: the page's bytes, no banner
 _TS_IN_URL = re.compile(r"/(\d{14})(?:[a-z]{2}_)?/(.+)$")
 _LINK = re.compile(r"<([^>]*)>((?:\s*;\s*[^;,]+=(?:\"[^\"]*\"|[^;,]*))*)")
 
@@ -300,8 +301,10 @@ def fetch_raw(
 
     Redirects are not followed blindly: an archived redirect (with Memento-Datetime) is the
     copy; the archive's own redirect to the same snapshot is followed at most
-    :data:`MAX_MOVES` times; one to another snapshot is an error when ``timestamp`` is given
-    (we compare only the snapshot asked for). An exclusion page raises ExcludedByArchive.
+    :data:`MAX_MOVES` times, but never from a raw copy to a replay page (its banner and
+    rewritten links are not the page's bytes); one to another snapshot is an error when
+    ``timestamp`` is given (we compare only the snapshot asked for). An exclusion page
+    raises ExcludedByArchive.
     """
     target = url
     for _ in range(MAX_MOVES + 1):
@@ -311,6 +314,11 @@ def fetch_raw(
             answer = judge_answer(target, response.status_code, response.headers,
                                   _peek(response), timestamp)
             if answer.kind is AnswerKind.MOVED and answer.location:
+                if _RAW.search(url) and not _RAW.search(answer.location):
+                    raise WitnessError(
+                        f"{url}: asked for the raw copy, the archive redirected to its replay "
+                        f"page ({answer.location[:200]}), which adds its own banner and "
+                        "links: not the page's bytes, not compared", retryable=False)
                 target = answer.location
                 continue
             if answer.kind is not AnswerKind.COPY:

@@ -344,3 +344,28 @@ def test_a_save_naming_a_snapshot_at_an_impossible_time(web, monkeypatch):
     result = _ia(base).submit(url)
     assert result.status == "unknown" and result.raw_sha256 is None
     assert "impossible time" in (result.error or "")
+
+
+def test_a_raw_copy_redirected_to_the_bannered_replay_is_not_compared(capsys, tmp_path, web,
+                                                                       monkeypatch):
+    """Asked for the raw copy (``id_``), the archive redirects to its replay of the same
+    snapshot, which adds a banner and rewrites links: those bytes are never the page's, and
+    comparing them says "differs" where the archive holds the very same page."""
+    url = page(web)
+    stamp = now_ts()
+    base: list[str] = []
+
+    def answer(h, rest):
+        if rest.startswith("/save/"):
+            return send(h, 200, b"<p>Saved</p>", {"Content-Location": f"/web/{stamp}/{url}"})
+        if f"/web/{stamp}id_/" in rest:
+            return send(h, 302, b"", {"Location": f"{base[0]}/web/{stamp}/{url}"})
+        return send(h, 200, b"<div id='wm-banner'>Wayback</div>" + BODY,
+                    {"Memento-Datetime": http_date(stamp)})
+
+    base.append(archive_at(web, monkeypatch, answer))
+    code, items, err = cli(capsys, "--store", str(tmp_path / "ev"), "archive", url, "--to", "ia",
+                           "--tsa", "none")
+    (witness,) = items[-1]["witnesses"]
+    assert witness["agrees"] is None and witness["witness_sha256"] is None, witness
+    assert "replay" in witness["error"], witness
