@@ -288,6 +288,16 @@ def answer_error(url: str, answer: Answer, retry_after: float | None = None) -> 
                         retry_after=retry_after)
 
 
+def refuse_replay(raw_url: str, location: str) -> None:
+    """WitnessError if an archive redirects a raw copy (``id_``) to its replay page: the
+    banner and rewritten links it adds are not the page's bytes, and comparing them would
+    say the archive holds another copy where it holds the very page."""
+    if _RAW.search(raw_url) and not _RAW.search(location):
+        raise WitnessError(f"{raw_url}: asked for the raw copy, the archive redirected to its "
+                           f"replay page ({location[:200]}), which adds its own banner and "
+                           "links: not the page's bytes, not compared", retryable=False)
+
+
 def fetch_raw(
     session: requests.Session,
     url: str,
@@ -314,11 +324,7 @@ def fetch_raw(
             answer = judge_answer(target, response.status_code, response.headers,
                                   _peek(response), timestamp)
             if answer.kind is AnswerKind.MOVED and answer.location:
-                if _RAW.search(url) and not _RAW.search(answer.location):
-                    raise WitnessError(
-                        f"{url}: asked for the raw copy, the archive redirected to its replay "
-                        f"page ({answer.location[:200]}), which adds its own banner and "
-                        "links: not the page's bytes, not compared", retryable=False)
+                refuse_replay(url, answer.location)
                 target = answer.location
                 continue
             if answer.kind is not AnswerKind.COPY:

@@ -49,6 +49,7 @@ from archive.memento import (
     AnswerKind,
     answer_error,
     judge_answer,
+    refuse_replay,
 )
 from archive.ratelimit import RateLimiter, parse_retry_after
 from archive.warc import write_capture_warc
@@ -138,6 +139,7 @@ def fetch_snapshot(ref: SnapshotRef, *, fetcher: Fetcher | None = None,
         answer = judge_answer(target, one.final.status, CaseInsensitiveDict(one.final.headers),
                               _page_start(one.final), ref.timestamp)
         if answer.kind is AnswerKind.MOVED and answer.location:
+            refuse_replay(ref.raw_url, answer.location)
             target = answer.location
             continue
         result = FetchResult(url=ref.raw_url, final_url=target, exchanges=hops,

@@ -146,3 +146,25 @@ def test_a_copy_over_the_size_cap_is_refused(wayback, web):
     with pytest.raises(WitnessError, match="too large") as caught:
         fetch_snapshot(w.snapshot_ref(row), fetcher=Fetcher(max_bytes=100))
     assert not caught.value.retryable
+
+
+def test_a_raw_copy_redirected_to_the_replay_page_is_refused(web):
+    """The archive answers the raw copy (``id_``) with a redirect to its replay of the same
+    snapshot: the banner and rewritten links it adds are not the page, and its text would
+    show as an edit of the page in history."""
+    from webfixtures import send
+
+    stamp, original = "20220321140307", "http://x.test/page"
+    prefix = "/replay-archive"
+
+    def answer(h):
+        if f"/web/{stamp}id_/" in h.path:
+            return send(h, 302, b"", {"Location": web.url(f"{prefix}/web/{stamp}/{original}")})
+        return send(h, 200, b"<div id='wm-ipp'>Wayback Machine</div><p>The page.</p>",
+                    {"Memento-Datetime": "Mon, 21 Mar 2022 14:03:07 GMT"})
+
+    web.add_route(f"{prefix}/", answer)
+    raw = web.url(f"{prefix}/web/{stamp}id_/{original}")
+    ref = SnapshotRef("ia", original, stamp, raw.replace("id_", ""), raw)
+    with pytest.raises(WitnessError, match="replay page"):
+        fetch_snapshot(ref, limiter=RateLimiter(0.0))
