@@ -63,7 +63,7 @@ OURS = Extractor("archive.text", TEXT_VERSION)
 VISIBLE = Extractor("archive.text:visible", TEXT_VERSION)  # the whole visible text, no choice
 FLAT = Extractor("archive.text:flat", TEXT_VERSION)
 DECLARED = Extractor("archive.text:articleBody", TEXT_VERSION)  # schema.org's, as declared
-MAX_RESEGMENT_STEPS = 200_000  # block searches a page (each linear in one line)
+MAX_RESEGMENT_STEPS = 200_000  # candidate blocks tried a page (each one slice of a line)
 MIN_ARTICLE_CHARS = 100  # an "article" shorter than this is taken as none found
 WHOLE_PAGE_SHARE = 0.5  # a <form> holding this share of the page's text wraps the page
 LOST_PAGE_CHARS = 400  # a page showing this many letters has text an article could be
@@ -536,42 +536,68 @@ def resegment(text: str, blocks: list[str]) -> str:
 
     trafilatura's fallbacks for short pages join several paragraphs into one line, so the same
     article could come out one passage a line on one day and one long line the next: a diff
-    would see every passage change. Each block of the page (in page order) found whole, at
-    word boundaries, inside a line of ``text`` becomes a line of its own; the letters kept
-    are exactly ``text``'s. At most :data:`MAX_RESEGMENT_STEPS` searches a page. A table row
+    would see every passage change. A line that is wholly a sequence of blocks of the page
+    (joined by spaces, cut at word boundaries; after a list item's ``- ``) becomes one line a
+    block, the fewest blocks that make it; the letters kept are exactly ``text``'s. A line
+    that is itself a block, or that blocks do not make whole, is left as it is: cutting out
+    of a sentence a short block of elsewhere on the page ("2" of a ranking, a site's name in
+    its menu) split "2 209 Français" in two, and would split it again or not as the ranking
+    changed.
+    At most :data:`MAX_RESEGMENT_STEPS` candidate blocks are tried a page. A table row
     (trafilatura's ``| cell | cell |``) stays one line: its cells are blocks too, and cut
     at each of them a row read as a column of lone ``|`` and cells.
     """
-    wanted = [b for b in (fold(block, _SPACES).strip() for block in blocks) if b]
+    wanted = {b for b in (fold(block, _SPACES).strip() for block in blocks) if b}
+    lengths: dict[str, set[int]] = {}  # a block's first word -> the lengths of such blocks
+    for block in wanted:
+        lengths.setdefault(block.split(" ", 1)[0], set()).add(len(block))
+    budget = [MAX_RESEGMENT_STEPS]
     out: list[str] = []
-    steps = 0
-    start = 0  # blocks before this one were found already: pages keep their order
     for raw in text.splitlines():
         line = fold(raw, _SPACES).strip()
-        if len(line) > 1 and line[0] == line[-1] == "|":
-            out.append(raw)  # a table row: each cell is a block of its own, the row is one line
-            continue
-        cuts: list[int] = []
-        pos = 0
-        for i in range(start, len(wanted)):
-            steps += 1
-            if steps > MAX_RESEGMENT_STEPS or pos >= len(line):
-                break
-            block = wanted[i]
-            at = line.find(block, pos)
-            end = at + len(block)
-            if at < 0 or (at and line[at - 1] != " ") or (end < len(line) and line[end] != " "):
-                continue
-            cuts += [at, end]
-            pos = end
-            start = i + 1
-        if not cuts:
-            out.append(raw)
-            continue
-        bounds = sorted({0, *cuts, len(line)})
-        out += [piece for a, b in zip(bounds, bounds[1:], strict=False)
-                if (piece := line[a:b].strip())]
+        table_row = len(line) > 1 and line[0] == line[-1] == "|"
+        marker = "- " if line.startswith("- ") else ""  # trafilatura's list item
+        body = line[len(marker):]
+        pieces = (None if table_row or line in wanted or body in wanted
+                  else _tiling(body, wanted, lengths, budget))
+        out += [marker + pieces[0], *pieces[1:]] if pieces else [raw]
     return "\n".join(out)
+
+
+def _tiling(line: str, wanted: set[str], lengths: dict[str, set[int]],
+            budget: list[int]) -> list[str] | None:
+    """The fewest blocks of ``wanted`` that, joined by spaces, make ``line`` (folded), or
+    None when none do (or ``budget``, the candidates left to try, runs out)."""
+    best: dict[int, tuple[int, int]] = {0: (0, -1)}  # start -> (pieces to it, previous start)
+    end = len(line) + 1  # the start after the last piece
+    for start in _word_starts(line):
+        if start not in best:
+            continue
+        space = line.find(" ", start)
+        word = line[start:space if space >= 0 else len(line)]
+        for size in lengths.get(word, ()):
+            budget[0] -= 1
+            if budget[0] < 0:
+                return None
+            stop = start + size
+            if stop > len(line) or (stop < len(line) and line[stop] != " "):
+                continue
+            if line[start:stop] in wanted:
+                pieces = best[start][0] + 1
+                if stop + 1 not in best or pieces < best[stop + 1][0]:
+                    best[stop + 1] = (pieces, start)
+    if end not in best:
+        return None
+    cuts = [end]
+    while cuts[-1]:
+        cuts.append(best[cuts[-1]][1])
+    cuts.reverse()
+    return [line[a:b - 1] for a, b in zip(cuts, cuts[1:], strict=False)]
+
+
+def _word_starts(line: str) -> list[int]:
+    """Where the words of ``line`` (single spaces between them) start, in order."""
+    return [0, *(i + 1 for i, char in enumerate(line) if char == " ")]
 
 
 def _has_letters(text: str, wanted: int) -> bool:

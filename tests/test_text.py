@@ -287,6 +287,23 @@ def test_a_short_article_is_one_passage_a_line_whichever_way_trafilatura_read_it
     assert resegment("Already\nsplit lines", ["Already", "split lines"]) == \
         "Already\nsplit lines"
     assert resegment("Herald news", ["Her"]) == "Herald news"  # whole words only
+    assert resegment("- First paragraph. Second paragraph.", blocks) == \
+        "- First paragraph.\nSecond paragraph."  # a list item's marker is no block
+
+
+def test_a_short_block_of_elsewhere_on_the_page_does_not_cut_a_line():
+    """A line is cut only where blocks make it whole: a site's name in its menu, or a number
+    of a ranking, found inside a sentence cut it in three ("Stack Overflow published …",
+    "WordPress", "are less in demand."), and the line came out cut or not as the menu or the
+    ranking changed. (The rule changed the lines, never the letters, of 594 of the 1,301 real
+    pages of the three benchmark sets.)"""
+    blocks = ["WordPress", "2", "Menu", "Stack Overflow says WordPress skills are less in demand."]
+    assert resegment("Stack Overflow says WordPress skills are less in demand.", blocks) == \
+        "Stack Overflow says WordPress skills are less in demand."
+    assert resegment("2 209 people were found.", blocks) == "2 209 people were found."
+    assert resegment("Menu 2 209 people were found.", blocks) == "Menu 2 209 people were found."
+    assert resegment("Menu Stack Overflow says WordPress skills are less in demand.", blocks) \
+        == "Menu\nStack Overflow says WordPress skills are less in demand."
 
 
 def test_a_table_row_stays_one_line():

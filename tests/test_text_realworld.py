@@ -351,3 +351,20 @@ def test_the_articles_own_header_is_no_chrome_of_the_box_around_it():
         "An Illusionist in Skyrim: Part 1",
         "Playing Skyrim with no armour, weapons, non-Illusion spells, or punching."]
     assert "In Skyrim, a mage is an unstoppable storm of destruction." in text
+
+
+# --- excerpts of Readability's test pages (see realworld_text/README.md) ---------------------
+
+
+def test_a_number_shown_elsewhere_does_not_cut_a_sentence_in_two():
+    # liberation.fr: the sidebar ranks its most shared articles "1", "2", … "5"; each lone
+    # number is a block of the page, and the article's "2 209 Français ont été localisés"
+    # and "près de 5 500 morts" were each cut into lines at it. A diff would see the
+    # article change whenever the ranking did, and a figure left its thousands.
+    lines = _excerpt("liberation.fr-nepal.html", "http://www.liberation.fr/monde/2015/04/30/"
+                     "seisme-au-nepal-un-troisieme-francais-tue_1277836").splitlines()
+    assert any(line.startswith("2 209 Français ont été localisés sains et saufs")
+               for line in lines)
+    assert any(line.startswith("Le séisme a fait près de 5 500 morts et touche huit")
+               for line in lines)
+    assert not [line for line in lines if len(line.strip()) < 3]
