@@ -37,7 +37,8 @@ Ancestors that hold article paragraphs are never chrome, whatever their class sa
 (``layout-header-and-sidebar`` wraps real articles), nor is the article's own
 ``<header>`` (its headline and standfirst, in a box named ``widget-hero``), and names are
 read by whole parts of a class (``leading-snug`` is no lead, ``has-ads`` and ``no-paywall``
-are no chrome).
+are no chrome), and a section's id made of its own heading names nothing
+(``sharing-with-a-single-developer``, :func:`_heading_anchor`).
 
 Bounds: the markup is already bounded in size, nesting and tag count by :mod:`archive.text`;
 parsing and finding the blocks is linear in the tags; a page of more than :data:`MAX_BLOCKS`
@@ -57,7 +58,7 @@ from lxml import etree
 
 from archive.boilerplate import is_label, is_notice, is_plea
 
-REFINE_VERSION = "18"  # bump when what this keeps or drops changes (how pages decode, lines cut)
+REFINE_VERSION = "19"  # bump when what this keeps or drops changes (how pages decode, lines cut)
 BLOCK_TAGS = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote",
                         "figcaption", "dd", "dt", "td", "th", "pre", "caption", "div",
                         "section", "article", "header", "main"})
@@ -530,9 +531,32 @@ def _chrome(element: etree._Element, stop: set[etree._Element], words: frozenset
         if ("display:none" in style or node.get("hidden") is not None
                 or node.get("aria-hidden") == "true"):
             return True
-        if any(_names(token, words) for token in _tokens(node)):
+        if any(_names(token, words) and not _heading_anchor(node, token)
+               for token in _tokens(node)):
             return True
     return False
+
+
+HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+ANCHOR_WORDS = 4  # a name of this many words made of a heading is a sentence, not a role
+_SLUG_WORD = re.compile(r"[^\W_]+")
+
+
+def _heading_anchor(element: etree._Element, token: str) -> bool:
+    """The class or id is the element's own heading made into a name (documentation and
+    blog generators give each section the id ``sharing-with-a-single-developer`` of its
+    heading "Sharing with a single developer"): it says what the section is about, not that
+    it is a share bar. Only a heading of :data:`ANCHOR_WORDS` words or more counts, the
+    element's first child or itself: ``<div id="comments"><h2>Comments</h2>`` is chrome."""
+    words = _SLUG_WORD.findall(token.lower())
+    if len(words) < ANCHOR_WORDS:
+        return False
+    heading = element if element.tag in HEADINGS else next(
+        (child for child in element if isinstance(child.tag, str)), None)
+    if heading is None or heading.tag not in HEADINGS:
+        return False
+    title = _SLUG_WORD.findall(text_content(heading).lower())
+    return words == title or (words[:-1] == title and words[-1].isdigit())
 
 
 @functools.lru_cache(maxsize=16384)  # a page repeats its classes; so do a site's pages

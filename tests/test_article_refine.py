@@ -236,3 +236,27 @@ def test_the_articles_header_in_a_box_named_like_chrome_is_kept():
               "</article></main></body></html>")
     lines = [STANDFIRST, *PARAGRAPHS, "A sidebar widget's line, long enough for a paragraph."]
     assert refine("\n".join(lines), markup).splitlines() == [STANDFIRST, *PARAGRAPHS]
+
+
+def test_a_section_named_after_its_heading_is_judged_by_more_than_that_name():
+    # a section id made of its heading ("sharing-with-a-single-developer") names no share
+    # bar; a short name that is its heading ("comments" over "Comments") is still chrome,
+    # and so is a section whose class names chrome beside such an id
+    def page(attributes: str, heading: str) -> str:
+        section = (f"<div {attributes}><h2>{heading}</h2><p>{PARAGRAPHS[2]}</p></div>")
+        return ("<html><body><main><div class='article-body'>"
+                f"<p>{PARAGRAPHS[0]}</p><p>{PARAGRAPHS[1]}</p>{section}</div></main></body></html>")
+
+    text = "\n".join([PARAGRAPHS[0], PARAGRAPHS[1], "Sharing with a single developer¶",
+                      PARAGRAPHS[2]])
+    kept = refine(text, page("id='sharing-with-a-single-developer'",
+                             "Sharing with a single developer¶"))
+    assert kept.splitlines() == text.splitlines()
+    numbered = refine(text, page("id='sharing-with-a-single-developer-2'",
+                                 "Sharing with a single developer¶"))
+    assert numbered.splitlines() == text.splitlines()
+    comments = "\n".join([PARAGRAPHS[0], PARAGRAPHS[1], "Comments", PARAGRAPHS[2]])
+    assert refine(comments, page("id='comments'", "Comments")).splitlines() == PARAGRAPHS[:2]
+    both = refine(text, page("id='sharing-with-a-single-developer' class='share-box'",
+                             "Sharing with a single developer¶"))
+    assert both.splitlines() == PARAGRAPHS[:2]
