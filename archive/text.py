@@ -17,8 +17,10 @@ visible text instead. Either way :attr:`PageText.note` says so.
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import html as htmllib
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -272,6 +274,24 @@ def flat_text(markup: str, tokens: list[_Token] | None = None) -> str:
     return "\n".join(lines)
 
 
+def verbatim_blocks(markup: str, tokens: list[_Token] | None = None) -> frozenset[str]:
+    """The blocks of :func:`flat_text` inside a ``<pre>``, whose line breaks a reader sees
+    (code, verse): :func:`resegment` never joins lines into one of them."""
+    blocks: list[str] = []
+    current: list[str] = []
+    depth = 0
+    for kind, name, text in (_tokens(markup) if tokens is None else tokens):
+        if kind == "text":
+            if depth:
+                current.append(htmllib.unescape(text) if "&" in text else text)
+        elif kind != "stray" and name in BLOCK_TAGS:
+            _flush(current, blocks)
+            if name == "pre" and kind in ("start", "end"):
+                depth = max(depth + (1 if kind == "start" else -1), 0)
+    _flush(current, blocks)
+    return frozenset(blocks)
+
+
 def _flat_title(markup: str) -> str | None:
     match = _TITLE.search(markup, 0, 65536)
     title = _SPACES.sub(" ", htmllib.unescape(match.group(1))).strip() if match else ""
@@ -518,7 +538,8 @@ def _from_markup(markup: str, url: str, root: etree._Element | None,
     """The article read from the page's markup (see :func:`_article`)."""
     found = trafilatura_text(markup, url, root)
     if found is not None:
-        found = resegment(found, flat_text(markup, tokens).splitlines())
+        found = resegment(found, flat_text(markup, tokens).splitlines(),
+                          verbatim_blocks(markup, tokens))
     if found is not None and _has_letters(found, MIN_ARTICLE_CHARS):
         return found, TRAFILATURA, None
     ours = visible_text(BeautifulSoup(markup, "html.parser"))  # consumes its soup
@@ -531,7 +552,7 @@ def _from_markup(markup: str, url: str, root: etree._Element | None,
     return best, extractor, None
 
 
-def resegment(text: str, blocks: list[str]) -> str:
+def resegment(text: str, blocks: list[str], verbatim: frozenset[str] = frozenset()) -> str:
     """``text`` cut into the page's own blocks (paragraphs, headings, list items).
 
     trafilatura's fallbacks for short pages join several paragraphs into one line, so the same
@@ -542,7 +563,10 @@ def resegment(text: str, blocks: list[str]) -> str:
     that is itself a block, or that blocks do not make whole, is left as it is: cutting out
     of a sentence a short block of elsewhere on the page ("2" of a ranking, a site's name in
     its menu) split "2 209 Français" in two, and would split it again or not as the ranking
-    changed.
+    changed. The other way round, consecutive lines that together are one block (trafilatura
+    gives a paragraph with links in it one line for each line of the page's source) are
+    joined into one line, unless the block is a ``<pre>``'s (``verbatim``, from
+    :func:`verbatim_blocks`), whose line breaks a reader sees.
     At most :data:`MAX_RESEGMENT_STEPS` candidate blocks are tried a page. A table row
     (trafilatura's ``| cell | cell |``) stays one line: its cells are blocks too, and cut
     at each of them a row read as a column of lone ``|`` and cells.
@@ -552,16 +576,48 @@ def resegment(text: str, blocks: list[str]) -> str:
     for block in wanted:
         lengths.setdefault(block.split(" ", 1)[0], set()).add(len(block))
     budget = [MAX_RESEGMENT_STEPS]
+    raws = text.splitlines()
+    lines = [fold(raw, _SPACES).strip() for raw in raws]
+    ends = list(itertools.accumulate((len(line) + 1 for line in lines), initial=0))
+    joinable = wanted - verbatim
     out: list[str] = []
-    for raw in text.splitlines():
-        line = fold(raw, _SPACES).strip()
+    n = 0
+    while n < len(lines):
+        line = lines[n]
         table_row = len(line) > 1 and line[0] == line[-1] == "|"
         marker = "- " if line.startswith("- ") else ""  # trafilatura's list item
         body = line[len(marker):]
+        last = None if table_row else _run(lines, ends, n, marker, joinable, lengths, budget)
+        if last is not None:  # one block the page's source broke over lines
+            out.append(" ".join(lines[n:last + 1]))
+            n = last + 1
+            continue
         pieces = (None if table_row or line in wanted or body in wanted
                   else _tiling(body, wanted, lengths, budget))
-        out += [marker + pieces[0], *pieces[1:]] if pieces else [raw]
+        out += [marker + pieces[0], *pieces[1:]] if pieces else [raws[n]]
+        n += 1
     return "\n".join(out)
+
+
+def _run(lines: list[str], ends: list[int], first: int, marker: str, wanted: set[str],
+         lengths: dict[str, set[int]], budget: list[int]) -> int | None:
+    """The last of two or more lines from ``first`` on (none empty) that, joined by spaces,
+    are one block of ``wanted`` (after ``marker``), the most such lines; else None.
+    ``ends[k]``: where line ``k`` would start in the lines joined by spaces."""
+    body = lines[first][len(marker):]
+    space = body.find(" ")
+    best = None
+    for size in lengths.get(body[:space] if space >= 0 else body, ()):
+        budget[0] -= 1
+        if budget[0] < 0:
+            return None
+        after = bisect.bisect_left(ends, ends[first] + len(marker) + size + 1)
+        if (after - 1 > first and after < len(ends) and (best is None or after - 1 > best)
+                and ends[after] == ends[first] + len(marker) + size + 1
+                and all(lines[first:after])
+                and " ".join(lines[first:after])[len(marker):] in wanted):
+            best = after - 1
+    return best
 
 
 def _tiling(line: str, wanted: set[str], lengths: dict[str, set[int]],

@@ -306,6 +306,27 @@ def test_a_short_block_of_elsewhere_on_the_page_does_not_cut_a_line():
         == "Menu\nStack Overflow says WordPress skills are less in demand."
 
 
+def test_a_block_broken_over_lines_is_one_line_but_not_a_pre():
+    """trafilatura gives a paragraph with inline markup one line for each line of the page's
+    source; a line break a reader does not see is no passage boundary. A ``<pre>``'s line
+    breaks are seen (code, verse): its lines stay lines."""
+    blocks = ["Menu", "The Fetch API intends to fix most of these problems.", "x = 1 y = 2"]
+    assert resegment("The Fetch API intends\nto fix most of these problems.", blocks) == \
+        "The Fetch API intends to fix most of these problems."
+    assert resegment("- The Fetch API intends\nto fix most of these problems.", blocks) == \
+        "- The Fetch API intends to fix most of these problems."
+    assert resegment("x = 1\ny = 2", blocks, frozenset({"x = 1 y = 2"})) == "x = 1\ny = 2"
+    assert resegment("The Fetch API intends\n\nto fix most of these problems.", blocks) == \
+        "The Fetch API intends\n\nto fix most of these problems."  # an empty line stays
+    html = ("<html><head><title>Code</title></head><body><article><h1>Code</h1><p>Paragraph "
+            "one of the article explains at some length what the code below will do.</p>"
+            "<pre><code>import os\nprint(os.getcwd())\nx = 1</code></pre><p>Paragraph two "
+            "of the article then says what the code above did, at some length too.</p>"
+            "</article></body></html>")
+    text = extract_text(html.encode(), "text/html; charset=utf-8", "http://x/a").text
+    assert "import os\nprint(os.getcwd())\nx = 1" in text
+
+
 def test_a_table_row_stays_one_line():
     """Each cell of a table is a block of the page, so cutting lines at blocks turned every
     row into a column of lone ``|`` and cells (49 of the 990 real pages of trafilatura's set):

@@ -382,3 +382,17 @@ def test_a_section_whose_id_is_its_heading_is_no_chrome():
                     "Now that you know how to share your own mutable history"):
         assert passage in text
     assert "Conclusion" in text
+
+
+def test_a_paragraph_wrapped_in_the_source_is_one_line():
+    # hacks.mozilla.org: <p>The <a>Fetch API</a> intends⏎ to fix most of these problems …:
+    # trafilatura gave each line of the page's source as a line of the text, so the same
+    # paragraph re-wrapped by the site (or minified) read as passages removed and added
+    lines = _excerpt("hacks.mozilla.org-fetch.html",
+                     "https://hacks.mozilla.org/2015/03/this-api-is-so-fetching/").splitlines()
+    assert ("The Fetch API intends to fix most of these problems. It does this by introducing "
+            "the same primitives to JS that are used in the HTTP protocol. In addition, it "
+            "introduces a utility function fetch() that succinctly captures the intention of "
+            "retrieving a resource from the network.") in lines
+    assert "- Improve the offline experience." in lines
+    assert "-" not in lines
