@@ -58,7 +58,7 @@ from lxml import etree
 
 from archive.boilerplate import is_label, is_notice, is_plea
 
-REFINE_VERSION = "20"  # bump when what this keeps or drops changes (how pages decode, lines cut)
+REFINE_VERSION = "21"  # bump when what this keeps or drops changes (how pages decode, lines cut)
 BLOCK_TAGS = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote",
                         "figcaption", "dd", "dt", "td", "th", "pre", "caption", "div",
                         "section", "article", "header", "main"})
@@ -159,7 +159,8 @@ def refine(text: str, markup: str, root: etree._Element | None = None,
     if not blocks or len(blocks) > MAX_BLOCKS:
         return text  # each block's walk up is bounded by the page's depth, their number here
     lines = [fold(line).strip() for line in text.splitlines()]
-    line_of = _locate(blocks, lines)
+    spans: dict[int, list[int]] = {}
+    line_of = _locate(blocks, lines, spans)
     anchors = [i for i, at in enumerate(line_of)
                if at is not None and len(blocks[i].text) >= ANCHOR_CHARS]
     if not anchors:
@@ -177,8 +178,8 @@ def refine(text: str, markup: str, root: etree._Element | None = None,
     if column is not None:
         added |= _like_columns(blocks, line_of, column)
     added |= _ingredients(blocks, line_of)
-    dropped = (_chrome_lines(blocks, line_of, column) | _tail_lines(blocks, line_of, anchors[-1],
-                                                                    column)
+    dropped = (_chrome_lines(blocks, line_of, column, lines, spans)
+               | _tail_lines(blocks, line_of, anchors[-1], column)
                | _teaser_lines(blocks, line_of, anchors[0], url))
     cut = _boilerplate_lines(lines, blocks, line_of, anchors)
     before: dict[int, list[str]] = {}
@@ -256,17 +257,21 @@ def _blocks(root: etree._Element) -> list[_Block]:
     return blocks
 
 
-def _locate(blocks: list[_Block], lines: list[str]) -> list[int | None]:
-    """The line of ``lines`` each block is (or is in), or None when the text lacks it."""
+def _locate(blocks: list[_Block], lines: list[str],
+            spans: dict[int, list[int]] | None = None) -> list[int | None]:
+    """The line of ``lines`` each block is (or is in), or None when the text lacks it.
+    ``spans`` is given, for each block found over several lines, those lines."""
     whole = {line: n for n, line in reversed(list(enumerate(lines)))}
     # a block may span lines of the text (a paragraph with <br>): search with breaks as spaces,
-    # which keeps every offset where it is
-    joined = " ".join(lines)
+    # which keeps every offset where it is; empty lines (<br><br>) are left out, or the
+    # paragraph would read with two spaces there, not be found, and be put back twice
+    filled = [n for n, line in enumerate(lines) if line]
+    joined = " ".join(lines[n] for n in filled)
     starts = []
     pos = 0
-    for line in lines:
+    for n in filled:
         starts.append(pos)
-        pos += len(line) + 1
+        pos += len(lines[n]) + 1
     found: list[int | None] = []
     searches = 0
     for block in blocks:
@@ -275,7 +280,11 @@ def _locate(blocks: list[_Block], lines: list[str]) -> list[int | None]:
             searches += 1
             offset = joined.find(block.text)
             if offset >= 0:
-                at = _line_at(starts, offset)
+                first = _line_at(starts, offset)
+                last = _line_at(starts, offset + len(block.text) - 1)
+                at = filled[first]
+                if spans is not None and last > first:
+                    spans[len(found)] = filled[first:last + 1]
         found.append(at)
     return found
 
@@ -454,21 +463,27 @@ def _named_lead(element: etree._Element, article: set[etree._Element]) -> bool:
 
 
 def _chrome_lines(blocks: list[_Block], line_of: list[int | None],
-                  column: etree._Element | None) -> set[str]:
-    """Lines whose every block is chrome inside the article's column."""
+                  column: etree._Element | None, lines: list[str],
+                  spans: dict[int, list[int]]) -> set[str]:
+    """Lines whose every block is chrome inside the article's column. A line that is part of
+    a block of the article found over several lines is the article's, whatever chrome
+    elsewhere says the same (a headline "<span>Headline:</span> Energiewende …" over two
+    lines, and a menu's "Energiewende …")."""
     if column is None:
         return set()
     known: dict[etree._Element, bool] = {node: False
                                          for node in [column, *column.iterancestors()]}
     chrome: set[str] = set()
     content: set[str] = set()
-    for block, at in zip(blocks, line_of, strict=True):
+    for n, (block, at) in enumerate(zip(blocks, line_of, strict=True)):
         if at is not None:
             # the article's own header (its headline, standfirst) is never chrome, whatever
             # a wrapper above it is named ("widget-hero")
             is_chrome = (_chrome_memo(block.element, known)
                          and not _in_article_header(block.element))
             (chrome if is_chrome else content).add(block.text)
+            if not is_chrome:
+                content.update(lines[k] for k in spans.get(n, ()))
     return chrome - content
 
 
