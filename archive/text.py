@@ -66,6 +66,7 @@ VISIBLE = Extractor("archive.text:visible", TEXT_VERSION)  # the whole visible t
 FLAT = Extractor("archive.text:flat", TEXT_VERSION)
 DECLARED = Extractor("archive.text:articleBody", TEXT_VERSION)  # schema.org's, as declared
 MAX_RESEGMENT_STEPS = 200_000  # candidate blocks tried a page (each one slice of a line)
+LAYOUT_CELL_CHARS = 400  # a table cell this long holds paragraphs: the table lays out a page
 MIN_ARTICLE_CHARS = 100  # an "article" shorter than this is taken as none found
 WHOLE_PAGE_SHARE = 0.5  # a <form> holding this share of the page's text wraps the page
 LOST_PAGE_CHARS = 400  # a page showing this many letters has text an article could be
@@ -569,7 +570,9 @@ def resegment(text: str, blocks: list[str], verbatim: frozenset[str] = frozenset
     :func:`verbatim_blocks`), whose line breaks a reader sees.
     At most :data:`MAX_RESEGMENT_STEPS` candidate blocks are tried a page. A table row
     (trafilatura's ``| cell | cell |``) stays one line: its cells are blocks too, and cut
-    at each of them a row read as a column of lone ``|`` and cells.
+    at each of them a row read as a column of lone ``|`` and cells. But a row with a cell
+    longer than :data:`LAYOUT_CELL_CHARS` is a page laid out by a table (the whole article
+    in one cell, a 81,000-character line on one real page): each cell is read as lines.
     """
     wanted = {b for b in (fold(block, _SPACES).strip() for block in blocks) if b}
     lengths: dict[str, set[int]] = {}  # a block's first word -> the lengths of such blocks
@@ -592,11 +595,21 @@ def resegment(text: str, blocks: list[str], verbatim: frozenset[str] = frozenset
             out.append(" ".join(lines[n:last + 1]))
             n = last + 1
             continue
-        pieces = (None if table_row or line in wanted or body in wanted
-                  else _tiling(body, wanted, lengths, budget))
-        out += [marker + pieces[0], *pieces[1:]] if pieces else [raws[n]]
+        if table_row and any(len(cell) > LAYOUT_CELL_CHARS for cell in _cells(line)):
+            # a layout table: the row is the page, each cell a column of it
+            for cell in _cells(line):
+                out += _tiling(cell, wanted, lengths, budget) or [cell] if cell else []
+        else:
+            pieces = (None if table_row or line in wanted or body in wanted
+                      else _tiling(body, wanted, lengths, budget))
+            out += [marker + pieces[0], *pieces[1:]] if pieces else [raws[n]]
         n += 1
     return "\n".join(out)
+
+
+def _cells(row: str) -> list[str]:
+    """The cells of trafilatura's table row ``| a | b |`` (folded), empty ones included."""
+    return [cell.strip() for cell in row[1:-1].split(" | ")]
 
 
 def _run(lines: list[str], ends: list[int], first: int, marker: str, wanted: set[str],

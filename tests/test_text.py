@@ -344,6 +344,10 @@ def test_a_table_row_stays_one_line():
     assert "| Погибли | 9 861 |" in lines and "| Ранены | 16 153 |" in lines
     assert "|" not in lines
     assert resegment("| a | b |", ["a", "b"]) == "| a | b |"
+    # a cell of paragraphs is a page laid out by a table, not data: its paragraphs are lines
+    first, second = "A long first paragraph of the page. " * 12, "The second paragraph."
+    assert resegment(f"|  | {first} {second} | Menu |", [first, second, "Menu"]) == \
+        f"{first.strip()}\n{second}\nMenu"
 
 
 def test_folding_white_space_skips_only_text_with_nothing_to_fold():

@@ -396,3 +396,15 @@ def test_a_paragraph_wrapped_in_the_source_is_one_line():
             "retrieving a resource from the network.") in lines
     assert "- Improve the offline experience." in lines
     assert "-" not in lines
+
+
+def test_a_table_that_lays_out_the_page_is_read_as_paragraphs():
+    # jwz.org: the article's first paragraphs are one <td>; trafilatura gives the row as one
+    # line "| In December 2002, … |", so a word changed in any of them was the whole row
+    lines = _excerpt("jwz.org-linux-usability.html",
+                     "https://www.jwz.org/doc/groupware.html").splitlines()
+    assert ("In December 2002, I tried to install some software on my computer. The experience "
+            "was, shall we say, less than pleasant. On many levels. I wrote about my "
+            "experience, as I so often do.") in lines
+    assert any(line.startswith("Then in January, the jackasses over at Slashdot") for line in lines)
+    assert not any(line.startswith("|") and len(line) > 1000 for line in lines)
