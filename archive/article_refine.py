@@ -37,7 +37,8 @@ Ancestors that hold article paragraphs are never chrome, whatever their class sa
 (``layout-header-and-sidebar`` wraps real articles), nor is the article's own
 ``<header>`` (its headline and standfirst, in a box named ``widget-hero``), and names are
 read by whole parts of a class (``leading-snug`` is no lead, ``has-ads`` and ``no-paywall``
-are no chrome).
+are no chrome), and a section's id made of its own heading names nothing
+(``sharing-with-a-single-developer``, :func:`_heading_anchor`).
 
 Bounds: the markup is already bounded in size, nesting and tag count by :mod:`archive.text`;
 parsing and finding the blocks is linear in the tags; a page of more than :data:`MAX_BLOCKS`
@@ -57,7 +58,7 @@ from lxml import etree
 
 from archive.boilerplate import is_label, is_notice, is_plea
 
-REFINE_VERSION = "17"  # bump when what this keeps or drops changes (how pages decode, lines cut)
+REFINE_VERSION = "22"  # bump when what this keeps or drops changes (how pages decode, lines cut)
 BLOCK_TAGS = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote",
                         "figcaption", "dd", "dt", "td", "th", "pre", "caption", "div",
                         "section", "article", "header", "main"})
@@ -158,7 +159,8 @@ def refine(text: str, markup: str, root: etree._Element | None = None,
     if not blocks or len(blocks) > MAX_BLOCKS:
         return text  # each block's walk up is bounded by the page's depth, their number here
     lines = [fold(line).strip() for line in text.splitlines()]
-    line_of = _locate(blocks, lines)
+    spans: dict[int, list[int]] = {}
+    line_of = _locate(blocks, lines, spans)
     anchors = [i for i, at in enumerate(line_of)
                if at is not None and len(blocks[i].text) >= ANCHOR_CHARS]
     if not anchors:
@@ -176,8 +178,8 @@ def refine(text: str, markup: str, root: etree._Element | None = None,
     if column is not None:
         added |= _like_columns(blocks, line_of, column)
     added |= _ingredients(blocks, line_of)
-    dropped = (_chrome_lines(blocks, line_of, column) | _tail_lines(blocks, line_of, anchors[-1],
-                                                                    column)
+    dropped = (_chrome_lines(blocks, line_of, column, lines, spans)
+               | _tail_lines(blocks, line_of, anchors[-1], column)
                | _teaser_lines(blocks, line_of, anchors[0], url))
     cut = _boilerplate_lines(lines, blocks, line_of, anchors)
     before: dict[int, list[str]] = {}
@@ -255,17 +257,21 @@ def _blocks(root: etree._Element) -> list[_Block]:
     return blocks
 
 
-def _locate(blocks: list[_Block], lines: list[str]) -> list[int | None]:
-    """The line of ``lines`` each block is (or is in), or None when the text lacks it."""
+def _locate(blocks: list[_Block], lines: list[str],
+            spans: dict[int, list[int]] | None = None) -> list[int | None]:
+    """The line of ``lines`` each block is (or is in), or None when the text lacks it.
+    ``spans`` is given, for each block found over several lines, those lines."""
     whole = {line: n for n, line in reversed(list(enumerate(lines)))}
     # a block may span lines of the text (a paragraph with <br>): search with breaks as spaces,
-    # which keeps every offset where it is
-    joined = " ".join(lines)
+    # which keeps every offset where it is; empty lines (<br><br>) are left out, or the
+    # paragraph would read with two spaces there, not be found, and be put back twice
+    filled = [n for n, line in enumerate(lines) if line]
+    joined = " ".join(lines[n] for n in filled)
     starts = []
     pos = 0
-    for line in lines:
+    for n in filled:
         starts.append(pos)
-        pos += len(line) + 1
+        pos += len(lines[n]) + 1
     found: list[int | None] = []
     searches = 0
     for block in blocks:
@@ -274,7 +280,11 @@ def _locate(blocks: list[_Block], lines: list[str]) -> list[int | None]:
             searches += 1
             offset = joined.find(block.text)
             if offset >= 0:
-                at = _line_at(starts, offset)
+                first = _line_at(starts, offset)
+                last = _line_at(starts, offset + len(block.text) - 1)
+                at = filled[first]
+                if spans is not None and last > first:
+                    spans[len(found)] = filled[first:last + 1]
         found.append(at)
     return found
 
@@ -453,21 +463,27 @@ def _named_lead(element: etree._Element, article: set[etree._Element]) -> bool:
 
 
 def _chrome_lines(blocks: list[_Block], line_of: list[int | None],
-                  column: etree._Element | None) -> set[str]:
-    """Lines whose every block is chrome inside the article's column."""
+                  column: etree._Element | None, lines: list[str],
+                  spans: dict[int, list[int]]) -> set[str]:
+    """Lines whose every block is chrome inside the article's column. A line that is part of
+    a block of the article found over several lines is the article's, whatever chrome
+    elsewhere says the same (a headline "<span>Headline:</span> Energiewende …" over two
+    lines, and a menu's "Energiewende …")."""
     if column is None:
         return set()
     known: dict[etree._Element, bool] = {node: False
                                          for node in [column, *column.iterancestors()]}
     chrome: set[str] = set()
     content: set[str] = set()
-    for block, at in zip(blocks, line_of, strict=True):
+    for n, (block, at) in enumerate(zip(blocks, line_of, strict=True)):
         if at is not None:
             # the article's own header (its headline, standfirst) is never chrome, whatever
             # a wrapper above it is named ("widget-hero")
             is_chrome = (_chrome_memo(block.element, known)
                          and not _in_article_header(block.element))
             (chrome if is_chrome else content).add(block.text)
+            if not is_chrome:
+                content.update(lines[k] for k in spans.get(n, ()))
     return chrome - content
 
 
@@ -530,9 +546,32 @@ def _chrome(element: etree._Element, stop: set[etree._Element], words: frozenset
         if ("display:none" in style or node.get("hidden") is not None
                 or node.get("aria-hidden") == "true"):
             return True
-        if any(_names(token, words) for token in _tokens(node)):
+        if any(_names(token, words) and not _heading_anchor(node, token)
+               for token in _tokens(node)):
             return True
     return False
+
+
+HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+ANCHOR_WORDS = 4  # a name of this many words made of a heading is a sentence, not a role
+_SLUG_WORD = re.compile(r"[^\W_]+")
+
+
+def _heading_anchor(element: etree._Element, token: str) -> bool:
+    """The class or id is the element's own heading made into a name (documentation and
+    blog generators give each section the id ``sharing-with-a-single-developer`` of its
+    heading "Sharing with a single developer"): it says what the section is about, not that
+    it is a share bar. Only a heading of :data:`ANCHOR_WORDS` words or more counts, the
+    element's first child or itself: ``<div id="comments"><h2>Comments</h2>`` is chrome."""
+    words = _SLUG_WORD.findall(token.lower())
+    if len(words) < ANCHOR_WORDS:
+        return False
+    heading = element if element.tag in HEADINGS else next(
+        (child for child in element if isinstance(child.tag, str)), None)
+    if heading is None or heading.tag not in HEADINGS:
+        return False
+    title = _SLUG_WORD.findall(text_content(heading).lower())
+    return words == title or (words[:-1] == title and words[-1].isdigit())
 
 
 @functools.lru_cache(maxsize=16384)  # a page repeats its classes; so do a site's pages

@@ -17,8 +17,10 @@ visible text instead. Either way :attr:`PageText.note` says so.
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import html as htmllib
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -63,7 +65,8 @@ OURS = Extractor("archive.text", TEXT_VERSION)
 VISIBLE = Extractor("archive.text:visible", TEXT_VERSION)  # the whole visible text, no choice
 FLAT = Extractor("archive.text:flat", TEXT_VERSION)
 DECLARED = Extractor("archive.text:articleBody", TEXT_VERSION)  # schema.org's, as declared
-MAX_RESEGMENT_STEPS = 200_000  # block searches a page (each linear in one line)
+MAX_RESEGMENT_STEPS = 200_000  # candidate blocks tried a page (each one slice of a line)
+LAYOUT_CELL_CHARS = 400  # a table cell this long holds paragraphs: the table lays out a page
 MIN_ARTICLE_CHARS = 100  # an "article" shorter than this is taken as none found
 WHOLE_PAGE_SHARE = 0.5  # a <form> holding this share of the page's text wraps the page
 LOST_PAGE_CHARS = 400  # a page showing this many letters has text an article could be
@@ -270,6 +273,24 @@ def flat_text(markup: str, tokens: list[_Token] | None = None) -> str:
             _flush(current, lines)
     _flush(current, lines)
     return "\n".join(lines)
+
+
+def verbatim_blocks(markup: str, tokens: list[_Token] | None = None) -> frozenset[str]:
+    """The blocks of :func:`flat_text` inside a ``<pre>``, whose line breaks a reader sees
+    (code, verse): :func:`resegment` never joins lines into one of them."""
+    blocks: list[str] = []
+    current: list[str] = []
+    depth = 0
+    for kind, name, text in (_tokens(markup) if tokens is None else tokens):
+        if kind == "text":
+            if depth:
+                current.append(htmllib.unescape(text) if "&" in text else text)
+        elif kind != "stray" and name in BLOCK_TAGS:
+            _flush(current, blocks)
+            if name == "pre" and kind in ("start", "end"):
+                depth = max(depth + (1 if kind == "start" else -1), 0)
+    _flush(current, blocks)
+    return frozenset(blocks)
 
 
 def _flat_title(markup: str) -> str | None:
@@ -518,7 +539,8 @@ def _from_markup(markup: str, url: str, root: etree._Element | None,
     """The article read from the page's markup (see :func:`_article`)."""
     found = trafilatura_text(markup, url, root)
     if found is not None:
-        found = resegment(found, flat_text(markup, tokens).splitlines())
+        found = resegment(found, flat_text(markup, tokens).splitlines(),
+                          verbatim_blocks(markup, tokens))
     if found is not None and _has_letters(found, MIN_ARTICLE_CHARS):
         return found, TRAFILATURA, None
     ours = visible_text(BeautifulSoup(markup, "html.parser"))  # consumes its soup
@@ -531,47 +553,120 @@ def _from_markup(markup: str, url: str, root: etree._Element | None,
     return best, extractor, None
 
 
-def resegment(text: str, blocks: list[str]) -> str:
+def resegment(text: str, blocks: list[str], verbatim: frozenset[str] = frozenset()) -> str:
     """``text`` cut into the page's own blocks (paragraphs, headings, list items).
 
     trafilatura's fallbacks for short pages join several paragraphs into one line, so the same
     article could come out one passage a line on one day and one long line the next: a diff
-    would see every passage change. Each block of the page (in page order) found whole, at
-    word boundaries, inside a line of ``text`` becomes a line of its own; the letters kept
-    are exactly ``text``'s. At most :data:`MAX_RESEGMENT_STEPS` searches a page. A table row
+    would see every passage change. A line that is wholly a sequence of blocks of the page
+    (joined by spaces, cut at word boundaries; after a list item's ``- ``) becomes one line a
+    block, the fewest blocks that make it; the letters kept are exactly ``text``'s. A line
+    that is itself a block, or that blocks do not make whole, is left as it is: cutting out
+    of a sentence a short block of elsewhere on the page ("2" of a ranking, a site's name in
+    its menu) split "2 209 Français" in two, and would split it again or not as the ranking
+    changed. The other way round, consecutive lines that together are one block (trafilatura
+    gives a paragraph with links in it one line for each line of the page's source) are
+    joined into one line, unless the block is a ``<pre>``'s (``verbatim``, from
+    :func:`verbatim_blocks`), whose line breaks a reader sees.
+    At most :data:`MAX_RESEGMENT_STEPS` candidate blocks are tried a page. A table row
     (trafilatura's ``| cell | cell |``) stays one line: its cells are blocks too, and cut
-    at each of them a row read as a column of lone ``|`` and cells.
+    at each of them a row read as a column of lone ``|`` and cells. But a row with a cell
+    longer than :data:`LAYOUT_CELL_CHARS` is a page laid out by a table (the whole article
+    in one cell, a 81,000-character line on one real page): each cell is read as lines.
     """
-    wanted = [b for b in (fold(block, _SPACES).strip() for block in blocks) if b]
+    wanted = {b for b in (fold(block, _SPACES).strip() for block in blocks) if b}
+    lengths: dict[str, set[int]] = {}  # a block's first word -> the lengths of such blocks
+    for block in wanted:
+        lengths.setdefault(block.split(" ", 1)[0], set()).add(len(block))
+    budget = [MAX_RESEGMENT_STEPS]
+    raws = text.splitlines()
+    lines = [fold(raw, _SPACES).strip() for raw in raws]
+    ends = list(itertools.accumulate((len(line) + 1 for line in lines), initial=0))
+    joinable = wanted - verbatim
     out: list[str] = []
-    steps = 0
-    start = 0  # blocks before this one were found already: pages keep their order
-    for raw in text.splitlines():
-        line = fold(raw, _SPACES).strip()
-        if len(line) > 1 and line[0] == line[-1] == "|":
-            out.append(raw)  # a table row: each cell is a block of its own, the row is one line
+    n = 0
+    while n < len(lines):
+        line = lines[n]
+        table_row = len(line) > 1 and line[0] == line[-1] == "|"
+        marker = "- " if line.startswith("- ") else ""  # trafilatura's list item
+        body = line[len(marker):]
+        last = None if table_row else _run(lines, ends, n, marker, joinable, lengths, budget)
+        if last is not None:  # one block the page's source broke over lines
+            out.append(" ".join(lines[n:last + 1]))
+            n = last + 1
             continue
-        cuts: list[int] = []
-        pos = 0
-        for i in range(start, len(wanted)):
-            steps += 1
-            if steps > MAX_RESEGMENT_STEPS or pos >= len(line):
-                break
-            block = wanted[i]
-            at = line.find(block, pos)
-            end = at + len(block)
-            if at < 0 or (at and line[at - 1] != " ") or (end < len(line) and line[end] != " "):
-                continue
-            cuts += [at, end]
-            pos = end
-            start = i + 1
-        if not cuts:
-            out.append(raw)
-            continue
-        bounds = sorted({0, *cuts, len(line)})
-        out += [piece for a, b in zip(bounds, bounds[1:], strict=False)
-                if (piece := line[a:b].strip())]
+        if table_row and any(len(cell) > LAYOUT_CELL_CHARS for cell in _cells(line)):
+            # a layout table: the row is the page, each cell a column of it
+            for cell in _cells(line):
+                out += _tiling(cell, wanted, lengths, budget) or [cell] if cell else []
+        else:
+            pieces = (None if table_row or line in wanted or body in wanted
+                      else _tiling(body, wanted, lengths, budget))
+            out += [marker + pieces[0], *pieces[1:]] if pieces else [raws[n]]
+        n += 1
     return "\n".join(out)
+
+
+def _cells(row: str) -> list[str]:
+    """The cells of trafilatura's table row ``| a | b |`` (folded), empty ones included."""
+    return [cell.strip() for cell in row[1:-1].split(" | ")]
+
+
+def _run(lines: list[str], ends: list[int], first: int, marker: str, wanted: set[str],
+         lengths: dict[str, set[int]], budget: list[int]) -> int | None:
+    """The last of two or more lines from ``first`` on (none empty) that, joined by spaces,
+    are one block of ``wanted`` (after ``marker``), the most such lines; else None.
+    ``ends[k]``: where line ``k`` would start in the lines joined by spaces."""
+    body = lines[first][len(marker):]
+    space = body.find(" ")
+    best = None
+    for size in lengths.get(body[:space] if space >= 0 else body, ()):
+        budget[0] -= 1
+        if budget[0] < 0:
+            return None
+        after = bisect.bisect_left(ends, ends[first] + len(marker) + size + 1)
+        if (after - 1 > first and after < len(ends) and (best is None or after - 1 > best)
+                and ends[after] == ends[first] + len(marker) + size + 1
+                and all(lines[first:after])
+                and " ".join(lines[first:after])[len(marker):] in wanted):
+            best = after - 1
+    return best
+
+
+def _tiling(line: str, wanted: set[str], lengths: dict[str, set[int]],
+            budget: list[int]) -> list[str] | None:
+    """The fewest blocks of ``wanted`` that, joined by spaces, make ``line`` (folded), or
+    None when none do (or ``budget``, the candidates left to try, runs out)."""
+    best: dict[int, tuple[int, int]] = {0: (0, -1)}  # start -> (pieces to it, previous start)
+    end = len(line) + 1  # the start after the last piece
+    for start in _word_starts(line):
+        if start not in best:
+            continue
+        space = line.find(" ", start)
+        word = line[start:space if space >= 0 else len(line)]
+        for size in lengths.get(word, ()):
+            budget[0] -= 1
+            if budget[0] < 0:
+                return None
+            stop = start + size
+            if stop > len(line) or (stop < len(line) and line[stop] != " "):
+                continue
+            if line[start:stop] in wanted:
+                pieces = best[start][0] + 1
+                if stop + 1 not in best or pieces < best[stop + 1][0]:
+                    best[stop + 1] = (pieces, start)
+    if end not in best:
+        return None
+    cuts = [end]
+    while cuts[-1]:
+        cuts.append(best[cuts[-1]][1])
+    cuts.reverse()
+    return [line[a:b - 1] for a, b in zip(cuts, cuts[1:], strict=False)]
+
+
+def _word_starts(line: str) -> list[int]:
+    """Where the words of ``line`` (single spaces between them) start, in order."""
+    return [0, *(i + 1 for i, char in enumerate(line) if char == " ")]
 
 
 def _has_letters(text: str, wanted: int) -> bool:

@@ -236,3 +236,47 @@ def test_the_articles_header_in_a_box_named_like_chrome_is_kept():
               "</article></main></body></html>")
     lines = [STANDFIRST, *PARAGRAPHS, "A sidebar widget's line, long enough for a paragraph."]
     assert refine("\n".join(lines), markup).splitlines() == [STANDFIRST, *PARAGRAPHS]
+
+
+def test_a_section_named_after_its_heading_is_judged_by_more_than_that_name():
+    # a section id made of its heading ("sharing-with-a-single-developer") names no share
+    # bar; a short name that is its heading ("comments" over "Comments") is still chrome,
+    # and so is a section whose class names chrome beside such an id
+    def page(attributes: str, heading: str) -> str:
+        section = (f"<div {attributes}><h2>{heading}</h2><p>{PARAGRAPHS[2]}</p></div>")
+        return ("<html><body><main><div class='article-body'>"
+                f"<p>{PARAGRAPHS[0]}</p><p>{PARAGRAPHS[1]}</p>{section}</div></main></body></html>")
+
+    text = "\n".join([PARAGRAPHS[0], PARAGRAPHS[1], "Sharing with a single developer¶",
+                      PARAGRAPHS[2]])
+    kept = refine(text, page("id='sharing-with-a-single-developer'",
+                             "Sharing with a single developer¶"))
+    assert kept.splitlines() == text.splitlines()
+    numbered = refine(text, page("id='sharing-with-a-single-developer-2'",
+                                 "Sharing with a single developer¶"))
+    assert numbered.splitlines() == text.splitlines()
+    comments = "\n".join([PARAGRAPHS[0], PARAGRAPHS[1], "Comments", PARAGRAPHS[2]])
+    assert refine(comments, page("id='comments'", "Comments")).splitlines() == PARAGRAPHS[:2]
+    both = refine(text, page("id='sharing-with-a-single-developer' class='share-box'",
+                             "Sharing with a single developer¶"))
+    assert both.splitlines() == PARAGRAPHS[:2]
+
+
+def test_a_line_of_an_article_block_found_over_lines_is_not_chrome_that_says_the_same():
+    # iass-potsdam.de: <h1><span class="visuallyhidden">Headline:</span> Energiewende und
+    # gesellschaftlicher Wandel</h1> comes out as two lines, and the same words in a box of
+    # related links made the headline's line chrome; a paragraph broken by <br><br> (an
+    # empty line in the text) was not found at all, and put back a second time as a lead
+    headline = "Energiewende und gesellschaftlicher Wandel"
+    markup = ("<html><body><main><div class='article-body'>"
+              f"<h1><span class='visuallyhidden'>Headline:</span> {headline}</h1>"
+              + "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
+              + f"<div class='related'><p>{headline}</p></div></div></main></body></html>")
+    text = "\n".join(["Headline:", "", headline, *PARAGRAPHS])
+    assert refine(text, markup).splitlines() == text.splitlines()
+    lead = ("It is easier than ever to make the river yours and make it work the way you do."
+            "\n<br>\n<br>No other river gives you so much water.")
+    markup = _page(f"<p class='lead'>{lead}</p>")
+    text = "\n".join(["It is easier than ever to make the river yours and make it work the way",
+                      "you do.", "", "No other river gives you so much water.", *PARAGRAPHS])
+    assert refine(text, markup).count("It is easier than ever") == 1

@@ -351,3 +351,60 @@ def test_the_articles_own_header_is_no_chrome_of_the_box_around_it():
         "An Illusionist in Skyrim: Part 1",
         "Playing Skyrim with no armour, weapons, non-Illusion spells, or punching."]
     assert "In Skyrim, a mage is an unstoppable storm of destruction." in text
+
+
+# --- excerpts of Readability's test pages (see realworld_text/README.md) ---------------------
+
+
+def test_a_number_shown_elsewhere_does_not_cut_a_sentence_in_two():
+    # liberation.fr: the sidebar ranks its most shared articles "1", "2", … "5"; each lone
+    # number is a block of the page, and the article's "2 209 Français ont été localisés"
+    # and "près de 5 500 morts" were each cut into lines at it. A diff would see the
+    # article change whenever the ranking did, and a figure left its thousands.
+    lines = _excerpt("liberation.fr-nepal.html", "http://www.liberation.fr/monde/2015/04/30/"
+                     "seisme-au-nepal-un-troisieme-francais-tue_1277836").splitlines()
+    assert any(line.startswith("2 209 Français ont été localisés sains et saufs")
+               for line in lines)
+    assert any(line.startswith("Le séisme a fait près de 5 500 morts et touche huit")
+               for line in lines)
+    assert not [line for line in lines if len(line.strip()) < 3]
+
+
+def test_a_section_whose_id_is_its_heading_is_no_chrome():
+    # Mercurial's evolve guide (Sphinx): each section's id is its heading made into a name,
+    # <div id="sharing-with-a-single-developer"><h2>Sharing with a single developer¶</h2>,
+    # and "sharing" named a share bar: two of its three sections, 41 % of the guide, were
+    # left out as chrome of the article's column
+    text = _excerpt("mercurial-scm.org-evolve-sharing.html",
+                    "https://www.mercurial-scm.org/doc/evolve/sharing.html")
+    for passage in ("Sharing with a single developer", "The key to shared mutable history is",
+                    "Sharing with multiple developers: code review",
+                    "Now that you know how to share your own mutable history"):
+        assert passage in text
+    assert "Conclusion" in text
+
+
+def test_a_paragraph_wrapped_in_the_source_is_one_line():
+    # hacks.mozilla.org: <p>The <a>Fetch API</a> intends⏎ to fix most of these problems …:
+    # trafilatura gave each line of the page's source as a line of the text, so the same
+    # paragraph re-wrapped by the site (or minified) read as passages removed and added
+    lines = _excerpt("hacks.mozilla.org-fetch.html",
+                     "https://hacks.mozilla.org/2015/03/this-api-is-so-fetching/").splitlines()
+    assert ("The Fetch API intends to fix most of these problems. It does this by introducing "
+            "the same primitives to JS that are used in the HTTP protocol. In addition, it "
+            "introduces a utility function fetch() that succinctly captures the intention of "
+            "retrieving a resource from the network.") in lines
+    assert "- Improve the offline experience." in lines
+    assert "-" not in lines
+
+
+def test_a_table_that_lays_out_the_page_is_read_as_paragraphs():
+    # jwz.org: the article's first paragraphs are one <td>; trafilatura gives the row as one
+    # line "| In December 2002, … |", so a word changed in any of them was the whole row
+    lines = _excerpt("jwz.org-linux-usability.html",
+                     "https://www.jwz.org/doc/groupware.html").splitlines()
+    assert ("In December 2002, I tried to install some software on my computer. The experience "
+            "was, shall we say, less than pleasant. On many levels. I wrote about my "
+            "experience, as I so often do.") in lines
+    assert any(line.startswith("Then in January, the jackasses over at Slashdot") for line in lines)
+    assert not any(line.startswith("|") and len(line) > 1000 for line in lines)
