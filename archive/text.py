@@ -7,7 +7,8 @@ cookie banners are dropped, and each paragraph is one line so a diff points at a
 Decoding follows what browsers do and what Russian sites need: the charset declared in
 Content-Type, then in ``<meta>``, then detection. A declaration is trusted only if it decodes
 cleanly and does not look like mojibake (UTF-8 bytes labelled windows-1251, KOI8-R labelled
-windows-1251 ...); otherwise the bytes decide.
+windows-1251, windows-1251 served as ISO-8859-1 by a server's default ...); otherwise the
+bytes decide.
 
 Parsing is bounded: at most :data:`MAX_HTML_BYTES` of a page are read, and a page nested
 deeper than :data:`MAX_DEPTH` or with more than :data:`MAX_ELEMENTS` tags (which would make
@@ -31,7 +32,7 @@ from bs4 import BeautifulSoup, CData, NavigableString, ParserRejectedMarkup, Tag
 from lxml import etree
 
 from archive.article_refine import fold, parse
-from archive.charset_guess import guess_single_byte
+from archive.charset_guess import better_than_label, guess_single_byte
 from archive.charsets import codec_for_label, decode_replacing, decode_strict, is_single_byte
 from archive.declared_body import declared_body, declared_scripts
 from archive.extract_article import TRAFILATURA, Extractor, trafilatura_text
@@ -362,6 +363,10 @@ def _unmojibake(body: bytes, codec: str, text: str) -> tuple[str, str] | None:
         return body.decode("utf-8"), "utf-8"  # valid non-ASCII UTF-8 is never an accident
     except UnicodeDecodeError:
         pass
+    # Any script first: Czech served as KOI8-R reads as Cyrillic letters, but as no language.
+    better = better_than_label(body, codec) if is_single_byte(codec) else None
+    if better:
+        return decode_strict(body, better), better
     if codec in _CYRILLIC_SINGLE_BYTE or _cyrillic_letters(text) > 20:
         best = _best_cyrillic(body)
         if best and best[1] != codec and _russian_score(best[0]) > _russian_score(text) + 0.2:

@@ -1,0 +1,58 @@
+"""Real pages served with a wrong single-byte label, as a server's default charset sends them
+(windows-1251 news as ISO-8859-1, Czech as KOI8-R): the text is what the page says, not the
+label's mojibake, which would make a genuine screenshot of the page look absent and a page
+re-read later look edited. Excerpts of chardet's real files (tests/realworld_charsets)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from archive.text import decode_bytes
+
+EXCERPTS = Path(__file__).parent / "realworld_charsets"
+WRONG_LABELS = ("iso-8859-1", "windows-1250", "iso-8859-2", "windows-1251", "koi8-r")
+
+
+def _page(name: str) -> bytes:
+    return (b"<html><head><title>t</title></head><body><pre>" + (EXCERPTS / name).read_bytes()
+            + b"</pre></body></html>")
+
+
+@pytest.mark.parametrize(("name", "codec"), [
+    ("ru-windows-1251.txt", "cp1251"), ("ru-koi8-r.txt", "koi8_r"),
+    ("bg-windows-1251.txt", "cp1251")])
+def test_cyrillic_served_with_a_latin_label_reads_as_written(name, codec):
+    """Russian and Bulgarian read as windows-1252, -1250 or ISO-8859-2 are no language
+    ("Ìèíèñòåðñòâî"): the letters decide, as for an unlabelled page."""
+    body = _page(name)
+    for label in WRONG_LABELS:
+        text, found = decode_bytes(body, label, html=True)
+        assert text == body.decode(codec), (label, found)
+
+
+@pytest.mark.parametrize(("name", "codec"), [
+    ("cs-windows-1250.txt", "cp1250"), ("pl-iso-8859-2.txt", "iso8859_2")])
+def test_central_european_served_with_a_latin1_or_cyrillic_label_reads_as_written(name, codec):
+    """Czech and Polish as ISO-8859-1 ("è" for "č"), and as windows-1251 or KOI8-R, where
+    their letters read as Cyrillic ones: no Cyrillic text is made of Latin words."""
+    body = _page(name)
+    for label in ("iso-8859-1", "windows-1251", "koi8-r"):
+        text, found = decode_bytes(body, label, html=True)
+        assert text == body.decode(codec), (label, found)
+
+
+def test_a_label_whose_reading_is_a_language_is_followed():
+    """Hungarian ISO-8859-2 served as ISO-8859-1 reads "ő" as "õ" and nothing worse: that is
+    what browsers show, and it stays the label's reading. The labels that fit are followed."""
+    body = _page("hu-iso-8859-2.txt")
+    text, found = decode_bytes(body, "iso-8859-1", html=True)
+    assert (text, found) == (body.decode("cp1252"), "cp1252")
+    for name, label in (("hu-iso-8859-2.txt", "iso-8859-2"), ("cs-windows-1250.txt",
+                                                             "windows-1250")):
+        body = _page(name)
+        assert decode_bytes(body, label, html=True)[1] in ("iso8859-2", "cp1250")
+    # and a Czech page served as koi8-r is read as Czech (fails on the old code)
+    body = _page("cs-windows-1250.txt")
+    assert decode_bytes(body, "koi8-r", html=True)[0] == body.decode("cp1250")
