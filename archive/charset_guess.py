@@ -135,10 +135,32 @@ def better_than_label(body: bytes, declared: str) -> str | None:
     best = _best(grams, high)
     if best == label:
         return None
-    ours, theirs = _score(grams, high, label) / count, _score(grams, high, best) / count
-    if ours < IMPLAUSIBLE and theirs >= PLAUSIBLE and theirs - ours >= CLEARLY_BETTER:
+    if _clearly_better(grams, high, label, best):
+        return codecs.lookup(best).name
+    # Two code pages that read most bytes alike (windows-1250 and ISO-8859-2, windows-1251
+    # and Mac Cyrillic): judged by the bytes they read differently ("š" or "ą"?).
+    differ = _differing(label, best)
+    grams = Counter({gram: n for gram, n in grams.items() if gram[1] in differ})
+    high = Counter({byte: n for byte, n in high.items() if byte in differ})
+    if sum(high.values()) >= MIN_DIFFERING and _clearly_better(grams, high, label, best):
         return codecs.lookup(best).name
     return None
+
+
+MIN_DIFFERING = 8
+"""Bytes two code pages read differently a page needs for them alone to overrule its label."""
+
+
+def _clearly_better(grams: Counter[bytes], high: Counter[int], label: str, best: str) -> bool:
+    count = sum(high.values())
+    ours, theirs = _score(grams, high, label) / count, _score(grams, high, best) / count
+    return ours < IMPLAUSIBLE and theirs >= PLAUSIBLE and theirs - ours >= CLEARLY_BETTER
+
+
+@functools.lru_cache(maxsize=256)
+def _differing(one: str, other: str) -> frozenset[int]:
+    first, second = _reading(one), _reading(other)
+    return frozenset(byte for byte in range(256) if first[byte] != second[byte])
 
 
 def _candidate(codec: str) -> str | None:
