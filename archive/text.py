@@ -77,7 +77,8 @@ _SPACES = re.compile(r"[ \t\r\n\f\v]+")  # not NBSP or thin spaces: "9 861" keep
 # What str.isalnum() is not: \w is exactly the characters isalnum() accepts, plus "_"
 # (tests/test_capture_speed.py checks every code point), so counting letters is one C pass.
 _NOT_ALNUM = re.compile(r"[\W_]+")
-_CYRILLIC_SINGLE_BYTE = ("cp1251", "koi8_r", "koi8_u", "iso8859_5", "mac_cyrillic", "cp866")
+# Python's names for them, as codec_for_label gives them (codecs.lookup(...).name)
+_CYRILLIC_SINGLE_BYTE = ("cp1251", "koi8-r", "koi8-u", "iso8859-5", "mac-cyrillic", "cp866")
 _COMMON_RU = set("оеаинтсрвлкмдпуяы")
 MAX_HTML_BYTES = 8 * 1024 * 1024  # of decoded HTML parsed for text; a real article is far less
 MAX_DEPTH = 256  # nesting a tree walk may follow (real pages stay well under 100)
@@ -369,6 +370,8 @@ def _unmojibake(body: bytes, codec: str, text: str) -> tuple[str, str] | None:
         return decode_strict(body, better), better
     if codec in _CYRILLIC_SINGLE_BYTE or _cyrillic_letters(text) > 20:
         best = _best_cyrillic(body)
+        if best and best[1] == "koi8-u" and codec == "koi8-r" and _ukrainian_in_koi8_r(text):
+            return best  # a few Ukrainian letters hardly move the Russian score
         if best and best[1] != codec and _russian_score(best[0]) > _russian_score(text) + 0.2:
             return best
     return None
@@ -469,6 +472,24 @@ def _best_cyrillic(body: bytes) -> tuple[str, str] | None:
         if ukrainian != best[0]:
             return ukrainian, "koi8-u"
     return best
+
+
+_KOI8_U_LETTERS = "╓╔╕╜╢╥╤╙╝╬"  # є і ї ґ Є І Ї Ґ ў Ў, read as KOI8-R
+_CYRILLIC = "[\u0400-\u04ff]"
+_BOX_TOUCHING = re.compile(f"(?<={_CYRILLIC})[{_KOI8_U_LETTERS}]"
+                           f"|[{_KOI8_U_LETTERS}](?={_CYRILLIC})")
+_BOX_INSIDE = re.compile(f"(?<={_CYRILLIC})[{_KOI8_U_LETTERS}](?={_CYRILLIC})")
+
+
+def _ukrainian_in_koi8_r(text: str) -> bool:
+    """Is a page labelled KOI8-R in KOI8-U (Ukrainian served with the Russian label)? Its
+    і ї є ґ read as KOI8-R are box-drawing signs inside words ("М╔н╔стерство"), which a
+    real KOI8-R table never has: its signs touch each other, not letters. One between two
+    letters, and most of them touching a letter (a lone "і", "and", touches none)."""
+    boxes = sum(text.count(ch) for ch in _KOI8_U_LETTERS)
+    if not boxes or not _BOX_INSIDE.search(text):
+        return False
+    return len(_BOX_TOUCHING.findall(text)) * 2 >= boxes
 
 
 def _cyrillic_letters(text: str) -> int:

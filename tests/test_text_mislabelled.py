@@ -59,3 +59,18 @@ def test_a_label_whose_reading_is_a_language_is_followed():
     # and a Czech page served as koi8-r is read as Czech (fails on the old code)
     body = _page("cs-windows-1250.txt")
     assert decode_bytes(body, "koi8-r", html=True)[0] == body.decode("cp1250")
+
+
+def test_ukrainian_served_as_koi8_r_keeps_its_letters():
+    """KOI8-U served with the Russian label, as many Ukrainian sites were: read as KOI8-R,
+    і ї є ґ are box-drawing signs inside words ("М╔н╔стерство"), however short the page.
+    Russian in ISO-8859-5 served as KOI8-R (its capitals read as box signs beside letters)
+    is still read as Russian, not as Ukrainian."""
+    sentence = "Міністерство оборони оприлюднило дані про втрати, а потім видалило їх."
+    body = f"<html><body><p>{sentence}</p></body></html>".encode("koi8_u")
+    text, found = decode_bytes(body, "koi8-r", html=True)
+    assert sentence in text and found == "koi8-u", text
+    russian = (EXCERPTS / "ru-windows-1251.txt").read_bytes().decode("cp1251")
+    body = _page("ru-windows-1251.txt").decode("cp1251").encode("iso8859_5")
+    text, found = decode_bytes(body, "koi8-r", html=True)
+    assert russian in text and found == "iso8859-5", found
