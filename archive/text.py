@@ -7,7 +7,8 @@ cookie banners are dropped, and each paragraph is one line so a diff points at a
 Decoding follows what browsers do and what Russian sites need: the charset declared in
 Content-Type, then in ``<meta>``, then detection. A declaration is trusted only if it decodes
 cleanly and does not look like mojibake (UTF-8 bytes labelled windows-1251, KOI8-R labelled
-windows-1251 ...); otherwise the bytes decide.
+windows-1251, windows-1251 served as ISO-8859-1 by a server's default ...); otherwise the
+bytes decide.
 
 Parsing is bounded: at most :data:`MAX_HTML_BYTES` of a page are read, and a page nested
 deeper than :data:`MAX_DEPTH` or with more than :data:`MAX_ELEMENTS` tags (which would make
@@ -31,7 +32,7 @@ from bs4 import BeautifulSoup, CData, NavigableString, ParserRejectedMarkup, Tag
 from lxml import etree
 
 from archive.article_refine import fold, parse
-from archive.charset_guess import guess_single_byte
+from archive.charset_guess import better_than_label, guess_single_byte
 from archive.charsets import codec_for_label, decode_replacing, decode_strict, is_single_byte
 from archive.declared_body import declared_body, declared_scripts
 from archive.extract_article import TRAFILATURA, Extractor, trafilatura_text
@@ -76,7 +77,8 @@ _SPACES = re.compile(r"[ \t\r\n\f\v]+")  # not NBSP or thin spaces: "9 861" keep
 # What str.isalnum() is not: \w is exactly the characters isalnum() accepts, plus "_"
 # (tests/test_capture_speed.py checks every code point), so counting letters is one C pass.
 _NOT_ALNUM = re.compile(r"[\W_]+")
-_CYRILLIC_SINGLE_BYTE = ("cp1251", "koi8_r", "koi8_u", "iso8859_5", "mac_cyrillic", "cp866")
+# Python's names for them, as codec_for_label gives them (codecs.lookup(...).name)
+_CYRILLIC_SINGLE_BYTE = ("cp1251", "koi8-r", "koi8-u", "iso8859-5", "mac-cyrillic", "cp866")
 _COMMON_RU = set("оеаинтсрвлкмдпуяы")
 MAX_HTML_BYTES = 8 * 1024 * 1024  # of decoded HTML parsed for text; a real article is far less
 MAX_DEPTH = 256  # nesting a tree walk may follow (real pages stay well under 100)
@@ -362,8 +364,14 @@ def _unmojibake(body: bytes, codec: str, text: str) -> tuple[str, str] | None:
         return body.decode("utf-8"), "utf-8"  # valid non-ASCII UTF-8 is never an accident
     except UnicodeDecodeError:
         pass
+    # Any script first: Czech served as KOI8-R reads as Cyrillic letters, but as no language.
+    better = better_than_label(body, codec) if is_single_byte(codec) else None
+    if better:
+        return decode_strict(body, better), better
     if codec in _CYRILLIC_SINGLE_BYTE or _cyrillic_letters(text) > 20:
         best = _best_cyrillic(body)
+        if best and best[1] == "koi8-u" and codec == "koi8-r" and _ukrainian_in_koi8_r(text):
+            return best  # a few Ukrainian letters hardly move the Russian score
         if best and best[1] != codec and _russian_score(best[0]) > _russian_score(text) + 0.2:
             return best
     return None
@@ -464,6 +472,24 @@ def _best_cyrillic(body: bytes) -> tuple[str, str] | None:
         if ukrainian != best[0]:
             return ukrainian, "koi8-u"
     return best
+
+
+_KOI8_U_LETTERS = "╓╔╕╜╢╥╤╙╝╬"  # є і ї ґ Є І Ї Ґ ў Ў, read as KOI8-R
+_CYRILLIC = "[\u0400-\u04ff]"
+_BOX_TOUCHING = re.compile(f"(?<={_CYRILLIC})[{_KOI8_U_LETTERS}]"
+                           f"|[{_KOI8_U_LETTERS}](?={_CYRILLIC})")
+_BOX_INSIDE = re.compile(f"(?<={_CYRILLIC})[{_KOI8_U_LETTERS}](?={_CYRILLIC})")
+
+
+def _ukrainian_in_koi8_r(text: str) -> bool:
+    """Is a page labelled KOI8-R in KOI8-U (Ukrainian served with the Russian label)? Its
+    і ї є ґ read as KOI8-R are box-drawing signs inside words ("М╔н╔стерство"), which a
+    real KOI8-R table never has: its signs touch each other, not letters. One between two
+    letters, and most of them touching a letter (a lone "і", "and", touches none)."""
+    boxes = sum(text.count(ch) for ch in _KOI8_U_LETTERS)
+    if not boxes or not _BOX_INSIDE.search(text):
+        return False
+    return len(_BOX_TOUCHING.findall(text)) * 2 >= boxes
 
 
 def _cyrillic_letters(text: str) -> int:
