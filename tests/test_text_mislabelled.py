@@ -74,3 +74,34 @@ def test_ukrainian_served_as_koi8_r_keeps_its_letters():
     body = _page("ru-windows-1251.txt").decode("cp1251").encode("iso8859_5")
     text, found = decode_bytes(body, "koi8-r", html=True)
     assert russian in text and found == "iso8859-5", found
+
+
+TRUE_LABELS = [  # each sentence in a code page whose language the letter scorer may not know
+    ("windows-1257", "Lietuvos vyriausybė šiandien paskelbė naujus duomenis apie nukentėjusius "
+                     "žmones ir jų skaičių, o ministerija teigė, kad jie bus atnaujinti rytoj."),
+    ("iso-8859-4", "Latvijas valdība paziņoja, ka ministrija ir publicējusi jaunus skaitļus, bet "
+                   "žurnālisti jautāja, kāpēc raksts tika izņemts pēc dažām stundām."),
+    ("iso-8859-15", "Eesti valitsus teatas täna, et ministeerium avaldas uued andmed. Õhtul "
+                    "küsisid ajakirjanikud, miks andmed eemaldati lehelt nii kiiresti."),
+    ("iso-8859-1", "Íslenska ríkisstjórnin tilkynnti í dag að ráðuneytið hefði birt nýjar tölur. "
+                   "Þær voru fjarlægðar af vefnum nokkrum klukkustundum síðar."),
+    ("iso-8859-16", "Guvernul României a anunțat astăzi că ministerul a publicat cifre noi. "
+                    "Jurnaliștii au întrebat de ce articolul a fost șters după câteva ore."),
+    ("windows-1250", "Vlada Republike Hrvatske objavila je danas nove brojke. Novinari su pitali "
+                     "zašto je članak uklonjen nakon nekoliko sati, a glasnogovornik šuti."),
+    ("windows-1254", "Türkiye hükümeti bugün bakanlığın yeni rakamlar yayımladığını açıkladı. "
+                     "Gazeteciler makalenin neden birkaç saat sonra kaldırıldığını sordu."),
+    ("iso-8859-3", "Il-Gvern ta' Malta ħabbar illum li l-ministeru ppubblika ċifri ġodda. "
+                   "Il-ġurnalisti staqsew għaliex l-artiklu tneħħa wara ftit sigħat."),
+]
+
+
+@pytest.mark.parametrize(("label", "sentence"), TRUE_LABELS, ids=[t[0] for t in TRUE_LABELS])
+def test_a_true_label_is_never_overruled(label, sentence):
+    """The dangerous direction: a page whose label is right must read as its label says,
+    whatever the letter scorer thinks of a language it was not built for (Baltic, Estonian,
+    Icelandic, Romanian with ș ț, Croatian, Turkish, Maltese)."""
+    body = (f"<html><head><title>t</title></head><body><p>{sentence}</p></body></html>"
+            ).encode(label)
+    text, _ = decode_bytes(body, label, html=True)
+    assert sentence in text
