@@ -33,7 +33,7 @@ from provenance.changes.timeline import (
     warc_url,
 )
 from provenance.screens.match import Verification
-from provenance.screens.pagetext import MAX_HTML_CHARS, visible_text
+from provenance.screens.pagetext import MAX_HTML_CHARS, PageShown, page_shown
 from provenance.store.filestore import Store
 from provenance.store.kinds import CAPTURE, SNAPSHOT
 from provenance.store.ledger import Ledger, Record
@@ -42,20 +42,20 @@ LOCAL = "local"
 MAX_WARC_BYTES = 4 * MAX_HTML_CHARS
 
 
-def page_chrome(store: Store, record: Record) -> str:
-    """Every text the copy's HTML shows (:func:`visible_text`), from its WARC re-hashed
-    first and decoded as its text was; "" when there is no readable HTML (then only the
-    article text is compared)."""
+def page_chrome(store: Store, record: Record) -> PageShown:
+    """Every text the copy's HTML shows (:func:`page_shown`: with and without what its
+    own style sheets hide), from its WARC re-hashed first and decoded as its text was;
+    empty when there is no readable HTML (then only the article text is compared)."""
     entry = record.file("warc")
     url = warc_url(record)
     if entry is None or url is None:
-        return ""
+        return PageShown("")
     try:
         warc = store.read_verified(entry, limit=MAX_WARC_BYTES)
         markup = markup_from_warc(io.BytesIO(warc), url)
     except Exception:  # noqa: BLE001 - a missing, altered or unreadable WARC (warcio's own
-        return ""  # errors too): no chrome, never a crash
-    return visible_text(markup or "")
+        return PageShown("")  # errors too): no chrome, never a crash
+    return page_shown(markup or "")
 
 
 def capture_ref(record: Record) -> dict[str, Any]:
@@ -268,7 +268,7 @@ def keep_all_snapshots(store: Store, ledger: Ledger, url: str, specs: Sequence[W
     return found, fresh, errors
 
 
-def check_across(store: Store, ledger: Ledger, check: Callable[[str, str], Verification],
+def check_across(store: Store, ledger: Ledger, check: Callable[[str, PageShown], Verification],
                  url: str,
                  specs: Sequence[WitnessSpec], *, config: WitnessConfig | None = None,
                  env: Mapping[str, str] | None = None) -> Across:
