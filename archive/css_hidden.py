@@ -10,9 +10,10 @@ read, with their cascade (``!important``, the inline ``style``, specificity, ord
 rule that may show an element keeps it shown. Such a rule may sit under a condition: a
 ``@media`` query, ``@supports``, ``@layer``, a selector on a state such as ``:hover`` or
 ``:checked``. A rule that hides under a condition, or by a selector that cannot be
-evaluated, hides nothing. Style sheets in other files (``<link rel=stylesheet>``,
-``@import``) are not read; they are counted in :attr:`StyleHiding.unread`. A script may still
-show what a style sheet hides: the callers say so.
+evaluated, hides nothing. Style sheets in other files (``<link rel=stylesheet>``) are read
+where the caller has them (a ``--browser`` capture recorded them), in their place in the
+cascade; those it has not, and ``@import`` ones, are counted in :attr:`StyleHiding.unread`.
+A script may still show what a style sheet hides: the callers say so.
 
 Tree: lxml's (:func:`archive.article_refine.parse`). Selectors: cssselect (the scrapy
 project's CSS-to-XPath translator, which lxml's own ``cssselect`` uses); style sheets:
@@ -22,8 +23,9 @@ tinycss2 (the CSS Syntax Level 3 parser of WeasyPrint's authors).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from urllib.parse import urljoin
 
 import cssselect
 import tinycss2
@@ -101,24 +103,41 @@ class _Candidate:
     hiding: Hiding | None
 
 
-def style_hiding(root: etree._Element) -> StyleHiding:
-    """What the ``<style>`` elements of ``root``'s page hide for sure (module docstring)."""
+Sheets = Callable[[str], str | None]
+"""A linked style sheet's text by its URL as the page writes it (resolved against the
+page's ``<base href>``, if any): None when it is not at hand."""
+
+
+def style_hiding(root: etree._Element, linked: Sheets | None = None) -> StyleHiding:
+    """What the style sheets of ``root``'s page hide for sure (module docstring): its
+    ``<style>`` elements, and its ``<link rel=stylesheet>`` ones that ``linked`` has."""
     result = StyleHiding()
     rules: list[_Rule] = []
     budget = MAX_CSS_CHARS
+    base = root.find("head/base[@href]")
     for element in root.iter("style", "link"):
         if any(a.tag in ("noscript", "template") for a in element.iterancestors()):
             continue  # what a browser with scripts never applies
         if element.tag == "link":
             rel = str(element.get("rel") or "").lower().split()
-            result.unread += "stylesheet" in rel
-            continue
-        if str(element.get("type") or "text/css").strip().lower() != "text/css":
+            if "stylesheet" not in rel or "alternate" in rel or element.get("disabled") is not None:
+                continue
+        elif str(element.get("type") or "text/css").strip().lower() != "text/css":
             continue
         certain = _media_applies(str(element.get("media") or ""))
-        if certain is None:
-            continue  # print only
-        css = "".join(element.itertext())
+        if certain is None:  # print only; unless a script turns it on once loaded
+            result.unread += element.tag == "link" and element.get("onload") is not None
+            continue
+        if element.tag == "link":
+            href = str(element.get("href") or "").strip()
+            if base is not None:
+                href = urljoin(str(base.get("href") or "").strip(), href)
+            css = linked(href) if linked is not None and href else None
+            if css is None:
+                result.unread += 1
+                continue
+        else:
+            css = "".join(element.itertext())
         if len(css) > budget:
             result.unread += 1
             continue

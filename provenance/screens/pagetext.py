@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 from archive.article_refine import parse
-from archive.css_hidden import StyleHiding, style_hiding
+from archive.css_hidden import Sheets, StyleHiding, style_hiding
 from archive.text import hidden_by_style
 
 MAX_HTML_CHARS = 16 * 1024 * 1024
@@ -60,15 +60,16 @@ def visible_text(markup: str) -> str:
     return page_shown(markup).visible
 
 
-def page_shown(markup: str) -> PageShown:
-    """:func:`visible_text`, with and without what the page's own style sheets hide."""
+def page_shown(markup: str, linked: Sheets | None = None) -> PageShown:
+    """:func:`visible_text`, with and without what the page's own style sheets hide (its
+    ``<style>`` elements, and the linked sheets ``linked`` has)."""
     if not markup or len(markup) > MAX_HTML_CHARS:
         return PageShown("")
     root = parse(markup)
     if root is None:
         return PageShown("")
     unstyled = _shown_text(root, None)
-    hiding = style_hiding(root)
+    hiding = style_hiding(root, linked)
     if not hiding:
         return PageShown(unstyled, unread=hiding.unread)
     rules = dict.fromkeys(str(h) for h in [*hiding.display_none.values(),
