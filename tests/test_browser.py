@@ -552,3 +552,60 @@ def test_a_page_a_script_moves_on_is_rendered_where_it_ends(pages):
     assert rendered.ok, rendered.error
     assert rendered.final_url == pages.url("/js/article")
     assert rendered.text is not None and HEADLINE in rendered.text.text
+
+
+# --- a --browser capture is read with its linked style sheets and after its scripts -------------
+
+HIDDEN_LEAD = "The council approved the new budget of 9,861 thousand euros on Monday evening."
+HIDDEN_GONE = "The mayor said that 16,153 residents had signed the petition against the plan."
+HIDDEN_LATE = "A spokesman later denied that the vote had been postponed for another month."
+HIDDEN_REST = "Members of the opposition left the chamber before the final vote was taken."
+HIDDEN_PAGE = f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>Council</title>
+<style>.lead {{ display: none }} .js-gone {{ display: none }}</style>
+<link rel="stylesheet" href="/css/site.css">
+<style>body {{ font: 22px sans-serif; width: 900px; margin: 30px }}</style></head>
+<body><article><h1>Council approves the budget</h1>
+<p class="lead">{HIDDEN_LEAD}</p><p class="gone">{HIDDEN_GONE}</p>
+<p id="late">{HIDDEN_LATE}</p><p>{HIDDEN_REST}</p>
+<p>{" ".join(["The session lasted four hours and ended after midnight."] * 6)}</p>
+</article><script>document.getElementById("late").className = "js-gone";</script>
+</body></html>""".encode()
+HIDDEN_CSS = b".lead { display: block } .gone { display: none }"
+
+
+def test_a_browser_capture_is_read_with_its_style_sheets_and_scripts(pages, tmp_path, capsys):
+    """What the render showed decides: a paragraph its own <style> hides but its linked
+    style sheet (recorded by the browser) shows again is shown, so our own screenshot
+    matches; one the linked sheet hides, or a script hid, is no match. Read without the
+    linked sheet, the shown lead would be a false mismatch; read from the server's HTML,
+    the paragraph the script hid would be a false match."""
+    pages.add_route("/css/withdrawn", lambda h: send(h, 200, HIDDEN_PAGE,
+                                                     content_type="text/html; charset=utf-8"))
+    pages.add_route("/css/site.css", lambda h: send(h, 200, HIDDEN_CSS, content_type="text/css"))
+    store = tmp_path / "ev"
+    code, item, err = archive(capsys, store, pages.url("/css/withdrawn"))
+    assert code == 0 and item["browser"]["status"] == "ok", err
+    record = record_of(store, item["id"])
+    shot = file_of(store, record, "browser-screenshot")
+    code, [genuine], err = run(capsys, "--store", str(store), "verify", str(shot),
+                               "--against", record.id, "--tsa", "none")
+    assert (code, genuine["verdict"]) == (0, "match"), genuine["reasons"]
+    for shown, rule in (((HIDDEN_LEAD, HIDDEN_GONE), ".gone { display: none }"),
+                        ((HIDDEN_LATE, HIDDEN_REST), ".js-gone { display: none }")):
+        forged = tmp_path / "forged.png"  # the page's own passage: consecutive paragraphs
+        _draw_shot(forged, "Council approves the budget", *shown)
+        code, [item], err = run(capsys, "--store", str(store), "verify", str(forged),
+                                "--against", record.id, "--tsa", "none")
+        assert (code, item["verdict"]) == (1, "mismatch"), item["reasons"]
+        assert rule in item["reasons"][0] and "style sheet hides them" in item["reasons"][0]
+
+
+def _draw_shot(path: Path, title: str, *paragraphs: str) -> None:
+    from evalset import _draw_paragraphs, find_font
+    from PIL import ImageDraw, ImageFont
+    regular = ImageFont.truetype(find_font(), 20)
+    bold = ImageFont.truetype(find_font(bold=True), 26)
+    image = Image.new("RGB", (900, 700), "white")
+    y = _draw_paragraphs(ImageDraw.Draw(image), 28, 28, 840,
+                         [(title, bold), *((p, regular) for p in paragraphs)], (20, 20, 20))
+    image.crop((0, 0, 900, y + 28)).save(path)

@@ -196,6 +196,25 @@ def test_against_a_capture_id(capsys, shared, shots, article):
     assert_intact(shared)
 
 
+def test_against_a_page_that_hides_the_paragraph_by_its_style_sheet(capsys, shared, shots,
+                                                                     article):
+    """The withdrawal without deletion: the page keeps the figures' paragraph in its HTML
+    (so the capture's article text has it) and hides it by a class. The genuine screenshot
+    of it is then no match, and the reason names the rule."""
+    withdrawn = RU_UTF8.decode("utf-8").replace(
+        f"<p>{ARTICLE[1]}</p>", f'<p class="withdrawn">{ARTICLE[1]}</p>').replace(
+        "</head>", "<style>.withdrawn { display: none }</style></head>")
+    assert "withdrawn" in withdrawn
+    article.add_route("/screens/hidden-by-class", lambda h: send(
+        h, 200, withdrawn.encode("utf-8"), content_type="text/html; charset=utf-8"))
+    code, [capture], err = run(capsys, shared, "archive", article.url("/screens/hidden-by-class"))
+    assert code == 0, err
+    code, [item], err = run(capsys, shared, "verify", shots["genuine"],
+                            "--against", capture["id"])
+    assert (code, item["verdict"]) == (1, "mismatch"), item["reasons"]
+    assert "style sheet hides them (.withdrawn { display: none })" in item["reasons"][0]
+
+
 def test_against_a_url_captures_it_once(capsys, shared, shots, article):
     url = article.url("/screens/fresh")
     code, [item], err = run(capsys, shared, "verify", shots["genuine"], "--against", url)

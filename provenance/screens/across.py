@@ -23,7 +23,13 @@ from archive.errors import ArchiveError, WitnessError
 from archive.memento import ExcludedByArchive, NotArchived
 from archive.reextract import markup_from_warc
 from archive.witness import WitnessConfig, WitnessSpec, shared_witness
-from provenance.capture.rendered import SERVER_TEXT, text_role
+from provenance.capture.rendered import (
+    BROWSER_DOM,
+    BROWSER_WARC,
+    SERVER_TEXT,
+    browser_part,
+    text_role,
+)
 from provenance.capture.snapshots import keep_snapshot, subject_of
 from provenance.changes.timeline import (
     blocked,
@@ -33,29 +39,59 @@ from provenance.changes.timeline import (
     warc_url,
 )
 from provenance.screens.match import Verification
-from provenance.screens.pagetext import MAX_HTML_CHARS, visible_text
+from provenance.screens.pagetext import MAX_HTML_CHARS, PageShown, page_shown
 from provenance.store.filestore import Store
 from provenance.store.kinds import CAPTURE, SNAPSHOT
 from provenance.store.ledger import Ledger, Record
+from provenance.store.records import BrowserStatus
+from provenance.web.replay import MAX_INDEX_BYTES, WarcIndex, style_sheet
+from provenance.web.rewrite import absolute
 
 LOCAL = "local"
 MAX_WARC_BYTES = 4 * MAX_HTML_CHARS
 
 
-def page_chrome(store: Store, record: Record) -> str:
-    """Every text the copy's HTML shows (:func:`visible_text`), from its WARC re-hashed
-    first and decoded as its text was; "" when there is no readable HTML (then only the
-    article text is compared)."""
-    entry = record.file("warc")
+def page_chrome(store: Store, record: Record) -> PageShown:
+    """Every text the copy's HTML shows (:func:`page_shown`: with and without what its
+    own style sheets hide), from its WARC re-hashed first and decoded as its text was;
+    empty when there is no readable HTML (then only the article text is compared). A
+    ``--browser`` capture is read as the browser left it: its DOM after scripts, with the
+    style sheets its WARC recorded."""
     url = warc_url(record)
-    if entry is None or url is None:
-        return ""
+    if url is None:
+        return PageShown("")
+    rendered = _rendered(store, record, url)
+    if rendered is not None:
+        return rendered
+    entry = record.file("warc")
+    if entry is None:
+        return PageShown("")
     try:
         warc = store.read_verified(entry, limit=MAX_WARC_BYTES)
         markup = markup_from_warc(io.BytesIO(warc), url)
     except Exception:  # noqa: BLE001 - a missing, altered or unreadable WARC (warcio's own
-        return ""  # errors too): no chrome, never a crash
-    return visible_text(markup or "")
+        return PageShown("")  # errors too): no chrome, never a crash
+    return page_shown(markup or "")
+
+
+def _rendered(store: Store, record: Record, url: str) -> PageShown | None:
+    """:func:`page_chrome` of a ``--browser`` render that succeeded; None without one, or
+    when its files cannot be read (the server's HTML is read then)."""
+    part = browser_part(record.data)
+    dom, warc = record.file(BROWSER_DOM), record.file(BROWSER_WARC)
+    if part is None or part.status is not BrowserStatus.OK or dom is None or warc is None:
+        return None
+    try:
+        markup = store.read_verified(dom, limit=MAX_HTML_CHARS).decode("utf-8", "replace")
+        index = WarcIndex.from_warc(store.read_verified(warc, limit=MAX_INDEX_BYTES))
+    except Exception:  # noqa: BLE001 - as page_chrome: an unreadable render is no crash
+        return None
+
+    def linked(href: str) -> str | None:
+        target = absolute(href, url)
+        return style_sheet(index.resource(target)) if target is not None else None
+
+    return page_shown(markup, linked)
 
 
 def capture_ref(record: Record) -> dict[str, Any]:
@@ -268,7 +304,7 @@ def keep_all_snapshots(store: Store, ledger: Ledger, url: str, specs: Sequence[W
     return found, fresh, errors
 
 
-def check_across(store: Store, ledger: Ledger, check: Callable[[str, str], Verification],
+def check_across(store: Store, ledger: Ledger, check: Callable[[str, PageShown], Verification],
                  url: str,
                  specs: Sequence[WitnessSpec], *, config: WitnessConfig | None = None,
                  env: Mapping[str, str] | None = None) -> Across:

@@ -52,6 +52,7 @@ from rapidfuzz.distance import Levenshtein
 from provenance.errors import UsageError
 from provenance.screens.figures import Marks, extract_figures, figure_marks
 from provenance.screens.ocr import OcrResult
+from provenance.screens.pagetext import PageShown
 from provenance.store.clock import utc_now
 
 PRESENT_SCORE = 0.72
@@ -988,7 +989,20 @@ def excerpt(text: str, limit: int = 80) -> str:
     return cut.rstrip(" ,;:") + "…"
 
 
-def verify_against_text(ocr: OcrResult, page_text: str, chrome: str = "") -> Verification:
+def _hidden_reason(hidden: Sequence[str], page: PageShown) -> str:
+    """One line: which screenshot paragraphs the page hides, by which of its rules."""
+    rules = "; ".join(page.hiding[:3]) + (f" and {len(page.hiding) - 3} more"
+                                          if len(page.hiding) > 3 else "")
+    unread = (f"; {page.unread} of its style sheets in other files were not read"
+              if page.unread else "")
+    quoted = "; ".join(f'"{excerpt(text)}"' for text in hidden[:3])
+    return (f"{len(hidden)} screenshot paragraph(s) are in the page's HTML but its own "
+            f"style sheet hides them ({rules}{unread}): {quoted}; a reader did not see "
+            "them unless a script showed them")
+
+
+def verify_against_text(ocr: OcrResult, page_text: str,
+                        chrome: str | PageShown = "") -> Verification:
     """Which passage of a captured page does the screenshot show, and is it really there?
 
     Every paragraph of the screenshot (Tesseract's block/paragraph structure) is looked
@@ -1003,9 +1017,27 @@ def verify_against_text(ocr: OcrResult, page_text: str, chrome: str = "") -> Ver
     screenshot paragraph the article text lacks, or has otherwise, but the page shows as it
     is (a menu, a date, a caption, a numbered list) is the page's; one the page shows only
     with another figure or word is a mismatch. Such paragraphs alone never make a match.
+
+    A paragraph the page's HTML has but its own style sheet hides (a :class:`PageShown`
+    whose texts with and without the style sheets differ: only the latter shows it) was
+    not shown to readers: it is never a match, and makes the verdict a mismatch.
     """
+    shown_page = chrome if isinstance(chrome, PageShown) else PageShown(chrome)
     hay = _Haystack.from_text(page_text)
-    chrome_hay = _Haystack.from_text(chrome) if chrome else None
+    chrome_hay = _Haystack.from_text(shown_page.visible) if shown_page.visible else None
+    unstyled_hay = _Haystack.from_text(shown_page.unstyled) if shown_page.styled else None
+
+    def hidden_by_style(tokens: list[Token], text: str,
+                        styled: _Alignment | None = None) -> bool:
+        """Shown as it is only when the page's style sheets are left out."""
+        if unstyled_hay is None:
+            return False
+        if styled is None and chrome_hay is not None:
+            styled = _align(tokens, chrome_hay, text)
+        if styled is not None and _decide(styled, "page").verdict == "match":
+            return False
+        return _decide(_align(tokens, unstyled_hay, text), "page").verdict == "match"
+
     paragraphs: dict[tuple[int, int, int], list[int]] = {}
     for line in ocr.lines:
         paragraphs.setdefault((line.block, line.column, line.par), []).extend(line.words)
@@ -1018,6 +1050,7 @@ def verify_against_text(ocr: OcrResult, page_text: str, chrome: str = "") -> Ver
     boxes: list[list[int]] = []
     scores: list[float] = []
     looked: list[str] = []  # paragraphs looked for and not found
+    hidden: list[str] = []  # paragraphs the page has but its style sheet hides
     verdict = "absent"
     skipped = missing_figures = on_page = 0
     chrome_mismatch = False
@@ -1044,6 +1077,10 @@ def verify_against_text(ocr: OcrResult, page_text: str, chrome: str = "") -> Ver
             # figure or word: a headline "9881 погибших" for the page's "9861 погибших".
             skipped += 1
             continue
+        if part == "match" and hidden_by_style(tokens, text):
+            hidden.append(text)
+            continue
+        elsewhere: _Alignment | None = None
         if (alignment is None or part != "match") and chrome_hay is not None:
             # Not in the article text as shown: the page may still show it as it is (a
             # menu, a byline, a numbered list's numbers, a headline beside the article's).
@@ -1065,6 +1102,9 @@ def verify_against_text(ocr: OcrResult, page_text: str, chrome: str = "") -> Ver
                     _boxed(ocr, tokens, elsewhere, words, figures)
                     chrome_mismatch = True
                     continue
+        if (alignment is None or part == "absent") and hidden_by_style(tokens, text, elsewhere):
+            hidden.append(text)  # not in the article text, and only hidden on the page
+            continue
         if alignment is None or part == "absent":
             looked.append(text)
             reasons.append(f"not on the page: \"{excerpt(text)}\"")
@@ -1086,6 +1126,10 @@ def verify_against_text(ocr: OcrResult, page_text: str, chrome: str = "") -> Ver
             verdict = "match"
     if verdict != "absent" and chrome_mismatch:
         verdict = "mismatch"
+    if hidden:
+        # A page that withdrew the passage by hiding it, not by deleting it.
+        verdict = "mismatch"
+        reasons.insert(0, _hidden_reason(hidden, shown_page))
     if verdict == "match" and missing_figures:
         # The withdrawal case: the page still has the headline and the filler, but not the
         # paragraph with the figures. That is not the page the screenshot shows.
@@ -1104,7 +1148,7 @@ def verify_against_text(ocr: OcrResult, page_text: str, chrome: str = "") -> Ver
     score = round(sum(scores) / len(scores), 3) if scores else 0.0
     # What was looked for: the paragraphs found; when none was, every one looked for (an
     # "absent" must still say what the screenshot reads).
-    claim = "\n".join(shown or looked)
+    claim = "\n".join(shown or hidden or looked)
     return Verification(verdict, score, claim, "\n".join(found), figures, reasons,
                         ocr.image, ocr.sha256, boxes if verdict != "absent" else [],
                         against="page", words=words if verdict != "absent" else [],

@@ -12,9 +12,12 @@ mismatch) instead of counting as a paragraph the page does not have.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from lxml import etree
 
 from archive.article_refine import parse
+from archive.css_hidden import Sheets, StyleHiding, style_hiding
 from archive.text import hidden_by_style
 
 MAX_HTML_CHARS = 16 * 1024 * 1024
@@ -27,18 +30,60 @@ _INLINE = {"a", "abbr", "b", "bdi", "bdo", "cite", "code", "data", "dfn", "em", 
            "u", "var", "wbr", "label", "img", "input", "button"}
 
 
+@dataclass(frozen=True)
+class PageShown:
+    """What a page shows, read twice: with its own style sheets (:attr:`visible`) and
+    without them (:attr:`unstyled`, what every text of its HTML would show). They differ
+    only where a ``<style>`` rule hides text (:mod:`archive.css_hidden`)."""
+
+    visible: str
+    unstyled: str = ""
+    hiding: tuple[str, ...] = ()
+    """The rules that hide text, as the page writes them (``.withdrawn { display: none }``)."""
+    unread: int = 0
+    """The page's style sheets in other files, not read: they may show what these hide."""
+
+    def __post_init__(self) -> None:
+        if not self.unstyled:
+            object.__setattr__(self, "unstyled", self.visible)
+
+    @property
+    def styled(self) -> bool:
+        """Does a style sheet hide any of the page's text?"""
+        return self.unstyled != self.visible
+
+
 def visible_text(markup: str) -> str:
     """The text of every element a browser shows, one block element a line; "" when the
     HTML cannot be parsed or is longer than :data:`MAX_HTML_CHARS`. ``markup`` is the
     page decoded as a browser decodes it (:func:`archive.reextract.markup_from_warc`)."""
+    return page_shown(markup).visible
+
+
+def page_shown(markup: str, linked: Sheets | None = None) -> PageShown:
+    """:func:`visible_text`, with and without what the page's own style sheets hide (its
+    ``<style>`` elements, and the linked sheets ``linked`` has)."""
     if not markup or len(markup) > MAX_HTML_CHARS:
-        return ""
+        return PageShown("")
     root = parse(markup)
     if root is None:
-        return ""
+        return PageShown("")
+    unstyled = _shown_text(root, None)
+    hiding = style_hiding(root, linked)
+    if not hiding:
+        return PageShown(unstyled, unread=hiding.unread)
+    rules = dict.fromkeys(str(h) for h in [*hiding.display_none.values(),
+                                           *hiding.visibility.values()] if h is not None)
+    return PageShown(_shown_text(root, hiding), unstyled, tuple(rules), hiding.unread)
+
+
+def _shown_text(root: etree._Element, hiding: StyleHiding | None) -> str:
+    """The text ``root`` shows, one block a line; what ``hiding`` hides left out."""
     lines: list[str] = []
     current: list[str] = []
     markers: dict[etree._Element, str] = {}  # an <ol>'s items: the number a browser draws
+    display_none = hiding.display_none if hiding is not None else {}
+    visibility = hiding.visibility if hiding is not None else {}
 
     def _number_items(ol: etree._Element) -> None:
         items = [child for child in ol if child.tag == "li"]
@@ -59,35 +104,42 @@ def visible_text(markup: str) -> str:
             pending.clear()
         current.clear()
 
-    def walk(element: etree._Element) -> None:
+    def walk(element: etree._Element, invisible: bool) -> None:
+        # ``invisible``: the parent's ``visibility: hidden``, which its children inherit
+        # (and may undo) and its tail text keeps
         tag = element.tag
-        if not isinstance(tag, str) or tag in _HIDDEN or _hidden(element):
-            if element.tail:  # a comment or a hidden element: only what follows it shows
-                current.append(element.tail)
+        if (not isinstance(tag, str) or tag in _HIDDEN or _hidden(element)
+                or element in display_none):
+            if element.tail and not invisible:  # a comment or a hidden element: only
+                current.append(element.tail)  # what follows it shows
             return
+        if element in visibility:
+            hidden_here = visibility[element] is not None
+        else:
+            hidden_here = invisible
         block = tag not in _INLINE
         if block:
             flush()
         if tag == "ol":
             _number_items(element)
         marker = markers.pop(element, None)
-        if marker:
+        if marker and not hidden_here:
             pending[:] = [marker]  # the first line of the item, even inside a <div> in it
-        if tag == "img" and element.get("alt"):
+        if tag == "img" and element.get("alt") and not hidden_here:
             current.append(element.get("alt") or "")
-        if element.text:
+        if element.text and not hidden_here:
             current.append(element.text)
         for child in element:
-            walk(child)
+            walk(child, hidden_here)
         if block:
             flush()
         if marker and pending:  # an item without text: its number alone
             lines.append(pending.pop())
-        if element.tail:
+        if element.tail and not invisible:
             current.append(element.tail)
 
     body = root.find("body")
-    walk(body if body is not None else root)
+    walk(body if body is not None else root, False)
     flush()
     return "\n".join(lines)
 

@@ -138,6 +138,13 @@ def shown(body: bytes, declared: str, base: str, link: Link) -> Replay:
     return Replay(body, safe_type(declared), base)
 
 
+def style_sheet(found: Captured | None) -> str | None:
+    """``found``'s text if it is a style sheet served as one (a browser applies no other)."""
+    if found is None or _mime(found.declared_type) != "text/css":
+        return None
+    return found.body.decode(_charset(found.body, found.declared_type), errors="replace")
+
+
 def _mime(declared: str) -> str:
     return declared.split(";")[0].strip().lower()
 
