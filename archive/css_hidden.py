@@ -23,6 +23,7 @@ tinycss2 (the CSS Syntax Level 3 parser of WeasyPrint's authors).
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
@@ -41,6 +42,12 @@ VEIL_SHARE = 0.5
 visibility: hidden }`` until a script lifts it, a frame-busting ``body { display: none }``),
 not a withdrawal: it hides nothing here. A paragraph withdrawn from a page among its menus
 and teasers is far less (a short note alone on a bare page could pass for a veil)."""
+MAX_SECONDS = 3.0
+"""Time for all selectors of a page; past it nothing is sure (the page hides nothing)."""
+MAX_SIBLINGS = 256
+"""Past this many children of one element, selectors that count siblings (``:nth-child``,
+``:last-of-type``, ``a ~ b``) are not evaluated: each costs an XPath that walks every
+sibling of every candidate, quadratic in a long list (20,000 items: minutes a selector)."""
 MAX_SELECTORS = 4000
 """Selectors of ``display``/``visibility`` rules evaluated per page: each is one XPath
 over the whole tree. Past it, the page counts as having unread rules and hides nothing."""
@@ -285,6 +292,8 @@ def _matches(root: etree._Element, rules: list[_Rule]
     found: dict[tuple[etree._Element, str], list[_Candidate]] = {}
     evaluated = 0
     present = _names(root)
+    wide = max((len(e) for e in root.iter()), default=0) > MAX_SIBLINGS
+    deadline = time.monotonic() + MAX_SECONDS
     for rule in rules:
         for selector_text, selector in _selectors(rule.selector):
             if selector.pseudo_element is not None:
@@ -296,13 +305,14 @@ def _matches(root: etree._Element, rules: list[_Rule]
             sure = rule.certain and not dynamic
             if not sure and hides:
                 continue  # a hide under a condition hides nothing here
-            xpath = _xpath(selector, selector_text, strip_states=dynamic)
+            xpath = None if wide and _counts_siblings(selector.parsed_tree) else _xpath(
+                selector, selector_text, strip_states=dynamic)
             if xpath is None:
                 if hides:
                     continue
                 return None  # a rule that may show anything: nothing is sure
             evaluated += 1
-            if evaluated > MAX_SELECTORS:
+            if evaluated > MAX_SELECTORS or time.monotonic() > deadline:
                 return None
             key = (int(rule.important), 0, selector.specificity(), rule.order if sure else -1)
             hiding = Hiding(selector_text, f"{rule.prop}: {rule.value}") if hides else None
@@ -339,6 +349,31 @@ def _required(node: object) -> set[str]:
             names.add("#" + node.id)
         node = getattr(node, "selector", None)
     return names
+
+
+_SIBLING_PSEUDO = {"first-child", "last-child", "only-child", "first-of-type", "last-of-type",
+                   "only-of-type"}
+
+
+def _counts_siblings(node: object) -> bool:
+    """Does the selector look at an element's siblings (``+``, ``~``, ``:nth-*``,
+    ``:*-child``, ``:*-of-type``), anywhere in it?"""
+    if isinstance(node, cssselect.parser.CombinedSelector) and node.combinator in "+~":
+        return True
+    if isinstance(node, cssselect.parser.Function) and node.name.lower().startswith("nth-"):
+        return True
+    if isinstance(node, cssselect.parser.Pseudo) and node.ident.lower() in _SIBLING_PSEUDO:
+        return True
+    if isinstance(node, cssselect.parser.Relation):  # :has(+ x), :has(~ x)
+        if any(getattr(token, "value", None) in ("+", "~") for token, _ in node.arguments):
+            return True
+        children: list[object] = [node.selector, *(inner for _, inner in node.arguments)]
+    else:
+        children = [getattr(node, name, None) for name in ("selector", "subselector")]
+        children.extend(getattr(node, "selector_list", None) or [])
+    if isinstance(node, cssselect.Selector):
+        children = [node.parsed_tree]
+    return any(_counts_siblings(child) for child in children if child is not None)
 
 
 def _selectors(text: str) -> Iterator[tuple[str, cssselect.Selector]]:

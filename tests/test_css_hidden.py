@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -254,3 +255,27 @@ def test_a_genuine_screenshot_of_shown_text_still_matches(shot, lead_class, styl
     text, html = _article(lead_class, style)
     result = verify_against_text(shot, text, page_shown(html))
     assert result.verdict == "match", result.reasons
+
+
+def test_a_long_list_with_sibling_selectors_is_read_in_bounded_time():
+    """A hostile page: 20,000 items and selectors that count siblings, each an XPath
+    quadratic in the list (``.x ~ .x`` took over five minutes). They are not evaluated on
+    such a page: a hide by one hides nothing; a show by one leaves nothing sure."""
+    items = "<ul>" + "<li class=x>item</li>" * 20_000 + "</ul>"
+    started = time.monotonic()
+    hide = page_shown(_page("li:nth-child(2n+1){display:none}", items))
+    show = page_shown(_page(".w{display:none} .x ~ .x{display:block}",
+                            items + "<p class=w>Withdrawn</p>"))
+    assert time.monotonic() - started < 20
+    assert not hide.styled and hide.visible.count("item") == 20_000
+    assert not show.styled and "Withdrawn" in show.visible
+    # a short list is evaluated as before
+    short = page_shown(_page("li:nth-child(2n+1){display:none}", "<ul>" + "<li>i</li>" * 4
+                             + "</ul>"))
+    assert short.visible.splitlines().count("i") == 2
+
+
+def test_past_the_time_budget_nothing_is_sure(monkeypatch):
+    monkeypatch.setattr(css_hidden, "MAX_SECONDS", -1.0)
+    shown = page_shown(_page(".w{display:none}", "<p class=w>Withdrawn</p>"))
+    assert "Withdrawn" in shown.visible and shown.unread == 1
