@@ -279,3 +279,15 @@ def test_past_the_time_budget_nothing_is_sure(monkeypatch):
     monkeypatch.setattr(css_hidden, "MAX_SECONDS", -1.0)
     shown = page_shown(_page(".w{display:none}", "<p class=w>Withdrawn</p>"))
     assert "Withdrawn" in shown.visible and shown.unread == 1
+
+
+def test_nested_hidden_elements_are_measured_in_one_pass():
+    """250 nested hidden <div>s around 2 MB of text: measuring each one's share of the
+    page apart copied the text 250 times (32 s); one pass takes well under a second."""
+    text = "word " * 400_000
+    page = ("<html><head><style>div{display:none}</style></head><body>" + "<div>" * 250
+            + text + "</div>" * 250 + "</body></html>")
+    started = time.monotonic()
+    shown = page_shown(page)
+    assert time.monotonic() - started < 8
+    assert not shown.styled  # each holds the whole page: a veil, lifted
