@@ -46,6 +46,10 @@ MAX_SIBLINGS = 256
 """Past this many children of one element, selectors that count siblings (``:nth-child``,
 ``:last-of-type``, ``a ~ b``) are not evaluated: each costs an XPath that walks every
 sibling of every candidate, quadratic in a long list (20,000 items: minutes a selector)."""
+MAX_MATCHES = 200_000
+"""Element-rule pairs kept per page (the most on the 990 real pages: 15,747); past it
+nothing is sure. Bounds memory: 4,000 copies of ``* { display: block }`` on a big page
+would keep hundreds of millions."""
 MAX_SELECTORS = 4000
 """Selectors of ``display``/``visibility`` rules evaluated per page: each is one XPath
 over the whole tree. Past it, the page counts as having unread rules and hides nothing."""
@@ -301,7 +305,7 @@ def _matches(root: etree._Element, rules: list[_Rule]
     apply has order -1: it never wins, it only keeps an element shown). None when the
     page has more such selectors than :data:`MAX_SELECTORS`."""
     found: dict[tuple[etree._Element, str], list[_Candidate]] = {}
-    evaluated = 0
+    evaluated = matches = 0
     present = _names(root)
     wide = max((len(e) for e in root.iter()), default=0) > MAX_SIBLINGS
     deadline = time.monotonic() + MAX_SECONDS
@@ -327,7 +331,11 @@ def _matches(root: etree._Element, rules: list[_Rule]
                 return None
             key = (int(rule.important), 0, selector.specificity(), rule.order if sure else -1)
             hiding = Hiding(selector_text, f"{rule.prop}: {rule.value}") if hides else None
-            for element in _select(root, xpath):
+            selected = _select(root, xpath)
+            matches += len(selected)
+            if matches > MAX_MATCHES:
+                return None
+            for element in selected:
                 found.setdefault((element, rule.prop), []).append(
                     _Candidate(key, rule.value, hiding))
     return found

@@ -13,6 +13,7 @@ from __future__ import annotations
 import gzip
 import json
 import time
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -291,3 +292,20 @@ def test_nested_hidden_elements_are_measured_in_one_pass():
     shown = page_shown(page)
     assert time.monotonic() - started < 8
     assert not shown.styled  # each holds the whole page: a veil, lifted
+
+
+def test_rules_matching_everything_again_and_again_keep_memory_bounded(monkeypatch):
+    """Element-rule pairs are kept for the cascade: past MAX_MATCHES nothing is sure
+    (the page hides nothing) rather than holding hundreds of millions of them (without
+    the time budget, which alone would stop it later, past a gigabyte)."""
+    monkeypatch.setattr(css_hidden, "MAX_SECONDS", 600.0)
+    rules = "* { display: block } " * 3000 + ".w { display: none }"
+    body = "<p>x</p>" * 20_000 + "<p class=w>Withdrawn</p>"
+    tracemalloc.start()
+    try:
+        shown = page_shown(_page(rules, body))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert "Withdrawn" in shown.visible and shown.unread == 1
+    assert peak < 150_000_000
