@@ -15,7 +15,7 @@ from typing import Any
 
 MODULES = ["hashing", "capture", "check", "log", "witness", "ocr_verify", "stamping", "changes",
            "text", "text_heldout", "text_readability", "charsets", "extract_speed", "snapshots",
-           "team", "browser", "serve", "queries", "watch", "workers", "recording"]
+           "style_hiding", "team", "browser", "serve", "queries", "watch", "workers", "recording"]
 
 
 def main(argv: list[str] | None = None) -> int:
