@@ -77,6 +77,7 @@ _NOT_LEAD = frozenset({
     "cookie", "consent", "rating", "recommend", "more", "popular", "further", "other",
     "teasers", "login", "signup", "paywall", "caption", "credit", "credits", "copyright",
     "date", "time", "hidden", "list"})
+_NOT_META = _NOT_LEAD - {"meta"}
 # A block of the article's column that is not the article.
 _CHROME = frozenset({
     "comment", "comments", "related", "share", "sharing", "sharedaddy", "social", "newsletter",
@@ -453,8 +454,14 @@ def _is_lead(block: _Block, article: set[etree._Element],
     if (len(block.text) < LEAD_CHARS or _link_share(block) >= LEAD_LINKS
             or _link_around(block.element) is not None):
         return False
-    return ((_named_lead(block.element, article) or _under_headline(block.element, headers))
-            and not _chrome(block.element, article, _NOT_LEAD, NOT_LEAD_TAGS))
+    if not (_named_lead(block.element, article) or _under_headline(block.element, headers)):
+        return False
+    # the page's schema.org description on the block's own box: a "recipe-meta" box above it
+    # holds the recipe's facts, not a byline
+    described = any("description" in str(node.get("itemprop") or "").split()
+                    for node in [block.element, block.element.getparent()] if node is not None)
+    return not _chrome(block.element, article, _NOT_META if described else _NOT_LEAD,
+                       NOT_LEAD_TAGS)
 
 
 def _under_headline(element: etree._Element,

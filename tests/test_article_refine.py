@@ -314,3 +314,13 @@ def test_a_caption_type_size_on_a_heading_is_no_caption():
     assert refine("\n".join(PARAGRAPHS), _page(heading)).splitlines() == [STANDFIRST, *PARAGRAPHS]
     caption = f"<p class='teaser caption-s5'>{STANDFIRST}</p>"  # on a paragraph it still is
     assert refine("\n".join(PARAGRAPHS), _page(caption)).splitlines() == PARAGRAPHS
+
+
+
+def test_only_a_schema_org_description_is_a_lead_in_a_box_named_meta():
+    described = (f"<div class='recipe-meta'><div itemprop='description'><p>{STANDFIRST}</p>"
+                 "</div></div>")
+    assert refine("\n".join(PARAGRAPHS), _page(described)).splitlines() == [STANDFIRST,
+                                                                            *PARAGRAPHS]
+    named = f"<div class='post-meta'><p class='intro'>{STANDFIRST}</p></div>"
+    assert refine("\n".join(PARAGRAPHS), _page(named)).splitlines() == PARAGRAPHS

@@ -406,6 +406,17 @@ def test_a_last_paragraph_set_as_a_heading_in_the_next_text_module_is_kept():
     assert text.splitlines()[-1].startswith(closing)
     assert "Schlagwörter" not in text
 
+
+def test_a_recipes_schema_org_description_in_its_meta_box_is_kept():
+    # oetker.de: <div itemprop="description"><p>…</p></div> in a box named "recipe-meta"
+    # (the recipe's yield and times), which trafilatura drops; "meta" names a byline's box
+    text = _excerpt("oetker.de-bienenstich.html",
+                    "https://www.oetker.de/rezepte/r/bienenstich-muffins")
+    summary = ("Saftig-weiche Muffins aus Hefeteig mit Bienenstich-Belag gefüllt mit einer "
+               "Sahne-Pudding-Creme")
+    assert text.splitlines()[0] == summary
+    assert "Milch erwärmen und darin die Butter oder Margarine zerlassen." in text
+
 # --- excerpts of Readability's test pages (see realworld_text/README.md) ---------------------
 
 
