@@ -4,15 +4,16 @@ On trafilatura's evaluation set (990 real pages) two kinds of error are structur
 one site's quirk, and both can be judged from where trafilatura's own paragraphs sit in the
 page's tree:
 
-* a lead, teaser, intro, deck or subtitle paragraph (a single block whose class or id says so, or
-  a paragraph beside the headline in the article's ``<header>``/``<hgroup>``, or one marked
-  as the article's schema.org ``description``) just before or among the article's
-  paragraphs is dropped: trafilatura discards every ``teaser`` block, meant for lists of
-  links to other articles. It is put back when it is one block (no sibling of the same
-  class, which would make it a list of teasers), has few links, is in no link (a card of
-  another article, whose whole box is the link) and has no chrome around it;
+* a lead, teaser, intro, deck, subtitle or (a review's) verdict paragraph (a single block whose
+  class or id says so, or a paragraph beside the headline in the article's
+  ``<header>``/``<hgroup>``, or one marked as the article's schema.org ``description``) just before
+  or among the article's paragraphs is dropped: trafilatura discards every ``teaser`` block, meant
+  for lists of links to other articles. It is put back when it is one block (no sibling of the same
+  class, which would make it a list of teasers), has few links, is in no link (a card of another
+  article, whose whole box is the link) and has no chrome around it;
 * a standfirst right under the article's ``<h1>`` (the one the page's ``<title>`` names), in
-  the headline's own box but no ``<header>``, is dropped; the first paragraph there, plain,
+  the headline's own box but no ``<header>``, or in a row of the page's hero below it (no
+  more than a date between them, no picture), is dropped; the first paragraph there, plain,
   is put back;
 * the article's first paragraph is dropped when it sits apart from the body (in bold, in a
   wrapper of its own above the body's): the nearest paragraph above the first one kept,
@@ -58,7 +59,7 @@ from lxml import etree
 
 from archive.boilerplate import is_label, is_notice, is_plea
 
-REFINE_VERSION = "23"  # bump when what this keeps or drops changes (how pages decode, lines cut)
+REFINE_VERSION = "24"  # bump when what this keeps or drops changes (how pages decode, lines cut)
 BLOCK_TAGS = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote",
                         "figcaption", "dd", "dt", "td", "th", "pre", "caption", "div",
                         "section", "article", "header", "main"})
@@ -76,6 +77,7 @@ _NOT_LEAD = frozenset({
     "cookie", "consent", "rating", "recommend", "more", "popular", "further", "other",
     "teasers", "login", "signup", "paywall", "caption", "credit", "credits", "copyright",
     "date", "time", "hidden", "list"})
+_NOT_META = _NOT_LEAD - {"meta"}
 # A block of the article's column that is not the article.
 _CHROME = frozenset({
     "comment", "comments", "related", "share", "sharing", "sharedaddy", "social", "newsletter",
@@ -90,7 +92,7 @@ _PARTS = re.compile(r"[_-]+|(?<=[a-z])(?=[A-Z])")  # "article-teaser", "TestRepo
 # What names a lead (a whole part of a class: "leading-snug" is a line height, not a lead).
 _LEAD = frozenset({"lead", "lede", "teaser", "intro", "excerpt", "summary", "subtitle",
                    "subheadline", "sub-headline", "subline", "preface", "standfirst", "abstract",
-                   "kicker", "chapo", "description", "deck", "dek"})
+                   "kicker", "chapo", "description", "deck", "dek", "verdict"})
 _SPACES = re.compile(r"\s+")
 
 ANCHOR_CHARS = 40  # a block this long found in the text is surely one of its paragraphs
@@ -104,6 +106,8 @@ CORE_SHARE = 0.7  # the article's column: deepest element holding this share of 
 MAX_SEARCHES = 5000  # substring searches of blocks in the text
 MAX_BLOCKS = 20_000  # a real article page has a few thousand; past this the text is kept as is
 LIKE_CHARS = 40  # a paragraph (or an interview's question) of another text module of the article
+# a module's paragraphs and subheadings (not the page's <h1>: the set counts it as chrome)
+LIKE_TAGS = ("p", "h2", "h3", "h4", "h5", "h6")
 MAX_INGREDIENT_CHARS = 200  # an ingredient, or a heading over some of them
 _INGREDIENT = frozenset({"ingredient", "ingredients", "zutat", "zutaten", "ingredientes"})
 # What any element of a page could name one by: its classes, ids and itemprops (one path
@@ -349,15 +353,18 @@ def _first_paragraph(blocks: list[_Block], line_of: list[int | None], first: int
 
 
 def _standfirst(blocks: list[_Block], line_of: list[int | None], first: int) -> set[int]:
-    """The standfirst under the article's headline when trafilatura dropped it and no
-    ``<header>`` or class names it: the first paragraph (a ``<p>`` as long as a paragraph,
-    :data:`ANCHOR_CHARS`) after the headline and before the first paragraph kept, a child or
-    grandchild of the headline's own box. The headline is the nearest ``<h1>`` before the
-    first paragraph (within :data:`LEAD_REACH` characters), not in ``<body>`` itself, no link
-    (a logo), and says what the page's ``<title>`` says (:func:`_titles_page`: a section's
-    or the site's ``<h1>`` above an article does not). The paragraph has few links, is in no
-    link, holds no ``<time>`` (a byline), is no notice or plea, and has no chrome around it
-    up to the headline's box."""
+    """The standfirst under the article's headline when trafilatura dropped it and no ``<header>``
+    or class names it: the first paragraph (a ``<p>`` as long as a paragraph, :data:`ANCHOR_CHARS`)
+    after the headline and before the first paragraph kept, a child or grandchild of the headline's
+    own box, or, with no more than :data:`FIRST_REACH` characters of other blocks (a date) between
+    them, in the box the two share a few levels up, with no picture between them
+    (:func:`_shared_box`: fluessiggas.de's hero holds the headline, the row below it the date and
+    the standfirst). The headline is the nearest ``<h1>`` before the first paragraph (within
+    :data:`LEAD_REACH` characters), not in ``<body>`` itself, no link (a logo), and says what the
+    page's ``<title>`` says (:func:`_titles_page`: a section's or the site's ``<h1>`` above an
+    article does not). The paragraph has few links, is in no link, holds no ``<time>`` (a byline),
+    is no notice or plea, and has no chrome around it up to the headline's box (or the shared
+    one)."""
     reach = 0
     headline = None
     for i in range(first - 1, -1, -1):
@@ -372,18 +379,57 @@ def _standfirst(blocks: list[_Block], line_of: list[int | None], first: int) -> 
     box = blocks[headline].element.getparent()
     if box is None or box.tag in ("body", "html") or not _titles_page(blocks[headline]):
         return set()
+    between = 0
     for i in range(headline + 1, first):
         block = blocks[i]
         if block.element.tag != "p" or len(block.text) < ANCHOR_CHARS:
+            between += len(block.text)
             continue  # a date, a kicker, a caption's credit
-        if (line_of[i] is None and box in list(block.element.iterancestors())[:2]
+        ancestors = list(block.element.iterancestors())
+        # in the headline's own box, or right under it (a date at most between them) in
+        # the box the two share (the page's hero: headline above, standfirst in a row below)
+        shared = box if box in ancestors[:2] else (
+            _shared_box(blocks[headline].element, block.element, ancestors)
+            if between <= FIRST_REACH else None)
+        if (line_of[i] is None and shared is not None
                 and _link_share(block) < LEAD_LINKS and _link_around(block.element) is None
                 and block.element.find(".//time") is None
                 and not is_notice(block.text) and not is_plea(block.text)
-                and not _chrome(block.element, {box}, _NOT_LEAD, NOT_LEAD_TAGS)):
+                and not _chrome(block.element, {shared}, _NOT_LEAD, NOT_LEAD_TAGS)):
             return {i}
         break  # only the first paragraph under the headline
     return set()
+
+
+PICTURES = ("img", "picture", "figure", "video")
+
+
+def _shared_box(headline: etree._Element, element: etree._Element,
+                ancestors: list[etree._Element]) -> etree._Element | None:
+    """The lowest element holding both the headline and a block (``element``, whose
+    ancestors are given), when it is no more than :data:`LEAD_DEPTH` levels above the
+    headline's box and is not ``<body>`` (the page's hero, not the whole page), and no
+    picture stands between the two or in the block (a paragraph under a picture, or
+    around it, is its caption)."""
+    above = set(ancestors)
+    for depth, node in enumerate(headline.iterancestors()):
+        if depth > LEAD_DEPTH or node.tag in ("body", "html"):
+            return None
+        if node in above:
+            break
+    else:
+        return None
+    if next(element.iter(*PICTURES), None) is not None:
+        return None  # a picture's box with its caption
+    seen = False
+    for tag in node.iter(headline.tag, element.tag, *PICTURES):
+        if tag is headline:
+            seen = True
+        elif tag is element:
+            return node if seen else None
+        elif seen and tag.tag in PICTURES:
+            return None
+    return None
 
 
 _WORD = re.compile(r"\w{3,}")
@@ -408,8 +454,14 @@ def _is_lead(block: _Block, article: set[etree._Element],
     if (len(block.text) < LEAD_CHARS or _link_share(block) >= LEAD_LINKS
             or _link_around(block.element) is not None):
         return False
-    return ((_named_lead(block.element, article) or _under_headline(block.element, headers))
-            and not _chrome(block.element, article, _NOT_LEAD, NOT_LEAD_TAGS))
+    if not (_named_lead(block.element, article) or _under_headline(block.element, headers)):
+        return False
+    # the page's schema.org description on the block's own box: a "recipe-meta" box above it
+    # holds the recipe's facts, not a byline
+    described = any("description" in str(node.get("itemprop") or "").split()
+                    for node in [block.element, block.element.getparent()] if node is not None)
+    return not _chrome(block.element, article, _NOT_META if described else _NOT_LEAD,
+                       NOT_LEAD_TAGS)
 
 
 def _under_headline(element: etree._Element,
@@ -465,10 +517,11 @@ def _named_lead(element: etree._Element, article: set[etree._Element]) -> bool:
 def _chrome_lines(blocks: list[_Block], line_of: list[int | None],
                   column: etree._Element | None, lines: list[str],
                   spans: dict[int, list[int]]) -> set[str]:
-    """Lines whose every block is chrome inside the article's column. A line that is part of
-    a block of the article found over several lines is the article's, whatever chrome
-    elsewhere says the same (a headline "<span>Headline:</span> Energiewende …" over two
-    lines, and a menu's "Energiewende …")."""
+    """Lines whose every block is chrome inside the article's column. A line that holds a
+    block of the article, or is part of one found over several lines, is the article's,
+    whatever chrome elsewhere says the same (a headline "<span>Headline:</span> Energiewende
+    …" over two lines, and a menu's "Energiewende …"; a quest's list items that the text
+    gives as one line, and a reader's comment quoting that whole list)."""
     if column is None:
         return set()
     known: dict[etree._Element, bool] = {node: False
@@ -483,6 +536,9 @@ def _chrome_lines(blocks: list[_Block], line_of: list[int | None],
                          and not _in_article_header(block.element))
             (chrome if is_chrome else content).add(block.text)
             if not is_chrome:
+                # the line holding it (the block is a part of it, or it): a reader's
+                # comment quoting that very line is chrome, the line is not
+                content.add(lines[at])
                 content.update(lines[k] for k in spans.get(n, ()))
     return chrome - content
 
@@ -546,13 +602,24 @@ def _chrome(element: etree._Element, stop: set[etree._Element], words: frozenset
         if ("display:none" in style or node.get("hidden") is not None
                 or node.get("aria-hidden") == "true"):
             return True
-        if any(_names(token, words) and not _heading_anchor(node, token)
+        named = _heading_words(words) if node.tag in HEADINGS else words
+        if any(_names(token, named) and not _heading_anchor(node, token)
                for token in _tokens(node)):
             return True
     return False
 
 
 HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+# Names of a type size in a design system ("caption-s5-fx", "typography--caption"): on a
+# heading they say how big it is set, not that it captions a picture (a caption is no heading)
+_TYPE_SCALE = frozenset({"caption"})
+
+
+@functools.lru_cache(maxsize=8)
+def _heading_words(words: frozenset[str]) -> frozenset[str]:
+    """``words`` less :data:`_TYPE_SCALE`, one set each (its hash kept for :func:`_names`)."""
+    return words - _TYPE_SCALE
+
 ANCHOR_WORDS = 4  # a name of this many words made of a heading is a sentence, not a role
 _SLUG_WORD = re.compile(r"[^\W_]+")
 
@@ -578,6 +645,8 @@ def _heading_anchor(element: etree._Element, token: str) -> bool:
 def _names(token: str, words: frozenset[str]) -> bool:
     """Whether a class or id token names one of ``words`` (a part of it, or two joined by -)."""
     parts = [part.lower() for part in _PARTS.split(token) if part]
+    if "overflow" in parts:  # "overflow-hidden", "overflow-x-hidden": a CSS utility's value
+        parts = parts[:parts.index("overflow")]
     for n, part in enumerate(parts):
         if n and parts[n - 1] in _NEGATING:
             continue
@@ -632,7 +701,8 @@ def _like_columns(blocks: list[_Block], line_of: list[int | None],
                   column: etree._Element) -> set[int]:
     """Paragraphs in other elements of the column's very template (same tags and classes up
     to ``<body>``): one article split over several text modules, of which trafilatura keeps
-    one. Only plain paragraphs: long, few links, no chrome around them."""
+    one. Only plain paragraphs and headings (a closing paragraph set as an ``<h3>`` in a
+    module of its own): long, few links, no chrome around them."""
     signature = _signature(column)
     depth = len(signature)
     if not signature[0][1]:
@@ -640,7 +710,7 @@ def _like_columns(blocks: list[_Block], line_of: list[int | None],
     found = set()
     same: dict[etree._Element, bool] = {}
     for i, block in enumerate(blocks):
-        if (line_of[i] is not None or block.element.tag != "p"
+        if (line_of[i] is not None or block.element.tag not in LIKE_TAGS
                 or len(block.text) < LIKE_CHARS or _link_share(block) >= LEAD_LINKS):
             continue
         ancestors = list(block.element.iterancestors())

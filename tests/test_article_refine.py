@@ -280,3 +280,47 @@ def test_a_line_of_an_article_block_found_over_lines_is_not_chrome_that_says_the
     text = "\n".join(["It is easier than ever to make the river yours and make it work the way",
                       "you do.", "", "No other river gives you so much water.", *PARAGRAPHS])
     assert refine(text, markup).count("It is easier than ever") == 1
+
+
+def _hero_page(between: str) -> str:
+    """The headline in the hero's box, a row below it with the date and ``between``."""
+    body = "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
+    return ("<html><head><title>Bridge closed as river rises</title></head><body><section>"
+            "<div class='container'><div class='row'><div class='hero'><div class='title'>"
+            "<h1>Bridge closed as river rises</h1></div></div></div>"
+            f"<div class='row'><div class='col'><p>12 May 2024</p>{between}</div></div></div>"
+            f"</section><section><div class='body'>{body}</div></section></body></html>")
+
+
+def test_a_standfirst_in_the_row_under_the_hero_is_put_back():
+    markup = _hero_page(f"<div class='text'><p>{STANDFIRST}</p></div>")
+    assert refine("\n".join(PARAGRAPHS), markup).splitlines() == [STANDFIRST, *PARAGRAPHS]
+
+
+def test_a_caption_under_the_hero_is_no_standfirst():
+    # a paragraph under a picture, or around one, is its caption (bund.net, soy502.com)
+    for between in (f"<img src='river.jpg'><p>{STANDFIRST}</p>",
+                    f"<p><img src='river.jpg'><span>{STANDFIRST}</span></p>"):
+        assert refine("\n".join(PARAGRAPHS), _hero_page(between)).splitlines() == PARAGRAPHS
+
+
+def test_a_css_utilitys_overflow_hidden_hides_nothing():
+    lead = "<div class='overflow-hidden'><p class='lead'>" + STANDFIRST + "</p></div>"
+    assert refine("\n".join(PARAGRAPHS), _page(lead)).splitlines() == [STANDFIRST, *PARAGRAPHS]
+
+
+def test_a_caption_type_size_on_a_heading_is_no_caption():
+    heading = f"<h2 class='teaser caption-s5'>{STANDFIRST}</h2>"
+    assert refine("\n".join(PARAGRAPHS), _page(heading)).splitlines() == [STANDFIRST, *PARAGRAPHS]
+    caption = f"<p class='teaser caption-s5'>{STANDFIRST}</p>"  # on a paragraph it still is
+    assert refine("\n".join(PARAGRAPHS), _page(caption)).splitlines() == PARAGRAPHS
+
+
+
+def test_only_a_schema_org_description_is_a_lead_in_a_box_named_meta():
+    described = (f"<div class='recipe-meta'><div itemprop='description'><p>{STANDFIRST}</p>"
+                 "</div></div>")
+    assert refine("\n".join(PARAGRAPHS), _page(described)).splitlines() == [STANDFIRST,
+                                                                            *PARAGRAPHS]
+    named = f"<div class='post-meta'><p class='intro'>{STANDFIRST}</p></div>"
+    assert refine("\n".join(PARAGRAPHS), _page(named)).splitlines() == PARAGRAPHS

@@ -353,6 +353,70 @@ def test_the_articles_own_header_is_no_chrome_of_the_box_around_it():
     assert "In Skyrim, a mage is an unstoppable storm of destruction." in text
 
 
+
+def test_a_line_of_the_article_quoted_whole_by_a_readers_comment_stays():
+    # the-pain.net (in the Wayback Machine): a quest's <li>s in a <blockquote>, which
+    # trafilatura gives as one line; a reader's comment quotes that whole list, and the line
+    # was cut as the comment's although it holds the article's own list items
+    text = _excerpt("the-pain.net-silkroad.html", "https://web.archive.org/web/20130307194448/"
+                    "the-pain.net/2008/05/silkroad-roc-mountain-quests-und-npcs.html")
+    assert "Belohnung: unbekannt ( man kann ja nicht alles wissen ;-P )" in text
+    assert "Name: Rahid 6" in text
+
+
+def test_a_reviews_verdict_above_the_body_is_kept():
+    # pcgamer.com: "Our Verdict" (div.verdict) between the hero and the body, the review's
+    # summary, which trafilatura drops
+    text = _excerpt("pcgamer.com-darkest.html",
+                    "https://www.pcgamer.com/through-the-darkest-of-times-review/")
+    verdict = "A superbly crafted game that serves as storyteller, teacher, and concerned friend."
+    assert text.splitlines()[0] == verdict
+    assert "Our Verdict" not in text
+
+
+def test_a_lead_set_in_a_design_systems_type_sizes_is_kept():
+    # eurosport.de: <h2 class="ArticleHeroBlack__teaser--light … caption-s5-fx …"> in a box
+    # with "overflow-hidden": a type size named "caption" on a heading and a CSS utility's
+    # "hidden" named the lead a caption and a hidden block
+    text = _excerpt("eurosport.de-corona.html", "https://www.eurosport.de/olympia/"
+                    "olympia-2022-in-peking/2022/olympia-2022-zweiter-coronafall-deutschen-team-"
+                    "aufregung-thomas-weikert-vorganger-attackiert_sto8749554/story.shtml")
+    lead = ("Außerdem attackierte Ex-Präsident Alfons Hörmann seinen Nachfolger Thomas Weikert "
+            "und stellte ihn als Intriganten und Lügner dar.")
+    assert lead in text
+    assert text.index(lead) < text.index("Dirk Schimmelpfennig blickte sichtlich angespannt")
+
+
+def test_a_standfirst_in_the_row_under_the_headlines_hero_is_kept():
+    # fluessiggas.de: the <h1> in the hero's box, then a row below it with the date and the
+    # standfirst <p>; the body follows in another section, and trafilatura drops the standfirst
+    text = _excerpt("fluessiggas.de-dimethylether.html",
+                    "https://fluessiggas.de/aktuelles/dimethylether/")
+    standfirst = "Die Nachfrage nach erneuerbaren Energien in Deutschland steigt;"
+    assert text.startswith(standfirst)
+    assert "Veröffentlicht" not in text
+
+
+def test_a_last_paragraph_set_as_a_heading_in_the_next_text_module_is_kept():
+    # journelles.de: the article's closing paragraph is an <h3> in a text module of its own
+    # (WPBakery's wpb_text_column) after the one trafilatura keeps
+    text = _excerpt("journelles.de-westwing.html",
+                    "https://www.journelles.de/gift-guide-westwing-22/")
+    closing = "All diese schönen Produkte und viele weitere findet ihr bei WestwingNow!"
+    assert text.splitlines()[-1].startswith(closing)
+    assert "Schlagwörter" not in text
+
+
+def test_a_recipes_schema_org_description_in_its_meta_box_is_kept():
+    # oetker.de: <div itemprop="description"><p>…</p></div> in a box named "recipe-meta"
+    # (the recipe's yield and times), which trafilatura drops; "meta" names a byline's box
+    text = _excerpt("oetker.de-bienenstich.html",
+                    "https://www.oetker.de/rezepte/r/bienenstich-muffins")
+    summary = ("Saftig-weiche Muffins aus Hefeteig mit Bienenstich-Belag gefüllt mit einer "
+               "Sahne-Pudding-Creme")
+    assert text.splitlines()[0] == summary
+    assert "Milch erwärmen und darin die Butter oder Margarine zerlassen." in text
+
 # --- excerpts of Readability's test pages (see realworld_text/README.md) ---------------------
 
 
