@@ -195,10 +195,12 @@ def record_change(store: Store, ledger: Ledger, record: Record,
     gave the page.
     """
     read = text_reader(store)  # each text read once, however often it is asked about
-    if record_skipped(store, record, read):
-        return None
+    if server_failed(record.data.get("http_status")):
+        return None  # compared with nothing (record_skipped says so without reading)
+    # The previous capture first: a URL's first capture (every page of a new list) is
+    # compared with nothing, and its text need not be read and re-hashed to know it.
     previous = previous_capture(ledger, record, store, read)
-    if previous is None:
+    if previous is None or record_skipped(store, record, read):
         return None
     role = text_role(record.data)
     if text_role(previous.data) != role:
