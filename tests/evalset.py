@@ -221,6 +221,21 @@ def _draw_paragraphs(draw: ImageDraw.ImageDraw, x: int, y: int, width: int,
     return y
 
 
+def draw_article(path: Path, title: str | None, *paragraphs: str, width: int = 760,
+                 size: int = 19, title_size: int = 24) -> Path:
+    """A plain screenshot of an article (a bold title over regular paragraphs, black on
+    white, DejaVu Sans) saved at ``path``, cropped below its last line: the tests' stand-in
+    for a screenshot of a page, read by Tesseract for real."""
+    regular = ImageFont.truetype(find_font(), size)
+    lines = [(p, regular) for p in paragraphs]
+    if title is not None:
+        lines.insert(0, (title, ImageFont.truetype(find_font(bold=True), title_size)))
+    image = Image.new("RGB", (width, 3000), "white")
+    y = _draw_paragraphs(ImageDraw.Draw(image), 28, 28, width - 60, lines, (20, 20, 20))
+    image.crop((0, 0, width, y + 28)).save(path)
+    return path
+
+
 def render(passage: Passage, body: str, variant: str, rng: random.Random) -> Image.Image:
     """Draw ``body`` (genuine, forged or unrelated) as a screenshot of the given variant."""
     scale = 2 if variant == "third" else 1  # a retina screenshot, later shrunk to a third

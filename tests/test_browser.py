@@ -38,6 +38,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from evalset import draw_article
 from PIL import Image
 from warcio.archiveiterator import ArchiveIterator
 from webfixtures import WebServer, send
@@ -593,19 +594,10 @@ def test_a_browser_capture_is_read_with_its_style_sheets_and_scripts(pages, tmp_
     for shown, rule in (((HIDDEN_LEAD, HIDDEN_GONE), ".gone { display: none }"),
                         ((HIDDEN_LATE, HIDDEN_REST), ".js-gone { display: none }")):
         forged = tmp_path / "forged.png"  # the page's own passage: consecutive paragraphs
-        _draw_shot(forged, "Council approves the budget", *shown)
+        draw_article(forged, "Council approves the budget", *shown, width=900, size=20,
+                     title_size=26)
         code, [item], err = run(capsys, "--store", str(store), "verify", str(forged),
                                 "--against", record.id, "--tsa", "none")
         assert (code, item["verdict"]) == (1, "mismatch"), item["reasons"]
         assert rule in item["reasons"][0] and "style sheet hides them" in item["reasons"][0]
 
-
-def _draw_shot(path: Path, title: str, *paragraphs: str) -> None:
-    from evalset import _draw_paragraphs, find_font
-    from PIL import ImageDraw, ImageFont
-    regular = ImageFont.truetype(find_font(), 20)
-    bold = ImageFont.truetype(find_font(bold=True), 26)
-    image = Image.new("RGB", (900, 700), "white")
-    y = _draw_paragraphs(ImageDraw.Draw(image), 28, 28, 840,
-                         [(title, bold), *((p, regular) for p in paragraphs)], (20, 20, 20))
-    image.crop((0, 0, 900, y + 28)).save(path)

@@ -17,8 +17,7 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
-from evalset import _draw_paragraphs, find_font
-from PIL import Image, ImageDraw, ImageFont
+from evalset import draw_article
 
 from archive import css_hidden
 from archive.article_refine import parse
@@ -205,14 +204,7 @@ TITLE = "Потери армии"
 
 
 def _shot(folder: Path, name: str, *paragraphs: str) -> OcrResult:
-    regular = ImageFont.truetype(find_font(), 19)
-    bold = ImageFont.truetype(find_font(bold=True), 24)
-    image = Image.new("RGB", (760, 600), "white")
-    y = _draw_paragraphs(ImageDraw.Draw(image), 28, 28, 700,
-                         [(TITLE, bold), *((p, regular) for p in paragraphs)], (20, 20, 20))
-    path = folder / f"{name}.png"
-    image.crop((0, 0, 760, y + 28)).save(path)
-    return ocr_image(path, "rus")
+    return ocr_image(draw_article(folder / f"{name}.png", TITLE, *paragraphs), "rus")
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,7 @@ negation fused into a word.
 from __future__ import annotations
 
 import pytest
-from evalset import _draw_paragraphs, find_font
-from PIL import Image, ImageDraw, ImageFont
+from evalset import draw_article
 
 from provenance.screens.match import verify_against_text, verify_text
 from provenance.screens.ocr import OcrResult, ocr_image
@@ -58,14 +57,7 @@ DENIALS = (
 
 
 def _shot(folder, name: str, title: str, *paragraphs: str, lang: str) -> OcrResult:
-    regular = ImageFont.truetype(find_font(), 19)
-    bold = ImageFont.truetype(find_font(bold=True), 24)
-    image = Image.new("RGB", (760, 900), "white")
-    y = _draw_paragraphs(ImageDraw.Draw(image), 28, 28, 700,
-                         [(title, bold), *((p, regular) for p in paragraphs)], (20, 20, 20))
-    path = folder / f"{name}.png"
-    image.crop((0, 0, 760, y + 28)).save(path)
-    return ocr_image(path, lang)
+    return ocr_image(draw_article(folder / f"{name}.png", title, *paragraphs), lang)
 
 
 @pytest.fixture(scope="module")
