@@ -168,16 +168,13 @@ def style_hiding(root: etree._Element, linked: Sheets | None = None) -> StyleHid
             found.append(inline)
         winner = max((c for c in found if c.key[3] >= 0), key=lambda c: c.key, default=None)
         maybe_shown = any(c.key[3] < 0 and c.value not in _HIDE[prop] for c in found)
-        hides = winner is not None and winner.value in _HIDE[prop] and not maybe_shown
-        if prop == "display" and hides and winner is not None and winner.hiding is not None:
-            result.display_none[element] = winner.hiding
-        elif prop == "visibility" and winner is not None:
-            if hides and winner.hiding is not None:
-                result.visibility[element] = winner.hiding
-            elif not hides:
-                result.visibility[element] = None
-        elif prop == "visibility" and maybe_shown:
-            result.visibility[element] = None
+        # a winner's ``hiding`` is set exactly when its value hides
+        hiding = winner.hiding if winner is not None and not maybe_shown else None
+        if prop == "display":
+            if hiding is not None:
+                result.display_none[element] = hiding
+        elif hiding is not None or winner is not None or maybe_shown:
+            result.visibility[element] = hiding  # None: set visible, which children inherit
     _lift_veils(root, result)
     return result
 
@@ -390,8 +387,6 @@ def _counts_siblings(node: object) -> bool:
     else:
         children = [getattr(node, name, None) for name in ("selector", "subselector")]
         children.extend(getattr(node, "selector_list", None) or [])
-    if isinstance(node, cssselect.Selector):
-        children = [node.parsed_tree]
     return any(_counts_siblings(child) for child in children if child is not None)
 
 
