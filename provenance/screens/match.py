@@ -1027,7 +1027,7 @@ def verify_against_text(ocr: OcrResult, page_text: str,
     chrome_hay = _Haystack.from_text(shown_page.visible) if shown_page.visible else None
     unstyled_hay = _Haystack.from_text(shown_page.unstyled) if shown_page.styled else None
 
-    def hidden_by_style(tokens: list[Token], text: str,
+    def shown_only_unstyled(tokens: list[Token], text: str,
                         styled: _Alignment | None = None) -> bool:
         """Shown as it is only when the page's style sheets are left out."""
         if unstyled_hay is None:
@@ -1077,7 +1077,7 @@ def verify_against_text(ocr: OcrResult, page_text: str,
             # figure or word: a headline "9881 погибших" for the page's "9861 погибших".
             skipped += 1
             continue
-        if part == "match" and hidden_by_style(tokens, text):
+        if part == "match" and shown_only_unstyled(tokens, text):
             hidden.append(text)
             continue
         elsewhere: _Alignment | None = None
@@ -1102,7 +1102,7 @@ def verify_against_text(ocr: OcrResult, page_text: str,
                     _boxed(ocr, tokens, elsewhere, words, figures)
                     chrome_mismatch = True
                     continue
-        if (alignment is None or part == "absent") and hidden_by_style(tokens, text, elsewhere):
+        if (alignment is None or part == "absent") and shown_only_unstyled(tokens, text, elsewhere):
             hidden.append(text)  # not in the article text, and only hidden on the page
             continue
         if alignment is None or part == "absent":
