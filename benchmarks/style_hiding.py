@@ -18,7 +18,6 @@ Rows:
 
 from __future__ import annotations
 
-import re
 import sys
 import time
 from pathlib import Path
@@ -29,14 +28,8 @@ sys.path[:0] = [str(ROOT)]
 
 from archive.article_refine import parse  # noqa: E402
 from benchmarks.common import row  # noqa: E402
-from benchmarks.text import SET, load_set  # noqa: E402
+from benchmarks.text import SET, _fold, load_set  # noqa: E402
 from provenance.screens.pagetext import _shown_text, page_shown  # noqa: E402
-
-_WS = re.compile(r"\s+")
-
-
-def _fold(text: str) -> str:
-    return _WS.sub(" ", text.replace("\xad", ""))
 
 
 def run(quick: bool = False, show: bool = False) -> list[dict[str, Any]]:
