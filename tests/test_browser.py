@@ -17,6 +17,7 @@ import re
 import ssl
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import zipfile
@@ -355,6 +356,20 @@ def test_a_renderer_crash_is_said(pages):
         after = pool.render(pages.url("/js/article"))
     assert crashed.status is RenderStatus.FAILED and crashed.reason == "renderer-crashed"
     assert after.ok and after.text is not None and HEADLINE in after.text.text
+
+
+def test_a_stopped_browser_leaves_nothing_in_the_temporary_directory(pages, tmp_path,
+                                                                      monkeypatch):
+    """Chromium keeps its single-instance socket in a folder of its own under TMPDIR and
+    removes it only when it exits on its own; we kill it (after a crash, at close), which
+    left one ``org.chromium.Chromium.*`` folder in /tmp per ``--browser`` run."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # Chromium's
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # ours (the profile)
+    with BrowserPool(1, FAULT_POLICY) as pool:
+        crashed = pool.render("chrome://crash")  # its browser is stopped mid-run
+        after = pool.render(pages.url("/js/article"))
+    assert crashed.reason == "renderer-crashed" and after.ok
+    assert sorted(path.name for path in tmp_path.iterdir()) == []
 
 
 # --- the KP demo page: a real screenshot checked against our render, both in the report ---

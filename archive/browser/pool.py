@@ -241,4 +241,43 @@ class _Slot:
                 _LIVE.discard(process.pid)
         profile, self.profile = self.profile, None
         if profile is not None:
+            singleton = _singleton_folder(profile)
             shutil.rmtree(profile, ignore_errors=True)
+            if singleton is not None:
+                _remove_singleton(singleton)
+
+
+_SINGLETON_FILES = ("SingletonSocket", "SingletonCookie")
+_SINGLETON_PREFIX = "org.chromium.Chromium."
+
+
+def _singleton_folder(profile: str) -> str | None:
+    """The folder Chromium made under the temporary directory for its single-instance
+    socket (linked from the profile as ``SingletonSocket``). Chromium removes it only when
+    it exits on its own; a browser we kill would leave one in ``/tmp`` per run. Only a
+    folder of Chromium's own name, right in the temporary directory, is ever named."""
+    try:
+        target = os.readlink(os.path.join(profile, "SingletonSocket"))
+    except OSError:
+        return None
+    folder = os.path.dirname(target)
+    if (os.path.basename(target) != "SingletonSocket"
+            or not os.path.basename(folder).startswith(_SINGLETON_PREFIX)
+            or os.path.realpath(os.path.dirname(folder))
+            != os.path.realpath(tempfile.gettempdir())):
+        return None
+    return folder
+
+
+def _remove_singleton(folder: str) -> None:
+    """Remove Chromium's socket folder: its two files, then the folder only if that left it
+    empty (never a tree: whatever else is there is not ours to remove)."""
+    for name in _SINGLETON_FILES:
+        try:
+            os.unlink(os.path.join(folder, name))
+        except OSError:
+            pass
+    try:
+        os.rmdir(folder)
+    except OSError:
+        pass
