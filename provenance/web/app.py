@@ -19,6 +19,7 @@ from provenance.api import Evidence
 from provenance.errors import OcrUnavailable, ProvenanceError, UsageError
 from provenance.web import security
 from provenance.web.context import ServeSettings, settings
+from provenance.web.indexes import IndexCache
 from provenance.web.views import captures, check, export, history, integrity, records, replays
 
 HERE = Path(__file__).resolve().parent
@@ -35,6 +36,7 @@ def create_app(evidence: Evidence, access: security.Access,
                       TEMPLATES_AUTO_RELOAD=False)
     app.extensions["provenance"] = evidence
     app.extensions["provenance.settings"] = options
+    app.extensions["provenance.replay-indexes"] = IndexCache()
     security.install(app, access)
     for module in (captures, records, replays, history, check, export, integrity):
         app.register_blueprint(module.blueprint)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from flask import current_app
 
 from provenance.api import Evidence
+from provenance.web.indexes import IndexCache
 
 MAX_UPLOAD = 20 * 1024 * 1024
 """Largest upload (a screenshot) by default; a request beyond it is refused unread."""
@@ -32,4 +33,10 @@ def evidence() -> Evidence:
 
 def settings() -> ServeSettings:
     found: ServeSettings = current_app.extensions["provenance.settings"]
+    return found
+
+
+def replay_indexes() -> IndexCache:
+    """The WARC indexes the application's replays share (:mod:`provenance.web.indexes`)."""
+    found: IndexCache = current_app.extensions["provenance.replay-indexes"]
     return found

@@ -67,9 +67,11 @@ class WarcIndex:
     """The responses of one WARC by target URL (the first response for a URL wins: what
     the page got first), and the last response read."""
 
-    def __init__(self, responses: dict[str, Captured], last: Captured | None) -> None:
+    def __init__(self, responses: dict[str, Captured], last: Captured | None,
+                 size: int = 0) -> None:
         self.responses = responses
         self.last = last
+        self.size = size  # decoded bytes read into it (what keeping it costs)
 
     @classmethod
     def from_warc(cls, warc: bytes) -> WarcIndex:
@@ -100,7 +102,7 @@ class WarcIndex:
         except (ArchiveLoadFailed, OSError, ValueError, EOFError) as exc:
             raise ProvenanceError(f"the WARC holds no readable response "
                                   f"({str(exc).strip() or type(exc).__name__})") from None
-        return cls(responses, last)
+        return cls(responses, last, total)
 
     def get(self, url: str) -> Captured | None:
         """The response for ``url``, following redirects the WARC also holds."""

@@ -20,7 +20,7 @@ from provenance.errors import ProvenanceError, StoreError, UsageError
 from provenance.store.kinds import CAPTURE, SNAPSHOT
 from provenance.store.ledger import Record
 from provenance.store.records import BrowserStatus
-from provenance.web.context import evidence
+from provenance.web.context import evidence, replay_indexes
 from provenance.web.replay import Captured, Replay, WarcIndex, shown
 from provenance.web.rewrite import Link
 from provenance.web.security import REPLAY_POLICY, access
@@ -79,6 +79,17 @@ def _read(found: Record, role: str) -> bytes:
                               "run 'provenance check'") from None
 
 
+def _index(found: Record, source: Source) -> WarcIndex:
+    """The index of the replay's WARC, read verified, or kept from a request a moment ago
+    (:mod:`provenance.web.indexes`: a page's resources come in a burst of requests)."""
+    entry = found.file(source.warc_role)
+    sha256 = entry.get("sha256") if entry else None
+    if not isinstance(sha256, str):
+        return WarcIndex.from_warc(_read(found, source.warc_role))  # _read says what lacks
+    return replay_indexes().index(
+        sha256, lambda: WarcIndex.from_warc(_read(found, source.warc_role)))
+
+
 def _linker(found: Record, source: Source, index: WarcIndex) -> Link:
     def link(url: str) -> str | None:
         if index.resource(url) is None:
@@ -106,7 +117,7 @@ def page(ref: str) -> Response:
     """The page as captured, made inert, under the sandbox policy."""
     found = record_at(ref)
     source = _source(found, request.args.get("source"))
-    index = WarcIndex.from_warc(_read(found, source.warc_role))
+    index = _index(found, source)
     link = _linker(found, source, index)
     if source is Source.BROWSER:
         part = browser_part(found.data)
@@ -130,7 +141,7 @@ def resource(ref: str) -> Response:
     url = (request.args.get("url") or "")[:8000]
     if not access().replay_signed(found.id, source.value, url, request.args.get("sig", "")):
         raise NotFound("no such resource in this replay")  # another site asked: says nothing
-    index = WarcIndex.from_warc(_read(found, source.warc_role))
+    index = _index(found, source)
     captured: Captured | None = index.resource(url)
     if captured is None:
         raise NotFound("the capture holds no such resource (nothing is fetched)")
