@@ -105,6 +105,11 @@ TEXT_POOL_MIN_URLS = 16
 cannot serve (witnesses, a browser, a team store, other threads running), has its texts
 extracted in worker processes (:mod:`archive.textpool`): worth their start-up either way.
 One worker per core, at most ``jobs``."""
+GROUP_WINDOW = 0.02
+"""Seconds a capture's record waits for others to share its commit, when pages are captured
+in worker processes (:meth:`provenance.store.ledger.Ledger.grouped`): its capture thread
+has given its worker back already, so the wait costs no throughput, and a commit (a flush
+of the ledger and a head) is made for several records instead of one or two."""
 # The most of a stored file ``show --text`` or ``--raw`` reads into memory.
 MAX_SHOWN_BYTES = 64 * 1024 * 1024
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -419,6 +424,8 @@ class Evidence:
             capturer = Capturer(self.store, self.ledger, fetcher, witness_step=step,
                                 ignore=ignore, renderer=renderer, texts=texts,
                                 workers=workers)
+            if workers is not None:  # pages end one every few ms: several to a commit
+                stack.enter_context(self.ledger.grouped(GROUP_WINDOW, jobs))
             self._capture_all(capturer, todo, jobs, listed, run, events, queue)
         if listed is not None:
             listed.finish()  # gone through: the next run of this list captures it anew

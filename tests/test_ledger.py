@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
+import time
 
 import pytest
 
+from provenance.check import check_store
 from provenance.errors import LedgerError
 from provenance.store.filestore import Store
 from provenance.store.hashing import canonical_json, record_hash
@@ -153,3 +156,43 @@ def test_a_failed_group_commit_fails_every_call_in_it(tmp_path):
     with pytest.raises(LedgerError, match="nothing was recorded"):
         ledger.append("note", {"n": 1})
     assert ledger.count() == 1
+
+
+def test_grouped_appends_share_one_commit_and_each_returns_committed(tmp_path):
+    """Within ``grouped``, appends from several threads wait for each other (up to the
+    window) and go in one transaction; each still returns only once its record is
+    committed: another connection sees it at once. Alone, an append waits out the window
+    and is committed by itself."""
+    store = Store(tmp_path / "ev")
+    with Ledger(store) as ledger:
+        ledger.append("note", {"n": -1})
+        commits: list[str] = []
+        ledger._db.set_trace_callback(lambda sql: commits.append(sql) if sql == "COMMIT"
+                                      else None)
+        seen: list[bool] = []
+
+        def work(n: int) -> None:
+            record = ledger.append("note", {"n": n})
+            with sqlite3.connect(store.ledger_path) as other:
+                row = other.execute("SELECT record_hash FROM records WHERE seq = ?",
+                                    (record.seq,)).fetchone()
+            seen.append(row is not None and row[0] == record.record_hash)
+
+        with ledger.grouped(10.0, 8):
+            threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+            started = time.monotonic()
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=30)
+            assert time.monotonic() - started < 5  # the group was full long before 10 s
+            assert seen == [True] * 8 and len(commits) == 1
+        with ledger.grouped(0.5, 8):
+            started = time.monotonic()
+            work(8)  # alone: the window passes, then it is committed by itself
+            assert 0.5 <= time.monotonic() - started < 5
+        assert len(commits) == 2 and seen[-1]
+        started = time.monotonic()
+        work(9)  # outside the block: no wait
+        assert len(commits) == 3 and time.monotonic() - started < 0.5
+        assert check_store(store, ledger).intact
