@@ -66,7 +66,8 @@ class _CapturePrinter:
 
     def resumed(self, outcome: Any) -> None:
         say_witnesses(outcome.url, outcome.witnesses, self.out)
-        self.out.item(Line.CAPTURE, outcome.to_json(), _human_capture(outcome))
+        data = outcome.to_json()  # once: the JSON line and the human one say the same
+        self.out.item(Line.CAPTURE, data, _human_capture(data))
 
     def resuming(self, done: int, total: int, todo: int) -> None:
         self.out.say(f"resuming: {done} of {total} URLs already captured, {todo} to go")
@@ -87,7 +88,8 @@ class _CapturePrinter:
         say_served(outcome.url, outcome.record.data, self.out)
         say_witnesses(outcome.url, outcome.witnesses, self.out)
         outcome.timestamps = [dict(q) for q in self.queued]
-        self.out.item(Line.CAPTURE, outcome.to_json(), _human_capture(outcome))
+        data = outcome.to_json()  # once: the JSON line and the human one say the same
+        self.out.item(Line.CAPTURE, data, _human_capture(data))
         self.unstamped.add(outcome.record.seq)
 
     def stamps(self, stamped: Any) -> None:
@@ -114,8 +116,8 @@ def _trust_words(line: dict[str, Any]) -> str:
         return str(line.get("error") or "no token")
 
 
-def _human_capture(outcome: Any) -> str:
-    data = outcome.to_json()
+def _human_capture(data: dict[str, Any]) -> str:
+    """The human lines of a capture, from its JSON (``CaptureOutcome.to_json``)."""
     note = " (already captured)" if data.get("skipped") else ""
     title = f"  {data['title']}" if data.get("title") else ""
     lines = [f"{data['id']}  {data['http_status']}  {data['url']}{note}",
