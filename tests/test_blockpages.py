@@ -11,7 +11,6 @@ for one (the pages of trafilatura's evaluation set, when present, and adversaria
 
 from __future__ import annotations
 
-import gzip
 import json
 import multiprocessing
 import os
@@ -21,6 +20,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from challengescan import challenges_in
 from test_changes import KP, article, html
 from webfixtures import send
 
@@ -205,18 +205,10 @@ def test_no_real_page_of_the_evaluation_set_is_taken_for_a_challenge():
         pytest.skip("the real-world pages (../shared/realworld) are not on this machine")
     # Reading 990 pages is a minute of one core: the pages are shared out over the cores.
     workers = max(1, min(4, os.cpu_count() or 1))
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-        flagged = [hit for hits in pool.map(_challenges_in, pages, chunksize=10)
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        flagged = [hit for hits in pool.map(challenges_in, pages, chunksize=10)
                    for hit in hits]
     assert len(pages) >= 900 and not flagged, flagged[:5]
-
-
-def _challenges_in(path: Path) -> list[tuple[str, int, BlockPage]]:
-    """The statuses under which one saved page would be taken for a challenge."""
-    body = gzip.decompress(path.read_bytes())
-    page = extract_text(body, "text/html", f"https://example.org/{path.name}")
-    return [(path.name, status, found) for status in (200, 403, 503)
-            if (found := detect(status, page.title, page.text, markup=body)) is not None]
 
 
 # --- the whole path, on a loopback server ---------------------------------------------------
