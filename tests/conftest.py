@@ -87,9 +87,10 @@ def _no_real_witness(monkeypatch, tmp_path_factory):
 
 # --- the team store (issue 17): a throwaway PostgreSQL cluster and an S3-protocol server ------
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def cluster():
-    """A throwaway PostgreSQL cluster for one test module, removed afterwards."""
+    """A throwaway PostgreSQL cluster for the session, removed afterwards: each test makes a
+    database (and roles) of its own, named afresh, so none sees another's."""
     import pgserver
 
     server = pgserver.PgCluster().start()

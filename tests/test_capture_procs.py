@@ -234,14 +234,22 @@ def test_files_are_durable_under_their_names_before_the_parent_appends_their_rec
     assert list(store.tmp.iterdir()) == []
 
 
+_SLOW_SERVED: list[str] = []
+
+
 def _slow_once(h: Any) -> None:
-    time.sleep(2.0)
+    """Slow on its first request (the worker is killed while it waits), at once after: the
+    parent's second fetch has nothing to wait for."""
+    if not _SLOW_SERVED:
+        _SLOW_SERVED.append(h.path)
+        time.sleep(2.0)
     send(h, 200, b"<html><body><article><p>A slow page</p></article></body></html>")
 
 
 def test_a_worker_killed_mid_page_costs_no_page(tmp_path, web):
     """Its page is captured again in the parent's thread; the pages after it too, with no
     worker left."""
+    _SLOW_SERVED.clear()
     web.add_route("/procs-slow", _slow_once)
     hits = web.hits("/procs-slow")
     urls = [web.url("/procs-slow")] + [web.url(f"/page/{n}") for n in range(50, 53)]

@@ -244,14 +244,19 @@ def test_watch_starts_from_the_latest_capture(capsys, tmp_path, served, ia_env):
 
 # --- 7. a daily list is captured daily; only an interrupted run resumes ---------------------
 
-def _slowish(h):
-    time.sleep(0.15)
-    send(h, 200, f"<html><body><article><p>Page {h.path}</p></article></body></html>".encode())
+def _slowish(slow: list[float]):
+    """Pages that take ``slow[0]`` seconds: only the run that is killed needs them slow."""
+    def handler(h):
+        time.sleep(slow[0])
+        send(h, 200,
+             f"<html><body><article><p>Page {h.path}</p></article></body></html>".encode())
+    return handler
 
 
 def test_a_list_resumes_only_an_interrupted_run(capsys, tmp_path, web):
     tag = random.randrange(1 << 30)
-    web.add_route(f"/daily{tag}/", _slowish)
+    slow = [0.0]
+    web.add_route(f"/daily{tag}/", _slowish(slow))
     urls = [web.url(f"/daily{tag}/{n}") for n in range(10)]
     (listed := tmp_path / "urls.txt").write_text("\n".join(urls) + "\n")
     store = tmp_path / "ev"
@@ -268,6 +273,7 @@ def test_a_list_resumes_only_an_interrupted_run(capsys, tmp_path, web):
     assert sorted(captures()) == sorted(urls * 2)
 
     # Day three is killed (SIGKILL, no chance to tidy up) after three captures...
+    slow[0] = 0.15  # ...of pages slow enough that the kill lands before the tenth
     proc = subprocess.Popen([sys.executable, "-m", "provenance", "--json", *argv],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                             env={**os.environ, "PYTHONPATH": str(ROOT)}, text=True)
@@ -276,6 +282,7 @@ def test_a_list_resumes_only_an_interrupted_run(capsys, tmp_path, web):
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     proc.stdout.close()
+    slow[0] = 0.0
     killed = [u for u in captures()[20:]]
     assert 3 <= len(killed) < 10 and {p["url"] for p in printed} <= set(killed)
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pgserver
 import pytest
+from teamappend import appender
 
 psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed "
                               "(pip install -e '.[team]')")
@@ -130,32 +131,14 @@ def test_an_unreachable_database_is_one_line(team, capsys):
     assert code != 0 and "cannot connect to the team ledger" in err and "Traceback" not in err
 
 
-def _appender(db_url: str, objects: str, env: dict[str, str], worker: int, count: int,
-              ready: object, grouped: bool) -> None:
-    """One writer process: ``count`` appends, each of 1 to 4 records if ``grouped``."""
-    os.environ.update(env)
-    store, ledger = open_team(db_url, objects, write=True)
-    ready.wait()  # type: ignore[attr-defined]
-    try:
-        for n in range(count):
-            if grouped:
-                ledger.append_many([("note", {"worker": worker, "n": n, "i": i},
-                                     f"w{worker}") for i in range(1 + n % 4)])
-            else:
-                ledger.append("note", {"worker": worker, "n": n}, subject=f"w{worker}")
-    finally:
-        ledger.close()
-        store.close()
-
-
 def _run_appenders(team, workers: int, each: int, *, grouped: bool = False) -> None:
     """``workers`` processes appending at once (started together at a barrier)."""
     env = {k: os.environ[k] for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID",
                                       "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")}
     ctx = multiprocessing.get_context("spawn")
     ready = ctx.Barrier(workers)
-    procs = [ctx.Process(target=_appender, args=(team.db, team.objects, env, w, each, ready,
-                                                  grouped)) for w in range(workers)]
+    procs = [ctx.Process(target=appender, args=(team.db, team.objects, env, w, each, ready,
+                                                 grouped)) for w in range(workers)]
     for p in procs:
         p.start()
     for p in procs:

@@ -117,16 +117,24 @@ def test_four_workers_capture_each_watch_once_and_the_chain_is_intact(team, tmp_
     assert main([*team.args, "check"]) == 0
 
 
-def _slow_page(h):
-    time.sleep(3)
-    try:
-        _pages(h)
-    except OSError:
-        pass
+def _slow_first(seconds: float):
+    """A page that answers after ``seconds`` on each path's first request, at once after:
+    a job redone later has nothing to wait for."""
+    served: set[str] = set()
+
+    def handler(h):
+        if h.path not in served:
+            served.add(h.path)
+            time.sleep(seconds)
+        try:
+            _pages(h)
+        except OSError:
+            pass
+    return handler
 
 
 def test_a_worker_killed_mid_job_has_its_job_redone_once(team, tmp_path, web, capsys):
-    web.add_route("/killed/", _slow_page)
+    web.add_route("/killed/", _slow_first(3))
     web.add_route("/fine/", _pages)
     slow = web.url(f"/killed/{uuid.uuid4().hex[:8]}")
     fine = [web.url(f"/fine/{n}") for n in range(3)]
@@ -209,10 +217,10 @@ def test_stamps_come_every_stamp_every_without_stamping_a_record_twice(team, tmp
                                                                       tsa):
     """The periodic stamp (one procrastinate job per tick for the team) while captures go
     on, slowed so that the round spans several ticks."""
-    web.add_route("/slow/", _slow_page)
+    web.add_route("/slow/", _slow_first(1.5))  # 4 pages one after another: about 6 ticks
     urls = [web.url(f"/slow/stamped-{n}") for n in range(4)]
     assert _watch(team, tmp_path, urls) == 0
-    worker = team.worker("--drain", "--jobs", "1", "--tsa", tsa.url, "--stamp-every", "2s")
+    worker = team.worker("--drain", "--jobs", "1", "--tsa", tsa.url, "--stamp-every", "1s")
     (_, err), = _outputs([worker], timeout=180)
     assert worker.returncode == 0, err
     captures, stamps = _captures_and_stamps(team)
