@@ -1028,7 +1028,7 @@ def verify_against_text(ocr: OcrResult, page_text: str,
     unstyled_hay = _Haystack.from_text(shown_page.unstyled) if shown_page.styled else None
 
     def shown_only_unstyled(tokens: list[Token], text: str,
-                        styled: _Alignment | None = None) -> bool:
+                            styled: _Alignment | None = None) -> bool:
         """Shown as it is only when the page's style sheets are left out."""
         if unstyled_hay is None:
             return False

@@ -82,12 +82,14 @@ def _read(found: Record, role: str) -> bytes:
 def _index(found: Record, source: Source) -> WarcIndex:
     """The index of the replay's WARC, read verified, or kept from a request a moment ago
     (:mod:`provenance.web.indexes`: a page's resources come in a burst of requests)."""
+    def build() -> WarcIndex:
+        return WarcIndex.from_warc(_read(found, source.warc_role))
+
     entry = found.file(source.warc_role)
     sha256 = entry.get("sha256") if entry else None
     if not isinstance(sha256, str):
-        return WarcIndex.from_warc(_read(found, source.warc_role))  # _read says what lacks
-    return replay_indexes().index(
-        sha256, lambda: WarcIndex.from_warc(_read(found, source.warc_role)))
+        return build()  # nothing to keep it under: _read says what the record lacks
+    return replay_indexes().index(sha256, build)
 
 
 def _linker(found: Record, source: Source, index: WarcIndex) -> Link:
