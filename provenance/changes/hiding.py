@@ -1,0 +1,146 @@
+"""Passages withdrawn by hiding them: still in the page's HTML, no longer shown.
+
+A site can withdraw a paragraph without deleting it: a class and a ``<style>`` rule
+``.withdrawn { display: none }``, an inline ``style="display: none"`` or the ``hidden``
+attribute. Its HTML still holds the text; a reader no longer sees it. The article texts
+:mod:`provenance.changes.diff` compares keep what a style sheet hides (and drop what an
+element's own attributes hide), so a text diff alone says "unchanged" for the first and
+"removed" for the others: the one a false "unchanged", the other a false "removed" (the
+text is still in the page).
+
+:func:`restyle` corrects a text diff by what each capture's page shows
+(:func:`provenance.screens.chrome.page_chrome`, the same reading ``verify --against``
+makes, from the WARC re-hashed first, with :mod:`archive.css_hidden`'s rules: hidden only
+when surely hidden, never under ``@media`` or ``:hover``):
+
+* ``hidden``: passages the earlier page showed that the later page still holds but hides
+  (taken out of ``removed``);
+* ``shown``: passages the earlier page held hidden that the later page shows (taken out of
+  ``added``);
+* ``style_sheets_unread``: the later page's style sheets not read (linked ones of a plain
+  capture, ``@import``): they may hide or show what is said here.
+
+Each capture's reading is kept in a bounded cache by its record hash, so a watch or a
+history reads each page once, not once as the later and once as the earlier page.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from threading import Lock
+from typing import Any
+
+from provenance.changes.diff import FigureChange, normalize_space
+from provenance.screens.chrome import page_chrome
+from provenance.store.filestore import Store
+from provenance.store.ledger import Record
+
+MAX_CACHED = 4096
+"""Captures' readings kept (each a few sets of lines): a watch of thousands of URLs reads
+each page once."""
+
+
+@dataclass(frozen=True)
+class Looks:
+    """What one capture's page shows of the passages its HTML holds."""
+
+    read: bool
+    """False: no HTML could be read (a missing or altered WARC, no HTML): nothing is known."""
+    unseen: frozenset[str] = frozenset()
+    """Lines of the page's HTML (its every text, one block a line) that it does not show."""
+    hidden: frozenset[str] = frozenset()
+    """Passages of the capture's own article text that its page holds and does not show."""
+    unread: int = 0
+    """Its style sheets not read (they may show or hide more)."""
+
+
+_cache: OrderedDict[str, Looks] = OrderedDict()
+_lock = Lock()
+
+
+def looks(store: Store, record: Record, passages: Iterable[str]) -> Looks:
+    """What ``record``'s page shows (cached by its record hash and ``passages``: those of
+    its own article text that were compared, :func:`provenance.changes.diff.passages`)."""
+    passages = list(passages)
+    key = record.record_hash + hashlib.sha256("\n".join(passages).encode()).hexdigest()
+    with _lock:
+        found = _cache.get(key)
+        if found is not None:
+            _cache.move_to_end(key)
+            return found
+    found = _read(store, record, passages)
+    with _lock:
+        _cache[key] = found
+        while len(_cache) > MAX_CACHED:
+            _cache.popitem(last=False)
+    return found
+
+
+def _read(store: Store, record: Record, passages: Iterable[str]) -> Looks:
+    page = page_chrome(store, record, every=True)
+    if not page.every:
+        return Looks(read=False)
+    shown = "\n".join(normalize_space(line) for line in page.visible.splitlines())
+    unseen = frozenset(line for line in (normalize_space(x) for x in page.every.splitlines())
+                       if line and line not in shown)
+    held = "\n".join(unseen)
+    hidden = frozenset(p for p in passages if p and p not in shown and p in held)
+    return Looks(True, unseen, hidden, page.unread)
+
+
+def restyle(found: dict[str, Any], old: list[str], new: list[str], before: Looks,
+            after: Looks) -> dict[str, Any]:
+    """``found`` (a change as :func:`provenance.changes.timeline.compare` makes it, or an
+    empty one) with ``hidden``, ``shown`` and ``style_sheets_unread``; ``old`` and ``new``:
+    the passages each text diff compared."""
+    in_old, in_new = set(old), set(new)
+    removed, added = list(found.get("removed") or []), list(found.get("added") or [])
+    hidden: list[str] = []
+    shown: list[str] = []
+    if after.read:
+        # shown in the earlier page (its article text holds it and its page shows it, or its
+        # page was not read: then only a passage its text lost can be called hidden) ...
+        for passage in old:
+            if passage in before.hidden or passage in hidden:
+                continue
+            if passage in in_new:  # kept in the text: hidden only if its page hides it now
+                if before.read and passage in after.hidden:
+                    hidden.append(passage)
+            elif passage in removed and passage in after.unseen:  # still in the page
+                hidden.append(passage)
+    if before.read and after.read:
+        for passage in new:
+            if passage in after.hidden or passage in shown:
+                continue
+            if passage in in_old:
+                if passage in before.hidden:
+                    shown.append(passage)
+            elif passage in added and passage in before.unseen:
+                shown.append(passage)
+    gone, came = set(hidden), set(shown)
+    result = dict(found)
+    result["removed"] = [p for p in removed if p not in gone]
+    result["added"] = [p for p in added if p not in came]
+    result["hidden"], result["shown"] = hidden, shown
+    # a figure of a passage hidden (or shown again) did not leave (or come to) the page
+    result["figures"] = [f for f in found.get("figures") or []
+                         if not _moved(f, gone, came)]
+    if after.read and after.unread:
+        result["style_sheets_unread"] = after.unread
+    return result
+
+
+def _moved(figure: dict[str, Any] | FigureChange, gone: set[str], came: set[str]) -> bool:
+    change = figure if isinstance(figure, FigureChange) else FigureChange(
+        figure.get("old"), figure.get("new"), passage=figure.get("passage") or "")
+    return ((change.new is None and change.passage in gone)
+            or (change.old is None and change.passage in came))
+
+
+def any_change(found: dict[str, Any]) -> bool:
+    """Does a restyled change say anything but its style sheets left unread?"""
+    return any(found.get(key) for key in ("removed", "added", "figures", "hidden", "shown",
+                                           "http_status", "final_url"))
