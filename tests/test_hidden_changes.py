@@ -169,3 +169,22 @@ def test_the_report_shows_hidden_passages_apart(tmp_path, capsys, web):
     html = report.read_text("utf-8")
     assert "hidden by the page's style:</span> <s>According to the ministry" in html
     assert "<del>" not in html and "1 with\n changes" in html
+
+
+@pytest.mark.parametrize("how", ["<style>.h { display: none }</style>", ""])
+def test_a_figure_hidden_inside_a_paragraph_hides_the_paragraph_as_written(tmp_path, capsys,
+                                                                          web, how):
+    attrs = ' class="h"' if how else ' style="display:none"'
+    second = page(how).replace("9 861 soldiers", f"<span{attrs}>9 861</span> soldiers")
+    changed, item, _, _ = twice(tmp_path, capsys, web, f"span-{bool(how)}", page(), second)
+    assert changed["hidden"] == [WITHDRAWN] and WITHDRAWN not in changed["removed"]
+    assert item["diff"]["hidden"] == [WITHDRAWN]
+
+
+def test_a_paragraph_hidden_in_both_captures_is_no_change(tmp_path, capsys, web):
+    hidden = HIDINGS["style-rule"]
+    second = hidden.replace(f"<p>{PARAGRAPHS[4]}", f"<p hidden>{PARAGRAPHS[4]}")
+    changed, item, _, records = twice(tmp_path, capsys, web, "hidden-both",
+                                      hidden.replace("<nav>Home", "<nav>Start"), second)
+    assert changed["hidden"] == [PARAGRAPHS[4]]  # WITHDRAWN was hidden already
+    assert records[-1]["hidden"] == item["diff"]["hidden"] == [PARAGRAPHS[4]]

@@ -190,11 +190,25 @@ def compare(old: Mapping[str, Any], new: Mapping[str, Any], old_text: str,
             result[key] = {"from": old.get(key), "to": new.get(key)}
     if store is not None:
         a, b = passages(old_text, ignore), passages(new_text, ignore)
-        result = restyle(result, a, b, _looks(store, pages[0], a), _looks(store, pages[1], b))
+        if _same_bytes(*pages):  # one page: it hides and shows the same (nothing read)
+            result = restyle(result, a, b, Looks(read=False), Looks(read=False))
+        else:
+            result = restyle(result, a, b, _looks(store, pages[0], a),
+                             _looks(store, pages[1], b))
         return result if any_change(result) else None
     if not changes and len(result) == 3:
         return None
     return result
+
+
+def _same_bytes(old: Record | None, new: Record | None) -> bool:
+    """Two captures of one page with the same body and no browser render: what one page
+    shows, the other does (a watch of a page that did not change reads neither)."""
+    if old is None or new is None or old.kind != CAPTURE or new.kind != CAPTURE:
+        return False
+    digest = old.data.get("sha256")
+    return (bool(digest) and digest == new.data.get("sha256")
+            and not old.data.get("browser") and not new.data.get("browser"))
 
 
 def _looks(store: Store, record: Record | None, compared: list[str]) -> Looks:
