@@ -11,10 +11,13 @@ import json
 import pytest
 from webfixtures import send
 
+from provenance.api import Evidence
 from provenance.changes.timeline import CHANGED
 from provenance.cli.main import main
 from provenance.store.filestore import Store
 from provenance.store.ledger import Ledger
+from provenance.web.app import create_app
+from provenance.web.security import Access
 
 PARAGRAPHS = [
     "The regional administration published its first assessment of the night's shelling.",
@@ -188,3 +191,16 @@ def test_a_paragraph_hidden_in_both_captures_is_no_change(tmp_path, capsys, web)
                                       hidden.replace("<nav>Home", "<nav>Start"), second)
     assert changed["hidden"] == [PARAGRAPHS[4]]  # WITHDRAWN was hidden already
     assert records[-1]["hidden"] == item["diff"]["hidden"] == [PARAGRAPHS[4]]
+
+
+def test_serve_shows_hidden_passages_apart(tmp_path, capsys, web):
+    store = str(tmp_path / "ev")
+    url = route(web, "/hidden/serve", [page(), HIDINGS["hidden-attribute"]])
+    archive(capsys, store, url)
+    archive(capsys, store, url)
+    with Evidence(store) as evidence:
+        client = create_app(evidence, Access("127.0.0.1", 8124)).test_client()
+        html = client.get(f"/history?url={url}", base_url="http://127.0.0.1:8124").get_data(
+            as_text=True)
+    assert "hidden by the page's style: <s>According to the ministry" in html
+    assert "<del>According" not in html
