@@ -204,3 +204,13 @@ def test_serve_shows_hidden_passages_apart(tmp_path, capsys, web):
             as_text=True)
     assert "hidden by the page's style: <s>According to the ministry" in html
     assert "<del>According" not in html
+
+
+def test_a_paragraph_moved_and_hidden_is_hidden_only(tmp_path, capsys, web):
+    hidden = HIDINGS["style-rule"]
+    moved = hidden.replace(f"<p class=\"withdrawn\">{WITHDRAWN}</p>", "").replace(
+        "</article>", f"<p class=\"withdrawn\">{WITHDRAWN}</p></article>")
+    assert moved != hidden
+    changed, item, _, _ = twice(tmp_path, capsys, web, "moved", page(), moved)
+    assert changed["hidden"] == [WITHDRAWN]
+    assert WITHDRAWN not in changed["added"] and WITHDRAWN not in changed["removed"]

@@ -98,8 +98,9 @@ def restyle(found: dict[str, Any], old: list[str], new: list[str], before: Looks
     the passages each text diff compared."""
     in_old, in_new = set(old), set(new)
     removed, added = list(found.get("removed") or []), list(found.get("added") or [])
-    hidden: list[str] = []
-    shown: list[str] = []
+    was_removed, was_added = set(removed), set(added)
+    hidden: dict[str, None] = {}  # in order, each once
+    shown: dict[str, None] = {}
     if after.read:
         # shown in the earlier page (its article text holds it and its page shows it, or its
         # page was not read: then only a passage its text lost can be called hidden) ...
@@ -108,23 +109,24 @@ def restyle(found: dict[str, Any], old: list[str], new: list[str], before: Looks
                 continue
             if passage in in_new:  # kept in the text: hidden only if its page hides it now
                 if before.read and passage in after.hidden:
-                    hidden.append(passage)
-            elif passage in removed and passage in after.unseen:  # still in the page
-                hidden.append(passage)
+                    hidden[passage] = None
+            elif passage in was_removed and passage in after.unseen:  # still in the page
+                hidden[passage] = None
     if before.read and after.read:
         for passage in new:
             if passage in after.hidden or passage in shown:
                 continue
             if passage in in_old:
                 if passage in before.hidden:
-                    shown.append(passage)
-            elif passage in added and passage in before.unseen:
-                shown.append(passage)
+                    shown[passage] = None
+            elif passage in was_added and passage in before.unseen:
+                shown[passage] = None
     gone, came = set(hidden), set(shown)
     result = dict(found)
-    result["removed"] = [p for p in removed if p not in gone]
-    result["added"] = [p for p in added if p not in came]
-    result["hidden"], result["shown"] = hidden, shown
+    # a passage that only moved is in both lists: hidden, it was neither; shown, neither
+    result["removed"] = [p for p in removed if p not in gone and p not in came]
+    result["added"] = [p for p in added if p not in came and p not in gone]
+    result["hidden"], result["shown"] = list(hidden), list(shown)
     # a figure of a passage hidden (or shown again) did not leave (or come to) the page
     result["figures"] = [f for f in found.get("figures") or []
                          if not _moved(f, gone, came)]
