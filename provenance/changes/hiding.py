@@ -49,8 +49,9 @@ class Looks:
 
     read: bool
     """False: no HTML could be read (a missing or altered WARC, no HTML): nothing is known."""
-    unseen: frozenset[str] = frozenset()
-    """Lines of the page's HTML (its every text, one block a line) that it does not show."""
+    unseen: frozenset[bytes] = frozenset()
+    """Lines of the page's HTML (its every text, one block a line) that it does not show,
+    by :func:`line_digest` (a cache of thousands of pages holds digests, not menus)."""
     hidden: frozenset[str] = frozenset()
     """Passages of the capture's own article text that its page holds and does not show."""
     unread: int = 0
@@ -84,11 +85,16 @@ def _read(store: Store, record: Record, passages: Iterable[str]) -> Looks:
     if not page.every:
         return Looks(read=False)
     shown = "\n".join(normalize_space(line) for line in page.visible.splitlines())
-    unseen = frozenset(line for line in (normalize_space(x) for x in page.every.splitlines())
-                       if line and line not in shown)
+    unseen = [line for line in (normalize_space(x) for x in page.every.splitlines())
+              if line and line not in shown]
     held = "\n".join(unseen)
     hidden = frozenset(p for p in passages if p and p not in shown and p in held)
-    return Looks(True, unseen, hidden, page.unread)
+    return Looks(True, frozenset(map(line_digest, unseen)), hidden, page.unread)
+
+
+def line_digest(line: str) -> bytes:
+    """A line of page text as :attr:`Looks.unseen` keeps it."""
+    return hashlib.blake2b(line.encode("utf-8"), digest_size=16).digest()
 
 
 def restyle(found: dict[str, Any], old: list[str], new: list[str], before: Looks,
@@ -110,8 +116,8 @@ def restyle(found: dict[str, Any], old: list[str], new: list[str], before: Looks
             if passage in in_new:  # kept in the text: hidden only if its page hides it now
                 if before.read and passage in after.hidden:
                     hidden[passage] = None
-            elif passage in was_removed and passage in after.unseen:  # still in the page
-                hidden[passage] = None
+            elif passage in was_removed and line_digest(passage) in after.unseen:
+                hidden[passage] = None  # its text lost it, its page still holds it
     if before.read and after.read:
         for passage in new:
             if passage in after.hidden or passage in shown:
@@ -119,7 +125,7 @@ def restyle(found: dict[str, Any], old: list[str], new: list[str], before: Looks
             if passage in in_old:
                 if passage in before.hidden:
                     shown[passage] = None
-            elif passage in was_added and passage in before.unseen:
+            elif passage in was_added and line_digest(passage) in before.unseen:
                 shown[passage] = None
     gone, came = set(hidden), set(shown)
     result = dict(found)
