@@ -8,9 +8,13 @@ something changed, appends one ``changed`` record::
      to: {…the same for the new capture…}, removed: [passage…], added: [passage…],
      figures: [{old, new, old_text, new_text, passage}…], http_status: {from, to} | absent,
      final_url: {from, to} | absent, differ, ignore | absent,
-     text_notes: [{copy: earlier|this, note}] | absent}
+     text_notes: [{copy: earlier|this, note}] | absent,
+     hidden: [passage…] | absent, shown: [passage…] | absent,
+     style_sheets_unread: N | absent}
 
-No record means no change. Records are never changed later: a ``changed`` record is a
+``hidden`` and ``shown``: passages still in the later page that its own style now hides, or
+hidden before and shown now (:mod:`provenance.changes.hiding`); they are not in ``removed``
+or ``added``. No record means no change. Records are never changed later: a ``changed`` record is a
 statement made when the later capture was taken, with both captures named by hash.
 
 :func:`timeline` is what ``provenance history`` shows: :func:`provenance.capture.witnessing.history`
@@ -346,8 +350,10 @@ def timeline(
 
     Items that were compared get ``diff``: None when nothing changed, else ``since``
     (the earlier item's source, time and id or address), ``removed``, ``added``,
-    ``figures`` and, for two local captures, ``ledger`` (the ``changed`` record's seq and
-    id, or None for captures made before changes were recorded). A witness copy that
+    ``hidden``, ``shown``, ``figures``, ``style_sheets_unread`` (when some) and, for two
+    local captures, ``ledger`` (the ``changed`` record's seq and id, or None for captures
+    made before changes were recorded); an item whose ``diff`` is None gets
+    ``style_sheets_unread`` itself when its page has some. A witness copy that
     could not be fetched gets ``fetch_error`` and is skipped by the comparison; a copy
     whose server failed (:func:`server_failed`) gets ``not_compared`` and is skipped too,
     so the next copy is compared with the last one that showed the page.
