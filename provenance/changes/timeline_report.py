@@ -62,9 +62,9 @@ def _unread_html(unread: Any) -> str:
     """The page's style sheets not read (what they hide or show is not known)."""
     if not isinstance(unread, int) or unread <= 0:
         return ""
-    sheets = "1 style sheet" if unread == 1 else f"{unread} style sheets"
-    return (f"<p class='since'>{sheets} of this page not read: what they hide or show "
-            "is not known</p>")
+    sheets = ("1 style sheet of this page not read: what it hides or shows" if unread == 1
+              else f"{unread} style sheets of this page not read: what they hide or show")
+    return f"<p class='since'>{sheets} is not known</p>"
 
 
 def _shot(item: dict[str, Any], screenshots: Mapping[int, bytes]) -> str:

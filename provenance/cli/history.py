@@ -135,8 +135,9 @@ def unread_note(unread: Any) -> str:
     were not read: what they hide or show again is not known."""
     if not isinstance(unread, int) or unread <= 0:
         return ""
-    sheets = "1 style sheet" if unread == 1 else f"{unread} style sheets"
-    return f" ({sheets} not read: what they hide or show is not known)"
+    sheets = ("1 style sheet not read: what it hides or shows" if unread == 1 else
+              f"{unread} style sheets not read: what they hide or show")
+    return f" ({sheets} is not known)"
 
 
 def _care(diff: dict[str, Any]) -> str:
