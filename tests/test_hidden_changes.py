@@ -214,3 +214,16 @@ def test_a_paragraph_moved_and_hidden_is_hidden_only(tmp_path, capsys, web):
     changed, item, _, _ = twice(tmp_path, capsys, web, "moved", page(), moved)
     assert changed["hidden"] == [WITHDRAWN]
     assert WITHDRAWN not in changed["added"] and WITHDRAWN not in changed["removed"]
+
+
+def test_a_paragraph_deleted_beside_a_hidden_copy_it_always_had_is_removed(tmp_path, capsys,
+                                                                          web):
+    copy = f"<div hidden class='share-text'><p>{WITHDRAWN}</p></div>"
+    first = page().replace("</article>", f"</article>{copy}")
+    second = page(keep=False).replace("</article>", f"</article>{copy}")
+    newly = page(attrs=" hidden").replace("</article>", f"</article>{copy}")
+    changed, item, _, _ = twice(tmp_path, capsys, web, "share-copy", first, second)
+    assert changed["removed"] == [WITHDRAWN] and changed["hidden"] == []
+    assert item["diff"]["removed"] == [WITHDRAWN]
+    changed, _, _, _ = twice(tmp_path / "b", capsys, web, "share-copy-b", first, newly)
+    assert changed["hidden"] == [WITHDRAWN] and changed["removed"] == []  # both copies kept

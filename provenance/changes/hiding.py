@@ -27,9 +27,9 @@ history reads each page once, not once as the later and once as the earlier page
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections import Counter, OrderedDict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from threading import Lock
 from typing import Any
 
@@ -52,6 +52,9 @@ class Looks:
     unseen: frozenset[bytes] = frozenset()
     """Lines of the page's HTML (its every text, one block a line) that it does not show,
     by :func:`line_digest` (a cache of thousands of pages holds digests, not menus)."""
+    copies: Mapping[bytes, int] = field(default_factory=dict)
+    """Lines the page's HTML holds more often than it shows them (a hidden copy of a shown
+    paragraph, a share box's), by :func:`line_digest`: how many copies are hidden."""
     hidden: frozenset[str] = frozenset()
     """Passages of the capture's own article text that its page holds and does not show."""
     unread: int = 0
@@ -85,11 +88,13 @@ def _read(store: Store, record: Record, passages: Iterable[str]) -> Looks:
     if not page.every:
         return Looks(read=False)
     shown = "\n".join(normalize_space(line) for line in page.visible.splitlines())
-    unseen = [line for line in (normalize_space(x) for x in page.every.splitlines())
-              if line and line not in shown]
+    lines = [line for line in (normalize_space(x) for x in page.every.splitlines()) if line]
+    extra = Counter(lines) - Counter(normalize_space(x) for x in page.visible.splitlines())
+    unseen = [line for line in extra if line not in shown]
     held = "\n".join(unseen)
     hidden = frozenset(p for p in passages if p and p not in shown and p in held)
-    return Looks(True, frozenset(map(line_digest, unseen)), hidden, page.unread)
+    return Looks(True, frozenset(map(line_digest, unseen)),
+                 {line_digest(line): n for line, n in extra.items()}, hidden, page.unread)
 
 
 def line_digest(line: str) -> bytes:
@@ -116,7 +121,7 @@ def restyle(found: dict[str, Any], old: list[str], new: list[str], before: Looks
             if passage in in_new:  # kept in the text: hidden only if its page hides it now
                 if before.read and passage in after.hidden:
                     hidden[passage] = None
-            elif passage in was_removed and line_digest(passage) in after.unseen:
+            elif passage in was_removed and _hid_a_copy(line_digest(passage), before, after):
                 hidden[passage] = None  # its text lost it, its page still holds it
     if before.read and after.read:
         for passage in new:
@@ -139,6 +144,13 @@ def restyle(found: dict[str, Any], old: list[str], new: list[str], before: Looks
     if after.read and after.unread:
         result["style_sheets_unread"] = after.unread
     return result
+
+
+def _hid_a_copy(digest: bytes, before: Looks, after: Looks) -> bool:
+    """Does the later page hide a copy the earlier one showed? It shows none and hides more
+    copies than before: a hidden copy it held all along (a share box's) is no withdrawal,
+    and the copy readers saw was then deleted."""
+    return digest in after.unseen and after.copies.get(digest, 0) > before.copies.get(digest, 0)
 
 
 def _moved(figure: dict[str, Any] | FigureChange, gone: set[str], came: set[str]) -> bool:
