@@ -12,6 +12,7 @@ import pytest
 from webfixtures import send
 
 from provenance.api import Evidence
+from provenance.changes import hiding
 from provenance.changes.timeline import CHANGED
 from provenance.cli.main import main
 from provenance.store.filestore import Store
@@ -227,3 +228,11 @@ def test_a_paragraph_deleted_beside_a_hidden_copy_it_always_had_is_removed(tmp_p
     assert item["diff"]["removed"] == [WITHDRAWN]
     changed, _, _, _ = twice(tmp_path / "b", capsys, web, "share-copy-b", first, newly)
     assert changed["hidden"] == [WITHDRAWN] and changed["removed"] == []  # both copies kept
+
+
+def test_a_page_too_long_to_read_in_time_claims_nothing(tmp_path, capsys, web, monkeypatch):
+    monkeypatch.setattr(hiding, "MAX_SECONDS", -1.0)  # every page past its time
+    changed, item, _, _ = twice(tmp_path, capsys, web, "slow", page(),
+                                HIDINGS["inline-style"])
+    assert changed["hidden"] == [] and changed["removed"] == [WITHDRAWN]  # the text's word
+    assert item["diff"]["hidden"] == []

@@ -27,6 +27,7 @@ history reads each page once, not once as the later and once as the earlier page
 from __future__ import annotations
 
 import hashlib
+import time
 from collections import Counter, OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -38,6 +39,9 @@ from provenance.screens.chrome import page_chrome
 from provenance.store.filestore import Store
 from provenance.store.ledger import Record
 
+MAX_SECONDS = 2.0
+"""Time to find a page's hidden lines in its shown text (a page of 16 MB with thousands of
+hidden lines); past it the page is taken as not read: nothing is said hidden or shown."""
 MAX_CACHED = 4096
 """Captures' readings kept (each a few sets of lines): a watch of thousands of URLs reads
 each page once."""
@@ -90,11 +94,23 @@ def _read(store: Store, record: Record, passages: Iterable[str]) -> Looks:
     shown = "\n".join(normalize_space(line) for line in page.visible.splitlines())
     lines = [line for line in (normalize_space(x) for x in page.every.splitlines()) if line]
     extra = Counter(lines) - Counter(normalize_space(x) for x in page.visible.splitlines())
-    unseen = [line for line in extra if line not in shown]
+    deadline = time.monotonic() + MAX_SECONDS
+    unseen: list[str] = []
+    for line in extra:  # each searched in the whole shown text: bounded in time
+        if time.monotonic() > deadline:
+            return Looks(read=False)
+        if line not in shown:
+            unseen.append(line)
     held = "\n".join(unseen)
-    hidden = frozenset(p for p in passages if p and p not in shown and p in held)
+    hidden: set[str] = set()
+    for passage in passages:
+        if time.monotonic() > deadline:
+            return Looks(read=False)
+        if passage and passage not in shown and passage in held:
+            hidden.add(passage)
     return Looks(True, frozenset(map(line_digest, unseen)),
-                 {line_digest(line): n for line, n in extra.items()}, hidden, page.unread)
+                 {line_digest(line): n for line, n in extra.items()}, frozenset(hidden),
+                 page.unread)
 
 
 def line_digest(line: str) -> bytes:
