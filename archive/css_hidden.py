@@ -22,10 +22,13 @@ tinycss2 (the CSS Syntax Level 3 parser of WeasyPrint's authors).
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from threading import Lock
 from urllib.parse import urljoin
 
 import cssselect
@@ -154,8 +157,7 @@ def style_hiding(root: etree._Element, linked: Sheets | None = None) -> StyleHid
         if "display" not in css and "visibility" not in css:
             result.unread += css.count("@import")
             continue
-        result.unread += _read_sheet(tinycss2.parse_stylesheet(
-            _relevant(css), skip_comments=True, skip_whitespace=True), certain, rules)
+        result.unread += _read_css(css, certain, rules)
     if not rules:
         return result
     candidates = _matches(root, rules)
@@ -234,6 +236,35 @@ def _relevant(css: str) -> str:
                 kept.append(statement)
     kept.append(css[start:])
     return "\n".join(kept)
+
+
+_parsed: OrderedDict[tuple[bytes, bool], tuple[tuple[_Rule, ...], int]] = OrderedDict()
+_parsed_lock = Lock()
+MAX_PARSED = 64
+"""Style sheets whose rules are kept, by their text's digest: the captures of one site
+share their sheets, and parsing them is a third of the cost of a page."""
+
+
+def _read_css(css: str, certain: bool, rules: list[_Rule]) -> int:
+    """:func:`_read_sheet` of a sheet's text, parsed once per text (the rules are the same
+    each time: only their order in the page's cascade is counted again)."""
+    key = (hashlib.sha256(css.encode("utf-8", "surrogatepass")).digest(), certain)
+    with _parsed_lock:
+        found = _parsed.get(key)
+        if found is not None:
+            _parsed.move_to_end(key)
+    if found is None:
+        own: list[_Rule] = []
+        unread = _read_sheet(tinycss2.parse_stylesheet(
+            _relevant(css), skip_comments=True, skip_whitespace=True), certain, own)
+        found = (tuple(own), unread)
+        with _parsed_lock:
+            _parsed[key] = found
+            while len(_parsed) > MAX_PARSED:
+                _parsed.popitem(last=False)
+    base = len(rules)
+    rules.extend(replace(rule, order=base + rule.order) for rule in found[0])
+    return found[1]
 
 
 def _media_applies(media: str) -> bool | None:

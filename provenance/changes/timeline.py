@@ -8,9 +8,13 @@ something changed, appends one ``changed`` record::
      to: {…the same for the new capture…}, removed: [passage…], added: [passage…],
      figures: [{old, new, old_text, new_text, passage}…], http_status: {from, to} | absent,
      final_url: {from, to} | absent, differ, ignore | absent,
-     text_notes: [{copy: earlier|this, note}] | absent}
+     text_notes: [{copy: earlier|this, note}] | absent,
+     hidden: [passage…] | absent, shown: [passage…] | absent,
+     style_sheets_unread: N | absent}
 
-No record means no change. Records are never changed later: a ``changed`` record is a
+``hidden`` and ``shown``: passages still in the later page that its own style now hides, or
+hidden before and shown now (:mod:`provenance.changes.hiding`); they are not in ``removed``
+or ``added``. No record means no change. Records are never changed later: a ``changed`` record is a
 statement made when the later capture was taken, with both captures named by hash.
 
 :func:`timeline` is what ``provenance history`` shows: :func:`provenance.capture.witnessing.history`
@@ -46,8 +50,10 @@ from archive.witness import WitnessConfig, WitnessSpec, shared_witness
 from provenance.capture.rendered import SERVER_TEXT, text_role
 from provenance.capture.snapshots import keep_snapshot, snapshot_text
 from provenance.capture.witnessing import history
-from provenance.changes.diff import DIFFER, Ignore, diff_texts
+from provenance.changes.diff import DIFFER, Ignore, diff_texts, passages
+from provenance.changes.hiding import Looks, any_change, looks, restyle
 from provenance.errors import StoreError
+from provenance.screens.chrome import warc_url
 from provenance.store.filestore import Store
 from provenance.store.kinds import CAPTURE, CHANGED
 from provenance.store.ledger import Ledger, Record
@@ -171,17 +177,51 @@ def previous_capture(ledger: Ledger, record: Record, store: Store | None = None,
         before = found[0].seq
 
 
+Pages = tuple["Record | None", "Record | None"]
+"""The records whose WARCs hold the two pages compared (None: no page to read)."""
+
+
 def compare(old: Mapping[str, Any], new: Mapping[str, Any], old_text: str,
-            new_text: str, ignore: Ignore = ()) -> dict[str, Any] | None:
-    """What changed between two captures' data and texts; None when nothing did."""
+            new_text: str, ignore: Ignore = (), store: Store | None = None,
+            pages: Pages = (None, None)) -> dict[str, Any] | None:
+    """What changed between two captures' data and texts; None when nothing did. With
+    ``store``, passages hidden or shown again by the pages' own styles too
+    (:mod:`provenance.changes.hiding`), read from ``pages``' WARCs."""
     changes = diff_texts(old_text, new_text, ignore)
     result: dict[str, Any] = changes.to_json()
     for key in ("http_status", "final_url"):  # a witness copy has no final URL of its own
         if key in old and key in new and old[key] != new[key]:
             result[key] = {"from": old.get(key), "to": new.get(key)}
+    if store is not None:
+        a, b = passages(old_text, ignore), passages(new_text, ignore)
+        if _same_bytes(*pages):  # one page: it hides and shows the same (nothing read)
+            result = restyle(result, a, b, Looks(read=False), Looks(read=False))
+        else:
+            result = restyle(result, a, b, _looks(store, pages[0], a),
+                             _looks(store, pages[1], b))
+        return result if any_change(result) else None
     if not changes and len(result) == 3:
         return None
     return result
+
+
+def _same_bytes(old: Record | None, new: Record | None) -> bool:
+    """Two captures of one page with the same body and no browser render: what one page
+    shows, the other does (a watch of a page that did not change reads neither)."""
+    if old is None or new is None or old.kind != CAPTURE or new.kind != CAPTURE:
+        return False
+    digest = old.data.get("sha256")
+    return (bool(digest) and digest == new.data.get("sha256")
+            and not old.data.get("browser") and not new.data.get("browser"))
+
+
+def _looks(store: Store, record: Record | None, compared: list[str]) -> Looks:
+    return looks(store, record, compared) if record is not None else Looks(read=False)
+
+
+def unread_sheets(store: Store, record: Record | None, text: str, ignore: Ignore = ()) -> int:
+    """The style sheets of ``record``'s page not read (read once, :func:`looks`)."""
+    return _looks(store, record, passages(text, ignore)).unread
 
 
 def record_change(store: Store, ledger: Ledger, record: Record,
@@ -215,7 +255,8 @@ def record_change(store: Store, ledger: Ledger, record: Record,
             return None  # never a diff of two extractors' texts
         old_text, new_text = old_page.text, new_page.text
         notes = text_notes({"text_note": old_page.note}, {"text_note": new_page.note})
-    found = compare(previous.data, record.data, old_text, new_text, ignore)
+    found = compare(previous.data, record.data, old_text, new_text, ignore, store,
+                    (previous, record))
     if found is None:
         return None
     if notes:  # as history says it: the change may be the extraction's, not the page's
@@ -223,6 +264,8 @@ def record_change(store: Store, ledger: Ledger, record: Record,
     payload = ChangedPayload(
         url=record.subject, from_=capture_ref(previous), to=capture_ref(record),
         removed=found["removed"], added=found["added"], figures=found["figures"],
+        hidden=found["hidden"] or None, shown=found["shown"] or None,
+        style_sheets_unread=found.get("style_sheets_unread"),
         differ=DIFFER, http_status=found.get("http_status"), final_url=found.get("final_url"),
         # what the comparison was told to disregard is part of what it says
         ignore=[p.pattern for p in ignore] or None, text_notes=notes or None)
@@ -232,15 +275,6 @@ def record_change(store: Store, ledger: Ledger, record: Record,
 
 
 # --- one extractor on both sides (a new extractor alone must never look like an edit) -----------
-
-def warc_url(record: Record) -> str | None:
-    """The URL a record's WARC holds its page's response under: a capture's after its
-    redirects, a ``snapshot``'s the one it was fetched at."""
-    fields = record.data
-    url = (fields.get("final_url") or (fields.get("raw_url") if record.kind != CAPTURE
-                                         else None) or record.subject)
-    return str(url) if url else None
-
 
 def reextracted_page(store: Store, record: Record) -> PageText | None:
     """A capture's text made again from its WARC (re-hashed first) by today's extractor, with
@@ -316,8 +350,10 @@ def timeline(
 
     Items that were compared get ``diff``: None when nothing changed, else ``since``
     (the earlier item's source, time and id or address), ``removed``, ``added``,
-    ``figures`` and, for two local captures, ``ledger`` (the ``changed`` record's seq and
-    id, or None for captures made before changes were recorded). A witness copy that
+    ``hidden``, ``shown``, ``figures``, ``style_sheets_unread`` (when some) and, for two
+    local captures, ``ledger`` (the ``changed`` record's seq and id, or None for captures
+    made before changes were recorded); an item whose ``diff`` is None gets
+    ``style_sheets_unread`` itself when its page has some. A witness copy that
     could not be fetched gets ``fetch_error`` and is skipped by the comparison; a copy
     whose server failed (:func:`server_failed`) gets ``not_compared`` and is skipped too,
     so the next copy is compared with the last one that showed the page.
@@ -376,8 +412,12 @@ def timeline(
                     last = (item, own_text or text, data)
                     continue  # never a diff of two extractors' texts
                 (before_text, before_data), (text, data) = pair[0], pair[1]
-            found = compare(before_data, data, before_text, text, ignore)
+            pages = (_page(ledger, before), _page(ledger, item))
+            found = compare(before_data, data, before_text, text, ignore, store, pages)
             item["diff"] = None if found is None else {"since": _since(before), **found}
+            unread = unread_sheets(store, pages[1], text, ignore) if found is None else 0
+            if unread:  # nothing changed that could be seen: what could not be is said
+                item["style_sheets_unread"] = unread
             notes = text_notes(before_data, data)
             if found is not None and notes:
                 item["diff"]["text_notes"] = notes
@@ -391,6 +431,15 @@ def timeline(
 
 
 _ROLE = "_compared_text"  # in a local item's data: which of its texts it was compared by
+
+
+def _page(ledger: Ledger, item: Mapping[str, Any]) -> Record | None:
+    """The record whose WARC holds an item's page: a local capture's, or a kept archive
+    copy's (``snapshot``); None for a copy read and not kept."""
+    kept = item.get("snapshot")
+    seq = item.get("ledger_seq") if item.get("source") == "local" else (
+        kept.get("seq") if isinstance(kept, Mapping) else None)
+    return ledger.get(int(seq)) if seq is not None else None
 
 
 def _served(ledger: Ledger, store: Store, item: Mapping[str, Any], text: str,

@@ -2,7 +2,9 @@
 
 Each capture and witness snapshot is a row of the timeline with its time, source, HTTP
 status and hash; each change shows the removed passages struck through in red and the added
-ones in green, with the figures that changed. Nothing is loaded from anywhere (inline styles,
+ones in green, with the figures that changed, and apart from them the passages still in the
+page that its own style now hides ("hidden by the page's style", struck through in amber)
+or shows again. Nothing is loaded from anywhere (inline styles,
 a Content-Security-Policy that forbids everything else), and every piece of page text is
 HTML-escaped, so a page that was captured cannot inject markup into the report.
 """
@@ -36,6 +38,10 @@ def _diff_html(diff: dict[str, Any]) -> str:
                          f"{_e(diff[key]['from'])} → {_e(diff[key]['to'])}</p>")
     parts.extend(f"<p class='removed'><del>{_e(p)}</del></p>" for p in diff.get("removed", []))
     parts.extend(f"<p class='added'><ins>{_e(p)}</ins></p>" for p in diff.get("added", []))
+    parts.extend(f"<p class='hidden'><span class='tag'>hidden by the page's style:</span> "
+                 f"<s>{_e(p)}</s></p>" for p in diff.get("hidden") or [])
+    parts.extend(f"<p class='shown'><span class='tag'>shown again:</span> {_e(p)}</p>"
+                 for p in diff.get("shown") or [])
     figures = diff.get("figures") or []
     if figures:
         rows = "".join(
@@ -44,11 +50,21 @@ def _diff_html(diff: dict[str, Any]) -> str:
             f"<td>{_e(f['passage'])}</td></tr>" for f in figures)
         parts.append("<table class='figures'><tr><th>figure before</th><th>after</th>"
                      f"<th>passage</th></tr>{rows}</table>")
+    parts.append(_unread_html(diff.get("style_sheets_unread")))
     ledger = diff.get("ledger")
     if ledger:
         parts.append(f"<p class='since'>recorded as ledger record #{_e(ledger['seq'])} "
                      f"<code>{_e(ledger['id'])}</code></p>")
     return "".join(parts)
+
+
+def _unread_html(unread: Any) -> str:
+    """The page's style sheets not read (what they hide or show is not known)."""
+    if not isinstance(unread, int) or unread <= 0:
+        return ""
+    sheets = ("1 style sheet of this page not read: what it hides or shows" if unread == 1
+              else f"{unread} style sheets of this page not read: what they hide or show")
+    return f"<p class='since'>{sheets} is not known</p>"
 
 
 def _shot(item: dict[str, Any], screenshots: Mapping[int, bytes]) -> str:
@@ -83,7 +99,8 @@ def render_timeline(url: str, items: Sequence[dict[str, Any]],
             if item.get("not_compared"):  # an outage, a rate limit: neither change nor none
                 note = f"<em>{_e(item['not_compared'])}</em>"
         elif diff is None:
-            note = "<span class='same'>no change</span>"
+            note = ("<span class='same'>no change</span>"
+                    + _unread_html(item.get("style_sheets_unread")))
         else:
             changes += 1
             note = _diff_html(diff)
@@ -107,6 +124,7 @@ del {{ background: #fde2e2; color: #8a0010; }} ins {{ background: #ddf4e0; color
  text-decoration: none; }}
 .since, .hash {{ color: #666; font-size: .85em; }} .same {{ color: #666; }}
 .status {{ font-weight: bold; color: #8a0010; }} code {{ word-break: break-all; }}
+.hidden s {{ background: #fff1c2; color: #6b4a00; }} .tag {{ font-weight: bold; }}
 table.figures {{ width: auto; margin: .4em 0; }}
 img {{ max-width: 100%; border: 1px solid #999; }}
 </style></head><body>
@@ -115,7 +133,8 @@ img {{ max-width: 100%; border: 1px solid #999; }}
  changes · report written {_e(utc_now())}. Local captures are in the evidence store
  (<code>provenance check</code> re-hashes them); witness snapshots are the archives' own copies.
  Only the article text is compared: clocks, dates, counters and ad lines are not changes, and
- figures are compared by value.</p>
+ figures are compared by value. A passage still in the page that its own style sheets or
+ attributes hide is said as hidden, never as removed.</p>
 <table><tr><th>time (UTC)</th><th>source</th><th>HTTP</th><th>record / copy</th>
 <th>what changed</th></tr>
 {body}</table>

@@ -51,13 +51,17 @@ def _colour(stream: TextIO) -> bool:
 
 
 def diff_lines(diff: dict[str, Any], *, colour: bool, indent: str = "    ") -> list[str]:
-    """A change as ``- removed`` / ``+ added`` / ``figure`` lines (red and green on a tty)."""
+    """A change as ``- removed`` / ``+ added`` / ``figure`` lines (red and green on a tty),
+    then the passages the page's own style now hides or shows again (still in its HTML:
+    neither removed nor added)."""
 
     lines = []
     for key in ("http_status", "final_url"):
         if key in diff:
             lines.append(f"{key.replace('_', ' ')} {diff[key]['from']} -> {diff[key]['to']}")
     lines += unified_lines(Changes.from_json(diff))
+    lines += [f"  hidden by the page's style: {p}" for p in diff.get("hidden") or []]
+    lines += [f"  shown again: {p}" for p in diff.get("shown") or []]
     if colour:
         lines = [f"{_RED}{line}{_RESET}" if line.startswith("- ") else
                  f"{_GREEN}{line}{_RESET}" if line.startswith("+ ") else line for line in lines]
@@ -114,6 +118,7 @@ def _human_item(item: dict[str, Any], colour: bool) -> str:
         note = f"  {item['not_compared']}"
     if isinstance(diff, dict):
         note += _care(diff)
+    note += unread_note((diff if isinstance(diff, dict) else item).get("style_sheets_unread"))
     seq = item.get("capture_seq")
     if seq is not None:  # a snapshot made from our submission of capture #seq
         note += {True: f"  same copy as our #{seq}", False: f"  DIFFERENT copy from our #{seq}",
@@ -123,6 +128,16 @@ def _human_item(item: dict[str, Any], colour: bool) -> str:
     if isinstance(diff, dict):
         line += "\n" + "\n".join(diff_lines(diff, colour=colour))
     return line
+
+
+def unread_note(unread: Any) -> str:
+    """`` (2 style sheets not read: …)`` for a page whose linked or imported style sheets
+    were not read: what they hide or show again is not known."""
+    if not isinstance(unread, int) or unread <= 0:
+        return ""
+    sheets = ("1 style sheet not read: what it hides or shows" if unread == 1 else
+              f"{unread} style sheets not read: what they hide or show")
+    return f" ({sheets} is not known)"
 
 
 def _care(diff: dict[str, Any]) -> str:
@@ -229,7 +244,8 @@ class _WatchPrinter:
             changed = outcome.changed
             text = (f"{when}  {outcome.url}  CHANGED since #{changed['since_seq']} "
                     f"{changed['since']}: new capture #{data['ledger_seq']} {data['id']} "
-                    f"(change record #{changed['ledger_seq']}){_care(changed)}\n"
+                    f"(change record #{changed['ledger_seq']}){_care(changed)}"
+                    f"{unread_note(changed.get('style_sheets_unread'))}\n"
                     + "\n".join(diff_lines(changed, colour=self.colour)))
             out.item(Line.CAPTURE, data, text)
         elif out.json_mode:

@@ -14,84 +14,29 @@ garbage) is one line in :attr:`Across.errors`: it never turns into a verdict.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from archive.errors import ArchiveError, WitnessError
 from archive.memento import ExcludedByArchive, NotArchived
-from archive.reextract import markup_from_warc
 from archive.witness import WitnessConfig, WitnessSpec, shared_witness
-from provenance.capture.rendered import (
-    BROWSER_DOM,
-    BROWSER_WARC,
-    SERVER_TEXT,
-    browser_part,
-    text_role,
-)
+from provenance.capture.rendered import SERVER_TEXT, text_role
 from provenance.capture.snapshots import keep_snapshot, subject_of
 from provenance.changes.timeline import (
     blocked,
     capture_text,
     not_blocked_note,
     server_failed,
-    warc_url,
 )
+from provenance.screens.chrome import page_chrome
 from provenance.screens.match import Verification
-from provenance.screens.pagetext import MAX_HTML_CHARS, PageShown, page_shown
+from provenance.screens.pagetext import PageShown
 from provenance.store.filestore import Store
 from provenance.store.kinds import CAPTURE, SNAPSHOT
 from provenance.store.ledger import Ledger, Record
-from provenance.store.records import BrowserStatus
-from provenance.web.replay import MAX_INDEX_BYTES, WarcIndex, style_sheet
-from provenance.web.rewrite import absolute
 
 LOCAL = "local"
-MAX_WARC_BYTES = 4 * MAX_HTML_CHARS
-
-
-def page_chrome(store: Store, record: Record) -> PageShown:
-    """Every text the copy's HTML shows (:func:`page_shown`: with and without what its
-    own style sheets hide), from its WARC re-hashed first and decoded as its text was;
-    empty when there is no readable HTML (then only the article text is compared). A
-    ``--browser`` capture is read as the browser left it: its DOM after scripts, with the
-    style sheets its WARC recorded."""
-    url = warc_url(record)
-    if url is None:
-        return PageShown("")
-    rendered = _rendered(store, record, url)
-    if rendered is not None:
-        return rendered
-    entry = record.file("warc")
-    if entry is None:
-        return PageShown("")
-    try:
-        warc = store.read_verified(entry, limit=MAX_WARC_BYTES)
-        markup = markup_from_warc(io.BytesIO(warc), url)
-    except Exception:  # noqa: BLE001 - a missing, altered or unreadable WARC (warcio's own
-        return PageShown("")  # errors too): no chrome, never a crash
-    return page_shown(markup or "")
-
-
-def _rendered(store: Store, record: Record, url: str) -> PageShown | None:
-    """:func:`page_chrome` of a ``--browser`` render that succeeded; None without one, or
-    when its files cannot be read (the server's HTML is read then)."""
-    part = browser_part(record.data)
-    dom, warc = record.file(BROWSER_DOM), record.file(BROWSER_WARC)
-    if part is None or part.status is not BrowserStatus.OK or dom is None or warc is None:
-        return None
-    try:
-        markup = store.read_verified(dom, limit=MAX_HTML_CHARS).decode("utf-8", "replace")
-        index = WarcIndex.from_warc(store.read_verified(warc, limit=MAX_INDEX_BYTES))
-    except Exception:  # noqa: BLE001 - as page_chrome: an unreadable render is no crash
-        return None
-
-    def linked(href: str) -> str | None:
-        target = absolute(href, url)
-        return style_sheet(index.resource(target)) if target is not None else None
-
-    return page_shown(markup, linked)
 
 
 def capture_ref(record: Record) -> dict[str, Any]:

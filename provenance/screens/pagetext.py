@@ -42,6 +42,9 @@ class PageShown:
     """The rules that hide text, as the page writes them (``.withdrawn { display: none }``)."""
     unread: int = 0
     """The page's style sheets in other files, not read: they may show what these hide."""
+    every: str = ""
+    """Every text of the HTML, what its own attributes hide (``hidden``, an inline ``style``)
+    included: asked for by ``every=True`` (:mod:`provenance.changes.hiding`), else empty."""
 
     def __post_init__(self) -> None:
         if not self.unstyled:
@@ -60,25 +63,29 @@ def visible_text(markup: str) -> str:
     return page_shown(markup).visible
 
 
-def page_shown(markup: str, linked: Sheets | None = None) -> PageShown:
+def page_shown(markup: str, linked: Sheets | None = None, *, every: bool = False) -> PageShown:
     """:func:`visible_text`, with and without what the page's own style sheets hide (its
-    ``<style>`` elements, and the linked sheets ``linked`` has)."""
+    ``<style>`` elements, and the linked sheets ``linked`` has); with ``every``, also every
+    text of the HTML (:attr:`PageShown.every`)."""
     if not markup or len(markup) > MAX_HTML_CHARS:
         return PageShown("")
     root = parse(markup)
     if root is None:
         return PageShown("")
     unstyled = _shown_text(root, None)
+    whole = _shown_text(root, None, attributes=False) if every else ""
     hiding = style_hiding(root, linked)
     if not hiding:
-        return PageShown(unstyled, unread=hiding.unread)
+        return PageShown(unstyled, unread=hiding.unread, every=whole)
     rules = dict.fromkeys(str(h) for h in [*hiding.display_none.values(),
                                            *hiding.visibility.values()] if h is not None)
-    return PageShown(_shown_text(root, hiding), unstyled, tuple(rules), hiding.unread)
+    return PageShown(_shown_text(root, hiding), unstyled, tuple(rules), hiding.unread, whole)
 
 
-def _shown_text(root: etree._Element, hiding: StyleHiding | None) -> str:
-    """The text ``root`` shows, one block a line; what ``hiding`` hides left out."""
+def _shown_text(root: etree._Element, hiding: StyleHiding | None, *,
+                attributes: bool = True) -> str:
+    """The text ``root`` shows, one block a line; what ``hiding`` hides left out, and with
+    ``attributes`` what elements' own ``hidden`` or ``style`` hides."""
     lines: list[str] = []
     current: list[str] = []
     markers: dict[etree._Element, str] = {}  # an <ol>'s items: the number a browser draws
@@ -108,7 +115,7 @@ def _shown_text(root: etree._Element, hiding: StyleHiding | None) -> str:
         # ``invisible``: the parent's ``visibility: hidden``, which its children inherit
         # (and may undo) and its tail text keeps
         tag = element.tag
-        if (not isinstance(tag, str) or tag in _HIDDEN or _hidden(element)
+        if (not isinstance(tag, str) or tag in _HIDDEN or (attributes and _hidden(element))
                 or element in display_none):
             if element.tail and not invisible:  # a comment or a hidden element: only
                 current.append(element.tail)  # what follows it shows

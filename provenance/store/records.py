@@ -272,7 +272,8 @@ class ChangedPayload(Payload):
 
     KEYS: ClassVar[dict[str, str]] = {"from_": "from"}
     OPTIONAL: ClassVar[frozenset[str]] = frozenset({"http_status", "final_url", "ignore",
-                                                     "text_notes"})
+                                                     "text_notes", "hidden", "shown",
+                                                     "style_sheets_unread"})
     DEFAULTS: ClassVar[dict[str, Any]] = {"removed": [], "added": [], "figures": []}
 
     url: str | None  # the subject of both captures
@@ -288,6 +289,11 @@ class ChangedPayload(Payload):
     # [{copy: earlier|this, note}]: a text compared was a fallback or partial extraction, so
     # the change may be the extraction's ("compare with care"); only written when there is one
     text_notes: list[dict[str, str]] | None = None
+    # passages still in the later page that its own styles hide, and passages hidden in the
+    # earlier page shown in the later (provenance.changes.hiding); only written when some are
+    hidden: list[str] | None = None
+    shown: list[str] | None = None
+    style_sheets_unread: int | None = None  # the later page's sheets not read; only when some
     extra: dict[str, Any] = _extra()
     absent: frozenset[str] = _absent()
 

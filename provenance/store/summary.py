@@ -32,6 +32,9 @@ def summary(record: Record) -> str:
         return f"{str(data.get('verdict')).upper()}  {what}"
     if record.kind == "changed":
         since = (data.get("from") or {}).get("seq", "?")
+        hid = "".join(f", {len(data[key])} {key}" for key in ("hidden", "shown")
+                      if data.get(key))  # by the page's style: still in its HTML
         return (f"since #{since}: {len(data.get('removed') or [])} removed, "
-                f"{len(data.get('added') or [])} added, {len(data.get('figures') or [])} figures")
+                f"{len(data.get('added') or [])} added, {len(data.get('figures') or [])} figures"
+                + hid)
     return ""

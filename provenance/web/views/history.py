@@ -1,6 +1,7 @@
 """A URL's history: every capture of ours, oldest first, each with what changed since the
 one before (removed passages struck through in red, added ones in green, figures called
-out), and the archives' copies the store keeps. Nothing is fetched: what the store holds."""
+out, passages the page's style now hides or shows again apart), and the archives' copies
+the store keeps. Nothing is fetched: what the store holds."""
 
 from __future__ import annotations
 
