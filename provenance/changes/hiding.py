@@ -91,9 +91,10 @@ def _read(store: Store, record: Record, passages: Iterable[str]) -> Looks:
     page = page_chrome(store, record, every=True)
     if not page.every:
         return Looks(read=False)
-    shown = "\n".join(normalize_space(line) for line in page.visible.splitlines())
+    visible = [normalize_space(line) for line in page.visible.splitlines()]
+    shown = "\n".join(visible)
     lines = [line for line in (normalize_space(x) for x in page.every.splitlines()) if line]
-    extra = Counter(lines) - Counter(normalize_space(x) for x in page.visible.splitlines())
+    extra = Counter(lines) - Counter(visible)
     deadline = time.monotonic() + MAX_SECONDS
     unseen: list[str] = []
     for line in extra:  # each searched in the whole shown text: bounded in time

@@ -58,13 +58,20 @@ def _diff_html(diff: dict[str, Any]) -> str:
     return "".join(parts)
 
 
-def _unread_html(unread: Any) -> str:
-    """The page's style sheets not read (what they hide or show is not known)."""
+def unread_sheets(unread: Any, where: str = "") -> str:
+    """``1 style sheet{where} not read: what it hides or shows is not known`` (the
+    report's and ``history``'s words); empty when ``unread`` is no count of sheets."""
     if not isinstance(unread, int) or unread <= 0:
         return ""
-    sheets = ("1 style sheet of this page not read: what it hides or shows" if unread == 1
-              else f"{unread} style sheets of this page not read: what they hide or show")
-    return f"<p class='since'>{sheets} is not known</p>"
+    if unread == 1:
+        return f"1 style sheet{where} not read: what it hides or shows is not known"
+    return f"{unread} style sheets{where} not read: what they hide or show is not known"
+
+
+def _unread_html(unread: Any) -> str:
+    """The page's style sheets not read (what they hide or show is not known)."""
+    sheets = unread_sheets(unread, " of this page")
+    return f"<p class='since'>{sheets}</p>" if sheets else ""
 
 
 def _shot(item: dict[str, Any], screenshots: Mapping[int, bytes]) -> str:

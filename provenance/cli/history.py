@@ -23,7 +23,7 @@ from typing import Any, TextIO
 from provenance.api import Evidence, WatchedCapture
 from provenance.capture.batch import validate_urls
 from provenance.changes.diff import Changes, compile_ignore, unified_lines
-from provenance.changes.timeline_report import write_timeline_report
+from provenance.changes.timeline_report import unread_sheets, write_timeline_report
 from provenance.changes.watch import Overrun, parse_duration
 from provenance.cli.files import check_targets
 from provenance.cli.options import EXIT_NEGATIVE, EXIT_OK
@@ -133,11 +133,8 @@ def _human_item(item: dict[str, Any], colour: bool) -> str:
 def unread_note(unread: Any) -> str:
     """`` (2 style sheets not read: …)`` for a page whose linked or imported style sheets
     were not read: what they hide or show again is not known."""
-    if not isinstance(unread, int) or unread <= 0:
-        return ""
-    sheets = ("1 style sheet not read: what it hides or shows" if unread == 1 else
-              f"{unread} style sheets not read: what they hide or show")
-    return f" ({sheets} is not known)"
+    sheets = unread_sheets(unread)
+    return f" ({sheets})" if sheets else ""
 
 
 def _care(diff: dict[str, Any]) -> str:
