@@ -58,7 +58,7 @@ def _diff_html(diff: dict[str, Any]) -> str:
     return "".join(parts)
 
 
-def unread_sheets(unread: Any, where: str = "") -> str:
+def unread_sentence(unread: Any, where: str = "") -> str:
     """``1 style sheet{where} not read: what it hides or shows is not known`` (the
     report's and ``history``'s words); empty when ``unread`` is no count of sheets."""
     if not isinstance(unread, int) or unread <= 0:
@@ -70,7 +70,7 @@ def unread_sheets(unread: Any, where: str = "") -> str:
 
 def _unread_html(unread: Any) -> str:
     """The page's style sheets not read (what they hide or show is not known)."""
-    sheets = unread_sheets(unread, " of this page")
+    sheets = unread_sentence(unread, " of this page")
     return f"<p class='since'>{sheets}</p>" if sheets else ""
 
 

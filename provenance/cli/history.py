@@ -23,7 +23,7 @@ from typing import Any, TextIO
 from provenance.api import Evidence, WatchedCapture
 from provenance.capture.batch import validate_urls
 from provenance.changes.diff import Changes, compile_ignore, unified_lines
-from provenance.changes.timeline_report import unread_sheets, write_timeline_report
+from provenance.changes.timeline_report import unread_sentence, write_timeline_report
 from provenance.changes.watch import Overrun, parse_duration
 from provenance.cli.files import check_targets
 from provenance.cli.options import EXIT_NEGATIVE, EXIT_OK
@@ -133,7 +133,7 @@ def _human_item(item: dict[str, Any], colour: bool) -> str:
 def unread_note(unread: Any) -> str:
     """`` (2 style sheets not read: …)`` for a page whose linked or imported style sheets
     were not read: what they hide or show again is not known."""
-    sheets = unread_sheets(unread)
+    sheets = unread_sentence(unread)
     return f" ({sheets})" if sheets else ""
 
 
